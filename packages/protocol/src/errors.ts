@@ -1,0 +1,58 @@
+/**
+ * The stable error-code catalogue shared by server and clients.
+ * Codes never change meaning once published; docs/protocol.md lists them.
+ */
+
+/** Broad class of failure; transports map a kind to an HTTP status or a WebSocket error frame. */
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'internal';
+
+/** Every error code with its kind and a human hint that says what to do next. */
+export const ERROR_CODES = {
+  bad_request: { kind: 'invalid', hint: 'The request body did not match the schema; see details.' },
+  body_too_large: { kind: 'invalid', hint: 'Reduce the size of the request body.' },
+  too_deep: { kind: 'invalid', hint: 'The JSON is nested too deeply.' },
+  bad_json: { kind: 'invalid', hint: 'The body or frame is not valid JSON.' },
+  unknown_frame: { kind: 'invalid', hint: 'The frame type is not part of the protocol.' },
+  payload_too_large: { kind: 'invalid', hint: 'A message payload is at most 64 KiB.' },
+  weak_password: { kind: 'invalid', hint: 'Choose a longer passphrase that is not common or derived from your name.' },
+  invalid_device_key: { kind: 'invalid', hint: 'The device public key must be a 32-byte Ed25519 key, base64url encoded.' },
+  auth_failed: { kind: 'unauthenticated', hint: 'Check the user name and password.' },
+  session_invalid: { kind: 'unauthenticated', hint: 'Log in again to get a new session.' },
+  device_proof_failed: { kind: 'unauthenticated', hint: 'Sign the server challenge with this session\'s device key.' },
+  not_authenticated: { kind: 'unauthenticated', hint: 'Authenticate first.' },
+  token_invalid: { kind: 'unauthenticated', hint: 'The enrolment or invite token is unknown, used or expired; ask an admin for a new one.' },
+  forbidden: { kind: 'forbidden', hint: 'You lack the permission for this action.' },
+  origin_not_allowed: { kind: 'forbidden', hint: 'Add this origin to server.allowedOrigins.' },
+  not_found: { kind: 'not_found', hint: 'The object does not exist or you cannot see it.' },
+  username_taken: { kind: 'conflict', hint: 'Pick another user name.' },
+  already_member: { kind: 'conflict', hint: 'The user is already a member.' },
+  already_enrolled: { kind: 'conflict', hint: 'The first admin exists already; use an invite.' },
+  rate_limited: { kind: 'rate_limited', hint: 'Slow down and retry after the given delay.' },
+  shutting_down: { kind: 'unavailable', hint: 'The server is restarting; reconnect shortly.' },
+  unavailable: { kind: 'unavailable', hint: 'A dependency is unavailable; retry later.' },
+  internal: { kind: 'internal', hint: 'An internal error occurred; the operator can find it in the logs by its reference.' },
+} as const satisfies Record<string, { kind: ErrorKind; hint: string }>;
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Shape of every error body (HTTP) and error frame (WebSocket). */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+  retryAfterMs?: number;
+}
+
+/** True when `code` is a published error code. */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}

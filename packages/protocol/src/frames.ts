@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { B64Url, ClientMsgId, Id, Payload, Seq } from './common.js';
+import type { ErrorBody } from './errors.js';
+import { parseJsonBounded, type ParseResult } from './json.js';
+
+/** First client frame: the session token and a device signature over the server's challenge. */
+export const AuthFrame = z.strictObject({
+  type: z.literal('auth'),
+  token: z.string().min(1).max(128),
+  signature: B64Url(128),
+});
+/** Send one message. `ref` is echoed in the `sent` or `error` reply. */
+export const SendFrame = z.strictObject({
+  type: z.literal('send'),
+  ref: z.string().max(64).optional(),
+  conversationId: Id,
+  clientMsgId: ClientMsgId,
+  payload: Payload,
+});
+/** This device has received everything up to `seq` in the conversation. */
+export const AckFrame = z.strictObject({ type: z.literal('ack'), conversationId: Id, seq: Seq });
+/** The user has read up to `seq`. */
+export const ReadFrame = z.strictObject({ type: z.literal('read'), conversationId: Id, seq: Seq });
+/** Ephemeral typing notice. */
+export const TypingFrame = z.strictObject({ type: z.literal('typing'), conversationId: Id });
+/** Keep-alive. */
+export const PingFrame = z.strictObject({ type: z.literal('ping'), ref: z.string().max(64).optional() });
+
+/** Every frame a client may send. */
+export const ClientFrame = z.discriminatedUnion('type', [AuthFrame, SendFrame, AckFrame, ReadFrame, TypingFrame, PingFrame]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+export type ClientFrameType = ClientFrame['type'];
+
+/** Frames the server sends. */
+export type ServerFrame =
+  | { type: 'challenge'; nonce: string }
+  | { type: 'ready'; userId: string; deviceId: string; expiresAt: string }
+  | {
+      type: 'msg';
+      conversationId: string;
+      seq: number;
+      senderId: string;
+      senderDeviceId: string;
+      clientMsgId: string;
+      payload: string;
+      sentAt: string;
+    }
+  | { type: 'sent'; ref?: string; conversationId: string; clientMsgId: string; seq: number }
+  | { type: 'receipt'; conversationId: string; userId: string; kind: 'delivered' | 'read'; seq: number }
+  | { type: 'typing'; conversationId: string; userId: string }
+  | { type: 'presence'; userId: string; online: boolean }
+  | { type: 'conversation'; conversationId: string; change: 'joined' | 'left' | 'updated' }
+  | { type: 'synced' }
+  | { type: 'pong'; ref?: string }
+  | ({ type: 'error'; ref?: string } & ErrorBody);
+
+/** The bytes a device signs to prove possession of its key: a fixed context string and the challenge. */
+export function deviceProofMessage(nonce: string): string {
+  return `palisade-device-proof-v1:${nonce}`;
+}
+
+/**
+ * Parses one client frame. Never throws: bad input returns a stable error code.
+ */
+export function parseClientFrame(text: string): ParseResult<ClientFrame> {
+  const json = parseJsonBounded(text);
+  if (!json.ok) return json;
+  const value = json.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, code: 'bad_request', message: 'a frame is a JSON object' };
+  }
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string' || !FRAME_TYPES.has(type)) {
+    return { ok: false, code: 'unknown_frame', message: 'unknown frame type' };
+  }
+  const parsed = ClientFrame.safeParse(value);
+  if (!parsed.success) {
+    const tooLarge = parsed.error.issues.some((i) => i.message === 'payload_too_large');
+    return {
+      ok: false,
+      code: tooLarge ? 'payload_too_large' : 'bad_request',
+      message: 'frame does not match the schema',
+      details: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    };
+  }
+  return { ok: true, value: parsed.data };
+}
+
+const FRAME_TYPES = new Set<string>(['auth', 'send', 'ack', 'read', 'typing', 'ping']);

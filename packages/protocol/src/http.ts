@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { B64Url, DisplayText, Id, Password, Seq, Username } from './common.js';
+import { MAX_GROUP_MEMBERS } from './limits.js';
+
+/** Device description sent at login. The public key is a raw 32-byte Ed25519 key, base64url. */
+export const DeviceInput = z.strictObject({
+  publicKey: B64Url(64),
+  name: DisplayText,
+  platform: z.string().max(64).default('unknown'),
+});
+
+/** POST /v1/enrol: first admin (bootstrap token) or invited user (invite token). */
+export const EnrolRequest = z.strictObject({
+  token: z.string().min(16).max(128),
+  username: Username,
+  password: Password,
+  displayName: DisplayText.optional(),
+});
+export type EnrolRequest = z.infer<typeof EnrolRequest>;
+
+/** POST /v1/login */
+export const LoginRequest = z.strictObject({
+  username: z.string().min(1).max(64),
+  password: Password,
+  device: DeviceInput,
+});
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+/** Response of a successful login. The token is shown once and never stored in clear by the server. */
+export const LoginResponse = z.object({
+  token: z.string(),
+  userId: Id,
+  deviceId: Id,
+  expiresAt: z.string(),
+});
+export type LoginResponse = z.infer<typeof LoginResponse>;
+
+/** POST /v1/conversations */
+export const CreateConversationRequest = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('direct'), peer: Username }),
+  z.strictObject({
+    kind: z.literal('group'),
+    name: DisplayText,
+    members: z.array(Username).max(MAX_GROUP_MEMBERS).default([]),
+  }),
+]);
+export type CreateConversationRequest = z.infer<typeof CreateConversationRequest>;
+
+/** Conversation as presented to a member. */
+export const ConversationView = z.object({
+  id: Id,
+  kind: z.enum(['direct', 'group']),
+  name: z.string().nullable(),
+  role: z.enum(['owner', 'admin', 'member']),
+  lastSeq: Seq,
+  members: z.array(z.object({ userId: Id, username: z.string(), role: z.enum(['owner', 'admin', 'member']) })),
+});
+export type ConversationView = z.infer<typeof ConversationView>;
+
+/** POST /v1/conversations/:id/members */
+export const AddMemberRequest = z.strictObject({
+  username: Username,
+  role: z.enum(['admin', 'member']).default('member'),
+});
+
+/** POST /v1/conversations/:id/messages (the HTTP twin of the `send` frame). */
+export const SendMessageRequest = z.strictObject({
+  clientMsgId: Id,
+  payload: z.string(),
+});
+
+/** Query of GET /v1/conversations/:id/messages: history paged by sequence. */
+export const HistoryQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+/** POST /v1/invites (admin) */
+export const CreateInviteRequest = z.strictObject({
+  ttlHours: z.number().int().min(1).max(24 * 30).default(72),
+  role: z.enum(['member', 'admin']).default('member'),
+});
+
+/** Path parameter holding one id. */
+export const IdParams = z.strictObject({ id: Id });
+/** Path parameters holding a conversation id and a user id. */
+export const MemberParams = z.strictObject({ id: Id, userId: Id });

@@ -1,0 +1,10 @@
+/**
+ * @palisade/protocol: the wire contract between Palisade servers and clients.
+ * Schemas (zod) for HTTP bodies and WebSocket frames, size limits and error codes. No I/O.
+ */
+export * from './errors.js';
+export * from './limits.js';
+export * from './json.js';
+export * from './common.js';
+export * from './http.js';
+export * from './frames.js';

@@ -1,0 +1,56 @@
+import { MAX_FRAME_BYTES, MAX_JSON_DEPTH } from './limits.js';
+import type { ErrorCode } from './errors.js';
+
+/** Result of a parse that never throws. */
+export type ParseResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; code: ErrorCode; message: string; details?: unknown };
+
+/**
+ * Parses JSON text with a size limit and a depth limit.
+ * SECURITY: keys such as `__proto__` are dropped so parsed objects cannot pollute prototypes.
+ */
+export function parseJsonBounded(text: string, maxBytes = MAX_FRAME_BYTES, maxDepth = MAX_JSON_DEPTH): ParseResult<unknown> {
+  if (text.length > maxBytes || (text.length * 3 > maxBytes && utf8Length(text) > maxBytes)) {
+    return { ok: false, code: 'body_too_large', message: `larger than ${maxBytes} bytes` };
+  }
+  if (jsonDepth(text) > maxDepth) {
+    return { ok: false, code: 'too_deep', message: `nested deeper than ${maxDepth}` };
+  }
+  try {
+    const value: unknown = JSON.parse(text, (key, v: unknown) =>
+      key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : v,
+    );
+    return { ok: true, value };
+  } catch {
+    return { ok: false, code: 'bad_json', message: 'not valid JSON' };
+  }
+}
+
+/** Maximum bracket nesting of JSON text, ignoring brackets inside strings. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+const encoder = new TextEncoder();
+
+/** UTF-8 length of a string without Node-only APIs. */
+export function utf8Length(text: string): number {
+  return encoder.encode(text).length;
+}

@@ -1,0 +1,98 @@
+import { AppError } from '../core/index.js';
+import { hashPassword, randomId, randomToken, sha256Hex } from '../crypto/index.js';
+import { recordAudit } from '../audit/index.js';
+import { isUniqueViolation } from '../store/index.js';
+import type { AuthDeps } from './deps.js';
+import { assertPasswordAcceptable } from './password-policy.js';
+
+/** Product words a password must not be built around. */
+const PRODUCT_WORDS = ['palisade'];
+
+/**
+ * Issues the one-time bootstrap token for the first admin when no account exists yet.
+ * Earlier unused bootstrap tokens are cancelled, so only the most recently printed one works.
+ * Returns undefined when an account exists already.
+ * SECURITY: only the SHA-256 of the token is stored.
+ */
+export async function issueBootstrapToken(deps: AuthDeps): Promise<{ token: string; expiresAt: number } | undefined> {
+  return deps.db.transaction().execute(async (tx) => {
+    const anyUser = await tx.selectFrom('users').select('id').limit(1).executeTakeFirst();
+    if (anyUser) return undefined;
+    const now = deps.clock.now();
+    await tx.deleteFrom('enrolment_tokens').where('kind', '=', 'bootstrap').where('used_at', 'is', null).execute();
+    const token = randomToken();
+    const expiresAt = now + deps.policy.enrolmentTokenTtlMs;
+    await tx
+      .insertInto('enrolment_tokens')
+      .values({ token_hash: sha256Hex(token), kind: 'bootstrap', role: 'admin', created_by: null, created_at: now, expires_at: expiresAt, used_at: null, used_by: null })
+      .execute();
+    await recordAudit(tx, { at: now, actorId: null, action: 'enrolment.bootstrap_issued', outcome: 'success' });
+    return { token, expiresAt };
+  });
+}
+
+/** Creates a one-time invite token; `createdBy` is the admin's user id, or null for the offline CLI. */
+export async function createInvite(
+  deps: AuthDeps,
+  createdBy: string | null,
+  opts: { role: 'admin' | 'member'; ttlHours: number },
+): Promise<{ token: string; expiresAt: number }> {
+  const now = deps.clock.now();
+  const token = randomToken();
+  const expiresAt = now + opts.ttlHours * 3_600_000;
+  await deps.db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('enrolment_tokens')
+      .values({ token_hash: sha256Hex(token), kind: 'invite', role: opts.role, created_by: createdBy, created_at: now, expires_at: expiresAt, used_at: null, used_by: null })
+      .execute();
+    await recordAudit(tx, { at: now, actorId: createdBy, action: 'invite.created', outcome: 'success', details: { role: opts.role, ttlHours: opts.ttlHours } });
+  });
+  return { token, expiresAt };
+}
+
+/** Input of an enrolment. */
+export interface EnrolInput {
+  token: string;
+  username: string;
+  password: string;
+  displayName?: string;
+}
+
+/**
+ * Creates an account from a bootstrap or invite token, consuming the token.
+ * SECURITY: the token is single-use: it is marked used in the same transaction that creates the user,
+ * with a conditional update so two concurrent enrolments cannot both succeed.
+ */
+export async function enrol(deps: AuthDeps, input: EnrolInput, address: string): Promise<{ userId: string; role: 'admin' | 'member' }> {
+  deps.limiter.check('enrol.address', address);
+  assertPasswordAcceptable(input.password, [input.username, ...(input.displayName ? [input.displayName] : []), ...PRODUCT_WORDS]);
+  const passwordHash = await hashPassword(input.password, deps.policy.argon2);
+  const now = deps.clock.now();
+  const tokenHash = sha256Hex(input.token);
+  const userId = randomId();
+  try {
+    return await deps.db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom('enrolment_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+      if (!row || row.used_at !== null || row.expires_at <= now) {
+        await recordAudit(tx, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure' });
+        throw new AppError('token_invalid');
+      }
+      const claimed = await tx
+        .updateTable('enrolment_tokens')
+        .set({ used_at: now, used_by: userId })
+        .where('token_hash', '=', tokenHash)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('token_invalid');
+      await tx
+        .insertInto('users')
+        .values({ id: userId, username: input.username, display_name: input.displayName ?? null, password_hash: passwordHash, role: row.role, disabled_at: null, created_at: now })
+        .execute();
+      await recordAudit(tx, { at: now, actorId: userId, action: 'user.enrolled', target: userId, address, outcome: 'success', details: { via: row.kind, role: row.role } });
+      return { userId, role: row.role };
+    });
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new AppError('username_taken');
+    throw e;
+  }
+}

@@ -1,0 +1,119 @@
+import { AppError, type DeviceId, type Principal, type SessionId, type UserId } from '../core/index.js';
+import { constantTimeEqual, sha256Hex } from '../crypto/index.js';
+import { recordAudit } from '../audit/index.js';
+import { SESSIONS_REVOKED, type AuthDeps, type SessionsRevoked } from './deps.js';
+
+/** A live session: who, which device key, and when it ends. */
+export interface AuthenticatedSession {
+  principal: Principal;
+  devicePublicKey: string;
+  expiresAt: number;
+}
+
+/** Touch `last_used_at` at most this often, so reads stay reads. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * Resolves a bearer token to its session.
+ * SECURITY: looks up by SHA-256 and compares the stored hash in constant time; refuses revoked,
+ * expired or idle sessions, disabled users and revoked devices with the same `session_invalid`.
+ */
+export async function authenticateToken(deps: AuthDeps, token: string): Promise<AuthenticatedSession> {
+  const hash = sha256Hex(token);
+  const row = await deps.db
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .innerJoin('devices as d', 'd.id', 's.device_id')
+    .select([
+      's.id as sessionId', 's.token_hash as tokenHash', 's.expires_at as expiresAt', 's.last_used_at as lastUsedAt', 's.revoked_at as revokedAt',
+      'u.id as userId', 'u.username', 'u.role', 'u.disabled_at as disabledAt', 'd.id as deviceId', 'd.public_key as publicKey', 'd.revoked_at as deviceRevokedAt',
+    ])
+    .where('s.token_hash', '=', hash)
+    .executeTakeFirst();
+  const now = deps.clock.now();
+  if (
+    !row ||
+    !constantTimeEqual(row.tokenHash, hash) ||
+    row.revokedAt !== null ||
+    row.expiresAt <= now ||
+    row.lastUsedAt + deps.policy.idleTimeoutMs <= now ||
+    row.disabledAt !== null ||
+    row.deviceRevokedAt !== null
+  ) {
+    throw new AppError('session_invalid');
+  }
+  if (now - row.lastUsedAt > TOUCH_INTERVAL_MS) {
+    await deps.db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', row.sessionId).execute();
+  }
+  return {
+    principal: {
+      userId: row.userId as UserId,
+      username: row.username,
+      role: row.role,
+      deviceId: row.deviceId as DeviceId,
+      sessionId: row.sessionId as SessionId,
+    },
+    devicePublicKey: row.publicKey,
+    expiresAt: row.expiresAt,
+  };
+}
+
+/** Marks a session as used now (called by long-lived connections so they do not go idle). */
+export async function touchSession(deps: AuthDeps, sessionId: string): Promise<void> {
+  await deps.db.updateTable('sessions').set({ last_used_at: deps.clock.now() }).where('id', '=', sessionId).where('revoked_at', 'is', null).execute();
+}
+
+/** Ends the caller's own session. */
+export async function logout(deps: AuthDeps, principal: Principal, address: string | null): Promise<void> {
+  await revoke(deps, principal.userId, [principal.sessionId], 'logout', address);
+}
+
+/**
+ * Ends sessions by id or all sessions of a user (admin). Publishes `session.revoked` after commit,
+ * and realtime closes the matching sockets at once.
+ */
+export async function revokeSessions(
+  deps: AuthDeps,
+  actorId: string | null,
+  target: { sessionId: string } | { userId: string },
+  address: string | null,
+): Promise<number> {
+  let q = deps.db.selectFrom('sessions').select('id').where('revoked_at', 'is', null);
+  q = 'sessionId' in target ? q.where('id', '=', target.sessionId) : q.where('user_id', '=', target.userId);
+  const ids = (await q.execute()).map((r) => r.id);
+  if (ids.length === 0) return 0;
+  await revoke(deps, actorId, ids, 'admin', address);
+  return ids.length;
+}
+
+async function revoke(deps: AuthDeps, actorId: string | null, sessionIds: string[], reason: SessionsRevoked['reason'], address: string | null): Promise<void> {
+  const now = deps.clock.now();
+  await deps.db.transaction().execute(async (tx) => {
+    await tx.updateTable('sessions').set({ revoked_at: now }).where('id', 'in', sessionIds).where('revoked_at', 'is', null).execute();
+    await recordAudit(tx, { at: now, actorId, action: 'session.revoked', target: sessionIds.join(','), address, outcome: 'success', details: { reason, count: sessionIds.length } });
+  });
+  deps.bus.publish({ type: SESSIONS_REVOKED, data: { sessionIds, reason } satisfies SessionsRevoked });
+}
+
+/** The caller's sessions that are still open. */
+export async function listMySessions(deps: AuthDeps, principal: Principal) {
+  const now = deps.clock.now();
+  const rows = await deps.db
+    .selectFrom('sessions as s')
+    .innerJoin('devices as d', 'd.id', 's.device_id')
+    .select(['s.id', 's.created_at', 's.expires_at', 's.last_used_at', 'd.id as device_id', 'd.name as device_name'])
+    .where('s.user_id', '=', principal.userId)
+    .where('s.revoked_at', 'is', null)
+    .where('s.expires_at', '>', now)
+    .orderBy('s.created_at')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    deviceId: r.device_id,
+    deviceName: r.device_name,
+    current: r.id === principal.sessionId,
+    createdAt: new Date(r.created_at).toISOString(),
+    expiresAt: new Date(r.expires_at).toISOString(),
+    lastUsedAt: new Date(r.last_used_at).toISOString(),
+  }));
+}

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigSchema, type Config } from './schema.js';
+
+/** One problem found in a configuration, with where and how to fix it. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** Thrown when a configuration is invalid; lists every problem at once. */
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(`invalid configuration:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Environment variables that override config keys. Values are parsed as JSON when they look like it. */
+export const ENV_OVERRIDES: Record<string, string> = {
+  PALISADE_DATA_DIR: 'dataDir',
+  PALISADE_HOST: 'server.host',
+  PALISADE_PORT: 'server.port',
+  PALISADE_ALLOWED_ORIGINS: 'server.allowedOrigins',
+  PALISADE_TLS_MIN_VERSION: 'server.tls.minVersion',
+  PALISADE_TLS_CERT_FILE: 'server.tls.certFile',
+  PALISADE_TLS_KEY_FILE: 'server.tls.keyFile',
+  PALISADE_ADMIN_SOCKET: 'server.adminSocket',
+  PALISADE_STORE_URL: 'store.url',
+  PALISADE_STORE_PASSWORD: 'store.password',
+  PALISADE_STORE_SCHEMA: 'store.schema',
+  PALISADE_LOG_LEVEL: 'log.level',
+};
+
+/**
+ * Builds a validated Config from an optional YAML file and environment overrides.
+ * Collects every problem and throws one ConfigError listing them all.
+ */
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}): Config {
+  const env = opts.env ?? {};
+  let raw: unknown = {};
+  if (opts.file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(opts.file, 'utf8');
+    } catch (e) {
+      throw new ConfigError([{ path: opts.file, message: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})` }]);
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (e) {
+      throw new ConfigError([{ path: opts.file, message: `not valid YAML: ${(e as Error).message.split('\n')[0]}` }]);
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new ConfigError([{ path: opts.file, message: 'the top level must be a mapping' }]);
+    }
+  }
+  const merged = structuredClone(raw) as Record<string, unknown>;
+  for (const [name, path] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(merged, path, coerceEnv(path, value));
+  }
+  const result = ConfigSchema.safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => ({
+        path: i.path.join('.') || '(root)',
+        message: i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}; check the spelling` : i.message,
+      })),
+    );
+  }
+  return result.data;
+}
+
+function coerceEnv(path: string, value: string): unknown {
+  if (path === 'server.allowedOrigins') return value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  return value;
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    const next = cur[k];
+    if (typeof next !== 'object' || next === null) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1] as string] = value;
+}

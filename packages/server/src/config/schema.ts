@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/** A reference to a secret: `secret://env/NAME` or `secret://file/PATH`. Never the secret itself. */
+export const SecretRef = z
+  .string()
+  .regex(/^secret:\/\/(env\/[A-Za-z_][A-Za-z0-9_]*|file\/.+)$/, 'must be secret://env/NAME or secret://file/PATH');
+
+const ServerSection = z.strictObject({
+  host: z.string().default('0.0.0.0'),
+  port: z.number().int().min(0).max(65535).default(8443),
+  /** Origins allowed to open a WebSocket (browser clients). Clients that send no Origin are native. */
+  allowedOrigins: z.array(z.string().url()).default([]),
+  tls: z
+    .strictObject({
+      certFile: z.string().optional(),
+      keyFile: z.string().optional(),
+      /** TLS 1.3 only unless the operator opts in to 1.2 (ECDHE + AEAD suites only). */
+      minVersion: z.enum(['TLSv1.3', 'TLSv1.2']).default('TLSv1.3'),
+    })
+    .default({ minVersion: 'TLSv1.3' })
+    .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+      message: 'give both certFile and keyFile, or neither (a self-signed certificate is generated)',
+    }),
+  /** Unix socket for the admin CLI; defaults to <dataDir>/admin.sock. */
+  adminSocket: z.string().optional(),
+  /** Seconds to let in-flight work finish on shutdown. */
+  shutdownGraceSeconds: z.number().min(0).max(120).default(10),
+});
+
+const StoreSection = z.strictObject({
+  /** `sqlite:PATH` (default: <dataDir>/palisade.db) or `postgres://user@host:port/db` without password. */
+  url: z
+    .string()
+    .optional()
+    .refine((u) => u === undefined || /^(sqlite:|postgres(ql)?:\/\/)/.test(u), 'must start with sqlite: or postgres://')
+    .refine((u) => u === undefined || !/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(u), {
+      message: 'do not put a password in the URL; set store.password to a secret:// reference',
+    }),
+  password: SecretRef.optional(),
+  /** PostgreSQL schema (one per test run, or per tenant). */
+  schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
+  poolSize: z.number().int().min(1).max(100).default(10),
+});
+
+const AuthSection = z.strictObject({
+  /** Absolute session lifetime (AAL2: at most 24 h). */
+  sessionTtlHours: z.number().min(1).max(24).default(24),
+  /** Idle timeout (AAL2: at most 60 min). */
+  idleTimeoutMinutes: z.number().min(1).max(60).default(60),
+  enrolmentTokenTtlMinutes: z.number().int().min(5).max(7 * 24 * 60).default(24 * 60),
+  argon2: z
+    .strictObject({
+      /** KiB; SECURITY-BASELINE: at least 47104 (46 MiB). */
+      memoryKiB: z.number().int().min(47104).default(47104),
+      iterations: z.number().int().min(1).max(10).default(1),
+    })
+    .default({ memoryKiB: 47104, iterations: 1 }),
+});
+
+const LogSection = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** The whole configuration file. Every section has defaults, so an empty file is valid. */
+export const ConfigSchema = z.strictObject({
+  dataDir: z.string().default('./data'),
+  server: ServerSection.default(ServerSection.parse({})),
+  store: StoreSection.default(StoreSection.parse({})),
+  auth: AuthSection.default(AuthSection.parse({})),
+  log: LogSection.default(LogSection.parse({})),
+});
+
+/** Validated configuration. */
+export type Config = z.infer<typeof ConfigSchema>;

@@ -1,0 +1,8 @@
+/**
+ * The only module that touches cryptographic primitives (node:crypto, argon2).
+ * Everyone else calls these named operations.
+ */
+export { randomToken, randomId, sha256Hex, constantTimeEqual } from './tokens.js';
+export { hashPassword, verifyPassword, type PasswordHashParams } from './passwords.js';
+export { verifyEd25519, isValidEd25519PublicKey, ED25519_PUBLIC_KEY_BYTES } from './ed25519.js';
+export { generateSelfSignedCertificate, certificateFingerprint, type CertificatePair } from './tls-cert.js';

@@ -1,0 +1,135 @@
+import type { ConversationView } from '@palisade/protocol';
+import { AppError, type Principal } from '../core/index.js';
+import { randomId } from '../crypto/index.js';
+import { recordAudit } from '../audit/index.js';
+import { assertAccount, assertConversation, type MemberRole } from '../rbac/index.js';
+import { isUniqueViolation, type Executor, type Tx } from '../store/index.js';
+import type { MessagingDeps } from './deps.js';
+import { MEMBERS_CHANGED, type MembersChanged } from './events.js';
+
+async function userIdsByName(exec: Executor, usernames: string[]): Promise<Map<string, string>> {
+  if (usernames.length === 0) return new Map();
+  const rows = await exec.selectFrom('users').select(['id', 'username']).where('username', 'in', usernames).where('disabled_at', 'is', null).execute();
+  return new Map(rows.map((r) => [r.username, r.id]));
+}
+
+function membersChanged(deps: MessagingDeps, data: MembersChanged): void {
+  deps.bus.publish({ type: MEMBERS_CHANGED, data });
+}
+
+async function insertConversation(tx: Tx, deps: MessagingDeps, kind: 'direct' | 'group', name: string | null, directKey: string | null, members: [string, MemberRole][]) {
+  const id = randomId();
+  const now = deps.clock.now();
+  await tx.insertInto('conversations').values({ id, kind, name, direct_key: directKey, last_seq: 0, created_at: now }).execute();
+  await tx.insertInto('members').values(members.map(([userId, role]) => ({ conversation_id: id, user_id: userId, role, joined_at: now }))).execute();
+  return id;
+}
+
+/** Returns the direct conversation between the caller and `peer`, creating it on first use. */
+export async function openDirect(deps: MessagingDeps, principal: Principal, peer: string): Promise<{ id: string; created: boolean }> {
+  assertAccount(principal, 'conversation.create');
+  const peerId = (await userIdsByName(deps.db, [peer])).get(peer);
+  if (!peerId || peerId === principal.userId) throw new AppError('not_found', 'no such user');
+  const directKey = [principal.userId, peerId].sort().join(':');
+  const existing = await deps.db.selectFrom('conversations').select('id').where('direct_key', '=', directKey).executeTakeFirst();
+  if (existing) return { id: existing.id, created: false };
+  try {
+    const id = await deps.db.transaction().execute((tx) =>
+      insertConversation(tx, deps, 'direct', null, directKey, [
+        [principal.userId, 'member'],
+        [peerId, 'member'],
+      ]),
+    );
+    membersChanged(deps, { conversationId: id, added: [principal.userId, peerId], removed: [] });
+    return { id, created: true };
+  } catch (e) {
+    if (!isUniqueViolation(e)) throw e;
+    const row = await deps.db.selectFrom('conversations').select('id').where('direct_key', '=', directKey).executeTakeFirstOrThrow();
+    return { id: row.id, created: false };
+  }
+}
+
+/** Creates a group owned by the caller with the named members. Unknown names are refused together. */
+export async function createGroup(deps: MessagingDeps, principal: Principal, name: string, usernames: string[]): Promise<string> {
+  assertAccount(principal, 'conversation.create');
+  const unique = [...new Set(usernames.filter((u) => u !== principal.username))];
+  const ids = await userIdsByName(deps.db, unique);
+  const missing = unique.filter((u) => !ids.has(u));
+  if (missing.length > 0) throw new AppError('not_found', `unknown users: ${missing.join(', ')}`, { details: { missing } });
+  const members: [string, MemberRole][] = [[principal.userId, 'owner'], ...[...ids.values()].map((id): [string, MemberRole] => [id, 'member'])];
+  const id = await deps.db.transaction().execute((tx) => insertConversation(tx, deps, 'group', name, null, members));
+  membersChanged(deps, { conversationId: id, added: members.map(([u]) => u), removed: [] });
+  return id;
+}
+
+/** Adds a member to a group; needs `member.add` in it. */
+export async function addMember(deps: MessagingDeps, principal: Principal, conversationId: string, username: string, role: 'admin' | 'member'): Promise<string> {
+  const userId = await deps.db.transaction().execute(async (tx) => {
+    await assertConversation(tx, principal, conversationId, 'member.add');
+    const conv = await tx.selectFrom('conversations').select('kind').where('id', '=', conversationId).executeTakeFirstOrThrow();
+    if (conv.kind !== 'group') throw new AppError('forbidden', 'direct conversations have exactly two members');
+    const uid = (await userIdsByName(tx, [username])).get(username);
+    if (!uid) throw new AppError('not_found', 'no such user');
+    try {
+      await tx.insertInto('members').values({ conversation_id: conversationId, user_id: uid, role, joined_at: deps.clock.now() }).execute();
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new AppError('already_member');
+      throw e;
+    }
+    await recordAudit(tx, { at: deps.clock.now(), actorId: principal.userId, action: 'member.added', target: `${conversationId}/${uid}`, outcome: 'success' });
+    return uid;
+  });
+  membersChanged(deps, { conversationId, added: [userId], removed: [] });
+  return userId;
+}
+
+/**
+ * Removes a member (or the caller leaves). Removing others needs `member.remove`; owners cannot be
+ * removed by admins.
+ */
+export async function removeMember(deps: MessagingDeps, principal: Principal, conversationId: string, userId: string): Promise<void> {
+  await deps.db.transaction().execute(async (tx) => {
+    const self = userId === principal.userId;
+    const myRole = await assertConversation(tx, principal, conversationId, self ? 'member.leave' : 'member.remove');
+    const conv = await tx.selectFrom('conversations').select('kind').where('id', '=', conversationId).executeTakeFirstOrThrow();
+    if (conv.kind !== 'group') throw new AppError('forbidden', 'cannot leave a direct conversation');
+    const target = await tx.selectFrom('members').select('role').where('conversation_id', '=', conversationId).where('user_id', '=', userId).executeTakeFirst();
+    if (!target) throw new AppError('not_found', 'not a member');
+    if (!self && target.role === 'owner' && myRole !== 'owner') throw new AppError('forbidden', 'only an owner can remove an owner');
+    await tx.deleteFrom('members').where('conversation_id', '=', conversationId).where('user_id', '=', userId).execute();
+    await recordAudit(tx, { at: deps.clock.now(), actorId: principal.userId, action: 'member.removed', target: `${conversationId}/${userId}`, outcome: 'success' });
+  });
+  membersChanged(deps, { conversationId, added: [], removed: [userId] });
+}
+
+/** The caller's conversations with their members. */
+export async function listConversations(deps: MessagingDeps, principal: Principal): Promise<ConversationView[]> {
+  const mine = await deps.db
+    .selectFrom('members as m')
+    .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
+    .select(['c.id', 'c.kind', 'c.name', 'c.last_seq', 'm.role'])
+    .where('m.user_id', '=', principal.userId)
+    .orderBy('c.created_at')
+    .execute();
+  if (mine.length === 0) return [];
+  const all = await deps.db
+    .selectFrom('members as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select(['m.conversation_id', 'm.user_id', 'm.role', 'u.username'])
+    .where('m.conversation_id', 'in', mine.map((c) => c.id))
+    .execute();
+  return mine.map((c) => ({
+    id: c.id,
+    kind: c.kind,
+    name: c.name,
+    role: c.role,
+    lastSeq: Number(c.last_seq),
+    members: all.filter((m) => m.conversation_id === c.id).map((m) => ({ userId: m.user_id, username: m.username, role: m.role })),
+  }));
+}
+
+/** User ids of a conversation's members (for fan-out; no access check). */
+export async function memberIds(exec: Executor, conversationId: string): Promise<string[]> {
+  const rows = await exec.selectFrom('members').select('user_id').where('conversation_id', '=', conversationId).execute();
+  return rows.map((r) => r.user_id);
+}

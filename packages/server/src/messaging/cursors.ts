@@ -1,0 +1,66 @@
+import { AppError, type Principal } from '../core/index.js';
+import { assertConversation } from '../rbac/index.js';
+import type { MessagingDeps } from './deps.js';
+import { RECEIPT_UPDATED, type ReceiptUpdated } from './events.js';
+
+/** Where one device stands in one conversation. */
+export interface DeviceCursor {
+  conversationId: string;
+  deliveredSeq: number;
+  lastSeq: number;
+}
+
+/** The device's delivery cursor for every conversation its user belongs to. */
+export async function deviceCursors(deps: MessagingDeps, principal: Principal): Promise<DeviceCursor[]> {
+  const rows = await deps.db
+    .selectFrom('members as m')
+    .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
+    .leftJoin('device_cursors as dc', (j) => j.onRef('dc.conversation_id', '=', 'c.id').on('dc.device_id', '=', principal.deviceId))
+    .select(['c.id', 'c.last_seq', 'dc.delivered_seq'])
+    .where('m.user_id', '=', principal.userId)
+    .execute();
+  return rows.map((r) => ({ conversationId: r.id, lastSeq: Number(r.last_seq), deliveredSeq: Number(r.delivered_seq ?? 0) }));
+}
+
+/**
+ * Records that this device has everything up to `seq` (cursors only move forward) and tells the
+ * other members. Returns the stored cursor.
+ */
+export async function acknowledgeDelivery(deps: MessagingDeps, principal: Principal, conversationId: string, seq: number): Promise<number> {
+  await assertConversation(deps.db, principal, conversationId, 'conversation.read');
+  await assertSeqExists(deps, conversationId, seq);
+  await deps.db
+    .insertInto('device_cursors')
+    .values({ device_id: principal.deviceId, conversation_id: conversationId, delivered_seq: seq })
+    .onConflict((oc) =>
+      oc
+        .columns(['device_id', 'conversation_id'])
+        .doUpdateSet((eb) => ({ delivered_seq: eb.ref('excluded.delivered_seq') }))
+        .where('device_cursors.delivered_seq', '<', seq),
+    )
+    .execute();
+  deps.bus.publish({ type: RECEIPT_UPDATED, data: { conversationId, userId: principal.userId, kind: 'delivered', seq } satisfies ReceiptUpdated });
+  return seq;
+}
+
+/** Records that the user has read up to `seq` and tells the other members. */
+export async function markRead(deps: MessagingDeps, principal: Principal, conversationId: string, seq: number): Promise<void> {
+  await assertConversation(deps.db, principal, conversationId, 'conversation.read');
+  await assertSeqExists(deps, conversationId, seq);
+  await deps.db
+    .insertInto('read_cursors')
+    .values({ user_id: principal.userId, conversation_id: conversationId, read_seq: seq })
+    .onConflict((oc) =>
+      oc
+        .columns(['user_id', 'conversation_id'])
+        .doUpdateSet((eb) => ({ read_seq: eb.ref('excluded.read_seq') }))
+        .where('read_cursors.read_seq', '<', seq),
+    )
+    .execute();
+  deps.bus.publish({ type: RECEIPT_UPDATED, data: { conversationId, userId: principal.userId, kind: 'read', seq } satisfies ReceiptUpdated });
+}
+
+async function assertSeqExists(deps: MessagingDeps, conversationId: string, seq: number): Promise<void> {
+  const c = await deps.db.selectFrom('conversations').select('last_seq').where('id', '=', conversationId).executeTakeFirst();
+  if (!c || seq > Number(c.last_seq)) throw new AppError('bad_request', 'seq is beyond the last message');
+}

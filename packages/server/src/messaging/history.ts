@@ -1,0 +1,38 @@
+import type { Principal } from '../core/index.js';
+import { assertConversation } from '../rbac/index.js';
+import type { Executor } from '../store/index.js';
+import type { MessagingDeps } from './deps.js';
+import type { StoredMessage } from './events.js';
+
+/** Messages of a conversation with seq > `after`, oldest first, at most `limit`. Members only. */
+export async function listMessages(
+  deps: MessagingDeps,
+  principal: Principal,
+  conversationId: string,
+  after: number,
+  limit: number,
+): Promise<StoredMessage[]> {
+  await assertConversation(deps.db, principal, conversationId, 'conversation.read');
+  return readRange(deps.db, conversationId, after, limit);
+}
+
+/** Reads a range of messages without an access check; callers must have authorized first. */
+export async function readRange(exec: Executor, conversationId: string, after: number, limit: number): Promise<StoredMessage[]> {
+  const rows = await exec
+    .selectFrom('messages')
+    .selectAll()
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '>', after)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    conversationId: r.conversation_id,
+    seq: Number(r.seq),
+    senderId: r.sender_id,
+    senderDeviceId: r.sender_device_id,
+    clientMsgId: r.client_msg_id,
+    payload: r.payload,
+    sentAt: Number(r.created_at),
+  }));
+}

@@ -1,0 +1,21 @@
+/**
+ * Messaging: direct and group conversations, members and roles, idempotent sends with
+ * per-conversation sequence numbers, history, delivery and read cursors, the transactional outbox.
+ */
+export type { MessagingDeps } from './deps.js';
+export {
+  MESSAGE_SENT,
+  MEMBERS_CHANGED,
+  RECEIPT_UPDATED,
+  TYPING_STARTED,
+  type StoredMessage,
+  type MessageSent,
+  type MembersChanged,
+  type ReceiptUpdated,
+  type TypingStarted,
+} from './events.js';
+export { Outbox } from './outbox.js';
+export { sendMessage, type SendMessageInput, type SendMessageResult } from './send-message.js';
+export { listMessages, readRange } from './history.js';
+export { deviceCursors, acknowledgeDelivery, markRead, type DeviceCursor } from './cursors.js';
+export { openDirect, createGroup, addMember, removeMember, listConversations, memberIds } from './conversations.js';

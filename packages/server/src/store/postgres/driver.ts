@@ -1,0 +1,64 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from '../schema.js';
+import type { DialectQuirks } from '../migrations.js';
+
+/** PostgreSQL's quirks for the shared migrations. */
+export const postgresQuirks: DialectQuirks = {
+  name: 'postgres',
+  binaryType: 'bytea',
+  autoIdColumn: (c) => c.primaryKey(),
+};
+
+/** int8 (bigint) values are millisecond timestamps and sequence numbers: safe as JS numbers. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** Options to reach a PostgreSQL store. */
+export interface PostgresOptions {
+  url: string;
+  password?: string;
+  schema: string;
+  poolSize: number;
+}
+
+/** Creates the schema when missing, then opens a pool whose search_path is that schema. */
+export async function openPostgres(opts: PostgresOptions): Promise<Kysely<Database>> {
+  const base = { connectionString: opts.url, password: opts.password, connectionTimeoutMillis: 5000 };
+  const admin = new pg.Client(base);
+  await admin.connect();
+  try {
+    await admin.query(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"`);
+  } finally {
+    await admin.end();
+  }
+  const pool = new pg.Pool({ ...base, max: opts.poolSize, options: `-c search_path="${opts.schema}"`, types });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** Drops a schema and everything in it (test clean-up). */
+export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
+
+/** True when a PostgreSQL server answers at `url`. */
+export async function postgresReachable(url: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,128 @@
+import type { ColumnType, Generated, Kysely, Transaction } from 'kysely';
+
+/** Milliseconds since the epoch, stored as a 64-bit integer. */
+type Ms = number;
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  display_name: string | null;
+  password_hash: string;
+  role: 'admin' | 'member';
+  disabled_at: Ms | null;
+  created_at: Ms;
+}
+
+export interface EnrolmentTokensTable {
+  /** SHA-256 of the token; the token itself is never stored. */
+  token_hash: string;
+  kind: 'bootstrap' | 'invite';
+  role: 'admin' | 'member';
+  created_by: string | null;
+  created_at: Ms;
+  expires_at: Ms;
+  used_at: Ms | null;
+  used_by: string | null;
+}
+
+export interface DevicesTable {
+  id: string;
+  user_id: string;
+  public_key: string;
+  name: string;
+  platform: string;
+  created_at: Ms;
+  last_seen_at: Ms;
+  revoked_at: Ms | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  /** SHA-256 of the bearer token. */
+  token_hash: string;
+  user_id: string;
+  device_id: string;
+  created_at: Ms;
+  expires_at: Ms;
+  last_used_at: Ms;
+  revoked_at: Ms | null;
+}
+
+export interface ConversationsTable {
+  id: string;
+  kind: 'direct' | 'group';
+  name: string | null;
+  /** For direct conversations: the two user ids sorted and joined, unique. */
+  direct_key: string | null;
+  last_seq: number;
+  created_at: Ms;
+}
+
+export interface MembersTable {
+  conversation_id: string;
+  user_id: string;
+  role: 'owner' | 'admin' | 'member';
+  joined_at: Ms;
+}
+
+export interface MessagesTable {
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  sender_device_id: string;
+  client_msg_id: string;
+  payload: Uint8Array;
+  created_at: Ms;
+}
+
+export interface DeviceCursorsTable {
+  device_id: string;
+  conversation_id: string;
+  delivered_seq: number;
+}
+
+export interface ReadCursorsTable {
+  user_id: string;
+  conversation_id: string;
+  read_seq: number;
+}
+
+export interface OutboxTable {
+  id: Generated<number>;
+  type: string;
+  data: string;
+  created_at: Ms;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  at: Ms;
+  actor_id: string | null;
+  action: string;
+  target: string | null;
+  address: string | null;
+  outcome: 'success' | 'failure';
+  details: ColumnType<string, string | undefined, string>;
+}
+
+/** Every table of the store, as Kysely sees it. */
+export interface Database {
+  users: UsersTable;
+  enrolment_tokens: EnrolmentTokensTable;
+  devices: DevicesTable;
+  sessions: SessionsTable;
+  conversations: ConversationsTable;
+  members: MembersTable;
+  messages: MessagesTable;
+  device_cursors: DeviceCursorsTable;
+  read_cursors: ReadCursorsTable;
+  outbox: OutboxTable;
+  audit_log: AuditTable;
+}
+
+/** The query builder domain code uses. */
+export type Db = Kysely<Database>;
+/** A query builder bound to one open transaction. */
+export type Tx = Transaction<Database>;
+/** Either: a use case that accepts `Executor` works inside or outside a transaction. */
+export type Executor = Db | Tx;
