@@ -59,6 +59,11 @@ export function deviceProofMessage(nonce: string): string {
   return `palisade-device-proof-v1:${nonce}`;
 }
 
+/** The bytes a device signs for one authenticated HTTP request (header `X-Palisade-Proof`). */
+export function httpProofMessage(method: string, pathAndQuery: string, unixMs: number): string {
+  return `palisade-http-proof-v1:${unixMs}:${method.toUpperCase()}:${pathAndQuery}`;
+}
+
 /**
  * Parses one client frame. Never throws: bad input returns a stable error code.
  */

@@ -1,3 +1,5 @@
+// @peculiar/x509 v2 needs the Reflect metadata polyfill loaded before it (its documented set-up).
+import 'reflect-metadata';
 import { X509Certificate, webcrypto } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as x509 from '@peculiar/x509';

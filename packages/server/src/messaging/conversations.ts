@@ -21,7 +21,7 @@ async function insertConversation(tx: Tx, deps: MessagingDeps, kind: 'direct' | 
   const id = randomId();
   const now = deps.clock.now();
   await tx.insertInto('conversations').values({ id, kind, name, direct_key: directKey, last_seq: 0, created_at: now }).execute();
-  await tx.insertInto('members').values(members.map(([userId, role]) => ({ conversation_id: id, user_id: userId, role, joined_at: now }))).execute();
+  await tx.insertInto('members').values(members.map(([userId, role]) => ({ conversation_id: id, user_id: userId, role, joined_seq: 0, joined_at: now }))).execute();
   return id;
 }
 
@@ -66,12 +66,12 @@ export async function createGroup(deps: MessagingDeps, principal: Principal, nam
 export async function addMember(deps: MessagingDeps, principal: Principal, conversationId: string, username: string, role: 'admin' | 'member'): Promise<string> {
   const userId = await deps.db.transaction().execute(async (tx) => {
     await assertConversation(tx, principal, conversationId, 'member.add');
-    const conv = await tx.selectFrom('conversations').select('kind').where('id', '=', conversationId).executeTakeFirstOrThrow();
+    const conv = await tx.selectFrom('conversations').select(['kind', 'last_seq']).where('id', '=', conversationId).executeTakeFirstOrThrow();
     if (conv.kind !== 'group') throw new AppError('forbidden', 'direct conversations have exactly two members');
     const uid = (await userIdsByName(tx, [username])).get(username);
     if (!uid) throw new AppError('not_found', 'no such user');
     try {
-      await tx.insertInto('members').values({ conversation_id: conversationId, user_id: uid, role, joined_at: deps.clock.now() }).execute();
+      await tx.insertInto('members').values({ conversation_id: conversationId, user_id: uid, role, joined_seq: Number(conv.last_seq), joined_at: deps.clock.now() }).execute();
     } catch (e) {
       if (isUniqueViolation(e)) throw new AppError('already_member');
       throw e;
@@ -128,8 +128,10 @@ export async function listConversations(deps: MessagingDeps, principal: Principa
   }));
 }
 
-/** User ids of a conversation's members (for fan-out; no access check). */
-export async function memberIds(exec: Executor, conversationId: string): Promise<string[]> {
+/** A conversation's kind and member user ids (for fan-out; no access check). Undefined if it does not exist. */
+export async function conversationMembers(exec: Executor, conversationId: string): Promise<{ kind: 'direct' | 'group'; userIds: string[] } | undefined> {
+  const conv = await exec.selectFrom('conversations').select('kind').where('id', '=', conversationId).executeTakeFirst();
+  if (!conv) return undefined;
   const rows = await exec.selectFrom('members').select('user_id').where('conversation_id', '=', conversationId).execute();
-  return rows.map((r) => r.user_id);
+  return { kind: conv.kind, userIds: rows.map((r) => r.user_id) };
 }

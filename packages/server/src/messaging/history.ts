@@ -13,7 +13,9 @@ export async function listMessages(
   limit: number,
 ): Promise<StoredMessage[]> {
   await assertConversation(deps.db, principal, conversationId, 'conversation.read');
-  return readRange(deps.db, conversationId, after, limit);
+  const m = await deps.db.selectFrom('members').select('joined_seq').where('conversation_id', '=', conversationId).where('user_id', '=', principal.userId).executeTakeFirstOrThrow();
+  // SECURITY: a member sees only messages sent after they joined.
+  return readRange(deps.db, conversationId, Math.max(after, Number(m.joined_seq)), limit);
 }
 
 /** Reads a range of messages without an access check; callers must have authorized first. */

@@ -17,5 +17,5 @@ export {
 export { Outbox } from './outbox.js';
 export { sendMessage, type SendMessageInput, type SendMessageResult } from './send-message.js';
 export { listMessages, readRange } from './history.js';
-export { deviceCursors, acknowledgeDelivery, markRead, type DeviceCursor } from './cursors.js';
-export { openDirect, createGroup, addMember, removeMember, listConversations, memberIds } from './conversations.js';
+export { deviceCursors, acknowledgeDelivery, markRead, receiptCursors, type DeviceCursor } from './cursors.js';
+export { openDirect, createGroup, addMember, removeMember, listConversations, conversationMembers } from './conversations.js';

@@ -71,6 +71,7 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
           .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id'))
           .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
           .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('joined_seq', 'bigint', (c) => c.notNull().defaultTo(0))
           .addColumn('joined_at', 'bigint', (c) => c.notNull())
           .addPrimaryKeyConstraint('members_pk', ['conversation_id', 'user_id'])
           .execute();

@@ -62,6 +62,8 @@ export interface MembersTable {
   conversation_id: string;
   user_id: string;
   role: 'owner' | 'admin' | 'member';
+  /** The conversation's last seq when this member joined; they see only later messages. */
+  joined_seq: number;
   joined_at: Ms;
 }
 

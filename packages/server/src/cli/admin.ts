@@ -1,0 +1,83 @@
+import { request } from 'node:http';
+import { Command } from 'commander';
+import { createInvite } from '../auth/index.js';
+import { buildCore } from '../server/index.js';
+import { loadOrExit } from './load.js';
+
+function callSocket(path: string, method: string, url: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: path, method, path: url, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+async function viaSocket(configFile: string | undefined, method: string, url: string, body?: unknown) {
+  const config = loadOrExit(configFile);
+  const core = { path: config.server.adminSocket ?? `${config.dataDir}/admin.sock` };
+  try {
+    return await callSocket(core.path, method, url, body);
+  } catch (e) {
+    fail(`cannot reach the admin socket ${core.path} (${(e as NodeJS.ErrnoException).code ?? 'error'}).\nIs the server running as this user? For invites you can use --offline with the server's config.`);
+  }
+}
+
+/** `palisade admin ...`: operator commands over the local unix socket (or offline against the store). */
+export function adminCommands(): Command {
+  const admin = new Command('admin').description('administer a server through its local admin socket');
+  admin
+    .command('invite')
+    .description('create a one-time invite token for a new user')
+    .option('-c, --config <file>', 'configuration file (YAML)')
+    .option('--role <role>', 'member or admin', 'member')
+    .option('--ttl-hours <n>', 'hours until the invite expires', '72')
+    .option('--offline', 'write the invite straight into the store (server may be stopped)')
+    .action(async (opts: { config?: string; role: string; ttlHours: string; offline?: boolean }) => {
+      const role = opts.role === 'admin' ? 'admin' : opts.role === 'member' ? 'member' : fail('--role must be member or admin');
+      const ttlHours = Number(opts.ttlHours);
+      if (!Number.isInteger(ttlHours) || ttlHours < 1 || ttlHours > 720) fail('--ttl-hours must be a whole number from 1 to 720');
+      let token: string;
+      let expiresAt: string;
+      if (opts.offline) {
+        const core = await buildCore(loadOrExit(opts.config), process.env);
+        const inv = await createInvite(core.auth, null, { role, ttlHours });
+        await core.store.close();
+        token = inv.token;
+        expiresAt = new Date(inv.expiresAt).toISOString();
+      } else {
+        const r = await viaSocket(opts.config, 'POST', '/invites', { role, ttlHours });
+        if (r.status !== 201) fail(`invite failed: ${String(r.json.message)}`);
+        token = String(r.json.token);
+        expiresAt = String(r.json.expiresAt);
+      }
+      process.stdout.write(`${token}\n`);
+      process.stderr.write(`one-time ${role} invite, valid until ${expiresAt}; give it to the user over a trusted channel.\n`);
+    });
+  admin
+    .command('revoke-sessions <username>')
+    .description('end every session of a user; their sockets close at once')
+    .option('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (username: string, opts: { config?: string }) => {
+      const r = await viaSocket(opts.config, 'POST', `/users/${encodeURIComponent(username)}/revoke-sessions`);
+      if (r.status !== 200) fail(`revoke failed: ${String(r.json.message)}`);
+      process.stdout.write(`revoked ${String(r.json.revoked)} session(s) of ${username}\n`);
+    });
+  admin
+    .command('status')
+    .description('show connections, uptime and store of the running server')
+    .option('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (opts: { config?: string }) => {
+      const r = await viaSocket(opts.config, 'GET', '/status');
+      process.stdout.write(`${JSON.stringify(r.json, null, 2)}\n`);
+    });
+  return admin;
+}

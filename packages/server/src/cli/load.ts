@@ -1,0 +1,16 @@
+import { existsSync } from 'node:fs';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+
+/** Loads config from --config (or ./palisade.yaml when present) plus PALISADE_* variables; exits 2 on errors. */
+export function loadOrExit(file: string | undefined): Config {
+  const path = file ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
+  try {
+    return loadConfig({ file: path, env: process.env });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\nFix the problems above (see docs/operations.md) and try again.\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { adminCommands } from './admin.js';
+import { configCommands } from './config-check.js';
+import { serveCommand } from './serve.js';
+
+const program = new Command()
+  .name('palisade')
+  .description('Palisade: a self-hosted, security-first messaging server.\nStart with `palisade serve`; see docs/operations.md.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)');
+program.addCommand(serveCommand());
+program.addCommand(configCommands());
+program.addCommand(adminCommands());
+await program.parseAsync(process.argv);

@@ -1,0 +1,35 @@
+import { Command } from 'commander';
+import { startServer } from '../server/index.js';
+import { loadOrExit } from './load.js';
+
+/** `palisade serve`: start the server and stop gracefully on SIGINT/SIGTERM. */
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('start the server (HTTPS and WSS on one port)')
+    .option('-c, --config <file>', 'configuration file (YAML); default ./palisade.yaml if present')
+    .action(async (opts: { config?: string }) => {
+      const config = loadOrExit(opts.config);
+      // SECURITY: everything the server writes (database, keys, socket) is private to its OS user.
+      process.umask(0o077);
+      const server = await startServer(config, process.env);
+      const url = `https://${config.server.host === '0.0.0.0' ? 'localhost' : config.server.host}:${server.port}`;
+      const err = process.stderr;
+      err.write(`\nPalisade is listening on ${url} (store: ${server.core.store.dialect}, data: ${config.dataDir})\n`);
+      err.write(`TLS certificate (${server.tls.source}) SHA-256 fingerprint: ${server.tls.fingerprint}\n`);
+      if (server.bootstrap) {
+        // SECURITY: shown once, to the operator's terminal only; never written to the log.
+        err.write(`\nNo account exists yet. One-time enrolment token for the first admin (valid until ${new Date(server.bootstrap.expiresAt).toISOString()}):\n`);
+        err.write(`  ${server.bootstrap.token}\n`);
+        err.write(`Enrol with: npm run chat -- enrol --server ${url} --token <token> --username <name>\n\n`);
+      }
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        err.write(`${signal}: shutting down gracefully...\n`);
+        void server.close().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,14 @@
+import type { AuthDeps } from '../auth/index.js';
+import type { Logger } from '../core/index.js';
+import type { MessagingDeps } from '../messaging/index.js';
+
+/** What the HTTP transport needs from the layers below. */
+export interface HttpDeps {
+  auth: AuthDeps;
+  messaging: MessagingDeps;
+  log: Logger;
+  /** True when the store answers. */
+  ready(): Promise<boolean>;
+  /** True while shutting down; new work is refused with `shutting_down`. */
+  draining(): boolean;
+}

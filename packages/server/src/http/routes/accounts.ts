@@ -1,0 +1,48 @@
+import { CreateInviteRequest, EnrolRequest, IdParams, LoginRequest } from '@palisade/protocol';
+import { AppError } from '../../core/index.js';
+import { createInvite, enrol, listMySessions, login, logout, revokeSessions } from '../../auth/index.js';
+import { route } from '../route.js';
+
+/** Enrolment, login, sessions and invites. */
+export const accountRoutes = [
+  route({
+    method: 'POST', url: '/v1/enrol', access: 'public', summary: 'Create an account with a bootstrap or invite token', body: EnrolRequest, status: 201,
+    handler: ({ deps, body, address }) => enrol(deps.auth, body, address),
+  }),
+  route({
+    method: 'POST', url: '/v1/login', access: 'public', summary: 'Log in with a password and a device key; returns a session token', body: LoginRequest,
+    handler: ({ deps, body, address }) => login(deps.auth, body, address),
+  }),
+  route({
+    method: 'POST', url: '/v1/logout', access: 'session.manage_own', summary: 'End this session (its sockets close)',
+    handler: async ({ deps, principal, address }) => { await logout(deps.auth, principal, address); },
+  }),
+  route({
+    method: 'GET', url: '/v1/me', access: 'authenticated', summary: 'Who am I',
+    handler: async ({ principal }) => ({ userId: principal.userId, username: principal.username, role: principal.role, deviceId: principal.deviceId }),
+  }),
+  route({
+    method: 'GET', url: '/v1/sessions', access: 'session.manage_own', summary: 'My open sessions',
+    handler: async ({ deps, principal }) => ({ sessions: await listMySessions(deps.auth, principal) }),
+  }),
+  route({
+    method: 'DELETE', url: '/v1/sessions/:id', access: 'session.manage_own', summary: 'End one of my sessions', params: IdParams,
+    handler: async ({ deps, principal, params, address }) => {
+      const mine = await listMySessions(deps.auth, principal);
+      // SECURITY: object-level check: only the caller's own sessions.
+      if (!mine.some((s) => s.id === params.id)) throw new AppError('not_found', 'no such session');
+      await revokeSessions(deps.auth, principal.userId, { sessionId: params.id }, address);
+    },
+  }),
+  route({
+    method: 'POST', url: '/v1/invites', access: 'invite.create', summary: 'Create a one-time invite token (admin)', body: CreateInviteRequest, status: 201,
+    handler: async ({ deps, principal, body }) => {
+      const inv = await createInvite(deps.auth, principal.userId, body);
+      return { token: inv.token, expiresAt: new Date(inv.expiresAt).toISOString() };
+    },
+  }),
+  route({
+    method: 'POST', url: '/v1/admin/users/:id/revoke-sessions', access: 'session.revoke_any', summary: 'End every session of a user (admin)', params: IdParams,
+    handler: async ({ deps, principal, params, address }) => ({ revoked: await revokeSessions(deps.auth, principal.userId, { userId: params.id }, address) }),
+  }),
+];

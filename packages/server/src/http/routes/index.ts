@@ -1,0 +1,6 @@
+import { accountRoutes } from './accounts.js';
+import { conversationRoutes } from './conversations.js';
+import { healthRoutes } from './health.js';
+
+/** Every HTTP route, each naming the access it needs (tests enumerate this list). */
+export const ROUTES = [...healthRoutes, ...accountRoutes, ...conversationRoutes];

@@ -1,0 +1,253 @@
+import type { ClientFrame, ServerFrame } from '@palisade/protocol';
+import { parseClientFrame } from '@palisade/protocol';
+import type WebSocket from 'ws';
+import { authenticateToken, newChallenge, verifyDeviceProof } from '../auth/index.js';
+import { AppError, type Principal } from '../core/index.js';
+import { recordAudit } from '../audit/index.js';
+import { acknowledgeDelivery, deviceCursors, markRead, readRange, sendMessage, type StoredMessage } from '../messaging/index.js';
+import type { RealtimeDeps } from './deps.js';
+import { CLOSE, toErrorFrame } from './frame-errors.js';
+import type { Hub } from './hub.js';
+
+const FILL_BATCH = 200;
+const ACK_FLUSH_MS = 20;
+
+/** Serialises a stored message as a `msg` frame. */
+function msgFrame(m: StoredMessage): string {
+  return JSON.stringify({
+    type: 'msg', conversationId: m.conversationId, seq: m.seq, senderId: m.senderId, senderDeviceId: m.senderDeviceId,
+    clientMsgId: m.clientMsgId, payload: Buffer.from(m.payload).toString('base64'), sentAt: new Date(m.sentAt).toISOString(),
+  });
+}
+
+/**
+ * One WebSocket connection: the challenge-response handshake, frame dispatch, and in-order,
+ * once-only delivery per conversation. `cursors` holds the highest seq sent on this socket; a gap or
+ * an unknown conversation is filled from the store, so the database stays the source of truth.
+ */
+export class Connection {
+  principal: Principal | undefined;
+  readonly cursors = new Map<string, number>();
+  private nonce: string = newChallenge();
+  private state: 'challenge' | 'syncing' | 'ready' | 'closed' = 'challenge';
+  private readonly pending = new Set<string>();
+  private active: string | undefined;
+  private filling = false;
+  private out: string[] = [];
+  private sendChain: Promise<unknown> = Promise.resolve();
+  private acks: Map<string, number> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly deps: RealtimeDeps,
+    private readonly hub: Hub,
+    private readonly address: string,
+  ) {
+    this.timer = setTimeout(() => this.close(CLOSE.authTimeout, 'authenticate in time'), deps.authTimeoutMs ?? 10_000);
+    ws.on('message', (data, isBinary) => void this.onFrame(data as Buffer, isBinary));
+    ws.on('close', () => this.onClosed());
+    ws.on('error', () => undefined);
+    this.push({ type: 'challenge', nonce: this.nonce });
+  }
+
+  /** Queues a frame; frames queued in the same tick go out as one JSON array. */
+  push(frame: ServerFrame | string): void {
+    if (this.state === 'closed') return;
+    const text = typeof frame === 'string' ? frame : JSON.stringify(frame);
+    if (this.out.push(text) === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const out = this.out;
+    this.out = [];
+    if (out.length === 0 || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(out.length === 1 ? (out[0] as string) : `[${out.join(',')}]`);
+  }
+
+  /** Closes the socket with a code; pending frames are flushed first. */
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.flush();
+    this.ws.close(code, reason);
+    this.onClosed();
+  }
+
+  private onClosed(): void {
+    if (this.state === 'closed') return;
+    const wasAuthenticated = this.state !== 'challenge';
+    this.state = 'closed';
+    clearTimeout(this.timer);
+    if (wasAuthenticated) this.hub.unregister(this);
+    this.flushAcks();
+  }
+
+  /** Hands a committed message (or only its seq) to this connection. */
+  deliver(conversationId: string, seq: number, message?: StoredMessage): void {
+    if (this.state === 'closed' || this.state === 'challenge') return;
+    const sent = this.cursors.get(conversationId);
+    if (sent !== undefined && seq <= sent) return;
+    const busy = this.state === 'syncing' || this.active === conversationId || this.pending.has(conversationId);
+    if (!busy && sent !== undefined && seq === sent + 1 && message) {
+      this.cursors.set(conversationId, seq);
+      this.push(msgFrame(message));
+      return;
+    }
+    this.pending.add(conversationId);
+    if (this.state === 'ready') void this.fill();
+  }
+
+  /** The user joined a conversation: start delivering it from their join point. */
+  joined(conversationId: string): void {
+    this.push({ type: 'conversation', conversationId, change: 'joined' });
+    this.deliver(conversationId, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** The user left a conversation: stop delivering it at once. */
+  left(conversationId: string): void {
+    this.cursors.delete(conversationId);
+    this.pending.delete(conversationId);
+    this.push({ type: 'conversation', conversationId, change: 'left' });
+  }
+
+  private async fill(): Promise<void> {
+    if (this.filling) return;
+    this.filling = true;
+    try {
+      while (this.pending.size > 0 && this.state === 'ready') {
+        const conversationId = this.pending.values().next().value as string;
+        this.pending.delete(conversationId);
+        this.active = conversationId;
+        let after = this.cursors.get(conversationId);
+        if (after === undefined) {
+          const c = (await deviceCursors(this.deps.messaging, this.principal as Principal)).find((x) => x.conversationId === conversationId);
+          if (!c) continue; // SECURITY: not a member (any more): deliver nothing.
+          after = c.deliveredSeq;
+          this.cursors.set(conversationId, after);
+        }
+        for (;;) {
+          const batch = await readRange(this.deps.messaging.db, conversationId, after, FILL_BATCH);
+          // The user may have left while we read: deliver nothing more.
+          if (this.state !== 'ready' || !this.cursors.has(conversationId)) break;
+          for (const m of batch) this.push(msgFrame(m));
+          if (batch.length > 0) after = (batch[batch.length - 1] as StoredMessage).seq;
+          this.cursors.set(conversationId, after);
+          if (batch.length < FILL_BATCH) break;
+        }
+      }
+    } catch (e) {
+      this.deps.log.warn({ err: e }, 'delivery fill failed; closing so the client resumes');
+      this.close(CLOSE.goingAway, 'delivery interrupted');
+    } finally {
+      this.active = undefined;
+      this.filling = false;
+    }
+  }
+
+  private async onFrame(data: Buffer, isBinary: boolean): Promise<void> {
+    if (this.state === 'closed') return;
+    if (isBinary) return this.close(CLOSE.protocolViolation, 'text frames only');
+    const r = parseClientFrame(data.toString('utf8'));
+    if (this.state === 'challenge') {
+      if (!r.ok || r.value.type !== 'auth') return this.close(CLOSE.protocolViolation, 'the first frame must be auth');
+      return this.authenticate(r.value);
+    }
+    if (!r.ok) {
+      const f: ServerFrame = { type: 'error', code: r.code, message: r.message };
+      if (r.details !== undefined) f.details = r.details;
+      return this.push(f);
+    }
+    const frame = r.value;
+    if (frame.type === 'auth') return this.close(CLOSE.protocolViolation, 'already authenticated');
+    if (frame.type === 'ping') return this.push(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
+    if (frame.type === 'send') {
+      this.sendChain = this.sendChain.then(() => this.run(frame.ref, () => this.handleSend(frame)));
+      return;
+    }
+    return this.run(undefined, () => this.handleOther(frame));
+  }
+
+  private async run(ref: string | undefined, op: () => Promise<void>): Promise<void> {
+    this.hub.inflight++;
+    try {
+      await op();
+    } catch (e) {
+      const { frame, close } = toErrorFrame(e, ref, this.deps.log);
+      this.push(frame);
+      if (close !== undefined) this.close(close, 'unauthenticated');
+    } finally {
+      this.hub.inflight--;
+    }
+  }
+
+  private async handleSend(f: Extract<ClientFrame, { type: 'send' }>): Promise<void> {
+    if (this.state !== 'ready' && this.state !== 'syncing') return;
+    if (this.hub.draining) throw new AppError('shutting_down');
+    const p = this.principal as Principal;
+    const res = await sendMessage(this.deps.messaging, p, { conversationId: f.conversationId, clientMsgId: f.clientMsgId, payload: Buffer.from(f.payload, 'base64') });
+    // SECURITY: acknowledged only now, after COMMIT.
+    const ack: ServerFrame = { type: 'sent', conversationId: f.conversationId, clientMsgId: f.clientMsgId, seq: res.seq };
+    if (f.ref !== undefined) ack.ref = f.ref;
+    this.push(ack);
+  }
+
+  private async handleOther(f: Exclude<ClientFrame, { type: 'send' | 'auth' | 'ping' }>): Promise<void> {
+    const p = this.principal as Principal;
+    if (f.type === 'ack') {
+      if (!this.cursors.has(f.conversationId)) throw new AppError('not_found', 'no such conversation');
+      const acks = (this.acks ??= new Map());
+      if (acks.size === 0) setTimeout(() => this.flushAcks(), ACK_FLUSH_MS);
+      acks.set(f.conversationId, Math.max(acks.get(f.conversationId) ?? 0, f.seq));
+    } else if (f.type === 'read') {
+      await markRead(this.deps.messaging, p, f.conversationId, f.seq);
+    } else if (f.type === 'typing') {
+      await this.hub.typing(p, f.conversationId);
+    }
+  }
+
+  private flushAcks(): void {
+    const acks = this.acks;
+    this.acks = undefined;
+    if (!acks || !this.principal) return;
+    for (const [conversationId, seq] of acks) {
+      void this.run(undefined, async () => {
+        await acknowledgeDelivery(this.deps.messaging, this.principal as Principal, conversationId, seq);
+      });
+    }
+  }
+
+  private async authenticate(f: Extract<ClientFrame, { type: 'auth' }>): Promise<void> {
+    clearTimeout(this.timer);
+    const nonce = this.nonce;
+    this.nonce = '';
+    try {
+      const session = await authenticateToken(this.deps.auth, f.token);
+      // SECURITY: the token alone is not enough: the device key must sign this connection's challenge.
+      if (!verifyDeviceProof(session.devicePublicKey, nonce, f.signature)) {
+        await recordAudit(this.deps.auth.db, { at: this.deps.auth.clock.now(), actorId: session.principal.userId, action: 'connect.device_proof_failed', target: session.principal.sessionId, address: this.address, outcome: 'failure' });
+        throw new AppError('device_proof_failed');
+      }
+      if (this.state === 'closed') return;
+      this.principal = session.principal;
+      this.state = 'syncing';
+      this.hub.register(this);
+      const delay = Math.min(session.expiresAt - this.deps.auth.clock.now(), 2 ** 31 - 1);
+      this.timer = setTimeout(() => this.close(CLOSE.unauthenticated, 'session expired'), Math.max(delay, 0));
+      this.timer.unref();
+      this.push({ type: 'ready', userId: session.principal.userId, deviceId: session.principal.deviceId, expiresAt: new Date(session.expiresAt).toISOString() });
+      const cursors = await deviceCursors(this.deps.messaging, session.principal);
+      for (const c of cursors) {
+        if (!this.cursors.has(c.conversationId)) this.cursors.set(c.conversationId, c.deliveredSeq);
+        if (c.lastSeq > c.deliveredSeq) this.pending.add(c.conversationId);
+      }
+      if (this.state !== 'syncing') return;
+      this.state = 'ready';
+      await this.fill();
+      this.push({ type: 'synced' });
+    } catch (e) {
+      const { frame } = toErrorFrame(e, undefined, this.deps.log);
+      this.push(frame);
+      this.close(CLOSE.unauthenticated, 'authentication failed');
+    }
+  }
+}

@@ -1,0 +1,14 @@
+import type { AuthDeps } from '../auth/index.js';
+import type { Logger } from '../core/index.js';
+import type { MessagingDeps } from '../messaging/index.js';
+
+/** What the WebSocket gateway needs from the layers below and from config. */
+export interface RealtimeDeps {
+  auth: AuthDeps;
+  messaging: MessagingDeps;
+  log: Logger;
+  /** Origins allowed to connect; a request without Origin (a native client) is allowed. */
+  allowedOrigins: string[];
+  /** How long a new socket may take to authenticate. */
+  authTimeoutMs?: number;
+}

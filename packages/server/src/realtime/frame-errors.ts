@@ -1,0 +1,34 @@
+import type { ErrorKind, ServerFrame } from '@palisade/protocol';
+import { isAppError, type Logger } from '../core/index.js';
+import { randomId } from '../crypto/index.js';
+
+/** WebSocket close codes Palisade uses (4000-4999 are application codes). */
+export const CLOSE = {
+  goingAway: 1001,
+  tooBig: 1009,
+  protocolViolation: 4400,
+  unauthenticated: 4401,
+  authTimeout: 4408,
+} as const;
+
+/** Kinds of error after which the connection cannot go on. */
+const FATAL_KINDS = new Set<ErrorKind>(['unauthenticated']);
+
+/**
+ * The one place errors become WebSocket error frames (and, for fatal kinds, a close code).
+ * SECURITY: unknown errors are logged with a reference; the client sees only `internal` and the reference.
+ */
+export function toErrorFrame(e: unknown, ref: string | undefined, log: Logger): { frame: ServerFrame; close?: number } {
+  if (isAppError(e)) {
+    const frame: ServerFrame = { type: 'error', code: e.code, message: e.message };
+    if (ref !== undefined) frame.ref = ref;
+    if (e.retryAfterMs !== undefined) frame.retryAfterMs = e.retryAfterMs;
+    if (e.details !== undefined) frame.details = e.details;
+    return FATAL_KINDS.has(e.kind) ? { frame, close: CLOSE.unauthenticated } : { frame };
+  }
+  const id = randomId().slice(0, 12);
+  log.error({ err: e, ref: id }, 'unhandled error in realtime');
+  const frame: ServerFrame = { type: 'error', code: 'internal', message: `internal error, reference ${id}` };
+  if (ref !== undefined) frame.ref = ref;
+  return { frame };
+}

@@ -1,0 +1,54 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { MAX_FRAME_BYTES } from '@palisade/protocol';
+import { WebSocketServer } from 'ws';
+import { isAppError } from '../core/index.js';
+import { Connection } from './connection.js';
+import type { RealtimeDeps } from './deps.js';
+import { CLOSE } from './frame-errors.js';
+import { Hub } from './hub.js';
+
+/** The WebSocket endpoint path. */
+export const WS_PATH = '/v1/ws';
+
+/**
+ * Accepts WebSocket upgrades on the HTTPS server: checks path, Origin and rate limits before the
+ * handshake, then hands each socket to a Connection that authenticates in its first frame.
+ */
+export class Gateway {
+  readonly hub: Hub;
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+
+  constructor(private readonly deps: RealtimeDeps) {
+    this.hub = new Hub(deps);
+  }
+
+  /** Handles an HTTP upgrade request. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const reject = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (this.hub.draining) return reject(503, 'Service Unavailable');
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== WS_PATH) return reject(404, 'Not Found');
+    // SECURITY (ASVS 4.4.2): browsers send Origin; it must be on the allowlist. Native clients send none.
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.deps.allowedOrigins.includes(origin)) return reject(403, 'Forbidden');
+    try {
+      this.deps.auth.limiter.check('connect.address', address);
+    } catch (e) {
+      return isAppError(e) ? reject(429, 'Too Many Requests') : reject(500, 'Internal Server Error');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => new Connection(ws, this.deps, this.hub, address));
+  }
+
+  /** Stops new work, waits up to `graceMs` for in-flight operations, then closes every socket with 1001. */
+  async drain(graceMs: number): Promise<void> {
+    this.hub.draining = true;
+    const until = Date.now() + graceMs;
+    while (this.hub.inflight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    for (const c of [...this.hub.connections()]) c.close(CLOSE.goingAway, 'server shutting down');
+    this.hub.close();
+  }
+}

@@ -1,0 +1,163 @@
+import { SESSIONS_REVOKED, touchSession, type SessionsRevoked } from '../auth/index.js';
+import { AppError, type Principal } from '../core/index.js';
+import {
+  conversationMembers, MEMBERS_CHANGED, MESSAGE_SENT, RECEIPT_UPDATED, TYPING_STARTED,
+  type MembersChanged, type MessageSent, type ReceiptUpdated, type TypingStarted,
+} from '../messaging/index.js';
+import type { RealtimeDeps } from './deps.js';
+import { CLOSE } from './frame-errors.js';
+import type { Connection } from './connection.js';
+
+interface Members {
+  kind: 'direct' | 'group';
+  users: Set<string>;
+}
+
+const MEMBER_CACHE_MAX = 50_000;
+const TOUCH_EVERY_MS = 5 * 60_000;
+
+/**
+ * Knows which connections are online and routes bus events to them: messages to every device of
+ * every member, receipts, typing, presence, membership changes and session revocation.
+ */
+export class Hub {
+  inflight = 0;
+  draining = false;
+  private readonly byUser = new Map<string, Set<Connection>>();
+  private readonly bySession = new Map<string, Set<Connection>>();
+  private readonly members = new Map<string, Members>();
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly toucher: NodeJS.Timeout;
+
+  constructor(private readonly deps: RealtimeDeps) {
+    const bus = deps.messaging.bus;
+    this.unsubscribe.push(
+      bus.subscribe(MESSAGE_SENT, (e) => void this.onMessage(e.data as MessageSent)),
+      bus.subscribe(MEMBERS_CHANGED, (e) => this.onMembers(e.data as MembersChanged)),
+      bus.subscribe(RECEIPT_UPDATED, (e) => void this.onReceipt(e.data as ReceiptUpdated)),
+      bus.subscribe(TYPING_STARTED, (e) => void this.onTyping(e.data as TypingStarted)),
+      deps.auth.bus.subscribe(SESSIONS_REVOKED, (e) => this.onRevoked(e.data as SessionsRevoked)),
+    );
+    // Open sockets are activity: keep their sessions from going idle.
+    this.toucher = setInterval(() => void this.touchAll(), TOUCH_EVERY_MS);
+    this.toucher.unref();
+  }
+
+  /** Number of authenticated connections. */
+  get size(): number {
+    let n = 0;
+    for (const set of this.bySession.values()) n += set.size;
+    return n;
+  }
+
+  /** All authenticated connections. */
+  *connections(): Iterable<Connection> {
+    for (const set of this.bySession.values()) yield* set;
+  }
+
+  register(c: Connection): void {
+    const p = c.principal as Principal;
+    const first = add(this.byUser, p.userId, c);
+    add(this.bySession, p.sessionId, c);
+    if (first) void this.presence(c, true);
+  }
+
+  unregister(c: Connection): void {
+    const p = c.principal as Principal;
+    const last = remove(this.byUser, p.userId, c);
+    remove(this.bySession, p.sessionId, c);
+    if (last) void this.presence(c, false);
+  }
+
+  /** Relays a typing notice after checking membership (ephemeral, never stored). */
+  async typing(p: Principal, conversationId: string): Promise<void> {
+    const m = await this.membersOf(conversationId);
+    if (!m?.users.has(p.userId)) throw new AppError('not_found', 'no such conversation');
+    this.deps.messaging.limiter.check('ephemeral.send', p.deviceId);
+    this.deps.messaging.bus.publish({ type: TYPING_STARTED, data: { conversationId, userId: p.userId } satisfies TypingStarted });
+  }
+
+  close(): void {
+    for (const u of this.unsubscribe) u();
+    clearInterval(this.toucher);
+  }
+
+  private async membersOf(conversationId: string): Promise<Members | undefined> {
+    const hit = this.members.get(conversationId);
+    if (hit) return hit;
+    const m = await conversationMembers(this.deps.messaging.db, conversationId);
+    if (!m) return undefined;
+    if (this.members.size >= MEMBER_CACHE_MAX) this.members.clear();
+    const entry = { kind: m.kind, users: new Set(m.userIds) };
+    this.members.set(conversationId, entry);
+    return entry;
+  }
+
+  private async onMessage(e: MessageSent): Promise<void> {
+    const m = await this.membersOf(e.conversationId);
+    if (!m) return;
+    for (const u of m.users) {
+      const conns = this.byUser.get(u);
+      if (conns) for (const c of conns) c.deliver(e.conversationId, e.seq, e.message);
+    }
+  }
+
+  private onMembers(e: MembersChanged): void {
+    this.members.delete(e.conversationId);
+    for (const u of e.added) for (const c of this.byUser.get(u) ?? []) c.joined(e.conversationId);
+    for (const u of e.removed) for (const c of this.byUser.get(u) ?? []) c.left(e.conversationId);
+  }
+
+  private async onReceipt(e: ReceiptUpdated): Promise<void> {
+    const m = await this.membersOf(e.conversationId);
+    // Delivery receipts fan out live only in direct conversations; groups read them on demand.
+    if (!m || (e.kind === 'delivered' && m.kind !== 'direct')) return;
+    this.toMembers(m, { type: 'receipt', conversationId: e.conversationId, userId: e.userId, kind: e.kind, seq: e.seq });
+  }
+
+  private async onTyping(e: TypingStarted): Promise<void> {
+    const m = await this.membersOf(e.conversationId);
+    if (m) this.toMembers(m, { type: 'typing', conversationId: e.conversationId, userId: e.userId }, e.userId);
+  }
+
+  private toMembers(m: Members, frame: Parameters<Connection['push']>[0], except?: string): void {
+    const text = JSON.stringify(frame);
+    for (const u of m.users) if (u !== except) for (const c of this.byUser.get(u) ?? []) c.push(text);
+  }
+
+  private async presence(c: Connection, online: boolean): Promise<void> {
+    const userId = (c.principal as Principal).userId;
+    const notified = new Set<string>([userId]);
+    const frame = JSON.stringify({ type: 'presence', userId, online });
+    for (const conversationId of [...c.cursors.keys()]) {
+      const m = await this.membersOf(conversationId).catch(() => undefined);
+      for (const u of m?.users ?? []) {
+        if (notified.has(u)) continue;
+        notified.add(u);
+        for (const other of this.byUser.get(u) ?? []) other.push(frame);
+      }
+    }
+  }
+
+  private onRevoked(e: SessionsRevoked): void {
+    for (const id of e.sessionIds) for (const c of [...(this.bySession.get(id) ?? [])]) c.close(CLOSE.unauthenticated, 'session revoked');
+  }
+
+  private async touchAll(): Promise<void> {
+    for (const id of this.bySession.keys()) await touchSession(this.deps.auth, id).catch(() => undefined);
+  }
+}
+
+function add<K, V>(map: Map<K, Set<V>>, key: K, v: V): boolean {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(v);
+  return set.size === 1;
+}
+
+function remove<K, V>(map: Map<K, Set<V>>, key: K, v: V): boolean {
+  const set = map.get(key);
+  if (!set?.delete(v)) return false;
+  if (set.size === 0) map.delete(key);
+  return set.size === 0;
+}

@@ -1,0 +1,64 @@
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { createInvite, revokeSessions } from '../auth/index.js';
+import { isAppError } from '../core/index.js';
+import type { Core } from './compose.js';
+
+const InviteBody = z.strictObject({ role: z.enum(['member', 'admin']).default('member'), ttlHours: z.number().int().min(1).max(720).default(72) });
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  let text = '';
+  for await (const chunk of req) {
+    text += chunk;
+    if (text.length > 16_384) throw new Error('too large');
+  }
+  return text ? JSON.parse(text) : {};
+}
+
+/**
+ * The admin API for the local CLI, on a unix socket with mode 0600 in the data directory.
+ * SECURITY: trust comes from file permissions (only the server's OS user can connect); it is never
+ * exposed on the network.
+ */
+export async function startAdminSocket(core: Core, stats: () => Record<string, unknown>): Promise<Server> {
+  const path = core.adminSocketPath;
+  if (existsSync(path)) unlinkSync(path);
+  const server = createServer((req, res) => void handle(core, stats, req, res));
+  const oldMask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
+  } finally {
+    process.umask(oldMask);
+  }
+  chmodSync(path, 0o600);
+  return server;
+}
+
+async function handle(core: Core, stats: () => Record<string, unknown>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const send = (status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  try {
+    const url = req.url ?? '';
+    if (req.method === 'GET' && url === '/status') return send(200, stats());
+    if (req.method === 'POST' && url === '/invites') {
+      const body = InviteBody.safeParse(await readJson(req));
+      if (!body.success) return send(400, { code: 'bad_request', message: body.error.issues.map((i) => i.message).join('; ') });
+      const inv = await createInvite(core.auth, null, body.data);
+      return send(201, { token: inv.token, expiresAt: new Date(inv.expiresAt).toISOString() });
+    }
+    const m = /^\/users\/([a-z0-9._-]{1,32})\/revoke-sessions$/.exec(url);
+    if (req.method === 'POST' && m) {
+      const user = await core.store.db.selectFrom('users').select('id').where('username', '=', m[1] as string).executeTakeFirst();
+      if (!user) return send(404, { code: 'not_found', message: 'no such user' });
+      return send(200, { revoked: await revokeSessions(core.auth, null, { userId: user.id }, 'admin-socket') });
+    }
+    send(404, { code: 'not_found', message: 'unknown admin operation' });
+  } catch (e) {
+    if (isAppError(e)) return send(400, { code: e.code, message: e.message });
+    core.log.error({ err: e }, 'admin socket error');
+    send(500, { code: 'internal', message: 'internal error; see the server log' });
+  }
+}

@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { AuthDeps } from '../auth/index.js';
+import { InProcessBus } from '../cluster/index.js';
+import { resolveSecret, type Config } from '../config/index.js';
+import { systemClock, type Clock, type Logger } from '../core/index.js';
+import { RateLimiter } from '../limits/index.js';
+import { Outbox, type MessagingDeps } from '../messaging/index.js';
+import { openStore, type Store } from '../store/index.js';
+
+/** Everything the transports need, built once from config (the composition root). */
+export interface Core {
+  config: Config;
+  store: Store;
+  auth: AuthDeps;
+  messaging: MessagingDeps;
+  log: Logger;
+  adminSocketPath: string;
+}
+
+/** Builds the logger: JSON lines on stdout. SECURITY: credentials are redacted by path as a backstop. */
+export function buildLogger(config: Config): Logger {
+  return pino({
+    level: config.log.level,
+    base: { svc: 'palisade' },
+    redact: { paths: ['token', 'password', '*.token', '*.password', 'req.headers.authorization', 'payload', '*.payload'], censor: '[REDACTED]' },
+  }) as unknown as Logger;
+}
+
+/** Opens the store, applies migrations and wires the domain modules. */
+export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { clock?: Clock; log?: Logger } = {}): Promise<Core> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const log = opts.log ?? buildLogger(config);
+  const clock = opts.clock ?? systemClock;
+  const password = config.store.password ? resolveSecret(config.store.password, env).reveal() : undefined;
+  const store = await openStore({ url: config.store.url, dataDir: config.dataDir, password, schema: config.store.schema, poolSize: config.store.poolSize });
+  const applied = await store.migrate();
+  if (applied.length > 0) log.info({ migrations: applied }, 'store migrated');
+  const bus = new InProcessBus(log);
+  const limiter = new RateLimiter(clock);
+  const outbox = new Outbox(store.db, bus, log, () => clock.now());
+  const auth: AuthDeps = {
+    db: store.db, clock, bus, limiter, log,
+    policy: {
+      sessionTtlMs: config.auth.sessionTtlHours * 3_600_000,
+      idleTimeoutMs: config.auth.idleTimeoutMinutes * 60_000,
+      enrolmentTokenTtlMs: config.auth.enrolmentTokenTtlMinutes * 60_000,
+      argon2: config.auth.argon2,
+    },
+  };
+  const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log };
+  return { config, store, auth, messaging, log, adminSocketPath: config.server.adminSocket ?? join(config.dataDir, 'admin.sock') };
+}

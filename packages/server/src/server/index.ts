@@ -1,0 +1,4 @@
+/** Composition root: builds the core from config and starts the server. */
+export { startServer, type RunningServer } from './serve.js';
+export { buildCore, buildLogger, type Core } from './compose.js';
+export { loadTlsMaterial, type TlsMaterial } from './tls-material.js';

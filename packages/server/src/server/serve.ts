@@ -1,0 +1,75 @@
+import type { Server as NetServer } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { issueBootstrapToken } from '../auth/index.js';
+import type { Config } from '../config/index.js';
+import type { Clock, Logger } from '../core/index.js';
+import { buildHttpApp } from '../http/index.js';
+import { Gateway } from '../realtime/index.js';
+import { startAdminSocket } from './admin-socket.js';
+import { buildCore, type Core } from './compose.js';
+import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
+
+/** A started server. */
+export interface RunningServer {
+  core: Core;
+  port: number;
+  tls: TlsMaterial;
+  /** The first-admin token when no account exists yet (shown once). */
+  bootstrap: { token: string; expiresAt: number } | undefined;
+  gateway: Gateway;
+  /** Graceful stop: refuse new work, finish in-flight operations, close sockets with 1001. */
+  close(): Promise<void>;
+}
+
+/** Starts HTTPS + WSS on one port, the admin socket, and the outbox recovery. */
+export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: { clock?: Clock; log?: Logger } = {}): Promise<RunningServer> {
+  const core = await buildCore(config, env, opts);
+  const tls = await loadTlsMaterial(config);
+  const recovered = await core.messaging.outbox.recover();
+  if (recovered > 0) core.log.info({ recovered }, 'outbox events replayed after restart');
+  let draining = false;
+  const gateway = new Gateway({ auth: core.auth, messaging: core.messaging, log: core.log, allowedOrigins: config.server.allowedOrigins });
+  const app = buildHttpApp(
+    {
+      auth: core.auth,
+      messaging: core.messaging,
+      log: core.log,
+      draining: () => draining,
+      ready: async () => {
+        try {
+          await core.store.db.selectFrom('users').select('id').limit(1).execute();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    },
+    { certPem: tls.certPem, keyPem: tls.keyPem, minVersion: config.server.tls.minVersion },
+  );
+  app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  await app.listen({ host: config.server.host, port: config.server.port });
+  const port = (app.server.address() as { port: number }).port;
+  const startedAt = Date.now();
+  let admin: HttpServer | undefined;
+  try {
+    admin = await startAdminSocket(core, () => ({ connections: gateway.hub.size, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), port, store: core.store.dialect }));
+  } catch (e) {
+    core.log.warn({ err: e, path: core.adminSocketPath }, 'admin socket not started; use the offline admin commands');
+  }
+  const bootstrap = await issueBootstrapToken(core.auth);
+  core.log.info({ port, tls: tls.source, store: core.store.dialect, tlsMinVersion: config.server.tls.minVersion }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      draining = true;
+      const grace = config.server.shutdownGraceSeconds * 1000;
+      await gateway.drain(grace);
+      await app.close();
+      await new Promise<void>((r) => (admin ? (admin as NetServer).close(() => r()) : r()));
+      await core.messaging.outbox.flush();
+      await core.store.close();
+      core.log.info({}, 'stopped');
+    })());
+  return { core, port, tls, bootstrap, gateway, close };
+}
