@@ -1,0 +1,78 @@
+import type { ConversationView, ErrorBody, LoginResponse } from '@palisade/protocol';
+import { isErrorCode } from '@palisade/protocol';
+import type { DeviceKey } from './device-key.js';
+import { PalisadeError } from './errors.js';
+import type { HttpTransport } from './transport.js';
+
+/** A message as returned by history. */
+export interface HistoryMessage {
+  seq: number;
+  senderId: string;
+  senderDeviceId: string;
+  clientMsgId: string;
+  payload: string;
+  sentAt: string;
+}
+
+/**
+ * Typed calls to the HTTP API. Authenticated calls carry the bearer token in a header (never the URL)
+ * and a device-key proof over the method, path and time.
+ */
+export class Api {
+  token: string | undefined;
+
+  constructor(
+    private readonly http: HttpTransport,
+    private readonly key: DeviceKey,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  async call<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (auth) {
+      if (!this.token) throw new PalisadeError({ code: 'not_authenticated', message: 'log in first' });
+      headers.authorization = `Bearer ${this.token}`;
+      headers['x-palisade-proof'] = this.key.httpProof(method, path, this.now());
+    }
+    let res;
+    try {
+      res = await this.http.request(method, path, body, headers);
+    } catch (e) {
+      throw new PalisadeError({ code: 'network', message: `cannot reach the server: ${(e as Error).message}` });
+    }
+    if (res.status >= 400) {
+      const b = (res.body ?? {}) as Partial<ErrorBody>;
+      throw new PalisadeError({ ...b, code: typeof b.code === 'string' && isErrorCode(b.code) ? b.code : 'internal' }, res.status);
+    }
+    return res.body as T;
+  }
+
+  enrol(input: { token: string; username: string; password: string; displayName?: string }) {
+    return this.call<{ userId: string; role: string }>('POST', '/v1/enrol', input, false);
+  }
+
+  async login(input: { username: string; password: string; deviceName: string; platform?: string }): Promise<LoginResponse> {
+    const r = await this.call<LoginResponse>(
+      'POST',
+      '/v1/login',
+      { username: input.username, password: input.password, device: { publicKey: this.key.publicKey, name: input.deviceName, platform: input.platform ?? 'unknown' } },
+      false,
+    );
+    this.token = r.token;
+    return r;
+  }
+
+  logout = () => this.call<object>('POST', '/v1/logout');
+  me = () => this.call<{ userId: string; username: string; role: string; deviceId: string }>('GET', '/v1/me');
+  conversations = async () => (await this.call<{ conversations: ConversationView[] }>('GET', '/v1/conversations')).conversations;
+  openDirect = (peer: string) => this.call<{ id: string; created: boolean }>('POST', '/v1/conversations', { kind: 'direct', peer });
+  createGroup = (name: string, members: string[]) => this.call<{ id: string }>('POST', '/v1/conversations', { kind: 'group', name, members });
+  addMember = (conversationId: string, username: string, role: 'admin' | 'member' = 'member') =>
+    this.call<{ userId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/members`, { username, role });
+  removeMember = (conversationId: string, userId: string) =>
+    this.call<object>('DELETE', `/v1/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(userId)}`);
+  history = async (conversationId: string, after = 0, limit = 100) =>
+    (await this.call<{ messages: HistoryMessage[] }>('GET', `/v1/conversations/${encodeURIComponent(conversationId)}/messages?after=${after}&limit=${limit}`)).messages;
+  invite = (role: 'member' | 'admin' = 'member', ttlHours = 72) => this.call<{ token: string; expiresAt: string }>('POST', '/v1/invites', { role, ttlHours });
+  sessions = () => this.call<{ sessions: { id: string; deviceName: string; current: boolean }[] }>('GET', '/v1/sessions');
+}

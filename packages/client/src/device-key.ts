@@ -1,0 +1,43 @@
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { deviceProofMessage, httpProofMessage } from '@palisade/protocol';
+import { fromBase64Url, toBase64Url, utf8 } from './bytes.js';
+
+/**
+ * This device's Ed25519 key. The private half never leaves the device; the server knows only the
+ * public key and checks signatures over its challenges.
+ */
+export class DeviceKey {
+  private constructor(private readonly secret: Uint8Array) {}
+
+  /** A new random key. */
+  static generate(): DeviceKey {
+    return new DeviceKey(ed25519.utils.randomSecretKey());
+  }
+
+  /** Restores a key saved with `export()`. */
+  static import(saved: string): DeviceKey {
+    const bytes = fromBase64Url(saved);
+    if (bytes.length !== 32) throw new Error('a device key is 32 bytes');
+    return new DeviceKey(bytes);
+  }
+
+  /** The private key as base64url, for the device's own protected storage. */
+  export(): string {
+    return toBase64Url(this.secret);
+  }
+
+  /** The public key as base64url (what the server stores). */
+  get publicKey(): string {
+    return toBase64Url(ed25519.getPublicKey(this.secret));
+  }
+
+  /** Signs the server's connection challenge. */
+  signChallenge(nonce: string): string {
+    return toBase64Url(ed25519.sign(utf8(deviceProofMessage(nonce)), this.secret));
+  }
+
+  /** The `X-Palisade-Proof` header value for one HTTP request. */
+  httpProof(method: string, pathAndQuery: string, nowMs: number): string {
+    return `${nowMs}.${toBase64Url(ed25519.sign(utf8(httpProofMessage(method, pathAndQuery, nowMs)), this.secret))}`;
+  }
+}

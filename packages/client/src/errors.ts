@@ -1,0 +1,18 @@
+import type { ErrorBody, ErrorCode } from '@palisade/protocol';
+
+/** An error answered by the server, with its stable code. */
+export class PalisadeError extends Error {
+  readonly code: ErrorCode | 'network';
+  readonly status: number;
+  readonly retryAfterMs: number | undefined;
+  readonly details: unknown;
+
+  constructor(body: Omit<Partial<ErrorBody>, 'code'> & { code: ErrorCode | 'network' }, status = 0) {
+    super(body.message ?? body.code);
+    this.name = 'PalisadeError';
+    this.code = body.code;
+    this.status = status;
+    this.retryAfterMs = body.retryAfterMs;
+    this.details = body.details;
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * @palisade/client: the Palisade SDK. Platform-neutral core (no Node-only APIs); Node adapters live
+ * in `@palisade/client/node`.
+ */
+export { PalisadeClient, newClientMsgId, type ClientOptions } from './client.js';
+export { Api, type HistoryMessage } from './api.js';
+export { Realtime, type IncomingMessage, type ConnectionState, type RealtimeHandlers } from './realtime.js';
+export { DeviceKey } from './device-key.js';
+export { PalisadeError } from './errors.js';
+export type { HttpTransport, SocketFactory, SocketLike, HttpResponse } from './transport.js';
+export { toBase64, fromBase64, toBase64Url, fromBase64Url, utf8, fromUtf8 } from './bytes.js';

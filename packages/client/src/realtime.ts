@@ -1,0 +1,218 @@
+import type { ServerFrame } from '@palisade/protocol';
+import { fromBase64, toBase64 } from './bytes.js';
+import type { DeviceKey } from './device-key.js';
+import { PalisadeError } from './errors.js';
+import type { SocketFactory, SocketLike } from './transport.js';
+
+/** A message handed to the application: exactly once per (conversation, seq), in seq order. */
+export interface IncomingMessage {
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  senderDeviceId: string;
+  clientMsgId: string;
+  payload: Uint8Array;
+  sentAt: string;
+}
+
+/** Connection state seen by the application. */
+export type ConnectionState = 'connecting' | 'ready' | 'synced' | 'disconnected' | 'unauthenticated' | 'closed';
+
+/** Callbacks the application may set. */
+export interface RealtimeHandlers {
+  message?(m: IncomingMessage): void;
+  receipt?(r: Extract<ServerFrame, { type: 'receipt' }>): void;
+  typing?(t: Extract<ServerFrame, { type: 'typing' }>): void;
+  presence?(p: Extract<ServerFrame, { type: 'presence' }>): void;
+  conversation?(c: Extract<ServerFrame, { type: 'conversation' }>): void;
+  state?(s: ConnectionState, detail?: string): void;
+  error?(e: PalisadeError): void;
+}
+
+interface PendingSend {
+  frame: string;
+  resolve(seq: number): void;
+  reject(e: Error): void;
+}
+
+const ACK_DELAY_MS = 25;
+
+/**
+ * The live connection: challenge-response authentication with the device key, automatic reconnect
+ * with backoff, re-sending of unacknowledged messages under the same clientMsgId (the server dedupes),
+ * and per-conversation de-duplication so the application sees each message once and in order.
+ */
+export class Realtime {
+  state: ConnectionState = 'disconnected';
+  /** Highest seq handed to the application, per conversation. */
+  readonly delivered = new Map<string, number>();
+  private socket: SocketLike | undefined;
+  private readonly pending = new Map<string, PendingSend>();
+  private acks = new Map<string, number>();
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private attempt = 0;
+  private wanted = false;
+
+  constructor(
+    private readonly sockets: SocketFactory,
+    private readonly key: DeviceKey,
+    private readonly token: () => string | undefined,
+    readonly handlers: RealtimeHandlers = {},
+  ) {}
+
+  /** Connects and resolves once the initial catch-up is done; reconnects by itself afterwards. */
+  connect(): Promise<void> {
+    this.wanted = true;
+    return new Promise((resolve, reject) => {
+      const prev = this.handlers.state;
+      this.handlers.state = (s, d) => {
+        prev?.(s, d);
+        if (s === 'synced') {
+          this.handlers.state = prev;
+          resolve();
+        } else if (s === 'unauthenticated' || s === 'closed') {
+          this.handlers.state = prev;
+          reject(new PalisadeError({ code: 'session_invalid', message: d ?? 'connection refused' }));
+        }
+      };
+      this.open();
+    });
+  }
+
+  /** Sends a message; resolves with its seq once the server has committed it. */
+  send(conversationId: string, clientMsgId: string, payload: Uint8Array): Promise<number> {
+    const existing = this.pending.get(clientMsgId);
+    if (existing) return new Promise((res, rej) => this.pending.set(clientMsgId, { ...existing, resolve: chain(existing.resolve, res), reject: chainErr(existing.reject, rej) }));
+    const frame = JSON.stringify({ type: 'send', ref: clientMsgId, conversationId, clientMsgId, payload: toBase64(payload) });
+    return new Promise((resolve, reject) => {
+      this.pending.set(clientMsgId, { frame, resolve, reject });
+      if (this.state === 'ready' || this.state === 'synced') this.socket?.send(frame);
+    });
+  }
+
+  /** Sends any frame if connected (typing, read). Returns false when offline. */
+  sendFrame(frame: object): boolean {
+    if (this.state !== 'ready' && this.state !== 'synced') return false;
+    this.socket?.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Closes for good (no reconnect). Unacknowledged sends are rejected. */
+  close(): void {
+    this.wanted = false;
+    clearTimeout(this.retryTimer);
+    this.flushAcks();
+    this.socket?.close(1000, 'bye');
+    this.setState('closed');
+    for (const p of this.pending.values()) p.reject(new PalisadeError({ code: 'network', message: 'client closed before the server acknowledged' }));
+    this.pending.clear();
+  }
+
+  private setState(s: ConnectionState, detail?: string): void {
+    this.state = s;
+    this.handlers.state?.(s, detail);
+  }
+
+  private open(): void {
+    this.setState('connecting');
+    const ws = this.sockets.open('/v1/ws');
+    this.socket = ws;
+    ws.onmessage = (text) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return;
+      }
+      for (const f of Array.isArray(parsed) ? parsed : [parsed]) this.onFrame(f as ServerFrame);
+    };
+    ws.onclose = (code, reason) => {
+      if (this.socket !== ws) return;
+      this.socket = undefined;
+      if (code === 4401) {
+        this.wanted = false;
+        return this.setState('unauthenticated', reason);
+      }
+      if (!this.wanted) return;
+      this.setState('disconnected', reason);
+      const delay = Math.min(5000, 100 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+      this.retryTimer = setTimeout(() => this.wanted && this.open(), delay);
+    };
+  }
+
+  private onFrame(f: ServerFrame): void {
+    switch (f.type) {
+      case 'challenge': {
+        const token = this.token();
+        if (!token) return this.socket?.close(1000, 'no session');
+        this.socket?.send(JSON.stringify({ type: 'auth', token, signature: this.key.signChallenge(f.nonce) }));
+        return;
+      }
+      case 'ready':
+        this.attempt = 0;
+        this.setState('ready');
+        for (const p of this.pending.values()) this.socket?.send(p.frame);
+        this.flushAcks();
+        return;
+      case 'synced':
+        return this.setState('synced');
+      case 'msg':
+        return this.onMessage(f);
+      case 'sent': {
+        const p = this.pending.get(f.clientMsgId);
+        if (p) {
+          this.pending.delete(f.clientMsgId);
+          p.resolve(f.seq);
+        }
+        return;
+      }
+      case 'error': {
+        const err = new PalisadeError(f);
+        const p = f.ref !== undefined ? this.pending.get(f.ref) : undefined;
+        if (p && f.code !== 'shutting_down') {
+          this.pending.delete(f.ref as string);
+          return p.reject(err);
+        }
+        return this.handlers.error?.(err);
+      }
+      case 'receipt':
+        return this.handlers.receipt?.(f);
+      case 'typing':
+        return this.handlers.typing?.(f);
+      case 'presence':
+        return this.handlers.presence?.(f);
+      case 'conversation':
+        return this.handlers.conversation?.(f);
+      default:
+        return;
+    }
+  }
+
+  private onMessage(f: Extract<ServerFrame, { type: 'msg' }>): void {
+    const last = this.delivered.get(f.conversationId) ?? 0;
+    if (f.seq > last) {
+      this.delivered.set(f.conversationId, f.seq);
+      this.handlers.message?.({ conversationId: f.conversationId, seq: f.seq, senderId: f.senderId, senderDeviceId: f.senderDeviceId, clientMsgId: f.clientMsgId, payload: fromBase64(f.payload), sentAt: f.sentAt });
+    }
+    // Acknowledge (coalesced) so the server resumes after this point on the next connection.
+    this.acks.set(f.conversationId, Math.max(this.acks.get(f.conversationId) ?? 0, f.seq));
+    this.ackTimer ??= setTimeout(() => this.flushAcks(), ACK_DELAY_MS);
+  }
+
+  private flushAcks(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.state !== 'ready' && this.state !== 'synced') return;
+    for (const [conversationId, seq] of this.acks) this.socket?.send(JSON.stringify({ type: 'ack', conversationId, seq }));
+    this.acks.clear();
+  }
+}
+
+function chain<T>(a: (v: T) => void, b: (v: T) => void) {
+  return (v: T) => {
+    a(v);
+    b(v);
+  };
+}
+const chainErr = chain<Error>;

@@ -1,0 +1,26 @@
+/** The platform seams the SDK needs; Node's live in `./node`, a browser's would use fetch and WebSocket. */
+
+/** A minimal HTTP response. */
+export interface HttpResponse {
+  status: number;
+  body: unknown;
+}
+
+/** Sends one JSON request to the server. */
+export interface HttpTransport {
+  request(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<HttpResponse>;
+}
+
+/** A WebSocket as the SDK uses it. */
+export interface SocketLike {
+  send(text: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: (() => void) | null;
+  onmessage: ((text: string) => void) | null;
+  onclose: ((code: number, reason: string) => void) | null;
+}
+
+/** Opens WebSockets to the server. */
+export interface SocketFactory {
+  open(path: string): SocketLike;
+}

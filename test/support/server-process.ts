@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const MAIN = resolve(import.meta.dirname, '../../packages/server/dist/cli/main.js');
+
+/** A real server process started for a test. */
+export interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  baseUrl: string;
+  dataDir: string;
+  /** PEM of the server's self-signed certificate (trusted by the test clients). */
+  ca: string;
+  bootstrapToken: string | undefined;
+  stderr: () => string;
+  stdout: () => string;
+  /** Stops with SIGTERM and waits for exit. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, no clean-up at all. */
+  kill(): Promise<void>;
+}
+
+/** Starts `palisade serve` as a child process on an ephemeral port. Reuses `dataDir` when given. */
+export async function startServerProcess(opts: { dataDir?: string; env?: Record<string, string> } = {}): Promise<ServerProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'palisade-e2e-'));
+  const child = spawn(process.execPath, [MAIN, 'serve'], {
+    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const port = await new Promise<number>((res, rej) => {
+    const t = setInterval(() => {
+      const m = /listening on https:\/\/[^:]+:(\d+)/.exec(err);
+      if (m && /Enrol with|fingerprint: [0-9A-F:]+\n(?!\nNo account)/.test(err)) {
+        clearInterval(t);
+        res(Number(m[1]));
+      }
+    }, 20);
+    void exited.then((code) => {
+      clearInterval(t);
+      rej(new Error(`server exited with ${code}:\n${err}`));
+    });
+    setTimeout(() => {
+      clearInterval(t);
+      rej(new Error(`server did not start:\n${err}`));
+    }, 30_000);
+  });
+  const token = /first admin \(valid until [^)]+\):\n\s+(\S+)/.exec(err)?.[1];
+  return {
+    child,
+    port,
+    baseUrl: `https://127.0.0.1:${port}`,
+    dataDir,
+    ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
+    bootstrapToken: token,
+    stderr: () => err,
+    stdout: () => out,
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { DeviceKey, PalisadeClient } from '@palisade/client';
+import { createNodeClient } from '@palisade/client/node';
+import type { ServerProcess } from './server-process.js';
+
+/** A passphrase that passes the policy (long, not common, not the user name). */
+export const PASS = 'correct horse battery staple 42';
+
+/** A client for one device of a user. */
+export function deviceClient(server: Pick<ServerProcess, 'baseUrl' | 'ca'>, key = DeviceKey.generate(), token?: string): PalisadeClient {
+  return createNodeClient({ baseUrl: server.baseUrl, ca: server.ca, deviceKey: key, token });
+}
+
+/** Enrols the first admin with the bootstrap token and logs in. */
+export async function enrolAdmin(server: ServerProcess, username = 'admin'): Promise<PalisadeClient> {
+  const c = deviceClient(server);
+  await c.api.enrol({ token: server.bootstrapToken as string, username, password: PASS });
+  await c.login(username, PASS, 'admin laptop');
+  return c;
+}
+
+/** Creates users through admin invites; returns a logged-in client per user. */
+export async function createUsers(server: ServerProcess, admin: PalisadeClient, names: string[]): Promise<PalisadeClient[]> {
+  const out: PalisadeClient[] = [];
+  for (const name of names) {
+    const inv = await admin.api.invite('member');
+    const c = deviceClient(server);
+    await c.api.enrol({ token: inv.token, username: name, password: PASS });
+    await c.login(name, PASS, `${name} device 1`);
+    out.push(c);
+  }
+  return out;
+}
+
+/** Waits until `cond()` is true, polling. */
+export async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
