@@ -22,7 +22,6 @@ export const DisplayText = z
   .string()
   .min(1)
   .max(128)
-  // eslint-disable-next-line no-control-regex
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'control characters are not allowed');
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

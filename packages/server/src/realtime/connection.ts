@@ -8,6 +8,7 @@ import { acknowledgeDelivery, deviceCursors, markRead, readRange, sendMessage, t
 import type { RealtimeDeps } from './deps.js';
 import { CLOSE, toErrorFrame } from './frame-errors.js';
 import type { Hub } from './hub.js';
+import type { Peer } from './peer.js';
 
 const FILL_BATCH = 200;
 const ACK_FLUSH_MS = 20;
@@ -25,7 +26,7 @@ function msgFrame(m: StoredMessage): string {
  * once-only delivery per conversation. `cursors` holds the highest seq sent on this socket; a gap or
  * an unknown conversation is filled from the store, so the database stays the source of truth.
  */
-export class Connection {
+export class Connection implements Peer {
   principal: Principal | undefined;
   readonly cursors = new Map<string, number>();
   private nonce: string = newChallenge();

@@ -6,7 +6,7 @@ import {
 } from '../messaging/index.js';
 import type { RealtimeDeps } from './deps.js';
 import { CLOSE } from './frame-errors.js';
-import type { Connection } from './connection.js';
+import type { Peer } from './peer.js';
 
 interface Members {
   kind: 'direct' | 'group';
@@ -23,8 +23,8 @@ const TOUCH_EVERY_MS = 5 * 60_000;
 export class Hub {
   inflight = 0;
   draining = false;
-  private readonly byUser = new Map<string, Set<Connection>>();
-  private readonly bySession = new Map<string, Set<Connection>>();
+  private readonly byUser = new Map<string, Set<Peer>>();
+  private readonly bySession = new Map<string, Set<Peer>>();
   private readonly members = new Map<string, Members>();
   private readonly unsubscribe: (() => void)[] = [];
   private readonly toucher: NodeJS.Timeout;
@@ -51,18 +51,18 @@ export class Hub {
   }
 
   /** All authenticated connections. */
-  *connections(): Iterable<Connection> {
+  *connections(): Iterable<Peer> {
     for (const set of this.bySession.values()) yield* set;
   }
 
-  register(c: Connection): void {
+  register(c: Peer): void {
     const p = c.principal as Principal;
     const first = add(this.byUser, p.userId, c);
     add(this.bySession, p.sessionId, c);
     if (first) void this.presence(c, true);
   }
 
-  unregister(c: Connection): void {
+  unregister(c: Peer): void {
     const p = c.principal as Principal;
     const last = remove(this.byUser, p.userId, c);
     remove(this.bySession, p.sessionId, c);
@@ -120,12 +120,12 @@ export class Hub {
     if (m) this.toMembers(m, { type: 'typing', conversationId: e.conversationId, userId: e.userId }, e.userId);
   }
 
-  private toMembers(m: Members, frame: Parameters<Connection['push']>[0], except?: string): void {
+  private toMembers(m: Members, frame: Parameters<Peer['push']>[0], except?: string): void {
     const text = JSON.stringify(frame);
     for (const u of m.users) if (u !== except) for (const c of this.byUser.get(u) ?? []) c.push(text);
   }
 
-  private async presence(c: Connection, online: boolean): Promise<void> {
+  private async presence(c: Peer, online: boolean): Promise<void> {
     const userId = (c.principal as Principal).userId;
     const notified = new Set<string>([userId]);
     const frame = JSON.stringify({ type: 'presence', userId, online });

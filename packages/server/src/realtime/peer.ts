@@ -1,0 +1,14 @@
+import type { ServerFrame } from '@palisade/protocol';
+import type { Principal } from '../core/index.js';
+import type { StoredMessage } from '../messaging/index.js';
+
+/** What the hub needs of a connection (kept apart so hub and connection do not import each other). */
+export interface Peer {
+  readonly principal: Principal | undefined;
+  readonly cursors: Map<string, number>;
+  deliver(conversationId: string, seq: number, message?: StoredMessage): void;
+  joined(conversationId: string): void;
+  left(conversationId: string): void;
+  push(frame: ServerFrame | string): void;
+  close(code: number, reason: string): void;
+}
