@@ -18,11 +18,12 @@ export function assertPasswordAcceptable(password: string, context: string[], mi
   if (length > MAX_PASSWORD_LENGTH) reasons.push(`use at most ${MAX_PASSWORD_LENGTH} characters`);
   const lower = password.toLowerCase();
   if (commonPasswords().has(lower)) reasons.push('this password is on the list of common or breached passwords');
+  if (/^(.)\1*$/su.test(password)) reasons.push('do not repeat a single character');
   const squeezed = lower.replace(/[^\p{L}\p{N}]/gu, '');
-  if (/^(.)\1*$/u.test(squeezed) && password.length > 0) reasons.push('do not repeat a single character');
   for (const word of context) {
-    const w = word.toLowerCase();
-    if (w.length >= 3 && (squeezed.includes(w.replace(/[^\p{L}\p{N}]/gu, '')) || lower.includes(w)) && squeezed.length - w.length < 8) {
+    const w = word.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
+    // What is left once the context word is taken out must be a password on its own.
+    if (w.length >= 3 && squeezed.includes(w) && squeezed.split(w).join('').length < 8) {
       reasons.push('do not build the password around your user name or the product name');
       break;
     }

@@ -1,0 +1,124 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { deviceProofMessage } from '@palisade/protocol';
+import { withAllStores } from '../test-support/with-all-stores.js';
+import { testDeps } from '../test-support/deps.js';
+import { makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
+import { authenticateToken, createInvite, enrol, issueBootstrapToken, login, logout, revokeSessions, SESSIONS_REVOKED, verifyDeviceProof } from './index.js';
+
+const device = () => ({ publicKey: newDevicePublicKey(), name: 'laptop', platform: 'linux' });
+
+withAllStores('auth', (h) => {
+  it('v5.0.0-6.3.2 has no default account: the bootstrap token is single-use and only while no user exists', async () => {
+    const deps = testDeps(h.get());
+    const boot = await issueBootstrapToken(deps.auth);
+    expect(boot?.token.length).toBeGreaterThanOrEqual(43);
+    const stored = await h.get().db.selectFrom('enrolment_tokens').select('token_hash').execute();
+    expect(stored.map((r) => r.token_hash)).not.toContain(boot!.token);
+    const results = await Promise.allSettled([
+      enrol(deps.auth, { token: boot!.token, username: uniqueName('first'), password: PASS }, '1.1.1.1'),
+      enrol(deps.auth, { token: boot!.token, username: uniqueName('second'), password: PASS }, '1.1.1.2'),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'token_invalid' } });
+    expect(await issueBootstrapToken(deps.auth)).toBeUndefined();
+  });
+
+  it('refuses an expired invite', async () => {
+    const deps = testDeps(h.get());
+    const inv = await createInvite(deps.auth, null, { role: 'member', ttlHours: 1 });
+    deps.clock.advance(3_600_001);
+    await expect(enrol(deps.auth, { token: inv.token, username: uniqueName('x'), password: PASS }, '1.1.1.1')).rejects.toMatchObject({ code: 'token_invalid' });
+  });
+
+  it('v5.0.0-6.3.8 login failure is the same for an unknown user and a wrong password', async () => {
+    const deps = testDeps(h.get());
+    const [u] = await makeUsers(deps.auth, [uniqueName('l')]);
+    const wrong = await login(deps.auth, { username: u!.username, password: 'not the password at all', device: device() }, '2.2.2.2').catch((e) => e);
+    const unknown = await login(deps.auth, { username: uniqueName('nobody'), password: 'not the password at all', device: device() }, '2.2.2.3').catch((e) => e);
+    expect(wrong).toMatchObject({ code: 'auth_failed' });
+    expect(unknown).toMatchObject({ code: 'auth_failed', message: wrong.message });
+    const audit = await h.get().db.selectFrom('audit_log').selectAll().where('action', '=', 'login.failed').execute();
+    expect(audit.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(audit)).not.toContain('not the password at all');
+  });
+
+  it('v5.0.0-7.2.1 issues 256-bit tokens stored only as SHA-256, bound to one device', async () => {
+    const deps = testDeps(h.get());
+    const [u] = await makeUsers(deps.auth, [uniqueName('t')]);
+    const res = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '3.3.3.3');
+    expect(Buffer.from(res.token, 'base64url')).toHaveLength(32);
+    const rows = await h.get().db.selectFrom('sessions').select('token_hash').where('user_id', '=', u!.userId).execute();
+    expect(rows.map((r) => r.token_hash)).not.toContain(res.token);
+    const s = await authenticateToken(deps.auth, res.token);
+    expect(s.principal.deviceId).toBe(res.deviceId);
+  });
+
+  it('reuses a device for the same key and registers a new one for a new key', async () => {
+    const deps = testDeps(h.get());
+    const [u] = await makeUsers(deps.auth, [uniqueName('d')]);
+    const d = device();
+    const a = await login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.4');
+    const b = await login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.4');
+    const c = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '4.4.4.4');
+    expect(b.deviceId).toBe(a.deviceId);
+    expect(c.deviceId).not.toBe(a.deviceId);
+    await expect(login(deps.auth, { username: u!.username, password: PASS, device: { ...d, publicKey: 'AAAA' } }, '4.4.4.4')).rejects.toMatchObject({ code: 'invalid_device_key' });
+  });
+
+  it('ends sessions at the absolute and idle timeouts (fake clock)', async () => {
+    const deps = testDeps(h.get());
+    const [u] = await makeUsers(deps.auth, [uniqueName('s')]);
+    const res = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '5.5.5.5');
+    deps.clock.advance(59 * 60_000);
+    await authenticateToken(deps.auth, res.token); // used: idle timer restarts
+    deps.clock.advance(59 * 60_000);
+    await expect(authenticateToken(deps.auth, res.token)).resolves.toBeDefined();
+    deps.clock.advance(61 * 60_000);
+    await expect(authenticateToken(deps.auth, res.token)).rejects.toMatchObject({ code: 'session_invalid' });
+    const res2 = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '5.5.5.5');
+    for (let i = 0; i < 28; i++) {
+      deps.clock.advance(50 * 60_000); // used every 50 minutes: never idle
+      await authenticateToken(deps.auth, res2.token);
+    }
+    deps.clock.advance(40 * 60_000 - 1); // 23 h 59 min 59.999 s after login
+    await expect(authenticateToken(deps.auth, res2.token)).resolves.toBeDefined();
+    deps.clock.advance(1);
+    await expect(authenticateToken(deps.auth, res2.token)).rejects.toMatchObject({ code: 'session_invalid' });
+  });
+
+  it('v5.0.0-7.4.1 logout and admin revoke end sessions server-side and publish session.revoked', async () => {
+    const deps = testDeps(h.get());
+    const [u] = await makeUsers(deps.auth, [uniqueName('r')]);
+    const a = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '6.6.6.6');
+    const b = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '6.6.6.6');
+    await logout(deps.auth, (await authenticateToken(deps.auth, a.token)).principal, null);
+    await expect(authenticateToken(deps.auth, a.token)).rejects.toMatchObject({ code: 'session_invalid' });
+    await expect(authenticateToken(deps.auth, b.token)).resolves.toBeDefined();
+    const n = await revokeSessions(deps.auth, null, { userId: u!.userId }, null);
+    expect(n).toBeGreaterThanOrEqual(2);
+    await expect(authenticateToken(deps.auth, b.token)).rejects.toMatchObject({ code: 'session_invalid' });
+    expect(deps.events.filter((e) => e.type === SESSIONS_REVOKED)).toHaveLength(2);
+  });
+
+  it('rate-limits login attempts per account', async () => {
+    const deps = testDeps(h.get());
+    const name = uniqueName('rl');
+    const codes: string[] = [];
+    for (let i = 0; i < 12; i++) codes.push(await login(deps.auth, { username: name, password: 'wrong password here', device: device() }, `9.9.9.${i}`).catch((e) => e.code));
+    expect(codes.slice(0, 10).every((c) => c === 'auth_failed')).toBe(true);
+    expect(codes.slice(10)).toEqual(['rate_limited', 'rate_limited']);
+  });
+});
+
+describe('device proof', () => {
+  it('accepts the device key signature over the challenge and nothing else', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const pub = (publicKey.export({ format: 'jwk' }) as { x: string }).x;
+    const sig = sign(null, Buffer.from(deviceProofMessage('nonce-1')), privateKey).toString('base64url');
+    expect(verifyDeviceProof(pub, 'nonce-1', sig)).toBe(true);
+    expect(verifyDeviceProof(pub, 'nonce-2', sig)).toBe(false);
+    expect(verifyDeviceProof(newDevicePublicKey(), 'nonce-1', sig)).toBe(false);
+    expect(verifyDeviceProof(pub, 'nonce-1', 'garbage')).toBe(false);
+  });
+});
