@@ -1,0 +1,40 @@
+import { X509Certificate } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { certificateFingerprint, constantTimeEqual, generateSelfSignedCertificate, hashPassword, randomToken, sha256Hex, verifyPassword } from './index.js';
+
+describe('crypto operations', () => {
+  it('makes 256-bit url-safe tokens that do not repeat', () => {
+    const seen = new Set(Array.from({ length: 1000 }, () => randomToken()));
+    expect(seen.size).toBe(1000);
+    for (const t of seen) expect(Buffer.from(t, 'base64url')).toHaveLength(32);
+  });
+
+  it('compares equal and unequal strings of any length', () => {
+    expect(constantTimeEqual(sha256Hex('a'), sha256Hex('a'))).toBe(true);
+    expect(constantTimeEqual(sha256Hex('a'), sha256Hex('b'))).toBe(false);
+    expect(constantTimeEqual('short', 'longer')).toBe(false);
+  });
+
+  it('v5.0.0-11.4.2 hashes passwords with argon2id, >= 46 MiB, p = 1, 16-byte salt, and verifies exactly', async () => {
+    const h = await hashPassword('Pässwörd with spaces ', { memoryKiB: 47104, iterations: 1 });
+    const m = /^\$argon2id\$v=19\$m=(\d+),p=(\d+),t=(\d+)\$([^$]+)\$/.exec(h);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(47104);
+    expect(Number(m![2])).toBe(1);
+    expect(Number(m![3])).toBeGreaterThanOrEqual(1);
+    expect(Buffer.from(m![4]!, 'base64')).toHaveLength(16);
+    expect(await verifyPassword(h, 'Pässwörd with spaces ')).toBe(true);
+    expect(await verifyPassword(h, 'Pässwörd with spaces')).toBe(false); // no trimming
+    expect(await verifyPassword(h, 'pässwörd with spaces ')).toBe(false); // no case folding
+    expect(await verifyPassword('not a hash', 'x')).toBe(false);
+  });
+
+  it('generates a self-signed certificate for localhost with a SHA-256 fingerprint', async () => {
+    const pair = await generateSelfSignedCertificate();
+    const cert = new X509Certificate(pair.certPem);
+    expect(cert.checkHost('localhost')).toBe('localhost');
+    expect(cert.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(cert.checkPrivateKey((await import('node:crypto')).createPrivateKey(pair.keyPem))).toBe(true);
+    expect(certificateFingerprint(pair.certPem)).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  });
+});
