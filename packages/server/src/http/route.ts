@@ -69,14 +69,15 @@ export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: Rou
       url: spec.url,
       handler: async (req: FastifyRequest, reply: FastifyReply) => {
         if (deps.draining()) throw new AppError('shutting_down');
-        const params = parse(spec.params, req.params, 'params');
-        const query = parse(spec.query, req.query, 'query');
-        const body = parse(spec.body, req.body, 'body');
+        // Pipeline order: authenticate, authorize (account level), validate, then the use case.
         let principal = undefined as unknown as Principal;
         if (spec.access !== 'public') {
           principal = await authenticate(deps, req);
           if (ACCOUNT_PERMS.has(spec.access)) assertAccount(principal, spec.access as AccountPermission);
         }
+        const params = parse(spec.params, req.params, 'params');
+        const query = parse(spec.query, req.query, 'query');
+        const body = parse(spec.body, req.body, 'body');
         const result = await spec.handler({ deps, principal, body, query, params, address: req.ip });
         reply.code(spec.status ?? 200);
         return result ?? {};

@@ -1,0 +1,55 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { utf8, type PalisadeClient } from '@palisade/client';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { createUsers, deviceClient, enrolAdmin, waitFor } from '../support/users.js';
+
+describe('server lifecycle', () => {
+  const started: ServerProcess[] = [];
+  afterAll(async () => {
+    for (const s of started) if (s.child.exitCode === null) await s.kill();
+  });
+
+  it('prints a bootstrap token only while no account exists, keeps its certificate, and never logs the token', async () => {
+    const a = await startServerProcess();
+    started.push(a);
+    expect(a.bootstrapToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(a.stderr()).toMatch(/fingerprint: ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    const admin = await enrolAdmin(a);
+    admin.close();
+    expect(a.stdout()).not.toContain(a.bootstrapToken as string);
+    expect(await a.stop()).toBe(0);
+    const b = await startServerProcess({ dataDir: a.dataDir });
+    started.push(b);
+    expect(b.bootstrapToken).toBeUndefined();
+    expect(b.ca).toBe(a.ca);
+    await b.stop();
+  });
+
+  it('shuts down gracefully on SIGTERM: acknowledged sends are kept and sockets close with 1001', async () => {
+    const s = await startServerProcess();
+    started.push(s);
+    const admin = await enrolAdmin(s);
+    const [alice] = (await createUsers(s, admin, ['alice'])) as [PalisadeClient];
+    const conv = await alice.api.openDirect('admin');
+    let closeReason = '';
+    alice.on.state = (st, detail) => {
+      if (st === 'disconnected') closeReason = detail ?? '';
+    };
+    await alice.connect();
+    const sends = Array.from({ length: 200 }, (_, i) => alice.send(conv.id, utf8(`g${i}`), `g${i}`).then((seq) => [i, seq] as const).catch(() => undefined));
+    await new Promise((r) => setTimeout(r, 5));
+    const code = await s.stop();
+    expect(code).toBe(0);
+    await waitFor(() => closeReason !== '', 5000, 'socket close');
+    expect(closeReason).toMatch(/shutting down/);
+    alice.close();
+    const done = (await Promise.all(sends)).filter((x) => x !== undefined);
+    const again = await startServerProcess({ dataDir: s.dataDir, env: { PALISADE_PORT: String(s.port) } });
+    started.push(again);
+    const reader = deviceClient(again, alice.deviceKey, alice.token);
+    const history = await reader.api.history(conv.id, 0, 500);
+    const stored = new Map(history.map((m) => [m.clientMsgId, m.seq]));
+    for (const [i, seq] of done) expect(stored.get(`g${i}`)).toBe(seq);
+    await again.stop();
+  });
+});
