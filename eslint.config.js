@@ -11,5 +11,5 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  { files: ['bench/**', 'test/**', '**/*.test.ts', '**/cli/**'], rules: { 'no-console': 'off' } },
+  { files: ['bench/**', 'test/**', '**/*.test.ts', '**/cli/**', '**/test-support/**'], rules: { 'no-console': 'off' } },
 );
