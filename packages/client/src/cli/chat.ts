@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { createNodeClient } from '../node/index.js';
+import { run, savedClient, trustServer } from './connect.js';
+import { liveView } from './live-view.js';
+import { deviceKey, readProfile, saveProfile, saveToken } from './profile.js';
+import { ask, die } from './prompt.js';
+import { hostname } from 'node:os';
+
+const program = new Command()
+  .name('palisade-chat')
+  .description('Palisade terminal chat. Your profile (device key, session, trusted certificate) lives in $PALISADE_CHAT_HOME or ~/.palisade.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)');
+
+async function readPassword(opts: { passwordStdin?: boolean }, confirm: boolean): Promise<string> {
+  const pw = await ask('Password: ', true);
+  if (confirm && !opts.passwordStdin && process.stdin.isTTY && (await ask('Repeat password: ', true)) !== pw) die('the passwords differ.');
+  return pw;
+}
+
+async function loginAndSave(server: string, ca: string, username: string, password: string): Promise<void> {
+  const client = createNodeClient({ baseUrl: server, ca, deviceKey: deviceKey() });
+  const res = await client.login(username, password, `palisade-chat on ${hostname()}`, process.platform);
+  saveToken(res.token);
+  saveProfile({ server, username, userId: res.userId });
+  process.stderr.write(`logged in as ${username} (device ${res.deviceId}); session valid until ${res.expiresAt}\n`);
+}
+
+program
+  .command('enrol')
+  .description('create your account with an enrolment or invite token, then log in')
+  .requiredOption('--server <url>', 'server URL, e.g. https://chat.example.org:8443')
+  .requiredOption('--token <token>', 'one-time token from the operator')
+  .requiredOption('--username <name>', 'lower-case letters, digits, . _ -')
+  .option('--display-name <name>', 'name shown to others')
+  .option('--fingerprint <sha256>', 'expected server certificate fingerprint (skips the question)')
+  .option('--password-stdin', 'read the password from standard input')
+  .action((o: { server: string; token: string; username: string; displayName?: string; fingerprint?: string; passwordStdin?: boolean }) =>
+    run(async () => {
+      const ca = await trustServer(o.server, o.fingerprint);
+      const password = await readPassword(o, true);
+      const client = createNodeClient({ baseUrl: o.server, ca, deviceKey: deviceKey() });
+      await client.api.enrol({ token: o.token, username: o.username, password, ...(o.displayName ? { displayName: o.displayName } : {}) });
+      await loginAndSave(o.server, ca, o.username, password);
+    }),
+  );
+
+program
+  .command('login')
+  .description('log in on this device')
+  .option('--server <url>', 'server URL (default: the saved one)')
+  .option('--username <name>', 'your user name (default: the saved one)')
+  .option('--fingerprint <sha256>', 'expected server certificate fingerprint')
+  .option('--password-stdin', 'read the password from standard input')
+  .action((o: { server?: string; username?: string; fingerprint?: string; passwordStdin?: boolean }) =>
+    run(async () => {
+      const saved = readProfile();
+      const server = o.server ?? saved?.server ?? die('give --server https://HOST:8443');
+      const username = o.username ?? saved?.username ?? die('give --username');
+      const ca = await trustServer(server, o.fingerprint);
+      await loginAndSave(server, ca, username, await readPassword(o, false));
+    }),
+  );
+
+program.command('logout').description('end this session on the server').action(() =>
+  run(async () => {
+    await savedClient().api.logout();
+    saveToken(undefined);
+    process.stderr.write('logged out\n');
+  }),
+);
+
+program.command('list').description('list your conversations').action(() =>
+  run(async () => {
+    const client = savedClient();
+    const me = (await client.api.me()).userId;
+    for (const c of await client.api.conversations()) {
+      const label = c.kind === 'direct' ? `@${c.members.find((m) => m.userId !== me)?.username}` : `#${c.name}`;
+      process.stdout.write(`${c.id}  ${label.padEnd(24)} ${c.members.length} members, ${c.lastSeq} messages\n`);
+    }
+  }),
+);
+
+program
+  .command('group <name> [members...]')
+  .description('create a group with the given members (user names)')
+  .action((name: string, members: string[]) =>
+    run(async () => {
+      process.stdout.write(`${(await savedClient().api.createGroup(name, members)).id}\n`);
+    }),
+  );
+
+program
+  .command('add <conversation> <username>')
+  .description('add a user to a group (owners and admins)')
+  .action((conversation: string, username: string) => run(async () => void (await savedClient().api.addMember(conversation, username))));
+
+program
+  .command('open <target>')
+  .description('live view of a conversation: an id, a group name, or a user name for a direct chat')
+  .action((target: string) =>
+    run(async () => {
+      const client = savedClient();
+      const me = (await client.api.me()).userId;
+      let convs = await client.api.conversations();
+      let conv = convs.find((c) => c.id === target || (c.kind === 'group' && c.name === target));
+      if (!conv) {
+        const { id } = await client.api.openDirect(target);
+        convs = await client.api.conversations();
+        conv = convs.find((c) => c.id === id);
+      }
+      if (!conv) die(`no conversation or user named ${target}`);
+      await liveView(client, conv, me);
+    }),
+  );
+
+await program.parseAsync(process.argv);
+// Keep-alive HTTPS sockets would hold the process open after the command is done.
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromUtf8, type IncomingMessage, type PalisadeClient } from '@palisade/client';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { createUsers, enrolAdmin, PASS, waitFor } from '../support/users.js';
+
+const CHAT = resolve(import.meta.dirname, '../../packages/client/dist/cli/chat.js');
+
+function chat(home: string, args: string[], stdin = ''): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, [CHAT, ...args], { env: { ...process.env, PALISADE_CHAT_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('exit', (code) => res({ code, out, err }));
+    p.stdin.end(stdin);
+  });
+}
+
+describe('palisade-chat (terminal client) against a real server', () => {
+  let server: ServerProcess;
+  let admin: PalisadeClient;
+  let bob: PalisadeClient;
+  let fingerprint: string;
+  const home = mkdtempSync(join(tmpdir(), 'palisade-chat-'));
+  beforeAll(async () => {
+    server = await startServerProcess();
+    fingerprint = /fingerprint: (\S+)/.exec(server.stderr())![1]!;
+    admin = await enrolAdmin(server);
+    [bob] = (await createUsers(server, admin, ['bob'])) as [PalisadeClient];
+  });
+  afterAll(async () => {
+    admin?.close();
+    bob?.close();
+    await server?.stop();
+  });
+
+  it('refuses a server whose fingerprint does not match, sending nothing', async () => {
+    const r = await chat(mkdtempSync(join(tmpdir(), 'palisade-chat-')), ['login', '--server', server.baseUrl, '--username', 'x', '--fingerprint', 'AA:BB', '--password-stdin'], 'pw\n');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/does not match --fingerprint/);
+  });
+
+  it('enrols with an invite, lists, opens a direct chat and sends what is typed', async () => {
+    const inv = await admin.api.invite();
+    const e = await chat(home, ['enrol', '--server', server.baseUrl, '--token', inv.token, '--username', 'carol', '--fingerprint', fingerprint, '--password-stdin'], `${PASS}\n`);
+    expect(e.err).toMatch(/logged in as carol/);
+    expect(e.code).toBe(0);
+    expect(statSync(join(home, 'device.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, 'session')).mode & 0o777).toBe(0o600);
+
+    const got: IncomingMessage[] = [];
+    bob.on.message = (m) => got.push(m);
+    await bob.connect();
+    const open = await chat(home, ['open', 'bob'], 'hello from the terminal ✓\n/quit\n');
+    expect(open.code).toBe(0);
+    await waitFor(() => got.length === 1);
+    expect(JSON.parse(fromUtf8(got[0]!.payload))).toEqual({ text: 'hello from the terminal ✓' });
+
+    const list = await chat(home, ['list']);
+    expect(list.out).toMatch(/@bob\s+2 members, 1 messages/);
+    const bad = await chat(home, ['add', 'nope', 'bob']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/not_found/);
+  });
+});
