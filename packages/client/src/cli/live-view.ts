@@ -36,20 +36,20 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
     if (m.conversationId !== conv.id) return;
     out(`[${time(m.sentAt)}] ${names.get(m.senderId) ?? '?'}: ${decodeText(m.payload)}`);
     client.markRead(conv.id, m.seq);
-    rl?.prompt(true);
+    view.rl?.prompt(true);
   };
   client.on.typing = (t) => {
     if (t.conversationId === conv.id) out(`  ${names.get(t.userId) ?? 'someone'} is typing…`);
-    rl?.prompt(true);
+    view.rl?.prompt(true);
   };
   client.on.state = (s) => {
     if (s === 'disconnected') out('  (connection lost; reconnecting…)');
     if (s === 'unauthenticated') out('  (session ended; run `palisade-chat login`)');
   };
-  let rl: ReturnType<typeof createInterface> | undefined;
+  const view: { rl?: ReturnType<typeof createInterface> } = {};
   await client.connect();
   // Read input only once connected, so lines piped in are not lost while connecting.
-  rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' });
+  const rl = (view.rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' }));
   rl.prompt();
   let lastTyping = 0;
   process.stdin.on('keypress', () => {
