@@ -57,6 +57,15 @@ const AuthSection = z.strictObject({
     .default({ memoryKiB: 47104, iterations: 1 }),
 });
 
+const LimitRuleSchema = z.strictObject({ burst: z.number().positive(), perSecond: z.number().positive() });
+
+const LimitsSection = z.strictObject({
+  /** Per-limit overrides of the built-in catalogue (limits/catalogue.ts), e.g. for load tests. */
+  overrides: z
+    .partialRecord(z.enum(['login.address', 'login.account', 'enrol.address', 'message.send', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
+    .default({}),
+});
+
 const LogSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -67,6 +76,7 @@ export const ConfigSchema = z.strictObject({
   server: ServerSection.default(ServerSection.parse({})),
   store: StoreSection.default(StoreSection.parse({})),
   auth: AuthSection.default(AuthSection.parse({})),
+  limits: LimitsSection.default(LimitsSection.parse({})),
   log: LogSection.default(LogSection.parse({})),
 });
 

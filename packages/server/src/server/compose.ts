@@ -5,7 +5,7 @@ import type { AuthDeps } from '../auth/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { resolveSecret, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
-import { RateLimiter } from '../limits/index.js';
+import { LIMITS, RateLimiter } from '../limits/index.js';
 import { Outbox, type MessagingDeps } from '../messaging/index.js';
 import { openStore, type Store } from '../store/index.js';
 
@@ -38,7 +38,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   const applied = await store.migrate();
   if (applied.length > 0) log.info({ migrations: applied }, 'store migrated');
   const bus = new InProcessBus(log);
-  const limiter = new RateLimiter(clock);
+  const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides });
   const outbox = new Outbox(store.db, bus, log, () => clock.now());
   const auth: AuthDeps = {
     db: store.db, clock, bus, limiter, log,

@@ -1,0 +1,66 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeviceKey, PalisadeClient } from '@palisade/client';
+import { createNodeClient } from '@palisade/client/node';
+import { startPalisade } from './spawn.js';
+import type { BenchClient, Target } from './target.js';
+
+const PASS = 'benchmark passphrase that is long enough';
+
+/** Palisade as a benchmark target: a real server process, real users, the real SDK. */
+export async function palisadeTarget(dataDir: string, progress: (s: string) => void): Promise<Target & { baseUrl: string }> {
+  // Rate limits are a policy, not a capacity: lift them so the benchmark measures the server.
+  const configFile = join(dataDir, 'bench.yaml');
+  writeFileSync(configFile, [
+    'limits:', '  overrides:',
+    "    'message.send': { burst: 1000000, perSecond: 1000000 }",
+    "    'connect.address': { burst: 1000000, perSecond: 1000000 }",
+    "    'login.address': { burst: 1000000, perSecond: 1000000 }",
+    "    'enrol.address': { burst: 1000000, perSecond: 1000000 }", ''].join('\n'));
+  const server = await startPalisade(dataDir, configFile);
+  const baseUrl = `https://127.0.0.1:${server.port}`;
+  const users: { name: string; key: DeviceKey; token: string }[] = [];
+  const client = (key: DeviceKey, token?: string) => createNodeClient({ baseUrl, ca: server.ca, deviceKey: key, token });
+  const adminKey = DeviceKey.generate();
+  const admin = client(adminKey);
+  await admin.api.enrol({ token: server.token, username: 'u0', password: PASS });
+  await admin.login('u0', PASS, 'bench');
+  users.push({ name: 'u0', key: adminKey, token: admin.token as string });
+
+  const ensureUsers = async (n: number) => {
+    while (users.length < n) {
+      const name = `u${users.length}`;
+      const key = DeviceKey.generate();
+      const c = client(key);
+      await c.api.enrol({ token: (await admin.api.invite()).token, username: name, password: PASS });
+      await c.login(name, PASS, 'bench');
+      users.push({ name, key, token: c.token as string });
+      if (users.length % 10 === 0) progress(`  palisade: ${users.length}/${n} users`);
+    }
+  };
+
+  return {
+    name: 'palisade',
+    pid: server.child.pid as number,
+    baseUrl,
+    async conversation(n) {
+      await ensureUsers(n);
+      const owner = client(users[0]!.key, users[0]!.token);
+      if (n === 2) return (await owner.api.openDirect(users[1]!.name)).id;
+      return (await owner.api.createGroup(`bench-${Date.now()}`, users.slice(1, n).map((u) => u.name))).id;
+    },
+    async connect(user) {
+      const u = users[user]!;
+      const c: PalisadeClient = client(u.key, u.token);
+      const bc: BenchClient = {
+        onMessage: undefined,
+        send: async (conv, payload) => void (await c.send(conv, payload)),
+        close: () => c.close(),
+      };
+      c.on.message = (m) => bc.onMessage?.(m.conversationId, m.payload);
+      await c.connect();
+      return bc;
+    },
+    stop: () => server.stop(),
+  };
+}

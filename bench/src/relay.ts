@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+/**
+ * The floor: a bare WebSocket-over-TLS relay written for the benchmark. Same framing as Palisade
+ * (JSON, base64 payloads, batched acks), but no authentication, no storage, no ordering guarantees.
+ * Run as `node bench/dist/relay.js <cert.pem> <key.pem>`; prints `relay listening <port>`.
+ */
+const [certFile, keyFile] = process.argv.slice(2) as [string, string];
+const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.3' });
+const wss = new WebSocketServer({ server, perMessageDeflate: false });
+const rooms = new Map<string, Set<WebSocket>>();
+const seqs = new Map<string, number>();
+
+wss.on('connection', (ws) => {
+  const mine: string[] = [];
+  ws.on('message', (data) => {
+    const f = JSON.parse(data.toString()) as { type: string; rooms?: string[]; ref?: string; conversationId?: string; clientMsgId?: string; payload?: string };
+    if (f.type === 'hello') {
+      for (const r of f.rooms ?? []) {
+        if (!rooms.has(r)) rooms.set(r, new Set());
+        rooms.get(r)!.add(ws);
+        mine.push(r);
+      }
+      ws.send(JSON.stringify({ type: 'ready' }));
+    } else if (f.type === 'send' && f.conversationId) {
+      const seq = (seqs.get(f.conversationId) ?? 0) + 1;
+      seqs.set(f.conversationId, seq);
+      const msg = JSON.stringify({ type: 'msg', conversationId: f.conversationId, seq, clientMsgId: f.clientMsgId, payload: f.payload, sentAt: new Date().toISOString() });
+      for (const peer of rooms.get(f.conversationId) ?? []) peer.send(msg);
+      ws.send(JSON.stringify({ type: 'sent', ref: f.ref, conversationId: f.conversationId, clientMsgId: f.clientMsgId, seq }));
+    }
+  });
+  ws.on('close', () => {
+    for (const r of mine) rooms.get(r)?.delete(ws);
+  });
+});
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`relay listening ${(server.address() as { port: number }).port}\n`);
+});

@@ -1,0 +1,112 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connectLatency, groupFanout, memoryPerConnection, roundTrip, throughput } from './measures.js';
+import { palisadeTarget } from './palisade-target.js';
+import { relayTarget } from './relay-target.js';
+import type { Target } from './target.js';
+
+const HELP = `npm run bench [-- options]
+
+Measures Palisade against a bare ws TLS relay (the floor) in the same run and writes JSON to
+bench/results/. Both servers run as separate processes on this machine.
+
+  --quick            small sizes (a smoke run of a minute or so)
+  --connections N    idle connections for the memory measure (default 10000)
+  --only LIST        comma list of: connect,rtt,throughput,group,memory
+  -h, --help         this text`;
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, connections: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const q = values.quick === true;
+const sizes = {
+  connectN: q ? 50 : 300,
+  rttN: q ? 100 : 1000,
+  throughputN: q ? 1000 : 5000,
+  window: 64,
+  groupMembers: 50,
+  groupRate: q ? 20 : 50,
+  groupSeconds: q ? 2 : 5,
+  groupSaturate: q ? 200 : 1000,
+  connections: Number(values.connections ?? (q ? 1000 : 10_000)),
+};
+const only = new Set((values.only ?? 'connect,rtt,throughput,group,memory').split(','));
+const progress = (s: string) => process.stderr.write(`${s}\n`);
+
+async function measure(t: Target): Promise<Record<string, unknown>> {
+  const r: Record<string, unknown> = {};
+  const pair = await t.conversation(2);
+  if (only.has('connect')) {
+    progress(`${t.name}: (a) connect + authenticate x${sizes.connectN}`);
+    r.connectAuthMs = await connectLatency(t, sizes.connectN);
+  }
+  if (only.has('rtt')) {
+    progress(`${t.name}: (b) 1:1 round trip x${sizes.rttN}`);
+    r.roundTripMs = await roundTrip(t, pair, sizes.rttN);
+  }
+  if (only.has('throughput')) {
+    progress(`${t.name}: (c) 1:1 throughput, ${sizes.throughputN} messages, window ${sizes.window}`);
+    r.throughput = await throughput(t, pair, sizes.throughputN, sizes.window);
+  }
+  if (only.has('group')) {
+    progress(`${t.name}: (d) ${sizes.groupMembers}-member group`);
+    const g = await t.conversation(sizes.groupMembers);
+    r.group = await groupFanout(t, g, sizes.groupMembers, sizes.groupRate, sizes.groupSeconds, sizes.groupSaturate, progress);
+  }
+  if (only.has('memory')) {
+    progress(`${t.name}: (e) memory with ${sizes.connections} idle authenticated connections`);
+    r.memory = await memoryPerConnection(t, sizes.connections, progress);
+  }
+  return r;
+}
+
+const get = (o: unknown, path: string): number | undefined => path.split('.').reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o) as number | undefined;
+
+const dataDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
+const palisade = await palisadeTarget(dataDir, progress);
+const relay = await relayTarget(dataDir, (await import('node:fs')).readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'));
+const results: Record<string, Record<string, unknown>> = {};
+try {
+  results['ws-relay'] = await measure(relay);
+  results.palisade = await measure(palisade);
+} finally {
+  await palisade.stop();
+  await relay.stop();
+}
+const ratio = (path: string) => {
+  const p = get(results.palisade, path);
+  const f = get(results['ws-relay'], path);
+  return p !== undefined && f ? Math.round((p / f) * 100) / 100 : undefined;
+};
+const ratios = {
+  'connectAuth.p50 (palisade/floor)': ratio('connectAuthMs.p50'),
+  'connectAuth.p99': ratio('connectAuthMs.p99'),
+  'roundTrip.p50 (aim <= 2)': ratio('roundTripMs.p50'),
+  'roundTrip.p99': ratio('roundTripMs.p99'),
+  'throughput.acked (aim >= 0.25)': ratio('throughput.ackedPerSecond'),
+  'throughput.delivered': ratio('throughput.deliveredPerSecond'),
+  'group.lastMember.p50': ratio('group.lastMemberLatency.p50'),
+  'group.lastMember.p99': ratio('group.lastMemberLatency.p99'),
+  'group.deliveriesPerSecond': ratio('group.deliveriesPerSecond'),
+  'memory.bytesPerConnection (aim palisade <= 40960)': ratio('memory.bytesPerConnection'),
+};
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+  sizes,
+  notes: 'Both servers are separate processes on this machine, driven by this process. Palisade stores every message in SQLite (WAL, synchronous=FULL) before acknowledging; the relay stores nothing.',
+  results,
+  ratios,
+};
+const dir = resolve(import.meta.dirname, '../results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `bench-${report.date.replace(/[:.]/g, '-')}${q ? '-quick' : ''}.json`);
+writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+console.log(JSON.stringify({ results, ratios }, null, 2));
+progress(`written ${file}`);
+process.exit(0);
