@@ -19,7 +19,11 @@ export async function deviceCursors(deps: MessagingDeps, principal: Principal): 
     .select(['c.id', 'c.last_seq', 'dc.delivered_seq', 'm.joined_seq'])
     .where('m.user_id', '=', principal.userId)
     .execute();
-  return rows.map((r) => ({ conversationId: r.id, lastSeq: Number(r.last_seq), deliveredSeq: Math.max(Number(r.delivered_seq ?? 0), Number(r.joined_seq)) }));
+  return rows.map((r) => ({
+    conversationId: r.id,
+    lastSeq: Number(r.last_seq),
+    deliveredSeq: Math.max(Number(r.delivered_seq ?? 0), Number(r.joined_seq), deps.cursors.buffered(principal.deviceId, r.id) ?? 0),
+  }));
 }
 
 /**
@@ -29,16 +33,7 @@ export async function deviceCursors(deps: MessagingDeps, principal: Principal): 
 export async function acknowledgeDelivery(deps: MessagingDeps, principal: Principal, conversationId: string, seq: number): Promise<number> {
   await assertConversation(deps.db, principal, conversationId, 'conversation.read');
   await assertSeqExists(deps, conversationId, seq);
-  await deps.db
-    .insertInto('device_cursors')
-    .values({ device_id: principal.deviceId, conversation_id: conversationId, delivered_seq: seq })
-    .onConflict((oc) =>
-      oc
-        .columns(['device_id', 'conversation_id'])
-        .doUpdateSet((eb) => ({ delivered_seq: eb.ref('excluded.delivered_seq') }))
-        .where('device_cursors.delivered_seq', '<', seq),
-    )
-    .execute();
+  deps.cursors.record(principal.deviceId, conversationId, seq);
   deps.bus.publish({ type: RECEIPT_UPDATED, data: { conversationId, userId: principal.userId, kind: 'delivered', seq } satisfies ReceiptUpdated });
   return seq;
 }

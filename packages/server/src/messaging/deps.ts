@@ -1,7 +1,9 @@
 import type { Bus, Clock, Logger } from '../core/index.js';
 import type { RateLimiter } from '../limits/index.js';
 import type { Db } from '../store/index.js';
+import type { CursorWriter } from './cursor-writer.js';
 import type { Outbox } from './outbox.js';
+import type { SendQueue } from './send-queue.js';
 
 /** What the messaging use cases need, passed in by the composition root. */
 export interface MessagingDeps {
@@ -10,5 +12,9 @@ export interface MessagingDeps {
   bus: Bus;
   limiter: RateLimiter;
   outbox: Outbox;
+  /** Group commit for sends. */
+  sends: SendQueue;
+  /** Buffered delivery-cursor writes. */
+  cursors: CursorWriter;
   log: Logger;
 }

@@ -15,6 +15,8 @@ export {
   type TypingStarted,
 } from './events.js';
 export { Outbox } from './outbox.js';
+export { SendQueue } from './send-queue.js';
+export { CursorWriter } from './cursor-writer.js';
 export { sendMessage, type SendMessageInput, type SendMessageResult } from './send-message.js';
 export { listMessages, readRange } from './history.js';
 export { deviceCursors, acknowledgeDelivery, markRead, receiptCursors, type DeviceCursor } from './cursors.js';

@@ -26,6 +26,22 @@ withAllStores('messaging', (h) => {
     expect(history.map((m) => m.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
+  it('commits concurrent sends in groups and fails a non-member alone, storing nothing for it', async () => {
+    const { deps, users, names } = await setup(3);
+    const conv = await openDirect(deps.messaging, users[0]!, names[1]!);
+    const sends = Array.from({ length: 30 }, (_, i) =>
+      sendMessage(deps.messaging, users[i === 7 ? 2 : 0]!, { conversationId: conv.id, clientMsgId: `b${i}`, payload: bytes(`b${i}`) }).then(
+        (r) => r.seq,
+        (e: { code: string }) => e.code,
+      ),
+    );
+    const out = await Promise.all(sends);
+    expect(out[7]).toBe('not_found');
+    expect(out.filter((x) => typeof x === 'number').sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 29 }, (_, i) => i + 1));
+    // Arrival order is sequence order for one sender.
+    expect(out.filter((x) => typeof x === 'number')).toEqual(Array.from({ length: 29 }, (_, i) => i + 1));
+  });
+
   it('is idempotent on clientMsgId, also for concurrent retries', async () => {
     const { deps, users, names } = await setup();
     const conv = await openDirect(deps.messaging, users[0]!, names[1]!);
@@ -82,6 +98,7 @@ withAllStores('messaging', (h) => {
     for (let i = 0; i < 3; i++) await sendMessage(deps.messaging, users[0]!, { conversationId: conv.id, clientMsgId: `k${i}`, payload: bytes('k') });
     await acknowledgeDelivery(deps.messaging, users[1]!, conv.id, 3);
     await acknowledgeDelivery(deps.messaging, users[1]!, conv.id, 1);
+    await deps.messaging.cursors.flush();
     const c = (await deviceCursors(deps.messaging, users[1]!)).find((x) => x.conversationId === conv.id);
     expect(c?.deliveredSeq).toBe(3);
     await expect(acknowledgeDelivery(deps.messaging, users[1]!, conv.id, 4)).rejects.toMatchObject({ code: 'bad_request' });

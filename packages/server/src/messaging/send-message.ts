@@ -28,11 +28,9 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
   if (input.payload.byteLength > MAX_PAYLOAD_BYTES) throw new AppError('payload_too_large');
   deps.limiter.check('message.send', principal.deviceId);
   const now = deps.clock.now();
-  let stored: StoredMessage | undefined;
-  let outboxId = 0;
-  let result: SendMessageResult;
+  let outcome: SendMessageResult & { stored?: StoredMessage; outboxId?: number };
   try {
-    result = await deps.db.transaction().execute(async (tx) => {
+    outcome = await deps.sends.enqueue(async (tx) => {
       await assertConversation(tx, principal, input.conversationId, 'message.send');
       const prior = await tx
         .selectFrom('messages')
@@ -61,8 +59,8 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
           created_at: now,
         })
         .execute();
-      outboxId = await deps.outbox.record(tx, MESSAGE_SENT, { conversationId: input.conversationId, seq } satisfies MessageSent);
-      stored = {
+      const outboxId = await deps.outbox.record(tx, MESSAGE_SENT, { conversationId: input.conversationId, seq } satisfies MessageSent);
+      const stored: StoredMessage = {
         conversationId: input.conversationId,
         seq,
         senderId: principal.userId,
@@ -71,15 +69,19 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
         payload: input.payload,
         sentAt: now,
       };
-      return { seq, duplicate: false };
+      return { seq, duplicate: false, stored, outboxId };
     });
   } catch (e) {
     // Two concurrent sends of the same clientMsgId: the loser reads the winner's seq.
     if (isUniqueViolation(e)) return { seq: await seqOf(deps, principal, input), duplicate: true };
     throw e;
   }
-  if (stored) deps.outbox.published(outboxId, { type: MESSAGE_SENT, data: { conversationId: stored.conversationId, seq: stored.seq, message: stored } satisfies MessageSent });
-  return result;
+  // Only now, after COMMIT, does anyone hear of the message.
+  const { stored, outboxId } = outcome;
+  if (stored && outboxId !== undefined) {
+    deps.outbox.published(outboxId, { type: MESSAGE_SENT, data: { conversationId: stored.conversationId, seq: stored.seq, message: stored } satisfies MessageSent });
+  }
+  return { seq: outcome.seq, duplicate: outcome.duplicate };
 }
 
 async function seqOf(deps: MessagingDeps, principal: Principal, input: SendMessageInput): Promise<number> {

@@ -35,7 +35,6 @@ export class Connection implements Peer {
   private active: string | undefined;
   private filling = false;
   private out: string[] = [];
-  private sendChain: Promise<unknown> = Promise.resolve();
   private acks: Map<string, number> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -161,10 +160,8 @@ export class Connection implements Peer {
     const frame = r.value;
     if (frame.type === 'auth') return this.close(CLOSE.protocolViolation, 'already authenticated');
     if (frame.type === 'ping') return this.push(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
-    if (frame.type === 'send') {
-      this.sendChain = this.sendChain.then(() => this.run(frame.ref, () => this.handleSend(frame)));
-      return;
-    }
+    // Sends are queued in arrival order by the domain's group commit, so a sender's order is kept.
+    if (frame.type === 'send') return this.run(frame.ref, () => this.handleSend(frame));
     return this.run(undefined, () => this.handleOther(frame));
   }
 

@@ -6,7 +6,7 @@ import { InProcessBus } from '../cluster/index.js';
 import { resolveSecret, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
 import { LIMITS, RateLimiter } from '../limits/index.js';
-import { Outbox, type MessagingDeps } from '../messaging/index.js';
+import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import { openStore, type Store } from '../store/index.js';
 
 /** Everything the transports need, built once from config (the composition root). */
@@ -49,6 +49,6 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       argon2: config.auth.argon2,
     },
   };
-  const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log };
+  const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, log) };
   return { config, store, auth, messaging, log, adminSocketPath: config.server.adminSocket ?? join(config.dataDir, 'admin.sock') };
 }

@@ -67,6 +67,7 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       await gateway.drain(grace);
       await app.close();
       await new Promise<void>((r) => (admin ? (admin as NetServer).close(() => r()) : r()));
+      await core.messaging.cursors.flush();
       await core.messaging.outbox.flush();
       await core.store.close();
       core.log.info({}, 'stopped');

@@ -2,7 +2,7 @@ import type { AuthDeps } from '../auth/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { FakeClock, silentLogger, type DomainEvent } from '../core/index.js';
 import { RateLimiter } from '../limits/index.js';
-import { Outbox, type MessagingDeps } from '../messaging/index.js';
+import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import type { Store } from '../store/index.js';
 
 /** Domain dependencies over a real store, with a fake clock and a recording bus. */
@@ -16,6 +16,6 @@ export function testDeps(store: Store, clock = new FakeClock()) {
     db: store.db, clock, bus, limiter, log: silentLogger,
     policy: { sessionTtlMs: 24 * 3_600_000, idleTimeoutMs: 3_600_000, enrolmentTokenTtlMs: 3_600_000, argon2: { memoryKiB: 47104, iterations: 1 } },
   };
-  const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log: silentLogger };
+  const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log: silentLogger, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, silentLogger) };
   return { auth, messaging, clock, events, bus };
 }

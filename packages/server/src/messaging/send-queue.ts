@@ -1,0 +1,78 @@
+import { isAppError } from '../core/index.js';
+import type { Db, Tx } from '../store/index.js';
+
+interface Item<T> {
+  run: (tx: Tx) => Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Most writes committed together in one transaction. */
+const MAX_BATCH = 256;
+
+/**
+ * Group commit: writes queued while a transaction is running are committed together in the next one,
+ * in arrival order, so one fsync covers many messages. Each item resolves only after its batch has
+ * COMMITTED. An item that fails with an AppError (e.g. not a member) fails alone, before it writes;
+ * any other failure rolls the batch back and its items are retried one transaction each.
+ */
+export class SendQueue {
+  private queue: Item<unknown>[] = [];
+  private running = false;
+
+  constructor(private readonly db: Db) {}
+
+  /** Queues `run` for the next transaction. Order of calls is the order of execution. */
+  enqueue<T>(run: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve, reject } as Item<unknown>);
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        if (batch.length === 1) await this.single(batch[0] as Item<unknown>);
+        else await this.together(batch);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async single(item: Item<unknown>): Promise<void> {
+    try {
+      item.resolve(await this.db.transaction().execute((tx) => item.run(tx)));
+    } catch (e) {
+      item.reject(e);
+    }
+  }
+
+  private async together(batch: Item<unknown>[]): Promise<void> {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        for (const item of batch) {
+          try {
+            outcomes.push({ ok: true, value: await item.run(tx) });
+          } catch (e) {
+            if (!isAppError(e)) throw e;
+            outcomes.push({ ok: false, error: e });
+          }
+        }
+      });
+    } catch {
+      // Rolled back as a whole (e.g. a unique violation): nothing of it is stored; retry one by one.
+      for (const item of batch) await this.single(item);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const o = outcomes[i] as (typeof outcomes)[number];
+      if (o.ok) item.resolve(o.value);
+      else item.reject(o.error);
+    });
+  }
+}
