@@ -24,5 +24,30 @@ export function openSqlite(path: string): Kysely<Database> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  cacheStatements(sqlite);
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+/** Most prepared statements kept per database. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely prepares every query afresh; better-sqlite3 statements can be reused. Queries are built
+ * from a fixed set of shapes (values are bound parameters), so caching by SQL text is bounded and
+ * safe: Kysely runs one statement at a time on this single connection.
+ */
+function cacheStatements(db: Sqlite.Database): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Sqlite.Statement>();
+  db.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (stmt) {
+      cache.delete(source);
+    } else {
+      stmt = prepare(source);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(source, stmt);
+    return stmt;
+  }) as typeof db.prepare;
 }
