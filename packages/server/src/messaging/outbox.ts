@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Bus, DomainEvent, Logger } from '../core/index.js';
 import type { Db, Executor } from '../store/index.js';
 
@@ -19,8 +20,8 @@ export class Outbox {
 
   /** Writes an event row inside the caller's transaction; returns its id. */
   async record(tx: Executor, type: string, data: unknown): Promise<number> {
-    const row = await tx.insertInto('outbox').values({ type, data: JSON.stringify(data), created_at: this.now() }).returning('id').executeTakeFirstOrThrow();
-    return Number(row.id);
+    const res = await sql<{ id: number }>`INSERT INTO outbox (type, data, created_at) VALUES (${type}, ${JSON.stringify(data)}, ${this.now()}) RETURNING id`.execute(tx);
+    return Number((res.rows[0] as { id: number }).id);
   }
 
   /** Publishes an event whose transaction has committed, and schedules its row for deletion. */

@@ -1,7 +1,10 @@
 import { MAX_PAYLOAD_BYTES } from '@palisade/protocol';
+import { sql } from 'kysely';
 import { AppError, type Principal } from '../core/index.js';
-import { assertConversation } from '../rbac/index.js';
-import { isUniqueViolation } from '../store/index.js';
+import { assertConversation, rolesWith } from '../rbac/index.js';
+import { isUniqueViolation, type Executor } from '../store/index.js';
+
+const SENDER_ROLES = rolesWith('message.send');
 import type { MessagingDeps } from './deps.js';
 import { MESSAGE_SENT, type MessageSent, type StoredMessage } from './events.js';
 
@@ -31,34 +34,34 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
   let outcome: SendMessageResult & { stored?: StoredMessage; outboxId?: number };
   try {
     outcome = await deps.sends.enqueue(async (tx) => {
-      await assertConversation(tx, principal, input.conversationId, 'message.send');
-      const prior = await tx
-        .selectFrom('messages')
-        .select('seq')
-        .where('conversation_id', '=', input.conversationId)
-        .where('sender_id', '=', principal.userId)
-        .where('client_msg_id', '=', input.clientMsgId)
-        .executeTakeFirst();
-      if (prior) return { seq: Number(prior.seq), duplicate: true };
-      const next = await tx
-        .updateTable('conversations')
-        .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
-        .where('id', '=', input.conversationId)
-        .returning('last_seq')
-        .executeTakeFirstOrThrow();
+      // SECURITY: authorize in the same statement that takes the next sequence number: the row is
+      // only updated when the sender is a member whose role may send.
+      // Hot path: plain SQL through Kysely's `sql` tag (the same text on SQLite and PostgreSQL) avoids
+      // the query builder's per-call cost; bench/ measures the difference.
+      const next = (
+        await sql<{ last_seq: number }>`UPDATE conversations SET last_seq = last_seq + 1
+          WHERE id = ${input.conversationId}
+            AND EXISTS (SELECT 1 FROM members WHERE conversation_id = ${input.conversationId}
+                        AND user_id = ${principal.userId} AND role IN (${sql.join(SENDER_ROLES)}))
+          RETURNING last_seq`.execute(tx)
+      ).rows[0];
+      if (!next) {
+        await assertConversation(tx, principal, input.conversationId, 'message.send'); // throws the precise error
+        throw new AppError('forbidden');
+      }
       const seq = Number(next.last_seq);
-      await tx
-        .insertInto('messages')
-        .values({
-          conversation_id: input.conversationId,
-          seq,
-          sender_id: principal.userId,
-          sender_device_id: principal.deviceId,
-          client_msg_id: input.clientMsgId,
-          payload: input.payload,
-          created_at: now,
-        })
-        .execute();
+      const inserted = (
+        await sql<{ seq: number }>`INSERT INTO messages
+            (conversation_id, seq, sender_id, sender_device_id, client_msg_id, payload, created_at)
+          VALUES (${input.conversationId}, ${seq}, ${principal.userId}, ${principal.deviceId}, ${input.clientMsgId}, ${input.payload}, ${now})
+          ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING
+          RETURNING seq`.execute(tx)
+      ).rows[0];
+      if (!inserted) {
+        // A retry: give the number back (the row is locked by this transaction) and answer the first seq.
+        await tx.updateTable('conversations').set((eb) => ({ last_seq: eb('last_seq', '-', 1) })).where('id', '=', input.conversationId).execute();
+        return { seq: await seqOf(tx, principal, input), duplicate: true };
+      }
       const outboxId = await deps.outbox.record(tx, MESSAGE_SENT, { conversationId: input.conversationId, seq } satisfies MessageSent);
       const stored: StoredMessage = {
         conversationId: input.conversationId,
@@ -73,7 +76,7 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
     });
   } catch (e) {
     // Two concurrent sends of the same clientMsgId: the loser reads the winner's seq.
-    if (isUniqueViolation(e)) return { seq: await seqOf(deps, principal, input), duplicate: true };
+    if (isUniqueViolation(e)) return { seq: await seqOf(deps.db, principal, input), duplicate: true };
     throw e;
   }
   // Only now, after COMMIT, does anyone hear of the message.
@@ -84,8 +87,8 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
   return { seq: outcome.seq, duplicate: outcome.duplicate };
 }
 
-async function seqOf(deps: MessagingDeps, principal: Principal, input: SendMessageInput): Promise<number> {
-  const row = await deps.db
+async function seqOf(exec: Executor, principal: Principal, input: SendMessageInput): Promise<number> {
+  const row = await exec
     .selectFrom('messages')
     .select('seq')
     .where('conversation_id', '=', input.conversationId)

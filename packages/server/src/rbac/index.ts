@@ -4,6 +4,7 @@ export {
   MEMBER_PERMISSIONS,
   accountCan,
   memberCan,
+  rolesWith,
   type MemberRole,
   type Permission,
   type AccountPermission,

@@ -31,3 +31,8 @@ export function accountCan(role: AccountRole, perm: AccountPermission): boolean 
 export function memberCan(role: MemberRole, perm: ConversationPermission): boolean {
   return (MEMBER_PERMISSIONS[role] as readonly string[]).includes(perm);
 }
+
+/** The conversation roles that grant `perm` (for authorization folded into a write). */
+export function rolesWith(perm: ConversationPermission): MemberRole[] {
+  return (Object.keys(MEMBER_PERMISSIONS) as MemberRole[]).filter((r) => memberCan(r, perm));
+}
