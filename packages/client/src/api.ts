@@ -1,18 +1,11 @@
-import type { ConversationView, ErrorBody, LoginResponse } from '@palisade/protocol';
+import type { ConversationView, ErrorBody, LoginResponse, MessageView } from '@palisade/protocol';
 import { isErrorCode } from '@palisade/protocol';
 import type { DeviceKey } from './device-key.js';
 import { PalisadeError } from './errors.js';
 import type { HttpTransport } from './transport.js';
 
 /** A message as returned by history. */
-export interface HistoryMessage {
-  seq: number;
-  senderId: string;
-  senderDeviceId: string;
-  clientMsgId: string;
-  payload: string;
-  sentAt: string;
-}
+export type HistoryMessage = MessageView;
 
 /**
  * Typed calls to the HTTP API. Authenticated calls carry the bearer token in a header (never the URL)

@@ -31,20 +31,22 @@ export const ClientFrame = z.discriminatedUnion('type', [AuthFrame, SendFrame, A
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame['type'];
 
+/** A stored message as the server presents it (history pages and `msg` frames). Payload is base64. */
+export interface MessageView {
+  seq: number;
+  senderId: string;
+  senderDeviceId: string;
+  clientMsgId: string;
+  payload: string;
+  /** ISO 8601, UTC. */
+  sentAt: string;
+}
+
 /** Frames the server sends. */
 export type ServerFrame =
   | { type: 'challenge'; nonce: string }
   | { type: 'ready'; userId: string; deviceId: string; expiresAt: string }
-  | {
-      type: 'msg';
-      conversationId: string;
-      seq: number;
-      senderId: string;
-      senderDeviceId: string;
-      clientMsgId: string;
-      payload: string;
-      sentAt: string;
-    }
+  | ({ type: 'msg'; conversationId: string } & MessageView)
   | { type: 'sent'; ref?: string; conversationId: string; clientMsgId: string; seq: number }
   | { type: 'receipt'; conversationId: string; userId: string; kind: 'delivered' | 'read'; seq: number }
   | { type: 'typing'; conversationId: string; userId: string }
