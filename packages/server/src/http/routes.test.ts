@@ -86,3 +86,38 @@ describe('v5.0.0-8.2.1 authorization matrix over every route', () => {
     });
   }
 });
+
+describe('HTTP body parsing under arbitrary input (property)', () => {
+  let core: Core;
+  let app: ReturnType<typeof buildHttpApp>;
+  beforeAll(async () => {
+    const config = loadConfig({ env: { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-fuzz-')) } });
+    core = await buildCore(config, {}, { log: silentLogger });
+    const tls = await generateSelfSignedCertificate();
+    app = buildHttpApp({ auth: core.auth, messaging: core.messaging, log: silentLogger, ready: async () => true, draining: () => false }, { ...tls, minVersion: 'TLSv1.3' });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await core?.store.close();
+  });
+
+  it('answers every public POST with a stable error code and never a 500 or a stack trace', async () => {
+    const { default: fc } = await import('fast-check');
+    const codes = new Set(Object.keys((await import('@palisade/protocol')).ERROR_CODES));
+    const bodies = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.jsonValue({ maxDepth: 20 }).map((v) => JSON.stringify(v)),
+      fc.record({ token: fc.string(), username: fc.string(), password: fc.string(), device: fc.jsonValue() }).map((v) => JSON.stringify(v)),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/v1/enrol', '/v1/login'), bodies, async (url, payload) => {
+        const res = await app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/json' } });
+        expect(res.statusCode).toBeLessThan(500);
+        const body = JSON.parse(res.body) as { code: string };
+        expect(codes.has(body.code)).toBe(true);
+        expect(res.body).not.toMatch(/\bat .+:\d+:\d+/);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

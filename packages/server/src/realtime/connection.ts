@@ -228,7 +228,7 @@ export class Connection implements Peer {
       if (this.state === 'closed') return;
       this.principal = session.principal;
       this.state = 'syncing';
-      this.hub.register(this);
+      const firstOfUser = this.hub.register(this);
       const delay = Math.min(session.expiresAt - this.deps.auth.clock.now(), 2 ** 31 - 1);
       this.timer = setTimeout(() => this.close(CLOSE.unauthenticated, 'session expired'), Math.max(delay, 0));
       this.timer.unref();
@@ -239,6 +239,7 @@ export class Connection implements Peer {
         if (c.lastSeq > c.deliveredSeq) this.pending.add(c.conversationId);
       }
       if (this.state !== 'syncing') return;
+      if (firstOfUser) this.hub.announceOnline(this);
       this.state = 'ready';
       await this.fill();
       this.push({ type: 'synced' });

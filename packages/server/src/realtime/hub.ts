@@ -55,11 +55,16 @@ export class Hub {
     for (const set of this.bySession.values()) yield* set;
   }
 
-  register(c: Peer): void {
+  /** Adds an authenticated connection; returns true when it is the user's first one (now online). */
+  register(c: Peer): boolean {
     const p = c.principal as Principal;
-    const first = add(this.byUser, p.userId, c);
     add(this.bySession, p.sessionId, c);
-    if (first) void this.presence(c, true);
+    return add(this.byUser, p.userId, c);
+  }
+
+  /** Tells the members of the user's conversations that the user came online (call once cursors are known). */
+  announceOnline(c: Peer): void {
+    void this.presence(c, true);
   }
 
   unregister(c: Peer): void {

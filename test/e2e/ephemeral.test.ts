@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { utf8, type PalisadeClient } from '@palisade/client';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { createUsers, enrolAdmin, waitFor } from '../support/users.js';
+
+describe('receipts, typing and presence (ephemeral events)', () => {
+  let server: ServerProcess;
+  let admin: PalisadeClient;
+  beforeAll(async () => {
+    server = await startServerProcess();
+    admin = await enrolAdmin(server);
+  });
+  afterAll(async () => {
+    admin?.close();
+    await server?.stop();
+  });
+
+  it('relays typing, delivery and read receipts, and presence to the other member', async () => {
+    const [ann, ben] = (await createUsers(server, admin, ['ann', 'ben'])) as [PalisadeClient, PalisadeClient];
+    const conv = await ann.api.openDirect('ben');
+    const annSaw: Record<string, unknown>[] = [];
+    ann.on.typing = (t) => annSaw.push(t);
+    ann.on.receipt = (r) => annSaw.push(r);
+    ann.on.presence = (p) => annSaw.push(p);
+    await ann.connect();
+    await ben.connect();
+    await waitFor(() => annSaw.some((e) => e.type === 'presence' && e.online === true), 5000, 'presence online');
+    const benId = (await ben.api.me()).userId;
+    expect(annSaw.find((e) => e.type === 'presence')).toMatchObject({ userId: benId, online: true });
+
+    expect(ben.typing(conv.id)).toBe(true);
+    await waitFor(() => annSaw.some((e) => e.type === 'typing'), 5000, 'typing');
+    expect(annSaw.find((e) => e.type === 'typing')).toMatchObject({ conversationId: conv.id, userId: benId });
+
+    const seq = await ann.send(conv.id, utf8('hi'));
+    await waitFor(() => annSaw.some((e) => e.type === 'receipt' && e.kind === 'delivered' && e.userId === benId), 5000, 'delivered receipt');
+    ben.markRead(conv.id, seq);
+    await waitFor(() => annSaw.some((e) => e.type === 'receipt' && e.kind === 'read' && e.userId === benId), 5000, 'read receipt');
+    const receipts = await ann.api.call<{ receipts: { userId: string; deliveredSeq: number; readSeq: number }[] }>('GET', `/v1/conversations/${conv.id}/receipts`);
+    expect(receipts.receipts.find((r) => r.userId === benId)).toMatchObject({ readSeq: seq });
+
+    ben.close();
+    await waitFor(() => annSaw.some((e) => e.type === 'presence' && e.online === false), 5000, 'presence offline');
+    ann.close();
+  });
+
+  it('does not relay typing into a conversation the sender is not in', async () => {
+    const [cat, dan, eve] = (await createUsers(server, admin, ['cat', 'dan', 'eve'])) as PalisadeClient[];
+    const conv = await cat!.api.openDirect('dan');
+    const errors: string[] = [];
+    const danSaw: unknown[] = [];
+    eve!.on.error = (e) => errors.push(e.code);
+    dan!.on.typing = (t) => danSaw.push(t);
+    await Promise.all([eve!.connect(), dan!.connect()]);
+    eve!.typing(conv.id);
+    await waitFor(() => errors.length > 0, 5000, 'error frame');
+    expect(errors).toEqual(['not_found']);
+    expect(danSaw).toEqual([]);
+    for (const c of [cat, dan, eve]) c!.close();
+  });
+});
