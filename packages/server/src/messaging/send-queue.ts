@@ -34,6 +34,8 @@ export class SendQueue {
     this.running = true;
     try {
       while (this.queue.length > 0) {
+        // Let frames already received on sockets join this batch: one event-loop turn, no timer.
+        if (this.queue.length < MAX_BATCH) await new Promise((r) => setImmediate(r));
         const batch = this.queue.splice(0, MAX_BATCH);
         if (batch.length === 1) await this.single(batch[0] as Item<unknown>);
         else await this.together(batch);
