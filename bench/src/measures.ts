@@ -21,7 +21,7 @@ export async function roundTrip(t: Target, conv: string, n: number): Promise<Sum
   const [a, b] = [await t.connect(0), await t.connect(1)];
   b.onMessage = (c, p) => {
     const s = dec(p);
-    if (s.startsWith('ping')) void b.send(c, enc(`pong${s.slice(4, s.indexOf('.'))}`));
+    if (s.startsWith('ping')) b.send(c, enc(`pong${s.slice(4, s.indexOf('.'))}`)).catch(() => undefined);
   };
   const samples: number[] = [];
   for (let i = 0; i < n + 20; i++) {
@@ -30,7 +30,7 @@ export async function roundTrip(t: Target, conv: string, n: number): Promise<Sum
       if (dec(p).startsWith(`pong${i}.`)) done = true;
     };
     const t0 = now();
-    void a.send(conv, enc(`ping${i}`));
+    a.send(conv, enc(`ping${i}`)).catch(() => undefined);
     await until(() => done, 10_000, 'pong');
     if (i >= 20) samples.push(now() - t0);
   }
@@ -97,7 +97,7 @@ export async function groupFanout(t: Target, conv: string, members: number, rate
     const due = t0 + (i * 1000) / rate;
     while (now() < due) await new Promise((r) => setTimeout(r, 1));
     sentAt.set(`g${i}`, now());
-    void sender.send(conv, enc(`g${i}`));
+    sender.send(conv, enc(`g${i}`)).catch(() => undefined);
   }
   await until(() => latencies.length >= steady, 60_000, 'steady-rate deliveries');
   progress(`  ${t.name}: saturating with ${saturate} messages`);
