@@ -1,4 +1,4 @@
-import type { ConversationView, ErrorBody, LoginResponse, MessageView } from '@palisade/protocol';
+import type { ConversationView, ErrorBody, LoginResponse, MessageView, SessionGrant } from '@palisade/protocol';
 import { isErrorCode } from '@palisade/protocol';
 import type { DeviceKey } from './device-key.js';
 import { PalisadeError } from './errors.js';
@@ -51,9 +51,23 @@ export class Api {
       { username: input.username, password: input.password, device: { publicKey: this.key.publicKey, name: input.deviceName, platform: input.platform ?? 'unknown' } },
       false,
     );
+    if (!('mfaRequired' in r)) this.token = r.token;
+    return r;
+  }
+
+  /** Second login step after `mfaRequired`: a TOTP code or a recovery code. */
+  async loginMfa(challenge: string, proof: { code: string } | { recoveryCode: string }): Promise<SessionGrant> {
+    const r = await this.call<SessionGrant>('POST', '/v1/login/mfa', { challenge, ...proof }, false);
     this.token = r.token;
     return r;
   }
+
+  factors = () => this.call<{ factors: { id: string; kind: string; label: string; confirmed: boolean; disabled: boolean }[]; recoveryCodesLeft: number }>('GET', '/v1/factors');
+  enrolTotp = () => this.call<{ id: string; secret: string; uri: string }>('POST', '/v1/factors/totp', {});
+  confirmTotp = (id: string, code: string) => this.call<{ recoveryCodes: string[] }>('POST', `/v1/factors/totp/${encodeURIComponent(id)}/confirm`, { code });
+  removeFactor = (id: string) => this.call<object>('DELETE', `/v1/factors/${encodeURIComponent(id)}`);
+  stepUp = (code: string) => this.call<object>('POST', '/v1/step-up', { code });
+  regenerateRecoveryCodes = () => this.call<{ recoveryCodes: string[] }>('POST', '/v1/factors/recovery-codes', {});
 
   logout = () => this.call<object>('POST', '/v1/logout');
   me = () => this.call<{ userId: string; username: string; role: string; deviceId: string }>('GET', '/v1/me');

@@ -26,14 +26,43 @@ export const LoginRequest = z.strictObject({
 });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 
-/** Response of a successful login. The token is shown once and never stored in clear by the server. */
-export const LoginResponse = z.object({
+/** A session: the token is shown once and never stored in clear by the server. */
+export const SessionGrant = z.object({
   token: z.string(),
   userId: Id,
   deviceId: Id,
   expiresAt: z.string(),
+  /** 1: password only (enrolment grace, a second factor must be enrolled); 2: multi-factor. */
+  aal: z.number().int(),
+  /** Set while the account still has to enrol a second factor, with the deadline. */
+  mfaEnrolmentDueBy: z.string().optional(),
 });
-export type LoginResponse = z.infer<typeof LoginResponse>;
+export type SessionGrant = z.infer<typeof SessionGrant>;
+
+/** After a correct password on an account with a second factor: prove it to get a session. */
+export const MfaChallenge = z.object({
+  mfaRequired: z.literal(true),
+  challenge: z.string(),
+  methods: z.array(z.enum(['totp', 'recovery_code'])),
+  expiresAt: z.string(),
+});
+export type MfaChallenge = z.infer<typeof MfaChallenge>;
+
+/** Response of POST /v1/login. */
+export type LoginResponse = SessionGrant | MfaChallenge;
+
+/** POST /v1/login/mfa: finish a login with a TOTP code or a recovery code. */
+export const MfaLoginRequest = z
+  .strictObject({
+    challenge: z.string().min(16).max(128),
+    code: z.string().regex(/^\d{6}$/).optional(),
+    recoveryCode: z.string().min(8).max(64).optional(),
+  })
+  .refine((b) => (b.code === undefined) !== (b.recoveryCode === undefined), 'give exactly one of code and recoveryCode');
+export type MfaLoginRequest = z.infer<typeof MfaLoginRequest>;
+
+/** A TOTP code (confirm enrolment, step up). */
+export const TotpCodeRequest = z.strictObject({ code: z.string().regex(/^\d{6}$/, 'six digits') });
 
 /** POST /v1/conversations */
 export const CreateConversationRequest = z.discriminatedUnion('kind', [

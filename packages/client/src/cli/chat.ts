@@ -21,11 +21,40 @@ async function readPassword(opts: { passwordStdin?: boolean }, confirm: boolean)
 
 async function loginAndSave(server: string, ca: string, username: string, password: string): Promise<void> {
   const client = createNodeClient({ baseUrl: server, ca, deviceKey: deviceKey() });
-  const res = await client.login(username, password, `palisade-chat on ${hostname()}`, process.platform);
+  const first = await client.login(username, password, `palisade-chat on ${hostname()}`, process.platform);
+  const res = 'mfaRequired' in first ? await client.api.loginMfa(first.challenge, await askSecondFactor()) : first;
   saveToken(res.token);
+  if (res.mfaEnrolmentDueBy) process.stderr.write(`enrol a second factor before ${res.mfaEnrolmentDueBy}: run \`palisade-chat mfa enrol\`\n`);
   saveProfile({ server, username, userId: res.userId });
   process.stderr.write(`logged in as ${username} (device ${res.deviceId}); session valid until ${res.expiresAt}\n`);
 }
+
+async function askSecondFactor(): Promise<{ code: string } | { recoveryCode: string }> {
+  const answer = (await ask('Authentication code (6 digits) or recovery code: ', true)).trim();
+  return /^\d{6}$/.test(answer) ? { code: answer } : { recoveryCode: answer };
+}
+
+const mfa = program.command('mfa').description('manage your second factors');
+mfa
+  .command('enrol')
+  .description('add an authenticator app (TOTP); prints the secret and one-time recovery codes')
+  .action(() =>
+    run(async () => {
+      const client = savedClient();
+      const t = await client.api.enrolTotp();
+      process.stdout.write(`Add this to your authenticator app:\n  ${t.uri}\n  (secret ${t.secret})\n`);
+      const code = (await ask('Code shown by the app: ')).trim();
+      const { recoveryCodes } = await client.api.confirmTotp(t.id, code);
+      process.stdout.write(`Enrolled. Recovery codes (each works once; store them offline now):\n${recoveryCodes.map((c) => `  ${c}`).join('\n')}\n`);
+    }),
+  );
+mfa.command('list').description('list your factors').action(() =>
+  run(async () => {
+    const f = await savedClient().api.factors();
+    for (const x of f.factors) process.stdout.write(`${x.id}  ${x.kind}  ${x.label}${x.confirmed ? '' : ' (not confirmed)'}${x.disabled ? ' (DISABLED)' : ''}\n`);
+    process.stdout.write(`${f.recoveryCodesLeft} recovery codes left\n`);
+  }),
+);
 
 program
   .command('enrol')

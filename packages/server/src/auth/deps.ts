@@ -1,5 +1,5 @@
 import type { Bus, Clock, Logger } from '../core/index.js';
-import type { PasswordHashParams } from '../crypto/index.js';
+import type { PasswordHashParams, Sealer } from '../crypto/index.js';
 import type { RateLimiter } from '../limits/index.js';
 import type { Db } from '../store/index.js';
 
@@ -9,6 +9,14 @@ export interface AuthPolicy {
   idleTimeoutMs: number;
   enrolmentTokenTtlMs: number;
   argon2: PasswordHashParams;
+  /** How long a new account may log in with a password alone to enrol a second factor. */
+  mfaGraceMs: number;
+  /** Consecutive failures after which a factor is disabled (800-63B-4: at most 100). */
+  maxFactorFailures: number;
+  /** How recent a strong factor must be for sensitive actions. */
+  stepUpWindowMs: number;
+  /** Lifetime of the challenge between the password and the second-factor step. */
+  loginChallengeTtlMs: number;
 }
 
 /** What the auth use cases need, passed in by the composition root. */
@@ -19,6 +27,8 @@ export interface AuthDeps {
   limiter: RateLimiter;
   log: Logger;
   policy: AuthPolicy;
+  /** Seals factor secrets at rest. */
+  sealer: Sealer;
 }
 
 /** Event published when sessions end; realtime closes their sockets. */

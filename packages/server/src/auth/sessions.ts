@@ -26,6 +26,7 @@ export async function authenticateToken(deps: AuthDeps, token: string): Promise<
     .innerJoin('devices as d', 'd.id', 's.device_id')
     .select([
       's.id as sessionId', 's.token_hash as tokenHash', 's.expires_at as expiresAt', 's.last_used_at as lastUsedAt', 's.revoked_at as revokedAt',
+      's.aal', 's.strong_auth_at as strongAuthAt',
       'u.id as userId', 'u.username', 'u.role', 'u.disabled_at as disabledAt', 'd.id as deviceId', 'd.public_key as publicKey', 'd.revoked_at as deviceRevokedAt',
     ])
     .where('s.token_hash', '=', hash)
@@ -52,6 +53,8 @@ export async function authenticateToken(deps: AuthDeps, token: string): Promise<
       role: row.role,
       deviceId: row.deviceId as DeviceId,
       sessionId: row.sessionId as SessionId,
+      aal: Number(row.aal),
+      strongAuthAt: row.strongAuthAt === null ? null : Number(row.strongAuthAt),
     },
     devicePublicKey: row.publicKey,
     expiresAt: row.expiresAt,

@@ -48,6 +48,12 @@ const AuthSection = z.strictObject({
   /** Idle timeout (AAL2: at most 60 min). */
   idleTimeoutMinutes: z.number().min(1).max(60).default(60),
   enrolmentTokenTtlMinutes: z.number().int().min(5).max(7 * 24 * 60).default(24 * 60),
+  /** Hours a new account may use a password alone to enrol a second factor (org policy). */
+  mfaEnrolmentGraceHours: z.number().min(0).max(24 * 30).default(72),
+  /** Consecutive failures that disable a factor (800-63B-4: at most 100). */
+  maxFactorFailures: z.number().int().min(3).max(100).default(100),
+  /** Minutes a strong factor counts as recent for sensitive actions. */
+  stepUpMinutes: z.number().min(1).max(60).default(10),
   argon2: z
     .strictObject({
       /** KiB; SECURITY-BASELINE: at least 47104 (46 MiB). */
@@ -62,7 +68,7 @@ const LimitRuleSchema = z.strictObject({ burst: z.number().positive(), perSecond
 const LimitsSection = z.strictObject({
   /** Per-limit overrides of the built-in catalogue (limits/catalogue.ts), e.g. for load tests. */
   overrides: z
-    .partialRecord(z.enum(['login.address', 'login.account', 'enrol.address', 'message.send', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
+    .partialRecord(z.enum(['login.address', 'login.account', 'mfa.account', 'enrol.address', 'message.send', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
     .default({}),
 });
 

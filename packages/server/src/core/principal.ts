@@ -10,4 +10,8 @@ export interface Principal {
   role: AccountRole;
   deviceId: DeviceId;
   sessionId: SessionId;
+  /** Assurance level of the session: 1 password only, 2 multi-factor. */
+  aal: number;
+  /** When a strong factor was last verified in this session (ms), for step-up. */
+  strongAuthAt: number | null;
 }

@@ -10,6 +10,8 @@ export const LIMITS = {
   'login.address': { burst: 20, perSecond: 20 / 60 },
   /** Login attempts against one account name, whatever the address. */
   'login.account': { burst: 10, perSecond: 10 / 300 },
+  /** Second-factor attempts against one account (login and step-up). */
+  'mfa.account': { burst: 10, perSecond: 10 / 300 },
   /** Enrolment attempts from one address. */
   'enrol.address': { burst: 10, perSecond: 10 / 60 },
   /** Messages sent by one device. */

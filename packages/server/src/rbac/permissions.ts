@@ -5,8 +5,8 @@ export type MemberRole = 'owner' | 'admin' | 'member';
 
 /** Permissions an account role grants (default deny: anything not listed is refused). */
 export const ACCOUNT_PERMISSIONS = {
-  admin: ['invite.create', 'session.revoke_any', 'conversation.create', 'session.manage_own', 'user.list'],
-  member: ['conversation.create', 'session.manage_own'],
+  admin: ['invite.create', 'session.revoke_any', 'conversation.create', 'session.manage_own', 'factor.manage_own', 'user.list'],
+  member: ['conversation.create', 'session.manage_own', 'factor.manage_own'],
 } as const satisfies Record<AccountRole, readonly string[]>;
 
 /** Permissions a conversation role grants inside that conversation. */

@@ -5,6 +5,7 @@ import type { AuthDeps } from '../auth/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { resolveSecret, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
+import { LocalKeySealer } from '../crypto/index.js';
 import { LIMITS, RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -47,7 +48,12 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       idleTimeoutMs: config.auth.idleTimeoutMinutes * 60_000,
       enrolmentTokenTtlMs: config.auth.enrolmentTokenTtlMinutes * 60_000,
       argon2: config.auth.argon2,
+      mfaGraceMs: config.auth.mfaEnrolmentGraceHours * 3_600_000,
+      maxFactorFailures: config.auth.maxFactorFailures,
+      stepUpWindowMs: config.auth.stepUpMinutes * 60_000,
+      loginChallengeTtlMs: 5 * 60_000,
     },
+    sealer: new LocalKeySealer(join(config.dataDir, 'keys', 'local-seal.key')),
   };
   const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, log) };
   return { config, store, auth, messaging, log, adminSocketPath: config.server.adminSocket ?? join(config.dataDir, 'admin.sock') };

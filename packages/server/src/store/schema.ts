@@ -46,6 +46,47 @@ export interface SessionsTable {
   expires_at: Ms;
   last_used_at: Ms;
   revoked_at: Ms | null;
+  /** Authentication assurance level reached: 1 = password only (enrolment grace), 2 = MFA. */
+  aal: number;
+  /** When a strong factor was last verified in this session (for step-up). */
+  strong_auth_at: Ms | null;
+}
+
+export interface AuthenticatorsTable {
+  id: string;
+  user_id: string;
+  kind: 'totp';
+  label: string;
+  /** The secret, sealed with AAD `authenticators.secret:<id>`. */
+  secret_sealed: string;
+  /** Highest TOTP step accepted: each code is accepted once. */
+  last_used_step: number;
+  failures: number;
+  last_failure_at: Ms | null;
+  created_at: Ms;
+  confirmed_at: Ms | null;
+  disabled_at: Ms | null;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  /** SHA-256 of the code (codes are 100-bit random, so a fast hash suffices). */
+  code_hash: string;
+  created_at: Ms;
+  used_at: Ms | null;
+}
+
+export interface LoginChallengesTable {
+  /** SHA-256 of the challenge token handed to the client after the password step. */
+  token_hash: string;
+  user_id: string;
+  device_public_key: string;
+  device_name: string;
+  device_platform: string;
+  created_at: Ms;
+  expires_at: Ms;
+  used_at: Ms | null;
 }
 
 export interface ConversationsTable {
@@ -120,6 +161,9 @@ export interface Database {
   read_cursors: ReadCursorsTable;
   outbox: OutboxTable;
   audit_log: AuditTable;
+  authenticators: AuthenticatorsTable;
+  recovery_codes: RecoveryCodesTable;
+  login_challenges: LoginChallengesTable;
 }
 
 /** The query builder domain code uses. */

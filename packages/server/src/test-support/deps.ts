@@ -1,4 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AuthDeps } from '../auth/index.js';
+import { LocalKeySealer } from '../crypto/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { FakeClock, silentLogger, type DomainEvent } from '../core/index.js';
 import { RateLimiter } from '../limits/index.js';
@@ -14,7 +18,11 @@ export function testDeps(store: Store, clock = new FakeClock()) {
   const outbox = new Outbox(store.db, bus, silentLogger, () => clock.now());
   const auth: AuthDeps = {
     db: store.db, clock, bus, limiter, log: silentLogger,
-    policy: { sessionTtlMs: 24 * 3_600_000, idleTimeoutMs: 3_600_000, enrolmentTokenTtlMs: 3_600_000, argon2: { memoryKiB: 47104, iterations: 1 } },
+    policy: {
+      sessionTtlMs: 24 * 3_600_000, idleTimeoutMs: 3_600_000, enrolmentTokenTtlMs: 3_600_000, argon2: { memoryKiB: 47104, iterations: 1 },
+      mfaGraceMs: 72 * 3_600_000, maxFactorFailures: 100, stepUpWindowMs: 10 * 60_000, loginChallengeTtlMs: 5 * 60_000,
+    },
+    sealer: new LocalKeySealer(join(mkdtempSync(join(tmpdir(), 'palisade-keys-')), 'seal.key')),
   };
   const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log: silentLogger, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, silentLogger) };
   return { auth, messaging, clock, events, bus };

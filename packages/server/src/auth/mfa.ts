@@ -1,0 +1,79 @@
+import type { MfaLoginRequest, SessionGrant } from '@palisade/protocol';
+import { AppError, type Principal } from '../core/index.js';
+import { sha256Hex, verifyTotp } from '../crypto/index.js';
+import { recordAudit } from '../audit/index.js';
+import type { AuthDeps } from './deps.js';
+import { recoveryHash, totpAad } from './factors.js';
+import { openSession } from './open-session.js';
+
+/** Growing delay after repeated failures: none for the first 5, then 2^(n-5) s, at most 5 minutes. */
+export function failureDelayMs(failures: number): number {
+  return failures < 5 ? 0 : Math.min(2 ** (failures - 5), 300) * 1000;
+}
+
+/**
+ * Verifies a TOTP code against the user's enabled factors.
+ * SECURITY (800-63B-4 §3.2.2, ASVS 6.5.x): each code is accepted once (its step must be above the
+ * last used one); consecutive failures grow a delay and at `maxFactorFailures` disable the factor.
+ */
+export async function verifyTotpFactor(deps: AuthDeps, userId: string, code: string, address: string | null): Promise<void> {
+  const factors = await deps.db.selectFrom('authenticators').selectAll().where('user_id', '=', userId).where('kind', '=', 'totp').where('confirmed_at', 'is not', null).execute();
+  const now = deps.clock.now();
+  const enabled = factors.filter((f) => f.disabled_at === null);
+  if (enabled.length === 0) throw new AppError(factors.length > 0 ? 'factor_disabled' : 'code_invalid');
+  for (const f of enabled) {
+    const wait = f.last_failure_at === null ? 0 : f.last_failure_at + failureDelayMs(f.failures) - now;
+    if (wait > 0) throw new AppError('rate_limited', 'too many wrong codes; wait before trying again', { retryAfterMs: wait });
+    const step = verifyTotp(Buffer.from(deps.sealer.unseal(f.secret_sealed, totpAad(f.id))).toString(), code, now);
+    if (step === undefined || step <= Number(f.last_used_step)) continue;
+    // Conditional update: two concurrent uses of one code cannot both pass.
+    const r = await deps.db.updateTable('authenticators').set({ last_used_step: step, failures: 0, last_failure_at: null }).where('id', '=', f.id).where('last_used_step', '<', step).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1) return;
+  }
+  for (const f of enabled) {
+    const failures = f.failures + 1;
+    const disable = failures >= deps.policy.maxFactorFailures;
+    await deps.db.updateTable('authenticators').set({ failures, last_failure_at: now, disabled_at: disable ? now : null }).where('id', '=', f.id).execute();
+    await recordAudit(deps.db, { at: now, actorId: userId, action: disable ? 'factor.disabled' : 'factor.failed', target: f.id, address, outcome: 'failure', details: { failures } });
+    if (disable) throw new AppError('factor_disabled');
+  }
+  throw new AppError('code_invalid');
+}
+
+async function useRecoveryCode(deps: AuthDeps, userId: string, code: string): Promise<void> {
+  // SECURITY: single use, by a conditional update on the unused row.
+  const r = await deps.db.updateTable('recovery_codes').set({ used_at: deps.clock.now() }).where('user_id', '=', userId).where('code_hash', '=', recoveryHash(code)).where('used_at', 'is', null).executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) throw new AppError('code_invalid');
+}
+
+/** The second step of a login: the challenge from the password step plus a TOTP or recovery code. */
+export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, address: string): Promise<SessionGrant> {
+  deps.limiter.check('login.address', address);
+  const now = deps.clock.now();
+  const hash = sha256Hex(input.challenge);
+  const ch = await deps.db.selectFrom('login_challenges').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+  if (!ch || ch.used_at !== null || ch.expires_at <= now) throw new AppError('code_invalid', 'the login challenge is unknown, used or expired; log in again');
+  deps.limiter.check('mfa.account', ch.user_id);
+  try {
+    if (input.code !== undefined) await verifyTotpFactor(deps, ch.user_id, input.code, address);
+    else await useRecoveryCode(deps, ch.user_id, input.recoveryCode as string);
+  } catch (e) {
+    await recordAudit(deps.db, { at: now, actorId: ch.user_id, action: 'login.failed', address, outcome: 'failure', details: { step: input.code !== undefined ? 'totp' : 'recovery_code' } });
+    throw e;
+  }
+  return deps.db.transaction().execute(async (tx) => {
+    const claimed = await tx.updateTable('login_challenges').set({ used_at: now }).where('token_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid', 'the login challenge was already used');
+    const user = await tx.selectFrom('users').select(['id', 'created_at', 'disabled_at']).where('id', '=', ch.user_id).executeTakeFirstOrThrow();
+    if (user.disabled_at !== null) throw new AppError('auth_failed');
+    if (input.recoveryCode !== undefined) await recordAudit(tx, { at: now, actorId: user.id, action: 'factor.recovery_code_used', address, outcome: 'success' });
+    return openSession(deps, tx, user, { publicKey: ch.device_public_key, name: ch.device_name, platform: ch.device_platform }, 2, address);
+  });
+}
+
+/** Re-verifies the second factor inside a session, for sensitive actions. */
+export async function stepUp(deps: AuthDeps, principal: Principal, code: string, address: string | null): Promise<void> {
+  deps.limiter.check('mfa.account', principal.userId);
+  await verifyTotpFactor(deps, principal.userId, code, address);
+  await deps.db.updateTable('sessions').set({ aal: 2, strong_auth_at: deps.clock.now() }).where('id', '=', principal.sessionId).execute();
+}

@@ -1,0 +1,56 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * Seals small secrets the server must keep (TOTP secrets today). This is the seam the
+ * encryption-at-rest work replaces with envelope encryption under a KMS-held key.
+ */
+export interface Sealer {
+  /** AES-256-GCM under the current key; `aad` binds the value to where it is stored. */
+  seal(plaintext: Uint8Array, aad: string): string;
+  /** Opens a sealed value; throws if it was altered or moved to another place (aad). */
+  unseal(sealed: string, aad: string): Uint8Array;
+}
+
+const VERSION = 'v1';
+
+/**
+ * A Sealer with one 256-bit key from a local file (mode 0600), created on first use.
+ * SECURITY: 96-bit random nonce per value, 128-bit tag, AAD binding table/column/row.
+ */
+export class LocalKeySealer implements Sealer {
+  private readonly key: Buffer;
+
+  constructor(keyFile: string) {
+    if (existsSync(keyFile)) {
+      this.key = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64');
+    } else {
+      mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
+      this.key = randomBytes(32);
+      writeFileSync(keyFile, this.key.toString('base64'), { mode: 0o600 });
+      chmodSync(keyFile, 0o600);
+    }
+    if (this.key.length !== 32) throw new Error(`${keyFile} does not hold a 256-bit key`);
+  }
+
+  seal(plaintext: Uint8Array, aad: string): string {
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', this.key, iv, { authTagLength: 16 });
+    c.setAAD(Buffer.from(aad, 'utf8'));
+    const body = Buffer.concat([c.update(plaintext), c.final()]);
+    return [VERSION, iv.toString('base64url'), body.toString('base64url'), c.getAuthTag().toString('base64url')].join('.');
+  }
+
+  unseal(sealed: string, aad: string): Uint8Array {
+    const [v, iv, body, tag] = sealed.split('.');
+    if (v !== VERSION || !iv || body === undefined || !tag) throw new Error('not a sealed value');
+    const ivb = Buffer.from(iv, 'base64url');
+    const tagb = Buffer.from(tag, 'base64url');
+    if (ivb.length !== 12 || tagb.length !== 16) throw new Error('not a sealed value');
+    const d = createDecipheriv('aes-256-gcm', this.key, ivb, { authTagLength: 16 });
+    d.setAAD(Buffer.from(aad, 'utf8'));
+    d.setAuthTag(tagb);
+    return Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]);
+  }
+}

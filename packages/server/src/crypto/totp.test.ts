@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LocalKeySealer, newTotpSecret, totpAt, verifyTotp } from './index.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const vectors = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../../../shared/vectors/rfc/rfc4226-6238-5869.json'), 'utf8')) as {
+  rfc6238_totp: { digits: number; secrets: Record<string, string>; cases: { time: number; alg: string; totp: string }[] };
+};
+
+describe('TOTP (RFC 6238)', () => {
+  it('v5.0.0-6.5.1 reproduces every RFC 6238 Appendix B vector', () => {
+    const v = vectors.rfc6238_totp;
+    expect(v.cases.length).toBeGreaterThanOrEqual(18);
+    for (const c of v.cases) {
+      const alg = c.alg.toUpperCase() as 'SHA1' | 'SHA256' | 'SHA512';
+      expect(totpAt({ ascii: v.secrets[c.alg] as string }, c.time * 1000, { digits: v.digits, algorithm: alg }), `${c.alg}@${c.time}`).toBe(c.totp);
+    }
+  });
+
+  it('v5.0.0-6.5.5 accepts at most one step of drift and reports the matched step', () => {
+    const secret = newTotpSecret();
+    const t = 1_800_000_000_000;
+    const step = Math.floor(t / 30_000);
+    expect(verifyTotp(secret, totpAt({ base32: secret }, t), t)).toBe(step);
+    expect(verifyTotp(secret, totpAt({ base32: secret }, t - 30_000), t)).toBe(step - 1);
+    expect(verifyTotp(secret, totpAt({ base32: secret }, t + 30_000), t)).toBe(step + 1);
+    expect(verifyTotp(secret, totpAt({ base32: secret }, t - 60_000), t)).toBeUndefined();
+    expect(verifyTotp(secret, totpAt({ base32: secret }, t + 60_000), t)).toBeUndefined();
+    expect(verifyTotp(secret, 'abcdef', t)).toBeUndefined();
+    expect(verifyTotp(secret, '1234567', t)).toBeUndefined();
+  });
+});
+
+describe('LocalKeySealer', () => {
+  it('round-trips, and refuses altered values and values moved to another row', () => {
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'palisade-seal-')), 'keys', 'local.key');
+    const s = new LocalKeySealer(keyFile);
+    const sealed = s.seal(Buffer.from('JBSWY3DPEHPK3PXP'), 'authenticators.secret:row1');
+    expect(sealed).not.toContain('JBSWY3DPEHPK3PXP');
+    expect(Buffer.from(s.unseal(sealed, 'authenticators.secret:row1')).toString()).toBe('JBSWY3DPEHPK3PXP');
+    expect(() => s.unseal(sealed, 'authenticators.secret:row2')).toThrow();
+    const parts = sealed.split('.');
+    const body = Buffer.from(parts[2]!, 'base64url');
+    body[0] = (body[0] ?? 0) ^ 1;
+    expect(() => s.unseal([parts[0], parts[1], body.toString('base64url'), parts[3]].join('.'), 'authenticators.secret:row1')).toThrow();
+    expect(() => s.unseal('v1.short.x.y', 'a')).toThrow(/not a sealed value/);
+    // The same key file opens what an earlier instance sealed.
+    expect(Buffer.from(new LocalKeySealer(keyFile).unseal(sealed, 'authenticators.secret:row1')).toString()).toBe('JBSWY3DPEHPK3PXP');
+  });
+});
