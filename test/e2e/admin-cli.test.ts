@@ -51,7 +51,7 @@ describe('palisade admin CLI and config check', () => {
     expect(status).toMatchObject({ store: 'sqlite', port: server.port });
     const bad = await palisade(['admin', 'invite', '--role', 'root'], env);
     expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/--role must be member or admin/);
+    expect(bad.err).toMatch(/--role must be member or guest/);
   });
 
   it('checks a config file without starting, listing every problem', async () => {

@@ -80,6 +80,6 @@ export class Api {
     this.call<object>('DELETE', `/v1/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(userId)}`);
   history = async (conversationId: string, after = 0, limit = 100) =>
     (await this.call<{ messages: HistoryMessage[] }>('GET', `/v1/conversations/${encodeURIComponent(conversationId)}/messages?after=${after}&limit=${limit}`)).messages;
-  invite = (role: 'member' | 'admin' = 'member', ttlHours = 72) => this.call<{ token: string; expiresAt: string }>('POST', '/v1/invites', { role, ttlHours });
+  invite = (role: 'member' | 'guest' = 'member', ttlHours = 72, grants: string[] = []) => this.call<{ token: string; expiresAt: string }>('POST', '/v1/invites', { role, ttlHours, grants });
   sessions = () => this.call<{ sessions: { id: string; deviceName: string; current: boolean }[] }>('GET', '/v1/sessions');
 }

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { B64Url, DisplayText, Id, Password, Seq, Username } from './common.js';
 import { MAX_GROUP_MEMBERS } from './limits.js';
 
+/** Roles that are granted on top of the base role (member or guest). */
+export const GrantableRole = z.enum(['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin']);
+
 /** Device description sent at login. The public key is a raw 32-byte Ed25519 key, base64url. */
 export const DeviceInput = z.strictObject({
   publicKey: B64Url(64),
@@ -107,10 +110,31 @@ export const HistoryQuery = z.strictObject({
 /** POST /v1/invites (admin) */
 export const CreateInviteRequest = z.strictObject({
   ttlHours: z.number().int().min(1).max(24 * 30).default(72),
-  role: z.enum(['member', 'admin']).default('member'),
+  /** Base role of the new account. */
+  role: z.enum(['member', 'guest']).default('member'),
+  /** Roles granted at enrolment (needs `role.grant`). */
+  grants: z.array(GrantableRole).max(5).default([]),
 });
+
+/** POST /v1/admin/users/:id/roles: a standing grant. */
+export const GrantRoleRequest = z.strictObject({ role: GrantableRole, reason: z.string().min(3).max(500) });
+
+/** POST /v1/elevations: ask for a role for a bounded time. */
+export const ElevationRequest = z.strictObject({
+  role: GrantableRole,
+  minutes: z.number().int().min(5).max(8 * 60),
+  reason: z.string().min(3).max(500),
+});
+
+/** POST /v1/approvals: a dangerous action that a second person must approve. */
+export const ApprovalRequest = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('factor.reset'), userId: Id, reason: z.string().min(3).max(500) }),
+]);
+export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
 
 /** Path parameter holding one id. */
 export const IdParams = z.strictObject({ id: Id });
+/** Path parameters holding a user id and a role. */
+export const UserRoleParams = z.strictObject({ id: Id, role: GrantableRole });
 /** Path parameters holding a conversation id and a user id. */
 export const MemberParams = z.strictObject({ id: Id, userId: Id });

@@ -24,7 +24,8 @@ export async function issueBootstrapToken(deps: AuthDeps): Promise<{ token: stri
     const expiresAt = now + deps.policy.enrolmentTokenTtlMs;
     await tx
       .insertInto('enrolment_tokens')
-      .values({ token_hash: sha256Hex(token), kind: 'bootstrap', role: 'admin', created_by: null, created_at: now, expires_at: expiresAt, used_at: null, used_by: null })
+      // The first account holds both administrative roles (org and security) so it can set up the rest.
+      .values({ token_hash: sha256Hex(token), kind: 'bootstrap', role: 'member', grants: JSON.stringify(['org_admin', 'security_admin']), created_by: null, created_at: now, expires_at: expiresAt, used_at: null, used_by: null })
       .execute();
     await recordAudit(tx, { at: now, actorId: null, action: 'enrolment.bootstrap_issued', outcome: 'success' });
     return { token, expiresAt };
@@ -35,7 +36,7 @@ export async function issueBootstrapToken(deps: AuthDeps): Promise<{ token: stri
 export async function createInvite(
   deps: AuthDeps,
   createdBy: string | null,
-  opts: { role: 'admin' | 'member'; ttlHours: number },
+  opts: { role: 'member' | 'guest'; grants?: string[]; ttlHours: number },
 ): Promise<{ token: string; expiresAt: number }> {
   const now = deps.clock.now();
   const token = randomToken();
@@ -43,9 +44,9 @@ export async function createInvite(
   await deps.db.transaction().execute(async (tx) => {
     await tx
       .insertInto('enrolment_tokens')
-      .values({ token_hash: sha256Hex(token), kind: 'invite', role: opts.role, created_by: createdBy, created_at: now, expires_at: expiresAt, used_at: null, used_by: null })
+      .values({ token_hash: sha256Hex(token), kind: 'invite', role: opts.role, grants: JSON.stringify(opts.grants ?? []), created_by: createdBy, created_at: now, expires_at: expiresAt, used_at: null, used_by: null })
       .execute();
-    await recordAudit(tx, { at: now, actorId: createdBy, action: 'invite.created', outcome: 'success', details: { role: opts.role, ttlHours: opts.ttlHours } });
+    await recordAudit(tx, { at: now, actorId: createdBy, action: 'invite.created', outcome: 'success', details: { role: opts.role, grants: opts.grants ?? [], ttlHours: opts.ttlHours } });
   });
   return { token, expiresAt };
 }
@@ -63,7 +64,7 @@ export interface EnrolInput {
  * SECURITY: the token is single-use: it is marked used in the same transaction that creates the user,
  * with a conditional update so two concurrent enrolments cannot both succeed.
  */
-export async function enrol(deps: AuthDeps, input: EnrolInput, address: string): Promise<{ userId: string; role: 'admin' | 'member' }> {
+export async function enrol(deps: AuthDeps, input: EnrolInput, address: string): Promise<{ userId: string; role: 'member' | 'guest'; grants: string[] }> {
   deps.limiter.check('enrol.address', address);
   assertPasswordAcceptable(input.password, [input.username, ...(input.displayName ? [input.displayName] : []), ...PRODUCT_WORDS]);
   const passwordHash = await hashPassword(input.password, deps.policy.argon2);
@@ -86,10 +87,17 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
       if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('token_invalid');
       await tx
         .insertInto('users')
-        .values({ id: userId, username: input.username, display_name: input.displayName ?? null, password_hash: passwordHash, role: row.role, disabled_at: null, created_at: now })
+        .values({ id: userId, username: input.username, display_name: input.displayName ?? null, password_hash: passwordHash, role: row.role, disabled_at: null, created_at: now, mfa_grace_from: now })
         .execute();
-      await recordAudit(tx, { at: now, actorId: userId, action: 'user.enrolled', target: userId, address, outcome: 'success', details: { via: row.kind, role: row.role } });
-      return { userId, role: row.role };
+      const grants = JSON.parse(row.grants) as string[];
+      for (const role of grants) {
+        await tx
+          .insertInto('role_grants')
+          .values({ id: randomId(), user_id: userId, role, kind: 'standing', reason: `granted with the ${row.kind} token`, requested_by: row.created_by, approved_by: row.created_by, approved_at: now, created_at: now, expires_at: null, revoked_at: null })
+          .execute();
+      }
+      await recordAudit(tx, { at: now, actorId: userId, action: 'user.enrolled', target: userId, address, outcome: 'success', details: { via: row.kind, role: row.role, grants } });
+      return { userId, role: row.role, grants };
     });
   } catch (e) {
     if (isUniqueViolation(e)) throw new AppError('username_taken');

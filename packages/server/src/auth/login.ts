@@ -40,7 +40,7 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
     return { mfaRequired: true, challenge, methods: ['totp', 'recovery_code'], expiresAt: new Date(expiresAt).toISOString() };
   }
   // SECURITY-BASELINE: MFA for every account; a password alone only during the enrolment grace.
-  if (now >= user.created_at + deps.policy.mfaGraceMs) {
+  if (now >= user.mfa_grace_from + deps.policy.mfaGraceMs) {
     await recordAudit(deps.db, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: 'mfa_enrolment_overdue' } });
     throw new AppError('mfa_enrolment_required');
   }

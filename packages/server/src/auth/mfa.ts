@@ -64,7 +64,7 @@ export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, a
   return deps.db.transaction().execute(async (tx) => {
     const claimed = await tx.updateTable('login_challenges').set({ used_at: now }).where('token_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid', 'the login challenge was already used');
-    const user = await tx.selectFrom('users').select(['id', 'created_at', 'disabled_at']).where('id', '=', ch.user_id).executeTakeFirstOrThrow();
+    const user = await tx.selectFrom('users').select(['id', 'mfa_grace_from', 'disabled_at']).where('id', '=', ch.user_id).executeTakeFirstOrThrow();
     if (user.disabled_at !== null) throw new AppError('auth_failed');
     if (input.recoveryCode !== undefined) await recordAudit(tx, { at: now, actorId: user.id, action: 'factor.recovery_code_used', address, outcome: 'success' });
     return openSession(deps, tx, user, { publicKey: ch.device_public_key, name: ch.device_name, platform: ch.device_platform }, 2, address);

@@ -19,7 +19,7 @@ export interface DeviceDescription {
 export async function openSession(
   deps: AuthDeps,
   tx: Tx,
-  user: { id: string; created_at: number },
+  user: { id: string; mfa_grace_from: number },
   device: DeviceDescription,
   aal: 1 | 2,
   address: string,
@@ -38,7 +38,7 @@ export async function openSession(
     .execute();
   await recordAudit(tx, { at: now, actorId: user.id, action: 'login.succeeded', target: sessionId, address, outcome: 'success', details: { deviceId, aal } });
   const grant: SessionGrant = { token, userId: user.id, deviceId, expiresAt: new Date(expiresAt).toISOString(), aal };
-  if (aal < 2) grant.mfaEnrolmentDueBy = new Date(user.created_at + deps.policy.mfaGraceMs).toISOString();
+  if (aal < 2) grant.mfaEnrolmentDueBy = new Date(user.mfa_grace_from + deps.policy.mfaGraceMs).toISOString();
   return grant;
 }
 

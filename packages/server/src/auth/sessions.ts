@@ -43,6 +43,14 @@ export async function authenticateToken(deps: AuthDeps, token: string): Promise<
   ) {
     throw new AppError('session_invalid');
   }
+  const grants = await deps.db
+    .selectFrom('role_grants')
+    .select('role')
+    .where('user_id', '=', row.userId)
+    .where('approved_at', 'is not', null)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .execute();
   if (now - row.lastUsedAt > TOUCH_INTERVAL_MS) {
     await deps.db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', row.sessionId).execute();
   }
@@ -50,7 +58,7 @@ export async function authenticateToken(deps: AuthDeps, token: string): Promise<
     principal: {
       userId: row.userId as UserId,
       username: row.username,
-      role: row.role,
+      roles: [row.role, ...new Set(grants.map((g) => g.role))],
       deviceId: row.deviceId as DeviceId,
       sessionId: row.sessionId as SessionId,
       aal: Number(row.aal),

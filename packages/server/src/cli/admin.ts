@@ -38,23 +38,27 @@ export function adminCommands(): Command {
     .command('invite')
     .description('create a one-time invite token for a new user')
     .option('-c, --config <file>', 'configuration file (YAML)')
-    .option('--role <role>', 'member or admin', 'member')
+    .option('--role <role>', 'base role: member or guest', 'member')
+    .option('--grant <roles...>', 'roles granted at enrolment: moderator, auditor, compliance_officer, security_admin, org_admin')
     .option('--ttl-hours <n>', 'hours until the invite expires', '72')
     .option('--offline', 'write the invite straight into the store (server may be stopped)')
-    .action(async (opts: { config?: string; role: string; ttlHours: string; offline?: boolean }) => {
-      const role = opts.role === 'admin' ? 'admin' : opts.role === 'member' ? 'member' : fail('--role must be member or admin');
+    .action(async (opts: { config?: string; role: string; grant?: string[]; ttlHours: string; offline?: boolean }) => {
+      const role = opts.role === 'guest' ? 'guest' : opts.role === 'member' ? 'member' : fail('--role must be member or guest');
+      const grants = opts.grant ?? [];
+      const known = ['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin'];
+      for (const g of grants) if (!known.includes(g)) fail(`--grant: unknown role ${g}; one of ${known.join(', ')}`);
       const ttlHours = Number(opts.ttlHours);
       if (!Number.isInteger(ttlHours) || ttlHours < 1 || ttlHours > 720) fail('--ttl-hours must be a whole number from 1 to 720');
       let token: string;
       let expiresAt: string;
       if (opts.offline) {
         const core = await buildCore(loadOrExit(opts.config), process.env);
-        const inv = await createInvite(core.auth, null, { role, ttlHours });
+        const inv = await createInvite(core.auth, null, { role, grants, ttlHours });
         await core.store.close();
         token = inv.token;
         expiresAt = new Date(inv.expiresAt).toISOString();
       } else {
-        const r = await viaSocket(opts.config, 'POST', '/invites', { role, ttlHours });
+        const r = await viaSocket(opts.config, 'POST', '/invites', { role, grants, ttlHours });
         if (r.status !== 201) fail(`invite failed: ${String(r.json.message)}`);
         token = String(r.json.token);
         expiresAt = String(r.json.expiresAt);

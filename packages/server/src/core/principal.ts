@@ -1,13 +1,11 @@
 import type { DeviceId, SessionId, UserId } from './ids.js';
 
-/** Global role of an account. Finer roles and permissions arrive with the identity issue. */
-export type AccountRole = 'admin' | 'member';
-
 /** Who is acting: an authenticated user on one device in one session. */
 export interface Principal {
   userId: UserId;
   username: string;
-  role: AccountRole;
+  /** The base role and every active grant (standing or just-in-time). */
+  roles: readonly string[];
   deviceId: DeviceId;
   sessionId: SessionId;
   /** Assurance level of the session: 1 password only, 2 multi-factor. */

@@ -4,7 +4,7 @@ import { accountCan, memberCan, type AccountPermission, type ConversationPermiss
 
 /** Throws `forbidden` unless the principal's account role grants `perm`. */
 export function assertAccount(principal: Principal, perm: AccountPermission): void {
-  if (!accountCan(principal.role, perm)) throw new AppError('forbidden', `missing permission ${perm}`);
+  if (!accountCan(principal.roles, perm)) throw new AppError('forbidden', `missing permission ${perm}`);
 }
 
 /**

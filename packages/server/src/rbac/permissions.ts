@@ -1,13 +1,33 @@
-import type { AccountRole } from '../core/index.js';
+/**
+ * Permissions as data. An account holds a base role (member or guest) and may hold further roles by
+ * grant (standing, or just-in-time with an expiry). Anything not granted is denied.
+ */
 
 /** Conversation-level role of a member. */
 export type MemberRole = 'owner' | 'admin' | 'member';
 
-/** Permissions an account role grants (default deny: anything not listed is refused). */
-export const ACCOUNT_PERMISSIONS = {
-  admin: ['invite.create', 'session.revoke_any', 'conversation.create', 'session.manage_own', 'factor.manage_own', 'user.list'],
-  member: ['conversation.create', 'session.manage_own', 'factor.manage_own'],
-} as const satisfies Record<AccountRole, readonly string[]>;
+const SELF_SERVICE = ['session.manage_own', 'factor.manage_own', 'device.manage_own'] as const;
+
+/**
+ * Every account role and the permissions it grants. Duties are separated: no role both manages users
+ * or security and reads or exports the audit trail (a test enforces this).
+ */
+export const ROLE_PERMISSIONS = {
+  guest: [...SELF_SERVICE],
+  member: [...SELF_SERVICE, 'conversation.create', 'elevation.request'],
+  moderator: ['conversation.moderate'],
+  auditor: ['audit.read'],
+  compliance_officer: ['audit.export'],
+  security_admin: ['user.list', 'session.revoke_any', 'device.revoke_any', 'factor.reset_any', 'policy.manage', 'elevation.approve'],
+  org_admin: ['user.list', 'user.disable', 'invite.create', 'role.grant', 'elevation.approve', 'service_account.manage'],
+} as const;
+
+/** Name of an account role. */
+export type RoleName = keyof typeof ROLE_PERMISSIONS;
+/** Roles every account has one of. */
+export const BASE_ROLES = ['member', 'guest'] as const satisfies readonly RoleName[];
+/** Roles that are granted on top of the base role. */
+export const GRANTABLE_ROLES = ['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin'] as const satisfies readonly RoleName[];
 
 /** Permissions a conversation role grants inside that conversation. */
 export const MEMBER_PERMISSIONS = {
@@ -16,15 +36,19 @@ export const MEMBER_PERMISSIONS = {
   member: ['conversation.read', 'message.send', 'member.leave'],
 } as const satisfies Record<MemberRole, readonly string[]>;
 
-/** A permission named `resource.action`. */
-export type AccountPermission = (typeof ACCOUNT_PERMISSIONS)[AccountRole][number];
+/** A permission an account role grants. */
+export type AccountPermission = (typeof ROLE_PERMISSIONS)[RoleName][number];
+/** A permission a conversation role grants. */
 export type ConversationPermission = (typeof MEMBER_PERMISSIONS)[MemberRole][number];
 /** Every permission the server knows; transports name one of these (or `public`/`authenticated`) per operation. */
 export type Permission = AccountPermission | ConversationPermission;
 
-/** True when the account role grants `perm`. */
-export function accountCan(role: AccountRole, perm: AccountPermission): boolean {
-  return (ACCOUNT_PERMISSIONS[role] as readonly string[]).includes(perm);
+/** Kept for callers that list account permissions by role. */
+export const ACCOUNT_PERMISSIONS = ROLE_PERMISSIONS;
+
+/** True when any of the roles grants `perm`. Unknown role names grant nothing. */
+export function accountCan(roles: readonly string[], perm: AccountPermission): boolean {
+  return roles.some((r) => Object.hasOwn(ROLE_PERMISSIONS, r) && (ROLE_PERMISSIONS[r as RoleName] as readonly string[]).includes(perm));
 }
 
 /** True when the conversation role grants `perm`. */

@@ -1,11 +1,11 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { z } from 'zod';
+import { CreateInviteRequest } from '@palisade/protocol';
 import { createInvite, revokeSessions } from '../auth/index.js';
 import { isAppError } from '../core/index.js';
 import type { Core } from './compose.js';
 
-const InviteBody = z.strictObject({ role: z.enum(['member', 'admin']).default('member'), ttlHours: z.number().int().min(1).max(720).default(72) });
+const InviteBody = CreateInviteRequest;
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   let text = '';

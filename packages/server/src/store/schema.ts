@@ -8,16 +8,21 @@ export interface UsersTable {
   username: string;
   display_name: string | null;
   password_hash: string;
-  role: 'admin' | 'member';
+  /** Base role: 'member' or 'guest'. Further roles are grants (role_grants). */
+  role: 'member' | 'guest';
   disabled_at: Ms | null;
   created_at: Ms;
+  /** Start of the second-factor enrolment grace (account creation, or an admin's factor reset). */
+  mfa_grace_from: Ms;
 }
 
 export interface EnrolmentTokensTable {
   /** SHA-256 of the token; the token itself is never stored. */
   token_hash: string;
   kind: 'bootstrap' | 'invite';
-  role: 'admin' | 'member';
+  role: 'member' | 'guest';
+  /** JSON array of roles granted at enrolment (bootstrap: the first administrator's). */
+  grants: string;
   created_by: string | null;
   created_at: Ms;
   expires_at: Ms;
@@ -87,6 +92,37 @@ export interface LoginChallengesTable {
   created_at: Ms;
   expires_at: Ms;
   used_at: Ms | null;
+}
+
+export interface RoleGrantsTable {
+  id: string;
+  user_id: string;
+  role: string;
+  kind: 'standing' | 'jit';
+  reason: string;
+  requested_by: string | null;
+  /** Null until approved (just-in-time grants need another person's approval). */
+  approved_by: string | null;
+  approved_at: Ms | null;
+  created_at: Ms;
+  /** Null for standing grants; just-in-time grants end by themselves. */
+  expires_at: Ms | null;
+  revoked_at: Ms | null;
+}
+
+export interface ApprovalsTable {
+  id: string;
+  /** A dangerous action that needs two people, e.g. `factor.reset`. */
+  action: string;
+  /** JSON parameters of the action. */
+  params: string;
+  reason: string;
+  requested_by: string;
+  approved_by: string | null;
+  status: 'pending' | 'executed' | 'failed' | 'expired';
+  created_at: Ms;
+  expires_at: Ms;
+  decided_at: Ms | null;
 }
 
 export interface ConversationsTable {
@@ -164,6 +200,8 @@ export interface Database {
   authenticators: AuthenticatorsTable;
   recovery_codes: RecoveryCodesTable;
   login_challenges: LoginChallengesTable;
+  role_grants: RoleGrantsTable;
+  approvals: ApprovalsTable;
 }
 
 /** The query builder domain code uses. */

@@ -1,6 +1,7 @@
 import { CreateInviteRequest, EnrolRequest, IdParams, LoginRequest } from '@palisade/protocol';
 import { AppError } from '../../core/index.js';
 import { createInvite, enrol, listMySessions, login, logout, revokeSessions } from '../../auth/index.js';
+import { assertAccount } from '../../rbac/index.js';
 import { route } from '../route.js';
 
 /** Enrolment, login, sessions and invites. */
@@ -19,7 +20,7 @@ export const accountRoutes = [
   }),
   route({
     method: 'GET', url: '/v1/me', access: 'authenticated', summary: 'Who am I',
-    handler: async ({ principal }) => ({ userId: principal.userId, username: principal.username, role: principal.role, deviceId: principal.deviceId }),
+    handler: async ({ principal }) => ({ userId: principal.userId, username: principal.username, roles: principal.roles, aal: principal.aal, deviceId: principal.deviceId }),
   }),
   route({
     method: 'GET', url: '/v1/sessions', access: 'session.manage_own', summary: 'My open sessions',
@@ -37,6 +38,8 @@ export const accountRoutes = [
   route({
     method: 'POST', url: '/v1/invites', access: 'invite.create', summary: 'Create a one-time invite token (admin)', body: CreateInviteRequest, status: 201,
     handler: async ({ deps, principal, body }) => {
+      // Granting roles through an invite is a role grant.
+      if (body.grants.length > 0) assertAccount(principal, 'role.grant');
       const inv = await createInvite(deps.auth, principal.userId, body);
       return { token: inv.token, expiresAt: new Date(inv.expiresAt).toISOString() };
     },
