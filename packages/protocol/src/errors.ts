@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   not_found: { kind: 'not_found', hint: 'The object does not exist or you cannot see it.' },
   username_taken: { kind: 'conflict', hint: 'Pick another user name.' },
   already_member: { kind: 'conflict', hint: 'The user is already a member.' },
+  already_decided: { kind: 'conflict', hint: 'This request was approved, executed or expired already.' },
   rate_limited: { kind: 'rate_limited', hint: 'Slow down and retry after the given delay.' },
   shutting_down: { kind: 'unavailable', hint: 'The server is restarting; reconnect shortly.' },
   unavailable: { kind: 'unavailable', hint: 'A dependency is unavailable; retry later.' },

@@ -12,3 +12,4 @@ export { openSession, type DeviceDescription } from './open-session.js';
 export { hasActiveFactor, startTotpEnrolment, confirmTotp, listFactors, removeFactor, regenerateRecoveryCodes } from './factors.js';
 export { completeMfaLogin, stepUp, verifyTotpFactor, failureDelayMs } from './mfa.js';
 export { assertRecentStrongAuth } from './step-up.js';
+export { resetFactors, disableUser, listUsers } from './admin-actions.js';

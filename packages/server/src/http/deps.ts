@@ -1,11 +1,13 @@
 import type { AuthDeps } from '../auth/index.js';
 import type { Logger } from '../core/index.js';
 import type { MessagingDeps } from '../messaging/index.js';
+import type { RbacDeps } from '../rbac/index.js';
 
 /** What the HTTP transport needs from the layers below. */
 export interface HttpDeps {
   auth: AuthDeps;
   messaging: MessagingDeps;
+  rbac: RbacDeps;
   log: Logger;
   /** True when the store answers. */
   ready(): Promise<boolean>;

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpProofMessage } from '@palisade/protocol';
-import { login } from '../auth/index.js';
+import { createInvite, enrol, login } from '../auth/index.js';
 import { loadConfig } from '../config/index.js';
 import { silentLogger } from '../core/index.js';
 import { generateSelfSignedCertificate } from '../crypto/index.js';
-import { ACCOUNT_PERMISSIONS, MEMBER_PERMISSIONS } from '../rbac/index.js';
+import { ACCOUNT_PERMISSIONS, accountCan, MEMBER_PERMISSIONS, type AccountPermission } from '../rbac/index.js';
 import { buildCore, type Core } from '../server/index.js';
 import { makeUsers, PASS } from '../test-support/users.js';
 import { buildHttpApp } from './index.js';
@@ -16,8 +16,9 @@ import { ROUTES } from './routes/index.js';
 
 const KNOWN = new Set<string>(['public', 'authenticated', ...Object.values(ACCOUNT_PERMISSIONS).flat(), ...Object.values(MEMBER_PERMISSIONS).flat()]);
 
-/** The expected answer for each route and caller when the route exists but the object does not. */
-const ADMIN_ONLY = new Set(['invite.create', 'session.revoke_any', 'user.list']);
+const ACCOUNT_PERMS = new Set<string>(Object.values(ACCOUNT_PERMISSIONS).flat());
+/** Roles of each caller in the matrix. */
+const ROLES: Record<string, string[]> = { admin: ['member', 'org_admin', 'security_admin'], member: ['member'], guest: ['guest'] };
 
 describe('v5.0.0-8.1.1 every HTTP route names its access rule (default deny)', () => {
   it('has no route without a known rule', () => {
@@ -37,9 +38,11 @@ describe('v5.0.0-8.2.1 authorization matrix over every route', () => {
     const config = loadConfig({ env: { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-matrix-')) } });
     core = await buildCore(config, {}, { log: silentLogger });
     const tls = await generateSelfSignedCertificate();
-    app = buildHttpApp({ auth: core.auth, messaging: core.messaging, log: silentLogger, ready: async () => true, draining: () => false }, { ...tls, minVersion: 'TLSv1.3' });
+    app = buildHttpApp({ auth: core.auth, messaging: core.messaging, rbac: core.rbac, log: silentLogger, ready: async () => true, draining: () => false }, { ...tls, minVersion: 'TLSv1.3' });
     const [admin, member] = await makeUsers(core.auth, ['matrixadmin', 'matrixmember']);
-    for (const [name, p] of [['admin', admin], ['member', member]] as const) {
+    const inv = await createInvite(core.auth, null, { role: 'guest', ttlHours: 1 });
+    await enrol(core.auth, { token: inv.token, username: 'matrixguest', password: PASS }, '127.0.0.1');
+    for (const [name, p] of [['admin', admin], ['member', member], ['guest', { username: 'matrixguest' }]] as const) {
       const key = generateKeyPairSync('ed25519');
       const pub = (key.publicKey.export({ format: 'jwk' }) as { x: string }).x;
       const s = await login(core.auth, { username: p!.username, password: PASS, device: { publicKey: pub, name: 'm', platform: 'm' } }, '127.0.0.1');
@@ -69,19 +72,16 @@ describe('v5.0.0-8.2.1 authorization matrix over every route', () => {
     it(`${r.method} ${r.url} (${r.access})`, async () => {
       const anon = await call(r.method, url, 'anonymous');
       expect(anon.statusCode, 'anonymous').toBe(401);
-      const member = await call(r.method, url, 'member');
-      const admin = await call(r.method, url, 'admin');
-      if (ADMIN_ONLY.has(r.access)) {
-        expect(member.statusCode, 'member').toBe(403);
-        expect(admin.statusCode, 'admin').not.toBe(403);
-        expect(admin.statusCode).not.toBe(401);
-      } else {
-        // Conversation routes on an object the caller cannot see: 404 (or 400 for an invalid body), never 2xx or 5xx.
-        for (const res of [member, admin]) {
-          expect(res.statusCode).not.toBe(401);
-          expect(res.statusCode).toBeLessThan(500);
-          if (/conversations\/:id/.test(r.url)) expect([400, 404]).toContain(res.statusCode);
-        }
+      for (const who of ['admin', 'member', 'guest']) {
+        const res = await call(r.method, url, who);
+        const body = JSON.parse(res.body) as { code: string };
+        expect(res.statusCode, who).not.toBe(401);
+        expect(res.statusCode, who).toBeLessThan(500);
+        const allowed = !ACCOUNT_PERMS.has(r.access) || accountCan(ROLES[who]!, r.access as AccountPermission);
+        if (!allowed) expect([res.statusCode, body.code], `${who} must be refused`).toEqual([403, 'forbidden']);
+        // Allowed callers pass authorization; what follows is step-up, validation or a missing object.
+        else expect(body.code, `${who} must pass authorization`).not.toBe('forbidden');
+        if (allowed && /conversations\/:id/.test(r.url)) expect([400, 404]).toContain(res.statusCode);
       }
     });
   }
@@ -94,7 +94,7 @@ describe('HTTP body parsing under arbitrary input (property)', () => {
     const config = loadConfig({ env: { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-fuzz-')) } });
     core = await buildCore(config, {}, { log: silentLogger });
     const tls = await generateSelfSignedCertificate();
-    app = buildHttpApp({ auth: core.auth, messaging: core.messaging, log: silentLogger, ready: async () => true, draining: () => false }, { ...tls, minVersion: 'TLSv1.3' });
+    app = buildHttpApp({ auth: core.auth, messaging: core.messaging, rbac: core.rbac, log: silentLogger, ready: async () => true, draining: () => false }, { ...tls, minVersion: 'TLSv1.3' });
   });
   afterAll(async () => {
     await app?.close();

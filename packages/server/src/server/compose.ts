@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { AuthDeps } from '../auth/index.js';
+import { assertRecentStrongAuth, resetFactors, type AuthDeps } from '../auth/index.js';
+import type { RbacDeps } from '../rbac/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { resolveSecret, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
@@ -16,6 +17,7 @@ export interface Core {
   store: Store;
   auth: AuthDeps;
   messaging: MessagingDeps;
+  rbac: RbacDeps;
   log: Logger;
   adminSocketPath: string;
 }
@@ -56,5 +58,13 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
     sealer: new LocalKeySealer(join(config.dataDir, 'keys', 'local-seal.key')),
   };
   const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, log) };
-  return { config, store, auth, messaging, log, adminSocketPath: config.server.adminSocket ?? join(config.dataDir, 'admin.sock') };
+  const rbac: RbacDeps = {
+    db: store.db, clock, bus,
+    assertStepUp: (p) => assertRecentStrongAuth(auth, p),
+    actions: {
+      // Two-person rule: resetting someone's factors needs two holders of factor.reset_any.
+      'factor.reset': { permission: 'factor.reset_any', run: (params, actors) => resetFactors(auth, String(params.userId), actors) },
+    },
+  };
+  return { config, store, auth, messaging, rbac, log, adminSocketPath: config.server.adminSocket ?? join(config.dataDir, 'admin.sock') };
 }

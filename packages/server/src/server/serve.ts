@@ -33,6 +33,7 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
     {
       auth: core.auth,
       messaging: core.messaging,
+      rbac: core.rbac,
       log: core.log,
       draining: () => draining,
       ready: async () => {

@@ -13,12 +13,16 @@ export function newDevicePublicKey(): string {
   return jwk.x;
 }
 
-/** Creates users (the first through the bootstrap token when none exist) and logs each in. */
-export async function makeUsers(deps: AuthDeps, names: string[]): Promise<Principal[]> {
+/**
+ * Creates users (the first through the bootstrap token when none exist) and logs each in.
+ * `firstGrants` gives the first user roles when the store already has accounts.
+ */
+export async function makeUsers(deps: AuthDeps, names: string[], firstGrants: string[] = []): Promise<Principal[]> {
   const out: Principal[] = [];
   for (const name of names) {
     const boot = await issueBootstrapToken(deps);
-    const token = boot?.token ?? (await createInvite(deps, null, { role: 'member', ttlHours: 1 })).token;
+    const grants = out.length === 0 ? firstGrants : [];
+    const token = boot?.token ?? (await createInvite(deps, null, { role: 'member', grants, ttlHours: 1 })).token;
     await enrol(deps, { token, username: name, password: PASS }, `10.0.0.${out.length + 1}`);
     const s = await login(deps, { username: name, password: PASS, device: { publicKey: newDevicePublicKey(), name: 'test', platform: 'test' } }, '10.0.0.1');
     out.push((await authenticateToken(deps, s.token)).principal);

@@ -1,0 +1,44 @@
+import { AppError, type Principal } from '../core/index.js';
+import { recordAudit } from '../audit/index.js';
+import type { AuthDeps } from './deps.js';
+import { revokeSessions } from './sessions.js';
+import { assertRecentStrongAuth } from './step-up.js';
+
+/**
+ * Removes every second factor and recovery code of a user, ends their sessions, and restarts their
+ * enrolment grace so they can enrol again. Runs only through the two-person rule (rbac approvals).
+ */
+export async function resetFactors(deps: AuthDeps, userId: string, actors: { requestedBy: string; approvedBy: string }): Promise<void> {
+  const now = deps.clock.now();
+  const user = await deps.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
+  if (!user) throw new AppError('not_found', 'no such user');
+  await deps.db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('authenticators').where('user_id', '=', userId).execute();
+    await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+    await tx.updateTable('users').set({ mfa_grace_from: now }).where('id', '=', userId).execute();
+    await recordAudit(tx, { at: now, actorId: actors.approvedBy, action: 'factor.reset', target: userId, outcome: 'success', details: actors });
+  });
+  await revokeSessions(deps, actors.approvedBy, { userId }, null);
+}
+
+/** Disables an account: it cannot log in, and its sessions end (sockets close at once). */
+export async function disableUser(deps: AuthDeps, actor: Principal, userId: string, address: string | null): Promise<void> {
+  assertRecentStrongAuth(deps, actor);
+  if (userId === actor.userId) throw new AppError('forbidden', 'you cannot disable your own account');
+  const now = deps.clock.now();
+  const r = await deps.db.updateTable('users').set({ disabled_at: now }).where('id', '=', userId).where('disabled_at', 'is', null).executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no such active user');
+  await recordAudit(deps.db, { at: now, actorId: actor.userId, action: 'user.disabled', target: userId, address, outcome: 'success' });
+  await revokeSessions(deps, actor.userId, { userId }, address);
+}
+
+/** Every account with its base role, state and whether it has a second factor. */
+export async function listUsers(deps: AuthDeps) {
+  const users = await deps.db.selectFrom('users').select(['id', 'username', 'display_name', 'role', 'disabled_at', 'created_at']).orderBy('created_at').execute();
+  const factors = await deps.db.selectFrom('authenticators').select('user_id').where('confirmed_at', 'is not', null).where('disabled_at', 'is', null).execute();
+  const withFactor = new Set(factors.map((f) => f.user_id));
+  return users.map((u) => ({
+    id: u.id, username: u.username, displayName: u.display_name, role: u.role, disabled: u.disabled_at !== null,
+    mfa: withFactor.has(u.id), createdAt: new Date(u.created_at).toISOString(),
+  }));
+}

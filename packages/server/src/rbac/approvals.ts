@@ -1,0 +1,69 @@
+import { AppError, type Principal } from '../core/index.js';
+import { randomId } from '../crypto/index.js';
+import { recordAudit } from '../audit/index.js';
+import { assertAccount } from './assert.js';
+import type { RbacDeps } from './deps.js';
+import { accountCan } from './permissions.js';
+
+/** How long a two-person request waits for its second person. */
+export const APPROVAL_TTL_MS = 24 * 3_600_000;
+
+/**
+ * Two-person rule, step 1: a holder of the action's permission asks for a dangerous action.
+ * Nothing happens until a different holder approves it.
+ */
+export async function requestApproval(deps: RbacDeps, actor: Principal, action: string, params: Record<string, unknown>, reason: string): Promise<string> {
+  const spec = deps.actions[action];
+  if (!spec) throw new AppError('bad_request', `unknown action ${action}`);
+  assertAccount(actor, spec.permission);
+  deps.assertStepUp(actor);
+  const id = randomId();
+  const now = deps.clock.now();
+  await deps.db.transaction().execute(async (tx) => {
+    await tx.insertInto('approvals').values({ id, action, params: JSON.stringify(params), reason, requested_by: actor.userId, approved_by: null, status: 'pending', created_at: now, expires_at: now + APPROVAL_TTL_MS, decided_at: null }).execute();
+    await recordAudit(tx, { at: now, actorId: actor.userId, action: 'approval.requested', target: id, outcome: 'success', details: { action, params, reason } });
+  });
+  return id;
+}
+
+/**
+ * Two-person rule, step 2: a second holder of the permission approves, and the action runs.
+ * SECURITY: the approver differs from the requester, holds the permission, and has stepped up;
+ * the request is claimed with a conditional update so it runs at most once.
+ */
+export async function approve(deps: RbacDeps, approver: Principal, id: string): Promise<void> {
+  const row = await deps.db.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new AppError('not_found', 'no such request');
+  const spec = deps.actions[row.action];
+  if (!spec) throw new AppError('bad_request', `unknown action ${row.action}`);
+  assertAccount(approver, spec.permission);
+  deps.assertStepUp(approver);
+  if (row.requested_by === approver.userId) throw new AppError('forbidden', 'a second person must approve this');
+  const now = deps.clock.now();
+  if (row.status !== 'pending') throw new AppError('already_decided');
+  if (row.expires_at <= now) {
+    await deps.db.updateTable('approvals').set({ status: 'expired', decided_at: now }).where('id', '=', id).where('status', '=', 'pending').execute();
+    throw new AppError('already_decided', 'the request expired; ask again');
+  }
+  const claimed = await deps.db.updateTable('approvals').set({ status: 'executed', approved_by: approver.userId, decided_at: now }).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
+  if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('already_decided');
+  try {
+    await spec.run(JSON.parse(row.params) as Record<string, unknown>, { requestedBy: row.requested_by, approvedBy: approver.userId });
+  } catch (e) {
+    await deps.db.updateTable('approvals').set({ status: 'failed' }).where('id', '=', id).execute();
+    await recordAudit(deps.db, { at: now, actorId: approver.userId, action: 'approval.failed', target: id, outcome: 'failure', details: { action: row.action } });
+    throw e;
+  }
+  await recordAudit(deps.db, { at: now, actorId: approver.userId, action: 'approval.executed', target: id, outcome: 'success', details: { action: row.action, requestedBy: row.requested_by } });
+}
+
+/** Requests waiting for a second person that the caller could approve. */
+export async function pendingApprovals(deps: RbacDeps, actor: Principal) {
+  const rows = await deps.db.selectFrom('approvals').selectAll().where('status', '=', 'pending').where('expires_at', '>', deps.clock.now()).orderBy('created_at').execute();
+  return rows
+    .filter((r) => {
+      const spec = deps.actions[r.action];
+      return spec !== undefined && r.requested_by !== actor.userId && accountCan(actor.roles, spec.permission);
+    })
+    .map((r) => ({ id: r.id, action: r.action, params: JSON.parse(r.params) as unknown, reason: r.reason, requestedBy: r.requested_by, expiresAt: new Date(r.expires_at).toISOString() }));
+}

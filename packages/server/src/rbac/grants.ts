@@ -1,0 +1,101 @@
+import { AppError, type Principal } from '../core/index.js';
+import { randomId } from '../crypto/index.js';
+import { recordAudit } from '../audit/index.js';
+import { assertAccount } from './assert.js';
+import { ROLES_CHANGED, type RbacDeps } from './deps.js';
+import type { RoleName } from './permissions.js';
+
+/** Longest just-in-time elevation. */
+export const MAX_ELEVATION_MINUTES = 8 * 60;
+
+async function userExists(deps: RbacDeps, userId: string): Promise<void> {
+  const u = await deps.db.selectFrom('users').select('id').where('id', '=', userId).where('disabled_at', 'is', null).executeTakeFirst();
+  if (!u) throw new AppError('not_found', 'no such user');
+}
+
+/**
+ * Grants a standing role. Needs `role.grant` and a recent step-up.
+ * SECURITY: nobody grants a role to themselves.
+ */
+export async function grantRole(deps: RbacDeps, actor: Principal, userId: string, role: RoleName, reason: string): Promise<string> {
+  assertAccount(actor, 'role.grant');
+  deps.assertStepUp(actor);
+  if (userId === actor.userId) throw new AppError('forbidden', 'you cannot grant a role to yourself');
+  await userExists(deps, userId);
+  const id = randomId();
+  const now = deps.clock.now();
+  await deps.db.transaction().execute(async (tx) => {
+    await tx.insertInto('role_grants').values({ id, user_id: userId, role, kind: 'standing', reason, requested_by: actor.userId, approved_by: actor.userId, approved_at: now, created_at: now, expires_at: null, revoked_at: null }).execute();
+    await recordAudit(tx, { at: now, actorId: actor.userId, action: 'role.granted', target: `${userId}/${role}`, outcome: 'success', details: { reason, kind: 'standing' } });
+  });
+  deps.bus.publish({ type: ROLES_CHANGED, data: { userId } });
+  return id;
+}
+
+/** Revokes every active grant of `role` to the user. Needs `role.grant`. */
+export async function revokeRole(deps: RbacDeps, actor: Principal, userId: string, role: RoleName): Promise<number> {
+  assertAccount(actor, 'role.grant');
+  const now = deps.clock.now();
+  const r = await deps.db.updateTable('role_grants').set({ revoked_at: now }).where('user_id', '=', userId).where('role', '=', role).where('revoked_at', 'is', null).executeTakeFirst();
+  await recordAudit(deps.db, { at: now, actorId: actor.userId, action: 'role.revoked', target: `${userId}/${role}`, outcome: 'success' });
+  deps.bus.publish({ type: ROLES_CHANGED, data: { userId } });
+  return Number(r.numUpdatedRows);
+}
+
+/** Asks for a role for a bounded time, with a reason; another person must approve it. */
+export async function requestElevation(deps: RbacDeps, actor: Principal, role: RoleName, minutes: number, reason: string): Promise<string> {
+  assertAccount(actor, 'elevation.request');
+  if (minutes < 1 || minutes > MAX_ELEVATION_MINUTES) throw new AppError('bad_request', `an elevation lasts 1 to ${MAX_ELEVATION_MINUTES} minutes`);
+  const id = randomId();
+  const now = deps.clock.now();
+  await deps.db.transaction().execute(async (tx) => {
+    // The expiry is fixed at approval time; until then, keep the asked duration in expires_at - created_at.
+    await tx.insertInto('role_grants').values({ id, user_id: actor.userId, role, kind: 'jit', reason, requested_by: actor.userId, approved_by: null, approved_at: null, created_at: now, expires_at: now + minutes * 60_000, revoked_at: null }).execute();
+    await recordAudit(tx, { at: now, actorId: actor.userId, action: 'elevation.requested', target: id, outcome: 'success', details: { role, minutes, reason } });
+  });
+  return id;
+}
+
+/**
+ * Approves a pending elevation: it starts now and ends by itself after the asked duration.
+ * SECURITY: the approver is never the requester, holds `elevation.approve`, and has stepped up.
+ */
+export async function approveElevation(deps: RbacDeps, approver: Principal, grantId: string): Promise<{ expiresAt: number }> {
+  assertAccount(approver, 'elevation.approve');
+  deps.assertStepUp(approver);
+  const g = await deps.db.selectFrom('role_grants').selectAll().where('id', '=', grantId).where('kind', '=', 'jit').executeTakeFirst();
+  if (!g || g.approved_at !== null || g.revoked_at !== null) throw new AppError('not_found', 'no pending elevation with this id');
+  if (g.user_id === approver.userId) throw new AppError('forbidden', 'another person must approve your elevation');
+  const now = deps.clock.now();
+  const expiresAt = now + ((g.expires_at ?? now) - g.created_at);
+  await deps.db.transaction().execute(async (tx) => {
+    const r = await tx.updateTable('role_grants').set({ approved_by: approver.userId, approved_at: now, expires_at: expiresAt }).where('id', '=', grantId).where('approved_at', 'is', null).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new AppError('already_decided');
+    await recordAudit(tx, { at: now, actorId: approver.userId, action: 'elevation.approved', target: grantId, outcome: 'success', details: { userId: g.user_id, role: g.role, expiresAt } });
+  });
+  deps.bus.publish({ type: ROLES_CHANGED, data: { userId: g.user_id } });
+  return { expiresAt };
+}
+
+/** Grants of a user (admins with `user.list`, or the user themselves). */
+export async function listGrants(deps: RbacDeps, actor: Principal, userId: string) {
+  if (userId !== actor.userId) assertAccount(actor, 'user.list');
+  const now = deps.clock.now();
+  const rows = await deps.db.selectFrom('role_grants').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+  return rows.map((g) => ({
+    id: g.id,
+    role: g.role,
+    kind: g.kind,
+    reason: g.reason,
+    state: g.revoked_at !== null ? 'revoked' : g.approved_at === null ? 'pending' : g.expires_at !== null && g.expires_at <= now ? 'expired' : 'active',
+    approvedBy: g.approved_by,
+    expiresAt: g.expires_at === null || g.approved_at === null ? null : new Date(g.expires_at).toISOString(),
+  }));
+}
+
+/** Pending elevations others asked for (for approvers). */
+export async function pendingElevations(deps: RbacDeps, actor: Principal) {
+  assertAccount(actor, 'elevation.approve');
+  const rows = await deps.db.selectFrom('role_grants').selectAll().where('kind', '=', 'jit').where('approved_at', 'is', null).where('revoked_at', 'is', null).where('user_id', '!=', actor.userId).execute();
+  return rows.map((g) => ({ id: g.id, userId: g.user_id, role: g.role, reason: g.reason, minutes: Math.round(((g.expires_at ?? g.created_at) - g.created_at) / 60_000) }));
+}

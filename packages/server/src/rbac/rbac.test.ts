@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { assertRecentStrongAuth, authenticateToken, login, resetFactors } from '../auth/index.js';
+import type { Principal } from '../core/index.js';
+import { withAllStores } from '../test-support/with-all-stores.js';
+import { testDeps } from '../test-support/deps.js';
+import { makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
+import { approve, approveElevation, grantRole, listGrants, requestApproval, requestElevation, ROLE_PERMISSIONS, type RbacDeps } from './index.js';
+
+describe('v5.0.0-8.2.1 roles as data with separated duties', () => {
+  it('has no built-in role that both manages users or security and reads or exports the audit trail', () => {
+    const manage = /^(user|invite|role|session\.revoke_any|factor\.reset_any|policy|service_account)/;
+    for (const [role, perms] of Object.entries(ROLE_PERMISSIONS)) {
+      const p = perms as readonly string[];
+      expect(p.some((x) => manage.test(x)) && p.some((x) => x.startsWith('audit.')), role).toBe(false);
+    }
+  });
+  it('gives guests only self-service and no way to start conversations', () => {
+    expect(ROLE_PERMISSIONS.guest).not.toContain('conversation.create');
+    expect(ROLE_PERMISSIONS.member).toContain('conversation.create');
+  });
+});
+
+withAllStores('role grants, elevation and the two-person rule', (h) => {
+  const setup = async () => {
+    const deps = testDeps(h.get());
+    const names = [uniqueName('a'), uniqueName('b'), uniqueName('c')];
+    const users = await makeUsers(deps.auth, names, ['org_admin', 'security_admin']);
+    const rbac: RbacDeps = {
+      db: h.get().db, clock: deps.clock, bus: deps.bus,
+      assertStepUp: (p) => assertRecentStrongAuth(deps.auth, p),
+      actions: { 'factor.reset': { permission: 'factor.reset_any', run: (params, actors) => resetFactors(deps.auth, String(params.userId), actors) } },
+    };
+    // Sessions whose strong factor was just verified, with the roles read from the store.
+    const fresh = async (p: Principal): Promise<Principal> => {
+      const s = await login(deps.auth, { username: p.username, password: PASS, device: { publicKey: newDevicePublicKey(), name: 'x', platform: 'x' } }, '10.9.9.9');
+      if ('mfaRequired' in s) throw new Error('unexpected');
+      const a = (await authenticateToken(deps.auth, s.token)).principal;
+      return { ...a, strongAuthAt: deps.clock.now() };
+    };
+    return { deps, rbac, users, fresh };
+  };
+
+  it('grants a standing role to another user only, after a step-up', async () => {
+    const { deps, rbac, users, fresh } = await setup();
+    const admin = await fresh(users[0]!); // the first user holds org_admin and security_admin
+    expect(admin.roles).toEqual(expect.arrayContaining(['member', 'org_admin', 'security_admin']));
+    await expect(grantRole(rbac, { ...admin, strongAuthAt: null }, users[1]!.userId, 'auditor', 'quarterly review')).rejects.toMatchObject({ code: 'step_up_required' });
+    await expect(grantRole(rbac, admin, admin.userId, 'auditor', 'myself')).rejects.toMatchObject({ code: 'forbidden' });
+    const member = await fresh(users[1]!);
+    await expect(grantRole(rbac, member, users[2]!.userId, 'auditor', 'no right')).rejects.toMatchObject({ code: 'forbidden' });
+    await grantRole(rbac, admin, users[1]!.userId, 'auditor', 'quarterly review');
+    expect((await fresh(users[1]!)).roles).toContain('auditor');
+    expect(deps.events.some((e) => e.type === 'role.changed')).toBe(true);
+  });
+
+  it('v5.0.0-8.2.1 just-in-time elevation: another person approves, and it expires on time (fake clock)', async () => {
+    const { deps, rbac, users, fresh } = await setup();
+    const admin = await fresh(users[0]!);
+    const requester = await fresh(users[1]!);
+    const id = await requestElevation(rbac, requester, 'security_admin', 30, 'incident 42');
+    expect((await fresh(users[1]!)).roles).not.toContain('security_admin'); // pending grants count for nothing
+    await expect(approveElevation(rbac, requester, id)).rejects.toMatchObject({ code: 'forbidden' });
+    deps.clock.advance(5 * 60_000); // approval comes later: the 30 minutes start at approval
+    const adminNow = { ...admin, strongAuthAt: deps.clock.now() };
+    const { expiresAt } = await approveElevation(rbac, adminNow, id);
+    expect(expiresAt).toBe(deps.clock.now() + 30 * 60_000);
+    await expect(approveElevation(rbac, adminNow, id)).rejects.toMatchObject({ code: 'not_found' });
+    deps.clock.advance(30 * 60_000 - 1);
+    expect((await fresh(users[1]!)).roles).toContain('security_admin');
+    deps.clock.advance(1);
+    expect((await fresh(users[1]!)).roles).not.toContain('security_admin');
+    const grants = await listGrants(rbac, admin, users[1]!.userId);
+    expect(grants.find((g) => g.id === id)?.state).toBe('expired');
+  });
+
+  it('two-person rule: a factor reset runs only when a second holder approves', async () => {
+    const { deps, rbac, users, fresh } = await setup();
+    const first = await fresh(users[0]!);
+    // A second security admin, granted by the first (org_admin can grant).
+    await grantRole(rbac, first, users[1]!.userId, 'security_admin', 'second responder');
+    const second = await fresh(users[1]!);
+    const victim = await fresh(users[2]!);
+    const id = await requestApproval(rbac, first, 'factor.reset', { userId: victim.userId }, 'lost phone');
+    await expect(approve(rbac, first, id)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(approve(rbac, victim, id)).rejects.toMatchObject({ code: 'forbidden' });
+    const victimLogin = (await login(deps.auth, { username: victim.username, password: PASS, device: { publicKey: newDevicePublicKey(), name: 'y', platform: 'y' } }, '1.1.1.1')) as { token: string };
+    await expect(authenticateToken(deps.auth, victimLogin.token)).resolves.toBeDefined();
+    await approve(rbac, second, id);
+    await expect(approve(rbac, second, id)).rejects.toMatchObject({ code: 'already_decided' });
+    // The victim's sessions ended with the reset.
+    await expect(authenticateToken(deps.auth, victimLogin.token)).rejects.toMatchObject({ code: 'session_invalid' });
+    const row = await h.get().db.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'executed', approved_by: second.userId, requested_by: first.userId });
+    const audit = await h.get().db.selectFrom('audit_log').select('action').where('target', '=', victim.userId).where('action', '=', 'factor.reset').execute();
+    expect(audit).toHaveLength(1);
+  });
+
+  it('lets a two-person request expire after 24 hours', async () => {
+    const { deps, rbac, users, fresh } = await setup();
+    const first = await fresh(users[0]!);
+    await grantRole(rbac, first, users[1]!.userId, 'security_admin', 'second');
+    const id = await requestApproval(rbac, first, 'factor.reset', { userId: users[2]!.userId }, 'x reason');
+    deps.clock.advance(24 * 3_600_000);
+    const second = await fresh(users[1]!);
+    await expect(approve(rbac, second, id)).rejects.toMatchObject({ code: 'already_decided' });
+  });
+});
