@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromUtf8, utf8, type IncomingMessage, type PalisadeClient } from '@palisade/client';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { createUsers, deviceClient, enrolAdmin, PASS, waitFor } from '../support/users.js';
+import { addDevice, createUsers, deviceClient, enrolAdmin, waitFor } from '../support/users.js';
 
 describe('messaging end to end over TLS with the SDK', () => {
   let server: ServerProcess;
@@ -17,8 +17,7 @@ describe('messaging end to end over TLS with the SDK', () => {
 
   it('two users on three devices each receive every message once, in order', async () => {
     const [alice, bob] = await createUsers(server, admin, ['alice', 'bob']);
-    const bob2 = deviceClient(server);
-    await bob2.login('bob', PASS, 'bob phone');
+    const bob2 = await addDevice(server, bob!, 'bob', 'bob phone');
     const got = new Map<PalisadeClient, IncomingMessage[]>();
     for (const c of [alice!, bob!, bob2]) {
       got.set(c, []);

@@ -39,3 +39,17 @@ export async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'c
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Logs `user` in on a new device, approving it from the trusted client `approver` when asked. */
+export async function addDevice(server: Pick<ServerProcess, 'baseUrl' | 'ca'>, approver: PalisadeClient, username: string, deviceName: string): Promise<PalisadeClient> {
+  const c = deviceClient(server);
+  try {
+    await c.login(username, PASS, deviceName);
+  } catch (e) {
+    const err = e as { code?: string; details?: { deviceId?: string } };
+    if (err.code !== 'device_approval_required' || !err.details?.deviceId) throw e;
+    await approver.api.call('POST', `/v1/devices/${err.details.deviceId}/approve`);
+    await c.login(username, PASS, deviceName);
+  }
+  return c;
+}

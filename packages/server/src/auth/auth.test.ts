@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { deviceProofMessage } from '@palisade/protocol';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
-import { makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
-import { authenticateToken, createInvite, enrol, issueBootstrapToken, login, logout, revokeSessions, SESSIONS_REVOKED, verifyDeviceProof } from './index.js';
+import { loginAgain, loginNewDevice, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
+import { approveDevice, authenticateToken, createInvite, enrol, issueBootstrapToken, login, logout, revokeSessions, SESSIONS_REVOKED, verifyDeviceProof } from './index.js';
 
 const device = () => ({ publicKey: newDevicePublicKey(), name: 'laptop', platform: 'linux' });
 
@@ -46,7 +46,7 @@ withAllStores('auth', (h) => {
   it('v5.0.0-7.2.1 issues 256-bit tokens stored only as SHA-256, bound to one device', async () => {
     const deps = testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('t')]);
-    const res = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '3.3.3.3');
+    const res = await loginAgain(deps.auth, u!);
     expect(Buffer.from(res.token, 'base64url')).toHaveLength(32);
     const rows = await h.get().db.selectFrom('sessions').select('token_hash').where('user_id', '=', u!.userId).execute();
     expect(rows.map((r) => r.token_hash)).not.toContain(res.token);
@@ -54,29 +54,34 @@ withAllStores('auth', (h) => {
     expect(s.principal.deviceId).toBe(res.deviceId);
   });
 
-  it('reuses a device for the same key and registers a new one for a new key', async () => {
+  it('holds a new device until a trusted device approves it, then recognises its key', async () => {
     const deps = testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('d')]);
     const d = device();
-    const a = await login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.4');
-    const b = await login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.4');
-    const c = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '4.4.4.4');
+    const pending = await login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.4').catch((e) => e);
+    expect(pending).toMatchObject({ code: 'device_approval_required', details: { deviceId: expect.any(String) } });
+    await expect(login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.4')).rejects.toMatchObject({ code: 'device_approval_required' });
+    await approveDevice(deps.auth, u!, pending.details.deviceId);
+    const a = (await login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.4')) as { deviceId: string };
+    const b = (await login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.5')) as { deviceId: string };
+    expect(a.deviceId).toBe(pending.details.deviceId);
     expect(b.deviceId).toBe(a.deviceId);
-    expect(c.deviceId).not.toBe(a.deviceId);
     await expect(login(deps.auth, { username: u!.username, password: PASS, device: { ...d, publicKey: 'AAAA' } }, '4.4.4.4')).rejects.toMatchObject({ code: 'invalid_device_key' });
+    const rows = await h.get().db.selectFrom('devices').select(['last_address']).where('id', '=', a.deviceId).executeTakeFirstOrThrow();
+    expect(rows.last_address).toBe('4.4.4.5');
   });
 
   it('ends sessions at the absolute and idle timeouts (fake clock)', async () => {
     const deps = testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('s')]);
-    const res = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '5.5.5.5');
+    const res = await loginAgain(deps.auth, u!);
     deps.clock.advance(59 * 60_000);
     await authenticateToken(deps.auth, res.token); // used: idle timer restarts
     deps.clock.advance(59 * 60_000);
     await expect(authenticateToken(deps.auth, res.token)).resolves.toBeDefined();
     deps.clock.advance(61 * 60_000);
     await expect(authenticateToken(deps.auth, res.token)).rejects.toMatchObject({ code: 'session_invalid' });
-    const res2 = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '5.5.5.5');
+    const res2 = await loginAgain(deps.auth, u!);
     for (let i = 0; i < 28; i++) {
       deps.clock.advance(50 * 60_000); // used every 50 minutes: never idle
       await authenticateToken(deps.auth, res2.token);
@@ -90,8 +95,8 @@ withAllStores('auth', (h) => {
   it('v5.0.0-7.4.1 logout and admin revoke end sessions server-side and publish session.revoked', async () => {
     const deps = testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('r')]);
-    const a = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '6.6.6.6');
-    const b = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '6.6.6.6');
+    const a = await loginAgain(deps.auth, u!);
+    const b = await loginNewDevice(deps.auth, u!);
     await logout(deps.auth, (await authenticateToken(deps.auth, a.token)).principal, null);
     await expect(authenticateToken(deps.auth, a.token)).rejects.toMatchObject({ code: 'session_invalid' });
     await expect(authenticateToken(deps.auth, b.token)).resolves.toBeDefined();

@@ -8,8 +8,9 @@ export { issueBootstrapToken, createInvite, enrol, type EnrolInput } from './enr
 export { login } from './login.js';
 export { authenticateToken, touchSession, logout, revokeSessions, listMySessions, type AuthenticatedSession } from './sessions.js';
 export { newChallenge, verifyDeviceProof } from './device-proof.js';
-export { openSession, type DeviceDescription } from './open-session.js';
+export { openSession, grantOrPending, type DeviceDescription } from './open-session.js';
 export { hasActiveFactor, startTotpEnrolment, confirmTotp, listFactors, removeFactor, regenerateRecoveryCodes } from './factors.js';
 export { completeMfaLogin, stepUp, verifyTotpFactor, failureDelayMs } from './mfa.js';
 export { assertRecentStrongAuth } from './step-up.js';
 export { resetFactors, disableUser, listUsers } from './admin-actions.js';
+export { listMyDevices, approveDevice, revokeDevice } from './devices.js';

@@ -4,7 +4,7 @@ import { hashPassword, isValidEd25519PublicKey, randomToken, sha256Hex, verifyPa
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { hasActiveFactor } from './factors.js';
-import { openSession } from './open-session.js';
+import { grantOrPending, openSession } from './open-session.js';
 
 let dummyHash: Promise<string> | undefined;
 
@@ -44,5 +44,5 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
     await recordAudit(deps.db, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: 'mfa_enrolment_overdue' } });
     throw new AppError('mfa_enrolment_required');
   }
-  return deps.db.transaction().execute((tx) => openSession(deps, tx, user, input.device, 1, address));
+  return grantOrPending(await deps.db.transaction().execute((tx) => openSession(deps, tx, user, input.device, 1, address)));
 }

@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { totpAt } from '../crypto/index.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
-import { makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
+import { loginAgain, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
 import { authenticateToken, completeMfaLogin, confirmTotp, failureDelayMs, listFactors, login, regenerateRecoveryCodes, removeFactor, startTotpEnrolment, stepUp } from './index.js';
 
 const device = () => ({ publicKey: newDevicePublicKey(), name: 'phone', platform: 'ios' });
@@ -93,7 +93,7 @@ withAllStores('multi-factor authentication', (h) => {
   it('v5.0.0-6.3.3 allows password-only sessions only during the enrolment grace', async () => {
     const deps = testDeps(h.get());
     const [p] = await makeUsers(deps.auth, [uniqueName('g')]);
-    const r = await login(deps.auth, { username: p!.username, password: PASS, device: device() }, '10.1.1.5');
+    const r = await loginAgain(deps.auth, p!);
     expect(r).toMatchObject({ aal: 1, mfaEnrolmentDueBy: expect.any(String) });
     deps.clock.advance(72 * 3_600_000);
     await expect(login(deps.auth, { username: p!.username, password: PASS, device: device() }, '10.1.1.5')).rejects.toMatchObject({ code: 'mfa_enrolment_required' });
@@ -106,7 +106,7 @@ withAllStores('multi-factor authentication', (h) => {
     const right = totpAt({ base32: t.secret }, deps.clock.now());
     await expect(confirmTotp(deps.auth, p!, t.id, right === '123456' ? '654321' : '123456')).rejects.toMatchObject({ code: 'code_invalid' });
     expect((await listFactors(deps.auth, p!)).factors[0]).toMatchObject({ confirmed: false });
-    const r = await login(deps.auth, { username: p!.username, password: PASS, device: device() }, '10.1.1.6');
+    const r = await loginAgain(deps.auth, p!);
     expect('mfaRequired' in r).toBe(false); // an unconfirmed app does not count as a factor
   });
 });

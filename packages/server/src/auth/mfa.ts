@@ -4,7 +4,7 @@ import { sha256Hex, verifyTotp } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { recoveryHash, totpAad } from './factors.js';
-import { openSession } from './open-session.js';
+import { grantOrPending, openSession } from './open-session.js';
 
 /** Growing delay after repeated failures: none for the first 5, then 2^(n-5) s, at most 5 minutes. */
 export function failureDelayMs(failures: number): number {
@@ -61,7 +61,7 @@ export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, a
     await recordAudit(deps.db, { at: now, actorId: ch.user_id, action: 'login.failed', address, outcome: 'failure', details: { step: input.code !== undefined ? 'totp' : 'recovery_code' } });
     throw e;
   }
-  return deps.db.transaction().execute(async (tx) => {
+  const r = await deps.db.transaction().execute(async (tx) => {
     const claimed = await tx.updateTable('login_challenges').set({ used_at: now }).where('token_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid', 'the login challenge was already used');
     const user = await tx.selectFrom('users').select(['id', 'mfa_grace_from', 'disabled_at']).where('id', '=', ch.user_id).executeTakeFirstOrThrow();
@@ -69,6 +69,7 @@ export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, a
     if (input.recoveryCode !== undefined) await recordAudit(tx, { at: now, actorId: user.id, action: 'factor.recovery_code_used', address, outcome: 'success' });
     return openSession(deps, tx, user, { publicKey: ch.device_public_key, name: ch.device_name, platform: ch.device_platform }, 2, address);
   });
+  return grantOrPending(r);
 }
 
 /** Re-verifies the second factor inside a session, for sensitive actions. */

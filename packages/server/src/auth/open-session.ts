@@ -14,7 +14,9 @@ export interface DeviceDescription {
 
 /**
  * Registers (or recognises) the device and opens a session bound to it, inside the caller's transaction.
- * SECURITY: the token (256 random bits) is returned once; only its SHA-256 is stored.
+ * SECURITY: the token (256 random bits) is returned once; only its SHA-256 is stored. A new device is
+ * trusted at once only after a full multi-factor login (aal 2) or when it is the account's first;
+ * otherwise it waits for approval from one of the user's devices (`device_approval_required`).
  */
 export async function openSession(
   deps: AuthDeps,
@@ -23,9 +25,11 @@ export async function openSession(
   device: DeviceDescription,
   aal: 1 | 2,
   address: string,
-): Promise<SessionGrant> {
+): Promise<SessionGrant | { pendingDeviceId: string }> {
   const now = deps.clock.now();
-  const deviceId = await registerDevice(tx, user.id, device, now);
+  const { id: deviceId, approved } = await registerDevice(tx, user.id, device, aal, address, now);
+  // The pending device is stored (the caller commits), but no session is opened for it.
+  if (!approved) return { pendingDeviceId: deviceId };
   const token = randomToken(32);
   const sessionId = randomId();
   const expiresAt = now + deps.policy.sessionTtlMs;
@@ -42,22 +46,32 @@ export async function openSession(
   return grant;
 }
 
-async function registerDevice(tx: Tx, userId: string, device: DeviceDescription, now: number): Promise<string> {
+async function registerDevice(tx: Tx, userId: string, device: DeviceDescription, aal: number, address: string, now: number): Promise<{ id: string; approved: boolean }> {
   const existing = await tx
     .selectFrom('devices')
-    .select(['id', 'revoked_at'])
+    .select(['id', 'revoked_at', 'approved_at'])
     .where('user_id', '=', userId)
     .where('public_key', '=', device.publicKey)
     .executeTakeFirst();
+  if (existing?.revoked_at != null) throw new AppError('invalid_device_key', 'this device key was revoked; generate a new one');
+  const trusted = await tx.selectFrom('devices').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).where('approved_at', 'is not', null).executeTakeFirst();
+  const approveNow = aal >= 2 || !trusted;
   if (existing) {
-    if (existing.revoked_at !== null) throw new AppError('invalid_device_key', 'this device key was revoked; generate a new one');
-    await tx.updateTable('devices').set({ last_seen_at: now, name: device.name, platform: device.platform }).where('id', '=', existing.id).execute();
-    return existing.id;
+    const approvedAt = existing.approved_at ?? (approveNow ? now : null);
+    await tx.updateTable('devices').set({ last_seen_at: now, name: device.name, platform: device.platform, last_address: address, approved_at: approvedAt }).where('id', '=', existing.id).execute();
+    return { id: existing.id, approved: approvedAt !== null };
   }
   const id = randomId();
   await tx
     .insertInto('devices')
-    .values({ id, user_id: userId, public_key: device.publicKey, name: device.name, platform: device.platform, created_at: now, last_seen_at: now, revoked_at: null })
+    .values({ id, user_id: userId, public_key: device.publicKey, name: device.name, platform: device.platform, created_at: now, last_seen_at: now, revoked_at: null, approved_at: approveNow ? now : null, last_address: address })
     .execute();
-  return id;
+  await recordAudit(tx, { at: now, actorId: userId, action: approveNow ? 'device.added' : 'device.pending', target: id, address, outcome: 'success', details: { name: device.name, platform: device.platform } });
+  return { id, approved: approveNow };
+}
+
+/** Turns a pending-device answer into the error the client sees, after the transaction committed. */
+export function grantOrPending(r: SessionGrant | { pendingDeviceId: string }): SessionGrant {
+  if ('pendingDeviceId' in r) throw new AppError('device_approval_required', undefined, { details: { deviceId: r.pendingDeviceId } });
+  return r;
 }

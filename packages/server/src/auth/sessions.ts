@@ -27,7 +27,7 @@ export async function authenticateToken(deps: AuthDeps, token: string): Promise<
     .select([
       's.id as sessionId', 's.token_hash as tokenHash', 's.expires_at as expiresAt', 's.last_used_at as lastUsedAt', 's.revoked_at as revokedAt',
       's.aal', 's.strong_auth_at as strongAuthAt',
-      'u.id as userId', 'u.username', 'u.role', 'u.disabled_at as disabledAt', 'd.id as deviceId', 'd.public_key as publicKey', 'd.revoked_at as deviceRevokedAt',
+      'u.id as userId', 'u.username', 'u.role', 'u.disabled_at as disabledAt', 'd.id as deviceId', 'd.public_key as publicKey', 'd.revoked_at as deviceRevokedAt', 'd.approved_at as deviceApprovedAt',
     ])
     .where('s.token_hash', '=', hash)
     .executeTakeFirst();
@@ -39,7 +39,8 @@ export async function authenticateToken(deps: AuthDeps, token: string): Promise<
     row.expiresAt <= now ||
     row.lastUsedAt + deps.policy.idleTimeoutMs <= now ||
     row.disabledAt !== null ||
-    row.deviceRevokedAt !== null
+    row.deviceRevokedAt !== null ||
+    row.deviceApprovedAt === null
   ) {
     throw new AppError('session_invalid');
   }

@@ -10,7 +10,7 @@ import { silentLogger } from '../core/index.js';
 import { generateSelfSignedCertificate } from '../crypto/index.js';
 import { ACCOUNT_PERMISSIONS, accountCan, MEMBER_PERMISSIONS, type AccountPermission } from '../rbac/index.js';
 import { buildCore, type Core } from '../server/index.js';
-import { makeUsers, PASS } from '../test-support/users.js';
+import { PASS } from '../test-support/users.js';
 import { buildHttpApp } from './index.js';
 import { ROUTES } from './routes/index.js';
 
@@ -39,13 +39,14 @@ describe('v5.0.0-8.2.1 authorization matrix over every route', () => {
     core = await buildCore(config, {}, { log: silentLogger });
     const tls = await generateSelfSignedCertificate();
     app = buildHttpApp({ auth: core.auth, messaging: core.messaging, rbac: core.rbac, log: silentLogger, ready: async () => true, draining: () => false }, { ...tls, minVersion: 'TLSv1.3' });
-    const [admin, member] = await makeUsers(core.auth, ['matrixadmin', 'matrixmember']);
-    const inv = await createInvite(core.auth, null, { role: 'guest', ttlHours: 1 });
-    await enrol(core.auth, { token: inv.token, username: 'matrixguest', password: PASS }, '127.0.0.1');
-    for (const [name, p] of [['admin', admin], ['member', member], ['guest', { username: 'matrixguest' }]] as const) {
+    // Each caller enrols through an invite and logs in first on the matrix's own device key.
+    const setups = [['admin', 'member', ['org_admin', 'security_admin']], ['member', 'member', []], ['guest', 'guest', []]] as const;
+    for (const [name, role, grants] of setups) {
+      const inv = await createInvite(core.auth, null, { role, grants: [...grants], ttlHours: 1 });
+      await enrol(core.auth, { token: inv.token, username: `matrix${name}`, password: PASS }, '127.0.0.1');
       const key = generateKeyPairSync('ed25519');
       const pub = (key.publicKey.export({ format: 'jwk' }) as { x: string }).x;
-      const s = await login(core.auth, { username: p!.username, password: PASS, device: { publicKey: pub, name: 'm', platform: 'm' } }, '127.0.0.1');
+      const s = (await login(core.auth, { username: `matrix${name}`, password: PASS, device: { publicKey: pub, name: 'm', platform: 'm' } }, '127.0.0.1')) as { token: string };
       callers[name] = { token: s.token, key };
     }
   });

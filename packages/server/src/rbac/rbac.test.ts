@@ -3,7 +3,7 @@ import { assertRecentStrongAuth, authenticateToken, login, resetFactors } from '
 import type { Principal } from '../core/index.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
-import { makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
+import { loginAgain, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
 import { approve, approveElevation, grantRole, listGrants, requestApproval, requestElevation, ROLE_PERMISSIONS, type RbacDeps } from './index.js';
 
 describe('v5.0.0-8.2.1 roles as data with separated duties', () => {
@@ -32,8 +32,7 @@ withAllStores('role grants, elevation and the two-person rule', (h) => {
     };
     // Sessions whose strong factor was just verified, with the roles read from the store.
     const fresh = async (p: Principal): Promise<Principal> => {
-      const s = await login(deps.auth, { username: p.username, password: PASS, device: { publicKey: newDevicePublicKey(), name: 'x', platform: 'x' } }, '10.9.9.9');
-      if ('mfaRequired' in s) throw new Error('unexpected');
+      const s = await loginAgain(deps.auth, p);
       const a = (await authenticateToken(deps.auth, s.token)).principal;
       return { ...a, strongAuthAt: deps.clock.now() };
     };
@@ -83,7 +82,7 @@ withAllStores('role grants, elevation and the two-person rule', (h) => {
     const id = await requestApproval(rbac, first, 'factor.reset', { userId: victim.userId }, 'lost phone');
     await expect(approve(rbac, first, id)).rejects.toMatchObject({ code: 'forbidden' });
     await expect(approve(rbac, victim, id)).rejects.toMatchObject({ code: 'forbidden' });
-    const victimLogin = (await login(deps.auth, { username: victim.username, password: PASS, device: { publicKey: newDevicePublicKey(), name: 'y', platform: 'y' } }, '1.1.1.1')) as { token: string };
+    const victimLogin = await loginAgain(deps.auth, victim);
     await expect(authenticateToken(deps.auth, victimLogin.token)).resolves.toBeDefined();
     await approve(rbac, second, id);
     await expect(approve(rbac, second, id)).rejects.toMatchObject({ code: 'already_decided' });

@@ -209,5 +209,12 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_device_trust': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('devices').addColumn('approved_at', 'bigint').execute();
+        await db.schema.alterTable('devices').addColumn('last_address', 'text').execute();
+        await sql`UPDATE devices SET approved_at = created_at`.execute(db);
+      },
+    },
   };
 }

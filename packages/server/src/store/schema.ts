@@ -39,6 +39,10 @@ export interface DevicesTable {
   created_at: Ms;
   last_seen_at: Ms;
   revoked_at: Ms | null;
+  /** Null while a new device waits for approval from one of the user's devices. */
+  approved_at: Ms | null;
+  /** Address of the last login from this device (sealed with encryption at rest later). */
+  last_address: string | null;
 }
 
 export interface SessionsTable {

@@ -1,8 +1,9 @@
 import { accountRoutes } from './accounts.js';
 import { adminRoutes } from './admin.js';
 import { conversationRoutes } from './conversations.js';
+import { deviceRoutes } from './devices.js';
 import { factorRoutes } from './factors.js';
 import { healthRoutes } from './health.js';
 
 /** Every HTTP route, each naming the access it needs (tests enumerate this list). */
-export const ROUTES = [...healthRoutes, ...accountRoutes, ...factorRoutes, ...adminRoutes, ...conversationRoutes];
+export const ROUTES = [...healthRoutes, ...accountRoutes, ...factorRoutes, ...deviceRoutes, ...adminRoutes, ...conversationRoutes];
