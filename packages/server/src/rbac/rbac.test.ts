@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { assertRecentStrongAuth, authenticateToken, login, resetFactors } from '../auth/index.js';
+import { assertRecentStrongAuth, authenticateToken, resetFactors } from '../auth/index.js';
 import type { Principal } from '../core/index.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
-import { loginAgain, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
+import { loginAgain, makeUsers, uniqueName } from '../test-support/users.js';
 import { approve, approveElevation, grantRole, listGrants, requestApproval, requestElevation, ROLE_PERMISSIONS, type RbacDeps } from './index.js';
 
 describe('v5.0.0-8.2.1 roles as data with separated duties', () => {
