@@ -1,2 +1,3 @@
-/** Audit: append-only records of security-relevant actions (the hash chain arrives in a later issue). */
+/** Audit: append-only records of security-relevant actions, published on the bus after commit. */
 export { recordAudit, type AuditEntry } from './record.js';
+export { AuditTail, AUDIT_RECORDED, type AuditRecorded } from './tail.js';

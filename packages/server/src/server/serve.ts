@@ -1,5 +1,6 @@
 import type { Server as NetServer } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
+import { AuditTail } from '../audit/index.js';
 import { issueBootstrapToken } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { Clock, Logger } from '../core/index.js';
@@ -25,6 +26,8 @@ export interface RunningServer {
 export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: { clock?: Clock; log?: Logger } = {}): Promise<RunningServer> {
   const core = await buildCore(config, env, opts);
   const tls = await loadTlsMaterial(config);
+  const auditTail = new AuditTail(core.store.db, core.messaging.bus, core.log);
+  await auditTail.start();
   const recovered = await core.messaging.outbox.recover();
   if (recovered > 0) core.log.info({ recovered }, 'outbox events replayed after restart');
   let draining = false;
@@ -68,6 +71,7 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       await gateway.drain(grace);
       await app.close();
       await new Promise<void>((r) => (admin ? (admin as NetServer).close(() => r()) : r()));
+      await auditTail.stop();
       await core.messaging.cursors.flush();
       await core.messaging.outbox.flush();
       await core.store.close();

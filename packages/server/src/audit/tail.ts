@@ -1,0 +1,72 @@
+import type { Bus, Logger } from '../core/index.js';
+import type { Db } from '../store/index.js';
+
+/** Event carrying one committed audit record, for detection and shipping to other systems. */
+export const AUDIT_RECORDED = 'audit.recorded';
+
+/** What `audit.recorded` carries (never credentials or content: audit records hold none). */
+export interface AuditRecorded {
+  id: number;
+  at: number;
+  actorId: string | null;
+  action: string;
+  target: string | null;
+  address: string | null;
+  outcome: 'success' | 'failure';
+  details: unknown;
+}
+
+/**
+ * Publishes every audit record on the bus after it has committed, in id order, by tailing the
+ * append-only audit table. Records written in a transaction that rolls back are never published.
+ * Known limit: on PostgreSQL, concurrent transactions can commit ids out of order, and a record that
+ * commits after a higher id was read is skipped; SQLite's single writer has no such gap. A
+ * commit-ordered feed (logical decoding or a per-transaction sequence) comes with clustering.
+ */
+export class AuditTail {
+  private lastId = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly bus: Bus,
+    private readonly log: Logger,
+    private readonly everyMs = 200,
+  ) {}
+
+  /** Starts after the newest existing record (history is not replayed). */
+  async start(): Promise<void> {
+    const row = await this.db.selectFrom('audit_log').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
+    this.lastId = Number(row?.max ?? 0);
+    this.timer = setInterval(() => void this.poll(), this.everyMs);
+    this.timer.unref();
+  }
+
+  /** Publishes what was committed since the last poll. */
+  poll(): Promise<void> {
+    this.running ??= this.read().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.poll();
+  }
+
+  private async read(): Promise<void> {
+    try {
+      for (;;) {
+        const rows = await this.db.selectFrom('audit_log').selectAll().where('id', '>', this.lastId).orderBy('id').limit(500).execute();
+        for (const r of rows) {
+          this.lastId = Number(r.id);
+          const data: AuditRecorded = { id: Number(r.id), at: Number(r.at), actorId: r.actor_id, action: r.action, target: r.target, address: r.address, outcome: r.outcome, details: JSON.parse(r.details) as unknown };
+          this.bus.publish({ type: AUDIT_RECORDED, data });
+        }
+        if (rows.length < 500) return;
+      }
+    } catch (e) {
+      this.log.warn({ err: e }, 'audit tail failed; retrying');
+    }
+  }
+}
