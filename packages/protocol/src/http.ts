@@ -138,3 +138,24 @@ export const IdParams = z.strictObject({ id: Id });
 export const UserRoleParams = z.strictObject({ id: Id, role: GrantableRole });
 /** Path parameters holding a conversation id and a user id. */
 export const MemberParams = z.strictObject({ id: Id, userId: Id });
+
+/** POST /v1/service-accounts */
+export const CreateServiceAccountRequest = z.strictObject({ name: z.string().min(2).max(28).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, _ and -') });
+
+/** One scope of a service token. */
+export const ServiceScopeSchema = z.strictObject({
+  action: z.enum(['message.send', 'conversation.read']),
+  conversations: z.union([z.literal('*'), z.array(Id).min(1).max(1000)]),
+});
+
+/** POST /v1/service-accounts/:id/tokens: scopes and an expiry are mandatory. */
+export const ServiceTokenRequest = z.strictObject({
+  scopes: z.array(ServiceScopeSchema).min(1).max(20),
+  expiresInDays: z.number().int().min(1).max(90),
+  allowedAddresses: z.array(z.string().min(2).max(64)).min(1).max(50).optional(),
+  ratePerMinute: z.number().int().min(1).max(6000).default(60),
+});
+export type ServiceTokenRequest = z.infer<typeof ServiceTokenRequest>;
+
+/** Path parameters holding a service account id and a token id. */
+export const ServiceTokenParams = z.strictObject({ id: Id, tokenId: Id });

@@ -14,3 +14,4 @@ export { completeMfaLogin, stepUp, verifyTotpFactor, failureDelayMs } from './mf
 export { assertRecentStrongAuth } from './step-up.js';
 export { resetFactors, disableUser, listUsers } from './admin-actions.js';
 export { listMyDevices, approveDevice, revokeDevice } from './devices.js';
+export { createServiceAccount, issueServiceToken, revokeServiceToken, listServiceAccounts, authenticateServiceToken, SERVICE_TOKEN_PREFIX, MAX_SERVICE_TOKEN_DAYS } from './service-accounts.js';

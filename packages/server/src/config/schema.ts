@@ -68,7 +68,7 @@ const LimitRuleSchema = z.strictObject({ burst: z.number().positive(), perSecond
 const LimitsSection = z.strictObject({
   /** Per-limit overrides of the built-in catalogue (limits/catalogue.ts), e.g. for load tests. */
   overrides: z
-    .partialRecord(z.enum(['login.address', 'login.account', 'mfa.account', 'enrol.address', 'message.send', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
+    .partialRecord(z.enum(['login.address', 'login.account', 'mfa.account', 'enrol.address', 'service.token', 'message.send', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
     .default({}),
 });
 

@@ -5,4 +5,4 @@ export { systemClock, FakeClock, type Clock } from './clock.js';
 export { Secret } from './secret.js';
 export type { Bus, DomainEvent } from './bus.js';
 export { silentLogger, type Logger } from './logger.js';
-export type { Principal } from './principal.js';
+export type { Principal, ServiceScope } from './principal.js';

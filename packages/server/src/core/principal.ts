@@ -12,4 +12,12 @@ export interface Principal {
   aal: number;
   /** When a strong factor was last verified in this session (ms), for step-up. */
   strongAuthAt: number | null;
+  /** Set for service accounts: what the token may do, on which conversations. */
+  scopes?: readonly ServiceScope[];
+}
+
+/** One scope of a service token: an action on some conversations (or all it is a member of). */
+export interface ServiceScope {
+  action: string;
+  conversations: readonly string[] | '*';
 }

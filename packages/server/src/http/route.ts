@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { authenticateToken } from '../auth/index.js';
+import { authenticateServiceToken, authenticateToken, SERVICE_TOKEN_PREFIX } from '../auth/index.js';
 import { AppError, type Principal } from '../core/index.js';
 import { ACCOUNT_PERMISSIONS, assertAccount, type AccountPermission, type Permission } from '../rbac/index.js';
 import type { HttpDeps } from './deps.js';
@@ -55,6 +55,9 @@ async function authenticate(deps: HttpDeps, req: FastifyRequest): Promise<Princi
   const h = req.headers.authorization;
   // SECURITY: tokens only in the Authorization header, never in the URL.
   if (!h?.startsWith('Bearer ')) throw new AppError('not_authenticated', 'send Authorization: Bearer <token>');
+  // SECURITY: service tokens have no device key; they are bound instead by scopes, expiry, an optional
+  // address allowlist and their own rate limit, and every use is audited.
+  if (h.startsWith(`Bearer ${SERVICE_TOKEN_PREFIX}`)) return authenticateServiceToken(deps.auth, h.slice(7), req.ip);
   const session = await authenticateToken(deps.auth, h.slice(7));
   const proof = req.headers['x-palisade-proof'];
   assertHttpProof(typeof proof === 'string' ? proof : undefined, req.method, req.url, session.devicePublicKey, deps.auth.clock.now());

@@ -18,6 +18,8 @@ export const LIMITS = {
   'message.send': { burst: 5000, perSecond: 2000 },
   /** Ephemeral events (typing) from one device. */
   'ephemeral.send': { burst: 20, perSecond: 5 },
+  /** Requests with one service token (each token's own rate replaces this default). */
+  'service.token': { burst: 60, perSecond: 1 },
   /** WebSocket handshakes from one address. */
   'connect.address': { burst: 2000, perSecond: 500 },
 } as const satisfies Record<string, LimitRule>;

@@ -21,7 +21,15 @@ export class RateLimiter {
 
   /** Takes one token or throws `rate_limited` with the delay until one is free. */
   check(name: LimitName, subject: string, cost = 1): void {
-    const rule = this.rules[name];
+    this.take(name, this.rules[name], subject, cost);
+  }
+
+  /** Like `check`, with a rule of the subject's own (e.g. a service token's configured rate). */
+  checkWith(name: LimitName, rule: LimitRule, subject: string, cost = 1): void {
+    this.take(name, rule, subject, cost);
+  }
+
+  private take(name: LimitName, rule: LimitRule, subject: string, cost: number): void {
     const key = `${name}\u0000${subject}`;
     const now = this.clock.now();
     const b = this.buckets.get(key) ?? { tokens: rule.burst, at: now };
@@ -39,7 +47,7 @@ export class RateLimiter {
 
   private sweep(now: number): void {
     for (const [key, b] of this.buckets) {
-      const rule = this.rules[key.slice(0, key.indexOf('\u0000')) as LimitName];
+      const rule = this.rules[key.slice(0, key.indexOf('\u0000')) as LimitName] ?? { burst: 1, perSecond: 1 };
       if (b.tokens + ((now - b.at) / 1000) * rule.perSecond >= rule.burst) this.buckets.delete(key);
     }
   }

@@ -2,7 +2,7 @@ import type { ConversationView } from '@palisade/protocol';
 import { AppError, type Principal } from '../core/index.js';
 import { randomId } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
-import { assertAccount, assertConversation, type MemberRole } from '../rbac/index.js';
+import { assertAccount, assertConversation, assertScope, type MemberRole } from '../rbac/index.js';
 import { isUniqueViolation, type Executor, type Tx } from '../store/index.js';
 import type { MessagingDeps } from './deps.js';
 import { MEMBERS_CHANGED, type MembersChanged } from './events.js';
@@ -104,13 +104,22 @@ export async function removeMember(deps: MessagingDeps, principal: Principal, co
 
 /** The caller's conversations with their members. */
 export async function listConversations(deps: MessagingDeps, principal: Principal): Promise<ConversationView[]> {
-  const mine = await deps.db
+  const member = await deps.db
     .selectFrom('members as m')
     .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
     .select(['c.id', 'c.kind', 'c.name', 'c.last_seq', 'm.role'])
     .where('m.user_id', '=', principal.userId)
     .orderBy('c.created_at')
     .execute();
+  // SECURITY: a service token sees only the conversations its scopes allow it to read.
+  const mine = member.filter((c) => {
+    try {
+      assertScope(principal, 'conversation.read', c.id);
+      return true;
+    } catch {
+      return false;
+    }
+  });
   if (mine.length === 0) return [];
   const all = await deps.db
     .selectFrom('members as m')

@@ -1,7 +1,7 @@
 import { MAX_PAYLOAD_BYTES } from '@palisade/protocol';
 import { sql } from 'kysely';
 import { AppError, type Principal } from '../core/index.js';
-import { assertConversation, rolesWith } from '../rbac/index.js';
+import { assertConversation, assertScope, rolesWith } from '../rbac/index.js';
 import { isUniqueViolation, type Executor } from '../store/index.js';
 
 const SENDER_ROLES = rolesWith('message.send');
@@ -30,6 +30,7 @@ export interface SendMessageResult {
 export async function sendMessage(deps: MessagingDeps, principal: Principal, input: SendMessageInput): Promise<SendMessageResult> {
   if (input.payload.byteLength > MAX_PAYLOAD_BYTES) throw new AppError('payload_too_large');
   deps.limiter.check('message.send', principal.deviceId);
+  assertScope(principal, 'message.send', input.conversationId);
   const now = deps.clock.now();
   let outcome: SendMessageResult & { stored?: StoredMessage; outboxId?: number };
   try {

@@ -17,6 +17,7 @@ export async function assertConversation(
   conversationId: string,
   perm: ConversationPermission,
 ): Promise<MemberRole> {
+  assertScope(principal, perm, conversationId);
   const row = await exec
     .selectFrom('members')
     .select('role')
@@ -26,4 +27,14 @@ export async function assertConversation(
   if (!row) throw new AppError('not_found', 'no such conversation');
   if (!memberCan(row.role, perm)) throw new AppError('forbidden', `missing permission ${perm}`);
   return row.role;
+}
+
+/**
+ * SECURITY: a service token acts only within its scopes, on top of membership. Users have no scopes
+ * and pass. Every conversation operation calls this (directly or through assertConversation).
+ */
+export function assertScope(principal: Principal, perm: ConversationPermission, conversationId: string): void {
+  if (principal.scopes && !principal.scopes.some((s) => s.action === perm && (s.conversations === '*' || s.conversations.includes(conversationId)))) {
+    throw new AppError('forbidden', `the token has no scope for ${perm} on this conversation`);
+  }
 }

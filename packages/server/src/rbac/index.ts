@@ -14,7 +14,7 @@ export {
   type AccountPermission,
   type ConversationPermission,
 } from './permissions.js';
-export { assertAccount, assertConversation } from './assert.js';
+export { assertAccount, assertConversation, assertScope } from './assert.js';
 export { ROLES_CHANGED, type RbacDeps, type ApprovedActionHandler } from './deps.js';
 export { grantRole, revokeRole, requestElevation, approveElevation, listGrants, pendingElevations, MAX_ELEVATION_MINUTES } from './grants.js';
 export { requestApproval, approve, pendingApprovals, APPROVAL_TTL_MS } from './approvals.js';

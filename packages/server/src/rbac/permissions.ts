@@ -14,6 +14,8 @@ const SELF_SERVICE = ['session.manage_own', 'factor.manage_own', 'device.manage_
  */
 export const ROLE_PERMISSIONS = {
   guest: [...SELF_SERVICE],
+  /** Service accounts hold no account permission; their tokens' scopes say what they may do. */
+  service: [],
   member: [...SELF_SERVICE, 'conversation.create', 'elevation.request'],
   moderator: ['conversation.moderate'],
   auditor: ['audit.read'],
@@ -25,7 +27,7 @@ export const ROLE_PERMISSIONS = {
 /** Name of an account role. */
 export type RoleName = keyof typeof ROLE_PERMISSIONS;
 /** Roles every account has one of. */
-export const BASE_ROLES = ['member', 'guest'] as const satisfies readonly RoleName[];
+export const BASE_ROLES = ['member', 'guest', 'service'] as const satisfies readonly RoleName[];
 /** Roles that are granted on top of the base role. */
 export const GRANTABLE_ROLES = ['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin'] as const satisfies readonly RoleName[];
 

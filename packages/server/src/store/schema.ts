@@ -8,8 +8,8 @@ export interface UsersTable {
   username: string;
   display_name: string | null;
   password_hash: string;
-  /** Base role: 'member' or 'guest'. Further roles are grants (role_grants). */
-  role: 'member' | 'guest';
+  /** Base role: 'member', 'guest', or 'service' (a service account: no password login, scoped tokens). */
+  role: 'member' | 'guest' | 'service';
   disabled_at: Ms | null;
   created_at: Ms;
   /** Start of the second-factor enrolment grace (account creation, or an admin's factor reset). */
@@ -129,6 +129,24 @@ export interface ApprovalsTable {
   decided_at: Ms | null;
 }
 
+export interface ServiceTokensTable {
+  id: string;
+  /** The service account (a users row with role 'service'). */
+  user_id: string;
+  /** SHA-256 of the token. */
+  token_hash: string;
+  /** JSON: [{ action, conversations: string[] | '*' }]. */
+  scopes: string;
+  /** JSON array of allowed source addresses, or null for any. */
+  allowed_addresses: string | null;
+  rate_per_minute: number;
+  created_by: string;
+  created_at: Ms;
+  expires_at: Ms;
+  revoked_at: Ms | null;
+  last_used_at: Ms | null;
+}
+
 export interface ConversationsTable {
   id: string;
   kind: 'direct' | 'group';
@@ -206,6 +224,7 @@ export interface Database {
   login_challenges: LoginChallengesTable;
   role_grants: RoleGrantsTable;
   approvals: ApprovalsTable;
+  service_tokens: ServiceTokensTable;
 }
 
 /** The query builder domain code uses. */

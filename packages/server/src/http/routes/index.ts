@@ -4,6 +4,7 @@ import { conversationRoutes } from './conversations.js';
 import { deviceRoutes } from './devices.js';
 import { factorRoutes } from './factors.js';
 import { healthRoutes } from './health.js';
+import { serviceAccountRoutes } from './service-accounts.js';
 
 /** Every HTTP route, each naming the access it needs (tests enumerate this list). */
-export const ROUTES = [...healthRoutes, ...accountRoutes, ...factorRoutes, ...deviceRoutes, ...adminRoutes, ...conversationRoutes];
+export const ROUTES = [...healthRoutes, ...accountRoutes, ...factorRoutes, ...deviceRoutes, ...adminRoutes, ...serviceAccountRoutes, ...conversationRoutes];

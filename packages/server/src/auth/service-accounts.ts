@@ -1,0 +1,111 @@
+import type { ServiceTokenRequest } from '@palisade/protocol';
+import { AppError, type DeviceId, type Principal, type ServiceScope, type SessionId, type UserId } from '../core/index.js';
+import { constantTimeEqual, hashPassword, randomId, randomToken, sha256Hex } from '../crypto/index.js';
+import { recordAudit } from '../audit/index.js';
+import { isUniqueViolation } from '../store/index.js';
+import type { AuthDeps } from './deps.js';
+import { assertRecentStrongAuth } from './step-up.js';
+
+/** Prefix that tells service tokens from session tokens. */
+export const SERVICE_TOKEN_PREFIX = 'svc_';
+/** Longest life of a service token: rotation is mandatory. */
+export const MAX_SERVICE_TOKEN_DAYS = 90;
+
+/** Creates a service account (a `bot.<name>` user with no password login). Needs `service_account.manage`. */
+export async function createServiceAccount(deps: AuthDeps, actor: Principal, name: string): Promise<{ id: string; username: string }> {
+  const id = randomId();
+  const username = `bot.${name}`;
+  const now = deps.clock.now();
+  // The password hash is of a random value nobody knows: password login is impossible.
+  const passwordHash = await hashPassword(randomToken(), deps.policy.argon2);
+  try {
+    await deps.db.transaction().execute(async (tx) => {
+      await tx.insertInto('users').values({ id, username, display_name: name, password_hash: passwordHash, role: 'service', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();
+      await recordAudit(tx, { at: now, actorId: actor.userId, action: 'service_account.created', target: id, outcome: 'success', details: { username } });
+    });
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new AppError('username_taken');
+    throw e;
+  }
+  return { id, username };
+}
+
+/**
+ * Issues a token for a service account: explicit scopes, a mandatory expiry, an optional source-address
+ * allowlist and its own rate. Several tokens may be valid at once, so rotation needs no downtime.
+ * Needs a recent step-up. The token is shown once; only its SHA-256 is stored.
+ */
+export async function issueServiceToken(deps: AuthDeps, actor: Principal, serviceUserId: string, req: ServiceTokenRequest) {
+  assertRecentStrongAuth(deps, actor);
+  const svc = await deps.db.selectFrom('users').select(['id', 'role', 'disabled_at']).where('id', '=', serviceUserId).executeTakeFirst();
+  if (!svc || svc.role !== 'service' || svc.disabled_at !== null) throw new AppError('not_found', 'no such service account');
+  const id = randomId();
+  const token = `${SERVICE_TOKEN_PREFIX}${randomToken(32)}`;
+  const now = deps.clock.now();
+  const expiresAt = now + req.expiresInDays * 86_400_000;
+  await deps.db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('service_tokens')
+      .values({ id, user_id: serviceUserId, token_hash: sha256Hex(token), scopes: JSON.stringify(req.scopes), allowed_addresses: req.allowedAddresses ? JSON.stringify(req.allowedAddresses) : null, rate_per_minute: req.ratePerMinute, created_by: actor.userId, created_at: now, expires_at: expiresAt, revoked_at: null, last_used_at: null })
+      .execute();
+    await recordAudit(tx, { at: now, actorId: actor.userId, action: 'service_token.issued', target: id, outcome: 'success', details: { serviceUserId, scopes: req.scopes, expiresInDays: req.expiresInDays } });
+  });
+  return { id, token, expiresAt: new Date(expiresAt).toISOString() };
+}
+
+/** Revokes one token of a service account. */
+export async function revokeServiceToken(deps: AuthDeps, actor: Principal, serviceUserId: string, tokenId: string): Promise<void> {
+  const now = deps.clock.now();
+  const r = await deps.db.updateTable('service_tokens').set({ revoked_at: now }).where('id', '=', tokenId).where('user_id', '=', serviceUserId).where('revoked_at', 'is', null).executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no such active token');
+  await recordAudit(deps.db, { at: now, actorId: actor.userId, action: 'service_token.revoked', target: tokenId, outcome: 'success' });
+}
+
+/** Service accounts with their tokens (never the tokens themselves). */
+export async function listServiceAccounts(deps: AuthDeps) {
+  const users = await deps.db.selectFrom('users').select(['id', 'username', 'disabled_at', 'created_at']).where('role', '=', 'service').orderBy('created_at').execute();
+  const tokens = await deps.db.selectFrom('service_tokens').select(['id', 'user_id', 'scopes', 'expires_at', 'revoked_at', 'last_used_at']).execute();
+  const now = deps.clock.now();
+  return users.map((u) => ({
+    id: u.id, username: u.username, disabled: u.disabled_at !== null,
+    tokens: tokens.filter((t) => t.user_id === u.id).map((t) => ({
+      id: t.id, scopes: JSON.parse(t.scopes) as unknown, expiresAt: new Date(t.expires_at).toISOString(),
+      state: t.revoked_at !== null ? 'revoked' : t.expires_at <= now ? 'expired' : 'active', lastUsedAt: t.last_used_at === null ? null : new Date(t.last_used_at).toISOString(),
+    })),
+  }));
+}
+
+/**
+ * Resolves a service token. SECURITY: looked up by SHA-256 and compared in constant time; refused when
+ * revoked, expired, used from an address not on its allowlist, or its account is disabled; rate-limited
+ * per token; every use is audited.
+ */
+export async function authenticateServiceToken(deps: AuthDeps, token: string, address: string): Promise<Principal> {
+  const hash = sha256Hex(token);
+  const row = await deps.db
+    .selectFrom('service_tokens as t')
+    .innerJoin('users as u', 'u.id', 't.user_id')
+    .select(['t.id', 't.token_hash', 't.scopes', 't.allowed_addresses', 't.rate_per_minute', 't.expires_at', 't.revoked_at', 'u.id as userId', 'u.username', 'u.disabled_at'])
+    .where('t.token_hash', '=', hash)
+    .executeTakeFirst();
+  const now = deps.clock.now();
+  const allowed = row?.allowed_addresses ? (JSON.parse(row.allowed_addresses) as string[]) : undefined;
+  const ok = row && constantTimeEqual(row.token_hash, hash) && row.revoked_at === null && row.expires_at > now && row.disabled_at === null && (!allowed || allowed.includes(address));
+  if (!ok) {
+    if (row) await recordAudit(deps.db, { at: now, actorId: row.userId, action: 'service_token.refused', target: row.id, address, outcome: 'failure' });
+    throw new AppError('session_invalid', 'the service token is unknown, expired, revoked or not allowed from this address');
+  }
+  deps.limiter.checkWith('service.token', { burst: row.rate_per_minute, perSecond: row.rate_per_minute / 60 }, row.id);
+  await deps.db.updateTable('service_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+  await recordAudit(deps.db, { at: now, actorId: row.userId, action: 'service_token.used', target: row.id, address, outcome: 'success' });
+  return {
+    userId: row.userId as UserId,
+    username: row.username,
+    roles: ['service'],
+    deviceId: `token:${row.id}` as DeviceId,
+    sessionId: `token:${row.id}` as SessionId,
+    aal: 1,
+    strongAuthAt: null,
+    scopes: JSON.parse(row.scopes) as ServiceScope[],
+  };
+}
