@@ -4,6 +4,7 @@ import { hashPassword, isValidEd25519PublicKey, randomToken, sha256Hex, verifyPa
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { hasActiveFactor } from './factors.js';
+import { assessLogin } from './risk.js';
 import { grantOrPending, openSession } from './open-session.js';
 
 let dummyHash: Promise<string> | undefined;
@@ -30,6 +31,11 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
     throw new AppError('auth_failed', 'wrong user name or password');
   }
 
+  const risk = await assessLogin(deps, user.id, input.device.publicKey, address);
+  await recordAudit(deps.db, { at: now, actorId: user.id, action: 'login.risk_assessed', address, outcome: risk.decision === 'deny' ? 'failure' : 'success', details: { ...risk } });
+  if (risk.decision === 'deny') throw new AppError('risk_denied', undefined, { details: { reasons: risk.reasons } });
+
+  // With a second factor every login proves it; risk 'step_up' is met by that proof.
   if (await hasActiveFactor(deps.db, user.id)) {
     const challenge = randomToken(32);
     const expiresAt = now + deps.policy.loginChallengeTtlMs;

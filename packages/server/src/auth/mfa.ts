@@ -76,5 +76,5 @@ export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, a
 export async function stepUp(deps: AuthDeps, principal: Principal, code: string, address: string | null): Promise<void> {
   deps.limiter.check('mfa.account', principal.userId);
   await verifyTotpFactor(deps, principal.userId, code, address);
-  await deps.db.updateTable('sessions').set({ aal: 2, strong_auth_at: deps.clock.now() }).where('id', '=', principal.sessionId).execute();
+  await deps.db.updateTable('sessions').set({ aal: 2, strong_auth_at: deps.clock.now(), ...(address ? { login_address: address } : {}) }).where('id', '=', principal.sessionId).execute();
 }

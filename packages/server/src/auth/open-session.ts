@@ -37,7 +37,7 @@ export async function openSession(
     .insertInto('sessions')
     .values({
       id: sessionId, token_hash: sha256Hex(token), user_id: user.id, device_id: deviceId, created_at: now, expires_at: expiresAt,
-      last_used_at: now, revoked_at: null, aal, strong_auth_at: aal >= 2 ? now : null,
+      last_used_at: now, revoked_at: null, aal, strong_auth_at: aal >= 2 ? now : null, login_address: address,
     })
     .execute();
   await recordAudit(tx, { at: now, actorId: user.id, action: 'login.succeeded', target: sessionId, address, outcome: 'success', details: { deviceId, aal } });

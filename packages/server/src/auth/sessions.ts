@@ -2,6 +2,7 @@ import { AppError, type DeviceId, type Principal, type SessionId, type UserId } 
 import { constantTimeEqual, sha256Hex } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import { SESSIONS_REVOKED, type AuthDeps, type SessionsRevoked } from './deps.js';
+import { networkOf } from './risk.js';
 
 /** A live session: who, which device key, and when it ends. */
 export interface AuthenticatedSession {
@@ -18,7 +19,7 @@ const TOUCH_INTERVAL_MS = 60_000;
  * SECURITY: looks up by SHA-256 and compares the stored hash in constant time; refuses revoked,
  * expired or idle sessions, disabled users and revoked devices with the same `session_invalid`.
  */
-export async function authenticateToken(deps: AuthDeps, token: string): Promise<AuthenticatedSession> {
+export async function authenticateToken(deps: AuthDeps, token: string, address?: string): Promise<AuthenticatedSession> {
   const hash = sha256Hex(token);
   const row = await deps.db
     .selectFrom('sessions as s')
@@ -26,7 +27,7 @@ export async function authenticateToken(deps: AuthDeps, token: string): Promise<
     .innerJoin('devices as d', 'd.id', 's.device_id')
     .select([
       's.id as sessionId', 's.token_hash as tokenHash', 's.expires_at as expiresAt', 's.last_used_at as lastUsedAt', 's.revoked_at as revokedAt',
-      's.aal', 's.strong_auth_at as strongAuthAt',
+      's.aal', 's.strong_auth_at as strongAuthAt', 's.login_address as loginAddress',
       'u.id as userId', 'u.username', 'u.role', 'u.disabled_at as disabledAt', 'd.id as deviceId', 'd.public_key as publicKey', 'd.revoked_at as deviceRevokedAt', 'd.approved_at as deviceApprovedAt',
     ])
     .where('s.token_hash', '=', hash)
@@ -63,7 +64,9 @@ export async function authenticateToken(deps: AuthDeps, token: string): Promise<
       deviceId: row.deviceId as DeviceId,
       sessionId: row.sessionId as SessionId,
       aal: Number(row.aal),
-      strongAuthAt: row.strongAuthAt === null ? null : Number(row.strongAuthAt),
+      // SECURITY: a request from another network than the login's does not count as strongly
+      // authenticated: sensitive actions need a new step-up from where the user is now.
+      strongAuthAt: row.strongAuthAt === null || (address !== undefined && row.loginAddress !== null && networkOf(address) !== networkOf(row.loginAddress)) ? null : Number(row.strongAuthAt),
     },
     devicePublicKey: row.publicKey,
     expiresAt: row.expiresAt,

@@ -58,7 +58,7 @@ async function authenticate(deps: HttpDeps, req: FastifyRequest): Promise<Princi
   // SECURITY: service tokens have no device key; they are bound instead by scopes, expiry, an optional
   // address allowlist and their own rate limit, and every use is audited.
   if (h.startsWith(`Bearer ${SERVICE_TOKEN_PREFIX}`)) return authenticateServiceToken(deps.auth, h.slice(7), req.ip);
-  const session = await authenticateToken(deps.auth, h.slice(7));
+  const session = await authenticateToken(deps.auth, h.slice(7), req.ip);
   const proof = req.headers['x-palisade-proof'];
   assertHttpProof(typeof proof === 'string' ? proof : undefined, req.method, req.url, session.devicePublicKey, deps.auth.clock.now());
   return session.principal;

@@ -234,5 +234,10 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_session_network': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('sessions').addColumn('login_address', 'text').execute();
+      },
+    },
   };
 }

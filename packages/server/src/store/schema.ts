@@ -59,6 +59,8 @@ export interface SessionsTable {
   aal: number;
   /** When a strong factor was last verified in this session (for step-up). */
   strong_auth_at: Ms | null;
+  /** Address of the login or the last step-up; requests from another network need a new step-up. */
+  login_address: string | null;
 }
 
 export interface AuthenticatorsTable {

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { totpAt } from '../crypto/index.js';
+import { withAllStores } from '../test-support/with-all-stores.js';
+import { testDeps } from '../test-support/deps.js';
+import { loginAgain, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
+import { authenticateToken, completeMfaLogin, confirmTotp, decide, login, networkOf, regenerateRecoveryCodes, RISK_POLICY, startTotpEnrolment, stepUp } from './index.js';
+
+describe('risk policy', () => {
+  it('maps addresses to their /24 or /48 network', () => {
+    expect(networkOf('203.0.113.77')).toBe('203.0.113.0/24');
+    expect(networkOf('::ffff:203.0.113.9')).toBe('203.0.113.0/24');
+    expect(networkOf('2001:db8:abcd:12::1')).toBe('2001:db8:abcd::/48');
+  });
+  it('decides from the weights and thresholds (policy as data)', () => {
+    expect(decide([])).toEqual({ score: 0, decision: 'allow', reasons: [] });
+    expect(decide(['new_device', 'new_network']).decision).toBe('step_up');
+    expect(decide(['recent_failures', 'device_proof_failures', 'velocity']).decision).toBe('deny');
+    expect(RISK_POLICY.thresholds.stepUp).toBeLessThan(RISK_POLICY.thresholds.deny);
+  });
+});
+
+withAllStores('risk-based login and step-up', (h) => {
+  it('records the score and reasons of each login, and refuses a high-risk one', async () => {
+    const deps = testDeps(h.get());
+    const [u] = await makeUsers(deps.auth, [uniqueName('r')]);
+    for (let i = 0; i < 3; i++) await loginAgain(deps.auth, u!, '10.20.30.40'); // history from one network
+    const known = await h.get().db.selectFrom('audit_log').select('details').where('actor_id', '=', u!.userId).where('action', '=', 'login.risk_assessed').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    expect(JSON.parse(known.details)).toMatchObject({ decision: 'allow', reasons: [] });
+    // Failures, then a new device from a new network, then failed device proofs: denied.
+    for (let i = 0; i < 3; i++) await login(deps.auth, { username: u!.username, password: 'wrong wrong wrong wrong', device: { publicKey: newDevicePublicKey(), name: 'x', platform: 'x' } }, '198.51.100.7').catch(() => undefined);
+    await h.get().db.insertInto('audit_log').values({ at: deps.clock.now(), actor_id: u!.userId, action: 'connect.device_proof_failed', target: null, address: '198.51.100.7', outcome: 'failure', details: '{}' }).execute();
+    const denied = await login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: newDevicePublicKey(), name: 'x', platform: 'x' } }, '198.51.100.7').catch((e) => e);
+    expect(denied).toMatchObject({ code: 'risk_denied', details: { reasons: expect.arrayContaining(['new_device', 'new_network', 'recent_failures', 'device_proof_failures']) } });
+    const row = await h.get().db.selectFrom('audit_log').select(['details', 'outcome']).where('actor_id', '=', u!.userId).where('action', '=', 'login.risk_assessed').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    expect(row.outcome).toBe('failure');
+    expect(JSON.parse(row.details).score).toBeGreaterThanOrEqual(RISK_POLICY.thresholds.deny);
+  });
+
+  it('asks for a new step-up when a session is used from another network', async () => {
+    const deps = testDeps(h.get());
+    const [u] = await makeUsers(deps.auth, [uniqueName('n')]);
+    const t = await startTotpEnrolment(deps.auth, u!);
+    await confirmTotp(deps.auth, u!, t.id, totpAt({ base32: t.secret }, deps.clock.now()));
+    deps.clock.advance(30_000);
+    const first = await login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: newDevicePublicKey(), name: 'y', platform: 'y' } }, '10.5.5.5');
+    if (!('mfaRequired' in first)) throw new Error('expected MFA');
+    const s = await completeMfaLogin(deps.auth, { challenge: first.challenge, code: totpAt({ base32: t.secret }, deps.clock.now()) }, '10.5.5.5');
+    const home = (await authenticateToken(deps.auth, s.token, '10.5.5.9')).principal;
+    expect(home.strongAuthAt).not.toBeNull();
+    await expect(regenerateRecoveryCodes(deps.auth, home)).resolves.toBeDefined();
+    const away = (await authenticateToken(deps.auth, s.token, '192.0.2.44')).principal;
+    expect(away.strongAuthAt).toBeNull();
+    await expect(regenerateRecoveryCodes(deps.auth, away)).rejects.toMatchObject({ code: 'step_up_required' });
+    deps.clock.advance(30_000);
+    await stepUp(deps.auth, away, totpAt({ base32: t.secret }, deps.clock.now()), '192.0.2.44');
+    const after = (await authenticateToken(deps.auth, s.token, '192.0.2.44')).principal;
+    await expect(regenerateRecoveryCodes(deps.auth, after)).resolves.toBeDefined();
+  });
+});

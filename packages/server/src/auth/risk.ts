@@ -1,0 +1,76 @@
+import type { AuthDeps } from './deps.js';
+
+/** Risk policy as data: weights per signal and the score thresholds for each decision. */
+export const RISK_POLICY = {
+  weights: {
+    new_device: 20,
+    new_network: 20,
+    unusual_hour: 15,
+    recent_failures: 25,
+    velocity: 25,
+    device_proof_failures: 30,
+  },
+  /** score < stepUp: allow; stepUp <= score < deny: a fresh strong factor is needed; score >= deny: refused. */
+  thresholds: { stepUp: 35, deny: 80 },
+} as const;
+
+/** A risk signal name. */
+export type RiskSignal = keyof typeof RISK_POLICY.weights;
+
+/** The outcome of an assessment, with the reasons that made the score. */
+export interface RiskAssessment {
+  score: number;
+  decision: 'allow' | 'step_up' | 'deny';
+  reasons: RiskSignal[];
+}
+
+/** The network an address belongs to: its /24 for IPv4, its /48 for IPv6. */
+export function networkOf(address: string): string {
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.\d+$/.exec(address);
+  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0/24`;
+  const parts = address.toLowerCase().split(':');
+  return `${parts.slice(0, 3).join(':')}::/48`;
+}
+
+/** Scores a set of signals with the policy. */
+export function decide(reasons: RiskSignal[]): RiskAssessment {
+  const score = reasons.reduce((s, r) => s + RISK_POLICY.weights[r], 0);
+  const decision = score >= RISK_POLICY.thresholds.deny ? 'deny' : score >= RISK_POLICY.thresholds.stepUp ? 'step_up' : 'allow';
+  return { score, decision, reasons };
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * Scores a login after a correct password from signals the server really has: the device key, the
+ * address's network against this user's earlier logins, the hour against their history, recent
+ * failures, velocity, and failed device proofs. New accounts have no history: history-based signals
+ * stay quiet until there is enough of it.
+ */
+export async function assessLogin(deps: AuthDeps, userId: string, devicePublicKey: string, address: string): Promise<RiskAssessment> {
+  const now = deps.clock.now();
+  const reasons: RiskSignal[] = [];
+  const history = await deps.db
+    .selectFrom('audit_log')
+    .select(['at', 'address', 'action'])
+    .where('actor_id', '=', userId)
+    .where('action', 'in', ['login.succeeded', 'login.failed', 'connect.device_proof_failed'])
+    .where('at', '>', now - 90 * 24 * HOUR)
+    .orderBy('at', 'desc')
+    .limit(2000)
+    .execute();
+  const successes = history.filter((h) => h.action === 'login.succeeded');
+  const device = await deps.db.selectFrom('devices').select('id').where('user_id', '=', userId).where('public_key', '=', devicePublicKey).where('approved_at', 'is not', null).executeTakeFirst();
+  if (successes.length > 0 && !device) reasons.push('new_device');
+  if (successes.length > 0 && !successes.some((s) => s.address !== null && networkOf(s.address) === networkOf(address))) reasons.push('new_network');
+  if (successes.length >= 10) {
+    const hour = new Date(now).getUTCHours();
+    const near = successes.filter((s) => Math.min(Math.abs(new Date(s.at).getUTCHours() - hour), 24 - Math.abs(new Date(s.at).getUTCHours() - hour)) <= 1).length;
+    if (near / successes.length < 0.05) reasons.push('unusual_hour');
+  }
+  if (history.filter((h) => h.action === 'login.failed' && h.at > now - HOUR).length >= 3) reasons.push('recent_failures');
+  const recent = successes.filter((s) => s.at > now - HOUR);
+  if (recent.filter((s) => s.at > now - 10 * 60_000).length >= 5 || new Set(recent.map((s) => s.address && networkOf(s.address))).size >= 3) reasons.push('velocity');
+  if (history.some((h) => h.action === 'connect.device_proof_failed' && h.at > now - 24 * HOUR)) reasons.push('device_proof_failures');
+  return decide(reasons);
+}
