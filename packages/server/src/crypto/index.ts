@@ -8,3 +8,4 @@ export { verifyEd25519, isValidEd25519PublicKey, ED25519_PUBLIC_KEY_BYTES } from
 export { generateSelfSignedCertificate, certificateFingerprint, type CertificatePair } from './tls-cert.js';
 export { newTotpSecret, totpUri, totpAt, verifyTotp, TOTP_STEP_SECONDS, TOTP_DIGITS } from './totp.js';
 export { LocalKeySealer, type Sealer } from './seal.js';
+export { passkeyRegistrationOptions, verifyPasskeyRegistration, passkeyAuthenticationOptions, verifyPasskeyAuthentication, type RelyingParty, type StoredCredential } from './webauthn.js';
