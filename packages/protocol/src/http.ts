@@ -46,22 +46,42 @@ export type SessionGrant = z.infer<typeof SessionGrant>;
 export const MfaChallenge = z.object({
   mfaRequired: z.literal(true),
   challenge: z.string(),
-  methods: z.array(z.enum(['totp', 'recovery_code'])),
+  methods: z.array(z.enum(['totp', 'recovery_code', 'passkey'])),
   expiresAt: z.string(),
+  /** Options for navigator.credentials.get() when the user has passkeys. */
+  webauthn: z.unknown().optional(),
 });
 export type MfaChallenge = z.infer<typeof MfaChallenge>;
 
 /** Response of POST /v1/login. */
 export type LoginResponse = SessionGrant | MfaChallenge;
 
-/** POST /v1/login/mfa: finish a login with a TOTP code or a recovery code. */
+/** A WebAuthn credential response as browsers serialise it (PublicKeyCredential.toJSON()). */
+export const WebauthnResponse = z.strictObject({
+  id: z.string().min(1).max(1024),
+  rawId: z.string().min(1).max(1024),
+  type: z.literal('public-key'),
+  response: z.record(z.string().max(64), z.union([z.string().max(16_384), z.array(z.string().max(32)).max(10)])),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  authenticatorAttachment: z.string().max(32).optional(),
+});
+
+/** POST /v1/login/mfa: finish a login with a TOTP code, a recovery code or a passkey. */
 export const MfaLoginRequest = z
   .strictObject({
     challenge: z.string().min(16).max(128),
     code: z.string().regex(/^\d{6}$/).optional(),
     recoveryCode: z.string().min(8).max(64).optional(),
+    webauthn: WebauthnResponse.optional(),
   })
-  .refine((b) => (b.code === undefined) !== (b.recoveryCode === undefined), 'give exactly one of code and recoveryCode');
+  .refine((b) => [b.code, b.recoveryCode, b.webauthn].filter((x) => x !== undefined).length === 1, 'give exactly one of code, recoveryCode and webauthn');
+
+/** POST /v1/factors/passkey: the browser's answer to the registration options. */
+export const PasskeyRegistrationRequest = z.strictObject({ challengeId: z.string().min(1).max(64), response: WebauthnResponse, label: z.string().min(1).max(64).default('passkey') });
+/** POST /v1/login/passkey/options */
+export const PasskeyLoginOptionsRequest = z.strictObject({ username: z.string().min(1).max(64).optional() });
+/** POST /v1/login/passkey: passwordless login. */
+export const PasskeyLoginRequest = z.strictObject({ challengeId: z.string().min(1).max(64), response: WebauthnResponse, device: DeviceInput });
 export type MfaLoginRequest = z.infer<typeof MfaLoginRequest>;
 
 /** A TOTP code (confirm enrolment, step up). */

@@ -1,5 +1,5 @@
 import type { Bus, Clock, Logger } from '../core/index.js';
-import type { PasswordHashParams, Sealer } from '../crypto/index.js';
+import type { PasswordHashParams, RelyingParty, Sealer } from '../crypto/index.js';
 import type { RateLimiter } from '../limits/index.js';
 import type { Db } from '../store/index.js';
 
@@ -29,6 +29,8 @@ export interface AuthDeps {
   policy: AuthPolicy;
   /** Seals factor secrets at rest. */
   sealer: Sealer;
+  /** The WebAuthn relying party (RP ID and allowed origins). */
+  rp: RelyingParty;
 }
 
 /** Event published when sessions end; realtime closes their sockets. */

@@ -9,10 +9,19 @@ import { assertRecentStrongAuth } from './step-up.js';
 export const totpAad = (id: string) => `authenticators.secret_sealed:${id}`;
 const RECOVERY_CODES = 10;
 
-/** True when the user has a confirmed, enabled second factor. */
+/** True when the user has a confirmed, enabled second factor (an authenticator app or a passkey). */
 export async function hasActiveFactor(exec: Executor, userId: string): Promise<boolean> {
   const row = await exec.selectFrom('authenticators').select('id').where('user_id', '=', userId).where('confirmed_at', 'is not', null).where('disabled_at', 'is', null).executeTakeFirst();
-  return row !== undefined;
+  if (row) return true;
+  return (await exec.selectFrom('passkeys').select('id').where('user_id', '=', userId).executeTakeFirst()) !== undefined;
+}
+
+/** Replaces a user's recovery codes inside the caller's transaction; returns them (shown once). */
+export async function issueRecoveryCodes(tx: Executor, userId: string, now: number): Promise<string[]> {
+  const codes = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);
+  await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+  await tx.insertInto('recovery_codes').values(codes.map((c) => ({ id: randomId(), user_id: userId, code_hash: recoveryHash(c), created_at: now, used_at: null }))).execute();
+  return codes;
 }
 
 /** Starts TOTP enrolment: a new secret (sealed at rest) to show once as a QR code / otpauth URI. */
@@ -37,13 +46,12 @@ export async function confirmTotp(deps: AuthDeps, principal: Principal, id: stri
   const secret = Buffer.from(deps.sealer.unseal(row.secret_sealed, totpAad(id))).toString();
   const step = verifyTotp(secret, code, now);
   if (step === undefined) throw new AppError('code_invalid');
-  const codes = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);
-  await deps.db.transaction().execute(async (tx) => {
+  const codes = await deps.db.transaction().execute(async (tx) => {
     await tx.updateTable('authenticators').set({ confirmed_at: now, last_used_step: step }).where('id', '=', id).execute();
-    await tx.deleteFrom('recovery_codes').where('user_id', '=', principal.userId).execute();
-    await tx.insertInto('recovery_codes').values(codes.map((c) => ({ id: randomId(), user_id: principal.userId, code_hash: recoveryHash(c), created_at: now, used_at: null }))).execute();
+    const issued = await issueRecoveryCodes(tx, principal.userId, now);
     await tx.updateTable('sessions').set({ aal: 2, strong_auth_at: now }).where('id', '=', principal.sessionId).execute();
     await recordAudit(tx, { at: now, actorId: principal.userId, action: 'factor.enrolled', target: id, outcome: 'success', details: { kind: 'totp' } });
+    return issued;
   });
   return { recoveryCodes: codes };
 }
@@ -71,11 +79,10 @@ export async function removeFactor(deps: AuthDeps, principal: Principal, id: str
 export async function regenerateRecoveryCodes(deps: AuthDeps, principal: Principal): Promise<{ recoveryCodes: string[] }> {
   assertRecentStrongAuth(deps, principal);
   const now = deps.clock.now();
-  const codes = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);
-  await deps.db.transaction().execute(async (tx) => {
-    await tx.deleteFrom('recovery_codes').where('user_id', '=', principal.userId).execute();
-    await tx.insertInto('recovery_codes').values(codes.map((c) => ({ id: randomId(), user_id: principal.userId, code_hash: recoveryHash(c), created_at: now, used_at: null }))).execute();
+  const codes = await deps.db.transaction().execute(async (tx) => {
+    const issued = await issueRecoveryCodes(tx, principal.userId, now);
     await recordAudit(tx, { at: now, actorId: principal.userId, action: 'factor.recovery_codes_regenerated', outcome: 'success' });
+    return issued;
   });
   return { recoveryCodes: codes };
 }

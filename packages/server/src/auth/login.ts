@@ -5,6 +5,7 @@ import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { hasActiveFactor } from './factors.js';
 import { assessLogin } from './risk.js';
+import { passkeySecondFactor } from './passkeys.js';
 import { grantOrPending, openSession } from './open-session.js';
 
 let dummyHash: Promise<string> | undefined;
@@ -39,11 +40,16 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
   if (await hasActiveFactor(deps.db, user.id)) {
     const challenge = randomToken(32);
     const expiresAt = now + deps.policy.loginChallengeTtlMs;
+    const passkey = await passkeySecondFactor(deps, user.id);
     await deps.db
       .insertInto('login_challenges')
-      .values({ token_hash: sha256Hex(challenge), user_id: user.id, device_public_key: input.device.publicKey, device_name: input.device.name, device_platform: input.device.platform, created_at: now, expires_at: expiresAt, used_at: null })
+      .values({ token_hash: sha256Hex(challenge), user_id: user.id, device_public_key: input.device.publicKey, device_name: input.device.name, device_platform: input.device.platform, created_at: now, expires_at: expiresAt, used_at: null, webauthn_challenge_id: passkey?.challengeId ?? null })
       .execute();
-    return { mfaRequired: true, challenge, methods: ['totp', 'recovery_code'], expiresAt: new Date(expiresAt).toISOString() };
+    return {
+      mfaRequired: true, challenge, expiresAt: new Date(expiresAt).toISOString(),
+      methods: passkey ? ['passkey', 'totp', 'recovery_code'] : ['totp', 'recovery_code'],
+      ...(passkey ? { webauthn: passkey.options } : {}),
+    };
   }
   // SECURITY-BASELINE: MFA for every account; a password alone only during the enrolment grace.
   if (now >= user.mfa_grace_from + deps.policy.mfaGraceMs) {

@@ -5,6 +5,7 @@ import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { recoveryHash, totpAad } from './factors.js';
 import { grantOrPending, openSession } from './open-session.js';
+import { verifyPasskeySecondFactor } from './passkeys.js';
 
 /** Growing delay after repeated failures: none for the first 5, then 2^(n-5) s, at most 5 minutes. */
 export function failureDelayMs(failures: number): number {
@@ -56,9 +57,10 @@ export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, a
   deps.limiter.check('mfa.account', ch.user_id);
   try {
     if (input.code !== undefined) await verifyTotpFactor(deps, ch.user_id, input.code, address);
+    else if (input.webauthn !== undefined) await verifyPasskeySecondFactor(deps, ch.user_id, ch.webauthn_challenge_id, input.webauthn);
     else await useRecoveryCode(deps, ch.user_id, input.recoveryCode as string);
   } catch (e) {
-    await recordAudit(deps.db, { at: now, actorId: ch.user_id, action: 'login.failed', address, outcome: 'failure', details: { step: input.code !== undefined ? 'totp' : 'recovery_code' } });
+    await recordAudit(deps.db, { at: now, actorId: ch.user_id, action: 'login.failed', address, outcome: 'failure', details: { step: input.code !== undefined ? 'totp' : input.webauthn !== undefined ? 'passkey' : 'recovery_code' } });
     throw e;
   }
   const r = await deps.db.transaction().execute(async (tx) => {

@@ -54,6 +54,14 @@ const AuthSection = z.strictObject({
   maxFactorFailures: z.number().int().min(3).max(100).default(100),
   /** Minutes a strong factor counts as recent for sensitive actions. */
   stepUpMinutes: z.number().min(1).max(60).default(10),
+  /** WebAuthn relying party: the domain users reach, and the exact origins of the web clients. */
+  webauthn: z
+    .strictObject({
+      rpId: z.string().min(1).default('localhost'),
+      rpName: z.string().min(1).default('Palisade'),
+      origins: z.array(z.string().url()).min(1).default(['https://localhost:8443']),
+    })
+    .default({ rpId: 'localhost', rpName: 'Palisade', origins: ['https://localhost:8443'] }),
   argon2: z
     .strictObject({
       /** KiB; SECURITY-BASELINE: at least 47104 (46 MiB). */

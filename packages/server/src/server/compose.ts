@@ -56,6 +56,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       loginChallengeTtlMs: 5 * 60_000,
     },
     sealer: new LocalKeySealer(join(config.dataDir, 'keys', 'local-seal.key')),
+    rp: { id: config.auth.webauthn.rpId, name: config.auth.webauthn.rpName, origins: config.auth.webauthn.origins },
   };
   const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, log) };
   const rbac: RbacDeps = {

@@ -98,6 +98,8 @@ export interface LoginChallengesTable {
   created_at: Ms;
   expires_at: Ms;
   used_at: Ms | null;
+  /** Id of the WebAuthn challenge offered with this login, when the user has passkeys. */
+  webauthn_challenge_id: string | null;
 }
 
 export interface RoleGrantsTable {
@@ -147,6 +149,33 @@ export interface ServiceTokensTable {
   expires_at: Ms;
   revoked_at: Ms | null;
   last_used_at: Ms | null;
+}
+
+export interface PasskeysTable {
+  /** Credential id, base64url. */
+  id: string;
+  user_id: string;
+  /** COSE public key, base64url. */
+  public_key: string;
+  counter: number;
+  /** JSON array of transports. */
+  transports: string;
+  /** 1 when bound to one device (not synced): the AAL3-style factor. */
+  device_bound: number;
+  label: string;
+  created_at: Ms;
+  last_used_at: Ms | null;
+}
+
+export interface WebauthnChallengesTable {
+  id: string;
+  /** Null for a passwordless login that names no user. */
+  user_id: string | null;
+  purpose: 'register' | 'login' | 'second_factor';
+  challenge: string;
+  created_at: Ms;
+  expires_at: Ms;
+  used_at: Ms | null;
 }
 
 export interface ConversationsTable {
@@ -227,6 +256,8 @@ export interface Database {
   role_grants: RoleGrantsTable;
   approvals: ApprovalsTable;
   service_tokens: ServiceTokensTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
 }
 
 /** The query builder domain code uses. */

@@ -23,6 +23,7 @@ export function testDeps(store: Store, clock = new FakeClock()) {
       mfaGraceMs: 72 * 3_600_000, maxFactorFailures: 100, stepUpWindowMs: 10 * 60_000, loginChallengeTtlMs: 5 * 60_000,
     },
     sealer: new LocalKeySealer(join(mkdtempSync(join(tmpdir(), 'palisade-keys-')), 'seal.key')),
+    rp: { id: 'localhost', name: 'Palisade test', origins: ['https://localhost:8443'] },
   };
   const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log: silentLogger, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, silentLogger) };
   return { auth, messaging, clock, events, bus };

@@ -4,7 +4,8 @@ import { conversationRoutes } from './conversations.js';
 import { deviceRoutes } from './devices.js';
 import { factorRoutes } from './factors.js';
 import { healthRoutes } from './health.js';
+import { passkeyRoutes } from './passkeys.js';
 import { serviceAccountRoutes } from './service-accounts.js';
 
 /** Every HTTP route, each naming the access it needs (tests enumerate this list). */
-export const ROUTES = [...healthRoutes, ...accountRoutes, ...factorRoutes, ...deviceRoutes, ...adminRoutes, ...serviceAccountRoutes, ...conversationRoutes];
+export const ROUTES = [...healthRoutes, ...accountRoutes, ...factorRoutes, ...passkeyRoutes, ...deviceRoutes, ...adminRoutes, ...serviceAccountRoutes, ...conversationRoutes];
