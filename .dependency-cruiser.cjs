@@ -47,7 +47,7 @@ module.exports = {
     {
       name: 'crypto-primitives-only-in-crypto', severity: 'error', comment: 'Rule 3: only crypto imports node:crypto, argon2, pkcs11js, x509.',
       from: { path: '^packages/', pathNot: [`${S}crypto/`, '^packages/client/'] },
-      to: { path: ['^crypto$', '^node_modules/(argon2|pkcs11js|@peculiar|otpauth|@noble|@simplewebauthn)/'] },
+      to: { path: ['^crypto$', '^node_modules/(argon2|pkcs11js|@peculiar|otpauth|@noble|@simplewebauthn|openid-client|jose)/'] },
     },
     {
       name: 'nats-only-in-cluster', severity: 'error', comment: 'Rule 4: only cluster imports nats.',

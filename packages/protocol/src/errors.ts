@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   mfa_enrolment_required: { kind: 'forbidden', hint: 'The enrolment grace period is over; ask an admin to reset your account so you can enrol a second factor.' },
   device_approval_required: { kind: 'forbidden', hint: 'Approve this new device from one of your signed-in devices (or log in with your second factor), then log in again.' },
   risk_denied: { kind: 'forbidden', hint: 'This login looks unsafe; try again from a known device or network later, or contact your administrator.' },
+  sso_mfa_required: { kind: 'forbidden', hint: 'Your identity provider did not confirm multi-factor authentication; sign in there with your second factor.' },
+  sso_not_configured: { kind: 'unavailable', hint: 'Single sign-on is not configured on this server; use a password or passkey.' },
   step_up_required: { kind: 'forbidden', hint: 'Confirm with your second factor first (POST /v1/step-up), then retry.' },
   token_invalid: { kind: 'unauthenticated', hint: 'The enrolment or invite token is unknown, used or expired; ask an admin for a new one.' },
   forbidden: { kind: 'forbidden', hint: 'You lack the permission for this action.' },

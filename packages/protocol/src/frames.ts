@@ -66,6 +66,11 @@ export function httpProofMessage(method: string, pathAndQuery: string, unixMs: n
   return `palisade-http-proof-v1:${unixMs}:${method.toUpperCase()}:${pathAndQuery}`;
 }
 
+/** The bytes a device signs to collect the session of a single sign-on it started. */
+export function ssoProofMessage(ssoId: string): string {
+  return `palisade-sso-proof-v1:${ssoId}`;
+}
+
 /**
  * Parses one client frame. Never throws: bad input returns a stable error code.
  */

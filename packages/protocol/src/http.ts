@@ -179,3 +179,8 @@ export type ServiceTokenRequest = z.infer<typeof ServiceTokenRequest>;
 
 /** Path parameters holding a service account id and a token id. */
 export const ServiceTokenParams = z.strictObject({ id: Id, tokenId: Id });
+
+/** POST /v1/sso/start: begin single sign-on for this device. */
+export const SsoStartRequest = z.strictObject({ device: DeviceInput });
+/** POST /v1/sso/complete: the device proves it started this sign-on, and collects the session. */
+export const SsoCompleteRequest = z.strictObject({ ssoId: Id, signature: B64Url(128) });

@@ -1,5 +1,5 @@
 import type { Bus, Clock, Logger } from '../core/index.js';
-import type { PasswordHashParams, RelyingParty, Sealer } from '../crypto/index.js';
+import type { OidcRelyingParty, PasswordHashParams, RelyingParty, Sealer } from '../crypto/index.js';
 import type { RateLimiter } from '../limits/index.js';
 import type { Db } from '../store/index.js';
 
@@ -31,6 +31,8 @@ export interface AuthDeps {
   sealer: Sealer;
   /** The WebAuthn relying party (RP ID and allowed origins). */
   rp: RelyingParty;
+  /** Single sign-on, when configured. */
+  sso?: SsoDeps;
 }
 
 /** Event published when sessions end; realtime closes their sockets. */
@@ -39,4 +41,16 @@ export const SESSIONS_REVOKED = 'session.revoked';
 export interface SessionsRevoked {
   sessionIds: string[];
   reason: 'logout' | 'admin' | 'user_disabled';
+}
+
+/** Single sign-on settings and the OpenID Connect client. */
+export interface SsoDeps {
+  client: OidcRelyingParty;
+  /** Palisade's callback URL as registered at the IdP. */
+  redirectUri: string;
+  issuer: string;
+  roleClaim: string;
+  roleMapping: Record<string, string>;
+  requireMfa: boolean;
+  mfaAcrValues: string[];
 }

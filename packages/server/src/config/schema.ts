@@ -62,6 +62,24 @@ const AuthSection = z.strictObject({
       origins: z.array(z.string().url()).min(1).default(['https://localhost:8443']),
     })
     .default({ rpId: 'localhost', rpName: 'Palisade', origins: ['https://localhost:8443'] }),
+  /** Single sign-on with one OpenID Connect provider (optional). */
+  oidc: z
+    .strictObject({
+      issuer: z.string().url(),
+      clientId: z.string().min(1),
+      clientSecret: SecretRef,
+      /** Palisade's callback, e.g. https://chat.example.org:8443/v1/sso/callback (registered at the IdP). */
+      redirectUri: z.string().url(),
+      scopes: z.array(z.string()).default(['openid', 'email', 'profile']),
+      /** Claim holding the user's groups, and which groups map to which Palisade roles. */
+      roleClaim: z.string().default('groups'),
+      roleMapping: z.record(z.string(), z.enum(['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin'])).default({}),
+      /** Require the IdP to assert multi-factor authentication (amr or acr). */
+      requireMfa: z.boolean().default(true),
+      /** acr values that count as multi-factor, besides amr containing mfa, otp, hwk, swk or fpt. */
+      mfaAcrValues: z.array(z.string()).default([]),
+    })
+    .optional(),
   argon2: z
     .strictObject({
       /** KiB; SECURITY-BASELINE: at least 47104 (46 MiB). */

@@ -9,3 +9,4 @@ export { generateSelfSignedCertificate, certificateFingerprint, type Certificate
 export { newTotpSecret, totpUri, totpAt, verifyTotp, TOTP_STEP_SECONDS, TOTP_DIGITS } from './totp.js';
 export { LocalKeySealer, type Sealer } from './seal.js';
 export { passkeyRegistrationOptions, verifyPasskeyRegistration, passkeyAuthenticationOptions, verifyPasskeyAuthentication, type RelyingParty, type StoredCredential } from './webauthn.js';
+export { OidcRelyingParty, type OidcSettings, type OidcRequestSecrets, type OidcClaims } from './oidc.js';

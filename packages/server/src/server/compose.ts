@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { assertRecentStrongAuth, resetFactors, type AuthDeps } from '../auth/index.js';
+import { assertRecentStrongAuth, resetFactors, type AuthDeps, type SsoDeps } from '../auth/index.js';
 import type { RbacDeps } from '../rbac/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { resolveSecret, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
-import { LocalKeySealer } from '../crypto/index.js';
+import { LocalKeySealer, OidcRelyingParty } from '../crypto/index.js';
 import { LIMITS, RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -57,6 +57,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
     },
     sealer: new LocalKeySealer(join(config.dataDir, 'keys', 'local-seal.key')),
     rp: { id: config.auth.webauthn.rpId, name: config.auth.webauthn.rpName, origins: config.auth.webauthn.origins },
+    ...(config.auth.oidc ? { sso: ssoFromConfig(config.auth.oidc, env) } : {}),
   };
   const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, log) };
   const rbac: RbacDeps = {
@@ -68,4 +69,18 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
     },
   };
   return { config, store, auth, messaging, rbac, log, adminSocketPath: config.server.adminSocket ?? join(config.dataDir, 'admin.sock') };
+}
+
+/** Single sign-on from the `auth.oidc` config section; the client secret comes from a secret:// reference. */
+function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.ProcessEnv): SsoDeps {
+  const clientSecret = resolveSecret(o.clientSecret, env).reveal();
+  return {
+    client: new OidcRelyingParty({ issuer: o.issuer, clientId: o.clientId, clientSecret, redirectUri: o.redirectUri, scopes: o.scopes }),
+    issuer: o.issuer,
+    redirectUri: o.redirectUri,
+    roleClaim: o.roleClaim,
+    roleMapping: o.roleMapping,
+    requireMfa: o.requireMfa,
+    mfaAcrValues: o.mfaAcrValues,
+  };
 }

@@ -178,6 +178,30 @@ export interface WebauthnChallengesTable {
   used_at: Ms | null;
 }
 
+export interface SsoLoginsTable {
+  id: string;
+  /** SHA-256 of the OAuth state. */
+  state_hash: string;
+  /** The nonce and PKCE verifier, sealed (AAD `sso_logins.secrets:<id>`). */
+  secrets_sealed: string;
+  device_public_key: string;
+  device_name: string;
+  device_platform: string;
+  created_at: Ms;
+  expires_at: Ms;
+  /** Set by the callback once the IdP has vouched for the user. */
+  user_id: string | null;
+  aal: number | null;
+  completed_at: Ms | null;
+}
+
+export interface ExternalIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: Ms;
+}
+
 export interface ConversationsTable {
   id: string;
   kind: 'direct' | 'group';
@@ -258,6 +282,8 @@ export interface Database {
   service_tokens: ServiceTokensTable;
   passkeys: PasskeysTable;
   webauthn_challenges: WebauthnChallengesTable;
+  sso_logins: SsoLoginsTable;
+  external_identities: ExternalIdentitiesTable;
 }
 
 /** The query builder domain code uses. */
