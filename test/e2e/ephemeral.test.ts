@@ -59,3 +59,40 @@ describe('receipts, typing and presence (ephemeral events)', () => {
     for (const c of [cat, dan, eve]) c!.close();
   });
 });
+
+describe('membership changes reach live sockets at once', () => {
+  let server: ServerProcess;
+  let admin: PalisadeClient;
+  beforeAll(async () => {
+    server = await startServerProcess();
+    admin = await enrolAdmin(server);
+  });
+  afterAll(async () => {
+    admin?.close();
+    await server?.stop();
+  });
+
+  it('stops delivering to a removed member and starts delivering to an added one, without reconnecting', async () => {
+    const [owner, kim, lee] = (await createUsers(server, admin, ['owner', 'kim', 'lee'])) as PalisadeClient[];
+    const g = await owner!.api.createGroup('ops', ['kim']);
+    const kimGot: string[] = [];
+    const leeGot: string[] = [];
+    const kimChanges: string[] = [];
+    kim!.on.message = (m) => kimGot.push(Buffer.from(m.payload).toString());
+    kim!.on.conversation = (c) => kimChanges.push(c.change);
+    lee!.on.message = (m) => leeGot.push(Buffer.from(m.payload).toString());
+    await Promise.all([owner!.connect(), kim!.connect(), lee!.connect()]);
+    await owner!.send(g.id, utf8('one'));
+    await waitFor(() => kimGot.length === 1);
+    const kimId = (await kim!.api.me()).userId;
+    await owner!.api.removeMember(g.id, kimId);
+    await waitFor(() => kimChanges.includes('left'), 1000, 'left notice');
+    await owner!.api.addMember(g.id, 'lee');
+    await owner!.send(g.id, utf8('two'));
+    await waitFor(() => leeGot.length === 1, 2000, 'lee to receive');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(kimGot).toEqual(['one']);
+    expect(leeGot).toEqual(['two']); // a new member sees only what was sent after joining
+    for (const c of [owner, kim, lee]) c!.close();
+  });
+});

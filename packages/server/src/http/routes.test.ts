@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpProofMessage } from '@palisade/protocol';
-import { createInvite, enrol, login } from '../auth/index.js';
+import { createInvite, createServiceAccount, enrol, issueServiceToken, login } from '../auth/index.js';
 import { loadConfig } from '../config/index.js';
 import { silentLogger } from '../core/index.js';
 import { generateSelfSignedCertificate } from '../crypto/index.js';
@@ -49,7 +49,14 @@ describe('v5.0.0-8.2.1 authorization matrix over every route', () => {
       const s = (await login(core.auth, { username: `matrix${name}`, password: PASS, device: { publicKey: pub, name: 'm', platform: 'm' } }, '127.0.0.1')) as { token: string };
       callers[name] = { token: s.token, key };
     }
+    // A service token that has expired: every protected route must refuse it.
+    const adminPrincipal = { userId: 'x', username: 'x', roles: ['org_admin'], deviceId: 'x', sessionId: 'x', aal: 2, strongAuthAt: Date.now() } as never;
+    const svc = await createServiceAccount(core.auth, adminPrincipal, 'matrixbot');
+    const t = await issueServiceToken(core.auth, adminPrincipal, svc.id, { scopes: [{ action: 'conversation.read', conversations: '*' }], expiresInDays: 1, ratePerMinute: 6000 });
+    await core.store.db.updateTable('service_tokens').set({ expires_at: Date.now() - 1 }).where('id', '=', t.id).execute();
+    expiredServiceToken = t.token;
   });
+  let expiredServiceToken = '';
   afterAll(async () => {
     await app?.close();
     await core?.store.close();
@@ -73,6 +80,8 @@ describe('v5.0.0-8.2.1 authorization matrix over every route', () => {
     it(`${r.method} ${r.url} (${r.access})`, async () => {
       const anon = await call(r.method, url, 'anonymous');
       expect(anon.statusCode, 'anonymous').toBe(401);
+      const expired = await app.inject({ method: r.method as 'GET', url, headers: { authorization: `Bearer ${expiredServiceToken}` }, payload: r.method === 'GET' || r.method === 'DELETE' ? undefined : {} });
+      expect([expired.statusCode, JSON.parse(expired.body).code], 'expired service token').toEqual([401, 'session_invalid']);
       for (const who of ['admin', 'member', 'guest']) {
         const res = await call(r.method, url, who);
         const body = JSON.parse(res.body) as { code: string };
