@@ -66,5 +66,25 @@ describe('palisade-chat (terminal client) against a real server', () => {
     const bad = await chat(home, ['add', 'nope', 'bob']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/not_found/);
+    const devices = await chat(home, ['devices']);
+    expect(devices.out).toMatch(/trusted\s+palisade-chat on .* \(this one\)/);
+    expect((await chat(home, ['sessions'])).out).toMatch(/\(this one\)/);
+    expect((await chat(home, ['admin', 'users'])).err).toMatch(/forbidden/);
+  });
+
+  it('asks a new device to be approved, then runs admin commands with the admin\'s own session', async () => {
+    const adminHome = mkdtempSync(join(tmpdir(), 'palisade-chat-'));
+    const first = await chat(adminHome, ['login', '--server', server.baseUrl, '--username', 'admin', '--fingerprint', fingerprint, '--password-stdin'], `${PASS}\n`);
+    expect(first.code).toBe(1);
+    const id = /devices approve (\w+)/.exec(first.err)?.[1];
+    expect(id).toBeDefined();
+    await admin.api.call('POST', `/v1/devices/${id}/approve`);
+    const again = await chat(adminHome, ['login', '--server', server.baseUrl, '--username', 'admin', '--password-stdin'], `${PASS}\n`);
+    expect(again.code).toBe(0);
+    const users = await chat(adminHome, ['admin', 'users']);
+    expect(users.out).toMatch(/admin\s+member/);
+    expect(users.out).toMatch(/carol/);
+    const grant = await chat(adminHome, ['admin', 'grant', 'carol', 'auditor', '--reason', 'audit season']);
+    expect(grant.err).toMatch(/step_up_required/); // no recent strong factor in this session
   });
 });

@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { createNodeClient } from '../node/index.js';
 import { run, savedClient, trustServer } from './connect.js';
+import { addAccountCommands } from './account-commands.js';
+import { addAdminCommands } from './admin-commands.js';
 import { liveView } from './live-view.js';
 import { deviceKey, readProfile, saveProfile, saveToken } from './profile.js';
 import { ask, die } from './prompt.js';
@@ -21,6 +23,7 @@ async function readPassword(opts: { passwordStdin?: boolean }, confirm: boolean)
 
 async function loginAndSave(server: string, ca: string, username: string, password: string): Promise<void> {
   const client = createNodeClient({ baseUrl: server, ca, deviceKey: deviceKey() });
+  saveProfile({ ...readProfile(), server, username }); // remembered even if this device must wait for approval
   const first = await client.login(username, password, `palisade-chat on ${hostname()}`, process.platform);
   const res = 'mfaRequired' in first ? await client.api.loginMfa(first.challenge, await askSecondFactor()) : first;
   saveToken(res.token);
@@ -144,6 +147,8 @@ program
     }),
   );
 
+addAccountCommands(program);
+addAdminCommands(program);
 await program.parseAsync(process.argv);
 // Keep-alive HTTPS sockets would hold the process open after the command is done.
 process.exit(process.exitCode ?? 0);

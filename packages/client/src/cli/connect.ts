@@ -45,10 +45,15 @@ export async function run(body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (e) {
+    if (e instanceof PalisadeError && e.code === 'device_approval_required') {
+      const id = (e.details as { deviceId?: string } | undefined)?.deviceId ?? '?';
+      die(`this device (${id}) waits for approval: on a device you trust, run \`palisade-chat devices approve ${id}\`, then log in again here.`);
+    }
     if (e instanceof PalisadeError) {
       const hint = e.code === 'session_invalid' || e.code === 'not_authenticated' ? ' Run `palisade-chat login` again.' : '';
       die(`${e.code}: ${e.message}.${hint}`);
     }
+    if (e instanceof Error && /^no user named/.test(e.message)) die(e.message);
     throw e;
   }
 }

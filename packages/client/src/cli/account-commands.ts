@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { run, savedClient } from './connect.js';
+import { ask } from './prompt.js';
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
+/** Self-service: sessions, devices, step-up. */
+export function addAccountCommands(program: Command): void {
+  program.command('sessions').description('list your open sessions').action(() =>
+    run(async () => {
+      const { sessions } = await savedClient().api.sessions();
+      for (const s of sessions) out(`${s.id}  ${s.deviceName}${s.current ? '  (this one)' : ''}`);
+    }),
+  );
+  program
+    .command('end-session <id>')
+    .description('end one of your sessions (its sockets close)')
+    .action((id: string) => run(async () => void (await savedClient().api.call('DELETE', `/v1/sessions/${encodeURIComponent(id)}`))));
+
+  const devices = program.command('devices').description('your devices: list, approve a new one, revoke one');
+  devices.command('list', { isDefault: true }).description('list your devices').action(() =>
+    run(async () => {
+      const r = await savedClient().api.call<{ devices: { id: string; name: string; platform: string; state: string; lastSeen: string; lastAddress: string | null; current: boolean }[] }>('GET', '/v1/devices');
+      for (const d of r.devices) out(`${d.id}  ${d.state.padEnd(8)} ${d.name} (${d.platform}), last seen ${d.lastSeen} from ${d.lastAddress ?? '?'}${d.current ? '  (this one)' : ''}`);
+    }),
+  );
+  devices
+    .command('approve <id>')
+    .description('approve a new device that is waiting (run this on a trusted device)')
+    .action((id: string) => run(async () => void (await savedClient().api.call('POST', `/v1/devices/${encodeURIComponent(id)}/approve`))));
+  devices
+    .command('revoke <id>')
+    .description('revoke a device: its sessions end and its key can no longer log in')
+    .action((id: string) => run(async () => void (await savedClient().api.call('DELETE', `/v1/devices/${encodeURIComponent(id)}`))));
+
+  program
+    .command('step-up')
+    .description('confirm your second factor before a sensitive action (valid for a few minutes)')
+    .action(() =>
+      run(async () => {
+        await savedClient().api.stepUp((await ask('Authentication code: ', true)).trim());
+        process.stderr.write('confirmed\n');
+      }),
+    );
+}

@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { run, savedClient } from './connect.js';
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
+async function userId(username: string): Promise<string> {
+  const r = await savedClient().api.call<{ users: { id: string; username: string }[] }>('GET', '/v1/admin/users');
+  const u = r.users.find((x) => x.username === username);
+  if (!u) throw new Error(`no user named ${username}`);
+  return u.id;
+}
+
+/** Administration through the HTTP API with your own session (roles and step-up apply). */
+export function addAdminCommands(program: Command): void {
+  const admin = program.command('admin').description('administration with your own session: users, roles, approvals (needs admin roles)');
+  admin.command('users').description('list accounts').action(() =>
+    run(async () => {
+      const r = await savedClient().api.call<{ users: { id: string; username: string; role: string; disabled: boolean; mfa: boolean }[] }>('GET', '/v1/admin/users');
+      for (const u of r.users) out(`${u.id}  ${u.username.padEnd(24)} ${u.role.padEnd(7)} ${u.mfa ? 'mfa' : 'no-mfa'}${u.disabled ? '  DISABLED' : ''}`);
+    }),
+  );
+  admin
+    .command('disable <username>')
+    .description('disable an account; its sessions end at once (step up first)')
+    .action((username: string) => run(async () => void (await savedClient().api.call('POST', `/v1/admin/users/${await userId(username)}/disable`))));
+  admin.command('grants <username>').description('show role grants of a user').action((username: string) =>
+    run(async () => {
+      const r = await savedClient().api.call<{ grants: { id: string; role: string; kind: string; state: string; expiresAt: string | null; reason: string }[] }>('GET', `/v1/admin/users/${await userId(username)}/roles`);
+      for (const g of r.grants) out(`${g.id}  ${g.role.padEnd(20)} ${g.kind.padEnd(9)} ${g.state.padEnd(8)} ${g.expiresAt ?? ''}  ${g.reason}`);
+    }),
+  );
+  admin
+    .command('grant <username> <role>')
+    .description('grant a standing role (step up first)')
+    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .action((username: string, role: string, o: { reason: string }) => run(async () => void (await savedClient().api.call('POST', `/v1/admin/users/${await userId(username)}/roles`, { role, reason: o.reason }))));
+  admin
+    .command('reset-factors <username>')
+    .description('ask for a factor reset; a second security admin must approve it')
+    .requiredOption('--reason <text>', 'why')
+    .action((username: string, o: { reason: string }) =>
+      run(async () => {
+        out((await savedClient().api.call<{ id: string }>('POST', '/v1/approvals', { action: 'factor.reset', userId: await userId(username), reason: o.reason })).id);
+      }),
+    );
+  admin.command('approvals').description('requests waiting for your approval').action(() =>
+    run(async () => {
+      const r = await savedClient().api.call<{ approvals: { id: string; action: string; reason: string; requestedBy: string }[] }>('GET', '/v1/approvals');
+      for (const a of r.approvals) out(`${a.id}  ${a.action}  by ${a.requestedBy}: ${a.reason}`);
+    }),
+  );
+  admin
+    .command('approve <id>')
+    .description('approve and run another person\'s request (step up first)')
+    .action((id: string) => run(async () => void (await savedClient().api.call('POST', `/v1/approvals/${encodeURIComponent(id)}/approve`))));
+
+  const elev = program.command('elevate').description('just-in-time roles: ask for one, list and approve others\' requests');
+  elev
+    .command('request <role>')
+    .description('ask for a role for a bounded time')
+    .requiredOption('--minutes <n>', 'how long (5 to 480)')
+    .requiredOption('--reason <text>', 'why')
+    .action((role: string, o: { minutes: string; reason: string }) =>
+      run(async () => {
+        out((await savedClient().api.call<{ id: string }>('POST', '/v1/elevations', { role, minutes: Number(o.minutes), reason: o.reason })).id);
+      }),
+    );
+  elev.command('pending').description('elevations waiting for approval').action(() =>
+    run(async () => {
+      const r = await savedClient().api.call<{ elevations: { id: string; userId: string; role: string; minutes: number; reason: string }[] }>('GET', '/v1/elevations');
+      for (const e of r.elevations) out(`${e.id}  ${e.role} for ${e.minutes} min by ${e.userId}: ${e.reason}`);
+    }),
+  );
+  elev
+    .command('approve <id>')
+    .description('approve another person\'s elevation (step up first)')
+    .action((id: string) =>
+      run(async () => {
+        out(`active until ${(await savedClient().api.call<{ expiresAt: string }>('POST', `/v1/elevations/${encodeURIComponent(id)}/approve`)).expiresAt}`);
+      }),
+    );
+}
