@@ -17,6 +17,8 @@ export interface AuthPolicy {
   stepUpWindowMs: number;
   /** Lifetime of the challenge between the password and the second-factor step. */
   loginChallengeTtlMs: number;
+  /** When true, holders of admin and security roles step up only with a device-bound passkey (AAL3). */
+  adminsRequirePhishingResistant?: boolean;
 }
 
 /** What the auth use cases need, passed in by the composition root. */

@@ -69,7 +69,8 @@ export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, a
     const user = await tx.selectFrom('users').select(['id', 'mfa_grace_from', 'disabled_at']).where('id', '=', ch.user_id).executeTakeFirstOrThrow();
     if (user.disabled_at !== null) throw new AppError('auth_failed');
     if (input.recoveryCode !== undefined) await recordAudit(tx, { at: now, actorId: user.id, action: 'factor.recovery_code_used', address, outcome: 'success' });
-    return openSession(deps, tx, user, { publicKey: ch.device_public_key, name: ch.device_name, platform: ch.device_platform }, 2, address);
+    const method = input.code !== undefined ? 'totp' : input.webauthn !== undefined ? 'passkey' : 'recovery_code';
+    return openSession(deps, tx, user, { publicKey: ch.device_public_key, name: ch.device_name, platform: ch.device_platform }, 2, address, method);
   });
   return grantOrPending(r);
 }
@@ -78,5 +79,5 @@ export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, a
 export async function stepUp(deps: AuthDeps, principal: Principal, code: string, address: string | null): Promise<void> {
   deps.limiter.check('mfa.account', principal.userId);
   await verifyTotpFactor(deps, principal.userId, code, address);
-  await deps.db.updateTable('sessions').set({ aal: 2, strong_auth_at: deps.clock.now(), ...(address ? { login_address: address } : {}) }).where('id', '=', principal.sessionId).execute();
+  await deps.db.updateTable('sessions').set({ aal: 2, strong_auth_at: deps.clock.now(), strong_auth_method: 'totp', ...(address ? { login_address: address } : {}) }).where('id', '=', principal.sessionId).execute();
 }

@@ -23,8 +23,9 @@ export async function openSession(
   tx: Tx,
   user: { id: string; mfa_grace_from: number },
   device: DeviceDescription,
-  aal: 1 | 2,
+  aal: 1 | 2 | 3,
   address: string,
+  method: string | null = null,
 ): Promise<SessionGrant | { pendingDeviceId: string }> {
   const now = deps.clock.now();
   const { id: deviceId, approved } = await registerDevice(tx, user.id, device, aal, address, now);
@@ -32,12 +33,13 @@ export async function openSession(
   if (!approved) return { pendingDeviceId: deviceId };
   const token = randomToken(32);
   const sessionId = randomId();
-  const expiresAt = now + deps.policy.sessionTtlMs;
+  // SECURITY-BASELINE: AAL3 sessions last at most 12 hours (AAL2: 24).
+  const expiresAt = now + (aal >= 3 ? Math.min(deps.policy.sessionTtlMs, 12 * 3_600_000) : deps.policy.sessionTtlMs);
   await tx
     .insertInto('sessions')
     .values({
       id: sessionId, token_hash: sha256Hex(token), user_id: user.id, device_id: deviceId, created_at: now, expires_at: expiresAt,
-      last_used_at: now, revoked_at: null, aal, strong_auth_at: aal >= 2 ? now : null, login_address: address,
+      last_used_at: now, revoked_at: null, aal, strong_auth_at: aal >= 2 ? now : null, login_address: address, strong_auth_method: aal >= 2 ? method : null,
     })
     .execute();
   await recordAudit(tx, { at: now, actorId: user.id, action: 'login.succeeded', target: sessionId, address, outcome: 'success', details: { deviceId, aal } });

@@ -75,7 +75,7 @@ export async function startPasskeyLogin(deps: AuthDeps, username?: string) {
 }
 
 /** Checks an assertion by one of the user's passkeys and moves its counter forward. */
-export async function verifyUserPasskey(deps: AuthDeps, userId: string | null, response: unknown, challenge: string, requireUserVerification: boolean): Promise<string> {
+export async function verifyUserPasskey(deps: AuthDeps, userId: string | null, response: unknown, challenge: string, requireUserVerification: boolean): Promise<{ userId: string; deviceBound: boolean }> {
   const credId = (response as { id?: unknown }).id;
   if (typeof credId !== 'string') throw new AppError('code_invalid');
   const row = await deps.db.selectFrom('passkeys').selectAll().where('id', '=', credId).executeTakeFirst();
@@ -88,7 +88,7 @@ export async function verifyUserPasskey(deps: AuthDeps, userId: string | null, r
     throw new AppError('code_invalid', 'the passkey assertion could not be verified');
   }
   await deps.db.updateTable('passkeys').set({ counter: result.newCounter, last_used_at: deps.clock.now() }).where('id', '=', row.id).execute();
-  return row.user_id;
+  return { userId: row.user_id, deviceBound: row.device_bound === 1 };
 }
 
 /**
@@ -98,10 +98,12 @@ export async function verifyUserPasskey(deps: AuthDeps, userId: string | null, r
 export async function finishPasskeyLogin(deps: AuthDeps, challengeId: string, response: unknown, device: DeviceDescription, address: string): Promise<SessionGrant> {
   deps.limiter.check('login.address', address);
   const { challenge } = await takeChallenge(deps, challengeId, 'login');
-  const userId = await verifyUserPasskey(deps, null, response, challenge, true);
+  const { userId, deviceBound } = await verifyUserPasskey(deps, null, response, challenge, true);
   const user = await deps.db.selectFrom('users').select(['id', 'mfa_grace_from', 'disabled_at']).where('id', '=', userId).executeTakeFirstOrThrow();
   if (user.disabled_at !== null) throw new AppError('auth_failed');
-  return grantOrPending(await deps.db.transaction().execute((tx) => openSession(deps, tx, user, device, 2, address)));
+  // A device-bound passkey with user verification is the AAL3-style login; a synced one is AAL2.
+  const aal = deviceBound ? 3 : 2;
+  return grantOrPending(await deps.db.transaction().execute((tx) => openSession(deps, tx, user, device, aal, address, deviceBound ? 'passkey_device_bound' : 'passkey')));
 }
 
 /** When the user has passkeys: options to use one as the second factor of a password login. */
@@ -118,4 +120,31 @@ export async function verifyPasskeySecondFactor(deps: AuthDeps, userId: string, 
   const { challenge, userId: owner } = await takeChallenge(deps, webauthnChallengeId, 'second_factor');
   if (owner !== userId) throw new AppError('code_invalid');
   await verifyUserPasskey(deps, userId, response, challenge, false);
+
+}
+
+/** Options to step up with a passkey inside a session (user verification required). */
+export async function startPasskeyStepUp(deps: AuthDeps, principal: Principal) {
+  const allow = await storedPasskeys(deps.db, principal.userId);
+  if (allow.length === 0) throw new AppError('not_found', 'you have no passkey');
+  const options = await passkeyAuthenticationOptions(deps.rp, allow, 'required');
+  return { challengeId: await saveChallenge(deps.db, deps, principal.userId, 'second_factor', options.challenge), options };
+}
+
+/** Step-up with a passkey: a device-bound one raises the session to AAL3 (12 h absolute, 15 min idle). */
+export async function finishPasskeyStepUp(deps: AuthDeps, principal: Principal, challengeId: string, response: unknown, address: string | null): Promise<{ aal: number }> {
+  const { challenge, userId } = await takeChallenge(deps, challengeId, 'second_factor');
+  if (userId !== principal.userId) throw new AppError('code_invalid');
+  const { deviceBound } = await verifyUserPasskey(deps, principal.userId, response, challenge, true);
+  const now = deps.clock.now();
+  const aal = deviceBound ? 3 : 2;
+  await deps.db
+    .updateTable('sessions')
+    .set({ aal, strong_auth_at: now, strong_auth_method: deviceBound ? 'passkey_device_bound' : 'passkey', ...(address ? { login_address: address } : {}) })
+    .where('id', '=', principal.sessionId)
+    .execute();
+  // SECURITY-BASELINE: an AAL3 session ends at most 12 hours from now.
+  if (deviceBound) await deps.db.updateTable('sessions').set({ expires_at: now + 12 * 3_600_000 }).where('id', '=', principal.sessionId).where('expires_at', '>', now + 12 * 3_600_000).execute();
+  await recordAudit(deps.db, { at: now, actorId: principal.userId, action: 'step_up.succeeded', target: principal.sessionId, address, outcome: 'success', details: { method: 'passkey', deviceBound } });
+  return { aal };
 }

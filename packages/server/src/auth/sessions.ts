@@ -27,7 +27,7 @@ export async function authenticateToken(deps: AuthDeps, token: string, address?:
     .innerJoin('devices as d', 'd.id', 's.device_id')
     .select([
       's.id as sessionId', 's.token_hash as tokenHash', 's.expires_at as expiresAt', 's.last_used_at as lastUsedAt', 's.revoked_at as revokedAt',
-      's.aal', 's.strong_auth_at as strongAuthAt', 's.login_address as loginAddress',
+      's.aal', 's.strong_auth_at as strongAuthAt', 's.login_address as loginAddress', 's.strong_auth_method as strongAuthMethod',
       'u.id as userId', 'u.username', 'u.role', 'u.disabled_at as disabledAt', 'd.id as deviceId', 'd.public_key as publicKey', 'd.revoked_at as deviceRevokedAt', 'd.approved_at as deviceApprovedAt',
     ])
     .where('s.token_hash', '=', hash)
@@ -38,7 +38,8 @@ export async function authenticateToken(deps: AuthDeps, token: string, address?:
     !constantTimeEqual(row.tokenHash, hash) ||
     row.revokedAt !== null ||
     row.expiresAt <= now ||
-    row.lastUsedAt + deps.policy.idleTimeoutMs <= now ||
+    // SECURITY-BASELINE: idle at most 1 h at AAL2 and 15 min at AAL3.
+    row.lastUsedAt + (Number(row.aal) >= 3 ? Math.min(deps.policy.idleTimeoutMs, 15 * 60_000) : deps.policy.idleTimeoutMs) <= now ||
     row.disabledAt !== null ||
     row.deviceRevokedAt !== null ||
     row.deviceApprovedAt === null
@@ -61,6 +62,7 @@ export async function authenticateToken(deps: AuthDeps, token: string, address?:
       userId: row.userId as UserId,
       username: row.username,
       roles: [row.role, ...new Set(grants.map((g) => g.role))],
+      strongAuthMethod: row.strongAuthMethod,
       deviceId: row.deviceId as DeviceId,
       sessionId: row.sessionId as SessionId,
       aal: Number(row.aal),

@@ -110,7 +110,7 @@ export async function completeSso(deps: AuthDeps, ssoId: string, signature: stri
     if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid');
     const user = await tx.selectFrom('users').select(['id', 'mfa_grace_from', 'disabled_at']).where('id', '=', userId).executeTakeFirstOrThrow();
     if (user.disabled_at !== null) throw new AppError('auth_failed');
-    return openSession(deps, tx, user, { publicKey: row.device_public_key, name: row.device_name, platform: row.device_platform }, row.aal === 2 ? 2 : 1, address);
+    return openSession(deps, tx, user, { publicKey: row.device_public_key, name: row.device_name, platform: row.device_platform }, row.aal === 2 ? 2 : 1, address, 'sso');
   });
   return grantOrPending(r);
 }

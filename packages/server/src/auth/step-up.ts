@@ -8,4 +8,11 @@ import type { AuthDeps } from './deps.js';
 export function assertRecentStrongAuth(deps: AuthDeps, principal: Principal): void {
   const at = principal.strongAuthAt;
   if (at === null || deps.clock.now() - at > deps.policy.stepUpWindowMs) throw new AppError('step_up_required');
+  // SECURITY-BASELINE (AAL3 for admin duties): when the policy is on, admin and security roles must
+  // have stepped up with a device-bound passkey, not a code that can be phished.
+  if (deps.policy.adminsRequirePhishingResistant && principal.roles.some((r) => ADMIN_ROLES.has(r)) && principal.strongAuthMethod !== 'passkey_device_bound') {
+    throw new AppError('step_up_required', 'your roles need a step-up with a device-bound passkey');
+  }
 }
+
+const ADMIN_ROLES = new Set(['org_admin', 'security_admin']);

@@ -52,6 +52,12 @@ const AuthSection = z.strictObject({
   mfaEnrolmentGraceHours: z.number().min(0).max(24 * 30).default(72),
   /** Consecutive failures that disable a factor (800-63B-4: at most 100). */
   maxFactorFailures: z.number().int().min(3).max(100).default(100),
+  /**
+   * Require holders of org_admin and security_admin to step up with a device-bound passkey (AAL3).
+   * Off by default until a WebAuthn-capable client ships (the web console); turn it on once admins
+   * have registered passkeys in a browser.
+   */
+  adminsRequirePhishingResistant: z.boolean().default(false),
   /** Minutes a strong factor counts as recent for sensitive actions. */
   stepUpMinutes: z.number().min(1).max(60).default(10),
   /** WebAuthn relying party: the domain users reach, and the exact origins of the web clients. */

@@ -12,6 +12,8 @@ export interface Principal {
   aal: number;
   /** When a strong factor was last verified in this session (ms), for step-up. */
   strongAuthAt: number | null;
+  /** How it was verified (totp, recovery_code, passkey, passkey_device_bound, sso). */
+  strongAuthMethod?: string | null;
   /** Set for service accounts: what the token may do, on which conversations. */
   scopes?: readonly ServiceScope[];
 }

@@ -54,6 +54,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       maxFactorFailures: config.auth.maxFactorFailures,
       stepUpWindowMs: config.auth.stepUpMinutes * 60_000,
       loginChallengeTtlMs: 5 * 60_000,
+      adminsRequirePhishingResistant: config.auth.adminsRequirePhishingResistant,
     },
     sealer: new LocalKeySealer(join(config.dataDir, 'keys', 'local-seal.key')),
     rp: { id: config.auth.webauthn.rpId, name: config.auth.webauthn.rpName, origins: config.auth.webauthn.origins },

@@ -293,5 +293,10 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
           .execute();
       },
     },
+    '0009_strong_auth_method': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('sessions').addColumn('strong_auth_method', 'text').execute();
+      },
+    },
   };
 }

@@ -61,6 +61,8 @@ export interface SessionsTable {
   strong_auth_at: Ms | null;
   /** Address of the login or the last step-up; requests from another network need a new step-up. */
   login_address: string | null;
+  /** How the strong factor was last verified: totp, recovery_code, passkey, passkey_device_bound, sso. */
+  strong_auth_method: string | null;
 }
 
 export interface AuthenticatorsTable {

@@ -4,9 +4,10 @@ import { conversationRoutes } from './conversations.js';
 import { deviceRoutes } from './devices.js';
 import { factorRoutes } from './factors.js';
 import { healthRoutes } from './health.js';
+import { passkeyStepUpRoutes } from './passkey-step-up.js';
 import { passkeyRoutes } from './passkeys.js';
 import { serviceAccountRoutes } from './service-accounts.js';
 import { ssoRoutes } from './sso.js';
 
 /** Every HTTP route, each naming the access it needs (tests enumerate this list). */
-export const ROUTES = [...healthRoutes, ...accountRoutes, ...factorRoutes, ...passkeyRoutes, ...ssoRoutes, ...deviceRoutes, ...adminRoutes, ...serviceAccountRoutes, ...conversationRoutes];
+export const ROUTES = [...healthRoutes, ...accountRoutes, ...factorRoutes, ...passkeyRoutes, ...passkeyStepUpRoutes, ...ssoRoutes, ...deviceRoutes, ...adminRoutes, ...serviceAccountRoutes, ...conversationRoutes];
