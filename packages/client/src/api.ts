@@ -62,6 +62,30 @@ export class Api {
     return r;
   }
 
+  /** Starts single sign-on for this device: open `authorizationUrl` in a browser, then `ssoComplete`. */
+  ssoStart(deviceName: string, platform = 'unknown') {
+    return this.call<{ ssoId: string; authorizationUrl: string; expiresAt: string }>('POST', '/v1/sso/start', { device: { publicKey: this.key.publicKey, name: deviceName, platform } }, false);
+  }
+
+  /** Collects the session once the browser sign-in is done; undefined while it is not. */
+  async ssoComplete(ssoId: string): Promise<SessionGrant | undefined> {
+    const r = await this.call<SessionGrant | { pending: true }>('POST', '/v1/sso/complete', { ssoId, signature: this.key.signSso(ssoId) }, false);
+    if ('pending' in r) return undefined;
+    this.token = r.token;
+    return r;
+  }
+
+  /** WebAuthn: registration options, then the browser's answer (navigator.credentials.create()). */
+  passkeyRegistrationOptions = () => this.call<{ challengeId: string; options: unknown }>('POST', '/v1/factors/passkey/options', {});
+  registerPasskey = (challengeId: string, response: unknown, label = 'passkey') => this.call<{ id: string; deviceBound: boolean; recoveryCodes?: string[] }>('POST', '/v1/factors/passkey', { challengeId, response, label });
+  /** WebAuthn: passwordless login options, then the browser's answer (navigator.credentials.get()). */
+  passkeyLoginOptions = (username?: string) => this.call<{ challengeId: string; options: unknown }>('POST', '/v1/login/passkey/options', username ? { username } : {}, false);
+  async loginWithPasskey(challengeId: string, response: unknown, deviceName: string, platform = 'unknown'): Promise<SessionGrant> {
+    const r = await this.call<SessionGrant>('POST', '/v1/login/passkey', { challengeId, response, device: { publicKey: this.key.publicKey, name: deviceName, platform } }, false);
+    this.token = r.token;
+    return r;
+  }
+
   factors = () => this.call<{ factors: { id: string; kind: string; label: string; confirmed: boolean; disabled: boolean }[]; recoveryCodesLeft: number }>('GET', '/v1/factors');
   enrolTotp = () => this.call<{ id: string; secret: string; uri: string }>('POST', '/v1/factors/totp', {});
   confirmTotp = (id: string, code: string) => this.call<{ recoveryCodes: string[] }>('POST', `/v1/factors/totp/${encodeURIComponent(id)}/confirm`, { code });

@@ -1,5 +1,5 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { deviceProofMessage, httpProofMessage } from '@palisade/protocol';
+import { deviceProofMessage, httpProofMessage, ssoProofMessage } from '@palisade/protocol';
 import { fromBase64Url, toBase64Url, utf8 } from './bytes.js';
 
 /**
@@ -34,6 +34,11 @@ export class DeviceKey {
   /** Signs the server's connection challenge. */
   signChallenge(nonce: string): string {
     return toBase64Url(ed25519.sign(utf8(deviceProofMessage(nonce)), this.secret));
+  }
+
+  /** Proves this device started a single sign-on, to collect its session. */
+  signSso(ssoId: string): string {
+    return toBase64Url(ed25519.sign(utf8(ssoProofMessage(ssoId)), this.secret));
   }
 
   /** The `X-Palisade-Proof` header value for one HTTP request. */

@@ -95,6 +95,33 @@ program
     }),
   );
 
+program
+  .command('sso')
+  .description('log in on this device through your organisation\'s single sign-on (opens a browser link)')
+  .option('--server <url>', 'server URL (default: the saved one)')
+  .option('--fingerprint <sha256>', 'expected server certificate fingerprint')
+  .action((o: { server?: string; fingerprint?: string }) =>
+    run(async () => {
+      const server = o.server ?? readProfile()?.server ?? die('give --server https://HOST:8443');
+      const ca = await trustServer(server, o.fingerprint);
+      const client = createNodeClient({ baseUrl: server, ca, deviceKey: deviceKey() });
+      const start = await client.api.ssoStart(`palisade-chat on ${hostname()}`, process.platform);
+      process.stderr.write(`Open this link in your browser and sign in (valid until ${start.expiresAt}):\n  ${start.authorizationUrl}\nWaiting`);
+      for (;;) {
+        const grant = await client.api.ssoComplete(start.ssoId);
+        if (grant) {
+          saveToken(grant.token);
+          saveProfile({ ...readProfile(), server, userId: grant.userId });
+          process.stderr.write(`\nsigned in (session valid until ${grant.expiresAt})\n`);
+          return;
+        }
+        if (Date.now() > Date.parse(start.expiresAt)) die('the sign-on expired; run `palisade-chat sso` again.');
+        process.stderr.write('.');
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }),
+  );
+
 program.command('logout').description('end this session on the server').action(() =>
   run(async () => {
     await savedClient().api.logout();

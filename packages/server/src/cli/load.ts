@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 
-/** Loads config from --config (or ./palisade.yaml when present) plus PALISADE_* variables; exits 2 on errors. */
+/** Loads config from --config, $PALISADE_CONFIG or ./palisade.yaml (first found), plus PALISADE_* variables; exits 2 on errors. */
 export function loadOrExit(file: string | undefined): Config {
-  const path = file ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
+  const path = file ?? process.env.PALISADE_CONFIG ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
   try {
     return loadConfig({ file: path, env: process.env });
   } catch (e) {
