@@ -86,6 +86,7 @@ export class Api {
     return r;
   }
 
+  changePassword = (currentPassword: string, newPassword: string) => this.call<object>('POST', '/v1/password', { currentPassword, newPassword });
   factors = () => this.call<{ factors: { id: string; kind: string; label: string; confirmed: boolean; disabled: boolean }[]; recoveryCodesLeft: number }>('GET', '/v1/factors');
   enrolTotp = () => this.call<{ id: string; secret: string; uri: string }>('POST', '/v1/factors/totp', {});
   confirmTotp = (id: string, code: string) => this.call<{ recoveryCodes: string[] }>('POST', `/v1/factors/totp/${encodeURIComponent(id)}/confirm`, { code });

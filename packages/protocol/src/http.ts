@@ -184,3 +184,6 @@ export const ServiceTokenParams = z.strictObject({ id: Id, tokenId: Id });
 export const SsoStartRequest = z.strictObject({ device: DeviceInput });
 /** POST /v1/sso/complete: the device proves it started this sign-on, and collects the session. */
 export const SsoCompleteRequest = z.strictObject({ ssoId: Id, signature: B64Url(128) });
+
+/** POST /v1/password */
+export const ChangePasswordRequest = z.strictObject({ currentPassword: Password, newPassword: Password });

@@ -51,6 +51,22 @@ mfa
       process.stdout.write(`Enrolled. Recovery codes (each works once; store them offline now):\n${recoveryCodes.map((c) => `  ${c}`).join('\n')}\n`);
     }),
   );
+mfa
+  .command('remove <id>')
+  .description('remove a factor (run `palisade-chat step-up` first)')
+  .action((id: string) => run(async () => void (await savedClient().api.removeFactor(id))));
+program
+  .command('password')
+  .description('change your password (8+ characters with a second factor, else 15+; other sessions end)')
+  .action(() =>
+    run(async () => {
+      const current = await ask('Current password: ', true);
+      const next = await ask('New password: ', true);
+      if (process.stdin.isTTY && (await ask('Repeat new password: ', true)) !== next) die('the passwords differ.');
+      await savedClient().api.changePassword(current, next);
+      process.stderr.write('password changed; your other sessions have ended\n');
+    }),
+  );
 mfa.command('list').description('list your factors').action(() =>
   run(async () => {
     const f = await savedClient().api.factors();

@@ -19,3 +19,4 @@ export { assessLogin, decide, networkOf, RISK_POLICY, type RiskAssessment, type 
 export { startPasskeyRegistration, finishPasskeyRegistration, startPasskeyLogin, finishPasskeyLogin, verifyUserPasskey, saveChallenge, startPasskeyStepUp, finishPasskeyStepUp } from './passkeys.js';
 export { startSso, ssoCallback, completeSso, idpAssertedMfa } from './sso.js';
 export type { SsoDeps } from './deps.js';
+export { changePassword, MIN_MFA_PASSWORD_LENGTH } from './change-password.js';

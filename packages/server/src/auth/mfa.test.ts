@@ -3,7 +3,7 @@ import { totpAt } from '../crypto/index.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
 import { loginAgain, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
-import { authenticateToken, completeMfaLogin, confirmTotp, failureDelayMs, listFactors, login, regenerateRecoveryCodes, removeFactor, startTotpEnrolment, stepUp } from './index.js';
+import { authenticateToken, changePassword, completeMfaLogin, confirmTotp, failureDelayMs, listFactors, login, regenerateRecoveryCodes, removeFactor, startTotpEnrolment, stepUp } from './index.js';
 
 const device = () => ({ publicKey: newDevicePublicKey(), name: 'phone', platform: 'ios' });
 
@@ -108,5 +108,27 @@ withAllStores('multi-factor authentication', (h) => {
     expect((await listFactors(deps.auth, p!)).factors[0]).toMatchObject({ confirmed: false });
     const r = await loginAgain(deps.auth, p!);
     expect('mfaRequired' in r).toBe(false); // an unconfirmed app does not count as a factor
+  });
+});
+
+withAllStores('password change', (h) => {
+  it('800-63B-4 §3.1.1.2: 8 code points suffice with a second factor, 15 without; other sessions end', async () => {
+    const deps = testDeps(h.get());
+    const [p] = await makeUsers(deps.auth, [uniqueName('pw')]);
+    await expect(changePassword(deps.auth, p!, PASS, 'short but ok')).rejects.toMatchObject({ code: 'weak_password' }); // 12 < 15 without MFA
+    const second = await loginAgain(deps.auth, p!); // another session, to be ended by the change
+    const t = await startTotpEnrolment(deps.auth, p!);
+    await confirmTotp(deps.auth, p!, t.id, totpAt({ base32: t.secret }, deps.clock.now()));
+    const other = await loginAgain(deps.auth, p!).catch(() => undefined); // MFA now: the password step alone returns a challenge
+    expect(other).toBeUndefined();
+    await expect(changePassword(deps.auth, { ...p!, strongAuthAt: null }, PASS, 'tulip9orbit')).rejects.toMatchObject({ code: 'step_up_required' });
+    const stepped = { ...p!, strongAuthAt: deps.clock.now() };
+    await expect(changePassword(deps.auth, stepped, 'not the current one', 'tulip9orbit')).rejects.toMatchObject({ code: 'auth_failed' });
+    await expect(changePassword(deps.auth, stepped, PASS, 'abc1234')).rejects.toMatchObject({ code: 'weak_password' }); // 7
+    await expect(authenticateToken(deps.auth, second.token)).resolves.toBeDefined();
+    await changePassword(deps.auth, stepped, PASS, 'tulip9orbit'); // 11 code points, fine with MFA
+    await expect(authenticateToken(deps.auth, second.token)).rejects.toMatchObject({ code: 'session_invalid' });
+    const r = await login(deps.auth, { username: p!.username, password: 'tulip9orbit', device: device() }, '10.2.2.2');
+    expect('mfaRequired' in r).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
-import { CreateInviteRequest, EnrolRequest, IdParams, LoginRequest } from '@palisade/protocol';
+import { ChangePasswordRequest, CreateInviteRequest, EnrolRequest, IdParams, LoginRequest } from '@palisade/protocol';
 import { AppError } from '../../core/index.js';
-import { createInvite, enrol, listMySessions, login, logout, revokeSessions } from '../../auth/index.js';
+import { changePassword, createInvite, enrol, listMySessions, login, logout, revokeSessions } from '../../auth/index.js';
 import { assertAccount } from '../../rbac/index.js';
 import { route } from '../route.js';
 
@@ -17,6 +17,10 @@ export const accountRoutes = [
   route({
     method: 'POST', url: '/v1/logout', access: 'session.manage_own', summary: 'End this session (its sockets close)',
     handler: async ({ deps, principal, address }) => { await logout(deps.auth, principal, address); },
+  }),
+  route({
+    method: 'POST', url: '/v1/password', access: 'session.manage_own', summary: 'Change my password (8+ with a second factor, else 15+; step-up; other sessions end)', body: ChangePasswordRequest,
+    handler: async ({ deps, principal, body, address }) => { await changePassword(deps.auth, principal, body.currentPassword, body.newPassword, address); },
   }),
   route({
     method: 'GET', url: '/v1/me', access: 'authenticated', summary: 'Who am I',

@@ -1,0 +1,32 @@
+import { AppError, type Principal } from '../core/index.js';
+import { hashPassword, verifyPassword } from '../crypto/index.js';
+import { recordAudit } from '../audit/index.js';
+import type { AuthDeps } from './deps.js';
+import { hasActiveFactor } from './factors.js';
+import { assertPasswordAcceptable, MIN_SINGLE_FACTOR_LENGTH } from './password-policy.js';
+import { revokeSessions } from './sessions.js';
+import { assertRecentStrongAuth } from './step-up.js';
+
+/** 800-63B-4 §3.1.1.2: a password that is one factor of MFA needs at least 8 code points. */
+export const MIN_MFA_PASSWORD_LENGTH = 8;
+
+/**
+ * Changes the caller's password. With a second factor the new one may be 8+ code points (otherwise
+ * 15+), and the change needs a recent step-up. Every other session of the user ends.
+ */
+export async function changePassword(deps: AuthDeps, principal: Principal, current: string, next: string, address: string | null): Promise<void> {
+  const mfa = await hasActiveFactor(deps.db, principal.userId);
+  if (mfa) assertRecentStrongAuth(deps, principal);
+  deps.limiter.check('login.account', principal.username);
+  const user = await deps.db.selectFrom('users').select(['password_hash', 'display_name']).where('id', '=', principal.userId).executeTakeFirstOrThrow();
+  if (!(await verifyPassword(user.password_hash, current))) {
+    await recordAudit(deps.db, { at: deps.clock.now(), actorId: principal.userId, action: 'password.change_failed', address, outcome: 'failure' });
+    throw new AppError('auth_failed', 'the current password is wrong');
+  }
+  assertPasswordAcceptable(next, [principal.username, ...(user.display_name ? [user.display_name] : []), 'palisade'], mfa ? MIN_MFA_PASSWORD_LENGTH : MIN_SINGLE_FACTOR_LENGTH);
+  const hash = await hashPassword(next, deps.policy.argon2);
+  await deps.db.updateTable('users').set({ password_hash: hash }).where('id', '=', principal.userId).execute();
+  await recordAudit(deps.db, { at: deps.clock.now(), actorId: principal.userId, action: 'password.changed', address, outcome: 'success' });
+  const others = await deps.db.selectFrom('sessions').select('id').where('user_id', '=', principal.userId).where('revoked_at', 'is', null).where('id', '!=', principal.sessionId).execute();
+  for (const s of others) await revokeSessions(deps, principal.userId, { sessionId: s.id }, address);
+}
