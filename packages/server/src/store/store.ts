@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
-import { migrations, type DialectQuirks } from './migrations.js';
+import { migrations, type DialectQuirks } from './migrations/index.js';
 import { openPostgres, postgresQuirks } from './postgres/driver.js';
 import type { Database } from './schema.js';
 import { openSqlite, sqliteQuirks } from './sqlite/driver.js';

@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../schema.js';
-import type { DialectQuirks } from '../migrations.js';
+import type { DialectQuirks } from '../migrations/index.js';
 
 /** PostgreSQL's quirks for the shared migrations. */
 export const postgresQuirks: DialectQuirks = {

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../schema.js';
-import type { DialectQuirks } from '../migrations.js';
+import type { DialectQuirks } from '../migrations/index.js';
 
 /** SQLite's quirks for the shared migrations. */
 export const sqliteQuirks: DialectQuirks = {

@@ -1,0 +1,28 @@
+import type { Migration } from 'kysely';
+import { m0001Initial } from './0001-initial.js';
+import { m0002Mfa } from './0002-mfa.js';
+import { m0003Roles } from './0003-roles.js';
+import { m0004DeviceTrust } from './0004-device-trust.js';
+import { m0005ServiceAccounts } from './0005-service-accounts.js';
+import { m0006SessionNetwork } from './0006-session-network.js';
+import { m0007Passkeys } from './0007-passkeys.js';
+import { m0008Sso } from './0008-sso.js';
+import { m0009StrongAuthMethod } from './0009-strong-auth-method.js';
+import type { DialectQuirks } from './quirks.js';
+
+export type { DialectQuirks } from './quirks.js';
+
+/** Versioned migrations, applied in name order, written once for both databases. */
+export function migrations(q: DialectQuirks): Record<string, Migration> {
+  return {
+    '0001_initial': m0001Initial(q),
+    '0002_mfa': m0002Mfa(),
+    '0003_roles': m0003Roles(),
+    '0004_device_trust': m0004DeviceTrust(),
+    '0005_service_accounts': m0005ServiceAccounts(),
+    '0006_session_network': m0006SessionNetwork(),
+    '0007_passkeys': m0007Passkeys(),
+    '0008_sso': m0008Sso(),
+    '0009_strong_auth_method': m0009StrongAuthMethod(),
+  };
+}
