@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PalisadeClient } from '@palisade/client';
-import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { deviceClient, enrolAdmin, PASS } from '../support/users.js';
+import { describe, expect, it } from 'vitest';
+import { deviceClient, PASS } from '../support/users.js';
+import { useServerWithAdmin } from '../support/harness.js';
 
 const MAIN = resolve(import.meta.dirname, '../../packages/server/dist/cli/main.js');
 
@@ -20,27 +19,18 @@ function palisade(args: string[], env: Record<string, string>): Promise<{ code: 
 }
 
 describe('palisade admin CLI and config check', () => {
-  let server: ServerProcess;
-  let admin: PalisadeClient;
-  beforeAll(async () => {
-    server = await startServerProcess();
-    admin = await enrolAdmin(server);
-  });
-  afterAll(async () => {
-    admin?.close();
-    await server?.stop();
-  });
+  const ctx = useServerWithAdmin();
 
   it('creates invites over the 0600 admin socket and offline, and revokes sessions', async () => {
-    const env = { PALISADE_DATA_DIR: server.dataDir };
-    expect(statSync(join(server.dataDir, 'admin.sock')).mode & 0o777).toBe(0o600);
+    const env = { PALISADE_DATA_DIR: ctx.server.dataDir };
+    expect(statSync(join(ctx.server.dataDir, 'admin.sock')).mode & 0o777).toBe(0o600);
     const inv = await palisade(['admin', 'invite', '--ttl-hours', '2'], env);
     expect(inv.code).toBe(0);
     const token = inv.out.trim();
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const c = deviceClient(server);
+    const c = deviceClient(ctx.server);
     await c.api.enrol({ token, username: 'frank', password: PASS });
-    await expect(deviceClient(server).api.enrol({ token, username: 'frank2', password: PASS })).rejects.toMatchObject({ code: 'token_invalid' });
+    await expect(deviceClient(ctx.server).api.enrol({ token, username: 'frank2', password: PASS })).rejects.toMatchObject({ code: 'token_invalid' });
     const offline = await palisade(['admin', 'invite', '--offline'], env);
     expect(offline.out.trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await c.login('frank', PASS, 'x');
@@ -48,14 +38,14 @@ describe('palisade admin CLI and config check', () => {
     expect(rev.out).toMatch(/revoked 1 session/);
     await expect(c.api.me()).rejects.toMatchObject({ code: 'session_invalid' });
     const status = JSON.parse((await palisade(['admin', 'status'], env)).out) as { store: string; port: number };
-    expect(status).toMatchObject({ store: 'sqlite', port: server.port });
+    expect(status).toMatchObject({ store: 'sqlite', port: ctx.server.port });
     const bad = await palisade(['admin', 'invite', '--role', 'root'], env);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/--role must be member or guest/);
   });
 
   it('checks a config file without starting, listing every problem', async () => {
-    const file = join(server.dataDir, 'bad.yaml');
+    const file = join(ctx.server.dataDir, 'bad.yaml');
     writeFileSync(file, 'server:\n  port: -1\nauth:\n  sessionTtlHours: 48\n');
     const r = await palisade(['config', 'check', '--config', file], {});
     expect(r.code).toBe(2);

@@ -1,26 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PalisadeClient } from '@palisade/client';
-import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { addDevice, createUsers, deviceClient, enrolAdmin, PASS, waitFor } from '../support/users.js';
+import { addDevice, createUsers, deviceClient, PASS, waitFor } from '../support/users.js';
+import { useServerWithAdmin } from '../support/harness.js';
 
 describe('device trust against a real server', () => {
-  let server: ServerProcess;
-  let admin: PalisadeClient;
-  beforeAll(async () => {
-    server = await startServerProcess();
-    admin = await enrolAdmin(server);
-  });
-  afterAll(async () => {
-    admin?.close();
-    await server?.stop();
-  });
+  const env = useServerWithAdmin();
 
   it('lists devices, and a revoked device loses its socket within 1 s and cannot log in again', async () => {
-    const [hana] = (await createUsers(server, admin, ['hana'])) as [PalisadeClient];
-    const stranger = deviceClient(server);
+    const [hana] = (await createUsers(env.server, env.admin, ['hana'])) as [PalisadeClient];
+    const stranger = deviceClient(env.server);
     await expect(stranger.login('hana', PASS, 'unknown laptop')).rejects.toMatchObject({ code: 'device_approval_required', status: 403 });
     expect(stranger.token).toBeUndefined();
-    const tablet = await addDevice(server, hana, 'hana', 'tablet');
+    const tablet = await addDevice(env.server, hana, 'hana', 'tablet');
     const list = await hana.api.call<{ devices: { id: string; name: string; state: string; current: boolean; lastAddress: string }[] }>('GET', '/v1/devices');
     expect(list.devices.map((d) => [d.name, d.state])).toEqual([
       ['hana device 1', 'trusted'],

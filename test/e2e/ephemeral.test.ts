@@ -1,22 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { utf8, type PalisadeClient } from '@palisade/client';
-import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { createUsers, enrolAdmin, waitFor } from '../support/users.js';
+import { createUsers, waitFor } from '../support/users.js';
+import { useServerWithAdmin } from '../support/harness.js';
 
 describe('receipts, typing and presence (ephemeral events)', () => {
-  let server: ServerProcess;
-  let admin: PalisadeClient;
-  beforeAll(async () => {
-    server = await startServerProcess();
-    admin = await enrolAdmin(server);
-  });
-  afterAll(async () => {
-    admin?.close();
-    await server?.stop();
-  });
+  const env = useServerWithAdmin();
 
   it('relays typing, delivery and read receipts, and presence to the other member', async () => {
-    const [ann, ben] = (await createUsers(server, admin, ['ann', 'ben'])) as [PalisadeClient, PalisadeClient];
+    const [ann, ben] = (await createUsers(env.server, env.admin, ['ann', 'ben'])) as [PalisadeClient, PalisadeClient];
     const conv = await ann.api.openDirect('ben');
     const annSaw: Record<string, unknown>[] = [];
     ann.on.typing = (t) => annSaw.push(t);
@@ -45,7 +36,7 @@ describe('receipts, typing and presence (ephemeral events)', () => {
   });
 
   it('does not relay typing into a conversation the sender is not in', async () => {
-    const [cat, dan, eve] = (await createUsers(server, admin, ['cat', 'dan', 'eve'])) as PalisadeClient[];
+    const [cat, dan, eve] = (await createUsers(env.server, env.admin, ['cat', 'dan', 'eve'])) as PalisadeClient[];
     const conv = await cat!.api.openDirect('dan');
     const errors: string[] = [];
     const danSaw: unknown[] = [];
@@ -61,19 +52,10 @@ describe('receipts, typing and presence (ephemeral events)', () => {
 });
 
 describe('membership changes reach live sockets at once', () => {
-  let server: ServerProcess;
-  let admin: PalisadeClient;
-  beforeAll(async () => {
-    server = await startServerProcess();
-    admin = await enrolAdmin(server);
-  });
-  afterAll(async () => {
-    admin?.close();
-    await server?.stop();
-  });
+  const env = useServerWithAdmin();
 
   it('stops delivering to a removed member and starts delivering to an added one, without reconnecting', async () => {
-    const [owner, kim, lee] = (await createUsers(server, admin, ['owner', 'kim', 'lee'])) as PalisadeClient[];
+    const [owner, kim, lee] = (await createUsers(env.server, env.admin, ['owner', 'kim', 'lee'])) as PalisadeClient[];
     const g = await owner!.api.createGroup('ops', ['kim']);
     const kimGot: string[] = [];
     const leeGot: string[] = [];

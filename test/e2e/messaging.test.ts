@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fromUtf8, utf8, type IncomingMessage, type PalisadeClient } from '@palisade/client';
-import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { addDevice, createUsers, deviceClient, enrolAdmin, waitFor } from '../support/users.js';
+import { addDevice, createUsers, deviceClient, waitFor } from '../support/users.js';
+import { useServerWithAdmin } from '../support/harness.js';
 
 describe('messaging end to end over TLS with the SDK', () => {
-  let server: ServerProcess;
-  let admin: PalisadeClient;
-  beforeAll(async () => {
-    server = await startServerProcess();
-    admin = await enrolAdmin(server);
-  });
-  afterAll(async () => {
-    admin?.close();
-    await server?.stop();
-  });
+  const env = useServerWithAdmin();
 
   it('two users on three devices each receive every message once, in order', async () => {
-    const [alice, bob] = await createUsers(server, admin, ['alice', 'bob']);
-    const bob2 = await addDevice(server, bob!, 'bob', 'bob phone');
+    const [alice, bob] = await createUsers(env.server, env.admin, ['alice', 'bob']);
+    const bob2 = await addDevice(env.server, bob!, 'bob', 'bob phone');
     const got = new Map<PalisadeClient, IncomingMessage[]>();
     for (const c of [alice!, bob!, bob2]) {
       got.set(c, []);
@@ -39,17 +30,17 @@ describe('messaging end to end over TLS with the SDK', () => {
   });
 
   it('an offline device catches up from its last acknowledged message on reconnect', async () => {
-    const [carol, dave] = await createUsers(server, admin, ['carol', 'dave']);
+    const [carol, dave] = await createUsers(env.server, env.admin, ['carol', 'dave']);
     const conv = await carol!.api.openDirect('dave');
     const first: IncomingMessage[] = [];
     dave!.on.message = (m) => first.push(m);
     await Promise.all([carol!.connect(), dave!.connect()]);
     await carol!.send(conv.id, utf8('before'));
     await waitFor(() => first.length === 1);
-    await new Promise((r) => setTimeout(r, 100)); // let the coalesced ack reach the server
+    await new Promise((r) => setTimeout(r, 100)); // let the coalesced ack reach the env.server
     dave!.close();
     for (let i = 0; i < 10; i++) await carol!.send(conv.id, utf8(`while offline ${i}`));
-    const again = deviceClient(server, dave!.deviceKey, dave!.token);
+    const again = deviceClient(env.server, dave!.deviceKey, dave!.token);
     const later: IncomingMessage[] = [];
     again.on.message = (m) => later.push(m);
     await again.connect();
@@ -61,7 +52,7 @@ describe('messaging end to end over TLS with the SDK', () => {
   });
 
   it('a retried send with the same clientMsgId creates one message', async () => {
-    const [erin] = await createUsers(server, admin, ['erin']);
+    const [erin] = await createUsers(env.server, env.admin, ['erin']);
     const conv = await erin!.api.openDirect('admin');
     await erin!.connect();
     const a = await erin!.send(conv.id, utf8('once'), 'fixed-id-1');

@@ -1,31 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Secret, TOTP } from 'otpauth';
 import type { PalisadeClient } from '@palisade/client';
-import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { createUsers, deviceClient, enrolAdmin, PASS } from '../support/users.js';
+import { createUsers, deviceClient, PASS } from '../support/users.js';
+import { useServerWithAdmin } from '../support/harness.js';
 
 const codeFor = (secret: string, at = Date.now()) => new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: at });
 
 describe('multi-factor login through the SDK against a real server', () => {
-  let server: ServerProcess;
-  let admin: PalisadeClient;
-  beforeAll(async () => {
-    server = await startServerProcess();
-    admin = await enrolAdmin(server);
-  });
-  afterAll(async () => {
-    admin?.close();
-    await server?.stop();
-  });
+  const env = useServerWithAdmin();
 
   it('enrols an authenticator app, then requires it at the next login on a new device', async () => {
-    const [gina] = (await createUsers(server, admin, ['gina'])) as [PalisadeClient];
+    const [gina] = (await createUsers(env.server, env.admin, ['gina'])) as [PalisadeClient];
     const t = await gina.api.enrolTotp();
     expect(t.uri).toMatch(/^otpauth:\/\/totp\/Palisade:gina\?/);
     const { recoveryCodes } = await gina.api.confirmTotp(t.id, codeFor(t.secret));
     expect(recoveryCodes).toHaveLength(10);
 
-    const phone = deviceClient(server);
+    const phone = deviceClient(env.server);
     const first = await phone.login('gina', PASS, 'phone');
     expect(first).toMatchObject({ mfaRequired: true, methods: ['totp', 'recovery_code'] });
     expect(phone.token).toBeUndefined();
