@@ -83,3 +83,10 @@ describe('parseJsonBounded', () => {
     );
   });
 });
+
+describe('parseJsonBounded fast path', () => {
+  it('still drops dangerous keys written with unicode escapes', () => {
+    const r = parseJsonBounded('{"\\u005f_proto__":{"x":1},"a":1,"\\u0063onstructor":2}');
+    expect(r).toEqual({ ok: true, value: { a: 1 } });
+  });
+});

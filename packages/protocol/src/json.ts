@@ -18,14 +18,17 @@ export function parseJsonBounded(text: string, maxBytes = MAX_FRAME_BYTES, maxDe
     return { ok: false, code: 'too_deep', message: `nested deeper than ${maxDepth}` };
   }
   try {
-    const value: unknown = JSON.parse(text, (key, v: unknown) =>
-      key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : v,
-    );
+    // Fast path: text that cannot name a dangerous key (not even through \u escapes) needs no reviver.
+    const value: unknown = MAY_NAME_DANGEROUS_KEY.test(text)
+      ? JSON.parse(text, (key, v: unknown) => (key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : v))
+      : JSON.parse(text);
     return { ok: true, value };
   } catch {
     return { ok: false, code: 'bad_json', message: 'not valid JSON' };
   }
 }
+
+const MAY_NAME_DANGEROUS_KEY = /__proto__|constructor|prototype|\\u/;
 
 /** Maximum bracket nesting of JSON text, ignoring brackets inside strings. */
 export function jsonDepth(text: string): number {
