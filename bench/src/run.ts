@@ -108,9 +108,11 @@ const report = {
 };
 const dir = resolve(import.meta.dirname, '../results');
 mkdirSync(dir, { recursive: true });
-const file = join(dir, `bench-${report.date.replace(/[:.]/g, '-')}${q ? '-quick' : ''}.json`);
+// Quick and partial runs are for development: kept out of latest.json and of version control.
+const partial = q || values.only !== undefined;
+const file = join(dir, `bench-${report.date.replace(/[:.]/g, '-')}${partial ? '-partial' : ''}.json`);
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+if (!partial) writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
 console.log(JSON.stringify({ results, ratios }, null, 2));
 progress(`written ${file}`);
 process.exit(0);
