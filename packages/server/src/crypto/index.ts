@@ -10,3 +10,7 @@ export { newTotpSecret, totpUri, totpAt, verifyTotp, TOTP_STEP_SECONDS, TOTP_DIG
 export { LocalKeySealer, type Sealer } from './seal.js';
 export { passkeyRegistrationOptions, verifyPasskeyRegistration, passkeyAuthenticationOptions, verifyPasskeyAuthentication, type RelyingParty, type StoredCredential } from './webauthn.js';
 export { OidcRelyingParty, type OidcSettings, type OidcRequestSecrets, type OidcClaims } from './oidc.js';
+export {
+  aesGcmEncrypt, aesGcmDecrypt, newGcmNonce, aesKeyWrap, aesKeyUnwrap, aesKeyWrapPad, aesKeyUnwrapPad,
+  hkdfSha256, hmacSha256, hmacSha256Verify, x25519, CryptoShapeError, CryptoIntegrityError,
+} from './primitives.js';

@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { aesGcmDecrypt, aesGcmEncrypt, newGcmNonce } from './primitives.js';
 
 /**
  * Seals small secrets the server must keep (TOTP secrets today). This is the seam the
@@ -35,11 +36,9 @@ export class LocalKeySealer implements Sealer {
   }
 
   seal(plaintext: Uint8Array, aad: string): string {
-    const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', this.key, iv, { authTagLength: 16 });
-    c.setAAD(Buffer.from(aad, 'utf8'));
-    const body = Buffer.concat([c.update(plaintext), c.final()]);
-    return [VERSION, iv.toString('base64url'), body.toString('base64url'), c.getAuthTag().toString('base64url')].join('.');
+    const iv = newGcmNonce();
+    const { ct, tag } = aesGcmEncrypt(this.key, iv, plaintext, Buffer.from(aad, 'utf8'));
+    return [VERSION, iv.toString('base64url'), ct.toString('base64url'), tag.toString('base64url')].join('.');
   }
 
   unseal(sealed: string, aad: string): Uint8Array {
@@ -48,9 +47,6 @@ export class LocalKeySealer implements Sealer {
     const ivb = Buffer.from(iv, 'base64url');
     const tagb = Buffer.from(tag, 'base64url');
     if (ivb.length !== 12 || tagb.length !== 16) throw new Error('not a sealed value');
-    const d = createDecipheriv('aes-256-gcm', this.key, ivb, { authTagLength: 16 });
-    d.setAAD(Buffer.from(aad, 'utf8'));
-    d.setAuthTag(tagb);
-    return Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]);
+    return aesGcmDecrypt(this.key, ivb, Buffer.from(body, 'base64url'), tagb, Buffer.from(aad, 'utf8'));
   }
 }
