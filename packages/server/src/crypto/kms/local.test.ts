@@ -1,0 +1,45 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LocalKms } from './index.js';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'palisade-kms-'));
+
+describe('LocalKms (keyring sealed by a master secret kept elsewhere)', () => {
+  it('wraps and unwraps data keys, keeps old versions across rotation, and reopens from disk', async () => {
+    const path = join(dir(), 'keyring.json');
+    const master = randomBytes(32);
+    const kms = new LocalKms(path, master);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const dk = randomBytes(32);
+    const a = await kms.wrap(dk);
+    expect(a.version).toBe(1);
+    expect(await kms.rotate()).toBe(2);
+    const b = await kms.wrap(dk);
+    expect(b.version).toBe(2);
+    expect(b.wrapped.equals(a.wrapped)).toBe(false);
+    const again = new LocalKms(path, master);
+    expect((await again.unwrap(1, a.wrapped)).equals(dk)).toBe(true);
+    expect((await again.unwrap(2, b.wrapped)).equals(dk)).toBe(true);
+    expect((await again.versions()).map((v) => v.version)).toEqual([1, 2]);
+    // The keyring file holds no key in clear.
+    expect(readFileSync(path, 'utf8')).not.toContain(dk.toString('base64'));
+  });
+
+  it('refuses a wrong master secret, an altered keyring, and an altered wrapped key', async () => {
+    const path = join(dir(), 'keyring.json');
+    const master = randomBytes(32);
+    const kms = new LocalKms(path, master);
+    expect(() => new LocalKms(path, randomBytes(32))).toThrow(/master secret does not open/);
+    const w = await kms.wrap(randomBytes(32));
+    w.wrapped[3] = (w.wrapped[3] ?? 0) ^ 1;
+    await expect(kms.unwrap(w.version, w.wrapped)).rejects.toThrow();
+    const ring = JSON.parse(readFileSync(path, 'utf8'));
+    ring.kek[0].wrapped = Buffer.alloc(40, 7).toString('base64');
+    writeFileSync(path, JSON.stringify(ring));
+    expect(() => new LocalKms(path, master)).toThrow(/keyring was altered/);
+    expect(() => new LocalKms(join(dir(), 'k.json'), Buffer.alloc(16))).toThrow(/at least 32 bytes/);
+  });
+});

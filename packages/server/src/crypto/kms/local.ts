@@ -1,0 +1,87 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
+import { aesKeyUnwrapPad, aesKeyWrapPad, hkdfSha256 } from '../primitives.js';
+import type { Kms } from './kms.js';
+
+interface KeyringFile {
+  format: 'palisade-keyring-v1';
+  /** Random salt for deriving the root key from the master secret. */
+  salt: string;
+  kek: { version: number; createdAt: number; wrapped: string }[];
+}
+
+/**
+ * The default KMS: a keyring file in the data directory holding versioned KEKs, each wrapped
+ * (AES-KWP) under a root key derived (HKDF-SHA-256) from a master secret that lives elsewhere
+ * (`secret://env/...`, `secret://file/...`, or a generated file outside the data directory).
+ * SECURITY: a copy of the data directory alone reveals no key; the keyring is rewritten atomically
+ * (write then rename), so a crash during rotation leaves the old or the new keyring, never half.
+ */
+export class LocalKms implements Kms {
+  readonly provider = 'local';
+  private readonly root: Buffer;
+  private ring: KeyringFile;
+
+  constructor(
+    private readonly keyringPath: string,
+    masterSecret: Uint8Array,
+    private readonly now: () => number = () => Date.now(),
+  ) {
+    if (masterSecret.length < 32) throw new Error('the master secret must hold at least 32 bytes');
+    if (existsSync(keyringPath)) {
+      this.ring = JSON.parse(readFileSync(keyringPath, 'utf8')) as KeyringFile;
+      if (this.ring.format !== 'palisade-keyring-v1') throw new Error(`${keyringPath} is not a Palisade keyring`);
+    } else {
+      this.ring = { format: 'palisade-keyring-v1', salt: randomBytes(32).toString('base64'), kek: [] };
+    }
+    this.root = hkdfSha256(masterSecret, Buffer.from(this.ring.salt, 'base64'), Buffer.from('palisade-local-kms-root-v1'), 32);
+    if (this.ring.kek.length === 0) this.addVersion();
+    // Fails now (not later) when the master secret does not match the keyring.
+    this.kek(this.ring.kek[this.ring.kek.length - 1]!.version);
+  }
+
+  private addVersion(): number {
+    const version = (this.ring.kek.at(-1)?.version ?? 0) + 1;
+    const kek = randomBytes(32);
+    const next: KeyringFile = { ...this.ring, kek: [...this.ring.kek, { version, createdAt: this.now(), wrapped: aesKeyWrapPad(this.root, kek).toString('base64') }] };
+    mkdirSync(dirname(this.keyringPath), { recursive: true, mode: 0o700 });
+    const tmp = `${this.keyringPath}.tmp`;
+    writeFileSync(tmp, JSON.stringify(next, null, 2), { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, this.keyringPath);
+    this.ring = next;
+    return version;
+  }
+
+  private kek(version: number): Buffer {
+    const entry = this.ring.kek.find((k) => k.version === version);
+    if (!entry) throw new Error(`no KEK version ${version} in the keyring`);
+    try {
+      return aesKeyUnwrapPad(this.root, Buffer.from(entry.wrapped, 'base64'));
+    } catch {
+      throw new Error('the master secret does not open this keyring (wrong secret, or the keyring was altered)');
+    }
+  }
+
+  async currentVersion(): Promise<number> {
+    return this.ring.kek[this.ring.kek.length - 1]!.version;
+  }
+
+  async versions() {
+    return this.ring.kek.map((k) => ({ version: k.version, createdAt: k.createdAt }));
+  }
+
+  async wrap(dataKey: Uint8Array) {
+    const version = await this.currentVersion();
+    return { version, wrapped: aesKeyWrapPad(this.kek(version), dataKey) };
+  }
+
+  async unwrap(version: number, wrapped: Uint8Array) {
+    return aesKeyUnwrapPad(this.kek(version), wrapped);
+  }
+
+  async rotate() {
+    return this.addVersion();
+  }
+}
