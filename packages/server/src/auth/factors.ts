@@ -33,7 +33,7 @@ export async function startTotpEnrolment(deps: AuthDeps, principal: Principal, l
   const now = deps.clock.now();
   await deps.db
     .insertInto('authenticators')
-    .values({ id, user_id: principal.userId, kind: 'totp', label, secret_sealed: deps.sealer.seal(Buffer.from(secret), totpAad(id)), last_used_step: 0, failures: 0, last_failure_at: null, created_at: now, confirmed_at: null, disabled_at: null })
+    .values({ id, user_id: principal.userId, kind: 'totp', label, secret_sealed: await deps.sealer.seal(Buffer.from(secret), totpAad(id), `user:${principal.userId}`), last_used_step: 0, failures: 0, last_failure_at: null, created_at: now, confirmed_at: null, disabled_at: null })
     .execute();
   return { id, secret, uri: totpUri(secret, 'Palisade', principal.username) };
 }
@@ -43,7 +43,7 @@ export async function confirmTotp(deps: AuthDeps, principal: Principal, id: stri
   const row = await deps.db.selectFrom('authenticators').selectAll().where('id', '=', id).where('user_id', '=', principal.userId).executeTakeFirst();
   if (!row || row.confirmed_at !== null) throw new AppError('not_found', 'no pending authenticator with this id');
   const now = deps.clock.now();
-  const secret = Buffer.from(deps.sealer.unseal(row.secret_sealed, totpAad(id))).toString();
+  const secret = Buffer.from(await deps.sealer.unseal(row.secret_sealed, totpAad(id))).toString();
   const step = verifyTotp(secret, code, now);
   if (step === undefined) throw new AppError('code_invalid');
   const codes = await deps.db.transaction().execute(async (tx) => {

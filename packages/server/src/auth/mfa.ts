@@ -25,7 +25,7 @@ export async function verifyTotpFactor(deps: AuthDeps, userId: string, code: str
   for (const f of enabled) {
     const wait = f.last_failure_at === null ? 0 : f.last_failure_at + failureDelayMs(f.failures) - now;
     if (wait > 0) throw new AppError('rate_limited', 'too many wrong codes; wait before trying again', { retryAfterMs: wait });
-    const step = verifyTotp(Buffer.from(deps.sealer.unseal(f.secret_sealed, totpAad(f.id))).toString(), code, now);
+    const step = verifyTotp(Buffer.from(await deps.sealer.unseal(f.secret_sealed, totpAad(f.id))).toString(), code, now);
     if (step === undefined || step <= Number(f.last_used_step)) continue;
     // Conditional update: two concurrent uses of one code cannot both pass.
     const r = await deps.db.updateTable('authenticators').set({ last_used_step: step, failures: 0, last_failure_at: null }).where('id', '=', f.id).where('last_used_step', '<', step).executeTakeFirst();

@@ -74,8 +74,8 @@ withAllStores('single sign-on with a real OpenID Connect provider', (h) => {
     // Swap the stored nonce: the ID token's nonce no longer matches.
     const row = await h.get().db.selectFrom('sso_logins').selectAll().where('id', '=', start.ssoId).executeTakeFirstOrThrow();
     const aad = `sso_logins.secrets_sealed:${start.ssoId}`;
-    const secrets = JSON.parse(Buffer.from(deps.auth.sealer.unseal(row.secrets_sealed, aad)).toString()) as Record<string, string>;
-    await h.get().db.updateTable('sso_logins').set({ secrets_sealed: deps.auth.sealer.seal(Buffer.from(JSON.stringify({ ...secrets, nonce: 'forged-nonce' })), aad) }).where('id', '=', start.ssoId).execute();
+    const secrets = JSON.parse(Buffer.from(await deps.auth.sealer.unseal(row.secrets_sealed, aad)).toString()) as Record<string, string>;
+    await h.get().db.updateTable('sso_logins').set({ secrets_sealed: await deps.auth.sealer.seal(Buffer.from(JSON.stringify({ ...secrets, nonce: 'forged-nonce' })), aad) }).where('id', '=', start.ssoId).execute();
     await expect(ssoCallback(deps.auth, callback, '10.3.3.5')).rejects.toMatchObject({ code: 'auth_failed' });
 
     // A flow run for another client at the same IdP: its code cannot be redeemed as Palisade's.

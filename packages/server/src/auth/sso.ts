@@ -25,7 +25,7 @@ export async function startSso(deps: AuthDeps, device: DeviceDescription, addres
   await deps.db
     .insertInto('sso_logins')
     .values({
-      id, state_hash: sha256Hex(secrets.state), secrets_sealed: deps.sealer.seal(Buffer.from(JSON.stringify(secrets)), aad(id)),
+      id, state_hash: sha256Hex(secrets.state), secrets_sealed: await deps.sealer.seal(Buffer.from(JSON.stringify(secrets)), aad(id)),
       device_public_key: device.publicKey, device_name: device.name, device_platform: device.platform,
       created_at: now, expires_at: now + SSO_TTL_MS, user_id: null, aal: null, completed_at: null,
     })
@@ -50,7 +50,7 @@ export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, address: str
   const row = await deps.db.selectFrom('sso_logins').selectAll().where('state_hash', '=', sha256Hex(state)).executeTakeFirst();
   const now = deps.clock.now();
   if (!row || row.expires_at <= now || row.user_id !== null) throw new AppError('code_invalid', 'this sign-on is unknown, expired or already used; start again');
-  const secrets = JSON.parse(Buffer.from(deps.sealer.unseal(row.secrets_sealed, aad(row.id))).toString()) as { state: string; nonce: string; codeVerifier: string };
+  const secrets = JSON.parse(Buffer.from(await deps.sealer.unseal(row.secrets_sealed, aad(row.id))).toString()) as { state: string; nonce: string; codeVerifier: string };
   let claims: OidcClaims;
   try {
     claims = await s.client.finish(callbackUrl, secrets);

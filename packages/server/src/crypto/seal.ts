@@ -8,10 +8,13 @@ import { aesGcmDecrypt, aesGcmEncrypt, newGcmNonce } from './primitives.js';
  * encryption-at-rest work replaces with envelope encryption under a KMS-held key.
  */
 export interface Sealer {
-  /** AES-256-GCM under the current key; `aad` binds the value to where it is stored. */
-  seal(plaintext: Uint8Array, aad: string): string;
+  /**
+   * AES-256-GCM under the current key of `scope` (default: the server's own); `aad` binds the value
+   * to where it is stored (table, column, row).
+   */
+  seal(plaintext: Uint8Array, aad: string, scope?: string): Promise<string>;
   /** Opens a sealed value; throws if it was altered or moved to another place (aad). */
-  unseal(sealed: string, aad: string): Uint8Array;
+  unseal(sealed: string, aad: string): Promise<Uint8Array>;
 }
 
 const VERSION = 'v1';
@@ -35,13 +38,13 @@ export class LocalKeySealer implements Sealer {
     if (this.key.length !== 32) throw new Error(`${keyFile} does not hold a 256-bit key`);
   }
 
-  seal(plaintext: Uint8Array, aad: string): string {
+  async seal(plaintext: Uint8Array, aad: string): Promise<string> {
     const iv = newGcmNonce();
     const { ct, tag } = aesGcmEncrypt(this.key, iv, plaintext, Buffer.from(aad, 'utf8'));
     return [VERSION, iv.toString('base64url'), ct.toString('base64url'), tag.toString('base64url')].join('.');
   }
 
-  unseal(sealed: string, aad: string): Uint8Array {
+  async unseal(sealed: string, aad: string): Promise<Uint8Array> {
     const [v, iv, body, tag] = sealed.split('.');
     if (v !== VERSION || !iv || body === undefined || !tag) throw new Error('not a sealed value');
     const ivb = Buffer.from(iv, 'base64url');

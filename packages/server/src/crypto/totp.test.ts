@@ -35,19 +35,19 @@ describe('TOTP (RFC 6238)', () => {
 });
 
 describe('LocalKeySealer', () => {
-  it('round-trips, and refuses altered values and values moved to another row', () => {
+  it('round-trips, and refuses altered values and values moved to another row', async () => {
     const keyFile = join(mkdtempSync(join(tmpdir(), 'palisade-seal-')), 'keys', 'local.key');
     const s = new LocalKeySealer(keyFile);
-    const sealed = s.seal(Buffer.from('JBSWY3DPEHPK3PXP'), 'authenticators.secret:row1');
+    const sealed = await s.seal(Buffer.from('JBSWY3DPEHPK3PXP'), 'authenticators.secret:row1');
     expect(sealed).not.toContain('JBSWY3DPEHPK3PXP');
-    expect(Buffer.from(s.unseal(sealed, 'authenticators.secret:row1')).toString()).toBe('JBSWY3DPEHPK3PXP');
-    expect(() => s.unseal(sealed, 'authenticators.secret:row2')).toThrow();
+    expect(Buffer.from(await s.unseal(sealed, 'authenticators.secret:row1')).toString()).toBe('JBSWY3DPEHPK3PXP');
+    await expect(s.unseal(sealed, 'authenticators.secret:row2')).rejects.toThrow();
     const parts = sealed.split('.');
     const body = Buffer.from(parts[2]!, 'base64url');
     body[0] = (body[0] ?? 0) ^ 1;
-    expect(() => s.unseal([parts[0], parts[1], body.toString('base64url'), parts[3]].join('.'), 'authenticators.secret:row1')).toThrow();
-    expect(() => s.unseal('v1.short.x.y', 'a')).toThrow(/not a sealed value/);
+    await expect(s.unseal([parts[0], parts[1], body.toString('base64url'), parts[3]].join('.'), 'authenticators.secret:row1')).rejects.toThrow();
+    await expect(s.unseal('v1.short.x.y', 'a')).rejects.toThrow(/not a sealed value/);
     // The same key file opens what an earlier instance sealed.
-    expect(Buffer.from(new LocalKeySealer(keyFile).unseal(sealed, 'authenticators.secret:row1')).toString()).toBe('JBSWY3DPEHPK3PXP');
+    expect(Buffer.from(await new LocalKeySealer(keyFile).unseal(sealed, 'authenticators.secret:row1')).toString()).toBe('JBSWY3DPEHPK3PXP');
   });
 });
