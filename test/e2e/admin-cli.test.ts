@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Secret, TOTP } from 'otpauth';
 import { deviceClient, PASS } from '../support/users.js';
 import { useServerWithAdmin } from '../support/harness.js';
 
@@ -42,6 +43,24 @@ describe('palisade admin CLI and config check', () => {
     const bad = await palisade(['admin', 'invite', '--role', 'root'], env);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/--role must be member or guest/);
+  });
+
+  it('generates the master secret outside the data directory and rotates the KEK while the server runs', async () => {
+    const env = { PALISADE_DATA_DIR: ctx.server.dataDir };
+    const masterPath = `${ctx.server.dataDir}.master-key`;
+    expect(statSync(masterPath).mode & 0o777).toBe(0o600);
+    expect(ctx.server.stderr()).toContain(`Generated the master secret of the local key store at ${masterPath}`);
+    const t = await ctx.admin.api.enrolTotp(); // seals a TOTP secret: creates a data key
+    const before = JSON.parse((await palisade(['keys', 'status'], env)).out) as { provider: string; currentVersion: number; dataKeysPerVersion: Record<string, number> };
+    expect(before).toMatchObject({ provider: 'local', currentVersion: 1 });
+    expect(before.dataKeysPerVersion['1']).toBeGreaterThanOrEqual(1);
+    const rot = await palisade(['keys', 'rotate'], env);
+    expect(rot.out).toMatch(/KEK version 2 is current; \d+ data key\(s\) rewrapped/);
+    const after = JSON.parse((await palisade(['keys', 'status'], env)).out) as { dataKeysPerVersion: Record<string, number> };
+    expect(Object.keys(after.dataKeysPerVersion)).toEqual(['2']);
+    // The secret sealed before the rotation still opens: confirming the app needs it.
+    const code = new TOTP({ secret: Secret.fromBase32(t.secret), digits: 6, period: 30 }).generate();
+    expect((await ctx.admin.api.confirmTotp(t.id, code)).recoveryCodes).toHaveLength(10);
   });
 
   it('checks a config file without starting, listing every problem', async () => {

@@ -85,3 +85,27 @@ export function adminCommands(): Command {
     });
   return admin;
 }
+
+/** `palisade keys status|rotate`: key management through the admin socket. */
+export function keysCommand(): Command {
+  const keys = new Command('keys').description('key management: status and rotation of the key-encryption key');
+  keys
+    .command('status')
+    .description('KMS provider, KEK versions and ages, data keys per version')
+    .option('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (opts: { config?: string }) => {
+      const r = await viaSocket(opts.config, 'GET', '/keys/status');
+      process.stdout.write(`${JSON.stringify(r.json, null, 2)}\n`);
+    });
+  keys
+    .command('rotate')
+    .description('create a new KEK version and rewrap every data key under it, while the server runs')
+    .option('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (opts: { config?: string }) => {
+      process.stderr.write('rotating; data keys are rewrapped one by one (safe to interrupt and run again)...\n');
+      const r = await viaSocket(opts.config, 'POST', '/keys/rotate');
+      if (r.status !== 200) fail(`rotation failed: ${String(r.json.message)}`);
+      process.stdout.write(`KEK version ${String(r.json.version)} is current; ${String(r.json.rewrapped)} data key(s) rewrapped\n`);
+    });
+  return keys;
+}

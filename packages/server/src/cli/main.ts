@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { adminCommands } from './admin.js';
+import { adminCommands, keysCommand } from './admin.js';
 import { configCommands } from './config-check.js';
 import { serveCommand } from './serve.js';
 
@@ -12,4 +12,5 @@ const program = new Command()
 program.addCommand(serveCommand());
 program.addCommand(configCommands());
 program.addCommand(adminCommands());
+program.addCommand(keysCommand());
 await program.parseAsync(process.argv);

@@ -16,6 +16,11 @@ export function serveCommand(): Command {
       const err = process.stderr;
       err.write(`\nPalisade is listening on ${url} (store: ${server.core.store.dialect}, data: ${config.dataDir})\n`);
       err.write(`TLS certificate (${server.tls.source}) SHA-256 fingerprint: ${server.tls.fingerprint}\n`);
+      if (server.core.masterSecretGeneratedAt) {
+        err.write(`\nGenerated the master secret of the local key store at ${server.core.masterSecretGeneratedAt}.\n`);
+        err.write('Anyone holding it and a copy of the data directory can read the server\'s sealed data: move it to a\n');
+        err.write('secret manager or another disk, then set keys.masterSecret to secret://file/... or secret://env/... .\n');
+      }
       if (server.bootstrap) {
         // SECURITY: shown once, to the operator's terminal only; never written to the log.
         err.write(`\nNo account exists yet. One-time enrolment token for the first admin (valid until ${new Date(server.bootstrap.expiresAt).toISOString()}):\n`);

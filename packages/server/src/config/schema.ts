@@ -104,6 +104,15 @@ const LimitsSection = z.strictObject({
     .default({}),
 });
 
+const KeysSection = z.strictObject({
+  provider: z.enum(['local']).default('local'),
+  /**
+   * Master secret of the local KMS (at least 32 bytes, base64url), e.g. secret://file/etc/palisade/master.
+   * When absent, one is generated beside the data directory (<dataDir>.master-key); move it off the machine.
+   */
+  masterSecret: SecretRef.optional(),
+});
+
 const LogSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -115,6 +124,7 @@ export const ConfigSchema = z.strictObject({
   store: StoreSection.default(StoreSection.parse({})),
   auth: AuthSection.default(AuthSection.parse({})),
   limits: LimitsSection.default(LimitsSection.parse({})),
+  keys: KeysSection.default(KeysSection.parse({})),
   log: LogSection.default(LogSection.parse({})),
 });
 

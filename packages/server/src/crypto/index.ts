@@ -2,12 +2,12 @@
  * The only module that touches cryptographic primitives (node:crypto, argon2).
  * Everyone else calls these named operations.
  */
-export { randomToken, randomId, sha256Hex, constantTimeEqual } from './tokens.js';
+export { randomToken, randomId, randomKey, sha256Hex, constantTimeEqual } from './tokens.js';
 export { hashPassword, verifyPassword, type PasswordHashParams } from './passwords.js';
 export { verifyEd25519, isValidEd25519PublicKey, ED25519_PUBLIC_KEY_BYTES } from './ed25519.js';
 export { generateSelfSignedCertificate, certificateFingerprint, type CertificatePair } from './tls-cert.js';
 export { newTotpSecret, totpUri, totpAt, verifyTotp, TOTP_STEP_SECONDS, TOTP_DIGITS } from './totp.js';
-export { LocalKeySealer, type Sealer } from './seal.js';
+export type { Sealer } from './seal.js';
 export { passkeyRegistrationOptions, verifyPasskeyRegistration, passkeyAuthenticationOptions, verifyPasskeyAuthentication, type RelyingParty, type StoredCredential } from './webauthn.js';
 export { OidcRelyingParty, type OidcSettings, type OidcRequestSecrets, type OidcClaims } from './oidc.js';
 export {

@@ -5,6 +5,11 @@ export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
 }
 
+/** Fresh random key material (default 256 bits) for data keys. */
+export function randomKey(bytes = 32): Buffer {
+  return randomBytes(bytes);
+}
+
 /** A random id (UUID v4 without dashes: url-safe, 122 random bits). */
 export function randomId(): string {
   return randomUUID().replaceAll('-', '');

@@ -6,7 +6,9 @@ import type { RbacDeps } from '../rbac/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { resolveSecret, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
-import { LocalKeySealer, OidcRelyingParty } from '../crypto/index.js';
+import { LocalKms, OidcRelyingParty } from '../crypto/index.js';
+import { EnvelopeSealer } from '../keys/index.js';
+import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
 import { LIMITS, RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -19,6 +21,11 @@ export interface Core {
   messaging: MessagingDeps;
   rbac: RbacDeps;
   log: Logger;
+  kms: LocalKms;
+  /** Envelope encryption of what the server keeps (also `auth.sealer`). */
+  sealer: EnvelopeSealer;
+  /** Set when this start generated the master secret (the operator must move it off the machine). */
+  masterSecretGeneratedAt: string | undefined;
   adminSocketPath: string;
 }
 
@@ -40,6 +47,9 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   const store = await openStore({ url: config.store.url, dataDir: config.dataDir, password, schema: config.store.schema, poolSize: config.store.poolSize });
   const applied = await store.migrate();
   if (applied.length > 0) log.info({ migrations: applied }, 'store migrated');
+  const master = masterSecret(config, env);
+  const kms = new LocalKms(join(config.dataDir, 'keys', 'keyring.json'), master.secret);
+  const sealer = new EnvelopeSealer(store.db, kms, clock);
   const bus = new InProcessBus(log);
   const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides });
   const outbox = new Outbox(store.db, bus, log, () => clock.now());
@@ -56,7 +66,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       loginChallengeTtlMs: 5 * 60_000,
       adminsRequirePhishingResistant: config.auth.adminsRequirePhishingResistant,
     },
-    sealer: new LocalKeySealer(join(config.dataDir, 'keys', 'local-seal.key')),
+    sealer,
     rp: { id: config.auth.webauthn.rpId, name: config.auth.webauthn.rpName, origins: config.auth.webauthn.origins },
     ...(config.auth.oidc ? { sso: ssoFromConfig(config.auth.oidc, env) } : {}),
   };
@@ -69,7 +79,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       'factor.reset': { permission: 'factor.reset_any', run: (params, actors) => resetFactors(auth, String(params.userId), actors) },
     },
   };
-  return { config, store, auth, messaging, rbac, log, adminSocketPath: config.server.adminSocket ?? join(config.dataDir, 'admin.sock') };
+  return { config, store, auth, messaging, rbac, log, kms, sealer, masterSecretGeneratedAt: master.generatedAt, adminSocketPath: config.server.adminSocket ?? join(config.dataDir, 'admin.sock') };
 }
 
 /** Single sign-on from the `auth.oidc` config section; the client secret comes from a secret:// reference. */
@@ -84,4 +94,12 @@ function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.Proce
     requireMfa: o.requireMfa,
     mfaAcrValues: o.mfaAcrValues,
   };
+}
+
+/** The local KMS master secret: from config (secret://), or generated beside the data directory. */
+function masterSecret(config: Config, env: NodeJS.ProcessEnv): { secret: Buffer; generatedAt: string | undefined } {
+  if (config.keys.masterSecret) return { secret: Buffer.from(resolveSecret(config.keys.masterSecret, env).reveal(), 'base64url'), generatedAt: undefined };
+  const path = defaultMasterSecretPath(config.dataDir);
+  const { secret, created } = loadOrCreateMasterSecret(path);
+  return { secret, generatedAt: created ? path : undefined };
 }

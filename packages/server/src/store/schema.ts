@@ -204,6 +204,21 @@ export interface ExternalIdentitiesTable {
   created_at: Ms;
 }
 
+export interface DataKeysTable {
+  id: string;
+  /** What the key protects: `server`, `user:<id>`, `conversation:<id>`, `table:<name>`. */
+  scope: string;
+  /** KEK version that wraps it. */
+  kek_version: number;
+  /** The data key wrapped by the KMS (base64); emptied when the key is destroyed. */
+  wrapped: string;
+  created_at: Ms;
+  /** Set when a newer key took over the scope: still opens old values, seals nothing new. */
+  retired_at: Ms | null;
+  /** Crypto-shredding: the key is gone and so is everything it sealed. */
+  destroyed_at: Ms | null;
+}
+
 export interface ConversationsTable {
   id: string;
   kind: 'direct' | 'group';
@@ -286,6 +301,7 @@ export interface Database {
   webauthn_challenges: WebauthnChallengesTable;
   sso_logins: SsoLoginsTable;
   external_identities: ExternalIdentitiesTable;
+  data_keys: DataKeysTable;
 }
 
 /** The query builder domain code uses. */

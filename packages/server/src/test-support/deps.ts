@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuthDeps } from '../auth/index.js';
-import { LocalKeySealer } from '../crypto/index.js';
+import { LocalKms, randomKey } from '../crypto/index.js';
+import { EnvelopeSealer } from '../keys/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { FakeClock, silentLogger, type DomainEvent } from '../core/index.js';
 import { RateLimiter } from '../limits/index.js';
@@ -22,9 +23,18 @@ export function testDeps(store: Store, clock = new FakeClock()) {
       sessionTtlMs: 24 * 3_600_000, idleTimeoutMs: 3_600_000, enrolmentTokenTtlMs: 3_600_000, argon2: { memoryKiB: 47104, iterations: 1 },
       mfaGraceMs: 72 * 3_600_000, maxFactorFailures: 100, stepUpWindowMs: 10 * 60_000, loginChallengeTtlMs: 5 * 60_000,
     },
-    sealer: new LocalKeySealer(join(mkdtempSync(join(tmpdir(), 'palisade-keys-')), 'seal.key')),
+    sealer: new EnvelopeSealer(store.db, kmsFor(store), clock),
     rp: { id: 'localhost', name: 'Palisade test', origins: ['https://localhost:8443'] },
   };
   const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log: silentLogger, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, silentLogger) };
   return { auth, messaging, clock, events, bus };
+}
+
+const kmsByStore = new WeakMap<Store, LocalKms>();
+
+/** One KMS per store, as in production: every data key in a store is wrapped by the same KMS. */
+function kmsFor(store: Store): LocalKms {
+  let kms = kmsByStore.get(store);
+  if (!kms) kmsByStore.set(store, (kms = new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-keys-')), 'keyring.json'), randomKey(32))));
+  return kms;
 }

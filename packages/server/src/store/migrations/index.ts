@@ -8,6 +8,7 @@ import { m0006SessionNetwork } from './0006-session-network.js';
 import { m0007Passkeys } from './0007-passkeys.js';
 import { m0008Sso } from './0008-sso.js';
 import { m0009StrongAuthMethod } from './0009-strong-auth-method.js';
+import { m0010DataKeys } from './0010-data-keys.js';
 import type { DialectQuirks } from './quirks.js';
 
 export type { DialectQuirks } from './quirks.js';
@@ -24,5 +25,6 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
     '0007_passkeys': m0007Passkeys(),
     '0008_sso': m0008Sso(),
     '0009_strong_auth_method': m0009StrongAuthMethod(),
+    '0010_data_keys': m0010DataKeys(),
   };
 }
