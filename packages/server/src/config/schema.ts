@@ -111,6 +111,8 @@ const KeysSection = z.strictObject({
    * When absent, one is generated beside the data directory (<dataDir>.master-key); move it off the machine.
    */
   masterSecret: SecretRef.optional(),
+  /** Seal message payloads at rest (defence in depth over end-to-end encryption). */
+  sealMessages: z.boolean().default(true),
 });
 
 const LogSection = z.strictObject({

@@ -1,4 +1,5 @@
 import type { Bus, Clock, Logger } from '../core/index.js';
+import type { Sealer } from '../crypto/index.js';
 import type { RateLimiter } from '../limits/index.js';
 import type { Db } from '../store/index.js';
 import type { CursorWriter } from './cursor-writer.js';
@@ -17,4 +18,6 @@ export interface MessagingDeps {
   /** Buffered delivery-cursor writes. */
   cursors: CursorWriter;
   log: Logger;
+  /** Seals payloads at rest (conversation scope); absent means payloads are stored as received. */
+  sealer?: Sealer;
 }

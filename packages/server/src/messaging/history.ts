@@ -1,8 +1,8 @@
 import type { Principal } from '../core/index.js';
 import { assertConversation } from '../rbac/index.js';
-import type { Executor } from '../store/index.js';
 import type { MessagingDeps } from './deps.js';
 import type { StoredMessage } from './events.js';
+import { payloadAad } from './send-message.js';
 
 /** Messages of a conversation with seq > `after`, oldest first, at most `limit`. Members only. */
 export async function listMessages(
@@ -15,12 +15,12 @@ export async function listMessages(
   await assertConversation(deps.db, principal, conversationId, 'conversation.read');
   const m = await deps.db.selectFrom('members').select('joined_seq').where('conversation_id', '=', conversationId).where('user_id', '=', principal.userId).executeTakeFirstOrThrow();
   // SECURITY: a member sees only messages sent after they joined.
-  return readRange(deps.db, conversationId, Math.max(after, Number(m.joined_seq)), limit);
+  return readRange(deps, conversationId, Math.max(after, Number(m.joined_seq)), limit);
 }
 
 /** Reads a range of messages without an access check; callers must have authorized first. */
-export async function readRange(exec: Executor, conversationId: string, after: number, limit: number): Promise<StoredMessage[]> {
-  const rows = await exec
+export async function readRange(deps: Pick<MessagingDeps, 'db' | 'sealer'>, conversationId: string, after: number, limit: number): Promise<StoredMessage[]> {
+  const rows = await deps.db
     .selectFrom('messages')
     .selectAll()
     .where('conversation_id', '=', conversationId)
@@ -28,13 +28,20 @@ export async function readRange(exec: Executor, conversationId: string, after: n
     .orderBy('seq')
     .limit(limit)
     .execute();
-  return rows.map((r) => ({
-    conversationId: r.conversation_id,
-    seq: Number(r.seq),
-    senderId: r.sender_id,
-    senderDeviceId: r.sender_device_id,
-    clientMsgId: r.client_msg_id,
-    payload: r.payload,
-    sentAt: Number(r.created_at),
-  }));
+  return Promise.all(
+    rows.map(async (r) => ({
+      conversationId: r.conversation_id,
+      seq: Number(r.seq),
+      senderId: r.sender_id,
+      senderDeviceId: r.sender_device_id,
+      clientMsgId: r.client_msg_id,
+      payload: r.sealed === 1 ? await unsealPayload(deps, r) : r.payload,
+      sentAt: Number(r.created_at),
+    })),
+  );
+}
+
+async function unsealPayload(deps: Pick<MessagingDeps, 'sealer'>, r: { conversation_id: string; sender_id: string; client_msg_id: string; payload: Uint8Array }): Promise<Uint8Array> {
+  if (!deps.sealer) throw new Error('a sealed payload needs the sealer');
+  return deps.sealer.unseal(Buffer.from(r.payload).toString(), payloadAad(r.conversation_id, r.sender_id, r.client_msg_id));
 }

@@ -32,6 +32,12 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
   deps.limiter.check('message.send', principal.deviceId);
   assertScope(principal, 'message.send', input.conversationId);
   const now = deps.clock.now();
+  // SECURITY: the payload (end-to-end ciphertext already) is sealed again at rest, bound to its row.
+  // Sealing starts now but the queue slot is taken now too, so a sender's order is kept.
+  const sealing: Promise<Uint8Array> = deps.sealer
+    ? deps.sealer.seal(input.payload, payloadAad(input.conversationId, principal.userId, input.clientMsgId), `conversation:${input.conversationId}`).then((s) => Buffer.from(s))
+    : Promise.resolve(input.payload);
+  sealing.catch(() => undefined); // observed in the transaction below
   let outcome: SendMessageResult & { stored?: StoredMessage; outboxId?: number };
   try {
     outcome = await deps.sends.enqueue(async (tx) => {
@@ -51,10 +57,11 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
         throw new AppError('forbidden');
       }
       const seq = Number(next.last_seq);
+      const atRest = await sealing; // settled before the transaction opened
       const inserted = (
         await sql<{ seq: number }>`INSERT INTO messages
-            (conversation_id, seq, sender_id, sender_device_id, client_msg_id, payload, created_at)
-          VALUES (${input.conversationId}, ${seq}, ${principal.userId}, ${principal.deviceId}, ${input.clientMsgId}, ${input.payload}, ${now})
+            (conversation_id, seq, sender_id, sender_device_id, client_msg_id, payload, sealed, created_at)
+          VALUES (${input.conversationId}, ${seq}, ${principal.userId}, ${principal.deviceId}, ${input.clientMsgId}, ${atRest}, ${deps.sealer ? 1 : 0}, ${now})
           ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING
           RETURNING seq`.execute(tx)
       ).rows[0];
@@ -74,7 +81,7 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
         sentAt: now,
       };
       return { seq, duplicate: false, stored, outboxId };
-    });
+    }, sealing);
   } catch (e) {
     // Two concurrent sends of the same clientMsgId: the loser reads the winner's seq.
     if (isUniqueViolation(e)) return { seq: await seqOf(deps.db, principal, input), duplicate: true };
@@ -97,4 +104,9 @@ async function seqOf(exec: Executor, principal: Principal, input: SendMessageInp
     .where('client_msg_id', '=', input.clientMsgId)
     .executeTakeFirstOrThrow();
   return Number(row.seq);
+}
+
+/** AAD of a sealed payload: its table, column and unique row key. */
+export function payloadAad(conversationId: string, senderId: string, clientMsgId: string): string {
+  return `messages.payload:${conversationId}:${senderId}:${clientMsgId}`;
 }

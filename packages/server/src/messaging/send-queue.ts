@@ -3,6 +3,8 @@ import type { Db, Tx } from '../store/index.js';
 
 interface Item<T> {
   run: (tx: Tx) => Promise<T>;
+  /** Work done before the transaction (e.g. sealing), awaited outside it. */
+  ready: Promise<unknown> | undefined;
   resolve: (v: T) => void;
   reject: (e: unknown) => void;
 }
@@ -22,10 +24,14 @@ export class SendQueue {
 
   constructor(private readonly db: Db) {}
 
-  /** Queues `run` for the next transaction. Order of calls is the order of execution. */
-  enqueue<T>(run: (tx: Tx) => Promise<T>): Promise<T> {
+  /**
+   * Queues `run` for the next transaction. Order of calls is the order of execution, even when
+   * `ready` (preparation that may itself use the database) finishes out of order: it is awaited
+   * before the transaction opens, never inside it.
+   */
+  enqueue<T>(run: (tx: Tx) => Promise<T>, ready?: Promise<unknown>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve, reject } as Item<unknown>);
+      this.queue.push({ run, ready, resolve, reject } as Item<unknown>);
       if (!this.running) void this.drain();
     });
   }
@@ -37,6 +43,7 @@ export class SendQueue {
         // Let frames already received on sockets join this batch: one event-loop turn, no timer.
         if (this.queue.length < MAX_BATCH) await new Promise((r) => setImmediate(r));
         const batch = this.queue.splice(0, MAX_BATCH);
+        await Promise.allSettled(batch.map((i) => i.ready));
         if (batch.length === 1) await this.single(batch[0] as Item<unknown>);
         else await this.together(batch);
       }

@@ -126,7 +126,7 @@ export class Connection implements Peer {
           this.cursors.set(conversationId, after);
         }
         for (;;) {
-          const batch = await readRange(this.deps.messaging.db, conversationId, after, FILL_BATCH);
+          const batch = await readRange(this.deps.messaging, conversationId, after, FILL_BATCH);
           // The user may have left while we read: deliver nothing more.
           if (this.state !== 'ready' || !this.cursors.has(conversationId)) break;
           for (const m of batch) this.push(msgFrame(m));

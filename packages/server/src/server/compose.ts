@@ -70,7 +70,10 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
     rp: { id: config.auth.webauthn.rpId, name: config.auth.webauthn.rpName, origins: config.auth.webauthn.origins },
     ...(config.auth.oidc ? { sso: ssoFromConfig(config.auth.oidc, env) } : {}),
   };
-  const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, log) };
+  const messaging: MessagingDeps = {
+    db: store.db, clock, bus, limiter, outbox, log, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, log),
+    ...(config.keys.sealMessages ? { sealer } : {}),
+  };
   const rbac: RbacDeps = {
     db: store.db, clock, bus,
     assertStepUp: (p) => assertRecentStrongAuth(auth, p),

@@ -244,7 +244,9 @@ export interface MessagesTable {
   sender_id: string;
   sender_device_id: string;
   client_msg_id: string;
+  /** The payload, sealed (envelope encryption, conversation scope) when `sealed` is 1. */
   payload: Uint8Array;
+  sealed: number;
   created_at: Ms;
 }
 

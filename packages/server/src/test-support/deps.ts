@@ -26,7 +26,7 @@ export function testDeps(store: Store, clock = new FakeClock()) {
     sealer: new EnvelopeSealer(store.db, kmsFor(store), clock),
     rp: { id: 'localhost', name: 'Palisade test', origins: ['https://localhost:8443'] },
   };
-  const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log: silentLogger, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, silentLogger) };
+  const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log: silentLogger, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, silentLogger), sealer: auth.sealer };
   return { auth, messaging, clock, events, bus };
 }
 

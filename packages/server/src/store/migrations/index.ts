@@ -9,6 +9,7 @@ import { m0007Passkeys } from './0007-passkeys.js';
 import { m0008Sso } from './0008-sso.js';
 import { m0009StrongAuthMethod } from './0009-strong-auth-method.js';
 import { m0010DataKeys } from './0010-data-keys.js';
+import { m0011SealedMessages } from './0011-sealed-messages.js';
 import type { DialectQuirks } from './quirks.js';
 
 export type { DialectQuirks } from './quirks.js';
@@ -26,5 +27,6 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
     '0008_sso': m0008Sso(),
     '0009_strong_auth_method': m0009StrongAuthMethod(),
     '0010_data_keys': m0010DataKeys(),
+    '0011_sealed_messages': m0011SealedMessages(),
   };
 }
