@@ -8,7 +8,7 @@ import type { BenchClient, Target } from './target.js';
 const PASS = 'benchmark passphrase that is long enough';
 
 /** Palisade as a benchmark target: a real server process, real users, the real SDK. */
-export async function palisadeTarget(dataDir: string, progress: (s: string) => void): Promise<Target & { baseUrl: string }> {
+export async function palisadeTarget(dataDir: string, progress: (s: string) => void, opts: { sealMessages?: boolean; name?: string } = {}): Promise<Target & { baseUrl: string }> {
   // Rate limits are a policy, not a capacity: lift them so the benchmark measures the server.
   const configFile = join(dataDir, 'bench.yaml');
   writeFileSync(configFile, [
@@ -16,7 +16,8 @@ export async function palisadeTarget(dataDir: string, progress: (s: string) => v
     "    'message.send': { burst: 1000000, perSecond: 1000000 }",
     "    'connect.address': { burst: 1000000, perSecond: 1000000 }",
     "    'login.address': { burst: 1000000, perSecond: 1000000 }",
-    "    'enrol.address': { burst: 1000000, perSecond: 1000000 }", ''].join('\n'));
+    "    'enrol.address': { burst: 1000000, perSecond: 1000000 }",
+    'keys:', `  sealMessages: ${opts.sealMessages ?? true}`, ''].join('\n'));
   const server = await startPalisade(dataDir, configFile);
   const baseUrl = `https://127.0.0.1:${server.port}`;
   const users: { name: string; key: DeviceKey; token: string }[] = [];
@@ -40,7 +41,7 @@ export async function palisadeTarget(dataDir: string, progress: (s: string) => v
   };
 
   return {
-    name: 'palisade',
+    name: opts.name ?? 'palisade',
     pid: server.child.pid as number,
     baseUrl,
     async conversation(n) {

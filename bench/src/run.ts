@@ -81,10 +81,34 @@ try {
   await palisade.stop();
   await relay.stop();
 }
+// Sealing at rest on (the default, measured above) and off, in the same run.
+if (only.has('throughput') || only.has('rtt')) {
+  const plainDir = mkdtempSync(join(tmpdir(), 'palisade-bench-plain-'));
+  const plain = await palisadeTarget(plainDir, progress, { sealMessages: false, name: 'palisade-unsealed' });
+  try {
+    const r: Record<string, unknown> = {};
+    const pair = await plain.conversation(2);
+    if (only.has('rtt')) r.roundTripMs = await roundTrip(plain, pair, sizes.rttN);
+    if (only.has('throughput')) {
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(await throughput(plain, pair, sizes.throughputN, sizes.window));
+      const median = [...runs].sort((x, y) => x.ackedPerSecond - y.ackedPerSecond)[1] as (typeof runs)[number];
+      r.throughput = { ...median, runs: runs.map((x) => x.ackedPerSecond) };
+    }
+    results['palisade-unsealed'] = r;
+  } finally {
+    await plain.stop();
+  }
+}
 const ratio = (path: string) => {
   const p = get(results.palisade, path);
   const f = get(results['ws-relay'], path);
   return p !== undefined && f ? Math.round((p / f) * 100) / 100 : undefined;
+};
+const sealRatio = (path: string) => {
+  const on = get(results.palisade, path);
+  const off = get(results['palisade-unsealed'], path);
+  return on !== undefined && off ? Math.round((on / off) * 100) / 100 : undefined;
 };
 const ratios = {
   'connectAuth.p50 (palisade/floor)': ratio('connectAuthMs.p50'),
@@ -97,6 +121,8 @@ const ratios = {
   'group.lastMember.p99': ratio('group.lastMemberLatency.p99'),
   'group.deliveriesPerSecond': ratio('group.deliveriesPerSecond'),
   'memory.bytesPerConnection (aim palisade <= 40960)': ratio('memory.bytesPerConnection'),
+  'sealing: throughput sealed/unsealed (aim >= 0.9)': sealRatio('throughput.ackedPerSecond'),
+  'sealing: round trip p50 sealed/unsealed': sealRatio('roundTripMs.p50'),
 };
 const report = {
   date: new Date().toISOString(),
