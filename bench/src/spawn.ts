@@ -36,7 +36,7 @@ export async function startPalisade(dataDir: string, configFile: string): Promis
   const t = track(child);
   const port = await waitFor(() => {
     const m = /listening on https:\/\/[^:]+:(\d+)/.exec(t.stderr());
-    return m && /Enrol with/.test(t.stderr()) ? Number(m[1]) : undefined;
+    return m && /^Ready\. Press Ctrl-C to stop\.$/m.test(t.stderr()) ? Number(m[1]) : undefined;
   }, t);
   const token = /first admin \(valid until [^)]+\):\n\s+(\S+)/.exec(t.stderr())?.[1] ?? '';
   return { ...t, port, token, ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8') };

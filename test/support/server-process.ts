@@ -37,7 +37,8 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
   const port = await new Promise<number>((res, rej) => {
     const t = setInterval(() => {
       const m = /listening on https:\/\/[^:]+:(\d+)/.exec(err);
-      if (m && /Enrol with|fingerprint: [0-9A-F:]+\n(?!\nNo account)/.test(err)) {
+      // The banner ends with "Ready."; only then is everything (port, fingerprint, token) printed.
+      if (m && /^Ready\. Press Ctrl-C to stop\.$/m.test(err)) {
         clearInterval(t);
         res(Number(m[1]));
       }

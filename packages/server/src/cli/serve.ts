@@ -27,6 +27,7 @@ export function serveCommand(): Command {
         err.write(`  ${server.bootstrap.token}\n`);
         err.write(`Enrol with: npm run chat -- enrol --server ${url} --token <token> --username <name>\n\n`);
       }
+      err.write('Ready. Press Ctrl-C to stop.\n');
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
