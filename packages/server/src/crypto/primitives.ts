@@ -78,14 +78,7 @@ export function aesKeyWrap(kek: Uint8Array, keyData: Uint8Array): Buffer {
 
 /** AES key unwrap (RFC 3394); throws CryptoIntegrityError on any malformed or altered input. */
 export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array): Buffer {
-  const cipher = kwCipher(kek, false);
-  if (wrapped.length < 24 || wrapped.length % 8 !== 0) throw new CryptoIntegrityError();
-  try {
-    const d = createDecipheriv(cipher, kek, KW_IV);
-    return Buffer.concat([d.update(wrapped), d.final()]);
-  } catch {
-    throw new CryptoIntegrityError();
-  }
+  return unwrap(kwCipher(kek, false), kek, KW_IV, wrapped, 24);
 }
 
 /** AES key wrap with padding (RFC 5649): any length from 1 byte. */
@@ -97,10 +90,13 @@ export function aesKeyWrapPad(kek: Uint8Array, keyData: Uint8Array): Buffer {
 
 /** AES key unwrap with padding (RFC 5649); throws CryptoIntegrityError on failure. */
 export function aesKeyUnwrapPad(kek: Uint8Array, wrapped: Uint8Array): Buffer {
-  const cipher = kwCipher(kek, true);
-  if (wrapped.length < 16 || wrapped.length % 8 !== 0) throw new CryptoIntegrityError();
+  return unwrap(kwCipher(kek, true), kek, KWP_IV, wrapped, 16);
+}
+
+function unwrap(cipher: string, kek: Uint8Array, iv: Buffer, wrapped: Uint8Array, minLength: number): Buffer {
+  if (wrapped.length < minLength || wrapped.length % 8 !== 0) throw new CryptoIntegrityError();
   try {
-    const d = createDecipheriv(cipher, kek, KWP_IV);
+    const d = createDecipheriv(cipher, kek, iv);
     return Buffer.concat([d.update(wrapped), d.final()]);
   } catch {
     throw new CryptoIntegrityError();

@@ -1,6 +1,6 @@
 // @peculiar/x509 v2 needs the Reflect metadata polyfill loaded before it (its documented set-up).
 import 'reflect-metadata';
-import { X509Certificate, webcrypto } from 'node:crypto';
+import { KeyObject, X509Certificate, webcrypto } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as x509 from '@peculiar/x509';
 
@@ -39,8 +39,7 @@ export async function generateSelfSignedCertificate(days = 825): Promise<Certifi
       ]),
     ],
   });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END PRIVATE KEY-----\n`;
+  const keyPem = KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string;
   return { certPem: cert.toString('pem') + '\n', keyPem };
 }
 
