@@ -51,13 +51,26 @@ describe('palisade admin CLI and config check', () => {
     expect(statSync(masterPath).mode & 0o777).toBe(0o600);
     expect(ctx.server.stderr()).toContain(`Generated the master secret of the local key store at ${masterPath}`);
     const t = await ctx.admin.api.enrolTotp(); // seals a TOTP secret: creates a data key
-    const before = JSON.parse((await palisade(['keys', 'status'], env)).out) as { provider: string; currentVersion: number; dataKeysPerVersion: Record<string, number> };
+    const human = (await palisade(['keys', 'status'], env)).out;
+    expect(human).toMatch(/KMS provider: local/);
+    expect(human).toMatch(/v1 {2}created .* \(0 days old\)/);
+    expect(human).toMatch(/rotation policy: every 90 days, automatic/);
+    const before = JSON.parse((await palisade(['keys', 'status', '--json'], env)).out) as { provider: string; currentVersion: number; dataKeysPerVersion: Record<string, number> };
     expect(before).toMatchObject({ provider: 'local', currentVersion: 1 });
     expect(before.dataKeysPerVersion['1']).toBeGreaterThanOrEqual(1);
     const rot = await palisade(['keys', 'rotate'], env);
     expect(rot.out).toMatch(/KEK version 2 is current; \d+ data key\(s\) rewrapped/);
-    const after = JSON.parse((await palisade(['keys', 'status'], env)).out) as { dataKeysPerVersion: Record<string, number> };
+    const after = JSON.parse((await palisade(['keys', 'status', '--json'], env)).out) as { dataKeysPerVersion: Record<string, number>; nextRotationAt: number; overdue: boolean };
     expect(Object.keys(after.dataKeysPerVersion)).toEqual(['2']);
+    expect(after.overdue).toBe(false);
+    expect(after.nextRotationAt).toBeGreaterThan(Date.now() + 89 * 86_400_000);
+    // Re-encryption: every value moves to a new data key; old ones are retired.
+    const re = await palisade(['keys', 'rotate', '--reencrypt'], env);
+    expect(re.out).toMatch(/KEK version 3 is current/);
+    expect(re.out).toMatch(/re-encryption: [1-9]\d* value\(s\) resealed under new data keys, 0 clear legacy value\(s\) sealed, 0 unreadable/);
+    const st = JSON.parse((await palisade(['keys', 'status', '--json'], env)).out) as { retiredDataKeys: number; lastReencrypt: { finishedAt: number | null } };
+    expect(st.retiredDataKeys).toBeGreaterThanOrEqual(1);
+    expect(st.lastReencrypt.finishedAt).not.toBeNull();
     // The secret sealed before the rotation still opens: confirming the app needs it.
     const code = new TOTP({ secret: Secret.fromBase32(t.secret), digits: 6, period: 30 }).generate();
     expect((await ctx.admin.api.confirmTotp(t.id, code)).recoveryCodes).toHaveLength(10);

@@ -40,7 +40,7 @@ export class Api {
     return res.body as T;
   }
 
-  enrol(input: { token: string; username: string; password: string; displayName?: string }) {
+  enrol(input: { token: string; username: string; password: string; displayName?: string; email?: string }) {
     return this.call<{ userId: string; role: string }>('POST', '/v1/enrol', input, false);
   }
 
@@ -95,10 +95,20 @@ export class Api {
   regenerateRecoveryCodes = () => this.call<{ recoveryCodes: string[] }>('POST', '/v1/factors/recovery-codes', {});
 
   logout = () => this.call<object>('POST', '/v1/logout');
-  me = () => this.call<{ userId: string; username: string; role: string; deviceId: string }>('GET', '/v1/me');
+  me = () => this.call<{ userId: string; username: string; role: string; deviceId: string; displayName: string | null; email: string | null }>('GET', '/v1/me');
+  /** Changes my display name and/or e-mail (null clears the e-mail). */
+  updateProfile = (change: { displayName?: string; email?: string | null }) => this.call<object>('PATCH', '/v1/me', change);
   conversations = async () => (await this.call<{ conversations: ConversationView[] }>('GET', '/v1/conversations')).conversations;
   openDirect = (peer: string) => this.call<{ id: string; created: boolean }>('POST', '/v1/conversations', { kind: 'direct', peer });
-  createGroup = (name: string, members: string[]) => this.call<{ id: string }>('POST', '/v1/conversations', { kind: 'group', name, members });
+  createGroup = (name: string, members: string[], topic?: string) => this.call<{ id: string }>('POST', '/v1/conversations', { kind: 'group', name, members, ...(topic ? { topic } : {}) });
+  /** Renames a group or changes its topic (owners). */
+  updateConversation = (conversationId: string, change: { name?: string; topic?: string | null }) => this.call<object>('PATCH', `/v1/conversations/${encodeURIComponent(conversationId)}`, change);
+  /** Deletes a group and everything in it (owners); the server destroys its data key. */
+  deleteConversation = (conversationId: string) => this.call<object>('DELETE', `/v1/conversations/${encodeURIComponent(conversationId)}`);
+  /** Admin: every account, or the one with this e-mail. */
+  users = async (email?: string) => (await this.call<{ users: { id: string; username: string; displayName: string | null; email: string | null }[] }>('GET', `/v1/admin/users${email ? `?email=${encodeURIComponent(email)}` : ''}`)).users;
+  /** Admin: deletes an account and destroys its data key (needs a recent step-up). */
+  deleteUser = (userId: string) => this.call<object>('DELETE', `/v1/admin/users/${encodeURIComponent(userId)}`);
   addMember = (conversationId: string, username: string, role: 'admin' | 'member' = 'member') =>
     this.call<{ userId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/members`, { username, role });
   removeMember = (conversationId: string, userId: string) =>

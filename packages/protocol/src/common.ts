@@ -24,6 +24,16 @@ export const DisplayText = z
   .max(128)
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'control characters are not allowed');
 
+/** A conversation topic: free text up to 512 characters, no control characters. */
+export const TopicText = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'control characters are not allowed');
+
+/** An e-mail address (compared case-insensitively; stored sealed, found through a blind index). */
+export const Email = z.string().max(254).email();
+
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 

@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   forbidden: { kind: 'forbidden', hint: 'You lack the permission for this action.' },
   not_found: { kind: 'not_found', hint: 'The object does not exist or you cannot see it.' },
   username_taken: { kind: 'conflict', hint: 'Pick another user name.' },
+  email_taken: { kind: 'conflict', hint: 'That e-mail address belongs to another account; use another or ask an administrator.' },
   already_member: { kind: 'conflict', hint: 'The user is already a member.' },
   already_decided: { kind: 'conflict', hint: 'This request was approved, executed or expired already.' },
   rate_limited: { kind: 'rate_limited', hint: 'Slow down and retry after the given delay.' },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { B64Url, DisplayText, Id, Password, Seq, Username } from './common.js';
+import { B64Url, DisplayText, Email, Id, Password, Seq, TopicText, Username } from './common.js';
 import { MAX_GROUP_MEMBERS } from './limits.js';
 
 /** Roles that are granted on top of the base role (member or guest). */
@@ -18,8 +18,18 @@ export const EnrolRequest = z.strictObject({
   username: Username,
   password: Password,
   displayName: DisplayText.optional(),
+  email: Email.optional(),
 });
 export type EnrolRequest = z.infer<typeof EnrolRequest>;
+
+/** PATCH /v1/me: my display name and e-mail (null clears the e-mail). */
+export const UpdateProfileRequest = z
+  .strictObject({ displayName: DisplayText.optional(), email: Email.nullable().optional() })
+  .refine((b) => b.displayName !== undefined || b.email !== undefined, 'give displayName or email');
+export type UpdateProfileRequest = z.infer<typeof UpdateProfileRequest>;
+
+/** Query of GET /v1/admin/users: exact e-mail lookup (through the server's blind index). */
+export const UsersQuery = z.strictObject({ email: Email.optional() });
 
 /** POST /v1/login */
 export const LoginRequest = z.strictObject({
@@ -93,9 +103,16 @@ export const CreateConversationRequest = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('group'),
     name: DisplayText,
+    topic: TopicText.optional(),
     members: z.array(Username).max(MAX_GROUP_MEMBERS).default([]),
   }),
 ]);
+
+/** PATCH /v1/conversations/:id: rename a group or change its topic (owner). */
+export const UpdateConversationRequest = z
+  .strictObject({ name: DisplayText.optional(), topic: TopicText.nullable().optional() })
+  .refine((b) => b.name !== undefined || b.topic !== undefined, 'give name or topic');
+export type UpdateConversationRequest = z.infer<typeof UpdateConversationRequest>;
 export type CreateConversationRequest = z.infer<typeof CreateConversationRequest>;
 
 /** Conversation as presented to a member. */
@@ -103,6 +120,7 @@ export const ConversationView = z.object({
   id: Id,
   kind: z.enum(['direct', 'group']),
   name: z.string().nullable(),
+  topic: z.string().nullable(),
   role: z.enum(['owner', 'admin', 'member']),
   lastSeq: Seq,
   members: z.array(z.object({ userId: Id, username: z.string(), role: z.enum(['owner', 'admin', 'member']) })),

@@ -1,5 +1,7 @@
 import type { Bus, Logger } from '../core/index.js';
+import type { Sealer } from '../crypto/index.js';
 import type { Db } from '../store/index.js';
+import { openAudit } from './record.js';
 
 /** Event carrying one committed audit record, for detection and shipping to other systems. */
 export const AUDIT_RECORDED = 'audit.recorded';
@@ -30,6 +32,7 @@ export class AuditTail {
 
   constructor(
     private readonly db: Db,
+    private readonly sealer: Sealer,
     private readonly bus: Bus,
     private readonly log: Logger,
     private readonly everyMs = 200,
@@ -60,7 +63,7 @@ export class AuditTail {
         const rows = await this.db.selectFrom('audit_log').selectAll().where('id', '>', this.lastId).orderBy('id').limit(500).execute();
         for (const r of rows) {
           this.lastId = Number(r.id);
-          const data: AuditRecorded = { id: Number(r.id), at: Number(r.at), actorId: r.actor_id, action: r.action, target: r.target, address: r.address, outcome: r.outcome, details: JSON.parse(r.details) as unknown };
+          const data: AuditRecorded = await openAudit(this.sealer, r);
           this.bus.publish({ type: AUDIT_RECORDED, data });
         }
         if (rows.length < 500) return;

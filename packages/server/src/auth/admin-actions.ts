@@ -1,6 +1,7 @@
 import { AppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
+import { emailIndex, openField } from './sealed.js';
 import { revokeSessions } from './sessions.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
@@ -16,7 +17,7 @@ export async function resetFactors(deps: AuthDeps, userId: string, actors: { req
     await tx.deleteFrom('authenticators').where('user_id', '=', userId).execute();
     await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
     await tx.updateTable('users').set({ mfa_grace_from: now }).where('id', '=', userId).execute();
-    await recordAudit(tx, { at: now, actorId: actors.approvedBy, action: 'factor.reset', target: userId, outcome: 'success', details: actors });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actors.approvedBy, action: 'factor.reset', target: userId, outcome: 'success', details: actors });
   });
   await revokeSessions(deps, actors.approvedBy, { userId }, null);
 }
@@ -28,17 +29,22 @@ export async function disableUser(deps: AuthDeps, actor: Principal, userId: stri
   const now = deps.clock.now();
   const r = await deps.db.updateTable('users').set({ disabled_at: now }).where('id', '=', userId).where('disabled_at', 'is', null).executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no such active user');
-  await recordAudit(deps.db, { at: now, actorId: actor.userId, action: 'user.disabled', target: userId, address, outcome: 'success' });
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: actor.userId, action: 'user.disabled', target: userId, address, outcome: 'success' });
   await revokeSessions(deps, actor.userId, { userId }, address);
 }
 
 /** Every account with its base role, state and whether it has a second factor. */
-export async function listUsers(deps: AuthDeps) {
-  const users = await deps.db.selectFrom('users').select(['id', 'username', 'display_name', 'role', 'disabled_at', 'created_at']).orderBy('created_at').execute();
+export async function listUsers(deps: AuthDeps, filter: { email?: string } = {}) {
+  let q = deps.db.selectFrom('users').select(['id', 'username', 'display_name', 'email', 'role', 'disabled_at', 'created_at']).orderBy('created_at');
+  // SECURITY: e-mail is found through its keyed blind index; the address itself is never in clear.
+  if (filter.email !== undefined) q = q.where('email_index', '=', await emailIndex(deps, filter.email));
+  const users = await q.execute();
   const factors = await deps.db.selectFrom('authenticators').select('user_id').where('confirmed_at', 'is not', null).where('disabled_at', 'is', null).execute();
   const withFactor = new Set(factors.map((f) => f.user_id));
-  return users.map((u) => ({
-    id: u.id, username: u.username, displayName: u.display_name, role: u.role, disabled: u.disabled_at !== null,
+  return Promise.all(users.map(async (u) => ({
+    id: u.id, username: u.username, role: u.role, disabled: u.disabled_at !== null,
+    displayName: await openField(deps, 'users', 'display_name', u.id, u.display_name),
+    email: await openField(deps, 'users', 'email', u.id, u.email),
     mfa: withFactor.has(u.id), createdAt: new Date(u.created_at).toISOString(),
-  }));
+  })));
 }

@@ -4,13 +4,14 @@ import { deviceProofMessage } from '@palisade/protocol';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
 import { loginAgain, loginNewDevice, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
+import { aadOf } from '../keys/index.js';
 import { approveDevice, authenticateToken, createInvite, enrol, issueBootstrapToken, login, logout, revokeSessions, SESSIONS_REVOKED, verifyDeviceProof } from './index.js';
 
 const device = () => ({ publicKey: newDevicePublicKey(), name: 'laptop', platform: 'linux' });
 
 withAllStores('auth', (h) => {
   it('v5.0.0-6.3.2 has no default account: the bootstrap token is single-use and only while no user exists', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const boot = await issueBootstrapToken(deps.auth);
     expect(boot?.token.length).toBeGreaterThanOrEqual(43);
     const stored = await h.get().db.selectFrom('enrolment_tokens').select('token_hash').execute();
@@ -25,14 +26,14 @@ withAllStores('auth', (h) => {
   });
 
   it('refuses an expired invite', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const inv = await createInvite(deps.auth, null, { role: 'member', ttlHours: 1 });
     deps.clock.advance(3_600_001);
     await expect(enrol(deps.auth, { token: inv.token, username: uniqueName('x'), password: PASS }, '1.1.1.1')).rejects.toMatchObject({ code: 'token_invalid' });
   });
 
   it('v5.0.0-6.3.8 login failure is the same for an unknown user and a wrong password', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('l')]);
     const wrong = await login(deps.auth, { username: u!.username, password: 'not the password at all', device: device() }, '2.2.2.2').catch((e) => e);
     const unknown = await login(deps.auth, { username: uniqueName('nobody'), password: 'not the password at all', device: device() }, '2.2.2.3').catch((e) => e);
@@ -44,7 +45,7 @@ withAllStores('auth', (h) => {
   });
 
   it('v5.0.0-7.2.1 issues 256-bit tokens stored only as SHA-256, bound to one device', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('t')]);
     const res = await loginAgain(deps.auth, u!);
     expect(Buffer.from(res.token, 'base64url')).toHaveLength(32);
@@ -55,7 +56,7 @@ withAllStores('auth', (h) => {
   });
 
   it('holds a new device until a trusted device approves it, then recognises its key', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('d')]);
     const d = device();
     const pending = await login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.4').catch((e) => e);
@@ -68,11 +69,13 @@ withAllStores('auth', (h) => {
     expect(b.deviceId).toBe(a.deviceId);
     await expect(login(deps.auth, { username: u!.username, password: PASS, device: { ...d, publicKey: 'AAAA' } }, '4.4.4.4')).rejects.toMatchObject({ code: 'invalid_device_key' });
     const rows = await h.get().db.selectFrom('devices').select(['last_address']).where('id', '=', a.deviceId).executeTakeFirstOrThrow();
-    expect(rows.last_address).toBe('4.4.4.5');
+    // Kept sealed under the user's key: opens to the last address, never stored in clear.
+    expect(rows.last_address).not.toContain('4.4.4');
+    expect(await deps.auth.sealer.openText(rows.last_address!, aadOf('devices', 'last_address', a.deviceId))).toBe('4.4.4.5');
   });
 
   it('ends sessions at the absolute and idle timeouts (fake clock)', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('s')]);
     const res = await loginAgain(deps.auth, u!);
     deps.clock.advance(59 * 60_000);
@@ -93,7 +96,7 @@ withAllStores('auth', (h) => {
   });
 
   it('v5.0.0-7.4.1 logout and admin revoke end sessions server-side and publish session.revoked', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('r')]);
     const a = await loginAgain(deps.auth, u!);
     const b = await loginNewDevice(deps.auth, u!);
@@ -107,7 +110,7 @@ withAllStores('auth', (h) => {
   });
 
   it('rate-limits login attempts per account', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const name = uniqueName('rl');
     const codes: string[] = [];
     for (let i = 0; i < 12; i++) codes.push(await login(deps.auth, { username: name, password: 'wrong password here', device: device() }, `9.9.9.${i}`).catch((e) => e.code));

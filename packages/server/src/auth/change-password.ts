@@ -2,6 +2,7 @@ import { AppError, type Principal } from '../core/index.js';
 import { hashPassword, verifyPassword } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
+import { openField } from './sealed.js';
 import { hasActiveFactor } from './factors.js';
 import { assertPasswordAcceptable, MIN_SINGLE_FACTOR_LENGTH } from './password-policy.js';
 import { revokeSessions } from './sessions.js';
@@ -20,13 +21,13 @@ export async function changePassword(deps: AuthDeps, principal: Principal, curre
   deps.limiter.check('login.account', principal.username);
   const user = await deps.db.selectFrom('users').select(['password_hash', 'display_name']).where('id', '=', principal.userId).executeTakeFirstOrThrow();
   if (!(await verifyPassword(user.password_hash, current))) {
-    await recordAudit(deps.db, { at: deps.clock.now(), actorId: principal.userId, action: 'password.change_failed', address, outcome: 'failure' });
+    await recordAudit(deps.db, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'password.change_failed', address, outcome: 'failure' });
     throw new AppError('auth_failed', 'the current password is wrong');
   }
-  assertPasswordAcceptable(next, [principal.username, ...(user.display_name ? [user.display_name] : []), 'palisade'], mfa ? MIN_MFA_PASSWORD_LENGTH : MIN_SINGLE_FACTOR_LENGTH);
+  assertPasswordAcceptable(next, [principal.username, ...(user.display_name ? [(await openField(deps, 'users', 'display_name', principal.userId, user.display_name))!] : []), 'palisade'], mfa ? MIN_MFA_PASSWORD_LENGTH : MIN_SINGLE_FACTOR_LENGTH);
   const hash = await hashPassword(next, deps.policy.argon2);
   await deps.db.updateTable('users').set({ password_hash: hash }).where('id', '=', principal.userId).execute();
-  await recordAudit(deps.db, { at: deps.clock.now(), actorId: principal.userId, action: 'password.changed', address, outcome: 'success' });
+  await recordAudit(deps.db, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'password.changed', address, outcome: 'success' });
   const others = await deps.db.selectFrom('sessions').select('id').where('user_id', '=', principal.userId).where('revoked_at', 'is', null).where('id', '!=', principal.sessionId).execute();
   for (const s of others) await revokeSessions(deps, principal.userId, { sessionId: s.id }, address);
 }

@@ -1,6 +1,7 @@
 import { AppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
+import { openField } from './sealed.js';
 import { hasActiveFactor } from './factors.js';
 import { revokeSessions } from './sessions.js';
 import { assertRecentStrongAuth } from './step-up.js';
@@ -8,11 +9,11 @@ import { assertRecentStrongAuth } from './step-up.js';
 /** The caller's devices: name, platform, first and last seen, last address, state. */
 export async function listMyDevices(deps: AuthDeps, principal: Principal) {
   const rows = await deps.db.selectFrom('devices').selectAll().where('user_id', '=', principal.userId).orderBy('created_at').execute();
-  return rows.map((d) => ({
-    id: d.id, name: d.name, platform: d.platform, current: d.id === principal.deviceId,
-    firstSeen: new Date(d.created_at).toISOString(), lastSeen: new Date(d.last_seen_at).toISOString(), lastAddress: d.last_address,
+  return Promise.all(rows.map(async (d) => ({
+    id: d.id, name: (await openField(deps, 'devices', 'name', d.id, d.name)) ?? '', platform: d.platform, current: d.id === principal.deviceId,
+    firstSeen: new Date(d.created_at).toISOString(), lastSeen: new Date(d.last_seen_at).toISOString(), lastAddress: await openField(deps, 'devices', 'last_address', d.id, d.last_address),
     state: d.revoked_at !== null ? 'revoked' : d.approved_at === null ? 'pending' : 'trusted',
-  }));
+  })));
 }
 
 /** Approves one of the caller's pending devices from a device that is already trusted. */
@@ -21,7 +22,7 @@ export async function approveDevice(deps: AuthDeps, principal: Principal, device
   const now = deps.clock.now();
   const r = await deps.db.updateTable('devices').set({ approved_at: now }).where('id', '=', deviceId).where('user_id', '=', principal.userId).where('approved_at', 'is', null).where('revoked_at', 'is', null).executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no pending device with this id');
-  await recordAudit(deps.db, { at: now, actorId: principal.userId, action: 'device.approved', target: deviceId, outcome: 'success', details: { by: principal.deviceId } });
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: principal.userId, action: 'device.approved', target: deviceId, outcome: 'success', details: { by: principal.deviceId } });
 }
 
 /**
@@ -35,7 +36,7 @@ export async function revokeDevice(deps: AuthDeps, actor: Principal, deviceId: s
   if (opts.any || (await hasActiveFactor(deps.db, actor.userId))) assertRecentStrongAuth(deps, actor);
   const now = deps.clock.now();
   await deps.db.updateTable('devices').set({ revoked_at: now }).where('id', '=', deviceId).execute();
-  await recordAudit(deps.db, { at: now, actorId: actor.userId, action: 'device.revoked', target: deviceId, outcome: 'success', details: { owner: d.user_id } });
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: actor.userId, action: 'device.revoked', target: deviceId, outcome: 'success', details: { owner: d.user_id } });
   const sessions = await deps.db.selectFrom('sessions').select('id').where('device_id', '=', deviceId).where('revoked_at', 'is', null).execute();
   for (const s of sessions) await revokeSessions(deps, actor.userId, { sessionId: s.id }, null);
 }

@@ -4,6 +4,8 @@ import { recordAudit } from '../audit/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
 import { assertPasswordAcceptable } from './password-policy.js';
+import { emailIndex, normaliseEmail, sealForUser } from './sealed.js';
+import { scopeOf } from '../keys/index.js';
 
 /** Product words a password must not be built around. */
 const PRODUCT_WORDS = ['palisade'];
@@ -27,7 +29,7 @@ export async function issueBootstrapToken(deps: AuthDeps): Promise<{ token: stri
       // The first account holds both administrative roles (org and security) so it can set up the rest.
       .values({ token_hash: sha256Hex(token), kind: 'bootstrap', role: 'member', grants: JSON.stringify(['org_admin', 'security_admin']), created_by: null, created_at: now, expires_at: expiresAt, used_at: null, used_by: null })
       .execute();
-    await recordAudit(tx, { at: now, actorId: null, action: 'enrolment.bootstrap_issued', outcome: 'success' });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: null, action: 'enrolment.bootstrap_issued', outcome: 'success' });
     return { token, expiresAt };
   });
 }
@@ -46,7 +48,7 @@ export async function createInvite(
       .insertInto('enrolment_tokens')
       .values({ token_hash: sha256Hex(token), kind: 'invite', role: opts.role, grants: JSON.stringify(opts.grants ?? []), created_by: createdBy, created_at: now, expires_at: expiresAt, used_at: null, used_by: null })
       .execute();
-    await recordAudit(tx, { at: now, actorId: createdBy, action: 'invite.created', outcome: 'success', details: { role: opts.role, grants: opts.grants ?? [], ttlHours: opts.ttlHours } });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: createdBy, action: 'invite.created', outcome: 'success', details: { role: opts.role, grants: opts.grants ?? [], ttlHours: opts.ttlHours } });
   });
   return { token, expiresAt };
 }
@@ -57,6 +59,7 @@ export interface EnrolInput {
   username: string;
   password: string;
   displayName?: string;
+  email?: string;
 }
 
 /**
@@ -71,11 +74,14 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
   const now = deps.clock.now();
   const tokenHash = sha256Hex(input.token);
   const userId = randomId();
+  await deps.sealer.prepare(scopeOf.user(userId));
+  const emailIdx = input.email ? await emailIndex(deps, input.email) : null;
+  if (emailIdx && (await deps.db.selectFrom('users').select('id').where('email_index', '=', emailIdx).executeTakeFirst())) throw new AppError('email_taken');
   try {
     return await deps.db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom('enrolment_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
       if (!row || row.used_at !== null || row.expires_at <= now) {
-        await recordAudit(tx, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure' });
+        await recordAudit(tx, deps.sealer, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure' });
         throw new AppError('token_invalid');
       }
       const claimed = await tx
@@ -87,7 +93,7 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
       if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('token_invalid');
       await tx
         .insertInto('users')
-        .values({ id: userId, username: input.username, display_name: input.displayName ?? null, password_hash: passwordHash, role: row.role, disabled_at: null, created_at: now, mfa_grace_from: now })
+        .values({ id: userId, username: input.username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, input.displayName), email: sealForUser(deps, userId, 'users', 'email', userId, input.email && normaliseEmail(input.email)), email_index: emailIdx, password_hash: passwordHash, role: row.role, disabled_at: null, created_at: now, mfa_grace_from: now })
         .execute();
       const grants = JSON.parse(row.grants) as string[];
       for (const role of grants) {
@@ -96,11 +102,11 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
           .values({ id: randomId(), user_id: userId, role, kind: 'standing', reason: `granted with the ${row.kind} token`, requested_by: row.created_by, approved_by: row.created_by, approved_at: now, created_at: now, expires_at: null, revoked_at: null })
           .execute();
       }
-      await recordAudit(tx, { at: now, actorId: userId, action: 'user.enrolled', target: userId, address, outcome: 'success', details: { via: row.kind, role: row.role, grants } });
+      await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'user.enrolled', target: userId, address, outcome: 'success', details: { via: row.kind, role: row.role, grants } });
       return { userId, role: row.role, grants };
     });
   } catch (e) {
-    if (isUniqueViolation(e)) throw new AppError('username_taken');
+    if (isUniqueViolation(e)) throw new AppError(String(e).includes('email') ? 'email_taken' : 'username_taken');
     throw e;
   }
 }

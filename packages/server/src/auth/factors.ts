@@ -3,6 +3,8 @@ import { newTotpSecret, randomId, randomToken, sha256Hex, totpUri, verifyTotp } 
 import { recordAudit } from '../audit/index.js';
 import type { Executor } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
+import { openField } from './sealed.js';
+import { aadOf, scopeOf } from '../keys/index.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
 /** AAD that binds a sealed TOTP secret to its row. */
@@ -33,7 +35,7 @@ export async function startTotpEnrolment(deps: AuthDeps, principal: Principal, l
   const now = deps.clock.now();
   await deps.db
     .insertInto('authenticators')
-    .values({ id, user_id: principal.userId, kind: 'totp', label, secret_sealed: await deps.sealer.seal(Buffer.from(secret), totpAad(id), `user:${principal.userId}`), last_used_step: 0, failures: 0, last_failure_at: null, created_at: now, confirmed_at: null, disabled_at: null })
+    .values({ id, user_id: principal.userId, kind: 'totp', label: await deps.sealer.seal(Buffer.from(label), aadOf('authenticators', 'label', id), scopeOf.user(principal.userId)), secret_sealed: await deps.sealer.seal(Buffer.from(secret), totpAad(id), scopeOf.user(principal.userId)), last_used_step: 0, failures: 0, last_failure_at: null, created_at: now, confirmed_at: null, disabled_at: null })
     .execute();
   return { id, secret, uri: totpUri(secret, 'Palisade', principal.username) };
 }
@@ -50,7 +52,7 @@ export async function confirmTotp(deps: AuthDeps, principal: Principal, id: stri
     await tx.updateTable('authenticators').set({ confirmed_at: now, last_used_step: step }).where('id', '=', id).execute();
     const issued = await issueRecoveryCodes(tx, principal.userId, now);
     await tx.updateTable('sessions').set({ aal: 2, strong_auth_at: now }).where('id', '=', principal.sessionId).execute();
-    await recordAudit(tx, { at: now, actorId: principal.userId, action: 'factor.enrolled', target: id, outcome: 'success', details: { kind: 'totp' } });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: principal.userId, action: 'factor.enrolled', target: id, outcome: 'success', details: { kind: 'totp' } });
     return issued;
   });
   return { recoveryCodes: codes };
@@ -61,7 +63,7 @@ export async function listFactors(deps: AuthDeps, principal: Principal) {
   const rows = await deps.db.selectFrom('authenticators').select(['id', 'kind', 'label', 'created_at', 'confirmed_at', 'disabled_at', 'failures']).where('user_id', '=', principal.userId).orderBy('created_at').execute();
   const left = await deps.db.selectFrom('recovery_codes').select('id').where('user_id', '=', principal.userId).where('used_at', 'is', null).execute();
   return {
-    factors: rows.map((r) => ({ id: r.id, kind: r.kind, label: r.label, createdAt: new Date(r.created_at).toISOString(), confirmed: r.confirmed_at !== null, disabled: r.disabled_at !== null, failures: r.failures })),
+    factors: await Promise.all(rows.map(async (r) => ({ id: r.id, kind: r.kind, label: (await openField(deps, 'authenticators', 'label', r.id, r.label)) ?? '', createdAt: new Date(r.created_at).toISOString(), confirmed: r.confirmed_at !== null, disabled: r.disabled_at !== null, failures: r.failures }))),
     recoveryCodesLeft: left.length,
   };
 }
@@ -72,7 +74,7 @@ export async function removeFactor(deps: AuthDeps, principal: Principal, id: str
   const now = deps.clock.now();
   const n = await deps.db.deleteFrom('authenticators').where('id', '=', id).where('user_id', '=', principal.userId).executeTakeFirst();
   if (Number(n.numDeletedRows) === 0) throw new AppError('not_found', 'no such factor');
-  await recordAudit(deps.db, { at: now, actorId: principal.userId, action: 'factor.removed', target: id, outcome: 'success' });
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: principal.userId, action: 'factor.removed', target: id, outcome: 'success' });
 }
 
 /** Replaces the caller's recovery codes. Needs a recent strong factor. */
@@ -81,7 +83,7 @@ export async function regenerateRecoveryCodes(deps: AuthDeps, principal: Princip
   const now = deps.clock.now();
   const codes = await deps.db.transaction().execute(async (tx) => {
     const issued = await issueRecoveryCodes(tx, principal.userId, now);
-    await recordAudit(tx, { at: now, actorId: principal.userId, action: 'factor.recovery_codes_regenerated', outcome: 'success' });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: principal.userId, action: 'factor.recovery_codes_regenerated', outcome: 'success' });
     return issued;
   });
   return { recoveryCodes: codes };

@@ -6,7 +6,8 @@ import type { AuthDeps } from './deps.js';
 import { hasActiveFactor } from './factors.js';
 import { assessLogin } from './risk.js';
 import { passkeySecondFactor } from './passkeys.js';
-import { grantOrPending, openSession } from './open-session.js';
+import { grantOrPending, openSession, prepareSession } from './open-session.js';
+import { aadOf, scopeOf } from '../keys/index.js';
 
 let dummyHash: Promise<string> | undefined;
 
@@ -28,12 +29,12 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
   const ok = await verifyPassword(user?.password_hash ?? (await dummyHash), input.password);
   const now = deps.clock.now();
   if (!user || !ok || user.disabled_at !== null) {
-    await recordAudit(deps.db, { at: now, actorId: user?.id ?? null, action: 'login.failed', address, outcome: 'failure', details: { step: 'password' } });
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user?.id ?? null, action: 'login.failed', address, outcome: 'failure', details: { step: 'password' } });
     throw new AppError('auth_failed', 'wrong user name or password');
   }
 
   const risk = await assessLogin(deps, user.id, input.device.publicKey, address);
-  await recordAudit(deps.db, { at: now, actorId: user.id, action: 'login.risk_assessed', address, outcome: risk.decision === 'deny' ? 'failure' : 'success', details: { ...risk } });
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.risk_assessed', address, outcome: risk.decision === 'deny' ? 'failure' : 'success', details: { ...risk } });
   if (risk.decision === 'deny') throw new AppError('risk_denied', undefined, { details: { reasons: risk.reasons } });
 
   // With a second factor every login proves it; risk 'step_up' is met by that proof.
@@ -43,7 +44,7 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
     const passkey = await passkeySecondFactor(deps, user.id);
     await deps.db
       .insertInto('login_challenges')
-      .values({ token_hash: sha256Hex(challenge), user_id: user.id, device_public_key: input.device.publicKey, device_name: input.device.name, device_platform: input.device.platform, created_at: now, expires_at: expiresAt, used_at: null, webauthn_challenge_id: passkey?.challengeId ?? null })
+      .values({ token_hash: sha256Hex(challenge), user_id: user.id, device_public_key: input.device.publicKey, device_name: deps.sealer.sealText(input.device.name, aadOf('login_challenges', 'device_name', sha256Hex(challenge)), scopeOf.table('login_challenges')), device_platform: input.device.platform, created_at: now, expires_at: expiresAt, used_at: null, webauthn_challenge_id: passkey?.challengeId ?? null })
       .execute();
     return {
       mfaRequired: true, challenge, expiresAt: new Date(expiresAt).toISOString(),
@@ -53,8 +54,9 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
   }
   // SECURITY-BASELINE: MFA for every account; a password alone only during the enrolment grace.
   if (now >= user.mfa_grace_from + deps.policy.mfaGraceMs) {
-    await recordAudit(deps.db, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: 'mfa_enrolment_overdue' } });
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: 'mfa_enrolment_overdue' } });
     throw new AppError('mfa_enrolment_required');
   }
+  await prepareSession(deps, user.id);
   return grantOrPending(await deps.db.transaction().execute((tx) => openSession(deps, tx, user, input.device, 1, address)));
 }

@@ -10,7 +10,7 @@ const device = () => ({ publicKey: newDevicePublicKey(), name: 'phone', platform
 withAllStores('multi-factor authentication', (h) => {
   /** A user with a confirmed TOTP factor; returns what the tests need. */
   const enrolled = async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [p] = await makeUsers(deps.auth, [uniqueName('m')]);
     const t = await startTotpEnrolment(deps.auth, p!);
     const { recoveryCodes } = await confirmTotp(deps.auth, p!, t.id, totpAt({ base32: t.secret }, deps.clock.now()));
@@ -91,7 +91,7 @@ withAllStores('multi-factor authentication', (h) => {
   });
 
   it('v5.0.0-6.3.3 allows password-only sessions only during the enrolment grace', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [p] = await makeUsers(deps.auth, [uniqueName('g')]);
     const r = await loginAgain(deps.auth, p!);
     expect(r).toMatchObject({ aal: 1, mfaEnrolmentDueBy: expect.any(String) });
@@ -100,7 +100,7 @@ withAllStores('multi-factor authentication', (h) => {
   });
 
   it('refuses a wrong confirmation code and keeps the factor unconfirmed', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [p] = await makeUsers(deps.auth, [uniqueName('c')]);
     const t = await startTotpEnrolment(deps.auth, p!);
     const right = totpAt({ base32: t.secret }, deps.clock.now());
@@ -113,7 +113,7 @@ withAllStores('multi-factor authentication', (h) => {
 
 withAllStores('password change', (h) => {
   it('800-63B-4 §3.1.1.2: 8 code points suffice with a second factor, 15 without; other sessions end', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [p] = await makeUsers(deps.auth, [uniqueName('pw')]);
     await expect(changePassword(deps.auth, p!, PASS, 'short but ok')).rejects.toMatchObject({ code: 'weak_password' }); // 12 < 15 without MFA
     const second = await loginAgain(deps.auth, p!); // another session, to be ended by the change

@@ -4,7 +4,8 @@ import { sha256Hex, verifyTotp } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { recoveryHash, totpAad } from './factors.js';
-import { grantOrPending, openSession } from './open-session.js';
+import { grantOrPending, openSession, prepareSession } from './open-session.js';
+import { aadOf, scopeOf } from '../keys/index.js';
 import { verifyPasskeySecondFactor } from './passkeys.js';
 
 /** Growing delay after repeated failures: none for the first 5, then 2^(n-5) s, at most 5 minutes. */
@@ -35,7 +36,7 @@ export async function verifyTotpFactor(deps: AuthDeps, userId: string, code: str
     const failures = f.failures + 1;
     const disable = failures >= deps.policy.maxFactorFailures;
     await deps.db.updateTable('authenticators').set({ failures, last_failure_at: now, disabled_at: disable ? now : null }).where('id', '=', f.id).execute();
-    await recordAudit(deps.db, { at: now, actorId: userId, action: disable ? 'factor.disabled' : 'factor.failed', target: f.id, address, outcome: 'failure', details: { failures } });
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: userId, action: disable ? 'factor.disabled' : 'factor.failed', target: f.id, address, outcome: 'failure', details: { failures } });
     if (disable) throw new AppError('factor_disabled');
   }
   throw new AppError('code_invalid');
@@ -60,17 +61,19 @@ export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, a
     else if (input.webauthn !== undefined) await verifyPasskeySecondFactor(deps, ch.user_id, ch.webauthn_challenge_id, input.webauthn);
     else await useRecoveryCode(deps, ch.user_id, input.recoveryCode as string);
   } catch (e) {
-    await recordAudit(deps.db, { at: now, actorId: ch.user_id, action: 'login.failed', address, outcome: 'failure', details: { step: input.code !== undefined ? 'totp' : input.webauthn !== undefined ? 'passkey' : 'recovery_code' } });
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: ch.user_id, action: 'login.failed', address, outcome: 'failure', details: { step: input.code !== undefined ? 'totp' : input.webauthn !== undefined ? 'passkey' : 'recovery_code' } });
     throw e;
   }
+  const deviceName = await deps.sealer.openText(ch.device_name, aadOf('login_challenges', 'device_name', ch.token_hash));
+  await prepareSession(deps, ch.user_id);
   const r = await deps.db.transaction().execute(async (tx) => {
     const claimed = await tx.updateTable('login_challenges').set({ used_at: now }).where('token_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid', 'the login challenge was already used');
     const user = await tx.selectFrom('users').select(['id', 'mfa_grace_from', 'disabled_at']).where('id', '=', ch.user_id).executeTakeFirstOrThrow();
     if (user.disabled_at !== null) throw new AppError('auth_failed');
-    if (input.recoveryCode !== undefined) await recordAudit(tx, { at: now, actorId: user.id, action: 'factor.recovery_code_used', address, outcome: 'success' });
+    if (input.recoveryCode !== undefined) await recordAudit(tx, deps.sealer, { at: now, actorId: user.id, action: 'factor.recovery_code_used', address, outcome: 'success' });
     const method = input.code !== undefined ? 'totp' : input.webauthn !== undefined ? 'passkey' : 'recovery_code';
-    return openSession(deps, tx, user, { publicKey: ch.device_public_key, name: ch.device_name, platform: ch.device_platform }, 2, address, method);
+    return openSession(deps, tx, user, { publicKey: ch.device_public_key, name: deviceName, platform: ch.device_platform }, 2, address, method);
   });
   return grantOrPending(r);
 }
@@ -79,5 +82,5 @@ export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, a
 export async function stepUp(deps: AuthDeps, principal: Principal, code: string, address: string | null): Promise<void> {
   deps.limiter.check('mfa.account', principal.userId);
   await verifyTotpFactor(deps, principal.userId, code, address);
-  await deps.db.updateTable('sessions').set({ aal: 2, strong_auth_at: deps.clock.now(), strong_auth_method: 'totp', ...(address ? { login_address: address } : {}) }).where('id', '=', principal.sessionId).execute();
+  await deps.db.updateTable('sessions').set({ aal: 2, strong_auth_at: deps.clock.now(), strong_auth_method: 'totp', ...(address ? { login_address: await deps.sealer.seal(Buffer.from(address), aadOf('sessions', 'login_address', principal.sessionId), scopeOf.user(principal.userId)) } : {}) }).where('id', '=', principal.sessionId).execute();
 }

@@ -10,7 +10,7 @@ const device = () => ({ publicKey: newDevicePublicKey(), name: 'laptop', platfor
 
 withAllStores('passkeys (WebAuthn) with a software authenticator', (h) => {
   const enrolled = async (opts?: { userVerified: boolean; backupEligible: boolean }) => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [p] = await makeUsers(deps.auth, [uniqueName('pk')]);
     const auth = new SoftAuthenticator(ORIGIN, 'localhost', opts);
     const start = await startPasskeyRegistration(deps.auth, p!);
@@ -57,7 +57,7 @@ withAllStores('passkeys (WebAuthn) with a software authenticator', (h) => {
 
 withAllStores('AAL3: device-bound passkeys', (h) => {
   it('gives a device-bound passkey login AAL3 with a 15-minute idle and 12-hour absolute limit', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [p] = await makeUsers(deps.auth, [uniqueName('a3')]);
     const auth = new SoftAuthenticator(ORIGIN, 'localhost');
     const start = await startPasskeyRegistration(deps.auth, p!);
@@ -73,7 +73,7 @@ withAllStores('AAL3: device-bound passkeys', (h) => {
   });
 
   it('with the AAL3 policy on, admins step up only with a device-bound passkey', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     deps.auth.policy.adminsRequirePhishingResistant = true;
     const [admin] = await makeUsers(deps.auth, [uniqueName('ad')], ['org_admin', 'security_admin']);
     const bound = new SoftAuthenticator(ORIGIN, 'localhost');

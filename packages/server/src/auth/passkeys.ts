@@ -5,7 +5,9 @@ import { recordAudit } from '../audit/index.js';
 import type { Executor } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
 import { hasActiveFactor, issueRecoveryCodes } from './factors.js';
-import { grantOrPending, openSession, type DeviceDescription } from './open-session.js';
+import { grantOrPending, openSession, prepareSession, type DeviceDescription } from './open-session.js';
+import { aadOf, scopeOf } from '../keys/index.js';
+import { sealForUser } from './sealed.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
 /** WebAuthn challenges live five minutes and are used once. */
@@ -54,13 +56,14 @@ export async function finishPasskeyRegistration(deps: AuthDeps, principal: Princ
   }
   const now = deps.clock.now();
   const first = !(await hasActiveFactor(deps.db, principal.userId));
+  await deps.sealer.prepare(scopeOf.user(principal.userId));
   const recoveryCodes = await deps.db.transaction().execute(async (tx) => {
     await tx
       .insertInto('passkeys')
-      .values({ id: cred.id, user_id: principal.userId, public_key: Buffer.from(cred.publicKey).toString('base64url'), counter: cred.counter, transports: JSON.stringify(cred.transports), device_bound: cred.deviceBound ? 1 : 0, label, created_at: now, last_used_at: null })
+      .values({ id: cred.id, user_id: principal.userId, public_key: Buffer.from(cred.publicKey).toString('base64url'), counter: cred.counter, transports: JSON.stringify(cred.transports), device_bound: cred.deviceBound ? 1 : 0, label: sealForUser(deps, principal.userId, 'passkeys', 'label', cred.id, label), created_at: now, last_used_at: null })
       .execute();
     await tx.updateTable('sessions').set({ aal: 2, strong_auth_at: now }).where('id', '=', principal.sessionId).execute();
-    await recordAudit(tx, { at: now, actorId: principal.userId, action: 'factor.enrolled', target: cred.id, outcome: 'success', details: { kind: 'passkey', deviceBound: cred.deviceBound } });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: principal.userId, action: 'factor.enrolled', target: cred.id, outcome: 'success', details: { kind: 'passkey', deviceBound: cred.deviceBound } });
     return first ? issueRecoveryCodes(tx, principal.userId, now) : undefined;
   });
   return { id: cred.id, deviceBound: cred.deviceBound, ...(recoveryCodes ? { recoveryCodes } : {}) };
@@ -84,7 +87,7 @@ export async function verifyUserPasskey(deps: AuthDeps, userId: string | null, r
   try {
     result = await verifyPasskeyAuthentication(deps.rp, response, challenge, { id: row.id, publicKey: Buffer.from(row.public_key, 'base64url'), counter: Number(row.counter), transports: JSON.parse(row.transports) as string[] }, requireUserVerification);
   } catch {
-    await recordAudit(deps.db, { at: deps.clock.now(), actorId: row.user_id, action: 'login.failed', target: row.id, outcome: 'failure', details: { step: 'passkey' } });
+    await recordAudit(deps.db, deps.sealer, { at: deps.clock.now(), actorId: row.user_id, action: 'login.failed', target: row.id, outcome: 'failure', details: { step: 'passkey' } });
     throw new AppError('code_invalid', 'the passkey assertion could not be verified');
   }
   await deps.db.updateTable('passkeys').set({ counter: result.newCounter, last_used_at: deps.clock.now() }).where('id', '=', row.id).execute();
@@ -103,6 +106,7 @@ export async function finishPasskeyLogin(deps: AuthDeps, challengeId: string, re
   if (user.disabled_at !== null) throw new AppError('auth_failed');
   // A device-bound passkey with user verification is the AAL3-style login; a synced one is AAL2.
   const aal = deviceBound ? 3 : 2;
+  await prepareSession(deps, user.id);
   return grantOrPending(await deps.db.transaction().execute((tx) => openSession(deps, tx, user, device, aal, address, deviceBound ? 'passkey_device_bound' : 'passkey')));
 }
 
@@ -140,11 +144,11 @@ export async function finishPasskeyStepUp(deps: AuthDeps, principal: Principal, 
   const aal = deviceBound ? 3 : 2;
   await deps.db
     .updateTable('sessions')
-    .set({ aal, strong_auth_at: now, strong_auth_method: deviceBound ? 'passkey_device_bound' : 'passkey', ...(address ? { login_address: address } : {}) })
+    .set({ aal, strong_auth_at: now, strong_auth_method: deviceBound ? 'passkey_device_bound' : 'passkey', ...(address ? { login_address: await deps.sealer.seal(Buffer.from(address), aadOf('sessions', 'login_address', principal.sessionId), scopeOf.user(principal.userId)) } : {}) })
     .where('id', '=', principal.sessionId)
     .execute();
   // SECURITY-BASELINE: an AAL3 session ends at most 12 hours from now.
   if (deviceBound) await deps.db.updateTable('sessions').set({ expires_at: now + 12 * 3_600_000 }).where('id', '=', principal.sessionId).where('expires_at', '>', now + 12 * 3_600_000).execute();
-  await recordAudit(deps.db, { at: now, actorId: principal.userId, action: 'step_up.succeeded', target: principal.sessionId, address, outcome: 'success', details: { method: 'passkey', deviceBound } });
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: principal.userId, action: 'step_up.succeeded', target: principal.sessionId, address, outcome: 'success', details: { method: 'passkey', deviceBound } });
   return { aal };
 }

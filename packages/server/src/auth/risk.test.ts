@@ -3,6 +3,8 @@ import { totpAt } from '../crypto/index.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
 import { loginAgain, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
+import { auditRecords } from '../test-support/audit.js';
+import { recordAudit } from '../audit/index.js';
 import { authenticateToken, completeMfaLogin, confirmTotp, decide, login, networkOf, regenerateRecoveryCodes, RISK_POLICY, startTotpEnrolment, stepUp } from './index.js';
 
 describe('risk policy', () => {
@@ -21,23 +23,23 @@ describe('risk policy', () => {
 
 withAllStores('risk-based login and step-up', (h) => {
   it('records the score and reasons of each login, and refuses a high-risk one', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('r')]);
     for (let i = 0; i < 3; i++) await loginAgain(deps.auth, u!, '10.20.30.40'); // history from one network
-    const known = await h.get().db.selectFrom('audit_log').select('details').where('actor_id', '=', u!.userId).where('action', '=', 'login.risk_assessed').orderBy('id', 'desc').executeTakeFirstOrThrow();
-    expect(JSON.parse(known.details)).toMatchObject({ decision: 'allow', reasons: [] });
+    const known = (await auditRecords(h.get().db, deps.auth.sealer, { actorId: u!.userId, action: 'login.risk_assessed' })).at(-1)!;
+    expect(known.details).toMatchObject({ decision: 'allow', reasons: [] });
     // Failures, then a new device from a new network, then failed device proofs: denied.
     for (let i = 0; i < 3; i++) await login(deps.auth, { username: u!.username, password: 'wrong wrong wrong wrong', device: { publicKey: newDevicePublicKey(), name: 'x', platform: 'x' } }, '198.51.100.7').catch(() => undefined);
-    await h.get().db.insertInto('audit_log').values({ at: deps.clock.now(), actor_id: u!.userId, action: 'connect.device_proof_failed', target: null, address: '198.51.100.7', outcome: 'failure', details: '{}' }).execute();
+    await recordAudit(h.get().db, deps.auth.sealer, { at: deps.clock.now(), actorId: u!.userId, action: 'connect.device_proof_failed', address: '198.51.100.7', outcome: 'failure' });
     const denied = await login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: newDevicePublicKey(), name: 'x', platform: 'x' } }, '198.51.100.7').catch((e) => e);
     expect(denied).toMatchObject({ code: 'risk_denied', details: { reasons: expect.arrayContaining(['new_device', 'new_network', 'recent_failures', 'device_proof_failures']) } });
-    const row = await h.get().db.selectFrom('audit_log').select(['details', 'outcome']).where('actor_id', '=', u!.userId).where('action', '=', 'login.risk_assessed').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const row = (await auditRecords(h.get().db, deps.auth.sealer, { actorId: u!.userId, action: 'login.risk_assessed' })).at(-1)!;
     expect(row.outcome).toBe('failure');
-    expect(JSON.parse(row.details).score).toBeGreaterThanOrEqual(RISK_POLICY.thresholds.deny);
+    expect((row.details as { score: number }).score).toBeGreaterThanOrEqual(RISK_POLICY.thresholds.deny);
   });
 
   it('asks for a new step-up when a session is used from another network', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('n')]);
     const t = await startTotpEnrolment(deps.auth, u!);
     await confirmTotp(deps.auth, u!, t.id, totpAt({ base32: t.secret }, deps.clock.now()));

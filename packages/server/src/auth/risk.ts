@@ -1,4 +1,5 @@
 import type { AuthDeps } from './deps.js';
+import { auditAad } from '../keys/index.js';
 
 /** Risk policy as data: weights per signal and the score thresholds for each decision. */
 export const RISK_POLICY = {
@@ -52,14 +53,17 @@ export async function assessLogin(deps: AuthDeps, userId: string, devicePublicKe
   const reasons: RiskSignal[] = [];
   const history = await deps.db
     .selectFrom('audit_log')
-    .select(['at', 'address', 'action'])
+    .select(['id', 'uid', 'at', 'address', 'action'])
     .where('actor_id', '=', userId)
     .where('action', 'in', ['login.succeeded', 'login.failed', 'connect.device_proof_failed'])
     .where('at', '>', now - 90 * 24 * HOUR)
     .orderBy('at', 'desc')
     .limit(2000)
     .execute();
-  const successes = history.filter((h) => h.action === 'login.succeeded');
+  // Addresses are sealed in the audit log; only successful logins' addresses are needed, opened here.
+  const successes = await Promise.all(
+    history.filter((h) => h.action === 'login.succeeded').map(async (h) => ({ at: h.at, address: h.address === null ? null : await deps.sealer.openText(h.address, auditAad('address', h.uid, Number(h.id))) })),
+  );
   const device = await deps.db.selectFrom('devices').select('id').where('user_id', '=', userId).where('public_key', '=', devicePublicKey).where('approved_at', 'is not', null).executeTakeFirst();
   if (successes.length > 0 && !device) reasons.push('new_device');
   if (successes.length > 0 && !successes.some((s) => s.address !== null && networkOf(s.address) === networkOf(address))) reasons.push('new_network');

@@ -4,13 +4,14 @@ import { addMember, createGroup, listConversations, listMessages, sendMessage } 
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
 import { makeUsers, uniqueName } from '../test-support/users.js';
+import { auditRecords } from '../test-support/audit.js';
 import { authenticateServiceToken, createServiceAccount, issueServiceToken, listServiceAccounts, revokeServiceToken } from './index.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 withAllStores('service accounts', (h) => {
   const setup = async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const [admin] = await makeUsers(deps.auth, [uniqueName('sa')], ['org_admin', 'security_admin']);
     const stepped: Principal = { ...admin!, strongAuthAt: deps.clock.now() };
     const svc = await createServiceAccount(deps.auth, stepped, uniqueName('bot').replace('.', ''));
@@ -27,8 +28,8 @@ withAllStores('service accounts', (h) => {
     expect(stored.token_hash).not.toContain(t.token.slice(4));
     const p = await authenticateServiceToken(deps.auth, t.token, '10.0.0.1');
     expect(p).toMatchObject({ userId: svc.id, roles: ['service'], scopes: req.scopes });
-    const used = await h.get().db.selectFrom('audit_log').select(['action', 'address']).where('target', '=', t.id).where('action', '=', 'service_token.used').execute();
-    expect(used).toEqual([{ action: 'service_token.used', address: '10.0.0.1' }]);
+    const used = await auditRecords(h.get().db, deps.auth.sealer, { target: t.id, action: 'service_token.used' });
+    expect(used.map((u) => [u.action, u.address])).toEqual([['service_token.used', '10.0.0.1']]);
     deps.clock.advance(30 * 86_400_000);
     await expect(authenticateServiceToken(deps.auth, t.token, '10.0.0.1')).rejects.toMatchObject({ code: 'session_invalid' });
   });

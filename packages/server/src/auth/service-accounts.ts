@@ -5,6 +5,8 @@ import { recordAudit } from '../audit/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
 import { assertRecentStrongAuth } from './step-up.js';
+import { sealForUser } from './sealed.js';
+import { scopeOf } from '../keys/index.js';
 
 /** Prefix that tells service tokens from session tokens. */
 export const SERVICE_TOKEN_PREFIX = 'svc_';
@@ -16,12 +18,13 @@ export async function createServiceAccount(deps: AuthDeps, actor: Principal, nam
   const id = randomId();
   const username = `bot.${name}`;
   const now = deps.clock.now();
+  await deps.sealer.prepare(scopeOf.user(id));
   // The password hash is of a random value nobody knows: password login is impossible.
   const passwordHash = await hashPassword(randomToken(), deps.policy.argon2);
   try {
     await deps.db.transaction().execute(async (tx) => {
-      await tx.insertInto('users').values({ id, username, display_name: name, password_hash: passwordHash, role: 'service', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();
-      await recordAudit(tx, { at: now, actorId: actor.userId, action: 'service_account.created', target: id, outcome: 'success', details: { username } });
+      await tx.insertInto('users').values({ id, username, display_name: sealForUser(deps, id, 'users', 'display_name', id, name), password_hash: passwordHash, role: 'service', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();
+      await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'service_account.created', target: id, outcome: 'success', details: { username } });
     });
   } catch (e) {
     if (isUniqueViolation(e)) throw new AppError('username_taken');
@@ -48,7 +51,7 @@ export async function issueServiceToken(deps: AuthDeps, actor: Principal, servic
       .insertInto('service_tokens')
       .values({ id, user_id: serviceUserId, token_hash: sha256Hex(token), scopes: JSON.stringify(req.scopes), allowed_addresses: req.allowedAddresses ? JSON.stringify(req.allowedAddresses) : null, rate_per_minute: req.ratePerMinute, created_by: actor.userId, created_at: now, expires_at: expiresAt, revoked_at: null, last_used_at: null })
       .execute();
-    await recordAudit(tx, { at: now, actorId: actor.userId, action: 'service_token.issued', target: id, outcome: 'success', details: { serviceUserId, scopes: req.scopes, expiresInDays: req.expiresInDays } });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'service_token.issued', target: id, outcome: 'success', details: { serviceUserId, scopes: req.scopes, expiresInDays: req.expiresInDays } });
   });
   return { id, token, expiresAt: new Date(expiresAt).toISOString() };
 }
@@ -58,7 +61,7 @@ export async function revokeServiceToken(deps: AuthDeps, actor: Principal, servi
   const now = deps.clock.now();
   const r = await deps.db.updateTable('service_tokens').set({ revoked_at: now }).where('id', '=', tokenId).where('user_id', '=', serviceUserId).where('revoked_at', 'is', null).executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no such active token');
-  await recordAudit(deps.db, { at: now, actorId: actor.userId, action: 'service_token.revoked', target: tokenId, outcome: 'success' });
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: actor.userId, action: 'service_token.revoked', target: tokenId, outcome: 'success' });
 }
 
 /** Service accounts with their tokens (never the tokens themselves). */
@@ -92,12 +95,12 @@ export async function authenticateServiceToken(deps: AuthDeps, token: string, ad
   const allowed = row?.allowed_addresses ? (JSON.parse(row.allowed_addresses) as string[]) : undefined;
   const ok = row && constantTimeEqual(row.token_hash, hash) && row.revoked_at === null && row.expires_at > now && row.disabled_at === null && (!allowed || allowed.includes(address));
   if (!ok) {
-    if (row) await recordAudit(deps.db, { at: now, actorId: row.userId, action: 'service_token.refused', target: row.id, address, outcome: 'failure' });
+    if (row) await recordAudit(deps.db, deps.sealer, { at: now, actorId: row.userId, action: 'service_token.refused', target: row.id, address, outcome: 'failure' });
     throw new AppError('session_invalid', 'the service token is unknown, expired, revoked or not allowed from this address');
   }
   deps.limiter.checkWith('service.token', { burst: row.rate_per_minute, perSecond: row.rate_per_minute / 60 }, row.id);
   await deps.db.updateTable('service_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
-  await recordAudit(deps.db, { at: now, actorId: row.userId, action: 'service_token.used', target: row.id, address, outcome: 'success' });
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: row.userId, action: 'service_token.used', target: row.id, address, outcome: 'success' });
   return {
     userId: row.userId as UserId,
     username: row.username,

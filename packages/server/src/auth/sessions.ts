@@ -3,6 +3,7 @@ import { constantTimeEqual, sha256Hex } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import { SESSIONS_REVOKED, type AuthDeps, type SessionsRevoked } from './deps.js';
 import { networkOf } from './risk.js';
+import { openField } from './sealed.js';
 
 /** A live session: who, which device key, and when it ends. */
 export interface AuthenticatedSession {
@@ -68,7 +69,7 @@ export async function authenticateToken(deps: AuthDeps, token: string, address?:
       aal: Number(row.aal),
       // SECURITY: a request from another network than the login's does not count as strongly
       // authenticated: sensitive actions need a new step-up from where the user is now.
-      strongAuthAt: row.strongAuthAt === null || (address !== undefined && row.loginAddress !== null && networkOf(address) !== networkOf(row.loginAddress)) ? null : Number(row.strongAuthAt),
+      strongAuthAt: row.strongAuthAt === null || (address !== undefined && row.loginAddress !== null && networkOf(address) !== networkOf((await openField(deps, 'sessions', 'login_address', row.sessionId, row.loginAddress))!)) ? null : Number(row.strongAuthAt),
     },
     devicePublicKey: row.publicKey,
     expiresAt: row.expiresAt,
@@ -107,7 +108,7 @@ async function revoke(deps: AuthDeps, actorId: string | null, sessionIds: string
   const now = deps.clock.now();
   await deps.db.transaction().execute(async (tx) => {
     await tx.updateTable('sessions').set({ revoked_at: now }).where('id', 'in', sessionIds).where('revoked_at', 'is', null).execute();
-    await recordAudit(tx, { at: now, actorId, action: 'session.revoked', target: sessionIds.join(','), address, outcome: 'success', details: { reason, count: sessionIds.length } });
+    await recordAudit(tx, deps.sealer, { at: now, actorId, action: 'session.revoked', target: sessionIds.join(','), address, outcome: 'success', details: { reason, count: sessionIds.length } });
   });
   deps.bus.publish({ type: SESSIONS_REVOKED, data: { sessionIds, reason } satisfies SessionsRevoked });
 }
@@ -124,13 +125,13 @@ export async function listMySessions(deps: AuthDeps, principal: Principal) {
     .where('s.expires_at', '>', now)
     .orderBy('s.created_at')
     .execute();
-  return rows.map((r) => ({
+  return Promise.all(rows.map(async (r) => ({
     id: r.id,
     deviceId: r.device_id,
-    deviceName: r.device_name,
+    deviceName: await openField(deps, 'devices', 'name', r.device_id, r.device_name),
     current: r.id === principal.sessionId,
     createdAt: new Date(r.created_at).toISOString(),
     expiresAt: new Date(r.expires_at).toISOString(),
     lastUsedAt: new Date(r.last_used_at).toISOString(),
-  }));
+  })));
 }

@@ -28,7 +28,7 @@ function newDevice() {
 
 withAllStores('single sign-on with a real OpenID Connect provider', (h) => {
   it('logs in with PKCE, state and nonce; provisions the user just in time with mapped roles; honours amr', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     deps.auth.sso = ssoDeps();
     const name = uniqueName('sso');
     idp.state.next = { sub: `sub-${name}`, claims: { preferred_username: name, email: `${name}@corp.example`, groups: ['sec-team', 'other'] }, amr: ['pwd', 'otp'] };
@@ -58,7 +58,7 @@ withAllStores('single sign-on with a real OpenID Connect provider', (h) => {
   });
 
   it('refuses a login whose IdP did not assert MFA', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     deps.auth.sso = ssoDeps();
     idp.state.next = { sub: `sub-${uniqueName('nomfa')}`, claims: { preferred_username: uniqueName('nomfa') }, amr: ['pwd'], acr: 'urn:palisade:pwd' };
     const start = await startSso(deps.auth, newDevice().device, '10.3.3.4');
@@ -66,7 +66,7 @@ withAllStores('single sign-on with a real OpenID Connect provider', (h) => {
   });
 
   it('refuses a wrong nonce and a code issued to another client (audience)', async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     deps.auth.sso = ssoDeps();
     idp.state.next = { sub: `sub-${uniqueName('n')}`, claims: { preferred_username: uniqueName('n') }, acr: 'urn:palisade:mfa' };
     const start = await startSso(deps.auth, newDevice().device, '10.3.3.5');

@@ -4,7 +4,9 @@ import { hashPassword, randomId, randomToken, sha256Hex, verifyEd25519, type Oid
 import { recordAudit } from '../audit/index.js';
 import type { Tx } from '../store/index.js';
 import type { AuthDeps, SsoDeps } from './deps.js';
-import { grantOrPending, openSession, type DeviceDescription } from './open-session.js';
+import { grantOrPending, openSession, prepareSession, type DeviceDescription } from './open-session.js';
+import { aadOf, scopeOf } from '../keys/index.js';
+import { sealForUser } from './sealed.js';
 
 const SSO_TTL_MS = 10 * 60_000;
 const MFA_AMR = new Set(['mfa', 'otp', 'hwk', 'swk', 'fpt', 'sc']);
@@ -26,7 +28,7 @@ export async function startSso(deps: AuthDeps, device: DeviceDescription, addres
     .insertInto('sso_logins')
     .values({
       id, state_hash: sha256Hex(secrets.state), secrets_sealed: await deps.sealer.seal(Buffer.from(JSON.stringify(secrets)), aad(id)),
-      device_public_key: device.publicKey, device_name: device.name, device_platform: device.platform,
+      device_public_key: device.publicKey, device_name: deps.sealer.sealText(device.name, aadOf('sso_logins', 'device_name', id), scopeOf.table('sso_logins')), device_platform: device.platform,
       created_at: now, expires_at: now + SSO_TTL_MS, user_id: null, aal: null, completed_at: null,
     })
     .execute();
@@ -55,33 +57,36 @@ export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, address: str
   try {
     claims = await s.client.finish(callbackUrl, secrets);
   } catch (e) {
-    await recordAudit(deps.db, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: (e as Error).message.slice(0, 200) } });
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: (e as Error).message.slice(0, 200) } });
     throw new AppError('auth_failed', 'the identity provider\'s answer could not be verified');
   }
   const mfa = idpAssertedMfa(claims, s.mfaAcrValues);
   if (s.requireMfa && !mfa) {
-    await recordAudit(deps.db, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: 'no MFA asserted', subject: claims.sub } });
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: 'no MFA asserted', subject: claims.sub } });
     throw new AppError('sso_mfa_required');
   }
+  // A just-in-time account gets this id; its data key must exist before the transaction.
+  const newUserId = randomId();
+  await deps.sealer.prepare(scopeOf.user(newUserId));
   await deps.db.transaction().execute(async (tx) => {
-    const userId = await linkOrProvision(deps, tx, s, claims, now);
+    const userId = await linkOrProvision(deps, tx, s, claims, now, newUserId);
     await tx.updateTable('sso_logins').set({ user_id: userId, aal: mfa ? 2 : 1 }).where('id', '=', row.id).where('user_id', 'is', null).execute();
-    await recordAudit(tx, { at: now, actorId: userId, action: 'sso.verified', target: row.id, address, outcome: 'success', details: { issuer: claims.iss, mfa } });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'sso.verified', target: row.id, address, outcome: 'success', details: { issuer: claims.iss, mfa } });
   });
 }
 
-async function linkOrProvision(deps: AuthDeps, tx: Tx, s: SsoDeps, claims: OidcClaims, now: number): Promise<string> {
+async function linkOrProvision(deps: AuthDeps, tx: Tx, s: SsoDeps, claims: OidcClaims, now: number, newUserId: string): Promise<string> {
   const linked = await tx.selectFrom('external_identities').select('user_id').where('issuer', '=', claims.iss).where('subject', '=', claims.sub).executeTakeFirst();
   let userId = linked?.user_id;
   if (!userId) {
     // Just-in-time provisioning: a member account linked to the IdP subject; no password login.
-    userId = randomId();
+    userId = newUserId;
     const base = String(claims.preferred_username ?? claims.email ?? 'user').toLowerCase().replace(/@.*$/, '').replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 24) || 'user';
     const taken = await tx.selectFrom('users').select('id').where('username', '=', base).executeTakeFirst();
     const username = taken ? `${base}-${randomToken(3).toLowerCase().replace(/[^a-z0-9]/g, 'x')}` : base;
-    await tx.insertInto('users').values({ id: userId, username, display_name: typeof claims.name === 'string' ? claims.name.slice(0, 128) : null, password_hash: await hashPassword(randomToken(), deps.policy.argon2), role: 'member', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();
+    await tx.insertInto('users').values({ id: userId, username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, typeof claims.name === 'string' ? claims.name.slice(0, 128) : null), password_hash: await hashPassword(randomToken(), deps.policy.argon2), role: 'member', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();
     await tx.insertInto('external_identities').values({ issuer: claims.iss, subject: claims.sub, user_id: userId, created_at: now }).execute();
-    await recordAudit(tx, { at: now, actorId: userId, action: 'user.provisioned', target: userId, outcome: 'success', details: { issuer: claims.iss } });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'user.provisioned', target: userId, outcome: 'success', details: { issuer: claims.iss } });
   }
   // Role mapping from the IdP's groups: mapped roles are granted (standing, by the IdP).
   const groups = Array.isArray(claims[s.roleClaim]) ? (claims[s.roleClaim] as unknown[]).map(String) : [];
@@ -105,12 +110,14 @@ export async function completeSso(deps: AuthDeps, ssoId: string, signature: stri
   if (!verifyEd25519(Buffer.from(row.device_public_key, 'base64url'), new TextEncoder().encode(ssoProofMessage(ssoId)), Buffer.from(signature, 'base64url'))) throw new AppError('device_proof_failed');
   if (row.user_id === null) return undefined;
   const userId = row.user_id;
+  const deviceName = await deps.sealer.openText(row.device_name, aadOf('sso_logins', 'device_name', row.id));
+  await prepareSession(deps, userId);
   const r = await deps.db.transaction().execute(async (tx) => {
     const claimed = await tx.updateTable('sso_logins').set({ completed_at: now }).where('id', '=', ssoId).where('completed_at', 'is', null).executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid');
     const user = await tx.selectFrom('users').select(['id', 'mfa_grace_from', 'disabled_at']).where('id', '=', userId).executeTakeFirstOrThrow();
     if (user.disabled_at !== null) throw new AppError('auth_failed');
-    return openSession(deps, tx, user, { publicKey: row.device_public_key, name: row.device_name, platform: row.device_platform }, row.aal === 2 ? 2 : 1, address, 'sso');
+    return openSession(deps, tx, user, { publicKey: row.device_public_key, name: deviceName, platform: row.device_platform }, row.aal === 2 ? 2 : 1, address, 'sso');
   });
   return grantOrPending(r);
 }

@@ -91,21 +91,49 @@ export function keysCommand(): Command {
   const keys = new Command('keys').description('key management: status and rotation of the key-encryption key');
   keys
     .command('status')
-    .description('KMS provider, KEK versions and ages, data keys per version')
+    .description('KMS provider, KEK versions and ages, data keys per version, rotation policy and next rotation')
     .option('-c, --config <file>', 'configuration file (YAML)')
-    .action(async (opts: { config?: string }) => {
+    .option('--json', 'print the raw JSON')
+    .action(async (opts: { config?: string; json?: boolean }) => {
       const r = await viaSocket(opts.config, 'GET', '/keys/status');
-      process.stdout.write(`${JSON.stringify(r.json, null, 2)}\n`);
+      if (r.status !== 200) fail(`status failed: ${String(r.json.message)}`);
+      process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : formatKeyStatus(r.json as unknown as KeyStatus));
     });
   keys
     .command('rotate')
     .description('create a new KEK version and rewrap every data key under it, while the server runs')
     .option('-c, --config <file>', 'configuration file (YAML)')
-    .action(async (opts: { config?: string }) => {
-      process.stderr.write('rotating; data keys are rewrapped one by one (safe to interrupt and run again)...\n');
-      const r = await viaSocket(opts.config, 'POST', '/keys/rotate');
+    .option('--reencrypt', 'also retire every data key and reseal each stored value under a new one (long; resumes after a restart)')
+    .action(async (opts: { config?: string; reencrypt?: boolean }) => {
+      process.stderr.write(`rotating; data keys are rewrapped one by one${opts.reencrypt ? ', then every sealed value is resealed' : ''} (safe to interrupt: the server finishes the job at its next start)...\n`);
+      const r = await viaSocket(opts.config, 'POST', opts.reencrypt ? '/keys/rotate?reencrypt=1' : '/keys/rotate');
       if (r.status !== 200) fail(`rotation failed: ${String(r.json.message)}`);
       process.stdout.write(`KEK version ${String(r.json.version)} is current; ${String(r.json.rewrapped)} data key(s) rewrapped\n`);
+      const re = r.json.reencrypt as { resealed: number; sealedLegacy: number; failed: number; scanned: number } | undefined;
+      if (re) process.stdout.write(`re-encryption: ${re.resealed} value(s) resealed under new data keys, ${re.sealedLegacy} clear legacy value(s) sealed, ${re.failed} unreadable, ${re.scanned} looked at\n`);
     });
   return keys;
+}
+
+interface KeyStatus {
+  provider: string;
+  currentVersion: number;
+  kekVersions: { version: number; createdAt: number; ageDays: number }[];
+  dataKeysPerVersion: Record<string, number>;
+  retiredDataKeys: number;
+  destroyed: number;
+  pendingRewrap: number;
+  policy: { rotateEveryDays: number; autoRotate: boolean };
+  nextRotationAt: number;
+  overdue: boolean;
+}
+
+/** Human-readable `palisade keys status`. */
+export function formatKeyStatus(s: KeyStatus): string {
+  const lines = [`KMS provider: ${s.provider}`, `current KEK version: ${s.currentVersion}`, 'KEK versions:'];
+  for (const v of s.kekVersions) lines.push(`  v${v.version}  created ${new Date(v.createdAt).toISOString()}  (${v.ageDays} days old)  ${s.dataKeysPerVersion[v.version] ?? 0} data key(s)`);
+  lines.push(`retired data keys: ${s.retiredDataKeys}; destroyed (crypto-shredded): ${s.destroyed}; waiting for rewrap: ${s.pendingRewrap}`);
+  lines.push(`rotation policy: every ${s.policy.rotateEveryDays} days, ${s.policy.autoRotate ? 'automatic' : 'manual (warn only)'}`);
+  lines.push(`next rotation: ${new Date(s.nextRotationAt).toISOString()}${s.overdue ? '  OVERDUE: run `palisade keys rotate`' : ''}`);
+  return `${lines.join('\n')}\n`;
 }

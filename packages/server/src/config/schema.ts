@@ -104,16 +104,38 @@ const LimitsSection = z.strictObject({
     .default({}),
 });
 
-const KeysSection = z.strictObject({
-  provider: z.enum(['local']).default('local'),
-  /**
-   * Master secret of the local KMS (at least 32 bytes, base64url), e.g. secret://file/etc/palisade/master.
-   * When absent, one is generated beside the data directory (<dataDir>.master-key); move it off the machine.
-   */
-  masterSecret: SecretRef.optional(),
-  /** Seal message payloads at rest (defence in depth over end-to-end encryption). */
-  sealMessages: z.boolean().default(true),
+const Pkcs11Section = z.strictObject({
+  /** Path of the HSM vendor's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so. */
+  library: z.string().min(1),
+  /** Label of the token holding Palisade's KEKs. */
+  tokenLabel: z.string().min(1),
+  /** The token's user PIN, as secret://env/NAME or secret://file/PATH. */
+  pin: SecretRef,
+  /** Label prefix of Palisade's KEK objects in the token (version N is `<prefix>-v<N>`). */
+  labelPrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,48}$/).default('palisade-kek'),
 });
+
+const KeysSection = z
+  .strictObject({
+    /** Where the key-encryption keys live: `local` (keyring file + master secret) or `pkcs11` (an HSM). */
+    provider: z.enum(['local', 'pkcs11']).default('local'),
+    /**
+     * Master secret of the local KMS (at least 32 bytes, base64url), e.g. secret://file/etc/palisade/master.
+     * When absent, one is generated beside the data directory (<dataDir>.master-key); move it off the machine.
+     */
+    masterSecret: SecretRef.optional(),
+    /** The HSM, when `provider: pkcs11`. */
+    pkcs11: Pkcs11Section.optional(),
+    /** Seal message payloads at rest (defence in depth over end-to-end encryption). */
+    sealMessages: z.boolean().default(true),
+    /** Rotation policy: a KEK older than this many days is overdue. */
+    rotateEveryDays: z.number().int().min(1).max(3650).default(90),
+    /** Rotate (and rewrap every data key) automatically when the KEK is overdue; when false, only warn. */
+    autoRotate: z.boolean().default(true),
+  })
+  .superRefine((k, ctx) => {
+    if (k.provider === 'pkcs11' && !k.pkcs11) ctx.addIssue({ code: 'custom', path: ['pkcs11'], message: 'provider pkcs11 needs keys.pkcs11 (library, tokenLabel, pin)' });
+  });
 
 const LogSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

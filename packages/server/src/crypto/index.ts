@@ -14,4 +14,4 @@ export {
   aesGcmEncrypt, aesGcmDecrypt, newGcmNonce, aesKeyWrap, aesKeyUnwrap, aesKeyWrapPad, aesKeyUnwrapPad,
   hkdfSha256, hmacSha256, hmacSha256Verify, x25519, CryptoShapeError, CryptoIntegrityError,
 } from './primitives.js';
-export { LocalKms, type Kms } from './kms/index.js';
+export { LocalKms, Pkcs11Kms, type Kms, type Pkcs11Options } from './kms/index.js';

@@ -10,4 +10,17 @@ export interface Sealer {
   seal(plaintext: Uint8Array, aad: string, scope?: string): Promise<string>;
   /** Opens a sealed value; throws if it was altered or moved to another place (aad). */
   unseal(sealed: string, aad: string): Promise<Uint8Array>;
+  /**
+   * Loads (creating it if needed) the active key of `scope`, so that `sealText` can then run inside a
+   * database transaction without touching the database.
+   */
+  prepare(scope: string): Promise<void>;
+  /** Seals text under a prepared scope, synchronously; throws if `prepare(scope)` was not awaited. */
+  sealText(text: string, aad: string, scope: string): string;
+  /** Opens a value sealed by `sealText`. */
+  openText(sealed: string, aad: string): Promise<string>;
+  /** Crypto-shredding: destroys every data key of a scope; what they sealed can never be read again. */
+  destroyScope(scope: string): Promise<number>;
+  /** Keyed blind index (HMAC-SHA-256 under a KMS-wrapped key) for exact lookup of a sealed value. */
+  blindIndex(purpose: string, value: string): Promise<string>;
 }

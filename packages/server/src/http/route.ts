@@ -24,7 +24,7 @@ export interface RouteContext<B, Q, P> {
  * Conversation-level permissions are checked again on the object inside the domain (BOLA).
  */
 export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
   access: RouteAccess;
   summary: string;

@@ -1,5 +1,8 @@
 /**
  * Keys: envelope encryption of what the server keeps (per-scope data keys wrapped by the KMS),
- * KEK rotation with online rewrap, and crypto-shredding.
+ * KEK rotation with online rewrap, re-encryption, and crypto-shredding.
  */
-export { EnvelopeSealer, KeyDestroyedError } from './key-service.js';
+export { EnvelopeSealer, INDEX_SCOPE, KeyDestroyedError } from './key-service.js';
+export { KeyRotation, type RotationPolicy, type RotationReport } from './rotation.js';
+export { resealAll, type ResealReport } from './reseal.js';
+export { aadOf, auditAad, isSealedText, payloadAad, scopeOf, SEALED_FIELDS, type SealedField } from './sealed-fields.js';

@@ -1,9 +1,11 @@
 import type { Clock } from '../core/index.js';
-import { aesGcmDecrypt, aesGcmEncrypt, newGcmNonce, randomId, randomKey, type Kms, type Sealer } from '../crypto/index.js';
+import { aesGcmDecrypt, aesGcmEncrypt, hkdfSha256, hmacSha256, newGcmNonce, randomId, randomKey, type Kms, type Sealer } from '../crypto/index.js';
 import type { Db } from '../store/index.js';
 
 const FORMAT = 'v2';
 const DEFAULT_SCOPE = 'server';
+/** Scope of the blind-index key: never retired by `--reencrypt` (indexes must stay comparable). */
+export const INDEX_SCOPE = 'index';
 
 /** Thrown when a value's data key was destroyed (crypto-shredding): the value is gone for good. */
 export class KeyDestroyedError extends Error {
@@ -54,13 +56,45 @@ export class EnvelopeSealer implements Sealer {
     if (!row) throw new Error('unknown data key');
     if (row.destroyed_at !== null) throw new KeyDestroyedError();
     const key = await this.kms.unwrap(row.kek_version, Buffer.from(row.wrapped, 'base64'));
-    if (this.cache.size > 10_000) this.cache.clear();
+    if (this.cache.size > 10_000) {
+      // Keep the active keys (sealText needs them without touching the database); drop the rest.
+      const active = new Set(this.current.values());
+      for (const k of this.cache.keys()) if (!active.has(k)) this.cache.delete(k);
+    }
     this.cache.set(id, key);
     return key;
   }
 
   async seal(plaintext: Uint8Array, aad: string, scope = DEFAULT_SCOPE): Promise<string> {
     const { id, key } = await this.activeKey(scope);
+    return this.sealWith(id, key, plaintext, aad);
+  }
+
+  async prepare(scope: string): Promise<void> {
+    await this.activeKey(scope);
+  }
+
+  sealText(text: string, aad: string, scope: string): string {
+    const id = this.current.get(scope);
+    const key = id === undefined ? undefined : this.cache.get(id);
+    // SECURITY: never falls back to storing clear text; a missing prepare() is a programming error.
+    if (id === undefined || !key) throw new Error(`data key of scope ${scope} not prepared before sealing`);
+    return this.sealWith(id, key, Buffer.from(text, 'utf8'), aad);
+  }
+
+  async openText(sealed: string, aad: string): Promise<string> {
+    return Buffer.from(await this.unseal(sealed, aad)).toString('utf8');
+  }
+
+  async blindIndex(purpose: string, value: string): Promise<string> {
+    // The index key is derived from the data key of scope `index`; it is rewrapped with every KEK
+    // rotation but never retired, so indexes stay valid.
+    const { key } = await this.activeKey(INDEX_SCOPE);
+    const k = hkdfSha256(key, Buffer.alloc(0), Buffer.from(`palisade-blind-index:${purpose}`), 32);
+    return hmacSha256(k, Buffer.from(value, 'utf8')).toString('base64url');
+  }
+
+  private sealWith(id: string, key: Buffer, plaintext: Uint8Array, aad: string): string {
     const iv = newGcmNonce();
     const { ct, tag } = aesGcmEncrypt(key, iv, plaintext, Buffer.from(`${aad}|key:${id}`));
     return [FORMAT, id, iv.toString('base64url'), ct.toString('base64url'), tag.toString('base64url')].join('.');
@@ -73,11 +107,34 @@ export class EnvelopeSealer implements Sealer {
     return aesGcmDecrypt(key, Buffer.from(iv, 'base64url'), Buffer.from(ct, 'base64url'), Buffer.from(tag, 'base64url'), Buffer.from(`${aad}|key:${id}`));
   }
 
+  /**
+   * Retires the active data key of every scope (but the blind-index key): new values get new keys,
+   * old values still open until `resealAll` moves them. Returns the ids retired now.
+   */
+  async retireActiveKeys(): Promise<string[]> {
+    const live = await this.db.selectFrom('data_keys').select('id').where('retired_at', 'is', null).where('destroyed_at', 'is', null).where('scope', '!=', INDEX_SCOPE).execute();
+    if (live.length > 0) await this.db.updateTable('data_keys').set({ retired_at: this.clock.now() }).where('id', 'in', live.map((r) => r.id)).execute();
+    // Scopes loaded in memory get their new key now (so sealText keeps working); others on next use.
+    for (const scope of [...this.current.keys()]) {
+      if (scope === INDEX_SCOPE) continue;
+      this.current.delete(scope);
+      await this.activeKey(scope);
+    }
+    return live.map((r) => r.id);
+  }
+
+  /** Ids of retired data keys that still exist (their values may need resealing). */
+  async retiredKeyIds(): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('data_keys').select('id').where('retired_at', 'is not', null).where('destroyed_at', 'is', null).execute();
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** Crypto-shredding: destroys every data key of a scope; what they sealed can never be read again. */
   async destroyScope(scope: string): Promise<number> {
+    const ids = await this.db.selectFrom('data_keys').select('id').where('scope', '=', scope).execute();
     const r = await this.db.updateTable('data_keys').set({ destroyed_at: this.clock.now(), wrapped: '' }).where('scope', '=', scope).where('destroyed_at', 'is', null).executeTakeFirst();
     this.current.delete(scope);
-    this.cache.clear();
+    for (const { id } of ids) this.cache.delete(id);
     return Number(r.numUpdatedRows);
   }
 

@@ -3,15 +3,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { FakeClock } from '../core/index.js';
-import { LocalKms, randomKey } from '../crypto/index.js';
+import { LocalKms, Pkcs11Kms, randomKey, type Kms } from '../crypto/index.js';
+import { softHsmToken } from '../test-support/softhsm.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { EnvelopeSealer, KeyDestroyedError } from './index.js';
 
-withAllStores('envelope encryption with KMS-wrapped data keys', (h) => {
+const hsm = softHsmToken();
+const providers: Record<string, (() => Kms) | undefined> = {
+  local: () => new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-keys-')), 'keyring.json'), randomKey(32)),
+  pkcs11: hsm && (() => Pkcs11Kms.open({ ...hsm, labelPrefix: `keys-${randomKey(6).toString('hex')}` })),
+};
+
+for (const [provider, makeKms] of Object.entries(providers)) {
+if (!makeKms) continue;
+withAllStores(`envelope encryption with KMS-wrapped data keys (${provider} KMS)`, (h) => {
   // One KMS per store, as in production: every data key in the table is wrapped by it.
-  let shared: LocalKms | undefined;
+  let shared: Kms | undefined;
   const setup = () => {
-    shared ??= new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-keys-')), 'keyring.json'), randomKey(32));
+    shared ??= makeKms();
     return { kms: shared, sealer: new EnvelopeSealer(h.get().db, shared, new FakeClock()) };
   };
 
@@ -59,3 +68,4 @@ withAllStores('envelope encryption with KMS-wrapped data keys', (h) => {
     expect(Buffer.from(await sealer.unseal(again, 't.c:11')).toString()).toBe('new');
   });
 });
+}

@@ -1,6 +1,7 @@
 import type { ConversationView } from '@palisade/protocol';
 import { AppError, type Principal } from '../core/index.js';
 import { randomId } from '../crypto/index.js';
+import { aadOf, scopeOf } from '../keys/index.js';
 import { recordAudit } from '../audit/index.js';
 import { assertAccount, assertConversation, assertScope, type MemberRole } from '../rbac/index.js';
 import { isUniqueViolation, type Executor, type Tx } from '../store/index.js';
@@ -17,10 +18,13 @@ function membersChanged(deps: MessagingDeps, data: MembersChanged): void {
   deps.bus.publish({ type: MEMBERS_CHANGED, data });
 }
 
-async function insertConversation(tx: Tx, deps: MessagingDeps, kind: 'direct' | 'group', name: string | null, directKey: string | null, members: [string, MemberRole][]) {
-  const id = randomId();
+/** Seals a conversation's name or topic (its scope must be prepared). */
+const sealConv = (deps: MessagingDeps, id: string, column: 'name' | 'topic', v: string | null | undefined) =>
+  v == null ? null : deps.sealer.sealText(v, aadOf('conversations', column, id), scopeOf.conversation(id));
+
+async function insertConversation(tx: Tx, deps: MessagingDeps, id: string, kind: 'direct' | 'group', text: { name?: string; topic?: string }, directKey: string | null, members: [string, MemberRole][]) {
   const now = deps.clock.now();
-  await tx.insertInto('conversations').values({ id, kind, name, direct_key: directKey, last_seq: 0, created_at: now }).execute();
+  await tx.insertInto('conversations').values({ id, kind, name: sealConv(deps, id, 'name', text.name), topic: sealConv(deps, id, 'topic', text.topic), direct_key: directKey, last_seq: 0, created_at: now }).execute();
   await tx.insertInto('members').values(members.map(([userId, role]) => ({ conversation_id: id, user_id: userId, role, joined_seq: 0, joined_at: now }))).execute();
   return id;
 }
@@ -35,7 +39,7 @@ export async function openDirect(deps: MessagingDeps, principal: Principal, peer
   if (existing) return { id: existing.id, created: false };
   try {
     const id = await deps.db.transaction().execute((tx) =>
-      insertConversation(tx, deps, 'direct', null, directKey, [
+      insertConversation(tx, deps, randomId(), 'direct', {}, directKey, [
         [principal.userId, 'member'],
         [peerId, 'member'],
       ]),
@@ -49,15 +53,20 @@ export async function openDirect(deps: MessagingDeps, principal: Principal, peer
   }
 }
 
-/** Creates a group owned by the caller with the named members. Unknown names are refused together. */
-export async function createGroup(deps: MessagingDeps, principal: Principal, name: string, usernames: string[]): Promise<string> {
+/**
+ * Creates a group owned by the caller with the named members. Unknown names are refused together.
+ * SECURITY: name and topic are sealed under the conversation's own data key.
+ */
+export async function createGroup(deps: MessagingDeps, principal: Principal, name: string, usernames: string[], topic?: string): Promise<string> {
   assertAccount(principal, 'conversation.create');
   const unique = [...new Set(usernames.filter((u) => u !== principal.username))];
   const ids = await userIdsByName(deps.db, unique);
   const missing = unique.filter((u) => !ids.has(u));
   if (missing.length > 0) throw new AppError('not_found', `unknown users: ${missing.join(', ')}`, { details: { missing } });
   const members: [string, MemberRole][] = [[principal.userId, 'owner'], ...[...ids.values()].map((id): [string, MemberRole] => [id, 'member'])];
-  const id = await deps.db.transaction().execute((tx) => insertConversation(tx, deps, 'group', name, null, members));
+  const id = randomId();
+  await deps.sealer.prepare(scopeOf.conversation(id));
+  await deps.db.transaction().execute((tx) => insertConversation(tx, deps, id, 'group', { name, ...(topic ? { topic } : {}) }, null, members));
   membersChanged(deps, { conversationId: id, added: members.map(([u]) => u), removed: [] });
   return id;
 }
@@ -76,7 +85,7 @@ export async function addMember(deps: MessagingDeps, principal: Principal, conve
       if (isUniqueViolation(e)) throw new AppError('already_member');
       throw e;
     }
-    await recordAudit(tx, { at: deps.clock.now(), actorId: principal.userId, action: 'member.added', target: `${conversationId}/${uid}`, outcome: 'success' });
+    await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'member.added', target: `${conversationId}/${uid}`, outcome: 'success' });
     return uid;
   });
   membersChanged(deps, { conversationId, added: [userId], removed: [] });
@@ -97,9 +106,51 @@ export async function removeMember(deps: MessagingDeps, principal: Principal, co
     if (!target) throw new AppError('not_found', 'not a member');
     if (!self && target.role === 'owner' && myRole !== 'owner') throw new AppError('forbidden', 'only an owner can remove an owner');
     await tx.deleteFrom('members').where('conversation_id', '=', conversationId).where('user_id', '=', userId).execute();
-    await recordAudit(tx, { at: deps.clock.now(), actorId: principal.userId, action: 'member.removed', target: `${conversationId}/${userId}`, outcome: 'success' });
+    await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'member.removed', target: `${conversationId}/${userId}`, outcome: 'success' });
   });
   membersChanged(deps, { conversationId, added: [], removed: [userId] });
+}
+
+/** Renames a group or changes its topic (`conversation.rename`, owners). A null topic clears it. */
+export async function updateConversation(deps: MessagingDeps, principal: Principal, conversationId: string, change: { name?: string; topic?: string | null }): Promise<void> {
+  await deps.sealer.prepare(scopeOf.conversation(conversationId));
+  await deps.db.transaction().execute(async (tx) => {
+    await assertConversation(tx, principal, conversationId, 'conversation.rename');
+    const conv = await tx.selectFrom('conversations').select('kind').where('id', '=', conversationId).executeTakeFirstOrThrow();
+    if (conv.kind !== 'group') throw new AppError('forbidden', 'direct conversations have no name or topic');
+    await tx
+      .updateTable('conversations')
+      .set({
+        ...(change.name !== undefined ? { name: sealConv(deps, conversationId, 'name', change.name) } : {}),
+        ...(change.topic !== undefined ? { topic: sealConv(deps, conversationId, 'topic', change.topic) } : {}),
+      })
+      .where('id', '=', conversationId)
+      .execute();
+    await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'conversation.updated', target: conversationId, outcome: 'success', details: { fields: Object.keys(change) } });
+  });
+}
+
+/**
+ * Deletes a group (`conversation.delete`, owners): its messages, members and cursors go, and its data
+ * key is destroyed (crypto-shredding), so no copy of its rows, not even an old backup that lacks the
+ * key, can be read again. The key is destroyed after the rows commit; a crash in between leaves an
+ * empty conversation whose key the next deletion attempt destroys.
+ */
+export async function deleteConversation(deps: MessagingDeps, principal: Principal, conversationId: string): Promise<{ members: string[] }> {
+  const members = await deps.db.transaction().execute(async (tx) => {
+    await assertConversation(tx, principal, conversationId, 'conversation.delete');
+    const ids = (await tx.selectFrom('members').select('user_id').where('conversation_id', '=', conversationId).execute()).map((m) => m.user_id);
+    await tx.deleteFrom('messages').where('conversation_id', '=', conversationId).execute();
+    await tx.deleteFrom('device_cursors').where('conversation_id', '=', conversationId).execute();
+    await tx.deleteFrom('read_cursors').where('conversation_id', '=', conversationId).execute();
+    await tx.deleteFrom('members').where('conversation_id', '=', conversationId).execute();
+    await tx.deleteFrom('conversations').where('id', '=', conversationId).execute();
+    await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'conversation.deleted', target: conversationId, outcome: 'success' });
+    return ids;
+  });
+  await deps.sealer.destroyScope(scopeOf.conversation(conversationId));
+  membersChanged(deps, { conversationId, added: [], removed: members });
+  return { members };
 }
 
 /** The caller's conversations with their members. */
@@ -107,7 +158,7 @@ export async function listConversations(deps: MessagingDeps, principal: Principa
   const member = await deps.db
     .selectFrom('members as m')
     .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
-    .select(['c.id', 'c.kind', 'c.name', 'c.last_seq', 'm.role'])
+    .select(['c.id', 'c.kind', 'c.name', 'c.topic', 'c.last_seq', 'm.role'])
     .where('m.user_id', '=', principal.userId)
     .orderBy('c.created_at')
     .execute();
@@ -127,10 +178,13 @@ export async function listConversations(deps: MessagingDeps, principal: Principa
     .select(['m.conversation_id', 'm.user_id', 'm.role', 'u.username'])
     .where('m.conversation_id', 'in', mine.map((c) => c.id))
     .execute();
-  return mine.map((c) => ({
+  const open = (id: string, column: 'name' | 'topic', v: string | null) => (v === null ? null : deps.sealer.openText(v, aadOf('conversations', column, id)));
+  const texts = await Promise.all(mine.map(async (c) => ({ name: await open(c.id, 'name', c.name), topic: await open(c.id, 'topic', c.topic) })));
+  return mine.map((c, i) => ({
     id: c.id,
     kind: c.kind,
-    name: c.name,
+    name: texts[i]!.name,
+    topic: texts[i]!.topic,
     role: c.role,
     lastSeq: Number(c.last_seq),
     members: all.filter((m) => m.conversation_id === c.id).map((m) => ({ userId: m.user_id, username: m.username, role: m.role })),

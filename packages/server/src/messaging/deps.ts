@@ -18,6 +18,8 @@ export interface MessagingDeps {
   /** Buffered delivery-cursor writes. */
   cursors: CursorWriter;
   log: Logger;
-  /** Seals payloads at rest (conversation scope); absent means payloads are stored as received. */
-  sealer?: Sealer;
+  /** Envelope encryption of what messaging keeps (names, topics, audit records, and payloads when on). */
+  sealer: Sealer;
+  /** Seal message payloads at rest (conversation scope); off stores them as received. */
+  sealPayloads: boolean;
 }

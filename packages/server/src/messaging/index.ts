@@ -20,4 +20,4 @@ export { CursorWriter } from './cursor-writer.js';
 export { sendMessage, type SendMessageInput, type SendMessageResult } from './send-message.js';
 export { listMessages, readRange } from './history.js';
 export { deviceCursors, acknowledgeDelivery, markRead, receiptCursors, type DeviceCursor } from './cursors.js';
-export { openDirect, createGroup, addMember, removeMember, listConversations, conversationMembers } from './conversations.js';
+export { openDirect, createGroup, addMember, removeMember, listConversations, conversationMembers, updateConversation, deleteConversation } from './conversations.js';

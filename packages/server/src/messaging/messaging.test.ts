@@ -9,7 +9,7 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 
 withAllStores('messaging', (h) => {
   const setup = async (n = 2) => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const names = Array.from({ length: n }, () => uniqueName('u'));
     const users = await makeUsers(deps.auth, names);
     return { deps, users, names };

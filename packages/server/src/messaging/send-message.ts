@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { AppError, type Principal } from '../core/index.js';
 import { assertConversation, assertScope, rolesWith } from '../rbac/index.js';
 import { isUniqueViolation, type Executor } from '../store/index.js';
+import { payloadAad, scopeOf } from '../keys/index.js';
 
 const SENDER_ROLES = rolesWith('message.send');
 import type { MessagingDeps } from './deps.js';
@@ -34,8 +35,8 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
   const now = deps.clock.now();
   // SECURITY: the payload (end-to-end ciphertext already) is sealed again at rest, bound to its row.
   // Sealing starts now but the queue slot is taken now too, so a sender's order is kept.
-  const sealing: Promise<Uint8Array> = deps.sealer
-    ? deps.sealer.seal(input.payload, payloadAad(input.conversationId, principal.userId, input.clientMsgId), `conversation:${input.conversationId}`).then((s) => Buffer.from(s))
+  const sealing: Promise<Uint8Array> = deps.sealPayloads
+    ? deps.sealer.seal(input.payload, payloadAad(input.conversationId, principal.userId, input.clientMsgId), scopeOf.conversation(input.conversationId)).then((s) => Buffer.from(s))
     : Promise.resolve(input.payload);
   sealing.catch(() => undefined); // observed in the transaction below
   let outcome: SendMessageResult & { stored?: StoredMessage; outboxId?: number };
@@ -61,7 +62,7 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
       const inserted = (
         await sql<{ seq: number }>`INSERT INTO messages
             (conversation_id, seq, sender_id, sender_device_id, client_msg_id, payload, sealed, created_at)
-          VALUES (${input.conversationId}, ${seq}, ${principal.userId}, ${principal.deviceId}, ${input.clientMsgId}, ${atRest}, ${deps.sealer ? 1 : 0}, ${now})
+          VALUES (${input.conversationId}, ${seq}, ${principal.userId}, ${principal.deviceId}, ${input.clientMsgId}, ${atRest}, ${deps.sealPayloads ? 1 : 0}, ${now})
           ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING
           RETURNING seq`.execute(tx)
       ).rows[0];
@@ -104,9 +105,4 @@ async function seqOf(exec: Executor, principal: Principal, input: SendMessageInp
     .where('client_msg_id', '=', input.clientMsgId)
     .executeTakeFirstOrThrow();
   return Number(row.seq);
-}
-
-/** AAD of a sealed payload: its table, column and unique row key. */
-export function payloadAad(conversationId: string, senderId: string, clientMsgId: string): string {
-  return `messages.payload:${conversationId}:${senderId}:${clientMsgId}`;
 }

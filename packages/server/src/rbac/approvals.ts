@@ -21,7 +21,7 @@ export async function requestApproval(deps: RbacDeps, actor: Principal, action: 
   const now = deps.clock.now();
   await deps.db.transaction().execute(async (tx) => {
     await tx.insertInto('approvals').values({ id, action, params: JSON.stringify(params), reason, requested_by: actor.userId, approved_by: null, status: 'pending', created_at: now, expires_at: now + APPROVAL_TTL_MS, decided_at: null }).execute();
-    await recordAudit(tx, { at: now, actorId: actor.userId, action: 'approval.requested', target: id, outcome: 'success', details: { action, params, reason } });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'approval.requested', target: id, outcome: 'success', details: { action, params, reason } });
   });
   return id;
 }
@@ -51,10 +51,10 @@ export async function approve(deps: RbacDeps, approver: Principal, id: string): 
     await spec.run(JSON.parse(row.params) as Record<string, unknown>, { requestedBy: row.requested_by, approvedBy: approver.userId });
   } catch (e) {
     await deps.db.updateTable('approvals').set({ status: 'failed' }).where('id', '=', id).execute();
-    await recordAudit(deps.db, { at: now, actorId: approver.userId, action: 'approval.failed', target: id, outcome: 'failure', details: { action: row.action } });
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: approver.userId, action: 'approval.failed', target: id, outcome: 'failure', details: { action: row.action } });
     throw e;
   }
-  await recordAudit(deps.db, { at: now, actorId: approver.userId, action: 'approval.executed', target: id, outcome: 'success', details: { action: row.action, requestedBy: row.requested_by } });
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: approver.userId, action: 'approval.executed', target: id, outcome: 'success', details: { action: row.action, requestedBy: row.requested_by } });
 }
 
 /** Requests waiting for a second person that the caller could approve. */

@@ -9,6 +9,8 @@ export interface RbacDeps {
   db: Db;
   clock: Clock;
   bus: Bus;
+  /** Seals what the audit records keep (addresses, details). */
+  sealer: import('../crypto/index.js').Sealer;
   /** Dangerous actions under the two-person rule, with the permission each needs. */
   actions: Record<string, { permission: import('./permissions.js').AccountPermission; run: ApprovedActionHandler }>;
   /** Throws `step_up_required` unless the principal verified a strong factor recently. */

@@ -26,7 +26,7 @@ export async function grantRole(deps: RbacDeps, actor: Principal, userId: string
   const now = deps.clock.now();
   await deps.db.transaction().execute(async (tx) => {
     await tx.insertInto('role_grants').values({ id, user_id: userId, role, kind: 'standing', reason, requested_by: actor.userId, approved_by: actor.userId, approved_at: now, created_at: now, expires_at: null, revoked_at: null }).execute();
-    await recordAudit(tx, { at: now, actorId: actor.userId, action: 'role.granted', target: `${userId}/${role}`, outcome: 'success', details: { reason, kind: 'standing' } });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'role.granted', target: `${userId}/${role}`, outcome: 'success', details: { reason, kind: 'standing' } });
   });
   deps.bus.publish({ type: ROLES_CHANGED, data: { userId } });
   return id;
@@ -37,7 +37,7 @@ export async function revokeRole(deps: RbacDeps, actor: Principal, userId: strin
   assertAccount(actor, 'role.grant');
   const now = deps.clock.now();
   const r = await deps.db.updateTable('role_grants').set({ revoked_at: now }).where('user_id', '=', userId).where('role', '=', role).where('revoked_at', 'is', null).executeTakeFirst();
-  await recordAudit(deps.db, { at: now, actorId: actor.userId, action: 'role.revoked', target: `${userId}/${role}`, outcome: 'success' });
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: actor.userId, action: 'role.revoked', target: `${userId}/${role}`, outcome: 'success' });
   deps.bus.publish({ type: ROLES_CHANGED, data: { userId } });
   return Number(r.numUpdatedRows);
 }
@@ -51,7 +51,7 @@ export async function requestElevation(deps: RbacDeps, actor: Principal, role: R
   await deps.db.transaction().execute(async (tx) => {
     // The expiry is fixed at approval time; until then, keep the asked duration in expires_at - created_at.
     await tx.insertInto('role_grants').values({ id, user_id: actor.userId, role, kind: 'jit', reason, requested_by: actor.userId, approved_by: null, approved_at: null, created_at: now, expires_at: now + minutes * 60_000, revoked_at: null }).execute();
-    await recordAudit(tx, { at: now, actorId: actor.userId, action: 'elevation.requested', target: id, outcome: 'success', details: { role, minutes, reason } });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'elevation.requested', target: id, outcome: 'success', details: { role, minutes, reason } });
   });
   return id;
 }
@@ -71,7 +71,7 @@ export async function approveElevation(deps: RbacDeps, approver: Principal, gran
   await deps.db.transaction().execute(async (tx) => {
     const r = await tx.updateTable('role_grants').set({ approved_by: approver.userId, approved_at: now, expires_at: expiresAt }).where('id', '=', grantId).where('approved_at', 'is', null).executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw new AppError('already_decided');
-    await recordAudit(tx, { at: now, actorId: approver.userId, action: 'elevation.approved', target: grantId, outcome: 'success', details: { userId: g.user_id, role: g.role, expiresAt } });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: approver.userId, action: 'elevation.approved', target: grantId, outcome: 'success', details: { userId: g.user_id, role: g.role, expiresAt } });
   });
   deps.bus.publish({ type: ROLES_CHANGED, data: { userId: g.user_id } });
   return { expiresAt };

@@ -33,7 +33,7 @@ export const GRANTABLE_ROLES = ['moderator', 'auditor', 'compliance_officer', 's
 
 /** Permissions a conversation role grants inside that conversation. */
 export const MEMBER_PERMISSIONS = {
-  owner: ['conversation.read', 'message.send', 'member.add', 'member.remove', 'member.leave', 'conversation.rename'],
+  owner: ['conversation.read', 'message.send', 'member.add', 'member.remove', 'member.leave', 'conversation.rename', 'conversation.delete'],
   admin: ['conversation.read', 'message.send', 'member.add', 'member.remove', 'member.leave'],
   member: ['conversation.read', 'message.send', 'member.leave'],
 } as const satisfies Record<MemberRole, readonly string[]>;

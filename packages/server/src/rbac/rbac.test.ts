@@ -22,11 +22,11 @@ describe('v5.0.0-8.2.1 roles as data with separated duties', () => {
 
 withAllStores('role grants, elevation and the two-person rule', (h) => {
   const setup = async () => {
-    const deps = testDeps(h.get());
+    const deps = await testDeps(h.get());
     const names = [uniqueName('a'), uniqueName('b'), uniqueName('c')];
     const users = await makeUsers(deps.auth, names, ['org_admin', 'security_admin']);
     const rbac: RbacDeps = {
-      db: h.get().db, clock: deps.clock, bus: deps.bus,
+      db: h.get().db, clock: deps.clock, bus: deps.bus, sealer: deps.auth.sealer,
       assertStepUp: (p) => assertRecentStrongAuth(deps.auth, p),
       actions: { 'factor.reset': { permission: 'factor.reset_any', run: (params, actors) => resetFactors(deps.auth, String(params.userId), actors) } },
     };

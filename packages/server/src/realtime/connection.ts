@@ -222,7 +222,7 @@ export class Connection implements Peer {
       const session = await authenticateToken(this.deps.auth, f.token);
       // SECURITY: the token alone is not enough: the device key must sign this connection's challenge.
       if (!verifyDeviceProof(session.devicePublicKey, nonce, f.signature)) {
-        await recordAudit(this.deps.auth.db, { at: this.deps.auth.clock.now(), actorId: session.principal.userId, action: 'connect.device_proof_failed', target: session.principal.sessionId, address: this.address, outcome: 'failure' });
+        await recordAudit(this.deps.auth.db, this.deps.auth.sealer, { at: this.deps.auth.clock.now(), actorId: session.principal.userId, action: 'connect.device_proof_failed', target: session.principal.sessionId, address: this.address, outcome: 'failure' });
         throw new AppError('device_proof_failed');
       }
       if (this.state === 'closed') return;

@@ -43,12 +43,9 @@ async function handle(core: Core, stats: () => Record<string, unknown>, req: Inc
   try {
     const url = req.url ?? '';
     if (req.method === 'GET' && url === '/status') return send(200, stats());
-    if (req.method === 'GET' && url === '/keys/status') return send(200, await core.sealer.status());
-    if (req.method === 'POST' && url === '/keys/rotate') {
-      const version = await core.kms.rotate();
-      const rewrapped = await core.sealer.rewrapAll();
-      core.log.info({ version, rewrapped }, 'key-encryption key rotated');
-      return send(200, { version, rewrapped });
+    if (req.method === 'GET' && url === '/keys/status') return send(200, await core.rotation.status());
+    if (req.method === 'POST' && (url === '/keys/rotate' || url === '/keys/rotate?reencrypt=1')) {
+      return send(200, await core.rotation.rotate({ reencrypt: url.endsWith('reencrypt=1') }));
     }
     if (req.method === 'POST' && url === '/invites') {
       const body = InviteBody.safeParse(await readJson(req));

@@ -6,8 +6,8 @@ import type { RbacDeps } from '../rbac/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { resolveSecret, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
-import { LocalKms, OidcRelyingParty } from '../crypto/index.js';
-import { EnvelopeSealer } from '../keys/index.js';
+import { LocalKms, OidcRelyingParty, Pkcs11Kms, type Kms } from '../crypto/index.js';
+import { EnvelopeSealer, INDEX_SCOPE, KeyRotation, scopeOf } from '../keys/index.js';
 import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
 import { LIMITS, RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
@@ -21,13 +21,18 @@ export interface Core {
   messaging: MessagingDeps;
   rbac: RbacDeps;
   log: Logger;
-  kms: LocalKms;
+  kms: Kms;
   /** Envelope encryption of what the server keeps (also `auth.sealer`). */
   sealer: EnvelopeSealer;
+  /** KEK rotation, re-encryption and the rotation schedule. */
+  rotation: KeyRotation;
   /** Set when this start generated the master secret (the operator must move it off the machine). */
   masterSecretGeneratedAt: string | undefined;
   adminSocketPath: string;
 }
+
+/** Scopes whose data keys are loaded at start (values sealed inside transactions, the blind index). */
+export const SERVER_SCOPES = [scopeOf.server, INDEX_SCOPE, scopeOf.table('audit_log'), scopeOf.table('login_challenges'), scopeOf.table('sso_logins')];
 
 /** Builds the logger: JSON lines on stdout. SECURITY: credentials are redacted by path as a backstop. */
 export function buildLogger(config: Config): Logger {
@@ -47,9 +52,11 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   const store = await openStore({ url: config.store.url, dataDir: config.dataDir, password, schema: config.store.schema, poolSize: config.store.poolSize });
   const applied = await store.migrate();
   if (applied.length > 0) log.info({ migrations: applied }, 'store migrated');
-  const master = masterSecret(config, env);
-  const kms = new LocalKms(join(config.dataDir, 'keys', 'keyring.json'), master.secret);
+  const { kms, generatedAt } = openKms(config, env, clock);
   const sealer = new EnvelopeSealer(store.db, kms, clock);
+  // Table scopes are sealed inside transactions: their keys must be loaded before any request.
+  for (const scope of SERVER_SCOPES) await sealer.prepare(scope);
+  const rotation = new KeyRotation(store.db, sealer, kms, clock, log, { rotateEveryDays: config.keys.rotateEveryDays, autoRotate: config.keys.autoRotate });
   const bus = new InProcessBus(log);
   const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides });
   const outbox = new Outbox(store.db, bus, log, () => clock.now());
@@ -72,17 +79,18 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   };
   const messaging: MessagingDeps = {
     db: store.db, clock, bus, limiter, outbox, log, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, log),
-    ...(config.keys.sealMessages ? { sealer } : {}),
+    sealer,
+    sealPayloads: config.keys.sealMessages,
   };
   const rbac: RbacDeps = {
-    db: store.db, clock, bus,
+    db: store.db, clock, bus, sealer,
     assertStepUp: (p) => assertRecentStrongAuth(auth, p),
     actions: {
       // Two-person rule: resetting someone's factors needs two holders of factor.reset_any.
       'factor.reset': { permission: 'factor.reset_any', run: (params, actors) => resetFactors(auth, String(params.userId), actors) },
     },
   };
-  return { config, store, auth, messaging, rbac, log, kms, sealer, masterSecretGeneratedAt: master.generatedAt, adminSocketPath: config.server.adminSocket ?? join(config.dataDir, 'admin.sock') };
+  return { config, store, auth, messaging, rbac, log, kms, sealer, rotation, masterSecretGeneratedAt: generatedAt, adminSocketPath: config.server.adminSocket ?? join(config.dataDir, 'admin.sock') };
 }
 
 /** Single sign-on from the `auth.oidc` config section; the client secret comes from a secret:// reference. */
@@ -97,6 +105,17 @@ function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.Proce
     requireMfa: o.requireMfa,
     mfaAcrValues: o.mfaAcrValues,
   };
+}
+
+/** Opens the configured KMS provider. */
+function openKms(config: Config, env: NodeJS.ProcessEnv, clock: Clock): { kms: Kms; generatedAt: string | undefined } {
+  const now = () => clock.now();
+  const p = config.keys.pkcs11;
+  if (config.keys.provider === 'pkcs11' && p) {
+    return { kms: Pkcs11Kms.open({ library: p.library, tokenLabel: p.tokenLabel, pin: resolveSecret(p.pin, env).reveal(), labelPrefix: p.labelPrefix, now }), generatedAt: undefined };
+  }
+  const master = masterSecret(config, env);
+  return { kms: new LocalKms(join(config.dataDir, 'keys', 'keyring.json'), master.secret, now), generatedAt: master.generatedAt };
 }
 
 /** The local KMS master secret: from config (secret://), or generated beside the data directory. */

@@ -26,8 +26,11 @@ export interface RunningServer {
 export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: { clock?: Clock; log?: Logger } = {}): Promise<RunningServer> {
   const core = await buildCore(config, env, opts);
   const tls = await loadTlsMaterial(config);
-  const auditTail = new AuditTail(core.store.db, core.messaging.bus, core.log);
+  const auditTail = new AuditTail(core.store.db, core.sealer, core.messaging.bus, core.log);
   await auditTail.start();
+  // Finishes a rotation or re-encryption a crash interrupted, then keeps to the rotation schedule.
+  await core.rotation.resume();
+  core.rotation.start();
   const recovered = await core.messaging.outbox.recover();
   if (recovered > 0) core.log.info({ recovered }, 'outbox events replayed after restart');
   let draining = false;
@@ -71,6 +74,7 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       await gateway.drain(grace);
       await app.close();
       await new Promise<void>((r) => (admin ? (admin as NetServer).close(() => r()) : r()));
+      await core.rotation.stop();
       await auditTail.stop();
       await core.messaging.cursors.flush();
       await core.messaging.outbox.flush();

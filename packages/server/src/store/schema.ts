@@ -10,7 +10,12 @@ type Ms = number;
 export interface UsersTable {
   id: string;
   username: string;
+  /** Sealed (user scope). */
   display_name: string | null;
+  /** Sealed (user scope). */
+  email: string | null;
+  /** Keyed blind index of the normalised e-mail, for exact lookup. */
+  email_index: string | null;
   password_hash: string;
   /** Base role: 'member', 'guest', or 'service' (a service account: no password login, scoped tokens). */
   role: 'member' | 'guest' | 'service';
@@ -23,7 +28,10 @@ export interface UsersTable {
 export interface ConversationsTable {
   id: string;
   kind: 'direct' | 'group';
+  /** Sealed (conversation scope). */
   name: string | null;
+  /** Sealed (conversation scope). */
+  topic: string | null;
   /** For direct conversations: the two user ids sorted and joined, unique. */
   direct_key: string | null;
   last_seq: number;
@@ -76,12 +84,25 @@ export interface AuditTable {
   actor_id: string | null;
   action: string;
   target: string | null;
+  /** Random row reference bound into the AAD of the sealed columns. */
+  uid: string | null;
+  /** Sealed (table scope). */
   address: string | null;
   outcome: 'success' | 'failure';
+  /** JSON, sealed (table scope). */
   details: ColumnType<string, string | undefined, string>;
 }
 
 /** Every table of the store, as Kysely sees it. */
+/** Journal of long key jobs (re-encryption), so a restart resumes an unfinished one. */
+export interface KeyJobsTable {
+  id: string;
+  kind: 'reencrypt';
+  started_at: Ms;
+  finished_at: Ms | null;
+  report: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   enrolment_tokens: EnrolmentTokensTable;
@@ -105,6 +126,7 @@ export interface Database {
   sso_logins: SsoLoginsTable;
   external_identities: ExternalIdentitiesTable;
   data_keys: DataKeysTable;
+  key_jobs: KeyJobsTable;
 }
 
 /** The query builder domain code uses. */

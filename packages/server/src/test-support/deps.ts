@@ -3,15 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuthDeps } from '../auth/index.js';
 import { LocalKms, randomKey } from '../crypto/index.js';
-import { EnvelopeSealer } from '../keys/index.js';
+import { EnvelopeSealer, INDEX_SCOPE, scopeOf } from '../keys/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { FakeClock, silentLogger, type DomainEvent } from '../core/index.js';
 import { RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import type { Store } from '../store/index.js';
 
+/** Scopes sealed inside transactions, loaded up front as the server does at start. */
+const SERVER_SCOPES = [scopeOf.server, INDEX_SCOPE, scopeOf.table('audit_log'), scopeOf.table('login_challenges'), scopeOf.table('sso_logins')];
+
 /** Domain dependencies over a real store, with a fake clock and a recording bus. */
-export function testDeps(store: Store, clock = new FakeClock()) {
+export async function testDeps(store: Store, clock = new FakeClock()) {
   const bus = new InProcessBus();
   const events: DomainEvent[] = [];
   bus.subscribe('*', (e) => events.push(e));
@@ -26,7 +29,8 @@ export function testDeps(store: Store, clock = new FakeClock()) {
     sealer: new EnvelopeSealer(store.db, kmsFor(store), clock),
     rp: { id: 'localhost', name: 'Palisade test', origins: ['https://localhost:8443'] },
   };
-  const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log: silentLogger, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, silentLogger), sealer: auth.sealer };
+  for (const scope of SERVER_SCOPES) await auth.sealer.prepare(scope);
+  const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log: silentLogger, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, silentLogger), sealer: auth.sealer, sealPayloads: true };
   return { auth, messaging, clock, events, bus };
 }
 

@@ -4,10 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalKms } from './index.js';
+import type { Kms } from './kms.js';
+import { kmsProviderSuite } from './provider-suite.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'palisade-kms-'));
 
 describe('LocalKms (keyring sealed by a master secret kept elsewhere)', () => {
+  const where = new WeakMap<Kms, { path: string; master: Buffer }>();
+  kmsProviderSuite({
+    fresh: (now) => {
+      const at = { path: join(dir(), 'keyring.json'), master: randomBytes(32) };
+      const kms = new LocalKms(at.path, at.master, now);
+      where.set(kms, at);
+      return kms;
+    },
+    reopen: (kms) => new LocalKms(where.get(kms)!.path, where.get(kms)!.master),
+  });
+
   it('wraps and unwraps data keys, keeps old versions across rotation, and reopens from disk', async () => {
     const path = join(dir(), 'keyring.json');
     const master = randomBytes(32);

@@ -1,6 +1,6 @@
-import { ChangePasswordRequest, CreateInviteRequest, EnrolRequest, IdParams, LoginRequest } from '@palisade/protocol';
+import { ChangePasswordRequest, CreateInviteRequest, EnrolRequest, IdParams, LoginRequest, UpdateProfileRequest } from '@palisade/protocol';
 import { AppError } from '../../core/index.js';
-import { changePassword, createInvite, enrol, listMySessions, login, logout, revokeSessions } from '../../auth/index.js';
+import { changePassword, createInvite, enrol, getProfile, listMySessions, login, logout, revokeSessions, updateProfile } from '../../auth/index.js';
 import { assertAccount } from '../../rbac/index.js';
 import { route } from '../route.js';
 
@@ -24,7 +24,11 @@ export const accountRoutes = [
   }),
   route({
     method: 'GET', url: '/v1/me', access: 'authenticated', summary: 'Who am I',
-    handler: async ({ principal }) => ({ userId: principal.userId, username: principal.username, roles: principal.roles, aal: principal.aal, deviceId: principal.deviceId }),
+    handler: async ({ deps, principal }) => ({ userId: principal.userId, username: principal.username, roles: principal.roles, aal: principal.aal, deviceId: principal.deviceId, ...(await getProfile(deps.auth, principal)) }),
+  }),
+  route({
+    method: 'PATCH', url: '/v1/me', access: 'authenticated', summary: 'Change my display name or e-mail (stored sealed)', body: UpdateProfileRequest,
+    handler: async ({ deps, principal, body }) => { await updateProfile(deps.auth, principal, body); },
   }),
   route({
     method: 'GET', url: '/v1/sessions', access: 'session.manage_own', summary: 'My open sessions',

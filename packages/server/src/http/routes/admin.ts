@@ -1,13 +1,17 @@
-import { ApprovalRequest, ElevationRequest, GrantRoleRequest, IdParams, UserRoleParams } from '@palisade/protocol';
-import { disableUser, listUsers } from '../../auth/index.js';
+import { ApprovalRequest, ElevationRequest, GrantRoleRequest, IdParams, UserRoleParams, UsersQuery } from '@palisade/protocol';
+import { deleteUser, disableUser, listUsers } from '../../auth/index.js';
 import { approve, approveElevation, grantRole, listGrants, pendingApprovals, pendingElevations, requestApproval, requestElevation, revokeRole } from '../../rbac/index.js';
 import { route } from '../route.js';
 
 /** Administration: users, role grants, just-in-time elevation, and the two-person rule. */
 export const adminRoutes = [
   route({
-    method: 'GET', url: '/v1/admin/users', access: 'user.list', summary: 'Every account with its role, state and MFA',
-    handler: async ({ deps }) => ({ users: await listUsers(deps.auth) }),
+    method: 'GET', url: '/v1/admin/users', access: 'user.list', summary: 'Every account with its role, state and MFA (?email= finds one by e-mail)', query: UsersQuery,
+    handler: async ({ deps, query }) => ({ users: await listUsers(deps.auth, query) }),
+  }),
+  route({
+    method: 'DELETE', url: '/v1/admin/users/:id', access: 'user.disable', summary: 'Delete an account and destroy its data key (needs a recent step-up)', params: IdParams,
+    handler: async ({ deps, principal, params, address }) => { await deleteUser(deps.auth, principal, params.id, address); },
   }),
   route({
     method: 'POST', url: '/v1/admin/users/:id/disable', access: 'user.disable', summary: 'Disable an account (its sessions end; needs a recent step-up)', params: IdParams,

@@ -1,6 +1,6 @@
-import { AddMemberRequest, CreateConversationRequest, HistoryQuery, IdParams, MemberParams, Payload, SendMessageRequest } from '@palisade/protocol';
+import { AddMemberRequest, CreateConversationRequest, HistoryQuery, IdParams, MemberParams, Payload, SendMessageRequest, UpdateConversationRequest } from '@palisade/protocol';
 import { AppError } from '../../core/index.js';
-import { addMember, createGroup, listConversations, listMessages, openDirect, receiptCursors, removeMember, sendMessage } from '../../messaging/index.js';
+import { addMember, createGroup, deleteConversation, listConversations, updateConversation, listMessages, openDirect, receiptCursors, removeMember, sendMessage } from '../../messaging/index.js';
 import { route } from '../route.js';
 
 /** Conversations, members and messages over HTTP (the same use cases the WebSocket calls). */
@@ -12,7 +12,15 @@ export const conversationRoutes = [
   route({
     method: 'POST', url: '/v1/conversations', access: 'conversation.create', summary: 'Open a direct conversation or create a group', body: CreateConversationRequest, status: 201,
     handler: async ({ deps, principal, body }) =>
-      body.kind === 'direct' ? openDirect(deps.messaging, principal, body.peer) : { id: await createGroup(deps.messaging, principal, body.name, body.members), created: true },
+      body.kind === 'direct' ? openDirect(deps.messaging, principal, body.peer) : { id: await createGroup(deps.messaging, principal, body.name, body.members, body.topic), created: true },
+  }),
+  route({
+    method: 'PATCH', url: '/v1/conversations/:id', access: 'conversation.rename', summary: 'Rename a group or change its topic (owners)', params: IdParams, body: UpdateConversationRequest,
+    handler: async ({ deps, principal, params, body }) => { await updateConversation(deps.messaging, principal, params.id, body); },
+  }),
+  route({
+    method: 'DELETE', url: '/v1/conversations/:id', access: 'conversation.delete', summary: 'Delete a group and destroy its data key (owners)', params: IdParams,
+    handler: async ({ deps, principal, params }) => { await deleteConversation(deps.messaging, principal, params.id); },
   }),
   route({
     method: 'POST', url: '/v1/conversations/:id/members', access: 'member.add', summary: 'Add a member to a group', params: IdParams, body: AddMemberRequest, status: 201,

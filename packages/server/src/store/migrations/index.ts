@@ -10,6 +10,7 @@ import { m0008Sso } from './0008-sso.js';
 import { m0009StrongAuthMethod } from './0009-strong-auth-method.js';
 import { m0010DataKeys } from './0010-data-keys.js';
 import { m0011SealedMessages } from './0011-sealed-messages.js';
+import { m0012SealedMetadata } from './0012-sealed-metadata.js';
 import type { DialectQuirks } from './quirks.js';
 
 export type { DialectQuirks } from './quirks.js';
@@ -28,5 +29,6 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
     '0009_strong_auth_method': m0009StrongAuthMethod(),
     '0010_data_keys': m0010DataKeys(),
     '0011_sealed_messages': m0011SealedMessages(),
+    '0012_sealed_metadata': m0012SealedMetadata(),
   };
 }

@@ -1,0 +1,91 @@
+import { sql } from 'kysely';
+import type { Db } from '../store/index.js';
+import type { EnvelopeSealer } from './key-service.js';
+import { isSealedText, keyIdOf, SEALED_FIELDS, type SealedField } from './sealed-fields.js';
+
+/** What one pass over the sealed columns did. */
+export interface ResealReport {
+  /** Values moved from a retired data key to their scope's current key. */
+  resealed: number;
+  /** Clear values (written before their column was sealed) now sealed. */
+  sealedLegacy: number;
+  /** Values that could not be opened (altered, or their key destroyed); left as they are. */
+  failed: number;
+  /** Values looked at. */
+  scanned: number;
+}
+
+export interface ResealOptions {
+  /** Reseal values under these (retired) data keys. */
+  retired: ReadonlySet<string>;
+  /** Also seal clear legacy values. Message payloads are never sealed by this pass when false. */
+  legacy: boolean;
+  /** Skip `messages` (the big table) for a quick start-up pass. */
+  skipMessages?: boolean;
+  onProgress?: (field: string, scanned: number) => void;
+}
+
+const PAGE = 500;
+type Row = Record<string, unknown>;
+
+/**
+ * Walks every sealed column (SEALED_FIELDS) in key order, page by page, and reseals what needs it.
+ * Each row is updated on its own, guarded by its old value, so concurrent writers win, a crash loses
+ * nothing, and running it again finishes the job.
+ */
+export async function resealAll(db: Db, sealer: EnvelopeSealer, opts: ResealOptions): Promise<ResealReport> {
+  const report: ResealReport = { resealed: 0, sealedLegacy: 0, failed: 0, scanned: 0 };
+  for (const f of SEALED_FIELDS) {
+    if (f.table === 'messages' && opts.skipMessages) continue;
+    await resealField(db, sealer, f, opts, report);
+  }
+  return report;
+}
+
+async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts: ResealOptions, report: ResealReport): Promise<void> {
+  const cols = [...new Set([...f.key, ...f.with, f.column])];
+  const anyDb = db as unknown as Db & { selectFrom(t: string): any; updateTable(t: string): any };
+  let after: unknown[] | undefined;
+  for (;;) {
+    let q = anyDb.selectFrom(f.table).select(cols).where(f.column, 'is not', null);
+    if (f.binary) q = q.where('sealed', '=', 1);
+    if (after) q = q.where(sql`(${sql.join(f.key.map((k) => sql.ref(k)))}) > (${sql.join(after)})`);
+    for (const k of f.key) q = q.orderBy(k);
+    const rows = (await q.limit(PAGE).execute()) as Row[];
+    for (const r of rows) {
+      report.scanned++;
+      await resealRow(anyDb, sealer, f, r, opts, report);
+    }
+    opts.onProgress?.(`${f.table}.${f.column}`, report.scanned);
+    if (rows.length < PAGE) return;
+    const last = rows[rows.length - 1]!;
+    after = f.key.map((k) => last[k]);
+  }
+}
+
+async function resealRow(db: { updateTable(t: string): any }, sealer: EnvelopeSealer, f: SealedField, r: Row, opts: ResealOptions, report: ResealReport): Promise<void> {
+  const raw = r[f.column];
+  const text = f.binary ? Buffer.from(raw as Uint8Array).toString() : String(raw);
+  const aad = f.aad(r);
+  let plaintext: Uint8Array;
+  if (isSealedText(text)) {
+    if (!opts.retired.has(keyIdOf(text)!)) return;
+    try {
+      plaintext = await sealer.unseal(text, aad);
+    } catch {
+      report.failed++;
+      return;
+    }
+  } else {
+    if (!opts.legacy || f.binary) return;
+    plaintext = Buffer.from(text, 'utf8');
+  }
+  const next = await sealer.seal(plaintext, aad, f.scope(r));
+  let u = db.updateTable(f.table).set({ [f.column]: f.binary ? Buffer.from(next) : next });
+  for (const k of f.key) u = u.where(k, '=', r[k]);
+  const res = await u.where(f.column, '=', raw).executeTakeFirst();
+  if (Number(res.numUpdatedRows) === 1) {
+    if (isSealedText(text)) report.resealed++;
+    else report.sealedLegacy++;
+  }
+}

@@ -1,0 +1,143 @@
+import type { Clock, Logger } from '../core/index.js';
+import { randomId, type Kms } from '../crypto/index.js';
+import type { Db } from '../store/index.js';
+import type { EnvelopeSealer } from './key-service.js';
+import { resealAll, type ResealReport } from './reseal.js';
+
+const DAY = 86_400_000;
+
+/** When KEKs rotate: every `rotateEveryDays`; automatically, or only with a warning when overdue. */
+export interface RotationPolicy {
+  rotateEveryDays: number;
+  autoRotate: boolean;
+}
+
+/** What `palisade keys rotate` reports. */
+export interface RotationReport {
+  version: number;
+  rewrapped: number;
+  reencrypt?: ResealReport;
+}
+
+type Progress = (stage: string, done: number, total?: number) => void;
+
+/**
+ * KEK rotation and data-key re-encryption, online. Rotation adds a KEK version and rewraps every data
+ * key; re-encryption retires every data key and reseals each value under its scope's new key. Both
+ * are resumable: `resume()` at start finishes a rewrap or a re-encryption a crash interrupted.
+ */
+export class KeyRotation {
+  private timer: NodeJS.Timeout | undefined;
+  private busy: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly sealer: EnvelopeSealer,
+    private readonly kms: Kms,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly policy: RotationPolicy,
+  ) {}
+
+  /** Runs key jobs one at a time (a rotation asked for during another waits for it). */
+  private serial<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.busy.then(job, job);
+    this.busy = next.catch(() => undefined);
+    return next;
+  }
+
+  /** New KEK version, every data key rewrapped; with `reencrypt`, every value moved to a new data key. */
+  rotate(opts: { reencrypt?: boolean; onProgress?: Progress } = {}): Promise<RotationReport> {
+    return this.serial(async () => {
+      const version = await this.kms.rotate();
+      const rewrapped = await this.sealer.rewrapAll((d, t) => opts.onProgress?.('rewrap', d, t));
+      this.log.info({ version, rewrapped }, 'key-encryption key rotated');
+      if (!opts.reencrypt) return { version, rewrapped };
+      return { version, rewrapped, reencrypt: await this.reencryptNow(opts.onProgress) };
+    });
+  }
+
+  private async reencryptNow(onProgress?: Progress): Promise<ResealReport> {
+    const job = randomId();
+    await this.db.insertInto('key_jobs').values({ id: job, kind: 'reencrypt', started_at: this.clock.now(), finished_at: null, report: null }).execute();
+    await this.sealer.retireActiveKeys();
+    return this.finishReencrypt(job, onProgress);
+  }
+
+  private async finishReencrypt(job: string, onProgress?: Progress): Promise<ResealReport> {
+    const report = await resealAll(this.db, this.sealer, { retired: await this.sealer.retiredKeyIds(), legacy: true, onProgress: (f, n) => onProgress?.(`reencrypt ${f}`, n) });
+    await this.db.updateTable('key_jobs').set({ finished_at: this.clock.now(), report: JSON.stringify(report) }).where('id', '=', job).execute();
+    this.log.info({ ...report }, 'data keys re-encrypted');
+    return report;
+  }
+
+  /**
+   * Start-up: finishes an interrupted rewrap or re-encryption, and seals clear values left from before
+   * their column was sealed (all but message payloads, which only `--reencrypt` touches).
+   */
+  resume(): Promise<{ rewrapped: number; reencrypt?: ResealReport; legacy: ResealReport }> {
+    return this.serial(async () => {
+      const rewrapped = await this.sealer.rewrapAll();
+      if (rewrapped > 0) this.log.info({ rewrapped }, 'finished an interrupted key rotation');
+      const open = await this.db.selectFrom('key_jobs').select('id').where('kind', '=', 'reencrypt').where('finished_at', 'is', null).execute();
+      let reencrypt: ResealReport | undefined;
+      for (const j of open) reencrypt = await this.finishReencrypt(j.id);
+      const legacy = await resealAll(this.db, this.sealer, { retired: new Set(), legacy: true, skipMessages: true });
+      if (legacy.sealedLegacy > 0) this.log.info({ sealed: legacy.sealedLegacy }, 'sealed values stored before their column was sealed');
+      return { rewrapped, ...(reencrypt ? { reencrypt } : {}), legacy };
+    });
+  }
+
+  /** When the current KEK is due for rotation, and whether it is overdue. */
+  async schedule(): Promise<{ currentCreatedAt: number; nextRotationAt: number; overdue: boolean }> {
+    const versions = await this.kms.versions();
+    const currentVersion = await this.kms.currentVersion();
+    const current = versions.find((v) => v.version === currentVersion) ?? versions[versions.length - 1]!;
+    const nextRotationAt = current.createdAt + this.policy.rotateEveryDays * DAY;
+    return { currentCreatedAt: current.createdAt, nextRotationAt, overdue: this.clock.now() >= nextRotationAt };
+  }
+
+  /** Rotates when overdue (autoRotate) or warns. Returns the report when it rotated. */
+  async checkSchedule(): Promise<RotationReport | undefined> {
+    const s = await this.schedule();
+    if (!s.overdue) return undefined;
+    if (!this.policy.autoRotate) {
+      this.log.warn({ dueSince: new Date(s.nextRotationAt).toISOString() }, 'key-encryption key rotation is overdue: run `palisade keys rotate`');
+      return undefined;
+    }
+    return this.rotate();
+  }
+
+  /** Checks the schedule now and then every `everyMs` (default hourly). */
+  start(everyMs = 3_600_000): void {
+    const tick = () => void this.checkSchedule().catch((e: unknown) => this.log.error({ err: e }, 'scheduled key rotation failed'));
+    tick();
+    this.timer = setInterval(tick, everyMs);
+    this.timer.unref();
+  }
+
+  /** Stops the schedule and waits for a running job. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.busy;
+  }
+
+  /** Everything `palisade keys status` shows. */
+  async status() {
+    const base = await this.sealer.status();
+    const now = this.clock.now();
+    const s = await this.schedule();
+    const retired = await this.sealer.retiredKeyIds();
+    const last = await this.db.selectFrom('key_jobs').selectAll().orderBy('started_at', 'desc').limit(1).executeTakeFirst();
+    return {
+      ...base,
+      kekVersions: base.kekVersions.map((v) => ({ ...v, ageDays: Math.floor((now - v.createdAt) / DAY) })),
+      retiredDataKeys: retired.size,
+      pendingRewrap: Object.entries(base.dataKeysPerVersion).filter(([v]) => Number(v) < base.currentVersion).reduce((n, [, c]) => n + c, 0),
+      policy: this.policy,
+      nextRotationAt: s.nextRotationAt,
+      overdue: s.overdue,
+      lastReencrypt: last ? { startedAt: last.started_at, finishedAt: last.finished_at, report: last.report ? (JSON.parse(last.report) as ResealReport) : null } : null,
+    };
+  }
+}
