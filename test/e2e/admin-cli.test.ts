@@ -1,23 +1,10 @@
-import { spawn } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Secret, TOTP } from 'otpauth';
 import { deviceClient, PASS } from '../support/users.js';
 import { useServerWithAdmin } from '../support/harness.js';
-
-const MAIN = resolve(import.meta.dirname, '../../packages/server/dist/cli/main.js');
-
-function palisade(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => res({ code, out, err }));
-  });
-}
+import { palisade } from '../support/cli.js';
 
 describe('palisade admin CLI and config check', () => {
   const ctx = useServerWithAdmin();

@@ -72,19 +72,29 @@ export class KeyRotation {
   }
 
   /**
-   * Start-up: finishes an interrupted rewrap or re-encryption, and seals clear values left from before
-   * their column was sealed (all but message payloads, which only `--reencrypt` touches).
+   * Start-up, before serving: seals clear values left from before their column was sealed (all but
+   * message payloads, which only `--reencrypt` touches), so every read finds a sealed value.
    */
-  resume(): Promise<{ rewrapped: number; reencrypt?: ResealReport; legacy: ResealReport }> {
+  sealLegacy(): Promise<ResealReport> {
+    return this.serial(async () => {
+      const legacy = await resealAll(this.db, this.sealer, { retired: new Set(), legacy: true, skipMessages: true });
+      if (legacy.sealedLegacy > 0) this.log.info({ sealed: legacy.sealedLegacy }, 'sealed values stored before their column was sealed');
+      return legacy;
+    });
+  }
+
+  /**
+   * Start-up, in the background while serving: finishes a rewrap or a re-encryption that a crash
+   * interrupted (old KEK versions and retired data keys stay usable meanwhile, so reads never wait).
+   */
+  resume(): Promise<{ rewrapped: number; reencrypt?: ResealReport }> {
     return this.serial(async () => {
       const rewrapped = await this.sealer.rewrapAll();
       if (rewrapped > 0) this.log.info({ rewrapped }, 'finished an interrupted key rotation');
       const open = await this.db.selectFrom('key_jobs').select('id').where('kind', '=', 'reencrypt').where('finished_at', 'is', null).execute();
       let reencrypt: ResealReport | undefined;
       for (const j of open) reencrypt = await this.finishReencrypt(j.id);
-      const legacy = await resealAll(this.db, this.sealer, { retired: new Set(), legacy: true, skipMessages: true });
-      if (legacy.sealedLegacy > 0) this.log.info({ sealed: legacy.sealedLegacy }, 'sealed values stored before their column was sealed');
-      return { rewrapped, ...(reencrypt ? { reencrypt } : {}), legacy };
+      return { rewrapped, ...(reencrypt ? { reencrypt } : {}) };
     });
   }
 

@@ -28,8 +28,9 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
   const tls = await loadTlsMaterial(config);
   const auditTail = new AuditTail(core.store.db, core.sealer, core.messaging.bus, core.log);
   await auditTail.start();
-  // Finishes a rotation or re-encryption a crash interrupted, then keeps to the rotation schedule.
-  await core.rotation.resume();
+  await core.rotation.sealLegacy();
+  // In the background: finish a rotation or re-encryption a crash interrupted, then keep to the schedule.
+  void core.rotation.resume().catch((e: unknown) => core.log.error({ err: e }, 'resuming a key job failed; it is retried at the next start'));
   core.rotation.start();
   const recovered = await core.messaging.outbox.recover();
   if (recovered > 0) core.log.info({ recovered }, 'outbox events replayed after restart');
