@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { utf8, type PalisadeClient } from '@palisade/client';
+import { utf8 } from '@palisade/client';
 import { softHsmToken } from '../../packages/server/src/test-support/softhsm.js';
 import { PG_URL } from '../../packages/server/src/test-support/with-all-stores.js';
 import { useServerWithAdmin, type ServerWithAdmin } from '../support/harness.js';
