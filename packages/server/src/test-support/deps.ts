@@ -31,7 +31,7 @@ export async function testDeps(store: Store, clock = new FakeClock()) {
   };
   for (const scope of SERVER_SCOPES) await auth.sealer.prepare(scope);
   const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log: silentLogger, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, silentLogger), sealer: auth.sealer, sealPayloads: true };
-  return { auth, messaging, clock, events, bus };
+  return { auth, messaging, clock, events, bus, kms: kmsFor(store) };
 }
 
 const kmsByStore = new WeakMap<Store, LocalKms>();
