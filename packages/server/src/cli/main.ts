@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { adminCommands, keysCommand } from './admin.js';
+import { backupCommands } from './backup.js';
 import { configCommands } from './config-check.js';
 import { serveCommand } from './serve.js';
 
@@ -13,4 +14,5 @@ program.addCommand(serveCommand());
 program.addCommand(configCommands());
 program.addCommand(adminCommands());
 program.addCommand(keysCommand());
+program.addCommand(backupCommands());
 await program.parseAsync(process.argv);

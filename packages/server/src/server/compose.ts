@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { assertRecentStrongAuth, resetFactors, type AuthDeps, type SsoDeps } from '../auth/index.js';
@@ -107,21 +107,25 @@ function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.Proce
   };
 }
 
-/** Opens the configured KMS provider. */
-function openKms(config: Config, env: NodeJS.ProcessEnv, clock: Clock): { kms: Kms; generatedAt: string | undefined } {
+/**
+ * Opens the configured KMS provider. With `create: false` (restores) a missing master secret is an
+ * error instead of being generated.
+ */
+export function openKms(config: Config, env: NodeJS.ProcessEnv, clock: Clock, opts: { create?: boolean } = {}): { kms: Kms; generatedAt: string | undefined } {
   const now = () => clock.now();
   const p = config.keys.pkcs11;
   if (config.keys.provider === 'pkcs11' && p) {
     return { kms: Pkcs11Kms.open({ library: p.library, tokenLabel: p.tokenLabel, pin: resolveSecret(p.pin, env).reveal(), labelPrefix: p.labelPrefix, now }), generatedAt: undefined };
   }
-  const master = masterSecret(config, env);
+  const master = masterSecret(config, env, opts.create ?? true);
   return { kms: new LocalKms(join(config.dataDir, 'keys', 'keyring.json'), master.secret, now), generatedAt: master.generatedAt };
 }
 
 /** The local KMS master secret: from config (secret://), or generated beside the data directory. */
-function masterSecret(config: Config, env: NodeJS.ProcessEnv): { secret: Buffer; generatedAt: string | undefined } {
+function masterSecret(config: Config, env: NodeJS.ProcessEnv, create: boolean): { secret: Buffer; generatedAt: string | undefined } {
   if (config.keys.masterSecret) return { secret: Buffer.from(resolveSecret(config.keys.masterSecret, env).reveal(), 'base64url'), generatedAt: undefined };
   const path = defaultMasterSecretPath(config.dataDir);
+  if (!create && !existsSync(path)) throw new Error(`no master secret at ${path}: set keys.masterSecret (or PALISADE_MASTER_SECRET) to secret://file/... holding the master secret of the server that made the backup`);
   const { secret, created } = loadOrCreateMasterSecret(path);
   return { secret, generatedAt: created ? path : undefined };
 }

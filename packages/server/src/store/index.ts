@@ -2,6 +2,6 @@
  * The store: Kysely over SQLite (default, one writer, WAL) or PostgreSQL.
  * Queries are written once with Kysely by the domain modules; drivers hold only dialect quirks.
  */
-export { openStore, type Store, type StoreOptions } from './store.js';
+export { openStore, restoreStore, snapshotStore, storeDialect, type Store, type StoreOptions } from './store.js';
 export type { Database, Db, Tx, Executor } from './schema.js';
 export { isUniqueViolation } from './errors.js';

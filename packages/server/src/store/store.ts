@@ -4,6 +4,8 @@ import { migrations, type DialectQuirks } from './migrations/index.js';
 import { openPostgres, postgresQuirks } from './postgres/driver.js';
 import type { Database } from './schema.js';
 import { openSqlite, sqliteQuirks } from './sqlite/driver.js';
+import { restorePostgres, snapshotPostgres } from './postgres/snapshot.js';
+import { restoreSqlite, snapshotSqlite } from './sqlite/snapshot.js';
 
 /** Where the store lives. */
 export interface StoreOptions {
@@ -24,9 +26,37 @@ export interface Store {
   close(): Promise<void>;
 }
 
+const storeUrl = (opts: StoreOptions) => opts.url ?? `sqlite:${join(opts.dataDir, 'palisade.db')}`;
+
+/** Which database a store URL names. */
+export function storeDialect(opts: StoreOptions): 'sqlite' | 'postgres' {
+  return storeUrl(opts).startsWith('sqlite:') ? 'sqlite' : 'postgres';
+}
+
+/**
+ * Writes a consistent snapshot of the store to `dest` while it may be in use: SQLite's online backup,
+ * or pg_dump of the store's schema. The file is in clear: the caller encrypts it.
+ */
+export async function snapshotStore(opts: StoreOptions, dest: string): Promise<'sqlite' | 'postgres'> {
+  const url = storeUrl(opts);
+  if (url.startsWith('sqlite:')) {
+    await snapshotSqlite(resolve(url.slice('sqlite:'.length)), dest);
+    return 'sqlite';
+  }
+  await snapshotPostgres(url, opts.schema ?? 'public', opts.password, dest);
+  return 'postgres';
+}
+
+/** Puts a snapshot back as the store (the server must be stopped); refuses to overwrite unless `force`. */
+export async function restoreStore(opts: StoreOptions, snapshot: string, force: boolean): Promise<void> {
+  const url = storeUrl(opts);
+  if (url.startsWith('sqlite:')) restoreSqlite(snapshot, resolve(url.slice('sqlite:'.length)), force);
+  else await restorePostgres(url, opts.schema ?? 'public', opts.password, snapshot, force);
+}
+
 /** Opens the store named by `opts.url`, defaulting to a SQLite file in the data directory. */
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  const url = opts.url ?? `sqlite:${join(opts.dataDir, 'palisade.db')}`;
+  const url = storeUrl(opts);
   let db: Kysely<Database>;
   let quirks: DialectQuirks;
   if (url.startsWith('sqlite:')) {

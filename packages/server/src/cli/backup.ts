@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import { request } from 'node:http';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { createBackup, restoreBackup } from '../server/index.js';
+import { loadOrExit } from './load.js';
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+/** True when a server answers on the admin socket (a restore must not run under it). */
+function serverRunning(socket: string): Promise<boolean> {
+  if (!existsSync(socket)) return Promise.resolve(false);
+  return new Promise((res) => {
+    const req = request({ socketPath: socket, method: 'GET', path: '/status' }, (r) => {
+      r.resume();
+      res(true);
+    });
+    req.on('error', () => res(false));
+    req.end();
+  });
+}
+
+/** `palisade backup create|restore`: encrypted, consistent backups of the store. */
+export function backupCommands(): Command {
+  const backup = new Command('backup').description('encrypted backups of the store (SQLite online backup or pg_dump), restorable on a new machine');
+  backup
+    .command('create')
+    .description('write a consistent, encrypted snapshot of the store (the server may keep running)')
+    .option('-c, --config <file>', 'configuration file (YAML)')
+    .option('-o, --out <file>', 'where to write the backup (default: palisade-<time>.pbak in the current directory)')
+    .action(async (opts: { config?: string; out?: string }) => {
+      const config = loadOrExit(opts.config);
+      const out = resolve(opts.out ?? `palisade-${new Date().toISOString().replaceAll(':', '-').replace(/\..*/, '')}.pbak`);
+      try {
+        const r = await createBackup(config, process.env, out, say);
+        process.stdout.write(`${r.path}\n`);
+        say(`backup written: ${r.bytes} bytes, ${r.dialect} store, key wrapped by KEK v${r.kekVersion}.`);
+        say('Keep it apart from the master secret (local KMS) or the HSM: the backup alone opens nothing.');
+      } catch (e) {
+        fail(`backup failed: ${(e as Error).message}`);
+      }
+    });
+  backup
+    .command('restore')
+    .description('put a backup back as the store (stop the server first); a restored server reads everything')
+    .argument('<file>', 'the backup file')
+    .option('-c, --config <file>', 'configuration file (YAML) of the server to restore into')
+    .option('--force', 'replace an existing store and keyring')
+    .action(async (file: string, opts: { config?: string; force?: boolean }) => {
+      const config = loadOrExit(opts.config);
+      if (await serverRunning(config.server.adminSocket ?? join(config.dataDir, 'admin.sock'))) fail('the server is running on this data directory: stop it first, then restore.');
+      try {
+        const r = await restoreBackup(config, process.env, resolve(file), opts.force === true, say);
+        say(`restored the ${r.dialect} store from the backup of ${r.createdAt}. Start the server with \`palisade serve\`.`);
+      } catch (e) {
+        fail(`restore failed: ${(e as Error).message}`);
+      }
+    });
+  return backup;
+}
