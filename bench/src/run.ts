@@ -81,23 +81,39 @@ try {
   await palisade.stop();
   await relay.stop();
 }
-// Sealing at rest on (the default, measured above) and off, in the same run.
+// Sealing at rest on (the default) and off, in the same run, on two fresh servers measured in turns.
+// Whichever server is started first measures slower on this machine (seen: +0.5 ms round trip with
+// identical settings), so the comparison runs twice, once in each start order, and pools the runs.
 if (only.has('throughput') || only.has('rtt')) {
-  const plainDir = mkdtempSync(join(tmpdir(), 'palisade-bench-plain-'));
-  const plain = await palisadeTarget(plainDir, progress, { sealMessages: false, name: 'palisade-unsealed' });
-  try {
-    const r: Record<string, unknown> = {};
-    const pair = await plain.conversation(2);
-    if (only.has('rtt')) r.roundTripMs = await roundTrip(plain, pair, sizes.rttN);
-    if (only.has('throughput')) {
-      const runs = [];
-      for (let i = 0; i < 3; i++) runs.push(await throughput(plain, pair, sizes.throughputN, sizes.window));
-      const median = [...runs].sort((x, y) => x.ackedPerSecond - y.ackedPerSecond)[1] as (typeof runs)[number];
-      r.throughput = { ...median, runs: runs.map((x) => x.ackedPerSecond) };
+  const rtt: Record<string, { p50: number }[]> = { 'palisade-sealed': [], 'palisade-unsealed': [] };
+  const tput: Record<string, { ackedPerSecond: number }[]> = { 'palisade-sealed': [], 'palisade-unsealed': [] };
+  const turns = q ? 1 : 3;
+  for (const order of [[true, false], [false, true]]) {
+    const targets = [];
+    for (const seal of order) {
+      const name = seal ? 'palisade-sealed' : 'palisade-unsealed';
+      targets.push(await palisadeTarget(mkdtempSync(join(tmpdir(), `${name}-`)), progress, { sealMessages: seal, name }));
     }
-    results['palisade-unsealed'] = r;
-  } finally {
-    await plain.stop();
+    try {
+      const pairs = [];
+      for (const t of targets) pairs.push(await t.conversation(2));
+      for (let turn = 0; turn < turns; turn++) {
+        for (const [k, t] of targets.entries()) {
+          progress(`sealing comparison (${targets[0]?.name} started first), turn ${turn + 1}/${turns}: ${t.name}`);
+          if (only.has('rtt')) rtt[t.name]?.push(await roundTrip(t, pairs[k]!, sizes.rttN));
+          if (only.has('throughput')) tput[t.name]?.push(await throughput(t, pairs[k]!, sizes.throughputN, sizes.window));
+        }
+      }
+    } finally {
+      for (const t of targets) await t.stop();
+    }
+  }
+  const median = <T,>(xs: T[], key: (x: T) => number) => [...xs].sort((a, b) => key(a) - key(b))[Math.floor(xs.length / 2)];
+  for (const name of ['palisade-sealed', 'palisade-unsealed']) {
+    const r: Record<string, unknown> = {};
+    if (only.has('rtt')) r.roundTripMs = { ...median(rtt[name] ?? [], (x) => x.p50), runsP50: (rtt[name] ?? []).map((x) => x.p50) };
+    if (only.has('throughput')) r.throughput = { ...median(tput[name] ?? [], (x) => x.ackedPerSecond), runs: (tput[name] ?? []).map((x) => x.ackedPerSecond) };
+    results[name] = r;
   }
 }
 const ratio = (path: string) => {
@@ -106,7 +122,7 @@ const ratio = (path: string) => {
   return p !== undefined && f ? Math.round((p / f) * 100) / 100 : undefined;
 };
 const sealRatio = (path: string) => {
-  const on = get(results.palisade, path);
+  const on = get(results['palisade-sealed'], path);
   const off = get(results['palisade-unsealed'], path);
   return on !== undefined && off ? Math.round((on / off) * 100) / 100 : undefined;
 };

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 /**
  * The vetted primitives of SECURITY-BASELINE.md, and only the shapes it allows: AES-256-GCM with
@@ -25,9 +25,21 @@ const GCM_KEY = 32;
 const GCM_IV = 12;
 const GCM_TAG = 16;
 
+// Nonces are drawn from a pool of CSPRNG output filled 4,096 at a time: one call to the RNG instead of
+// one per message (each costs about 2 µs). SECURITY: every byte of the pool is used once, then the
+// pool is refilled; a nonce is copied out, so nothing can alias the pool.
+const noncePool = Buffer.alloc(GCM_IV * 4096);
+let nonceAt = noncePool.length;
+
 /** A fresh 96-bit random nonce. SECURITY: never reuse a nonce with the same key. */
 export function newGcmNonce(): Buffer {
-  return randomBytes(GCM_IV);
+  if (nonceAt + GCM_IV > noncePool.length) {
+    randomFillSync(noncePool);
+    nonceAt = 0;
+  }
+  const n = Buffer.from(noncePool.subarray(nonceAt, nonceAt + GCM_IV));
+  nonceAt += GCM_IV;
+  return n;
 }
 
 function assertGcmShape(key: Uint8Array, iv: Uint8Array, tag?: Uint8Array): void {

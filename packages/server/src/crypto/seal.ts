@@ -10,6 +10,10 @@ export interface Sealer {
   seal(plaintext: Uint8Array, aad: string, scope?: string): Promise<string>;
   /** Opens a sealed value; throws if it was altered or moved to another place (aad). */
   unseal(sealed: string, aad: string): Promise<Uint8Array>;
+  /** Binary form of `seal` for BLOB columns (message payloads): smaller and faster, same guarantees. */
+  sealBytes(plaintext: Uint8Array, aad: string, scope: string): Promise<Uint8Array>;
+  /** Opens `sealBytes` output. */
+  unsealBytes(sealed: Uint8Array, aad: string): Promise<Uint8Array>;
   /**
    * Loads (creating it if needed) the active key of `scope`, so that `sealText` can then run inside a
    * database transaction without touching the database.

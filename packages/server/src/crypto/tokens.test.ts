@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { certificateFingerprint, constantTimeEqual, generateSelfSignedCertificate, hashPassword, randomToken, sha256Hex, verifyPassword } from './index.js';
+import { certificateFingerprint, constantTimeEqual, generateSelfSignedCertificate, hashPassword, newGcmNonce, randomToken, sha256Hex, verifyPassword } from './index.js';
 
 describe('crypto operations', () => {
   it('makes 256-bit url-safe tokens that do not repeat', () => {
@@ -36,5 +36,21 @@ describe('crypto operations', () => {
     expect(cert.checkIP('127.0.0.1')).toBe('127.0.0.1');
     expect(cert.checkPrivateKey((await import('node:crypto')).createPrivateKey(pair.keyPem))).toBe(true);
     expect(certificateFingerprint(pair.certPem)).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  });
+});
+
+describe('AES-GCM nonces from the pooled CSPRNG', () => {
+  it('are 96 bits and never repeat, across many pool refills', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      const n = newGcmNonce();
+      expect(n.length).toBe(12);
+      seen.add(n.toString('hex'));
+    }
+    expect(seen.size).toBe(20_000);
+    // A returned nonce is a copy: changing it cannot change a later one.
+    const a = newGcmNonce();
+    a.fill(0);
+    expect(newGcmNonce().equals(Buffer.alloc(12))).toBe(false);
   });
 });

@@ -4,6 +4,19 @@ import type { Db } from '../store/index.js';
 
 const FORMAT = 'v2';
 const DEFAULT_SCOPE = 'server';
+const BINARY_FORMAT = 0x02;
+
+/** The data-key id inside a binary sealed value (or inside the text form stored as bytes). */
+export function keyIdOfBytes(b: Uint8Array): string | undefined {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (buf[0] !== BINARY_FORMAT) {
+    const text = buf.toString();
+    return text.startsWith(`${FORMAT}.`) ? text.split('.')[1] : undefined;
+  }
+  const n = buf[1] ?? 0;
+  if (n < 1 || buf.length < 2 + n + 12 + 16) return undefined;
+  return buf.toString('latin1', 2, 2 + n);
+}
 /** Scope of the blind-index key: never retired by `--reencrypt` (indexes must stay comparable). */
 export const INDEX_SCOPE = 'index';
 
@@ -65,9 +78,39 @@ export class EnvelopeSealer implements Sealer {
     return key;
   }
 
+  /** The active key of a scope when it is loaded already (no promise, no database). */
+  private loaded(scope: string): { id: string; key: Buffer } | undefined {
+    const id = this.current.get(scope);
+    const key = id === undefined ? undefined : this.cache.get(id);
+    return id !== undefined && key ? { id, key } : undefined;
+  }
+
   async seal(plaintext: Uint8Array, aad: string, scope = DEFAULT_SCOPE): Promise<string> {
-    const { id, key } = await this.activeKey(scope);
+    const { id, key } = this.loaded(scope) ?? (await this.activeKey(scope));
     return this.sealWith(id, key, plaintext, aad);
+  }
+
+  /**
+   * Binary form for large values in BLOB columns (message payloads): no base64, 62 bytes of overhead.
+   * Layout: 0x02, key-id length, key id, 12-byte nonce, ciphertext, 16-byte tag; same AAD as text.
+   */
+  async sealBytes(plaintext: Uint8Array, aad: string, scope: string): Promise<Buffer> {
+    const { id, key } = this.loaded(scope) ?? (await this.activeKey(scope));
+    const iv = newGcmNonce();
+    const idBytes = Buffer.from(id, 'latin1');
+    const { ct, tag } = aesGcmEncrypt(key, iv, plaintext, Buffer.from(`${aad}|key:${id}`));
+    return Buffer.concat([Buffer.from([BINARY_FORMAT, idBytes.length]), idBytes, iv, ct, tag]);
+  }
+
+  /** Opens `sealBytes` output, or the text form stored as bytes by earlier versions. */
+  async unsealBytes(sealed: Uint8Array, aad: string): Promise<Uint8Array> {
+    const b = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+    if (b[0] !== BINARY_FORMAT) return this.unseal(b.toString(), aad);
+    const id = keyIdOfBytes(b);
+    if (id === undefined) throw new Error('not an envelope-sealed value');
+    const at = 2 + id.length;
+    const key = this.cache.get(id) ?? (await this.keyById(id));
+    return aesGcmDecrypt(key, b.subarray(at, at + 12), b.subarray(at + 12, b.length - 16), b.subarray(b.length - 16), Buffer.from(`${aad}|key:${id}`));
   }
 
   async prepare(scope: string): Promise<void> {
@@ -103,7 +146,7 @@ export class EnvelopeSealer implements Sealer {
   async unseal(sealed: string, aad: string): Promise<Uint8Array> {
     const [format, id, iv, ct, tag] = sealed.split('.');
     if (format !== FORMAT || !id || !iv || ct === undefined || !tag) throw new Error('not an envelope-sealed value');
-    const key = await this.keyById(id);
+    const key = this.cache.get(id) ?? (await this.keyById(id));
     return aesGcmDecrypt(key, Buffer.from(iv, 'base64url'), Buffer.from(ct, 'base64url'), Buffer.from(tag, 'base64url'), Buffer.from(`${aad}|key:${id}`));
   }
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../store/index.js';
-import type { EnvelopeSealer } from './key-service.js';
-import { isSealedText, keyIdOf, SEALED_FIELDS, type SealedField } from './sealed-fields.js';
+import { keyIdOfBytes, type EnvelopeSealer } from './key-service.js';
+import { keyIdOf, SEALED_FIELDS, type SealedField } from './sealed-fields.js';
 
 /** What one pass over the sealed columns did. */
 export interface ResealReport {
@@ -65,27 +65,31 @@ async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts:
 
 async function resealRow(db: { updateTable(t: string): any }, sealer: EnvelopeSealer, f: SealedField, r: Row, opts: ResealOptions, report: ResealReport): Promise<void> {
   const raw = r[f.column];
-  const text = f.binary ? Buffer.from(raw as Uint8Array).toString() : String(raw);
   const aad = f.aad(r);
+  // Binary columns (rows flagged sealed) always hold sealed bytes; text columns may hold legacy clear text.
+  const keyId = f.binary ? keyIdOfBytes(raw as Uint8Array) : keyIdOf(String(raw));
   let plaintext: Uint8Array;
-  if (isSealedText(text)) {
-    if (!opts.retired.has(keyIdOf(text)!)) return;
+  if (keyId !== undefined) {
+    if (!opts.retired.has(keyId)) return;
     try {
-      plaintext = await sealer.unseal(text, aad);
+      plaintext = f.binary ? await sealer.unsealBytes(raw as Uint8Array, aad) : await sealer.unseal(String(raw), aad);
     } catch {
       report.failed++;
       return;
     }
   } else {
-    if (!opts.legacy || f.binary) return;
-    plaintext = Buffer.from(text, 'utf8');
+    if (!opts.legacy || f.binary) {
+      if (f.binary) report.failed++;
+      return;
+    }
+    plaintext = Buffer.from(String(raw), 'utf8');
   }
-  const next = await sealer.seal(plaintext, aad, f.scope(r));
-  let u = db.updateTable(f.table).set({ [f.column]: f.binary ? Buffer.from(next) : next });
+  const next = f.binary ? await sealer.sealBytes(plaintext, aad, f.scope(r)) : await sealer.seal(plaintext, aad, f.scope(r));
+  let u = db.updateTable(f.table).set({ [f.column]: next });
   for (const k of f.key) u = u.where(k, '=', r[k]);
   const res = await u.where(f.column, '=', raw).executeTakeFirst();
   if (Number(res.numUpdatedRows) === 1) {
-    if (isSealedText(text)) report.resealed++;
+    if (keyId !== undefined) report.resealed++;
     else report.sealedLegacy++;
   }
 }

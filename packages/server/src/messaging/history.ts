@@ -42,5 +42,5 @@ export async function readRange(deps: Pick<MessagingDeps, 'db' | 'sealer'>, conv
 }
 
 async function unsealPayload(deps: Pick<MessagingDeps, 'sealer'>, r: { conversation_id: string; sender_id: string; client_msg_id: string; payload: Uint8Array }): Promise<Uint8Array> {
-  return deps.sealer.unseal(Buffer.from(r.payload).toString(), payloadAad(r.conversation_id, r.sender_id, r.client_msg_id));
+  return deps.sealer.unsealBytes(r.payload, payloadAad(r.conversation_id, r.sender_id, r.client_msg_id));
 }

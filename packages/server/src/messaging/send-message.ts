@@ -36,7 +36,7 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
   // SECURITY: the payload (end-to-end ciphertext already) is sealed again at rest, bound to its row.
   // Sealing starts now but the queue slot is taken now too, so a sender's order is kept.
   const sealing: Promise<Uint8Array> = deps.sealPayloads
-    ? deps.sealer.seal(input.payload, payloadAad(input.conversationId, principal.userId, input.clientMsgId), scopeOf.conversation(input.conversationId)).then((s) => Buffer.from(s))
+    ? deps.sealer.sealBytes(input.payload, payloadAad(input.conversationId, principal.userId, input.clientMsgId), scopeOf.conversation(input.conversationId))
     : Promise.resolve(input.payload);
   sealing.catch(() => undefined); // observed in the transaction below
   let outcome: SendMessageResult & { stored?: StoredMessage; outboxId?: number };

@@ -28,7 +28,7 @@ withAllStores('crypto-shredding: deleting a conversation or a user destroys its 
     // Even a fresh process with the KMS cannot open the backup's values: the data key is gone.
     const fresh = new EnvelopeSealer(h.get().db, deps.kms, deps.clock);
     await expect(fresh.openText(backup.conv.name!, aadOf('conversations', 'name', id))).rejects.toBeInstanceOf(KeyDestroyedError);
-    await expect(fresh.unseal(Buffer.from(backup.msg.payload).toString(), payloadAad(id, owner!.userId, 'shred-1'))).rejects.toBeInstanceOf(KeyDestroyedError);
+    await expect(fresh.unsealBytes(backup.msg.payload, payloadAad(id, owner!.userId, 'shred-1'))).rejects.toBeInstanceOf(KeyDestroyedError);
     await expect(deps.auth.sealer.openText(backup.conv.topic!, aadOf('conversations', 'topic', id))).rejects.toBeInstanceOf(KeyDestroyedError);
   });
 
