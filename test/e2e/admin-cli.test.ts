@@ -58,6 +58,12 @@ describe('palisade admin CLI and config check', () => {
     const st = JSON.parse((await palisade(['keys', 'status', '--json'], env)).out) as { retiredDataKeys: number; lastReencrypt: { finishedAt: number | null } };
     expect(st.retiredDataKeys).toBeGreaterThanOrEqual(1);
     expect(st.lastReencrypt.finishedAt).not.toBeNull();
+    // Old KEK versions are kept until pruned, and a prune spares versions replaced too recently.
+    const none = await palisade(['keys', 'prune', '--replaced-days', '30'], env);
+    expect(none.out).toMatch(/nothing to destroy/);
+    const pruned = await palisade(['keys', 'prune', '--replaced-days', '0'], env);
+    expect(pruned.out).toMatch(/destroyed KEK version\(s\) 1, 2/);
+    expect(JSON.parse((await palisade(['keys', 'status', '--json'], env)).out).kekVersions.map((v: { version: number }) => v.version)).toEqual([3]);
     // The secret sealed before the rotation still opens: confirming the app needs it.
     const code = new TOTP({ secret: Secret.fromBase32(t.secret), digits: 6, period: 30 }).generate();
     expect((await ctx.admin.api.confirmTotp(t.id, code)).recoveryCodes).toHaveLength(10);

@@ -112,6 +112,18 @@ export function keysCommand(): Command {
       const re = r.json.reencrypt as { resealed: number; sealedLegacy: number; failed: number; scanned: number } | undefined;
       if (re) process.stdout.write(`re-encryption: ${re.resealed} value(s) resealed under new data keys, ${re.sealedLegacy} clear legacy value(s) sealed, ${re.failed} unreadable, ${re.scanned} looked at\n`);
     });
+  keys
+    .command('prune')
+    .description('destroy KEK versions replaced more than N days ago that no live data key uses (after `rotate`); backups that need them can no longer be opened')
+    .requiredOption('--replaced-days <n>', 'only versions replaced at least this many days ago (match your backup retention)')
+    .option('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (opts: { config?: string; replacedDays: string }) => {
+      if (!/^\d{1,5}$/.test(opts.replacedDays)) fail('--replaced-days must be a whole number of days');
+      const r = await viaSocket(opts.config, 'POST', `/keys/prune?days=${opts.replacedDays}`);
+      if (r.status !== 200) fail(`prune failed: ${String(r.json.message)}`);
+      const d = r.json.destroyed as number[];
+      process.stdout.write(d.length > 0 ? `destroyed KEK version(s) ${d.join(', ')}\n` : 'nothing to destroy (no old version is both unused and replaced long enough ago)\n');
+    });
   return keys;
 }
 

@@ -102,5 +102,21 @@ for (const [provider, makeKms] of Object.entries(providers)) {
       expect(await reader.openText(await displayName(ids[0]!), aadOf('users', 'display_name', ids[0]!))).toBe('Ada');
       expect(await keyOf(ids[0]!)).not.toBe(after[0]);
     });
+
+    it('prunes KEK versions replaced long enough ago that no live data key uses', async () => {
+      const { kms: k, sealer, rotation } = setup();
+      const pia = await addUser(sealer, 'Pia');
+      await rotation.rotate();
+      const current = await k.currentVersion();
+      expect(await rotation.prune(30)).toEqual([]); // replaced just now
+      clock.advance(31 * DAY);
+      const destroyed = await rotation.prune(30);
+      expect(destroyed.length).toBeGreaterThanOrEqual(1);
+      expect(destroyed).not.toContain(current);
+      expect((await k.versions()).map((v) => v.version)).toEqual([current]);
+      // Everything live was rewrapped under the current version: it still opens from a cold start.
+      const cold = new EnvelopeSealer(h.get().db, k, clock);
+      expect(await cold.openText(await displayName(pia), aadOf('users', 'display_name', pia))).toBe('Pia');
+    });
   });
 }

@@ -98,6 +98,29 @@ export class KeyRotation {
     });
   }
 
+  /**
+   * Destroys KEK versions replaced more than `replacedDaysAgo` days ago that no live data key uses
+   * (rotate first). Backups whose keys they wrapped can then no longer be opened: with the PKCS#11
+   * KMS this is how a deletion reaches old backups. (A local-KMS backup carries its own keyring.)
+   */
+  prune(replacedDaysAgo: number): Promise<number[]> {
+    return this.serial(async () => {
+      const versions = await this.kms.versions();
+      const current = await this.kms.currentVersion();
+      const used = new Set((await this.db.selectFrom('data_keys').select('kek_version').where('destroyed_at', 'is', null).execute()).map((r) => Number(r.kek_version)));
+      const destroyed: number[] = [];
+      for (const [i, v] of versions.entries()) {
+        const replacedAt = versions[i + 1]?.createdAt;
+        if (v.version === current || replacedAt === undefined || used.has(v.version)) continue;
+        if (this.clock.now() - replacedAt < replacedDaysAgo * DAY) continue;
+        await this.kms.destroyVersion(v.version);
+        destroyed.push(v.version);
+      }
+      if (destroyed.length > 0) this.log.info({ destroyed }, 'old key-encryption key versions destroyed');
+      return destroyed;
+    });
+  }
+
   /** When the current KEK is due for rotation, and whether it is overdue. */
   async schedule(): Promise<{ currentCreatedAt: number; nextRotationAt: number; overdue: boolean }> {
     const versions = await this.kms.versions();

@@ -44,6 +44,8 @@ async function handle(core: Core, stats: () => Record<string, unknown>, req: Inc
     const url = req.url ?? '';
     if (req.method === 'GET' && url === '/status') return send(200, stats());
     if (req.method === 'GET' && url === '/keys/status') return send(200, await core.rotation.status());
+    const prune = /^\/keys\/prune\?days=(\d{1,5})$/.exec(url);
+    if (req.method === 'POST' && prune) return send(200, { destroyed: await core.rotation.prune(Number(prune[1])) });
     if (req.method === 'POST' && (url === '/keys/rotate' || url === '/keys/rotate?reencrypt=1')) {
       return send(200, await core.rotation.rotate({ reencrypt: url.endsWith('reencrypt=1') }));
     }

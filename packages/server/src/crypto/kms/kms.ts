@@ -16,4 +16,9 @@ export interface Kms {
   unwrap(version: number, wrapped: Uint8Array): Promise<Buffer>;
   /** Creates a new KEK version and makes it current. */
   rotate(): Promise<number>;
+  /**
+   * Destroys an old KEK version for good (never the current one): whatever is wrapped only by it,
+   * including in old backups, can no longer be opened. The caller checks nothing live still uses it.
+   */
+  destroyVersion(version: number): Promise<void>;
 }

@@ -44,14 +44,18 @@ export class LocalKms implements Kms {
   private addVersion(): number {
     const version = (this.ring.kek.at(-1)?.version ?? 0) + 1;
     const kek = randomBytes(32);
-    const next: KeyringFile = { ...this.ring, kek: [...this.ring.kek, { version, createdAt: this.now(), wrapped: aesKeyWrapPad(this.root, kek).toString('base64') }] };
+    this.write({ ...this.ring, kek: [...this.ring.kek, { version, createdAt: this.now(), wrapped: aesKeyWrapPad(this.root, kek).toString('base64') }] });
+    return version;
+  }
+
+  /** Replaces the keyring file atomically (write, then rename). */
+  private write(next: KeyringFile): void {
     mkdirSync(dirname(this.keyringPath), { recursive: true, mode: 0o700 });
     const tmp = `${this.keyringPath}.tmp`;
     writeFileSync(tmp, JSON.stringify(next, null, 2), { mode: 0o600 });
     chmodSync(tmp, 0o600);
     renameSync(tmp, this.keyringPath);
     this.ring = next;
-    return version;
   }
 
   private kek(version: number): Buffer {
@@ -83,5 +87,11 @@ export class LocalKms implements Kms {
 
   async rotate() {
     return this.addVersion();
+  }
+
+  async destroyVersion(version: number) {
+    if (version === (await this.currentVersion())) throw new Error('the current KEK version cannot be destroyed');
+    if (!this.ring.kek.some((k) => k.version === version)) throw new Error(`no KEK version ${version} in the keyring`);
+    this.write({ ...this.ring, kek: this.ring.kek.filter((k) => k.version !== version) });
   }
 }

@@ -182,6 +182,12 @@ export class Pkcs11Kms implements Kms {
     return this.addVersion();
   }
 
+  async destroyVersion(version: number) {
+    if (version === (await this.currentVersion())) throw new Error('the current KEK version cannot be destroyed');
+    this.lib.C_DestroyObject(this.session, this.kek(version));
+    this.keks = this.keks.filter((k) => k.version !== version);
+  }
+
   /** Closes the session (the module stays loaded for other users in the process). */
   close(): void {
     // No C_Logout: login state is shared by every session of this process on the token.

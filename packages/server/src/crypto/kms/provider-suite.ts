@@ -41,4 +41,18 @@ export function kmsProviderSuite(factory: KmsFactory): void {
     await expect(kms.unwrap(9, w.wrapped)).rejects.toThrow(/no KEK version 9/);
     expect((await kms.unwrap(1, w.wrapped)).length).toBe(32);
   });
+
+  it('destroys an old KEK version for good, never the current one', async () => {
+    const kms = factory.fresh();
+    const old = await kms.wrap(randomBytes(32));
+    await kms.rotate();
+    const kept = await kms.wrap(randomBytes(32));
+    await expect(kms.destroyVersion(2)).rejects.toThrow(/current KEK version cannot be destroyed/);
+    await kms.destroyVersion(1);
+    await expect(kms.unwrap(1, old.wrapped)).rejects.toThrow(/no KEK version 1/);
+    const again = factory.reopen(kms);
+    expect((await again.versions()).map((v) => v.version)).toEqual([2]);
+    await expect(again.unwrap(1, old.wrapped)).rejects.toThrow();
+    expect((await again.unwrap(2, kept.wrapped)).length).toBe(32);
+  });
 }
