@@ -72,6 +72,22 @@ describe('palisade-chat (terminal client) against a real server', () => {
     expect((await chat(home, ['admin', 'users'])).err).toMatch(/forbidden/);
   });
 
+  it('keeps a profile and a group\'s name and topic (sealed on the server), renames and deletes the group', async () => {
+    const p = await chat(home, ['profile', '--display-name', 'Carol C.', '--email', 'Carol@Example.test']);
+    expect(p.code, p.err).toBe(0);
+    expect(p.out).toMatch(/carol {2}display name: Carol C\. {2}e-mail: carol@example\.test/);
+    const g = await chat(home, ['group', 'Night shift', 'bob', '--topic', 'handover notes']);
+    const id = g.out.trim();
+    expect((await chat(home, ['list'])).out).toMatch(new RegExp(`${id}\\s+#Night shift\\s+2 members, 0 messages {2}handover notes`));
+    expect((await chat(home, ['rename', id, '--name', 'Day shift', '--topic', ''])).code).toBe(0);
+    const listed = (await chat(home, ['list'])).out;
+    expect(listed).toMatch(/#Day shift\s+2 members, 0 messages\n/);
+    const refused = await chat(home, ['rename', id]);
+    expect(refused.err).toMatch(/give --name and\/or --topic/);
+    expect((await chat(home, ['delete-group', id])).code).toBe(0);
+    expect((await chat(home, ['list'])).out).not.toMatch(/Day shift/);
+  });
+
   it('asks a new device to be approved, then runs admin commands with the admin\'s own session', async () => {
     const adminHome = mkdtempSync(join(tmpdir(), 'palisade-chat-'));
     const first = await chat(adminHome, ['login', '--server', server.baseUrl, '--username', 'admin', '--fingerprint', fingerprint, '--password-stdin'], `${PASS}\n`);
@@ -84,6 +100,11 @@ describe('palisade-chat (terminal client) against a real server', () => {
     const users = await chat(adminHome, ['admin', 'users']);
     expect(users.out).toMatch(/admin\s+member/);
     expect(users.out).toMatch(/carol/);
+    const found = await chat(adminHome, ['admin', 'users', '--email', 'carol@EXAMPLE.test']);
+    expect(found.out.trim().split('\n')).toHaveLength(1);
+    expect(found.out).toMatch(/carol\s+member .* Carol C\./);
+    expect((await chat(adminHome, ['admin', 'users', '--email', 'nobody@example.test'])).out).toMatch(/no account has that e-mail/);
+    expect((await chat(adminHome, ['admin', 'delete-user', 'bob'])).err).toMatch(/step_up_required/);
     const grant = await chat(adminHome, ['admin', 'grant', 'carol', 'auditor', '--reason', 'audit season']);
     expect(grant.err).toMatch(/step_up_required/); // no recent strong factor in this session
   });

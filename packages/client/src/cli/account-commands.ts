@@ -34,6 +34,22 @@ export function addAccountCommands(program: Command): void {
     .action((id: string) => run(async () => void (await savedClient().api.call('DELETE', `/v1/devices/${encodeURIComponent(id)}`))));
 
   program
+    .command('profile')
+    .description('show or change your display name and e-mail (stored sealed on the server)')
+    .option('--display-name <name>', 'your new display name')
+    .option('--email <address>', 'your e-mail address ("" removes it)')
+    .action((o: { displayName?: string; email?: string }) =>
+      run(async () => {
+        const client = savedClient();
+        if (o.displayName !== undefined || o.email !== undefined) {
+          await client.api.updateProfile({ ...(o.displayName !== undefined ? { displayName: o.displayName } : {}), ...(o.email !== undefined ? { email: o.email === '' ? null : o.email } : {}) });
+        }
+        const me = await client.api.me();
+        out(`${me.username}  display name: ${me.displayName ?? '(none)'}  e-mail: ${me.email ?? '(none)'}`);
+      }),
+    );
+
+  program
     .command('step-up')
     .description('confirm your second factor before a sensitive action (valid for a few minutes)')
     .action(() =>

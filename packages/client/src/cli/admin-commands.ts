@@ -13,12 +13,22 @@ async function userId(username: string): Promise<string> {
 /** Administration through the HTTP API with your own session (roles and step-up apply). */
 export function addAdminCommands(program: Command): void {
   const admin = program.command('admin').description('administration with your own session: users, roles, approvals (needs admin roles)');
-  admin.command('users').description('list accounts').action(() =>
-    run(async () => {
-      const r = await savedClient().api.call<{ users: { id: string; username: string; role: string; disabled: boolean; mfa: boolean }[] }>('GET', '/v1/admin/users');
-      for (const u of r.users) out(`${u.id}  ${u.username.padEnd(24)} ${u.role.padEnd(7)} ${u.mfa ? 'mfa' : 'no-mfa'}${u.disabled ? '  DISABLED' : ''}`);
-    }),
-  );
+  admin
+    .command('users')
+    .description('list accounts, or find one by e-mail (exact, through the server\'s blind index)')
+    .option('--email <address>', 'only the account with this e-mail')
+    .action((o: { email?: string }) =>
+      run(async () => {
+        const q = o.email ? `?email=${encodeURIComponent(o.email)}` : '';
+        const r = await savedClient().api.call<{ users: { id: string; username: string; role: string; disabled: boolean; mfa: boolean; displayName: string | null }[] }>('GET', `/v1/admin/users${q}`);
+        if (o.email && r.users.length === 0) out('no account has that e-mail');
+        for (const u of r.users) out(`${u.id}  ${u.username.padEnd(24)} ${u.role.padEnd(7)} ${u.mfa ? 'mfa' : 'no-mfa'}${u.disabled ? '  DISABLED' : ''}${u.displayName ? `  ${u.displayName}` : ''}`);
+      }),
+    );
+  admin
+    .command('delete-user <username>')
+    .description('delete an account: sessions end, factors and memberships go, and its key is destroyed (step up first; cannot be undone)')
+    .action((username: string) => run(async () => void (await savedClient().api.deleteUser(await userId(username)))));
   admin
     .command('disable <username>')
     .description('disable an account; its sessions end at once (step up first)')

@@ -152,19 +152,37 @@ program.command('list').description('list your conversations').action(() =>
     const me = (await client.api.me()).userId;
     for (const c of await client.api.conversations()) {
       const label = c.kind === 'direct' ? `@${c.members.find((m) => m.userId !== me)?.username}` : `#${c.name}`;
-      process.stdout.write(`${c.id}  ${label.padEnd(24)} ${c.members.length} members, ${c.lastSeq} messages\n`);
+      process.stdout.write(`${c.id}  ${label.padEnd(24)} ${c.members.length} members, ${c.lastSeq} messages${c.topic ? `  ${c.topic}` : ''}\n`);
     }
   }),
 );
 
 program
   .command('group <name> [members...]')
-  .description('create a group with the given members (user names)')
-  .action((name: string, members: string[]) =>
+  .description('create a group with the given members (user names); name and topic are stored sealed')
+  .option('--topic <text>', 'the group topic')
+  .action((name: string, members: string[], o: { topic?: string }) =>
     run(async () => {
-      process.stdout.write(`${(await savedClient().api.createGroup(name, members)).id}\n`);
+      process.stdout.write(`${(await savedClient().api.createGroup(name, members, o.topic)).id}\n`);
     }),
   );
+
+program
+  .command('rename <conversation>')
+  .description('rename a group or change its topic (owners)')
+  .option('--name <name>', 'the new name')
+  .option('--topic <text>', 'the new topic ("" clears it)')
+  .action((conversation: string, o: { name?: string; topic?: string }) =>
+    run(async () => {
+      if (o.name === undefined && o.topic === undefined) throw new Error('give --name and/or --topic');
+      await savedClient().api.updateConversation(conversation, { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.topic !== undefined ? { topic: o.topic === '' ? null : o.topic } : {}) });
+    }),
+  );
+
+program
+  .command('delete-group <conversation>')
+  .description('delete a group and all its messages for everyone (owners); the server destroys its key, so this cannot be undone')
+  .action((conversation: string) => run(async () => void (await savedClient().api.deleteConversation(conversation))));
 
 program
   .command('add <conversation> <username>')
