@@ -1,22 +1,13 @@
 import type { Bus, Logger } from '../core/index.js';
 import type { Sealer } from '../crypto/index.js';
 import type { Db } from '../store/index.js';
-import { openAudit } from './record.js';
+import { openAudit, type OpenedAudit } from './record.js';
 
 /** Event carrying one committed audit record, for detection and shipping to other systems. */
 export const AUDIT_RECORDED = 'audit.recorded';
 
-/** What `audit.recorded` carries (never credentials or content: audit records hold none). */
-export interface AuditRecorded {
-  id: number;
-  at: number;
-  actorId: string | null;
-  action: string;
-  target: string | null;
-  address: string | null;
-  outcome: 'success' | 'failure';
-  details: unknown;
-}
+/** What `audit.recorded` carries: the record with its sealed address and details opened (never credentials or content: audit records hold none). */
+export type AuditRecorded = OpenedAudit;
 
 /**
  * Publishes every audit record on the bus after it has committed, in id order, by tailing the
