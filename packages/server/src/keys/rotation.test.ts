@@ -68,7 +68,9 @@ for (const [provider, makeKms] of Object.entries(providers)) {
       const legacy = await addUser(sealer, 'Legacy Lena', true);
       const other = await addUser(sealer, 'Other Otto');
       const report = await rotation.sealLegacy();
-      expect(report.sealedLegacy).toBeGreaterThanOrEqual(1);
+      expect(report?.sealedLegacy).toBeGreaterThanOrEqual(1);
+      // Once done, later starts skip the pass (it is journalled).
+      expect(await rotation.sealLegacy()).toBeUndefined();
       expect(await displayName(legacy)).not.toContain('Lena');
       expect(await sealer.openText(await displayName(legacy), aadOf('users', 'display_name', legacy))).toBe('Legacy Lena');
       // Copy Otto's sealed name into Lena's row: it refuses to open there (AAD binds the row).

@@ -75,9 +75,15 @@ export class KeyRotation {
    * Start-up, before serving: seals clear values left from before their column was sealed (all but
    * message payloads, which only `--reencrypt` touches), so every read finds a sealed value.
    */
-  sealLegacy(): Promise<ResealReport> {
+  sealLegacy(): Promise<ResealReport | undefined> {
     return this.serial(async () => {
+      // Needed once, after the upgrade that sealed these columns; journalled so later starts skip it.
+      const done = await this.db.selectFrom('key_jobs').select('id').where('kind', '=', 'legacy-seal').where('finished_at', 'is not', null).executeTakeFirst();
+      if (done) return undefined;
+      const job = randomId();
+      await this.db.insertInto('key_jobs').values({ id: job, kind: 'legacy-seal', started_at: this.clock.now(), finished_at: null, report: null }).execute();
       const legacy = await resealAll(this.db, this.sealer, { retired: new Set(), legacy: true, skipMessages: true });
+      await this.db.updateTable('key_jobs').set({ finished_at: this.clock.now(), report: JSON.stringify(legacy) }).where('id', '=', job).execute();
       if (legacy.sealedLegacy > 0) this.log.info({ sealed: legacy.sealedLegacy }, 'sealed values stored before their column was sealed');
       return legacy;
     });
@@ -161,7 +167,7 @@ export class KeyRotation {
     const now = this.clock.now();
     const s = await this.schedule();
     const retired = await this.sealer.retiredKeyIds();
-    const last = await this.db.selectFrom('key_jobs').selectAll().orderBy('started_at', 'desc').limit(1).executeTakeFirst();
+    const last = await this.db.selectFrom('key_jobs').selectAll().where('kind', '=', 'reencrypt').orderBy('started_at', 'desc').limit(1).executeTakeFirst();
     return {
       ...base,
       kekVersions: base.kekVersions.map((v) => ({ ...v, ageDays: Math.floor((now - v.createdAt) / DAY) })),

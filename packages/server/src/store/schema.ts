@@ -97,7 +97,7 @@ export interface AuditTable {
 /** Journal of long key jobs (re-encryption), so a restart resumes an unfinished one. */
 export interface KeyJobsTable {
   id: string;
-  kind: 'reencrypt';
+  kind: 'reencrypt' | 'legacy-seal';
   started_at: Ms;
   finished_at: Ms | null;
   report: string | null;
