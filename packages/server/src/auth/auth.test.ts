@@ -5,6 +5,7 @@ import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
 import { loginAgain, loginNewDevice, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
 import { aadOf } from '../keys/index.js';
+import { auditRecords } from '../test-support/audit.js';
 import { approveDevice, authenticateToken, createInvite, enrol, issueBootstrapToken, login, logout, revokeSessions, SESSIONS_REVOKED, verifyDeviceProof } from './index.js';
 
 const device = () => ({ publicKey: newDevicePublicKey(), name: 'laptop', platform: 'linux' });
@@ -29,7 +30,12 @@ withAllStores('auth', (h) => {
     const deps = await testDeps(h.get());
     const inv = await createInvite(deps.auth, null, { role: 'member', ttlHours: 1 });
     deps.clock.advance(3_600_001);
-    await expect(enrol(deps.auth, { token: inv.token, username: uniqueName('x'), password: PASS }, '1.1.1.1')).rejects.toMatchObject({ code: 'token_invalid' });
+    const keysBefore = (await h.get().db.selectFrom('data_keys').select('id').execute()).length;
+    await expect(enrol(deps.auth, { token: inv.token, username: uniqueName('x'), password: PASS }, '198.51.100.23')).rejects.toMatchObject({ code: 'token_invalid' });
+    // The failure is audited (committed, with its sealed address), and no data key was made for it.
+    const failed = await auditRecords(h.get().db, deps.auth.sealer, { action: 'enrolment.failed' });
+    expect(failed.some((r) => r.address === '198.51.100.23')).toBe(true);
+    expect((await h.get().db.selectFrom('data_keys').select('id').execute()).length).toBe(keysBefore);
   });
 
   it('v5.0.0-6.3.8 login failure is the same for an unknown user and a wrong password', async () => {

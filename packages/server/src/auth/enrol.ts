@@ -74,16 +74,20 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
   const now = deps.clock.now();
   const tokenHash = sha256Hex(input.token);
   const userId = randomId();
+  // Checked first outside the transaction, so a failure is audited (a rolled-back record would be
+  // lost) and no key is made for an enrolment that cannot happen; checked again, atomically, inside.
+  const usable = await deps.db.selectFrom('enrolment_tokens').select(['used_at', 'expires_at']).where('token_hash', '=', tokenHash).executeTakeFirst();
+  if (!usable || usable.used_at !== null || usable.expires_at <= now) {
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure' });
+    throw new AppError('token_invalid');
+  }
   await deps.sealer.prepare(scopeOf.user(userId));
   const emailIdx = input.email ? await emailIndex(deps, input.email) : null;
   if (emailIdx && (await deps.db.selectFrom('users').select('id').where('email_index', '=', emailIdx).executeTakeFirst())) throw new AppError('email_taken');
   try {
     return await deps.db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom('enrolment_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
-      if (!row || row.used_at !== null || row.expires_at <= now) {
-        await recordAudit(tx, deps.sealer, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure' });
-        throw new AppError('token_invalid');
-      }
+      if (!row || row.used_at !== null || row.expires_at <= now) throw new AppError('token_invalid'); // used meanwhile
       const claimed = await tx
         .updateTable('enrolment_tokens')
         .set({ used_at: now, used_by: userId })

@@ -67,7 +67,8 @@ export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, address: str
   }
   // A just-in-time account gets this id; its data key must exist before the transaction.
   const newUserId = randomId();
-  await deps.sealer.prepare(scopeOf.user(newUserId));
+  const linked = await deps.db.selectFrom('external_identities').select('user_id').where('issuer', '=', claims.iss).where('subject', '=', claims.sub).executeTakeFirst();
+  if (!linked) await deps.sealer.prepare(scopeOf.user(newUserId));
   await deps.db.transaction().execute(async (tx) => {
     const userId = await linkOrProvision(deps, tx, s, claims, now, newUserId);
     await tx.updateTable('sso_logins').set({ user_id: userId, aal: mfa ? 2 : 1 }).where('id', '=', row.id).where('user_id', 'is', null).execute();
