@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
 import { assertPasswordAcceptable } from './password-policy.js';
 import { emailIndex, normaliseEmail, sealForUser } from './sealed.js';
-import { scopeOf } from '../keys/index.js';
+import { aadOf, scopeOf } from '../keys/index.js';
 
 /** Product words a password must not be built around. */
 const PRODUCT_WORDS = ['palisade'];
@@ -101,9 +101,10 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
         .execute();
       const grants = JSON.parse(row.grants) as string[];
       for (const role of grants) {
+        const gid = randomId();
         await tx
           .insertInto('role_grants')
-          .values({ id: randomId(), user_id: userId, role, kind: 'standing', reason: `granted with the ${row.kind} token`, requested_by: row.created_by, approved_by: row.created_by, approved_at: now, created_at: now, expires_at: null, revoked_at: null })
+          .values({ id: gid, user_id: userId, role, kind: 'standing', reason: deps.sealer.sealText(`granted with the ${row.kind} token`, aadOf('role_grants', 'reason', gid), scopeOf.table('role_grants')), requested_by: row.created_by, approved_by: row.created_by, approved_at: now, created_at: now, expires_at: null, revoked_at: null })
           .execute();
       }
       await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'user.enrolled', target: userId, address, outcome: 'success', details: { via: row.kind, role: row.role, grants } });

@@ -94,7 +94,8 @@ async function linkOrProvision(deps: AuthDeps, tx: Tx, s: SsoDeps, claims: OidcC
   const roles = [...new Set(groups.map((g) => s.roleMapping[g]).filter((r): r is string => r !== undefined))];
   for (const role of roles) {
     const has = await tx.selectFrom('role_grants').select('id').where('user_id', '=', userId).where('role', '=', role).where('revoked_at', 'is', null).where('kind', '=', 'standing').executeTakeFirst();
-    if (!has) await tx.insertInto('role_grants').values({ id: randomId(), user_id: userId, role, kind: 'standing', reason: `mapped from ${s.roleClaim} at ${claims.iss}`, requested_by: null, approved_by: null, approved_at: now, created_at: now, expires_at: null, revoked_at: null }).execute();
+    const gid = randomId();
+    if (!has) await tx.insertInto('role_grants').values({ id: gid, user_id: userId, role, kind: 'standing', reason: deps.sealer.sealText(`mapped from ${s.roleClaim} at ${claims.iss}`, aadOf('role_grants', 'reason', gid), scopeOf.table('role_grants')), requested_by: null, approved_by: null, approved_at: now, created_at: now, expires_at: null, revoked_at: null }).execute();
   }
   return userId;
 }

@@ -63,10 +63,16 @@ export const SEALED_FIELDS: readonly SealedField[] = [
   byId('sessions', 'login_address', userOf, ['user_id']),
   byId('sso_logins', 'secrets_sealed', () => scopeOf.server),
   byId('sso_logins', 'device_name', () => scopeOf.table('sso_logins')),
+  byId('role_grants', 'reason', () => scopeOf.table('role_grants')),
+  byId('approvals', 'reason', () => scopeOf.table('approvals')),
+  byId('approvals', 'params', () => scopeOf.table('approvals')),
   { table: 'login_challenges', column: 'device_name', key: ['token_hash'], with: [], aad: (r) => aadOf('login_challenges', 'device_name', s(r.token_hash)), scope: () => scopeOf.table('login_challenges') },
   { table: 'audit_log', column: 'address', key: ['id'], with: ['uid'], aad: (r) => auditAad('address', r.uid as string | null, Number(r.id)), scope: () => scopeOf.table('audit_log') },
   { table: 'audit_log', column: 'details', key: ['id'], with: ['uid'], aad: (r) => auditAad('details', r.uid as string | null, Number(r.id)), scope: () => scopeOf.table('audit_log') },
 ];
+
+/** Table scopes, loaded at start: values in them are sealed inside transactions. */
+export const TABLE_SCOPES = ['audit_log', 'login_challenges', 'sso_logins', 'role_grants', 'approvals'].map(scopeOf.table);
 
 /** True when a stored text is an envelope-sealed value (`v2.<keyId>.<iv>.<ct>.<tag>`). */
 export function isSealedText(v: string): boolean {

@@ -3,6 +3,7 @@ import { randomId } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import { assertAccount } from './assert.js';
 import type { RbacDeps } from './deps.js';
+import { openRbac, sealRbac } from './sealed.js';
 import { accountCan } from './permissions.js';
 
 /** How long a two-person request waits for its second person. */
@@ -20,7 +21,7 @@ export async function requestApproval(deps: RbacDeps, actor: Principal, action: 
   const id = randomId();
   const now = deps.clock.now();
   await deps.db.transaction().execute(async (tx) => {
-    await tx.insertInto('approvals').values({ id, action, params: JSON.stringify(params), reason, requested_by: actor.userId, approved_by: null, status: 'pending', created_at: now, expires_at: now + APPROVAL_TTL_MS, decided_at: null }).execute();
+    await tx.insertInto('approvals').values({ id, action, params: sealRbac(deps, 'approvals', 'params', id, JSON.stringify(params)), reason: sealRbac(deps, 'approvals', 'reason', id, reason), requested_by: actor.userId, approved_by: null, status: 'pending', created_at: now, expires_at: now + APPROVAL_TTL_MS, decided_at: null }).execute();
     await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'approval.requested', target: id, outcome: 'success', details: { action, params, reason } });
   });
   return id;
@@ -41,6 +42,7 @@ export async function approve(deps: RbacDeps, approver: Principal, id: string): 
   if (row.requested_by === approver.userId) throw new AppError('forbidden', 'a second person must approve this');
   const now = deps.clock.now();
   if (row.status !== 'pending') throw new AppError('already_decided');
+  const params = await openRbac(deps, 'approvals', 'params', row.id, row.params);
   if (row.expires_at <= now) {
     await deps.db.updateTable('approvals').set({ status: 'expired', decided_at: now }).where('id', '=', id).where('status', '=', 'pending').execute();
     throw new AppError('already_decided', 'the request expired; ask again');
@@ -48,7 +50,7 @@ export async function approve(deps: RbacDeps, approver: Principal, id: string): 
   const claimed = await deps.db.updateTable('approvals').set({ status: 'executed', approved_by: approver.userId, decided_at: now }).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
   if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('already_decided');
   try {
-    await spec.run(JSON.parse(row.params) as Record<string, unknown>, { requestedBy: row.requested_by, approvedBy: approver.userId });
+    await spec.run(JSON.parse(params) as Record<string, unknown>, { requestedBy: row.requested_by, approvedBy: approver.userId });
   } catch (e) {
     await deps.db.updateTable('approvals').set({ status: 'failed' }).where('id', '=', id).execute();
     await recordAudit(deps.db, deps.sealer, { at: now, actorId: approver.userId, action: 'approval.failed', target: id, outcome: 'failure', details: { action: row.action } });
@@ -60,10 +62,14 @@ export async function approve(deps: RbacDeps, approver: Principal, id: string): 
 /** Requests waiting for a second person that the caller could approve. */
 export async function pendingApprovals(deps: RbacDeps, actor: Principal) {
   const rows = await deps.db.selectFrom('approvals').selectAll().where('status', '=', 'pending').where('expires_at', '>', deps.clock.now()).orderBy('created_at').execute();
-  return rows
-    .filter((r) => {
-      const spec = deps.actions[r.action];
-      return spec !== undefined && r.requested_by !== actor.userId && accountCan(actor.roles, spec.permission);
-    })
-    .map((r) => ({ id: r.id, action: r.action, params: JSON.parse(r.params) as unknown, reason: r.reason, requestedBy: r.requested_by, expiresAt: new Date(r.expires_at).toISOString() }));
+  const mine = rows.filter((r) => {
+    const spec = deps.actions[r.action];
+    return spec !== undefined && r.requested_by !== actor.userId && accountCan(actor.roles, spec.permission);
+  });
+  return Promise.all(
+    mine.map(async (r) => ({
+      id: r.id, action: r.action, params: JSON.parse(await openRbac(deps, 'approvals', 'params', r.id, r.params)) as unknown,
+      reason: await openRbac(deps, 'approvals', 'reason', r.id, r.reason), requestedBy: r.requested_by, expiresAt: new Date(r.expires_at).toISOString(),
+    })),
+  );
 }

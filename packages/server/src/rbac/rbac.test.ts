@@ -4,7 +4,7 @@ import type { Principal } from '../core/index.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
 import { loginAgain, makeUsers, uniqueName } from '../test-support/users.js';
-import { approve, approveElevation, grantRole, listGrants, requestApproval, requestElevation, ROLE_PERMISSIONS, type RbacDeps } from './index.js';
+import { approve, approveElevation, grantRole, listGrants, pendingApprovals, requestApproval, requestElevation, ROLE_PERMISSIONS, type RbacDeps } from './index.js';
 
 describe('v5.0.0-8.2.1 roles as data with separated duties', () => {
   it('has no built-in role that both manages users or security and reads or exports the audit trail', () => {
@@ -47,8 +47,12 @@ withAllStores('role grants, elevation and the two-person rule', (h) => {
     await expect(grantRole(rbac, admin, admin.userId, 'auditor', 'myself')).rejects.toMatchObject({ code: 'forbidden' });
     const member = await fresh(users[1]!);
     await expect(grantRole(rbac, member, users[2]!.userId, 'auditor', 'no right')).rejects.toMatchObject({ code: 'forbidden' });
-    await grantRole(rbac, admin, users[1]!.userId, 'auditor', 'quarterly review');
+    const gid = await grantRole(rbac, admin, users[1]!.userId, 'auditor', 'quarterly review');
     expect((await fresh(users[1]!)).roles).toContain('auditor');
+    // The reason reads back, but is stored sealed.
+    expect((await listGrants(rbac, admin, users[1]!.userId)).find((g) => g.id === gid)?.reason).toBe('quarterly review');
+    const stored = await h.get().db.selectFrom('role_grants').select('reason').where('id', '=', gid).executeTakeFirstOrThrow();
+    expect(stored.reason).not.toContain('quarterly');
     expect(deps.events.some((e) => e.type === 'role.changed')).toBe(true);
   });
 
@@ -99,6 +103,9 @@ withAllStores('role grants, elevation and the two-person rule', (h) => {
     const first = await fresh(users[0]!);
     await grantRole(rbac, first, users[1]!.userId, 'security_admin', 'second');
     const id = await requestApproval(rbac, first, 'factor.reset', { userId: users[2]!.userId }, 'x reason');
+    const row = await h.get().db.selectFrom('approvals').select(['reason', 'params']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(`${row.reason}${row.params}`).not.toMatch(/x reason|userId/);
+    expect((await pendingApprovals(rbac, await fresh(users[1]!))).find((p) => p.id === id)).toMatchObject({ reason: 'x reason', params: { userId: users[2]!.userId } });
     deps.clock.advance(24 * 3_600_000);
     const second = await fresh(users[1]!);
     await expect(approve(rbac, second, id)).rejects.toMatchObject({ code: 'already_decided' });

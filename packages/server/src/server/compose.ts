@@ -7,7 +7,7 @@ import { InProcessBus } from '../cluster/index.js';
 import { resolveSecret, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
 import { LocalKms, OidcRelyingParty, Pkcs11Kms, type Kms } from '../crypto/index.js';
-import { EnvelopeSealer, INDEX_SCOPE, KeyRotation, scopeOf } from '../keys/index.js';
+import { EnvelopeSealer, INDEX_SCOPE, KeyRotation, scopeOf, TABLE_SCOPES } from '../keys/index.js';
 import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
 import { LIMITS, RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
@@ -32,7 +32,7 @@ export interface Core {
 }
 
 /** Scopes whose data keys are loaded at start (values sealed inside transactions, the blind index). */
-export const SERVER_SCOPES = [scopeOf.server, INDEX_SCOPE, scopeOf.table('audit_log'), scopeOf.table('login_challenges'), scopeOf.table('sso_logins')];
+export const SERVER_SCOPES = [scopeOf.server, INDEX_SCOPE, ...TABLE_SCOPES];
 
 /** Builds the logger: JSON lines on stdout. SECURITY: credentials are redacted by path as a backstop. */
 export function buildLogger(config: Config): Logger {

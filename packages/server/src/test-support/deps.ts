@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuthDeps } from '../auth/index.js';
 import { LocalKms, randomKey } from '../crypto/index.js';
-import { EnvelopeSealer, INDEX_SCOPE, scopeOf } from '../keys/index.js';
+import { EnvelopeSealer, INDEX_SCOPE, scopeOf, TABLE_SCOPES } from '../keys/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { FakeClock, silentLogger, type DomainEvent } from '../core/index.js';
 import { RateLimiter } from '../limits/index.js';
@@ -11,7 +11,7 @@ import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messagin
 import type { Store } from '../store/index.js';
 
 /** Scopes sealed inside transactions, loaded up front as the server does at start. */
-const SERVER_SCOPES = [scopeOf.server, INDEX_SCOPE, scopeOf.table('audit_log'), scopeOf.table('login_challenges'), scopeOf.table('sso_logins')];
+const SERVER_SCOPES = [scopeOf.server, INDEX_SCOPE, ...TABLE_SCOPES];
 
 /** Domain dependencies over a real store, with a fake clock and a recording bus. */
 export async function testDeps(store: Store, clock = new FakeClock()) {
