@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { utf8 } from '@palisade/client';
 import { softHsmToken } from '../../packages/server/src/test-support/softhsm.js';
 import { PG_URL } from '../../packages/server/src/test-support/with-all-stores.js';
+import { palisade } from '../support/cli.js';
 import { useServerWithAdmin, type ServerWithAdmin } from '../support/harness.js';
 import { deviceClient, PASS } from '../support/users.js';
 
@@ -87,5 +88,12 @@ const hsm = softHsmToken();
     await plantMarkersAndScan(ctx, 'hsm', sqliteFiles(ctx.server.dataDir));
     expect(readdirSync(join(ctx.server.dataDir, '..')).filter((f) => f === `${ctx.server.dataDir.split('/').pop()}.master-key`)).toEqual([]);
     expect(ctx.server.stderr()).not.toContain('Generated the master secret');
+    // Rotation and re-encryption with the token: new KEK inside the HSM, every value still opens.
+    const env = { PALISADE_DATA_DIR: ctx.server.dataDir };
+    const rot = await palisade(['keys', 'rotate', '--reencrypt'], env);
+    expect(rot.out, rot.err).toMatch(/KEK version 2 is current; [1-9]\d* data key\(s\) rewrapped/);
+    expect(rot.out).toMatch(/0 unreadable/);
+    expect((await palisade(['keys', 'status'], env)).out).toMatch(/KMS provider: pkcs11[\s\S]*v2 {2}created/);
+    expect((await ctx.admin.api.users()).some((u) => u.username === 'ivyhsm' && u.email === 'marker-email-hsm-7c1e@example.test')).toBe(true);
   });
 });

@@ -1,5 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { utf8, type PalisadeClient } from '@palisade/client';
+import { palisade } from '../support/cli.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { createUsers, deviceClient, enrolAdmin, waitFor } from '../support/users.js';
 
@@ -23,6 +28,19 @@ describe('server lifecycle', () => {
     expect(b.bootstrapToken).toBeUndefined();
     expect(b.ca).toBe(a.ca);
     await b.stop();
+  });
+
+  it('refuses to start with one clear line when the key store cannot be opened (no stack trace)', async () => {
+    const first = await startServerProcess();
+    started.push(first);
+    await first.stop();
+    // The data directory's keyring, with another master secret: nothing may start on it.
+    const other = join(mkdtempSync(join(tmpdir(), 'palisade-secret-')), 'master');
+    writeFileSync(other, randomBytes(32).toString('base64url'), { mode: 0o600 });
+    const r = await palisade(['serve'], { PALISADE_DATA_DIR: first.dataDir, PALISADE_PORT: '0', PALISADE_MASTER_SECRET: `secret://file/${other}` });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^cannot start: the master secret does not open this keyring/m);
+    expect(r.err).not.toMatch(/^\s+at /m);
   });
 
   it('shuts down gracefully on SIGTERM: acknowledged sends are kept and sockets close with 1001', async () => {

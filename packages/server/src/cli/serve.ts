@@ -11,7 +11,14 @@ export function serveCommand(): Command {
       const config = loadOrExit(opts.config);
       // SECURITY: everything the server writes (database, keys, socket) is private to its OS user.
       process.umask(0o077);
-      const server = await startServer(config, process.env);
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer(config, process.env);
+      } catch (e) {
+        // An operator error (wrong secret, token, port, store) gets one clear line, not a stack trace.
+        process.stderr.write(`cannot start: ${(e as Error).message}\nCheck the configuration (palisade config check) and docs/operations.md.\n`);
+        process.exit(1);
+      }
       const url = `https://${config.server.host === '0.0.0.0' ? 'localhost' : config.server.host}:${server.port}`;
       const err = process.stderr;
       err.write(`\nPalisade is listening on ${url} (store: ${server.core.store.dialect}, data: ${config.dataDir})\n`);
