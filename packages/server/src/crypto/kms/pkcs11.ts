@@ -39,6 +39,14 @@ export class Pkcs11Kms implements Kms {
   private readonly prefix: string;
   private readonly now: () => number;
   private keks: KekEntry[] = [];
+  /** One operation at a time on the session (Cryptoki sessions are not for concurrent use). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
 
   private constructor(opts: Pkcs11Options) {
     this.prefix = opts.labelPrefix ?? 'palisade-kek';
@@ -46,7 +54,8 @@ export class Pkcs11Kms implements Kms {
     this.lib = new pkcs11js.PKCS11();
     this.lib.load(opts.library);
     try {
-      this.lib.C_Initialize();
+      // The async calls below run on libuv's thread pool: let the module use its own locking.
+      this.lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
     } catch (e) {
       // Another Pkcs11Kms in this process initialised the module already; that is fine.
       if (!(e instanceof pkcs11js.Pkcs11Error && e.code === pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED)) throw e;
@@ -142,7 +151,15 @@ export class Pkcs11Kms implements Kms {
     return this.keks.map((k) => ({ version: k.version, createdAt: k.createdAt }));
   }
 
-  async wrap(dataKey: Uint8Array) {
+  wrap(dataKey: Uint8Array) {
+    return this.exclusive(() => this.wrapNow(dataKey));
+  }
+
+  unwrap(version: number, wrapped: Uint8Array) {
+    return this.exclusive(() => this.unwrapNow(version, wrapped));
+  }
+
+  private async wrapNow(dataKey: Uint8Array) {
     const entry = this.keks[this.keks.length - 1]!;
     // The data key enters the token as a short-lived session object, is wrapped there, then destroyed.
     const obj = this.lib.C_CreateObject(this.session, [
@@ -154,15 +171,15 @@ export class Pkcs11Kms implements Kms {
       { type: pkcs11js.CKA_VALUE, value: Buffer.from(dataKey) },
     ]);
     try {
-      const wrapped = this.lib.C_WrapKey(this.session, WRAP, entry.handle, obj, Buffer.alloc(dataKey.length + 16));
+      const wrapped = await this.lib.C_WrapKeyAsync(this.session, WRAP, entry.handle, obj, Buffer.alloc(dataKey.length + 16));
       return { version: entry.version, wrapped: Buffer.from(wrapped) };
     } finally {
       this.lib.C_DestroyObject(this.session, obj);
     }
   }
 
-  async unwrap(version: number, wrapped: Uint8Array) {
-    const obj = this.lib.C_UnwrapKey(this.session, WRAP, this.kek(version), Buffer.from(wrapped), [
+  private async unwrapNow(version: number, wrapped: Uint8Array) {
+    const obj = await this.lib.C_UnwrapKeyAsync(this.session, WRAP, this.kek(version), Buffer.from(wrapped), [
       { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
       { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
       { type: pkcs11js.CKA_TOKEN, value: false },
@@ -178,14 +195,16 @@ export class Pkcs11Kms implements Kms {
     }
   }
 
-  async rotate() {
-    return this.addVersion();
+  rotate() {
+    return this.exclusive(async () => this.addVersion());
   }
 
-  async destroyVersion(version: number) {
-    if (version === (await this.currentVersion())) throw new Error('the current KEK version cannot be destroyed');
-    this.lib.C_DestroyObject(this.session, this.kek(version));
-    this.keks = this.keks.filter((k) => k.version !== version);
+  destroyVersion(version: number) {
+    return this.exclusive(async () => {
+      if (version === (await this.currentVersion())) throw new Error('the current KEK version cannot be destroyed');
+      this.lib.C_DestroyObject(this.session, this.kek(version));
+      this.keks = this.keks.filter((k) => k.version !== version);
+    });
   }
 
   /** Closes the session (the module stays loaded for other users in the process). */

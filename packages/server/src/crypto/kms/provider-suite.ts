@@ -55,4 +55,12 @@ export function kmsProviderSuite(factory: KmsFactory): void {
     await expect(again.unwrap(1, old.wrapped)).rejects.toThrow();
     expect((await again.unwrap(2, kept.wrapped)).length).toBe(32);
   });
+
+  it('keeps many concurrent wraps and unwraps apart', async () => {
+    const kms = factory.fresh();
+    const keys = Array.from({ length: 64 }, () => randomBytes(32));
+    const wrapped = await Promise.all(keys.map((k) => kms.wrap(k)));
+    const back = await Promise.all(wrapped.map((w) => kms.unwrap(w.version, w.wrapped)));
+    for (let i = 0; i < keys.length; i++) expect(back[i]!.equals(keys[i]!)).toBe(true);
+  });
 }
