@@ -107,10 +107,11 @@ export function keysCommand(): Command {
     .action(async (opts: { config?: string; reencrypt?: boolean }) => {
       process.stderr.write(`rotating; data keys are rewrapped one by one${opts.reencrypt ? ', then every sealed value is resealed' : ''} (safe to interrupt: the server finishes the job at its next start)...\n`);
       const r = await viaSocket(opts.config, 'POST', opts.reencrypt ? '/keys/rotate?reencrypt=1' : '/keys/rotate');
-      if (r.status !== 200) fail(`rotation failed: ${String(r.json.message)}`);
+      if (r.status !== 200 && r.status !== 202) fail(`rotation failed: ${String(r.json.message)}`);
       process.stdout.write(`KEK version ${String(r.json.version)} is current; ${String(r.json.rewrapped)} data key(s) rewrapped\n`);
-      const re = r.json.reencrypt as { resealed: number; sealedLegacy: number; failed: number; scanned: number } | undefined;
-      if (re) process.stdout.write(`re-encryption: ${re.resealed} value(s) resealed under new data keys, ${re.sealedLegacy} clear legacy value(s) sealed, ${re.failed} unreadable, ${re.scanned} looked at\n`);
+      if (!opts.reencrypt) return;
+      const re = await followReencrypt(opts.config, String(r.json.job));
+      process.stdout.write(`re-encryption: ${re.resealed} value(s) resealed under new data keys, ${re.sealedLegacy} clear legacy value(s) sealed, ${re.failed} unreadable, ${re.scanned} looked at\n`);
     });
   keys
     .command('prune')
@@ -125,6 +126,21 @@ export function keysCommand(): Command {
       process.stdout.write(d.length > 0 ? `destroyed KEK version(s) ${d.join(', ')}\n` : 'nothing to destroy (no old version is both unused and replaced long enough ago)\n');
     });
   return keys;
+}
+
+type ResealReport = { resealed: number; sealedLegacy: number; failed: number; scanned: number };
+
+/** Follows a re-encryption the server runs, printing progress on stderr, until it finishes. */
+async function followReencrypt(configFile: string | undefined, job: string): Promise<ResealReport> {
+  let last = '';
+  for (;;) {
+    const s = (await viaSocket(configFile, 'GET', '/keys/status')).json as { running: { job: string; field: string; scanned: number } | null; lastReencrypt: { id: string; finishedAt: number | null; report: ResealReport | null } | null };
+    if (s.lastReencrypt?.id === job && s.lastReencrypt.finishedAt !== null && s.lastReencrypt.report) return s.lastReencrypt.report;
+    const line = s.running?.job === job ? `  resealing ${s.running.field || '...'}: ${s.running.scanned} value(s) looked at` : '';
+    if (line && line !== last) process.stderr.write(`${line}\n`);
+    last = line;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 interface KeyStatus {

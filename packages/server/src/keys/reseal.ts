@@ -13,6 +13,8 @@ export interface ResealReport {
   failed: number;
   /** Values looked at. */
   scanned: number;
+  /** False when the walk was asked to stop early (shutdown): run it again to finish. */
+  complete: boolean;
 }
 
 export interface ResealOptions {
@@ -23,6 +25,8 @@ export interface ResealOptions {
   /** Skip `messages` (the big table) for a quick start-up pass. */
   skipMessages?: boolean;
   onProgress?: (field: string, scanned: number) => void;
+  /** Polled between pages; true stops the walk (the report says it is not complete). */
+  shouldStop?: () => boolean;
 }
 
 const PAGE = 500;
@@ -34,19 +38,21 @@ type Row = Record<string, unknown>;
  * nothing, and running it again finishes the job.
  */
 export async function resealAll(db: Db, sealer: EnvelopeSealer, opts: ResealOptions): Promise<ResealReport> {
-  const report: ResealReport = { resealed: 0, sealedLegacy: 0, failed: 0, scanned: 0 };
+  const report: ResealReport = { resealed: 0, sealedLegacy: 0, failed: 0, scanned: 0, complete: true };
   for (const f of SEALED_FIELDS) {
     if (f.table === 'messages' && opts.skipMessages) continue;
-    await resealField(db, sealer, f, opts, report);
+    if (!(await resealField(db, sealer, f, opts, report))) return { ...report, complete: false };
   }
   return report;
 }
 
-async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts: ResealOptions, report: ResealReport): Promise<void> {
+/** Walks one column; false when it stopped early. */
+async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts: ResealOptions, report: ResealReport): Promise<boolean> {
   const cols = [...new Set([...f.key, ...f.with, f.column])];
   const anyDb = db as unknown as Db & { selectFrom(t: string): any; updateTable(t: string): any };
   let after: unknown[] | undefined;
   for (;;) {
+    if (opts.shouldStop?.()) return false;
     let q = anyDb.selectFrom(f.table).select(cols).where(f.column, 'is not', null);
     if (f.binary) q = q.where('sealed', '=', 1);
     if (after) q = q.where(sql`(${sql.join(f.key.map((k) => sql.ref(k)))}) > (${sql.join(after)})`);
@@ -57,7 +63,7 @@ async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts:
       await resealRow(anyDb, sealer, f, r, opts, report);
     }
     opts.onProgress?.(`${f.table}.${f.column}`, report.scanned);
-    if (rows.length < PAGE) return;
+    if (rows.length < PAGE) return true;
     const last = rows[rows.length - 1]!;
     after = f.key.map((k) => last[k]);
   }

@@ -120,5 +120,22 @@ for (const [provider, makeKms] of Object.entries(providers)) {
       const cold = new EnvelopeSealer(h.get().db, k, clock);
       expect(await cold.openText(await displayName(pia), aadOf('users', 'display_name', pia))).toBe('Pia');
     });
+
+    it('a shutdown stops a background re-encryption at a page boundary; the next start finishes it', async () => {
+      const { sealer, rotation } = setup();
+      const ids = [];
+      for (let i = 0; i < 5; i++) ids.push(await addUser(sealer, `Stop ${i}`));
+      clock.advance(1_000); // this job is the newest one
+      const started = await rotation.startReencrypt();
+      await rotation.stop();
+      const job = await h.get().db.selectFrom('key_jobs').selectAll().where('id', '=', started.job).executeTakeFirstOrThrow();
+      expect(job.finished_at).toBeNull();
+      const next = setup().rotation;
+      const resumed = await next.resume();
+      expect(resumed.reencrypt?.complete).toBe(true);
+      expect(resumed.reencrypt?.resealed).toBeGreaterThanOrEqual(5);
+      expect((await next.status()).lastReencrypt).toMatchObject({ id: started.job, finishedAt: expect.any(Number) });
+      expect(await sealer.openText(await displayName(ids[4]!), aadOf('users', 'display_name', ids[4]!))).toBe('Stop 4');
+    });
   });
 }

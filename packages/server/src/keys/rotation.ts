@@ -29,6 +29,9 @@ type Progress = (stage: string, done: number, total?: number) => void;
 export class KeyRotation {
   private timer: NodeJS.Timeout | undefined;
   private busy: Promise<unknown> = Promise.resolve();
+  private stopping = false;
+  /** The re-encryption under way, for status and progress output. */
+  private running: { job: string; field: string; scanned: number } | undefined;
 
   constructor(
     private readonly db: Db,
@@ -57,18 +60,53 @@ export class KeyRotation {
     });
   }
 
+  /**
+   * For the admin socket: rotates the KEK and retires the data keys now, then reseals every value in
+   * the background (the request returns at once; `status().running` shows progress).
+   */
+  startReencrypt(): Promise<{ version: number; rewrapped: number; job: string }> {
+    const started = this.serial(async () => {
+      const version = await this.kms.rotate();
+      const rewrapped = await this.sealer.rewrapAll();
+      this.log.info({ version, rewrapped }, 'key-encryption key rotated');
+      return { version, rewrapped, job: await this.beginReencrypt() };
+    });
+    void started.then(({ job }) => this.serial(() => this.finishReencrypt(job))).catch((e: unknown) => this.log.error({ err: e }, 're-encryption failed; it resumes at the next start'));
+    return started;
+  }
+
   private async reencryptNow(onProgress?: Progress): Promise<ResealReport> {
+    return this.finishReencrypt(await this.beginReencrypt(), onProgress);
+  }
+
+  /** Journals the job, then retires the data keys (a crash after either is finished by `resume`). */
+  private async beginReencrypt(): Promise<string> {
     const job = randomId();
     await this.db.insertInto('key_jobs').values({ id: job, kind: 'reencrypt', started_at: this.clock.now(), finished_at: null, report: null }).execute();
     await this.sealer.retireActiveKeys();
-    return this.finishReencrypt(job, onProgress);
+    return job;
   }
 
   private async finishReencrypt(job: string, onProgress?: Progress): Promise<ResealReport> {
-    const report = await resealAll(this.db, this.sealer, { retired: await this.sealer.retiredKeyIds(), legacy: true, onProgress: (f, n) => onProgress?.(`reencrypt ${f}`, n) });
-    await this.db.updateTable('key_jobs').set({ finished_at: this.clock.now(), report: JSON.stringify(report) }).where('id', '=', job).execute();
-    this.log.info({ ...report }, 'data keys re-encrypted');
-    return report;
+    this.running = { job, field: '', scanned: 0 };
+    try {
+      const report = await resealAll(this.db, this.sealer, {
+        retired: await this.sealer.retiredKeyIds(),
+        legacy: true,
+        shouldStop: () => this.stopping,
+        onProgress: (f, n) => {
+          this.running = { job, field: f, scanned: n };
+          onProgress?.(`reencrypt ${f}`, n);
+        },
+      });
+      // Stopped by a shutdown: the job stays open and the next start finishes it.
+      if (!report.complete) return report;
+      await this.db.updateTable('key_jobs').set({ finished_at: this.clock.now(), report: JSON.stringify(report) }).where('id', '=', job).execute();
+      this.log.info({ ...report }, 'data keys re-encrypted');
+      return report;
+    } finally {
+      this.running = undefined;
+    }
   }
 
   /**
@@ -155,8 +193,9 @@ export class KeyRotation {
     this.timer.unref();
   }
 
-  /** Stops the schedule and waits for a running job. */
+  /** Stops the schedule; a running re-encryption stops at its next page and resumes at the next start. */
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     await this.busy;
   }
@@ -176,7 +215,8 @@ export class KeyRotation {
       policy: this.policy,
       nextRotationAt: s.nextRotationAt,
       overdue: s.overdue,
-      lastReencrypt: last ? { startedAt: last.started_at, finishedAt: last.finished_at, report: last.report ? (JSON.parse(last.report) as ResealReport) : null } : null,
+      running: this.running ?? null,
+      lastReencrypt: last ? { id: last.id, startedAt: last.started_at, finishedAt: last.finished_at, report: last.report ? (JSON.parse(last.report) as ResealReport) : null } : null,
     };
   }
 }

@@ -46,9 +46,9 @@ async function handle(core: Core, stats: () => Record<string, unknown>, req: Inc
     if (req.method === 'GET' && url === '/keys/status') return send(200, await core.rotation.status());
     const prune = /^\/keys\/prune\?days=(\d{1,5})$/.exec(url);
     if (req.method === 'POST' && prune) return send(200, { destroyed: await core.rotation.prune(Number(prune[1])) });
-    if (req.method === 'POST' && (url === '/keys/rotate' || url === '/keys/rotate?reencrypt=1')) {
-      return send(200, await core.rotation.rotate({ reencrypt: url.endsWith('reencrypt=1') }));
-    }
+    if (req.method === 'POST' && url === '/keys/rotate') return send(200, await core.rotation.rotate());
+    // Re-encryption can take long: it starts here and runs on; the CLI follows it through /keys/status.
+    if (req.method === 'POST' && url === '/keys/rotate?reencrypt=1') return send(202, await core.rotation.startReencrypt());
     if (req.method === 'POST' && url === '/invites') {
       const body = InviteBody.safeParse(await readJson(req));
       if (!body.success) return send(400, { code: 'bad_request', message: body.error.issues.map((i) => i.message).join('; ') });
