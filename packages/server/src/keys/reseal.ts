@@ -20,8 +20,10 @@ export interface ResealReport {
 export interface ResealOptions {
   /** Reseal values under these (retired) data keys. */
   retired: ReadonlySet<string>;
-  /** Also seal clear legacy values. Message payloads are never sealed by this pass when false. */
+  /** Also seal clear legacy values. */
   legacy: boolean;
+  /** With `legacy`: also seal payloads stored as received (`sealed = 0`); only when sealing is on. */
+  sealPayloads?: boolean;
   /** Skip `messages` (the big table) for a quick start-up pass. */
   skipMessages?: boolean;
   onProgress?: (field: string, scanned: number) => void;
@@ -48,13 +50,13 @@ export async function resealAll(db: Db, sealer: EnvelopeSealer, opts: ResealOpti
 
 /** Walks one column; false when it stopped early. */
 async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts: ResealOptions, report: ResealReport): Promise<boolean> {
-  const cols = [...new Set([...f.key, ...f.with, f.column])];
+  const cols = [...new Set([...f.key, ...f.with, f.column, ...(f.binary ? ['sealed'] : [])])];
   const anyDb = db as unknown as Db & { selectFrom(t: string): any; updateTable(t: string): any };
   let after: unknown[] | undefined;
   for (;;) {
     if (opts.shouldStop?.()) return false;
     let q = anyDb.selectFrom(f.table).select(cols).where(f.column, 'is not', null);
-    if (f.binary) q = q.where('sealed', '=', 1);
+    if (f.binary && !(opts.legacy && opts.sealPayloads)) q = q.where('sealed', '=', 1);
     if (after) q = q.where(sql`(${sql.join(f.key.map((k) => sql.ref(k)))}) > (${sql.join(after)})`);
     for (const k of f.key) q = q.orderBy(k);
     const rows = (await q.limit(PAGE).execute()) as Row[];
@@ -72,8 +74,10 @@ async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts:
 async function resealRow(db: { updateTable(t: string): any }, sealer: EnvelopeSealer, f: SealedField, r: Row, opts: ResealOptions, report: ResealReport): Promise<void> {
   const raw = r[f.column];
   const aad = f.aad(r);
-  // Binary columns (rows flagged sealed) always hold sealed bytes; text columns may hold legacy clear text.
-  const keyId = f.binary ? keyIdOfBytes(raw as Uint8Array) : keyIdOf(String(raw));
+  // Binary columns hold sealed bytes where the row is flagged sealed, the payload as received where not;
+  // text columns may hold legacy clear text.
+  const clearPayload = f.binary && Number(r.sealed) === 0;
+  const keyId = clearPayload ? undefined : f.binary ? keyIdOfBytes(raw as Uint8Array) : keyIdOf(String(raw));
   let plaintext: Uint8Array;
   if (keyId !== undefined) {
     if (!opts.retired.has(keyId)) return;
@@ -83,15 +87,18 @@ async function resealRow(db: { updateTable(t: string): any }, sealer: EnvelopeSe
       report.failed++;
       return;
     }
+  } else if (clearPayload) {
+    if (!opts.legacy || !opts.sealPayloads) return;
+    plaintext = raw as Uint8Array;
   } else {
     if (!opts.legacy || f.binary) {
-      if (f.binary) report.failed++;
+      if (f.binary) report.failed++; // flagged sealed, yet not a sealed value
       return;
     }
     plaintext = Buffer.from(String(raw), 'utf8');
   }
   const next = f.binary ? await sealer.sealBytes(plaintext, aad, f.scope(r)) : await sealer.seal(plaintext, aad, f.scope(r));
-  let u = db.updateTable(f.table).set({ [f.column]: next });
+  let u = db.updateTable(f.table).set({ [f.column]: next, ...(clearPayload ? { sealed: 1 } : {}) });
   for (const k of f.key) u = u.where(k, '=', r[k]);
   const res = await u.where(f.column, '=', raw).executeTakeFirst();
   if (Number(res.numUpdatedRows) === 1) {

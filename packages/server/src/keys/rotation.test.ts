@@ -6,7 +6,7 @@ import { FakeClock, silentLogger, type Logger } from '../core/index.js';
 import { LocalKms, Pkcs11Kms, randomId, randomKey, type Kms } from '../crypto/index.js';
 import { softHsmToken } from '../test-support/softhsm.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
-import { aadOf, EnvelopeSealer, KeyRotation, scopeOf } from './index.js';
+import { aadOf, EnvelopeSealer, KeyRotation, payloadAad, scopeOf } from './index.js';
 
 const DAY = 86_400_000;
 const hsm = softHsmToken();
@@ -136,6 +136,24 @@ for (const [provider, makeKms] of Object.entries(providers)) {
       expect(resumed.reencrypt?.resealed).toBeGreaterThanOrEqual(5);
       expect((await next.status()).lastReencrypt).toMatchObject({ id: started.job, finishedAt: expect.any(Number) });
       expect(await sealer.openText(await displayName(ids[4]!), aadOf('users', 'display_name', ids[4]!))).toBe('Stop 4');
+    });
+
+    it('--reencrypt also seals payloads stored as received, when payload sealing is on', async () => {
+      const { kms: k, sealer, log } = setup();
+      const conv = randomId();
+      await h.get().db.insertInto('conversations').values({ id: conv, kind: 'group', name: null, topic: null, direct_key: null, last_seq: 1, created_at: clock.now() }).execute();
+      const clear = Buffer.from('stored before sealing was on');
+      await h.get().db.insertInto('messages').values({ conversation_id: conv, seq: 1, sender_id: 's', sender_device_id: 'd', client_msg_id: 'm1', payload: clear, sealed: 0, created_at: clock.now() }).execute();
+      const row = () => h.get().db.selectFrom('messages').select(['payload', 'sealed']).where('conversation_id', '=', conv).executeTakeFirstOrThrow();
+      // Sealing off: a re-encryption leaves it as it is.
+      await new KeyRotation(h.get().db, sealer, k, clock, log, { rotateEveryDays: 90, autoRotate: true, sealPayloads: false }).rotate({ reencrypt: true });
+      expect((await row()).sealed).toBe(0);
+      const r = await new KeyRotation(h.get().db, sealer, k, clock, log, { rotateEveryDays: 90, autoRotate: true, sealPayloads: true }).rotate({ reencrypt: true });
+      expect(r.reencrypt?.sealedLegacy).toBeGreaterThanOrEqual(1);
+      const after = await row();
+      expect(after.sealed).toBe(1);
+      expect(Buffer.from(after.payload).includes(clear)).toBe(false);
+      expect(Buffer.from(await sealer.unsealBytes(after.payload, payloadAad(conv, 's', 'm1'))).equals(clear)).toBe(true);
     });
   });
 }

@@ -10,6 +10,8 @@ const DAY = 86_400_000;
 export interface RotationPolicy {
   rotateEveryDays: number;
   autoRotate: boolean;
+  /** Message payloads are sealed (`keys.sealMessages`): `--reencrypt` then also seals ones stored clear. */
+  sealPayloads?: boolean;
 }
 
 /** What `palisade keys rotate` reports. */
@@ -93,6 +95,7 @@ export class KeyRotation {
       const report = await resealAll(this.db, this.sealer, {
         retired: await this.sealer.retiredKeyIds(),
         legacy: true,
+        sealPayloads: this.policy.sealPayloads === true,
         shouldStop: () => this.stopping,
         onProgress: (f, n) => {
           this.running = { job, field: f, scanned: n };

@@ -56,7 +56,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   const sealer = new EnvelopeSealer(store.db, kms, clock);
   // Table scopes are sealed inside transactions: their keys must be loaded before any request.
   for (const scope of SERVER_SCOPES) await sealer.prepare(scope);
-  const rotation = new KeyRotation(store.db, sealer, kms, clock, log, { rotateEveryDays: config.keys.rotateEveryDays, autoRotate: config.keys.autoRotate });
+  const rotation = new KeyRotation(store.db, sealer, kms, clock, log, { rotateEveryDays: config.keys.rotateEveryDays, autoRotate: config.keys.autoRotate, sealPayloads: config.keys.sealMessages });
   const bus = new InProcessBus(log);
   const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides });
   const outbox = new Outbox(store.db, bus, log, () => clock.now());
