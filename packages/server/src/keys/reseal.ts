@@ -51,6 +51,8 @@ export async function resealAll(db: Db, sealer: EnvelopeSealer, opts: ResealOpti
 /** Walks one column; false when it stopped early. */
 async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts: ResealOptions, report: ResealReport): Promise<boolean> {
   const cols = [...new Set([...f.key, ...f.with, f.column, ...(f.binary ? ['sealed'] : [])])];
+  // Table and column names come from SEALED_FIELDS (constants, never input). Kysely's typed builder
+  // cannot take a table chosen at run time, so the walker uses an untyped view of the same database.
   const anyDb = db as unknown as Db & { selectFrom(t: string): any; updateTable(t: string): any };
   let after: unknown[] | undefined;
   for (;;) {
