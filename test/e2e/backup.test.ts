@@ -12,7 +12,7 @@ import { createUsers, deviceClient, enrolAdmin } from '../support/users.js';
 /** Fills a server with sealed data; returns what a restored server must show. */
 async function seed(server: ServerProcess) {
   const admin = await enrolAdmin(server);
-  const [kim] = (await createUsers(server, admin, ['kim'])) as [PalisadeClient];
+  const [kim] = (await createUsers(server, admin, ['kimbackup'])) as [PalisadeClient];
   await kim.api.updateProfile({ displayName: 'MARKER-kim-display-91f2' });
   const group = await kim.api.createGroup('MARKER-group-name-91f2', ['admin'], 'MARKER-topic-91f2');
   await kim.connect();
@@ -46,7 +46,7 @@ describe('encrypted backups (SQLite)', () => {
     expect(made.err).toMatch(/taking a consistent snapshot/);
     const file = readFileSync(out);
     // Two layers: sealed values inside, and the whole snapshot encrypted: not even user names show.
-    for (const needle of ['MARKER', 'kim', 'SQLite format']) expect(file.includes(Buffer.from(needle))).toBe(false);
+    for (const needle of ['MARKER-', 'kimbackup', 'SQLite format 3']) expect(file.includes(Buffer.from(needle))).toBe(false);
     await a.stop();
 
     const dataDir = mkdtempSync(join(tmpdir(), 'palisade-restored-'));
