@@ -43,6 +43,28 @@ describe('server lifecycle', () => {
     expect(r.err).not.toMatch(/^\s+at /m);
   });
 
+  it('changes the local master secret offline: the new one opens everything, the old one nothing', async () => {
+    const a = await startServerProcess();
+    started.push(a);
+    const admin = await enrolAdmin(a);
+    await admin.api.updateProfile({ displayName: 'Keeper of keys' });
+    admin.close();
+    const env = { PALISADE_DATA_DIR: a.dataDir };
+    const newSecret = join(mkdtempSync(join(tmpdir(), 'palisade-secret-')), 'master');
+    writeFileSync(newSecret, randomBytes(32).toString('base64url'), { mode: 0o600 });
+    const refused = await palisade(['keys', 'change-master-secret', '--new', `secret://file/${newSecret}`], env);
+    expect(refused.err).toMatch(/server is running on this data directory: stop it first/);
+    await a.stop();
+    const changed = await palisade(['keys', 'change-master-secret', '--new', `secret://file/${newSecret}`], env);
+    expect(changed.code, changed.err).toBe(0);
+    const old = await palisade(['serve'], { ...env, PALISADE_PORT: '0' }); // the generated (old) secret
+    expect(old.err).toMatch(/^cannot start: the master secret does not open this keyring/m);
+    const b = await startServerProcess({ dataDir: a.dataDir, env: { PALISADE_MASTER_SECRET: `secret://file/${newSecret}` } });
+    started.push(b);
+    expect((await deviceClient(b, admin.deviceKey, admin.token).api.me()).displayName).toBe('Keeper of keys');
+    await b.stop();
+  });
+
   it('shuts down gracefully on SIGTERM: acknowledged sends are kept and sockets close with 1001', async () => {
     const s = await startServerProcess();
     started.push(s);

@@ -1,7 +1,9 @@
 import { request } from 'node:http';
 import { Command } from 'commander';
 import { createInvite } from '../auth/index.js';
-import { buildCore } from '../server/index.js';
+import { join } from 'node:path';
+import { buildCore, changeMasterSecret } from '../server/index.js';
+import { serverRunning } from './running.js';
 import { loadOrExit } from './load.js';
 
 function callSocket(path: string, method: string, url: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -112,6 +114,22 @@ export function keysCommand(): Command {
       if (!opts.reencrypt) return;
       const re = await followReencrypt(opts.config, String(r.json.job));
       process.stdout.write(`re-encryption: ${re.resealed} value(s) resealed under new data keys, ${re.sealedLegacy} clear legacy value(s) sealed, ${re.failed} unreadable, ${re.scanned} looked at\n`);
+    });
+  keys
+    .command('change-master-secret')
+    .description('re-seal the local keyring under a new master secret (stop the server first); then point keys.masterSecret at it')
+    .requiredOption('--new <ref>', 'the new master secret: secret://file/PATH or secret://env/NAME (32+ random bytes, base64url)')
+    .option('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (opts: { config?: string; new: string }) => {
+      const config = loadOrExit(opts.config);
+      if (await serverRunning(config.server.adminSocket ?? join(config.dataDir, 'admin.sock'))) fail('the server is running on this data directory: stop it first.');
+      try {
+        changeMasterSecret(config, process.env, opts.new);
+      } catch (e) {
+        fail(`cannot change the master secret: ${(e as Error).message}`);
+      }
+      process.stdout.write(`the keyring is now sealed by ${opts.new}\n`);
+      process.stderr.write('Next: set keys.masterSecret (or PALISADE_MASTER_SECRET) to it and start the server. Destroying the old\nsecret makes backups taken before now unreadable.\n');
     });
   keys
     .command('prune')

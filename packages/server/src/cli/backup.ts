@@ -1,28 +1,14 @@
-import { existsSync } from 'node:fs';
-import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { createBackup, restoreBackup } from '../server/index.js';
 import { loadOrExit } from './load.js';
+import { serverRunning } from './running.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
-}
-
-/** True when a server answers on the admin socket (a restore must not run under it). */
-function serverRunning(socket: string): Promise<boolean> {
-  if (!existsSync(socket)) return Promise.resolve(false);
-  return new Promise((res) => {
-    const req = request({ socketPath: socket, method: 'GET', path: '/status' }, (r) => {
-      r.resume();
-      res(true);
-    });
-    req.on('error', () => res(false));
-    req.end();
-  });
 }
 
 /** `palisade backup create|restore`: encrypted, consistent backups of the store. */

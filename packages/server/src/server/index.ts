@@ -3,3 +3,4 @@ export { startServer, type RunningServer } from './serve.js';
 export { buildCore, buildLogger, type Core } from './compose.js';
 export { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 export { createBackup, restoreBackup } from './backup.js';
+export { changeMasterSecret } from './master-change.js';

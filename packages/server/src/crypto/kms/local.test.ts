@@ -55,4 +55,24 @@ describe('LocalKms (keyring sealed by a master secret kept elsewhere)', () => {
     expect(() => new LocalKms(path, master)).toThrow(/keyring was altered/);
     expect(() => new LocalKms(join(dir(), 'k.json'), Buffer.alloc(16))).toThrow(/at least 32 bytes/);
   });
+
+  it('changes the master secret: the KEKs stay, the old secret opens the keyring no more', async () => {
+    const path = join(dir(), 'keyring.json');
+    const oldSecret = randomBytes(32);
+    const kms = new LocalKms(path, oldSecret);
+    const w = await kms.wrap(randomBytes(32));
+    const before = readFileSync(path, 'utf8');
+    const next = randomBytes(32);
+    expect(() => kms.changeMasterSecret(Buffer.alloc(8))).toThrow(/at least 32 bytes/);
+    kms.changeMasterSecret(next);
+    expect(readFileSync(path, 'utf8')).not.toBe(before);
+    expect(() => new LocalKms(path, oldSecret)).toThrow(/master secret does not open/);
+    const reopened = new LocalKms(path, next);
+    expect((await reopened.unwrap(w.version, w.wrapped)).equals(await kms.unwrap(w.version, w.wrapped))).toBe(true);
+    // A copy of the old keyring (as an old backup carries) opens with the old secret only.
+    const oldCopy = join(dir(), 'old.json');
+    writeFileSync(oldCopy, before);
+    expect((await new LocalKms(oldCopy, oldSecret).unwrap(w.version, w.wrapped)).length).toBe(32);
+    expect(() => new LocalKms(oldCopy, next)).toThrow(/master secret does not open/);
+  });
 });

@@ -20,7 +20,7 @@ interface KeyringFile {
  */
 export class LocalKms implements Kms {
   readonly provider = 'local';
-  private readonly root: Buffer;
+  private root: Buffer;
   private ring: KeyringFile;
 
   constructor(
@@ -87,6 +87,21 @@ export class LocalKms implements Kms {
 
   async rotate() {
     return this.addVersion();
+  }
+
+  /**
+   * Re-seals the keyring under a new master secret (new salt, every KEK rewrapped; the KEKs themselves
+   * do not change, so no data key needs rewrapping). Afterwards the old secret opens nothing written
+   * from now on; destroying it makes backups that carry the old keyring unreadable.
+   * Only with the server stopped: a running server keeps the old root in memory.
+   */
+  changeMasterSecret(newSecret: Uint8Array): void {
+    if (newSecret.length < 32) throw new Error('the master secret must hold at least 32 bytes');
+    const keks = this.ring.kek.map((k) => ({ ...k, key: this.kek(k.version) }));
+    const salt = randomBytes(32);
+    const root = hkdfSha256(newSecret, salt, Buffer.from('palisade-local-kms-root-v1'), 32);
+    this.write({ ...this.ring, salt: salt.toString('base64'), kek: keks.map((k) => ({ version: k.version, createdAt: k.createdAt, wrapped: aesKeyWrapPad(root, k.key).toString('base64') })) });
+    this.root = root;
   }
 
   async destroyVersion(version: number) {
