@@ -1,8 +1,9 @@
 import { AppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
-import { emailIndex, openField } from './sealed.js';
+import { emailIndex } from './sealed.js';
 import { revokeSessions } from './sessions.js';
+import { openColumn } from '../keys/index.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
 /**
@@ -43,8 +44,8 @@ export async function listUsers(deps: AuthDeps, filter: { email?: string } = {})
   const withFactor = new Set(factors.map((f) => f.user_id));
   return Promise.all(users.map(async (u) => ({
     id: u.id, username: u.username, role: u.role, disabled: u.disabled_at !== null,
-    displayName: await openField(deps, 'users', 'display_name', u.id, u.display_name),
-    email: await openField(deps, 'users', 'email', u.id, u.email),
+    displayName: await openColumn(deps.sealer, 'users', 'display_name', u.id, u.display_name),
+    email: await openColumn(deps.sealer, 'users', 'email', u.id, u.email),
     mfa: withFactor.has(u.id), createdAt: new Date(u.created_at).toISOString(),
   })));
 }

@@ -2,10 +2,10 @@ import { AppError, type Principal } from '../core/index.js';
 import { hashPassword, verifyPassword } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
-import { openField } from './sealed.js';
 import { hasActiveFactor } from './factors.js';
 import { assertPasswordAcceptable, MIN_SINGLE_FACTOR_LENGTH } from './password-policy.js';
 import { revokeSessions } from './sessions.js';
+import { openColumn } from '../keys/index.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
 /** 800-63B-4 §3.1.1.2: a password that is one factor of MFA needs at least 8 code points. */
@@ -24,7 +24,7 @@ export async function changePassword(deps: AuthDeps, principal: Principal, curre
     await recordAudit(deps.db, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'password.change_failed', address, outcome: 'failure' });
     throw new AppError('auth_failed', 'the current password is wrong');
   }
-  assertPasswordAcceptable(next, [principal.username, ...(user.display_name ? [(await openField(deps, 'users', 'display_name', principal.userId, user.display_name))!] : []), 'palisade'], mfa ? MIN_MFA_PASSWORD_LENGTH : MIN_SINGLE_FACTOR_LENGTH);
+  assertPasswordAcceptable(next, [principal.username, ...(user.display_name ? [(await openColumn(deps.sealer, 'users', 'display_name', principal.userId, user.display_name))!] : []), 'palisade'], mfa ? MIN_MFA_PASSWORD_LENGTH : MIN_SINGLE_FACTOR_LENGTH);
   const hash = await hashPassword(next, deps.policy.argon2);
   await deps.db.updateTable('users').set({ password_hash: hash }).where('id', '=', principal.userId).execute();
   await recordAudit(deps.db, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'password.changed', address, outcome: 'success' });

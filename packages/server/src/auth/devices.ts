@@ -1,17 +1,17 @@
 import { AppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
-import { openField } from './sealed.js';
 import { hasActiveFactor } from './factors.js';
 import { revokeSessions } from './sessions.js';
+import { openColumn } from '../keys/index.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
 /** The caller's devices: name, platform, first and last seen, last address, state. */
 export async function listMyDevices(deps: AuthDeps, principal: Principal) {
   const rows = await deps.db.selectFrom('devices').selectAll().where('user_id', '=', principal.userId).orderBy('created_at').execute();
   return Promise.all(rows.map(async (d) => ({
-    id: d.id, name: (await openField(deps, 'devices', 'name', d.id, d.name)) ?? '', platform: d.platform, current: d.id === principal.deviceId,
-    firstSeen: new Date(d.created_at).toISOString(), lastSeen: new Date(d.last_seen_at).toISOString(), lastAddress: await openField(deps, 'devices', 'last_address', d.id, d.last_address),
+    id: d.id, name: (await openColumn(deps.sealer, 'devices', 'name', d.id, d.name)) ?? '', platform: d.platform, current: d.id === principal.deviceId,
+    firstSeen: new Date(d.created_at).toISOString(), lastSeen: new Date(d.last_seen_at).toISOString(), lastAddress: await openColumn(deps.sealer, 'devices', 'last_address', d.id, d.last_address),
     state: d.revoked_at !== null ? 'revoked' : d.approved_at === null ? 'pending' : 'trusted',
   })));
 }

@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
 import { assertPasswordAcceptable } from './password-policy.js';
 import { emailIndex, normaliseEmail, sealForUser } from './sealed.js';
-import { aadOf, scopeOf } from '../keys/index.js';
+import { scopeOf, sealInTable } from '../keys/index.js';
 
 /** Product words a password must not be built around. */
 const PRODUCT_WORDS = ['palisade'];
@@ -104,7 +104,7 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
         const gid = randomId();
         await tx
           .insertInto('role_grants')
-          .values({ id: gid, user_id: userId, role, kind: 'standing', reason: deps.sealer.sealText(`granted with the ${row.kind} token`, aadOf('role_grants', 'reason', gid), scopeOf.table('role_grants')), requested_by: row.created_by, approved_by: row.created_by, approved_at: now, created_at: now, expires_at: null, revoked_at: null })
+          .values({ id: gid, user_id: userId, role, kind: 'standing', reason: sealInTable(deps.sealer, 'role_grants', 'reason', gid, `granted with the ${row.kind} token`), requested_by: row.created_by, approved_by: row.created_by, approved_at: now, created_at: now, expires_at: null, revoked_at: null })
           .execute();
       }
       await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'user.enrolled', target: userId, address, outcome: 'success', details: { via: row.kind, role: row.role, grants } });

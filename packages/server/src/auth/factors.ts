@@ -3,12 +3,12 @@ import { newTotpSecret, randomId, randomToken, sha256Hex, totpUri, verifyTotp } 
 import { recordAudit } from '../audit/index.js';
 import type { Executor } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
-import { openField } from './sealed.js';
-import { aadOf, scopeOf } from '../keys/index.js';
+import { aadOf, openColumn, scopeOf } from '../keys/index.js';
+import { sealForUser } from './sealed.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
 /** AAD that binds a sealed TOTP secret to its row. */
-export const totpAad = (id: string) => `authenticators.secret_sealed:${id}`;
+export const totpAad = (id: string) => aadOf('authenticators', 'secret_sealed', id);
 const RECOVERY_CODES = 10;
 
 /** True when the user has a confirmed, enabled second factor (an authenticator app or a passkey). */
@@ -33,9 +33,10 @@ export async function startTotpEnrolment(deps: AuthDeps, principal: Principal, l
   const id = randomId();
   const secret = newTotpSecret();
   const now = deps.clock.now();
+  await deps.sealer.prepare(scopeOf.user(principal.userId));
   await deps.db
     .insertInto('authenticators')
-    .values({ id, user_id: principal.userId, kind: 'totp', label: await deps.sealer.seal(Buffer.from(label), aadOf('authenticators', 'label', id), scopeOf.user(principal.userId)), secret_sealed: await deps.sealer.seal(Buffer.from(secret), totpAad(id), scopeOf.user(principal.userId)), last_used_step: 0, failures: 0, last_failure_at: null, created_at: now, confirmed_at: null, disabled_at: null })
+    .values({ id, user_id: principal.userId, kind: 'totp', label: sealForUser(deps, principal.userId, 'authenticators', 'label', id, label), secret_sealed: await deps.sealer.seal(Buffer.from(secret), totpAad(id), scopeOf.user(principal.userId)), last_used_step: 0, failures: 0, last_failure_at: null, created_at: now, confirmed_at: null, disabled_at: null })
     .execute();
   return { id, secret, uri: totpUri(secret, 'Palisade', principal.username) };
 }
@@ -63,7 +64,7 @@ export async function listFactors(deps: AuthDeps, principal: Principal) {
   const rows = await deps.db.selectFrom('authenticators').select(['id', 'kind', 'label', 'created_at', 'confirmed_at', 'disabled_at', 'failures']).where('user_id', '=', principal.userId).orderBy('created_at').execute();
   const left = await deps.db.selectFrom('recovery_codes').select('id').where('user_id', '=', principal.userId).where('used_at', 'is', null).execute();
   return {
-    factors: await Promise.all(rows.map(async (r) => ({ id: r.id, kind: r.kind, label: (await openField(deps, 'authenticators', 'label', r.id, r.label)) ?? '', createdAt: new Date(r.created_at).toISOString(), confirmed: r.confirmed_at !== null, disabled: r.disabled_at !== null, failures: r.failures }))),
+    factors: await Promise.all(rows.map(async (r) => ({ id: r.id, kind: r.kind, label: (await openColumn(deps.sealer, 'authenticators', 'label', r.id, r.label)) ?? '', createdAt: new Date(r.created_at).toISOString(), confirmed: r.confirmed_at !== null, disabled: r.disabled_at !== null, failures: r.failures }))),
     recoveryCodesLeft: left.length,
   };
 }

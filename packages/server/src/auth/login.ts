@@ -7,7 +7,7 @@ import { hasActiveFactor } from './factors.js';
 import { assessLogin } from './risk.js';
 import { passkeySecondFactor } from './passkeys.js';
 import { grantOrPending, openSession, prepareSession } from './open-session.js';
-import { aadOf, scopeOf } from '../keys/index.js';
+import { sealInTable } from '../keys/index.js';
 
 let dummyHash: Promise<string> | undefined;
 
@@ -44,7 +44,7 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
     const passkey = await passkeySecondFactor(deps, user.id);
     await deps.db
       .insertInto('login_challenges')
-      .values({ token_hash: sha256Hex(challenge), user_id: user.id, device_public_key: input.device.publicKey, device_name: deps.sealer.sealText(input.device.name, aadOf('login_challenges', 'device_name', sha256Hex(challenge)), scopeOf.table('login_challenges')), device_platform: input.device.platform, created_at: now, expires_at: expiresAt, used_at: null, webauthn_challenge_id: passkey?.challengeId ?? null })
+      .values({ token_hash: sha256Hex(challenge), user_id: user.id, device_public_key: input.device.publicKey, device_name: sealInTable(deps.sealer, 'login_challenges', 'device_name', sha256Hex(challenge), input.device.name), device_platform: input.device.platform, created_at: now, expires_at: expiresAt, used_at: null, webauthn_challenge_id: passkey?.challengeId ?? null })
       .execute();
     return {
       mfaRequired: true, challenge, expiresAt: new Date(expiresAt).toISOString(),

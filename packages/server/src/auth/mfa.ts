@@ -5,7 +5,8 @@ import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { recoveryHash, totpAad } from './factors.js';
 import { grantOrPending, openSession, prepareSession } from './open-session.js';
-import { aadOf, scopeOf } from '../keys/index.js';
+import { openColumn } from '../keys/index.js';
+import { sealedSessionAddress } from './sealed.js';
 import { verifyPasskeySecondFactor } from './passkeys.js';
 
 /** Growing delay after repeated failures: none for the first 5, then 2^(n-5) s, at most 5 minutes. */
@@ -64,7 +65,7 @@ export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, a
     await recordAudit(deps.db, deps.sealer, { at: now, actorId: ch.user_id, action: 'login.failed', address, outcome: 'failure', details: { step: input.code !== undefined ? 'totp' : input.webauthn !== undefined ? 'passkey' : 'recovery_code' } });
     throw e;
   }
-  const deviceName = await deps.sealer.openText(ch.device_name, aadOf('login_challenges', 'device_name', ch.token_hash));
+  const deviceName = await openColumn(deps.sealer, 'login_challenges', 'device_name', ch.token_hash, ch.device_name);
   await prepareSession(deps, ch.user_id);
   const r = await deps.db.transaction().execute(async (tx) => {
     const claimed = await tx.updateTable('login_challenges').set({ used_at: now }).where('token_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst();
@@ -82,5 +83,5 @@ export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, a
 export async function stepUp(deps: AuthDeps, principal: Principal, code: string, address: string | null): Promise<void> {
   deps.limiter.check('mfa.account', principal.userId);
   await verifyTotpFactor(deps, principal.userId, code, address);
-  await deps.db.updateTable('sessions').set({ aal: 2, strong_auth_at: deps.clock.now(), strong_auth_method: 'totp', ...(address ? { login_address: await deps.sealer.seal(Buffer.from(address), aadOf('sessions', 'login_address', principal.sessionId), scopeOf.user(principal.userId)) } : {}) }).where('id', '=', principal.sessionId).execute();
+  await deps.db.updateTable('sessions').set({ aal: 2, strong_auth_at: deps.clock.now(), strong_auth_method: 'totp', ...(address ? { login_address: await sealedSessionAddress(deps, principal.userId, principal.sessionId, address) } : {}) }).where('id', '=', principal.sessionId).execute();
 }

@@ -2,8 +2,9 @@ import type { SessionGrant } from '@palisade/protocol';
 import { AppError } from '../core/index.js';
 import { randomId, randomToken, sha256Hex } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
-import { aadOf, scopeOf } from '../keys/index.js';
+import { scopeOf } from '../keys/index.js';
 import type { Tx } from '../store/index.js';
+import { sealForUser } from './sealed.js';
 import type { AuthDeps } from './deps.js';
 
 /** The device a session is opened for. */
@@ -46,7 +47,7 @@ export async function openSession(
     .insertInto('sessions')
     .values({
       id: sessionId, token_hash: sha256Hex(token), user_id: user.id, device_id: deviceId, created_at: now, expires_at: expiresAt,
-      last_used_at: now, revoked_at: null, aal, strong_auth_at: aal >= 2 ? now : null, login_address: deps.sealer.sealText(address, aadOf('sessions', 'login_address', sessionId), scopeOf.user(user.id)), strong_auth_method: aal >= 2 ? method : null,
+      last_used_at: now, revoked_at: null, aal, strong_auth_at: aal >= 2 ? now : null, login_address: sealForUser(deps, user.id, 'sessions', 'login_address', sessionId, address), strong_auth_method: aal >= 2 ? method : null,
     })
     .execute();
   await recordAudit(tx, deps.sealer, { at: now, actorId: user.id, action: 'login.succeeded', target: sessionId, address, outcome: 'success', details: { deviceId, aal } });
@@ -65,7 +66,7 @@ async function registerDevice(deps: AuthDeps, tx: Tx, userId: string, device: De
   if (existing?.revoked_at != null) throw new AppError('invalid_device_key', 'this device key was revoked; generate a new one');
   const trusted = await tx.selectFrom('devices').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).where('approved_at', 'is not', null).executeTakeFirst();
   const approveNow = aal >= 2 || !trusted;
-  const seal = (column: string, id: string, v: string) => deps.sealer.sealText(v, aadOf('devices', column, id), scopeOf.user(userId));
+  const seal = (column: string, id: string, v: string) => sealForUser(deps, userId, 'devices', column, id, v);
   if (existing) {
     const approvedAt = existing.approved_at ?? (approveNow ? now : null);
     await tx.updateTable('devices').set({ last_seen_at: now, name: seal('name', existing.id, device.name), platform: device.platform, last_address: seal('last_address', existing.id, address), approved_at: approvedAt }).where('id', '=', existing.id).execute();

@@ -6,8 +6,8 @@ import type { Executor } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
 import { hasActiveFactor, issueRecoveryCodes } from './factors.js';
 import { grantOrPending, openSession, prepareSession, type DeviceDescription } from './open-session.js';
-import { aadOf, scopeOf } from '../keys/index.js';
-import { sealForUser } from './sealed.js';
+import { scopeOf } from '../keys/index.js';
+import { sealedSessionAddress, sealForUser } from './sealed.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
 /** WebAuthn challenges live five minutes and are used once. */
@@ -144,7 +144,7 @@ export async function finishPasskeyStepUp(deps: AuthDeps, principal: Principal, 
   const aal = deviceBound ? 3 : 2;
   await deps.db
     .updateTable('sessions')
-    .set({ aal, strong_auth_at: now, strong_auth_method: deviceBound ? 'passkey_device_bound' : 'passkey', ...(address ? { login_address: await deps.sealer.seal(Buffer.from(address), aadOf('sessions', 'login_address', principal.sessionId), scopeOf.user(principal.userId)) } : {}) })
+    .set({ aal, strong_auth_at: now, strong_auth_method: deviceBound ? 'passkey_device_bound' : 'passkey', ...(address ? { login_address: await sealedSessionAddress(deps, principal.userId, principal.sessionId, address) } : {}) })
     .where('id', '=', principal.sessionId)
     .execute();
   // SECURITY-BASELINE: an AAL3 session ends at most 12 hours from now.

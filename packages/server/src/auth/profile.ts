@@ -1,16 +1,16 @@
 import { AppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
-import { scopeOf } from '../keys/index.js';
+import { openColumn, scopeOf } from '../keys/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
-import { emailIndex, normaliseEmail, openField, sealForUser } from './sealed.js';
+import { emailIndex, normaliseEmail, sealForUser } from './sealed.js';
 import { revokeSessions } from './sessions.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
 /** The caller's own display name and e-mail, opened from their sealed columns. */
 export async function getProfile(deps: AuthDeps, principal: Principal): Promise<{ displayName: string | null; email: string | null }> {
   const u = await deps.db.selectFrom('users').select(['display_name', 'email']).where('id', '=', principal.userId).executeTakeFirstOrThrow();
-  return { displayName: await openField(deps, 'users', 'display_name', principal.userId, u.display_name), email: await openField(deps, 'users', 'email', principal.userId, u.email) };
+  return { displayName: await openColumn(deps.sealer, 'users', 'display_name', principal.userId, u.display_name), email: await openColumn(deps.sealer, 'users', 'email', principal.userId, u.email) };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { aadOf, scopeOf } from '../keys/index.js';
+import { scopeOf, sealColumn } from '../keys/index.js';
 import type { AuthDeps } from './deps.js';
 
 /**
@@ -9,12 +9,13 @@ import type { AuthDeps } from './deps.js';
 export function sealForUser(deps: Pick<AuthDeps, 'sealer'>, userId: string, table: string, column: string, rowId: string, value: string): string;
 export function sealForUser(deps: Pick<AuthDeps, 'sealer'>, userId: string, table: string, column: string, rowId: string, value: string | null | undefined): string | null;
 export function sealForUser(deps: Pick<AuthDeps, 'sealer'>, userId: string, table: string, column: string, rowId: string, value: string | null | undefined): string | null {
-  return value == null ? null : deps.sealer.sealText(value, aadOf(table, column, rowId), scopeOf.user(userId));
+  return sealColumn(deps.sealer, table, column, rowId, value, scopeOf.user(userId));
 }
 
-/** Opens a sealed column value (null stays null). */
-export async function openField(deps: Pick<AuthDeps, 'sealer'>, table: string, column: string, rowId: string, sealed: string | null): Promise<string | null> {
-  return sealed === null ? null : deps.sealer.openText(sealed, aadOf(table, column, rowId));
+/** A session's address sealed under its user's key (for updates outside a transaction). */
+export async function sealedSessionAddress(deps: Pick<AuthDeps, 'sealer'>, userId: string, sessionId: string, address: string): Promise<string> {
+  await deps.sealer.prepare(scopeOf.user(userId));
+  return sealForUser(deps, userId, 'sessions', 'login_address', sessionId, address);
 }
 
 /** E-mail addresses compare case-insensitively and without surrounding spaces. */

@@ -2,8 +2,8 @@ import { AppError, type DeviceId, type Principal, type SessionId, type UserId } 
 import { constantTimeEqual, sha256Hex } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import { SESSIONS_REVOKED, type AuthDeps, type SessionsRevoked } from './deps.js';
+import { openColumn } from '../keys/index.js';
 import { networkOf } from './risk.js';
-import { openField } from './sealed.js';
 
 /** A live session: who, which device key, and when it ends. */
 export interface AuthenticatedSession {
@@ -69,7 +69,7 @@ export async function authenticateToken(deps: AuthDeps, token: string, address?:
       aal: Number(row.aal),
       // SECURITY: a request from another network than the login's does not count as strongly
       // authenticated: sensitive actions need a new step-up from where the user is now.
-      strongAuthAt: row.strongAuthAt === null || (address !== undefined && row.loginAddress !== null && networkOf(address) !== networkOf((await openField(deps, 'sessions', 'login_address', row.sessionId, row.loginAddress))!)) ? null : Number(row.strongAuthAt),
+      strongAuthAt: row.strongAuthAt === null || (address !== undefined && row.loginAddress !== null && networkOf(address) !== networkOf((await openColumn(deps.sealer, 'sessions', 'login_address', row.sessionId, row.loginAddress))!)) ? null : Number(row.strongAuthAt),
     },
     devicePublicKey: row.publicKey,
     expiresAt: row.expiresAt,
@@ -128,7 +128,7 @@ export async function listMySessions(deps: AuthDeps, principal: Principal) {
   return Promise.all(rows.map(async (r) => ({
     id: r.id,
     deviceId: r.device_id,
-    deviceName: await openField(deps, 'devices', 'name', r.device_id, r.device_name),
+    deviceName: await openColumn(deps.sealer, 'devices', 'name', r.device_id, r.device_name),
     current: r.id === principal.sessionId,
     createdAt: new Date(r.created_at).toISOString(),
     expiresAt: new Date(r.expires_at).toISOString(),

@@ -5,12 +5,12 @@ import { recordAudit } from '../audit/index.js';
 import type { Tx } from '../store/index.js';
 import type { AuthDeps, SsoDeps } from './deps.js';
 import { grantOrPending, openSession, prepareSession, type DeviceDescription } from './open-session.js';
-import { aadOf, scopeOf } from '../keys/index.js';
+import { aadOf, openColumn, scopeOf, sealInTable } from '../keys/index.js';
 import { sealForUser } from './sealed.js';
 
 const SSO_TTL_MS = 10 * 60_000;
 const MFA_AMR = new Set(['mfa', 'otp', 'hwk', 'swk', 'fpt', 'sc']);
-const aad = (id: string) => `sso_logins.secrets_sealed:${id}`;
+const aad = (id: string) => aadOf('sso_logins', 'secrets_sealed', id);
 
 function sso(deps: AuthDeps): SsoDeps {
   if (!deps.sso) throw new AppError('sso_not_configured');
@@ -28,7 +28,7 @@ export async function startSso(deps: AuthDeps, device: DeviceDescription, addres
     .insertInto('sso_logins')
     .values({
       id, state_hash: sha256Hex(secrets.state), secrets_sealed: await deps.sealer.seal(Buffer.from(JSON.stringify(secrets)), aad(id)),
-      device_public_key: device.publicKey, device_name: deps.sealer.sealText(device.name, aadOf('sso_logins', 'device_name', id), scopeOf.table('sso_logins')), device_platform: device.platform,
+      device_public_key: device.publicKey, device_name: sealInTable(deps.sealer, 'sso_logins', 'device_name', id, device.name), device_platform: device.platform,
       created_at: now, expires_at: now + SSO_TTL_MS, user_id: null, aal: null, completed_at: null,
     })
     .execute();
@@ -95,7 +95,7 @@ async function linkOrProvision(deps: AuthDeps, tx: Tx, s: SsoDeps, claims: OidcC
   for (const role of roles) {
     const has = await tx.selectFrom('role_grants').select('id').where('user_id', '=', userId).where('role', '=', role).where('revoked_at', 'is', null).where('kind', '=', 'standing').executeTakeFirst();
     const gid = randomId();
-    if (!has) await tx.insertInto('role_grants').values({ id: gid, user_id: userId, role, kind: 'standing', reason: deps.sealer.sealText(`mapped from ${s.roleClaim} at ${claims.iss}`, aadOf('role_grants', 'reason', gid), scopeOf.table('role_grants')), requested_by: null, approved_by: null, approved_at: now, created_at: now, expires_at: null, revoked_at: null }).execute();
+    if (!has) await tx.insertInto('role_grants').values({ id: gid, user_id: userId, role, kind: 'standing', reason: sealInTable(deps.sealer, 'role_grants', 'reason', gid, `mapped from ${s.roleClaim} at ${claims.iss}`), requested_by: null, approved_by: null, approved_at: now, created_at: now, expires_at: null, revoked_at: null }).execute();
   }
   return userId;
 }
@@ -112,7 +112,7 @@ export async function completeSso(deps: AuthDeps, ssoId: string, signature: stri
   if (!verifyEd25519(Buffer.from(row.device_public_key, 'base64url'), new TextEncoder().encode(ssoProofMessage(ssoId)), Buffer.from(signature, 'base64url'))) throw new AppError('device_proof_failed');
   if (row.user_id === null) return undefined;
   const userId = row.user_id;
-  const deviceName = await deps.sealer.openText(row.device_name, aadOf('sso_logins', 'device_name', row.id));
+  const deviceName = await openColumn(deps.sealer, 'sso_logins', 'device_name', row.id, row.device_name);
   await prepareSession(deps, userId);
   const r = await deps.db.transaction().execute(async (tx) => {
     const claimed = await tx.updateTable('sso_logins').set({ completed_at: now }).where('id', '=', ssoId).where('completed_at', 'is', null).executeTakeFirst();

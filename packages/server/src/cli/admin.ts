@@ -1,10 +1,10 @@
 import { request } from 'node:http';
 import { Command } from 'commander';
 import { createInvite } from '../auth/index.js';
-import { join } from 'node:path';
 import { buildCore, changeMasterSecret } from '../server/index.js';
 import { serverRunning } from './running.js';
-import { loadOrExit } from './load.js';
+import { adminSocketPath } from '../config/index.js';
+import { fail, loadOrExit } from './load.js';
 
 function callSocket(path: string, method: string, url: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
@@ -18,14 +18,9 @@ function callSocket(path: string, method: string, url: string, body?: unknown): 
   });
 }
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-}
-
 async function viaSocket(configFile: string | undefined, method: string, url: string, body?: unknown) {
   const config = loadOrExit(configFile);
-  const core = { path: config.server.adminSocket ?? `${config.dataDir}/admin.sock` };
+  const core = { path: adminSocketPath(config) };
   try {
     return await callSocket(core.path, method, url, body);
   } catch (e) {
@@ -122,7 +117,7 @@ export function keysCommand(): Command {
     .option('-c, --config <file>', 'configuration file (YAML)')
     .action(async (opts: { config?: string; new: string }) => {
       const config = loadOrExit(opts.config);
-      if (await serverRunning(config.server.adminSocket ?? join(config.dataDir, 'admin.sock'))) fail('the server is running on this data directory: stop it first.');
+      if (await serverRunning(adminSocketPath(config))) fail('the server is running on this data directory: stop it first.');
       try {
         changeMasterSecret(config, process.env, opts.new);
       } catch (e) {

@@ -1,15 +1,11 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { createBackup, restoreBackup } from '../server/index.js';
-import { loadOrExit } from './load.js';
+import { adminSocketPath } from '../config/index.js';
+import { fail, loadOrExit } from './load.js';
 import { serverRunning } from './running.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
-
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-}
 
 /** `palisade backup create|restore`: encrypted, consistent backups of the store. */
 export function backupCommands(): Command {
@@ -39,7 +35,7 @@ export function backupCommands(): Command {
     .option('--force', 'replace an existing store and keyring')
     .action(async (file: string, opts: { config?: string; force?: boolean }) => {
       const config = loadOrExit(opts.config);
-      if (await serverRunning(config.server.adminSocket ?? join(config.dataDir, 'admin.sock'))) fail('the server is running on this data directory: stop it first, then restore.');
+      if (await serverRunning(adminSocketPath(config))) fail('the server is running on this data directory: stop it first, then restore.');
       try {
         const r = await restoreBackup(config, process.env, resolve(file), opts.force === true, say);
         say(`restored the ${r.dialect} store from the backup of ${r.createdAt}. Start the server with \`palisade serve\`.`);

@@ -14,3 +14,9 @@ export function loadOrExit(file: string | undefined): Config {
     throw e;
   }
 }
+
+/** Prints what went wrong (and what to do) and exits 1. */
+export function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}

@@ -1,4 +1,4 @@
 /** Configuration: one zod schema per section, YAML file plus environment overrides, secret references. */
 export { ConfigSchema, SecretRef, type Config } from './schema.js';
-export { loadConfig, ConfigError, ENV_OVERRIDES, type ConfigIssue } from './load.js';
+export { adminSocketPath, loadConfig, ConfigError, ENV_OVERRIDES, type ConfigIssue } from './load.js';
 export { resolveSecret } from './secret-ref.js';

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from './schema.js';
 
@@ -93,4 +94,9 @@ function setPath(obj: Record<string, unknown>, path: string, value: unknown): vo
     cur = cur[k] as Record<string, unknown>;
   }
   cur[keys[keys.length - 1] as string] = value;
+}
+
+/** Where the admin socket is: `server.adminSocket`, or `<dataDir>/admin.sock`. */
+export function adminSocketPath(config: Config): string {
+  return config.server.adminSocket ?? join(config.dataDir, 'admin.sock');
 }

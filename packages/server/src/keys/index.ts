@@ -5,4 +5,4 @@
 export { EnvelopeSealer, INDEX_SCOPE, KeyDestroyedError } from './key-service.js';
 export { KeyRotation, type RotationPolicy, type RotationReport } from './rotation.js';
 export { resealAll, type ResealReport } from './reseal.js';
-export { aadOf, auditAad, isSealedText, payloadAad, scopeOf, SEALED_FIELDS, TABLE_SCOPES, type SealedField } from './sealed-fields.js';
+export { aadOf, auditAad, openColumn, payloadAad, scopeOf, sealColumn, sealInTable, SEALED_FIELDS, TABLE_SCOPES, type SealedField } from './sealed-fields.js';

@@ -1,22 +1,10 @@
 import type { Clock } from '../core/index.js';
 import { aesGcmDecrypt, aesGcmEncrypt, hkdfSha256, hmacSha256, newGcmNonce, randomId, randomKey, type Kms, type Sealer } from '../crypto/index.js';
 import type { Db } from '../store/index.js';
+import { TABLE_SCOPES } from './sealed-fields.js';
+import { BINARY_FORMAT, boundAad, keyIdOfBytes, TEXT_FORMAT } from './sealed-format.js';
 
-const FORMAT = 'v2';
 const DEFAULT_SCOPE = 'server';
-const BINARY_FORMAT = 0x02;
-
-/** The data-key id inside a binary sealed value (or inside the text form stored as bytes). */
-export function keyIdOfBytes(b: Uint8Array): string | undefined {
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  if (buf[0] !== BINARY_FORMAT) {
-    const text = buf.toString();
-    return text.startsWith(`${FORMAT}.`) ? text.split('.')[1] : undefined;
-  }
-  const n = buf[1] ?? 0;
-  if (n < 1 || buf.length < 2 + n + 12 + 16) return undefined;
-  return buf.toString('latin1', 2, 2 + n);
-}
 /** Scope of the blind-index key: never retired by `--reencrypt` (indexes must stay comparable). */
 export const INDEX_SCOPE = 'index';
 
@@ -28,11 +16,17 @@ export class KeyDestroyedError extends Error {
   }
 }
 
+/** AES-256-GCM under a data key with a fresh nonce; the AAD is bound to the key id. */
+function encrypt(id: string, key: Buffer, plaintext: Uint8Array, aad: string): { iv: Buffer; ct: Buffer; tag: Buffer } {
+  const iv = newGcmNonce();
+  return { iv, ...aesGcmEncrypt(key, iv, plaintext, boundAad(aad, id)) };
+}
+
 /**
  * Envelope encryption: each scope (the server, a user, a conversation) has a data key, stored wrapped
  * by the KMS's current KEK; values are sealed with AES-256-GCM under their scope's key, with AAD that
  * binds table, column, row and key id, so a ciphertext moved elsewhere does not open.
- * Format: `v2.<keyId>.<nonce>.<ciphertext>.<tag>` (base64url). Unwrapped keys are cached in memory.
+ * Stored forms: see sealed-format.ts. Unwrapped keys are cached in memory.
  */
 export class EnvelopeSealer implements Sealer {
   private readonly cache = new Map<string, Buffer>();
@@ -96,9 +90,8 @@ export class EnvelopeSealer implements Sealer {
    */
   async sealBytes(plaintext: Uint8Array, aad: string, scope: string): Promise<Buffer> {
     const { id, key } = this.loaded(scope) ?? (await this.activeKey(scope));
-    const iv = newGcmNonce();
+    const { iv, ct, tag } = encrypt(id, key, plaintext, aad);
     const idBytes = Buffer.from(id, 'latin1');
-    const { ct, tag } = aesGcmEncrypt(key, iv, plaintext, Buffer.from(`${aad}|key:${id}`));
     return Buffer.concat([Buffer.from([BINARY_FORMAT, idBytes.length]), idBytes, iv, ct, tag]);
   }
 
@@ -110,19 +103,23 @@ export class EnvelopeSealer implements Sealer {
     if (id === undefined) throw new Error('not an envelope-sealed value');
     const at = 2 + id.length;
     const key = this.cache.get(id) ?? (await this.keyById(id));
-    return aesGcmDecrypt(key, b.subarray(at, at + 12), b.subarray(at + 12, b.length - 16), b.subarray(b.length - 16), Buffer.from(`${aad}|key:${id}`));
+    return aesGcmDecrypt(key, b.subarray(at, at + 12), b.subarray(at + 12, b.length - 16), b.subarray(b.length - 16), boundAad(aad, id));
   }
 
   async prepare(scope: string): Promise<void> {
     await this.activeKey(scope);
   }
 
+  /** Loads, at start, the scopes sealed inside transactions (server, blind index, table scopes). */
+  async prepareServerScopes(): Promise<void> {
+    for (const scope of [DEFAULT_SCOPE, INDEX_SCOPE, ...TABLE_SCOPES]) await this.prepare(scope);
+  }
+
   sealText(text: string, aad: string, scope: string): string {
-    const id = this.current.get(scope);
-    const key = id === undefined ? undefined : this.cache.get(id);
+    const k = this.loaded(scope);
     // SECURITY: never falls back to storing clear text; a missing prepare() is a programming error.
-    if (id === undefined || !key) throw new Error(`data key of scope ${scope} not prepared before sealing`);
-    return this.sealWith(id, key, Buffer.from(text, 'utf8'), aad);
+    if (!k) throw new Error(`data key of scope ${scope} not prepared before sealing`);
+    return this.sealWith(k.id, k.key, Buffer.from(text, 'utf8'), aad);
   }
 
   async openText(sealed: string, aad: string): Promise<string> {
@@ -138,23 +135,22 @@ export class EnvelopeSealer implements Sealer {
   }
 
   private sealWith(id: string, key: Buffer, plaintext: Uint8Array, aad: string): string {
-    const iv = newGcmNonce();
-    const { ct, tag } = aesGcmEncrypt(key, iv, plaintext, Buffer.from(`${aad}|key:${id}`));
-    return [FORMAT, id, iv.toString('base64url'), ct.toString('base64url'), tag.toString('base64url')].join('.');
+    const { iv, ct, tag } = encrypt(id, key, plaintext, aad);
+    return [TEXT_FORMAT, id, iv.toString('base64url'), ct.toString('base64url'), tag.toString('base64url')].join('.');
   }
 
   async unseal(sealed: string, aad: string): Promise<Uint8Array> {
     const [format, id, iv, ct, tag] = sealed.split('.');
-    if (format !== FORMAT || !id || !iv || ct === undefined || !tag) throw new Error('not an envelope-sealed value');
+    if (format !== TEXT_FORMAT || !id || !iv || ct === undefined || !tag) throw new Error('not an envelope-sealed value');
     const key = this.cache.get(id) ?? (await this.keyById(id));
-    return aesGcmDecrypt(key, Buffer.from(iv, 'base64url'), Buffer.from(ct, 'base64url'), Buffer.from(tag, 'base64url'), Buffer.from(`${aad}|key:${id}`));
+    return aesGcmDecrypt(key, Buffer.from(iv, 'base64url'), Buffer.from(ct, 'base64url'), Buffer.from(tag, 'base64url'), boundAad(aad, id));
   }
 
   /**
    * Retires the active data key of every scope (but the blind-index key): new values get new keys,
-   * old values still open until `resealAll` moves them. Returns the ids retired now.
+   * old values still open until `resealAll` moves them.
    */
-  async retireActiveKeys(): Promise<string[]> {
+  async retireActiveKeys(): Promise<void> {
     const live = await this.db.selectFrom('data_keys').select('id').where('retired_at', 'is', null).where('destroyed_at', 'is', null).where('scope', '!=', INDEX_SCOPE).execute();
     if (live.length > 0) await this.db.updateTable('data_keys').set({ retired_at: this.clock.now() }).where('id', 'in', live.map((r) => r.id)).execute();
     // Scopes loaded in memory get their new key now (so sealText keeps working); others on next use.
@@ -163,7 +159,6 @@ export class EnvelopeSealer implements Sealer {
       this.current.delete(scope);
       await this.activeKey(scope);
     }
-    return live.map((r) => r.id);
   }
 
   /** Ids of retired data keys that still exist (their values may need resealing). */
@@ -185,7 +180,7 @@ export class EnvelopeSealer implements Sealer {
    * Rewraps every live data key under the KMS's current KEK, one row at a time (online, and safe to
    * interrupt: each row is either old or new, and running it again finishes the job).
    */
-  async rewrapAll(onProgress?: (done: number, total: number) => void): Promise<number> {
+  async rewrapAll(): Promise<number> {
     const version = await this.kms.currentVersion();
     const rows = await this.db.selectFrom('data_keys').select(['id', 'kek_version', 'wrapped']).where('destroyed_at', 'is', null).where('kek_version', '<', version).execute();
     let done = 0;
@@ -194,7 +189,6 @@ export class EnvelopeSealer implements Sealer {
       const w = await this.kms.wrap(key);
       await this.db.updateTable('data_keys').set({ kek_version: w.version, wrapped: w.wrapped.toString('base64') }).where('id', '=', r.id).where('kek_version', '=', r.kek_version).execute();
       done++;
-      onProgress?.(done, rows.length);
     }
     return done;
   }

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../store/index.js';
-import { keyIdOfBytes, type EnvelopeSealer } from './key-service.js';
-import { keyIdOf, SEALED_FIELDS, type SealedField } from './sealed-fields.js';
+import type { EnvelopeSealer } from './key-service.js';
+import { SEALED_FIELDS, type SealedField } from './sealed-fields.js';
+import { keyIdOf, keyIdOfBytes } from './sealed-format.js';
 
 /** What one pass over the sealed columns did. */
 export interface ResealReport {

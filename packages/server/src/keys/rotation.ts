@@ -21,8 +21,6 @@ export interface RotationReport {
   reencrypt?: ResealReport;
 }
 
-type Progress = (stage: string, done: number, total?: number) => void;
-
 /**
  * KEK rotation and data-key re-encryption, online. Rotation adds a KEK version and rewraps every data
  * key; re-encryption retires every data key and reseals each value under its scope's new key. Both
@@ -52,14 +50,19 @@ export class KeyRotation {
   }
 
   /** New KEK version, every data key rewrapped; with `reencrypt`, every value moved to a new data key. */
-  rotate(opts: { reencrypt?: boolean; onProgress?: Progress } = {}): Promise<RotationReport> {
+  rotate(opts: { reencrypt?: boolean } = {}): Promise<RotationReport> {
     return this.serial(async () => {
-      const version = await this.kms.rotate();
-      const rewrapped = await this.sealer.rewrapAll((d, t) => opts.onProgress?.('rewrap', d, t));
-      this.log.info({ version, rewrapped }, 'key-encryption key rotated');
-      if (!opts.reencrypt) return { version, rewrapped };
-      return { version, rewrapped, reencrypt: await this.reencryptNow(opts.onProgress) };
+      const rotated = await this.rotateKek();
+      if (!opts.reencrypt) return rotated;
+      return { ...rotated, reencrypt: await this.finishReencrypt(await this.beginReencrypt()) };
     });
+  }
+
+  private async rotateKek(): Promise<{ version: number; rewrapped: number }> {
+    const version = await this.kms.rotate();
+    const rewrapped = await this.sealer.rewrapAll();
+    this.log.info({ version, rewrapped }, 'key-encryption key rotated');
+    return { version, rewrapped };
   }
 
   /**
@@ -67,29 +70,29 @@ export class KeyRotation {
    * the background (the request returns at once; `status().running` shows progress).
    */
   startReencrypt(): Promise<{ version: number; rewrapped: number; job: string }> {
-    const started = this.serial(async () => {
-      const version = await this.kms.rotate();
-      const rewrapped = await this.sealer.rewrapAll();
-      this.log.info({ version, rewrapped }, 'key-encryption key rotated');
-      return { version, rewrapped, job: await this.beginReencrypt() };
-    });
+    const started = this.serial(async () => ({ ...(await this.rotateKek()), job: await this.beginReencrypt() }));
     void started.then(({ job }) => this.serial(() => this.finishReencrypt(job))).catch((e: unknown) => this.log.error({ err: e }, 're-encryption failed; it resumes at the next start'));
     return started;
   }
 
-  private async reencryptNow(onProgress?: Progress): Promise<ResealReport> {
-    return this.finishReencrypt(await this.beginReencrypt(), onProgress);
-  }
-
   /** Journals the job, then retires the data keys (a crash after either is finished by `resume`). */
   private async beginReencrypt(): Promise<string> {
-    const job = randomId();
-    await this.db.insertInto('key_jobs').values({ id: job, kind: 'reencrypt', started_at: this.clock.now(), finished_at: null, report: null }).execute();
+    const job = await this.openJob('reencrypt');
     await this.sealer.retireActiveKeys();
     return job;
   }
 
-  private async finishReencrypt(job: string, onProgress?: Progress): Promise<ResealReport> {
+  private async openJob(kind: 'reencrypt' | 'legacy-seal'): Promise<string> {
+    const id = randomId();
+    await this.db.insertInto('key_jobs').values({ id, kind, started_at: this.clock.now(), finished_at: null, report: null }).execute();
+    return id;
+  }
+
+  private async closeJob(id: string, report: ResealReport): Promise<void> {
+    await this.db.updateTable('key_jobs').set({ finished_at: this.clock.now(), report: JSON.stringify(report) }).where('id', '=', id).execute();
+  }
+
+  private async finishReencrypt(job: string): Promise<ResealReport> {
     this.running = { job, field: '', scanned: 0 };
     try {
       const report = await resealAll(this.db, this.sealer, {
@@ -97,14 +100,11 @@ export class KeyRotation {
         legacy: true,
         sealPayloads: this.policy.sealPayloads === true,
         shouldStop: () => this.stopping,
-        onProgress: (f, n) => {
-          this.running = { job, field: f, scanned: n };
-          onProgress?.(`reencrypt ${f}`, n);
-        },
+        onProgress: (field, scanned) => (this.running = { job, field, scanned }),
       });
       // Stopped by a shutdown: the job stays open and the next start finishes it.
       if (!report.complete) return report;
-      await this.db.updateTable('key_jobs').set({ finished_at: this.clock.now(), report: JSON.stringify(report) }).where('id', '=', job).execute();
+      await this.closeJob(job, report);
       this.log.info({ ...report }, 'data keys re-encrypted');
       return report;
     } finally {
@@ -121,10 +121,9 @@ export class KeyRotation {
       // Needed once, after the upgrade that sealed these columns; journalled so later starts skip it.
       const done = await this.db.selectFrom('key_jobs').select('id').where('kind', '=', 'legacy-seal').where('finished_at', 'is not', null).executeTakeFirst();
       if (done) return undefined;
-      const job = randomId();
-      await this.db.insertInto('key_jobs').values({ id: job, kind: 'legacy-seal', started_at: this.clock.now(), finished_at: null, report: null }).execute();
+      const job = await this.openJob('legacy-seal');
       const legacy = await resealAll(this.db, this.sealer, { retired: new Set(), legacy: true, skipMessages: true });
-      await this.db.updateTable('key_jobs').set({ finished_at: this.clock.now(), report: JSON.stringify(legacy) }).where('id', '=', job).execute();
+      await this.closeJob(job, legacy);
       if (legacy.sealedLegacy > 0) this.log.info({ sealed: legacy.sealedLegacy }, 'sealed values stored before their column was sealed');
       return legacy;
     });
@@ -169,12 +168,12 @@ export class KeyRotation {
   }
 
   /** When the current KEK is due for rotation, and whether it is overdue. */
-  async schedule(): Promise<{ currentCreatedAt: number; nextRotationAt: number; overdue: boolean }> {
+  async schedule(): Promise<{ nextRotationAt: number; overdue: boolean }> {
     const versions = await this.kms.versions();
     const currentVersion = await this.kms.currentVersion();
     const current = versions.find((v) => v.version === currentVersion) ?? versions[versions.length - 1]!;
     const nextRotationAt = current.createdAt + this.policy.rotateEveryDays * DAY;
-    return { currentCreatedAt: current.createdAt, nextRotationAt, overdue: this.clock.now() >= nextRotationAt };
+    return { nextRotationAt, overdue: this.clock.now() >= nextRotationAt };
   }
 
   /** Rotates when overdue (autoRotate) or warns. Returns the report when it rotated. */

@@ -1,12 +1,33 @@
+import type { Sealer } from '../crypto/index.js';
+
 /**
  * The one list of what the server keeps sealed at rest: for each column, how its AAD names the place
- * it belongs to (table, column, row) and which scope's data key seals it. Domain modules build AAD
- * and scope with these helpers, and the re-encryption walker (reseal.ts) walks this list, so adding a
+ * it belongs to (table, column, row) and which scope's data key seals it. Domain modules seal and
+ * open with the helpers below (the same `aadOf` the list uses), and the re-encryption walker (reseal.ts) walks this list, so adding a
  * sealed column here is what makes rotation, `--reencrypt` and the legacy pass cover it.
  */
 
 /** AAD of a value: table, column and row, e.g. `users.email:<id>`. */
 export const aadOf = (table: string, column: string, row: string): string => `${table}.${column}:${row}`;
+
+/** Seals a column value under `scope` (prepared: see `Sealer.sealText`); AAD names table, column and row. */
+export function sealColumn(sealer: Sealer, table: string, column: string, rowId: string, value: string, scope: string): string;
+export function sealColumn(sealer: Sealer, table: string, column: string, rowId: string, value: string | null | undefined, scope: string): string | null;
+export function sealColumn(sealer: Sealer, table: string, column: string, rowId: string, value: string | null | undefined, scope: string): string | null {
+  return value == null ? null : sealer.sealText(value, aadOf(table, column, rowId), scope);
+}
+
+/** Seals a column value under its table's own data key (one of TABLE_SCOPES, loaded at start). */
+export function sealInTable(sealer: Sealer, table: string, column: string, rowId: string, value: string): string {
+  return sealColumn(sealer, table, column, rowId, value, scopeOf.table(table));
+}
+
+/** Opens a value sealed by `sealColumn` or `sealInTable` (null stays null). */
+export function openColumn(sealer: Sealer, table: string, column: string, rowId: string, sealed: string): Promise<string>;
+export function openColumn(sealer: Sealer, table: string, column: string, rowId: string, sealed: string | null): Promise<string | null>;
+export async function openColumn(sealer: Sealer, table: string, column: string, rowId: string, sealed: string | null): Promise<string | null> {
+  return sealed === null ? null : sealer.openText(sealed, aadOf(table, column, rowId));
+}
 
 /** Data-key scopes: per user and per conversation (crypto-shredding units), per table for server data. */
 export const scopeOf = {
@@ -73,13 +94,3 @@ export const SEALED_FIELDS: readonly SealedField[] = [
 
 /** Table scopes, loaded at start: values in them are sealed inside transactions. */
 export const TABLE_SCOPES = ['audit_log', 'login_challenges', 'sso_logins', 'role_grants', 'approvals'].map(scopeOf.table);
-
-/** True when a stored text is an envelope-sealed value (`v2.<keyId>.<iv>.<ct>.<tag>`). */
-export function isSealedText(v: string): boolean {
-  return /^v2\.[A-Za-z0-9_-]{10,40}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{22}$/.test(v);
-}
-
-/** The data-key id inside a sealed value. */
-export function keyIdOf(v: string): string | undefined {
-  return isSealedText(v) ? v.split('.')[1] : undefined;
-}

@@ -1,7 +1,7 @@
 import type { ConversationView } from '@palisade/protocol';
 import { AppError, type Principal } from '../core/index.js';
 import { randomId } from '../crypto/index.js';
-import { aadOf, scopeOf } from '../keys/index.js';
+import { openColumn, scopeOf, sealColumn } from '../keys/index.js';
 import { recordAudit } from '../audit/index.js';
 import { assertAccount, assertConversation, assertScope, type MemberRole } from '../rbac/index.js';
 import { isUniqueViolation, type Executor, type Tx } from '../store/index.js';
@@ -20,7 +20,7 @@ function membersChanged(deps: MessagingDeps, data: MembersChanged): void {
 
 /** Seals a conversation's name or topic (its scope must be prepared). */
 const sealConv = (deps: MessagingDeps, id: string, column: 'name' | 'topic', v: string | null | undefined) =>
-  v == null ? null : deps.sealer.sealText(v, aadOf('conversations', column, id), scopeOf.conversation(id));
+  sealColumn(deps.sealer, 'conversations', column, id, v, scopeOf.conversation(id));
 
 async function insertConversation(tx: Tx, deps: MessagingDeps, id: string, kind: 'direct' | 'group', text: { name?: string; topic?: string }, directKey: string | null, members: [string, MemberRole][]) {
   const now = deps.clock.now();
@@ -178,8 +178,7 @@ export async function listConversations(deps: MessagingDeps, principal: Principa
     .select(['m.conversation_id', 'm.user_id', 'm.role', 'u.username'])
     .where('m.conversation_id', 'in', mine.map((c) => c.id))
     .execute();
-  const open = (id: string, column: 'name' | 'topic', v: string | null) => (v === null ? null : deps.sealer.openText(v, aadOf('conversations', column, id)));
-  const texts = await Promise.all(mine.map(async (c) => ({ name: await open(c.id, 'name', c.name), topic: await open(c.id, 'topic', c.topic) })));
+  const texts = await Promise.all(mine.map(async (c) => ({ name: await openColumn(deps.sealer, 'conversations', 'name', c.id, c.name), topic: await openColumn(deps.sealer, 'conversations', 'topic', c.id, c.topic) })));
   return mine.map((c, i) => ({
     id: c.id,
     kind: c.kind,

@@ -3,7 +3,7 @@ import { randomId } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import { assertAccount } from './assert.js';
 import type { RbacDeps } from './deps.js';
-import { openRbac, sealRbac } from './sealed.js';
+import { openColumn, sealInTable } from '../keys/index.js';
 import { accountCan } from './permissions.js';
 
 /** How long a two-person request waits for its second person. */
@@ -21,7 +21,7 @@ export async function requestApproval(deps: RbacDeps, actor: Principal, action: 
   const id = randomId();
   const now = deps.clock.now();
   await deps.db.transaction().execute(async (tx) => {
-    await tx.insertInto('approvals').values({ id, action, params: sealRbac(deps, 'approvals', 'params', id, JSON.stringify(params)), reason: sealRbac(deps, 'approvals', 'reason', id, reason), requested_by: actor.userId, approved_by: null, status: 'pending', created_at: now, expires_at: now + APPROVAL_TTL_MS, decided_at: null }).execute();
+    await tx.insertInto('approvals').values({ id, action, params: sealInTable(deps.sealer, 'approvals', 'params', id, JSON.stringify(params)), reason: sealInTable(deps.sealer, 'approvals', 'reason', id, reason), requested_by: actor.userId, approved_by: null, status: 'pending', created_at: now, expires_at: now + APPROVAL_TTL_MS, decided_at: null }).execute();
     await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'approval.requested', target: id, outcome: 'success', details: { action, params, reason } });
   });
   return id;
@@ -42,7 +42,7 @@ export async function approve(deps: RbacDeps, approver: Principal, id: string): 
   if (row.requested_by === approver.userId) throw new AppError('forbidden', 'a second person must approve this');
   const now = deps.clock.now();
   if (row.status !== 'pending') throw new AppError('already_decided');
-  const params = await openRbac(deps, 'approvals', 'params', row.id, row.params);
+  const params = await openColumn(deps.sealer, 'approvals', 'params', row.id, row.params);
   if (row.expires_at <= now) {
     await deps.db.updateTable('approvals').set({ status: 'expired', decided_at: now }).where('id', '=', id).where('status', '=', 'pending').execute();
     throw new AppError('already_decided', 'the request expired; ask again');
@@ -68,8 +68,8 @@ export async function pendingApprovals(deps: RbacDeps, actor: Principal) {
   });
   return Promise.all(
     mine.map(async (r) => ({
-      id: r.id, action: r.action, params: JSON.parse(await openRbac(deps, 'approvals', 'params', r.id, r.params)) as unknown,
-      reason: await openRbac(deps, 'approvals', 'reason', r.id, r.reason), requestedBy: r.requested_by, expiresAt: new Date(r.expires_at).toISOString(),
+      id: r.id, action: r.action, params: JSON.parse(await openColumn(deps.sealer, 'approvals', 'params', r.id, r.params)) as unknown,
+      reason: await openColumn(deps.sealer, 'approvals', 'reason', r.id, r.reason), requestedBy: r.requested_by, expiresAt: new Date(r.expires_at).toISOString(),
     })),
   );
 }

@@ -3,7 +3,7 @@ import { randomId } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import { assertAccount } from './assert.js';
 import { ROLES_CHANGED, type RbacDeps } from './deps.js';
-import { openRbac, sealRbac } from './sealed.js';
+import { openColumn, sealInTable } from '../keys/index.js';
 import type { RoleName } from './permissions.js';
 
 /** Longest just-in-time elevation. */
@@ -26,7 +26,7 @@ export async function grantRole(deps: RbacDeps, actor: Principal, userId: string
   const id = randomId();
   const now = deps.clock.now();
   await deps.db.transaction().execute(async (tx) => {
-    await tx.insertInto('role_grants').values({ id, user_id: userId, role, kind: 'standing', reason: sealRbac(deps, 'role_grants', 'reason', id, reason), requested_by: actor.userId, approved_by: actor.userId, approved_at: now, created_at: now, expires_at: null, revoked_at: null }).execute();
+    await tx.insertInto('role_grants').values({ id, user_id: userId, role, kind: 'standing', reason: sealInTable(deps.sealer, 'role_grants', 'reason', id, reason), requested_by: actor.userId, approved_by: actor.userId, approved_at: now, created_at: now, expires_at: null, revoked_at: null }).execute();
     await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'role.granted', target: `${userId}/${role}`, outcome: 'success', details: { reason, kind: 'standing' } });
   });
   deps.bus.publish({ type: ROLES_CHANGED, data: { userId } });
@@ -51,7 +51,7 @@ export async function requestElevation(deps: RbacDeps, actor: Principal, role: R
   const now = deps.clock.now();
   await deps.db.transaction().execute(async (tx) => {
     // The expiry is fixed at approval time; until then, keep the asked duration in expires_at - created_at.
-    await tx.insertInto('role_grants').values({ id, user_id: actor.userId, role, kind: 'jit', reason: sealRbac(deps, 'role_grants', 'reason', id, reason), requested_by: actor.userId, approved_by: null, approved_at: null, created_at: now, expires_at: now + minutes * 60_000, revoked_at: null }).execute();
+    await tx.insertInto('role_grants').values({ id, user_id: actor.userId, role, kind: 'jit', reason: sealInTable(deps.sealer, 'role_grants', 'reason', id, reason), requested_by: actor.userId, approved_by: null, approved_at: null, created_at: now, expires_at: now + minutes * 60_000, revoked_at: null }).execute();
     await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'elevation.requested', target: id, outcome: 'success', details: { role, minutes, reason } });
   });
   return id;
@@ -87,7 +87,7 @@ export async function listGrants(deps: RbacDeps, actor: Principal, userId: strin
     id: g.id,
     role: g.role,
     kind: g.kind,
-    reason: await openRbac(deps, 'role_grants', 'reason', g.id, g.reason),
+    reason: await openColumn(deps.sealer, 'role_grants', 'reason', g.id, g.reason),
     state: g.revoked_at !== null ? 'revoked' : g.approved_at === null ? 'pending' : g.expires_at !== null && g.expires_at <= now ? 'expired' : 'active',
     approvedBy: g.approved_by,
     expiresAt: g.expires_at === null || g.approved_at === null ? null : new Date(g.expires_at).toISOString(),
@@ -98,5 +98,5 @@ export async function listGrants(deps: RbacDeps, actor: Principal, userId: strin
 export async function pendingElevations(deps: RbacDeps, actor: Principal) {
   assertAccount(actor, 'elevation.approve');
   const rows = await deps.db.selectFrom('role_grants').selectAll().where('kind', '=', 'jit').where('approved_at', 'is', null).where('revoked_at', 'is', null).where('user_id', '!=', actor.userId).execute();
-  return Promise.all(rows.map(async (g) => ({ id: g.id, userId: g.user_id, role: g.role, reason: await openRbac(deps, 'role_grants', 'reason', g.id, g.reason), minutes: Math.round(((g.expires_at ?? g.created_at) - g.created_at) / 60_000) })));
+  return Promise.all(rows.map(async (g) => ({ id: g.id, userId: g.user_id, role: g.role, reason: await openColumn(deps.sealer, 'role_grants', 'reason', g.id, g.reason), minutes: Math.round(((g.expires_at ?? g.created_at) - g.created_at) / 60_000) })));
 }

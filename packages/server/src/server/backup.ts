@@ -5,7 +5,7 @@ import { resolveSecret, type Config } from '../config/index.js';
 import { systemClock } from '../core/index.js';
 import { decryptBackupFile, encryptBackupFile, randomKey, readBackupHeader } from '../crypto/index.js';
 import { restoreStore, snapshotStore, storeDialect, type StoreOptions } from '../store/index.js';
-import { openKms } from './compose.js';
+import { keyringPath, openKms } from './compose.js';
 
 type Progress = (line: string) => void;
 
@@ -13,7 +13,6 @@ const storeOptions = (config: Config, env: NodeJS.ProcessEnv): StoreOptions => (
   url: config.store.url, dataDir: config.dataDir, schema: config.store.schema,
   ...(config.store.password ? { password: resolveSecret(config.store.password, env).reveal() } : {}),
 });
-const keyringPath = (config: Config) => join(config.dataDir, 'keys', 'keyring.json');
 
 /** A private scratch directory for the clear snapshot, removed whatever happens. */
 async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {

@@ -4,10 +4,10 @@ import { pino } from 'pino';
 import { assertRecentStrongAuth, resetFactors, type AuthDeps, type SsoDeps } from '../auth/index.js';
 import type { RbacDeps } from '../rbac/index.js';
 import { InProcessBus } from '../cluster/index.js';
-import { resolveSecret, type Config } from '../config/index.js';
+import { adminSocketPath, resolveSecret, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
 import { LocalKms, OidcRelyingParty, Pkcs11Kms, type Kms } from '../crypto/index.js';
-import { EnvelopeSealer, INDEX_SCOPE, KeyRotation, scopeOf, TABLE_SCOPES } from '../keys/index.js';
+import { EnvelopeSealer, KeyRotation } from '../keys/index.js';
 import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
 import { LIMITS, RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
@@ -31,9 +31,6 @@ export interface Core {
   adminSocketPath: string;
 }
 
-/** Scopes whose data keys are loaded at start (values sealed inside transactions, the blind index). */
-export const SERVER_SCOPES = [scopeOf.server, INDEX_SCOPE, ...TABLE_SCOPES];
-
 /** Builds the logger: JSON lines on stdout. SECURITY: credentials are redacted by path as a backstop. */
 export function buildLogger(config: Config): Logger {
   return pino({
@@ -55,7 +52,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   const { kms, generatedAt } = openKms(config, env, clock);
   const sealer = new EnvelopeSealer(store.db, kms, clock);
   // Table scopes are sealed inside transactions: their keys must be loaded before any request.
-  for (const scope of SERVER_SCOPES) await sealer.prepare(scope);
+  await sealer.prepareServerScopes();
   const rotation = new KeyRotation(store.db, sealer, kms, clock, log, { rotateEveryDays: config.keys.rotateEveryDays, autoRotate: config.keys.autoRotate, sealPayloads: config.keys.sealMessages });
   const bus = new InProcessBus(log);
   const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides });
@@ -90,7 +87,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       'factor.reset': { permission: 'factor.reset_any', run: (params, actors) => resetFactors(auth, String(params.userId), actors) },
     },
   };
-  return { config, store, auth, messaging, rbac, log, kms, sealer, rotation, masterSecretGeneratedAt: generatedAt, adminSocketPath: config.server.adminSocket ?? join(config.dataDir, 'admin.sock') };
+  return { config, store, auth, messaging, rbac, log, kms, sealer, rotation, masterSecretGeneratedAt: generatedAt, adminSocketPath: adminSocketPath(config) };
 }
 
 /** Single sign-on from the `auth.oidc` config section; the client secret comes from a secret:// reference. */
@@ -107,6 +104,9 @@ function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.Proce
   };
 }
 
+/** The local KMS's keyring file, in the data directory (sealed by the master secret kept elsewhere). */
+export const keyringPath = (config: Config): string => join(config.dataDir, 'keys', 'keyring.json');
+
 /**
  * Opens the configured KMS provider. With `create: false` (restores) a missing master secret is an
  * error instead of being generated.
@@ -118,7 +118,7 @@ export function openKms(config: Config, env: NodeJS.ProcessEnv, clock: Clock, op
     return { kms: Pkcs11Kms.open({ library: p.library, tokenLabel: p.tokenLabel, pin: resolveSecret(p.pin, env).reveal(), labelPrefix: p.labelPrefix, now }), generatedAt: undefined };
   }
   const master = masterSecret(config, env, opts.create ?? true);
-  return { kms: new LocalKms(join(config.dataDir, 'keys', 'keyring.json'), master.secret, now), generatedAt: master.generatedAt };
+  return { kms: new LocalKms(keyringPath(config), master.secret, now), generatedAt: master.generatedAt };
 }
 
 /** The local KMS master secret: from config (secret://), or generated beside the data directory. */

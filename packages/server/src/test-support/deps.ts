@@ -3,15 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuthDeps } from '../auth/index.js';
 import { LocalKms, randomKey } from '../crypto/index.js';
-import { EnvelopeSealer, INDEX_SCOPE, scopeOf, TABLE_SCOPES } from '../keys/index.js';
+import { EnvelopeSealer } from '../keys/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { FakeClock, silentLogger, type DomainEvent } from '../core/index.js';
 import { RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import type { Store } from '../store/index.js';
-
-/** Scopes sealed inside transactions, loaded up front as the server does at start. */
-const SERVER_SCOPES = [scopeOf.server, INDEX_SCOPE, ...TABLE_SCOPES];
 
 /** Domain dependencies over a real store, with a fake clock and a recording bus. */
 export async function testDeps(store: Store, clock = new FakeClock()) {
@@ -20,16 +17,17 @@ export async function testDeps(store: Store, clock = new FakeClock()) {
   bus.subscribe('*', (e) => events.push(e));
   const limiter = new RateLimiter(clock);
   const outbox = new Outbox(store.db, bus, silentLogger, () => clock.now());
+  const sealer = new EnvelopeSealer(store.db, kmsFor(store), clock);
+  await sealer.prepareServerScopes(); // as the server does at start
   const auth: AuthDeps = {
     db: store.db, clock, bus, limiter, log: silentLogger,
     policy: {
       sessionTtlMs: 24 * 3_600_000, idleTimeoutMs: 3_600_000, enrolmentTokenTtlMs: 3_600_000, argon2: { memoryKiB: 47104, iterations: 1 },
       mfaGraceMs: 72 * 3_600_000, maxFactorFailures: 100, stepUpWindowMs: 10 * 60_000, loginChallengeTtlMs: 5 * 60_000,
     },
-    sealer: new EnvelopeSealer(store.db, kmsFor(store), clock),
+    sealer,
     rp: { id: 'localhost', name: 'Palisade test', origins: ['https://localhost:8443'] },
   };
-  for (const scope of SERVER_SCOPES) await auth.sealer.prepare(scope);
   const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log: silentLogger, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, silentLogger), sealer: auth.sealer, sealPayloads: true };
   return { auth, messaging, clock, events, bus, kms: kmsFor(store) };
 }
