@@ -60,13 +60,19 @@ export async function assessLogin(deps: AuthDeps, userId: string, devicePublicKe
     .orderBy('at', 'desc')
     .limit(2000)
     .execute();
-  // Addresses are sealed in the audit log; only successful logins' addresses are needed, opened here.
-  const successes = await Promise.all(
-    history.filter((h) => h.action === 'login.succeeded').map(async (h) => ({ at: h.at, address: h.address === null ? null : await deps.sealer.openText(h.address, auditAad('address', h.uid, Number(h.id))) })),
-  );
+  const successes = history.filter((h) => h.action === 'login.succeeded');
+  // Addresses are sealed in the audit log: opened only where a signal needs them (newest first).
+  const addressOf = (h: (typeof history)[number]) => (h.address === null ? Promise.resolve(null) : deps.sealer.openText(h.address, auditAad('address', h.uid, Number(h.id))));
+  const knownNetwork = async () => {
+    for (const h of successes) {
+      const a = await addressOf(h);
+      if (a !== null && networkOf(a) === networkOf(address)) return true;
+    }
+    return false;
+  };
   const device = await deps.db.selectFrom('devices').select('id').where('user_id', '=', userId).where('public_key', '=', devicePublicKey).where('approved_at', 'is not', null).executeTakeFirst();
   if (successes.length > 0 && !device) reasons.push('new_device');
-  if (successes.length > 0 && !successes.some((s) => s.address !== null && networkOf(s.address) === networkOf(address))) reasons.push('new_network');
+  if (successes.length > 0 && !(await knownNetwork())) reasons.push('new_network');
   if (successes.length >= 10) {
     const hour = new Date(now).getUTCHours();
     const near = successes.filter((s) => Math.min(Math.abs(new Date(s.at).getUTCHours() - hour), 24 - Math.abs(new Date(s.at).getUTCHours() - hour)) <= 1).length;
@@ -74,7 +80,8 @@ export async function assessLogin(deps: AuthDeps, userId: string, devicePublicKe
   }
   if (history.filter((h) => h.action === 'login.failed' && h.at > now - HOUR).length >= 3) reasons.push('recent_failures');
   const recent = successes.filter((s) => s.at > now - HOUR);
-  if (recent.filter((s) => s.at > now - 10 * 60_000).length >= 5 || new Set(recent.map((s) => s.address && networkOf(s.address))).size >= 3) reasons.push('velocity');
+  const recentNetworks = async () => new Set((await Promise.all(recent.map(addressOf))).map((a) => a && networkOf(a))).size;
+  if (recent.filter((s) => s.at > now - 10 * 60_000).length >= 5 || (recent.length >= 3 && (await recentNetworks()) >= 3)) reasons.push('velocity');
   if (history.some((h) => h.action === 'connect.device_proof_failed' && h.at > now - 24 * HOUR)) reasons.push('device_proof_failures');
   return decide(reasons);
 }
