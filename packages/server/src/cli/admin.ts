@@ -4,6 +4,7 @@ import { createInvite } from '../auth/index.js';
 import { buildCore, changeMasterSecret } from '../server/index.js';
 import { serverRunning } from './running.js';
 import { adminSocketPath } from '../config/index.js';
+import type { ResealReport } from '../keys/index.js';
 import { fail, loadOrExit } from './load.js';
 
 function callSocket(path: string, method: string, url: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -140,8 +141,6 @@ export function keysCommand(): Command {
     });
   return keys;
 }
-
-type ResealReport = { resealed: number; sealedLegacy: number; failed: number; scanned: number };
 
 /** Follows a re-encryption the server runs, printing progress on stderr, until it finishes. */
 async function followReencrypt(configFile: string | undefined, job: string): Promise<ResealReport> {
