@@ -59,19 +59,24 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const url = storeUrl(opts);
   let db: Kysely<Database>;
   let quirks: DialectQuirks;
+  let migrationTableSchema: string | undefined;
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     db = openSqlite(path === ':memory:' ? path : resolve(path));
     quirks = sqliteQuirks;
   } else {
-    db = await openPostgres({ url, password: opts.password, schema: opts.schema ?? 'public', poolSize: opts.poolSize ?? 10 });
+    const schema = opts.schema ?? 'public';
+    db = await openPostgres({ url, password: opts.password, schema, poolSize: opts.poolSize ?? 10 });
     quirks = postgresQuirks;
+    // Kysely looks for its migration tables in ANY schema unless told which one: with two Palisade
+    // schemas in one database (or parallel test suites) it would see the other's table and fail.
+    migrationTableSchema = schema;
   }
   return {
     db,
     dialect: quirks.name,
     async migrate() {
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(quirks) } });
+      const migrator = new Migrator({ db, migrationTableSchema, provider: { getMigrations: async () => migrations(quirks) } });
       const result: MigrationResultSet = await migrator.migrateToLatest();
       if (result.error) throw result.error;
       return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

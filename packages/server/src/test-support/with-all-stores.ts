@@ -8,7 +8,8 @@ import { dropPostgresSchema, postgresReachable } from '../store/postgres/driver.
 /** The PostgreSQL server the conformance suite uses. */
 export const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REQUIRE = process.env.PALISADE_REQUIRE_SERVICES === '1';
-const pgUp = await postgresReachable(PG_URL);
+/** True when the test PostgreSQL server answers (checked once per test process). */
+export const pgUp = await postgresReachable(PG_URL);
 if (!pgUp) {
   const msg = `PostgreSQL is not reachable at ${PG_URL}`;
   if (REQUIRE) throw new Error(`${msg}, and PALISADE_REQUIRE_SERVICES=1: start it or set PALISADE_TEST_PG_URL.`);
