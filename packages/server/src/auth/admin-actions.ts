@@ -19,13 +19,13 @@ export async function resetFactors(deps: AuthDeps, userId: string, actors: { req
   const user = await deps.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
   if (!user) throw new AppError('not_found', 'no such user');
   await deps.db.transaction().execute(async (tx) => {
-    await tx.deleteFrom('authenticators').where('user_id', '=', userId).execute();
-    await tx.deleteFrom('passkeys').where('user_id', '=', userId).execute();
+    const apps = await tx.deleteFrom('authenticators').where('user_id', '=', userId).executeTakeFirst();
+    const keys = await tx.deleteFrom('passkeys').where('user_id', '=', userId).executeTakeFirst();
     await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
     await tx.deleteFrom('webauthn_challenges').where('user_id', '=', userId).execute();
     await dropPendingLogins(tx, userId);
     await tx.updateTable('users').set({ mfa_grace_from: now }).where('id', '=', userId).execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId: actors.approvedBy, action: 'factor.reset', target: userId, outcome: 'success', details: actors });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actors.approvedBy, action: 'factor.reset', target: userId, outcome: 'success', details: { ...actors, removed: { totp: Number(apps.numDeletedRows), passkeys: Number(keys.numDeletedRows) } } });
   });
   await revokeSessions(deps, actors.approvedBy, { userId }, null);
 }

@@ -35,9 +35,12 @@ export class ExpiredRowSweeper {
     private readonly everyMs = 5 * 60_000,
   ) {}
 
-  /** Starts the periodic purge (the timer does not keep the process alive). */
+  /** Purges once now, then periodically (the timer does not keep the process alive). */
   start(): void {
-    this.timer ??= setInterval(() => void purgeExpired(this.db, this.now()).catch(this.onError), this.everyMs);
+    if (this.timer) return;
+    const run = () => void purgeExpired(this.db, this.now()).catch(this.onError);
+    run();
+    this.timer = setInterval(run, this.everyMs);
     this.timer.unref();
   }
 
