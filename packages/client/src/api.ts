@@ -11,6 +11,23 @@ export type HistoryMessage = MessageView;
  * Typed calls to the HTTP API. Authenticated calls carry the bearer token in a header (never the URL)
  * and a device-key proof over the method, path and time.
  */
+/** One second factor as `GET /v1/factors` lists it. */
+export interface FactorInfo {
+  id: string;
+  kind: 'totp' | 'passkey';
+  label: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  confirmed: boolean;
+  disabled: boolean;
+  failures: number;
+  /** 3 only for an attested, device-bound passkey from an authenticator the server trusts. */
+  aal: 2 | 3;
+  deviceBound: boolean;
+  /** Why: `attested`, `attestation_none`, `self_attestation`, `not_in_allowlist`, `untrusted_chain`, `backup_eligible`, `became_synced`, or `otp`. */
+  aalReason: string;
+}
+
 export class Api {
   token: string | undefined;
 
@@ -77,9 +94,13 @@ export class Api {
 
   /** WebAuthn: registration options, then the browser's answer (navigator.credentials.create()). */
   passkeyRegistrationOptions = () => this.call<{ challengeId: string; options: unknown }>('POST', '/v1/factors/passkey/options', {});
-  registerPasskey = (challengeId: string, response: unknown, label = 'passkey') => this.call<{ id: string; deviceBound: boolean; recoveryCodes?: string[] }>('POST', '/v1/factors/passkey', { challengeId, response, label });
-  /** WebAuthn: passwordless login options, then the browser's answer (navigator.credentials.get()). */
-  passkeyLoginOptions = (username?: string) => this.call<{ challengeId: string; options: unknown }>('POST', '/v1/login/passkey/options', username ? { username } : {}, false);
+  /** Registers the passkey; `aal` is 3 only for an attested, device-bound key the server trusts, and `aalReason` says why. */
+  registerPasskey = (challengeId: string, response: unknown, label = 'passkey') => this.call<{ id: string; deviceBound: boolean; aal: 2 | 3; aalReason: string; recoveryCodes?: string[] }>('POST', '/v1/factors/passkey', { challengeId, response, label });
+  /**
+   * WebAuthn: passwordless login options (discoverable credentials; the server ignores any user
+   * name so the options reveal nobody), then the browser's answer (navigator.credentials.get()).
+   */
+  passkeyLoginOptions = () => this.call<{ challengeId: string; options: unknown }>('POST', '/v1/login/passkey/options', {}, false);
   async loginWithPasskey(challengeId: string, response: unknown, deviceName: string, platform = 'unknown'): Promise<SessionGrant> {
     const r = await this.call<SessionGrant>('POST', '/v1/login/passkey', { challengeId, response, device: { publicKey: this.key.publicKey, name: deviceName, platform } }, false);
     this.token = r.token;
@@ -87,9 +108,13 @@ export class Api {
   }
 
   changePassword = (currentPassword: string, newPassword: string) => this.call<object>('POST', '/v1/password', { currentPassword, newPassword });
-  factors = () => this.call<{ factors: { id: string; kind: string; label: string; confirmed: boolean; disabled: boolean }[]; recoveryCodesLeft: number }>('GET', '/v1/factors');
-  enrolTotp = () => this.call<{ id: string; secret: string; uri: string }>('POST', '/v1/factors/totp', {});
-  confirmTotp = (id: string, code: string) => this.call<{ recoveryCodes: string[] }>('POST', `/v1/factors/totp/${encodeURIComponent(id)}/confirm`, { code });
+  /** My factors: authenticator apps and passkeys, with when they were added and last used and their assurance. */
+  factors = () => this.call<{ factors: FactorInfo[]; recoveryCodesLeft: number }>('GET', '/v1/factors');
+  /** Starts an authenticator-app enrolment; confirm it within 10 minutes (`expiresAt`). */
+  enrolTotp = () => this.call<{ id: string; secret: string; uri: string; expiresAt: string }>('POST', '/v1/factors/totp', {});
+  /** Confirms the app; recovery codes come back only when it is the account's first factor. Other sessions end. */
+  confirmTotp = (id: string, code: string) => this.call<{ recoveryCodes?: string[] }>('POST', `/v1/factors/totp/${encodeURIComponent(id)}/confirm`, { code });
+  /** Removes an authenticator app or a passkey (step up first). Other sessions end. */
   removeFactor = (id: string) => this.call<object>('DELETE', `/v1/factors/${encodeURIComponent(id)}`);
   stepUp = (code: string) => this.call<object>('POST', '/v1/step-up', { code });
   regenerateRecoveryCodes = () => this.call<{ recoveryCodes: string[] }>('POST', '/v1/factors/recovery-codes', {});

@@ -4,6 +4,7 @@ import { createNodeClient } from '../node/index.js';
 import { run, savedClient, trustServer } from './connect.js';
 import { addAccountCommands } from './account-commands.js';
 import { addAdminCommands } from './admin-commands.js';
+import { formatFactor } from './factor-format.js';
 import { liveView } from './live-view.js';
 import { deviceKey, readProfile, saveProfile, saveToken } from './profile.js';
 import { ask, die } from './prompt.js';
@@ -48,12 +49,12 @@ mfa
       process.stdout.write(`Add this to your authenticator app:\n  ${t.uri}\n  (secret ${t.secret})\n`);
       const code = (await ask('Code shown by the app: ')).trim();
       const { recoveryCodes } = await client.api.confirmTotp(t.id, code);
-      process.stdout.write(`Enrolled. Recovery codes (each works once; store them offline now):\n${recoveryCodes.map((c) => `  ${c}`).join('\n')}\n`);
+      process.stdout.write(recoveryCodes ? `Enrolled. Recovery codes (each works once; store them offline now):\n${recoveryCodes.map((c) => `  ${c}`).join('\n')}\n` : 'Enrolled. Your recovery codes are unchanged. Your other sessions have ended.\n');
     }),
   );
 mfa
   .command('remove <id>')
-  .description('remove a factor (run `palisade-chat step-up` first)')
+  .description('remove a factor, an authenticator app or a passkey, by the id `mfa list` shows (run `palisade-chat step-up` first; other sessions end)')
   .action((id: string) => run(async () => void (await savedClient().api.removeFactor(id))));
 program
   .command('password')
@@ -67,10 +68,10 @@ program
       process.stderr.write('password changed; your other sessions have ended\n');
     }),
   );
-mfa.command('list').description('list your factors').action(() =>
+mfa.command('list').description('list your factors: authenticator apps and passkeys (check for any you do not recognise)').action(() =>
   run(async () => {
     const f = await savedClient().api.factors();
-    for (const x of f.factors) process.stdout.write(`${x.id}  ${x.kind}  ${x.label}${x.confirmed ? '' : ' (not confirmed)'}${x.disabled ? ' (DISABLED)' : ''}\n`);
+    for (const x of f.factors) process.stdout.write(`${formatFactor(x)}\n`);
     process.stdout.write(`${f.recoveryCodesLeft} recovery codes left\n`);
   }),
 );

@@ -3,22 +3,29 @@ import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { emailIndex } from './sealed.js';
 import { revokeSessions } from './sessions.js';
+import { dropPendingLogins } from './factor-changes.js';
 import { openColumn } from '../keys/index.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
 /**
- * Removes every second factor and recovery code of a user, ends their sessions, and restarts their
- * enrolment grace so they can enrol again. Runs only through the two-person rule (rbac approvals).
+ * Removes every second factor (authenticator apps AND passkeys) and recovery code of a user, their
+ * unfinished logins and enrolments, ends their sessions, and restarts their enrolment grace so they
+ * can enrol again. Runs only through the two-person rule (rbac approvals).
+ * SECURITY (S2, S16): a reset is the remedy for a planted factor; nothing that authenticates the
+ * user may survive it, including an MFA challenge or SSO login already in flight.
  */
 export async function resetFactors(deps: AuthDeps, userId: string, actors: { requestedBy: string; approvedBy: string }): Promise<void> {
   const now = deps.clock.now();
   const user = await deps.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
   if (!user) throw new AppError('not_found', 'no such user');
   await deps.db.transaction().execute(async (tx) => {
-    await tx.deleteFrom('authenticators').where('user_id', '=', userId).execute();
+    const apps = await tx.deleteFrom('authenticators').where('user_id', '=', userId).executeTakeFirst();
+    const keys = await tx.deleteFrom('passkeys').where('user_id', '=', userId).executeTakeFirst();
     await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+    await tx.deleteFrom('webauthn_challenges').where('user_id', '=', userId).execute();
+    await dropPendingLogins(tx, userId);
     await tx.updateTable('users').set({ mfa_grace_from: now }).where('id', '=', userId).execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId: actors.approvedBy, action: 'factor.reset', target: userId, outcome: 'success', details: actors });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actors.approvedBy, action: 'factor.reset', target: userId, outcome: 'success', details: { ...actors, removed: { totp: Number(apps.numDeletedRows), passkeys: Number(keys.numDeletedRows) } } });
   });
   await revokeSessions(deps, actors.approvedBy, { userId }, null);
 }
@@ -41,7 +48,9 @@ export async function listUsers(deps: AuthDeps, filter: { email?: string } = {})
   if (filter.email !== undefined) q = q.where('email_index', '=', await emailIndex(deps, filter.email));
   const users = await q.execute();
   const factors = await deps.db.selectFrom('authenticators').select('user_id').where('confirmed_at', 'is not', null).where('disabled_at', 'is', null).execute();
-  const withFactor = new Set(factors.map((f) => f.user_id));
+  const passkeys = await deps.db.selectFrom('passkeys').select('user_id').execute();
+  // A passkey is a second factor like an authenticator app (S2).
+  const withFactor = new Set([...factors, ...passkeys].map((f) => f.user_id));
   return Promise.all(users.map(async (u) => ({
     id: u.id, username: u.username, role: u.role, disabled: u.disabled_at !== null,
     displayName: await openColumn(deps.sealer, 'users', 'display_name', u.id, u.display_name),

@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { hasActiveFactor } from './factors.js';
 import { assertPasswordAcceptable, MIN_SINGLE_FACTOR_LENGTH } from './password-policy.js';
-import { revokeSessions } from './sessions.js';
+import { dropPendingLogins, endOtherSessions } from './factor-changes.js';
 import { openColumn } from '../keys/index.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
@@ -26,8 +26,11 @@ export async function changePassword(deps: AuthDeps, principal: Principal, curre
   }
   assertPasswordAcceptable(next, [principal.username, ...(user.display_name ? [(await openColumn(deps.sealer, 'users', 'display_name', principal.userId, user.display_name))!] : []), 'palisade'], mfa ? MIN_MFA_PASSWORD_LENGTH : MIN_SINGLE_FACTOR_LENGTH);
   const hash = await hashPassword(next, deps.policy.argon2);
-  await deps.db.updateTable('users').set({ password_hash: hash }).where('id', '=', principal.userId).execute();
-  await recordAudit(deps.db, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'password.changed', address, outcome: 'success' });
-  const others = await deps.db.selectFrom('sessions').select('id').where('user_id', '=', principal.userId).where('revoked_at', 'is', null).where('id', '!=', principal.sessionId).execute();
-  for (const s of others) await revokeSessions(deps, principal.userId, { sessionId: s.id }, address);
+  await deps.db.transaction().execute(async (tx) => {
+    await tx.updateTable('users').set({ password_hash: hash }).where('id', '=', principal.userId).execute();
+    // SECURITY (S16): an MFA challenge earned with the old password dies with it.
+    await dropPendingLogins(tx, principal.userId);
+    await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'password.changed', address, outcome: 'success' });
+  });
+  await endOtherSessions(deps, principal, address);
 }

@@ -21,3 +21,5 @@ export { startPasskeyRegistration, finishPasskeyRegistration, startPasskeyLogin,
 export { startSso, ssoCallback, completeSso, idpAssertedMfa } from './sso.js';
 export type { SsoDeps } from './deps.js';
 export { changePassword, MIN_MFA_PASSWORD_LENGTH } from './change-password.js';
+export { purgeExpired, ExpiredRowSweeper, type PurgeReport } from './purge.js';
+export { PENDING_ENROLMENT_TTL_MS } from './factor-changes.js';

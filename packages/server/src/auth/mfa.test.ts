@@ -121,13 +121,18 @@ withAllStores('password change', (h) => {
     await confirmTotp(deps.auth, p!, t.id, totpAt({ base32: t.secret }, deps.clock.now()));
     const other = await loginAgain(deps.auth, p!).catch(() => undefined); // MFA now: the password step alone returns a challenge
     expect(other).toBeUndefined();
+    await expect(authenticateToken(deps.auth, second.token)).rejects.toMatchObject({ code: 'session_invalid' }); // S5: adding a factor ended it
+    deps.clock.advance(30_000);
+    const ch = await login(deps.auth, { username: p!.username, password: PASS, device: device() }, '10.2.2.1');
+    if (!('mfaRequired' in ch)) throw new Error('expected MFA');
+    const third = await completeMfaLogin(deps.auth, { challenge: ch.challenge, code: totpAt({ base32: t.secret }, deps.clock.now()) }, '10.2.2.1');
     await expect(changePassword(deps.auth, { ...p!, strongAuthAt: null }, PASS, 'tulip9orbit')).rejects.toMatchObject({ code: 'step_up_required' });
     const stepped = { ...p!, strongAuthAt: deps.clock.now() };
     await expect(changePassword(deps.auth, stepped, 'not the current one', 'tulip9orbit')).rejects.toMatchObject({ code: 'auth_failed' });
     await expect(changePassword(deps.auth, stepped, PASS, 'abc1234')).rejects.toMatchObject({ code: 'weak_password' }); // 7
-    await expect(authenticateToken(deps.auth, second.token)).resolves.toBeDefined();
+    await expect(authenticateToken(deps.auth, third.token)).resolves.toBeDefined();
     await changePassword(deps.auth, stepped, PASS, 'tulip9orbit'); // 11 code points, fine with MFA
-    await expect(authenticateToken(deps.auth, second.token)).rejects.toMatchObject({ code: 'session_invalid' });
+    await expect(authenticateToken(deps.auth, third.token)).rejects.toMatchObject({ code: 'session_invalid' });
     const r = await login(deps.auth, { username: p!.username, password: 'tulip9orbit', device: device() }, '10.2.2.2');
     expect('mfaRequired' in r).toBe(true);
   });

@@ -9,6 +9,7 @@ import { grantOrPending, openSession, prepareSession, type DeviceDescription } f
 import { scopeOf } from '../keys/index.js';
 import { sealedSessionAddress, sealForUser } from './sealed.js';
 import { assertRecentStrongAuth } from './step-up.js';
+import { dropPendingEnrolments, endOtherSessions } from './factor-changes.js';
 
 /** WebAuthn challenges live five minutes and are used once. */
 const CHALLENGE_TTL_MS = 5 * 60_000;
@@ -44,36 +45,51 @@ export async function startPasskeyRegistration(deps: AuthDeps, principal: Princi
   return { challengeId: await saveChallenge(deps.db, deps, principal.userId, 'register', options.challenge), options };
 }
 
-/** Verifies and stores the new passkey; returns recovery codes when it is the account's first factor. */
-export async function finishPasskeyRegistration(deps: AuthDeps, principal: Principal, challengeId: string, response: unknown, label: string) {
+/**
+ * Verifies and stores the new passkey; returns recovery codes when it is the account's first factor.
+ * SECURITY (S2, S5): when the account already has a factor this is a factor change and needs a
+ * recent strong factor (checked again here, not only when the options were issued). Every
+ * registration is audited and ends the user's other sessions, so a passkey planted during the
+ * enrolment grace logs the real user out at once, is listed in `GET /v1/factors` and goes with a
+ * factor reset.
+ */
+export async function finishPasskeyRegistration(deps: AuthDeps, principal: Principal, challengeId: string, response: unknown, label: string, address: string | null = null) {
   const { challenge, userId } = await takeChallenge(deps, challengeId, 'register');
   if (userId !== principal.userId) throw new AppError('code_invalid');
+  const first = !(await hasActiveFactor(deps.db, principal.userId));
+  if (!first) assertRecentStrongAuth(deps, principal);
+  const now = deps.clock.now();
   let cred;
   try {
-    cred = await verifyPasskeyRegistration(deps.rp, response, challenge, false);
+    cred = await verifyPasskeyRegistration(deps.rp, response, challenge, false, now);
   } catch {
     throw new AppError('code_invalid', 'the passkey registration could not be verified');
   }
-  const now = deps.clock.now();
-  const first = !(await hasActiveFactor(deps.db, principal.userId));
   await deps.sealer.prepare(scopeOf.user(principal.userId));
   const recoveryCodes = await deps.db.transaction().execute(async (tx) => {
     await tx
       .insertInto('passkeys')
-      .values({ id: cred.id, user_id: principal.userId, public_key: Buffer.from(cred.publicKey).toString('base64url'), counter: cred.counter, transports: JSON.stringify(cred.transports), device_bound: cred.deviceBound ? 1 : 0, label: sealForUser(deps, principal.userId, 'passkeys', 'label', cred.id, label), created_at: now, last_used_at: null })
+      .values({ id: cred.id, user_id: principal.userId, public_key: Buffer.from(cred.publicKey).toString('base64url'), counter: cred.counter, transports: JSON.stringify(cred.transports), device_bound: cred.deviceBound ? 1 : 0, aal_reason: cred.aalReason, aaguid: cred.aaguid, label: sealForUser(deps, principal.userId, 'passkeys', 'label', cred.id, label), created_at: now, last_used_at: null })
       .execute();
-    await tx.updateTable('sessions').set({ aal: 2, strong_auth_at: now }).where('id', '=', principal.sessionId).execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId: principal.userId, action: 'factor.enrolled', target: cred.id, outcome: 'success', details: { kind: 'passkey', deviceBound: cred.deviceBound } });
-    return first ? issueRecoveryCodes(tx, principal.userId, now) : undefined;
+    await recordAudit(tx, deps.sealer, { at: now, actorId: principal.userId, action: 'factor.enrolled', target: cred.id, address, outcome: 'success', details: { kind: 'passkey', deviceBound: cred.deviceBound, aalReason: cred.aalReason, firstFactor: first } });
+    if (!first) return undefined;
+    await dropPendingEnrolments(tx, principal.userId);
+    // A registration is not an assertion: the session is multi-factor now, but never AAL3 from it.
+    await tx.updateTable('sessions').set({ aal: 2, strong_auth_at: now, strong_auth_method: 'passkey' }).where('id', '=', principal.sessionId).execute();
+    return issueRecoveryCodes(tx, principal.userId, now);
   });
-  return { id: cred.id, deviceBound: cred.deviceBound, ...(recoveryCodes ? { recoveryCodes } : {}) };
+  await endOtherSessions(deps, principal, address);
+  return { id: cred.id, deviceBound: cred.deviceBound, aal: cred.aal, aalReason: cred.aalReason, ...(recoveryCodes ? { recoveryCodes } : {}) };
 }
 
-/** Options for a passkey login. Naming an unknown user gives the same answer as naming none. */
-export async function startPasskeyLogin(deps: AuthDeps, username?: string) {
-  const user = username ? await deps.db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst() : undefined;
-  const allow = user ? await storedPasskeys(deps.db, user.id) : [];
-  const options = await passkeyAuthenticationOptions(deps.rp, allow, 'required');
+/**
+ * Options for a passwordless login. SECURITY (S20): rate-limited by address, and always the same
+ * discoverable-credential options (no `allowCredentials`), so the answer tells nobody which users
+ * exist or have passkeys. Keys that are not discoverable serve as the second factor after a password.
+ */
+export async function startPasskeyLogin(deps: AuthDeps, address: string) {
+  deps.limiter.check('login.passkey_options', address);
+  const options = await passkeyAuthenticationOptions(deps.rp, [], 'required');
   return { challengeId: await saveChallenge(deps.db, deps, null, 'login', options.challenge), options };
 }
 
@@ -90,8 +106,12 @@ export async function verifyUserPasskey(deps: AuthDeps, userId: string | null, r
     await recordAudit(deps.db, deps.sealer, { at: deps.clock.now(), actorId: row.user_id, action: 'login.failed', target: row.id, outcome: 'failure', details: { step: 'passkey' } });
     throw new AppError('code_invalid', 'the passkey assertion could not be verified');
   }
-  await deps.db.updateTable('passkeys').set({ counter: result.newCounter, last_used_at: deps.clock.now() }).where('id', '=', row.id).execute();
-  return { userId: row.user_id, deviceBound: row.device_bound === 1 };
+  const now = deps.clock.now();
+  // SECURITY (S19): BE/BS are re-read at every assertion; a key that became synced loses AAL3 for good.
+  const downgraded = row.device_bound === 1 && result.synced;
+  await deps.db.updateTable('passkeys').set({ counter: result.newCounter, last_used_at: now, ...(downgraded ? { device_bound: 0, aal_reason: 'became_synced' } : {}) }).where('id', '=', row.id).execute();
+  if (downgraded) await recordAudit(deps.db, deps.sealer, { at: now, actorId: row.user_id, action: 'factor.downgraded', target: row.id, outcome: 'success', details: { kind: 'passkey', aalReason: 'became_synced' } });
+  return { userId: row.user_id, deviceBound: row.device_bound === 1 && !downgraded };
 }
 
 /**

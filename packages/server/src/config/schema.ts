@@ -66,8 +66,21 @@ const AuthSection = z.strictObject({
       rpId: z.string().min(1).default('localhost'),
       rpName: z.string().min(1).default('Palisade'),
       origins: z.array(z.string().url()).min(1).default(['https://localhost:8443']),
+      /**
+       * Authenticator models trusted for AAL3 (device-bound): each AAGUID with the PEM files of its
+       * vendor's attestation root certificates (e.g. from the FIDO Metadata Service). A passkey is
+       * AAL3 only when it is not synced and its attestation chains to one of these roots; any other
+       * passkey gives AAL2. Empty (the default): no passkey is AAL3, and no attestation is asked for.
+       */
+      attestationAllowlist: z
+        .array(z.strictObject({
+          aaguid: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'an AAGUID such as cb69481e-8ff7-4039-93ec-0a2729a154a8'),
+          name: z.string().min(1).max(200),
+          rootCertificateFiles: z.array(z.string().min(1)).min(1),
+        }))
+        .default([]),
     })
-    .default({ rpId: 'localhost', rpName: 'Palisade', origins: ['https://localhost:8443'] }),
+    .default({ rpId: 'localhost', rpName: 'Palisade', origins: ['https://localhost:8443'], attestationAllowlist: [] }),
   /** Single sign-on with one OpenID Connect provider (optional). */
   oidc: z
     .strictObject({
@@ -100,7 +113,7 @@ const LimitRuleSchema = z.strictObject({ burst: z.number().positive(), perSecond
 const LimitsSection = z.strictObject({
   /** Per-limit overrides of the built-in catalogue (limits/catalogue.ts), e.g. for load tests. */
   overrides: z
-    .partialRecord(z.enum(['login.address', 'login.account', 'mfa.account', 'enrol.address', 'service.token', 'message.send', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
+    .partialRecord(z.enum(['login.address', 'login.account', 'login.passkey_options', 'mfa.account', 'enrol.address', 'service.token', 'message.send', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
     .default({}),
 });
 

@@ -9,6 +9,7 @@ export { generateSelfSignedCertificate, certificateFingerprint, type Certificate
 export { newTotpSecret, totpUri, totpAt, verifyTotp, TOTP_STEP_SECONDS, TOTP_DIGITS } from './totp.js';
 export type { Sealer } from './seal.js';
 export { passkeyRegistrationOptions, verifyPasskeyRegistration, passkeyAuthenticationOptions, verifyPasskeyAuthentication, type RelyingParty, type StoredCredential } from './webauthn.js';
+export { attestationAllowlist, attestationAssurance, EMPTY_ALLOWLIST, type AttestationAllowlist, type AttestationFacts, type PasskeyAalReason } from './attestation.js';
 export { OidcRelyingParty, type OidcSettings, type OidcRequestSecrets, type OidcClaims } from './oidc.js';
 export {
   aesGcmEncrypt, aesGcmDecrypt, newGcmNonce, aesKeyWrap, aesKeyUnwrap, aesKeyWrapPad, aesKeyUnwrapPad,

@@ -12,6 +12,8 @@ export const LIMITS = {
   'login.account': { burst: 10, perSecond: 10 / 300 },
   /** Second-factor attempts against one account (login and step-up). */
   'mfa.account': { burst: 10, perSecond: 10 / 300 },
+  /** Passwordless passkey login options from one address (each writes a challenge row; S20). */
+  'login.passkey_options': { burst: 20, perSecond: 20 / 60 },
   /** Enrolment attempts from one address. */
   'enrol.address': { burst: 10, perSecond: 10 / 60 },
   /** Messages sent by one device. */

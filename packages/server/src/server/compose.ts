@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { assertRecentStrongAuth, resetFactors, type AuthDeps, type SsoDeps } from '../auth/index.js';
@@ -6,7 +6,7 @@ import type { RbacDeps } from '../rbac/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { adminSocketPath, resolveSecret, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
-import { LocalKms, OidcRelyingParty, Pkcs11Kms, type Kms } from '../crypto/index.js';
+import { attestationAllowlist, LocalKms, OidcRelyingParty, Pkcs11Kms, type AttestationAllowlist, type Kms } from '../crypto/index.js';
 import { EnvelopeSealer, KeyRotation } from '../keys/index.js';
 import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
 import { LIMITS, RateLimiter } from '../limits/index.js';
@@ -71,7 +71,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       adminsRequirePhishingResistant: config.auth.adminsRequirePhishingResistant,
     },
     sealer,
-    rp: { id: config.auth.webauthn.rpId, name: config.auth.webauthn.rpName, origins: config.auth.webauthn.origins },
+    rp: { id: config.auth.webauthn.rpId, name: config.auth.webauthn.rpName, origins: config.auth.webauthn.origins, attestation: loadAttestationAllowlist(config) },
     ...(config.auth.oidc ? { sso: ssoFromConfig(config.auth.oidc, env) } : {}),
   };
   const messaging: MessagingDeps = {
@@ -88,6 +88,20 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
     },
   };
   return { config, store, auth, messaging, rbac, log, kms, sealer, rotation, masterSecretGeneratedAt: generatedAt, adminSocketPath: adminSocketPath(config) };
+}
+
+/** The AAL3 authenticator allowlist: the configured AAGUIDs with their root certificates read from disk. */
+function loadAttestationAllowlist(config: Config): AttestationAllowlist {
+  return attestationAllowlist(config.auth.webauthn.attestationAllowlist.map((a) => ({
+    aaguid: a.aaguid,
+    rootPems: a.rootCertificateFiles.map((f) => {
+      try {
+        return readFileSync(f, 'utf8');
+      } catch (e) {
+        throw new Error(`auth.webauthn.attestationAllowlist (${a.name}): cannot read ${f} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    }),
+  })));
 }
 
 /** Single sign-on from the `auth.oidc` config section; the client secret comes from a secret:// reference. */

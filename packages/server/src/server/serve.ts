@@ -1,7 +1,7 @@
 import type { Server as NetServer } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { AuditTail } from '../audit/index.js';
-import { issueBootstrapToken } from '../auth/index.js';
+import { ExpiredRowSweeper, issueBootstrapToken } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { Clock, Logger } from '../core/index.js';
 import { buildHttpApp } from '../http/index.js';
@@ -32,6 +32,9 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
   // In the background: finish a rotation or re-encryption a crash interrupted, then keep to the schedule.
   void core.rotation.resume().catch((e: unknown) => core.log.error({ err: e }, 'resuming a key job failed; it is retried at the next start'));
   core.rotation.start();
+  // S20: expired challenge, SSO and pending-enrolment rows are purged every five minutes.
+  const sweeper = new ExpiredRowSweeper(core.store.db, () => core.auth.clock.now(), (e) => core.log.warn({ err: e }, 'purging expired rows failed; retried at the next run'));
+  sweeper.start();
   const recovered = await core.messaging.outbox.recover();
   if (recovered > 0) core.log.info({ recovered }, 'outbox events replayed after restart');
   let draining = false;
@@ -76,6 +79,7 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       await app.close();
       await new Promise<void>((r) => (admin ? (admin as NetServer).close(() => r()) : r()));
       await core.rotation.stop();
+      sweeper.stop();
       await auditTail.stop();
       await core.messaging.cursors.flush();
       await core.messaging.outbox.flush();

@@ -149,11 +149,18 @@ export interface PasskeysTable {
   counter: number;
   /** JSON array of transports. */
   transports: string;
-  /** 1 when bound to one device (not synced): the AAL3-style factor. */
+  /**
+   * 1 only when the key is not backup-eligible and its attestation chains to a root the operator
+   * trusts for its AAGUID: the AAL3 factor. Cleared for good when an assertion shows it synced.
+   */
   device_bound: number;
   label: string;
   created_at: Ms;
   last_used_at: Ms | null;
+  /** Why the key gives AAL3 (`attested`) or only AAL2 (`attestation_none`, `not_in_allowlist`, ...). */
+  aal_reason: string;
+  /** The authenticator model's AAGUID, as it claims it (null for keys registered before 0013). */
+  aaguid: string | null;
 }
 
 export interface WebauthnChallengesTable {
