@@ -37,7 +37,8 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
 /** Longest path parameter (ids are far shorter); longer gets `414 uri_too_long`. */
 export const MAX_PARAM_LENGTH = 100;
 
-const SECURITY_HEADERS: Record<string, string> = {
+/** Headers on every response, errors of the HTTP layer included. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'strict-transport-security': 'max-age=63072000; includeSubDomains',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
