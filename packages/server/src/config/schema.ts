@@ -37,7 +37,7 @@ const HttpSection = z
   .strictObject({
     /** Seconds to receive a whole request, headers and body; a slower client gets 408 and is closed. */
     requestTimeoutSeconds: z.number().min(1).max(300).default(30),
-    /** Seconds to receive the request headers (at most requestTimeoutSeconds). */
+    /** Seconds to finish the TLS handshake, and then to receive the request headers (at most requestTimeoutSeconds). */
     headersTimeoutSeconds: z.number().min(1).max(300).default(10),
     /** Seconds a socket may stay silent (no byte either way) before it is closed. */
     idleTimeoutSeconds: z.number().min(1).max(3600).default(60),

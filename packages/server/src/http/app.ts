@@ -82,7 +82,13 @@ export function buildHttpApp(deps: HttpDeps, tls: HttpsMaterial, opts: HttpAppOp
   const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
   const app = Fastify({
     // SECURITY (S8): Node checks request and header deadlines every connectionsCheckingInterval.
-    https: { ...tlsServerOptions(tls.certPem, tls.keyPem, tls.minVersion), headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs) } as never,
+    // A TLS handshake must finish within the headers timeout too (Node's default is 120 s).
+    https: {
+      ...tlsServerOptions(tls.certPem, tls.keyPem, tls.minVersion),
+      handshakeTimeout: limits.headersTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs),
+    } as never,
     bodyLimit: MAX_FRAME_BYTES,
     logger: false,
     trustProxy: false,

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DeviceKey } from '@palisade/client';
@@ -70,12 +71,23 @@ describe('S8: request, body and idle timeouts and connection caps (real server, 
     expect(parseRawResponse(r.text).status).toBe(408);
   });
 
-  it('S8: a silent connection is closed after the idle timeout', async () => {
+  it('S8: a TLS connection that never sends a request is closed', async () => {
     const s = tlsSocket(server);
     expect(await s.secured).toBe(true);
     const r = await s.done(10_000);
     s.socket.destroy();
     expect(r.closed).toBe(true);
+  });
+
+  it('S8: a bare TCP connection that never starts TLS is closed after the headers timeout', async () => {
+    const sock = connect({ host: '127.0.0.1', port: server.port });
+    sock.on('error', () => undefined);
+    const closed = await new Promise<boolean>((resolve) => {
+      sock.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 10_000);
+    });
+    sock.destroy();
+    expect(closed).toBe(true);
   });
 
   it('S8: connections over the per-address cap are refused while another address still connects', async () => {

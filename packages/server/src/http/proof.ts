@@ -32,7 +32,7 @@ export class ProofReplayCache {
 
   constructor(
     private readonly windowMs = PROOF_WINDOW_MS,
-    private readonly maxPerDevice = 2_000,
+    private readonly maxPerDevice = 10_000,
   ) {}
 
   /** Number of remembered proofs (all devices). */
