@@ -123,7 +123,17 @@ export async function authenticateToken(deps: AuthDeps, token: string, address?:
 
 /** Marks a session as used now (long-lived connections call it on user activity, not merely for being open). */
 export async function touchSession(deps: AuthDeps, sessionId: string): Promise<void> {
-  await deps.db.updateTable('sessions').set({ last_used_at: deps.clock.now() }).where('id', '=', sessionId).where('revoked_at', 'is', null).execute();
+  const now = deps.clock.now();
+  const aal3Idle = Math.min(deps.policy.idleTimeoutMs, 15 * 60_000);
+  // SECURITY: never revives a session that has already expired or idled out (the socket's re-check closes it).
+  await deps.db
+    .updateTable('sessions')
+    .set({ last_used_at: now })
+    .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where((eb) => eb.or([eb.and([eb('aal', '>=', 3), eb('last_used_at', '>', now - aal3Idle)]), eb.and([eb('aal', '<', 3), eb('last_used_at', '>', now - deps.policy.idleTimeoutMs)])]))
+    .execute();
 }
 
 /** Ends the caller's own session. */

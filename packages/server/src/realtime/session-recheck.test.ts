@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Api, DeviceKey } from '@palisade/client';
 import { nodeHttp } from '@palisade/client/node';
+import { checkSessions, touchSession } from '../auth/index.js';
 import { FakeClock } from '../core/index.js';
 import { PASS } from '../test-support/users.js';
 import { startLiveServer, type LiveServer } from '../test-support/live-server.js';
@@ -97,6 +98,15 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
     // The clock does not move: only the re-armed timer can close it.
     await waitFor(() => s.closed() !== undefined, 8_000, 'the socket to close');
     expect(s.closed()).toEqual({ code: 4401, reason: 'session expired' });
+  });
+
+  it('S21: activity after the session has idled out does not revive it', async () => {
+    const api = await newSession();
+    const id = await sessionId(api);
+    clock.advance(61 * MIN);
+    // What a socket's activity does (the socket itself is closed at the next re-check).
+    await touchSession(server.running.core.auth, id);
+    expect((await checkSessions(server.running.core.auth, [id])).get(id)).toEqual({ ok: false, problem: 'idle' });
   });
 
   it('S21: a revoked device closes its sockets at the next re-check even when no event arrives', async () => {
