@@ -17,6 +17,8 @@ export async function palisadeTarget(dataDir: string, progress: (s: string) => v
     "    'connect.address': { burst: 1000000, perSecond: 1000000 }",
     "    'login.address': { burst: 1000000, perSecond: 1000000 }",
     "    'enrol.address': { burst: 1000000, perSecond: 1000000 }",
+    // Connection caps too: every benchmark client comes from 127.0.0.1.
+    'http:', '  maxConnections: 200000', '  maxConnectionsPerAddress: 200000',
     'keys:', `  sealMessages: ${opts.sealMessages ?? true}`, ''].join('\n'));
   const server = await startPalisade(dataDir, configFile);
   const baseUrl = `https://127.0.0.1:${server.port}`;

@@ -94,9 +94,9 @@ describe('transport and session security (real server, real TLS)', () => {
     const noProof = await httpRaw(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${token}` });
     expect([noProof.status, JSON.parse(noProof.text).code]).toEqual([401, 'device_proof_failed']);
     const thief = DeviceKey.generate();
-    const forged = await httpRaw(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${token}`, 'x-palisade-proof': thief.httpProof('GET', '/v1/me', Date.now()) });
+    const forged = await httpRaw(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${token}`, 'x-palisade-proof': thief.httpProof('GET', '/v1/me', Date.now(), token) });
     expect(JSON.parse(forged.text).code).toBe('device_proof_failed');
-    const ok = await httpRaw(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${token}`, 'x-palisade-proof': alice.deviceKey.httpProof('GET', '/v1/me', Date.now()) });
+    const ok = await httpRaw(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${token}`, 'x-palisade-proof': alice.deviceKey.httpProof('GET', '/v1/me', Date.now(), token) });
     expect(JSON.parse(ok.text).username).toBe('alice');
 
     const s = rawSocket(server);

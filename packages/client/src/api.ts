@@ -9,7 +9,7 @@ export type HistoryMessage = MessageView;
 
 /**
  * Typed calls to the HTTP API. Authenticated calls carry the bearer token in a header (never the URL)
- * and a device-key proof over the method, path and time.
+ * and a device-key proof over the method, path, body, session and time (single use, 30 s).
  */
 /** One second factor as `GET /v1/factors` lists it. */
 export interface FactorInfo {
@@ -30,6 +30,8 @@ export interface FactorInfo {
 
 export class Api {
   token: string | undefined;
+  /** The last proof time used; proofs get strictly increasing times so none repeats. */
+  private lastProofMs = 0;
 
   constructor(
     private readonly http: HttpTransport,
@@ -39,14 +41,16 @@ export class Api {
 
   async call<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
     const headers: Record<string, string> = {};
+    // Serialised once: the proof signs exactly the bytes the transport sends.
+    const text = body === undefined ? undefined : JSON.stringify(body);
     if (auth) {
       if (!this.token) throw new PalisadeError({ code: 'not_authenticated', message: 'log in first' });
       headers.authorization = `Bearer ${this.token}`;
-      headers['x-palisade-proof'] = this.key.httpProof(method, path, this.now());
+      headers['x-palisade-proof'] = this.signedProof(method, path, this.token, text);
     }
     let res;
     try {
-      res = await this.http.request(method, path, body, headers);
+      res = await this.http.request(method, path, text, headers);
     } catch (e) {
       throw new PalisadeError({ code: 'network', message: `cannot reach the server: ${(e as Error).message}` });
     }
@@ -55,6 +59,16 @@ export class Api {
       throw new PalisadeError({ ...b, code: typeof b.code === 'string' && isErrorCode(b.code) ? b.code : 'internal' }, res.status);
     }
     return res.body as T;
+  }
+
+  /**
+   * An `X-Palisade-Proof` value for a request this client sends itself (raw HTTP): the same proof
+   * `call` uses, with a fresh strictly increasing time.
+   */
+  signedProof(method: string, pathAndQuery: string, token: string, bodyText?: string): string {
+    const ts = Math.max(this.now(), this.lastProofMs + 1);
+    this.lastProofMs = ts;
+    return this.key.httpProof(method, pathAndQuery, ts, token, bodyText);
   }
 
   enrol(input: { token: string; username: string; password: string; displayName?: string; email?: string }) {

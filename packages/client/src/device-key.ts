@@ -1,4 +1,6 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { deviceProofMessage, httpProofMessage, ssoProofMessage } from '@palisade/protocol';
 import { fromBase64Url, toBase64Url, utf8 } from './bytes.js';
 
@@ -41,8 +43,17 @@ export class DeviceKey {
     return toBase64Url(ed25519.sign(utf8(ssoProofMessage(ssoId)), this.secret));
   }
 
-  /** The `X-Palisade-Proof` header value for one HTTP request. */
-  httpProof(method: string, pathAndQuery: string, nowMs: number): string {
-    return `${nowMs}.${toBase64Url(ed25519.sign(utf8(httpProofMessage(method, pathAndQuery, nowMs)), this.secret))}`;
+  /**
+   * The `X-Palisade-Proof` header value for one HTTP request: `<unix-ms>.<signature>` over the
+   * method, the path and query as sent, the SHA-256 of the exact body bytes and the SHA-256 of the
+   * session token. Pure JavaScript hashing (@noble/hashes), so it works in browsers too.
+   * SECURITY: the server accepts each proof once, within 30 s of its time: use a new, strictly
+   * increasing `nowMs` for every request (the `Api` class does).
+   */
+  httpProof(method: string, pathAndQuery: string, nowMs: number, token: string, body?: string | Uint8Array): string {
+    if (typeof token !== 'string' || token === '') throw new TypeError('httpProof(method, path, nowMs, token, body?) needs the session token (proof v2)');
+    const bytes = body === undefined ? new Uint8Array(0) : typeof body === 'string' ? utf8(body) : body;
+    const message = httpProofMessage({ method, pathAndQuery, unixMs: nowMs, bodySha256: bytesToHex(sha256(bytes)), sessionSha256: bytesToHex(sha256(utf8(token))) });
+    return `${nowMs}.${toBase64Url(ed25519.sign(utf8(message), this.secret))}`;
   }
 }

@@ -61,9 +61,30 @@ export function deviceProofMessage(nonce: string): string {
   return `palisade-device-proof-v1:${nonce}`;
 }
 
-/** The bytes a device signs for one authenticated HTTP request (header `X-Palisade-Proof`). */
-export function httpProofMessage(method: string, pathAndQuery: string, unixMs: number): string {
-  return `palisade-http-proof-v1:${unixMs}:${method.toUpperCase()}:${pathAndQuery}`;
+/** How far (each way) an HTTP proof's timestamp may be from the server's clock. */
+export const HTTP_PROOF_WINDOW_MS = 30_000;
+
+/** What one HTTP request proof covers (see docs/protocol.md, "Request proof"). */
+export interface HttpProofInput {
+  method: string;
+  /** The request target exactly as sent on the wire (path and query, no canonicalisation). */
+  pathAndQuery: string;
+  /** Milliseconds since the epoch, strictly increasing per device. */
+  unixMs: number;
+  /** Lower-case hex SHA-256 of the raw body bytes (of zero bytes when there is no body). */
+  bodySha256: string;
+  /** Lower-case hex SHA-256 of the session token (binds the proof to this session). */
+  sessionSha256: string;
+}
+
+/**
+ * The bytes a device signs for one authenticated HTTP request (header `X-Palisade-Proof`).
+ * SECURITY: the fixed-length fields come before the free-form path, so no two inputs give the same
+ * string; the body hash and the session hash stop a captured proof being reused with another body
+ * or another session.
+ */
+export function httpProofMessage(p: HttpProofInput): string {
+  return `palisade-http-proof-v2:${p.unixMs}:${p.method.toUpperCase()}:${p.sessionSha256}:${p.bodySha256}:${p.pathAndQuery}`;
 }
 
 /** The bytes a device signs to collect the session of a single sign-on it started. */

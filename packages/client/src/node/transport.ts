@@ -16,11 +16,11 @@ export function nodeHttp(opts: NodeTlsOptions): HttpTransport {
   const agent = new Agent({ keepAlive: true, ca: opts.ca, minVersion: 'TLSv1.2', maxSockets: 16 });
   const base = new URL(opts.baseUrl);
   return {
-    request(method, path, body, headers) {
+    request(method, path, bodyText, headers) {
       return new Promise((resolve, reject) => {
-        const data = body === undefined ? undefined : JSON.stringify(body);
+        const data = bodyText;
         const req = request(
-          { agent, hostname: base.hostname, port: base.port || 443, method, path, headers: { ...headers, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) } },
+          { agent, hostname: base.hostname, port: base.port || 443, method, path, headers: { ...headers, ...(data !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) } },
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));

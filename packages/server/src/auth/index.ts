@@ -6,7 +6,7 @@ export { SESSIONS_REVOKED, type AuthDeps, type AuthPolicy, type SessionsRevoked 
 export { assertPasswordAcceptable, MIN_SINGLE_FACTOR_LENGTH, MAX_PASSWORD_LENGTH } from './password-policy.js';
 export { issueBootstrapToken, createInvite, enrol, type EnrolInput } from './enrol.js';
 export { login } from './login.js';
-export { authenticateToken, touchSession, logout, revokeSessions, listMySessions, type AuthenticatedSession } from './sessions.js';
+export { authenticateToken, checkSessions, touchSession, logout, revokeSessions, listMySessions, type AuthenticatedSession, type SessionCheck, type SessionProblem } from './sessions.js';
 export { newChallenge, verifyDeviceProof } from './device-proof.js';
 export { openSession, grantOrPending, type DeviceDescription } from './open-session.js';
 export { hasActiveFactor, startTotpEnrolment, confirmTotp, listFactors, removeFactor, regenerateRecoveryCodes } from './factors.js';

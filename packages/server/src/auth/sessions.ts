@@ -12,6 +12,61 @@ export interface AuthenticatedSession {
   expiresAt: number;
 }
 
+/** Why a session no longer holds. */
+export type SessionProblem = 'revoked' | 'expired' | 'idle' | 'user_disabled' | 'device_revoked';
+
+interface SessionState {
+  expiresAt: number;
+  lastUsedAt: number;
+  revokedAt: number | null;
+  aal: number | string;
+  disabledAt: number | null;
+  deviceRevokedAt: number | null;
+  deviceApprovedAt: number | null;
+}
+
+/**
+ * The one rule for "this session still holds", shared by token checks and open WebSockets.
+ * SECURITY-BASELINE: idle at most 1 h at AAL2 and 15 min at AAL3.
+ */
+function sessionProblem(deps: AuthDeps, row: SessionState, now: number): SessionProblem | undefined {
+  if (row.revokedAt !== null) return 'revoked';
+  if (Number(row.expiresAt) <= now) return 'expired';
+  const idleMs = Number(row.aal) >= 3 ? Math.min(deps.policy.idleTimeoutMs, 15 * 60_000) : deps.policy.idleTimeoutMs;
+  if (Number(row.lastUsedAt) + idleMs <= now) return 'idle';
+  if (row.disabledAt !== null) return 'user_disabled';
+  if (row.deviceRevokedAt !== null || row.deviceApprovedAt === null) return 'device_revoked';
+  return undefined;
+}
+
+/** The state of an open session as a long-lived connection re-checks it. */
+export type SessionCheck = { ok: true; expiresAt: number } | { ok: false; problem: SessionProblem };
+
+/**
+ * Re-checks sessions by id (batched), for connections that authenticated earlier: revoked, expired,
+ * idle, user disabled, device revoked. A session that no longer exists counts as revoked.
+ */
+export async function checkSessions(deps: AuthDeps, sessionIds: string[]): Promise<Map<string, SessionCheck>> {
+  const out = new Map<string, SessionCheck>();
+  const now = deps.clock.now();
+  for (let i = 0; i < sessionIds.length; i += 500) {
+    const ids = sessionIds.slice(i, i + 500);
+    const rows = await deps.db
+      .selectFrom('sessions as s')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .innerJoin('devices as d', 'd.id', 's.device_id')
+      .select(['s.id', 's.expires_at as expiresAt', 's.last_used_at as lastUsedAt', 's.revoked_at as revokedAt', 's.aal', 'u.disabled_at as disabledAt', 'd.revoked_at as deviceRevokedAt', 'd.approved_at as deviceApprovedAt'])
+      .where('s.id', 'in', ids)
+      .execute();
+    for (const id of ids) out.set(id, { ok: false, problem: 'revoked' });
+    for (const r of rows) {
+      const problem = sessionProblem(deps, r, now);
+      out.set(r.id, problem === undefined ? { ok: true, expiresAt: Number(r.expiresAt) } : { ok: false, problem });
+    }
+  }
+  return out;
+}
+
 /** Touch `last_used_at` at most this often, so reads stay reads. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -34,17 +89,7 @@ export async function authenticateToken(deps: AuthDeps, token: string, address?:
     .where('s.token_hash', '=', hash)
     .executeTakeFirst();
   const now = deps.clock.now();
-  if (
-    !row ||
-    !constantTimeEqual(row.tokenHash, hash) ||
-    row.revokedAt !== null ||
-    row.expiresAt <= now ||
-    // SECURITY-BASELINE: idle at most 1 h at AAL2 and 15 min at AAL3.
-    row.lastUsedAt + (Number(row.aal) >= 3 ? Math.min(deps.policy.idleTimeoutMs, 15 * 60_000) : deps.policy.idleTimeoutMs) <= now ||
-    row.disabledAt !== null ||
-    row.deviceRevokedAt !== null ||
-    row.deviceApprovedAt === null
-  ) {
+  if (!row || !constantTimeEqual(row.tokenHash, hash) || sessionProblem(deps, row, now) !== undefined) {
     throw new AppError('session_invalid');
   }
   const grants = await deps.db
@@ -76,9 +121,19 @@ export async function authenticateToken(deps: AuthDeps, token: string, address?:
   };
 }
 
-/** Marks a session as used now (called by long-lived connections so they do not go idle). */
+/** Marks a session as used now (long-lived connections call it on user activity, not merely for being open). */
 export async function touchSession(deps: AuthDeps, sessionId: string): Promise<void> {
-  await deps.db.updateTable('sessions').set({ last_used_at: deps.clock.now() }).where('id', '=', sessionId).where('revoked_at', 'is', null).execute();
+  const now = deps.clock.now();
+  const aal3Idle = Math.min(deps.policy.idleTimeoutMs, 15 * 60_000);
+  // SECURITY: never revives a session that has already expired or idled out (the socket's re-check closes it).
+  await deps.db
+    .updateTable('sessions')
+    .set({ last_used_at: now })
+    .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where((eb) => eb.or([eb.and([eb('aal', '>=', 3), eb('last_used_at', '>', now - aal3Idle)]), eb.and([eb('aal', '<', 3), eb('last_used_at', '>', now - deps.policy.idleTimeoutMs)])]))
+    .execute();
 }
 
 /** Ends the caller's own session. */

@@ -25,7 +25,30 @@ const ServerSection = z.strictObject({
   adminSocket: z.string().optional(),
   /** Seconds to let in-flight work finish on shutdown. */
   shutdownGraceSeconds: z.number().min(0).max(120).default(10),
+  /** Seconds between re-checks of each open WebSocket's session (revoked, expired, idle, device). */
+  sessionRecheckSeconds: z.number().min(1).max(300).default(60),
 });
+
+/**
+ * HTTP listener limits (S8: slow bodies, idle sockets, connection floods). Every knob has a safe
+ * default; raise them only with a reason.
+ */
+const HttpSection = z
+  .strictObject({
+    /** Seconds to receive a whole request, headers and body; a slower client gets 408 and is closed. */
+    requestTimeoutSeconds: z.number().min(1).max(300).default(30),
+    /** Seconds to finish the TLS handshake, and then to receive the request headers (at most requestTimeoutSeconds). */
+    headersTimeoutSeconds: z.number().min(1).max(300).default(10),
+    /** Seconds a socket may stay silent (no byte either way) before it is closed. */
+    idleTimeoutSeconds: z.number().min(1).max(3600).default(60),
+    /** Seconds an idle keep-alive connection is kept between requests. */
+    keepAliveTimeoutSeconds: z.number().min(1).max(600).default(5),
+    /** Open connections in all, WebSockets included; new ones past this are dropped. Keep below the fd limit. */
+    maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** Concurrent connections from one address (HTTP, and WebSockets until they authenticate). */
+    maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(256),
+  })
+  .refine((h) => h.headersTimeoutSeconds <= h.requestTimeoutSeconds, { message: 'headersTimeoutSeconds must not exceed requestTimeoutSeconds' });
 
 const StoreSection = z.strictObject({
   /** `sqlite:PATH` (default: <dataDir>/palisade.db) or `postgres://user@host:port/db` without password. */
@@ -158,6 +181,7 @@ const LogSection = z.strictObject({
 export const ConfigSchema = z.strictObject({
   dataDir: z.string().default('./data'),
   server: ServerSection.default(ServerSection.parse({})),
+  http: HttpSection.default(HttpSection.parse({})),
   store: StoreSection.default(StoreSection.parse({})),
   auth: AuthSection.default(AuthSection.parse({})),
   limits: LimitsSection.default(LimitsSection.parse({})),

@@ -1,8 +1,13 @@
-import Fastify, { type FastifyInstance } from 'fastify';
-import { MAX_FRAME_BYTES, parseJsonBounded } from '@palisade/protocol';
-import { AppError } from '../core/index.js';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { ErrorBody } from '@palisade/protocol';
+import { MAX_FRAME_BYTES } from '@palisade/protocol';
+import { registerJsonBodyParser } from './body.js';
+import { AddressConnectionCap } from './connection-cap.js';
 import type { HttpDeps } from './deps.js';
-import { toHttpError } from './error-map.js';
+import { clientErrorToHttp, toHttpError } from './error-map.js';
+import { ProofReplayCache } from './proof.js';
 import { registerRoutes } from './route.js';
 import { ROUTES } from './routes/index.js';
 import { tlsServerOptions } from './tls-options.js';
@@ -14,7 +19,26 @@ export interface HttpsMaterial {
   minVersion: 'TLSv1.3' | 'TLSv1.2';
 }
 
-const SECURITY_HEADERS: Record<string, string> = {
+/** Listener limits (config section `http`, in milliseconds here). */
+export interface HttpLimits {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+}
+
+/** The defaults of the `http` config section. */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, idleTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, maxConnections: 10_000, maxConnectionsPerAddress: 256,
+};
+
+/** Longest path parameter (ids are far shorter); longer gets `414 uri_too_long`. */
+export const MAX_PARAM_LENGTH = 100;
+
+/** Headers on every response, errors of the HTTP layer included. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'strict-transport-security': 'max-age=63072000; includeSubDomains',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
@@ -24,23 +48,70 @@ const SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-resource-policy': 'same-origin',
 };
 
-/** Builds the HTTPS application: security headers, bounded JSON, the route pipeline, error mapping. */
-export function buildHttpApp(deps: HttpDeps, tls: HttpsMaterial): FastifyInstance {
+/** A complete HTTP/1.1 error response written straight to a socket (no request object exists). */
+function rawErrorResponse(status: number, body: ErrorBody): string {
+  const json = JSON.stringify(body);
+  const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(json)), connection: 'close' };
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${json}`;
+}
+
+/**
+ * Node's `clientError` path (malformed request line or headers, header overflow, request timeout).
+ * SECURITY: answers our error shape with the security headers, echoes nothing, then closes.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const res = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !res?.headersSent) {
+    const { status, body } = clientErrorToHttp(err);
+    socket.end(rawErrorResponse(status, body));
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  } else {
+    socket.destroy();
+  }
+}
+
+/** Options of `buildHttpApp`: listener limits, and the per-address cap shared with the WebSocket gateway. */
+export interface HttpAppOptions {
+  limits?: HttpLimits;
+  cap?: AddressConnectionCap;
+}
+
+/** Builds the HTTPS application: limits, security headers, bounded JSON, the route pipeline, error mapping. */
+export function buildHttpApp(deps: HttpDeps, tls: HttpsMaterial, opts: HttpAppOptions = {}): FastifyInstance {
+  const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
   const app = Fastify({
-    https: tlsServerOptions(tls.certPem, tls.keyPem, tls.minVersion),
+    // SECURITY (S8): Node checks request and header deadlines every connectionsCheckingInterval.
+    // A TLS handshake must finish within the headers timeout too (Node's default is 120 s).
+    https: {
+      ...tlsServerOptions(tls.certPem, tls.keyPem, tls.minVersion),
+      handshakeTimeout: limits.headersTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs),
+    } as never,
     bodyLimit: MAX_FRAME_BYTES,
     logger: false,
     trustProxy: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // SECURITY (S8): a whole request (headers and body) within requestTimeout, so slow bodies are cut off;
+    // silent sockets and idle keep-alive connections are closed.
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    clientErrorHandler: onClientError,
+    // SECURITY: Fastify's own routing errors (bad URL encoding, long parameters) go through our map.
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = toHttpError(err, deps.log);
+      const r = reply as unknown as FastifyReply;
+      void r.headers(SECURITY_HEADERS).code(status).send(body);
+    },
   });
-  app.removeAllContentTypeParsers();
-  // SECURITY: every body goes through the bounded parser (size, depth, no __proto__ keys).
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
-    const r = parseJsonBounded(text as string);
-    if (r.ok) done(null, r.value);
-    else done(new AppError(r.code, r.message), undefined);
-  });
+  app.server.maxConnections = limits.maxConnections;
+  (opts.cap ?? new AddressConnectionCap(limits.maxConnectionsPerAddress)).attach(app.server);
+  // SECURITY: every body goes through the strict UTF-8 decoder and the bounded parser.
+  registerJsonBodyParser(app);
   app.addHook('onSend', async (_req, reply, payload) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
     reply.removeHeader('x-powered-by');
@@ -52,6 +123,6 @@ export function buildHttpApp(deps: HttpDeps, tls: HttpsMaterial): FastifyInstanc
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler(async (_req, reply) => reply.code(404).send({ code: 'not_found', message: 'no such route' }));
-  registerRoutes(app, deps, ROUTES);
+  registerRoutes(app, deps, ROUTES, new ProofReplayCache());
   return app;
 }

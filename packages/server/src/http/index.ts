@@ -1,5 +1,6 @@
 /** HTTP transport: Fastify over TLS, the route pipeline, and the one kind-to-status map. */
-export { buildHttpApp, type HttpsMaterial } from './app.js';
+export { buildHttpApp, DEFAULT_HTTP_LIMITS, type HttpsMaterial, type HttpLimits, type HttpAppOptions } from './app.js';
+export { AddressConnectionCap } from './connection-cap.js';
 export type { HttpDeps } from './deps.js';
 export { ROUTES } from './routes/index.js';
 export { STATUS_OF_KIND, toHttpError } from './error-map.js';

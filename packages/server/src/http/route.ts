@@ -4,7 +4,8 @@ import { authenticateServiceToken, authenticateToken, SERVICE_TOKEN_PREFIX } fro
 import { AppError, type Principal } from '../core/index.js';
 import { ACCOUNT_PERMISSIONS, assertAccount, type AccountPermission, type Permission } from '../rbac/index.js';
 import type { HttpDeps } from './deps.js';
-import { assertHttpProof } from './proof.js';
+import { bodySha256 } from './body.js';
+import { assertHttpProof, ProofReplayCache } from './proof.js';
 
 /** Who may call a route: anyone, any signed-in device, or holders of a named permission. */
 export type RouteAccess = 'public' | 'authenticated' | Permission;
@@ -51,21 +52,24 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   return r.data;
 }
 
-async function authenticate(deps: HttpDeps, req: FastifyRequest): Promise<Principal> {
+async function authenticate(deps: HttpDeps, req: FastifyRequest, replay: ProofReplayCache): Promise<Principal> {
   const h = req.headers.authorization;
   // SECURITY: tokens only in the Authorization header, never in the URL.
   if (!h?.startsWith('Bearer ')) throw new AppError('not_authenticated', 'send Authorization: Bearer <token>');
   // SECURITY: service tokens have no device key; they are bound instead by scopes, expiry, an optional
   // address allowlist and their own rate limit, and every use is audited.
   if (h.startsWith(`Bearer ${SERVICE_TOKEN_PREFIX}`)) return authenticateServiceToken(deps.auth, h.slice(7), req.ip);
-  const session = await authenticateToken(deps.auth, h.slice(7), req.ip);
+  const token = h.slice(7);
+  const session = await authenticateToken(deps.auth, token, req.ip);
   const proof = req.headers['x-palisade-proof'];
-  assertHttpProof(typeof proof === 'string' ? proof : undefined, req.method, req.url, session.devicePublicKey, deps.auth.clock.now());
+  // SECURITY: req.url is the target exactly as received (Fastify does not rewrite it), as the client signed it.
+  const target = { method: req.method, url: req.url, token, bodySha256: bodySha256(req) };
+  assertHttpProof(typeof proof === 'string' ? proof : undefined, target, { id: session.principal.deviceId, publicKey: session.devicePublicKey }, deps.auth.clock.now(), replay);
   return session.principal;
 }
 
-/** Registers routes on Fastify, running each through the pipeline. */
-export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: RouteSpec<any, any, any>[]): void {
+/** Registers routes on Fastify, running each through the pipeline. `replay` remembers used request proofs. */
+export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: RouteSpec<any, any, any>[], replay = new ProofReplayCache()): void {
   for (const spec of routes) {
     app.route({
       method: spec.method,
@@ -75,7 +79,7 @@ export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: Rou
         // Pipeline order: authenticate, authorize (account level), validate, then the use case.
         let principal = undefined as unknown as Principal;
         if (spec.access !== 'public') {
-          principal = await authenticate(deps, req);
+          principal = await authenticate(deps, req, replay);
           if (ACCOUNT_PERMS.has(spec.access)) assertAccount(principal, spec.access as AccountPermission);
         }
         const params = parse(spec.params, req.params, 'params');

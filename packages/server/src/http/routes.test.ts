@@ -1,4 +1,4 @@
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,15 +62,21 @@ describe('v5.0.0-8.2.1 authorization matrix over every route', () => {
     await core?.store.close();
   });
 
+  let lastTs = 0;
   const call = (method: string, url: string, who: string) => {
     const c = callers[who];
     const headers: Record<string, string> = {};
+    const payload = method === 'GET' || method === 'DELETE' ? undefined : '{}';
     if (c) {
-      const ts = Date.now();
+      // Proofs are single use: a strictly increasing time per request.
+      const ts = (lastTs = Math.max(Date.now(), lastTs + 1));
+      const sha = (b: string) => createHash('sha256').update(b).digest('hex');
+      const message = httpProofMessage({ method, pathAndQuery: url, unixMs: ts, bodySha256: sha(payload ?? ''), sessionSha256: sha(c.token) });
       headers.authorization = `Bearer ${c.token}`;
-      headers['x-palisade-proof'] = `${ts}.${sign(null, Buffer.from(httpProofMessage(method, url, ts)), c.key.privateKey).toString('base64url')}`;
+      headers['x-palisade-proof'] = `${ts}.${sign(null, Buffer.from(message), c.key.privateKey).toString('base64url')}`;
     }
-    return app.inject({ method: method as 'GET', url, headers, payload: method === 'GET' || method === 'DELETE' ? undefined : {} });
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    return app.inject({ method: method as 'GET', url, headers, payload });
   };
 
   // Logout last: it ends the callers' sessions.

@@ -1,7 +1,7 @@
 import type { ClientFrame, ServerFrame } from '@palisade/protocol';
 import { parseClientFrame } from '@palisade/protocol';
 import type WebSocket from 'ws';
-import { authenticateToken, newChallenge, verifyDeviceProof } from '../auth/index.js';
+import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
 import { AppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import { acknowledgeDelivery, deviceCursors, markRead, readRange, sendMessage, type StoredMessage } from '../messaging/index.js';
@@ -12,6 +12,10 @@ import type { Peer } from './peer.js';
 
 const FILL_BATCH = 200;
 const ACK_FLUSH_MS = 20;
+/** Record user activity on the session at most this often. */
+const TOUCH_EVERY_MS = 60_000;
+/** Frames a person causes (they count as session activity); `ping` and `ack` are automatic and do not. */
+const ACTIVITY_FRAMES = new Set<string>(['send', 'read', 'typing']);
 
 /** Serialises a stored message as a `msg` frame. */
 function msgFrame(m: StoredMessage): string {
@@ -37,12 +41,15 @@ export class Connection implements Peer {
   private out: string[] = [];
   private acks: Map<string, number> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private expiresAt = 0;
+  private touchedAt = 0;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly deps: RealtimeDeps,
     private readonly hub: Hub,
     private readonly address: string,
+    private readonly onAuthenticated: () => void = () => undefined,
   ) {
     this.timer = setTimeout(() => this.close(CLOSE.authTimeout, 'authenticate in time'), deps.authTimeoutMs ?? 10_000);
     ws.on('message', (data, isBinary) => void this.onFrame(data as Buffer, isBinary));
@@ -159,6 +166,7 @@ export class Connection implements Peer {
     }
     const frame = r.value;
     if (frame.type === 'auth') return this.close(CLOSE.protocolViolation, 'already authenticated');
+    if (ACTIVITY_FRAMES.has(frame.type)) this.activity();
     if (frame.type === 'ping') return this.push(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
     // Sends are queued in arrival order by the domain's group commit, so a sender's order is kept.
     if (frame.type === 'send') return this.run(frame.ref, () => this.handleSend(frame));
@@ -203,6 +211,31 @@ export class Connection implements Peer {
     }
   }
 
+  /**
+   * SECURITY (S21): what a person does on the socket keeps the session from idling out (throttled);
+   * a socket that is merely open does not, so idle limits (AAL2 1 h, AAL3 15 min) hold for sockets too.
+   */
+  private activity(): void {
+    const now = this.deps.auth.clock.now();
+    if (now - this.touchedAt < TOUCH_EVERY_MS || !this.principal) return;
+    this.touchedAt = now;
+    void touchSession(this.deps.auth, this.principal.sessionId).catch(() => undefined);
+  }
+
+  /** The re-check found the session valid; re-arm the expiry timer when `expires_at` moved (a step-up shortens it). */
+  sessionHolds(expiresAt: number): void {
+    if (this.state === 'closed' || this.state === 'challenge' || expiresAt === this.expiresAt) return;
+    this.armExpiry(expiresAt);
+  }
+
+  private armExpiry(expiresAt: number): void {
+    clearTimeout(this.timer);
+    this.expiresAt = expiresAt;
+    const delay = Math.min(expiresAt - this.deps.auth.clock.now(), 2 ** 31 - 1);
+    this.timer = setTimeout(() => this.close(CLOSE.unauthenticated, 'session expired'), Math.max(delay, 0));
+    this.timer.unref();
+  }
+
   private flushAcks(): void {
     const acks = this.acks;
     this.acks = undefined;
@@ -229,9 +262,10 @@ export class Connection implements Peer {
       this.principal = session.principal;
       this.state = 'syncing';
       const firstOfUser = this.hub.register(this);
-      const delay = Math.min(session.expiresAt - this.deps.auth.clock.now(), 2 ** 31 - 1);
-      this.timer = setTimeout(() => this.close(CLOSE.unauthenticated, 'session expired'), Math.max(delay, 0));
-      this.timer.unref();
+      // An authenticated socket no longer counts against its address's pre-auth connection cap.
+      this.onAuthenticated();
+      this.touchedAt = this.deps.auth.clock.now();
+      this.armExpiry(session.expiresAt);
       this.push({ type: 'ready', userId: session.principal.userId, deviceId: session.principal.deviceId, expiresAt: new Date(session.expiresAt).toISOString() });
       const cursors = await deviceCursors(this.deps.messaging, session.principal);
       for (const c of cursors) {

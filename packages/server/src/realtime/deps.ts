@@ -11,4 +11,8 @@ export interface RealtimeDeps {
   allowedOrigins: string[];
   /** How long a new socket may take to authenticate. */
   authTimeoutMs?: number;
+  /** How often an open socket re-checks its session row (revoked, expired, idle, device); default 60 s. */
+  recheckEveryMs?: number;
+  /** The per-address connection cap: an authenticated socket stops counting against it. */
+  connectionSlots?: { release(socket: unknown): void };
 }

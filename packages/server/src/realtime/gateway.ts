@@ -40,7 +40,8 @@ export class Gateway {
     } catch (e) {
       return isAppError(e) ? reject(429, 'Too Many Requests') : reject(500, 'Internal Server Error');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => new Connection(ws, this.deps, this.hub, address));
+    // SECURITY (S8): until it authenticates, the socket counts against its address's connection cap.
+    this.wss.handleUpgrade(req, socket, head, (ws) => new Connection(ws, this.deps, this.hub, address, () => this.deps.connectionSlots?.release(socket)));
   }
 
   /** Stops new work, waits up to `graceMs` for in-flight operations, then closes every socket with 1001. */

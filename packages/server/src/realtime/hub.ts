@@ -1,4 +1,4 @@
-import { SESSIONS_REVOKED, touchSession, type SessionsRevoked } from '../auth/index.js';
+import { checkSessions, SESSIONS_REVOKED, type SessionProblem, type SessionsRevoked } from '../auth/index.js';
 import { AppError, type Principal } from '../core/index.js';
 import {
   conversationMembers, MEMBERS_CHANGED, MESSAGE_SENT, RECEIPT_UPDATED, TYPING_STARTED,
@@ -14,7 +14,13 @@ interface Members {
 }
 
 const MEMBER_CACHE_MAX = 50_000;
-const TOUCH_EVERY_MS = 5 * 60_000;
+/** Default cadence of the session re-check of open sockets. */
+export const RECHECK_EVERY_MS = 60_000;
+
+/** The close reason for each way a session stops holding (all close with 4401: log in again). */
+const CLOSE_REASON: Record<SessionProblem, string> = {
+  revoked: 'session revoked', expired: 'session expired', idle: 'session idle', user_disabled: 'account disabled', device_revoked: 'device revoked',
+};
 
 /**
  * Knows which connections are online and routes bus events to them: messages to every device of
@@ -27,7 +33,8 @@ export class Hub {
   private readonly bySession = new Map<string, Set<Peer>>();
   private readonly members = new Map<string, Members>();
   private readonly unsubscribe: (() => void)[] = [];
-  private readonly toucher: NodeJS.Timeout;
+  private readonly rechecker: NodeJS.Timeout;
+  private rechecking = false;
 
   constructor(private readonly deps: RealtimeDeps) {
     const bus = deps.messaging.bus;
@@ -38,9 +45,10 @@ export class Hub {
       bus.subscribe(TYPING_STARTED, (e) => void this.onTyping(e.data as TypingStarted)),
       deps.auth.bus.subscribe(SESSIONS_REVOKED, (e) => this.onRevoked(e.data as SessionsRevoked)),
     );
-    // Open sockets are activity: keep their sessions from going idle.
-    this.toucher = setInterval(() => void this.touchAll(), TOUCH_EVERY_MS);
-    this.toucher.unref();
+    // SECURITY (S21): an open socket is not activity by itself; every socket's session is re-read
+    // periodically and the socket closed once the session is revoked, expired, idle or its device gone.
+    this.rechecker = setInterval(() => void this.recheck(), deps.recheckEveryMs ?? RECHECK_EVERY_MS);
+    this.rechecker.unref();
   }
 
   /** Number of authenticated connections. */
@@ -84,7 +92,7 @@ export class Hub {
 
   close(): void {
     for (const u of this.unsubscribe) u();
-    clearInterval(this.toucher);
+    clearInterval(this.rechecker);
   }
 
   private async membersOf(conversationId: string): Promise<Members | undefined> {
@@ -148,8 +156,23 @@ export class Hub {
     for (const id of e.sessionIds) for (const c of [...(this.bySession.get(id) ?? [])]) c.close(CLOSE.unauthenticated, 'session revoked');
   }
 
-  private async touchAll(): Promise<void> {
-    for (const id of this.bySession.keys()) await touchSession(this.deps.auth, id).catch(() => undefined);
+  /** Re-reads the session of every open socket (batched) and closes those that no longer hold. */
+  async recheck(): Promise<void> {
+    if (this.rechecking || this.bySession.size === 0) return;
+    this.rechecking = true;
+    try {
+      const results = await checkSessions(this.deps.auth, [...this.bySession.keys()]);
+      for (const [id, r] of results) {
+        for (const c of [...(this.bySession.get(id) ?? [])]) {
+          if (r.ok) c.sessionHolds(r.expiresAt);
+          else c.close(CLOSE.unauthenticated, CLOSE_REASON[r.problem]);
+        }
+      }
+    } catch (e) {
+      this.deps.log.warn({ err: e }, 'session re-check failed; retried at the next interval');
+    } finally {
+      this.rechecking = false;
+    }
   }
 }
 

@@ -11,4 +11,6 @@ export interface Peer {
   left(conversationId: string): void;
   push(frame: ServerFrame | string): void;
   close(code: number, reason: string): void;
+  /** The periodic re-check found the session still valid, ending at `expiresAt` (it may have moved). */
+  sessionHolds(expiresAt: number): void;
 }

@@ -4,7 +4,7 @@ import { AuditTail } from '../audit/index.js';
 import { ExpiredRowSweeper, issueBootstrapToken } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { Clock, Logger } from '../core/index.js';
-import { buildHttpApp } from '../http/index.js';
+import { AddressConnectionCap, buildHttpApp, type HttpLimits } from '../http/index.js';
 import { Gateway } from '../realtime/index.js';
 import { startAdminSocket } from './admin-socket.js';
 import { buildCore, type Core } from './compose.js';
@@ -38,7 +38,13 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
   const recovered = await core.messaging.outbox.recover();
   if (recovered > 0) core.log.info({ recovered }, 'outbox events replayed after restart');
   let draining = false;
-  const gateway = new Gateway({ auth: core.auth, messaging: core.messaging, log: core.log, allowedOrigins: config.server.allowedOrigins });
+  const h = config.http;
+  const limits: HttpLimits = {
+    requestTimeoutMs: h.requestTimeoutSeconds * 1000, headersTimeoutMs: h.headersTimeoutSeconds * 1000, idleTimeoutMs: h.idleTimeoutSeconds * 1000,
+    keepAliveTimeoutMs: h.keepAliveTimeoutSeconds * 1000, maxConnections: h.maxConnections, maxConnectionsPerAddress: h.maxConnectionsPerAddress,
+  };
+  const cap = new AddressConnectionCap(limits.maxConnectionsPerAddress);
+  const gateway = new Gateway({ auth: core.auth, messaging: core.messaging, log: core.log, allowedOrigins: config.server.allowedOrigins, connectionSlots: cap, recheckEveryMs: config.server.sessionRecheckSeconds * 1000 });
   const app = buildHttpApp(
     {
       auth: core.auth,
@@ -56,6 +62,7 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       },
     },
     { certPem: tls.certPem, keyPem: tls.keyPem, minVersion: config.server.tls.minVersion },
+    { limits, cap },
   );
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   await app.listen({ host: config.server.host, port: config.server.port });

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { Api, DeviceKey } from '@palisade/client';
+import { nodeHttp } from '@palisade/client/node';
+import { checkSessions, touchSession } from '../auth/index.js';
+import { FakeClock } from '../core/index.js';
+import { PASS } from '../test-support/users.js';
+import { startLiveServer, type LiveServer } from '../test-support/live-server.js';
+
+const MIN = 60_000;
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('S21: open WebSockets re-check their session (real server, fake clock)', () => {
+  let server: LiveServer;
+  const clock = new FakeClock(Date.now());
+  const key = DeviceKey.generate();
+  let admin: Api;
+  let conversation: string;
+
+  /** A new session of the same device (the SDK's Api, signing proofs with the server's fake time). */
+  async function newSession(): Promise<Api> {
+    const api = new Api(nodeHttp({ baseUrl: server.baseUrl, ca: server.ca }), key, () => clock.now());
+    await api.login({ username: 'admin', password: PASS, deviceName: 'laptop' });
+    return api;
+  }
+
+  /** Opens a WebSocket and authenticates it with the device key; collects frames and the close. */
+  async function openSocket(api: Api) {
+    const ws = new WebSocket(`wss://127.0.0.1:${server.port}/v1/ws`, { ca: server.ca });
+    const frames: Record<string, unknown>[] = [];
+    let closed: { code: number; reason: string } | undefined;
+    ws.on('message', (d) => {
+      const v = JSON.parse(d.toString()) as unknown;
+      for (const f of (Array.isArray(v) ? v : [v]) as Record<string, unknown>[]) {
+        frames.push(f);
+        if (f.type === 'challenge') ws.send(JSON.stringify({ type: 'auth', token: api.token, signature: key.signChallenge(String(f.nonce)) }));
+      }
+    });
+    ws.on('close', (code, reason) => (closed = { code, reason: reason.toString() }));
+    ws.on('error', () => undefined);
+    await waitFor(() => frames.some((f) => f.type === 'synced'), 10_000, 'synced');
+    return { ws, frames, closed: () => closed };
+  }
+
+  const sessionId = async (api: Api) => (await api.sessions()).sessions.find((s) => s.current)!.id;
+
+  beforeAll(async () => {
+    server = await startLiveServer((c) => (c.server.sessionRecheckSeconds = 1), { clock });
+    const enrol = new Api(nodeHttp({ baseUrl: server.baseUrl, ca: server.ca }), key, () => clock.now());
+    await enrol.enrol({ token: server.running.bootstrap!.token, username: 'admin', password: PASS });
+    admin = await newSession();
+    conversation = (await admin.createGroup('recheck', [])).id;
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('S21: a socket that is only open (and pings) is closed with 4401 once the session idles out', async () => {
+    const api = await newSession();
+    const s = await openSocket(api);
+    clock.advance(30 * MIN);
+    s.ws.send(JSON.stringify({ type: 'ping', ref: 'p' }));
+    await waitFor(() => s.frames.some((f) => f.type === 'pong'), 5_000, 'pong');
+    await sleep(1_500); // a re-check passes: still valid
+    expect(s.closed()).toBeUndefined();
+    clock.advance(31 * MIN); // 61 min without user activity (pings are not activity)
+    await waitFor(() => s.closed() !== undefined, 5_000, 'the socket to close');
+    expect(s.closed()).toEqual({ code: 4401, reason: 'session idle' });
+  });
+
+  it('S21: user activity on the socket keeps the session from idling out', async () => {
+    const api = await newSession();
+    const s = await openSocket(api);
+    clock.advance(50 * MIN);
+    s.ws.send(JSON.stringify({ type: 'typing', conversationId: conversation }));
+    await sleep(1_500);
+    clock.advance(20 * MIN); // 70 min after login, 20 after the last activity
+    await sleep(1_500);
+    expect(s.closed()).toBeUndefined();
+    clock.advance(41 * MIN); // 61 min after the last activity
+    await waitFor(() => s.closed() !== undefined, 5_000, 'the socket to close');
+    expect(s.closed()).toEqual({ code: 4401, reason: 'session idle' });
+  });
+
+  it('S21: a shortened expires_at (as a step-up sets) re-arms the expiry timer of an open socket', async () => {
+    const api = await newSession();
+    const s = await openSocket(api);
+    const id = await sessionId(api);
+    await server.running.core.store.db.updateTable('sessions').set({ expires_at: clock.now() + 2_000 }).where('id', '=', id).execute();
+    // The clock does not move: only the re-armed timer can close it.
+    await waitFor(() => s.closed() !== undefined, 8_000, 'the socket to close');
+    expect(s.closed()).toEqual({ code: 4401, reason: 'session expired' });
+  });
+
+  it('S21: activity after the session has idled out does not revive it', async () => {
+    const api = await newSession();
+    const id = await sessionId(api);
+    clock.advance(61 * MIN);
+    // What a socket's activity does (the socket itself is closed at the next re-check).
+    await touchSession(server.running.core.auth, id);
+    expect((await checkSessions(server.running.core.auth, [id])).get(id)).toEqual({ ok: false, problem: 'idle' });
+  });
+
+  it('S21: a revoked device closes its sockets at the next re-check even when no event arrives', async () => {
+    const api = await newSession();
+    const s = await openSocket(api);
+    const deviceId = (await api.me()).deviceId;
+    // Written behind the domain's back (as another node would, with the event lost): only the re-check sees it.
+    await server.running.core.store.db.updateTable('devices').set({ revoked_at: clock.now() }).where('id', '=', deviceId).execute();
+    await waitFor(() => s.closed() !== undefined, 5_000, 'the socket to close');
+    expect(s.closed()).toEqual({ code: 4401, reason: 'device revoked' });
+  });
+});
