@@ -17,6 +17,10 @@ export interface RouteContext<B, Q, P> {
   query: Q;
   params: P;
   address: string;
+  /** The request headers (for the few public routes that read a cookie). */
+  headers: FastifyRequest['headers'];
+  /** The reply, for the few routes that redirect or set a cookie; once sent, the pipeline returns it. */
+  reply: FastifyReply;
 }
 
 /**
@@ -81,7 +85,8 @@ export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: Rou
         const params = parse(spec.params, req.params, 'params');
         const query = parse(spec.query, req.query, 'query');
         const body = parse(spec.body, req.body, 'body');
-        const result = await spec.handler({ deps, principal, body, query, params, address: req.ip });
+        const result = await spec.handler({ deps, principal, body, query, params, address: req.ip, headers: req.headers, reply });
+        if (reply.sent) return reply;
         reply.code(spec.status ?? 200);
         return result ?? {};
       },
