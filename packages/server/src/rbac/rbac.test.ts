@@ -169,4 +169,17 @@ withAllStores('role grants, elevation and the two-person rule', (h) => {
     await expect(approveElevation(rbac, secOnly, sec)).resolves.toMatchObject({ expiresAt: expect.any(Number) });
     await expect(approveElevation(rbac, admin, id)).resolves.toMatchObject({ expiresAt: expect.any(Number) });
   });
+
+  it('S3: grants carried by an invite are audited as role.granted when they take effect; the account records who invited it', async () => {
+    const { deps, users } = await setup();
+    const admin = users[0]!;
+    const inv = await createInvite(deps.auth, admin.userId, { role: 'member', grants: ['auditor', 'moderator'], ttlHours: 1 });
+    const before = await h.get().db.selectFrom('audit_log').select('id').where('action', '=', 'role.granted').where('actor_id', '=', admin.userId).execute();
+    expect(before).toEqual([]); // nothing is granted until the invite is used
+    const { userId } = await enrol(deps.auth, { token: inv.token, username: uniqueName('inv'), password: PASS }, '10.0.0.5');
+    const rows = await h.get().db.selectFrom('audit_log').select(['actor_id', 'target']).where('action', '=', 'role.granted').where('target', 'like', `${userId}/%`).execute();
+    expect(rows.map((r) => r.target).sort()).toEqual([`${userId}/auditor`, `${userId}/moderator`]);
+    expect(rows.every((r) => r.actor_id === admin.userId)).toBe(true);
+    expect((await h.get().db.selectFrom('users').select('created_by').where('id', '=', userId).executeTakeFirstOrThrow()).created_by).toBe(admin.userId);
+  });
 });
