@@ -160,4 +160,17 @@ withAllStores('single sign-on with a real OpenID Connect provider', (h) => {
     const revoked = await h.get().db.selectFrom('audit_log').select('target').where('action', '=', 'role.revoked').where('target', 'like', `${first.userId}/%`).execute();
     expect(revoked.map((r) => r.target).sort()).toEqual([`${first.userId}/moderator`, `${first.userId}/security_admin`]);
   });
+
+  it('S1: the device\'s browser link opened from another network is refused (unless the operator allows it)', async () => {
+    const deps = await testDeps(h.get());
+    deps.auth.sso = ssoDeps();
+    const attacker = newDevice();
+    const start = await startSso(deps.auth, attacker.device, '203.0.113.7');
+    // The attacker forwards the link itself; the victim opens it from her network.
+    await expect(beginSso(deps.auth, start.ssoId, start.beginSecret, '10.1.1.1')).rejects.toMatchObject({ code: 'sso_browser_mismatch' });
+    await expect(beginSso(deps.auth, start.ssoId, start.beginSecret, '203.0.113.7')).rejects.toMatchObject({ code: 'code_invalid' }); // burnt
+    deps.auth.sso = { ...ssoDeps(), requireSameNetwork: false };
+    const remote = await startSso(deps.auth, attacker.device, '203.0.113.7');
+    await expect(beginSso(deps.auth, remote.ssoId, remote.beginSecret, '10.1.1.1')).resolves.toMatchObject({ authorizationUrl: expect.stringContaining(idp.issuer) });
+  });
 });

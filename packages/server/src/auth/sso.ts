@@ -9,6 +9,7 @@ import { aadOf, openColumn, scopeOf, sealInTable } from '../keys/index.js';
 import { sealForUser } from './sealed.js';
 import { ROLES_CHANGED } from '../rbac/index.js';
 import { syncIdpRoles } from './sso-roles.js';
+import { networkOf } from './risk.js';
 
 const SSO_TTL_MS = 10 * 60_000;
 /** The device's browser link works once, and only this soon after the start. */
@@ -46,17 +47,19 @@ export async function startSso(deps: AuthDeps, device: DeviceDescription, addres
     .values({
       id, state_hash: sha256Hex(secrets.state), secrets_sealed: await deps.sealer.seal(Buffer.from(JSON.stringify(secrets)), aad(id)),
       device_public_key: device.publicKey, device_name: sealInTable(deps.sealer, 'sso_logins', 'device_name', id, device.name), device_platform: device.platform,
-      created_at: now, expires_at: now + SSO_TTL_MS, user_id: null, aal: null, completed_at: null, begin_hash: sha256Hex(beginSecret), begun_at: null, browser_hash: null,
+      created_at: now, expires_at: now + SSO_TTL_MS, user_id: null, aal: null, completed_at: null, begin_hash: sha256Hex(beginSecret), begun_at: null, browser_hash: null, start_network: sha256Hex(networkOf(address)),
     })
     .execute();
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.started', target: id, address, outcome: 'success', details: { platform: device.platform } });
   return { ssoId: id, beginSecret, expiresAt: new Date(now + SSO_TTL_MS).toISOString() };
 }
 
 /**
  * The device's browser link: binds this browser to the sign-on with a fresh secret (set as a cookie by
  * the transport) and returns the IdP's authorization URL to redirect to.
- * SECURITY (S1): the link works once and only within BEGIN_TTL_MS of the start; its secret is compared
- * in constant time; the cookie secret is stored only as its SHA-256.
+ * SECURITY (S1): the link works once, only within BEGIN_TTL_MS of the start and (unless the operator
+ * turned `requireSameNetwork` off) only from the starting device's network; its secret is compared in
+ * constant time; the cookie secret is stored only as its SHA-256.
  */
 export async function beginSso(deps: AuthDeps, ssoId: string, beginSecret: string, address: string) {
   deps.limiter.check('login.address', address);
@@ -66,11 +69,18 @@ export async function beginSso(deps: AuthDeps, ssoId: string, beginSecret: strin
   if (!row || !row.begin_hash || row.begun_at !== null || row.user_id !== null || row.expires_at <= now || now - row.created_at > BEGIN_TTL_MS || !constantTimeEqual(sha256Hex(beginSecret), row.begin_hash)) {
     throw new AppError('code_invalid', LINK_INVALID);
   }
+  // SECURITY (S1): a link forwarded to someone elsewhere is opened from another network than the device's.
+  const sameNetwork = row.start_network === sha256Hex(networkOf(address));
+  if (!sameNetwork && s.requireSameNetwork !== false) {
+    await deps.db.updateTable('sso_logins').set({ expires_at: now }).where('id', '=', ssoId).where('begun_at', 'is', null).execute();
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: 'browser link opened from another network than the device' } });
+    throw new AppError('sso_browser_mismatch', 'open the sign-in link in the browser on the device that started it (same network); never use a sign-in link someone sent you');
+  }
   const browserSecret = randomToken();
   const claimed = await deps.db.updateTable('sso_logins').set({ begun_at: now, browser_hash: sha256Hex(browserSecret) }).where('id', '=', ssoId).where('begun_at', 'is', null).executeTakeFirst();
   if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid', LINK_INVALID);
   const secrets = JSON.parse(Buffer.from(await deps.sealer.unseal(row.secrets_sealed, aad(row.id))).toString()) as OidcRequestSecrets;
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.begun', target: row.id, address, outcome: 'success' });
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.begun', target: row.id, address, outcome: 'success', details: { sameNetwork } });
   return {
     authorizationUrl: await s.client.authorizationUrl(secrets),
     cookie: { name: ssoCookieName(row.id), value: browserSecret, maxAgeSeconds: Math.max(1, Math.ceil((row.expires_at - now) / 1000)) },

@@ -104,6 +104,7 @@ function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.Proce
     roleMapping: o.roleMapping,
     requireMfa: o.requireMfa,
     mfaAcrValues: o.mfaAcrValues,
+    requireSameNetwork: o.requireSameNetwork,
   };
 }
 

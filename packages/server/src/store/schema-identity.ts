@@ -197,6 +197,8 @@ export interface SsoLoginsTable {
   begun_at: Optional<Ms>;
   /** SHA-256 of the browser-binding cookie the link set; the callback requires it. */
   browser_hash: Optional<string>;
+  /** SHA-256 of the starting device's network (/24 or /48): the browser link must be opened from it. */
+  start_network: Optional<string>;
 }
 
 export interface ExternalIdentitiesTable {
