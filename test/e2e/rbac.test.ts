@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Secret, TOTP } from 'otpauth';
 import type { PalisadeClient } from '@palisade/client';
@@ -54,5 +57,18 @@ describe('role grants through invites, revocations and the two-person rule again
     await olga.api.call('POST', `/v1/approvals/${inv.pendingApproval}/approve`, {});
     await expect(newcomer.api.call('POST', '/v1/enrol', { token: inv.token, username: 'nina', password: PASS }, false)).resolves.toMatchObject({ grants: ['org_admin', 'auditor'] });
     olga.close();
+  });
+});
+
+describe('invite grants under adminsRequirePhishingResistant', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-aal3-'));
+  const config = join(dir, 'palisade.yaml');
+  writeFileSync(config, 'auth:\n  adminsRequirePhishingResistant: true\n');
+  const ctx = useServerWithAdmin({ dataDir: dir, env: { PALISADE_CONFIG: config } });
+
+  it('S3: a step-up with an authenticator app is not enough to grant roles through an invite when admins need a device-bound passkey', async () => {
+    await enrolTotp(ctx.admin);
+    await expect(ctx.admin.api.call('POST', '/v1/invites', { role: 'member', grants: ['auditor'] })).rejects.toMatchObject({ code: 'step_up_required', message: expect.stringMatching(/device-bound passkey/) });
+    await expect(ctx.admin.api.invite('member')).resolves.toMatchObject({ token: expect.any(String) }); // no grants: no step-up needed
   });
 });
