@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DeviceKey, type PalisadeClient } from '@palisade/client';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { Secret, TOTP } from 'otpauth';
 import { createUsers, enrolAdmin, PASS, waitFor } from '../support/users.js';
 
 /** Opens a raw socket and collects frames (arrays of batched frames are flattened). */
@@ -156,6 +157,9 @@ describe('transport and session security (real server, real TLS)', () => {
     };
     await bob.connect();
     const me = await bob.api.me();
+    // Ending someone's sessions needs a recent step-up (S3): confirming an authenticator app is one.
+    const t = await admin.api.enrolTotp();
+    await admin.api.confirmTotp(t.id, new TOTP({ secret: Secret.fromBase32(t.secret), digits: 6, period: 30 }).generate());
     const t0 = Date.now();
     const r = await admin.api.call<{ revoked: number }>('POST', `/v1/admin/users/${me.userId}/revoke-sessions`);
     expect(r.revoked).toBe(1);

@@ -1,10 +1,9 @@
-import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browseToCallback, startTestIdp } from '../../packages/server/src/test-support/oidc-idp.js';
+import { startTestIdp, TestBrowser } from '../../packages/server/src/test-support/oidc-idp.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { deviceClient } from '../support/users.js';
 
@@ -15,18 +14,6 @@ const freePort = () =>
       s.close(() => resolve(port));
     });
   });
-
-function get(url: URL, ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 describe('single sign-on through the SDK against a real server and a real IdP', () => {
   let server: ServerProcess;
@@ -40,7 +27,7 @@ describe('single sign-on through the SDK against a real server and a real IdP', 
     const config = join(dir, 'palisade.yaml');
     writeFileSync(config, [
       'auth:', '  oidc:', `    issuer: ${idp.issuer}`, '    clientId: palisade', '    clientSecret: secret://env/PALISADE_TEST_OIDC_SECRET',
-      `    redirectUri: ${redirect}`, "    roleMapping: { 'chat-auditors': auditor }", '',
+      `    redirectUri: ${redirect}`, "    roleMapping: { 'chat-auditors': auditor, 'chat-security': security_admin }", '',
     ].join('\n'));
     server = await startServerProcess({ dataDir: dir, env: { PALISADE_PORT: String(port), PALISADE_TEST_OIDC_SECRET: 'palisade-secret-0123456789abcdef', PALISADE_CONFIG: config } });
   });
@@ -54,10 +41,12 @@ describe('single sign-on through the SDK against a real server and a real IdP', 
     const phone = deviceClient(server);
     const start = await phone.api.ssoStart('phone', 'ios');
     expect(await phone.api.ssoComplete(start.ssoId)).toBeUndefined();
-    const callback = await browseToCallback(start.authorizationUrl, redirect);
-    const page = await get(callback, server.ca);
+    // The phone opens its link in its own browser: the same browser goes on to the IdP and back.
+    const browser = new TestBrowser(server.ca);
+    const callback = await browser.browseTo(start.browserUrl, redirect);
+    const page = await browser.get(callback.href);
     expect(page.status).toBe(200);
-    expect(JSON.parse(page.body)).toMatchObject({ status: 'signed_in' });
+    expect(JSON.parse(page.body)).toMatchObject({ status: 'signed_in', device: { name: 'phone', platform: 'ios' } });
     const thief = deviceClient(server);
     await expect(thief.api.call('POST', '/v1/sso/complete', { ssoId: start.ssoId, signature: thief.deviceKey.signSso(start.ssoId) }, false)).rejects.toMatchObject({ code: 'device_proof_failed' });
     const grant = await phone.api.ssoComplete(start.ssoId);
@@ -66,5 +55,50 @@ describe('single sign-on through the SDK against a real server and a real IdP', 
     expect(me).toMatchObject({ username: 'mona', roles: ['member', 'auditor'] });
     await phone.connect();
     phone.close();
+  });
+
+  it('S1: the IdP URL an attacker sends the victim lands without the device\'s browser cookie; the attacker\'s /v1/sso/complete fails', async () => {
+    idp.state.next = { sub: 'idp-victor', claims: { preferred_username: 'victor', groups: ['chat-security'] }, amr: ['pwd', 'otp'] };
+    const attacker = deviceClient(server);
+    const start = await attacker.api.ssoStart('totally-legit', 'linux');
+    // He opens his link in his own browser, stops at the IdP, and sends the victim that IdP URL.
+    const attackerBrowser = new TestBrowser(server.ca);
+    const first = await attackerBrowser.get(start.browserUrl);
+    expect(first.status).toBe(302);
+    const idpUrl = new URL(first.location as string);
+    expect(idpUrl.origin).toBe(idp.issuer);
+    // The victim signs in at her IdP with MFA in her own browser and lands on the callback.
+    const victimBrowser = new TestBrowser(server.ca);
+    const callback = await victimBrowser.browseTo(idpUrl.href, redirect);
+    const page = await victimBrowser.get(callback.href);
+    expect(page.status).toBe(403);
+    expect(JSON.parse(page.body)).toMatchObject({ code: 'sso_browser_mismatch' });
+    await expect(attacker.api.ssoComplete(start.ssoId)).rejects.toMatchObject({ code: 'code_invalid' });
+    // Re-opening the device link (in any browser) does not revive it.
+    expect((await victimBrowser.get(start.browserUrl)).status).toBe(401);
+    // The legitimate flow still works: the device's own browser opens its link, and victor is signed in.
+    const laptop = deviceClient(server);
+    const mine = await laptop.api.ssoStart('victor laptop', 'linux');
+    const browser = new TestBrowser(server.ca);
+    const ok = await browser.get((await browser.browseTo(mine.browserUrl, redirect)).href);
+    expect(JSON.parse(ok.body)).toMatchObject({ status: 'signed_in', device: { name: 'victor laptop', platform: 'linux' } });
+    expect((await laptop.api.ssoComplete(mine.ssoId))?.aal).toBe(2);
+    expect(await laptop.api.me()).toMatchObject({ username: 'victor', roles: ['member', 'security_admin'] });
+    laptop.close();
+  });
+
+  it('S11: signing in again with the group removed at the IdP withdraws the mapped role', async () => {
+    const laptop = deviceClient(server);
+    const signIn = async (groups: string[]) => {
+      idp.state.next = { sub: 'idp-walter', claims: { preferred_username: 'walter', groups }, amr: ['pwd', 'otp'] };
+      const s = await laptop.api.ssoStart('walter laptop', 'linux');
+      const browser = new TestBrowser(server.ca);
+      expect((await browser.get((await browser.browseTo(s.browserUrl, redirect)).href)).status).toBe(200);
+      await laptop.api.ssoComplete(s.ssoId);
+      return laptop.api.me();
+    };
+    expect(await signIn(['chat-security'])).toMatchObject({ username: 'walter', roles: ['member', 'security_admin'] });
+    expect((await signIn([])).roles).toEqual(['member']);
+    laptop.close();
   });
 });

@@ -93,9 +93,13 @@ export class Api {
     return r;
   }
 
-  /** Starts single sign-on for this device: open `authorizationUrl` in a browser, then `ssoComplete`. */
+  /**
+   * Starts single sign-on for this device: open `browserUrl` in the browser on this same device (it works
+   * once, within 3 minutes), then poll `ssoComplete`. Never show or send `browserUrl` to anyone else: the
+   * browser that opens it is the one whose sign-in this device collects.
+   */
   ssoStart(deviceName: string, platform = 'unknown') {
-    return this.call<{ ssoId: string; authorizationUrl: string; expiresAt: string }>('POST', '/v1/sso/start', { device: { publicKey: this.key.publicKey, name: deviceName, platform } }, false);
+    return this.call<{ ssoId: string; browserUrl: string; expiresAt: string }>('POST', '/v1/sso/start', { device: { publicKey: this.key.publicKey, name: deviceName, platform } }, false);
   }
 
   /** Collects the session once the browser sign-in is done; undefined while it is not. */

@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   device_approval_required: { kind: 'forbidden', hint: 'Approve this new device from one of your signed-in devices (or log in with your second factor), then log in again.' },
   risk_denied: { kind: 'forbidden', hint: 'This login looks unsafe; try again from a known device or network later, or contact your administrator.' },
   sso_mfa_required: { kind: 'forbidden', hint: 'Your identity provider did not confirm multi-factor authentication; sign in there with your second factor.' },
+  sso_browser_mismatch: { kind: 'forbidden', hint: 'Sign in from the link your Palisade app showed, in the browser on that device; never use a sign-in link someone sent you.' },
+  invite_pending: { kind: 'forbidden', hint: 'This invite carries administrative roles and waits for a second administrator to approve it; try again once it is approved.' },
   sso_not_configured: { kind: 'unavailable', hint: 'Single sign-on is not configured on this server; use a password or passkey.' },
   step_up_required: { kind: 'forbidden', hint: 'Confirm with your second factor first (POST /v1/step-up), then retry.' },
   token_invalid: { kind: 'unauthenticated', hint: 'The enrolment or invite token is unknown, used or expired; ask an admin for a new one.' },

@@ -123,7 +123,10 @@ program
       const ca = await trustServer(server, o.fingerprint);
       const client = createNodeClient({ baseUrl: server, ca, deviceKey: deviceKey() });
       const start = await client.api.ssoStart(`palisade-chat on ${hostname()}`, process.platform);
-      process.stderr.write(`Open this link in your browser and sign in (valid until ${start.expiresAt}):\n  ${start.authorizationUrl}\nWaiting`);
+      process.stderr.write(
+        `Open this link in the browser on THIS computer within 3 minutes, then sign in (the sign-on is valid until ${start.expiresAt}).\n` +
+          `It works once and signs in this device only; never open a sign-in link someone sent you.\n  ${start.browserUrl}\nWaiting`,
+      );
       for (;;) {
         const grant = await client.api.ssoComplete(start.ssoId);
         if (grant) {

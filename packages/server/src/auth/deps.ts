@@ -55,4 +55,6 @@ export interface SsoDeps {
   roleMapping: Record<string, string>;
   requireMfa: boolean;
   mfaAcrValues: string[];
+  /** Refuse a browser link opened from another network than the device that started (default true). */
+  requireSameNetwork?: boolean;
 }

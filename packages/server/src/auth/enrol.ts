@@ -34,11 +34,17 @@ export async function issueBootstrapToken(deps: AuthDeps): Promise<{ token: stri
   });
 }
 
-/** Creates a one-time invite token; `createdBy` is the admin's user id, or null for the offline CLI. */
+/**
+ * Creates a one-time invite token; `createdBy` is the admin's user id, or null for the offline CLI.
+ * With `approvalId`, the invite carries administrative roles and cannot be used until a second person
+ * approves that two-person request (`releaseInvite`).
+ * SECURITY (S3): grants in an invite are role grants: the caller has checked `role.grant` and a recent
+ * step-up (the HTTP route does), and the two-person rule for admin roles.
+ */
 export async function createInvite(
   deps: AuthDeps,
   createdBy: string | null,
-  opts: { role: 'member' | 'guest'; grants?: string[]; ttlHours: number },
+  opts: { role: 'member' | 'guest'; grants?: string[]; ttlHours: number; approvalId?: string },
 ): Promise<{ token: string; expiresAt: number }> {
   const now = deps.clock.now();
   const token = randomToken();
@@ -46,11 +52,20 @@ export async function createInvite(
   await deps.db.transaction().execute(async (tx) => {
     await tx
       .insertInto('enrolment_tokens')
-      .values({ token_hash: sha256Hex(token), kind: 'invite', role: opts.role, grants: JSON.stringify(opts.grants ?? []), created_by: createdBy, created_at: now, expires_at: expiresAt, used_at: null, used_by: null })
+      .values({ token_hash: sha256Hex(token), kind: 'invite', role: opts.role, grants: JSON.stringify(opts.grants ?? []), created_by: createdBy, created_at: now, expires_at: expiresAt, used_at: null, used_by: null, approval_id: opts.approvalId ?? null })
       .execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId: createdBy, action: 'invite.created', outcome: 'success', details: { role: opts.role, grants: opts.grants ?? [], ttlHours: opts.ttlHours } });
+    await recordAudit(tx, deps.sealer, { at: now, actorId: createdBy, action: 'invite.created', outcome: 'success', details: { role: opts.role, grants: opts.grants ?? [], ttlHours: opts.ttlHours, ...(opts.approvalId ? { approvalId: opts.approvalId } : {}) } });
   });
   return { token, expiresAt };
+}
+
+/**
+ * Runs when a second person approves an invite that carries administrative roles: the invite becomes
+ * usable. Throws `not_found` when the invite is gone or used.
+ */
+export async function releaseInvite(deps: AuthDeps, approvalId: string, approvedBy: string): Promise<void> {
+  const r = await deps.db.updateTable('enrolment_tokens').set({ approval_id: null, approved_by: approvedBy }).where('approval_id', '=', approvalId).where('used_at', 'is', null).executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'the invite of this request is gone');
 }
 
 /** Input of an enrolment. */
@@ -76,10 +91,14 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
   const userId = randomId();
   // Checked first outside the transaction, so a failure is audited (a rolled-back record would be
   // lost) and no key is made for an enrolment that cannot happen; checked again, atomically, inside.
-  const usable = await deps.db.selectFrom('enrolment_tokens').select(['used_at', 'expires_at']).where('token_hash', '=', tokenHash).executeTakeFirst();
+  const usable = await deps.db.selectFrom('enrolment_tokens').select(['used_at', 'expires_at', 'approval_id']).where('token_hash', '=', tokenHash).executeTakeFirst();
   if (!usable || usable.used_at !== null || usable.expires_at <= now) {
     await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure' });
     throw new AppError('token_invalid');
+  }
+  if (usable.approval_id !== null) {
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure', details: { reason: 'invite awaits approval' } });
+    throw new AppError('invite_pending');
   }
   await deps.sealer.prepare(scopeOf.user(userId));
   const emailIdx = input.email ? await emailIndex(deps, input.email) : null;
@@ -88,24 +107,30 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
     return await deps.db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom('enrolment_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
       if (!row || row.used_at !== null || row.expires_at <= now) throw new AppError('token_invalid'); // used meanwhile
+      if (row.approval_id !== null) throw new AppError('invite_pending');
       const claimed = await tx
         .updateTable('enrolment_tokens')
         .set({ used_at: now, used_by: userId })
         .where('token_hash', '=', tokenHash)
         .where('used_at', 'is', null)
+        .where('approval_id', 'is', null)
         .executeTakeFirst();
       if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('token_invalid');
       await tx
         .insertInto('users')
-        .values({ id: userId, username: input.username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, input.displayName), email: sealForUser(deps, userId, 'users', 'email', userId, input.email && normaliseEmail(input.email)), email_index: emailIdx, password_hash: passwordHash, role: row.role, disabled_at: null, created_at: now, mfa_grace_from: now })
+        .values({ id: userId, username: input.username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, input.displayName), email: sealForUser(deps, userId, 'users', 'email', userId, input.email && normaliseEmail(input.email)), email_index: emailIdx, password_hash: passwordHash, role: row.role, disabled_at: null, created_at: now, mfa_grace_from: now, created_by: row.created_by })
         .execute();
       const grants = JSON.parse(row.grants) as string[];
+      // The second person of a two-person invite approved these grants; otherwise the creator did.
+      const approvedBy = row.approved_by ?? row.created_by;
       for (const role of grants) {
         const gid = randomId();
         await tx
           .insertInto('role_grants')
-          .values({ id: gid, user_id: userId, role, kind: 'standing', reason: sealInTable(deps.sealer, 'role_grants', 'reason', gid, `granted with the ${row.kind} token`), requested_by: row.created_by, approved_by: row.created_by, approved_at: now, created_at: now, expires_at: null, revoked_at: null })
+          .values({ id: gid, user_id: userId, role, kind: 'standing', reason: sealInTable(deps.sealer, 'role_grants', 'reason', gid, `granted with the ${row.kind} token`), requested_by: row.created_by, approved_by: approvedBy, approved_at: now, created_at: now, expires_at: null, revoked_at: null })
           .execute();
+        // SECURITY (S3): an invite grant is a role grant, audited as one when it takes effect.
+        await recordAudit(tx, deps.sealer, { at: now, actorId: row.created_by, action: 'role.granted', target: `${userId}/${role}`, outcome: 'success', details: { kind: 'standing', via: row.kind, approvedBy } });
       }
       await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'user.enrolled', target: userId, address, outcome: 'success', details: { via: row.kind, role: row.role, grants } });
       return { userId, role: row.role, grants };

@@ -4,7 +4,7 @@
  */
 export { SESSIONS_REVOKED, type AuthDeps, type AuthPolicy, type SessionsRevoked } from './deps.js';
 export { assertPasswordAcceptable, MIN_SINGLE_FACTOR_LENGTH, MAX_PASSWORD_LENGTH } from './password-policy.js';
-export { issueBootstrapToken, createInvite, enrol, type EnrolInput } from './enrol.js';
+export { issueBootstrapToken, createInvite, releaseInvite, enrol, type EnrolInput } from './enrol.js';
 export { login } from './login.js';
 export { authenticateToken, checkSessions, touchSession, logout, revokeSessions, listMySessions, type AuthenticatedSession, type SessionCheck, type SessionProblem } from './sessions.js';
 export { newChallenge, verifyDeviceProof } from './device-proof.js';
@@ -18,7 +18,7 @@ export { listMyDevices, approveDevice, revokeDevice } from './devices.js';
 export { createServiceAccount, issueServiceToken, revokeServiceToken, listServiceAccounts, authenticateServiceToken, SERVICE_TOKEN_PREFIX, MAX_SERVICE_TOKEN_DAYS } from './service-accounts.js';
 export { assessLogin, decide, networkOf, RISK_POLICY, type RiskAssessment, type RiskSignal } from './risk.js';
 export { startPasskeyRegistration, finishPasskeyRegistration, startPasskeyLogin, finishPasskeyLogin, verifyUserPasskey, saveChallenge, startPasskeyStepUp, finishPasskeyStepUp } from './passkeys.js';
-export { startSso, ssoCallback, completeSso, idpAssertedMfa } from './sso.js';
+export { startSso, beginSso, ssoCallback, completeSso, idpAssertedMfa, ssoCookieName } from './sso.js';
 export type { SsoDeps } from './deps.js';
 export { changePassword, MIN_MFA_PASSWORD_LENGTH } from './change-password.js';
 export { purgeExpired, ExpiredRowSweeper, type PurgeReport } from './purge.js';

@@ -1,27 +1,45 @@
 import { ssoProofMessage, type SessionGrant } from '@palisade/protocol';
 import { AppError } from '../core/index.js';
-import { hashPassword, randomId, randomToken, sha256Hex, verifyEd25519, type OidcClaims } from '../crypto/index.js';
+import { constantTimeEqual, hashPassword, OidcRelyingParty, randomId, randomToken, sha256Hex, verifyEd25519, type OidcClaims, type OidcRequestSecrets } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { Tx } from '../store/index.js';
 import type { AuthDeps, SsoDeps } from './deps.js';
 import { grantOrPending, openSession, prepareSession, type DeviceDescription } from './open-session.js';
 import { aadOf, openColumn, scopeOf, sealInTable } from '../keys/index.js';
 import { sealForUser } from './sealed.js';
+import { ROLES_CHANGED } from '../rbac/index.js';
+import { syncIdpRoles } from './sso-roles.js';
+import { networkOf } from './risk.js';
 
 const SSO_TTL_MS = 10 * 60_000;
+/** The device's browser link works once, and only this soon after the start. */
+const BEGIN_TTL_MS = 3 * 60_000;
 const MFA_AMR = new Set(['mfa', 'otp', 'hwk', 'swk', 'fpt', 'sc']);
 const aad = (id: string) => aadOf('sso_logins', 'secrets_sealed', id);
+const LINK_INVALID = 'this sign-in link is unknown, expired or already used; start again on your device';
+
+/**
+ * Name of the cookie that binds one browser to one sign-on. `__Host-` makes the browser accept it only
+ * over HTTPS, from this exact host, with Path=/ and no Domain (no cookie tossing from a sibling host).
+ */
+export const ssoCookieName = (ssoId: string): string => `__Host-palisade-sso-${ssoId}`;
 
 function sso(deps: AuthDeps): SsoDeps {
   if (!deps.sso) throw new AppError('sso_not_configured');
   return deps.sso;
 }
 
-/** Starts single sign-on for a device: returns the IdP URL to open and the id to complete with. */
+/**
+ * Starts single sign-on for a device. Returns the id to complete with and a one-time secret for the
+ * device's browser link (`GET /v1/sso/begin/<ssoId>?k=<beginSecret>`, opened in the browser on the device).
+ * SECURITY (S1): no IdP URL is handed out here; only the browser that opens the link gets one, together
+ * with the cookie the callback requires.
+ */
 export async function startSso(deps: AuthDeps, device: DeviceDescription, address: string) {
   deps.limiter.check('login.address', address);
-  const s = sso(deps);
-  const { url, secrets } = await s.client.start();
+  sso(deps);
+  const secrets = OidcRelyingParty.newSecrets();
+  const beginSecret = randomToken();
   const id = randomId();
   const now = deps.clock.now();
   await deps.db
@@ -29,10 +47,44 @@ export async function startSso(deps: AuthDeps, device: DeviceDescription, addres
     .values({
       id, state_hash: sha256Hex(secrets.state), secrets_sealed: await deps.sealer.seal(Buffer.from(JSON.stringify(secrets)), aad(id)),
       device_public_key: device.publicKey, device_name: sealInTable(deps.sealer, 'sso_logins', 'device_name', id, device.name), device_platform: device.platform,
-      created_at: now, expires_at: now + SSO_TTL_MS, user_id: null, aal: null, completed_at: null,
+      created_at: now, expires_at: now + SSO_TTL_MS, user_id: null, aal: null, completed_at: null, begin_hash: sha256Hex(beginSecret), begun_at: null, browser_hash: null, start_network: sha256Hex(networkOf(address)),
     })
     .execute();
-  return { ssoId: id, authorizationUrl: url, expiresAt: new Date(now + SSO_TTL_MS).toISOString() };
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.started', target: id, address, outcome: 'success', details: { platform: device.platform } });
+  return { ssoId: id, beginSecret, expiresAt: new Date(now + SSO_TTL_MS).toISOString() };
+}
+
+/**
+ * The device's browser link: binds this browser to the sign-on with a fresh secret (set as a cookie by
+ * the transport) and returns the IdP's authorization URL to redirect to.
+ * SECURITY (S1): the link works once, only within BEGIN_TTL_MS of the start and (unless the operator
+ * turned `requireSameNetwork` off) only from the starting device's network; its secret is compared in
+ * constant time; the cookie secret is stored only as its SHA-256.
+ */
+export async function beginSso(deps: AuthDeps, ssoId: string, beginSecret: string, address: string) {
+  deps.limiter.check('login.address', address);
+  const s = sso(deps);
+  const row = await deps.db.selectFrom('sso_logins').selectAll().where('id', '=', ssoId).executeTakeFirst();
+  const now = deps.clock.now();
+  if (!row || !row.begin_hash || row.begun_at !== null || row.user_id !== null || row.expires_at <= now || now - row.created_at > BEGIN_TTL_MS || !constantTimeEqual(sha256Hex(beginSecret), row.begin_hash)) {
+    throw new AppError('code_invalid', LINK_INVALID);
+  }
+  // SECURITY (S1): a link forwarded to someone elsewhere is opened from another network than the device's.
+  const sameNetwork = row.start_network === sha256Hex(networkOf(address));
+  if (!sameNetwork && s.requireSameNetwork !== false) {
+    await deps.db.updateTable('sso_logins').set({ expires_at: now }).where('id', '=', ssoId).where('begun_at', 'is', null).execute();
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: 'browser link opened from another network than the device' } });
+    throw new AppError('sso_browser_mismatch', 'open the sign-in link in the browser on the device that started it (same network); never use a sign-in link someone sent you');
+  }
+  const browserSecret = randomToken();
+  const claimed = await deps.db.updateTable('sso_logins').set({ begun_at: now, browser_hash: sha256Hex(browserSecret) }).where('id', '=', ssoId).where('begun_at', 'is', null).executeTakeFirst();
+  if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid', LINK_INVALID);
+  const secrets = JSON.parse(Buffer.from(await deps.sealer.unseal(row.secrets_sealed, aad(row.id))).toString()) as OidcRequestSecrets;
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.begun', target: row.id, address, outcome: 'success', details: { sameNetwork } });
+  return {
+    authorizationUrl: await s.client.authorizationUrl(secrets),
+    cookie: { name: ssoCookieName(row.id), value: browserSecret, maxAgeSeconds: Math.max(1, Math.ceil((row.expires_at - now) / 1000)) },
+  };
 }
 
 /** True when the IdP asserted multi-factor authentication (amr or an accepted acr). */
@@ -42,17 +94,26 @@ export function idpAssertedMfa(claims: OidcClaims, acceptedAcr: string[]): boole
 }
 
 /**
- * The IdP's redirect: exchanges the code (PKCE, state, nonce, issuer and audience checked by
- * openid-client), applies the MFA policy, provisions or links the account, and marks the sign-on
- * ready for its device to collect.
+ * The IdP's redirect: checks that this is the browser the device opened, exchanges the code (PKCE,
+ * state, nonce, issuer and audience checked by openid-client), applies the MFA policy, provisions or
+ * links the account, syncs IdP-mapped roles, and marks the sign-on ready for its device to collect.
+ * Returns the device it signs in, for the page to name.
  */
-export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, address: string): Promise<void> {
+export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, cookies: Record<string, string>, address: string): Promise<{ device: { name: string; platform: string } }> {
   const s = sso(deps);
   const state = callbackUrl.searchParams.get('state') ?? '';
   const row = await deps.db.selectFrom('sso_logins').selectAll().where('state_hash', '=', sha256Hex(state)).executeTakeFirst();
   const now = deps.clock.now();
   if (!row || row.expires_at <= now || row.user_id !== null) throw new AppError('code_invalid', 'this sign-on is unknown, expired or already used; start again');
-  const secrets = JSON.parse(Buffer.from(await deps.sealer.unseal(row.secrets_sealed, aad(row.id))).toString()) as { state: string; nonce: string; codeVerifier: string };
+  // SECURITY (S1): only the browser that opened the device's one-time link holds the cookie. An IdP URL
+  // forwarded to someone else lands here without it: the sign-on is burnt before the code is redeemed.
+  const presented = cookies[ssoCookieName(row.id)];
+  if (!row.browser_hash || presented === undefined || !constantTimeEqual(sha256Hex(presented), row.browser_hash)) {
+    await deps.db.updateTable('sso_logins').set({ expires_at: now }).where('id', '=', row.id).where('user_id', 'is', null).execute();
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: 'browser not bound to this sign-on' } });
+    throw new AppError('sso_browser_mismatch');
+  }
+  const secrets = JSON.parse(Buffer.from(await deps.sealer.unseal(row.secrets_sealed, aad(row.id))).toString()) as OidcRequestSecrets;
   let claims: OidcClaims;
   try {
     claims = await s.client.finish(callbackUrl, secrets);
@@ -69,14 +130,18 @@ export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, address: str
   const newUserId = randomId();
   const linked = await deps.db.selectFrom('external_identities').select('user_id').where('issuer', '=', claims.iss).where('subject', '=', claims.sub).executeTakeFirst();
   if (!linked) await deps.sealer.prepare(scopeOf.user(newUserId));
-  await deps.db.transaction().execute(async (tx) => {
-    const userId = await linkOrProvision(deps, tx, s, claims, now, newUserId);
-    await tx.updateTable('sso_logins').set({ user_id: userId, aal: mfa ? 2 : 1 }).where('id', '=', row.id).where('user_id', 'is', null).execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'sso.verified', target: row.id, address, outcome: 'success', details: { issuer: claims.iss, mfa } });
+  const { userId, rolesChanged } = await deps.db.transaction().execute(async (tx) => {
+    const id = await linkOrProvision(deps, tx, claims, now, newUserId);
+    const changed = await syncIdpRoles(deps, tx, s, claims, id, now);
+    await tx.updateTable('sso_logins').set({ user_id: id, aal: mfa ? 2 : 1 }).where('id', '=', row.id).where('user_id', 'is', null).execute();
+    await recordAudit(tx, deps.sealer, { at: now, actorId: id, action: 'sso.verified', target: row.id, address, outcome: 'success', details: { issuer: claims.iss, mfa } });
+    return { userId: id, rolesChanged: changed };
   });
+  if (rolesChanged) deps.bus.publish({ type: ROLES_CHANGED, data: { userId } });
+  return { device: { name: await openColumn(deps.sealer, 'sso_logins', 'device_name', row.id, row.device_name), platform: row.device_platform } };
 }
 
-async function linkOrProvision(deps: AuthDeps, tx: Tx, s: SsoDeps, claims: OidcClaims, now: number, newUserId: string): Promise<string> {
+async function linkOrProvision(deps: AuthDeps, tx: Tx, claims: OidcClaims, now: number, newUserId: string): Promise<string> {
   const linked = await tx.selectFrom('external_identities').select('user_id').where('issuer', '=', claims.iss).where('subject', '=', claims.sub).executeTakeFirst();
   let userId = linked?.user_id;
   if (!userId) {
@@ -88,14 +153,6 @@ async function linkOrProvision(deps: AuthDeps, tx: Tx, s: SsoDeps, claims: OidcC
     await tx.insertInto('users').values({ id: userId, username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, typeof claims.name === 'string' ? claims.name.slice(0, 128) : null), password_hash: await hashPassword(randomToken(), deps.policy.argon2), role: 'member', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();
     await tx.insertInto('external_identities').values({ issuer: claims.iss, subject: claims.sub, user_id: userId, created_at: now }).execute();
     await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'user.provisioned', target: userId, outcome: 'success', details: { issuer: claims.iss } });
-  }
-  // Role mapping from the IdP's groups: mapped roles are granted (standing, by the IdP).
-  const groups = Array.isArray(claims[s.roleClaim]) ? (claims[s.roleClaim] as unknown[]).map(String) : [];
-  const roles = [...new Set(groups.map((g) => s.roleMapping[g]).filter((r): r is string => r !== undefined))];
-  for (const role of roles) {
-    const has = await tx.selectFrom('role_grants').select('id').where('user_id', '=', userId).where('role', '=', role).where('revoked_at', 'is', null).where('kind', '=', 'standing').executeTakeFirst();
-    const gid = randomId();
-    if (!has) await tx.insertInto('role_grants').values({ id: gid, user_id: userId, role, kind: 'standing', reason: sealInTable(deps.sealer, 'role_grants', 'reason', gid, `mapped from ${s.roleClaim} at ${claims.iss}`), requested_by: null, approved_by: null, approved_at: now, created_at: now, expires_at: null, revoked_at: null }).execute();
   }
   return userId;
 }

@@ -120,6 +120,11 @@ const AuthSection = z.strictObject({
       requireMfa: z.boolean().default(true),
       /** acr values that count as multi-factor, besides amr containing mfa, otp, hwk, swk or fpt. */
       mfaAcrValues: z.array(z.string()).default([]),
+      /**
+       * The device's one-time browser link must be opened from the device's network (/24, /48). Turn off
+       * only when users run the client on one network and their browser on another (SSH, split proxies).
+       */
+      requireSameNetwork: z.boolean().default(true),
     })
     .optional(),
   argon2: z

@@ -44,8 +44,18 @@ export class OidcRelyingParty {
 
   /** A fresh authorization URL and the secrets to keep (server side) until the callback. */
   async start(): Promise<{ url: string; secrets: OidcRequestSecrets }> {
+    const secrets = OidcRelyingParty.newSecrets();
+    return { url: await this.authorizationUrl(secrets), secrets };
+  }
+
+  /** Fresh state, nonce and PKCE verifier for one authorization request. */
+  static newSecrets(): OidcRequestSecrets {
+    return { state: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier() };
+  }
+
+  /** The authorization URL for secrets made earlier by `newSecrets` (built only when a browser asks for it). */
+  async authorizationUrl(secrets: OidcRequestSecrets): Promise<string> {
     const config = await this.discover();
-    const secrets = { state: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier() };
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: this.settings.redirectUri,
       scope: this.settings.scopes.join(' '),
@@ -55,7 +65,7 @@ export class OidcRelyingParty {
       code_challenge: await oidc.calculatePKCECodeChallenge(secrets.codeVerifier),
       code_challenge_method: 'S256',
     });
-    return { url: url.href, secrets };
+    return url.href;
   }
 
   /** Exchanges the code from the callback URL and returns the verified ID-token claims. */

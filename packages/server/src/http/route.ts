@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { authenticateServiceToken, authenticateToken, SERVICE_TOKEN_PREFIX } from '../auth/index.js';
-import { AppError, type Principal } from '../core/index.js';
-import { ACCOUNT_PERMISSIONS, assertAccount, type AccountPermission, type Permission } from '../rbac/index.js';
+import { AppError, isAppError, type Principal } from '../core/index.js';
+import { ACCOUNT_PERMISSIONS, assertAccount, auditRefusal, type AccountPermission, type Permission } from '../rbac/index.js';
 import type { HttpDeps } from './deps.js';
 import { bodySha256 } from './body.js';
 import { assertHttpProof, ProofReplayCache } from './proof.js';
@@ -18,6 +18,10 @@ export interface RouteContext<B, Q, P> {
   query: Q;
   params: P;
   address: string;
+  /** The request headers (for the few public routes that read a cookie). */
+  headers: FastifyRequest['headers'];
+  /** The reply, for the few routes that redirect or set a cookie; once sent, the pipeline returns it. */
+  reply: FastifyReply;
 }
 
 /**
@@ -68,6 +72,23 @@ async function authenticate(deps: HttpDeps, req: FastifyRequest, replay: ProofRe
   return session.principal;
 }
 
+/** The object id a refused request named (a path `:id`), if it looks like one; nothing else of the request. */
+function targetOf(params: unknown): string | null {
+  const id = (params as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id) ? id : null;
+}
+
+/**
+ * SECURITY (S15): a refused authorization (forbidden or not_found kind) of an authenticated caller is
+ * audited, rate-limited per principal in rbac; a failure to audit never changes the answer.
+ */
+async function auditIfRefused(deps: HttpDeps, spec: RouteSpec<any, any, any>, req: FastifyRequest, principal: Principal | undefined, e: unknown): Promise<void> {
+  if (!principal || !isAppError(e) || (e.kind !== 'forbidden' && e.kind !== 'not_found')) return;
+  await auditRefusal(deps.rbac, principal, { code: e.code, operation: `${spec.method} ${spec.url}`, target: targetOf(req.params) }, req.ip).catch((err: unknown) => {
+    deps.log.error({ err }, 'could not audit a refused authorization');
+  });
+}
+
 /** Registers routes on Fastify, running each through the pipeline. `replay` remembers used request proofs. */
 export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: RouteSpec<any, any, any>[], replay = new ProofReplayCache()): void {
   for (const spec of routes) {
@@ -77,17 +98,23 @@ export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: Rou
       handler: async (req: FastifyRequest, reply: FastifyReply) => {
         if (deps.draining()) throw new AppError('shutting_down');
         // Pipeline order: authenticate, authorize (account level), validate, then the use case.
-        let principal = undefined as unknown as Principal;
-        if (spec.access !== 'public') {
-          principal = await authenticate(deps, req, replay);
-          if (ACCOUNT_PERMS.has(spec.access)) assertAccount(principal, spec.access as AccountPermission);
+        let principal: Principal | undefined;
+        try {
+          if (spec.access !== 'public') {
+            principal = await authenticate(deps, req, replay);
+            if (ACCOUNT_PERMS.has(spec.access)) assertAccount(principal, spec.access as AccountPermission);
+          }
+          const params = parse(spec.params, req.params, 'params');
+          const query = parse(spec.query, req.query, 'query');
+          const body = parse(spec.body, req.body, 'body');
+          const result = await spec.handler({ deps, principal: principal as Principal, body, query, params, address: req.ip, headers: req.headers, reply });
+          if (reply.sent) return reply;
+          reply.code(spec.status ?? 200);
+          return result ?? {};
+        } catch (e) {
+          await auditIfRefused(deps, spec, req, principal, e);
+          throw e;
         }
-        const params = parse(spec.params, req.params, 'params');
-        const query = parse(spec.query, req.query, 'query');
-        const body = parse(spec.body, req.body, 'body');
-        const result = await spec.handler({ deps, principal, body, query, params, address: req.ip });
-        reply.code(spec.status ?? 200);
-        return result ?? {};
       },
     });
   }

@@ -5,6 +5,7 @@ import { assertAccount } from './assert.js';
 import type { RbacDeps } from './deps.js';
 import { openColumn, sealInTable } from '../keys/index.js';
 import { accountCan } from './permissions.js';
+import { assertIndependent, related } from './two-person.js';
 
 /** How long a two-person request waits for its second person. */
 export const APPROVAL_TTL_MS = 24 * 3_600_000;
@@ -29,8 +30,9 @@ export async function requestApproval(deps: RbacDeps, actor: Principal, action: 
 
 /**
  * Two-person rule, step 2: a second holder of the permission approves, and the action runs.
- * SECURITY: the approver differs from the requester, holds the permission, and has stepped up;
- * the request is claimed with a conditional update so it runs at most once.
+ * SECURITY: the approver differs from the requester and is independent of them (neither invited the
+ * other nor granted the other a role in the last 30 days, S4), holds the permission, and has stepped
+ * up; the request is claimed with a conditional update so it runs at most once.
  */
 export async function approve(deps: RbacDeps, approver: Principal, id: string): Promise<void> {
   const row = await deps.db.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirst();
@@ -39,8 +41,8 @@ export async function approve(deps: RbacDeps, approver: Principal, id: string): 
   if (!spec) throw new AppError('bad_request', `unknown action ${row.action}`);
   assertAccount(approver, spec.permission);
   deps.assertStepUp(approver);
-  if (row.requested_by === approver.userId) throw new AppError('forbidden', 'a second person must approve this');
   const now = deps.clock.now();
+  await assertIndependent(deps.db, row.requested_by, approver.userId, now);
   if (row.status !== 'pending') throw new AppError('already_decided');
   const params = await openColumn(deps.sealer, 'approvals', 'params', row.id, row.params);
   if (row.expires_at <= now) {
@@ -50,7 +52,7 @@ export async function approve(deps: RbacDeps, approver: Principal, id: string): 
   const claimed = await deps.db.updateTable('approvals').set({ status: 'executed', approved_by: approver.userId, decided_at: now }).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
   if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('already_decided');
   try {
-    await spec.run(JSON.parse(params) as Record<string, unknown>, { requestedBy: row.requested_by, approvedBy: approver.userId });
+    await spec.run(JSON.parse(params) as Record<string, unknown>, { requestedBy: row.requested_by, approvedBy: approver.userId, approvalId: row.id });
   } catch (e) {
     await deps.db.updateTable('approvals').set({ status: 'failed' }).where('id', '=', id).execute();
     await recordAudit(deps.db, deps.sealer, { at: now, actorId: approver.userId, action: 'approval.failed', target: id, outcome: 'failure', details: { action: row.action } });
@@ -61,11 +63,13 @@ export async function approve(deps: RbacDeps, approver: Principal, id: string): 
 
 /** Requests waiting for a second person that the caller could approve. */
 export async function pendingApprovals(deps: RbacDeps, actor: Principal) {
-  const rows = await deps.db.selectFrom('approvals').selectAll().where('status', '=', 'pending').where('expires_at', '>', deps.clock.now()).orderBy('created_at').execute();
-  const mine = rows.filter((r) => {
+  const now = deps.clock.now();
+  const rows = await deps.db.selectFrom('approvals').selectAll().where('status', '=', 'pending').where('expires_at', '>', now).orderBy('created_at').execute();
+  const mine = [];
+  for (const r of rows) {
     const spec = deps.actions[r.action];
-    return spec !== undefined && r.requested_by !== actor.userId && accountCan(actor.roles, spec.permission);
-  });
+    if (spec !== undefined && r.requested_by !== actor.userId && accountCan(actor.roles, spec.permission) && !(await related(deps.db, r.requested_by, actor.userId, now))) mine.push(r);
+  }
   return Promise.all(
     mine.map(async (r) => ({
       id: r.id, action: r.action, params: JSON.parse(await openColumn(deps.sealer, 'approvals', 'params', r.id, r.params)) as unknown,

@@ -4,7 +4,9 @@ import { recordAudit } from '../audit/index.js';
 import { assertAccount } from './assert.js';
 import { ROLES_CHANGED, type RbacDeps } from './deps.js';
 import { openColumn, sealInTable } from '../keys/index.js';
-import type { RoleName } from './permissions.js';
+import { accountCan, type RoleName } from './permissions.js';
+import { assertIndependent } from './two-person.js';
+import { APPROVAL_TTL_MS } from './approvals.js';
 
 /** Longest just-in-time elevation. */
 export const MAX_ELEVATION_MINUTES = 8 * 60;
@@ -33,9 +35,13 @@ export async function grantRole(deps: RbacDeps, actor: Principal, userId: string
   return id;
 }
 
-/** Revokes every active grant of `role` to the user. Needs `role.grant`. */
+/**
+ * Revokes every active grant of `role` to the user. Needs `role.grant` and a recent step-up.
+ * SECURITY (S3): revoking is as sensitive as granting (a stolen session would strip the defenders).
+ */
 export async function revokeRole(deps: RbacDeps, actor: Principal, userId: string, role: RoleName): Promise<number> {
   assertAccount(actor, 'role.grant');
+  deps.assertStepUp(actor);
   const now = deps.clock.now();
   const r = await deps.db.updateTable('role_grants').set({ revoked_at: now }).where('user_id', '=', userId).where('role', '=', role).where('revoked_at', 'is', null).executeTakeFirst();
   await recordAudit(deps.db, deps.sealer, { at: now, actorId: actor.userId, action: 'role.revoked', target: `${userId}/${role}`, outcome: 'success' });
@@ -59,7 +65,9 @@ export async function requestElevation(deps: RbacDeps, actor: Principal, role: R
 
 /**
  * Approves a pending elevation: it starts now and ends by itself after the asked duration.
- * SECURITY: the approver is never the requester, holds `elevation.approve`, and has stepped up.
+ * SECURITY: the approver is never the requester and is independent of them (S4), holds
+ * `elevation.approve` and either the requested role itself or `role.grant` (S4: a security admin
+ * cannot hand out org_admin), and has stepped up; a request older than 24 hours has expired (S4).
  */
 export async function approveElevation(deps: RbacDeps, approver: Principal, grantId: string): Promise<{ expiresAt: number }> {
   assertAccount(approver, 'elevation.approve');
@@ -67,10 +75,17 @@ export async function approveElevation(deps: RbacDeps, approver: Principal, gran
   const g = await deps.db.selectFrom('role_grants').selectAll().where('id', '=', grantId).where('kind', '=', 'jit').executeTakeFirst();
   if (!g || g.approved_at !== null || g.revoked_at !== null) throw new AppError('not_found', 'no pending elevation with this id');
   if (g.user_id === approver.userId) throw new AppError('forbidden', 'another person must approve your elevation');
+  if (!approver.roles.includes(g.role) && !accountCan(approver.roles, 'role.grant')) throw new AppError('forbidden', `only a holder of ${g.role} or of role.grant approves an elevation to it`);
   const now = deps.clock.now();
+  if (now - g.created_at >= APPROVAL_TTL_MS) {
+    await deps.db.updateTable('role_grants').set({ revoked_at: now }).where('id', '=', grantId).where('approved_at', 'is', null).execute();
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: approver.userId, action: 'elevation.expired', target: grantId, outcome: 'failure', details: { userId: g.user_id, role: g.role } });
+    throw new AppError('already_decided', 'the elevation request expired; ask again');
+  }
+  await assertIndependent(deps.db, g.user_id, approver.userId, now);
   const expiresAt = now + ((g.expires_at ?? now) - g.created_at);
   await deps.db.transaction().execute(async (tx) => {
-    const r = await tx.updateTable('role_grants').set({ approved_by: approver.userId, approved_at: now, expires_at: expiresAt }).where('id', '=', grantId).where('approved_at', 'is', null).executeTakeFirst();
+    const r = await tx.updateTable('role_grants').set({ approved_by: approver.userId, approved_at: now, expires_at: expiresAt }).where('id', '=', grantId).where('approved_at', 'is', null).where('revoked_at', 'is', null).executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw new AppError('already_decided');
     await recordAudit(tx, deps.sealer, { at: now, actorId: approver.userId, action: 'elevation.approved', target: grantId, outcome: 'success', details: { userId: g.user_id, role: g.role, expiresAt } });
   });
@@ -88,7 +103,7 @@ export async function listGrants(deps: RbacDeps, actor: Principal, userId: strin
     role: g.role,
     kind: g.kind,
     reason: await openColumn(deps.sealer, 'role_grants', 'reason', g.id, g.reason),
-    state: g.revoked_at !== null ? 'revoked' : g.approved_at === null ? 'pending' : g.expires_at !== null && g.expires_at <= now ? 'expired' : 'active',
+    state: g.revoked_at !== null ? 'revoked' : g.approved_at === null ? (now - g.created_at >= APPROVAL_TTL_MS ? 'expired' : 'pending') : g.expires_at !== null && g.expires_at <= now ? 'expired' : 'active',
     approvedBy: g.approved_by,
     expiresAt: g.expires_at === null || g.approved_at === null ? null : new Date(g.expires_at).toISOString(),
   })));
@@ -97,6 +112,6 @@ export async function listGrants(deps: RbacDeps, actor: Principal, userId: strin
 /** Pending elevations others asked for (for approvers). */
 export async function pendingElevations(deps: RbacDeps, actor: Principal) {
   assertAccount(actor, 'elevation.approve');
-  const rows = await deps.db.selectFrom('role_grants').selectAll().where('kind', '=', 'jit').where('approved_at', 'is', null).where('revoked_at', 'is', null).where('user_id', '!=', actor.userId).execute();
+  const rows = await deps.db.selectFrom('role_grants').selectAll().where('kind', '=', 'jit').where('approved_at', 'is', null).where('revoked_at', 'is', null).where('user_id', '!=', actor.userId).where('created_at', '>', deps.clock.now() - APPROVAL_TTL_MS).execute();
   return Promise.all(rows.map(async (g) => ({ id: g.id, userId: g.user_id, role: g.role, reason: await openColumn(deps.sealer, 'role_grants', 'reason', g.id, g.reason), minutes: Math.round(((g.expires_at ?? g.created_at) - g.created_at) / 60_000) })));
 }

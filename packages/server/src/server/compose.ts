@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { assertRecentStrongAuth, resetFactors, type AuthDeps, type SsoDeps } from '../auth/index.js';
-import type { RbacDeps } from '../rbac/index.js';
+import { assertRecentStrongAuth, releaseInvite, resetFactors, type AuthDeps, type SsoDeps } from '../auth/index.js';
+import { INVITE_APPROVAL_ACTION, type RbacDeps } from '../rbac/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { adminSocketPath, resolveSecret, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
@@ -85,6 +85,9 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
     actions: {
       // Two-person rule: resetting someone's factors needs two holders of factor.reset_any.
       'factor.reset': { permission: 'factor.reset_any', run: (params, actors) => resetFactors(auth, String(params.userId), actors) },
+      // Two-person rule (S3): an invite carrying org_admin or security_admin is usable once a second
+      // holder of role.grant approves it.
+      [INVITE_APPROVAL_ACTION]: { permission: 'role.grant', run: (_params, actors) => releaseInvite(auth, actors.approvalId, actors.approvedBy) },
     },
   };
   return { config, store, auth, messaging, rbac, log, kms, sealer, rotation, masterSecretGeneratedAt: generatedAt, adminSocketPath: adminSocketPath(config) };
@@ -115,6 +118,7 @@ function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.Proce
     roleMapping: o.roleMapping,
     requireMfa: o.requireMfa,
     mfaAcrValues: o.mfaAcrValues,
+    requireSameNetwork: o.requireSameNetwork,
   };
 }
 

@@ -1,4 +1,8 @@
 /** Identity, session, key and approval tables (split from schema.ts to keep files small). */
+import type { ColumnType } from 'kysely';
+
+/** A nullable column that inserts may leave out. */
+type Optional<T> = ColumnType<T | null, T | null | undefined, T | null>;
 
 /** Milliseconds since the epoch, stored as a 64-bit integer. */
 type Ms = number;
@@ -15,6 +19,10 @@ export interface EnrolmentTokensTable {
   expires_at: Ms;
   used_at: Ms | null;
   used_by: string | null;
+  /** Set while an invite carrying admin roles waits for a second person (the approvals row id). */
+  approval_id: Optional<string>;
+  /** The second person who approved such an invite. */
+  approved_by: Optional<string>;
 }
 
 export interface DevicesTable {
@@ -97,6 +105,7 @@ export interface RoleGrantsTable {
   role: string;
   kind: 'standing' | 'jit';
   reason: string;
+  /** A user id, null (bootstrap or offline CLI), or `idp:<issuer>` for a role mapped from IdP groups. */
   requested_by: string | null;
   /** Null until approved (just-in-time grants need another person's approval). */
   approved_by: string | null;
@@ -189,6 +198,14 @@ export interface SsoLoginsTable {
   user_id: string | null;
   aal: number | null;
   completed_at: Ms | null;
+  /** SHA-256 of the one-time secret in the device's browser link (S1). */
+  begin_hash: Optional<string>;
+  /** When the browser link was opened (it works once). */
+  begun_at: Optional<Ms>;
+  /** SHA-256 of the browser-binding cookie the link set; the callback requires it. */
+  browser_hash: Optional<string>;
+  /** SHA-256 of the starting device's network (/24 or /48): the browser link must be opened from it. */
+  start_network: Optional<string>;
 }
 
 export interface ExternalIdentitiesTable {

@@ -23,6 +23,8 @@ export interface UsersTable {
   created_at: Ms;
   /** Start of the second-factor enrolment grace (account creation, or an admin's factor reset). */
   mfa_grace_from: Ms;
+  /** Who invited or created the account (a user id), or null (bootstrap, offline CLI, SSO, old rows). */
+  created_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ConversationsTable {

@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 
@@ -60,22 +61,53 @@ export async function startTestIdp(redirectUri: string) {
   return { issuer, state, clients, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-/** Follows the IdP's redirects like a browser (keeping cookies) until it redirects to `redirectUri`. */
-export async function browseToCallback(authorizationUrl: string, redirectUri: string): Promise<URL> {
-  const cookies = new Map<string, string>();
-  let url = authorizationUrl;
-  for (let hop = 0; hop < 10; hop++) {
-    const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = (pair ?? '').indexOf('=');
-      cookies.set((pair ?? '').slice(0, i), (pair ?? '').slice(i + 1));
-    }
-    const location = res.headers.get('location');
-    if (!location) throw new Error(`IdP stopped at ${url} with ${res.status}: ${(await res.text()).slice(0, 300)}`);
-    const next = new URL(location, url);
-    if (next.href.startsWith(redirectUri)) return next;
-    url = next.href;
+/**
+ * A minimal browser for tests: one cookie jar per origin (so the Palisade server's and the IdP's cookies
+ * stay apart, as in a real browser), redirects followed by hand, and the server's CA for HTTPS.
+ */
+export class TestBrowser {
+  private readonly jars = new Map<string, Map<string, string>>();
+
+  constructor(private readonly ca?: string) {}
+
+  /** One GET with this browser's cookies for that origin; stores the cookies it sets. */
+  get(href: string): Promise<{ status: number; location: string | undefined; body: string }> {
+    const url = new URL(href);
+    const jar = this.jars.get(url.origin) ?? new Map<string, string>();
+    this.jars.set(url.origin, jar);
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      send(url, { method: 'GET', headers: cookie ? { cookie } : {}, ...(this.ca ? { ca: this.ca } : {}) }, (res) => {
+        for (const c of res.headers['set-cookie'] ?? []) {
+          const [pair] = c.split(';');
+          const i = (pair ?? '').indexOf('=');
+          if (i > 0) jar.set((pair ?? '').slice(0, i), (pair ?? '').slice(i + 1));
+        }
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }));
+      })
+        .on('error', reject)
+        .end();
+    });
   }
-  throw new Error('too many redirects');
+
+  /** Follows redirects from `href` until one points at `stopAt`, and returns that URL without opening it. */
+  async browseTo(href: string, stopAt: string): Promise<URL> {
+    let url = href;
+    for (let hop = 0; hop < 10; hop++) {
+      const res = await this.get(url);
+      if (!res.location) throw new Error(`browser stopped at ${url} with ${res.status}: ${res.body.slice(0, 300)}`);
+      const next = new URL(res.location, url);
+      if (next.href.startsWith(stopAt)) return next;
+      url = next.href;
+    }
+    throw new Error('too many redirects');
+  }
+}
+
+/** Follows the IdP's redirects like a browser (keeping cookies) until it redirects to `redirectUri`. */
+export function browseToCallback(authorizationUrl: string, redirectUri: string, browser = new TestBrowser()): Promise<URL> {
+  return browser.browseTo(authorizationUrl, redirectUri);
 }

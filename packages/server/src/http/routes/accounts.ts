@@ -1,7 +1,7 @@
 import { ChangePasswordRequest, CreateInviteRequest, EnrolRequest, IdParams, LoginRequest, UpdateProfileRequest } from '@palisade/protocol';
 import { AppError } from '../../core/index.js';
-import { changePassword, createInvite, enrol, getProfile, listMySessions, login, logout, revokeSessions, updateProfile } from '../../auth/index.js';
-import { assertAccount } from '../../rbac/index.js';
+import { assertRecentStrongAuth, changePassword, createInvite, enrol, getProfile, listMySessions, login, logout, revokeSessions, updateProfile } from '../../auth/index.js';
+import { assertAccount, INVITE_APPROVAL_ACTION, requestApproval, TWO_PERSON_ROLES } from '../../rbac/index.js';
 import { route } from '../route.js';
 
 /** Enrolment, login, sessions and invites. */
@@ -44,16 +44,28 @@ export const accountRoutes = [
     },
   }),
   route({
-    method: 'POST', url: '/v1/invites', access: 'invite.create', summary: 'Create a one-time invite token (admin)', body: CreateInviteRequest, status: 201,
+    method: 'POST', url: '/v1/invites', access: 'invite.create', summary: 'Create a one-time invite token (admin; grants need role.grant and a step-up; org_admin or security_admin also a second person)', body: CreateInviteRequest, status: 201,
     handler: async ({ deps, principal, body }) => {
-      // Granting roles through an invite is a role grant.
-      if (body.grants.length > 0) assertAccount(principal, 'role.grant');
-      const inv = await createInvite(deps.auth, principal.userId, body);
-      return { token: inv.token, expiresAt: new Date(inv.expiresAt).toISOString() };
+      let approvalId: string | undefined;
+      if (body.grants.length > 0) {
+        // SECURITY (S3): granting roles through an invite is a role grant: role.grant and a recent
+        // step-up (with a device-bound passkey when adminsRequirePhishingResistant is on).
+        assertAccount(principal, 'role.grant');
+        assertRecentStrongAuth(deps.auth, principal);
+        // Administrative roles need a second person: the invite is unusable until one approves.
+        const admin = body.grants.filter((g) => TWO_PERSON_ROLES.has(g));
+        if (admin.length > 0) approvalId = await requestApproval(deps.rbac, principal, INVITE_APPROVAL_ACTION, { role: body.role, grants: body.grants }, `invite a ${body.role} with ${body.grants.join(', ')}`);
+      }
+      const inv = await createInvite(deps.auth, principal.userId, { ...body, ...(approvalId ? { approvalId } : {}) });
+      return { token: inv.token, expiresAt: new Date(inv.expiresAt).toISOString(), ...(approvalId ? { pendingApproval: approvalId } : {}) };
     },
   }),
   route({
-    method: 'POST', url: '/v1/admin/users/:id/revoke-sessions', access: 'session.revoke_any', summary: 'End every session of a user (admin)', params: IdParams,
-    handler: async ({ deps, principal, params, address }) => ({ revoked: await revokeSessions(deps.auth, principal.userId, { userId: params.id }, address) }),
+    method: 'POST', url: '/v1/admin/users/:id/revoke-sessions', access: 'session.revoke_any', summary: 'End every session of a user (admin; needs a recent step-up)', params: IdParams,
+    handler: async ({ deps, principal, params, address }) => {
+      // SECURITY (S3): a stolen admin session must not be able to sign the defenders out.
+      assertRecentStrongAuth(deps.auth, principal);
+      return { revoked: await revokeSessions(deps.auth, principal.userId, { userId: params.id }, address) };
+    },
   }),
 ];

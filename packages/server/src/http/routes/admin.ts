@@ -26,7 +26,7 @@ export const adminRoutes = [
     handler: async ({ deps, principal, params, body }) => ({ id: await grantRole(deps.rbac, principal, params.id, body.role, body.reason) }),
   }),
   route({
-    method: 'DELETE', url: '/v1/admin/users/:id/roles/:role', access: 'role.grant', summary: 'Revoke a role', params: UserRoleParams,
+    method: 'DELETE', url: '/v1/admin/users/:id/roles/:role', access: 'role.grant', summary: 'Revoke a role (needs a recent step-up)', params: UserRoleParams,
     handler: async ({ deps, principal, params }) => ({ revoked: await revokeRole(deps.rbac, principal, params.id, params.role) }),
   }),
   route({
@@ -53,7 +53,8 @@ export const adminRoutes = [
     handler: async ({ deps, principal }) => ({ approvals: await pendingApprovals(deps.rbac, principal) }),
   }),
   route({
-    method: 'POST', url: '/v1/approvals/:id/approve', access: 'factor.reset_any', summary: 'Approve and run another person\'s request (needs a recent step-up)', params: IdParams,
+    // The permission depends on the request's action (factor.reset_any, role.grant): the domain checks it.
+    method: 'POST', url: '/v1/approvals/:id/approve', access: 'authenticated', summary: 'Approve and run another person\'s request (needs the action\'s permission, independence from the requester, and a recent step-up)', params: IdParams,
     handler: async ({ deps, principal, params }) => { await approve(deps.rbac, principal, params.id); },
   }),
 ];
