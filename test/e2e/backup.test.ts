@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -74,6 +75,79 @@ describe('encrypted backups (SQLite)', () => {
     expect(whileRunning.err).toMatch(/stop it first/);
   });
 });
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** A copy of a backup with one character of the keyring salt changed in its clear header. */
+function withAlteredSalt(file: Buffer): Buffer {
+  const len = file.readUInt32BE(18); // after the 18-byte magic line
+  const header = file.subarray(22, 22 + len).toString();
+  const at = header.indexOf('"salt":"') + 8;
+  const altered = header.slice(0, at) + (header[at] === 'A' ? 'B' : 'A') + header.slice(at + 1);
+  return Buffer.concat([file.subarray(0, 22), Buffer.from(altered), file.subarray(22 + len)]);
+}
+
+describe('S12: restore checks the whole backup before it touches the keyring or the store', () => {
+  it('S12: a backup with an altered keyring salt, an altered chunk or cut short changes no byte with --force, and the server still starts; a good one replaces and keeps the old keyring and store beside', async () => {
+    const a = await startServerProcess();
+    servers.push(a);
+    const { kim, group } = await seed(a);
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-bak-'));
+    const out = join(dir, 'good.pbak');
+    const env = { PALISADE_DATA_DIR: a.dataDir };
+    expect((await palisade(['backup', 'create', '--out', out], env)).code).toBe(0);
+    // After the backup: a new KEK version (so the live keyring differs from the backup's) and one more message.
+    expect((await palisade(['keys', 'rotate'], env)).code).toBe(0);
+    await kim.connect();
+    await kim.send(group, utf8('MARKER-after-backup-91f2'), 'b-after');
+    kim.close();
+    await a.stop();
+
+    const ring = join(a.dataDir, 'keys', 'keyring.json');
+    const db = join(a.dataDir, 'palisade.db');
+    const before = { ring: sha(ring), db: sha(db), files: readdirSync(a.dataDir).sort(), keys: readdirSync(join(a.dataDir, 'keys')).sort() };
+    const good = readFileSync(out);
+    const cases: [string, Buffer, RegExp][] = [
+      ['salt', withAlteredSalt(good), /keyring in this backup does not open: the master secret does not open this keyring/],
+      ['chunk', Buffer.from(good.map((b, i) => (i === good.length - 100 ? b ^ 1 : b))), /chunk \d+ does not open: the file was altered/],
+      ['cut', good.subarray(0, good.length - 1000), /cut short|does not open/],
+    ];
+    for (const [name, bytes, message] of cases) {
+      writeFileSync(join(dir, `${name}.pbak`), bytes);
+      const r = await palisade(['backup', 'restore', join(dir, `${name}.pbak`), '--force'], env);
+      expect(r.code, `${name}: ${r.err}`).toBe(1);
+      expect(r.err, name).toMatch(message);
+      expect({ ring: sha(ring), db: sha(db), files: readdirSync(a.dataDir).sort(), keys: readdirSync(join(a.dataDir, 'keys')).sort() }, name).toEqual(before);
+    }
+    const still = await startServerProcess({ dataDir: a.dataDir });
+    servers.push(still);
+    const again = deviceClient(still, kim.deviceKey, kim.token);
+    expect((await again.api.history(group)).length).toBe(21);
+    await still.stop();
+
+    const oldRing = sha(ring);
+    const oldDb = sha(db);
+    const restored = await palisade(['backup', 'restore', out, '--force'], env);
+    expect(restored.code, restored.err).toBe(0);
+    expect(restored.err).toMatch(/checked [\d.]+ of [\d.]+ MiB \(100%\)/);
+    const keptRing = /the keyring it replaced is kept as (\S+keyring\.json\.bak-\d{8}T\d{6}Z) /.exec(restored.err)?.[1];
+    const keptDb = /the store it replaced is kept as (\S+palisade\.db\.bak-\d{8}T\d{6}Z)/.exec(restored.err)?.[1];
+    expect(keptRing && sha(keptRing)).toBe(oldRing);
+    expect(keptDb && sha(keptDb)).toBe(oldDb);
+    expect(JSON.parse(readFileSync(ring, 'utf8'))).toEqual(withHeader(good).keyring);
+    expect(readdirSync(a.dataDir).filter((f) => f.startsWith('.restore-'))).toEqual([]);
+    expect(existsSync(`${ring}.restoring`)).toBe(false);
+    const b = await startServerProcess({ dataDir: a.dataDir });
+    servers.push(b);
+    await expectReadable(b, kim, group); // the 20 messages of the backup, not the one sent after it
+  });
+});
+
+/** The clear header of a backup file. */
+function withHeader(file: Buffer): { keyring: unknown } {
+  const len = file.readUInt32BE(18);
+  return JSON.parse(file.subarray(22, 22 + len).toString()) as { keyring: unknown };
+}
 
 describe('encrypted backups (PostgreSQL, pg_dump)', () => {
   const schema = `palisade_bak_${process.pid}_${Date.now()}`;

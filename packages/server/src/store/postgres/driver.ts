@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../schema.js';
 import type { DialectQuirks } from '../migrations/index.js';
+import { postgresSslOptions, withoutSslParams, type PostgresTls } from './tls.js';
 
 /** PostgreSQL's quirks for the shared migrations. */
 export const postgresQuirks: DialectQuirks = {
@@ -22,11 +23,21 @@ export interface PostgresOptions {
   password?: string;
   schema: string;
   poolSize: number;
+  /** TLS to the server, as the configuration decided it (absent: no TLS, for tests on loopback). */
+  tls?: PostgresTls;
+}
+
+/**
+ * Connection settings shared by every client of a store: the URL stripped of TLS parameters plus the
+ * explicit `ssl` option, so nothing in the URL can weaken the TLS the configuration asked for.
+ */
+export function postgresClientConfig(opts: { url: string; password?: string; tls?: PostgresTls }): pg.ClientConfig {
+  return { connectionString: withoutSslParams(opts.url), password: opts.password, connectionTimeoutMillis: 5000, ssl: postgresSslOptions(opts.url, opts.tls) };
 }
 
 /** Creates the schema when missing, then opens a pool whose search_path is that schema. */
 export async function openPostgres(opts: PostgresOptions): Promise<Kysely<Database>> {
-  const base = { connectionString: opts.url, password: opts.password, connectionTimeoutMillis: 5000 };
+  const base = postgresClientConfig(opts);
   const admin = new pg.Client(base);
   await admin.connect();
   try {
