@@ -153,8 +153,11 @@ describe('encrypted backups (PostgreSQL, pg_dump)', () => {
   const schema = `palisade_bak_${process.pid}_${Date.now()}`;
   afterAll(() => {
     execFileSync('psql', [PG_URL, '-q', '-c', `DROP SCHEMA IF EXISTS "${schema}" CASCADE`], { stdio: 'pipe' });
+    for (const kept of keptSchemas) execFileSync('psql', [PG_URL, '-q', '-c', `DROP SCHEMA IF EXISTS "${kept}" CASCADE`], { stdio: 'pipe' });
   });
-  it('restores a lost schema from the backup, and the server reads everything', async () => {
+  const keptSchemas: string[] = [];
+  const dumpSchema = () => execFileSync('pg_dump', ['--schema-only', `--schema=${schema}`, PG_URL]).toString().replace(/^\\(un)?restrict .*$/gm, '') + execFileSync('psql', [PG_URL, '-tA', '-c', `SELECT count(*) FROM "${schema}".messages`]).toString();
+  it('restores a lost schema from the backup, and the server reads everything; S12: with --force an altered backup leaves the schema as it was, a good one keeps the old schema aside', async () => {
     const env = { PALISADE_STORE_URL: PG_URL, PALISADE_STORE_SCHEMA: schema };
     const a = await startServerProcess({ env });
     servers.push(a);
@@ -170,5 +173,25 @@ describe('encrypted backups (PostgreSQL, pg_dump)', () => {
     const b = await startServerProcess({ dataDir: a.dataDir, env });
     servers.push(b);
     await expectReadable(b, kim, group);
+    await b.stop();
+
+    // S12 on PostgreSQL: an altered backup with --force leaves the live schema as it was.
+    const before = dumpSchema();
+    const good = readFileSync(out);
+    writeFileSync(`${out}.bad`, Buffer.from(good.map((x, i) => (i === good.length - 100 ? x ^ 1 : x))));
+    const refused = await palisade(['backup', 'restore', `${out}.bad`, '--force'], { ...env, PALISADE_DATA_DIR: a.dataDir });
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/does not open: the file was altered/);
+    expect(dumpSchema()).toBe(before);
+    // A good one with --force replaces the schema in one transaction and keeps the old one aside.
+    const forced = await palisade(['backup', 'restore', out, '--force'], { ...env, PALISADE_DATA_DIR: a.dataDir });
+    expect(forced.code, forced.err).toBe(0);
+    const kept = /the store it replaced is kept as (\S+)/.exec(forced.err)?.[1];
+    expect(kept).toMatch(new RegExp(`^${schema}_bak_\\d{8}t\\d{6}z$`));
+    keptSchemas.push(kept!);
+    expect(execFileSync('psql', [PG_URL, '-tA', '-c', `SELECT count(*) FROM "${kept}".messages`]).toString().trim()).toBe('20');
+    const c = await startServerProcess({ dataDir: a.dataDir, env });
+    servers.push(c);
+    await expectReadable(c, kim, group);
   });
 });
