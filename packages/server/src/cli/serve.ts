@@ -32,7 +32,9 @@ export function serveCommand(): Command {
         // SECURITY: shown once, to the operator's terminal only; never written to the log.
         err.write(`\nNo account exists yet. One-time enrolment token for the first admin (valid until ${new Date(server.bootstrap.expiresAt).toISOString()}):\n`);
         err.write(`  ${server.bootstrap.token}\n`);
-        err.write(`Enrol with: npm run chat -- enrol --server ${url} --token <token> --username <name>\n\n`);
+        // S18: never suggest the token on a command line (every local user can read /proc/<pid>/cmdline).
+        err.write(`Enrol with: npm run chat -- enrol --server ${url} --username <name> --fingerprint ${server.tls.fingerprint}\n`);
+        err.write('and paste the token when it asks (or save it in a 0600 file and add --token-file FILE).\n\n');
       }
       err.write('Ready. Press Ctrl-C to stop.\n');
       let stopping = false;
