@@ -195,3 +195,32 @@ describe('encrypted backups (PostgreSQL, pg_dump)', () => {
     await expectReadable(c, kim, group);
   });
 });
+
+/** Needs a PostgreSQL with TLS (see packages/server/src/store/postgres/tls.test.ts); the shared test server has none. */
+const TLS_URL = process.env.PALISADE_TEST_PG_TLS_URL;
+const TLS_DIR = process.env.PALISADE_TEST_PG_TLS_DIR ?? '';
+describe.skipIf(!TLS_URL)('S22: a PostgreSQL store over verified TLS (PALISADE_TEST_PG_TLS_URL)', () => {
+  const schema = `palisade_tlsbak_${process.pid}_${Date.now()}`;
+  const env = {
+    PALISADE_STORE_URL: TLS_URL ?? '', PALISADE_STORE_SCHEMA: schema,
+    PALISADE_STORE_TLS_CA: join(TLS_DIR, 'ca.pem'), PALISADE_STORE_TLS_CERT: join(TLS_DIR, 'client.crt'), PALISADE_STORE_TLS_KEY: `secret://file/${join(TLS_DIR, 'client.key')}`,
+  };
+  it('S22: the server runs on it, pg_dump backs it up and a restore (psql) puts it back, all over TLS verify-full', async () => {
+    const a = await startServerProcess({ env });
+    servers.push(a);
+    const { kim, group } = await seed(a);
+    const out = join(mkdtempSync(join(tmpdir(), 'palisade-bak-')), 'tls.pbak');
+    const made = await palisade(['backup', 'create', '--out', out], { ...env, PALISADE_DATA_DIR: a.dataDir });
+    expect(made.code, made.err).toBe(0);
+    await a.stop();
+    const forced = await palisade(['backup', 'restore', out, '--force'], { ...env, PALISADE_DATA_DIR: a.dataDir });
+    expect(forced.code, forced.err).toBe(0);
+    const kept = /the store it replaced is kept as (\S+)/.exec(forced.err)?.[1];
+    const b = await startServerProcess({ dataDir: a.dataDir, env });
+    servers.push(b);
+    await expectReadable(b, kim, group);
+    await b.stop();
+    const psql = { ...process.env, PGSSLMODE: 'verify-full', PGSSLROOTCERT: env.PALISADE_STORE_TLS_CA, PGSSLCERT: env.PALISADE_STORE_TLS_CERT, PGSSLKEY: join(TLS_DIR, 'client.key') };
+    for (const s of [schema, kept]) if (s) execFileSync('psql', [TLS_URL ?? '', '-q', '-c', `DROP SCHEMA IF EXISTS "${s}" CASCADE`], { stdio: 'pipe', env: psql });
+  });
+});

@@ -1,10 +1,12 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { PG_URL } from '../../test-support/with-all-stores.js';
 import { openPostgres, postgresClientConfig, postgresReachable } from './driver.js';
-import { libpqTlsEnv, postgresSslOptions, withoutSslParams } from './tls.js';
+import { snapshotPostgres } from './snapshot.js';
+import { libpqTlsEnv, postgresSslOptions, withoutSslParams, type PostgresTls } from './tls.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-pgtls-'));
 const ca = join(dir, 'ca.pem');
@@ -48,5 +50,50 @@ describe('PostgreSQL TLS options (node-postgres and libpq)', () => {
     if (!(await postgresReachable(PG_URL))) return ctx.skip();
     const url = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}sslmode=disable`;
     await expect(openPostgres({ url, schema: 'palisade_tls_never', poolSize: 1, tls: { mode: 'verify-full', caFile: ca } })).rejects.toThrow(/does not support SSL/);
+  });
+});
+
+/**
+ * Against a real PostgreSQL with TLS, when one is given (the shared test server has ssl off):
+ * PALISADE_TEST_PG_TLS_URL names it by a host name its certificate holds (e.g. localhost, no IP SAN),
+ * PALISADE_TEST_PG_TLS_DIR holds ca.pem, other-ca.pem, client.crt, client.key; pg_hba requires hostssl
+ * with clientcert=verify-ca.
+ */
+const TLS_URL = process.env.PALISADE_TEST_PG_TLS_URL;
+const TLS_DIR = process.env.PALISADE_TEST_PG_TLS_DIR ?? '';
+describe.skipIf(!TLS_URL)('PostgreSQL over real TLS (PALISADE_TEST_PG_TLS_URL)', () => {
+  const url = TLS_URL ?? '';
+  const full: PostgresTls = { mode: 'verify-full', caFile: join(TLS_DIR, 'ca.pem'), certFile: join(TLS_DIR, 'client.crt'), key: TLS_DIR ? readFileSync(join(TLS_DIR, 'client.key'), 'utf8') : '' };
+  const open = (tls: PostgresTls, at = url) => openPostgres({ url: at, schema: `palisade_tls_${process.pid}`, poolSize: 1, tls });
+
+  it('S22: verify-full with the cluster CA and a client certificate connects, and the session really is TLS', async () => {
+    const db = await open(full);
+    try {
+      const r = await sql<{ ssl: boolean; version: string }>`SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()`.execute(db);
+      expect(r.rows[0]).toMatchObject({ ssl: true, version: expect.stringMatching(/^TLSv1\.[23]$/) });
+      await sql.raw(`DROP SCHEMA IF EXISTS "palisade_tls_${process.pid}"`).execute(db);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('S22: a server certificate from another CA, or one that does not name the host, is refused; verify-ca accepts the latter', async () => {
+    await expect(open({ ...full, caFile: join(TLS_DIR, 'other-ca.pem') })).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
+    const byIp = url.replace(/@localhost:/, '@127.0.0.1:');
+    await expect(open(full, byIp)).rejects.toThrow(/IP: 127\.0\.0\.1 is not in the cert's list|does not match/);
+    const db = await open({ ...full, mode: 'verify-ca' }, byIp);
+    await db.destroy();
+  });
+
+  it('S22: without the client certificate the server (clientcert=verify-ca) refuses the link', async () => {
+    await expect(open({ mode: 'verify-full', caFile: full.caFile })).rejects.toThrow(/certificate|connection/i);
+  });
+
+  it('S22: pg_dump reaches the server with the same TLS (PGSSL* and a 0600 key file), and fails with a wrong CA', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'palisade-pgtls-dump-'));
+    await snapshotPostgres({ url, schema: 'public', tls: full }, join(out, 'dump'));
+    expect(statSync(join(out, 'dump')).size).toBeGreaterThan(0);
+    expect(existsSync(join(out, 'pg-client.key'))).toBe(false);
+    await expect(snapshotPostgres({ url, schema: 'public', tls: { ...full, caFile: join(TLS_DIR, 'other-ca.pem') } }, join(out, 'dump2'))).rejects.toThrow(/pg_dump failed.*certificate verify failed/);
   });
 });
