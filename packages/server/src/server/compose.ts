@@ -109,14 +109,14 @@ function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.Proce
  */
 export function storeOptions(config: Config, env: NodeJS.ProcessEnv): StoreOptions {
   const s = config.store;
-  const base: StoreOptions = { url: s.url, dataDir: config.dataDir, schema: s.schema, poolSize: s.poolSize, ...(s.password ? { password: resolveSecret(s.password, env).reveal() } : {}) };
+  const base: StoreOptions = { url: s.url, dataDir: config.dataDir, schema: s.schema, poolSize: s.poolSize, ...(s.password ? { password: resolveSecret(s.password, env) } : {}) };
   if (s.url === undefined || !/^postgres(ql)?:\/\//.test(s.url)) return base;
   // The schema has refused every unusable combination; this only reads the decision again.
   const { mode } = storeTlsDecision(s.url, s.tls);
   if (mode === 'disable') return { ...base, tls: { mode } };
   return {
     ...base,
-    tls: { mode, ...(s.tls?.ca ? { caFile: s.tls.ca } : {}), ...(s.tls?.cert ? { certFile: s.tls.cert } : {}), ...(s.tls?.key ? { key: resolveSecret(s.tls.key, env).reveal() } : {}) },
+    tls: { mode, ...(s.tls?.ca ? { caFile: s.tls.ca } : {}), ...(s.tls?.cert ? { certFile: s.tls.cert } : {}), ...(s.tls?.key ? { key: resolveSecret(s.tls.key, env) } : {}) },
   };
 }
 

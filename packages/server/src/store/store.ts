@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
 import { migrations, type DialectQuirks } from './migrations/index.js';
 import { existsSync } from 'node:fs';
+import type { Secret } from '../core/index.js';
 import { openPostgres, postgresQuirks } from './postgres/driver.js';
 import type { PostgresTls } from './postgres/tls.js';
 import type { Database } from './schema.js';
@@ -14,7 +15,8 @@ export interface StoreOptions {
   /** `sqlite:PATH`, `sqlite::memory:` or `postgres://...`; default `sqlite:<dataDir>/palisade.db`. */
   url?: string;
   dataDir: string;
-  password?: string;
+  /** PostgreSQL password, revealed only where a connection or a libpq tool needs it. */
+  password?: Secret<string>;
   schema?: string;
   poolSize?: number;
   /** PostgreSQL only: TLS as the configuration decided it. */

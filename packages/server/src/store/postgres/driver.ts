@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../schema.js';
+import type { Secret } from '../../core/index.js';
 import type { DialectQuirks } from '../migrations/index.js';
 import { postgresSslOptions, withoutSslParams, type PostgresTls } from './tls.js';
 
@@ -20,7 +21,7 @@ const types = {
 /** Options to reach a PostgreSQL store. */
 export interface PostgresOptions {
   url: string;
-  password?: string;
+  password?: Secret<string>;
   schema: string;
   poolSize: number;
   /** TLS to the server, as the configuration decided it (absent: no TLS, for tests on loopback). */
@@ -31,8 +32,10 @@ export interface PostgresOptions {
  * Connection settings shared by every client of a store: the URL stripped of TLS parameters plus the
  * explicit `ssl` option, so nothing in the URL can weaken the TLS the configuration asked for.
  */
-export function postgresClientConfig(opts: { url: string; password?: string; tls?: PostgresTls }): pg.ClientConfig {
-  return { connectionString: withoutSslParams(opts.url), password: opts.password, connectionTimeoutMillis: 5000, ssl: postgresSslOptions(opts.url, opts.tls) };
+export function postgresClientConfig(opts: { url: string; password?: Secret<string>; tls?: PostgresTls }): pg.ClientConfig {
+  const secret = opts.password;
+  // SECURITY: the password stays in its Secret; node-postgres asks for it at each new connection.
+  return { connectionString: withoutSslParams(opts.url), ...(secret ? { password: () => secret.reveal() } : {}), connectionTimeoutMillis: 5000, ssl: postgresSslOptions(opts.url, opts.tls) };
 }
 
 /** Creates the schema when missing, then opens a pool whose search_path is that schema. */

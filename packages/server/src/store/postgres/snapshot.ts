@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
+import type { Secret } from '../../core/index.js';
 import { postgresClientConfig } from './driver.js';
 import { libpqTlsEnv, withoutSslParams, type PostgresTls } from './tls.js';
 
@@ -8,7 +9,7 @@ import { libpqTlsEnv, withoutSslParams, type PostgresTls } from './tls.js';
 export interface PgTarget {
   url: string;
   schema: string;
-  password?: string;
+  password?: Secret<string>;
   tls?: PostgresTls;
 }
 
@@ -16,7 +17,7 @@ function run(cmd: string, args: string[], t: PgTarget, privateDir: string): Prom
   const tls = libpqTlsEnv(t.tls, privateDir);
   return new Promise<void>((resolve, reject) => {
     // SECURITY: the password goes through the environment, never the command line (ps shows that).
-    const env = { ...process.env, ...tls.env, ...(t.password ? { PGPASSWORD: t.password } : {}) };
+    const env = { ...process.env, ...tls.env, ...(t.password ? { PGPASSWORD: t.password.reveal() } : {}) };
     const p = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));

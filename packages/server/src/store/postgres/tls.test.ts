@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { Secret } from '../../core/index.js';
 import { PG_URL } from '../../test-support/with-all-stores.js';
 import { openPostgres, postgresClientConfig, postgresReachable } from './driver.js';
 import { snapshotPostgres } from './snapshot.js';
@@ -16,7 +17,7 @@ writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nCLIENT\n-----END CERTIFICATE--
 
 describe('PostgreSQL TLS options (node-postgres and libpq)', () => {
   it('S22: verify-full builds ssl {ca, cert, key, rejectUnauthorized: true, servername} and keeps the host-name check', () => {
-    const ssl = postgresSslOptions('postgres://p@db.internal:5432/x', { mode: 'verify-full', caFile: ca, certFile: cert, key: 'KEY-PEM' });
+    const ssl = postgresSslOptions('postgres://p@db.internal:5432/x', { mode: 'verify-full', caFile: ca, certFile: cert, key: new Secret('KEY-PEM') });
     expect(ssl).toEqual({ rejectUnauthorized: true, ca: readFileSync(ca, 'utf8'), cert: readFileSync(cert, 'utf8'), key: 'KEY-PEM', servername: 'db.internal', minVersion: 'TLSv1.2' });
     // An IP address is checked against the certificate's IP SANs (node-postgres passes it as host; no SNI).
     expect(postgresSslOptions('postgres://p@10.0.0.5/x', { mode: 'verify-full', caFile: ca })).not.toHaveProperty('servername');
@@ -36,9 +37,16 @@ describe('PostgreSQL TLS options (node-postgres and libpq)', () => {
     expect(c.ssl).toMatchObject({ rejectUnauthorized: true, servername: 'db.internal' });
   });
 
+  it('S23: the store password stays in its Secret; node-postgres gets a function that reveals it per connection', () => {
+    const c = postgresClientConfig({ url: 'postgres://p@127.0.0.1/x', password: new Secret('hunter2-pg') });
+    expect(typeof c.password).toBe('function');
+    expect((c.password as () => string)()).toBe('hunter2-pg');
+    expect(JSON.stringify(c)).not.toContain('hunter2-pg');
+  });
+
   it('S22: pg_dump and pg_restore get the same TLS through PGSSL* variables; the client key goes to a 0600 file that is removed', () => {
     expect(libpqTlsEnv({ mode: 'disable' }, dir).env).toEqual({ PGSSLMODE: 'disable' });
-    const t = libpqTlsEnv({ mode: 'verify-full', caFile: ca, certFile: cert, key: 'KEY-PEM' }, dir);
+    const t = libpqTlsEnv({ mode: 'verify-full', caFile: ca, certFile: cert, key: new Secret('KEY-PEM') }, dir);
     expect(t.env).toEqual({ PGSSLMODE: 'verify-full', PGSSLROOTCERT: ca, PGSSLCERT: cert, PGSSLKEY: join(dir, 'pg-client.key') });
     expect(statSync(t.env.PGSSLKEY!).mode & 0o777).toBe(0o600);
     expect(readFileSync(t.env.PGSSLKEY!, 'utf8')).toBe('KEY-PEM');
@@ -63,7 +71,7 @@ const TLS_URL = process.env.PALISADE_TEST_PG_TLS_URL;
 const TLS_DIR = process.env.PALISADE_TEST_PG_TLS_DIR ?? '';
 describe.skipIf(!TLS_URL)('PostgreSQL over real TLS (PALISADE_TEST_PG_TLS_URL)', () => {
   const url = TLS_URL ?? '';
-  const full: PostgresTls = { mode: 'verify-full', caFile: join(TLS_DIR, 'ca.pem'), certFile: join(TLS_DIR, 'client.crt'), key: TLS_DIR ? readFileSync(join(TLS_DIR, 'client.key'), 'utf8') : '' };
+  const full: PostgresTls = { mode: 'verify-full', caFile: join(TLS_DIR, 'ca.pem'), certFile: join(TLS_DIR, 'client.crt'), key: new Secret(TLS_DIR ? readFileSync(join(TLS_DIR, 'client.key'), 'utf8') : '') };
   const open = (tls: PostgresTls, at = url) => openPostgres({ url: at, schema: `palisade_tls_${process.pid}`, poolSize: 1, tls });
 
   it('S22: verify-full with the cluster CA and a client certificate connects, and the session really is TLS', async () => {

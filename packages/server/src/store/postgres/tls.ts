@@ -2,6 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
+import type { Secret } from '../../core/index.js';
 
 /**
  * TLS to PostgreSQL, already decided by the configuration (config/ checks the policy: which modes
@@ -15,7 +16,7 @@ export interface PostgresTls {
   /** Client certificate (PEM file) for mutual TLS. */
   certFile?: string;
   /** Client private key (PEM text, resolved from a secret:// reference). */
-  key?: string;
+  key?: Secret<string>;
 }
 
 /** URL query parameters that libpq and node-postgres read as TLS settings. */
@@ -53,7 +54,7 @@ export function postgresSslOptions(url: string, tls: PostgresTls | undefined): f
     rejectUnauthorized: true,
     ca: readFileSync(tls.caFile, 'utf8'),
     ...(tls.certFile ? { cert: readFileSync(tls.certFile, 'utf8') } : {}),
-    ...(tls.key ? { key: tls.key } : {}),
+    ...(tls.key ? { key: tls.key.reveal() } : {}),
     ...(host && isIP(host) === 0 ? { servername: host } : {}),
     ...(tls.mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
     minVersion: 'TLSv1.2',
@@ -72,7 +73,7 @@ export function libpqTlsEnv(tls: PostgresTls | undefined, privateDir: string): {
   let keyFile: string | undefined;
   if (tls.key) {
     keyFile = join(privateDir, 'pg-client.key');
-    writeFileSync(keyFile, tls.key, { mode: 0o600 });
+    writeFileSync(keyFile, tls.key.reveal(), { mode: 0o600 });
     env.PGSSLKEY = keyFile;
   }
   return { env, cleanup: () => keyFile && rmSync(keyFile, { force: true }) };
