@@ -1,4 +1,4 @@
-import { readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { ask, die } from './prompt.js';
 
 /** How the enrolment or invite token reaches the CLI. Never argv: /proc/<pid>/cmdline is world-readable. */
@@ -39,16 +39,21 @@ function readStdinLine(): string {
  * for keys: the token is a credential.
  */
 function readTokenFile(path: string): string {
-  let mode: number;
+  let fd: number;
   try {
-    const st = statSync(path);
-    if (!st.isFile()) die(`--token-file ${path} is not a file.`);
-    mode = st.mode;
+    fd = openSync(path, 'r');
   } catch (e) {
     die(`cannot read --token-file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
   }
-  if ((mode & 0o077) !== 0) die(`--token-file ${path} can be read by group or others (mode ${(mode & 0o777).toString(8)}); run \`chmod 600 ${path}\` first.`);
-  return readFileSync(path, 'utf8');
+  try {
+    // Checked on the open file, so the file checked is the file read.
+    const st = fstatSync(fd);
+    if (!st.isFile()) die(`--token-file ${path} is not a file.`);
+    if ((st.mode & 0o077) !== 0) die(`--token-file ${path} can be read by group or others (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 600 ${path}\` first.`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
