@@ -1,4 +1,4 @@
-import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
@@ -119,6 +119,8 @@ export async function restoreBackup(config: Config, env: NodeJS.ProcessEnv, file
 
   const key = await openBackupKey(config, env, header);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // A restore that was killed leaves its scratch behind (clear snapshot of sealed values): remove it.
+  for (const f of readdirSync(config.dataDir)) if (f.startsWith('.restore-')) rmSync(join(config.dataDir, f), { recursive: true, force: true });
   const scratch = mkdtempSync(join(config.dataDir, '.restore-'));
   const staged = `${ringPath}.restoring`;
   try {
