@@ -30,25 +30,45 @@ export interface PostgresOptions {
 
 /**
  * Connection settings shared by every client of a store: the URL stripped of TLS parameters plus the
- * explicit `ssl` option, so nothing in the URL can weaken the TLS the configuration asked for.
+ * explicit `ssl` option, so nothing in the URL can weaken the TLS the configuration asked for. The
+ * password is not in here: see `postgresClientClass`.
  */
-export function postgresClientConfig(opts: { url: string; password?: Secret<string>; tls?: PostgresTls }): pg.ClientConfig {
-  const secret = opts.password;
-  // SECURITY: the password stays in its Secret; node-postgres asks for it at each new connection.
-  return { connectionString: withoutSslParams(opts.url), ...(secret ? { password: () => secret.reveal() } : {}), connectionTimeoutMillis: 5000, ssl: postgresSslOptions(opts.url, opts.tls) };
+export function postgresClientConfig(opts: { url: string; tls?: PostgresTls }): pg.ClientConfig {
+  return { connectionString: withoutSslParams(opts.url), connectionTimeoutMillis: 5000, ssl: postgresSslOptions(opts.url, opts.tls) };
+}
+
+/**
+ * pg.Client that authenticates with the store password. node-postgres drops a `password` given beside
+ * a `connectionString` (the URL's empty password wins), so it is set on each client instead.
+ * SECURITY: the password stays in its Secret and is revealed at each new connection only.
+ */
+export function postgresClientClass(password: Secret<string> | undefined): typeof pg.Client {
+  if (!password) return pg.Client;
+  const secret = password;
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      (this as unknown as { password: () => string }).password = () => secret.reveal();
+    }
+  };
+}
+
+/** One client to the store's server, with its TLS and password. */
+export function postgresClient(opts: { url: string; password?: Secret<string>; tls?: PostgresTls }): pg.Client {
+  const Client = postgresClientClass(opts.password);
+  return new Client(postgresClientConfig(opts));
 }
 
 /** Creates the schema when missing, then opens a pool whose search_path is that schema. */
 export async function openPostgres(opts: PostgresOptions): Promise<Kysely<Database>> {
-  const base = postgresClientConfig(opts);
-  const admin = new pg.Client(base);
+  const admin = postgresClient(opts);
   await admin.connect();
   try {
     await admin.query(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"`);
   } finally {
     await admin.end();
   }
-  const pool = new pg.Pool({ ...base, max: opts.poolSize, options: `-c search_path="${opts.schema}"`, types });
+  const pool = new pg.Pool({ ...postgresClientConfig(opts), Client: postgresClientClass(opts.password), max: opts.poolSize, options: `-c search_path="${opts.schema}"`, types });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

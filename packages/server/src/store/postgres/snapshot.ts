@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import pg from 'pg';
 import type { Secret } from '../../core/index.js';
-import { postgresClientConfig } from './driver.js';
+import { postgresClient } from './driver.js';
 import { libpqTlsEnv, withoutSslParams, type PostgresTls } from './tls.js';
 
 /** Where a PostgreSQL store is, for the libpq tools. */
@@ -35,7 +34,7 @@ export function snapshotPostgres(t: PgTarget, dest: string): Promise<void> {
 
 /** True when the store's schema holds tables. */
 export async function postgresHoldsData(t: PgTarget): Promise<boolean> {
-  const c = new pg.Client(postgresClientConfig(t));
+  const c = postgresClient(t);
   await c.connect();
   try {
     const r = await c.query('SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1', [t.schema]);

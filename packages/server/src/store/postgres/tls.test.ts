@@ -5,7 +5,8 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../../core/index.js';
 import { PG_URL } from '../../test-support/with-all-stores.js';
-import { openPostgres, postgresClientConfig, postgresReachable } from './driver.js';
+import pg from 'pg';
+import { openPostgres, postgresClientClass, postgresClientConfig, postgresReachable } from './driver.js';
 import { snapshotPostgres } from './snapshot.js';
 import { libpqTlsEnv, postgresSslOptions, withoutSslParams, type PostgresTls } from './tls.js';
 
@@ -37,11 +38,15 @@ describe('PostgreSQL TLS options (node-postgres and libpq)', () => {
     expect(c.ssl).toMatchObject({ rejectUnauthorized: true, servername: 'db.internal' });
   });
 
-  it('S23: the store password stays in its Secret; node-postgres gets a function that reveals it per connection', () => {
-    const c = postgresClientConfig({ url: 'postgres://p@127.0.0.1/x', password: new Secret('hunter2-pg') });
-    expect(typeof c.password).toBe('function');
-    expect((c.password as () => string)()).toBe('hunter2-pg');
-    expect(JSON.stringify(c)).not.toContain('hunter2-pg');
+  it('S23: the store password reaches node-postgres (which drops one given beside a URL) and stays in its Secret', () => {
+    const url = 'postgres://p@127.0.0.1/x';
+    // What the old code did: the URL's empty password wins over the option.
+    expect(new pg.Client({ connectionString: url, password: 'hunter2-pg' }).password).toBeNull();
+    const Client = postgresClientClass(new Secret('hunter2-pg'));
+    const c = new Client(postgresClientConfig({ url }));
+    expect((c.password as unknown as () => string)()).toBe('hunter2-pg');
+    expect(JSON.stringify(postgresClientConfig({ url }))).not.toContain('hunter2-pg');
+    expect(postgresClientClass(undefined)).toBe(pg.Client);
   });
 
   it('S22: pg_dump and pg_restore get the same TLS through PGSSL* variables; the client key goes to a 0600 file that is removed', () => {
@@ -91,6 +96,18 @@ describe.skipIf(!TLS_URL)('PostgreSQL over real TLS (PALISADE_TEST_PG_TLS_URL)',
     await expect(open(full, byIp)).rejects.toThrow(/IP: 127\.0\.0\.1 is not in the cert's list|does not match/);
     const db = await open({ ...full, mode: 'verify-ca' }, byIp);
     await db.destroy();
+  });
+
+  it('S23: store.password authenticates (SCRAM over TLS) when PALISADE_TEST_PG_TLS_PASSWORD names a role:password', async (ctx) => {
+    const [role, password] = (process.env.PALISADE_TEST_PG_TLS_PASSWORD ?? '').split(':');
+    if (!role || !password) return ctx.skip();
+    const at = url.replace(/\/\/[^@]*@/, `//${role}@`);
+    const db = await openPostgres({ url: at, password: new Secret(password), schema: `palisade_pw_${process.pid}`, poolSize: 1, tls: full });
+    const r = await sql<{ u: string }>`SELECT current_user AS u`.execute(db);
+    expect(r.rows[0]?.u).toBe(role);
+    await sql.raw(`DROP SCHEMA IF EXISTS "palisade_pw_${process.pid}"`).execute(db);
+    await db.destroy();
+    await expect(openPostgres({ url: at, password: new Secret(`${password}-wrong`), schema: 'x', poolSize: 1, tls: full })).rejects.toThrow(/password authentication failed/);
   });
 
   it('S22: without the client certificate the server (clientcert=verify-ca) refuses the link', async () => {
