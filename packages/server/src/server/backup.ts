@@ -1,4 +1,4 @@
-import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
@@ -135,7 +135,8 @@ export async function restoreBackup(config: Config, env: NodeJS.ProcessEnv, file
     const prepared = await prepareRestore(opts, snap);
     const installRing = header.keyring !== undefined && (replaceRing || !existsSync(ringPath));
     if (installRing) writeStagedKeyring(staged, header.keyring);
-    const stamp = utcStamp();
+    let stamp = utcStamp();
+    for (let n = 2; existsSync(`${ringPath}.bak-${stamp}`); n++) stamp = `${utcStamp()}-${n}`;
     progress(`installing the ${header.dialect} store...`);
     const keptStore = await prepared.install(stamp);
     let keptKeyring: string | undefined;
@@ -169,8 +170,9 @@ function writeStagedKeyring(path: string, keyring: unknown): void {
 function keepCopy(path: string, as: string): void {
   try {
     linkSync(path, as);
-  } catch {
-    copyFileSync(path, as);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${as} already exists; move it away and restore again`);
+    copyFileSync(path, as, constants.COPYFILE_EXCL);
   }
 }
 

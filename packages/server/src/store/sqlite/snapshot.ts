@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 
@@ -58,8 +58,10 @@ export function installSqlite(snapshot: string, path: string, keepAs: string): s
   if (existsSync(path)) {
     try {
       linkSync(path, keepAs);
-    } catch {
-      copyFileSync(path, keepAs);
+    } catch (e) {
+      // Never overwrite something kept earlier; copy only where hard links are not possible.
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${keepAs} already exists; move it away and restore again`);
+      copyFileSync(path, keepAs, constants.COPYFILE_EXCL);
     }
     kept = keepAs;
   }
