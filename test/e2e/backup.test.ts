@@ -161,6 +161,7 @@ describe('encrypted backups (PostgreSQL, pg_dump)', () => {
     const env = { PALISADE_STORE_URL: PG_URL, PALISADE_STORE_SCHEMA: schema };
     const a = await startServerProcess({ env });
     servers.push(a);
+    expect(a.stderr()).toMatch(/PostgreSQL link: no TLS\n/); // loopback: allowed without TLS, and said so
     const { kim, group } = await seed(a);
     const out = join(mkdtempSync(join(tmpdir(), 'palisade-bak-')), 'pg.pbak');
     const made = await palisade(['backup', 'create', '--out', out], { ...env, PALISADE_DATA_DIR: a.dataDir });
@@ -208,6 +209,7 @@ describe.skipIf(!TLS_URL)('S22: a PostgreSQL store over verified TLS (PALISADE_T
   it('S22: the server runs on it, pg_dump backs it up and a restore (psql) puts it back, all over TLS verify-full', async () => {
     const a = await startServerProcess({ env });
     servers.push(a);
+    expect(a.stderr()).toMatch(/PostgreSQL link: TLS verify-full\n/);
     const { kim, group } = await seed(a);
     const out = join(mkdtempSync(join(tmpdir(), 'palisade-bak-')), 'tls.pbak');
     const made = await palisade(['backup', 'create', '--out', out], { ...env, PALISADE_DATA_DIR: a.dataDir });

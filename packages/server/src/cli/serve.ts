@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { startServer } from '../server/index.js';
+import { postgresUrlInfo, storeTlsDecision } from '../config/index.js';
 import { loadOrExit } from './load.js';
 
 /** `palisade serve`: start the server and stop gracefully on SIGINT/SIGTERM. */
@@ -23,6 +24,13 @@ export function serveCommand(): Command {
       const err = process.stderr;
       err.write(`\nPalisade is listening on ${url} (store: ${server.core.store.dialect}, data: ${config.dataDir})\n`);
       err.write(`TLS certificate (${server.tls.source}) SHA-256 fingerprint: ${server.tls.fingerprint}\n`);
+      const pg = config.store.url !== undefined && /^postgres(ql)?:\/\//.test(config.store.url) ? postgresUrlInfo(config.store.url) : undefined;
+      if (pg) {
+        const { mode } = storeTlsDecision(config.store.url!, config.store.tls);
+        err.write(`PostgreSQL link: ${mode === 'disable' ? 'no TLS' : `TLS ${mode}`}\n`);
+        // S22: the operator opted out of TLS to another host; say so at every start.
+        if (mode === 'disable' && !pg.loopback) err.write(`WARNING: the link to PostgreSQL at ${pg.host} is not encrypted (store.tls.insecureAllowPlaintext).\n`);
+      }
       if (server.core.masterSecretGeneratedAt) {
         err.write(`\nGenerated the master secret of the local key store at ${server.core.masterSecretGeneratedAt}.\n`);
         err.write('Anyone holding it and a copy of the data directory can read the server\'s sealed data: move it to a\n');
