@@ -82,4 +82,25 @@ describe('palisade admin CLI and config check', () => {
     const help = await palisade(['admin', 'invite', '--help'], {});
     expect(help.out).toMatch(/--ttl-hours/);
   });
+
+  it('S22: config check and serve refuse a PostgreSQL store on another host without TLS; with a CA it reports verify-full', async () => {
+    const remote = { PALISADE_STORE_URL: 'postgres://palisade@db.internal:5432/palisade', PALISADE_DATA_DIR: join(ctx.server.dataDir, 'never') };
+    const check = await palisade(['config', 'check'], remote);
+    expect(check.code).toBe(2);
+    expect(check.err).toMatch(/store\.tls\.ca: TLS verify-full needs the CA certificate/);
+    const plain = await palisade(['config', 'check'], { ...remote, PALISADE_STORE_TLS_MODE: 'disable' });
+    expect(plain.code).toBe(2);
+    expect(plain.err).toMatch(/PostgreSQL at db\.internal is not on this machine and the link would have no TLS/);
+    const serve = await palisade(['serve'], { ...remote, PALISADE_STORE_TLS_MODE: 'disable' });
+    expect(serve.code).not.toBe(0);
+    expect(serve.err).toMatch(/not on this machine and the link would have no TLS/);
+    const ca = join(ctx.server.dataDir, 'tls', 'cert.pem'); // any readable PEM file stands in for the CA here
+    const ok = await palisade(['config', 'check'], { ...remote, PALISADE_STORE_TLS_CA: ca });
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(/store postgres:\/\/palisade@db\.internal:5432\/palisade \(TLS verify-full, CA .*cert\.pem\)/);
+    const missing = await palisade(['config', 'check'], { ...remote, PALISADE_STORE_TLS_CA: '/nonexistent/ca.pem' });
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/store\.tls\.ca: cannot read \/nonexistent\/ca\.pem/);
+    expect((await palisade(['config', 'check'], { PALISADE_STORE_URL: 'postgres://postgres@127.0.0.1:5432/test' })).out).toMatch(/\(no TLS\)/);
+  });
 });

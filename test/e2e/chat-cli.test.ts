@@ -1,25 +1,11 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromUtf8, type IncomingMessage, type PalisadeClient } from '@palisade/client';
+import { chat, palisade, spawnChat } from '../support/cli.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { createUsers, enrolAdmin, PASS, waitFor } from '../support/users.js';
-
-const CHAT = resolve(import.meta.dirname, '../../packages/client/dist/cli/chat.js');
-
-function chat(home: string, args: string[], stdin = ''): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, [CHAT, ...args], { env: { ...process.env, PALISADE_CHAT_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => res({ code, out, err }));
-    p.stdin.end(stdin);
-  });
-}
 
 describe('palisade-chat (terminal client) against a real server', () => {
   let server: ServerProcess;
@@ -47,7 +33,7 @@ describe('palisade-chat (terminal client) against a real server', () => {
 
   it('enrols with an invite, lists, opens a direct chat and sends what is typed', async () => {
     const inv = await admin.api.invite();
-    const e = await chat(home, ['enrol', '--server', server.baseUrl, '--token', inv.token, '--username', 'carol', '--fingerprint', fingerprint, '--password-stdin'], `${PASS}\n`);
+    const e = await chat(home, ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'carol', '--fingerprint', fingerprint, '--password-stdin'], `${inv.token}\n${PASS}\n`);
     expect(e.err).toMatch(/logged in as carol/);
     expect(e.code).toBe(0);
     expect(statSync(join(home, 'device.key')).mode & 0o777).toBe(0o600);
@@ -70,6 +56,53 @@ describe('palisade-chat (terminal client) against a real server', () => {
     expect(devices.out).toMatch(/trusted\s+palisade-chat on .* \(this one\)/);
     expect((await chat(home, ['sessions'])).out).toMatch(/\(this one\)/);
     expect((await chat(home, ['admin', 'users'])).err).toMatch(/forbidden/);
+  });
+
+  it('S18: while enrol waits for the password, /proc/<pid>/cmdline holds no token (from a 0600 file, or from stdin)', async () => {
+    // The server's start-up hint tells the operator the way that keeps the token out of argv.
+    expect(server.stderr()).toMatch(/Enrol with: npm run chat -- enrol --server \S+ --username <name> --fingerprint \S+\nand paste the token when it asks \(or save it in a 0600 file and add --token-file FILE\)/);
+    expect(server.stderr()).not.toMatch(/--token </);
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-token-'));
+    for (const [name, via] of [['dave', 'file'], ['erin', 'stdin']] as const) {
+      // The operator's way: `palisade admin invite` over the admin socket, into a private file.
+      const inv = await palisade(['admin', 'invite'], { PALISADE_DATA_DIR: server.dataDir });
+      expect(inv.code, inv.err).toBe(0);
+      const token = inv.out.trim();
+      const file = join(dir, `${name}.token`);
+      writeFileSync(file, `${token}\n`, { mode: 0o600 });
+      const source = via === 'file' ? ['--token-file', file] : ['--token-stdin'];
+      const p = spawnChat(mkdtempSync(join(tmpdir(), 'palisade-chat-')), ['enrol', '--server', server.baseUrl, ...source, '--username', name, '--fingerprint', fingerprint, '--password-stdin']);
+      if (via === 'stdin') p.write(`${token}\n`);
+      await p.waitForErr(/Password: /);
+      const cmdline = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8');
+      expect(cmdline).toContain('enrol');
+      expect(cmdline).not.toContain(token);
+      const r = await p.end(`${PASS}\n`);
+      expect(r.err, name).toMatch(new RegExp(`logged in as ${name}`));
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it('S18: --token VALUE is refused with what to use instead, and so is a token file that others can read', async () => {
+    const inv = await admin.api.invite();
+    const home2 = mkdtempSync(join(tmpdir(), 'palisade-chat-'));
+    const args = ['enrol', '--server', server.baseUrl, '--username', 'frida', '--fingerprint', fingerprint, '--password-stdin'];
+    const argv = await chat(home2, [...args, '--token', inv.token], `${PASS}\n`);
+    expect(argv.code).toBe(1);
+    expect(argv.err).toMatch(/--token is no longer accepted: .*process list[\s\S]*--token-file FILE \(mode 0600\), --token-stdin/);
+    const file = join(mkdtempSync(join(tmpdir(), 'palisade-token-')), 'open.token');
+    writeFileSync(file, inv.token);
+    chmodSync(file, 0o644);
+    const open = await chat(home2, [...args, '--token-file', file], `${PASS}\n`);
+    expect(open.code).toBe(1);
+    expect(open.err).toMatch(/can be read by group or others \(mode 644\); run `chmod 600/);
+    const none = await chat(home2, args, `${PASS}\n`);
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/not a terminal: give the token with --token-file FILE \(mode 0600\) or --token-stdin/);
+    // Nothing was sent: the invite still works.
+    chmodSync(file, 0o600);
+    const ok = await chat(home2, [...args, '--token-file', file], `${PASS}\n`);
+    expect(ok.err).toMatch(/logged in as frida/);
   });
 
   it('keeps a profile and a group\'s name and topic (sealed on the server), renames and deletes the group', async () => {

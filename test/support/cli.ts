@@ -14,3 +14,50 @@ export function palisade(args: string[], env: Record<string, string>): Promise<{
     p.on('exit', (code) => res({ code, out, err }));
   });
 }
+
+const CHAT = resolve(import.meta.dirname, '../../packages/client/dist/cli/chat.js');
+
+/** A `palisade-chat` process (built) with a profile folder, whose stdin stays open until `end`. */
+export interface ChatProcess {
+  pid: number;
+  /** Everything written to stderr so far. */
+  err: () => string;
+  /** Resolves once stderr matches (e.g. the password prompt). */
+  waitForErr: (re: RegExp, ms?: number) => Promise<void>;
+  write: (text: string) => void;
+  /** Ends stdin (with optional last text) and resolves with the exit code and output. */
+  end: (text?: string) => Promise<{ code: number | null; out: string; err: string }>;
+}
+
+/** Starts `palisade-chat` with PALISADE_CHAT_HOME=home, to drive it line by line. */
+export function spawnChat(home: string, args: string[]): ChatProcess {
+  const p = spawn(process.execPath, [CHAT, ...args], { env: { ...process.env, PALISADE_CHAT_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (err += d));
+  p.stdin.on('error', () => undefined); // the CLI may exit (refusing) before it reads its input
+  const exited = new Promise<number | null>((r) => p.on('close', (code) => r(code)));
+  return {
+    pid: p.pid!,
+    err: () => err,
+    async waitForErr(re, ms = 15_000) {
+      const until = Date.now() + ms;
+      while (!re.test(err)) {
+        if (p.exitCode !== null || Date.now() > until) throw new Error(`palisade-chat never printed ${re}; stderr:\n${err}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    write: (text) => void p.stdin.write(text),
+    async end(text = '') {
+      p.stdin.end(text);
+      const code = await exited;
+      return { code, out, err };
+    },
+  };
+}
+
+/** Runs `palisade-chat` to completion with `stdin` as its whole input. */
+export function chat(home: string, args: string[], stdin = ''): Promise<{ code: number | null; out: string; err: string }> {
+  return spawnChat(home, args).end(stdin);
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { createNodeClient } from '../node/index.js';
 import { run, savedClient, trustServer } from './connect.js';
 import { addAccountCommands } from './account-commands.js';
@@ -8,6 +8,7 @@ import { formatFactor } from './factor-format.js';
 import { liveView } from './live-view.js';
 import { deviceKey, readProfile, saveProfile, saveToken } from './profile.js';
 import { ask, die } from './prompt.js';
+import { readEnrolToken, type TokenSource } from './secret-input.js';
 import { hostname } from 'node:os';
 
 const program = new Command()
@@ -78,19 +79,23 @@ mfa.command('list').description('list your factors: authenticator apps and passk
 
 program
   .command('enrol')
-  .description('create your account with an enrolment or invite token, then log in')
+  .description('create your account with an enrolment or invite token, then log in (the token is asked for, or read from a file or stdin; never from the command line)')
   .requiredOption('--server <url>', 'server URL, e.g. https://chat.example.org:8443')
-  .requiredOption('--token <token>', 'one-time token from the operator')
+  .option('--token-file <file>', 'read the one-time token from this file (mode 0600)')
+  .option('--token-stdin', 'read the one-time token from the first line of standard input (the password, if piped, on the next)')
+  .addOption(new Option('--token <token>').hideHelp())
   .requiredOption('--username <name>', 'lower-case letters, digits, . _ -')
   .option('--display-name <name>', 'name shown to others')
   .option('--fingerprint <sha256>', 'expected server certificate fingerprint (skips the question)')
   .option('--password-stdin', 'read the password from standard input')
-  .action((o: { server: string; token: string; username: string; displayName?: string; fingerprint?: string; passwordStdin?: boolean }) =>
+  .action((o: TokenSource & { server: string; username: string; displayName?: string; fingerprint?: string; passwordStdin?: boolean }) =>
     run(async () => {
+      // SECURITY: the token never comes from argv (world-readable in /proc/<pid>/cmdline); read it first.
+      const token = await readEnrolToken(o);
       const ca = await trustServer(o.server, o.fingerprint);
       const password = await readPassword(o, true);
       const client = createNodeClient({ baseUrl: o.server, ca, deviceKey: deviceKey() });
-      await client.api.enrol({ token: o.token, username: o.username, password, ...(o.displayName ? { displayName: o.displayName } : {}) });
+      await client.api.enrol({ token, username: o.username, password, ...(o.displayName ? { displayName: o.displayName } : {}) });
       await loginAndSave(o.server, ca, o.username, password);
     }),
   );

@@ -32,13 +32,17 @@ export function backupCommands(): Command {
     .description('put a backup back as the store (stop the server first); a restored server reads everything')
     .argument('<file>', 'the backup file')
     .option('-c, --config <file>', 'configuration file (YAML) of the server to restore into')
-    .option('--force', 'replace an existing store and keyring')
+    .option('--force', 'replace an existing store and keyring (only after the whole backup checks out; the old ones are kept aside)')
     .action(async (file: string, opts: { config?: string; force?: boolean }) => {
       const config = loadOrExit(opts.config);
       if (await serverRunning(adminSocketPath(config))) fail('the server is running on this data directory: stop it first, then restore.');
       try {
         const r = await restoreBackup(config, process.env, resolve(file), opts.force === true, say);
-        say(`restored the ${r.dialect} store from the backup of ${r.createdAt}. Start the server with \`palisade serve\`.`);
+        say(`restored the ${r.dialect} store from the backup of ${r.createdAt}.`);
+        if (r.keptStore) say(`the store it replaced is kept as ${r.keptStore}`);
+        if (r.keptKeyring) say(`the keyring it replaced is kept as ${r.keptKeyring} (it opens only the replaced store and older backups)`);
+        if (r.keptStore || r.keptKeyring) say('Delete them once the restored server works, if you do not need them.');
+        say('Start the server with `palisade serve`.');
       } catch (e) {
         fail(`restore failed: ${(e as Error).message}`);
       }

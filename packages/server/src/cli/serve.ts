@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { startServer } from '../server/index.js';
+import { postgresUrlInfo, storeTlsDecision } from '../config/index.js';
 import { loadOrExit } from './load.js';
 
 /** `palisade serve`: start the server and stop gracefully on SIGINT/SIGTERM. */
@@ -23,6 +24,13 @@ export function serveCommand(): Command {
       const err = process.stderr;
       err.write(`\nPalisade is listening on ${url} (store: ${server.core.store.dialect}, data: ${config.dataDir})\n`);
       err.write(`TLS certificate (${server.tls.source}) SHA-256 fingerprint: ${server.tls.fingerprint}\n`);
+      const pg = config.store.url !== undefined && /^postgres(ql)?:\/\//.test(config.store.url) ? postgresUrlInfo(config.store.url) : undefined;
+      if (pg) {
+        const { mode } = storeTlsDecision(config.store.url!, config.store.tls);
+        err.write(`PostgreSQL link: ${mode === 'disable' ? 'no TLS' : `TLS ${mode}`}\n`);
+        // S22: the operator opted out of TLS to another host; say so at every start.
+        if (mode === 'disable' && !pg.loopback) err.write(`WARNING: the link to PostgreSQL at ${pg.host} is not encrypted (store.tls.insecureAllowPlaintext).\n`);
+      }
       if (server.core.masterSecretGeneratedAt) {
         err.write(`\nGenerated the master secret of the local key store at ${server.core.masterSecretGeneratedAt}.\n`);
         err.write('Anyone holding it and a copy of the data directory can read the server\'s sealed data: move it to a\n');
@@ -32,7 +40,9 @@ export function serveCommand(): Command {
         // SECURITY: shown once, to the operator's terminal only; never written to the log.
         err.write(`\nNo account exists yet. One-time enrolment token for the first admin (valid until ${new Date(server.bootstrap.expiresAt).toISOString()}):\n`);
         err.write(`  ${server.bootstrap.token}\n`);
-        err.write(`Enrol with: npm run chat -- enrol --server ${url} --token <token> --username <name>\n\n`);
+        // S18: never suggest the token on a command line (every local user can read /proc/<pid>/cmdline).
+        err.write(`Enrol with: npm run chat -- enrol --server ${url} --username <name> --fingerprint ${server.tls.fingerprint}\n`);
+        err.write('and paste the token when it asks (or save it in a 0600 file and add --token-file FILE).\n\n');
       }
       err.write('Ready. Press Ctrl-C to stop.\n');
       let stopping = false;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STORE_TLS_MODES, storeTlsDecision } from './store-tls.js';
 
 /** A reference to a secret: `secret://env/NAME` or `secret://file/PATH`. Never the secret itself. */
 export const SecretRef = z
@@ -50,6 +51,24 @@ const HttpSection = z
   })
   .refine((h) => h.headersTimeoutSeconds <= h.requestTimeoutSeconds, { message: 'headersTimeoutSeconds must not exceed requestTimeoutSeconds' });
 
+/** TLS to PostgreSQL (ignored for SQLite). See config/store-tls.ts for the policy. */
+const StoreTlsSection = z.strictObject({
+  /**
+   * `verify-full` (the default, and required for a host that is not this machine): TLS, and the server
+   * certificate must chain to `ca` and name the URL's host. `verify-ca`: chain only. `disable`: no TLS.
+   * When absent: `sslmode` from the URL, else verify-full (or no TLS for a loopback host with no files).
+   */
+  mode: z.enum(STORE_TLS_MODES).optional(),
+  /** PEM file of the CA that signed the PostgreSQL server's certificate (the cluster's own CA). */
+  ca: z.string().min(1).optional(),
+  /** Client certificate (PEM file) when the server asks for one (mutual TLS). */
+  cert: z.string().min(1).optional(),
+  /** The client certificate's private key: secret://file/PATH (0600) or secret://env/NAME holding the PEM. */
+  key: SecretRef.optional(),
+  /** Explicit opt-out: allow `mode: disable` to a host that is not this machine (data and login cross the network in clear). */
+  insecureAllowPlaintext: z.boolean().default(false),
+});
+
 const StoreSection = z.strictObject({
   /** `sqlite:PATH` (default: <dataDir>/palisade.db) or `postgres://user@host:port/db` without password. */
   url: z
@@ -63,6 +82,14 @@ const StoreSection = z.strictObject({
   /** PostgreSQL schema (one per test run, or per tenant). */
   schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
   poolSize: z.number().int().min(1).max(100).default(10),
+  tls: StoreTlsSection.optional(),
+}).superRefine((s, ctx) => {
+  // SECURITY: a PostgreSQL link that leaves the machine is TLS verify-full unless the operator opts out by name.
+  if (s.url === undefined || !/^postgres(ql)?:\/\//.test(s.url)) {
+    if (s.tls !== undefined) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'store.tls applies to a postgres:// store only' });
+    return;
+  }
+  for (const p of storeTlsDecision(s.url, s.tls).problems) ctx.addIssue({ code: 'custom', path: p.path.split('.'), message: p.message });
 });
 
 const AuthSection = z.strictObject({

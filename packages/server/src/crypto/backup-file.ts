@@ -81,14 +81,25 @@ export async function readBackupHeader(path: string): Promise<{ header: BackupHe
       throw new BackupFormatError('backup header is not valid JSON');
     }
     if (header.format !== 'palisade-backup-v1') throw new BackupFormatError(`unknown backup format ${String(header.format)}`);
+    const k = header.kms as Partial<BackupHeader['kms']> | undefined;
+    if (typeof k !== 'object' || k === null || typeof k.provider !== 'string' || !Number.isInteger(k.version) || typeof k.wrappedKey !== 'string') throw new BackupFormatError('backup header: the kms entry is malformed');
+    if (typeof header.noncePrefix !== 'string' || Buffer.from(header.noncePrefix, 'base64').length !== 8) throw new BackupFormatError('backup header: the nonce prefix is malformed');
+    if (header.dialect !== 'sqlite' && header.dialect !== 'postgres') throw new BackupFormatError(`backup header: unknown store dialect ${String(header.dialect)}`);
     return { header, bodyOffset: start.length + len, headerHash: createHash('sha256').update(headerBytes).digest() };
   } finally {
     await f.close();
   }
 }
 
-/** Decrypts a backup's body into `dest` (0600); throws BackupFormatError if anything was altered. */
-export async function decryptBackupFile(path: string, dest: string, key: Buffer): Promise<BackupHeader> {
+/** Called after each chunk of a long decryption: bytes of the backup file read so far, and its size. */
+export type BackupProgress = (done: number, total: number) => void;
+
+/**
+ * Decrypts a backup's body into `dest` (0600); throws BackupFormatError if anything was altered.
+ * SECURITY: `dest` holds unauthenticated bytes until this resolves: a caller must not use it (or
+ * anything derived from it) unless the promise resolved; on a throw, delete it.
+ */
+export async function decryptBackupFile(path: string, dest: string, key: Buffer, onProgress: BackupProgress = () => undefined): Promise<BackupHeader> {
   const { header, bodyOffset, headerHash } = await readBackupHeader(path);
   const prefix = Buffer.from(header.noncePrefix, 'base64');
   const f = await open(path, 'r');
@@ -112,6 +123,7 @@ export async function decryptBackupFile(path: string, dest: string, key: Buffer)
         throw new BackupFormatError(`backup chunk ${i} does not open: the file was altered, cut short, or the key is wrong`);
       }
       await out.write(plain);
+      onProgress(pos, size);
       if (last) break;
     }
     await out.sync();

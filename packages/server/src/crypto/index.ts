@@ -16,4 +16,4 @@ export {
   hkdfSha256, hmacSha256, hmacSha256Verify, x25519, CryptoShapeError, CryptoIntegrityError,
 } from './primitives.js';
 export { LocalKms, Pkcs11Kms, type Kms, type Pkcs11Options } from './kms/index.js';
-export { BackupFormatError, decryptBackupFile, encryptBackupFile, readBackupHeader, type BackupHeader } from './backup-file.js';
+export { BackupFormatError, decryptBackupFile, encryptBackupFile, readBackupHeader, type BackupHeader, type BackupProgress } from './backup-file.js';

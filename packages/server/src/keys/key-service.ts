@@ -131,7 +131,11 @@ export class EnvelopeSealer implements Sealer {
     // rotation but never retired, so indexes stay valid.
     const { key } = await this.activeKey(INDEX_SCOPE);
     const k = hkdfSha256(key, Buffer.alloc(0), Buffer.from(`palisade-blind-index:${purpose}`), 32);
-    return hmacSha256(k, Buffer.from(value, 'utf8')).toString('base64url');
+    try {
+      return hmacSha256(k, Buffer.from(value, 'utf8')).toString('base64url');
+    } finally {
+      k.fill(0); // S23: the derived index key lives for this call only
+    }
   }
 
   private sealWith(id: string, key: Buffer, plaintext: Uint8Array, aad: string): string {

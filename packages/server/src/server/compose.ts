@@ -4,14 +4,14 @@ import { pino } from 'pino';
 import { assertRecentStrongAuth, releaseInvite, resetFactors, type AuthDeps, type SsoDeps } from '../auth/index.js';
 import { INVITE_APPROVAL_ACTION, type RbacDeps } from '../rbac/index.js';
 import { InProcessBus } from '../cluster/index.js';
-import { adminSocketPath, resolveSecret, type Config } from '../config/index.js';
+import { adminSocketPath, resolveSecret, storeTlsDecision, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
 import { attestationAllowlist, LocalKms, OidcRelyingParty, Pkcs11Kms, type AttestationAllowlist, type Kms } from '../crypto/index.js';
 import { EnvelopeSealer, KeyRotation } from '../keys/index.js';
 import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
 import { LIMITS, RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { openStore, type Store, type StoreOptions } from '../store/index.js';
 
 /** Everything the transports need, built once from config (the composition root). */
 export interface Core {
@@ -45,8 +45,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const log = opts.log ?? buildLogger(config);
   const clock = opts.clock ?? systemClock;
-  const password = config.store.password ? resolveSecret(config.store.password, env).reveal() : undefined;
-  const store = await openStore({ url: config.store.url, dataDir: config.dataDir, password, schema: config.store.schema, poolSize: config.store.poolSize });
+  const store = await openStore(storeOptions(config, env));
   const applied = await store.migrate();
   if (applied.length > 0) log.info({ migrations: applied }, 'store migrated');
   const { kms, generatedAt } = openKms(config, env, clock);
@@ -122,6 +121,23 @@ function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.Proce
   };
 }
 
+/**
+ * Where the store is and how to reach it: the password and the TLS client key are revealed here, at
+ * the edge, and handed only to the store driver.
+ */
+export function storeOptions(config: Config, env: NodeJS.ProcessEnv): StoreOptions {
+  const s = config.store;
+  const base: StoreOptions = { url: s.url, dataDir: config.dataDir, schema: s.schema, poolSize: s.poolSize, ...(s.password ? { password: resolveSecret(s.password, env) } : {}) };
+  if (s.url === undefined || !/^postgres(ql)?:\/\//.test(s.url)) return base;
+  // The schema has refused every unusable combination; this only reads the decision again.
+  const { mode } = storeTlsDecision(s.url, s.tls);
+  if (mode === 'disable') return { ...base, tls: { mode } };
+  return {
+    ...base,
+    tls: { mode, ...(s.tls?.ca ? { caFile: s.tls.ca } : {}), ...(s.tls?.cert ? { certFile: s.tls.cert } : {}), ...(s.tls?.key ? { key: resolveSecret(s.tls.key, env) } : {}) },
+  };
+}
+
 /** The local KMS's keyring file, in the data directory (sealed by the master secret kept elsewhere). */
 export const keyringPath = (config: Config): string => join(config.dataDir, 'keys', 'keyring.json');
 
@@ -136,7 +152,25 @@ export function openKms(config: Config, env: NodeJS.ProcessEnv, clock: Clock, op
     return { kms: Pkcs11Kms.open({ library: p.library, tokenLabel: p.tokenLabel, pin: resolveSecret(p.pin, env).reveal(), labelPrefix: p.labelPrefix, now }), generatedAt: undefined };
   }
   const master = masterSecret(config, env, opts.create ?? true);
-  return { kms: new LocalKms(keyringPath(config), master.secret, now), generatedAt: master.generatedAt };
+  try {
+    return { kms: new LocalKms(keyringPath(config), master.secret, now), generatedAt: master.generatedAt };
+  } finally {
+    // SECURITY: the KMS keeps only the derived root key; the master secret's bytes are zeroed.
+    master.secret.fill(0);
+  }
+}
+
+/**
+ * The local KMS over a keyring held only in memory (a backup's), opened with this server's master
+ * secret. Reads no keyring file and writes nothing: a restore checks a backup with it first.
+ */
+export function openKeyringInMemory(config: Config, env: NodeJS.ProcessEnv, keyring: unknown): Kms {
+  const master = masterSecret(config, env, false);
+  try {
+    return LocalKms.inMemory(keyring, master.secret);
+  } finally {
+    master.secret.fill(0);
+  }
 }
 
 /** The local KMS master secret: from config (secret://), or generated beside the data directory. */

@@ -14,7 +14,11 @@ export function changeMasterSecret(config: Config, env: NodeJS.ProcessEnv, newRe
   if (!ref.success) throw new Error('--new must be secret://env/NAME or secret://file/PATH');
   const secret = Buffer.from(resolveSecret(ref.data, env).reveal(), 'base64url');
   if (secret.length < 32) throw new Error('the new master secret must hold at least 32 random bytes (base64url)');
-  const { kms } = openKms(config, env, systemClock, { create: false });
-  if (!(kms instanceof LocalKms)) throw new Error('the configured KMS is not the local one');
-  kms.changeMasterSecret(secret);
+  try {
+    const { kms } = openKms(config, env, systemClock, { create: false });
+    if (!(kms instanceof LocalKms)) throw new Error('the configured KMS is not the local one');
+    kms.changeMasterSecret(secret);
+  } finally {
+    secret.fill(0);
+  }
 }

@@ -1,20 +1,26 @@
 import { join, resolve } from 'node:path';
 import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
 import { migrations, type DialectQuirks } from './migrations/index.js';
+import { existsSync } from 'node:fs';
+import type { Secret } from '../core/index.js';
 import { openPostgres, postgresQuirks } from './postgres/driver.js';
+import type { PostgresTls } from './postgres/tls.js';
 import type { Database } from './schema.js';
 import { openSqlite, sqliteQuirks } from './sqlite/driver.js';
-import { restorePostgres, snapshotPostgres } from './postgres/snapshot.js';
-import { restoreSqlite, snapshotSqlite } from './sqlite/snapshot.js';
+import { installPostgres, postgresHoldsData, preparePostgresRestore, snapshotPostgres, type PgTarget } from './postgres/snapshot.js';
+import { checkSqliteSnapshot, installSqlite, snapshotSqlite } from './sqlite/snapshot.js';
 
 /** Where the store lives. */
 export interface StoreOptions {
   /** `sqlite:PATH`, `sqlite::memory:` or `postgres://...`; default `sqlite:<dataDir>/palisade.db`. */
   url?: string;
   dataDir: string;
-  password?: string;
+  /** PostgreSQL password, revealed only where a connection or a libpq tool needs it. */
+  password?: Secret<string>;
   schema?: string;
   poolSize?: number;
+  /** PostgreSQL only: TLS as the configuration decided it. */
+  tls?: PostgresTls;
 }
 
 /** An open store: the query builder, which database it is, and lifecycle operations. */
@@ -33,6 +39,9 @@ export function storeDialect(opts: StoreOptions): 'sqlite' | 'postgres' {
   return storeUrl(opts).startsWith('sqlite:') ? 'sqlite' : 'postgres';
 }
 
+const pgTarget = (opts: StoreOptions, url: string): PgTarget => ({ url, schema: opts.schema ?? 'public', password: opts.password, tls: opts.tls });
+const sqlitePath = (url: string) => resolve(url.slice('sqlite:'.length));
+
 /**
  * Writes a consistent snapshot of the store to `dest` while it may be in use: SQLite's online backup,
  * or pg_dump of the store's schema. The file is in clear: the caller encrypts it.
@@ -40,18 +49,42 @@ export function storeDialect(opts: StoreOptions): 'sqlite' | 'postgres' {
 export async function snapshotStore(opts: StoreOptions, dest: string): Promise<'sqlite' | 'postgres'> {
   const url = storeUrl(opts);
   if (url.startsWith('sqlite:')) {
-    await snapshotSqlite(resolve(url.slice('sqlite:'.length)), dest);
+    await snapshotSqlite(sqlitePath(url), dest);
     return 'sqlite';
   }
-  await snapshotPostgres(url, opts.schema ?? 'public', opts.password, dest);
+  await snapshotPostgres(pgTarget(opts, url), dest);
   return 'postgres';
 }
 
-/** Puts a snapshot back as the store (the server must be stopped); refuses to overwrite unless `force`. */
-export async function restoreStore(opts: StoreOptions, snapshot: string, force: boolean): Promise<void> {
+/** True when the store already holds a database (a SQLite file, or tables in the PostgreSQL schema). */
+export async function storeHoldsData(opts: StoreOptions): Promise<boolean> {
   const url = storeUrl(opts);
-  if (url.startsWith('sqlite:')) restoreSqlite(snapshot, resolve(url.slice('sqlite:'.length)), force);
-  else await restorePostgres(url, opts.schema ?? 'public', opts.password, snapshot, force);
+  return url.startsWith('sqlite:') ? existsSync(sqlitePath(url)) : postgresHoldsData(pgTarget(opts, url));
+}
+
+/** A snapshot that has been checked and can be installed as the store. */
+export interface PreparedRestore {
+  /**
+   * Installs the snapshot in one atomic step; a store that was there is kept aside under a name
+   * made from `stamp` (returned). The server must be stopped.
+   */
+  install(stamp: string): Promise<string | undefined>;
+}
+
+/**
+ * Checks a clear snapshot (SQLite integrity check, or pg_restore reading the dump) and gets it ready
+ * to install. Changes nothing in the live store: a snapshot that fails here leaves it as it was.
+ */
+export async function prepareRestore(opts: StoreOptions, snapshot: string): Promise<PreparedRestore> {
+  const url = storeUrl(opts);
+  if (url.startsWith('sqlite:')) {
+    checkSqliteSnapshot(snapshot);
+    const path = sqlitePath(url);
+    return { install: async (stamp) => installSqlite(snapshot, path, `${path}.bak-${stamp}`) };
+  }
+  const t = pgTarget(opts, url);
+  const script = await preparePostgresRestore(t, snapshot);
+  return { install: (stamp) => installPostgres(t, script, `${t.schema.slice(0, 40)}_bak_${stamp.toLowerCase().replace(/[^a-z0-9]/g, '')}`) };
 }
 
 /** Opens the store named by `opts.url`, defaulting to a SQLite file in the data directory. */
@@ -66,7 +99,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     quirks = sqliteQuirks;
   } else {
     const schema = opts.schema ?? 'public';
-    db = await openPostgres({ url, password: opts.password, schema, poolSize: opts.poolSize ?? 10 });
+    db = await openPostgres({ url, password: opts.password, schema, poolSize: opts.poolSize ?? 10, tls: opts.tls });
     quirks = postgresQuirks;
     // Kysely looks for its migration tables in ANY schema unless told which one: with two Palisade
     // schemas in one database (or parallel test suites) it would see the other's table and fail.

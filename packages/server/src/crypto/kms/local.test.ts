@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,5 +74,22 @@ describe('LocalKms (keyring sealed by a master secret kept elsewhere)', () => {
     writeFileSync(oldCopy, before);
     expect((await new LocalKms(oldCopy, oldSecret).unwrap(w.version, w.wrapped)).length).toBe(32);
     expect(() => new LocalKms(oldCopy, next)).toThrow(/master secret does not open/);
+  });
+
+  it('S12: a keyring held in memory (a backup\'s) opens keys without touching any file, and an altered salt is refused', async () => {
+    const d = dir();
+    const path = join(d, 'keyring.json');
+    const master = randomBytes(32);
+    const kms = new LocalKms(path, master);
+    const w = await kms.wrap(randomBytes(32));
+    const ring = JSON.parse(readFileSync(path, 'utf8'));
+    const mem = LocalKms.inMemory(ring, master);
+    expect((await mem.unwrap(w.version, w.wrapped)).equals(await kms.unwrap(w.version, w.wrapped))).toBe(true);
+    await expect(mem.rotate()).rejects.toThrow(/held in memory only/);
+    expect(readdirSync(d)).toEqual(['keyring.json']);
+    const salt: string = ring.salt;
+    expect(() => LocalKms.inMemory({ ...ring, salt: (salt[0] === 'A' ? 'B' : 'A') + salt.slice(1) }, master)).toThrow(/master secret does not open/);
+    expect(() => LocalKms.inMemory({ format: 'palisade-keyring-v1', salt }, master)).toThrow(/not a Palisade keyring/);
+    expect(() => LocalKms.inMemory({ ...ring, kek: [] }, master)).toThrow(/holds no KEK/);
   });
 });

@@ -11,6 +11,16 @@ interface KeyringFile {
   kek: { version: number; createdAt: number; wrapped: string }[];
 }
 
+/** Checks the shape of a keyring (from the file or from a backup's clear header) before any use. */
+function parseKeyring(raw: unknown, where: string): KeyringFile {
+  const r = raw as Partial<KeyringFile> | null;
+  const ok =
+    typeof r === 'object' && r !== null && r.format === 'palisade-keyring-v1' && typeof r.salt === 'string' && Array.isArray(r.kek) &&
+    r.kek.every((k) => typeof k === 'object' && k !== null && Number.isInteger(k.version) && typeof k.createdAt === 'number' && typeof k.wrapped === 'string');
+  if (!ok) throw new Error(`${where} is not a Palisade keyring`);
+  return r as KeyringFile;
+}
+
 /**
  * The default KMS: a keyring file in the data directory holding versioned KEKs, each wrapped
  * (AES-KWP) under a root key derived (HKDF-SHA-256) from a master secret that lives elsewhere
@@ -22,34 +32,57 @@ export class LocalKms implements Kms {
   readonly provider = 'local';
   private root: Buffer;
   private ring: KeyringFile;
+  /** Set for a keyring held only in memory (a backup's, while a restore checks it): never written. */
+  private readonly readOnly: boolean;
 
+  /**
+   * Opens the keyring at `keyringPath` (created when missing), or, when `inMemory` is given, that
+   * keyring without reading or writing any file.
+   */
   constructor(
     private readonly keyringPath: string,
     masterSecret: Uint8Array,
     private readonly now: () => number = () => Date.now(),
+    inMemory?: { keyring: unknown },
   ) {
     if (masterSecret.length < 32) throw new Error('the master secret must hold at least 32 bytes');
-    if (existsSync(keyringPath)) {
-      this.ring = JSON.parse(readFileSync(keyringPath, 'utf8')) as KeyringFile;
-      if (this.ring.format !== 'palisade-keyring-v1') throw new Error(`${keyringPath} is not a Palisade keyring`);
+    this.readOnly = inMemory !== undefined;
+    if (inMemory) {
+      this.ring = parseKeyring(inMemory.keyring, 'the keyring in this backup');
+      if (this.ring.kek.length === 0) throw new Error('the keyring in this backup holds no KEK');
+    } else if (existsSync(keyringPath)) {
+      this.ring = parseKeyring(JSON.parse(readFileSync(keyringPath, 'utf8')), keyringPath);
     } else {
       this.ring = { format: 'palisade-keyring-v1', salt: randomBytes(32).toString('base64'), kek: [] };
     }
     this.root = hkdfSha256(masterSecret, Buffer.from(this.ring.salt, 'base64'), Buffer.from('palisade-local-kms-root-v1'), 32);
     if (this.ring.kek.length === 0) this.addVersion();
     // Fails now (not later) when the master secret does not match the keyring.
-    this.kek(this.ring.kek[this.ring.kek.length - 1]!.version);
+    this.kek(this.ring.kek[this.ring.kek.length - 1]!.version).fill(0);
+  }
+
+  /**
+   * A keyring held in memory only (e.g. from a backup's header), to check that the master secret
+   * opens it and to unwrap keys before anything on disk changes. Rotation and other writes throw.
+   */
+  static inMemory(keyring: unknown, masterSecret: Uint8Array): LocalKms {
+    return new LocalKms('(in memory)', masterSecret, undefined, { keyring });
   }
 
   private addVersion(): number {
     const version = (this.ring.kek.at(-1)?.version ?? 0) + 1;
     const kek = randomBytes(32);
-    this.write({ ...this.ring, kek: [...this.ring.kek, { version, createdAt: this.now(), wrapped: aesKeyWrapPad(this.root, kek).toString('base64') }] });
+    try {
+      this.write({ ...this.ring, kek: [...this.ring.kek, { version, createdAt: this.now(), wrapped: aesKeyWrapPad(this.root, kek).toString('base64') }] });
+    } finally {
+      kek.fill(0);
+    }
     return version;
   }
 
   /** Replaces the keyring file atomically (write, then rename). */
   private write(next: KeyringFile): void {
+    if (this.readOnly) throw new Error('this keyring is held in memory only and cannot be changed');
     mkdirSync(dirname(this.keyringPath), { recursive: true, mode: 0o700 });
     const tmp = `${this.keyringPath}.tmp`;
     writeFileSync(tmp, JSON.stringify(next, null, 2), { mode: 0o600 });
@@ -76,13 +109,24 @@ export class LocalKms implements Kms {
     return this.ring.kek.map((k) => ({ version: k.version, createdAt: k.createdAt }));
   }
 
+  // SECURITY: an unwrapped KEK lives only for one call and is zeroed after it.
   async wrap(dataKey: Uint8Array) {
     const version = await this.currentVersion();
-    return { version, wrapped: aesKeyWrapPad(this.kek(version), dataKey) };
+    const kek = this.kek(version);
+    try {
+      return { version, wrapped: aesKeyWrapPad(kek, dataKey) };
+    } finally {
+      kek.fill(0);
+    }
   }
 
   async unwrap(version: number, wrapped: Uint8Array) {
-    return aesKeyUnwrapPad(this.kek(version), wrapped);
+    const kek = this.kek(version);
+    try {
+      return aesKeyUnwrapPad(kek, wrapped);
+    } finally {
+      kek.fill(0);
+    }
   }
 
   async rotate() {
@@ -100,7 +144,12 @@ export class LocalKms implements Kms {
     const keks = this.ring.kek.map((k) => ({ ...k, key: this.kek(k.version) }));
     const salt = randomBytes(32);
     const root = hkdfSha256(newSecret, salt, Buffer.from('palisade-local-kms-root-v1'), 32);
-    this.write({ ...this.ring, salt: salt.toString('base64'), kek: keks.map((k) => ({ version: k.version, createdAt: k.createdAt, wrapped: aesKeyWrapPad(root, k.key).toString('base64') })) });
+    try {
+      this.write({ ...this.ring, salt: salt.toString('base64'), kek: keks.map((k) => ({ version: k.version, createdAt: k.createdAt, wrapped: aesKeyWrapPad(root, k.key).toString('base64') })) });
+    } finally {
+      for (const k of keks) k.key.fill(0);
+    }
+    this.root.fill(0);
     this.root = root;
   }
 
