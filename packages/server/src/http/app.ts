@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { MAX_FRAME_BYTES, parseJsonBounded } from '@palisade/protocol';
+import { MAX_FRAME_BYTES, parseJsonBytes } from '@palisade/protocol';
 import { AppError } from '../core/index.js';
 import type { HttpDeps } from './deps.js';
 import { toHttpError } from './error-map.js';
@@ -36,8 +36,9 @@ export function buildHttpApp(deps: HttpDeps, tls: HttpsMaterial): FastifyInstanc
   });
   app.removeAllContentTypeParsers();
   // SECURITY: every body goes through the bounded parser (size, depth, no __proto__ keys).
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
-    const r = parseJsonBounded(text as string);
+  // SECURITY: bytes that are not UTF-8 are refused (never replaced with U+FFFD, which would alter text).
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    const r = parseJsonBytes(body as Buffer);
     if (r.ok) done(null, r.value);
     else done(new AppError(r.code, r.message), undefined);
   });
