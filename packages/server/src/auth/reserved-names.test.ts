@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OidcRelyingParty } from '../crypto/index.js';
+import { browseToCallback, startTestIdp } from '../test-support/oidc-idp.js';
 import { testDeps } from '../test-support/deps.js';
 import { makeUsers, uniqueName } from '../test-support/users.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
-import { createInvite, deleteUser, enrol } from './index.js';
+import { createInvite, deleteUser, enrol, ssoCallback, startSso } from './index.js';
 import { reservedPrefixOf, unreservedUsername } from './reserved-names.js';
 
 withAllStores('deleting a user whose old tombstone name is squatted (S13)', (h) => {
@@ -51,5 +54,33 @@ describe('reserved user names (S13)', () => {
     expect(unreservedUsername('deleted.0123456789abcdef01')).toBe('user-deleted.0123456789a');
     expect(reservedPrefixOf(unreservedUsername('admin'))).toBeUndefined();
     expect(unreservedUsername('mona')).toBe('mona');
+  });
+});
+
+const REDIRECT = 'https://localhost:8443/v1/sso/callback';
+let idp: Awaited<ReturnType<typeof startTestIdp>>;
+beforeAll(async () => {
+  idp = await startTestIdp(REDIRECT);
+});
+afterAll(async () => idp?.close());
+
+withAllStores('just-in-time SSO accounts and reserved names (S13)', (h) => {
+  it('S13: an IdP preferred_username of bot.alerts or deleted.<id> is not kept as is', async () => {
+    const deps = await testDeps(h.get());
+    deps.auth.sso = {
+      client: new OidcRelyingParty({ issuer: idp.issuer, clientId: 'palisade', clientSecret: 'palisade-secret-0123456789abcdef', redirectUri: REDIRECT, scopes: ['openid', 'email', 'profile'] }),
+      issuer: idp.issuer, redirectUri: REDIRECT, roleClaim: 'groups', roleMapping: {}, requireMfa: false, mfaAcrValues: [],
+    };
+    const publicKey = (generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }) as { x: string }).x;
+    for (const preferred of ['bot.alerts', `deleted.${'0123456789abcdef'}`]) {
+      const sub = `sub-${uniqueName('jit')}`;
+      idp.state.next = { sub, claims: { preferred_username: preferred }, amr: ['pwd', 'otp'] };
+      const start = await startSso(deps.auth, { publicKey, name: 'laptop', platform: 'linux' }, '10.4.4.4');
+      await ssoCallback(deps.auth, await browseToCallback(start.authorizationUrl, REDIRECT), '10.4.4.4');
+      const link = await h.get().db.selectFrom('external_identities').select('user_id').where('subject', '=', sub).executeTakeFirstOrThrow();
+      const user = await h.get().db.selectFrom('users').select('username').where('id', '=', link.user_id).executeTakeFirstOrThrow();
+      expect(user.username.startsWith('user-')).toBe(true);
+      expect(reservedPrefixOf(user.username)).toBeUndefined();
+    }
   });
 });
