@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { codePointLength, DisplayText, Email, Password, text, TEXT_ISSUES, Username } from './common.js';
+import { parseClientFrame } from './frames.js';
 import { parseJsonBytes } from './json.js';
 
 const issues = (r: { success: boolean; error?: { issues: { message: string }[] } }) => (r.success ? [] : r.error!.issues.map((i) => i.message));
@@ -55,5 +56,19 @@ describe('parseJsonBytes', () => {
     const bad = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]);
     expect(parseJsonBytes(bad)).toMatchObject({ ok: false, code: 'bad_json' });
     expect(parseJsonBytes(Buffer.from('{"name":"\u00e9\ud83d\ude00"}'))).toEqual({ ok: true, value: { name: '\u00e9\ud83d\ude00' } });
+  });
+});
+
+describe('frames use text() too', () => {
+  it('a ref or token that is not well-formed is refused with its path; a well-formed ref is echoed exactly', () => {
+    expect(parseClientFrame(JSON.stringify({ type: 'ping', ref: 'a\ud800' }))).toMatchObject({ ok: false, code: 'bad_request', details: [{ path: 'ref' }] });
+    expect(parseClientFrame(JSON.stringify({ type: 'auth', token: 't\udc00', signature: 'x' }))).toMatchObject({ ok: false, code: 'bad_request', details: [{ path: 'token' }] });
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 20 }), (ref) => {
+        const r = parseClientFrame(JSON.stringify({ type: 'ping', ref }));
+        if (r.ok) expect(r.value).toEqual({ type: 'ping', ref });
+        else expect(r.code).toBe('bad_request');
+      }),
+    );
   });
 });
