@@ -14,6 +14,12 @@ export async function palisadeTarget(dataDir: string, progress: (s: string) => v
   writeFileSync(configFile, [
     'limits:', '  overrides:',
     "    'message.send': { burst: 1000000, perSecond: 1000000 }",
+    "    'message.user': { burst: 1000000, perSecond: 1000000 }",
+    "    'message.conversation': { burst: 1000000, perSecond: 1000000 }",
+    // Byte budgets: a million 64 KiB payloads' worth, i.e. unlimited for any run.
+    "    'message.bytes.device': { burst: 70000000000, perSecond: 70000000000 }",
+    "    'message.bytes.user': { burst: 70000000000, perSecond: 70000000000 }",
+    "    'message.bytes.conversation': { burst: 70000000000, perSecond: 70000000000 }",
     "    'connect.address': { burst: 1000000, perSecond: 1000000 }",
     "    'login.address': { burst: 1000000, perSecond: 1000000 }",
     "    'enrol.address': { burst: 1000000, perSecond: 1000000 }",

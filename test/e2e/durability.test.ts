@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromUtf8, utf8, type IncomingMessage, type PalisadeClient } from '@palisade/client';
-import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { LOAD_TEST_CONFIG, startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { createUsers, deviceClient, enrolAdmin, waitFor } from '../support/users.js';
 
 const TOTAL = 2000;
@@ -14,7 +14,7 @@ describe('durability: SIGKILL during a stream of 2,000 messages', () => {
   });
 
   it('loses no acknowledged message, invents none, and keeps order (Jepsen-style check)', async () => {
-    const first = await startServerProcess();
+    const first = await startServerProcess({ config: LOAD_TEST_CONFIG });
     servers.push(first);
     const admin = await enrolAdmin(first);
     const [alice, bob] = (await createUsers(first, admin, ['alice', 'bob'])) as [PalisadeClient, PalisadeClient];
@@ -36,7 +36,7 @@ describe('durability: SIGKILL during a stream of 2,000 messages', () => {
       if (!killed && acked.size >= KILL_AFTER_ACKS) {
         killed = true;
         await first.kill();
-        restarted = await startServerProcess({ dataDir: first.dataDir, env: { PALISADE_PORT: String(first.port) } });
+        restarted = await startServerProcess({ dataDir: first.dataDir, env: { PALISADE_PORT: String(first.port) }, config: LOAD_TEST_CONFIG });
         servers.push(restarted);
       }
       return sendOne();

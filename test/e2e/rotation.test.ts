@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fromUtf8, utf8, type IncomingMessage, type PalisadeClient } from '@palisade/client';
 import { palisade } from '../support/cli.js';
 import { useServerWithAdmin } from '../support/harness.js';
-import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { LOAD_TEST_CONFIG, startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { createUsers, deviceClient, enrolAdmin, waitFor } from '../support/users.js';
 
 interface KeyStatus {
@@ -28,7 +28,7 @@ async function history(c: PalisadeClient, conversationId: string) {
 }
 
 describe('key rotation under a steady message load', () => {
-  const ctx = useServerWithAdmin();
+  const ctx = useServerWithAdmin({ config: LOAD_TEST_CONFIG });
 
   it('rotates the KEK and re-encrypts every value while messages flow: none lost, none unreadable', async () => {
     const [ana, ben] = (await createUsers(ctx.server, ctx.admin, ['ana', 'ben'])) as [PalisadeClient, PalisadeClient];
@@ -80,7 +80,7 @@ describe('SIGKILL in the middle of a re-encryption', () => {
   });
 
   it('the restarted server finishes the job; every message and name still reads', async () => {
-    const first = await startServerProcess();
+    const first = await startServerProcess({ config: LOAD_TEST_CONFIG });
     servers.push(first);
     const admin = await enrolAdmin(first);
     const [cy] = (await createUsers(first, admin, ['cy'])) as [PalisadeClient];
@@ -111,7 +111,7 @@ describe('SIGKILL in the middle of a re-encryption', () => {
     expect(job()?.finished_at).toBeNull(); // really interrupted
     db.close();
 
-    const second = await startServerProcess({ dataDir: first.dataDir });
+    const second = await startServerProcess({ dataDir: first.dataDir, config: LOAD_TEST_CONFIG });
     servers.push(second);
     let s = await status(second.dataDir);
     const until = Date.now() + 60_000;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -22,11 +22,30 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `palisade serve` as a child process on an ephemeral port. Reuses `dataDir` when given. */
-export async function startServerProcess(opts: { dataDir?: string; env?: Record<string, string> } = {}): Promise<ServerProcess> {
+/**
+ * Config (YAML) for load tests: lifts the message budgets (S10: 20 messages a second per device by
+ * default), which are a policy, not what a load test measures.
+ */
+export const LOAD_TEST_CONFIG = [
+  'limits:',
+  '  overrides:',
+  ...['message.send', 'message.user', 'message.conversation', 'message.bytes.device', 'message.bytes.user', 'message.bytes.conversation'].map((n) => `    '${n}': { burst: 1000000000, perSecond: 1000000000 }`),
+  '',
+].join('\n');
+
+/**
+ * Starts `palisade serve` as a child process on an ephemeral port. Reuses `dataDir` when given.
+ * `config` is YAML written to a file of its own and passed as PALISADE_CONFIG.
+ */
+export async function startServerProcess(opts: { dataDir?: string; env?: Record<string, string>; config?: string } = {}): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'palisade-e2e-'));
+  const configEnv: Record<string, string> = {};
+  if (opts.config !== undefined) {
+    configEnv.PALISADE_CONFIG = join(mkdtempSync(join(tmpdir(), 'palisade-e2e-config-')), 'palisade.yaml');
+    writeFileSync(configEnv.PALISADE_CONFIG, opts.config);
+  }
   const child = spawn(process.execPath, [MAIN, 'serve'], {
-    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...opts.env },
+    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...configEnv, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

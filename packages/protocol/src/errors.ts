@@ -47,12 +47,14 @@ export const ERROR_CODES = {
   forbidden: { kind: 'forbidden', hint: 'You lack the permission for this action.' },
   not_found: { kind: 'not_found', hint: 'The object does not exist or you cannot see it.' },
   username_taken: { kind: 'conflict', hint: 'Pick another user name.' },
+  username_reserved: { kind: 'invalid', hint: 'User names starting with bot., deleted. or admin (or a look-alike) are reserved for the server; pick another.' },
   email_taken: { kind: 'conflict', hint: 'That e-mail address belongs to another account; use another or ask an administrator.' },
   already_member: { kind: 'conflict', hint: 'The user is already a member.' },
   already_decided: { kind: 'conflict', hint: 'This request was approved, executed or expired already.' },
   rate_limited: { kind: 'rate_limited', hint: 'Slow down and retry after the given delay.' },
   shutting_down: { kind: 'unavailable', hint: 'The server is restarting; reconnect shortly.' },
   unavailable: { kind: 'unavailable', hint: 'A dependency is unavailable; retry later.' },
+  storage_full: { kind: 'unavailable', hint: 'The server is low on disk space and accepts no new messages; nothing already acknowledged is lost. Retry later; the operator must free space.' },
   internal: { kind: 'internal', hint: 'An internal error occurred; the operator can find it in the logs by its reference.' },
 } as const satisfies Record<string, { kind: ErrorKind; hint: string }>;
 

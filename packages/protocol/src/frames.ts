@@ -1,18 +1,18 @@
 import { z } from 'zod';
-import { B64Url, ClientMsgId, Id, Payload, Seq } from './common.js';
+import { B64Url, ClientMsgId, Id, Payload, Seq, text } from './common.js';
 import type { ErrorBody } from './errors.js';
 import { parseJsonBounded, type ParseResult } from './json.js';
 
 /** First client frame: the session token and a device signature over the server's challenge. */
 export const AuthFrame = z.strictObject({
   type: z.literal('auth'),
-  token: z.string().min(1).max(128),
+  token: text({ min: 1, max: 128, kind: 'secret' }),
   signature: B64Url(128),
 });
 /** Send one message. `ref` is echoed in the `sent` or `error` reply. */
 export const SendFrame = z.strictObject({
   type: z.literal('send'),
-  ref: z.string().max(64).optional(),
+  ref: text({ max: 64, kind: 'machine' }).optional(),
   conversationId: Id,
   clientMsgId: ClientMsgId,
   payload: Payload,
@@ -24,7 +24,7 @@ export const ReadFrame = z.strictObject({ type: z.literal('read'), conversationI
 /** Ephemeral typing notice. */
 export const TypingFrame = z.strictObject({ type: z.literal('typing'), conversationId: Id });
 /** Keep-alive. */
-export const PingFrame = z.strictObject({ type: z.literal('ping'), ref: z.string().max(64).optional() });
+export const PingFrame = z.strictObject({ type: z.literal('ping'), ref: text({ max: 64, kind: 'machine' }).optional() });
 
 /** Every frame a client may send. */
 export const ClientFrame = z.discriminatedUnion('type', [AuthFrame, SendFrame, AckFrame, ReadFrame, TypingFrame, PingFrame]);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { B64Url, DisplayText, Email, Id, Password, Seq, TopicText, Username } from './common.js';
+import { B64Url, DisplayText, Email, Id, Password, ReasonText, Seq, text, TopicText, Username } from './common.js';
 import { MAX_GROUP_MEMBERS } from './limits.js';
 
 /** Roles that are granted on top of the base role (member or guest). */
@@ -9,12 +9,12 @@ export const GrantableRole = z.enum(['moderator', 'auditor', 'compliance_officer
 export const DeviceInput = z.strictObject({
   publicKey: B64Url(64),
   name: DisplayText,
-  platform: z.string().max(64).default('unknown'),
+  platform: text({ min: 1, max: 64 }).default('unknown'),
 });
 
 /** POST /v1/enrol: first admin (bootstrap token) or invited user (invite token). */
 export const EnrolRequest = z.strictObject({
-  token: z.string().min(16).max(128),
+  token: text({ min: 16, max: 128, kind: 'secret' }),
   username: Username,
   password: Password,
   displayName: DisplayText.optional(),
@@ -33,7 +33,7 @@ export const UsersQuery = z.strictObject({ email: Email.optional() });
 
 /** POST /v1/login */
 export const LoginRequest = z.strictObject({
-  username: z.string().min(1).max(64),
+  username: text({ min: 1, max: 64, kind: 'machine' }),
   password: Password,
   device: DeviceInput,
 });
@@ -68,30 +68,30 @@ export type LoginResponse = SessionGrant | MfaChallenge;
 
 /** A WebAuthn credential response as browsers serialise it (PublicKeyCredential.toJSON()). */
 export const WebauthnResponse = z.strictObject({
-  id: z.string().min(1).max(1024),
-  rawId: z.string().min(1).max(1024),
+  id: text({ min: 1, max: 1024, kind: 'machine' }),
+  rawId: text({ min: 1, max: 1024, kind: 'machine' }),
   type: z.literal('public-key'),
-  response: z.record(z.string().max(64), z.union([z.string().max(16_384), z.array(z.string().max(32)).max(10)])),
-  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-  authenticatorAttachment: z.string().max(32).optional(),
+  response: z.record(text({ max: 64, kind: 'machine' }), z.union([text({ max: 16_384, kind: 'machine' }), z.array(text({ max: 32, kind: 'machine' })).max(10)])),
+  clientExtensionResults: z.record(text({ max: 64, kind: 'machine' }), z.unknown()).default({}),
+  authenticatorAttachment: text({ max: 32, kind: 'machine' }).optional(),
 });
 
 /** POST /v1/login/mfa: finish a login with a TOTP code, a recovery code or a passkey. */
 export const MfaLoginRequest = z
   .strictObject({
-    challenge: z.string().min(16).max(128),
+    challenge: text({ min: 16, max: 128, kind: 'secret' }),
     code: z.string().regex(/^\d{6}$/).optional(),
-    recoveryCode: z.string().min(8).max(64).optional(),
+    recoveryCode: text({ min: 8, max: 64, kind: 'secret' }).optional(),
     webauthn: WebauthnResponse.optional(),
   })
   .refine((b) => [b.code, b.recoveryCode, b.webauthn].filter((x) => x !== undefined).length === 1, 'give exactly one of code, recoveryCode and webauthn');
 
 /** POST /v1/factors/passkey: the browser's answer to the registration options. */
-export const PasskeyRegistrationRequest = z.strictObject({ challengeId: z.string().min(1).max(64), response: WebauthnResponse, label: z.string().min(1).max(64).default('passkey') });
+export const PasskeyRegistrationRequest = z.strictObject({ challengeId: text({ min: 1, max: 64, kind: 'machine' }), response: WebauthnResponse, label: text({ min: 1, max: 64 }).default('passkey') });
 /** POST /v1/login/passkey/options */
-export const PasskeyLoginOptionsRequest = z.strictObject({ username: z.string().min(1).max(64).optional() });
+export const PasskeyLoginOptionsRequest = z.strictObject({ username: text({ min: 1, max: 64, kind: 'machine' }).optional() });
 /** POST /v1/login/passkey: passwordless login. */
-export const PasskeyLoginRequest = z.strictObject({ challengeId: z.string().min(1).max(64), response: WebauthnResponse, device: DeviceInput });
+export const PasskeyLoginRequest = z.strictObject({ challengeId: text({ min: 1, max: 64, kind: 'machine' }), response: WebauthnResponse, device: DeviceInput });
 export type MfaLoginRequest = z.infer<typeof MfaLoginRequest>;
 
 /** A TOTP code (confirm enrolment, step up). */
@@ -136,7 +136,7 @@ export const AddMemberRequest = z.strictObject({
 /** POST /v1/conversations/:id/messages (the HTTP twin of the `send` frame). */
 export const SendMessageRequest = z.strictObject({
   clientMsgId: Id,
-  payload: z.string(),
+  payload: text({ max: 100_000, kind: 'machine' }),
 });
 
 /** Query of GET /v1/conversations/:id/messages: history paged by sequence. */
@@ -155,18 +155,18 @@ export const CreateInviteRequest = z.strictObject({
 });
 
 /** POST /v1/admin/users/:id/roles: a standing grant. */
-export const GrantRoleRequest = z.strictObject({ role: GrantableRole, reason: z.string().min(3).max(500) });
+export const GrantRoleRequest = z.strictObject({ role: GrantableRole, reason: ReasonText });
 
 /** POST /v1/elevations: ask for a role for a bounded time. */
 export const ElevationRequest = z.strictObject({
   role: GrantableRole,
   minutes: z.number().int().min(5).max(8 * 60),
-  reason: z.string().min(3).max(500),
+  reason: ReasonText,
 });
 
 /** POST /v1/approvals: a dangerous action that a second person must approve. */
 export const ApprovalRequest = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('factor.reset'), userId: Id, reason: z.string().min(3).max(500) }),
+  z.strictObject({ action: z.literal('factor.reset'), userId: Id, reason: ReasonText }),
 ]);
 export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
 
@@ -178,7 +178,7 @@ export const UserRoleParams = z.strictObject({ id: Id, role: GrantableRole });
 export const MemberParams = z.strictObject({ id: Id, userId: Id });
 
 /** POST /v1/service-accounts */
-export const CreateServiceAccountRequest = z.strictObject({ name: z.string().min(2).max(28).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, _ and -') });
+export const CreateServiceAccountRequest = z.strictObject({ name: text({ min: 2, max: 28, kind: 'machine' }).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, _ and -') });
 
 /** One scope of a service token. */
 export const ServiceScopeSchema = z.strictObject({
@@ -190,7 +190,7 @@ export const ServiceScopeSchema = z.strictObject({
 export const ServiceTokenRequest = z.strictObject({
   scopes: z.array(ServiceScopeSchema).min(1).max(20),
   expiresInDays: z.number().int().min(1).max(90),
-  allowedAddresses: z.array(z.string().min(2).max(64)).min(1).max(50).optional(),
+  allowedAddresses: z.array(text({ min: 2, max: 64, kind: 'machine' })).min(1).max(50).optional(),
   ratePerMinute: z.number().int().min(1).max(6000).default(60),
 });
 export type ServiceTokenRequest = z.infer<typeof ServiceTokenRequest>;

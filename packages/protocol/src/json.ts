@@ -51,6 +51,23 @@ export function jsonDepth(text: string): number {
   return max;
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Parses a JSON body given as bytes: refuses bytes that are not valid UTF-8 instead of replacing
+ * them with U+FFFD (which would change the text silently), then parses as {@link parseJsonBounded}.
+ */
+export function parseJsonBytes(bytes: Uint8Array, maxBytes = MAX_FRAME_BYTES, maxDepth = MAX_JSON_DEPTH): ParseResult<unknown> {
+  if (bytes.byteLength > maxBytes) return { ok: false, code: 'body_too_large', message: `larger than ${maxBytes} bytes` };
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    return { ok: false, code: 'bad_json', message: 'the body is not valid UTF-8' };
+  }
+  return parseJsonBounded(text, maxBytes, maxDepth);
+}
+
 const encoder = new TextEncoder();
 
 /** UTF-8 length of a string without Node-only APIs. */

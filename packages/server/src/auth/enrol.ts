@@ -6,6 +6,7 @@ import type { AuthDeps } from './deps.js';
 import { assertPasswordAcceptable } from './password-policy.js';
 import { emailIndex, normaliseEmail, sealForUser } from './sealed.js';
 import { scopeOf, sealInTable } from '../keys/index.js';
+import { assertUsernameNotReserved } from './reserved-names.js';
 
 /** Product words a password must not be built around. */
 const PRODUCT_WORDS = ['palisade'];
@@ -91,7 +92,7 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
   const userId = randomId();
   // Checked first outside the transaction, so a failure is audited (a rolled-back record would be
   // lost) and no key is made for an enrolment that cannot happen; checked again, atomically, inside.
-  const usable = await deps.db.selectFrom('enrolment_tokens').select(['used_at', 'expires_at', 'approval_id']).where('token_hash', '=', tokenHash).executeTakeFirst();
+  const usable = await deps.db.selectFrom('enrolment_tokens').select(['used_at', 'expires_at', 'kind', 'approval_id']).where('token_hash', '=', tokenHash).executeTakeFirst();
   if (!usable || usable.used_at !== null || usable.expires_at <= now) {
     await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure' });
     throw new AppError('token_invalid');
@@ -100,9 +101,12 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
     await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure', details: { reason: 'invite awaits approval' } });
     throw new AppError('invite_pending');
   }
-  await deps.sealer.prepare(scopeOf.user(userId));
+  assertUsernameNotReserved(input.username, { bootstrap: usable.kind === 'bootstrap' });
+  // Refusals first, so a refused enrolment creates no data key (the unique indexes still decide races).
+  if (await deps.db.selectFrom('users').select('id').where('username', '=', input.username).executeTakeFirst()) throw new AppError('username_taken');
   const emailIdx = input.email ? await emailIndex(deps, input.email) : null;
   if (emailIdx && (await deps.db.selectFrom('users').select('id').where('email_index', '=', emailIdx).executeTakeFirst())) throw new AppError('email_taken');
+  await deps.sealer.prepare(scopeOf.user(userId));
   try {
     return await deps.db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom('enrolment_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();

@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
 import { emailIndex, normaliseEmail, sealForUser } from './sealed.js';
 import { revokeSessions } from './sessions.js';
+import { tombstoneUsername } from './reserved-names.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
 /** The caller's own display name and e-mail, opened from their sealed columns. */
@@ -65,7 +66,7 @@ export async function deleteUser(deps: AuthDeps, actor: Principal, userId: strin
     await tx.deleteFrom('members').where('user_id', '=', userId).execute();
     await tx
       .updateTable('users')
-      .set({ username: `deleted.${userId.slice(0, 16)}`, display_name: null, email: null, email_index: null, disabled_at: now, password_hash: '!' })
+      .set({ username: await tombstoneUsername(tx, userId), display_name: null, email: null, email_index: null, disabled_at: now, password_hash: '!' })
       .where('id', '=', userId)
       .execute();
     await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'user.deleted', target: userId, address, outcome: 'success' });

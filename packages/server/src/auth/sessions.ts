@@ -4,6 +4,7 @@ import { recordAudit } from '../audit/index.js';
 import { SESSIONS_REVOKED, type AuthDeps, type SessionsRevoked } from './deps.js';
 import { openColumn } from '../keys/index.js';
 import { networkOf } from './risk.js';
+import { assertUserExists } from './user-exists.js';
 
 /** A live session: who, which device key, and when it ends. */
 export interface AuthenticatedSession {
@@ -151,6 +152,7 @@ export async function revokeSessions(
   target: { sessionId: string } | { userId: string },
   address: string | null,
 ): Promise<number> {
+  if ('userId' in target) await assertUserExists(deps.db, target.userId);
   let q = deps.db.selectFrom('sessions').select('id').where('revoked_at', 'is', null);
   q = 'sessionId' in target ? q.where('id', '=', target.sessionId) : q.where('user_id', '=', target.userId);
   const ids = (await q.execute()).map((r) => r.id);

@@ -168,8 +168,14 @@ const LimitRuleSchema = z.strictObject({ burst: z.number().positive(), perSecond
 const LimitsSection = z.strictObject({
   /** Per-limit overrides of the built-in catalogue (limits/catalogue.ts), e.g. for load tests. */
   overrides: z
-    .partialRecord(z.enum(['login.address', 'login.account', 'login.passkey_options', 'mfa.account', 'enrol.address', 'service.token', 'message.send', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
+    .partialRecord(z.enum(['login.address', 'login.account', 'login.passkey_options', 'mfa.account', 'enrol.address', 'service.token', 'message.send', 'message.user', 'message.conversation', 'message.bytes.device', 'message.bytes.user', 'message.bytes.conversation', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
     .default({}),
+  /**
+   * Free disk (MiB) kept in reserve on the SQLite data directory: below it, new messages are refused
+   * with `storage_full` (nothing stored is touched). 0 turns the check off. PostgreSQL: not checked here
+   * (the database's disk is on its own server; watch it there).
+   */
+  storageReserveMiB: z.number().int().min(0).default(1024),
 });
 
 const Pkcs11Section = z.strictObject({

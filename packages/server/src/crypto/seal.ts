@@ -12,6 +12,11 @@ export interface Sealer {
   unseal(sealed: string, aad: string): Promise<Uint8Array>;
   /** Binary form of `seal` for BLOB columns (message payloads): smaller and faster, same guarantees. */
   sealBytes(plaintext: Uint8Array, aad: string, scope: string): Promise<Uint8Array>;
+  /**
+   * Like `sealBytes`, but never creates a data key: undefined when `scope` has no active key yet.
+   * For callers that must authorize before anything is created (a send to a conversation).
+   */
+  sealBytesIfKeyed(plaintext: Uint8Array, aad: string, scope: string): Promise<Uint8Array | undefined>;
   /** Opens `sealBytes` output. */
   unsealBytes(sealed: Uint8Array, aad: string): Promise<Uint8Array>;
   /**

@@ -1,15 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseJsonBounded } from '@palisade/protocol';
+import { parseJsonBytes } from '@palisade/protocol';
 import { AppError } from '../core/index.js';
 import { sha256Hex } from '../crypto/index.js';
 import { EMPTY_BODY_SHA256 } from './proof.js';
 
 const RAW_BODY = Symbol('palisade.rawBody');
 type WithRawBody = FastifyRequest & { [RAW_BODY]?: Buffer };
-
-// SECURITY: fatal: invalid UTF-8 is refused, never replaced with U+FFFD (stored text is exact).
-// ignoreBOM keeps a leading BOM in the text, so JSON.parse refuses it as before.
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * The only body parser: `application/json`, read as bytes, decoded as strict UTF-8, then the bounded
@@ -20,13 +16,8 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, raw, done) => {
     const bytes = raw as Buffer;
     (req as WithRawBody)[RAW_BODY] = bytes;
-    let text: string;
-    try {
-      text = UTF8.decode(bytes);
-    } catch {
-      return done(new AppError('bad_json', 'the body is not valid UTF-8'), undefined);
-    }
-    const r = parseJsonBounded(text);
+    // SECURITY: invalid UTF-8 is refused, never replaced with U+FFFD (stored text is exact).
+    const r = parseJsonBytes(bytes);
     if (r.ok) done(null, r.value);
     else done(new AppError(r.code, r.message), undefined);
   });

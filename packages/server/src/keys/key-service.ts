@@ -40,13 +40,20 @@ export class EnvelopeSealer implements Sealer {
 
   /** The active data key of a scope, created on first use. */
   private async activeKey(scope: string): Promise<{ id: string; key: Buffer }> {
+    return (await this.existingKey(scope)) ?? this.createKey(scope);
+  }
+
+  /** The active data key of a scope if it has one; never creates one. */
+  private async existingKey(scope: string): Promise<{ id: string; key: Buffer } | undefined> {
     const cached = this.current.get(scope);
     if (cached) return { id: cached, key: await this.keyById(cached) };
     const row = await this.db.selectFrom('data_keys').select('id').where('scope', '=', scope).where('retired_at', 'is', null).where('destroyed_at', 'is', null).orderBy('created_at', 'desc').executeTakeFirst();
-    if (row) {
-      this.current.set(scope, row.id);
-      return { id: row.id, key: await this.keyById(row.id) };
-    }
+    if (!row) return undefined;
+    this.current.set(scope, row.id);
+    return { id: row.id, key: await this.keyById(row.id) };
+  }
+
+  private async createKey(scope: string): Promise<{ id: string; key: Buffer }> {
     const key = randomKey(32);
     const { version, wrapped } = await this.kms.wrap(key);
     const id = randomId();
@@ -90,9 +97,18 @@ export class EnvelopeSealer implements Sealer {
    */
   async sealBytes(plaintext: Uint8Array, aad: string, scope: string): Promise<Buffer> {
     const { id, key } = this.loaded(scope) ?? (await this.activeKey(scope));
+    return this.bytesWith(id, key, plaintext, aad);
+  }
+
+  private bytesWith(id: string, key: Buffer, plaintext: Uint8Array, aad: string): Buffer {
     const { iv, ct, tag } = encrypt(id, key, plaintext, aad);
     const idBytes = Buffer.from(id, 'latin1');
     return Buffer.concat([Buffer.from([BINARY_FORMAT, idBytes.length]), idBytes, iv, ct, tag]);
+  }
+
+  async sealBytesIfKeyed(plaintext: Uint8Array, aad: string, scope: string): Promise<Buffer | undefined> {
+    const k = this.loaded(scope) ?? (await this.existingKey(scope));
+    return k && this.bytesWith(k.id, k.key, plaintext, aad);
   }
 
   /** Opens `sealBytes` output, or the text form stored as bytes by earlier versions. */

@@ -4,6 +4,8 @@ export interface LimitRule {
   perSecond: number;
 }
 
+const MIB = 1024 * 1024;
+
 /** Every named rate limit in one place (Signal-style catalogue). */
 export const LIMITS = {
   /** Login attempts from one address. */
@@ -16,8 +18,25 @@ export const LIMITS = {
   'login.passkey_options': { burst: 20, perSecond: 20 / 60 },
   /** Enrolment attempts from one address. */
   'enrol.address': { burst: 10, perSecond: 10 / 60 },
-  /** Messages sent by one device. */
-  'message.send': { burst: 5000, perSecond: 2000 },
+  /*
+   * Messages (S10). A person types at most a few messages a second; a client flushing its outbox after
+   * a reconnect sends a burst. Byte budgets bound what one sender can add to the disk: a device at
+   * most 4 MiB a minute (with 4 MiB at once, i.e. 64 full-size 64 KiB payloads), a person over all
+   * their devices 8 MiB a minute (about 11 GiB a day at worst, well inside the free-disk reserve's
+   * warning time), a conversation 32 MiB a minute. Benchmarks lift these in config (limits.overrides).
+   */
+  /** Messages sent by one device: 20 a second, bursts of 100. */
+  'message.send': { burst: 100, perSecond: 20 },
+  /** Messages sent by one person over all their devices and tokens: 30 a second, bursts of 150. */
+  'message.user': { burst: 150, perSecond: 30 },
+  /** Messages into one conversation from all its members: 100 a second, bursts of 500. */
+  'message.conversation': { burst: 500, perSecond: 100 },
+  /** Payload bytes sent by one device: 4 MiB a minute, 4 MiB at once. */
+  'message.bytes.device': { burst: 4 * MIB, perSecond: (4 * MIB) / 60 },
+  /** Payload bytes sent by one person: 8 MiB a minute, 8 MiB at once. */
+  'message.bytes.user': { burst: 8 * MIB, perSecond: (8 * MIB) / 60 },
+  /** Payload bytes into one conversation: 32 MiB a minute, 16 MiB at once. */
+  'message.bytes.conversation': { burst: 16 * MIB, perSecond: (32 * MIB) / 60 },
   /** Ephemeral events (typing) from one device. */
   'ephemeral.send': { burst: 20, perSecond: 5 },
   /** Requests with one service token (each token's own rate replaces this default). */

@@ -113,11 +113,12 @@ export async function removeMember(deps: MessagingDeps, principal: Principal, co
 
 /** Renames a group or changes its topic (`conversation.rename`, owners). A null topic clears it. */
 export async function updateConversation(deps: MessagingDeps, principal: Principal, conversationId: string, change: { name?: string; topic?: string | null }): Promise<void> {
+  // SECURITY: authorize before creating anything: the data key is prepared (and created if missing)
+  // only for a group the caller may rename. Checked again inside the transaction.
+  await assertRenamable(deps.db, principal, conversationId);
   await deps.sealer.prepare(scopeOf.conversation(conversationId));
   await deps.db.transaction().execute(async (tx) => {
-    await assertConversation(tx, principal, conversationId, 'conversation.rename');
-    const conv = await tx.selectFrom('conversations').select('kind').where('id', '=', conversationId).executeTakeFirstOrThrow();
-    if (conv.kind !== 'group') throw new AppError('forbidden', 'direct conversations have no name or topic');
+    await assertRenamable(tx, principal, conversationId);
     await tx
       .updateTable('conversations')
       .set({
@@ -128,6 +129,12 @@ export async function updateConversation(deps: MessagingDeps, principal: Princip
       .execute();
     await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'conversation.updated', target: conversationId, outcome: 'success', details: { fields: Object.keys(change) } });
   });
+}
+
+async function assertRenamable(exec: Executor, principal: Principal, conversationId: string): Promise<void> {
+  await assertConversation(exec, principal, conversationId, 'conversation.rename');
+  const conv = await exec.selectFrom('conversations').select('kind').where('id', '=', conversationId).executeTakeFirstOrThrow();
+  if (conv.kind !== 'group') throw new AppError('forbidden', 'direct conversations have no name or topic');
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Bus, Clock, Logger } from '../core/index.js';
 import type { Sealer } from '../crypto/index.js';
-import type { RateLimiter } from '../limits/index.js';
+import type { RateLimiter, StorageReserve } from '../limits/index.js';
 import type { Db } from '../store/index.js';
 import type { CursorWriter } from './cursor-writer.js';
 import type { Outbox } from './outbox.js';
@@ -12,6 +12,8 @@ export interface MessagingDeps {
   clock: Clock;
   bus: Bus;
   limiter: RateLimiter;
+  /** Free-disk reserve checked before a message is accepted (absent: not checked, e.g. in unit tests). */
+  storage?: StorageReserve;
   outbox: Outbox;
   /** Group commit for sends. */
   sends: SendQueue;

@@ -2,12 +2,12 @@ import { MAX_PAYLOAD_BYTES } from '@palisade/protocol';
 import { sql } from 'kysely';
 import { AppError, type Principal } from '../core/index.js';
 import { assertConversation, assertScope, rolesWith } from '../rbac/index.js';
-import { isUniqueViolation, type Executor } from '../store/index.js';
+import { isUniqueViolation, type Executor, type Tx } from '../store/index.js';
 import { payloadAad, scopeOf } from '../keys/index.js';
-
-const SENDER_ROLES = rolesWith('message.send');
 import type { MessagingDeps } from './deps.js';
 import { MESSAGE_SENT, type MessageSent, type StoredMessage } from './events.js';
+
+const SENDER_ROLES = rolesWith('message.send');
 
 /** Input of a send: the conversation, the client's idempotency key and the opaque payload. */
 export interface SendMessageInput {
@@ -30,14 +30,13 @@ export interface SendMessageResult {
  */
 export async function sendMessage(deps: MessagingDeps, principal: Principal, input: SendMessageInput): Promise<SendMessageResult> {
   if (input.payload.byteLength > MAX_PAYLOAD_BYTES) throw new AppError('payload_too_large');
-  deps.limiter.check('message.send', principal.deviceId);
+  checkSenderLimits(deps, principal, input.payload.byteLength);
   assertScope(principal, 'message.send', input.conversationId);
+  deps.storage?.assertRoom(input.payload.byteLength);
   const now = deps.clock.now();
   // SECURITY: the payload (end-to-end ciphertext already) is sealed again at rest, bound to its row.
   // Sealing starts now but the queue slot is taken now too, so a sender's order is kept.
-  const sealing: Promise<Uint8Array> = deps.sealPayloads
-    ? deps.sealer.sealBytes(input.payload, payloadAad(input.conversationId, principal.userId, input.clientMsgId), scopeOf.conversation(input.conversationId))
-    : Promise.resolve(input.payload);
+  const sealing: Promise<Uint8Array> = deps.sealPayloads ? sealPayload(deps, principal, input) : Promise.resolve(input.payload);
   sealing.catch(() => undefined); // observed in the transaction below
   let outcome: SendMessageResult & { stored?: StoredMessage; outboxId?: number };
   try {
@@ -57,6 +56,7 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
         await assertConversation(tx, principal, input.conversationId, 'message.send'); // throws the precise error
         throw new AppError('forbidden');
       }
+      await checkConversationLimits(deps, tx, input);
       const seq = Number(next.last_seq);
       const atRest = await sealing; // settled before the transaction opened
       const inserted = (
@@ -94,6 +94,44 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
     deps.outbox.published(outboxId, { type: MESSAGE_SENT, data: { conversationId: stored.conversationId, seq: stored.seq, message: stored } satisfies MessageSent });
   }
   return { seq: outcome.seq, duplicate: outcome.duplicate };
+}
+
+/** Per-device and per-person budgets (count and bytes): the sender's own buckets, checked first. */
+function checkSenderLimits(deps: MessagingDeps, principal: Principal, bytes: number): void {
+  deps.limiter.check('message.send', principal.deviceId);
+  deps.limiter.check('message.user', principal.userId);
+  deps.limiter.check('message.bytes.device', principal.deviceId, Math.max(1, bytes));
+  deps.limiter.check('message.bytes.user', principal.userId, Math.max(1, bytes));
+}
+
+/**
+ * Per-conversation budgets, checked only once the sender is authorized (inside the transaction, after
+ * the sequence number was taken): an outsider cannot spend a conversation's budget. When refused, the
+ * number is given back (the row is locked by this transaction), so sequence numbers have no gaps.
+ */
+async function checkConversationLimits(deps: MessagingDeps, tx: Tx, input: SendMessageInput): Promise<void> {
+  try {
+    deps.limiter.check('message.conversation', input.conversationId);
+    deps.limiter.check('message.bytes.conversation', input.conversationId, Math.max(1, input.payload.byteLength));
+  } catch (e) {
+    await tx.updateTable('conversations').set((eb) => ({ last_seq: eb('last_seq', '-', 1) })).where('id', '=', input.conversationId).execute();
+    throw e;
+  }
+}
+
+/**
+ * Seals a payload under its conversation's key.
+ * SECURITY: authorize before creating anything: with no data key yet for this conversation (its first
+ * message, or an id that is no conversation), the sender is authorized first, and only then is the
+ * key created. A refused send never adds a data key.
+ */
+async function sealPayload(deps: MessagingDeps, principal: Principal, input: SendMessageInput): Promise<Uint8Array> {
+  const aad = payloadAad(input.conversationId, principal.userId, input.clientMsgId);
+  const scope = scopeOf.conversation(input.conversationId);
+  const sealed = await deps.sealer.sealBytesIfKeyed(input.payload, aad, scope);
+  if (sealed) return sealed;
+  await assertConversation(deps.db, principal, input.conversationId, 'message.send');
+  return deps.sealer.sealBytes(input.payload, aad, scope);
 }
 
 async function seqOf(exec: Executor, principal: Principal, input: SendMessageInput): Promise<number> {

@@ -6,6 +6,7 @@ import type { RbacDeps } from './deps.js';
 import { openColumn, sealInTable } from '../keys/index.js';
 import { accountCan } from './permissions.js';
 import { assertIndependent, related } from './two-person.js';
+import { userExists } from './grants.js';
 
 /** How long a two-person request waits for its second person. */
 export const APPROVAL_TTL_MS = 24 * 3_600_000;
@@ -19,6 +20,8 @@ export async function requestApproval(deps: RbacDeps, actor: Principal, action: 
   if (!spec) throw new AppError('bad_request', `unknown action ${action}`);
   assertAccount(actor, spec.permission);
   deps.assertStepUp(actor);
+  // An action aimed at a user needs that user to exist: no request (and no audit) for nobody.
+  if (typeof params.userId === 'string') await userExists(deps, params.userId, { anyState: true });
   const id = randomId();
   const now = deps.clock.now();
   await deps.db.transaction().execute(async (tx) => {

@@ -11,9 +11,11 @@ import { APPROVAL_TTL_MS } from './approvals.js';
 /** Longest just-in-time elevation. */
 export const MAX_ELEVATION_MINUTES = 8 * 60;
 
-async function userExists(deps: RbacDeps, userId: string): Promise<void> {
-  const u = await deps.db.selectFrom('users').select('id').where('id', '=', userId).where('disabled_at', 'is', null).executeTakeFirst();
-  if (!u) throw new AppError('not_found', 'no such user');
+/** Throws `not_found` unless the user exists (and, unless `anyState`, is not disabled). */
+export async function userExists(deps: Pick<RbacDeps, 'db'>, userId: string, opts: { anyState?: boolean } = {}): Promise<void> {
+  let q = deps.db.selectFrom('users').select('id').where('id', '=', userId);
+  if (!opts.anyState) q = q.where('disabled_at', 'is', null);
+  if (!(await q.executeTakeFirst())) throw new AppError('not_found', 'no such user');
 }
 
 /**
@@ -42,6 +44,7 @@ export async function grantRole(deps: RbacDeps, actor: Principal, userId: string
 export async function revokeRole(deps: RbacDeps, actor: Principal, userId: string, role: RoleName): Promise<number> {
   assertAccount(actor, 'role.grant');
   deps.assertStepUp(actor);
+  await userExists(deps, userId, { anyState: true });
   const now = deps.clock.now();
   const r = await deps.db.updateTable('role_grants').set({ revoked_at: now }).where('user_id', '=', userId).where('role', '=', role).where('revoked_at', 'is', null).executeTakeFirst();
   await recordAudit(deps.db, deps.sealer, { at: now, actorId: actor.userId, action: 'role.revoked', target: `${userId}/${role}`, outcome: 'success' });
@@ -96,6 +99,7 @@ export async function approveElevation(deps: RbacDeps, approver: Principal, gran
 /** Grants of a user (admins with `user.list`, or the user themselves). */
 export async function listGrants(deps: RbacDeps, actor: Principal, userId: string) {
   if (userId !== actor.userId) assertAccount(actor, 'user.list');
+  await userExists(deps, userId, { anyState: true });
   const now = deps.clock.now();
   const rows = await deps.db.selectFrom('role_grants').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
   return Promise.all(rows.map(async (g) => ({

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { assertRecentStrongAuth, releaseInvite, resetFactors, type AuthDeps, type SsoDeps } from '../auth/index.js';
@@ -9,7 +10,7 @@ import { systemClock, type Clock, type Logger } from '../core/index.js';
 import { attestationAllowlist, LocalKms, OidcRelyingParty, Pkcs11Kms, type AttestationAllowlist, type Kms } from '../crypto/index.js';
 import { EnvelopeSealer, KeyRotation } from '../keys/index.js';
 import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
-import { LIMITS, RateLimiter } from '../limits/index.js';
+import { LIMITS, RateLimiter, StorageReserve, type FreeSpaceProbe } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import { openStore, type Store, type StoreOptions } from '../store/index.js';
 
@@ -56,6 +57,8 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   const bus = new InProcessBus(log);
   const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides });
   const outbox = new Outbox(store.db, bus, log, () => clock.now());
+  const storage = new StorageReserve(freeSpaceProbe(store, config), config.limits.storageReserveMiB * 1024 * 1024, clock);
+  await storage.refresh();
   const auth: AuthDeps = {
     db: store.db, clock, bus, limiter, log,
     policy: {
@@ -74,7 +77,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
     ...(config.auth.oidc ? { sso: ssoFromConfig(config.auth.oidc, env) } : {}),
   };
   const messaging: MessagingDeps = {
-    db: store.db, clock, bus, limiter, outbox, log, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, log),
+    db: store.db, clock, bus, limiter, storage, outbox, log, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, log),
     sealer,
     sealPayloads: config.keys.sealMessages,
   };
@@ -104,6 +107,18 @@ function loadAttestationAllowlist(config: Config): AttestationAllowlist {
       }
     }),
   })));
+}
+
+/**
+ * Free bytes for the store's writes: `statfs` of the SQLite data directory (blocks available to the
+ * server's user). PostgreSQL keeps its data on its own server, which this process cannot see: none.
+ */
+export function freeSpaceProbe(store: Pick<Store, 'dialect'>, config: Pick<Config, 'dataDir'>): FreeSpaceProbe | undefined {
+  if (store.dialect !== 'sqlite') return undefined;
+  return async () => {
+    const s = await statfs(config.dataDir);
+    return Number(s.bavail) * Number(s.bsize);
+  };
 }
 
 /** Single sign-on from the `auth.oidc` config section; the client secret comes from a secret:// reference. */
