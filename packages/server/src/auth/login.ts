@@ -4,36 +4,56 @@ import { hashPassword, isValidEd25519PublicKey, randomToken, sha256Hex, verifyPa
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { hasActiveFactor } from './factors.js';
-import { assessLogin } from './risk.js';
+import { assessLogin, isKnownDevice, isKnownNetwork } from './risk.js';
+import { LOGIN_FAILURE_DELAY, sourceNetwork } from '../limits/index.js';
 import { passkeySecondFactor } from './passkeys.js';
 import { grantOrPending, openSession, prepareSession } from './open-session.js';
 import { sealInTable } from '../keys/index.js';
 
 let dummyHash: Promise<string> | undefined;
 
+/** The growing-delay subject of wrong passwords for one account name from one network. */
+const failureSubject = (username: string, address: string) => `login\u0000${username.toLowerCase()}\u0000${sourceNetwork(address)}`;
+
 /**
  * The password step of a login. With a second factor enrolled it returns a short-lived challenge for
  * POST /v1/login/mfa; without one, a password-only (AAL1) session while the enrolment grace lasts.
  * SECURITY: an unknown user, a disabled user and a wrong password all give `auth_failed` after the same
- * argon2 work (a dummy hash is verified for unknown users), so neither the answer nor its timing tells
- * whether the account exists.
+ * argon2 work (a dummy hash is verified for unknown users) and the same counter update, so neither the
+ * answer nor its timing tells whether the account exists.
+ * SECURITY (S7): no shared per-account bucket is taken before the password. The source is limited (its
+ * address and its /24 or /64), and wrong passwords grow a delay per (account, network); while it runs
+ * every answer from that network is `rate_limited`, except a correct password from a known device or a
+ * known network of the owner, so other people's failures never lock the owner out.
  */
 export async function login(deps: AuthDeps, input: LoginRequest, address: string): Promise<LoginResponse> {
-  deps.limiter.check('login.address', address);
-  deps.limiter.check('login.account', input.username.toLowerCase());
+  // SECURITY (S9): source limits before any argon2 work.
+  deps.limiter.checkSource('login', address);
   const publicKey = Buffer.from(input.device.publicKey, 'base64url');
   if (!isValidEd25519PublicKey(publicKey)) throw new AppError('invalid_device_key');
 
+  const subject = failureSubject(input.username, address);
+  const wait = deps.limiter.delayRemaining(LOGIN_FAILURE_DELAY, subject);
   const user = await deps.db.selectFrom('users').selectAll().where('username', '=', input.username).executeTakeFirst();
   dummyHash ??= hashPassword(randomToken(), deps.policy.argon2);
   const ok = await verifyPassword(user?.password_hash ?? (await dummyHash), input.password);
   const now = deps.clock.now();
   if (!user || !ok || user.disabled_at !== null) {
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user?.id ?? null, action: 'login.failed', address, outcome: 'failure', details: { step: 'password' } });
+    deps.limiter.recordFailure(LOGIN_FAILURE_DELAY, subject);
+    // The same statement for every name (no row matches an unknown one): counts for risk and detection.
+    await deps.db.updateTable('users').set((eb) => ({ password_failures: eb('password_failures', '+', 1) })).where('username', '=', input.username).execute();
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user?.id ?? null, action: 'login.failed', address, outcome: 'failure', details: { step: 'password', ...(user ? { consecutiveFailures: user.password_failures + 1 } : {}), ...(wait > 0 ? { throttled: true } : {}) } });
+    if (wait > 0) throw throttled(wait);
     throw new AppError('auth_failed', 'wrong user name or password');
   }
+  if (wait > 0 && !(await isKnownDevice(deps, user.id, input.device.publicKey)) && !(await isKnownNetwork(deps, user.id, address))) {
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: 'throttled' } });
+    throw throttled(wait);
+  }
+  deps.limiter.clearFailures(subject);
+  if (user.password_failures > 0) await deps.db.updateTable('users').set({ password_failures: 0 }).where('id', '=', user.id).execute();
 
-  const risk = await assessLogin(deps, user.id, input.device.publicKey, address);
+  const risk = await assessLogin(deps, user.id, input.device.publicKey, address, user.password_failures);
   await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.risk_assessed', address, outcome: risk.decision === 'deny' ? 'failure' : 'success', details: { ...risk } });
   if (risk.decision === 'deny') throw new AppError('risk_denied', undefined, { details: { reasons: risk.reasons } });
 
@@ -59,4 +79,9 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
   }
   await prepareSession(deps, user.id);
   return grantOrPending(await deps.db.transaction().execute((tx) => openSession(deps, tx, user, input.device, 1, address)));
+}
+
+/** The answer while a growing delay runs: the same whether the password was right or wrong. */
+function throttled(waitMs: number): AppError {
+  return new AppError('rate_limited', 'too many failed logins for this account from your network; wait, or log in from a device you used before', { retryAfterMs: waitMs });
 }

@@ -91,6 +91,10 @@ const AuthSection = z.strictObject({
       /** KiB; SECURITY-BASELINE: at least 47104 (46 MiB). */
       memoryKiB: z.number().int().min(47104).default(47104),
       iterations: z.number().int().min(1).max(10).default(1),
+      /** argon2 operations at once (default max(2, CPU cores)); more wait in a bounded queue (S9). */
+      concurrency: z.number().int().min(1).max(256).optional(),
+      /** Longest wait for an argon2 slot before the answer is `unavailable` (default 5000 ms). */
+      queueDeadlineMs: z.number().int().min(100).max(60_000).optional(),
     })
     .default({ memoryKiB: 47104, iterations: 1 }),
 });
@@ -100,7 +104,7 @@ const LimitRuleSchema = z.strictObject({ burst: z.number().positive(), perSecond
 const LimitsSection = z.strictObject({
   /** Per-limit overrides of the built-in catalogue (limits/catalogue.ts), e.g. for load tests. */
   overrides: z
-    .partialRecord(z.enum(['login.address', 'login.account', 'mfa.account', 'enrol.address', 'service.token', 'message.send', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
+    .partialRecord(z.enum(['login.address', 'login.network', 'login.account', 'mfa.account', 'enrol.address', 'enrol.network', 'service.token', 'message.send', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
     .default({}),
 });
 

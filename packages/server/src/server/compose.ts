@@ -6,7 +6,7 @@ import type { RbacDeps } from '../rbac/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { adminSocketPath, resolveSecret, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
-import { LocalKms, OidcRelyingParty, Pkcs11Kms, type Kms } from '../crypto/index.js';
+import { configurePasswordGate, defaultGateOptions, LocalKms, OidcRelyingParty, Pkcs11Kms, type Kms } from '../crypto/index.js';
 import { EnvelopeSealer, KeyRotation } from '../keys/index.js';
 import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
 import { LIMITS, RateLimiter } from '../limits/index.js';
@@ -56,6 +56,9 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   const rotation = new KeyRotation(store.db, sealer, kms, clock, log, { rotateEveryDays: config.keys.rotateEveryDays, autoRotate: config.keys.autoRotate, sealPayloads: config.keys.sealMessages });
   const bus = new InProcessBus(log);
   const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides });
+  const gate = defaultGateOptions();
+  const concurrency = config.auth.argon2.concurrency ?? gate.concurrency;
+  configurePasswordGate({ concurrency, maxQueue: concurrency * 16, deadlineMs: config.auth.argon2.queueDeadlineMs ?? gate.deadlineMs });
   const outbox = new Outbox(store.db, bus, log, () => clock.now());
   const auth: AuthDeps = {
     db: store.db, clock, bus, limiter, log,

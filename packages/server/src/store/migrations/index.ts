@@ -11,6 +11,7 @@ import { m0009StrongAuthMethod } from './0009-strong-auth-method.js';
 import { m0010DataKeys } from './0010-data-keys.js';
 import { m0011SealedMessages } from './0011-sealed-messages.js';
 import { m0012SealedMetadata } from './0012-sealed-metadata.js';
+import { m0013LoginFailuresEmailVerified } from './0013-login-failures-email-verified.js';
 import type { DialectQuirks } from './quirks.js';
 
 export type { DialectQuirks } from './quirks.js';
@@ -30,5 +31,6 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
     '0010_data_keys': m0010DataKeys(),
     '0011_sealed_messages': m0011SealedMessages(),
     '0012_sealed_metadata': m0012SealedMetadata(),
+    '0013_login_failures_email_verified': m0013LoginFailuresEmailVerified(),
   };
 }

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../core/index.js';
+import { LOGIN_FAILURE_DELAY, RateLimiter } from './index.js';
+
+describe('growing delays', () => {
+  it('S7: the first failures are free, then the wait doubles up to the cap, and a success forgets it', () => {
+    const clock = new FakeClock();
+    const rl = new RateLimiter(clock);
+    const rule = LOGIN_FAILURE_DELAY;
+    for (let i = 0; i < rule.free; i++) {
+      expect(rl.delayRemaining(rule, 's')).toBe(0);
+      rl.recordFailure(rule, 's');
+    }
+    expect(rl.delayRemaining(rule, 's')).toBe(rule.baseMs);
+    rl.recordFailure(rule, 's');
+    expect(rl.delayRemaining(rule, 's')).toBe(rule.baseMs * 2);
+    clock.advance(rule.baseMs);
+    expect(rl.delayRemaining(rule, 's')).toBe(rule.baseMs);
+    for (let i = 0; i < 20; i++) rl.recordFailure(rule, 's');
+    expect(rl.delayRemaining(rule, 's')).toBe(rule.maxMs);
+    expect(rl.delayRemaining(rule, 'other')).toBe(0);
+    rl.clearFailures('s');
+    expect(rl.delayRemaining(rule, 's')).toBe(0);
+    for (let i = 0; i <= rule.free; i++) rl.recordFailure(rule, 's');
+    clock.advance(rule.forgetMs);
+    expect(rl.delayRemaining(rule, 's')).toBe(0);
+  });
+});
