@@ -141,6 +141,11 @@ const KeysSection = z
     if (k.provider === 'pkcs11' && !k.pkcs11) ctx.addIssue({ code: 'custom', path: ['pkcs11'], message: 'provider pkcs11 needs keys.pkcs11 (library, tokenLabel, pin)' });
   });
 
+const OrgSection = z.strictObject({
+  /** The organisation's name, e.g. "Acme Corp": passwords built around it are refused (S17). */
+  name: z.string().min(1).max(128).optional(),
+});
+
 const LogSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -154,6 +159,7 @@ export const ConfigSchema = z.strictObject({
   limits: LimitsSection.default(LimitsSection.parse({})),
   keys: KeysSection.default(KeysSection.parse({})),
   log: LogSection.default(LogSection.parse({})),
+  org: OrgSection.default(OrgSection.parse({})),
 });
 
 /** Validated configuration. */

@@ -72,6 +72,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       stepUpWindowMs: config.auth.stepUpMinutes * 60_000,
       loginChallengeTtlMs: 5 * 60_000,
       adminsRequirePhishingResistant: config.auth.adminsRequirePhishingResistant,
+      ...(config.org.name ? { orgName: config.org.name } : {}),
     },
     sealer,
     rp: { id: config.auth.webauthn.rpId, name: config.auth.webauthn.rpName, origins: config.auth.webauthn.origins },

@@ -5,7 +5,7 @@ import { randomToken } from '../crypto/index.js';
 import { generateKeyPairSync } from 'node:crypto';
 
 /** A passphrase that passes the password policy. */
-export const PASS = 'correct horse battery staple 42';
+export const PASS = 'velvet glacier orbit lantern 42';
 
 /** A fresh raw Ed25519 public key (base64url). Test-only: production keys come from the client. */
 export function newDevicePublicKey(): string {
