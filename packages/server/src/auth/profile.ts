@@ -74,7 +74,7 @@ export async function verifyEmail(deps: AuthDeps, actor: Principal, userId: stri
  * it becomes the user's verified address unless another account holds it verified (then nothing changes
  * and the conflict is audited). Addresses the IdP does not say it verified are ignored.
  */
-export async function applyIdpEmail(deps: AuthDeps, userId: string, claims: { email?: unknown; email_verified?: unknown }): Promise<void> {
+export async function applyIdpEmail(deps: AuthDeps, userId: string, claims: Record<string, unknown>): Promise<void> {
   if (claims.email_verified !== true || typeof claims.email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(claims.email) || claims.email.length > 254) return;
   const email = normaliseEmail(claims.email);
   await deps.sealer.prepare(scopeOf.user(userId));

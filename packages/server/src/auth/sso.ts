@@ -7,6 +7,7 @@ import type { AuthDeps, SsoDeps } from './deps.js';
 import { grantOrPending, openSession, prepareSession, type DeviceDescription } from './open-session.js';
 import { aadOf, openColumn, scopeOf, sealInTable } from '../keys/index.js';
 import { sealForUser } from './sealed.js';
+import { applyIdpEmail } from './profile.js';
 
 const SSO_TTL_MS = 10 * 60_000;
 const MFA_AMR = new Set(['mfa', 'otp', 'hwk', 'swk', 'fpt', 'sc']);
@@ -69,11 +70,14 @@ export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, address: str
   const newUserId = randomId();
   const linked = await deps.db.selectFrom('external_identities').select('user_id').where('issuer', '=', claims.iss).where('subject', '=', claims.sub).executeTakeFirst();
   if (!linked) await deps.sealer.prepare(scopeOf.user(newUserId));
-  await deps.db.transaction().execute(async (tx) => {
+  const userId = await deps.db.transaction().execute(async (tx) => {
     const userId = await linkOrProvision(deps, tx, s, claims, now, newUserId);
     await tx.updateTable('sso_logins').set({ user_id: userId, aal: mfa ? 2 : 1 }).where('id', '=', row.id).where('user_id', 'is', null).execute();
     await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'sso.verified', target: row.id, address, outcome: 'success', details: { issuer: claims.iss, mfa } });
+    return userId;
   });
+  // S14: an address the IdP says it verified becomes the user's verified e-mail.
+  await applyIdpEmail(deps, userId, claims);
 }
 
 async function linkOrProvision(deps: AuthDeps, tx: Tx, s: SsoDeps, claims: OidcClaims, now: number, newUserId: string): Promise<string> {

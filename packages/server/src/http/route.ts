@@ -64,6 +64,18 @@ async function authenticate(deps: HttpDeps, req: FastifyRequest): Promise<Princi
   return session.principal;
 }
 
+/**
+ * SECURITY (S14): the routes a service token may use: those whose permission is a conversation
+ * permission (the domain checks it against the token's scopes on each object) and `authenticated`
+ * reads. Everything else is refused, in particular `authenticated` writes such as PATCH /v1/me.
+ */
+export function assertServiceTokenRoute(spec: Pick<RouteSpec, 'method' | 'access'>, principal: Principal): void {
+  if (principal.scopes === undefined) return;
+  const scoped = spec.access !== 'public' && spec.access !== 'authenticated' && !ACCOUNT_PERMS.has(spec.access);
+  if (scoped || (spec.access === 'authenticated' && spec.method === 'GET')) return;
+  throw new AppError('forbidden', 'a service token cannot use this route: its scopes say what it may do');
+}
+
 /** Registers routes on Fastify, running each through the pipeline. */
 export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: RouteSpec<any, any, any>[]): void {
   for (const spec of routes) {
@@ -76,6 +88,7 @@ export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: Rou
         let principal = undefined as unknown as Principal;
         if (spec.access !== 'public') {
           principal = await authenticate(deps, req);
+          assertServiceTokenRoute(spec, principal);
           if (ACCOUNT_PERMS.has(spec.access)) assertAccount(principal, spec.access as AccountPermission);
         }
         const params = parse(spec.params, req.params, 'params');

@@ -56,3 +56,10 @@ export async function loginNewDevice(deps: AuthDeps, approver: Principal, addres
   await approveDevice(deps, approver, (first as { details: { deviceId: string } }).details.deviceId);
   return (await login(deps, { username: approver.username, password: PASS, device }, address)) as SessionGrant;
 }
+
+/** The public key of the first (trusted) device `makeUsers` logged the user in with. */
+export function firstDeviceKeyOf(userId: string): string {
+  const publicKey = firstDeviceKey.get(userId);
+  if (!publicKey) throw new Error('not a user made by makeUsers');
+  return publicKey;
+}
