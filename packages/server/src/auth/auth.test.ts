@@ -140,18 +140,30 @@ withAllStores('auth', (h) => {
   it('S7: an unknown name and a real one are throttled alike, and the delay grows then ends', async () => {
     const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('rk')]);
-    const run = async (username: string) => {
+    const run = async (username: string, address: string) => {
       const out: string[] = [];
-      for (let i = 0; i < 7; i++) out.push(await login(deps.auth, { username, password: 'wrong password here', device: device() }, '192.0.2.10').catch((e) => `${e.code}:${e.retryAfterMs ?? ''}`));
+      for (let i = 0; i < 7; i++) out.push(await login(deps.auth, { username, password: 'wrong password here', device: device() }, address).catch((e) => `${e.code}:${e.retryAfterMs ?? ''}`));
       return out;
     };
-    const real = await run(u!.username);
-    const unknown = await run(uniqueName('nobody'));
+    const real = await run(u!.username, '192.0.2.10');
+    const unknown = await run(uniqueName('nobody'), '198.51.100.10');
     expect(unknown).toEqual(real);
     expect(real.slice(5)).toEqual(['rate_limited:2000', 'rate_limited:4000']);
     deps.clock.advance(4000);
     const key = firstDeviceKeyOf(u!.userId);
     expect(await login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: key, name: 'x', platform: 'x' } }, '192.0.2.10').then(() => 'ok')).toBe('ok');
+  });
+
+  it('S7: one address that keeps guessing is refused before any argon2 work, whatever the account', async () => {
+    const deps = await testDeps(h.get());
+    const [u] = await makeUsers(deps.auth, [uniqueName('rp')]);
+    for (let i = 0; i < 10; i++) await login(deps.auth, { username: uniqueName('spray'), password: 'wrong password here', device: device() }, '192.0.2.200').catch(() => undefined);
+    const before = passwordGateStats().started;
+    const r = await login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: firstDeviceKeyOf(u!.userId), name: 'x', platform: 'x' } }, '192.0.2.200').catch((e) => e);
+    expect(r).toMatchObject({ code: 'rate_limited', retryAfterMs: 1000 });
+    expect(passwordGateStats().started).toBe(before);
+    // Another address of the same network is not held back by it.
+    expect(await login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: firstDeviceKeyOf(u!.userId), name: 'x', platform: 'x' } }, '192.0.2.201')).toHaveProperty('token');
   });
 
   it('S7: a streak of failures raises the risk of a login from a new device and network', async () => {

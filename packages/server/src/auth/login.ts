@@ -5,7 +5,7 @@ import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { hasActiveFactor } from './factors.js';
 import { assessLogin, isKnownDevice, isKnownNetwork } from './risk.js';
-import { LOGIN_FAILURE_DELAY, sourceNetwork } from '../limits/index.js';
+import { exactAddress, LOGIN_FAILURE_DELAY, LOGIN_SOURCE_DELAY, sourceNetwork } from '../limits/index.js';
 import { passkeySecondFactor } from './passkeys.js';
 import { grantOrPending, openSession, prepareSession } from './open-session.js';
 import { sealInTable } from '../keys/index.js';
@@ -22,9 +22,10 @@ const failureSubject = (username: string, address: string) => `login\u0000${user
  * argon2 work (a dummy hash is verified for unknown users) and the same counter update, so neither the
  * answer nor its timing tells whether the account exists.
  * SECURITY (S7): no shared per-account bucket is taken before the password. The source is limited (its
- * address and its /24 or /64), and wrong passwords grow a delay per (account, network); while it runs
- * every answer from that network is `rate_limited`, except a correct password from a known device or a
- * known network of the owner, so other people's failures never lock the owner out.
+ * address and its /24 or /64, and a growing delay per address that guesses), and wrong passwords grow a
+ * delay per (account, network); while it runs every answer from that network is `rate_limited`, except
+ * a correct password from a known device or a known network of the owner, so other people's failures
+ * never lock the owner out.
  */
 export async function login(deps: AuthDeps, input: LoginRequest, address: string): Promise<LoginResponse> {
   // SECURITY (S9): source limits before any argon2 work.
@@ -32,6 +33,10 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
   const publicKey = Buffer.from(input.device.publicKey, 'base64url');
   if (!isValidEd25519PublicKey(publicKey)) throw new AppError('invalid_device_key');
 
+  // SECURITY (S7): a source that keeps guessing waits, before any password work and with no bypass.
+  const source = `login\u0000${exactAddress(address)}`;
+  const sourceWait = deps.limiter.delayRemaining(LOGIN_SOURCE_DELAY, source);
+  if (sourceWait > 0) throw throttled(sourceWait);
   const subject = failureSubject(input.username, address);
   const wait = deps.limiter.delayRemaining(LOGIN_FAILURE_DELAY, subject);
   const user = await deps.db.selectFrom('users').selectAll().where('username', '=', input.username).executeTakeFirst();
@@ -40,6 +45,7 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
   const now = deps.clock.now();
   if (!user || !ok || user.disabled_at !== null) {
     deps.limiter.recordFailure(LOGIN_FAILURE_DELAY, subject);
+    deps.limiter.recordFailure(LOGIN_SOURCE_DELAY, source);
     // The same statement for every name (no row matches an unknown one): counts for risk and detection.
     await deps.db.updateTable('users').set((eb) => ({ password_failures: eb('password_failures', '+', 1) })).where('username', '=', input.username).execute();
     await recordAudit(deps.db, deps.sealer, { at: now, actorId: user?.id ?? null, action: 'login.failed', address, outcome: 'failure', details: { step: 'password', ...(user ? { consecutiveFailures: user.password_failures + 1 } : {}), ...(wait > 0 ? { throttled: true } : {}) } });
@@ -50,7 +56,8 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
     await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: 'throttled' } });
     throw throttled(wait);
   }
-  deps.limiter.clearFailures(subject);
+  // A login through the bypass leaves the network's delay alone: it belongs to whoever else is there.
+  if (wait === 0) deps.limiter.clearFailures(subject);
   if (user.password_failures > 0) await deps.db.updateTable('users').set({ password_failures: 0 }).where('id', '=', user.id).execute();
 
   const risk = await assessLogin(deps, user.id, input.device.publicKey, address, user.password_failures);
@@ -83,5 +90,5 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
 
 /** The answer while a growing delay runs: the same whether the password was right or wrong. */
 function throttled(waitMs: number): AppError {
-  return new AppError('rate_limited', 'too many failed logins for this account from your network; wait, or log in from a device you used before', { retryAfterMs: waitMs });
+  return new AppError('rate_limited', 'too many failed logins from your network; wait, or log in from a device you used before', { retryAfterMs: waitMs });
 }

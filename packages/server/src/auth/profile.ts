@@ -37,11 +37,8 @@ export async function updateProfile(deps: AuthDeps, principal: Principal, change
     // Re-stating one's own verified address changes nothing; any other address starts unverified.
     if (owner === undefined) emailChange = { email: sealForUser(deps, id, 'users', 'email', id, email), email_index: null, email_verified_at: null };
   }
-  await deps.db
-    .updateTable('users')
-    .set({ ...(change.displayName !== undefined ? { display_name: sealForUser(deps, id, 'users', 'display_name', id, change.displayName) } : {}), ...emailChange })
-    .where('id', '=', id)
-    .execute();
+  const set = { ...(change.displayName !== undefined ? { display_name: sealForUser(deps, id, 'users', 'display_name', id, change.displayName) } : {}), ...emailChange };
+  if (Object.keys(set).length > 0) await deps.db.updateTable('users').set(set).where('id', '=', id).execute();
   await recordAudit(deps.db, deps.sealer, { at: deps.clock.now(), actorId: id, action: 'profile.updated', target: id, outcome: 'success', details: { fields: Object.keys(change) } });
 }
 

@@ -9,7 +9,7 @@ export const LIMITS = {
   /** Login attempts from one exact address (IPv4-mapped IPv6 is its IPv4 address). */
   'login.address': { burst: 20, perSecond: 20 / 60 },
   /** Login attempts from one network: an IPv4 /24 or an IPv6 /64 (one customer's allocation). */
-  'login.network': { burst: 60, perSecond: 60 / 60 },
+  'login.network': { burst: 30, perSecond: 30 / 60 },
   /**
    * Password changes by one signed-in account (auth/change-password.ts). Logins no longer use a shared
    * per-account bucket: see `LOGIN_FAILURE_DELAY` (growing delays per account and network).
@@ -41,6 +41,8 @@ export interface DelayRule {
   maxMs: number;
   /** Failures are forgotten after this long without a new one. */
   forgetMs: number;
+  /** When set, one failure is forgiven per this many ms (so a busy shared address recovers). */
+  decayMs?: number;
 }
 
 /**
@@ -50,3 +52,11 @@ export interface DelayRule {
  * network of the owner is never refused because of it (auth/login.ts).
  */
 export const LOGIN_FAILURE_DELAY: DelayRule = { free: 5, baseMs: 2000, maxMs: 300_000, forgetMs: 24 * 3_600_000 };
+
+/**
+ * Wrong passwords from one source address, whatever the account: 10 free, then 1 s, 2 s, ... up to
+ * 5 min, one failure forgiven per minute. Applied before the password is checked and never bypassed,
+ * so one address that guesses (or sprays many accounts) stays throttled, and does no argon2 work.
+ * A success does not reset it (an attacker could otherwise reset it by logging into their own account).
+ */
+export const LOGIN_SOURCE_DELAY: DelayRule = { free: 10, baseMs: 1000, maxMs: 300_000, forgetMs: 24 * 3_600_000, decayMs: 60_000 };

@@ -51,22 +51,26 @@ export class RateLimiter {
 
   /** Milliseconds the subject must still wait under a growing-delay rule (0: no wait). */
   delayRemaining(rule: DelayRule, subject: string): number {
-    const f = this.failures.get(subject);
     const now = this.clock.now();
-    if (!f || now - f.at >= rule.forgetMs) return 0;
-    if (f.count < rule.free) return 0;
-    const wait = Math.min(rule.baseMs * 2 ** (f.count - rule.free), rule.maxMs);
+    const f = this.failures.get(subject);
+    const count = this.liveCount(rule, f, now);
+    if (!f || count < rule.free) return 0;
+    const wait = Math.min(rule.baseMs * 2 ** (count - rule.free), rule.maxMs);
     return Math.max(0, f.at + wait - now);
   }
 
   /** Counts one failure for the subject (its delay grows). */
   recordFailure(rule: DelayRule, subject: string): void {
     const now = this.clock.now();
-    const f = this.failures.get(subject);
-    const count = f && now - f.at < rule.forgetMs ? f.count + 1 : 1;
+    const count = this.liveCount(rule, this.failures.get(subject), now) + 1;
     this.failures.delete(subject); // re-inserted last: the map stays ordered oldest first
     this.failures.set(subject, { count, at: now });
     if (this.failures.size > MAX_FAILURE_COUNTERS) this.failures.delete(this.failures.keys().next().value as string);
+  }
+
+  private liveCount(rule: DelayRule, f: Failures | undefined, now: number): number {
+    if (!f || now - f.at >= rule.forgetMs) return 0;
+    return rule.decayMs ? Math.max(0, f.count - Math.floor((now - f.at) / rule.decayMs)) : f.count;
   }
 
   /** Forgets the subject's failures (after a success). */
