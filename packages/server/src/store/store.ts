@@ -71,7 +71,9 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     db,
     dialect: quirks.name,
     async migrate() {
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(quirks) } });
+      // On PostgreSQL the migration tables are looked up in the store's own schema: without it Kysely
+      // finds another schema's `kysely_migration_lock` (e.g. a concurrent test run) and never makes its own.
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(quirks) }, ...(quirks.name === 'postgres' ? { migrationTableSchema: opts.schema ?? 'public' } : {}) });
       const result: MigrationResultSet = await migrator.migrateToLatest();
       if (result.error) throw result.error;
       return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -76,13 +76,23 @@ export class LocalKms implements Kms {
     return this.ring.kek.map((k) => ({ version: k.version, createdAt: k.createdAt }));
   }
 
+  /** Runs `fn` with the unwrapped KEK, then zeroes it (S23: no KEK lingers in memory between calls). */
+  private withKek<T>(version: number, fn: (kek: Buffer) => T): T {
+    const kek = this.kek(version);
+    try {
+      return fn(kek);
+    } finally {
+      kek.fill(0);
+    }
+  }
+
   async wrap(dataKey: Uint8Array) {
     const version = await this.currentVersion();
-    return { version, wrapped: aesKeyWrapPad(this.kek(version), dataKey) };
+    return { version, wrapped: this.withKek(version, (kek) => aesKeyWrapPad(kek, dataKey)) };
   }
 
   async unwrap(version: number, wrapped: Uint8Array) {
-    return aesKeyUnwrapPad(this.kek(version), wrapped);
+    return this.withKek(version, (kek) => aesKeyUnwrapPad(kek, wrapped));
   }
 
   async rotate() {
