@@ -176,6 +176,19 @@ withAllStores('auth', (h) => {
     expect((assessed.details as { reasons: string[] }).reasons).toEqual(expect.arrayContaining(['failure_streak', 'new_device', 'new_network']));
   });
 
+  it('S7: past the consecutive-failure limit the password works only from a known device or network', async () => {
+    const deps = await testDeps(h.get());
+    deps.auth.policy.maxFactorFailures = 3;
+    const [u] = await makeUsers(deps.auth, [uniqueName('rm')]);
+    for (let n = 0; n < 3; n++) await login(deps.auth, { username: u!.username, password: 'wrong password here', device: device() }, `198.18.${n}.1`).catch(() => undefined);
+    const stranger = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '198.19.7.7').catch((e) => e);
+    expect(stranger).toMatchObject({ code: 'risk_denied', details: { reasons: ['failure_streak'] } });
+    // The owner's own device still gets in, and that resets the count.
+    await expect(login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: firstDeviceKeyOf(u!.userId), name: 'x', platform: 'x' } }, '198.19.7.7')).resolves.toHaveProperty('token');
+    const row = await h.get().db.selectFrom('users').select('password_failures').where('id', '=', u!.userId).executeTakeFirstOrThrow();
+    expect(Number(row.password_failures)).toBe(0);
+  });
+
   it('S9: a bogus enrolment token is refused before any argon2 work, whatever the password', async () => {
     const deps = await testDeps(h.get());
     const before = passwordGateStats().started;

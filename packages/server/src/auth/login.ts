@@ -52,8 +52,13 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
     if (wait > 0) throw throttled(wait);
     throw new AppError('auth_failed', 'wrong user name or password');
   }
-  if (wait > 0 && !(await isKnownDevice(deps, user.id, input.device.publicKey)) && !(await isKnownNetwork(deps, user.id, address))) {
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: 'throttled' } });
+  // SECURITY-BASELINE (800-63B-4 §3.2.2): past `maxFactorFailures` consecutive wrong passwords the
+  // password is accepted only from a trusted source (a known device or network) instead of being
+  // disabled, which would hand anyone a lock-out; the owner's next login from there resets the count.
+  const overLimit = user.password_failures >= deps.policy.maxFactorFailures;
+  if ((wait > 0 || overLimit) && !(await isKnownDevice(deps, user.id, input.device.publicKey)) && !(await isKnownNetwork(deps, user.id, address))) {
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: overLimit ? 'failure_limit' : 'throttled', consecutiveFailures: user.password_failures } });
+    if (overLimit) throw new AppError('risk_denied', 'too many failed logins on this account; log in from a device or network you used before, or ask an administrator', { details: { reasons: ['failure_streak'] } });
     throw throttled(wait);
   }
   // A login through the bypass leaves the network's delay alone: it belongs to whoever else is there.
