@@ -15,9 +15,12 @@ let dummyHash: Promise<string> | undefined;
 /** The growing-delay subject of wrong passwords for one account name from one network. */
 const failureSubject = (username: string, address: string) => `login\u0000${username.toLowerCase()}\u0000${sourceNetwork(address)}`;
 
+type UserRow = NonNullable<Awaited<ReturnType<typeof findUser>>>;
+
+const findUser = (deps: AuthDeps, username: string) => deps.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+
 /**
- * The password step of a login. With a second factor enrolled it returns a short-lived challenge for
- * POST /v1/login/mfa; without one, a password-only (AAL1) session while the enrolment grace lasts.
+ * Checks the password under the throttles and returns the user, or throws.
  * SECURITY: an unknown user, a disabled user and a wrong password all give `auth_failed` after the same
  * argon2 work (a dummy hash is verified for unknown users) and the same counter update, so neither the
  * answer nor its timing tells whether the account exists.
@@ -27,22 +30,16 @@ const failureSubject = (username: string, address: string) => `login\u0000${user
  * a correct password from a known device or a known network of the owner, so other people's failures
  * never lock the owner out.
  */
-export async function login(deps: AuthDeps, input: LoginRequest, address: string): Promise<LoginResponse> {
-  // SECURITY (S9): source limits before any argon2 work.
-  deps.limiter.checkSource('login', address);
-  const publicKey = Buffer.from(input.device.publicKey, 'base64url');
-  if (!isValidEd25519PublicKey(publicKey)) throw new AppError('invalid_device_key');
-
+async function passwordStep(deps: AuthDeps, input: LoginRequest, address: string, now: number): Promise<UserRow> {
   // SECURITY (S7): a source that keeps guessing waits, before any password work and with no bypass.
   const source = `login\u0000${exactAddress(address)}`;
   const sourceWait = deps.limiter.delayRemaining(LOGIN_SOURCE_DELAY, source);
   if (sourceWait > 0) throw throttled(sourceWait);
   const subject = failureSubject(input.username, address);
   const wait = deps.limiter.delayRemaining(LOGIN_FAILURE_DELAY, subject);
-  const user = await deps.db.selectFrom('users').selectAll().where('username', '=', input.username).executeTakeFirst();
+  const user = await findUser(deps, input.username);
   dummyHash ??= hashPassword(randomToken(), deps.policy.argon2);
   const ok = await verifyPassword(user?.password_hash ?? (await dummyHash), input.password);
-  const now = deps.clock.now();
   if (!user || !ok || user.disabled_at !== null) {
     deps.limiter.recordFailure(LOGIN_FAILURE_DELAY, subject);
     deps.limiter.recordFailure(LOGIN_SOURCE_DELAY, source);
@@ -64,6 +61,21 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
   // A login through the bypass leaves the network's delay alone: it belongs to whoever else is there.
   if (wait === 0) deps.limiter.clearFailures(subject);
   if (user.password_failures > 0) await deps.db.updateTable('users').set({ password_failures: 0 }).where('id', '=', user.id).execute();
+  return user;
+}
+
+/**
+ * The password step of a login. With a second factor enrolled it returns a short-lived challenge for
+ * POST /v1/login/mfa; without one, a password-only (AAL1) session while the enrolment grace lasts.
+ * Throttles and failure counting: see `passwordStep`.
+ */
+export async function login(deps: AuthDeps, input: LoginRequest, address: string): Promise<LoginResponse> {
+  // SECURITY (S9): source limits (exact address and its /24 or /64) before any argon2 work.
+  deps.limiter.checkSource('login', address);
+  const publicKey = Buffer.from(input.device.publicKey, 'base64url');
+  if (!isValidEd25519PublicKey(publicKey)) throw new AppError('invalid_device_key');
+  const now = deps.clock.now();
+  const user = await passwordStep(deps, input, address, now);
 
   const risk = await assessLogin(deps, user.id, input.device.publicKey, address, user.password_failures);
   await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.risk_assessed', address, outcome: risk.decision === 'deny' ? 'failure' : 'success', details: { ...risk } });
