@@ -68,4 +68,11 @@ describe('S9: source addresses as rate-limit subjects', () => {
     expect(() => rl.checkSource('login', '2001:db8:1:2:ffff::1')).toThrow(/login\.network/);
     rl.checkSource('login', '2001:db8:1:3::1');
   });
+
+  it('S9: every *.address limit keys on the canonical address (login, MFA, passkeys and SSO share one budget)', () => {
+    const rl = new RateLimiter(new FakeClock());
+    for (let i = 0; i < LIMITS['login.address'].burst; i++) rl.check('login.address', i % 2 ? '::ffff:192.0.2.7' : '192.0.2.7');
+    expect(() => rl.checkSource('login', '192.0.2.7')).toThrow(/login\.address/);
+    expect(() => rl.check('login.address', '::FFFF:c000:207')).toThrow(/login\.address/);
+  });
 });

@@ -29,9 +29,13 @@ export class RateLimiter {
     private readonly rules: Record<LimitName, LimitRule> = LIMITS,
   ) {}
 
-  /** Takes one token or throws `rate_limited` with the delay until one is free. */
+  /**
+   * Takes one token or throws `rate_limited` with the delay until one is free. Subjects of the
+   * `*.address` limits are canonical addresses, so `::ffff:a.b.c.d` and `a.b.c.d` share one bucket
+   * whichever module checks them (login, MFA, passkeys, SSO, connections).
+   */
   check(name: LimitName, subject: string, cost = 1): void {
-    this.take(name, this.rules[name], subject, cost);
+    this.take(name, this.rules[name], name.endsWith('.address') ? exactAddress(subject) : subject, cost);
   }
 
   /** Like `check`, with a rule of the subject's own (e.g. a service token's configured rate). */
@@ -46,7 +50,7 @@ export class RateLimiter {
    */
   checkSource(kind: 'login' | 'enrol', address: string): void {
     this.check(`${kind}.network`, sourceNetwork(address));
-    this.check(`${kind}.address`, exactAddress(address));
+    this.check(`${kind}.address`, address);
   }
 
   /** Milliseconds the subject must still wait under a growing-delay rule (0: no wait). */
