@@ -42,8 +42,10 @@ export function strengthEstimator(): ZxcvbnFactory {
     dictionary: { ...common.dictionary, ...en.dictionary },
     graphs: common.adjacencyGraphs as never,
     translations: en.translations as never,
-    // Edit-distance matching multiplies the cost of a check by ~20; the normalisation below covers it.
+    // Edit-distance matching multiplies the cost of a check by ~20, and the default 512 l33t variants
+    // make a random 64-character string cost seconds; the normalisation below covers both cheaply.
     useLevenshteinDistance: false,
+    l33tMaxSubstitutions: 16,
   });
   return estimator;
 }
