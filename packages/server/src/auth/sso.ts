@@ -76,8 +76,8 @@ export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, address: str
     await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'sso.verified', target: row.id, address, outcome: 'success', details: { issuer: claims.iss, mfa } });
     return userId;
   });
-  // S14: an address the IdP says it verified becomes the user's verified e-mail.
-  await applyIdpEmail(deps, userId, claims);
+  // S14: an address the IdP says it verified becomes the user's verified e-mail (never fails the sign-on).
+  await applyIdpEmail(deps, userId, claims).catch((e: unknown) => deps.log.warn({ err: (e as Error).message }, 'could not record the e-mail asserted by the IdP'));
 }
 
 async function linkOrProvision(deps: AuthDeps, tx: Tx, s: SsoDeps, claims: OidcClaims, now: number, newUserId: string): Promise<string> {
