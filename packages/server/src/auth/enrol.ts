@@ -84,11 +84,11 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
     throw new AppError('token_invalid');
   }
   assertPasswordAcceptable(input.password, [input.username, ...(input.displayName ? [input.displayName] : []), ...(input.email ? [input.email.split('@')[0]!] : []), ...PRODUCT_WORDS, ...(deps.policy.orgName ? [deps.policy.orgName] : [])]);
-  const passwordHash = await hashPassword(input.password, deps.policy.argon2);
-  await deps.sealer.prepare(scopeOf.user(userId));
   // SECURITY (S14): the address is an unverified claim: it is neither unique nor searchable until
   // verified, so only an address another account has VERIFIED is refused.
   if (input.email && (await verifiedEmailOwner(deps, input.email))) throw new AppError('email_taken');
+  const passwordHash = await hashPassword(input.password, deps.policy.argon2);
+  await deps.sealer.prepare(scopeOf.user(userId));
   try {
     return await deps.db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom('enrolment_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
