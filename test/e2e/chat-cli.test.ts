@@ -133,6 +133,9 @@ describe('palisade-chat (terminal client) against a real server', () => {
     const users = await chat(adminHome, ['admin', 'users']);
     expect(users.out).toMatch(/admin\s+member/);
     expect(users.out).toMatch(/carol/);
+    // S14: carol's address is found once an admin has verified it.
+    const carolId = (await admin.api.users()).find((u) => u.username === 'carol')!.id;
+    await admin.api.call('POST', `/v1/admin/users/${carolId}/email/verify`);
     const found = await chat(adminHome, ['admin', 'users', '--email', 'carol@EXAMPLE.test']);
     expect(found.out.trim().split('\n')).toHaveLength(1);
     expect(found.out).toMatch(/carol\s+member .* Carol C\./);

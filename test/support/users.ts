@@ -3,7 +3,7 @@ import { createNodeClient } from '@palisade/client/node';
 import type { ServerProcess } from './server-process.js';
 
 /** A passphrase that passes the policy (long, not common, not the user name). */
-export const PASS = 'correct horse battery staple 42';
+export const PASS = 'velvet glacier orbit lantern 42';
 
 /** A client for one device of a user. */
 export function deviceClient(server: Pick<ServerProcess, 'baseUrl' | 'ca'>, key = DeviceKey.generate(), token?: string): PalisadeClient {

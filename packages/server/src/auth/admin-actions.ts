@@ -43,8 +43,9 @@ export async function disableUser(deps: AuthDeps, actor: Principal, userId: stri
 
 /** Every account with its base role, state and whether it has a second factor. */
 export async function listUsers(deps: AuthDeps, filter: { email?: string } = {}) {
-  let q = deps.db.selectFrom('users').select(['id', 'username', 'display_name', 'email', 'role', 'disabled_at', 'created_at']).orderBy('created_at');
+  let q = deps.db.selectFrom('users').select(['id', 'username', 'display_name', 'email', 'email_verified_at', 'role', 'disabled_at', 'created_at']).orderBy('created_at');
   // SECURITY: e-mail is found through its keyed blind index; the address itself is never in clear.
+  // SECURITY (S14): only verified addresses have an index, so an unverified claim is never found.
   if (filter.email !== undefined) q = q.where('email_index', '=', await emailIndex(deps, filter.email));
   const users = await q.execute();
   const factors = await deps.db.selectFrom('authenticators').select('user_id').where('confirmed_at', 'is not', null).where('disabled_at', 'is', null).execute();
@@ -54,7 +55,7 @@ export async function listUsers(deps: AuthDeps, filter: { email?: string } = {})
   return Promise.all(users.map(async (u) => ({
     id: u.id, username: u.username, role: u.role, disabled: u.disabled_at !== null,
     displayName: await openColumn(deps.sealer, 'users', 'display_name', u.id, u.display_name),
-    email: await openColumn(deps.sealer, 'users', 'email', u.id, u.email),
+    email: await openColumn(deps.sealer, 'users', 'email', u.id, u.email), emailVerified: u.email_verified_at !== null,
     mfa: withFactor.has(u.id), createdAt: new Date(u.created_at).toISOString(),
   })));
 }

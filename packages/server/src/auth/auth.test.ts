@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { deviceProofMessage } from '@palisade/protocol';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
-import { loginAgain, loginNewDevice, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
+import { firstDeviceKeyOf, loginAgain, loginNewDevice, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
+import { passwordGateStats } from '../crypto/index.js';
 import { aadOf } from '../keys/index.js';
 import { auditRecords } from '../test-support/audit.js';
 import { approveDevice, authenticateToken, createInvite, enrol, issueBootstrapToken, login, logout, revokeSessions, SESSIONS_REVOKED, verifyDeviceProof } from './index.js';
@@ -115,13 +116,90 @@ withAllStores('auth', (h) => {
     expect(deps.events.filter((e) => e.type === SESSIONS_REVOKED)).toHaveLength(2);
   });
 
-  it('rate-limits login attempts per account', async () => {
+  it('S7: wrong passwords slow their own network down; the owner still gets in from a known device or another network', async () => {
     const deps = await testDeps(h.get());
-    const name = uniqueName('rl');
+    const [u] = await makeUsers(deps.auth, [uniqueName('rl')]);
+    const attempt = (password: string, address: string, publicKey = newDevicePublicKey()) =>
+      login(deps.auth, { username: u!.username, password, device: { publicKey, name: 'x', platform: 'x' } }, address).then(() => 'ok', (e) => e.code as string);
     const codes: string[] = [];
-    for (let i = 0; i < 12; i++) codes.push(await login(deps.auth, { username: name, password: 'wrong password here', device: device() }, `9.9.9.${i}`).catch((e) => e.code));
-    expect(codes.slice(0, 10).every((c) => c === 'auth_failed')).toBe(true);
-    expect(codes.slice(10)).toEqual(['rate_limited', 'rate_limited']);
+    for (let i = 0; i < 8; i++) codes.push(await attempt('wrong password here', '203.0.113.5'));
+    expect(codes).toEqual([...Array(5).fill('auth_failed'), 'rate_limited', 'rate_limited', 'rate_limited']);
+    // The delay holds for the attacker's network, for a right password from an unknown device too...
+    expect(await attempt(PASS, '203.0.113.77')).toBe('rate_limited');
+    // ...but not for the owner's known device on that network, nor for the owner elsewhere.
+    expect(await attempt(PASS, '203.0.113.78', firstDeviceKeyOf(u!.userId))).toBe('ok');
+    expect(await attempt(PASS, '198.51.100.9')).toBe('device_approval_required'); // password accepted; a new device waits for approval
+    // Every failure counted for the account (risk and detection), whatever the outcome.
+    const row = await h.get().db.selectFrom('users').select('password_failures').where('id', '=', u!.userId).executeTakeFirstOrThrow();
+    expect(Number(row.password_failures)).toBe(0); // reset by the owner's correct password
+    const failed = await auditRecords(h.get().db, deps.auth.sealer, { actorId: u!.userId, action: 'login.failed' });
+    expect(failed.filter((r) => (r.details as { step?: string }).step === 'password')).toHaveLength(8);
+    expect(failed.filter((r) => (r.details as { step?: string }).step === 'throttled')).toHaveLength(1);
+  });
+
+  it('S7: an unknown name and a real one are throttled alike, and the delay grows then ends', async () => {
+    const deps = await testDeps(h.get());
+    const [u] = await makeUsers(deps.auth, [uniqueName('rk')]);
+    const run = async (username: string, address: string) => {
+      const out: string[] = [];
+      for (let i = 0; i < 7; i++) out.push(await login(deps.auth, { username, password: 'wrong password here', device: device() }, address).catch((e) => `${e.code}:${e.retryAfterMs ?? ''}`));
+      return out;
+    };
+    const real = await run(u!.username, '192.0.2.10');
+    const unknown = await run(uniqueName('nobody'), '198.51.100.10');
+    expect(unknown).toEqual(real);
+    expect(real.slice(5)).toEqual(['rate_limited:2000', 'rate_limited:4000']);
+    deps.clock.advance(4000);
+    const key = firstDeviceKeyOf(u!.userId);
+    expect(await login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: key, name: 'x', platform: 'x' } }, '192.0.2.10').then(() => 'ok')).toBe('ok');
+  });
+
+  it('S7: one address that keeps guessing is refused before any argon2 work, whatever the account', async () => {
+    const deps = await testDeps(h.get());
+    const [u] = await makeUsers(deps.auth, [uniqueName('rp')]);
+    for (let i = 0; i < 10; i++) await login(deps.auth, { username: uniqueName('spray'), password: 'wrong password here', device: device() }, '192.0.2.200').catch(() => undefined);
+    const before = passwordGateStats().started;
+    const r = await login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: firstDeviceKeyOf(u!.userId), name: 'x', platform: 'x' } }, '192.0.2.200').catch((e) => e);
+    expect(r).toMatchObject({ code: 'rate_limited', retryAfterMs: 1000 });
+    expect(passwordGateStats().started).toBe(before);
+    // Another address of the same network is not held back by it.
+    expect(await login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: firstDeviceKeyOf(u!.userId), name: 'x', platform: 'x' } }, '192.0.2.201')).toHaveProperty('token');
+  });
+
+  it('S7: a streak of failures raises the risk of a login from a new device and network', async () => {
+    const deps = await testDeps(h.get());
+    const [u] = await makeUsers(deps.auth, [uniqueName('rs')]);
+    for (let n = 0; n < 12; n++) await login(deps.auth, { username: u!.username, password: 'wrong password here', device: device() }, `198.18.${n}.1`).catch(() => undefined);
+    deps.clock.advance(2 * 3_600_000); // older than the one-hour `recent_failures` window
+    await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '198.19.0.1').catch(() => undefined);
+    const assessed = (await auditRecords(h.get().db, deps.auth.sealer, { actorId: u!.userId, action: 'login.risk_assessed' })).at(-1)!;
+    expect((assessed.details as { reasons: string[] }).reasons).toEqual(expect.arrayContaining(['failure_streak', 'new_device', 'new_network']));
+  });
+
+  it('S7: past the consecutive-failure limit the password works only from a known device or network', async () => {
+    const deps = await testDeps(h.get());
+    deps.auth.policy.maxFactorFailures = 3;
+    const [u] = await makeUsers(deps.auth, [uniqueName('rm')]);
+    for (let n = 0; n < 3; n++) await login(deps.auth, { username: u!.username, password: 'wrong password here', device: device() }, `198.18.${n}.1`).catch(() => undefined);
+    const stranger = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '198.19.7.7').catch((e) => e);
+    expect(stranger).toMatchObject({ code: 'risk_denied', details: { reasons: ['failure_streak'] } });
+    // The owner's own device still gets in, and that resets the count.
+    await expect(login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: firstDeviceKeyOf(u!.userId), name: 'x', platform: 'x' } }, '198.19.7.7')).resolves.toHaveProperty('token');
+    const row = await h.get().db.selectFrom('users').select('password_failures').where('id', '=', u!.userId).executeTakeFirstOrThrow();
+    expect(Number(row.password_failures)).toBe(0);
+  });
+
+  it('S9: a bogus enrolment token is refused before any argon2 work, whatever the password', async () => {
+    const deps = await testDeps(h.get());
+    const before = passwordGateStats().started;
+    for (const password of ['orbit lantern velvet glacier tulip quarry', 'short']) {
+      await expect(enrol(deps.auth, { token: 'not-a-real-token-0123456789abcdefghijklmnop', username: uniqueName('e'), password }, '198.51.100.44')).rejects.toMatchObject({ code: 'token_invalid' });
+    }
+    expect(passwordGateStats().started).toBe(before);
+    // A real token still enrols, hashing exactly once.
+    const inv = await createInvite(deps.auth, null, { role: 'member', ttlHours: 1 });
+    await enrol(deps.auth, { token: inv.token, username: uniqueName('e'), password: PASS }, '198.51.100.44');
+    expect(passwordGateStats().started).toBe(before + 1);
   });
 });
 

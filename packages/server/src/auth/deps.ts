@@ -17,6 +17,8 @@ export interface AuthPolicy {
   stepUpWindowMs: number;
   /** Lifetime of the challenge between the password and the second-factor step. */
   loginChallengeTtlMs: number;
+  /** The organisation's name (config `org.name`): a context word no password may be built around. */
+  orgName?: string;
   /** When true, holders of admin and security roles step up only with a device-bound passkey (AAL3). */
   adminsRequirePhishingResistant?: boolean;
 }

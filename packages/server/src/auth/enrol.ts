@@ -4,7 +4,8 @@ import { recordAudit } from '../audit/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
 import { assertPasswordAcceptable } from './password-policy.js';
-import { emailIndex, normaliseEmail, sealForUser } from './sealed.js';
+import { normaliseEmail, sealForUser } from './sealed.js';
+import { verifiedEmailOwner } from './profile.js';
 import { scopeOf, sealInTable } from '../keys/index.js';
 import { assertUsernameNotReserved } from './reserved-names.js';
 
@@ -82,16 +83,17 @@ export interface EnrolInput {
  * Creates an account from a bootstrap or invite token, consuming the token.
  * SECURITY: the token is single-use: it is marked used in the same transaction that creates the user,
  * with a conditional update so two concurrent enrolments cannot both succeed.
+ * SECURITY (S9): the source is rate-limited (address and /24 or /64) and the token is looked up BEFORE
+ * the password is hashed, so unauthenticated input never costs argon2 work.
  */
 export async function enrol(deps: AuthDeps, input: EnrolInput, address: string): Promise<{ userId: string; role: 'member' | 'guest'; grants: string[] }> {
-  deps.limiter.check('enrol.address', address);
-  assertPasswordAcceptable(input.password, [input.username, ...(input.displayName ? [input.displayName] : []), ...PRODUCT_WORDS]);
-  const passwordHash = await hashPassword(input.password, deps.policy.argon2);
+  deps.limiter.checkSource('enrol', address);
   const now = deps.clock.now();
   const tokenHash = sha256Hex(input.token);
   const userId = randomId();
   // Checked first outside the transaction, so a failure is audited (a rolled-back record would be
-  // lost) and no key is made for an enrolment that cannot happen; checked again, atomically, inside.
+  // lost), and neither argon2 work nor a data key is spent on an enrolment that cannot happen; checked
+  // again, atomically, inside.
   const usable = await deps.db.selectFrom('enrolment_tokens').select(['used_at', 'expires_at', 'kind', 'approval_id']).where('token_hash', '=', tokenHash).executeTakeFirst();
   if (!usable || usable.used_at !== null || usable.expires_at <= now) {
     await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure' });
@@ -104,8 +106,11 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
   assertUsernameNotReserved(input.username, { bootstrap: usable.kind === 'bootstrap' });
   // Refusals first, so a refused enrolment creates no data key (the unique indexes still decide races).
   if (await deps.db.selectFrom('users').select('id').where('username', '=', input.username).executeTakeFirst()) throw new AppError('username_taken');
-  const emailIdx = input.email ? await emailIndex(deps, input.email) : null;
-  if (emailIdx && (await deps.db.selectFrom('users').select('id').where('email_index', '=', emailIdx).executeTakeFirst())) throw new AppError('email_taken');
+  assertPasswordAcceptable(input.password, [input.username, ...(input.displayName ? [input.displayName] : []), ...(input.email ? [input.email.split('@')[0]!] : []), ...PRODUCT_WORDS, ...(deps.policy.orgName ? [deps.policy.orgName] : [])]);
+  // SECURITY (S14): the address is an unverified claim: it is neither unique nor searchable until
+  // verified, so only an address another account has VERIFIED is refused.
+  if (input.email && (await verifiedEmailOwner(deps, input.email))) throw new AppError('email_taken');
+  const passwordHash = await hashPassword(input.password, deps.policy.argon2);
   await deps.sealer.prepare(scopeOf.user(userId));
   try {
     return await deps.db.transaction().execute(async (tx) => {
@@ -122,7 +127,7 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
       if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('token_invalid');
       await tx
         .insertInto('users')
-        .values({ id: userId, username: input.username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, input.displayName), email: sealForUser(deps, userId, 'users', 'email', userId, input.email && normaliseEmail(input.email)), email_index: emailIdx, password_hash: passwordHash, role: row.role, disabled_at: null, created_at: now, mfa_grace_from: now, created_by: row.created_by })
+        .values({ id: userId, username: input.username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, input.displayName), email: sealForUser(deps, userId, 'users', 'email', userId, input.email && normaliseEmail(input.email)), email_index: null, password_hash: passwordHash, role: row.role, disabled_at: null, created_at: now, mfa_grace_from: now, created_by: row.created_by })
         .execute();
       const grants = JSON.parse(row.grants) as string[];
       // The second person of a two-person invite approved these grants; otherwise the creator did.

@@ -13,10 +13,10 @@ export { hasActiveFactor, startTotpEnrolment, confirmTotp, listFactors, removeFa
 export { completeMfaLogin, stepUp, verifyTotpFactor, failureDelayMs } from './mfa.js';
 export { assertRecentStrongAuth } from './step-up.js';
 export { resetFactors, disableUser, listUsers } from './admin-actions.js';
-export { deleteUser, getProfile, updateProfile } from './profile.js';
+export { deleteUser, getProfile, updateProfile, verifyEmail, applyIdpEmail, verifiedEmailOwner } from './profile.js';
 export { listMyDevices, approveDevice, revokeDevice } from './devices.js';
 export { createServiceAccount, issueServiceToken, revokeServiceToken, listServiceAccounts, authenticateServiceToken, SERVICE_TOKEN_PREFIX, MAX_SERVICE_TOKEN_DAYS } from './service-accounts.js';
-export { assessLogin, decide, networkOf, RISK_POLICY, type RiskAssessment, type RiskSignal } from './risk.js';
+export { assessLogin, decide, isKnownDevice, isKnownNetwork, networkOf, RISK_POLICY, type RiskAssessment, type RiskSignal } from './risk.js';
 export { startPasskeyRegistration, finishPasskeyRegistration, startPasskeyLogin, finishPasskeyLogin, verifyUserPasskey, saveChallenge, startPasskeyStepUp, finishPasskeyStepUp } from './passkeys.js';
 export { startSso, beginSso, ssoCallback, completeSso, idpAssertedMfa, ssoCookieName } from './sso.js';
 export type { SsoDeps } from './deps.js';

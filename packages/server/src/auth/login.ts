@@ -4,36 +4,80 @@ import { hashPassword, isValidEd25519PublicKey, randomToken, sha256Hex, verifyPa
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { hasActiveFactor } from './factors.js';
-import { assessLogin } from './risk.js';
+import { assessLogin, isKnownDevice, isKnownNetwork } from './risk.js';
+import { exactAddress, LOGIN_FAILURE_DELAY, LOGIN_SOURCE_DELAY, sourceNetwork } from '../limits/index.js';
 import { passkeySecondFactor } from './passkeys.js';
 import { grantOrPending, openSession, prepareSession } from './open-session.js';
 import { sealInTable } from '../keys/index.js';
 
 let dummyHash: Promise<string> | undefined;
 
+/** The growing-delay subject of wrong passwords for one account name from one network. */
+const failureSubject = (username: string, address: string) => `login\u0000${username.toLowerCase()}\u0000${sourceNetwork(address)}`;
+
+type UserRow = NonNullable<Awaited<ReturnType<typeof findUser>>>;
+
+const findUser = (deps: AuthDeps, username: string) => deps.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+
+/**
+ * Checks the password under the throttles and returns the user, or throws.
+ * SECURITY: an unknown user, a disabled user and a wrong password all give `auth_failed` after the same
+ * argon2 work (a dummy hash is verified for unknown users) and the same counter update, so neither the
+ * answer nor its timing tells whether the account exists.
+ * SECURITY (S7): no shared per-account bucket is taken before the password. The source is limited (its
+ * address and its /24 or /64, and a growing delay per address that guesses), and wrong passwords grow a
+ * delay per (account, network); while it runs every answer from that network is `rate_limited`, except
+ * a correct password from a known device or a known network of the owner, so other people's failures
+ * never lock the owner out.
+ */
+async function passwordStep(deps: AuthDeps, input: LoginRequest, address: string, now: number): Promise<UserRow> {
+  // SECURITY (S7): a source that keeps guessing waits, before any password work and with no bypass.
+  const source = `login\u0000${exactAddress(address)}`;
+  const sourceWait = deps.limiter.delayRemaining(LOGIN_SOURCE_DELAY, source);
+  if (sourceWait > 0) throw throttled(sourceWait);
+  const subject = failureSubject(input.username, address);
+  const wait = deps.limiter.delayRemaining(LOGIN_FAILURE_DELAY, subject);
+  const user = await findUser(deps, input.username);
+  dummyHash ??= hashPassword(randomToken(), deps.policy.argon2);
+  const ok = await verifyPassword(user?.password_hash ?? (await dummyHash), input.password);
+  if (!user || !ok || user.disabled_at !== null) {
+    deps.limiter.recordFailure(LOGIN_FAILURE_DELAY, subject);
+    deps.limiter.recordFailure(LOGIN_SOURCE_DELAY, source);
+    // The same statement for every name (no row matches an unknown one): counts for risk and detection.
+    await deps.db.updateTable('users').set((eb) => ({ password_failures: eb('password_failures', '+', 1) })).where('username', '=', input.username).execute();
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user?.id ?? null, action: 'login.failed', address, outcome: 'failure', details: { step: 'password', ...(user ? { consecutiveFailures: user.password_failures + 1 } : {}), ...(wait > 0 ? { throttled: true } : {}) } });
+    if (wait > 0) throw throttled(wait);
+    throw new AppError('auth_failed', 'wrong user name or password');
+  }
+  // SECURITY-BASELINE (800-63B-4 §3.2.2): past `maxFactorFailures` consecutive wrong passwords the
+  // password is accepted only from a trusted source (a known device or network) instead of being
+  // disabled, which would hand anyone a lock-out; the owner's next login from there resets the count.
+  const overLimit = user.password_failures >= deps.policy.maxFactorFailures;
+  if ((wait > 0 || overLimit) && !(await isKnownDevice(deps, user.id, input.device.publicKey)) && !(await isKnownNetwork(deps, user.id, address))) {
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: overLimit ? 'failure_limit' : 'throttled', consecutiveFailures: user.password_failures } });
+    if (overLimit) throw new AppError('risk_denied', 'too many failed logins on this account; log in from a device or network you used before, or ask an administrator', { details: { reasons: ['failure_streak'] } });
+    throw throttled(wait);
+  }
+  // A login through the bypass leaves the network's delay alone: it belongs to whoever else is there.
+  if (wait === 0) deps.limiter.clearFailures(subject);
+  if (user.password_failures > 0) await deps.db.updateTable('users').set({ password_failures: 0 }).where('id', '=', user.id).execute();
+  return user;
+}
+
 /**
  * The password step of a login. With a second factor enrolled it returns a short-lived challenge for
  * POST /v1/login/mfa; without one, a password-only (AAL1) session while the enrolment grace lasts.
- * SECURITY: an unknown user, a disabled user and a wrong password all give `auth_failed` after the same
- * argon2 work (a dummy hash is verified for unknown users), so neither the answer nor its timing tells
- * whether the account exists.
+ * Throttles and failure counting: see `passwordStep`.
  */
 export async function login(deps: AuthDeps, input: LoginRequest, address: string): Promise<LoginResponse> {
-  deps.limiter.check('login.address', address);
-  deps.limiter.check('login.account', input.username.toLowerCase());
+  // SECURITY (S9): source limits (exact address and its /24 or /64) before any argon2 work.
+  deps.limiter.checkSource('login', address);
   const publicKey = Buffer.from(input.device.publicKey, 'base64url');
   if (!isValidEd25519PublicKey(publicKey)) throw new AppError('invalid_device_key');
-
-  const user = await deps.db.selectFrom('users').selectAll().where('username', '=', input.username).executeTakeFirst();
-  dummyHash ??= hashPassword(randomToken(), deps.policy.argon2);
-  const ok = await verifyPassword(user?.password_hash ?? (await dummyHash), input.password);
   const now = deps.clock.now();
-  if (!user || !ok || user.disabled_at !== null) {
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user?.id ?? null, action: 'login.failed', address, outcome: 'failure', details: { step: 'password' } });
-    throw new AppError('auth_failed', 'wrong user name or password');
-  }
+  const user = await passwordStep(deps, input, address, now);
 
-  const risk = await assessLogin(deps, user.id, input.device.publicKey, address);
+  const risk = await assessLogin(deps, user.id, input.device.publicKey, address, user.password_failures);
   await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.risk_assessed', address, outcome: risk.decision === 'deny' ? 'failure' : 'success', details: { ...risk } });
   if (risk.decision === 'deny') throw new AppError('risk_denied', undefined, { details: { reasons: risk.reasons } });
 
@@ -59,4 +103,9 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
   }
   await prepareSession(deps, user.id);
   return grantOrPending(await deps.db.transaction().execute((tx) => openSession(deps, tx, user, input.device, 1, address)));
+}
+
+/** The answer while a growing delay runs: the same whether the password was right or wrong. */
+function throttled(waitMs: number): AppError {
+  return new AppError('rate_limited', 'too many failed logins from your network; wait, or log in from a device you used before', { retryAfterMs: waitMs });
 }

@@ -12,6 +12,9 @@ describe('risk policy', () => {
     expect(networkOf('203.0.113.77')).toBe('203.0.113.0/24');
     expect(networkOf('::ffff:203.0.113.9')).toBe('203.0.113.0/24');
     expect(networkOf('2001:db8:abcd:12::1')).toBe('2001:db8:abcd::/48');
+    // Spellings of one network are one network (the old split on ':' told them apart).
+    expect(networkOf('2001:0DB8:ABCD:0012:0:0:0:1')).toBe('2001:db8:abcd::/48');
+    expect(networkOf('2001:db8::1')).toBe(networkOf('2001:db8:0:ffff::2'));
   });
   it('decides from the weights and thresholds (policy as data)', () => {
     expect(decide([])).toEqual({ score: 0, decision: 'allow', reasons: [] });

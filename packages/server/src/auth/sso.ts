@@ -11,6 +11,7 @@ import { ROLES_CHANGED } from '../rbac/index.js';
 import { syncIdpRoles } from './sso-roles.js';
 import { networkOf } from './risk.js';
 import { unreservedUsername } from './reserved-names.js';
+import { applyIdpEmail } from './profile.js';
 
 const SSO_TTL_MS = 10 * 60_000;
 /** The device's browser link works once, and only this soon after the start. */
@@ -139,6 +140,8 @@ export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, cookies: Rec
     return { userId: id, rolesChanged: changed };
   });
   if (rolesChanged) deps.bus.publish({ type: ROLES_CHANGED, data: { userId } });
+  // S14: an address the IdP says it verified becomes the user's verified e-mail (never fails the sign-on).
+  await applyIdpEmail(deps, userId, claims).catch((e: unknown) => deps.log.warn({ err: (e as Error).message }, 'could not record the e-mail asserted by the IdP'));
   return { device: { name: await openColumn(deps.sealer, 'sso_logins', 'device_name', row.id, row.device_name), platform: row.device_platform } };
 }
 

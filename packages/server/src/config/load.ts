@@ -35,6 +35,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   PALISADE_STORE_TLS_CERT: 'store.tls.cert',
   PALISADE_STORE_TLS_KEY: 'store.tls.key',
   PALISADE_LOG_LEVEL: 'log.level',
+  PALISADE_ORG_NAME: 'org.name',
   PALISADE_KEYS_PROVIDER: 'keys.provider',
   PALISADE_MASTER_SECRET: 'keys.masterSecret',
   PALISADE_PKCS11_LIBRARY: 'keys.pkcs11.library',

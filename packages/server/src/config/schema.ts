@@ -159,6 +159,10 @@ const AuthSection = z.strictObject({
       /** KiB; SECURITY-BASELINE: at least 47104 (46 MiB). */
       memoryKiB: z.number().int().min(47104).default(47104),
       iterations: z.number().int().min(1).max(10).default(1),
+      /** argon2 operations at once (default max(2, CPU cores)); more wait in a bounded queue (S9). */
+      concurrency: z.number().int().min(1).max(256).optional(),
+      /** Longest wait for an argon2 slot before the answer is `unavailable` (default 5000 ms). */
+      queueDeadlineMs: z.number().int().min(100).max(60_000).optional(),
     })
     .default({ memoryKiB: 47104, iterations: 1 }),
 });
@@ -168,7 +172,7 @@ const LimitRuleSchema = z.strictObject({ burst: z.number().positive(), perSecond
 const LimitsSection = z.strictObject({
   /** Per-limit overrides of the built-in catalogue (limits/catalogue.ts), e.g. for load tests. */
   overrides: z
-    .partialRecord(z.enum(['login.address', 'login.account', 'login.passkey_options', 'mfa.account', 'enrol.address', 'service.token', 'message.send', 'message.user', 'message.conversation', 'message.bytes.device', 'message.bytes.user', 'message.bytes.conversation', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
+    .partialRecord(z.enum(['login.address', 'login.network', 'login.account', 'login.passkey_options', 'mfa.account', 'enrol.address', 'enrol.network', 'service.token', 'message.send', 'message.user', 'message.conversation', 'message.bytes.device', 'message.bytes.user', 'message.bytes.conversation', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
     .default({}),
   /**
    * Free disk (MiB) kept in reserve on the SQLite data directory: below it, new messages are refused
@@ -211,6 +215,11 @@ const KeysSection = z
     if (k.provider === 'pkcs11' && !k.pkcs11) ctx.addIssue({ code: 'custom', path: ['pkcs11'], message: 'provider pkcs11 needs keys.pkcs11 (library, tokenLabel, pin)' });
   });
 
+const OrgSection = z.strictObject({
+  /** The organisation's name, e.g. "Acme Corp": passwords built around it are refused (S17). */
+  name: z.string().min(1).max(128).optional(),
+});
+
 const LogSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -225,6 +234,7 @@ export const ConfigSchema = z.strictObject({
   limits: LimitsSection.default(LimitsSection.parse({})),
   keys: KeysSection.default(KeysSection.parse({})),
   log: LogSection.default(LogSection.parse({})),
+  org: OrgSection.default(OrgSection.parse({})),
 });
 
 /** Validated configuration. */

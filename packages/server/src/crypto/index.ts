@@ -3,7 +3,7 @@
  * Everyone else calls these named operations.
  */
 export { randomToken, randomId, randomKey, sha256Hex, constantTimeEqual } from './tokens.js';
-export { hashPassword, verifyPassword, type PasswordHashParams } from './passwords.js';
+export { hashPassword, verifyPassword, configurePasswordGate, passwordGateStats, defaultGateOptions, WorkGate, type PasswordHashParams, type GateOptions, type GateStats, type GateTimers } from './passwords.js';
 export { verifyEd25519, isValidEd25519PublicKey, ED25519_PUBLIC_KEY_BYTES } from './ed25519.js';
 export { generateSelfSignedCertificate, certificateFingerprint, type CertificatePair } from './tls-cert.js';
 export { newTotpSecret, totpUri, totpAt, verifyTotp, TOTP_STEP_SECONDS, TOTP_DIGITS } from './totp.js';

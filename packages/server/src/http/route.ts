@@ -72,6 +72,18 @@ async function authenticate(deps: HttpDeps, req: FastifyRequest, replay: ProofRe
   return session.principal;
 }
 
+/**
+ * SECURITY (S14): the routes a service token may use: those whose permission is a conversation
+ * permission (the domain checks it against the token's scopes on each object) and `authenticated`
+ * reads. Everything else is refused, in particular `authenticated` writes such as PATCH /v1/me.
+ */
+export function assertServiceTokenRoute(spec: Pick<RouteSpec, 'method' | 'access'>, principal: Principal): void {
+  if (principal.scopes === undefined) return;
+  const scoped = spec.access !== 'public' && spec.access !== 'authenticated' && !ACCOUNT_PERMS.has(spec.access);
+  if (scoped || (spec.access === 'authenticated' && spec.method === 'GET')) return;
+  throw new AppError('forbidden', 'a service token cannot use this route: its scopes say what it may do');
+}
+
 /** The object id a refused request named (a path `:id`), if it looks like one; nothing else of the request. */
 function targetOf(params: unknown): string | null {
   const id = (params as { id?: unknown } | undefined)?.id;
@@ -102,6 +114,7 @@ export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: Rou
         try {
           if (spec.access !== 'public') {
             principal = await authenticate(deps, req, replay);
+            assertServiceTokenRoute(spec, principal);
             if (ACCOUNT_PERMS.has(spec.access)) assertAccount(principal, spec.access as AccountPermission);
           }
           const params = parse(spec.params, req.params, 'params');

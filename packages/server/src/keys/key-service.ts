@@ -18,6 +18,9 @@ export class KeyDestroyedError extends Error {
 
 /** AES-256-GCM under a data key with a fresh nonce; the AAD is bound to the key id. */
 function encrypt(id: string, key: Buffer, plaintext: Uint8Array, aad: string): { iv: Buffer; ct: Buffer; tag: Buffer } {
+  // SECURITY (S23): a destroyed key is zeroed in memory; a seal that raced with its destruction must
+  // fail, never encrypt under an all-zero key.
+  if (key.every((b) => b === 0)) throw new KeyDestroyedError();
   const iv = newGcmNonce();
   return { iv, ...aesGcmEncrypt(key, iv, plaintext, boundAad(aad, id)) };
 }
@@ -192,7 +195,11 @@ export class EnvelopeSealer implements Sealer {
     const ids = await this.db.selectFrom('data_keys').select('id').where('scope', '=', scope).execute();
     const r = await this.db.updateTable('data_keys').set({ destroyed_at: this.clock.now(), wrapped: '' }).where('scope', '=', scope).where('destroyed_at', 'is', null).executeTakeFirst();
     this.current.delete(scope);
-    for (const { id } of ids) this.cache.delete(id);
+    for (const { id } of ids) {
+      // SECURITY (S23): zero the unwrapped key, not just drop the reference (encrypt refuses a zero key).
+      this.cache.get(id)?.fill(0);
+      this.cache.delete(id);
+    }
     return Number(r.numUpdatedRows);
   }
 

@@ -1,10 +1,19 @@
 import { AppError, type Clock } from '../core/index.js';
-import { LIMITS, type LimitName, type LimitRule } from './catalogue.js';
+import { LIMITS, type DelayRule, type LimitName, type LimitRule } from './catalogue.js';
+import { exactAddress, sourceNetwork } from './address.js';
 
 interface Bucket {
   tokens: number;
   at: number;
 }
+
+interface Failures {
+  count: number;
+  at: number;
+}
+
+/** Most failure counters kept at once; the oldest are dropped first (memory stays bounded). */
+const MAX_FAILURE_COUNTERS = 100_000;
 
 /**
  * In-memory token buckets keyed by limit name and subject (address, account, device).
@@ -12,6 +21,7 @@ interface Bucket {
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
+  private readonly failures = new Map<string, Failures>();
   private checks = 0;
 
   constructor(
@@ -19,14 +29,57 @@ export class RateLimiter {
     private readonly rules: Record<LimitName, LimitRule> = LIMITS,
   ) {}
 
-  /** Takes one token or throws `rate_limited` with the delay until one is free. */
+  /**
+   * Takes one token or throws `rate_limited` with the delay until one is free. Subjects of the
+   * `*.address` limits are canonical addresses, so `::ffff:a.b.c.d` and `a.b.c.d` share one bucket
+   * whichever module checks them (login, MFA, passkeys, SSO, connections).
+   */
   check(name: LimitName, subject: string, cost = 1): void {
-    this.take(name, this.rules[name], subject, cost);
+    this.take(name, this.rules[name], name.endsWith('.address') ? exactAddress(subject) : subject, cost);
   }
 
   /** Like `check`, with a rule of the subject's own (e.g. a service token's configured rate). */
   checkWith(name: LimitName, rule: LimitRule, subject: string, cost = 1): void {
     this.take(name, rule, subject, cost);
+  }
+
+  /**
+   * Takes one token from the source's exact-address bucket (`<kind>.address`) and from its network's
+   * bucket (`<kind>.network`: IPv4 /24, IPv6 /64). SECURITY (S9): a per-address limit alone gives an
+   * attacker with a /24 or a /64 a fresh bucket per address; IPv4-mapped IPv6 counts as its IPv4 address.
+   */
+  checkSource(kind: 'login' | 'enrol', address: string): void {
+    this.check(`${kind}.network`, sourceNetwork(address));
+    this.check(`${kind}.address`, address);
+  }
+
+  /** Milliseconds the subject must still wait under a growing-delay rule (0: no wait). */
+  delayRemaining(rule: DelayRule, subject: string): number {
+    const now = this.clock.now();
+    const f = this.failures.get(subject);
+    const count = this.liveCount(rule, f, now);
+    if (!f || count < rule.free) return 0;
+    const wait = Math.min(rule.baseMs * 2 ** (count - rule.free), rule.maxMs);
+    return Math.max(0, f.at + wait - now);
+  }
+
+  /** Counts one failure for the subject (its delay grows). */
+  recordFailure(rule: DelayRule, subject: string): void {
+    const now = this.clock.now();
+    const count = this.liveCount(rule, this.failures.get(subject), now) + 1;
+    this.failures.delete(subject); // re-inserted last: the map stays ordered oldest first
+    this.failures.set(subject, { count, at: now });
+    if (this.failures.size > MAX_FAILURE_COUNTERS) this.failures.delete(this.failures.keys().next().value as string);
+  }
+
+  private liveCount(rule: DelayRule, f: Failures | undefined, now: number): number {
+    if (!f || now - f.at >= rule.forgetMs) return 0;
+    return rule.decayMs ? Math.max(0, f.count - Math.floor((now - f.at) / rule.decayMs)) : f.count;
+  }
+
+  /** Forgets the subject's failures (after a success). */
+  clearFailures(subject: string): void {
+    this.failures.delete(subject);
   }
 
   private take(name: LimitName, rule: LimitRule, subject: string, cost: number): void {

@@ -7,7 +7,7 @@ import { INVITE_APPROVAL_ACTION, type RbacDeps } from '../rbac/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { adminSocketPath, resolveSecret, storeTlsDecision, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
-import { attestationAllowlist, LocalKms, OidcRelyingParty, Pkcs11Kms, type AttestationAllowlist, type Kms } from '../crypto/index.js';
+import { attestationAllowlist, configurePasswordGate, defaultGateOptions, LocalKms, OidcRelyingParty, Pkcs11Kms, type AttestationAllowlist, type Kms } from '../crypto/index.js';
 import { EnvelopeSealer, KeyRotation } from '../keys/index.js';
 import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
 import { LIMITS, RateLimiter, StorageReserve, type FreeSpaceProbe } from '../limits/index.js';
@@ -56,6 +56,9 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   const rotation = new KeyRotation(store.db, sealer, kms, clock, log, { rotateEveryDays: config.keys.rotateEveryDays, autoRotate: config.keys.autoRotate, sealPayloads: config.keys.sealMessages });
   const bus = new InProcessBus(log);
   const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides });
+  const gate = defaultGateOptions();
+  const concurrency = config.auth.argon2.concurrency ?? gate.concurrency;
+  configurePasswordGate({ concurrency, maxQueue: concurrency * 16, deadlineMs: config.auth.argon2.queueDeadlineMs ?? gate.deadlineMs });
   const outbox = new Outbox(store.db, bus, log, () => clock.now());
   const storage = new StorageReserve(freeSpaceProbe(store, config), config.limits.storageReserveMiB * 1024 * 1024, clock);
   await storage.refresh();
@@ -71,6 +74,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       stepUpWindowMs: config.auth.stepUpMinutes * 60_000,
       loginChallengeTtlMs: 5 * 60_000,
       adminsRequirePhishingResistant: config.auth.adminsRequirePhishingResistant,
+      ...(config.org.name ? { orgName: config.org.name } : {}),
     },
     sealer,
     rp: { id: config.auth.webauthn.rpId, name: config.auth.webauthn.rpName, origins: config.auth.webauthn.origins, attestation: loadAttestationAllowlist(config) },

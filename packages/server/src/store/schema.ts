@@ -14,8 +14,12 @@ export interface UsersTable {
   display_name: string | null;
   /** Sealed (user scope). */
   email: string | null;
-  /** Keyed blind index of the normalised e-mail, for exact lookup. */
+  /** Keyed blind index of the normalised e-mail, for exact lookup; set only once the address is verified (unique). */
   email_index: string | null;
+  /** When the e-mail was verified (by an admin or the IdP); null: an unverified claim. */
+  email_verified_at: ColumnType<Ms | null, Ms | null | undefined, Ms | null>;
+  /** Consecutive wrong passwords since the last correct one. */
+  password_failures: ColumnType<number, number | undefined, number>;
   password_hash: string;
   /** Base role: 'member', 'guest', or 'service' (a service account: no password login, scoped tokens). */
   role: 'member' | 'guest' | 'service';

@@ -5,7 +5,7 @@ import { randomToken } from '../crypto/index.js';
 import { generateKeyPairSync } from 'node:crypto';
 
 /** A passphrase that passes the password policy. */
-export const PASS = 'correct horse battery staple 42';
+export const PASS = 'velvet glacier orbit lantern 42';
 
 /** A fresh raw Ed25519 public key (base64url). Test-only: production keys come from the client. */
 export function newDevicePublicKey(): string {
@@ -55,4 +55,11 @@ export async function loginNewDevice(deps: AuthDeps, approver: Principal, addres
   if ((first as { code?: string }).code !== 'device_approval_required') throw new Error(`expected device_approval_required, got ${JSON.stringify(first)}`);
   await approveDevice(deps, approver, (first as { details: { deviceId: string } }).details.deviceId);
   return (await login(deps, { username: approver.username, password: PASS, device }, address)) as SessionGrant;
+}
+
+/** The public key of the first (trusted) device `makeUsers` logged the user in with. */
+export function firstDeviceKeyOf(userId: string): string {
+  const publicKey = firstDeviceKey.get(userId);
+  if (!publicKey) throw new Error('not a user made by makeUsers');
+  return publicKey;
 }

@@ -109,24 +109,23 @@ export class LocalKms implements Kms {
     return this.ring.kek.map((k) => ({ version: k.version, createdAt: k.createdAt }));
   }
 
-  // SECURITY: an unwrapped KEK lives only for one call and is zeroed after it.
-  async wrap(dataKey: Uint8Array) {
-    const version = await this.currentVersion();
+  /** Runs `fn` with the unwrapped KEK, then zeroes it (S23: no KEK lingers in memory between calls). */
+  private withKek<T>(version: number, fn: (kek: Buffer) => T): T {
     const kek = this.kek(version);
     try {
-      return { version, wrapped: aesKeyWrapPad(kek, dataKey) };
+      return fn(kek);
     } finally {
       kek.fill(0);
     }
   }
 
+  async wrap(dataKey: Uint8Array) {
+    const version = await this.currentVersion();
+    return { version, wrapped: this.withKek(version, (kek) => aesKeyWrapPad(kek, dataKey)) };
+  }
+
   async unwrap(version: number, wrapped: Uint8Array) {
-    const kek = this.kek(version);
-    try {
-      return aesKeyUnwrapPad(kek, wrapped);
-    } finally {
-      kek.fill(0);
-    }
+    return this.withKek(version, (kek) => aesKeyUnwrapPad(kek, wrapped));
   }
 
   async rotate() {
