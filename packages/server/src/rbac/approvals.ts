@@ -6,7 +6,7 @@ import type { RbacDeps } from './deps.js';
 import { openColumn, sealInTable } from '../keys/index.js';
 import { accountCan } from './permissions.js';
 import { assertIndependent, related } from './two-person.js';
-import { userExists } from './grants.js';
+import { userExists } from './user-exists.js';
 
 /** How long a two-person request waits for its second person. */
 export const APPROVAL_TTL_MS = 24 * 3_600_000;

@@ -7,16 +7,10 @@ import { openColumn, sealInTable } from '../keys/index.js';
 import { accountCan, type RoleName } from './permissions.js';
 import { assertIndependent } from './two-person.js';
 import { APPROVAL_TTL_MS } from './approvals.js';
+import { userExists } from './user-exists.js';
 
 /** Longest just-in-time elevation. */
 export const MAX_ELEVATION_MINUTES = 8 * 60;
-
-/** Throws `not_found` unless the user exists (and, unless `anyState`, is not disabled). */
-export async function userExists(deps: Pick<RbacDeps, 'db'>, userId: string, opts: { anyState?: boolean } = {}): Promise<void> {
-  let q = deps.db.selectFrom('users').select('id').where('id', '=', userId);
-  if (!opts.anyState) q = q.where('disabled_at', 'is', null);
-  if (!(await q.executeTakeFirst())) throw new AppError('not_found', 'no such user');
-}
 
 /**
  * Grants a standing role. Needs `role.grant` and a recent step-up.
