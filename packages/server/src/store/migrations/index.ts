@@ -13,6 +13,7 @@ import { m0011SealedMessages } from './0011-sealed-messages.js';
 import { m0012SealedMetadata } from './0012-sealed-metadata.js';
 import { m0013FactorsPasskeyAssurance } from './0013-factors-passkey-assurance.js';
 import { m0014RbacProvenance } from './0014-rbac-provenance.js';
+import { m0015SsoLoopback } from './0015-sso-loopback.js';
 import type { DialectQuirks } from './quirks.js';
 
 export type { DialectQuirks } from './quirks.js';
@@ -34,5 +35,6 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
     '0012_sealed_metadata': m0012SealedMetadata(),
     '0013_factors_passkey_assurance': m0013FactorsPasskeyAssurance(),
     '0014_rbac_provenance': m0014RbacProvenance(),
+    '0015_sso_loopback': m0015SsoLoopback(),
   };
 }
