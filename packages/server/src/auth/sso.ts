@@ -215,7 +215,7 @@ export async function completeSso(deps: AuthDeps, ssoId: string, signature: stri
   const deviceName = await openColumn(deps.sealer, 'sso_logins', 'device_name', row.id, row.device_name);
   await prepareSession(deps, userId);
   const r = await deps.db.transaction().execute(async (tx) => {
-    const claimed = await tx.updateTable('sso_logins').set({ completed_at: now }).where('id', '=', ssoId).where('completed_at', 'is', null).executeTakeFirst();
+    const claimed = await tx.updateTable('sso_logins').set({ completed_at: now }).where('id', '=', ssoId).where('completed_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid');
     const user = await tx.selectFrom('users').select(['id', 'mfa_grace_from', 'disabled_at']).where('id', '=', userId).executeTakeFirstOrThrow();
     if (user.disabled_at !== null) throw new AppError('auth_failed');
