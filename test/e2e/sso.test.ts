@@ -1,4 +1,7 @@
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ssoLoopbackSignIn } from '@palisade/client/node';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +17,17 @@ const freePort = () =>
       s.close(() => resolve(port));
     });
   });
+
+/** A listener of the attacker's test on 127.0.0.1: it records whatever reaches it. */
+async function recordingListener() {
+  const hits: string[] = [];
+  const srv = createHttpServer((req, res) => {
+    hits.push(req.url ?? '');
+    res.end('ok');
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { port: (srv.address() as AddressInfo).port, hits, close: () => new Promise<void>((r) => srv.close(() => r())) };
+}
 
 describe('single sign-on through the SDK against a real server and a real IdP', () => {
   let server: ServerProcess;
@@ -85,6 +99,78 @@ describe('single sign-on through the SDK against a real server and a real IdP', 
     expect((await laptop.api.ssoComplete(mine.ssoId))?.aal).toBe(2);
     expect(await laptop.api.me()).toMatchObject({ username: 'victor', roles: ['member', 'security_admin'] });
     laptop.close();
+  });
+
+  it('S1: a loopback begin link forwarded to a victim on the same network ends at her own loopback; the attacker\'s /v1/sso/complete fails without the completion secret and with a guessed one', async () => {
+    idp.state.next = { sub: 'idp-vera', claims: { preferred_username: 'vera', groups: ['chat-security'] }, amr: ['pwd', 'otp'] };
+    const attacker = deviceClient(server);
+    const listener = await recordingListener();
+    const start = await attacker.api.ssoStart('vera laptop', 'linux', { loopback: { port: listener.port } });
+    // Polling does not work for a loopback sign-on, whatever the state of the IdP step.
+    await expect(attacker.api.ssoComplete(start.ssoId)).rejects.toMatchObject({ code: 'sso_completion_required' });
+    // The victim opens the forwarded begin link (same network, so it is accepted) and signs in at her IdP.
+    const victimBrowser = new TestBrowser(server.ca);
+    const callback = await victimBrowser.browseTo(start.browserUrl, redirect);
+    const landed = await victimBrowser.get(callback.href);
+    expect(landed.status).toBe(303);
+    const loopback = new URL(landed.location as string);
+    expect(`${loopback.origin}${loopback.pathname}`).toBe(`http://127.0.0.1:${listener.port}/palisade-sso`);
+    expect(loopback.searchParams.get('ssoId')).toBe(start.ssoId);
+    // Her browser goes to 127.0.0.1 of HER machine, where nothing of the attacker listens: it never
+    // reaches his listener (the test's victim browser does not deliver it there).
+    expect(listener.hits).toEqual([]);
+    await expect(attacker.api.ssoComplete(start.ssoId)).rejects.toMatchObject({ code: 'sso_completion_required' });
+    await expect(attacker.api.ssoComplete(start.ssoId, 'guessed-completion-secret-0123456789abcdef')).rejects.toMatchObject({ code: 'code_invalid' });
+    // The wrong guess burnt the sign-on: not even the real secret (read here from the victim's browser) collects it now.
+    await expect(attacker.api.ssoComplete(start.ssoId, loopback.searchParams.get('c') as string)).rejects.toMatchObject({ code: 'code_invalid' });
+    await expect(attacker.api.me()).rejects.toMatchObject({ code: 'not_authenticated' });
+    expect(listener.hits).toEqual([]);
+    await listener.close();
+  });
+
+  it('S1: the loopback sign-on through the SDK helper: the browser\'s redirect reaches the helper\'s listener, which collects the session once', async () => {
+    idp.state.next = { sub: 'idp-lena', claims: { preferred_username: 'lena', groups: ['chat-auditors'] }, amr: ['pwd', 'hwk'] };
+    const laptop = deviceClient(server);
+    const browser = new TestBrowser(server.ca);
+    let landedAt: URL | undefined;
+    let browserLeg: Promise<Awaited<ReturnType<TestBrowser['get']>>> | undefined;
+    const walk = async (url: string) => {
+      const callback = await browser.browseTo(url, redirect);
+      const landed = await browser.get(callback.href);
+      expect(landed.status).toBe(303);
+      landedAt = new URL(landed.location as string);
+      return browser.get(landedAt.href); // the browser on this machine reaches the helper's listener
+    };
+    const grant = await ssoLoopbackSignIn(laptop.api, {
+      deviceName: 'lena laptop', platform: 'linux',
+      onBrowserUrl: (url) => {
+        browserLeg = walk(url);
+        return browserLeg.then(() => undefined);
+      },
+    });
+    expect(grant.aal).toBe(2);
+    expect(await laptop.api.me()).toMatchObject({ username: 'lena', roles: ['member', 'auditor'] });
+    const page = await (browserLeg as NonNullable<typeof browserLeg>);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('Palisade: signed in on lena laptop; you can close this tab');
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.headers['content-security-policy']).toContain("default-src 'none'");
+    // The secret is single use: the same device cannot collect a second session with it.
+    const ssoId = (landedAt as URL).searchParams.get('ssoId') as string;
+    const secret = (landedAt as URL).searchParams.get('c') as string;
+    await expect(laptop.api.ssoComplete(ssoId, secret)).rejects.toMatchObject({ code: 'code_invalid' });
+    const thief = deviceClient(server);
+    await expect(thief.api.ssoComplete(ssoId, secret)).rejects.toMatchObject({ code: 'code_invalid' });
+    laptop.close();
+  });
+
+  it('S1: a start whose loopback is not a loopback IP literal, or has a bad port, is refused with bad_request', async () => {
+    const d = deviceClient(server);
+    const device = { publicKey: d.deviceKey.publicKey, name: 'x', platform: 'linux' };
+    for (const loopback of [{ port: 8080, host: 'attacker.example' }, { port: 8080, host: 'localhost' }, { port: 8080, host: '10.0.0.5' }, { port: 80 }, { port: 65536 }, { port: 8080.5 }, { port: '8080' }, { redirect: 'http://attacker.example/palisade-sso' }]) {
+      await expect(d.api.call('POST', '/v1/sso/start', { device, loopback }, false)).rejects.toMatchObject({ code: 'bad_request' });
+    }
+    await expect(d.api.call('POST', '/v1/sso/start', { device, loopback: { port: 8080, host: '::1' } }, false)).resolves.toMatchObject({ ssoId: expect.any(String) });
   });
 
   it('S11: signing in again with the group removed at the IdP withdraws the mapped role', async () => {

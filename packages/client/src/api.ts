@@ -95,16 +95,23 @@ export class Api {
 
   /**
    * Starts single sign-on for this device: open `browserUrl` in the browser on this same device (it works
-   * once, within 3 minutes), then poll `ssoComplete`. Never show or send `browserUrl` to anyone else: the
-   * browser that opens it is the one whose sign-in this device collects.
+   * once, within 3 minutes). Never show or send `browserUrl` to anyone else.
+   * With `loopback` (preferred; `ssoLoopbackSignIn` in `@palisade/client/node` does it all), the browser
+   * ends at `http://127.0.0.1:<port>/palisade-sso?ssoId=..&c=..` on the machine it runs on: pass `c` to
+   * `ssoComplete`. Without it, poll `ssoComplete` until it returns a session.
    */
-  ssoStart(deviceName: string, platform = 'unknown') {
-    return this.call<{ ssoId: string; browserUrl: string; expiresAt: string }>('POST', '/v1/sso/start', { device: { publicKey: this.key.publicKey, name: deviceName, platform } }, false);
+  ssoStart(deviceName: string, platform = 'unknown', opts: { loopback?: { port: number; host?: '127.0.0.1' | '::1' } } = {}) {
+    const body = { device: { publicKey: this.key.publicKey, name: deviceName, platform }, ...(opts.loopback ? { loopback: opts.loopback } : {}) };
+    return this.call<{ ssoId: string; browserUrl: string; expiresAt: string }>('POST', '/v1/sso/start', body, false);
   }
 
-  /** Collects the session once the browser sign-in is done; undefined while it is not. */
-  async ssoComplete(ssoId: string): Promise<SessionGrant | undefined> {
-    const r = await this.call<SessionGrant | { pending: true }>('POST', '/v1/sso/complete', { ssoId, signature: this.key.signSso(ssoId) }, false);
+  /**
+   * Collects the session once the browser sign-in is done; undefined while it is not. A loopback sign-on
+   * needs `completion`, the `c` its listener received (single use).
+   */
+  async ssoComplete(ssoId: string, completion?: string): Promise<SessionGrant | undefined> {
+    const body = { ssoId, signature: this.key.signSso(ssoId), ...(completion === undefined ? {} : { completion }) };
+    const r = await this.call<SessionGrant | { pending: true }>('POST', '/v1/sso/complete', body, false);
     if ('pending' in r) return undefined;
     this.token = r.token;
     return r;

@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   risk_denied: { kind: 'forbidden', hint: 'This login looks unsafe; try again from a known device or network later, or contact your administrator.' },
   sso_mfa_required: { kind: 'forbidden', hint: 'Your identity provider did not confirm multi-factor authentication; sign in there with your second factor.' },
   sso_browser_mismatch: { kind: 'forbidden', hint: 'Sign in from the link your Palisade app showed, in the browser on that device; never use a sign-in link someone sent you.' },
+  sso_loopback_required: { kind: 'forbidden', hint: 'This server accepts only the loopback sign-on: run the sign-on on the computer whose browser you use (palisade-chat sso without --no-loopback), or update your Palisade app.' },
+  sso_completion_required: { kind: 'forbidden', hint: 'This sign-on ends at the starting device\'s loopback listener: send the completion secret it received (the SDK\'s loopback helper does this).' },
   invite_pending: { kind: 'forbidden', hint: 'This invite carries administrative roles and waits for a second administrator to approve it; try again once it is approved.' },
   sso_not_configured: { kind: 'unavailable', hint: 'Single sign-on is not configured on this server; use a password or passkey.' },
   step_up_required: { kind: 'forbidden', hint: 'Confirm with your second factor first (POST /v1/step-up), then retry.' },

@@ -198,10 +198,22 @@ export type ServiceTokenRequest = z.infer<typeof ServiceTokenRequest>;
 /** Path parameters holding a service account id and a token id. */
 export const ServiceTokenParams = z.strictObject({ id: Id, tokenId: Id });
 
-/** POST /v1/sso/start: begin single sign-on for this device. */
-export const SsoStartRequest = z.strictObject({ device: DeviceInput });
-/** POST /v1/sso/complete: the device proves it started this sign-on, and collects the session. */
-export const SsoCompleteRequest = z.strictObject({ ssoId: Id, signature: B64Url(128) });
+/**
+ * Where an RFC 8252 loopback sign-on ends: a listener of the starting device on the loopback interface
+ * (an IP literal, never a host name; a port a user may bind). The server redirects the browser to
+ * `http://<host>:<port>/palisade-sso?ssoId=..&c=<completion secret>`.
+ */
+export const SsoLoopback = z.strictObject({
+  port: z.number().int().min(1024).max(65535),
+  host: z.enum(['127.0.0.1', '::1']).default('127.0.0.1'),
+});
+/** POST /v1/sso/start: begin single sign-on for this device (with `loopback`: the preferred mode). */
+export const SsoStartRequest = z.strictObject({ device: DeviceInput, loopback: SsoLoopback.optional() });
+/**
+ * POST /v1/sso/complete: the device proves it started this sign-on, and collects the session. A loopback
+ * sign-on also needs `completion`, the one-time secret its listener received.
+ */
+export const SsoCompleteRequest = z.strictObject({ ssoId: Id, signature: B64Url(128), completion: B64Url(128).optional() });
 
 /** POST /v1/password */
 export const ChangePasswordRequest = z.strictObject({ currentPassword: Password, newPassword: Password });

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { createNodeClient } from '../node/index.js';
+import type { SessionGrant } from '@palisade/protocol';
+import type { Api } from '../api.js';
+import { createNodeClient, ssoLoopbackSignIn, SsoLoopbackTimeoutError } from '../node/index.js';
 import { run, savedClient, trustServer } from './connect.js';
 import { addAccountCommands } from './account-commands.js';
 import { addAdminCommands } from './admin-commands.js';
@@ -32,6 +34,41 @@ async function loginAndSave(server: string, ca: string, username: string, passwo
   if (res.mfaEnrolmentDueBy) process.stderr.write(`enrol a second factor before ${res.mfaEnrolmentDueBy}: run \`palisade-chat mfa enrol\`\n`);
   saveProfile({ server, username, userId: res.userId });
   process.stderr.write(`logged in as ${username} (device ${res.deviceId}); session valid until ${res.expiresAt}\n`);
+}
+
+/** Loopback sign-on (RFC 8252): the browser on this computer hands the completion secret to our listener. */
+async function ssoWithLoopback(api: Api, deviceName: string, port: number | undefined): Promise<SessionGrant> {
+  if (port !== undefined && (!Number.isInteger(port) || port < 1024 || port > 65535)) die('--loopback-port must be 1024 to 65535');
+  try {
+    return await ssoLoopbackSignIn(api, {
+      deviceName, platform: process.platform, ...(port === undefined ? {} : { port }),
+      onBrowserUrl: (url, expiresAt) => {
+        process.stderr.write(
+          `Open this link in a browser on THIS computer within 3 minutes, then sign in (the sign-on is valid until ${expiresAt}).\n` +
+            `It works once and signs in this device only; never open a sign-in link someone sent you.\n  ${url}\nWaiting for the browser...`,
+        );
+      },
+    });
+  } catch (e) {
+    if (e instanceof SsoLoopbackTimeoutError) die(e.message);
+    throw e;
+  }
+}
+
+/** The link-only sign-on (--no-loopback): the browser must be on this computer's network; poll until done. */
+async function ssoByPolling(api: Api, deviceName: string): Promise<SessionGrant> {
+  const start = await api.ssoStart(deviceName, process.platform);
+  process.stderr.write(
+    `Open this link within 3 minutes, in a browser on this computer's network, then sign in (the sign-on is valid until ${start.expiresAt}).\n` +
+      `It works once and signs in this device only; never open a sign-in link someone sent you.\n  ${start.browserUrl}\nWaiting`,
+  );
+  for (;;) {
+    const grant = await api.ssoComplete(start.ssoId);
+    if (grant) return grant;
+    if (Date.now() > Date.parse(start.expiresAt)) die('the sign-on expired; run `palisade-chat sso` again.');
+    process.stderr.write('.');
+    await new Promise((r) => setTimeout(r, 2000));
+  }
 }
 
 async function askSecondFactor(): Promise<{ code: string } | { recoveryCode: string }> {
@@ -119,31 +156,21 @@ program
 
 program
   .command('sso')
-  .description('log in on this device through your organisation\'s single sign-on (opens a browser link)')
+  .description('log in on this device through your organisation\'s single sign-on (prints a link to open in the browser on this computer)')
   .option('--server <url>', 'server URL (default: the saved one)')
   .option('--fingerprint <sha256>', 'expected server certificate fingerprint')
-  .action((o: { server?: string; fingerprint?: string }) =>
+  .option('--no-loopback', 'do not wait for the browser on 127.0.0.1 (for a CLI on a remote host over SSH: the link must then be opened from that host\'s network)')
+  .option('--loopback-port <port>', 'listen on this port instead of an ephemeral one (to forward it with ssh -L)', (v) => Number(v))
+  .action((o: { server?: string; fingerprint?: string; loopback: boolean; loopbackPort?: number }) =>
     run(async () => {
       const server = o.server ?? readProfile()?.server ?? die('give --server https://HOST:8443');
       const ca = await trustServer(server, o.fingerprint);
       const client = createNodeClient({ baseUrl: server, ca, deviceKey: deviceKey() });
-      const start = await client.api.ssoStart(`palisade-chat on ${hostname()}`, process.platform);
-      process.stderr.write(
-        `Open this link in the browser on THIS computer within 3 minutes, then sign in (the sign-on is valid until ${start.expiresAt}).\n` +
-          `It works once and signs in this device only; never open a sign-in link someone sent you.\n  ${start.browserUrl}\nWaiting`,
-      );
-      for (;;) {
-        const grant = await client.api.ssoComplete(start.ssoId);
-        if (grant) {
-          saveToken(grant.token);
-          saveProfile({ ...readProfile(), server, userId: grant.userId });
-          process.stderr.write(`\nsigned in (session valid until ${grant.expiresAt})\n`);
-          return;
-        }
-        if (Date.now() > Date.parse(start.expiresAt)) die('the sign-on expired; run `palisade-chat sso` again.');
-        process.stderr.write('.');
-        await new Promise((r) => setTimeout(r, 2000));
-      }
+      const deviceName = `palisade-chat on ${hostname()}`;
+      const grant = o.loopback ? await ssoWithLoopback(client.api, deviceName, o.loopbackPort) : await ssoByPolling(client.api, deviceName);
+      saveToken(grant.token);
+      saveProfile({ ...readProfile(), server, userId: grant.userId });
+      process.stderr.write(`\nsigned in (session valid until ${grant.expiresAt})\n`);
     }),
   );
 

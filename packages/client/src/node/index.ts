@@ -1,6 +1,7 @@
 /** Node adapters for the SDK: HTTPS and WebSocket transports, certificate fetch, key files. */
 export { nodeHttp, nodeSockets, fetchServerCertificate, type NodeTlsOptions } from './transport.js';
 export { loadOrCreateDeviceKey, writePrivate } from './key-file.js';
+export { ssoLoopbackSignIn, SsoLoopbackTimeoutError, SSO_LOOPBACK_PATH, type LoopbackSignInOptions } from './sso-loopback.js';
 import { PalisadeClient } from '../client.js';
 import type { DeviceKey } from '../device-key.js';
 import type { RealtimeHandlers } from '../realtime.js';

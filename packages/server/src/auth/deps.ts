@@ -57,6 +57,8 @@ export interface SsoDeps {
   roleMapping: Record<string, string>;
   requireMfa: boolean;
   mfaAcrValues: string[];
-  /** Refuse a browser link opened from another network than the device that started (default true). */
+  /** Refuse a browser link opened from another network than the device that started (default true; not applied to loopback sign-ons). */
   requireSameNetwork?: boolean;
+  /** Refuse a sign-on that does not end at the device's loopback listener (default false). */
+  loopbackRequired?: boolean;
 }

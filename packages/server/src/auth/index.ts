@@ -18,7 +18,7 @@ export { listMyDevices, approveDevice, revokeDevice } from './devices.js';
 export { createServiceAccount, issueServiceToken, revokeServiceToken, listServiceAccounts, authenticateServiceToken, SERVICE_TOKEN_PREFIX, MAX_SERVICE_TOKEN_DAYS } from './service-accounts.js';
 export { assessLogin, decide, isKnownDevice, isKnownNetwork, networkOf, RISK_POLICY, type RiskAssessment, type RiskSignal } from './risk.js';
 export { startPasskeyRegistration, finishPasskeyRegistration, startPasskeyLogin, finishPasskeyLogin, verifyUserPasskey, saveChallenge, startPasskeyStepUp, finishPasskeyStepUp } from './passkeys.js';
-export { startSso, beginSso, ssoCallback, completeSso, idpAssertedMfa, ssoCookieName } from './sso.js';
+export { startSso, beginSso, ssoCallback, completeSso, idpAssertedMfa, ssoCookieName, SSO_LOOPBACK_PATH, type SsoLoopback } from './sso.js';
 export type { SsoDeps } from './deps.js';
 export { changePassword, MIN_MFA_PASSWORD_LENGTH } from './change-password.js';
 export { purgeExpired, ExpiredRowSweeper, type PurgeReport } from './purge.js';

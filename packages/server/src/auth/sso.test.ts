@@ -1,7 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ssoProofMessage } from '@palisade/protocol';
-import { OidcRelyingParty } from '../crypto/index.js';
+import { OidcRelyingParty, sha256Hex } from '../crypto/index.js';
 import { browseToCallback, startTestIdp, TestBrowser } from '../test-support/oidc-idp.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
@@ -172,5 +172,62 @@ withAllStores('single sign-on with a real OpenID Connect provider', (h) => {
     deps.auth.sso = { ...ssoDeps(), requireSameNetwork: false };
     const remote = await startSso(deps.auth, attacker.device, '203.0.113.7');
     await expect(beginSso(deps.auth, remote.ssoId, remote.beginSecret, '10.1.1.1')).resolves.toMatchObject({ authorizationUrl: expect.stringContaining(idp.issuer) });
+  });
+
+  it('S1: a loopback sign-on is collected only with the completion secret sent to the loopback redirect, once and soon; a wrong secret burns it', async () => {
+    const deps = await testDeps(h.get());
+    deps.auth.sso = ssoDeps();
+    const name = uniqueName('lb');
+    idp.state.next = { sub: `sub-${name}`, claims: { preferred_username: name }, amr: ['pwd', 'otp'] };
+    const d = newDevice();
+    const start = await startSso(deps.auth, d.device, '203.0.113.7', { port: 49152 });
+    await expect(completeSso(deps.auth, start.ssoId, d.proof(start.ssoId), '203.0.113.7')).rejects.toMatchObject({ code: 'sso_completion_required' });
+    // Loopback mode does not need the same network: the secret is bound to the browser's machine.
+    const leg = await browserLeg(deps.auth, start, '10.1.1.1');
+    const r = await ssoCallback(deps.auth, leg.callback, leg.cookies, '10.1.1.1');
+    const redirect = new URL(r.redirect as string);
+    expect(`${redirect.origin}${redirect.pathname}`).toBe('http://127.0.0.1:49152/palisade-sso');
+    expect(redirect.searchParams.get('ssoId')).toBe(start.ssoId);
+    const secret = redirect.searchParams.get('c') as string;
+    const row = await h.get().db.selectFrom('sso_logins').selectAll().where('id', '=', start.ssoId).executeTakeFirstOrThrow();
+    expect(row.completion_hash).toBe(sha256Hex(secret)); // only the hash is stored
+    expect(JSON.stringify(row)).not.toContain(secret);
+    await expect(completeSso(deps.auth, start.ssoId, d.proof(start.ssoId), '203.0.113.7')).rejects.toMatchObject({ code: 'sso_completion_required' });
+    const thief = newDevice();
+    await expect(completeSso(deps.auth, start.ssoId, thief.proof(start.ssoId), '203.0.113.7', secret)).rejects.toMatchObject({ code: 'device_proof_failed' });
+    const grant = await completeSso(deps.auth, start.ssoId, d.proof(start.ssoId), '203.0.113.7', secret);
+    expect((await authenticateToken(deps.auth, grant!.token)).principal.username).toBe(name);
+    await expect(completeSso(deps.auth, start.ssoId, d.proof(start.ssoId), '203.0.113.7', secret)).rejects.toMatchObject({ code: 'code_invalid' }); // single use
+
+    // A wrong secret burns the sign-on; the right one then fails too.
+    const second = await startSso(deps.auth, d.device, '10.3.3.7', { port: 49153, host: '::1' });
+    const leg2 = await browserLeg(deps.auth, second, '10.3.3.7');
+    const r2 = new URL((await ssoCallback(deps.auth, leg2.callback, leg2.cookies, '10.3.3.7')).redirect as string);
+    expect(r2.host).toBe('[::1]:49153');
+    await expect(completeSso(deps.auth, second.ssoId, d.proof(second.ssoId), '10.3.3.7', `${r2.searchParams.get('c')!.slice(0, -2)}xx`)).rejects.toMatchObject({ code: 'code_invalid' });
+    await expect(completeSso(deps.auth, second.ssoId, d.proof(second.ssoId), '10.3.3.7', r2.searchParams.get('c')!)).rejects.toMatchObject({ code: 'code_invalid' });
+
+    // The secret must be collected within two minutes of the callback.
+    const third = await startSso(deps.auth, d.device, '10.3.3.7', { port: 49154 });
+    const leg3 = await browserLeg(deps.auth, third, '10.3.3.7');
+    const r3 = new URL((await ssoCallback(deps.auth, leg3.callback, leg3.cookies, '10.3.3.7')).redirect as string);
+    deps.clock.advance(2 * 60_000 + 1);
+    await expect(completeSso(deps.auth, third.ssoId, d.proof(third.ssoId), '10.3.3.7', r3.searchParams.get('c')!)).rejects.toMatchObject({ code: 'code_invalid' });
+  });
+
+  it('S1: loopbackRequired refuses a start without loopback; a loopback that is not a loopback literal or has a bad port is refused', async () => {
+    const deps = await testDeps(h.get());
+    deps.auth.sso = { ...ssoDeps(), loopbackRequired: true };
+    const d = newDevice();
+    await expect(startSso(deps.auth, d.device, '10.3.3.8')).rejects.toMatchObject({ code: 'sso_loopback_required' });
+    await expect(startSso(deps.auth, d.device, '10.3.3.8', { port: 50000 })).resolves.toMatchObject({ ssoId: expect.any(String) });
+    for (const bad of [{ port: 80 }, { port: 65536 }, { port: 1.5 }, { port: 50000, host: '10.0.0.5' }, { port: 50000, host: 'localhost' }]) {
+      await expect(startSso(deps.auth, d.device, '10.3.3.8', bad as { port: number })).rejects.toMatchObject({ code: 'bad_request' });
+    }
+    // Without loopbackRequired, the link-only mode still works and takes no completion secret.
+    deps.auth.sso = ssoDeps();
+    const plain = await startSso(deps.auth, d.device, '10.3.3.8');
+    await expect(completeSso(deps.auth, plain.ssoId, d.proof(plain.ssoId), '10.3.3.8', 'some-completion-secret-0123456789')).rejects.toMatchObject({ code: 'bad_request' });
+    expect(await completeSso(deps.auth, plain.ssoId, d.proof(plain.ssoId), '10.3.3.8')).toBeUndefined();
   });
 });

@@ -16,6 +16,10 @@ import { applyIdpEmail } from './profile.js';
 const SSO_TTL_MS = 10 * 60_000;
 /** The device's browser link works once, and only this soon after the start. */
 const BEGIN_TTL_MS = 3 * 60_000;
+/** A loopback sign-on's completion secret must be collected this soon after the callback (the listener needs a second). */
+const COMPLETION_TTL_MS = 2 * 60_000;
+/** The path of the device's loopback listener the callback redirects to. */
+export const SSO_LOOPBACK_PATH = '/palisade-sso';
 const MFA_AMR = new Set(['mfa', 'otp', 'hwk', 'swk', 'fpt', 'sc']);
 const aad = (id: string) => aadOf('sso_logins', 'secrets_sealed', id);
 const LINK_INVALID = 'this sign-in link is unknown, expired or already used; start again on your device';
@@ -26,6 +30,25 @@ const LINK_INVALID = 'this sign-in link is unknown, expired or already used; sta
  */
 export const ssoCookieName = (ssoId: string): string => `__Host-palisade-sso-${ssoId}`;
 
+/** Where a loopback sign-on ends (RFC 8252 section 7.3): only IP literals of the loopback interface. */
+export interface SsoLoopback {
+  port: number;
+  host?: '127.0.0.1' | '::1';
+}
+
+/**
+ * The device's listener URL for a loopback sign-on.
+ * SECURITY (S1): only the loopback literals 127.0.0.1 and ::1 (never `localhost`, which DNS or a hosts
+ * file may point elsewhere) and a port a user may bind: the secret sent there reaches the machine whose
+ * browser finished the IdP step, and nothing else.
+ */
+function loopbackRedirect(l: SsoLoopback): string {
+  const host = l.host ?? '127.0.0.1';
+  if (host !== '127.0.0.1' && host !== '::1') throw new AppError('bad_request', 'loopback.host must be 127.0.0.1 or ::1');
+  if (!Number.isInteger(l.port) || l.port < 1024 || l.port > 65535) throw new AppError('bad_request', 'loopback.port must be 1024 to 65535');
+  return `http://${host === '::1' ? '[::1]' : host}:${l.port}${SSO_LOOPBACK_PATH}`;
+}
+
 function sso(deps: AuthDeps): SsoDeps {
   if (!deps.sso) throw new AppError('sso_not_configured');
   return deps.sso;
@@ -34,12 +57,16 @@ function sso(deps: AuthDeps): SsoDeps {
 /**
  * Starts single sign-on for a device. Returns the id to complete with and a one-time secret for the
  * device's browser link (`GET /v1/sso/begin/<ssoId>?k=<beginSecret>`, opened in the browser on the device).
+ * With `loopback` (the preferred mode), the callback redirects the browser to the device's loopback
+ * listener with a one-time completion secret, which `completeSso` then requires.
  * SECURITY (S1): no IdP URL is handed out here; only the browser that opens the link gets one, together
- * with the cookie the callback requires.
+ * with the cookie the callback requires. With `loopbackRequired`, a start without loopback is refused.
  */
-export async function startSso(deps: AuthDeps, device: DeviceDescription, address: string) {
+export async function startSso(deps: AuthDeps, device: DeviceDescription, address: string, loopback?: SsoLoopback) {
   deps.limiter.check('login.address', address);
-  sso(deps);
+  const s = sso(deps);
+  if (!loopback && s.loopbackRequired === true) throw new AppError('sso_loopback_required');
+  const redirect = loopback ? loopbackRedirect(loopback) : null;
   const secrets = OidcRelyingParty.newSecrets();
   const beginSecret = randomToken();
   const id = randomId();
@@ -50,9 +77,10 @@ export async function startSso(deps: AuthDeps, device: DeviceDescription, addres
       id, state_hash: sha256Hex(secrets.state), secrets_sealed: await deps.sealer.seal(Buffer.from(JSON.stringify(secrets)), aad(id)),
       device_public_key: device.publicKey, device_name: sealInTable(deps.sealer, 'sso_logins', 'device_name', id, device.name), device_platform: device.platform,
       created_at: now, expires_at: now + SSO_TTL_MS, user_id: null, aal: null, completed_at: null, begin_hash: sha256Hex(beginSecret), begun_at: null, browser_hash: null, start_network: sha256Hex(networkOf(address)),
+      loopback_redirect: redirect, completion_hash: null,
     })
     .execute();
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.started', target: id, address, outcome: 'success', details: { platform: device.platform } });
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.started', target: id, address, outcome: 'success', details: { platform: device.platform, loopback: redirect !== null } });
   return { ssoId: id, beginSecret, expiresAt: new Date(now + SSO_TTL_MS).toISOString() };
 }
 
@@ -61,7 +89,9 @@ export async function startSso(deps: AuthDeps, device: DeviceDescription, addres
  * the transport) and returns the IdP's authorization URL to redirect to.
  * SECURITY (S1): the link works once, only within BEGIN_TTL_MS of the start and (unless the operator
  * turned `requireSameNetwork` off) only from the starting device's network; its secret is compared in
- * constant time; the cookie secret is stored only as its SHA-256.
+ * constant time; the cookie secret is stored only as its SHA-256. A loopback sign-on skips the network
+ * check: its completion secret goes only to the loopback of the machine whose browser signs in, so a
+ * forwarded link yields nothing wherever it is opened (and an SSH port forward of the listener works).
  */
 export async function beginSso(deps: AuthDeps, ssoId: string, beginSecret: string, address: string) {
   deps.limiter.check('login.address', address);
@@ -73,7 +103,7 @@ export async function beginSso(deps: AuthDeps, ssoId: string, beginSecret: strin
   }
   // SECURITY (S1): a link forwarded to someone elsewhere is opened from another network than the device's.
   const sameNetwork = row.start_network === sha256Hex(networkOf(address));
-  if (!sameNetwork && s.requireSameNetwork !== false) {
+  if (!sameNetwork && s.requireSameNetwork !== false && row.loopback_redirect === null) {
     await deps.db.updateTable('sso_logins').set({ expires_at: now }).where('id', '=', ssoId).where('begun_at', 'is', null).execute();
     await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: 'browser link opened from another network than the device' } });
     throw new AppError('sso_browser_mismatch', 'open the sign-in link in the browser on the device that started it (same network); never use a sign-in link someone sent you');
@@ -99,9 +129,10 @@ export function idpAssertedMfa(claims: OidcClaims, acceptedAcr: string[]): boole
  * The IdP's redirect: checks that this is the browser the device opened, exchanges the code (PKCE,
  * state, nonce, issuer and audience checked by openid-client), applies the MFA policy, provisions or
  * links the account, syncs IdP-mapped roles, and marks the sign-on ready for its device to collect.
- * Returns the device it signs in, for the page to name.
+ * Returns the device it signs in, for the page to name, and for a loopback sign-on the URL to redirect
+ * the browser to (the device's listener, with the ssoId and the one-time completion secret).
  */
-export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, cookies: Record<string, string>, address: string): Promise<{ device: { name: string; platform: string } }> {
+export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, cookies: Record<string, string>, address: string): Promise<{ device: { name: string; platform: string }; redirect?: string }> {
   const s = sso(deps);
   const state = callbackUrl.searchParams.get('state') ?? '';
   const row = await deps.db.selectFrom('sso_logins').selectAll().where('state_hash', '=', sha256Hex(state)).executeTakeFirst();
@@ -132,17 +163,27 @@ export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, cookies: Rec
   const newUserId = randomId();
   const linked = await deps.db.selectFrom('external_identities').select('user_id').where('issuer', '=', claims.iss).where('subject', '=', claims.sub).executeTakeFirst();
   if (!linked) await deps.sealer.prepare(scopeOf.user(newUserId));
+  // SECURITY (S1): a loopback sign-on is collectable only with this secret, which goes to the loopback
+  // listener of the machine whose browser is here (never to the device that started, if that is elsewhere).
+  const completion = row.loopback_redirect !== null ? randomToken() : undefined;
   const { userId, rolesChanged } = await deps.db.transaction().execute(async (tx) => {
     const id = await linkOrProvision(deps, tx, claims, now, newUserId);
     const changed = await syncIdpRoles(deps, tx, s, claims, id, now);
-    await tx.updateTable('sso_logins').set({ user_id: id, aal: mfa ? 2 : 1 }).where('id', '=', row.id).where('user_id', 'is', null).execute();
+    const ready = completion === undefined ? {} : { completion_hash: sha256Hex(completion), expires_at: Math.min(row.expires_at, now + COMPLETION_TTL_MS) };
+    const marked = await tx.updateTable('sso_logins').set({ user_id: id, aal: mfa ? 2 : 1, ...ready }).where('id', '=', row.id).where('user_id', 'is', null).executeTakeFirst();
+    if (Number(marked.numUpdatedRows) !== 1) throw new AppError('code_invalid', 'this sign-on is unknown, expired or already used; start again');
     await recordAudit(tx, deps.sealer, { at: now, actorId: id, action: 'sso.verified', target: row.id, address, outcome: 'success', details: { issuer: claims.iss, mfa } });
     return { userId: id, rolesChanged: changed };
   });
   if (rolesChanged) deps.bus.publish({ type: ROLES_CHANGED, data: { userId } });
   // S14: an address the IdP says it verified becomes the user's verified e-mail (never fails the sign-on).
   await applyIdpEmail(deps, userId, claims).catch((e: unknown) => deps.log.warn({ err: (e as Error).message }, 'could not record the e-mail asserted by the IdP'));
-  return { device: { name: await openColumn(deps.sealer, 'sso_logins', 'device_name', row.id, row.device_name), platform: row.device_platform } };
+  const device = { name: await openColumn(deps.sealer, 'sso_logins', 'device_name', row.id, row.device_name), platform: row.device_platform };
+  if (completion === undefined || row.loopback_redirect === null) return { device };
+  const redirect = new URL(row.loopback_redirect);
+  redirect.searchParams.set('ssoId', row.id);
+  redirect.searchParams.set('c', completion);
+  return { device, redirect: redirect.href };
 }
 
 async function linkOrProvision(deps: AuthDeps, tx: Tx, claims: OidcClaims, now: number, newUserId: string): Promise<string> {
@@ -162,25 +203,44 @@ async function linkOrProvision(deps: AuthDeps, tx: Tx, claims: OidcClaims, now: 
 }
 
 /**
- * The device that started the sign-on collects its session, proving possession of its key.
- * Returns undefined while the IdP step is not finished.
+ * The device that started the sign-on collects its session, proving possession of its key and, for a
+ * loopback sign-on, showing the completion secret its listener received. Returns undefined while the
+ * IdP step of a sign-on without loopback is not finished.
  */
-export async function completeSso(deps: AuthDeps, ssoId: string, signature: string, address: string): Promise<SessionGrant | undefined> {
+export async function completeSso(deps: AuthDeps, ssoId: string, signature: string, address: string, completion?: string): Promise<SessionGrant | undefined> {
   const row = await deps.db.selectFrom('sso_logins').selectAll().where('id', '=', ssoId).executeTakeFirst();
   const now = deps.clock.now();
   if (!row || row.expires_at <= now || row.completed_at !== null) throw new AppError('code_invalid', 'this sign-on is unknown, expired or already completed');
   // SECURITY: only the device that started the sign-on can collect the session.
   if (!verifyEd25519(Buffer.from(row.device_public_key, 'base64url'), new TextEncoder().encode(ssoProofMessage(ssoId)), Buffer.from(signature, 'base64url'))) throw new AppError('device_proof_failed');
+  await checkCompletion(deps, row, completion, address, now);
   if (row.user_id === null) return undefined;
   const userId = row.user_id;
   const deviceName = await openColumn(deps.sealer, 'sso_logins', 'device_name', row.id, row.device_name);
   await prepareSession(deps, userId);
   const r = await deps.db.transaction().execute(async (tx) => {
-    const claimed = await tx.updateTable('sso_logins').set({ completed_at: now }).where('id', '=', ssoId).where('completed_at', 'is', null).executeTakeFirst();
+    const claimed = await tx.updateTable('sso_logins').set({ completed_at: now }).where('id', '=', ssoId).where('completed_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid');
     const user = await tx.selectFrom('users').select(['id', 'mfa_grace_from', 'disabled_at']).where('id', '=', userId).executeTakeFirstOrThrow();
     if (user.disabled_at !== null) throw new AppError('auth_failed');
     return openSession(deps, tx, user, { publicKey: row.device_public_key, name: deviceName, platform: row.device_platform }, row.aal === 2 ? 2 : 1, address, 'sso');
   });
   return grantOrPending(r);
+}
+
+/**
+ * SECURITY (S1): a loopback sign-on is collected only with its completion secret (SHA-256 stored,
+ * compared in constant time). Without one the answer is the same whether the IdP step is done or not;
+ * a wrong one burns the sign-on. Single use comes from `completed_at`.
+ */
+async function checkCompletion(deps: AuthDeps, row: { id: string; loopback_redirect: string | null; completion_hash: string | null }, completion: string | undefined, address: string, now: number): Promise<void> {
+  if (row.loopback_redirect === null) {
+    if (completion !== undefined) throw new AppError('bad_request', 'this sign-on was started without loopback; send no completion secret');
+    return;
+  }
+  if (completion === undefined) throw new AppError('sso_completion_required');
+  if (row.completion_hash !== null && constantTimeEqual(sha256Hex(completion), row.completion_hash)) return;
+  await deps.db.updateTable('sso_logins').set({ expires_at: now }).where('id', '=', row.id).where('completed_at', 'is', null).execute();
+  await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: 'wrong loopback completion secret' } });
+  throw new AppError('code_invalid', 'this sign-on is unknown, expired or already completed');
 }

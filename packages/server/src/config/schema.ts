@@ -152,6 +152,11 @@ const AuthSection = z.strictObject({
        * only when users run the client on one network and their browser on another (SSH, split proxies).
        */
       requireSameNetwork: z.boolean().default(true),
+      /**
+       * Refuse a sign-on without RFC 8252 loopback completion (`sso_loopback_required`). Off by default while
+       * clients that cannot listen on the loopback interface (a CLI over SSH) still use the link-only mode.
+       */
+      loopbackRequired: z.boolean().default(false),
     })
     .optional(),
   argon2: z

@@ -137,6 +137,7 @@ function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.Proce
     requireMfa: o.requireMfa,
     mfaAcrValues: o.mfaAcrValues,
     requireSameNetwork: o.requireSameNetwork,
+    loopbackRequired: o.loopbackRequired,
   };
 }
 

@@ -206,6 +206,10 @@ export interface SsoLoginsTable {
   browser_hash: Optional<string>;
   /** SHA-256 of the starting device's network (/24 or /48): the browser link must be opened from it. */
   start_network: Optional<string>;
+  /** Loopback mode (RFC 8252): the starting device's listener the callback redirects to; null otherwise. */
+  loopback_redirect: Optional<string>;
+  /** SHA-256 of the one-time completion secret sent to that listener; the device must show the secret. */
+  completion_hash: Optional<string>;
 }
 
 export interface ExternalIdentitiesTable {

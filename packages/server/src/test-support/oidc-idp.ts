@@ -71,7 +71,7 @@ export class TestBrowser {
   constructor(private readonly ca?: string) {}
 
   /** One GET with this browser's cookies for that origin; stores the cookies it sets. */
-  get(href: string): Promise<{ status: number; location: string | undefined; body: string }> {
+  get(href: string): Promise<{ status: number; location: string | undefined; body: string; headers: Record<string, string | string[] | undefined> }> {
     const url = new URL(href);
     const jar = this.jars.get(url.origin) ?? new Map<string, string>();
     this.jars.set(url.origin, jar);
@@ -86,7 +86,7 @@ export class TestBrowser {
         }
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body, headers: res.headers }));
       })
         .on('error', reject)
         .end();

@@ -20,15 +20,16 @@ function cookiesOf(header: string | undefined): Record<string, string> {
 /**
  * Single sign-on with OpenID Connect: start on a device, open the device's one-time link in the browser
  * on that device (it binds the browser with a cookie and goes on to the IdP), sign in at the IdP, and
- * collect the session on the device.
+ * collect the session on the device. In loopback mode (RFC 8252, preferred) the callback redirects the
+ * browser to the device's listener on 127.0.0.1 with a one-time completion secret the device must show.
  */
 export const ssoRoutes = [
   route({
-    method: 'POST', url: '/v1/sso/start', access: 'public', summary: 'Begin single sign-on for this device → {ssoId, browserUrl}', body: SsoStartRequest,
+    method: 'POST', url: '/v1/sso/start', access: 'public', summary: 'Begin single sign-on for this device (optionally ending at its loopback listener) → {ssoId, browserUrl}', body: SsoStartRequest,
     handler: async ({ deps, body, address }) => {
       const s = deps.auth.sso;
       if (!s) throw new AppError('sso_not_configured');
-      const r = await startSso(deps.auth, body.device, address);
+      const r = await startSso(deps.auth, body.device, address, body.loopback);
       const browserUrl = new URL(`/v1/sso/begin/${r.ssoId}`, s.redirectUri);
       browserUrl.searchParams.set('k', r.beginSecret);
       return { ssoId: r.ssoId, browserUrl: browserUrl.href, expiresAt: r.expiresAt };
@@ -45,12 +46,15 @@ export const ssoRoutes = [
     },
   }),
   route({
-    method: 'GET', url: '/v1/sso/callback', access: 'public', summary: 'The identity provider\'s redirect (authorization code with PKCE, state and nonce; the browser-binding cookie)', query: CallbackQuery,
-    handler: async ({ deps, query, address, headers }) => {
+    method: 'GET', url: '/v1/sso/callback', access: 'public', summary: 'The identity provider\'s redirect (authorization code with PKCE, state and nonce; the browser-binding cookie); in loopback mode a 303 to the device\'s listener', query: CallbackQuery,
+    handler: async ({ deps, query, address, headers, reply }) => {
       if (!deps.auth.sso) throw new AppError('sso_not_configured');
       const url = new URL(deps.auth.sso.redirectUri);
       for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-      const { device } = await ssoCallback(deps.auth, url, cookiesOf(headers.cookie), address);
+      const { device, redirect } = await ssoCallback(deps.auth, url, cookiesOf(headers.cookie), address);
+      // SECURITY (S1): the completion secret travels only in this redirect to the browser's own loopback
+      // (no-store and no-referrer come with every response).
+      if (redirect) return reply.redirect(redirect, 303);
       return {
         status: 'signed_in', device,
         message: `You signed in the device "${device.name}" (${device.platform}); return to it. If you did not just start this sign-in on that device, sign out its session at once from another device or tell your security team.`,
@@ -58,7 +62,7 @@ export const ssoRoutes = [
     },
   }),
   route({
-    method: 'POST', url: '/v1/sso/complete', access: 'public', summary: 'The starting device collects its session (signed with its key) → a session or {pending}', body: SsoCompleteRequest,
-    handler: async ({ deps, body, address }) => (await completeSso(deps.auth, body.ssoId, body.signature, address)) ?? { pending: true },
+    method: 'POST', url: '/v1/sso/complete', access: 'public', summary: 'The starting device collects its session (signed with its key; the completion secret in loopback mode) → a session or {pending}', body: SsoCompleteRequest,
+    handler: async ({ deps, body, address }) => (await completeSso(deps.auth, body.ssoId, body.signature, address, body.completion)) ?? { pending: true },
   }),
 ];

@@ -14,6 +14,7 @@ import { m0012SealedMetadata } from './0012-sealed-metadata.js';
 import { m0013FactorsPasskeyAssurance } from './0013-factors-passkey-assurance.js';
 import { m0014RbacProvenance } from './0014-rbac-provenance.js';
 import { m0015LoginFailuresEmailVerified } from './0015-login-failures-email-verified.js';
+import { m0016SsoLoopback } from './0016-sso-loopback.js';
 import type { DialectQuirks } from './quirks.js';
 
 export type { DialectQuirks } from './quirks.js';
@@ -36,5 +37,6 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
     '0013_factors_passkey_assurance': m0013FactorsPasskeyAssurance(),
     '0014_rbac_provenance': m0014RbacProvenance(),
     '0015_login_failures_email_verified': m0015LoginFailuresEmailVerified(),
+    '0016_sso_loopback': m0016SsoLoopback(),
   };
 }
