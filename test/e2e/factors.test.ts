@@ -9,6 +9,7 @@ import { makeAttestationCa } from '../../packages/server/src/test-support/attest
 import { SOFT_AAGUID, SoftAuthenticator } from '../../packages/server/src/test-support/soft-authenticator.js';
 import { useServerWithAdmin } from '../support/harness.js';
 import { addDevice, createUsers, deviceClient, PASS, waitFor } from '../support/users.js';
+import { palisade } from '../support/cli.js';
 
 // The server trusts a test CA's authenticator model for AAL3, as an operator would trust a vendor.
 const ca = await makeAttestationCa(SOFT_AAGUID);
@@ -73,9 +74,11 @@ describe('factor management against a real server (S2, S5, S16, S19, S20)', () =
     // Planted again; two security admins (each with a passkey, so stepped up) reset alice's factors.
     const again = await registerPasskey(attacker, key, 'again');
     await registerPasskey(env.admin, softKey(), 'admin key');
-    const inv = await env.admin.api.invite('member', 1, ['security_admin']);
+    // The second security admin comes from the operator (admin socket), so the two are independent (S3, S4).
+    const op = await palisade(['admin', 'invite', '--grant', 'security_admin'], { PALISADE_DATA_DIR: env.server.dataDir });
+    expect(op.code).toBe(0);
     const sec2 = deviceClient(env.server);
-    await sec2.api.enrol({ token: inv.token, username: 'sec2', password: PASS });
+    await sec2.api.enrol({ token: op.out.trim(), username: 'sec2', password: PASS });
     await sec2.login('sec2', PASS, 'sec2 laptop');
     await registerPasskey(sec2, softKey(), 'sec2 key');
     const aliceId = users.users.find((u) => u.username === 'alice')!.id;

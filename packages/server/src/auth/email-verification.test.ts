@@ -2,11 +2,12 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ssoProofMessage } from '@palisade/protocol';
 import { OidcRelyingParty } from '../crypto/index.js';
-import { browseToCallback, startTestIdp } from '../test-support/oidc-idp.js';
+import { startTestIdp } from '../test-support/oidc-idp.js';
+import { finishSsoInBrowser } from '../test-support/sso-browser.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
 import { makeUsers, uniqueName } from '../test-support/users.js';
-import { authenticateToken, completeSso, getProfile, listUsers, ssoCallback, startSso, updateProfile, verifyEmail, type AuthDeps } from './index.js';
+import { authenticateToken, completeSso, getProfile, listUsers, startSso, updateProfile, verifyEmail, type AuthDeps } from './index.js';
 
 const REDIRECT = 'https://localhost:8443/v1/sso/callback';
 let idp: Awaited<ReturnType<typeof startTestIdp>>;
@@ -25,7 +26,7 @@ async function ssoSignIn(deps: AuthDeps, name: string, claims: Record<string, un
   const k = generateKeyPairSync('ed25519');
   const device = { publicKey: (k.publicKey.export({ format: 'jwk' }) as { x: string }).x, name: 'sso', platform: 'linux' };
   const start = await startSso(deps, device, '10.3.3.3');
-  await ssoCallback(deps, await browseToCallback(start.authorizationUrl, REDIRECT), '10.3.3.3');
+  await finishSsoInBrowser(deps, start, '10.3.3.3', REDIRECT);
   const grant = await completeSso(deps, start.ssoId, sign(null, Buffer.from(ssoProofMessage(start.ssoId)), k.privateKey).toString('base64url'), '10.3.3.3');
   return (await authenticateToken(deps, grant!.token)).principal;
 }

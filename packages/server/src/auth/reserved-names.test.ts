@@ -1,11 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OidcRelyingParty } from '../crypto/index.js';
-import { browseToCallback, startTestIdp } from '../test-support/oidc-idp.js';
+import { startTestIdp } from '../test-support/oidc-idp.js';
 import { testDeps } from '../test-support/deps.js';
-import { makeUsers, uniqueName } from '../test-support/users.js';
+import { makeUsers, PASS, uniqueName } from '../test-support/users.js';
+import { finishSsoInBrowser } from '../test-support/sso-browser.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
-import { createInvite, deleteUser, enrol, ssoCallback, startSso } from './index.js';
+import { createInvite, deleteUser, enrol, startSso } from './index.js';
 import { reservedPrefixOf, unreservedUsername } from './reserved-names.js';
 
 withAllStores('deleting a user whose old tombstone name is squatted (S13)', (h) => {
@@ -14,7 +15,7 @@ withAllStores('deleting a user whose old tombstone name is squatted (S13)', (h) 
     const [admin, victim] = await makeUsers(deps.auth, [uniqueName('a'), uniqueName('v')]);
     // A squatter enrolled before the fix, under the name the old code gave a deleted victim.
     const token = (await createInvite(deps.auth, null, { role: 'member', ttlHours: 1 })).token;
-    const { userId: squatterId } = await enrol(deps.auth, { token, username: uniqueName('sq'), password: 'correct horse battery staple 42' }, '10.9.9.9');
+    const { userId: squatterId } = await enrol(deps.auth, { token, username: uniqueName('sq'), password: PASS }, '10.9.9.9');
     await h.get().db.updateTable('users').set({ username: `deleted.${victim!.userId.slice(0, 16)}` }).where('id', '=', squatterId).execute();
     await deleteUser(deps.auth, { ...admin!, strongAuthAt: deps.clock.now() }, victim!.userId, null);
     const row = await h.get().db.selectFrom('users').select('username').where('id', '=', victim!.userId).executeTakeFirstOrThrow();
@@ -32,7 +33,7 @@ withAllStores('deleting a user whose old tombstone name is squatted (S13)', (h) 
     const before = await count();
     for (const username of ['bot.alerts', 'deleted.0123456789abcdef', 'admin-ops']) {
       const token = (await createInvite(deps.auth, null, { role: 'member', ttlHours: 1 })).token;
-      await expect(enrol(deps.auth, { token, username, password: 'correct horse battery staple 42' }, '10.9.9.8')).rejects.toMatchObject({ code: 'username_reserved' });
+      await expect(enrol(deps.auth, { token, username, password: PASS }, '10.9.9.8')).rejects.toMatchObject({ code: 'username_reserved' });
     }
     expect(await count()).toBe(before);
   });
@@ -76,7 +77,7 @@ withAllStores('just-in-time SSO accounts and reserved names (S13)', (h) => {
       const sub = `sub-${uniqueName('jit')}`;
       idp.state.next = { sub, claims: { preferred_username: preferred }, amr: ['pwd', 'otp'] };
       const start = await startSso(deps.auth, { publicKey, name: 'laptop', platform: 'linux' }, '10.4.4.4');
-      await ssoCallback(deps.auth, await browseToCallback(start.authorizationUrl, REDIRECT), '10.4.4.4');
+      await finishSsoInBrowser(deps.auth, start, '10.4.4.4', REDIRECT);
       const link = await h.get().db.selectFrom('external_identities').select('user_id').where('subject', '=', sub).executeTakeFirstOrThrow();
       const user = await h.get().db.selectFrom('users').select('username').where('id', '=', link.user_id).executeTakeFirstOrThrow();
       expect(user.username.startsWith('user-')).toBe(true);

@@ -4,6 +4,7 @@ import { ssoProofMessage } from '@palisade/protocol';
 import { OidcRelyingParty, sha256Hex } from '../crypto/index.js';
 import { browseToCallback, startTestIdp, TestBrowser } from '../test-support/oidc-idp.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
+import { openSsoLink, ssoBrowserLeg } from '../test-support/sso-browser.js';
 import { testDeps } from '../test-support/deps.js';
 import { uniqueName } from '../test-support/users.js';
 import type { AuthDeps } from './deps.js';
@@ -21,17 +22,8 @@ const ssoDeps = (clientId = 'palisade'): SsoDeps => ({
   issuer: idp.issuer, redirectUri: REDIRECT, roleClaim: 'groups', roleMapping: { 'sec-team': 'security_admin' }, requireMfa: true, mfaAcrValues: ['urn:palisade:mfa'],
 });
 
-/** The device opens its browser link in its own browser: returns that browser's way to the callback. */
-async function openLink(deps: AuthDeps, start: { ssoId: string; beginSecret: string }, address: string) {
-  const b = await beginSso(deps, start.ssoId, start.beginSecret, address);
-  return { authorizationUrl: b.authorizationUrl, cookies: { [b.cookie.name]: b.cookie.value } };
-}
-
-/** The whole browser leg in the device's own browser; returns the callback URL and that browser's cookies. */
-async function browserLeg(deps: AuthDeps, start: { ssoId: string; beginSecret: string }, address: string) {
-  const link = await openLink(deps, start, address);
-  return { callback: await browseToCallback(link.authorizationUrl, REDIRECT), cookies: link.cookies };
-}
+const openLink = openSsoLink;
+const browserLeg = (deps: AuthDeps, start: { ssoId: string; beginSecret: string }, address: string) => ssoBrowserLeg(deps, start, address, REDIRECT);
 
 function newDevice() {
   const k = generateKeyPairSync('ed25519');

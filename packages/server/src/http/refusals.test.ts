@@ -37,10 +37,14 @@ describe('S15 refused authorization is audited through the route pipeline, rate-
     await core?.store.close();
   });
 
+  // Each proof is single use (S6): a distinct time per request keeps identical requests distinct.
+  let proofs = 0;
   const call = (who: string, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown) => {
     const u = users[who]!;
-    const headers = { authorization: `Bearer ${u.token}`, 'x-palisade-proof': u.key.httpProof(method, url, clock.now()) };
-    return app.inject({ method, url, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
+    const body = payload !== undefined ? JSON.stringify(payload) : undefined;
+    const headers: Record<string, string> = { authorization: `Bearer ${u.token}`, 'x-palisade-proof': u.key.httpProof(method, url, clock.now() + proofs++, u.token, body) };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return app.inject({ method, url, headers, ...(body !== undefined ? { payload: body } : {}) });
   };
   const refusals = (who: string) => auditRecords(core.store.db, core.sealer, { actorId: users[who]!.userId, action: 'authz.refused' });
 
