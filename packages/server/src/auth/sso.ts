@@ -1,4 +1,4 @@
-import { ssoProofMessage, type SessionGrant } from '@palisade/protocol';
+import { DisplayText, ssoProofMessage, type SessionGrant } from '@palisade/protocol';
 import { AppError } from '../core/index.js';
 import { constantTimeEqual, hashPassword, OidcRelyingParty, randomId, randomToken, sha256Hex, verifyEd25519, type OidcClaims, type OidcRequestSecrets } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
@@ -186,6 +186,16 @@ export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, cookies: Rec
   return { device, redirect: redirect.href };
 }
 
+/**
+ * The IdP's display name, as the HTTP schema would accept it (at most 128 code points, cut on a code
+ * point, never inside a surrogate pair; no controls or bidi overrides), or none.
+ */
+export function idpDisplayName(name: unknown): string | null {
+  if (typeof name !== 'string') return null;
+  const r = DisplayText.safeParse(Array.from(name).slice(0, 128).join(''));
+  return r.success ? r.data : null;
+}
+
 async function linkOrProvision(deps: AuthDeps, tx: Tx, claims: OidcClaims, now: number, newUserId: string): Promise<string> {
   const linked = await tx.selectFrom('external_identities').select('user_id').where('issuer', '=', claims.iss).where('subject', '=', claims.sub).executeTakeFirst();
   let userId = linked?.user_id;
@@ -195,7 +205,7 @@ async function linkOrProvision(deps: AuthDeps, tx: Tx, claims: OidcClaims, now: 
     const base = unreservedUsername(String(claims.preferred_username ?? claims.email ?? 'user').toLowerCase().replace(/@.*$/, '').replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 24) || 'user');
     const taken = await tx.selectFrom('users').select('id').where('username', '=', base).executeTakeFirst();
     const username = taken ? `${base}-${randomToken(3).toLowerCase().replace(/[^a-z0-9]/g, 'x')}` : base;
-    await tx.insertInto('users').values({ id: userId, username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, typeof claims.name === 'string' ? claims.name.slice(0, 128) : null), password_hash: await hashPassword(randomToken(), deps.policy.argon2), role: 'member', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();
+    await tx.insertInto('users').values({ id: userId, username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, idpDisplayName(claims.name)), password_hash: await hashPassword(randomToken(), deps.policy.argon2), role: 'member', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();
     await tx.insertInto('external_identities').values({ issuer: claims.iss, subject: claims.sub, user_id: userId, created_at: now }).execute();
     await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'user.provisioned', target: userId, outcome: 'success', details: { issuer: claims.iss } });
   }
