@@ -24,7 +24,7 @@ export async function palisadeTarget(dataDir: string, progress: (s: string) => v
     "    'login.address': { burst: 1000000, perSecond: 1000000 }",
     "    'enrol.address': { burst: 1000000, perSecond: 1000000 }",
     // Connection caps too: every benchmark client comes from 127.0.0.1.
-    'http:', '  maxConnections: 200000', '  maxConnectionsPerAddress: 200000',
+    'http:', '  maxConnections: 200000', '  maxConnectionsPerAddress: 100000',
     'keys:', `  sealMessages: ${opts.sealMessages ?? true}`, ''].join('\n'));
   const server = await startPalisade(dataDir, configFile);
   const baseUrl = `https://127.0.0.1:${server.port}`;
