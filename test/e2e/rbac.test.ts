@@ -7,7 +7,7 @@ import { Secret, TOTP } from 'otpauth';
 import type { PalisadeClient } from '@palisade/client';
 import { createUsers, deviceClient, PASS } from '../support/users.js';
 import { useServerWithAdmin } from '../support/harness.js';
-import { palisade } from '../support/cli.js';
+import { chat, palisade, spawnChat } from '../support/cli.js';
 import type { ServerProcess } from '../support/server-process.js';
 
 const codeFor = (secret: string, at = Date.now()) => new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: at });
@@ -134,6 +134,41 @@ describe('direct grants of administrative roles against a real server', () => {
     expect(res.body).toEqual({ id: expect.any(String) });
     expect((await aud.api.me()).roles).toContain('auditor');
     aud.close();
+  });
+  it('S3: palisade-chat admin grant says an admin role is not granted yet and what the second admin runs; admin approvals and approve complete it', async () => {
+    const fingerprint = /fingerprint: (\S+)/.exec(ctx.server.stderr())![1]!;
+    // cleo: an org_admin the operator made (independent of the first admin), using the terminal client.
+    const op = await palisade(['admin', 'invite', '--grant', 'org_admin'], { PALISADE_DATA_DIR: ctx.server.dataDir });
+    const home = mkdtempSync(join(tmpdir(), 'palisade-chat-'));
+    const e = await chat(home, ['enrol', '--server', ctx.server.baseUrl, '--token-stdin', '--username', 'cleo', '--fingerprint', fingerprint, '--password-stdin'], `${op.out.trim()}\n${PASS}\n`);
+    expect(e.code).toBe(0);
+    const mfa = spawnChat(home, ['mfa', 'enrol']); // confirming the app is this session's step-up
+    await mfa.waitForErr(/Code shown by the app/);
+    const secret = /\(secret (\S+)\)/.exec(mfa.out())![1]!;
+    expect((await mfa.end(`${codeFor(secret)}\n`)).code).toBe(0);
+    const [bert, cora] = (await createUsers(ctx.server, ctx.admin, ['bert', 'cora'])) as [PalisadeClient, PalisadeClient];
+    const g = await chat(home, ['admin', 'grant', 'bert', 'security_admin', '--reason', 'second responder']);
+    expect(g.code).toBe(0);
+    expect(g.out).toMatch(/security_admin for bert is NOT granted yet/);
+    const id = /palisade-chat admin approve (\S+)/.exec(g.out)?.[1];
+    expect(id).toEqual(expect.any(String));
+    expect((await bert.api.me()).roles).not.toContain('security_admin');
+    await ctx.admin.api.approve(id!); // the first admin is independent of cleo
+    expect((await bert.api.me()).roles).toContain('security_admin');
+    // The other way round: the first admin asks; cleo lists it and approves it from the terminal.
+    const coraId = (await cora.api.me()).userId;
+    const r = await ctx.admin.api.grantRole(coraId, 'org_admin', 'third admin');
+    expect('pendingApproval' in r).toBe(true);
+    const pending = (r as { pendingApproval: string }).pendingApproval;
+    expect((await chat(home, ['admin', 'approvals'])).out).toContain(`${pending}  grant org_admin to user ${coraId}`);
+    const ok = await chat(home, ['admin', 'approve', pending]);
+    expect([ok.code, ok.out.trim()]).toEqual([0, `approved ${pending}: it has run`]);
+    expect((await cora.api.me()).roles).toContain('org_admin');
+    // A role outside the two-person set is granted at once, and the client says so.
+    expect((await chat(home, ['admin', 'grant', 'bert', 'auditor', '--reason', 'audit season'])).out).toMatch(/^granted auditor to bert \(\S+\)$/m);
+    expect((await bert.api.me()).roles).toContain('auditor');
+    bert.close();
+    cora.close();
   });
 });
 
