@@ -37,10 +37,15 @@ describe('S15 refused authorization is audited through the route pipeline, rate-
     await core?.store.close();
   });
 
+  let lastProofMs = 0;
   const call = (who: string, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown) => {
     const u = users[who]!;
-    const headers = { authorization: `Bearer ${u.token}`, 'x-palisade-proof': u.key.httpProof(method, url, clock.now()) };
-    return app.inject({ method, url, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
+    // Each proof is used once: strictly increasing times, as the SDK does.
+    lastProofMs = Math.max(clock.now(), lastProofMs + 1);
+    // The proof signs the exact body bytes and the session token (S6 proof v2).
+    const text = payload === undefined ? undefined : JSON.stringify(payload);
+    const headers = { authorization: `Bearer ${u.token}`, 'x-palisade-proof': u.key.httpProof(method, url, lastProofMs, u.token, text), ...(text !== undefined ? { 'content-type': 'application/json' } : {}) };
+    return app.inject({ method, url, headers, ...(text !== undefined ? { payload: text } : {}) });
   };
   const refusals = (who: string) => auditRecords(core.store.db, core.sealer, { actorId: users[who]!.userId, action: 'authz.refused' });
 
