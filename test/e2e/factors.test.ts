@@ -7,6 +7,7 @@ import { Secret, TOTP } from 'otpauth';
 import type { PalisadeClient } from '@palisade/client';
 import { makeAttestationCa } from '../../packages/server/src/test-support/attestation-ca.js';
 import { SOFT_AAGUID, SoftAuthenticator } from '../../packages/server/src/test-support/soft-authenticator.js';
+import { palisade } from '../support/cli.js';
 import { useServerWithAdmin } from '../support/harness.js';
 import { addDevice, createUsers, deviceClient, PASS, waitFor } from '../support/users.js';
 
@@ -73,9 +74,12 @@ describe('factor management against a real server (S2, S5, S16, S19, S20)', () =
     // Planted again; two security admins (each with a passkey, so stepped up) reset alice's factors.
     const again = await registerPasskey(attacker, key, 'again');
     await registerPasskey(env.admin, softKey(), 'admin key');
-    const inv = await env.admin.api.invite('member', 1, ['security_admin']);
+    // The second security admin comes from the operator (admin socket): an invite from the first admin
+    // would wait for a second person and make sec2 the admin's puppet (S3, S4).
+    const op = await palisade(['admin', 'invite', '--grant', 'security_admin'], { PALISADE_DATA_DIR: env.server.dataDir, PALISADE_CONFIG: join(dir, 'palisade.yaml') });
+    expect(op.code).toBe(0);
     const sec2 = deviceClient(env.server);
-    await sec2.api.enrol({ token: inv.token, username: 'sec2', password: PASS });
+    await sec2.api.enrol({ token: op.out.trim(), username: 'sec2', password: PASS });
     await sec2.login('sec2', PASS, 'sec2 laptop');
     await registerPasskey(sec2, softKey(), 'sec2 key');
     const aliceId = users.users.find((u) => u.username === 'alice')!.id;
