@@ -22,6 +22,8 @@ export interface ChatProcess {
   pid: number;
   /** Everything written to stderr so far. */
   err: () => string;
+  /** Everything written to stdout so far. */
+  out: () => string;
   /** Resolves once stderr matches (e.g. the password prompt). */
   waitForErr: (re: RegExp, ms?: number) => Promise<void>;
   write: (text: string) => void;
@@ -41,6 +43,7 @@ export function spawnChat(home: string, args: string[]): ChatProcess {
   return {
     pid: p.pid!,
     err: () => err,
+    out: () => out,
     async waitForErr(re, ms = 15_000) {
       const until = Date.now() + ms;
       while (!re.test(err)) {

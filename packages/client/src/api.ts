@@ -7,10 +7,6 @@ import type { HttpTransport } from './transport.js';
 /** A message as returned by history. */
 export type HistoryMessage = MessageView;
 
-/**
- * Typed calls to the HTTP API. Authenticated calls carry the bearer token in a header (never the URL)
- * and a device-key proof over the method, path, body, session and time (single use, 30 s).
- */
 /** One second factor as `GET /v1/factors` lists it. */
 export interface FactorInfo {
   id: string;
@@ -28,6 +24,13 @@ export interface FactorInfo {
   aalReason: string;
 }
 
+/** Answer of a role grant: the grant, or (org_admin, security_admin) the two-person request it waits on. */
+export type GrantRoleResult = { id: string } | { pendingApproval: string };
+
+/**
+ * Typed calls to the HTTP API. Authenticated calls carry the bearer token in a header (never the URL)
+ * and a device-key proof over the method, path, body, session and time (single use, 30 s).
+ */
 export class Api {
   token: string | undefined;
   /** The last proof time used; proofs get strictly increasing times so none repeats. */
@@ -165,6 +168,15 @@ export class Api {
     this.call<object>('DELETE', `/v1/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(userId)}`);
   history = async (conversationId: string, after = 0, limit = 100) =>
     (await this.call<{ messages: HistoryMessage[] }>('GET', `/v1/conversations/${encodeURIComponent(conversationId)}/messages?after=${after}&limit=${limit}`)).messages;
-  invite = (role: 'member' | 'guest' = 'member', ttlHours = 72, grants: string[] = []) => this.call<{ token: string; expiresAt: string }>('POST', '/v1/invites', { role, ttlHours, grants });
+  /** Admin: an invite token; with org_admin or security_admin in `grants`, it is unusable until a second admin approves `pendingApproval`. */
+  invite = (role: 'member' | 'guest' = 'member', ttlHours = 72, grants: string[] = []) => this.call<{ token: string; expiresAt: string; pendingApproval?: string }>('POST', '/v1/invites', { role, ttlHours, grants });
+  /**
+   * Admin: grants a standing role (needs a recent step-up). org_admin and security_admin are not
+   * granted at once: the answer is `{ pendingApproval }`, which a second, independent holder of
+   * role.grant approves with `approve`.
+   */
+  grantRole = (userId: string, role: string, reason: string) => this.call<GrantRoleResult>('POST', `/v1/admin/users/${encodeURIComponent(userId)}/roles`, { role, reason });
+  /** Approves and runs another person's two-person request (needs its permission and a recent step-up). */
+  approve = (approvalId: string) => this.call<object>('POST', `/v1/approvals/${encodeURIComponent(approvalId)}/approve`);
   sessions = () => this.call<{ sessions: { id: string; deviceName: string; current: boolean }[] }>('GET', '/v1/sessions');
 }

@@ -3,7 +3,7 @@
  * in `@palisade/client/node`.
  */
 export { PalisadeClient, newClientMsgId, type ClientOptions } from './client.js';
-export { Api, type FactorInfo, type HistoryMessage } from './api.js';
+export { Api, type FactorInfo, type GrantRoleResult, type HistoryMessage } from './api.js';
 export { Realtime, type IncomingMessage, type ConnectionState, type RealtimeHandlers } from './realtime.js';
 export { DeviceKey } from './device-key.js';
 export { PalisadeError } from './errors.js';

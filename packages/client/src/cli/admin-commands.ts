@@ -10,6 +10,14 @@ async function userId(username: string): Promise<string> {
   return u.id;
 }
 
+/** One line for a two-person request: what it would do. */
+function describeRequest(action: string, params: Record<string, unknown>): string {
+  if (action === 'role.grant') return `grant ${String(params.role)} to user ${String(params.userId)}`;
+  if (action === 'invite.grant') return `invite a ${String(params.role)} with ${Array.isArray(params.grants) ? params.grants.join(', ') : ''}`;
+  if (action === 'factor.reset') return `reset the factors of user ${String(params.userId)}`;
+  return action;
+}
+
 /** Administration through the HTTP API with your own session (roles and step-up apply). */
 export function addAdminCommands(program: Command): void {
   const admin = program.command('admin').description('administration with your own session: users, roles, approvals (needs admin roles)');
@@ -41,9 +49,20 @@ export function addAdminCommands(program: Command): void {
   );
   admin
     .command('grant <username> <role>')
-    .description('grant a standing role (step up first)')
+    .description('grant a standing role (step up first); org_admin and security_admin wait for a second admin\'s approval')
     .requiredOption('--reason <text>', 'why (kept in the audit trail)')
-    .action((username: string, role: string, o: { reason: string }) => run(async () => void (await savedClient().api.call('POST', `/v1/admin/users/${await userId(username)}/roles`, { role, reason: o.reason }))));
+    .action((username: string, role: string, o: { reason: string }) =>
+      run(async () => {
+        const r = await savedClient().api.grantRole(await userId(username), role, o.reason);
+        if ('pendingApproval' in r) {
+          // Nothing is granted yet: say so, and what the second person runs.
+          out(`${role} for ${username} is NOT granted yet: a second admin who holds role.grant (org_admin) and is independent of you must approve request ${r.pendingApproval} within 24 hours.`);
+          out(`They run: palisade-chat step-up, then palisade-chat admin approve ${r.pendingApproval}   (palisade-chat admin approvals lists what they may approve)`);
+        } else {
+          out(`granted ${role} to ${username} (${r.id})`);
+        }
+      }),
+    );
   admin
     .command('reset-factors <username>')
     .description('ask for a factor reset; a second security admin must approve it')
@@ -55,14 +74,19 @@ export function addAdminCommands(program: Command): void {
     );
   admin.command('approvals').description('requests waiting for your approval').action(() =>
     run(async () => {
-      const r = await savedClient().api.call<{ approvals: { id: string; action: string; reason: string; requestedBy: string }[] }>('GET', '/v1/approvals');
-      for (const a of r.approvals) out(`${a.id}  ${a.action}  by ${a.requestedBy}: ${a.reason}`);
+      const r = await savedClient().api.call<{ approvals: { id: string; action: string; params: Record<string, unknown>; reason: string; requestedBy: string }[] }>('GET', '/v1/approvals');
+      for (const a of r.approvals) out(`${a.id}  ${describeRequest(a.action, a.params)}  by ${a.requestedBy}: ${a.reason}`);
     }),
   );
   admin
     .command('approve <id>')
-    .description('approve and run another person\'s request (step up first)')
-    .action((id: string) => run(async () => void (await savedClient().api.call('POST', `/v1/approvals/${encodeURIComponent(id)}/approve`))));
+    .description('approve and run another person\'s request: a factor reset, an admin invite or an admin role grant (step up first)')
+    .action((id: string) =>
+      run(async () => {
+        await savedClient().api.approve(id);
+        out(`approved ${id}: it has run`);
+      }),
+    );
 
   const elev = program.command('elevate').description('just-in-time roles: ask for one, list and approve others\' requests');
   elev

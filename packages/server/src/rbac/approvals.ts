@@ -5,7 +5,7 @@ import { assertAccount } from './assert.js';
 import type { RbacDeps } from './deps.js';
 import { openColumn, sealInTable } from '../keys/index.js';
 import { accountCan } from './permissions.js';
-import { assertIndependent, related } from './two-person.js';
+import { assertIndependent, related, stillHolds } from './two-person.js';
 import { userExists } from './user-exists.js';
 
 /** How long a two-person request waits for its second person. */
@@ -34,8 +34,9 @@ export async function requestApproval(deps: RbacDeps, actor: Principal, action: 
 /**
  * Two-person rule, step 2: a second holder of the permission approves, and the action runs.
  * SECURITY: the approver differs from the requester and is independent of them (neither invited the
- * other nor granted the other a role in the last 30 days, S4), holds the permission, and has stepped
- * up; the request is claimed with a conditional update so it runs at most once.
+ * other nor granted the other a role in the last 30 days, S4), is not the person the request is about,
+ * holds the permission, and has stepped up; the requester still holds it too; the request is claimed
+ * with a conditional update so it runs at most once.
  */
 export async function approve(deps: RbacDeps, approver: Principal, id: string): Promise<void> {
   const row = await deps.db.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirst();
@@ -47,15 +48,19 @@ export async function approve(deps: RbacDeps, approver: Principal, id: string): 
   const now = deps.clock.now();
   await assertIndependent(deps.db, row.requested_by, approver.userId, now);
   if (row.status !== 'pending') throw new AppError('already_decided');
-  const params = await openColumn(deps.sealer, 'approvals', 'params', row.id, row.params);
+  const params = JSON.parse(await openColumn(deps.sealer, 'approvals', 'params', row.id, row.params)) as Record<string, unknown>;
   if (row.expires_at <= now) {
     await deps.db.updateTable('approvals').set({ status: 'expired', decided_at: now }).where('id', '=', id).where('status', '=', 'pending').execute();
     throw new AppError('already_decided', 'the request expired; ask again');
   }
+  // SECURITY (S3): the person a request is about (the grantee of a role grant, the user whose factors
+  // are reset) is never its second person.
+  if (params.userId === approver.userId) throw new AppError('forbidden', 'a request about you needs another person to approve it');
+  if (!(await stillHolds(deps.db, row.requested_by, spec.permission, now))) throw new AppError('forbidden', `the requester no longer holds ${spec.permission}; they must ask again`);
   const claimed = await deps.db.updateTable('approvals').set({ status: 'executed', approved_by: approver.userId, decided_at: now }).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
   if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('already_decided');
   try {
-    await spec.run(JSON.parse(params) as Record<string, unknown>, { requestedBy: row.requested_by, approvedBy: approver.userId, approvalId: row.id });
+    await spec.run(params, { requestedBy: row.requested_by, approvedBy: approver.userId, approvalId: row.id });
   } catch (e) {
     await deps.db.updateTable('approvals').set({ status: 'failed' }).where('id', '=', id).execute();
     await recordAudit(deps.db, deps.sealer, { at: now, actorId: approver.userId, action: 'approval.failed', target: id, outcome: 'failure', details: { action: row.action } });
@@ -71,12 +76,10 @@ export async function pendingApprovals(deps: RbacDeps, actor: Principal) {
   const mine = [];
   for (const r of rows) {
     const spec = deps.actions[r.action];
-    if (spec !== undefined && r.requested_by !== actor.userId && accountCan(actor.roles, spec.permission) && !(await related(deps.db, r.requested_by, actor.userId, now))) mine.push(r);
+    if (spec === undefined || r.requested_by === actor.userId || !accountCan(actor.roles, spec.permission) || (await related(deps.db, r.requested_by, actor.userId, now))) continue;
+    const params = JSON.parse(await openColumn(deps.sealer, 'approvals', 'params', r.id, r.params)) as Record<string, unknown>;
+    if (params.userId === actor.userId) continue; // a request about the caller is for someone else to approve
+    mine.push({ id: r.id, action: r.action, params, reason: await openColumn(deps.sealer, 'approvals', 'reason', r.id, r.reason), requestedBy: r.requested_by, expiresAt: new Date(r.expires_at).toISOString() });
   }
-  return Promise.all(
-    mine.map(async (r) => ({
-      id: r.id, action: r.action, params: JSON.parse(await openColumn(deps.sealer, 'approvals', 'params', r.id, r.params)) as unknown,
-      reason: await openColumn(deps.sealer, 'approvals', 'reason', r.id, r.reason), requestedBy: r.requested_by, expiresAt: new Date(r.expires_at).toISOString(),
-    })),
-  );
+  return mine;
 }

@@ -5,29 +5,56 @@ import { assertAccount } from './assert.js';
 import { ROLES_CHANGED, type RbacDeps } from './deps.js';
 import { openColumn, sealInTable } from '../keys/index.js';
 import { accountCan, type RoleName } from './permissions.js';
-import { assertIndependent } from './two-person.js';
-import { APPROVAL_TTL_MS } from './approvals.js';
+import { assertIndependent, ROLE_GRANT_ACTION, TWO_PERSON_ROLES } from './two-person.js';
+import { APPROVAL_TTL_MS, requestApproval } from './approvals.js';
 import { userExists } from './user-exists.js';
 
 /** Longest just-in-time elevation. */
 export const MAX_ELEVATION_MINUTES = 8 * 60;
 
+/** What a direct grant did: the grant's id, or the two-person request it now waits on (S3). */
+export type GrantOutcome = { id: string } | { pendingApproval: string };
+
 /**
  * Grants a standing role. Needs `role.grant` and a recent step-up.
  * SECURITY: nobody grants a role to themselves.
+ * SECURITY (S3): org_admin and security_admin are never granted by one person: the grant becomes a
+ * two-person request (`role.grant` action) that a second, independent holder of `role.grant` approves
+ * (`completeRoleGrant`); until then the user holds nothing new.
  */
-export async function grantRole(deps: RbacDeps, actor: Principal, userId: string, role: RoleName, reason: string): Promise<string> {
+export async function grantRole(deps: RbacDeps, actor: Principal, userId: string, role: RoleName, reason: string): Promise<GrantOutcome> {
   assertAccount(actor, 'role.grant');
   deps.assertStepUp(actor);
   if (userId === actor.userId) throw new AppError('forbidden', 'you cannot grant a role to yourself');
   await userExists(deps, userId);
+  if (TWO_PERSON_ROLES.has(role)) return { pendingApproval: await requestApproval(deps, actor, ROLE_GRANT_ACTION, { userId, role, reason }, reason) };
+  return { id: await insertStandingGrant(deps, { userId, role, reason, requestedBy: actor.userId, approvedBy: actor.userId }) };
+}
+
+/**
+ * Runs when a second person approves a two-person role grant: the grant is made, recording both.
+ * SECURITY (S3): `approve` has checked the approver (permission, step-up, independence, not the
+ * grantee); this checks again that the role is an administrative one, that neither person is the
+ * grantee, and that the grantee is still an enabled account.
+ */
+export async function completeRoleGrant(deps: RbacDeps, params: Record<string, unknown>, actors: { requestedBy: string; approvedBy: string; approvalId: string }): Promise<void> {
+  const { userId, role, reason } = params;
+  if (typeof userId !== 'string' || typeof role !== 'string' || !TWO_PERSON_ROLES.has(role) || typeof reason !== 'string') throw new AppError('bad_request', 'not a role grant request');
+  if (userId === actors.requestedBy || userId === actors.approvedBy) throw new AppError('forbidden', 'nobody takes part in their own role grant');
+  await userExists(deps, userId);
+  await insertStandingGrant(deps, { userId, role: role as RoleName, reason, ...actors });
+}
+
+/** Writes a standing grant, audits it as `role.granted` and tells live connections. */
+async function insertStandingGrant(deps: RbacDeps, g: { userId: string; role: RoleName; reason: string; requestedBy: string; approvedBy: string; approvalId?: string }): Promise<string> {
   const id = randomId();
   const now = deps.clock.now();
+  const twoPerson = g.approvalId !== undefined ? { approvedBy: g.approvedBy, approvalId: g.approvalId } : {};
   await deps.db.transaction().execute(async (tx) => {
-    await tx.insertInto('role_grants').values({ id, user_id: userId, role, kind: 'standing', reason: sealInTable(deps.sealer, 'role_grants', 'reason', id, reason), requested_by: actor.userId, approved_by: actor.userId, approved_at: now, created_at: now, expires_at: null, revoked_at: null }).execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'role.granted', target: `${userId}/${role}`, outcome: 'success', details: { reason, kind: 'standing' } });
+    await tx.insertInto('role_grants').values({ id, user_id: g.userId, role: g.role, kind: 'standing', reason: sealInTable(deps.sealer, 'role_grants', 'reason', id, g.reason), requested_by: g.requestedBy, approved_by: g.approvedBy, approved_at: now, created_at: now, expires_at: null, revoked_at: null }).execute();
+    await recordAudit(tx, deps.sealer, { at: now, actorId: g.requestedBy, action: 'role.granted', target: `${g.userId}/${g.role}`, outcome: 'success', details: { reason: g.reason, kind: 'standing', ...twoPerson } });
   });
-  deps.bus.publish({ type: ROLES_CHANGED, data: { userId } });
+  deps.bus.publish({ type: ROLES_CHANGED, data: { userId: g.userId } });
   return id;
 }
 

@@ -16,7 +16,7 @@ export {
 } from './permissions.js';
 export { assertAccount, assertConversation, assertScope } from './assert.js';
 export { ROLES_CHANGED, type RbacDeps, type ApprovedActionHandler } from './deps.js';
-export { grantRole, revokeRole, requestElevation, approveElevation, listGrants, pendingElevations, MAX_ELEVATION_MINUTES } from './grants.js';
+export { grantRole, completeRoleGrant, type GrantOutcome, revokeRole, requestElevation, approveElevation, listGrants, pendingElevations, MAX_ELEVATION_MINUTES } from './grants.js';
 export { requestApproval, approve, pendingApprovals, APPROVAL_TTL_MS } from './approvals.js';
-export { INVITE_APPROVAL_ACTION, TWO_PERSON_ROLES, INDEPENDENCE_WINDOW_MS, assertIndependent } from './two-person.js';
+export { INVITE_APPROVAL_ACTION, ROLE_GRANT_ACTION, TWO_PERSON_ROLES, INDEPENDENCE_WINDOW_MS, assertIndependent } from './two-person.js';
 export { auditRefusal, AUTHZ_REFUSED, REFUSALS_PER_WINDOW, REFUSAL_WINDOW_MS, type Refusal } from './refusals.js';

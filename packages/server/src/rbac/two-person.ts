@@ -1,10 +1,14 @@
 import { AppError } from '../core/index.js';
 import type { Executor } from '../store/index.js';
+import { accountCan, type AccountPermission } from './permissions.js';
 
 /** Two-person action that releases an invite carrying administrative roles (S3). */
 export const INVITE_APPROVAL_ACTION = 'invite.grant';
 
-/** Roles that nobody hands out alone, in an invite (S3). */
+/** Two-person action that makes a direct grant of an administrative role (S3). */
+export const ROLE_GRANT_ACTION = 'role.grant';
+
+/** Roles that nobody hands out alone, in an invite or by a direct grant (S3). */
 export const TWO_PERSON_ROLES: ReadonlySet<string> = new Set(['org_admin', 'security_admin']);
 
 /** How long an invitation or a grant between two people keeps them from being each other's second person. */
@@ -47,4 +51,24 @@ export async function assertIndependent(db: Executor, requester: string, approve
   if (await related(db, requester, approver, now)) {
     throw new AppError('forbidden', 'the approver and the requester invited or granted roles to one another in the last 30 days; another person must approve');
   }
+}
+
+/**
+ * True when the account is enabled and holds `perm` now (base role plus approved, unexpired,
+ * unrevoked grants).
+ * SECURITY: a two-person request runs only while its requester still holds the permission: revoking a
+ * compromised admin's role, or disabling the account, also voids the requests it left pending.
+ */
+export async function stillHolds(db: Executor, userId: string, perm: AccountPermission, now: number): Promise<boolean> {
+  const user = await db.selectFrom('users').select(['role', 'disabled_at']).where('id', '=', userId).executeTakeFirst();
+  if (!user || user.disabled_at !== null) return false;
+  const grants = await db
+    .selectFrom('role_grants')
+    .select('role')
+    .where('user_id', '=', userId)
+    .where('approved_at', 'is not', null)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .execute();
+  return accountCan([user.role, ...grants.map((g) => g.role)], perm);
 }

@@ -3,7 +3,7 @@ import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { assertRecentStrongAuth, releaseInvite, resetFactors, type AuthDeps, type SsoDeps } from '../auth/index.js';
-import { INVITE_APPROVAL_ACTION, type RbacDeps } from '../rbac/index.js';
+import { completeRoleGrant, INVITE_APPROVAL_ACTION, ROLE_GRANT_ACTION, type RbacDeps } from '../rbac/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { adminSocketPath, resolveSecret, storeTlsDecision, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
@@ -94,6 +94,9 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       // Two-person rule (S3): an invite carrying org_admin or security_admin is usable once a second
       // holder of role.grant approves it.
       [INVITE_APPROVAL_ACTION]: { permission: 'role.grant', run: (_params, actors) => releaseInvite(auth, actors.approvalId, actors.approvedBy) },
+      // Two-person rule (S3): a direct grant of org_admin or security_admin is made once a second
+      // holder of role.grant approves it.
+      [ROLE_GRANT_ACTION]: { permission: 'role.grant', run: (params, actors) => completeRoleGrant(rbac, params, actors) },
     },
   };
   return { config, store, auth, messaging, rbac, log, kms, sealer, rotation, masterSecretGeneratedAt: generatedAt, adminSocketPath: adminSocketPath(config) };

@@ -26,8 +26,13 @@ export const adminRoutes = [
     handler: async ({ deps, principal, params }) => ({ grants: await listGrants(deps.rbac, principal, params.id) }),
   }),
   route({
-    method: 'POST', url: '/v1/admin/users/:id/roles', access: 'role.grant', summary: 'Grant a standing role (needs a recent step-up)', params: IdParams, body: GrantRoleRequest, status: 201,
-    handler: async ({ deps, principal, params, body }) => ({ id: await grantRole(deps.rbac, principal, params.id, body.role, body.reason) }),
+    method: 'POST', url: '/v1/admin/users/:id/roles', access: 'role.grant', summary: 'Grant a standing role (needs a recent step-up; org_admin or security_admin waits for a second holder of role.grant: 202 with the approval id)', params: IdParams, body: GrantRoleRequest, status: 201,
+    handler: async ({ deps, principal, params, body, reply }) => {
+      const r = await grantRole(deps.rbac, principal, params.id, body.role, body.reason);
+      // Nothing is granted yet: 202, and the second person approves POST /v1/approvals/:id/approve.
+      if ('pendingApproval' in r) return reply.code(202).send(r);
+      return r;
+    },
   }),
   route({
     method: 'DELETE', url: '/v1/admin/users/:id/roles/:role', access: 'role.grant', summary: 'Revoke a role (needs a recent step-up)', params: UserRoleParams,
