@@ -8,7 +8,7 @@ const HELP = `npm run bench:compare -- --base DIR [--rounds N] [--only connect,r
 Measures this checkout against another, built checkout of Palisade (for example a git worktree of an
 earlier commit: git worktree add /tmp/base <commit> && (cd /tmp/base && npm ci && npm run build))
 in one run: the two benches run in turns, N rounds, alternating which goes first, each against its
-own fresh server and its own bare ws relay. Reports the median of the rounds for each side, the
+own fresh server and its own bare ws relay (the sealing comparison is left out). Reports the median of the rounds for each side, the
 after/before ratio, and each side's ratio to its own relay (the floor measured beside it), and
 writes bench/results/compare-<date>.json.
 
@@ -37,7 +37,7 @@ type Run = { results: Record<string, Record<string, { p50?: number; p99?: number
 /** Runs one checkout's bench and returns the JSON it prints. */
 function runBench(root: string): Promise<Run> {
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [join(root, 'bench/dist/run.js'), '--only', only], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(root, 'bench/dist/run.js'), '--only', only, '--skip-sealing'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => {

@@ -16,7 +16,10 @@ export async function connectLatency(t: Target, n: number): Promise<Summary> {
   return summarise(samples);
 }
 
-/** (b) 1:1 round trip: A sends, B receives and answers, A receives the answer. */
+/**
+ * (b) 1:1 round trip: A sends, B receives and answers, A receives the answer. The end time is taken in
+ * A's message handler itself (no polling, which would add up to its interval to every sample).
+ */
 export async function roundTrip(t: Target, conv: string, n: number): Promise<Summary> {
   const [a, b] = [await t.connect(0), await t.connect(1)];
   b.onMessage = (c, p) => {
@@ -25,14 +28,19 @@ export async function roundTrip(t: Target, conv: string, n: number): Promise<Sum
   };
   const samples: number[] = [];
   for (let i = 0; i < n + 20; i++) {
-    let done = false;
-    a.onMessage = (_c, p) => {
-      if (dec(p).startsWith(`pong${i}.`)) done = true;
-    };
+    const answered = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for pong')), 10_000);
+      a.onMessage = (_c, p) => {
+        if (!dec(p).startsWith(`pong${i}.`)) return;
+        const t1 = now();
+        clearTimeout(timer);
+        resolve(t1);
+      };
+    });
     const t0 = now();
     a.send(conv, enc(`ping${i}`)).catch(() => undefined);
-    await until(() => done, 10_000, 'pong');
-    if (i >= 20) samples.push(now() - t0);
+    const t1 = await answered;
+    if (i >= 20) samples.push(t1 - t0);
   }
   a.close();
   b.close();

@@ -15,9 +15,10 @@ bench/results/. Both servers run as separate processes on this machine.
   --quick            small sizes (a smoke run of a minute or so)
   --connections N    idle connections for the memory measure (default 10000)
   --only LIST        comma list of: connect,rtt,throughput,group,memory
+  --skip-sealing     leave out the sealed/unsealed comparison (f)
   -h, --help         this text`;
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, connections: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, connections: { type: 'string' }, only: { type: 'string' }, 'skip-sealing': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
   console.log(HELP);
   process.exit(0);
@@ -84,7 +85,7 @@ try {
 // Sealing at rest on (the default) and off, in the same run, on two fresh servers measured in turns.
 // Whichever server is started first measures slower on this machine (seen: +0.5 ms round trip with
 // identical settings), so the comparison runs twice, once in each start order, and pools the runs.
-if (only.has('throughput') || only.has('rtt')) {
+if ((only.has('throughput') || only.has('rtt')) && values['skip-sealing'] !== true) {
   const rtt: Record<string, { p50: number }[]> = { 'palisade-sealed': [], 'palisade-unsealed': [] };
   const tput: Record<string, { ackedPerSecond: number }[]> = { 'palisade-sealed': [], 'palisade-unsealed': [] };
   const turns = q ? 1 : 3;
@@ -151,7 +152,7 @@ const report = {
 const dir = resolve(import.meta.dirname, '../results');
 mkdirSync(dir, { recursive: true });
 // Quick and partial runs are for development: kept out of latest.json and of version control.
-const partial = q || values.only !== undefined;
+const partial = q || values.only !== undefined || values['skip-sealing'] === true;
 const file = join(dir, `bench-${report.date.replace(/[:.]/g, '-')}${partial ? '-partial' : ''}.json`);
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 if (!partial) writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
