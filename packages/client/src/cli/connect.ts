@@ -1,3 +1,4 @@
+import { describeError } from './error-text.js';
 import { PalisadeError } from '../errors.js';
 import type { PalisadeClient } from '../client.js';
 import { createNodeClient, fetchServerCertificate } from '../node/index.js';
@@ -49,10 +50,7 @@ export async function run(body: () => Promise<void>): Promise<void> {
       const id = (e.details as { deviceId?: string } | undefined)?.deviceId ?? '?';
       die(`this device (${id}) waits for approval: on a device you trust, run \`palisade-chat devices approve ${id}\`, then log in again here.`);
     }
-    if (e instanceof PalisadeError) {
-      const hint = e.code === 'session_invalid' || e.code === 'not_authenticated' ? ' Run `palisade-chat login` again.' : '';
-      die(`${e.code}: ${e.message}.${hint}`);
-    }
+    if (e instanceof PalisadeError) die(describeError(e));
     if (e instanceof Error && /^no user named/.test(e.message)) die(e.message);
     throw e;
   }

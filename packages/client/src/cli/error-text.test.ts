@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { PalisadeError } from '../errors.js';
+import { describeError } from './error-text.js';
+
+describe('palisade-chat error lines', () => {
+  it('names the fields of a validation error and their reasons', () => {
+    const e = new PalisadeError({ code: 'bad_request', message: 'invalid body', details: [{ path: 'body.name', message: 'contains a bidirectional control character' }] }, 400);
+    expect(describeError(e)).toBe('bad_request: invalid body. name: contains a bidirectional control character.');
+  });
+
+  it('never doubles the full stop, and says which command comes next', () => {
+    const e = new PalisadeError({ code: 'step_up_required', message: 'Confirm with your second factor first (POST /v1/step-up), then retry.' }, 403);
+    expect(describeError(e)).toBe('step_up_required: Confirm with your second factor first (POST /v1/step-up), then retry. Run `palisade-chat step-up`, then retry.');
+  });
+
+  it('ignores details that are not field issues', () => {
+    const e = new PalisadeError({ code: 'risk_denied', message: 'denied', details: { reasons: ['new_device'] } }, 403);
+    expect(describeError(e)).toBe('risk_denied: denied.');
+  });
+});
