@@ -6,8 +6,8 @@ import { makeAttestationCa } from '../test-support/attestation-ca.js';
 import { SOFT_AAGUID, SoftAuthenticator } from '../test-support/soft-authenticator.js';
 import { attestationAllowlist, attestationAssurance, EMPTY_ALLOWLIST, passkeyRegistrationOptions, verifyPasskeyRegistration } from './index.js';
 
-// The W3C WebAuthn Level 3 test vectors, read from ../shared/vectors (never copied).
-const text = readFileSync(resolve(import.meta.dirname, '../../../../../shared/vectors/webauthn/w3c-spec-test-vectors/index.bs.test-vectors-section.md'), 'utf8');
+// External test vectors, copied byte for byte into test/vectors/ with their LICENSE and SOURCE.
+const text = readFileSync(resolve(import.meta.dirname, '../../../../test/vectors/webauthn/w3c-spec-test-vectors/index.bs.test-vectors-section.md'), 'utf8');
 const hexIn = (anchor: string, name: string) => {
   const start = text.indexOf(`{#${anchor}}`);
   const body = text.slice(start, text.indexOf('\n## ', start + 1)).split('[=authentication ceremony|Authentication=]')[0]!;

@@ -6,8 +6,8 @@ import { isValidEd25519PublicKey, verifyEd25519 } from './index.js';
 interface Vector { tcId: number; msg: string; sig: string; result: 'valid' | 'invalid' | 'acceptable'; flags: string[] }
 interface Group { publicKey: { pk: string }; tests: Vector[] }
 
-// External vectors are read from ../shared/vectors, never copied into the project.
-const file = resolve(import.meta.dirname, '../../../../../shared/vectors/wycheproof/ed25519_test.json');
+// External test vectors, copied byte for byte into test/vectors/ with their LICENSE and SOURCE.
+const file = resolve(import.meta.dirname, '../../../../test/vectors/wycheproof/ed25519_test.json');
 const suite = JSON.parse(readFileSync(file, 'utf8')) as { numberOfTests: number; testGroups: Group[] };
 
 describe('Ed25519 device-proof verification against Wycheproof (eddsa_verify)', () => {

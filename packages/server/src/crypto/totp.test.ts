@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newTotpSecret, totpAt, verifyTotp } from './index.js';
 
-const vectors = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../../../shared/vectors/rfc/rfc4226-6238-5869.json'), 'utf8')) as {
+const vectors = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../../test/vectors/rfc/rfc4226-6238-5869.json'), 'utf8')) as {
   rfc6238_totp: { digits: number; secrets: Record<string, string>; cases: { time: number; alg: string; totp: string }[] };
 };
 

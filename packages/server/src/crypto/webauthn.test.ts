@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyPasskeyAuthentication, verifyPasskeyRegistration } from './index.js';
 
-// The W3C WebAuthn Level 3 test vectors, read from ../shared/vectors (never copied).
-const text = readFileSync(resolve(import.meta.dirname, '../../../../../shared/vectors/webauthn/w3c-spec-test-vectors/index.bs.test-vectors-section.md'), 'utf8');
+// External test vectors, copied byte for byte into test/vectors/ with their LICENSE and SOURCE.
+const text = readFileSync(resolve(import.meta.dirname, '../../../../test/vectors/webauthn/w3c-spec-test-vectors/index.bs.test-vectors-section.md'), 'utf8');
 
 /** The hex values of one example section, registration then authentication. */
 function section(anchor: string) {

@@ -6,11 +6,11 @@ import {
   hkdfSha256, hmacSha256Verify, x25519,
 } from './index.js';
 
-// Wycheproof vectors are read from ../shared/vectors, never copied into the project.
+// External test vectors, copied byte for byte into test/vectors/ with their LICENSE and SOURCE.
 type Vector = Record<string, string | number | string[]> & { tcId: number; result: 'valid' | 'invalid' | 'acceptable' };
 type Group = Record<string, unknown> & { tests: Vector[] };
 function load(name: string): { numberOfTests: number; testGroups: Group[] } {
-  return JSON.parse(readFileSync(resolve(import.meta.dirname, `../../../../../shared/vectors/wycheproof/${name}_test.json`), 'utf8'));
+  return JSON.parse(readFileSync(resolve(import.meta.dirname, `../../../../test/vectors/wycheproof/${name}_test.json`), 'utf8'));
 }
 const hex = (s: unknown) => Buffer.from(String(s), 'hex');
 function cases(name: string) {
