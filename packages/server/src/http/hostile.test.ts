@@ -1,14 +1,10 @@
 import { isUtf8 } from 'node:buffer';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCodes } from 'fastify';
 import { ERROR_CODES } from '@palisade/protocol';
-import { loadConfig } from '../config/index.js';
 import { silentLogger } from '../core/index.js';
-import { generateSelfSignedCertificate } from '../crypto/index.js';
-import { buildCore, type Core } from '../server/index.js';
+import type { Core } from '../server/index.js';
+import { injectableApp } from '../test-support/http-app.js';
 import { parseRawResponse, rawExchange, startLiveServer, type LiveServer } from '../test-support/live-server.js';
 import { buildHttpApp, SECURITY_HEADERS } from './app.js';
 import { FRAMEWORK_ERRORS, toHttpError } from './error-map.js';
@@ -115,10 +111,7 @@ describe('hostile input: strict UTF-8 bodies (property)', () => {
   let core: Core;
   let app: ReturnType<typeof buildHttpApp>;
   beforeAll(async () => {
-    const config = loadConfig({ env: { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-utf8-')) } });
-    core = await buildCore(config, {}, { log: silentLogger });
-    const tls = await generateSelfSignedCertificate();
-    app = buildHttpApp({ auth: core.auth, messaging: core.messaging, rbac: core.rbac, log: silentLogger, ready: async () => true, draining: () => false }, { ...tls, minVersion: 'TLSv1.3' });
+    ({ core, app } = await injectableApp('utf8'));
   });
   afterAll(async () => {
     await app?.close();

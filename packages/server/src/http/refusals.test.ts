@@ -1,14 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceKey } from '@palisade/client';
 import { createInvite, enrol, login } from '../auth/index.js';
-import { loadConfig } from '../config/index.js';
-import { FakeClock, silentLogger } from '../core/index.js';
-import { generateSelfSignedCertificate } from '../crypto/index.js';
+import { FakeClock } from '../core/index.js';
 import { REFUSALS_PER_WINDOW, REFUSAL_WINDOW_MS } from '../rbac/index.js';
-import { buildCore, type Core } from '../server/index.js';
+import type { Core } from '../server/index.js';
+import { injectableApp } from '../test-support/http-app.js';
 import { auditRecords } from '../test-support/audit.js';
 import { PASS } from '../test-support/users.js';
 import { buildHttpApp } from './index.js';
@@ -20,10 +16,7 @@ describe('S15 refused authorization is audited through the route pipeline, rate-
   const users: Record<string, { token: string; key: DeviceKey; userId: string }> = {};
 
   beforeAll(async () => {
-    const config = loadConfig({ env: { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-refusals-')) } });
-    core = await buildCore(config, {}, { log: silentLogger, clock });
-    const tls = await generateSelfSignedCertificate();
-    app = buildHttpApp({ auth: core.auth, messaging: core.messaging, rbac: core.rbac, log: silentLogger, ready: async () => true, draining: () => false }, { ...tls, minVersion: 'TLSv1.3' });
+    ({ core, app } = await injectableApp('refusals', { clock }));
     for (const name of ['alice', 'carol', 'dave']) {
       const inv = await createInvite(core.auth, null, { role: 'member', ttlHours: 1 });
       const { userId } = await enrol(core.auth, { token: inv.token, username: name, password: PASS }, '127.0.0.1');

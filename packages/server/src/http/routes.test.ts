@@ -1,15 +1,10 @@
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpProofMessage } from '@palisade/protocol';
 import { createInvite, createServiceAccount, enrol, issueServiceToken, login } from '../auth/index.js';
-import { loadConfig } from '../config/index.js';
-import { silentLogger } from '../core/index.js';
-import { generateSelfSignedCertificate } from '../crypto/index.js';
 import { ACCOUNT_PERMISSIONS, accountCan, MEMBER_PERMISSIONS, type AccountPermission } from '../rbac/index.js';
-import { buildCore, type Core } from '../server/index.js';
+import type { Core } from '../server/index.js';
+import { injectableApp } from '../test-support/http-app.js';
 import { PASS } from '../test-support/users.js';
 import { buildHttpApp } from './index.js';
 import { ROUTES } from './routes/index.js';
@@ -35,10 +30,7 @@ describe('v5.0.0-8.2.1 authorization matrix over every route', () => {
   const callers: Record<string, { token: string; key: ReturnType<typeof generateKeyPairSync> } | undefined> = { anonymous: undefined };
 
   beforeAll(async () => {
-    const config = loadConfig({ env: { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-matrix-')) } });
-    core = await buildCore(config, {}, { log: silentLogger });
-    const tls = await generateSelfSignedCertificate();
-    app = buildHttpApp({ auth: core.auth, messaging: core.messaging, rbac: core.rbac, log: silentLogger, ready: async () => true, draining: () => false }, { ...tls, minVersion: 'TLSv1.3' });
+    ({ core, app } = await injectableApp('matrix'));
     // Each caller enrols through an invite and logs in first on the matrix's own device key.
     const setups = [['admin', 'member', ['org_admin', 'security_admin']], ['member', 'member', []], ['guest', 'guest', []]] as const;
     for (const [name, role, grants] of setups) {
@@ -107,10 +99,7 @@ describe('HTTP body parsing under arbitrary input (property)', () => {
   let core: Core;
   let app: ReturnType<typeof buildHttpApp>;
   beforeAll(async () => {
-    const config = loadConfig({ env: { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-fuzz-')) } });
-    core = await buildCore(config, {}, { log: silentLogger });
-    const tls = await generateSelfSignedCertificate();
-    app = buildHttpApp({ auth: core.auth, messaging: core.messaging, rbac: core.rbac, log: silentLogger, ready: async () => true, draining: () => false }, { ...tls, minVersion: 'TLSv1.3' });
+    ({ core, app } = await injectableApp('fuzz'));
   });
   afterAll(async () => {
     await app?.close();
