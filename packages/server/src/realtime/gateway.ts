@@ -2,10 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MAX_FRAME_BYTES } from '@palisade/protocol';
 import { WebSocketServer } from 'ws';
-import { isAppError } from '../core/index.js';
 import { Connection } from './connection.js';
 import type { RealtimeDeps } from './deps.js';
-import { CLOSE } from './frame-errors.js';
+import { CLOSE, toUpgradeRefusal } from './frame-errors.js';
 import { Hub } from './hub.js';
 
 /** The WebSocket endpoint path. */
@@ -38,7 +37,8 @@ export class Gateway {
     try {
       this.deps.auth.limiter.check('connect.address', address);
     } catch (e) {
-      return isAppError(e) ? reject(429, 'Too Many Requests') : reject(500, 'Internal Server Error');
+      const refusal = toUpgradeRefusal(e, this.deps.log);
+      return reject(refusal.status, refusal.text);
     }
     // SECURITY (S8): until it authenticates, the socket counts against its address's connection cap.
     this.wss.handleUpgrade(req, socket, head, (ws) => new Connection(ws, this.deps, this.hub, address, () => this.deps.connectionSlots?.release(socket)));

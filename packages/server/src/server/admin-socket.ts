@@ -2,7 +2,7 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CreateInviteRequest } from '@palisade/protocol';
 import { createInvite, revokeSessions } from '../auth/index.js';
-import { isAppError } from '../core/index.js';
+import { toHttpError } from '../http/index.js';
 import type { Core } from './compose.js';
 
 const InviteBody = CreateInviteRequest;
@@ -63,8 +63,8 @@ async function handle(core: Core, stats: () => Record<string, unknown>, req: Inc
     }
     send(404, { code: 'not_found', message: 'unknown admin operation' });
   } catch (e) {
-    if (isAppError(e)) return send(400, { code: e.code, message: e.message });
-    core.log.error({ err: e }, 'admin socket error');
-    send(500, { code: 'internal', message: 'internal error; see the server log' });
+    // Error kinds become statuses in http/error-map.ts only (not_found stays 404 here too).
+    const { status, body } = toHttpError(e, core.log);
+    send(status, body);
   }
 }
