@@ -2,7 +2,7 @@ import { AppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { emailIndex } from './sealed.js';
-import { revokeSessions } from './sessions.js';
+import { publishRevoked, revokeSessions, revokeSessionsInTx } from './sessions.js';
 import { dropPendingLogins } from './factor-changes.js';
 import { openColumn } from '../keys/index.js';
 import { assertRecentStrongAuth } from './step-up.js';
@@ -35,10 +35,14 @@ export async function disableUser(deps: AuthDeps, actor: Principal, userId: stri
   assertRecentStrongAuth(deps, actor);
   if (userId === actor.userId) throw new AppError('forbidden', 'you cannot disable your own account');
   const now = deps.clock.now();
-  const r = await deps.db.updateTable('users').set({ disabled_at: now }).where('id', '=', userId).where('disabled_at', 'is', null).executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no such active user');
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: actor.userId, action: 'user.disabled', target: userId, address, outcome: 'success' });
-  await revokeSessions(deps, actor.userId, { userId }, address);
+  // SECURITY: the disable, its audit record and the end of the user's sessions commit together.
+  const revoked = await deps.db.transaction().execute(async (tx) => {
+    const r = await tx.updateTable('users').set({ disabled_at: now }).where('id', '=', userId).where('disabled_at', 'is', null).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no such active user');
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'user.disabled', target: userId, address, outcome: 'success' });
+    return revokeSessionsInTx(tx, deps, actor.userId, { userId }, 'admin', address);
+  });
+  publishRevoked(deps, revoked);
 }
 
 /** Every account with its base role, state and whether it has a second factor. */

@@ -5,6 +5,7 @@ import { SESSIONS_REVOKED, type AuthDeps, type SessionsRevoked } from './deps.js
 import { openColumn } from '../keys/index.js';
 import { networkOf } from './risk.js';
 import { assertUserExists } from './user-exists.js';
+import type { Executor } from '../store/index.js';
 
 /** A live session: who, which device key, and when it ends. */
 export interface AuthenticatedSession {
@@ -162,12 +163,43 @@ export async function revokeSessions(
 }
 
 async function revoke(deps: AuthDeps, actorId: string | null, sessionIds: string[], reason: SessionsRevoked['reason'], address: string | null): Promise<void> {
+  await deps.db.transaction().execute((tx) => revokeInTx(tx, deps, actorId, sessionIds, reason, address));
+  publishRevoked(deps, { sessionIds, reason });
+}
+
+async function revokeInTx(tx: Executor, deps: AuthDeps, actorId: string | null, sessionIds: string[], reason: SessionsRevoked['reason'], address: string | null): Promise<void> {
   const now = deps.clock.now();
-  await deps.db.transaction().execute(async (tx) => {
-    await tx.updateTable('sessions').set({ revoked_at: now }).where('id', 'in', sessionIds).where('revoked_at', 'is', null).execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId, action: 'session.revoked', target: sessionIds.join(','), address, outcome: 'success', details: { reason, count: sessionIds.length } });
-  });
-  deps.bus.publish({ type: SESSIONS_REVOKED, data: { sessionIds, reason } satisfies SessionsRevoked });
+  await tx.updateTable('sessions').set({ revoked_at: now }).where('id', 'in', sessionIds).where('revoked_at', 'is', null).execute();
+  await recordAudit(tx, deps.sealer, { at: now, actorId, action: 'session.revoked', target: sessionIds.join(','), address, outcome: 'success', details: { reason, count: sessionIds.length } });
+}
+
+/**
+ * Ends open sessions inside the caller's transaction (the change that ends them, its audit record and
+ * the `session.revoked` record commit together). Returns what to hand to `publishRevoked` after COMMIT.
+ * `except` keeps one session (the caller's own, after a password or factor change).
+ */
+export async function revokeSessionsInTx(
+  tx: Executor,
+  deps: AuthDeps,
+  actorId: string | null,
+  target: { userId: string; except?: string } | { deviceId: string },
+  reason: SessionsRevoked['reason'],
+  address: string | null,
+): Promise<SessionsRevoked> {
+  let q = tx.selectFrom('sessions').select('id').where('revoked_at', 'is', null);
+  q = 'deviceId' in target ? q.where('device_id', '=', target.deviceId) : q.where('user_id', '=', target.userId);
+  if ('except' in target && target.except !== undefined) q = q.where('id', '!=', target.except);
+  const sessionIds = (await q.execute()).map((r) => r.id);
+  if (sessionIds.length > 0) await revokeInTx(tx, deps, actorId, sessionIds, reason, address);
+  return { sessionIds, reason };
+}
+
+/**
+ * Publishes `session.revoked` after the transaction that ended the sessions has committed.
+ * Ephemeral: a lost event only delays the close until the next session re-check of the socket.
+ */
+export function publishRevoked(deps: AuthDeps, revoked: SessionsRevoked): void {
+  if (revoked.sessionIds.length > 0) deps.bus.publish({ type: SESSIONS_REVOKED, data: revoked satisfies SessionsRevoked });
 }
 
 /** The caller's sessions that are still open. */

@@ -1,6 +1,5 @@
 import type { Server as NetServer } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import { AuditTail } from '../audit/index.js';
 import { ExpiredRowSweeper, issueBootstrapToken } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { Clock, Logger } from '../core/index.js';
@@ -26,8 +25,6 @@ export interface RunningServer {
 export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: { clock?: Clock; log?: Logger } = {}): Promise<RunningServer> {
   const core = await buildCore(config, env, opts);
   const tls = await loadTlsMaterial(config);
-  const auditTail = new AuditTail(core.store.db, core.sealer, core.messaging.bus, core.log);
-  await auditTail.start();
   await core.rotation.sealLegacy();
   // In the background: finish a rotation or re-encryption a crash interrupted, then keep to the schedule.
   void core.rotation.resume().catch((e: unknown) => core.log.error({ err: e }, 'resuming a key job failed; it is retried at the next start'));
@@ -87,7 +84,6 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       await new Promise<void>((r) => (admin ? (admin as NetServer).close(() => r()) : r()));
       await core.rotation.stop();
       sweeper.stop();
-      await auditTail.stop();
       await core.messaging.cursors.flush();
       await core.messaging.outbox.flush();
       await core.store.close();
