@@ -26,16 +26,16 @@ const SERVER_SRC = 'packages/server/src';
 /**
  * `recordAudit(db, …)` outside a transaction is allowed only for these actions, per file: records of
  * failed or refused attempts (nothing commits, or the change rolls back, and the record must stay),
- * and records of events that change nothing (a use, an assessment). An entry no call uses is a problem too.
+ * and records of facts that change nothing (a risk assessment). An entry no call uses is a problem too.
  */
 export const ROOT_AUDIT_ALLOWED = {
   'auth/enrol.ts': ["'enrolment.failed'"],
   'auth/change-password.ts': ["'password.change_failed'"],
-  'auth/mfa.ts': ["disable ? 'factor.disabled' : 'factor.failed'", "'login.failed'"],
+  'auth/mfa.ts': ["'login.failed'"],
   'auth/sso.ts': ["'sso.failed'"],
   'auth/profile.ts': ["'email.verify_conflict'"],
   'auth/passkeys.ts': ["'login.failed'"],
-  'auth/service-accounts.ts': ["'service_token.refused'", "'service_token.used'"],
+  'auth/service-accounts.ts': ["'service_token.refused'"],
   'auth/login.ts': ["'login.failed'", "'login.risk_assessed'"],
   'rbac/refusals.ts': ['AUTHZ_REFUSED'],
   // Closes a request whose status was claimed before the run; the approved action audited itself

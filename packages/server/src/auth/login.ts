@@ -44,8 +44,11 @@ async function passwordStep(deps: AuthDeps, input: LoginRequest, address: string
     deps.limiter.recordFailure(LOGIN_FAILURE_DELAY, subject);
     deps.limiter.recordFailure(LOGIN_SOURCE_DELAY, source);
     // The same statement for every name (no row matches an unknown one): counts for risk and detection.
-    await deps.db.updateTable('users').set((eb) => ({ password_failures: eb('password_failures', '+', 1) })).where('username', '=', input.username).execute();
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user?.id ?? null, action: 'login.failed', address, outcome: 'failure', details: { step: 'password', ...(user ? { consecutiveFailures: user.password_failures + 1 } : {}), ...(wait > 0 ? { throttled: true } : {}) } });
+    // The failure count commits with its record, in a transaction of its own (no change to roll back).
+    await deps.db.transaction().execute(async (tx) => {
+      await tx.updateTable('users').set((eb) => ({ password_failures: eb('password_failures', '+', 1) })).where('username', '=', input.username).execute();
+      await recordAudit(tx, deps.sealer, { at: now, actorId: user?.id ?? null, action: 'login.failed', address, outcome: 'failure', details: { step: 'password', ...(user ? { consecutiveFailures: user.password_failures + 1 } : {}), ...(wait > 0 ? { throttled: true } : {}) } });
+    });
     if (wait > 0) throw throttled(wait);
     throw new AppError('auth_failed', 'wrong user name or password');
   }

@@ -101,8 +101,10 @@ export async function authenticateServiceToken(deps: AuthDeps, token: string, ad
     throw new AppError('session_invalid', 'the service token is unknown, expired, revoked or not allowed from this address');
   }
   deps.limiter.checkWith('service.token', { burst: row.rate_per_minute, perSecond: row.rate_per_minute / 60 }, row.id);
-  await deps.db.updateTable('service_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: row.userId, action: 'service_token.used', target: row.id, address, outcome: 'success' });
+  await deps.db.transaction().execute(async (tx) => {
+    await tx.updateTable('service_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+    await recordAudit(tx, deps.sealer, { at: now, actorId: row.userId, action: 'service_token.used', target: row.id, address, outcome: 'success' });
+  });
   return {
     userId: row.userId as UserId,
     username: row.username,
