@@ -1,11 +1,11 @@
 /**
  * The layer rules of ../shared/ARCHITECTURE.md, checked in CI (npm run lint).
- * Layers of packages/server/src: 0 core; 1 config, crypto, store, cluster; 2 domain
+ * Layers of packages/server/src: 0 core; 1 config, crypto, store, cluster, metrics; 2 domain
  * (auth, rbac, messaging, keys, limits, audit, detect); 3 http, realtime; 4 server, cli.
  */
 const S = '^packages/server/src/';
 const DOMAIN = `${S}(auth|rbac|messaging|keys|limits|audit|detect)/`;
-const INFRA = `${S}(config|crypto|store|cluster)/`;
+const INFRA = `${S}(config|crypto|store|cluster|metrics)/`;
 
 module.exports = {
   forbidden: [
@@ -20,7 +20,7 @@ module.exports = {
     },
     {
       name: 'infra-no-siblings', severity: 'error', comment: 'Infrastructure modules do not import each other, except store -> crypto.',
-      from: { path: `${S}(config|crypto|cluster)/` }, to: { path: INFRA, pathNot: [`${S}$1/`] },
+      from: { path: `${S}(config|crypto|cluster|metrics)/` }, to: { path: INFRA, pathNot: [`${S}$1/`] },
     },
     {
       name: 'store-only-crypto', severity: 'error', comment: 'store may use crypto for sealed columns, nothing else of layer 1.',
@@ -48,6 +48,10 @@ module.exports = {
       name: 'crypto-primitives-only-in-crypto', severity: 'error', comment: 'Rule 3: only crypto imports node:crypto, argon2, pkcs11js, x509.',
       from: { path: '^packages/', pathNot: [`${S}crypto/`, '^packages/client/'] },
       to: { path: ['^crypto$', '^node_modules/(argon2|pkcs11js|@peculiar|otpauth|@noble|@simplewebauthn|openid-client|jose)/'] },
+    },
+    {
+      name: 'prom-client-only-in-metrics', severity: 'error', comment: 'Everyone records through the core Metrics port; only metrics/ knows Prometheus.',
+      from: { pathNot: `${S}metrics/` }, to: { path: '^node_modules/prom-client/' },
     },
     {
       name: 'nats-only-in-cluster', severity: 'error', comment: 'Rule 4: only cluster imports nats.',

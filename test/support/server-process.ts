@@ -45,7 +45,7 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
     writeFileSync(configEnv.PALISADE_CONFIG, opts.config);
   }
   const child = spawn(process.execPath, [MAIN, 'serve'], {
-    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...configEnv, ...opts.env },
+    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_METRICS_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...configEnv, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
