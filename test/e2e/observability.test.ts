@@ -12,7 +12,7 @@ const logLines = (server: ServerProcess): Record<string, unknown>[] =>
 const NAMED_SERIES = [
   'palisade_http_requests_total', 'palisade_http_request_duration_seconds_bucket', 'palisade_websocket_connections',
   'palisade_authentications_total', 'palisade_messages_sent_total', 'palisade_messages_delivered_total',
-  'palisade_send_ack_seconds_bucket', 'palisade_delivery_seconds_bucket', 'palisade_rate_limit_refusals_total',
+  'palisade_send_ack_seconds_bucket', 'palisade_send_batch_size_bucket', 'palisade_delivery_seconds_bucket', 'palisade_rate_limit_refusals_total',
   'palisade_store_query_seconds_bucket', 'palisade_key_operations_total', 'palisade_key_operation_seconds_bucket',
   'palisade_nodejs_eventloop_lag_seconds', 'palisade_nodejs_eventloop_lag_p99_seconds',
 ];
@@ -57,6 +57,8 @@ describe('observability: /metrics and the access log of a running server', () =>
     expect(grew('palisade_authentications_total', { method: 'websocket', outcome: 'success' })).toBe(2);
     expect(grew('palisade_messages_sent_total')).toBe(1);
     expect(grew('palisade_send_ack_seconds_count')).toBe(1);
+    expect(grew('palisade_send_batch_size_count')).toBe(1);
+    expect(grew('palisade_send_batch_size_sum')).toBe(1);
     expect(grew('palisade_delivery_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(grew('palisade_rate_limit_refusals_total', { limit: 'login.passkey_options' })).toBe(1);
     expect(grew('palisade_http_requests_total', { method: 'POST', route: '/v1/login/passkey/options', status: '429' })).toBe(1);

@@ -15,6 +15,8 @@ export interface Metrics {
   messageSent(): void;
   /** A message handed to a recipient's socket: `live` (pushed as it was sent) or `catchup` (read from the store). */
   messageDelivered(path: 'live' | 'catchup'): void;
+  /** Sends committed together in one group-commit transaction. */
+  sendBatch(size: number): void;
   /** Seconds from a `send` frame's arrival to its `sent` acknowledgement (after COMMIT). */
   sendToAck(seconds: number): void;
   /** Seconds from a message's commit to its push to a live recipient socket. */
@@ -40,6 +42,7 @@ export const noopMetrics: Metrics = {
   authentication: () => undefined,
   messageSent: () => undefined,
   messageDelivered: () => undefined,
+  sendBatch: () => undefined,
   sendToAck: () => undefined,
   deliveryLatency: () => undefined,
   rateLimited: () => undefined,

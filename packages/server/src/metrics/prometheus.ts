@@ -21,6 +21,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly auth: Counter<'method' | 'outcome'>;
   private readonly sent: Counter;
   private readonly delivered: Counter<'path'>;
+  private readonly batch: Histogram;
   private readonly ackSeconds: Histogram;
   private readonly deliverySeconds: Histogram;
   private readonly refusals: Counter<'limit'>;
@@ -38,6 +39,7 @@ export class PrometheusMetrics implements Metrics {
     this.auth = new Counter({ name: `${p}authentications_total`, help: 'Authentication attempts by method and outcome (success, mfa_required, or the error code)', labelNames: ['method', 'outcome'], registers });
     this.sent = new Counter({ name: `${p}messages_sent_total`, help: 'Messages committed (retries of one clientMsgId count once)', registers });
     this.delivered = new Counter({ name: `${p}messages_delivered_total`, help: 'Messages pushed to recipient sockets: live, or catchup from the store', labelNames: ['path'], registers });
+    this.batch = new Histogram({ name: `${p}send_batch_size`, help: 'Sends committed together in one group-commit transaction', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
     this.ackSeconds = new Histogram({ name: `${p}send_ack_seconds`, help: 'Seconds from a send frame to its acknowledgement (after COMMIT)', buckets: LATENCY_BUCKETS, registers });
     this.deliverySeconds = new Histogram({ name: `${p}delivery_seconds`, help: 'Seconds from a message commit to its push to a live recipient socket', buckets: LATENCY_BUCKETS, registers });
     this.refusals = new Counter({ name: `${p}rate_limit_refusals_total`, help: 'Requests refused by a rate limit, by limit name', labelNames: ['limit'], registers });
@@ -71,6 +73,10 @@ export class PrometheusMetrics implements Metrics {
 
   messageDelivered(path: 'live' | 'catchup'): void {
     this.delivered.inc({ path });
+  }
+
+  sendBatch(size: number): void {
+    this.batch.observe(size);
   }
 
   sendToAck(seconds: number): void {

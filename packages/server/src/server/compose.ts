@@ -91,7 +91,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
     ...(config.auth.oidc ? { sso: ssoFromConfig(config.auth.oidc, env) } : {}),
   };
   const messaging: MessagingDeps = {
-    db: store.db, clock, bus, limiter, storage, outbox, log, metrics, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, log),
+    db: store.db, clock, bus, limiter, storage, outbox, log, metrics, sends: new SendQueue(store.db, (n) => metrics.sendBatch(n)), cursors: new CursorWriter(store.db, log),
     sealer,
     sealPayloads: config.keys.sealMessages,
   };
