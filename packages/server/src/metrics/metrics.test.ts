@@ -31,10 +31,15 @@ describe('PrometheusMetrics', () => {
     expect(names.every((n) => n.startsWith('palisade_'))).toBe(true);
   });
 
-  it('includes the event-loop delay of the process, prefixed', async () => {
-    const text = (await new PrometheusMetrics().render()).body;
-    expect(text).toMatch(/^palisade_nodejs_eventloop_lag_seconds /m);
-    expect(text).toMatch(/^palisade_nodejs_eventloop_lag_p99_seconds /m);
+  it('includes the event-loop delay of the process, prefixed, in every server\'s exposition (one set per process)', async () => {
+    for (const m of [new PrometheusMetrics(), new PrometheusMetrics()]) {
+      const text = (await m.render()).body;
+      expect(text).toMatch(/^palisade_nodejs_eventloop_lag_seconds /m);
+      expect(text).toMatch(/^palisade_nodejs_eventloop_lag_p99_seconds /m);
+      expect(text).toMatch(/^palisade_messages_sent_total 0$/m);
+      expect(m.registry.getSingleMetric('palisade_nodejs_eventloop_lag_seconds')).toBeUndefined();
+    }
+    expect((await new PrometheusMetrics({ processMetrics: false }).render()).body).not.toContain('palisade_nodejs_');
   });
 });
 

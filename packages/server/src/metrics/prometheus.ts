@@ -10,11 +10,26 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const FAST_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5];
 
 /**
+ * The Node process series (CPU, memory, event-loop delay, GC), registered once per process: they
+ * describe the process, not one server, and each set runs its own event-loop monitor, so servers
+ * started in one process (tests) share this one instead of adding a monitor each.
+ */
+let processRegistry: Registry | undefined;
+function processSeries(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: METRIC_PREFIX });
+  }
+  return processRegistry;
+}
+
+/**
  * The Prometheus implementation of the metrics port, on a registry of its own (never prom-client's
  * global one, so several servers in one test process do not share series).
  */
 export class PrometheusMetrics implements Metrics {
   readonly registry = new Registry();
+  private readonly withProcess: boolean;
   private readonly http: Counter<'method' | 'route' | 'status'>;
   private readonly httpSeconds: Histogram<'method' | 'route'>;
   private readonly sockets: Gauge;
@@ -26,6 +41,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly deliverySeconds: Histogram;
   private readonly refusals: Counter<'limit'>;
   private readonly querySeconds: Histogram<'kind'>;
+  private readonly queryByKind = new Map<string, { observe(v: number): void }>();
   private readonly keyOps: Counter<'op' | 'outcome'>;
   private readonly keySeconds: Histogram<'op'>;
 
@@ -46,12 +62,13 @@ export class PrometheusMetrics implements Metrics {
     this.querySeconds = new Histogram({ name: `${p}store_query_seconds`, help: 'Store query time (queueing for a connection included), by kind', labelNames: ['kind'], buckets: FAST_BUCKETS, registers });
     this.keyOps = new Counter({ name: `${p}key_operations_total`, help: 'KMS key operations by operation and outcome', labelNames: ['op', 'outcome'], registers });
     this.keySeconds = new Histogram({ name: `${p}key_operation_seconds`, help: 'KMS key operation time, by operation', labelNames: ['op'], buckets: FAST_BUCKETS, registers });
-    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
+    this.withProcess = opts.processMetrics ?? true;
   }
 
   /** The exposition text (Prometheus text format 0.0.4) and its content type. */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const registry = this.withProcess ? Registry.merge([this.registry, processSeries()]) : this.registry;
+    return { contentType: this.registry.contentType, body: await registry.metrics() };
   }
 
   httpRequest(method: string, route: string, status: number, seconds: number): void {
@@ -92,7 +109,10 @@ export class PrometheusMetrics implements Metrics {
   }
 
   storeQuery(kind: string, seconds: number): void {
-    this.querySeconds.observe({ kind }, seconds);
+    // The hot path (every query): one bound child per kind, so no label hashing per observation.
+    let child = this.queryByKind.get(kind);
+    if (!child) this.queryByKind.set(kind, (child = this.querySeconds.labels({ kind })));
+    child.observe(seconds);
   }
 
   keyOperation(op: KeyOperation, outcome: 'success' | 'failure', seconds: number): void {
