@@ -92,18 +92,24 @@ describe('observability: /metrics and the access log of a running server', () =>
     const secretCookie = 'SENTINELCOOKIE0123456789abcdef';
     const refused = await get(`${server.baseUrl}/v1/conversations?token=${secretQuery}`, { ca: server.ca, headers: { authorization: `Bearer ${secretHeader}`, cookie: `sid=${secretCookie}` } });
     expect(refused.status).toBe(401);
+    const secretPath = 'SENTINELPATH0123456789abcdef';
+    const unknown = await get(`${server.baseUrl}/v1/nowhere/${secretPath}`, { ca: server.ca });
+    expect(unknown.status).toBe(404);
     expect(refused.headers['x-request-id']).toMatch(/^[0-9a-f]{16}$/);
-    await expect.poll(() => logLines(server).some((l) => l.event === 'http' && l.reqId === refused.headers['x-request-id'])).toBe(true);
+    // A line is written once its response has gone out: wait for both.
+    const ids = [refused.headers['x-request-id'], unknown.headers['x-request-id']];
+    await expect.poll(() => ids.every((id) => logLines(server).some((l) => l.event === 'http' && l.reqId === id))).toBe(true);
     const http = logLines(server).filter((l) => l.event === 'http');
     const line = http.find((l) => l.reqId === refused.headers['x-request-id']);
     expect(line).toMatchObject({ method: 'GET', route: '/v1/conversations', status: 401, principal: null });
     expect(typeof line?.ms).toBe('number');
+    expect(http.find((l) => l.reqId === unknown.headers['x-request-id'])).toMatchObject({ route: 'unmatched', status: 404 });
     expect(http.find((l) => l.route === '/v1/me' && l.principal === me.userId)).toMatchObject({ method: 'GET', status: 200 });
     // The pattern, never the URL with the conversation's id.
     expect(http.find((l) => l.route === '/v1/conversations/:id/messages' && l.principal === me.userId)).toMatchObject({ status: 200 });
     expect(http.some((l) => String(l.route).includes(conv.id))).toBe(false);
     const out = server.stdout() + server.stderr();
-    for (const s of [secretHeader, secretQuery, secretCookie, olga.token as string]) expect(out).not.toContain(s);
+    for (const s of [secretHeader, secretQuery, secretCookie, secretPath, olga.token as string]) expect(out).not.toContain(s);
     olga.close();
   });
 
