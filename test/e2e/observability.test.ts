@@ -98,7 +98,11 @@ describe('observability: /metrics and the access log of a running server', () =>
     expect(refused.headers['x-request-id']).toMatch(/^[0-9a-f]{16}$/);
     // A line is written once its response has gone out: wait for both.
     const ids = [refused.headers['x-request-id'], unknown.headers['x-request-id']];
-    await expect.poll(() => ids.every((id) => logLines(server).some((l) => l.event === 'http' && l.reqId === id))).toBe(true);
+    const logged = () => {
+      const lines = logLines(server);
+      return ids.every((id) => lines.some((l) => l.event === 'http' && l.reqId === id)) && ['/v1/me', '/v1/conversations/:id/messages'].every((r) => lines.some((l) => l.route === r && l.principal === me.userId));
+    };
+    await expect.poll(logged).toBe(true);
     const http = logLines(server).filter((l) => l.event === 'http');
     const line = http.find((l) => l.reqId === refused.headers['x-request-id']);
     expect(line).toMatchObject({ method: 'GET', route: '/v1/conversations', status: 401, principal: null });
