@@ -10,7 +10,7 @@ const logLines = (server: ServerProcess): Record<string, unknown>[] =>
 
 /** The series the operations guide promises (docs/operations.md, "Monitoring"). */
 const NAMED_SERIES = [
-  'palisade_http_requests_total', 'palisade_http_request_duration_seconds_bucket', 'palisade_websocket_connections',
+  'palisade_http_requests_total', 'palisade_http_request_duration_seconds_bucket', 'palisade_websocket_connections', 'palisade_tcp_connections',
   'palisade_authentications_total', 'palisade_messages_sent_total', 'palisade_messages_delivered_total',
   'palisade_send_ack_seconds_bucket', 'palisade_send_batch_size_bucket', 'palisade_delivery_seconds_bucket', 'palisade_rate_limit_refusals_total',
   'palisade_store_query_seconds_bucket', 'palisade_key_operations_total', 'palisade_key_operation_seconds_bucket',
@@ -66,6 +66,7 @@ describe('observability: /metrics and the access log of a running server', () =>
     expect(grew('palisade_key_operations_total', { op: 'wrap', outcome: 'success' })).toBeGreaterThanOrEqual(1);
     expect(grew('palisade_store_query_seconds_count', { kind: 'insert' })).toBeGreaterThan(0);
     expect(sample(after, 'palisade_websocket_connections')).toBeGreaterThanOrEqual(2);
+    expect(sample(after, 'palisade_tcp_connections')).toBeGreaterThanOrEqual(2);
     // SECURITY: no label carries a user id.
     const me = await alice.api.me();
     expect([...after.keys()].some((k) => k.includes(me.userId))).toBe(false);

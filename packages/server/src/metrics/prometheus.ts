@@ -71,6 +71,19 @@ export class PrometheusMetrics implements Metrics {
     return { contentType: this.registry.contentType, body: await registry.metrics() };
   }
 
+  /**
+   * Reports the API listener's open TCP connections (WebSockets included) as
+   * `palisade_tcp_connections`, read at each scrape; compare with `http.maxConnections`.
+   */
+  trackConnections(read: () => Promise<number>): void {
+    new Gauge({
+      name: `${METRIC_PREFIX}tcp_connections`, help: 'Open TCP connections on the API listener, WebSockets included (limit: http.maxConnections)', registers: [this.registry],
+      async collect() {
+        this.set(await read());
+      },
+    });
+  }
+
   httpRequest(method: string, route: string, status: number, seconds: number): void {
     this.http.inc({ method, route, status: String(status) });
     this.httpSeconds.observe({ method, route }, seconds);

@@ -75,6 +75,7 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
     { limits, cap, trustProxy: proxies },
   );
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  core.metrics.trackConnections(() => new Promise((resolve) => app.server.getConnections((e, n) => resolve(e ? 0 : n))));
   const metrics = config.metrics.enabled ? await startMetrics(config, env, core, tls) : undefined;
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
