@@ -1,6 +1,6 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../store/index.js';
@@ -40,6 +40,16 @@ describe('PrometheusMetrics', () => {
       expect(m.registry.getSingleMetric('palisade_nodejs_eventloop_lag_seconds')).toBeUndefined();
     }
     expect((await new PrometheusMetrics({ processMetrics: false }).render()).body).not.toContain('palisade_nodejs_');
+  });
+});
+
+describe('docs/operations.md, "Monitoring"', () => {
+  it('lists every series of ours (a new series needs its row)', async () => {
+    const docs = readFileSync(resolve(import.meta.dirname, '../../../../docs/operations.md'), 'utf8');
+    const m = new PrometheusMetrics({ processMetrics: false });
+    m.trackConnections(async () => 0);
+    const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name);
+    expect(names.filter((n) => !docs.includes(`| \`${n}\` |`))).toEqual([]);
   });
 });
 
