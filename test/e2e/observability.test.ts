@@ -83,7 +83,7 @@ describe('observability: /metrics and the access log of a running server', () =>
     expect(r.body).not.toContain('palisade_');
   });
 
-  it('logs one line per HTTP request with the route pattern and principal id, and never a token, cookie or query', async () => {
+  it('v5.0.0-16.2.5 logs one line per HTTP request with the route pattern and principal id, and never a token, cookie or query', async () => {
     const [olga] = (await createUsers(server, admin, ['olga'])) as [PalisadeClient];
     const me = await olga.api.me();
     const conv = await olga.api.openDirect('admin');
