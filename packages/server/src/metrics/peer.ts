@@ -11,3 +11,15 @@ export function isLoopbackAddress(address: string | undefined): boolean {
   if (isIP(v4) === 4) return v4.startsWith('127.');
   return isIP(a) === 6 && (a === '::1' || a === '0:0:0:0:0:0:0:1');
 }
+
+/**
+ * True when a Host header names this machine's loopback (`localhost`, 127.x, `[::1]`, with any port).
+ * SECURITY: refuses DNS rebinding, where a web page's own name is pointed at 127.0.0.1 so that a
+ * browser on this machine reads a loopback-only listener as that page's origin.
+ */
+export function isLoopbackHostHeader(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const h = host.toLowerCase();
+  const name = h.startsWith('[') ? h.slice(1, h.indexOf(']')) : (h.split(':')[0] ?? '');
+  return name === 'localhost' || isLoopbackAddress(name);
+}

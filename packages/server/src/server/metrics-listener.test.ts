@@ -10,11 +10,11 @@ import { metricsAccess, startMetricsListener, type MetricsListener, type Metrics
 const TOKEN = 'a-metrics-token-of-forty-characters-0123';
 const nonLoopback = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 
-function get(url: string, opts: { localAddress?: string; authorization?: string; ca?: string; method?: string } = {}): Promise<{ status: number; body: string; type: string | undefined }> {
+function get(url: string, opts: { localAddress?: string; authorization?: string; ca?: string; method?: string; host?: string } = {}): Promise<{ status: number; body: string; type: string | undefined }> {
   const u = new URL(url);
   const req = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const r = req(u, { method: opts.method ?? 'GET', headers: opts.authorization ? { authorization: opts.authorization } : {}, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}), ...(opts.ca ? { ca: opts.ca, servername: 'localhost' } : {}) }, (res) => {
+    const r = req(u, { method: opts.method ?? 'GET', headers: { ...(opts.authorization ? { authorization: opts.authorization } : {}), ...(opts.host ? { host: opts.host } : {}) }, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}), ...(opts.ca ? { ca: opts.ca, servername: 'localhost' } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -57,6 +57,12 @@ describe('the metrics listener (real sockets)', () => {
     expect((await get(`http://127.0.0.1:${l.port}/metrics`)).status).toBe(200);
   });
 
+  it('without a token, refuses a loopback peer whose Host is not loopback (DNS rebinding)', async () => {
+    const l = await start({});
+    expect((await get(l.url, { host: 'evil.example:9464' })).status).toBe(403);
+    expect((await get(l.url, { host: `localhost:${l.port}` })).status).toBe(200);
+  });
+
   it('with a token, asks every peer for it (loopback too) and compares it exactly', async () => {
     const l = await start({ token: TOKEN });
     expect((await get(l.url)).status).toBe(401);
@@ -89,8 +95,13 @@ describe('the metrics listener (real sockets)', () => {
 
 describe('metricsAccess (the rule)', () => {
   it('without a token: loopback peers only, IPv4, IPv6 and IPv4-mapped', () => {
-    for (const p of ['127.0.0.1', '127.5.6.7', '::1', '::ffff:127.0.0.1']) expect(metricsAccess(p, undefined, undefined), p).toBe('allow');
-    for (const p of ['192.0.2.2', '::ffff:192.0.2.2', '10.0.0.1', 'fe80::1', '128.0.0.1', undefined]) expect(metricsAccess(p, undefined, undefined), String(p)).toBe('forbidden');
+    for (const p of ['127.0.0.1', '127.5.6.7', '::1', '::ffff:127.0.0.1']) expect(metricsAccess(p, undefined, undefined, '127.0.0.1:9464'), p).toBe('allow');
+    for (const p of ['192.0.2.2', '::ffff:192.0.2.2', '10.0.0.1', 'fe80::1', '128.0.0.1', undefined]) expect(metricsAccess(p, undefined, undefined, '127.0.0.1:9464'), String(p)).toBe('forbidden');
+  });
+
+  it('without a token: the Host must name loopback too', () => {
+    for (const h of ['127.0.0.1:9464', 'localhost:9464', 'LOCALHOST', '[::1]:9464', '127.0.0.2']) expect(metricsAccess('127.0.0.1', undefined, undefined, h), h).toBe('allow');
+    for (const h of ['evil.example:9464', 'localhost.evil.example', '127.0.0.1.evil.example', '[::2]:9464', '', undefined]) expect(metricsAccess('127.0.0.1', undefined, undefined, h), String(h)).toBe('forbidden');
   });
 
   it('with a token: the exact bearer token from anyone, nothing else', () => {

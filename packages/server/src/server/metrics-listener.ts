@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/index.js';
 import { constantTimeEqual, sha256Hex } from '../crypto/index.js';
 import { tlsServerOptions } from '../http/index.js';
-import { isLoopbackAddress } from '../metrics/index.js';
+import { isLoopbackAddress, isLoopbackHostHeader } from '../metrics/index.js';
 
 /** Shortest bearer token accepted for the metrics listener. */
 export const MIN_METRICS_TOKEN_LENGTH = 32;
@@ -35,10 +35,11 @@ export type MetricsAccess = 'allow' | 'forbidden' | 'not_authenticated';
 /**
  * The access rule of the metrics listener. SECURITY: with a token configured, every scrape must send
  * `Authorization: Bearer <token>` (compared in constant time, as hashes, so the length leaks nothing
- * either); without one, only loopback peers, judged by the socket's own address (never a header).
+ * either); without one, only loopback peers, judged by the socket's own address (never a header),
+ * that also name a loopback host (`Host: 127.0.0.1:9464`; a rebound DNS name is refused).
  */
-export function metricsAccess(peer: string | undefined, authorization: string | undefined, token: string | undefined): MetricsAccess {
-  if (token === undefined) return isLoopbackAddress(peer) ? 'allow' : 'forbidden';
+export function metricsAccess(peer: string | undefined, authorization: string | undefined, token: string | undefined, host?: string): MetricsAccess {
+  if (token === undefined) return isLoopbackAddress(peer) && isLoopbackHostHeader(host) ? 'allow' : 'forbidden';
   const given = authorization?.startsWith('Bearer ') ? authorization.slice(7) : '';
   return constantTimeEqual(sha256Hex(given), sha256Hex(token)) ? 'allow' : 'not_authenticated';
 }
@@ -50,8 +51,8 @@ function refuse(res: ServerResponse, status: number, code: string, message: stri
 }
 
 async function answer(opts: MetricsListenerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const access = metricsAccess(req.socket.remoteAddress, req.headers.authorization, opts.token);
-  if (access === 'forbidden') return refuse(res, 403, 'forbidden', 'metrics are served to loopback peers only; set metrics.token to scrape from elsewhere');
+  const access = metricsAccess(req.socket.remoteAddress, req.headers.authorization, opts.token, req.headers.host);
+  if (access === 'forbidden') return refuse(res, 403, 'forbidden', 'metrics are served to loopback peers, at a loopback Host, only; set metrics.token to scrape from elsewhere');
   if (access === 'not_authenticated') return refuse(res, 401, 'not_authenticated', 'send Authorization: Bearer <metrics token>', { 'www-authenticate': 'Bearer' });
   const path = (req.url ?? '').split('?')[0];
   if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) return refuse(res, 404, 'not_found', 'the only route is GET /metrics');
