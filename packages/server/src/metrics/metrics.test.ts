@@ -1,9 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../store/index.js';
+import { withAllStores } from '../test-support/with-all-stores.js';
 import { PrometheusMetrics, QueryTimingPlugin } from './index.js';
 
 /** The value of one sample of a metric on the registry (0 when absent). */
@@ -53,10 +52,9 @@ describe('docs/operations.md, "Monitoring"', () => {
   });
 });
 
-describe('QueryTimingPlugin (on a real SQLite store)', () => {
+withAllStores('QueryTimingPlugin', (h) => {
   it('times each query by kind, raw SQL and transactions included', async () => {
-    const store = await openStore({ url: 'sqlite::memory:', dataDir: mkdtempSync(join(tmpdir(), 'palisade-qt-')) });
-    await store.migrate();
+    const store = h.get();
     const m = new PrometheusMetrics({ processMetrics: false });
     const db = store.db.withPlugin(new QueryTimingPlugin(m));
     await db.selectFrom('users').select('id').execute();
@@ -64,13 +62,13 @@ describe('QueryTimingPlugin (on a real SQLite store)', () => {
       await tx.selectFrom('users').select('id').execute();
       await sql`UPDATE users SET display_name = NULL WHERE id = ${'nobody'}`.execute(tx);
     });
-    await sql`PRAGMA user_version`.execute(db);
+    await sql`${sql.raw(h.kind === 'sqlite' ? 'PRAGMA user_version' : 'SHOW server_version')}`.execute(db);
     expect(await value(m, 'palisade_store_query_seconds_count', { kind: 'select' })).toBe(2);
     expect(await value(m, 'palisade_store_query_seconds_count', { kind: 'update' })).toBe(1);
     expect(await value(m, 'palisade_store_query_seconds_count', { kind: 'other' })).toBe(1);
+    expect(await value(m, 'palisade_store_query_seconds_sum', { kind: 'select' })).toBeGreaterThan(0);
     // The store without the plugin records nothing.
     await store.db.selectFrom('users').select('id').execute();
     expect(await value(m, 'palisade_store_query_seconds_count', { kind: 'select' })).toBe(2);
-    await store.close();
   });
 });
