@@ -1,6 +1,6 @@
 /**
  * The layer rules of docs/architecture.md, checked in CI (npm run lint).
- * Layers of packages/server/src: 0 core; 1 config, crypto, store, cluster; 2 domain
+ * Layers of packages/server/src: 0 core; 1 config, crypto, store, cluster, metrics; 2 domain
  * (auth, rbac, messaging, keys, limits, audit, detect); 3 http, realtime; 4 server, cli.
  *
  * Every path pattern accepts the prefix `test/depcruise-fixtures/`: that folder mirrors the tree with
@@ -12,7 +12,7 @@
 const P = '^(?:test/depcruise-fixtures/)?';
 const S = `${P}packages/server/src/`;
 const DOMAIN = `${S}(auth|rbac|messaging|keys|limits|audit|detect)/`;
-const INFRA = `${S}(config|crypto|store|cluster)/`;
+const INFRA = `${S}(config|crypto|store|cluster|metrics)/`;
 /** A package: resolved into node_modules, into its DefinitelyTyped types, or not resolved at all. */
 const pkg = (names) => [`^node_modules/(${names})/`, `^node_modules/@types/(${names})/`, `^(${names})$`];
 
@@ -50,7 +50,7 @@ module.exports = {
     },
     {
       name: 'infra-no-siblings', severity: 'error', comment: 'Infrastructure modules do not import each other, except store -> crypto.',
-      from: { path: `${S}(config|crypto|cluster)/` }, to: { path: INFRA, pathNot: [`${S}$1/`] },
+      from: { path: `${S}(config|crypto|cluster|metrics)/` }, to: { path: INFRA, pathNot: [`${S}$1/`] },
     },
     {
       name: 'store-only-crypto', severity: 'error', comment: 'store may use crypto for sealed columns, nothing else of layer 1.',
@@ -79,6 +79,10 @@ module.exports = {
       name: 'crypto-primitives-only-in-crypto', severity: 'error', comment: 'Rule 3: only crypto imports node:crypto, argon2, pkcs11js, x509.',
       from: { path: `${P}packages/`, pathNot: [`${S}crypto/`, `${P}packages/client/`] },
       to: { path: ['^(node:)?crypto$', ...pkg('argon2|pkcs11js|@peculiar/[^/]+|otpauth|@noble/[^/]+|@simplewebauthn/[^/]+|openid-client|jose')] },
+    },
+    {
+      name: 'prom-client-only-in-metrics', severity: 'error', comment: 'Everyone records through the core Metrics port; only metrics/ knows Prometheus.',
+      from: { pathNot: `${S}metrics/` }, to: { path: pkg('prom-client') },
     },
     {
       name: 'nats-only-in-cluster', severity: 'error', comment: 'Rule 4: only cluster imports nats.',

@@ -3,10 +3,13 @@ import { resolve } from 'node:path';
 
 const MAIN = resolve(import.meta.dirname, '../../packages/server/dist/cli/main.js');
 
-/** Runs the `palisade` CLI (built) with extra environment; resolves with its exit code and output. */
+/**
+ * Runs the `palisade` CLI (built) with extra environment; resolves with its exit code and output.
+ * A `serve` gets a free metrics port, so parallel tests never fight over 9464.
+ */
 export function palisade(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((res) => {
-    const p = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, PALISADE_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));

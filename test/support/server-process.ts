@@ -14,6 +14,8 @@ export interface ServerProcess {
   /** PEM of the server's self-signed certificate (trusted by the test clients). */
   ca: string;
   bootstrapToken: string | undefined;
+  /** The Prometheus listener's URL from the banner (absent with metrics.enabled: false). */
+  metricsUrl: string | undefined;
   stderr: () => string;
   stdout: () => string;
   /** Stops with SIGTERM and waits for exit. */
@@ -45,7 +47,7 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
     writeFileSync(configEnv.PALISADE_CONFIG, opts.config);
   }
   const child = spawn(process.execPath, [MAIN, 'serve'], {
-    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...configEnv, ...opts.env },
+    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_METRICS_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...configEnv, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -79,6 +81,7 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
     dataDir,
     ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
     bootstrapToken: token,
+    metricsUrl: /^Metrics \(Prometheus\): (\S+)/m.exec(err)?.[1],
     stderr: () => err,
     stdout: () => out,
     async stop() {

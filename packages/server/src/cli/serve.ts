@@ -24,6 +24,7 @@ export function serveCommand(): Command {
       const err = process.stderr;
       err.write(`\nPalisade is listening on ${url} (store: ${server.core.store.dialect}, data: ${config.dataDir})\n`);
       err.write(`TLS certificate (${server.tls.source}) SHA-256 fingerprint: ${server.tls.fingerprint}\n`);
+      if (server.metrics) err.write(`Metrics (Prometheus): ${server.metrics.url} (${server.metrics.tokenRequired ? 'bearer token required' : 'loopback peers only'})\n`);
       const pg = config.store.url !== undefined && /^postgres(ql)?:\/\//.test(config.store.url) ? postgresUrlInfo(config.store.url) : undefined;
       if (pg) {
         const { mode } = storeTlsDecision(config.store.url!, config.store.tls);

@@ -35,6 +35,11 @@ export const ENV_OVERRIDES: Record<string, string> = {
   PALISADE_STORE_TLS_CERT: 'store.tls.cert',
   PALISADE_STORE_TLS_KEY: 'store.tls.key',
   PALISADE_LOG_LEVEL: 'log.level',
+  PALISADE_TRUST_PROXY: 'server.trustProxy',
+  PALISADE_METRICS_ENABLED: 'metrics.enabled',
+  PALISADE_METRICS_HOST: 'metrics.host',
+  PALISADE_METRICS_PORT: 'metrics.port',
+  PALISADE_METRICS_TOKEN: 'metrics.token',
   PALISADE_ORG_NAME: 'org.name',
   PALISADE_KEYS_PROVIDER: 'keys.provider',
   PALISADE_MASTER_SECRET: 'keys.masterSecret',
@@ -85,7 +90,8 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}
 }
 
 function coerceEnv(path: string, value: string): unknown {
-  if (path === 'server.allowedOrigins') return value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (path === 'metrics.enabled' && /^(true|false)$/.test(value)) return value === 'true';
+  if (path === 'server.allowedOrigins' || path === 'server.trustProxy') return value.split(',').map((s) => s.trim()).filter(Boolean);
   if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
   return value;
 }

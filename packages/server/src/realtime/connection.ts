@@ -43,6 +43,11 @@ export class Connection implements Peer {
   private timer: NodeJS.Timeout | undefined;
   private expiresAt = 0;
   private touchedAt = 0;
+  // For the session's log line: when it opened, frames each way, and the close code.
+  private readonly openedAt = performance.now();
+  private framesIn = 0;
+  private framesOut = 0;
+  private closeCode: number | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -53,7 +58,7 @@ export class Connection implements Peer {
   ) {
     this.timer = setTimeout(() => this.close(CLOSE.authTimeout, 'authenticate in time'), deps.authTimeoutMs ?? 10_000);
     ws.on('message', (data, isBinary) => void this.onFrame(data as Buffer, isBinary));
-    ws.on('close', () => this.onClosed());
+    ws.on('close', (code: number) => ((this.closeCode ??= code), this.onClosed()));
     ws.on('error', () => undefined);
     this.push({ type: 'challenge', nonce: this.nonce });
   }
@@ -69,6 +74,7 @@ export class Connection implements Peer {
     const out = this.out;
     this.out = [];
     if (out.length === 0 || this.ws.readyState !== this.ws.OPEN) return;
+    this.framesOut += out.length;
     this.ws.send(out.length === 1 ? (out[0] as string) : `[${out.join(',')}]`);
   }
 
@@ -76,6 +82,7 @@ export class Connection implements Peer {
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.flush();
+    this.closeCode ??= code;
     this.ws.close(code, reason);
     this.onClosed();
   }
@@ -85,8 +92,14 @@ export class Connection implements Peer {
     const wasAuthenticated = this.state !== 'challenge';
     this.state = 'closed';
     clearTimeout(this.timer);
-    if (wasAuthenticated) this.hub.unregister(this);
+    if (wasAuthenticated) {
+      this.hub.unregister(this);
+      this.deps.metrics?.webSocketOpen(-1);
+    }
     this.flushAcks();
+    // The session's access-log line. SECURITY: ids and counts only; never the token or a payload.
+    const p = this.principal;
+    this.deps.log.info({ event: 'ws.session', principal: p?.userId ?? null, device: p?.deviceId ?? null, ms: Math.round(performance.now() - this.openedAt), framesIn: this.framesIn, framesOut: this.framesOut, code: this.closeCode ?? null }, 'websocket session ended');
   }
 
   /** Hands a committed message (or only its seq) to this connection. */
@@ -98,6 +111,8 @@ export class Connection implements Peer {
     if (!busy && sent !== undefined && seq === sent + 1 && message) {
       this.cursors.set(conversationId, seq);
       this.push(msgFrame(message));
+      this.deps.metrics?.messageDelivered('live');
+      this.deps.metrics?.deliveryLatency((this.deps.auth.clock.now() - message.sentAt) / 1000);
       return;
     }
     this.pending.add(conversationId);
@@ -137,6 +152,7 @@ export class Connection implements Peer {
           // The user may have left while we read: deliver nothing more.
           if (this.state !== 'ready' || !this.cursors.has(conversationId)) break;
           for (const m of batch) this.push(msgFrame(m));
+          for (let i = 0; i < batch.length; i++) this.deps.metrics?.messageDelivered('catchup');
           if (batch.length > 0) after = (batch[batch.length - 1] as StoredMessage).seq;
           this.cursors.set(conversationId, after);
           if (batch.length < FILL_BATCH) break;
@@ -153,6 +169,7 @@ export class Connection implements Peer {
 
   private async onFrame(data: Buffer, isBinary: boolean): Promise<void> {
     if (this.state === 'closed') return;
+    this.framesIn++;
     if (isBinary) return this.close(CLOSE.protocolViolation, 'text frames only');
     const r = parseClientFrame(data.toString('utf8'));
     if (this.state === 'challenge') {
@@ -169,7 +186,10 @@ export class Connection implements Peer {
     if (ACTIVITY_FRAMES.has(frame.type)) this.activity();
     if (frame.type === 'ping') return this.push(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
     // Sends are queued in arrival order by the domain's group commit, so a sender's order is kept.
-    if (frame.type === 'send') return this.run(frame.ref, () => this.handleSend(frame));
+    if (frame.type === 'send') {
+      const at = performance.now();
+      return this.run(frame.ref, () => this.handleSend(frame, at));
+    }
     return this.run(undefined, () => this.handleOther(frame));
   }
 
@@ -186,7 +206,7 @@ export class Connection implements Peer {
     }
   }
 
-  private async handleSend(f: Extract<ClientFrame, { type: 'send' }>): Promise<void> {
+  private async handleSend(f: Extract<ClientFrame, { type: 'send' }>, arrivedAt: number): Promise<void> {
     if (this.state !== 'ready' && this.state !== 'syncing') return;
     if (this.hub.draining) throw new AppError('shutting_down');
     const p = this.principal as Principal;
@@ -195,6 +215,7 @@ export class Connection implements Peer {
     const ack: ServerFrame = { type: 'sent', conversationId: f.conversationId, clientMsgId: f.clientMsgId, seq: res.seq };
     if (f.ref !== undefined) ack.ref = f.ref;
     this.push(ack);
+    this.deps.metrics?.sendToAck((performance.now() - arrivedAt) / 1000);
   }
 
   private async handleOther(f: Exclude<ClientFrame, { type: 'send' | 'auth' | 'ping' }>): Promise<void> {
@@ -262,6 +283,8 @@ export class Connection implements Peer {
       this.principal = session.principal;
       this.state = 'syncing';
       const firstOfUser = this.hub.register(this);
+      this.deps.metrics?.webSocketOpen(1);
+      this.deps.metrics?.authentication('websocket', 'success');
       // An authenticated socket no longer counts against its address's pre-auth connection cap.
       this.onAuthenticated();
       this.touchedAt = this.deps.auth.clock.now();
@@ -279,6 +302,7 @@ export class Connection implements Peer {
       this.push({ type: 'synced' });
     } catch (e) {
       const { frame } = toErrorFrame(e, undefined, this.deps.log);
+      if (frame.type === 'error') this.deps.metrics?.authentication('websocket', frame.code);
       this.push(frame);
       this.close(CLOSE.unauthenticated, 'authentication failed');
     }

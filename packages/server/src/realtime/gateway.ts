@@ -24,7 +24,8 @@ export class Gateway {
 
   /** Handles an HTTP upgrade request. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const address = req.socket.remoteAddress ?? 'unknown';
+    // SECURITY: X-Forwarded-For counts only from a configured trusted proxy (server.trustProxy).
+    const address = this.deps.clientAddress?.(req) ?? req.socket.remoteAddress ?? 'unknown';
     const reject = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };

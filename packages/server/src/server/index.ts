@@ -4,3 +4,4 @@ export { buildCore, buildLogger, type Core } from './compose.js';
 export { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 export { createBackup, restoreBackup } from './backup.js';
 export { changeMasterSecret } from './master-change.js';
+export { startMetricsListener, metricsAccess, MIN_METRICS_TOKEN_LENGTH, type MetricsListener, type MetricsListenerOptions, type MetricsAccess } from './metrics-listener.js';

@@ -1,12 +1,14 @@
 import type { Server as NetServer } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { ExpiredRowSweeper, issueBootstrapToken } from '../auth/index.js';
-import type { Config } from '../config/index.js';
+import { isLoopbackHost, resolveSecret, type Config } from '../config/index.js';
 import type { Clock, Logger } from '../core/index.js';
 import { AddressConnectionCap, buildHttpApp, type HttpLimits } from '../http/index.js';
+import { TrustedProxies } from '../limits/index.js';
 import { Gateway } from '../realtime/index.js';
 import { startAdminSocket } from './admin-socket.js';
 import { buildCore, type Core } from './compose.js';
+import { startMetricsListener, type MetricsListener } from './metrics-listener.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 /** A started server. */
@@ -17,6 +19,8 @@ export interface RunningServer {
   /** The first-admin token when no account exists yet (shown once). */
   bootstrap: { token: string; expiresAt: number } | undefined;
   gateway: Gateway;
+  /** The Prometheus listener, unless `metrics.enabled` is false. */
+  metrics: { url: string; port: number; tokenRequired: boolean } | undefined;
   /** Graceful stop: refuse new work, finish in-flight operations, close sockets with 1001. */
   close(): Promise<void>;
 }
@@ -41,13 +45,19 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
     keepAliveTimeoutMs: h.keepAliveTimeoutSeconds * 1000, maxConnections: h.maxConnections, maxConnectionsPerAddress: h.maxConnectionsPerAddress,
   };
   const cap = new AddressConnectionCap(limits.maxConnectionsPerAddress);
-  const gateway = new Gateway({ auth: core.auth, messaging: core.messaging, log: core.log, allowedOrigins: config.server.allowedOrigins, connectionSlots: cap, recheckEveryMs: config.server.sessionRecheckSeconds * 1000 });
+  const proxies = new TrustedProxies(config.server.trustProxy);
+  const gateway = new Gateway({
+    auth: core.auth, messaging: core.messaging, log: core.log, metrics: core.metrics,
+    clientAddress: (req) => proxies.clientAddress(req.socket.remoteAddress ?? 'unknown', req.headers['x-forwarded-for']),
+    allowedOrigins: config.server.allowedOrigins, connectionSlots: cap, recheckEveryMs: config.server.sessionRecheckSeconds * 1000,
+  });
   const app = buildHttpApp(
     {
       auth: core.auth,
       messaging: core.messaging,
       rbac: core.rbac,
       log: core.log,
+      metrics: core.metrics,
       draining: () => draining,
       ready: async () => {
         try {
@@ -59,10 +69,17 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       },
     },
     { certPem: tls.certPem, keyPem: tls.keyPem, minVersion: config.server.tls.minVersion },
-    { limits, cap },
+    { limits, cap, trustProxy: proxies },
   );
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
-  await app.listen({ host: config.server.host, port: config.server.port });
+  core.metrics.trackConnections(() => new Promise((resolve) => app.server.getConnections((e, n) => resolve(e ? 0 : n))));
+  const metrics = config.metrics.enabled ? await startMetrics(config, env, core, tls) : undefined;
+  try {
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (e) {
+    await metrics?.close();
+    throw e;
+  }
   const port = (app.server.address() as { port: number }).port;
   const startedAt = Date.now();
   let admin: HttpServer | undefined;
@@ -81,6 +98,7 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       const grace = config.server.shutdownGraceSeconds * 1000;
       await gateway.drain(grace);
       await app.close();
+      await metrics?.close();
       await new Promise<void>((r) => (admin ? (admin as NetServer).close(() => r()) : r()));
       await core.rotation.stop();
       sweeper.stop();
@@ -89,5 +107,22 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       await core.store.close();
       core.log.info({}, 'stopped');
     })());
-  return { core, port, tls, bootstrap, gateway, close };
+  const metricsInfo = metrics ? { url: metrics.url, port: metrics.port, tokenRequired: config.metrics.token !== undefined } : undefined;
+  return { core, port, tls, bootstrap, gateway, metrics: metricsInfo, close };
+}
+
+/**
+ * The metrics listener from config `metrics`: plain HTTP on a loopback host, HTTPS with the server's
+ * certificate elsewhere (the schema has made sure a token is set then, so it never crosses a network in clear).
+ */
+function startMetrics(config: Config, env: NodeJS.ProcessEnv, core: Core, tls: TlsMaterial): Promise<MetricsListener> {
+  const m = config.metrics;
+  return startMetricsListener({
+    host: m.host,
+    port: m.port,
+    ...(m.token ? { token: resolveSecret(m.token, env).reveal() } : {}),
+    ...(isLoopbackHost(m.host) ? {} : { tls: { certPem: tls.certPem, keyPem: tls.keyPem, minVersion: config.server.tls.minVersion } }),
+    render: () => core.metrics.render(),
+    log: core.log,
+  });
 }
