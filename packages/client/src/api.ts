@@ -55,7 +55,8 @@ export class Api {
     try {
       res = await this.http.request(method, path, text, headers);
     } catch (e) {
-      throw new PalisadeError({ code: 'network', message: `cannot reach the server: ${(e as Error).message}` });
+      // The transport's error stays as `cause` (e.g. a PinMismatchError), for a precise hint.
+      throw Object.assign(new PalisadeError({ code: 'network', message: `cannot reach the server: ${(e as Error).message}` }), { cause: e });
     }
     if (res.status >= 400) {
       const b = (res.body ?? {}) as Partial<ErrorBody>;
