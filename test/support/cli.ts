@@ -31,9 +31,9 @@ export interface ChatProcess {
   end: (text?: string) => Promise<{ code: number | null; out: string; err: string }>;
 }
 
-/** Starts `palisade-chat` with PALISADE_CHAT_HOME=home, to drive it line by line. */
-export function spawnChat(home: string, args: string[]): ChatProcess {
-  const p = spawn(process.execPath, [CHAT, ...args], { env: { ...process.env, PALISADE_CHAT_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts `palisade-chat` with PALISADE_CHAT_HOME=home (and extra `env`), to drive it line by line. */
+export function spawnChat(home: string, args: string[], env: Record<string, string> = {}): ChatProcess {
+  const p = spawn(process.execPath, [CHAT, ...args], { env: { ...process.env, ...env, PALISADE_CHAT_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   p.stdout.on('data', (d) => (out += d));
@@ -60,7 +60,7 @@ export function spawnChat(home: string, args: string[]): ChatProcess {
   };
 }
 
-/** Runs `palisade-chat` to completion with `stdin` as its whole input. */
-export function chat(home: string, args: string[], stdin = ''): Promise<{ code: number | null; out: string; err: string }> {
-  return spawnChat(home, args).end(stdin);
+/** Runs `palisade-chat` to completion with `stdin` as its whole input (and extra `env`). */
+export function chat(home: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return spawnChat(home, args, env).end(stdin);
 }

@@ -59,18 +59,22 @@ async function confirm(question: string): Promise<boolean> {
   return /^y(es)?$/i.test((await ask(question)).trim());
 }
 
-/** --ca FILE: the server's chain must verify against that CA, host name included. */
-async function trustCa(server: string, caFile: string, fingerprint: string | undefined): Promise<TlsChoice> {
-  let pem: string;
+/** Reads `--ca FILE`: a PEM certificate. */
+function readCaFile(caFile: string): string {
   try {
-    pem = readFileSync(caFile, 'utf8');
+    const pem = readFileSync(caFile, 'utf8');
     new X509Certificate(pem);
+    return pem;
   } catch (e) {
     die(`cannot use --ca ${caFile}: ${(e as NodeJS.ErrnoException).code ?? 'not a PEM certificate'}. Give the CA certificate in PEM form.`);
   }
+}
+
+/** A private CA (`--ca FILE`, or the saved one): the server's chain must verify against it, host name included. */
+async function trustCa(server: string, pem: string, label: string, fingerprint: string | undefined): Promise<TlsChoice> {
   const p = await probe(server, pem);
   if (!p.authorized) {
-    die(`the server's certificate does not verify against --ca ${caFile} (${p.authorizationError ?? 'unknown'}): it was issued by "${p.issuer}". Check that this is the CA that issued it and that the URL uses a name the certificate holds.`);
+    die(`the server's certificate does not verify against ${label} (${p.authorizationError ?? 'unknown'}): it was issued by "${p.issuer}". Check that this is the CA that issued it and that the URL uses a name the certificate holds.`);
   }
   checkFingerprint(p, fingerprint);
   saveTrust({ server, kind: 'ca', ca: pem });
@@ -124,7 +128,7 @@ async function replacePin(server: string, pinned: string, p: ServerProbe, finger
  * self-signed certificate (its public key is pinned). Exits with what to do when none applies.
  */
 export async function trustServer(server: string, o: TrustOptions = {}): Promise<TlsChoice> {
-  if (o.caFile !== undefined) return trustCa(server, o.caFile, o.fingerprint);
+  if (o.caFile !== undefined) return trustCa(server, readCaFile(o.caFile), `--ca ${o.caFile}`, o.fingerprint);
   const saved = readTrust();
   let next: Trust;
   if (saved && sameOrigin(saved.server, server) && saved.kind === 'pin') {
@@ -136,6 +140,8 @@ export async function trustServer(server: string, o: TrustOptions = {}): Promise
     next = await replacePin(server, saved.key, p, o.fingerprint);
   } else if (saved && sameOrigin(saved.server, server) && !o.recheck && o.fingerprint === undefined) {
     return tlsOf(saved);
+  } else if (saved?.kind === 'ca' && sameOrigin(saved.server, server) && (await probe(server, saved.ca)).authorized) {
+    return trustCa(server, saved.ca, 'the saved CA', o.fingerprint);
   } else {
     next = await firstUse(server, o.fingerprint);
   }
