@@ -75,6 +75,11 @@ export class Api {
     return this.key.httpProof(method, pathAndQuery, ts, token, bodyText);
   }
 
+  /** Whether an enrolment or invite token can enrol now (`{ valid }` only; rate-limited like enrol). */
+  checkEnrolToken(token: string) {
+    return this.call<{ valid: boolean }>('POST', '/v1/enrol/check', { token }, false);
+  }
+
   enrol(input: { token: string; username: string; password: string; displayName?: string; email?: string }) {
     return this.call<{ userId: string; role: string }>('POST', '/v1/enrol', input, false);
   }

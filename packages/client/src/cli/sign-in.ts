@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { Api } from '../api.js';
 import { PalisadeError } from '../errors.js';
 import { createNodeClient } from '../node/index.js';
 import { describeError } from './error-text.js';
@@ -55,6 +56,21 @@ async function loginAndSave(server: string, tls: TlsChoice, username: string, pa
   process.stderr.write(`logged in as ${username} (device ${res.deviceId}); session valid until ${res.expiresAt}\n`);
 }
 
+/**
+ * Says before the password prompts that a token cannot enrol (unknown, used, expired, or an invite a
+ * second admin has not approved yet). A server without the check (404) is asked at enrol instead.
+ */
+async function assertTokenUsable(api: Api, token: string): Promise<void> {
+  let valid: boolean;
+  try {
+    ({ valid } = await api.checkEnrolToken(token));
+  } catch (e) {
+    if (e instanceof PalisadeError && e.status === 404) return;
+    throw e;
+  }
+  if (!valid) die('token_invalid: this token cannot enrol: it is unknown, used or expired, or the invite still awaits a second admin\'s approval. Ask an admin for a new one (nothing else was sent).');
+}
+
 /** Options of `palisade-chat enrol`. */
 export type EnrolOptions = TokenSource & TrustFlags & { server: string; username: string; displayName?: string; passwordStdin?: boolean; code?: string };
 
@@ -67,6 +83,7 @@ export async function enrolCommand(o: EnrolOptions): Promise<void> {
   // SECURITY: the token never comes from argv (world-readable in /proc/<pid>/cmdline).
   const token = await readEnrolToken(o);
   const client = createNodeClient({ baseUrl: o.server, ...tls, deviceKey: deviceKey() });
+  await assertTokenUsable(client.api, token);
   for (let attempt = 1; ; attempt++) {
     const password = await readPassword(o, true);
     try {
