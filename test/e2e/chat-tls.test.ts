@@ -103,13 +103,15 @@ describe('palisade-chat against a self-signed server whose certificate changes',
   let admin: PalisadeClient;
   const dataDir = mkdtempSync(join(tmpdir(), 'palisade-e2e-'));
   const home = newHome();
+  // More enrolments from 127.0.0.1 than the default budget (10 per address) allows in a minute.
+  const config = "limits:\n  overrides:\n    'enrol.address': { burst: 100, perSecond: 1 }\n    'enrol.network': { burst: 100, perSecond: 1 }\n";
   const restart = async () => {
     await server.stop();
-    server = await startServerProcess({ dataDir, env: { PALISADE_PORT: String(port) } });
+    server = await startServerProcess({ dataDir, config, env: { PALISADE_PORT: String(port) } });
   };
   beforeAll(async () => {
     port = await freePort();
-    server = await startServerProcess({ dataDir, env: { PALISADE_PORT: String(port) } });
+    server = await startServerProcess({ dataDir, config, env: { PALISADE_PORT: String(port) } });
     admin = await enrolAdmin(server);
   });
   afterAll(async () => {
