@@ -164,6 +164,12 @@ describe('palisade-chat against a self-signed server whose certificate changes',
     const self = await chat(h, ['open', 'ivy']);
     expect(self.code).toBe(1);
     expect(self.err).toMatch(/ivy is you: open another user's name/);
+    // This device revoked (here by itself): the login refusal names the command that gets out of it.
+    const deviceId = /^(\S+)\s+trusted .*\(this one\)$/m.exec((await chat(h, ['devices'])).out)![1]!;
+    expect((await chat(h, ['devices', 'revoke', deviceId])).code).toBe(0);
+    const revoked = await chat(h, ['login', '--password-stdin'], `${PASS}\n`);
+    expect(revoked.code).toBe(1);
+    expect(revoked.err).toMatch(/invalid_device_key: .*revoked.*Run `palisade-chat devices reset` \(it keeps the old key file\), then `palisade-chat login`/);
     const oldKey = readFileSync(join(h, 'device.key'), 'utf8');
     const reset = await chat(h, ['devices', 'reset']);
     expect(reset.code).toBe(0);
@@ -172,6 +178,10 @@ describe('palisade-chat against a self-signed server whose certificate changes',
     expect(statSync(backup).mode & 0o777).toBe(0o600);
     expect(existsSync(join(h, 'device.key'))).toBe(false);
     expect((await chat(h, ['list'])).err).toMatch(/not logged in/);
+    const fresh = await chat(h, ['login', '--password-stdin'], `${PASS}\n`);
+    // No other trusted device is left, so the new key is let in with the password (the server's rule).
+    expect(fresh.err).toMatch(/logged in as ivy/);
+    expect(readFileSync(join(h, 'device.key'), 'utf8')).not.toBe(oldKey);
   });
 
   // Last: after the key change the SDK clients above trust the old certificate.

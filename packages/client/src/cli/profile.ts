@@ -102,7 +102,7 @@ function migrateServerCert(): Trust | undefined {
   const t: Trust = x.ca ? { server, kind: 'ca', ca: pem } : { server, kind: 'pin', key: publicKeyFingerprint(x) };
   saveTrust(t);
   rmSync(old);
-  process.stderr.write(`note: the trusted certificate (server-cert.pem) is now ${t.kind === 'ca' ? 'the saved CA (ca.pem)' : `a pin of the server's public key ${t.kind === 'pin' ? t.key : ''}`}.\n`);
+  process.stderr.write(`note: the trusted certificate (server-cert.pem) is now ${t.kind === 'ca' ? 'the saved CA (ca.pem)' : `a pin of the server's public key ${publicKeyFingerprint(x)}`}.\n`);
   return t;
 }
 
