@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, TOTP } from 'otpauth';
 import { fromUtf8, type IncomingMessage, type PalisadeClient } from '@palisade/client';
 import { publicKeyFingerprint } from '@palisade/client/node';
-import { chat } from '../support/cli.js';
+import { chat, chatOnTty } from '../support/cli.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { issueServerCert, makeTestCa, selfSign } from '../support/test-ca.js';
 import { createUsers, enrolAdmin, PASS, waitFor } from '../support/users.js';
@@ -230,10 +230,25 @@ describe('palisade-chat against a self-signed server whose certificate changes',
     expect(wrong.err).toMatch(/does not name it either: nothing was changed/);
     expect(JSON.parse(readFileSync(join(home, 'trust.json'), 'utf8')).key).toBe(pinned);
 
+    // At a terminal the warning asks; anything but y changes nothing.
+    const no = await chatOnTty(home, ['trust'], 'n\n');
+    expect(no.out).toMatch(/DIFFERENT public key[\s\S]*Replace the trusted key with the presented one\? \[y\/N\]/);
+    expect(no.out).toMatch(/the trusted key was not changed; nothing was sent/);
+    expect(no.code).toBe(1);
+    expect(JSON.parse(readFileSync(join(home, 'trust.json'), 'utf8')).key).toBe(pinned);
+
     const replaced = await chat(home, ['trust', '--fingerprint', now.toLowerCase()]);
     expect(replaced.code, replaced.err).toBe(0);
     expect(replaced.err).toContain(`replaced the trusted key ${pinned} with ${presented}`);
     expect(replaced.out).toMatch(/trusted: .*the pinned public key/);
     expect((await chat(home, ['list'])).code).toBe(0);
+
+    // First use at a terminal: the fingerprint is shown and a typed y pins the key.
+    const h = newHome();
+    const tofu = await chatOnTty(h, ['trust', '--server', server.baseUrl], 'y\n');
+    expect(tofu.out).toContain(`self-signed certificate with SHA-256 fingerprint\r\n  ${now}`);
+    expect(tofu.out).toMatch(/Trust this certificate\? \[y\/N\]/);
+    expect(tofu.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(h, 'trust.json'), 'utf8'))).toEqual({ server: server.baseUrl, kind: 'pin', key: presented });
   });
 });

@@ -64,3 +64,20 @@ export function spawnChat(home: string, args: string[], env: Record<string, stri
 export function chat(home: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
   return spawnChat(home, args, env).end(stdin);
 }
+
+/**
+ * Runs `palisade-chat` on a pseudo-terminal (util-linux `script`), typing `input`: for the prompts
+ * that only a terminal gets. Output of the terminal (stdout and stderr mixed) comes back as `out`.
+ */
+export function chatOnTty(home: string, args: string[], input: string): Promise<{ code: number | null; out: string }> {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const cmd = [process.execPath, CHAT, ...args].map(quote).join(' ');
+  return new Promise((res) => {
+    const p = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, PALISADE_CHAT_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.stdin.end(input);
+    p.on('close', (code) => res({ code, out }));
+  });
+}
