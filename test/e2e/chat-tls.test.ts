@@ -43,6 +43,7 @@ describe('palisade-chat against a server whose certificate a private CA signed',
   });
 
   it('without --ca says the CA is not trusted and what to give, sending nothing', async () => {
+    expect(server.stderr()).toMatch(/TLS certificate \(operator\)[\s\S]*If your CA is not in the system store of the client, add --ca CA\.pem/);
     const inv = await admin.api.invite();
     const home = newHome();
     const r = await chat(home, ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'carl', '--password-stdin'], `${inv.token}\n${PASS}\n`);

@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 
 const FINGERPRINT_HELP = 'expected SHA-256 of the server certificate, as the server prints it (or of its public key); skips the question';
 const CA_HELP = 'trust the server through this private CA certificate (PEM; saved in the profile for later commands)';
-const CODE_HELP = 'the authenticator code, if the account has a second factor (works once, expires in a minute; or give it on the line after the password)';
+const CODE_HELP = 'the authenticator code, if the account has a second factor (works once, expires in a minute; or give it on the line after the password); with neither and no terminal, exit code 3';
 
 const program = new Command()
   .name('palisade-chat')
