@@ -209,10 +209,10 @@ program
     run(async () => {
       const client = savedClient();
       const { userId: me, username: myName } = await client.api.me();
-      if (target === myName) die(`${target} is you: open another user's name, a group name, or an id from \`palisade-chat list\`.`);
       let convs = await client.api.conversations();
       let conv = convs.find((c) => c.id === target || (c.kind === 'group' && c.name === target));
       if (!conv) {
+        if (target === myName) die(`${target} is you: open another user's name, a group name, or an id from \`palisade-chat list\`.`);
         const { id } = await client.api.openDirect(target);
         convs = await client.api.conversations();
         conv = convs.find((c) => c.id === id);

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
+import { createServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +87,14 @@ describe('pinned HTTPS transport against a real TLS server', () => {
     requests = 0;
     const err = await nodeHttp({ baseUrl: url, pinnedKey: publicKeyFingerprint(a1.cert) }).request('POST', '/v1/login', '{"password":"x"}', {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PinMismatchError);
+    expect(requests).toBe(0);
+    // The handshake check alone (a certificate swapped in after the probe, trusted as a CA): refused too.
+    const swapped = await new Promise<unknown>((resolve) => {
+      const req = request(`${url}/v1/login`, { method: 'POST', ca: b.cert, checkServerIdentity: pinCheck(publicKeyFingerprint(a1.cert)) }, () => resolve('answered'));
+      req.on('error', resolve);
+      req.end('{"password":"x"}');
+    });
+    expect(swapped).toBeInstanceOf(PinMismatchError);
     expect(requests).toBe(0);
     const probe = await probeServer(url);
     expect(probe).toMatchObject({ authorized: false, authorizationError: 'DEPTH_ZERO_SELF_SIGNED_CERT', selfSigned: true, keyFingerprint: publicKeyFingerprint(b.cert) });
