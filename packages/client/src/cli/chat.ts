@@ -108,7 +108,6 @@ program
   .option('--fingerprint <sha256>', FINGERPRINT_HELP)
   .option('--ca <file>', CA_HELP)
   .option('--password-stdin', 'read the password from standard input')
-  .option('--code <code>', CODE_HELP)
   .action((o: EnrolOptions) => run(() => enrolCommand(o)));
 
 program

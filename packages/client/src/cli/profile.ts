@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreateDeviceKey, publicKeyFingerprint, writePrivate } from '../node/index.js';
 import type { DeviceKey } from '../device-key.js';
+import { die } from './prompt.js';
 
 /** What the chat client remembers between runs, in a folder only the user can read. */
 export interface Profile {
@@ -71,7 +72,12 @@ export type Trust = { server: string; kind: 'system' } | { server: string; kind:
 /** The saved trust; a profile of an older version (server-cert.pem) is migrated on first read. */
 export function readTrust(): Trust | undefined {
   if (!existsSync(file('trust.json'))) return migrateServerCert();
-  const t = JSON.parse(readFileSync(file('trust.json'), 'utf8')) as { server: string; kind: Trust['kind']; key?: string };
+  let t: { server: string; kind: Trust['kind']; key?: string };
+  try {
+    t = JSON.parse(readFileSync(file('trust.json'), 'utf8')) as typeof t;
+  } catch {
+    return die(`${file('trust.json')} is damaged: remove it, then run \`palisade-chat trust --server URL\` to trust the server again.`);
+  }
   if (t.kind === 'ca') return existsSync(file('ca.pem')) ? { server: t.server, kind: 'ca', ca: readFileSync(file('ca.pem'), 'utf8') } : undefined;
   if (t.kind === 'pin' && typeof t.key === 'string') return { server: t.server, kind: 'pin', key: t.key };
   return t.kind === 'system' ? { server: t.server, kind: 'system' } : undefined;

@@ -72,7 +72,7 @@ async function assertTokenUsable(api: Api, token: string): Promise<void> {
 }
 
 /** Options of `palisade-chat enrol`. */
-export type EnrolOptions = TokenSource & TrustFlags & { server: string; username: string; displayName?: string; passwordStdin?: boolean; code?: string };
+export type EnrolOptions = TokenSource & TrustFlags & { server: string; username: string; displayName?: string; passwordStdin?: boolean };
 
 /**
  * `enrol`: the server's certificate is settled first, then the token, then the password; a weak
@@ -88,7 +88,7 @@ export async function enrolCommand(o: EnrolOptions): Promise<void> {
     const password = await readPassword(o, true);
     try {
       await client.api.enrol({ token, username: o.username, password, ...(o.displayName ? { displayName: o.displayName } : {}) });
-      return await loginAndSave(o.server, tls, o.username, password, o.code);
+      return await loginAndSave(o.server, tls, o.username, password, undefined); // a new account has no second factor yet
     } catch (e) {
       if (!(e instanceof PalisadeError) || e.code !== 'weak_password' || o.passwordStdin || attempt >= PASSWORD_TRIES) throw e;
       process.stderr.write(`palisade-chat: ${describeError(e)} (try ${attempt + 1} of ${PASSWORD_TRIES})\n`);

@@ -111,6 +111,7 @@ async function firstUse(server: string, fingerprint: string | undefined): Promis
  */
 async function replacePin(server: string, pinned: string, p: ServerProbe, fingerprint: string | undefined): Promise<Trust> {
   const text = pinMismatchText(pinned, p.keyFingerprint, p.fingerprint);
+  if (!p.authorized && !p.selfSigned) die(`${text}\nThe new certificate is issued by "${p.issuer}", which this computer does not trust: add --ca FILE with that CA's certificate instead.`);
   if (fingerprint !== undefined) {
     if (!fingerprintNames(fingerprint, p)) die(`${text}\n(--fingerprint ${fingerprint} does not name it either: nothing was changed.)`);
   } else {
