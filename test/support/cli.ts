@@ -34,9 +34,9 @@ export interface ChatProcess {
   end: (text?: string) => Promise<{ code: number | null; out: string; err: string }>;
 }
 
-/** Starts `palisade-chat` with PALISADE_CHAT_HOME=home, to drive it line by line. */
-export function spawnChat(home: string, args: string[]): ChatProcess {
-  const p = spawn(process.execPath, [CHAT, ...args], { env: { ...process.env, PALISADE_CHAT_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts `palisade-chat` with PALISADE_CHAT_HOME=home (and extra `env`), to drive it line by line. */
+export function spawnChat(home: string, args: string[], env: Record<string, string> = {}): ChatProcess {
+  const p = spawn(process.execPath, [CHAT, ...args], { env: { ...process.env, ...env, PALISADE_CHAT_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   p.stdout.on('data', (d) => (out += d));
@@ -63,7 +63,24 @@ export function spawnChat(home: string, args: string[]): ChatProcess {
   };
 }
 
-/** Runs `palisade-chat` to completion with `stdin` as its whole input. */
-export function chat(home: string, args: string[], stdin = ''): Promise<{ code: number | null; out: string; err: string }> {
-  return spawnChat(home, args).end(stdin);
+/** Runs `palisade-chat` to completion with `stdin` as its whole input (and extra `env`). */
+export function chat(home: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return spawnChat(home, args, env).end(stdin);
+}
+
+/**
+ * Runs `palisade-chat` on a pseudo-terminal (util-linux `script`), typing `input`: for the prompts
+ * that only a terminal gets. Output of the terminal (stdout and stderr mixed) comes back as `out`.
+ */
+export function chatOnTty(home: string, args: string[], input: string): Promise<{ code: number | null; out: string }> {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const cmd = [process.execPath, CHAT, ...args].map(quote).join(' ');
+  return new Promise((res) => {
+    const p = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, PALISADE_CHAT_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.stdin.end(input);
+    p.on('close', (code) => res({ code, out }));
+  });
 }

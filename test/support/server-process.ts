@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -11,7 +11,7 @@ export interface ServerProcess {
   port: number;
   baseUrl: string;
   dataDir: string;
-  /** PEM of the server's self-signed certificate (trusted by the test clients). */
+  /** PEM of the server's self-signed certificate (trusted by the test clients); '' with the operator's own certificate. */
   ca: string;
   bootstrapToken: string | undefined;
   /** The Prometheus listener's URL from the banner (absent with metrics.enabled: false). */
@@ -79,7 +79,7 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
     port,
     baseUrl: `https://127.0.0.1:${port}`,
     dataDir,
-    ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
+    ca: existsSync(join(dataDir, 'tls', 'cert.pem')) ? readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8') : '',
     bootstrapToken: token,
     metricsUrl: /^Metrics \(Prometheus\): (\S+)/m.exec(err)?.[1],
     stderr: () => err,

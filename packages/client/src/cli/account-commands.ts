@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { run, savedClient } from './connect.js';
+import { resetDeviceKey } from './profile.js';
 import { ask } from './prompt.js';
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -32,6 +33,14 @@ export function addAccountCommands(program: Command): void {
     .command('revoke <id>')
     .description('revoke a device: its sessions end and its key can no longer log in')
     .action((id: string) => run(async () => void (await savedClient().api.call('DELETE', `/v1/devices/${encodeURIComponent(id)}`))));
+
+  devices
+    .command('reset')
+    .description('make a new device key for this computer (after this device was revoked): the old key is kept as device.key.old-<time>, the session ends; then log in again (a trusted device approves the new one)')
+    .action(() => {
+      const backup = resetDeviceKey();
+      process.stderr.write(`${backup ? `the old device key is kept in ${backup}; ` : ''}a new one is made at the next login: run \`palisade-chat login\`.\n`);
+    });
 
   program
     .command('profile')

@@ -6,6 +6,7 @@ const NEXT_STEP: Partial<Record<string, string>> = {
   not_authenticated: 'Run `palisade-chat login` again.',
   step_up_required: 'Run `palisade-chat step-up`, then retry.',
   weak_password: 'Try a passphrase of four or more unrelated words.',
+  invalid_device_key: 'Run `palisade-chat devices reset` (it keeps the old key file), then `palisade-chat login`.',
 };
 
 /** Ends a sentence with one full stop (server messages may already end with one). */

@@ -4,7 +4,7 @@
  */
 export { SESSIONS_REVOKED, type AuthDeps, type AuthPolicy, type SessionsRevoked } from './deps.js';
 export { assertPasswordAcceptable, MIN_SINGLE_FACTOR_LENGTH, MAX_PASSWORD_LENGTH } from './password-policy.js';
-export { issueBootstrapToken, createInvite, releaseInvite, enrol, type EnrolInput } from './enrol.js';
+export { issueBootstrapToken, createInvite, releaseInvite, enrol, checkEnrolToken, type EnrolInput } from './enrol.js';
 export { login } from './login.js';
 export { authenticateToken, checkSessions, touchSession, logout, revokeSessions, listMySessions, type AuthenticatedSession, type SessionCheck, type SessionProblem } from './sessions.js';
 export { newChallenge, verifyDeviceProof } from './device-proof.js';

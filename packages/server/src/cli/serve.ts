@@ -43,7 +43,10 @@ export function serveCommand(): Command {
         err.write(`  ${server.bootstrap.token}\n`);
         // S18: never suggest the token on a command line (every local user can read /proc/<pid>/cmdline).
         err.write(`Enrol with: npm run chat -- enrol --server ${url} --username <name> --fingerprint ${server.tls.fingerprint}\n`);
-        err.write('and paste the token when it asks (or save it in a 0600 file and add --token-file FILE).\n\n');
+        err.write('and paste the token when it asks (or save it in a 0600 file and add --token-file FILE).\n');
+        // A client that does not trust the operator's CA needs the CA certificate, not a fingerprint.
+        if (server.tls.source === 'operator') err.write('If your CA is not in the system store of the client, add --ca CA.pem (the CA certificate) as well.\n');
+        err.write('\n');
       }
       err.write('Ready. Press Ctrl-C to stop.\n');
       let stopping = false;
