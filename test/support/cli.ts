@@ -31,9 +31,18 @@ export interface ChatProcess {
   end: (text?: string) => Promise<{ code: number | null; out: string; err: string }>;
 }
 
-/** Starts `palisade-chat` with PALISADE_CHAT_HOME=home, to drive it line by line. */
-export function spawnChat(home: string, args: string[]): ChatProcess {
-  const p = spawn(process.execPath, [CHAT, ...args], { env: { ...process.env, PALISADE_CHAT_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+/** The environment without npm's variables: the CLI runs as if started directly, whatever runs the tests. */
+function directEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_')));
+  return { ...env, ...extra };
+}
+
+/**
+ * Starts `palisade-chat` with PALISADE_CHAT_HOME=home, to drive it line by line. `env` adds variables
+ * (e.g. `npm_command: 'exec'` to run it as under npx).
+ */
+export function spawnChat(home: string, args: string[], env: Record<string, string> = {}): ChatProcess {
+  const p = spawn(process.execPath, [CHAT, ...args], { env: directEnv({ PALISADE_CHAT_HOME: home, ...env }), stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   p.stdout.on('data', (d) => (out += d));
@@ -61,6 +70,6 @@ export function spawnChat(home: string, args: string[]): ChatProcess {
 }
 
 /** Runs `palisade-chat` to completion with `stdin` as its whole input. */
-export function chat(home: string, args: string[], stdin = ''): Promise<{ code: number | null; out: string; err: string }> {
-  return spawnChat(home, args).end(stdin);
+export function chat(home: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return spawnChat(home, args, env).end(stdin);
 }

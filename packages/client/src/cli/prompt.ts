@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import { withInvocation } from './invocation.js';
 
 /** Reads one line from stdin; hides what is typed when stdin is a terminal. */
 export function ask(question: string, hidden = false): Promise<string> {
@@ -18,8 +19,21 @@ export function ask(question: string, hidden = false): Promise<string> {
   });
 }
 
-/** Prints an error with a hint and exits 1. */
+/** Prints an error with a hint (naming commands as the person runs them) and exits 1. */
 export function die(message: string): never {
-  process.stderr.write(`palisade-chat: ${message}\n`);
+  process.stderr.write(`palisade-chat: ${withInvocation(message)}\n`);
   process.exit(1);
+}
+
+/**
+ * Asks before an irreversible action; `--yes` skips the question. Without a terminal (a script) and
+ * without `--yes` it refuses, so nothing is destroyed by a pipe that happens to contain "y".
+ * With `name`, typing that name also confirms.
+ */
+export async function confirmDestructive(opts: { yes?: boolean }, action: string, name?: string): Promise<void> {
+  if (opts.yes) return;
+  if (!process.stdin.isTTY) die(`${action} cannot be undone, and this is not a terminal to ask in: nothing was done. Add --yes to confirm.`);
+  const how = name === undefined ? '[y/N]' : `type ${name} or y to confirm [y/N]`;
+  const answer = (await ask(`${action}; this cannot be undone. ${how}: `)).trim();
+  if (!(/^y(es)?$/i.test(answer) || (name !== undefined && answer === name))) die('not confirmed; nothing was done.');
 }
