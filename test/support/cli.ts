@@ -26,6 +26,10 @@ export interface ChatProcess {
   out: () => string;
   /** Resolves once stderr matches (e.g. the password prompt). */
   waitForErr: (re: RegExp, ms?: number) => Promise<void>;
+  /** Resolves once stdout matches (e.g. the live view's header). */
+  waitForOut: (re: RegExp, ms?: number) => Promise<void>;
+  /** Resolves with the exit code and output once the process exits by itself (stdin left open). */
+  exited: () => Promise<{ code: number | null; out: string; err: string }>;
   write: (text: string) => void;
   /** Ends stdin (with optional last text) and resolves with the exit code and output. */
   end: (text?: string) => Promise<{ code: number | null; out: string; err: string }>;
@@ -59,6 +63,17 @@ export function spawnChat(home: string, args: string[], env: Record<string, stri
         if (p.exitCode !== null || Date.now() > until) throw new Error(`palisade-chat never printed ${re}; stderr:\n${err}`);
         await new Promise((r) => setTimeout(r, 20));
       }
+    },
+    async waitForOut(re, ms = 15_000) {
+      const until = Date.now() + ms;
+      while (!re.test(out)) {
+        if (p.exitCode !== null || Date.now() > until) throw new Error(`palisade-chat never printed ${re}; stdout:\n${out}\nstderr:\n${err}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async exited() {
+      const code = await exited;
+      return { code, out, err };
     },
     write: (text) => void p.stdin.write(text),
     async end(text = '') {

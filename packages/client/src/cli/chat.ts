@@ -32,7 +32,7 @@ async function loginAndSave(server: string, ca: string, username: string, passwo
   const first = await client.login(username, password, `palisade-chat on ${hostname()}`, process.platform);
   const res = 'mfaRequired' in first ? await client.api.loginMfa(first.challenge, await askSecondFactor()) : first;
   saveToken(res.token);
-  if (res.mfaEnrolmentDueBy) process.stderr.write(`enrol a second factor before ${res.mfaEnrolmentDueBy}: run \`palisade-chat mfa enrol\`\n`);
+  if (res.mfaEnrolmentDueBy) process.stderr.write(`enrol a second factor before ${res.mfaEnrolmentDueBy}: run \`${invocationName()} mfa enrol\`\n`);
   saveProfile({ server, username, userId: res.userId });
   process.stderr.write(`logged in as ${username} (device ${res.deviceId}); session valid until ${res.expiresAt}\n`);
 }
@@ -94,7 +94,12 @@ mfa
 mfa
   .command('remove <id>')
   .description('remove a factor, an authenticator app or a passkey, by the id `mfa list` shows (run `palisade-chat step-up` first; other sessions end)')
-  .action((id: string) => run(async () => void (await savedClient().api.removeFactor(id))));
+  .action((id: string) =>
+    run(async () => {
+      await savedClient().api.removeFactor(id);
+      process.stderr.write(`removed factor ${id}; your other sessions have ended\n`);
+    }),
+  );
 program
   .command('password')
   .description('change your password (8+ characters with a second factor, else 15+; other sessions end)')

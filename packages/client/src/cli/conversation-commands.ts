@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import type { ConversationView } from '@palisade/protocol';
 import type { Api } from '../api.js';
 import { run, savedClient } from './connect.js';
+import { withInvocation } from './invocation.js';
 import { liveView } from './live-view.js';
 import { confirmDestructive, die } from './prompt.js';
 
-const out = (line: string): void => void process.stdout.write(`${line}\n`);
+/** One line on stdout; commands it names are the ones the person can run. */
+const out = (line: string): void => void process.stdout.write(`${withInvocation(line)}\n`);
 
 /** How a conversation is shown: `#name` for a group, `@peer` for a direct chat. */
 export function label(c: ConversationView, me: string): string {

@@ -41,6 +41,11 @@ export const COMMANDS: Record<string, string> = {
 /** How long `/quit` waits, without progress, for the server to confirm pending messages. */
 const QUIT_GRACE_MS = 5000;
 
+/** Resolves after `ms` (never holds the process open). */
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
 /** One line for the end of the session on the socket (revoked, expired, account disabled). */
 function sessionEnded(reason: string | undefined): string {
   if (reason === 'account disabled') return '(your account was disabled by an administrator; ask an admin to enable it again)';
@@ -61,7 +66,7 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
   for (const m of history) out(`[${stamp(m.sentAt)}] ${names.get(m.senderId) ?? '?'}: ${decodeText(fromBase64(m.payload))}`);
   client.realtime.delivered.set(conv.id, history.at(-1)?.seq ?? after);
 
-  const view: { rl?: ReturnType<typeof createInterface>; code: number; offline?: () => void; closing?: boolean } = { code: 0 };
+  const view: { rl?: ReturnType<typeof createInterface>; code: number; offline?: () => void; attempted?: () => void; closing?: boolean; quit?: boolean } = { code: 0 };
   const prompt = () => view.rl?.prompt(true);
   client.on.message = (m) => {
     if (m.conversationId !== conv.id) return;
@@ -80,6 +85,7 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
   let outage = false;
   client.on.state = (s, detail) => {
     if (s !== 'ready' && s !== 'synced') view.offline?.();
+    if (s === 'disconnected' || s === 'unauthenticated') view.attempted?.();
     if (s === 'disconnected' && !outage) {
       outage = true;
       out('  (connection lost; reconnecting…)');
@@ -94,9 +100,13 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
       view.rl?.close();
     }
   };
-  await client.connect();
-  // Read input only once connected, so lines piped in are not lost while connecting.
+  // Input is read from the start, so /quit works even while connecting; messages typed before the
+  // connection is up wait in the SDK and go out once it is (nothing piped in is lost).
   const rl = (view.rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' }));
+  const firstAttempt = new Promise<void>((resolve) => {
+    view.attempted = resolve;
+    void client.connect().then(resolve, resolve); // a refusal is reported by the state handler
+  });
   const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
   rl.prompt();
   let lastTyping = 0;
@@ -142,7 +152,10 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
     if (tty) process.stdout.write('\x1b[1A\r\x1b[K'); // the message line replaces the echoed input
     if (text.startsWith('/') && !text.startsWith('//')) {
       const command = text.split(/\s/, 1)[0] as string;
-      if (command === '/quit') return void rl.close();
+      if (command === '/quit') {
+        view.quit = true;
+        return void rl.close();
+      }
       if (command === '/help') for (const [c, what] of Object.entries(COMMANDS)) out(`  ${c.padEnd(6)} ${what}`);
       else if (command === '/who') out(`  ${conv.members.map((m) => `${m.username}${m.role === 'member' ? '' : ` (${m.role})`}`).join(', ')}`);
       else out(`  unknown command ${command}; /help lists them (start a message with // to send a leading /)`);
@@ -153,7 +166,10 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
     rl.on('line', onLine);
     rl.on('close', () => {
       rl.off('line', onLine);
-      void drain().then(resolve);
+      // Messages typed before the connection was up go out once it is: let the first attempt finish
+      // (for /quit only briefly, so it always works), then wait for the server's answers.
+      const first = inflight.size === 0 ? Promise.resolve() : view.quit ? Promise.race([firstAttempt, delay(QUIT_GRACE_MS)]) : firstAttempt;
+      void first.then(drain).then(resolve);
     });
   });
   view.closing = true;
