@@ -140,7 +140,8 @@ describe('palisade-chat (terminal client) against a real server', () => {
     expect(found.out.trim().split('\n')).toHaveLength(1);
     expect(found.out).toMatch(/carol\s+member .* Carol C\./);
     expect((await chat(adminHome, ['admin', 'users', '--email', 'nobody@example.test'])).out).toMatch(/no account has that e-mail/);
-    expect((await chat(adminHome, ['admin', 'delete-user', 'bob'])).err).toMatch(/step_up_required/);
+    expect((await chat(adminHome, ['admin', 'delete-user', 'bob'])).err).toMatch(/cannot be undone, and this is not a terminal/);
+    expect((await chat(adminHome, ['admin', 'delete-user', 'bob', '--yes'])).err).toMatch(/step_up_required/);
     const grant = await chat(adminHome, ['admin', 'grant', 'carol', 'auditor', '--reason', 'audit season']);
     expect(grant.err).toMatch(/step_up_required/); // no recent strong factor in this session
   });

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { Secret, TOTP } from 'otpauth';
 import { DeviceKey, fromUtf8, type IncomingMessage, type PalisadeClient } from '@palisade/client';
@@ -186,6 +187,13 @@ describe('palisade-chat live view and commands against a real server', () => {
     expect((await chat(adminHome, ['admin', 'enable', 'carol'])).err).toMatch(/not_disabled/);
     const back = await chat(carol, ['login', '--password-stdin'], `${PASS}\n`);
     expect(back.code, back.err).toBe(0);
+    const db = new Database(join(server.dataDir, 'palisade.db'), { readonly: true, fileMustExist: true });
+    try {
+      const actions = db.prepare("SELECT action, outcome FROM audit_log WHERE action IN ('user.disabled', 'user.enabled') ORDER BY at").all();
+      expect(actions).toEqual([{ action: 'user.disabled', outcome: 'success' }, { action: 'user.enabled', outcome: 'success' }]);
+    } finally {
+      db.close();
+    }
   });
 
   it('item 9: hints name the command as it was run (npx, npm run)', async () => {
