@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { ConversationView } from '@palisade/protocol';
 import type { PalisadeClient } from '../client.js';
+import type { ConnectionState } from '../realtime.js';
 import { PalisadeError } from '../errors.js';
 import { fromBase64, fromUtf8, utf8 } from '../bytes.js';
 import { describeError } from './error-text.js';
@@ -40,6 +41,20 @@ export const COMMANDS: Record<string, string> = {
 
 /** How long `/quit` waits, without progress, for the server to confirm pending messages. */
 const QUIT_GRACE_MS = 5000;
+
+/** A state handler that says `connection lost` once per outage (not per retry) and `reconnected` at its end. */
+export function outageNotices(out: (line: string) => void): (s: ConnectionState) => void {
+  let outage = false;
+  return (s) => {
+    if (s === 'disconnected' && !outage) {
+      outage = true;
+      out('  (connection lost; reconnecting…)');
+    } else if (s === 'synced' && outage) {
+      outage = false;
+      out('  (reconnected)');
+    }
+  };
+}
 
 /** Resolves after `ms` (never holds the process open). */
 function delay(ms: number): Promise<void> {
@@ -82,18 +97,11 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
     out(`  (server: ${describeError(e)})`);
     prompt();
   };
-  let outage = false;
+  const outages = outageNotices(out);
   client.on.state = (s, detail) => {
     if (s !== 'ready' && s !== 'synced') view.offline?.();
     if (s === 'disconnected' || s === 'unauthenticated') view.attempted?.();
-    if (s === 'disconnected' && !outage) {
-      outage = true;
-      out('  (connection lost; reconnecting…)');
-    }
-    if (s === 'synced' && outage) {
-      outage = false;
-      out('  (reconnected)');
-    }
+    outages(s);
     if (s === 'unauthenticated') {
       out(`  ${sessionEnded(detail)}`);
       view.code = 1;
