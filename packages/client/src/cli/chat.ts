@@ -7,7 +7,7 @@ import { run, savedClient, trustServer } from './connect.js';
 import { addAccountCommands } from './account-commands.js';
 import { addAdminCommands } from './admin-commands.js';
 import { formatFactor } from './factor-format.js';
-import { invocationName } from './invocation.js';
+import { invocationName, withInvocation } from './invocation.js';
 import { addConversationCommands } from './conversation-commands.js';
 import { deviceKey, readProfile, saveProfile, saveToken } from './profile.js';
 import { ask, die } from './prompt.js';
@@ -18,6 +18,8 @@ const program = new Command()
   .name(invocationName())
   .description('Palisade terminal chat. Your profile (device key, session, trusted certificate) lives in $PALISADE_CHAT_HOME or ~/.palisade.')
   .version('0.1.0')
+  // Help and usage errors name commands the way this person runs them (see invocation.ts).
+  .configureOutput({ writeOut: (s) => process.stdout.write(withInvocation(s)), writeErr: (s) => process.stderr.write(withInvocation(s)) })
   .showHelpAfterError('(run with --help for usage)');
 
 async function readPassword(opts: { passwordStdin?: boolean }, confirm: boolean): Promise<string> {

@@ -15,5 +15,6 @@ describe('the invocation hints name', () => {
     expect(withInvocation('palisade-chat: use palisade-chat sso (palisade-chat step-up)', env)).toBe('palisade-chat: use npx palisade-chat sso (npx palisade-chat step-up)');
     expect(withInvocation('palisade-chat on laptop', env)).toBe('palisade-chat on laptop');
     expect(withInvocation('run `palisade-chat login`', {})).toBe('run `palisade-chat login`');
+    expect(withInvocation(withInvocation('run `palisade-chat login`', env), env)).toBe('run `npx palisade-chat login`');
   });
 });

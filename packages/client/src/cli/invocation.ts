@@ -19,5 +19,6 @@ export function invocationName(env: NodeJS.ProcessEnv = process.env): string {
 export function withInvocation(text: string, env: NodeJS.ProcessEnv = process.env): string {
   const name = invocationName(env);
   if (name === 'palisade-chat') return text;
-  return text.replace(/(^|[\s`'"(])palisade-chat(?= [a-z][a-z-]*)(?! on )/g, (_m, pre: string) => `${pre}${name}`);
+  // Idempotent: a name already rewritten (`npx palisade-chat`, `npm run chat -- ...`) is left alone.
+  return text.replace(/(^|[\s`'"(])(?<!npx )palisade-chat(?= [a-z][a-z-]*)(?! on )/g, (_m, pre: string) => `${pre}${name}`);
 }
