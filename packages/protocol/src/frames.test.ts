@@ -50,7 +50,7 @@ describe('parseClientFrame', () => {
 
 describe('recoverFrameRef', () => {
   it('reads the ref of a frame that failed the schema, so its error names the request', () => {
-    const big = JSON.stringify({ type: 'send', ref: 'm-1', conversationId: 'c', clientMsgId: 'm-1', payload: Buffer.alloc(MAX_PAYLOAD_BYTES + 1).toString('base64') });
+    const big = JSON.stringify({ type: 'send', ref: 'm-1', conversationId: 'c', clientMsgId: 'm-1', payload: Buffer.alloc(MAX_PAYLOAD_BYTES + 3).toString('base64') });
     expect(parseClientFrame(big)).toMatchObject({ ok: false, code: 'payload_too_large' });
     expect(recoverFrameRef(big)).toBe('m-1');
     expect(recoverFrameRef('{"type":"send","ref":"r2","payload":42}')).toBe('r2');
