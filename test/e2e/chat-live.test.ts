@@ -196,6 +196,21 @@ describe('palisade-chat live view and commands against a real server', () => {
     }
   });
 
+  it('item 16: devices approve and revoke say what they did; revoke asks first', async () => {
+    const second = newHome();
+    const first = await chat(second, ['login', '--server', server.baseUrl, '--username', 'carol', '--fingerprint', fingerprint, '--password-stdin'], `${PASS}\n`);
+    const id = /devices approve (\w+)/.exec(first.err)?.[1];
+    expect(id, first.err).toBeDefined();
+    const ok = await chat(carol, ['devices', 'approve', id!]);
+    expect(ok.out).toMatch(`approved device ${id}: log in on it again now`);
+    const refused = await chat(carol, ['devices', 'revoke', id!]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/nothing was done\. Add --yes to confirm\./);
+    const rev = await chat(carol, ['devices', 'revoke', id!, '--yes']);
+    expect(rev.out).toMatch(`revoked device ${id}; its sessions have ended`);
+    expect((await chat(carol, ['devices'])).out).toMatch(new RegExp(`${id}\\s+revoked`));
+  });
+
   it('item 9: hints name the command as it was run (npx, npm run)', async () => {
     const none = newHome();
     expect((await chat(none, ['list'], '', { npm_command: 'exec' })).err).toMatch(/run `npx palisade-chat login --server/);
