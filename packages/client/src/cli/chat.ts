@@ -8,7 +8,8 @@ import { enrolCommand, loginCommand, trustCommand, type EnrolOptions, type Login
 import { addAccountCommands } from './account-commands.js';
 import { addAdminCommands } from './admin-commands.js';
 import { formatFactor } from './factor-format.js';
-import { liveView } from './live-view.js';
+import { invocationName, withInvocation } from './invocation.js';
+import { addConversationCommands } from './conversation-commands.js';
 import { deviceKey, readProfile, saveProfile, saveToken } from './profile.js';
 import { ask, die } from './prompt.js';
 import { hostname } from 'node:os';
@@ -18,9 +19,11 @@ const CA_HELP = 'trust the server through this private CA certificate (PEM; save
 const CODE_HELP = 'the authenticator code, if the account has a second factor (works once, expires in a minute; or give it on the line after the password); with neither and no terminal, exit code 3';
 
 const program = new Command()
-  .name('palisade-chat')
+  .name(invocationName())
   .description('Palisade terminal chat. Your profile (device key, session, trusted certificate) lives in $PALISADE_CHAT_HOME or ~/.palisade.')
   .version('0.1.0')
+  // Help and usage errors name commands the way this person runs them (see invocation.ts).
+  .configureOutput({ writeOut: (s) => process.stdout.write(withInvocation(s)), writeErr: (s) => process.stderr.write(withInvocation(s)) })
   .showHelpAfterError('(run with --help for usage)');
 
 /** Loopback sign-on (RFC 8252): the browser on this computer hands the completion secret to our listener. */
@@ -75,7 +78,12 @@ mfa
 mfa
   .command('remove <id>')
   .description('remove a factor, an authenticator app or a passkey, by the id `mfa list` shows (run `palisade-chat step-up` first; other sessions end)')
-  .action((id: string) => run(async () => void (await savedClient().api.removeFactor(id))));
+  .action((id: string) =>
+    run(async () => {
+      await savedClient().api.removeFactor(id);
+      process.stderr.write(`removed factor ${id}; your other sessions have ended\n`);
+    }),
+  );
 program
   .command('password')
   .description('change your password (8+ characters with a second factor, else 15+; other sessions end)')
@@ -158,69 +166,7 @@ program.command('logout').description('end this session on the server').action((
   }),
 );
 
-program.command('list').description('list your conversations').action(() =>
-  run(async () => {
-    const client = savedClient();
-    const me = (await client.api.me()).userId;
-    for (const c of await client.api.conversations()) {
-      const label = c.kind === 'direct' ? `@${c.members.find((m) => m.userId !== me)?.username}` : `#${c.name}`;
-      process.stdout.write(`${c.id}  ${label.padEnd(24)} ${c.members.length} members, ${c.lastSeq} messages${c.topic ? `  ${c.topic}` : ''}\n`);
-    }
-  }),
-);
-
-program
-  .command('group <name> [members...]')
-  .description('create a group with the given members (user names); name and topic are stored sealed')
-  .option('--topic <text>', 'the group topic')
-  .action((name: string, members: string[], o: { topic?: string }) =>
-    run(async () => {
-      process.stdout.write(`${(await savedClient().api.createGroup(name, members, o.topic)).id}\n`);
-    }),
-  );
-
-program
-  .command('rename <conversation>')
-  .description('rename a group or change its topic (owners)')
-  .option('--name <name>', 'the new name')
-  .option('--topic <text>', 'the new topic ("" clears it)')
-  .action((conversation: string, o: { name?: string; topic?: string }) =>
-    run(async () => {
-      if (o.name === undefined && o.topic === undefined) throw new Error('give --name and/or --topic');
-      await savedClient().api.updateConversation(conversation, { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.topic !== undefined ? { topic: o.topic === '' ? null : o.topic } : {}) });
-    }),
-  );
-
-program
-  .command('delete-group <conversation>')
-  .description('delete a group and all its messages for everyone (owners); the server destroys its key, so this cannot be undone')
-  .action((conversation: string) => run(async () => void (await savedClient().api.deleteConversation(conversation))));
-
-program
-  .command('add <conversation> <username>')
-  .description('add a user to a group (owners and admins)')
-  .action((conversation: string, username: string) => run(async () => void (await savedClient().api.addMember(conversation, username))));
-
-program
-  .command('open <target>')
-  .description('live view of a conversation: an id, a group name, or a user name for a direct chat')
-  .action((target: string) =>
-    run(async () => {
-      const client = savedClient();
-      const { userId: me, username: myName } = await client.api.me();
-      let convs = await client.api.conversations();
-      let conv = convs.find((c) => c.id === target || (c.kind === 'group' && c.name === target));
-      if (!conv) {
-        if (target === myName) die(`${target} is you: open another user's name, a group name, or an id from \`palisade-chat list\`.`);
-        const { id } = await client.api.openDirect(target);
-        convs = await client.api.conversations();
-        conv = convs.find((c) => c.id === id);
-      }
-      if (!conv) die(`no conversation or user named ${target}`);
-      await liveView(client, conv, me);
-    }),
-  );
-
+addConversationCommands(program);
 addAccountCommands(program);
 addAdminCommands(program);
 await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 import { readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { withInvocation } from './invocation.js';
 
 /**
  * Reads exactly one line from standard input, byte by byte, so nothing after it is consumed: a
@@ -74,8 +75,21 @@ export async function ask(question: string, hidden = false): Promise<string> {
  */
 export const EXIT_NEEDS_INPUT = 3;
 
-/** Prints an error with a hint and exits (1 unless told). */
+/** Prints an error with a hint (naming commands as the person runs them) and exits (1 unless told). */
 export function die(message: string, code = 1): never {
-  process.stderr.write(`palisade-chat: ${message}\n`);
+  process.stderr.write(`palisade-chat: ${withInvocation(message)}\n`);
   process.exit(code);
+}
+
+/**
+ * Asks before an irreversible action; `--yes` skips the question. Without a terminal (a script) and
+ * without `--yes` it refuses, so nothing is destroyed by a pipe that happens to contain "y".
+ * With `name`, typing that name also confirms.
+ */
+export async function confirmDestructive(opts: { yes?: boolean }, action: string, name?: string): Promise<void> {
+  if (opts.yes) return;
+  if (!process.stdin.isTTY) die(`${action} cannot be undone, and this is not a terminal to ask in: nothing was done. Add --yes to confirm.`);
+  const how = name === undefined ? '[y/N]' : `type ${name} or y to confirm [y/N]`;
+  const answer = (await ask(`${action}; this cannot be undone. ${how}: `)).trim();
+  if (!(/^y(es)?$/i.test(answer) || (name !== undefined && answer === name))) die('not confirmed; nothing was done.');
 }

@@ -1,3 +1,4 @@
+import { invocationName, withInvocation } from './invocation.js';
 import { hostname } from 'node:os';
 import type { Api } from '../api.js';
 import { PalisadeError } from '../errors.js';
@@ -51,7 +52,7 @@ async function loginAndSave(server: string, tls: TlsChoice, username: string, pa
   const first = await client.login(username, password, `palisade-chat on ${hostname()}`, process.platform);
   const res = 'mfaRequired' in first ? await client.api.loginMfa(first.challenge, await secondFactor(code)) : first;
   saveToken(res.token);
-  if (res.mfaEnrolmentDueBy) process.stderr.write(`enrol a second factor before ${res.mfaEnrolmentDueBy}: run \`palisade-chat mfa enrol\`\n`);
+  if (res.mfaEnrolmentDueBy) process.stderr.write(`enrol a second factor before ${res.mfaEnrolmentDueBy}: run \`${invocationName()} mfa enrol\`\n`);
   saveProfile({ server, username, userId: res.userId });
   process.stderr.write(`logged in as ${username} (device ${res.deviceId}); session valid until ${res.expiresAt}\n`);
 }
@@ -91,7 +92,7 @@ export async function enrolCommand(o: EnrolOptions): Promise<void> {
       return await loginAndSave(o.server, tls, o.username, password, undefined); // a new account has no second factor yet
     } catch (e) {
       if (!(e instanceof PalisadeError) || e.code !== 'weak_password' || o.passwordStdin || attempt >= PASSWORD_TRIES) throw e;
-      process.stderr.write(`palisade-chat: ${describeError(e)} (try ${attempt + 1} of ${PASSWORD_TRIES})\n`);
+      process.stderr.write(`palisade-chat: ${withInvocation(describeError(e))} (try ${attempt + 1} of ${PASSWORD_TRIES})\n`);
     }
   }
 }

@@ -152,13 +152,14 @@ export async function revokeSessions(
   actorId: string | null,
   target: { sessionId: string } | { userId: string },
   address: string | null,
+  reason: SessionsRevoked['reason'] = 'admin',
 ): Promise<number> {
   if ('userId' in target) await assertUserExists(deps.db, target.userId);
   let q = deps.db.selectFrom('sessions').select('id').where('revoked_at', 'is', null);
   q = 'sessionId' in target ? q.where('id', '=', target.sessionId) : q.where('user_id', '=', target.userId);
   const ids = (await q.execute()).map((r) => r.id);
   if (ids.length === 0) return 0;
-  await revoke(deps, actorId, ids, 'admin', address);
+  await revoke(deps, actorId, ids, reason, address);
   return ids.length;
 }
 

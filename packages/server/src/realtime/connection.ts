@@ -1,5 +1,5 @@
 import type { ClientFrame, ServerFrame } from '@palisade/protocol';
-import { parseClientFrame } from '@palisade/protocol';
+import { parseClientFrame, recoverFrameRef } from '@palisade/protocol';
 import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
 import { AppError, type Principal } from '../core/index.js';
@@ -171,13 +171,17 @@ export class Connection implements Peer {
     if (this.state === 'closed') return;
     this.framesIn++;
     if (isBinary) return this.close(CLOSE.protocolViolation, 'text frames only');
-    const r = parseClientFrame(data.toString('utf8'));
+    const text = data.toString('utf8');
+    const r = parseClientFrame(text);
     if (this.state === 'challenge') {
       if (!r.ok || r.value.type !== 'auth') return this.close(CLOSE.protocolViolation, 'the first frame must be auth');
       return this.authenticate(r.value);
     }
     if (!r.ok) {
       const f: ServerFrame = { type: 'error', code: r.code, message: r.message };
+      // The client settles the request this answers (e.g. an over-size send) by its ref.
+      const ref = recoverFrameRef(text);
+      if (ref !== undefined) f.ref = ref;
       if (r.details !== undefined) f.details = r.details;
       return this.push(f);
     }
