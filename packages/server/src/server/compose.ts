@@ -46,10 +46,12 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const log = opts.log ?? buildLogger(config);
   const clock = opts.clock ?? systemClock;
+  // The key store first: a master secret that does not open the keyring must fail the start before
+  // the store is migrated.
+  const { kms, generatedAt } = openKms(config, env, clock);
   const store = await openStore(storeOptions(config, env));
   const applied = await store.migrate();
   if (applied.length > 0) log.info({ migrations: applied }, 'store migrated');
-  const { kms, generatedAt } = openKms(config, env, clock);
   const sealer = new EnvelopeSealer(store.db, kms, clock);
   // Table scopes are sealed inside transactions: their keys must be loaded before any request.
   await sealer.prepareServerScopes();
