@@ -14,6 +14,8 @@ export interface ServerProcess {
   /** PEM of the server's self-signed certificate (trusted by the test clients). */
   ca: string;
   bootstrapToken: string | undefined;
+  /** Where the server wrote the first-admin token (stderr is not a terminal here). */
+  bootstrapTokenFile: string | undefined;
   stderr: () => string;
   stdout: () => string;
   /** Stops with SIGTERM and waits for exit. */
@@ -71,7 +73,10 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
       rej(new Error(`server did not start:\n${err}`));
     }, 30_000);
   });
-  const token = /first admin \(valid until [^)]+\):\n\s+(\S+)/.exec(err)?.[1];
+  // stderr is a pipe, not a terminal: the server writes the first-admin token to a 0600 file and
+  // prints only its path.
+  const tokenFile = /^is in the file (\S+) \(mode 0600/m.exec(err)?.[1];
+  const token = tokenFile === undefined ? undefined : readFileSync(tokenFile, 'utf8').trim();
   return {
     child,
     port,
@@ -79,6 +84,7 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
     dataDir,
     ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
     bootstrapToken: token,
+    bootstrapTokenFile: tokenFile,
     stderr: () => err,
     stdout: () => out,
     async stop() {
