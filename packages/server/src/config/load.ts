@@ -84,7 +84,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}
         // A value that came from the environment is named by its variable, not by the YAML key it sets.
         const src = fromEnv.find((o) => path === o.path || path.startsWith(`${o.path}.`));
         if (!src) return { path, message };
-        return { path: `${src.name}=${SECRET_VARS.test(src.name) ? '(value hidden)' : src.value}`, message: `${message} (it sets ${src.path})` };
+        return { path: `${src.name}=${shownValue(src.name, src.value)}`, message: `${message} (it sets ${src.path})` };
       }),
     );
   }
@@ -93,6 +93,12 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}
 
 /** SECURITY: variables that may hold a secret by mistake (instead of a secret:// reference) are never echoed. */
 const SECRET_VARS = /(PASSWORD|SECRET|PIN|_KEY)$/;
+
+/** An environment value as an error may show it: secrets hidden, a password in a URL masked. */
+function shownValue(name: string, value: string): string {
+  if (SECRET_VARS.test(name)) return '(value hidden)';
+  return value.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+}
 
 /** zod's "Invalid input: expected number, received string" as "expected a number". */
 function plainMessage(m: string): string {
