@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { palisade } from '../support/cli.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { enrolAdmin } from '../support/users.js';
+import { softHsmToken } from '../../packages/server/src/test-support/softhsm.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -186,5 +187,25 @@ describe('operator: one server per data directory, checks before changes, the fi
     const unbuilt = spawnSync(process.execPath, [join(bare, 'palisade.js'), '--help'], { encoding: 'utf8' });
     expect(unbuilt.status).toBe(1);
     expect(unbuilt.stderr).toBe('palisade: the server is not built yet: run `npm run build` in the repository first, then try again.\n');
+  });
+});
+
+const hsm = softHsmToken();
+(hsm ? describe : describe.skip)('operator: config check --connect logs in to the PKCS#11 token (SoftHSM2)', () => {
+  it('reports a wrong PIN and an unset PIN variable by config key, without echoing the PIN; the right PIN passes', async () => {
+    const t = hsm!;
+    const env = {
+      SOFTHSM2_CONF: t.conf, PALISADE_DATA_DIR: join(tmp('palisade-hsm-'), 'data'), PALISADE_KEYS_PROVIDER: 'pkcs11', PALISADE_PKCS11_LIBRARY: t.library,
+      PALISADE_PKCS11_TOKEN_LABEL: t.tokenLabel, PALISADE_PKCS11_PIN: 'secret://env/OPS_HSM_PIN', PALISADE_PKCS11_LABEL_PREFIX: `ops-${process.pid}`,
+    };
+    const wrong = await palisade(['config', 'check', '--connect'], { ...env, OPS_HSM_PIN: 'not-the-pin' });
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toContain('keys.pkcs11: the PKCS#11 token: the PKCS#11 token refused the PIN (check keys.pkcs11.pin)');
+    expect(wrong.err).not.toContain('not-the-pin');
+    const unset = await palisade(['config', 'check'], env);
+    expect(unset.err).toContain('keys.pkcs11.pin: secret://env/OPS_HSM_PIN: environment variable OPS_HSM_PIN is not set');
+    const ok = await palisade(['config', 'check', '--connect'], { ...env, OPS_HSM_PIN: t.pin });
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(/reached the store and the PKCS#11 token$/m);
   });
 });

@@ -1,7 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { resolveSecret, type Config } from '../config/index.js';
-import { LocalKms, Pkcs11Kms } from '../crypto/index.js';
+import { certificateKeyMatch, LocalKms, Pkcs11Kms } from '../crypto/index.js';
 import { probeStore } from '../store/index.js';
 import { keyringPath, storeOptions } from './compose.js';
 import { defaultMasterSecretPath } from './master-secret.js';
@@ -50,21 +49,10 @@ function checkServerTls(problems: Problem[], config: Config): void {
   const certPem = readable(problems, 'server.tls.certFile', certFile);
   const keyPem = readable(problems, 'server.tls.keyFile', keyFile);
   if (certPem === undefined || keyPem === undefined) return;
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(certPem);
-  } catch {
-    problems.push({ key: 'server.tls.certFile', message: `${certFile} holds no PEM certificate` });
-    return;
-  }
-  let key;
-  try {
-    key = createPrivateKey(keyPem);
-  } catch {
-    problems.push({ key: 'server.tls.keyFile', message: `${keyFile} holds no PEM private key (or it is encrypted; give it unencrypted, mode 0600)` });
-    return;
-  }
-  if (!cert.checkPrivateKey(key)) problems.push({ key: 'server.tls.keyFile', message: `the private key in ${keyFile} does not belong to the certificate in ${certFile}; give the key the certificate was issued for` });
+  const match = certificateKeyMatch(certPem, keyPem);
+  if (match === 'no-certificate') problems.push({ key: 'server.tls.certFile', message: `${certFile} holds no PEM certificate` });
+  if (match === 'no-key') problems.push({ key: 'server.tls.keyFile', message: `${keyFile} holds no PEM private key (or it is encrypted; give it unencrypted, mode 0600)` });
+  if (match === 'mismatch') problems.push({ key: 'server.tls.keyFile', message: `the private key in ${keyFile} does not belong to the certificate in ${certFile}; give the key the certificate was issued for` });
 }
 
 /** The local KMS: a usable master secret, and one that opens the keyring already in the data directory. */
