@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -168,6 +168,26 @@ describe('operator: one server per data directory, checks before changes, the fi
     expect(s.stderr()).not.toContain(token);
     expect(s.stdout()).not.toContain(token);
     await s.stop();
+  });
+
+  it('with stderr a terminal (a pty from script(1)), the token is printed there and no token file is written', async () => {
+    const dataDir = tmp('palisade-tty-');
+    const main = join(ROOT, 'packages/server/dist/cli/main.js');
+    const p = spawn('script', ['-qec', `exec ${process.execPath} ${main} serve`, '/dev/null'], {
+      env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'pipe', 'pipe'], detached: true,
+    });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((r) => p.once('exit', r));
+    try {
+      await expect.poll(() => /Ready\. Press Ctrl-C to stop\./.test(out), { timeout: 30_000 }).toBe(true);
+      expect(out.replace(/\r/g, '')).toMatch(/first admin \(valid until [^)]+\):\n {2}[A-Za-z0-9_-]{43}\n/);
+      expect(existsSync(join(dataDir, 'first-admin-token'))).toBe(false);
+    } finally {
+      process.kill(-p.pid!, 'SIGTERM');
+      await exited;
+    }
   });
 
   it('`npx palisade` and `npx palisade-chat` run the built CLIs through the committed launchers', () => {

@@ -21,7 +21,8 @@ export class DataDirLockedError extends Error {
   ) {
     super(
       `the data directory ${resolve(dataDir)} is in use by ${holder.what} (pid ${holder.pid} on ${holder.host}, since ${holder.since}); ` +
-        'only one server (or offline restore / master-secret change) may use a data directory at a time: stop it first, or give this one its own dataDir',
+        'only one server (or offline restore / master-secret change) may use a data directory at a time: stop it first, or give this one its own dataDir ' +
+        `(if pid ${holder.pid} is no Palisade process, remove ${lockPath(dataDir)})`,
     );
     this.name = 'DataDirLockedError';
   }

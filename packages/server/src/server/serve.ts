@@ -8,7 +8,7 @@ import { AddressConnectionCap, buildHttpApp, type HttpLimits } from '../http/ind
 import { Gateway } from '../realtime/index.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { startAdminSocket } from './admin-socket.js';
-import { writeBootstrapFile } from './bootstrap-file.js';
+import { bootstrapTokenPath, writeBootstrapFile } from './bootstrap-file.js';
 import { buildCore, type Core } from './compose.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import { defaultMasterSecretPath } from './master-secret.js';
@@ -122,6 +122,7 @@ async function listen(core: Core, config: Config, releaseLock: () => void, opts:
   } catch (e) {
     core.log.warn({ err: e, path: core.adminSocketPath }, 'admin socket not started; use the offline admin commands');
   }
+  rmSync(bootstrapTokenPath(config.dataDir), { force: true }); // a killed server's: its token is replaced below
   const issued = await issueBootstrapToken(core.auth);
   const tokenFile = issued && opts.bootstrapToFile ? writeBootstrapFile(core, issued.token, issued.expiresAt) : undefined;
   const bootstrap = issued && (tokenFile ? { ...issued, file: tokenFile.path } : issued);
