@@ -43,6 +43,12 @@ describe('operator: one server per data directory, checks before changes, the fi
     expect(second.code).toBe(1);
     expect(second.err).toContain(`cannot start: the data directory ${a.dataDir} is in use by palisade serve (pid ${a.child.pid} on `);
     expect(second.err).not.toMatch(/^\s+at /m);
+    // Its port, from another data directory: config check --connect and serve both say so, creating nothing.
+    const other = { PALISADE_DATA_DIR: join(tmp('palisade-port-'), 'data'), PALISADE_HOST: '127.0.0.1', PALISADE_PORT: String(a.port) };
+    const check = await palisade(['config', 'check', '--connect'], other);
+    expect(check.err).toContain(`server.port: cannot listen on 127.0.0.1:${a.port} (EADDRINUSE): is a server already running there?`);
+    expect((await palisade(['serve'], other)).err).toMatch(/^cannot start: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/m);
+    expect(existsSync(other.PALISADE_DATA_DIR)).toBe(false);
     const status = await palisade(['admin', 'status', '--json'], env);
     expect(status.code, status.err).toBe(0);
     expect(JSON.parse(status.out)).toMatchObject({ port: a.port, store: 'sqlite' });

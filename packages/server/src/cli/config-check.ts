@@ -22,7 +22,7 @@ export function configCommands(): Command {
         'the TLS key matches its certificate, the master secret opens the keyring; prints every problem at once (exit 2)',
     )
     .option('-c, --config <file>', 'configuration file (YAML); default $PALISADE_CONFIG or ./palisade.yaml')
-    .option('--connect', 'also reach the store (one connection, SELECT 1) and the PKCS#11 token (login); creates nothing')
+    .option('--connect', 'also bind the port for a moment, reach the store (one connection, SELECT 1) and log in to the PKCS#11 token; creates nothing')
     .action(async (opts: { config?: string; connect?: boolean }) => {
       let config: Config;
       try {

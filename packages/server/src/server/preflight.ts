@@ -1,4 +1,5 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolveSecret, type Config } from '../config/index.js';
 import { certificateKeyMatch, LocalKms, Pkcs11Kms } from '../crypto/index.js';
 import { probeStore } from '../store/index.js';
@@ -92,11 +93,20 @@ function checkLocalKms(problems: Problem[], config: Config, env: NodeJS.ProcessE
   }
 }
 
+/** Binds host:port for a moment; the error code when it cannot (in use, not allowed). */
+function portFree(host: string, port: number): Promise<string | undefined> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', (e) => res(code(e)));
+    srv.listen({ host, port, exclusive: true }, () => srv.close(() => res(undefined)));
+  });
+}
+
 /**
  * Everything `serve` needs before it may create or change anything: every secret:// reference
  * resolves, every file it names is readable, the TLS key matches its certificate, and the master
- * secret opens the keyring. With `connect`, the store and the PKCS#11 token are reached too (a
- * connection and a login; nothing is created). `config check` runs the same function.
+ * secret opens the keyring. With `connect`, the port is bound for a moment, and the store and the
+ * PKCS#11 token are reached (a connection and a login; nothing is created). `config check` runs the same function.
  */
 export async function preflight(config: Config, env: NodeJS.ProcessEnv, opts: { connect?: boolean } = {}): Promise<Problem[]> {
   const problems: Problem[] = [];
@@ -121,6 +131,10 @@ export async function preflight(config: Config, env: NodeJS.ProcessEnv, opts: { 
     }
   } else {
     checkLocalKms(problems, config, env);
+  }
+  if (opts.connect && config.server.port !== 0) {
+    const why = await portFree(config.server.host, config.server.port);
+    if (why) problems.push({ key: 'server.port', message: `cannot listen on ${config.server.host}:${config.server.port} (${why})${why === 'EADDRINUSE' ? ': is a server already running there?' : ''}` });
   }
   if (opts.connect && !problems.some((x) => x.key.startsWith('store.'))) {
     const why = await probeStore(storeOptions(config, env));

@@ -44,8 +44,8 @@ export interface StartOptions {
  * lock or generated master secret it created behind.
  */
 export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: StartOptions = {}): Promise<RunningServer> {
-  const postgres = config.store.url !== undefined && /^postgres(ql)?:\/\//.test(config.store.url);
-  const problems = await preflight(config, env, { connect: postgres });
+  // With `connect`: the port is free and PostgreSQL answers (a PKCS#11 login comes with the KMS, before the store).
+  const problems = await preflight(config, env, { connect: true });
   if (problems.length > 0) throw new PreflightError(problems);
   const createdDir = !existsSync(config.dataDir);
   const masterFile = defaultMasterSecretPath(config.dataDir);
