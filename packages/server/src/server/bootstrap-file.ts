@@ -1,9 +1,9 @@
 import { closeSync, constants, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Core } from './compose.js';
 
 /** Where the first-admin token goes when stderr is not a terminal. */
-export const bootstrapTokenPath = (dataDir: string): string => join(dataDir, 'first-admin-token');
+export const bootstrapTokenPath = (dataDir: string): string => join(resolve(dataDir), 'first-admin-token');
 
 /**
  * Writes the first-admin token to `<dataDir>/first-admin-token` (0600, replacing an older one) and

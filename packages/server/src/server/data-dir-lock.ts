@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /** The lock file in a data directory: held by the one process that may write to it. */
-export const lockPath = (dataDir: string): string => join(dataDir, 'palisade.lock');
+export const lockPath = (dataDir: string): string => join(resolve(dataDir), 'palisade.lock');
 
 /** What the lock file says about its holder. */
 interface Holder {
