@@ -60,7 +60,7 @@ describe('palisade-chat (terminal client) against a real server', () => {
 
   it('S18: while enrol waits for the password, /proc/<pid>/cmdline holds no token (from a 0600 file, or from stdin)', async () => {
     // The server's start-up hint tells the operator the way that keeps the token out of argv.
-    expect(server.stderr()).toMatch(/Enrol with: npm run chat -- enrol --server \S+ --username <name> --fingerprint \S+\nand paste the token when it asks \(or save it in a 0600 file and add --token-file FILE\)/);
+    expect(server.stderr()).toMatch(/Enrol with: npx palisade-chat enrol --server \S+ --username <name> --fingerprint \S+ --token-file \S+first-admin-token\n/);
     expect(server.stderr()).not.toMatch(/--token </);
     const dir = mkdtempSync(join(tmpdir(), 'palisade-token-'));
     for (const [name, via] of [['dave', 'file'], ['erin', 'stdin']] as const) {

@@ -16,6 +16,8 @@ export interface ServerProcess {
   bootstrapToken: string | undefined;
   /** The Prometheus listener's URL from the banner (absent with metrics.enabled: false). */
   metricsUrl: string | undefined;
+  /** Where the server wrote the first-admin token (stderr is not a terminal here). */
+  bootstrapTokenFile: string | undefined;
   stderr: () => string;
   stdout: () => string;
   /** Stops with SIGTERM and waits for exit. */
@@ -73,7 +75,10 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
       rej(new Error(`server did not start:\n${err}`));
     }, 30_000);
   });
-  const token = /first admin \(valid until [^)]+\):\n\s+(\S+)/.exec(err)?.[1];
+  // stderr is a pipe, not a terminal: the server writes the first-admin token to a 0600 file and
+  // prints only its path.
+  const tokenFile = /^is in the file (\S+) \(mode 0600/m.exec(err)?.[1];
+  const token = tokenFile === undefined ? undefined : readFileSync(tokenFile, 'utf8').trim();
   return {
     child,
     port,
@@ -82,6 +87,7 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
     ca: existsSync(join(dataDir, 'tls', 'cert.pem')) ? readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8') : '',
     bootstrapToken: token,
     metricsUrl: /^Metrics \(Prometheus\): (\S+)/m.exec(err)?.[1],
+    bootstrapTokenFile: tokenFile,
     stderr: () => err,
     stdout: () => out,
     async stop() {

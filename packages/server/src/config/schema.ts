@@ -2,7 +2,11 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isLoopbackHost, STORE_TLS_MODES, storeTlsDecision } from './store-tls.js';
 
-/** A reference to a secret: `secret://env/NAME` or `secret://file/PATH`. Never the secret itself. */
+/**
+ * A reference to a secret: `secret://env/NAME` or `secret://file/PATH`. Never the secret itself.
+ * PATH is absolute (`secret://file/etc/palisade/master` is /etc/palisade/master); only `./` or `../`
+ * at its start make it relative, to the working directory (see secretFilePath).
+ */
 export const SecretRef = z
   .string()
   .regex(/^secret:\/\/(env\/[A-Za-z_][A-Za-z0-9_]*|file\/.+)$/, 'must be secret://env/NAME or secret://file/PATH');
@@ -242,7 +246,8 @@ const KeysSection = z
     /** Where the key-encryption keys live: `local` (keyring file + master secret) or `pkcs11` (an HSM). */
     provider: z.enum(['local', 'pkcs11']).default('local'),
     /**
-     * Master secret of the local KMS (at least 32 bytes, base64url), e.g. secret://file/etc/palisade/master.
+     * Master secret of the local KMS (at least 32 bytes, base64url), e.g. secret://file/etc/palisade/master
+     * (the file /etc/palisade/master, mode 0600).
      * When absent, one is generated beside the data directory (<dataDir>.master-key); move it off the machine.
      */
     masterSecret: SecretRef.optional(),

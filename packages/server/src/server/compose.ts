@@ -53,13 +53,15 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   const log = opts.log ?? buildLogger(config);
   const clock = opts.clock ?? systemClock;
   const metrics = opts.metrics ?? new PrometheusMetrics();
+  // The key store first: a master secret that does not open the keyring must fail the start before
+  // the store is migrated.
+  const { kms: rawKms, generatedAt } = openKms(config, env, clock);
+  const kms = instrumentKms(rawKms, metrics);
   const opened = await openStore(storeOptions(config, env));
   const applied = await opened.migrate();
   if (applied.length > 0) log.info({ migrations: applied }, 'store migrated');
   // Every query (transactions included) is timed into palisade_store_query_seconds.
   const store: Store = { ...opened, db: opened.db.withPlugin(new QueryTimingPlugin(metrics)) };
-  const { kms: rawKms, generatedAt } = openKms(config, env, clock);
-  const kms = instrumentKms(rawKms, metrics);
   const sealer = new EnvelopeSealer(store.db, kms, clock);
   // Table scopes are sealed inside transactions: their keys must be loaded before any request.
   await sealer.prepareServerScopes();
