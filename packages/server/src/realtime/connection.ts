@@ -216,7 +216,7 @@ export class Connection implements Peer {
    * a socket that is merely open does not, so idle limits (AAL2 1 h, AAL3 15 min) hold for sockets too.
    */
   private activity(): void {
-    const now = this.deps.auth.clock.now();
+    const now = this.deps.auth.clock.monotonic(); // a throttle: a wall-clock step must not stop the touches
     if (now - this.touchedAt < TOUCH_EVERY_MS || !this.principal) return;
     this.touchedAt = now;
     void touchSession(this.deps.auth, this.principal.sessionId).catch(() => undefined);
@@ -264,7 +264,7 @@ export class Connection implements Peer {
       const firstOfUser = this.hub.register(this);
       // An authenticated socket no longer counts against its address's pre-auth connection cap.
       this.onAuthenticated();
-      this.touchedAt = this.deps.auth.clock.now();
+      this.touchedAt = this.deps.auth.clock.monotonic();
       this.armExpiry(session.expiresAt);
       this.push({ type: 'ready', userId: session.principal.userId, deviceId: session.principal.deviceId, expiresAt: new Date(session.expiresAt).toISOString() });
       const cursors = await deviceCursors(this.deps.messaging, session.principal);

@@ -46,7 +46,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const log = opts.log ?? buildLogger(config);
   const clock = opts.clock ?? systemClock;
-  const store = await openStore(storeOptions(config, env));
+  const store = await openStore({ ...storeOptions(config, env), log });
   const applied = await store.migrate();
   if (applied.length > 0) log.info({ migrations: applied }, 'store migrated');
   const { kms, generatedAt } = openKms(config, env, clock);
@@ -150,7 +150,7 @@ function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.Proce
  */
 export function storeOptions(config: Config, env: NodeJS.ProcessEnv): StoreOptions {
   const s = config.store;
-  const base: StoreOptions = { url: s.url, dataDir: config.dataDir, schema: s.schema, poolSize: s.poolSize, ...(s.password ? { password: resolveSecret(s.password, env) } : {}) };
+  const base: StoreOptions = { url: s.url, dataDir: config.dataDir, schema: s.schema, poolSize: s.poolSize, queryTimeoutMs: s.queryTimeoutSeconds * 1000, ...(s.password ? { password: resolveSecret(s.password, env) } : {}) };
   if (s.url === undefined || !/^postgres(ql)?:\/\//.test(s.url)) return base;
   // The schema has refused every unusable combination; this only reads the decision again.
   const { mode } = storeTlsDecision(s.url, s.tls);

@@ -8,6 +8,7 @@ import { AddressConnectionCap, buildHttpApp, type HttpLimits } from '../http/ind
 import { Gateway } from '../realtime/index.js';
 import { startAdminSocket } from './admin-socket.js';
 import { buildCore, type Core } from './compose.js';
+import { readinessProbe } from './readiness.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 /** A started server. */
@@ -52,14 +53,7 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       rbac: core.rbac,
       log: core.log,
       draining: () => draining,
-      ready: async () => {
-        try {
-          await core.store.db.selectFrom('users').select('id').limit(1).execute();
-          return true;
-        } catch {
-          return false;
-        }
-      },
+      ready: readinessProbe(core.store, core.kms, core.messaging.storage),
     },
     { certPem: tls.certPem, keyPem: tls.keyPem, minVersion: config.server.tls.minVersion },
     { limits, cap },
