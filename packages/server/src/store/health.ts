@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { Logger } from '../core/index.js';
 import type { StoreFault } from './errors.js';
 
 /** The store's readiness: reachable in time and able to write, or which of the two failed and why. */
@@ -9,6 +10,9 @@ export type StoreHealthReport = { ok: true } | { ok: false; code: StoreFault; re
  * at the file system and the page limit; PostgreSQL (whose disk this process cannot see): undefined.
  */
 export type RoomCheck = () => Promise<boolean>;
+
+/** At most one log line per fault kind this often (an outage fails every request). */
+const LOG_EVERY_MS = 10_000;
 
 /** Without a room check, a disk-full latch is lifted after this long and set again by the next failure. */
 const FULL_COOLDOWN_MS = 10_000;
@@ -21,12 +25,29 @@ const FULL_COOLDOWN_MS = 10_000;
  */
 export class StoreHealth {
   private fullAt: number | undefined;
+  private readonly logged = new Map<StoreFault, { at: number; suppressed: number }>();
 
-  constructor(private readonly room: RoomCheck | undefined) {}
+  constructor(
+    private readonly room: RoomCheck | undefined,
+    private readonly log?: Logger,
+  ) {}
 
-  /** Called by the driver guard for every store fault. */
-  onFault(fault: StoreFault): void {
-    if (fault === 'storage_full') this.fullAt = performance.now();
+  /**
+   * Called by the driver guard for every store fault. The operator gets the driver's own reason
+   * (e.g. SQLITE_FULL, 57P01), throttled; clients get only the stable code.
+   */
+  onFault(fault: StoreFault, cause?: unknown): void {
+    const now = performance.now();
+    if (fault === 'storage_full') this.fullAt = now;
+    const last = this.logged.get(fault);
+    if (last && now - last.at < LOG_EVERY_MS) {
+      last.suppressed++;
+      return;
+    }
+    const c = (cause ?? {}) as { code?: unknown; message?: unknown };
+    const what = fault === 'storage_full' ? 'the store is out of space; writes are refused with storage_full until space is freed' : 'the store is unavailable; requests get unavailable (503) until it answers again';
+    this.log?.warn({ fault, driverCode: typeof c.code === 'string' ? c.code : undefined, driverMessage: typeof c.message === 'string' ? c.message.slice(0, 200) : undefined, suppressedSinceLast: last?.suppressed ?? 0 }, what);
+    this.logged.set(fault, { at: now, suppressed: 0 });
   }
 
   /** True while a disk-full failure is latched (not cleared by a room check yet). */

@@ -112,7 +112,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   let withMigrationDb: (fn: (db: Kysely<Database>) => Promise<string[]>) => Promise<string[]>;
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
-    ({ db, health } = openSqlite(path === ':memory:' ? path : resolve(path)));
+    ({ db, health } = openSqlite(path === ':memory:' ? path : resolve(path), opts.log));
     quirks = sqliteQuirks;
     withMigrationDb = (fn) => fn(db);
   } else {

@@ -39,14 +39,14 @@ export async function startStallProxy(host: string, port: number): Promise<Stall
     port: (server.address() as { port: number }).port,
     stall() {
       stalled = true;
-      for (const [a, b] of pairs) (a.pause(), b.pause());
+      for (const pair of pairs) for (const s of pair) s.pause();
     },
     resume() {
       stalled = false;
-      for (const [a, b] of pairs) (a.resume(), b.resume());
+      for (const pair of pairs) for (const s of pair) s.resume();
     },
     async close() {
-      for (const [a, b] of pairs) (a.destroy(), b.destroy());
+      for (const pair of pairs) for (const s of pair) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };

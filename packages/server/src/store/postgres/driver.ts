@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Database } from '../schema.js';
 import type { Logger, Secret } from '../../core/index.js';
@@ -102,11 +103,19 @@ export function openPostgresPool(opts: PostgresOptions): { db: Kysely<Database>;
   const limit = opts.queryTimeoutMs ?? 0;
   const timeouts = limit > 0 ? { statement_timeout: limit, query_timeout: limit + 1000 } : {};
   const pool = new pg.Pool({ ...postgresClientConfig(opts), ...timeouts, Client: postgresClientClass(opts.password), max: opts.poolSize, options: `-c search_path="${opts.schema}"`, types });
-  const report = (where: string) => (e: Error) => opts.log?.warn({ err: { message: e.message, code: (e as { code?: string }).code } }, `store link error (${where}); the connection is discarded and a new one is opened on demand`);
+  let reportedAt = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
+  const report = (where: string) => (e: Error) => {
+    // Throttled: a PostgreSQL restart ends every pooled connection at once.
+    if (performance.now() - reportedAt < 10_000) return void suppressed++;
+    reportedAt = performance.now();
+    opts.log?.warn({ driverCode: (e as { code?: string }).code, driverMessage: e.message.slice(0, 200), suppressedSinceLast: suppressed }, `store link error (${where}); the connection is discarded and a new one is opened on demand`);
+    suppressed = 0;
+  };
   pool.on('error', report('idle connection'));
   pool.on('connect', (client) => client.on('error', report('connection')));
-  const health = new StoreHealth(undefined);
-  const dialect = new GuardedDialect(new PostgresDialect({ pool: discardingPool(pool) }), { onFault: (fault) => health.onFault(fault) });
+  const health = new StoreHealth(undefined, opts.log);
+  const dialect = new GuardedDialect(new PostgresDialect({ pool: discardingPool(pool) }), { onFault: (fault, cause) => health.onFault(fault, cause) });
   return { db: new Kysely<Database>({ dialect }), health };
 }
 

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../schema.js';
+import type { Logger } from '../../core/index.js';
 import type { DialectQuirks } from '../migrations/index.js';
 import { GuardedDialect } from '../guard.js';
 import { StoreHealth } from '../health.js';
@@ -20,7 +21,7 @@ export const sqliteQuirks: DialectQuirks = {
  * Kysely's SQLite dialect runs every query and transaction on one connection, so there is one writer.
  * SECURITY: synchronous=FULL so a committed (and therefore acknowledged) message survives power loss.
  */
-export function openSqlite(path: string): { db: Kysely<Database>; health: StoreHealth } {
+export function openSqlite(path: string, log?: Logger): { db: Kysely<Database>; health: StoreHealth } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const sqlite = new Sqlite(path);
   sqlite.pragma('journal_mode = WAL');
@@ -28,9 +29,9 @@ export function openSqlite(path: string): { db: Kysely<Database>; health: StoreH
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   cacheStatements(sqlite);
-  const health = new StoreHealth(path === ':memory:' ? undefined : () => hasRoom(sqlite, dirname(path)));
+  const health = new StoreHealth(path === ':memory:' ? undefined : () => hasRoom(sqlite, dirname(path)), log);
   const dialect = new GuardedDialect(new SqliteDialect({ database: sqlite }), {
-    onFault: (fault) => health.onFault(fault),
+    onFault: (fault, cause) => health.onFault(fault, cause),
     // SQLite may have rolled the transaction back itself (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY).
     inTransaction: () => sqlite.inTransaction,
   });
