@@ -60,7 +60,13 @@ export function serveCommand(): Command {
           err.write(`shutdown did not finish within ${boundMs / 1000} s (is the store answering?); exiting now. Acknowledged messages are committed; clients resend the rest.\n`);
           process.exit(1);
         }, boundMs).unref();
-        void server.close().then(() => process.exit(0), () => process.exit(1));
+        void server.close().then(
+          () => process.exit(0),
+          (e: unknown) => {
+            err.write(`shutdown incomplete: ${(e as Error).message}; exiting. Acknowledged messages are committed; clients resend the rest.\n`);
+            process.exit(1);
+          },
+        );
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));

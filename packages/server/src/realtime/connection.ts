@@ -2,7 +2,7 @@ import type { ClientFrame, ServerFrame } from '@palisade/protocol';
 import { parseClientFrame } from '@palisade/protocol';
 import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
-import { AppError, type Principal } from '../core/index.js';
+import { AppError, isAppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import { acknowledgeDelivery, deviceCursors, markRead, readRange, sendMessage, type StoredMessage } from '../messaging/index.js';
 import type { RealtimeDeps } from './deps.js';
@@ -280,7 +280,10 @@ export class Connection implements Peer {
     } catch (e) {
       const { frame } = toErrorFrame(e, undefined, this.deps.log);
       this.push(frame);
-      this.close(CLOSE.unauthenticated, 'authentication failed');
+      // A store outage while authenticating is no verdict on the session: close with 1013 so the
+      // client reconnects later, instead of 4401, after which it would stop and ask to log in again.
+      const retry = !isAppError(e) || e.kind === 'unavailable';
+      this.close(retry ? CLOSE.tryAgainLater : CLOSE.unauthenticated, retry ? 'try again later' : 'authentication failed');
     }
   }
 }
