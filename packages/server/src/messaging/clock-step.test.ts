@@ -1,6 +1,6 @@
 import type { SessionGrant } from '@palisade/protocol';
 import { expect, it } from 'vitest';
-import { login } from '../auth/index.js';
+import { checkSessions, login } from '../auth/index.js';
 import { FakeClock } from '../core/index.js';
 import { LIMITS, RateLimiter } from '../limits/index.js';
 import { testDeps } from '../test-support/deps.js';
@@ -65,5 +65,20 @@ withAllStores('wall-clock steps (fault test 8)', (h) => {
     // Real rate limits still hold after the step: a burst beyond message.send is refused.
     const burst = await Promise.all(Array.from({ length: LIMITS['message.send'].burst + 5 }, (_, i) => send(`b${i}`)));
     expect(burst.filter((c) => c === 'rate_limited').length).toBeGreaterThan(0);
+  });
+
+  it('a forward step of 2 h does not count as idle time: sessions still hold, and real idleness still ends them', async () => {
+    const clock = new FakeClock();
+    const deps = await testDeps(h.get(), clock);
+    const [user] = await makeUsers(deps.auth, [uniqueName('ck')]);
+    const check = async () => {
+      const r = (await checkSessions(deps.auth, [user!.sessionId])).get(user!.sessionId);
+      return r?.ok ? 'ok' : r?.problem;
+    };
+    expect(await check()).toBe('ok');
+    clock.stepWall(2 * HOUR); // NTP steps the clock forward: no real time passed
+    expect(await check()).toBe('ok'); // used to be session_invalid (idle limit 1 h)
+    clock.advance(HOUR); // a real hour of idleness still ends it
+    expect(await check()).toBe('idle');
   });
 });

@@ -3,7 +3,7 @@ import type { Server as HttpServer } from 'node:http';
 import { AuditTail } from '../audit/index.js';
 import { ExpiredRowSweeper, issueBootstrapToken } from '../auth/index.js';
 import type { Config } from '../config/index.js';
-import type { Clock, Logger } from '../core/index.js';
+import { systemClock, type Clock, type Logger } from '../core/index.js';
 import { AddressConnectionCap, buildHttpApp, type HttpLimits } from '../http/index.js';
 import { Gateway } from '../realtime/index.js';
 import { startAdminSocket } from './admin-socket.js';
@@ -36,6 +36,9 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
   // S20: expired challenge, SSO and pending-enrolment rows are purged every five minutes.
   const sweeper = new ExpiredRowSweeper(core.store.db, () => core.auth.clock.now(), (e) => core.log.warn({ err: e }, 'purging expired rows failed; retried at the next run'));
   sweeper.start();
+  // Wall-clock steps (NTP, an operator, a VM resumed) are worth a line: limits ignore them (monotonic),
+  // idle timeouts discount forward ones, but stored instants (audit, messages) carry the step.
+  const unwatchClock = opts.clock ? undefined : systemClock.onStep((d) => core.log.warn({ stepSeconds: Math.round(d / 1000) }, `the wall clock was set ${d > 0 ? 'forward' : 'back'}; rate limits are not affected, keep the clock synchronised (NTP)`));
   const recovered = await core.messaging.outbox.recover();
   if (recovered > 0) core.log.info({ recovered }, 'outbox events replayed after restart');
   let draining = false;
@@ -81,6 +84,7 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       await new Promise<void>((r) => (admin ? (admin as NetServer).close(() => r()) : r()));
       await core.rotation.stop();
       sweeper.stop();
+      unwatchClock?.();
       await auditTail.stop();
       await core.messaging.cursors.flush();
       await core.messaging.outbox.flush();
