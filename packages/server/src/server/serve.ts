@@ -78,13 +78,13 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      unwatchClock?.();
       const grace = config.server.shutdownGraceSeconds * 1000;
       await gateway.drain(grace);
       await app.close();
       await new Promise<void>((r) => (admin ? (admin as NetServer).close(() => r()) : r()));
       await core.rotation.stop();
       sweeper.stop();
-      unwatchClock?.();
       await auditTail.stop();
       await core.messaging.cursors.flush();
       await core.messaging.outbox.flush();
