@@ -30,6 +30,8 @@ export class StoreHealth {
   constructor(
     private readonly room: RoomCheck | undefined,
     private readonly log?: Logger,
+    /** Monotonic milliseconds (tests pass a fake clock's). */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /**
@@ -37,7 +39,7 @@ export class StoreHealth {
    * (e.g. SQLITE_FULL, 57P01), throttled; clients get only the stable code.
    */
   onFault(fault: StoreFault, cause?: unknown): void {
-    const now = performance.now();
+    const now = this.now();
     if (fault === 'storage_full') this.fullAt = now;
     const last = this.logged.get(fault);
     if (last && now - last.at < LOG_EVERY_MS) {
@@ -58,7 +60,7 @@ export class StoreHealth {
   /** Pings the store (`ping` must settle or be abandoned within `timeoutMs`) and checks the latch. */
   async check(ping: () => Promise<unknown>, timeoutMs: number): Promise<StoreHealthReport> {
     if (this.fullAt !== undefined) {
-      const roomAgain = this.room ? await this.room().catch(() => false) : performance.now() - this.fullAt >= FULL_COOLDOWN_MS;
+      const roomAgain = this.room ? await this.room().catch(() => false) : this.now() - this.fullAt >= FULL_COOLDOWN_MS;
       if (!roomAgain) return { ok: false, code: 'storage_full', reason: 'the store cannot write: its disk (or size limit) is full; free space' };
       this.fullAt = undefined;
     }
