@@ -1,7 +1,7 @@
 import { AppError } from '../../core/index.js';
 import { route } from '../route.js';
 
-/** Liveness and readiness probes (no secrets, no details). */
+/** Liveness and readiness probes. SECURITY: public, so readiness names only the failing component and a fixed reason (no driver message, host or secret). */
 export const healthRoutes = [
   route({ method: 'GET', url: '/healthz', access: 'public', summary: 'Liveness: the process answers', handler: async () => ({ status: 'ok' }) }),
   route({
