@@ -35,7 +35,11 @@ function sessionProblem(deps: AuthDeps, row: SessionState, now: number): Session
   if (row.revokedAt !== null) return 'revoked';
   if (Number(row.expiresAt) <= now) return 'expired';
   const idleMs = Number(row.aal) >= 3 ? Math.min(deps.policy.idleTimeoutMs, 15 * 60_000) : deps.policy.idleTimeoutMs;
-  if (Number(row.lastUsedAt) + idleMs <= now) return 'idle';
+  // Idle time is real time: a forward wall-clock step this process saw since the last use does not
+  // count (fault test 8: a +2 h NTP step logged every reconnecting device out). The absolute expiry
+  // above stays strict wall time: a step can only end a session early, never keep it longer.
+  const lastUsed = Number(row.lastUsedAt);
+  if (lastUsed + idleMs + deps.clock.steppedForwardSince(lastUsed) <= now) return 'idle';
   if (row.disabledAt !== null) return 'user_disabled';
   if (row.deviceRevokedAt !== null || row.deviceApprovedAt === null) return 'device_revoked';
   return undefined;

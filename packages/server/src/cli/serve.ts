@@ -3,6 +3,9 @@ import { DataDirLockedError, PreflightError, startServer } from '../server/index
 import { postgresUrlInfo, storeTlsDecision } from '../config/index.js';
 import { CHAT_CLI, CLI, loadOrExit } from './load.js';
 
+/** Time past `server.shutdownGraceSeconds` that closing the listener, flushes and the store may take. */
+const SHUTDOWN_SLACK_MS = 5000;
+
 /** `palisade serve`: start the server and stop gracefully on SIGINT/SIGTERM. */
 export function serveCommand(): Command {
   return new Command('serve')
@@ -67,7 +70,20 @@ export function serveCommand(): Command {
         if (stopping) return;
         stopping = true;
         err.write(`${signal}: shutting down gracefully...\n`);
-        void server.close().then(() => process.exit(0), () => process.exit(1));
+        // A stalled store (or KMS) must not keep the process alive past the grace period: past the
+        // drain, nothing unacknowledged is lost by exiting (acks follow COMMIT), so stop anyway.
+        const boundMs = config.server.shutdownGraceSeconds * 1000 + SHUTDOWN_SLACK_MS;
+        setTimeout(() => {
+          err.write(`shutdown did not finish within ${boundMs / 1000} s (is the store answering?); exiting now. Acknowledged messages are committed; clients resend the rest.\n`);
+          process.exit(1);
+        }, boundMs).unref();
+        void server.close().then(
+          () => process.exit(0),
+          (e: unknown) => {
+            err.write(`shutdown incomplete: ${(e as Error).message}; exiting. Acknowledged messages are committed; clients resend the rest.\n`);
+            process.exit(1);
+          },
+        );
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));

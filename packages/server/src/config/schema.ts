@@ -125,6 +125,11 @@ const StoreSection = z.strictObject({
   /** PostgreSQL schema (one per test run, or per tenant). */
   schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
   poolSize: z.number().int().min(1).max(100).default(10),
+  /**
+   * PostgreSQL: longest a statement may run (statement_timeout); the client gives up a second later
+   * on a stalled link, so requests fail with 503 unavailable instead of hanging. Migrations: no limit.
+   */
+  queryTimeoutSeconds: z.number().min(1).max(600).default(5),
   tls: StoreTlsSection.optional(),
 }).superRefine((s, ctx) => {
   // SECURITY: a PostgreSQL link that leaves the machine is TLS verify-full unless the operator opts out by name.

@@ -1,19 +1,119 @@
-/** Source of time. Production uses the system clock; tests pass a fake one. */
+import { performance } from 'node:perf_hooks';
+
+/**
+ * Source of time. Production uses the system clock; tests pass a fake one.
+ * Two readings, for two different questions:
+ * - `now()` is wall time (ms since the epoch): for instants that are stored, shown or shared between
+ *   processes (session expiry, audit `at`, message `sentAt`). NTP or an operator may step it.
+ * - `monotonic()` only ever moves forward at the rate of real time, from an arbitrary origin: for
+ *   durations inside this process (rate-limit refill, growing delays, throttles, probe intervals),
+ *   so a wall-clock step neither locks anyone out nor lifts a limit.
+ */
 export interface Clock {
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch (wall time; may jump). */
   now(): number;
+  /** Milliseconds from an arbitrary origin; never goes back, not shared across processes. */
+  monotonic(): number;
+  /**
+   * Sum of the forward wall-clock steps this process saw after the wall instant `wallMs` (0 when
+   * none): a stored instant plus this is what the wall clock would read now had it not been set.
+   * Idle timeouts subtract it, so a step forward does not count as idle time.
+   */
+  steppedForwardSince(wallMs: number): number;
 }
 
-/** The real clock. */
-export const systemClock: Clock = { now: () => Date.now() };
+/** A wall-clock step: the wall reading just before it, and by how much it moved. */
+interface WallStep {
+  before: number;
+  delta: number;
+}
 
-/** A clock tests can move by hand. */
+/** Steps kept (each is a rare event; the oldest go first). */
+const MAX_STEPS = 64;
+/** A change of wall minus monotonic beyond this between two samples is a step, not drift. */
+const STEP_THRESHOLD_MS = 2000;
+const SAMPLE_EVERY_MS = 1000;
+
+/**
+ * The real clock: Date.now for wall time, performance.now for durations, and a watcher (one timer a
+ * second, unref'd) that notices when the wall clock is set: wall minus monotonic jumps.
+ */
+export class SystemClock implements Clock {
+  private readonly steps: WallStep[] = [];
+  private offset = Date.now() - performance.now();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<(deltaMs: number) => void>();
+
+  now(): number {
+    this.watch();
+    return Date.now();
+  }
+  monotonic(): number {
+    return performance.now();
+  }
+  steppedForwardSince(wallMs: number): number {
+    this.sample();
+    let sum = 0;
+    for (const s of this.steps) if (s.delta > 0 && s.before >= wallMs) sum += s.delta;
+    return sum;
+  }
+  /** Calls `fn` with each step seen (ms; negative: set back). Returns the unsubscribe function. */
+  onStep(fn: (deltaMs: number) => void): () => void {
+    this.watch();
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private watch(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.sample(), SAMPLE_EVERY_MS);
+    this.timer.unref();
+  }
+
+  private sample(): void {
+    const wall = Date.now();
+    const offset = wall - performance.now();
+    const delta = offset - this.offset;
+    this.offset = offset;
+    if (Math.abs(delta) < STEP_THRESHOLD_MS) return;
+    this.steps.push({ before: wall - delta, delta });
+    if (this.steps.length > MAX_STEPS) this.steps.shift();
+    for (const fn of this.listeners) fn(delta);
+  }
+}
+
+/** The real clock (one per process). */
+export const systemClock: SystemClock = new SystemClock();
+
+/**
+ * A clock tests can move by hand. `advance` is real time passing (both readings move);
+ * `stepWall` is the wall clock being set (NTP step, operator, VM resume): only `now()` moves.
+ */
 export class FakeClock implements Clock {
+  private mono = 0;
+  private readonly steps: WallStep[] = [];
+
   constructor(private ms = Date.UTC(2026, 0, 1)) {}
   now(): number {
     return this.ms;
   }
+  monotonic(): number {
+    return this.mono;
+  }
+  /** Real time passes: wall and monotonic readings move by `ms` (>= 0). */
   advance(ms: number): void {
+    if (ms < 0) throw new Error('time does not run backwards; use stepWall for a wall-clock step');
     this.ms += ms;
+    this.mono += ms;
+  }
+  /** The wall clock is set forwards (ms > 0) or backwards (ms < 0); durations are unaffected. */
+  stepWall(ms: number): void {
+    this.steps.push({ before: this.ms, delta: ms });
+    this.ms += ms;
+  }
+  steppedForwardSince(wallMs: number): number {
+    let sum = 0;
+    for (const s of this.steps) if (s.delta > 0 && s.before >= wallMs) sum += s.delta;
+    return sum;
   }
 }

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '@palisade/protocol';
 import type { AuthDeps } from '../auth/index.js';
 import type { Logger, Metrics } from '../core/index.js';
 import type { MessagingDeps } from '../messaging/index.js';
@@ -11,8 +12,22 @@ export interface HttpDeps {
   log: Logger;
   /** Counters and timers, and the access log's HTTP series (absent: nothing is recorded). */
   metrics?: Metrics;
-  /** True when the store answers. */
-  ready(): Promise<boolean>;
+  /** Readiness of what serving needs (store, KMS, disk); never throws. */
+  ready(): Promise<Readiness>;
   /** True while shutting down; new work is refused with `shutting_down`. */
   draining(): boolean;
+}
+
+/** One component's part of the readiness answer. */
+export interface ReadinessCheck {
+  ok: boolean;
+  /** Why not (operator-facing; no secrets). */
+  reason?: string;
+}
+
+/** What /readyz reports: ready only when every check is ok; `code` names the first failure. */
+export interface Readiness {
+  ready: boolean;
+  code?: ErrorCode;
+  checks: Record<string, ReadinessCheck>;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { KeyOperation } from '../core/index.js';
-import { LocalKms } from '../crypto/index.js';
+import { LocalKms, type Kms } from '../crypto/index.js';
 import { instrumentKms } from './index.js';
 
 describe('instrumentKms (a real local KMS)', () => {
@@ -29,5 +29,24 @@ describe('instrumentKms (a real local KMS)', () => {
     ]);
     expect(kms.provider).toBe('local');
     expect(await kms.currentVersion()).toBe(2);
+  });
+
+  it('passes the readiness check through, so /readyz still sees a KMS that cannot work', async () => {
+    const inner = new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-ikms-')), 'keyring.json'), randomBytes(32));
+    const kms = instrumentKms(inner, { keyOperation: () => undefined });
+    expect(kms.health).toBeTypeOf('function');
+    expect(await kms.health!()).toBe(await inner.health());
+    const gone: Kms = {
+      provider: 'pkcs11',
+      currentVersion: () => inner.currentVersion(),
+      versions: () => inner.versions(),
+      wrap: (k) => inner.wrap(k),
+      unwrap: (v, w) => inner.unwrap(v, w),
+      rotate: () => inner.rotate(),
+      destroyVersion: (v) => inner.destroyVersion(v),
+      health: () => Promise.resolve('the token is gone'),
+    };
+    const broken = instrumentKms(gone, { keyOperation: () => undefined });
+    expect(await broken.health!()).toBe('the token is gone');
   });
 });

@@ -28,5 +28,7 @@ export function instrumentKms(kms: Kms, metrics: Pick<Metrics, 'keyOperation'>, 
     unwrap: (version, wrapped) => timed('unwrap', () => kms.unwrap(version, wrapped)),
     rotate: () => timed('rotate', () => kms.rotate()),
     destroyVersion: (version) => kms.destroyVersion(version),
+    // The readiness check passes through: a wrapper that dropped it would make /readyz call every KMS healthy.
+    ...(kms.health ? { health: () => kms.health!() } : {}),
   };
 }

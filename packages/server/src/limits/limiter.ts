@@ -18,6 +18,10 @@ const MAX_FAILURE_COUNTERS = 100_000;
 /**
  * In-memory token buckets keyed by limit name and subject (address, account, device).
  * Buckets that are full again are swept so memory stays bounded.
+ * SECURITY (availability): every duration here is measured on the monotonic clock. With wall time, a
+ * clock stepped back by an hour drove every bucket used while it was ahead an hour into debt
+ * (message.send, connect.address and login.address locked out for the step's length), and a step
+ * forward refilled every bucket and forgot every failure delay at once.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
@@ -57,7 +61,7 @@ export class RateLimiter {
 
   /** Milliseconds the subject must still wait under a growing-delay rule (0: no wait). */
   delayRemaining(rule: DelayRule, subject: string): number {
-    const now = this.clock.now();
+    const now = this.clock.monotonic();
     const f = this.failures.get(subject);
     const count = this.liveCount(rule, f, now);
     if (!f || count < rule.free) return 0;
@@ -67,7 +71,7 @@ export class RateLimiter {
 
   /** Counts one failure for the subject (its delay grows). */
   recordFailure(rule: DelayRule, subject: string): void {
-    const now = this.clock.now();
+    const now = this.clock.monotonic();
     const count = this.liveCount(rule, this.failures.get(subject), now) + 1;
     this.failures.delete(subject); // re-inserted last: the map stays ordered oldest first
     this.failures.set(subject, { count, at: now });
@@ -86,7 +90,7 @@ export class RateLimiter {
 
   private take(name: LimitName, rule: LimitRule, subject: string, cost: number): void {
     const key = `${name}\u0000${subject}`;
-    const now = this.clock.now();
+    const now = this.clock.monotonic();
     const b = this.buckets.get(key) ?? { tokens: rule.burst, at: now };
     b.tokens = Math.min(rule.burst, b.tokens + ((now - b.at) / 1000) * rule.perSecond);
     b.at = now;

@@ -32,7 +32,7 @@ export class StorageReserve {
   refresh(): Promise<void> {
     if (!this.probe) return Promise.resolve();
     this.probing ??= (async () => {
-      const startedAt = this.clock.now();
+      const startedAt = this.clock.monotonic();
       try {
         this.free = await this.probe!();
         this.acceptedSince = 0;
@@ -46,13 +46,20 @@ export class StorageReserve {
     return this.probing;
   }
 
+  /** True when the last probe found less free space than the reserve (sends are being refused). */
+  low(): boolean {
+    if (!this.probe || this.reserveBytes <= 0) return false;
+    if (this.clock.monotonic() - this.probedAt >= PROBE_EVERY_MS) void this.refresh();
+    return this.free !== undefined && this.free - this.acceptedSince < this.reserveBytes;
+  }
+
   /**
    * Throws `storage_full` when a message of `payloadBytes` would bring the free space below the reserve.
    * SECURITY: called before anything of the message is written or sealed.
    */
   assertRoom(payloadBytes: number): void {
     if (!this.probe || this.reserveBytes <= 0) return;
-    if (this.clock.now() - this.probedAt >= PROBE_EVERY_MS) void this.refresh();
+    if (this.clock.monotonic() - this.probedAt >= PROBE_EVERY_MS) void this.refresh();
     const cost = 2 * payloadBytes + OVERHEAD_BYTES;
     if (this.free !== undefined && this.free - this.acceptedSince - cost < this.reserveBytes) {
       throw new AppError('storage_full', 'the server is low on disk space and accepts no new messages');

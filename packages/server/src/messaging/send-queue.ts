@@ -1,5 +1,5 @@
 import { isAppError } from '../core/index.js';
-import type { Db, Tx } from '../store/index.js';
+import { isStoreFault, type Db, type Tx } from '../store/index.js';
 
 interface Item<T> {
   run: (tx: Tx) => Promise<T>;
@@ -16,7 +16,8 @@ const MAX_BATCH = 256;
  * Group commit: writes queued while a transaction is running are committed together in the next one,
  * in arrival order, so one fsync covers many messages. Each item resolves only after its batch has
  * COMMITTED. An item that fails with an AppError (e.g. not a member) fails alone, before it writes;
- * any other failure rolls the batch back and its items are retried one transaction each.
+ * a store fault (`unavailable`, `storage_full`) fails the whole batch at once; any other failure
+ * rolls the batch back and its items are retried one transaction each.
  */
 export class SendQueue {
   private queue: Item<unknown>[] = [];
@@ -70,12 +71,20 @@ export class SendQueue {
           try {
             outcomes.push({ ok: true, value: await item.run(tx) });
           } catch (e) {
-            if (!isAppError(e)) throw e;
+            // A store fault (link lost, disk full) ends the whole transaction: SQLite may already
+            // have rolled it back, and nothing after it may run outside one.
+            if (!isAppError(e) || isStoreFault(e)) throw e;
             outcomes.push({ ok: false, error: e });
           }
         }
       });
-    } catch {
+    } catch (e) {
+      // The store itself failed: every item fails fast with the same stable error (retrying each
+      // alone would wait for the same dead or stalled store once per item).
+      if (isStoreFault(e)) {
+        for (const item of batch) item.reject(e);
+        return;
+      }
       // Rolled back as a whole (e.g. a unique violation): nothing of it is stored; retry one by one.
       for (const item of batch) await this.single(item);
       return;

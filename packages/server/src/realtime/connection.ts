@@ -2,7 +2,7 @@ import type { ClientFrame, ServerFrame } from '@palisade/protocol';
 import { parseClientFrame, recoverFrameRef } from '@palisade/protocol';
 import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
-import { AppError, type Principal } from '../core/index.js';
+import { AppError, isAppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import { acknowledgeDelivery, deviceCursors, markRead, readRange, sendMessage, type StoredMessage } from '../messaging/index.js';
 import type { RealtimeDeps } from './deps.js';
@@ -241,7 +241,7 @@ export class Connection implements Peer {
    * a socket that is merely open does not, so idle limits (AAL2 1 h, AAL3 15 min) hold for sockets too.
    */
   private activity(): void {
-    const now = this.deps.auth.clock.now();
+    const now = this.deps.auth.clock.monotonic(); // a throttle: a wall-clock step must not stop the touches
     if (now - this.touchedAt < TOUCH_EVERY_MS || !this.principal) return;
     this.touchedAt = now;
     void touchSession(this.deps.auth, this.principal.sessionId).catch(() => undefined);
@@ -291,7 +291,7 @@ export class Connection implements Peer {
       this.deps.metrics?.authentication('websocket', 'success');
       // An authenticated socket no longer counts against its address's pre-auth connection cap.
       this.onAuthenticated();
-      this.touchedAt = this.deps.auth.clock.now();
+      this.touchedAt = this.deps.auth.clock.monotonic();
       this.armExpiry(session.expiresAt);
       this.push({ type: 'ready', userId: session.principal.userId, deviceId: session.principal.deviceId, expiresAt: new Date(session.expiresAt).toISOString() });
       const cursors = await deviceCursors(this.deps.messaging, session.principal);
@@ -308,7 +308,10 @@ export class Connection implements Peer {
       const { frame } = toErrorFrame(e, undefined, this.deps.log);
       if (frame.type === 'error') this.deps.metrics?.authentication('websocket', frame.code);
       this.push(frame);
-      this.close(CLOSE.unauthenticated, 'authentication failed');
+      // A store outage while authenticating is no verdict on the session: close with 1013 so the
+      // client reconnects later, instead of 4401, after which it would stop and ask to log in again.
+      const retry = !isAppError(e) || e.kind === 'unavailable';
+      this.close(retry ? CLOSE.tryAgainLater : CLOSE.unauthenticated, retry ? 'try again later' : 'authentication failed');
     }
   }
 }

@@ -6,6 +6,8 @@ import { randomId } from '../crypto/index.js';
 export const CLOSE = {
   goingAway: 1001,
   tooBig: 1009,
+  /** The server cannot serve the connection now (store unavailable): reconnect later, the session holds. */
+  tryAgainLater: 1013,
   protocolViolation: 4400,
   unauthenticated: 4401,
   authTimeout: 4408,

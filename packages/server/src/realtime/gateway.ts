@@ -48,8 +48,8 @@ export class Gateway {
   /** Stops new work, waits up to `graceMs` for in-flight operations, then closes every socket with 1001. */
   async drain(graceMs: number): Promise<void> {
     this.hub.draining = true;
-    const until = Date.now() + graceMs;
-    while (this.hub.inflight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    const until = performance.now() + graceMs;
+    while (this.hub.inflight > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
     for (const c of [...this.hub.connections()]) c.close(CLOSE.goingAway, 'server shutting down');
     this.hub.close();
   }

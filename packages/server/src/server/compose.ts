@@ -57,7 +57,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   // the store is migrated.
   const { kms: rawKms, generatedAt } = openKms(config, env, clock);
   const kms = instrumentKms(rawKms, metrics);
-  const opened = await openStore(storeOptions(config, env));
+  const opened = await openStore({ ...storeOptions(config, env), log });
   const applied = await opened.migrate();
   if (applied.length > 0) log.info({ migrations: applied }, 'store migrated');
   // Every query (transactions included) is timed into palisade_store_query_seconds.
@@ -162,7 +162,7 @@ function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.Proce
  */
 export function storeOptions(config: Config, env: NodeJS.ProcessEnv): StoreOptions {
   const s = config.store;
-  const base: StoreOptions = { url: s.url, dataDir: config.dataDir, schema: s.schema, poolSize: s.poolSize, ...(s.password ? { password: resolveSecret(s.password, env) } : {}) };
+  const base: StoreOptions = { url: s.url, dataDir: config.dataDir, schema: s.schema, poolSize: s.poolSize, queryTimeoutMs: s.queryTimeoutSeconds * 1000, ...(s.password ? { password: resolveSecret(s.password, env) } : {}) };
   if (s.url === undefined || !/^postgres(ql)?:\/\//.test(s.url)) return base;
   // The schema has refused every unusable combination; this only reads the decision again.
   const { mode } = storeTlsDecision(s.url, s.tls);

@@ -2,7 +2,7 @@ import type { Server as NetServer } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { ExpiredRowSweeper, issueBootstrapToken } from '../auth/index.js';
 import { isLoopbackHost, resolveSecret, type Config } from '../config/index.js';
-import type { Clock, Logger } from '../core/index.js';
+import { systemClock, type Clock, type Logger } from '../core/index.js';
 import { AddressConnectionCap, buildHttpApp, type HttpLimits } from '../http/index.js';
 import { TrustedProxies } from '../limits/index.js';
 import { Gateway } from '../realtime/index.js';
@@ -14,6 +14,7 @@ import { startMetricsListener, type MetricsListener } from './metrics-listener.j
 import { acquireDataDirLock } from './data-dir-lock.js';
 import { defaultMasterSecretPath } from './master-secret.js';
 import { preflight, PreflightError } from './preflight.js';
+import { readinessProbe } from './readiness.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 /** A started server. */
@@ -84,6 +85,9 @@ async function listen(core: Core, config: Config, env: NodeJS.ProcessEnv, releas
   // S20: expired challenge, SSO and pending-enrolment rows are purged every five minutes.
   const sweeper = new ExpiredRowSweeper(core.store.db, () => core.auth.clock.now(), (e) => core.log.warn({ err: e }, 'purging expired rows failed; retried at the next run'));
   sweeper.start();
+  // Wall-clock steps (NTP, an operator, a VM resumed) are worth a line: limits ignore them (monotonic),
+  // idle timeouts discount forward ones, but stored instants (audit, messages) carry the step.
+  const unwatchClock = opts.clock ? undefined : systemClock.onStep((d) => core.log.warn({ stepSeconds: Math.round(d / 1000) }, `the wall clock was set ${d > 0 ? 'forward' : 'back'}; rate limits are not affected, keep the clock synchronised (NTP)`));
   const recovered = await core.messaging.outbox.recover();
   if (recovered > 0) core.log.info({ recovered }, 'outbox events replayed after restart');
   let draining = false;
@@ -107,14 +111,7 @@ async function listen(core: Core, config: Config, env: NodeJS.ProcessEnv, releas
       log: core.log,
       metrics: core.metrics,
       draining: () => draining,
-      ready: async () => {
-        try {
-          await core.store.db.selectFrom('users').select('id').limit(1).execute();
-          return true;
-        } catch {
-          return false;
-        }
-      },
+      ready: readinessProbe(core.store, core.kms, core.messaging.storage),
     },
     { certPem: tls.certPem, keyPem: tls.keyPem, minVersion: config.server.tls.minVersion },
     { limits, cap, trustProxy: proxies },
@@ -146,6 +143,7 @@ async function listen(core: Core, config: Config, env: NodeJS.ProcessEnv, releas
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      unwatchClock?.();
       const grace = config.server.shutdownGraceSeconds * 1000;
       await gateway.drain(grace);
       await app.close();

@@ -2,8 +2,10 @@ import { join, resolve } from 'node:path';
 import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
 import { migrations, type DialectQuirks } from './migrations/index.js';
 import { existsSync } from 'node:fs';
-import type { Secret } from '../core/index.js';
-import { openPostgres, postgresQuirks } from './postgres/driver.js';
+import { sql } from 'kysely';
+import type { Logger, Secret } from '../core/index.js';
+import type { StoreHealth, StoreHealthReport } from './health.js';
+import { ensurePostgresSchema, openPostgresPool, postgresQuirks, type PostgresOptions } from './postgres/driver.js';
 import type { PostgresTls } from './postgres/tls.js';
 import type { Database } from './schema.js';
 import { openSqlite, sqliteQuirks } from './sqlite/driver.js';
@@ -21,6 +23,10 @@ export interface StoreOptions {
   poolSize?: number;
   /** PostgreSQL only: TLS as the configuration decided it. */
   tls?: PostgresTls;
+  /** PostgreSQL only: longest a statement may run (default 5 s); migrations have no limit. */
+  queryTimeoutMs?: number;
+  /** Where store link errors are reported (they never crash the process). */
+  log?: Logger;
 }
 
 /** An open store: the query builder, which database it is, and lifecycle operations. */
@@ -29,8 +35,16 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Applies pending migrations; returns their names. Throws if one fails. */
   migrate(): Promise<string[]>;
+  /**
+   * Readiness: answers a query within `timeoutMs`, and no disk-full failure is latched. Never
+   * throws; writes nothing.
+   */
+  health(timeoutMs: number): Promise<StoreHealthReport>;
   close(): Promise<void>;
 }
+
+/** Default statement time limit on PostgreSQL. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 5000;
 
 const storeUrl = (opts: StoreOptions) => opts.url ?? `sqlite:${join(opts.dataDir, 'palisade.db')}`;
 
@@ -91,29 +105,44 @@ export async function prepareRestore(opts: StoreOptions, snapshot: string): Prom
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const url = storeUrl(opts);
   let db: Kysely<Database>;
+  let health: StoreHealth;
   let quirks: DialectQuirks;
   let migrationTableSchema: string | undefined;
+  /** Runs `fn` on a handle for migrations (PostgreSQL: a pool of its own without statement limit). */
+  let withMigrationDb: (fn: (db: Kysely<Database>) => Promise<string[]>) => Promise<string[]>;
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
-    db = openSqlite(path === ':memory:' ? path : resolve(path));
+    ({ db, health } = openSqlite(path === ':memory:' ? path : resolve(path), opts.log));
     quirks = sqliteQuirks;
+    withMigrationDb = (fn) => fn(db);
   } else {
-    const schema = opts.schema ?? 'public';
-    db = await openPostgres({ url, password: opts.password, schema, poolSize: opts.poolSize ?? 10, tls: opts.tls });
+    const pgOpts: PostgresOptions = { url, password: opts.password, schema: opts.schema ?? 'public', poolSize: opts.poolSize ?? 10, tls: opts.tls, queryTimeoutMs: opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, log: opts.log };
+    await ensurePostgresSchema(pgOpts);
+    ({ db, health } = openPostgresPool(pgOpts));
     quirks = postgresQuirks;
     // Kysely looks for its migration tables in ANY schema unless told which one: with two Palisade
     // schemas in one database (or parallel test suites) it would see the other's table and fail.
-    migrationTableSchema = schema;
+    migrationTableSchema = pgOpts.schema;
+    withMigrationDb = async (fn) => {
+      const m = openPostgresPool({ ...pgOpts, poolSize: 1, queryTimeoutMs: 0 });
+      try {
+        return await fn(m.db);
+      } finally {
+        await m.db.destroy();
+      }
+    };
   }
   return {
     db,
     dialect: quirks.name,
-    async migrate() {
-      const migrator = new Migrator({ db, migrationTableSchema, provider: { getMigrations: async () => migrations(quirks) } });
-      const result: MigrationResultSet = await migrator.migrateToLatest();
-      if (result.error) throw result.error;
-      return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-    },
+    migrate: () =>
+      withMigrationDb(async (mdb) => {
+        const migrator = new Migrator({ db: mdb, migrationTableSchema, provider: { getMigrations: async () => migrations(quirks) } });
+        const result: MigrationResultSet = await migrator.migrateToLatest();
+        if (result.error) throw result.error;
+        return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+      }),
+    health: (timeoutMs) => health.check(() => sql`SELECT 1`.execute(db), timeoutMs),
     close: () => db.destroy(),
   };
 }

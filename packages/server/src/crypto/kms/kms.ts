@@ -21,4 +21,9 @@ export interface Kms {
    * including in old backups, can no longer be opened. The caller checks nothing live still uses it.
    */
   destroyVersion(version: number): Promise<void>;
+  /**
+   * A cheap readiness check (no key leaves the KMS): undefined when the provider can wrap and unwrap
+   * now, otherwise why not. Providers without one count as healthy.
+   */
+  health?(): Promise<string | undefined>;
 }

@@ -105,6 +105,16 @@ export class LocalKms implements Kms {
     return this.ring.kek[this.ring.kek.length - 1]!.version;
   }
 
+  /** Readiness: the keyring is loaded and the root key still opens its current KEK (zeroed at once). */
+  async health(): Promise<string | undefined> {
+    try {
+      this.withKek(await this.currentVersion(), () => undefined);
+      return undefined;
+    } catch {
+      return 'the local keyring cannot be opened with the master secret';
+    }
+  }
+
   async versions() {
     return this.ring.kek.map((k) => ({ version: k.version, createdAt: k.createdAt }));
   }

@@ -26,6 +26,9 @@ interface KekEntry {
 
 const WRAP = { mechanism: pkcs11js.CKM_AES_KEY_WRAP_PAD };
 
+/** PKCS#11 session states of a logged-in user: CKS_RO_USER_FUNCTIONS (1), CKS_RW_USER_FUNCTIONS (3). */
+const USER_SESSION_STATES = new Set([1, 3]);
+
 /**
  * KMS over any PKCS#11 token (tested with SoftHSM2). Each KEK version is an AES-256 key generated
  * inside the token; data keys are wrapped and unwrapped by the token (AES key wrap with padding,
@@ -150,6 +153,18 @@ export class Pkcs11Kms implements Kms {
 
   async currentVersion(): Promise<number> {
     return this.keks[this.keks.length - 1]!.version;
+  }
+
+  /** Readiness: the session is still open and logged in (one C_GetSessionInfo, no key operation). */
+  health(): Promise<string | undefined> {
+    return this.exclusive(async () => {
+      try {
+        const { state } = this.lib.C_GetSessionInfo(this.session);
+        return USER_SESSION_STATES.has(state) ? undefined : 'the PKCS#11 session is not logged in';
+      } catch {
+        return 'the PKCS#11 session is gone (token removed or module failed)';
+      }
+    });
   }
 
   async versions() {

@@ -1,9 +1,13 @@
 import { mkdirSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../schema.js';
+import type { Logger } from '../../core/index.js';
 import type { DialectQuirks } from '../migrations/index.js';
+import { GuardedDialect } from '../guard.js';
+import { StoreHealth } from '../health.js';
 
 /** SQLite's quirks for the shared migrations. */
 export const sqliteQuirks: DialectQuirks = {
@@ -17,7 +21,7 @@ export const sqliteQuirks: DialectQuirks = {
  * Kysely's SQLite dialect runs every query and transaction on one connection, so there is one writer.
  * SECURITY: synchronous=FULL so a committed (and therefore acknowledged) message survives power loss.
  */
-export function openSqlite(path: string): Kysely<Database> {
+export function openSqlite(path: string, log?: Logger): { db: Kysely<Database>; health: StoreHealth } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const sqlite = new Sqlite(path);
   sqlite.pragma('journal_mode = WAL');
@@ -25,7 +29,27 @@ export function openSqlite(path: string): Kysely<Database> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   cacheStatements(sqlite);
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const health = new StoreHealth(path === ':memory:' ? undefined : () => hasRoom(sqlite, dirname(path)), log);
+  const dialect = new GuardedDialect(new SqliteDialect({ database: sqlite }), {
+    onFault: (fault, cause) => health.onFault(fault, cause),
+    // SQLite may have rolled the transaction back itself (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY).
+    inTransaction: () => sqlite.inTransaction,
+  });
+  return { db: new Kysely<Database>({ dialect }), health };
+}
+
+/** Room that counts as "the store can write again" after a disk-full failure. */
+const ROOM_BYTES = 1024 * 1024;
+
+/**
+ * Read-only: true when both the file system holding the database and SQLite's own page limit
+ * (`max_page_count`) leave at least ROOM_BYTES. Pages on the freelist are reusable and count as room.
+ */
+async function hasRoom(sqlite: Sqlite.Database, dir: string): Promise<boolean> {
+  const fs = await statfs(dir);
+  const pageSize = Number(sqlite.pragma('page_size', { simple: true }));
+  const pagesLeft = Number(sqlite.pragma('max_page_count', { simple: true })) - Number(sqlite.pragma('page_count', { simple: true })) + Number(sqlite.pragma('freelist_count', { simple: true }));
+  return Number(fs.bavail) * Number(fs.bsize) >= ROOM_BYTES && pagesLeft * pageSize >= ROOM_BYTES;
 }
 
 /** Most prepared statements kept per database. */
