@@ -148,7 +148,9 @@ describe('palisade-chat live view and commands against a real server', () => {
   });
 
   it('item 10/16: validation errors name the field; empty lists say so', async () => {
-    const enrol = await chat(newHome(), ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'Bob', '--fingerprint', fingerprint, '--password-stdin'], `${'x'.repeat(43)}\n${PASS}\n`);
+    // A real invite: enrol checks the token before it sends the account, so a fake one ends earlier.
+    const invite = (await admin.api.invite()).token;
+    const enrol = await chat(newHome(), ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'Bob', '--fingerprint', fingerprint, '--password-stdin'], `${invite}\n${PASS}\n`);
     expect(enrol.err).toMatch(/bad_request: username: lower-case letters/);
     const role = await chat(adminHome, ['admin', 'grant', 'bob', 'superuser', '--reason', 'bad role test']);
     expect(role.err).toMatch(/bad_request: role: /);

@@ -167,7 +167,7 @@ describe('palisade-chat against a self-signed server whose certificate changes',
     expect(self.err).toMatch(/ivy is you: open another user's name/);
     // This device revoked (here by itself): the login refusal names the command that gets out of it.
     const deviceId = /^(\S+)\s+trusted .*\(this one\)$/m.exec((await chat(h, ['devices'])).out)![1]!;
-    expect((await chat(h, ['devices', 'revoke', deviceId])).code).toBe(0);
+    expect((await chat(h, ['devices', 'revoke', deviceId, '--yes'])).code).toBe(0);
     const revoked = await chat(h, ['login', '--password-stdin'], `${PASS}\n`);
     expect(revoked.code).toBe(1);
     expect(revoked.err).toMatch(/invalid_device_key: .*revoked.*Run `palisade-chat devices reset` \(it keeps the old key file\), then `palisade-chat login`/);

@@ -204,7 +204,8 @@ describe('operator: one server per data directory, checks before changes, the fi
     expect(server.stdout).toMatch(/config\s+inspect configuration/);
     const client = run(['palisade-chat', '--help']);
     expect(client.status, client.stderr).toBe(0);
-    expect(client.stdout).toMatch(/^Usage: palisade-chat /);
+    // Run through npx, its help names the command the way it was run (hints do the same).
+    expect(client.stdout).toMatch(/^Usage: npx palisade-chat /);
     // Before `npm run build` the launcher says what to do instead of a module-not-found trace.
     const bare = join(tmp('palisade-bin-'), 'bin');
     mkdirSync(bare);

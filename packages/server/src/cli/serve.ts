@@ -52,7 +52,9 @@ export function serveCommand(): Command {
         // SECURITY: stderr is not a terminal (a log stream, maybe): only the file's path is printed.
         err.write(`\nNo account exists yet. The one-time enrolment token for the first admin (valid until ${new Date(b.expiresAt).toISOString()})\n`);
         err.write(`is in the file ${b.file} (mode 0600; removed once it is used or expires).\n`);
-        err.write(`Enrol with: ${CHAT_CLI} enrol --server ${url} --username <name> --fingerprint ${server.tls.fingerprint} --token-file ${b.file}\n\n`);
+        err.write(`Enrol with: ${CHAT_CLI} enrol --server ${url} --username <name> --fingerprint ${server.tls.fingerprint} --token-file ${b.file}\n`);
+        if (server.tls.source === 'operator') err.write('If your CA is not in the system store of the client, add --ca CA.pem (the CA certificate) as well.\n');
+        err.write('\n');
       } else if (b) {
         // SECURITY: shown once, to the operator's terminal only; never written to the log.
         err.write(`\nNo account exists yet. One-time enrolment token for the first admin (valid until ${new Date(b.expiresAt).toISOString()}):\n`);
