@@ -1,5 +1,6 @@
 import { request, Agent } from 'node:https';
 import { connect } from 'node:tls';
+import { MAX_SERVER_FRAME_BYTES } from '@palisade/protocol';
 import WebSocket from 'ws';
 import type { HttpTransport, SocketFactory, SocketLike } from '../transport.js';
 
@@ -49,7 +50,9 @@ export function nodeSockets(opts: NodeTlsOptions): SocketFactory {
   const base = new URL(opts.baseUrl);
   return {
     open(path) {
-      const ws = new WebSocket(`wss://${base.host}${path}`, { ca: opts.ca, minVersion: 'TLSv1.2', perMessageDeflate: false, handshakeTimeout: 10_000 });
+      // SECURITY: a server message larger than the protocol bound is refused (1009), so a hostile or
+      // broken server cannot make the client buffer without limit.
+      const ws = new WebSocket(`wss://${base.host}${path}`, { ca: opts.ca, minVersion: 'TLSv1.2', perMessageDeflate: false, handshakeTimeout: 10_000, maxPayload: MAX_SERVER_FRAME_BYTES });
       const s: SocketLike = {
         send: (t) => ws.send(t),
         close: (code, reason) => ws.close(code, reason),

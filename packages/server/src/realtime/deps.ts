@@ -1,6 +1,7 @@
 import type { AuthDeps } from '../auth/index.js';
 import type { Logger } from '../core/index.js';
 import type { MessagingDeps } from '../messaging/index.js';
+import type { SendLimits } from './send-buffer.js';
 
 /** What the WebSocket gateway needs from the layers below and from config. */
 export interface RealtimeDeps {
@@ -15,4 +16,8 @@ export interface RealtimeDeps {
   recheckEveryMs?: number;
   /** The per-address connection cap: an authenticated socket stops counting against it. */
   connectionSlots?: { release(socket: unknown): void };
+  /** Per-connection send buffer bounds (tests shrink them); default SEND_LIMITS. */
+  sendLimits?: SendLimits;
+  /** How often the hub looks for stalled sockets; default 5 s. */
+  sweepEveryMs?: number;
 }
