@@ -1,5 +1,5 @@
 import type { ClientFrame, ServerFrame } from '@palisade/protocol';
-import { MAX_SERVER_FRAME_BYTES, parseClientFrame } from '@palisade/protocol';
+import { MAX_PAYLOAD_BYTES, MAX_SERVER_FRAME_BYTES, parseClientFrame } from '@palisade/protocol';
 import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
 import { AppError, type Principal } from '../core/index.js';
@@ -13,7 +13,7 @@ import { SEND_LIMITS, SendBuffer } from './send-buffer.js';
 
 /** Most messages one catch-up read takes from the store. */
 const FILL_BATCH = 200;
-/** A catch-up read aims at about this many payload bytes (fewer messages when they are large). */
+/** A catch-up read aims at about this many payload bytes (fewer messages when they are large), at most a quarter of the hard cap. */
 const FILL_READ_BYTES = 1024 * 1024;
 /** After a 4008 close, a peer that does not read the close frame is cut off after this long. */
 const TERMINATE_AFTER_MS = 5_000;
@@ -169,7 +169,9 @@ export class Connection implements Peer {
           after = c.deliveredSeq;
           this.cursors.set(conversationId, after);
         }
-        let limit = FILL_BATCH;
+        // Start small enough that even the largest payloads fit the budget, then adapt to the sizes seen.
+        const budget = Math.min(FILL_READ_BYTES, this.out.limits.hardCap / 4);
+        let limit = Math.max(1, Math.floor(budget / MAX_PAYLOAD_BYTES));
         for (;;) {
           // Flow control: the next page is read only once the socket has taken the previous ones.
           await this.out.whenDrained();
@@ -185,7 +187,7 @@ export class Connection implements Peer {
           if (batch.length > 0) after = (batch[batch.length - 1] as StoredMessage).seq;
           this.cursors.set(conversationId, after);
           if (batch.length < limit) break;
-          limit = Math.max(1, Math.min(FILL_BATCH, Math.floor((FILL_READ_BYTES * batch.length) / Math.max(bytes, 1))));
+          limit = Math.max(1, Math.min(FILL_BATCH, Math.floor((budget * batch.length) / Math.max(bytes, 1))));
         }
       }
     } catch (e) {

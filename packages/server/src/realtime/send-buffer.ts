@@ -116,6 +116,7 @@ export class SendBuffer {
     this.pageBytes = 0;
     this.pages.length = 0;
     this.queuedBytes = 0;
+    this.inSocket = 0; // the socket's own buffer goes with the socket
     this.wake();
   }
 
@@ -141,6 +142,7 @@ export class SendBuffer {
   }
 
   private taken(bytes: number): void {
+    if (this.closed) return;
     this.inSocket -= bytes;
     this.lastProgressAt = this.now();
     this.pump();
