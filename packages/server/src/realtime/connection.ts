@@ -4,7 +4,7 @@ import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
 import { AppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
-import { acknowledgeDelivery, deviceCursors, markRead, readRange, sendMessage, type StoredMessage } from '../messaging/index.js';
+import { acknowledgeDelivery, deviceCursors, markRead, presentMessage, readRange, sendMessage, type StoredMessage } from '../messaging/index.js';
 import type { RealtimeDeps } from './deps.js';
 import { CLOSE, toErrorFrame } from './frame-errors.js';
 import type { Hub } from './hub.js';
@@ -25,10 +25,7 @@ const ACTIVITY_FRAMES = new Set<string>(['send', 'read', 'typing']);
 
 /** Serialises a stored message as a `msg` frame. */
 function msgFrame(m: StoredMessage): string {
-  return JSON.stringify({
-    type: 'msg', conversationId: m.conversationId, seq: m.seq, senderId: m.senderId, senderDeviceId: m.senderDeviceId,
-    clientMsgId: m.clientMsgId, payload: Buffer.from(m.payload).toString('base64'), sentAt: new Date(m.sentAt).toISOString(),
-  });
+  return JSON.stringify({ type: 'msg', conversationId: m.conversationId, ...presentMessage(m) });
 }
 
 /**
