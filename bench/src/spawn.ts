@@ -30,7 +30,7 @@ export async function startPalisade(dataDir: string, configFile: string, env: Re
   // BENCH_SERVER_NODE_ARGS passes extra node flags to the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...extra, join(ROOT, 'packages/server/dist/cli/main.js'), 'serve', '--config', configFile], {
-    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_METRICS_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const t = track(child);

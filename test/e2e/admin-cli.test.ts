@@ -25,7 +25,7 @@ describe('palisade admin CLI and config check', () => {
     const rev = await palisade(['admin', 'revoke-sessions', 'frank'], env);
     expect(rev.out).toMatch(/revoked 1 session/);
     await expect(c.api.me()).rejects.toMatchObject({ code: 'session_invalid' });
-    const status = JSON.parse((await palisade(['admin', 'status'], env)).out) as { store: string; port: number };
+    const status = JSON.parse((await palisade(['admin', 'status', '--json'], env)).out) as { store: string; port: number };
     expect(status).toMatchObject({ store: 'sqlite', port: ctx.server.port });
     const bad = await palisade(['admin', 'invite', '--role', 'root'], env);
     expect(bad.code).toBe(1);

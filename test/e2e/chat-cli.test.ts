@@ -51,7 +51,7 @@ describe('palisade-chat (terminal client) against a real server', () => {
     expect(list.out).toMatch(/@bob\s+2 members, 1 messages/);
     const bad = await chat(home, ['add', 'nope', 'bob']);
     expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/not_found/);
+    expect(bad.err).toMatch(/you have no conversation with the id or group name nope; `palisade-chat list` shows them/);
     const devices = await chat(home, ['devices']);
     expect(devices.out).toMatch(/trusted\s+palisade-chat on .* \(this one\)/);
     expect((await chat(home, ['sessions'])).out).toMatch(/\(this one\)/);
@@ -60,7 +60,7 @@ describe('palisade-chat (terminal client) against a real server', () => {
 
   it('S18: while enrol waits for the password, /proc/<pid>/cmdline holds no token (from a 0600 file, or from stdin)', async () => {
     // The server's start-up hint tells the operator the way that keeps the token out of argv.
-    expect(server.stderr()).toMatch(/Enrol with: npm run chat -- enrol --server \S+ --username <name> --fingerprint \S+\nand paste the token when it asks \(or save it in a 0600 file and add --token-file FILE\)/);
+    expect(server.stderr()).toMatch(/Enrol with: npx palisade-chat enrol --server \S+ --username <name> --fingerprint \S+ --token-file \S+first-admin-token\n/);
     expect(server.stderr()).not.toMatch(/--token </);
     const dir = mkdtempSync(join(tmpdir(), 'palisade-token-'));
     for (const [name, via] of [['dave', 'file'], ['erin', 'stdin']] as const) {
@@ -117,7 +117,7 @@ describe('palisade-chat (terminal client) against a real server', () => {
     expect(listed).toMatch(/#Day shift\s+2 members, 0 messages\n/);
     const refused = await chat(home, ['rename', id]);
     expect(refused.err).toMatch(/give --name and\/or --topic/);
-    expect((await chat(home, ['delete-group', id])).code).toBe(0);
+    expect((await chat(home, ['delete-group', id, '--yes'])).code).toBe(0);
     expect((await chat(home, ['list'])).out).not.toMatch(/Day shift/);
   });
 
@@ -140,7 +140,8 @@ describe('palisade-chat (terminal client) against a real server', () => {
     expect(found.out.trim().split('\n')).toHaveLength(1);
     expect(found.out).toMatch(/carol\s+member .* Carol C\./);
     expect((await chat(adminHome, ['admin', 'users', '--email', 'nobody@example.test'])).out).toMatch(/no account has that e-mail/);
-    expect((await chat(adminHome, ['admin', 'delete-user', 'bob'])).err).toMatch(/step_up_required/);
+    expect((await chat(adminHome, ['admin', 'delete-user', 'bob'])).err).toMatch(/cannot be undone, and this is not a terminal/);
+    expect((await chat(adminHome, ['admin', 'delete-user', 'bob', '--yes'])).err).toMatch(/step_up_required/);
     const grant = await chat(adminHome, ['admin', 'grant', 'carol', 'auditor', '--reason', 'audit season']);
     expect(grant.err).toMatch(/step_up_required/); // no recent strong factor in this session
   });

@@ -54,6 +54,8 @@ describe('hostile input against a real server (issue 8)', () => {
     expect(count("SELECT count(*) AS n FROM data_keys WHERE scope = ? AND destroyed_at IS NOT NULL", `user:${victimId}`)).toBeGreaterThan(0);
     const gone = (await a.api.users()).find((u) => u.id === victimId);
     expect(gone?.username).toMatch(new RegExp(`^deleted\\.${victimId}\\.`));
+    // A deleted account stays disabled for good: enable does not find it.
+    expect(await failure(a.api.call('POST', `/v1/admin/users/${victimId}/enable`))).toEqual({ status: 404, code: 'not_found' });
     victim.close();
   });
 
@@ -65,6 +67,7 @@ describe('hostile input against a real server (issue 8)', () => {
       ['POST', `/v1/admin/users/${ghost}/roles`, { role: 'auditor', reason: 'for the audit' }],
       ['DELETE', `/v1/admin/users/${ghost}/roles/auditor`],
       ['POST', `/v1/admin/users/${ghost}/disable`],
+      ['POST', `/v1/admin/users/${ghost}/enable`],
       ['DELETE', `/v1/admin/users/${ghost}`],
       ['POST', `/v1/admin/users/${ghost}/revoke-sessions`],
       ['POST', '/v1/approvals', { action: 'factor.reset', userId: ghost, reason: 'lost phone' }],

@@ -3,10 +3,13 @@ import { resolve } from 'node:path';
 
 const MAIN = resolve(import.meta.dirname, '../../packages/server/dist/cli/main.js');
 
-/** Runs the `palisade` CLI (built) with extra environment; resolves with its exit code and output. */
+/**
+ * Runs the `palisade` CLI (built) with extra environment; resolves with its exit code and output.
+ * A `serve` gets a free metrics port, so parallel tests never fight over 9464.
+ */
 export function palisade(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((res) => {
-    const p = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, PALISADE_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
@@ -26,14 +29,27 @@ export interface ChatProcess {
   out: () => string;
   /** Resolves once stderr matches (e.g. the password prompt). */
   waitForErr: (re: RegExp, ms?: number) => Promise<void>;
+  /** Resolves once stdout matches (e.g. the live view's header). */
+  waitForOut: (re: RegExp, ms?: number) => Promise<void>;
+  /** Resolves with the exit code and output once the process exits by itself (stdin left open). */
+  exited: () => Promise<{ code: number | null; out: string; err: string }>;
   write: (text: string) => void;
   /** Ends stdin (with optional last text) and resolves with the exit code and output. */
   end: (text?: string) => Promise<{ code: number | null; out: string; err: string }>;
 }
 
-/** Starts `palisade-chat` with PALISADE_CHAT_HOME=home, to drive it line by line. */
-export function spawnChat(home: string, args: string[]): ChatProcess {
-  const p = spawn(process.execPath, [CHAT, ...args], { env: { ...process.env, PALISADE_CHAT_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+/** The environment without npm's variables: the CLI runs as if started directly, whatever runs the tests. */
+function directEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_')));
+  return { ...env, ...extra };
+}
+
+/**
+ * Starts `palisade-chat` with PALISADE_CHAT_HOME=home, to drive it line by line. `env` adds variables
+ * (e.g. `npm_command: 'exec'` to run it as under npx).
+ */
+export function spawnChat(home: string, args: string[], env: Record<string, string> = {}): ChatProcess {
+  const p = spawn(process.execPath, [CHAT, ...args], { env: directEnv({ PALISADE_CHAT_HOME: home, ...env }), stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   p.stdout.on('data', (d) => (out += d));
@@ -51,6 +67,17 @@ export function spawnChat(home: string, args: string[]): ChatProcess {
         await new Promise((r) => setTimeout(r, 20));
       }
     },
+    async waitForOut(re, ms = 15_000) {
+      const until = Date.now() + ms;
+      while (!re.test(out)) {
+        if (p.exitCode !== null || Date.now() > until) throw new Error(`palisade-chat never printed ${re}; stdout:\n${out}\nstderr:\n${err}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async exited() {
+      const code = await exited;
+      return { code, out, err };
+    },
     write: (text) => void p.stdin.write(text),
     async end(text = '') {
       p.stdin.end(text);
@@ -60,7 +87,24 @@ export function spawnChat(home: string, args: string[]): ChatProcess {
   };
 }
 
-/** Runs `palisade-chat` to completion with `stdin` as its whole input. */
-export function chat(home: string, args: string[], stdin = ''): Promise<{ code: number | null; out: string; err: string }> {
-  return spawnChat(home, args).end(stdin);
+/** Runs `palisade-chat` to completion with `stdin` as its whole input (and extra `env`). */
+export function chat(home: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return spawnChat(home, args, env).end(stdin);
+}
+
+/**
+ * Runs `palisade-chat` on a pseudo-terminal (util-linux `script`), typing `input`: for the prompts
+ * that only a terminal gets. Output of the terminal (stdout and stderr mixed) comes back as `out`.
+ */
+export function chatOnTty(home: string, args: string[], input: string): Promise<{ code: number | null; out: string }> {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const cmd = [process.execPath, CHAT, ...args].map(quote).join(' ');
+  return new Promise((res) => {
+    const p = spawn('script', ['-qec', cmd, '/dev/null'], { env: directEnv({ PALISADE_CHAT_HOME: home }), stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.stdin.end(input);
+    p.on('close', (code) => res({ code, out }));
+  });
 }

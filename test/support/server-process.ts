@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -11,9 +11,13 @@ export interface ServerProcess {
   port: number;
   baseUrl: string;
   dataDir: string;
-  /** PEM of the server's self-signed certificate (trusted by the test clients). */
+  /** PEM of the server's self-signed certificate (trusted by the test clients); '' with the operator's own certificate. */
   ca: string;
   bootstrapToken: string | undefined;
+  /** The Prometheus listener's URL from the banner (absent with metrics.enabled: false). */
+  metricsUrl: string | undefined;
+  /** Where the server wrote the first-admin token (stderr is not a terminal here). */
+  bootstrapTokenFile: string | undefined;
   stderr: () => string;
   stdout: () => string;
   /** Stops with SIGTERM and waits for exit. */
@@ -45,7 +49,7 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
     writeFileSync(configEnv.PALISADE_CONFIG, opts.config);
   }
   const child = spawn(process.execPath, [MAIN, 'serve'], {
-    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...configEnv, ...opts.env },
+    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_METRICS_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...configEnv, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -71,14 +75,19 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
       rej(new Error(`server did not start:\n${err}`));
     }, 30_000);
   });
-  const token = /first admin \(valid until [^)]+\):\n\s+(\S+)/.exec(err)?.[1];
+  // stderr is a pipe, not a terminal: the server writes the first-admin token to a 0600 file and
+  // prints only its path.
+  const tokenFile = /^is in the file (\S+) \(mode 0600/m.exec(err)?.[1];
+  const token = tokenFile === undefined ? undefined : readFileSync(tokenFile, 'utf8').trim();
   return {
     child,
     port,
     baseUrl: `https://127.0.0.1:${port}`,
     dataDir,
-    ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
+    ca: existsSync(join(dataDir, 'tls', 'cert.pem')) ? readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8') : '',
     bootstrapToken: token,
+    metricsUrl: /^Metrics \(Prometheus\): (\S+)/m.exec(err)?.[1],
+    bootstrapTokenFile: tokenFile,
     stderr: () => err,
     stdout: () => out,
     async stop() {

@@ -55,7 +55,8 @@ export class Api {
     try {
       res = await this.http.request(method, path, text, headers);
     } catch (e) {
-      throw new PalisadeError({ code: 'network', message: `cannot reach the server: ${(e as Error).message}` });
+      // The transport's error stays as `cause` (e.g. a PinMismatchError), for a precise hint.
+      throw Object.assign(new PalisadeError({ code: 'network', message: `cannot reach the server: ${(e as Error).message}` }), { cause: e });
     }
     if (res.status >= 400) {
       const b = (res.body ?? {}) as Partial<ErrorBody>;
@@ -72,6 +73,11 @@ export class Api {
     const ts = Math.max(this.now(), this.lastProofMs + 1);
     this.lastProofMs = ts;
     return this.key.httpProof(method, pathAndQuery, ts, token, bodyText);
+  }
+
+  /** Whether an enrolment or invite token can enrol now (`{ valid }` only; rate-limited like enrol). */
+  checkEnrolToken(token: string) {
+    return this.call<{ valid: boolean }>('POST', '/v1/enrol/check', { token }, false);
   }
 
   enrol(input: { token: string; username: string; password: string; displayName?: string; email?: string }) {

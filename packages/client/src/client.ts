@@ -1,6 +1,6 @@
 import { Api } from './api.js';
 import { DeviceKey } from './device-key.js';
-import { Realtime, type RealtimeHandlers } from './realtime.js';
+import { Realtime, type RealtimeHandlers, type RealtimeOptions } from './realtime.js';
 import type { HttpTransport, SocketFactory } from './transport.js';
 
 /** How to build a client. */
@@ -12,6 +12,8 @@ export interface ClientOptions {
   /** A session token from an earlier login, if any. */
   token?: string;
   handlers?: RealtimeHandlers;
+  /** Live-connection options (e.g. the send timeout). */
+  realtime?: RealtimeOptions;
 }
 
 let counter = 0;
@@ -36,7 +38,7 @@ export class PalisadeClient {
     this.deviceKey = opts.deviceKey;
     this.api = new Api(opts.http, opts.deviceKey);
     this.api.token = opts.token;
-    this.realtime = new Realtime(opts.sockets, opts.deviceKey, () => this.api.token, opts.handlers ?? {});
+    this.realtime = new Realtime(opts.sockets, opts.deviceKey, () => this.api.token, opts.handlers ?? {}, opts.realtime);
   }
 
   /** The current session token (store it as a secret). */

@@ -1,4 +1,4 @@
-import type { ServerFrame } from '@palisade/protocol';
+import { MAX_FRAME_BYTES, MAX_PAYLOAD_BYTES, type ServerFrame } from '@palisade/protocol';
 import { fromBase64, toBase64 } from './bytes.js';
 import type { DeviceKey } from './device-key.js';
 import { PalisadeError } from './errors.js';
@@ -33,9 +33,23 @@ interface PendingSend {
   frame: string;
   resolve(seq: number): void;
   reject(e: Error): void;
+  /** Armed while the frame is on a live socket: the server must answer within the send timeout. */
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/** Options of the live connection. */
+export interface RealtimeOptions {
+  /**
+   * How long a send written to a live socket may wait for the server's `sent` (or `error`) before it
+   * is rejected with code `timeout` (default 30 s). Time spent disconnected does not count: an
+   * unacknowledged send is written again after a reconnect and its clock starts afresh.
+   */
+  sendTimeoutMs?: number;
 }
 
 const ACK_DELAY_MS = 25;
+const SEND_TIMEOUT_MS = 30_000;
+const utf8Length = (s: string) => new TextEncoder().encode(s).byteLength;
 
 /**
  * The live connection: challenge-response authentication with the device key, automatic reconnect
@@ -61,7 +75,13 @@ export class Realtime {
     private readonly key: DeviceKey,
     private readonly token: () => string | undefined,
     readonly handlers: RealtimeHandlers = {},
+    private readonly options: RealtimeOptions = {},
   ) {}
+
+  /** Number of sends not yet acknowledged by the server. */
+  get pendingSends(): number {
+    return this.pending.size;
+  }
 
   /** Connects and resolves once the initial catch-up is done; reconnects by itself afterwards. */
   connect(): Promise<void> {
@@ -82,15 +102,47 @@ export class Realtime {
     });
   }
 
-  /** Sends a message; resolves with its seq once the server has committed it. */
+  /**
+   * Sends a message; resolves with its seq once the server has committed it. Rejects with
+   * `payload_too_large` at once (nothing is sent) when the payload is over the protocol limit, with the
+   * server's error for this send, with `session_invalid` when the session ends, with `network` on
+   * `close()`, and with `timeout` when a live server does not answer in time.
+   */
   send(conversationId: string, clientMsgId: string, payload: Uint8Array): Promise<number> {
     const existing = this.pending.get(clientMsgId);
     if (existing) return new Promise((res, rej) => this.pending.set(clientMsgId, { ...existing, resolve: chain(existing.resolve, res), reject: chainErr(existing.reject, rej) }));
     const frame = JSON.stringify({ type: 'send', ref: clientMsgId, conversationId, clientMsgId, payload: toBase64(payload) });
+    // The server would refuse it (or close the socket, then refuse it again after every reconnect).
+    if (payload.byteLength > MAX_PAYLOAD_BYTES || utf8Length(frame) > MAX_FRAME_BYTES) {
+      return Promise.reject(new PalisadeError({ code: 'payload_too_large', message: `the message is ${payload.byteLength} bytes; at most ${MAX_PAYLOAD_BYTES} bytes fit` }));
+    }
     return new Promise((resolve, reject) => {
       this.pending.set(clientMsgId, { frame, resolve, reject });
-      if (this.state === 'ready' || this.state === 'synced') this.socket?.send(frame);
+      if (this.state === 'ready' || this.state === 'synced') this.write(clientMsgId);
     });
+  }
+
+  /** Writes a pending send to the socket and starts its answer clock. */
+  private write(clientMsgId: string): void {
+    const p = this.pending.get(clientMsgId);
+    if (!p || !this.socket) return;
+    clearTimeout(p.timer);
+    const ms = this.options.sendTimeoutMs ?? SEND_TIMEOUT_MS;
+    p.timer = setTimeout(() => this.settle(clientMsgId, new PalisadeError({ code: 'timeout', message: `the server did not confirm the message within ${Math.round(ms / 1000)} s; it may or may not have arrived` })), ms);
+    this.socket.send(p.frame);
+  }
+
+  /** Ends a pending send with an error. */
+  private settle(clientMsgId: string, err: Error): void {
+    const p = this.pending.get(clientMsgId);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(clientMsgId);
+    p.reject(err);
+  }
+
+  private settleAll(err: () => Error): void {
+    for (const id of [...this.pending.keys()]) this.settle(id, err());
   }
 
   /** Sends any frame if connected (typing, read). Returns false when offline. */
@@ -107,8 +159,7 @@ export class Realtime {
     this.flushAcks();
     this.socket?.close(1000, 'bye');
     this.setState('closed');
-    for (const p of this.pending.values()) p.reject(new PalisadeError({ code: 'network', message: 'client closed before the server acknowledged' }));
-    this.pending.clear();
+    this.settleAll(() => new PalisadeError({ code: 'network', message: 'client closed before the server acknowledged' }));
   }
 
   private setState(s: ConnectionState, detail?: string): void {
@@ -132,9 +183,13 @@ export class Realtime {
     ws.onclose = (code, reason) => {
       if (this.socket !== ws) return;
       this.socket = undefined;
+      // Off the wire: the answer clocks stop; unacknowledged sends are written again after a reconnect.
+      for (const p of this.pending.values()) clearTimeout(p.timer);
       if (code === 4401) {
         this.wanted = false;
-        return this.setState('unauthenticated', reason);
+        this.setState('unauthenticated', reason);
+        // No reconnect will come: nothing left pending may wait for one.
+        return this.settleAll(() => new PalisadeError({ code: 'session_invalid', message: reason || 'the session ended' }));
       }
       if (!this.wanted) return;
       this.setState('disconnected', reason);
@@ -154,7 +209,7 @@ export class Realtime {
       case 'ready':
         this.attempt = 0;
         this.setState('ready');
-        for (const p of this.pending.values()) this.socket?.send(p.frame);
+        for (const id of [...this.pending.keys()]) this.write(id);
         this.flushAcks();
         return;
       case 'synced':
@@ -164,6 +219,7 @@ export class Realtime {
       case 'sent': {
         const p = this.pending.get(f.clientMsgId);
         if (p) {
+          clearTimeout(p.timer);
           this.pending.delete(f.clientMsgId);
           p.resolve(f.seq);
         }
@@ -171,11 +227,9 @@ export class Realtime {
       }
       case 'error': {
         const err = new PalisadeError(f);
-        const p = f.ref !== undefined ? this.pending.get(f.ref) : undefined;
-        if (p && f.code !== 'shutting_down') {
-          this.pending.delete(f.ref as string);
-          return p.reject(err);
-        }
+        // An error for one send carries its ref; one without a ref goes to the handler, and any send
+        // it may have concerned still ends by its answer clock (never hangs).
+        if (f.ref !== undefined && this.pending.has(f.ref) && f.code !== 'shutting_down') return this.settle(f.ref, err);
         return this.handlers.error?.(err);
       }
       case 'receipt':

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isErrorCode } from './errors.js';
-import { parseClientFrame } from './frames.js';
+import { parseClientFrame, recoverFrameRef } from './frames.js';
 import { jsonDepth, parseJsonBounded } from './json.js';
 import { MAX_FRAME_BYTES, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES } from './limits.js';
 
@@ -45,6 +45,24 @@ describe('parseClientFrame', () => {
     expect(parseClientFrame('{"type":"send","conversationId":"c","clientMsgId":"m","payload":"not base64!"}')).toMatchObject({ ok: false, code: 'bad_request' });
     expect(parseClientFrame('x'.repeat(MAX_FRAME_BYTES + 1))).toMatchObject({ ok: false, code: 'body_too_large' });
     expect(parseClientFrame('['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1))).toMatchObject({ ok: false, code: 'too_deep' });
+  });
+});
+
+describe('recoverFrameRef', () => {
+  it('reads the ref of a frame that failed the schema, so its error names the request', () => {
+    const big = JSON.stringify({ type: 'send', ref: 'm-1', conversationId: 'c', clientMsgId: 'm-1', payload: Buffer.alloc(MAX_PAYLOAD_BYTES + 3).toString('base64') });
+    expect(parseClientFrame(big)).toMatchObject({ ok: false, code: 'payload_too_large' });
+    expect(recoverFrameRef(big)).toBe('m-1');
+    expect(recoverFrameRef('{"type":"send","ref":"r2","payload":42}')).toBe('r2');
+  });
+
+  it('gives nothing for text that is not JSON, too large, or a ref that is not a short printable string', () => {
+    expect(recoverFrameRef('{"ref":"x"')).toBeUndefined();
+    expect(recoverFrameRef(JSON.stringify({ ref: 'x', pad: 'a'.repeat(MAX_FRAME_BYTES) }))).toBeUndefined();
+    expect(recoverFrameRef(JSON.stringify({ ref: 'a'.repeat(65) }))).toBeUndefined();
+    expect(recoverFrameRef(JSON.stringify({ ref: 'a\u202eb' }))).toBeUndefined();
+    expect(recoverFrameRef(JSON.stringify({ ref: 7 }))).toBeUndefined();
+    expect(recoverFrameRef('[{"ref":"x"}]')).toBeUndefined();
   });
 });
 

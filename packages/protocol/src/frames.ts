@@ -119,4 +119,16 @@ export function parseClientFrame(text: string): ParseResult<ClientFrame> {
   return { ok: true, value: parsed.data };
 }
 
+/**
+ * The `ref` of a frame that failed {@link parseClientFrame}, when it can be recovered (the text is
+ * JSON within the limits and `ref` is a short printable string), so the error frame names the request
+ * it answers. Undefined otherwise.
+ */
+export function recoverFrameRef(text: string): string | undefined {
+  const json = parseJsonBounded(text);
+  if (!json.ok || typeof json.value !== 'object' || json.value === null || Array.isArray(json.value)) return undefined;
+  const ref = (json.value as { ref?: unknown }).ref;
+  return typeof ref === 'string' && /^[\x21-\x7e]{1,64}$/.test(ref) ? ref : undefined;
+}
+
 const FRAME_TYPES = new Set<string>(['auth', 'send', 'ack', 'read', 'typing', 'ping']);

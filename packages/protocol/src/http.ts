@@ -22,6 +22,13 @@ export const EnrolRequest = z.strictObject({
 });
 export type EnrolRequest = z.infer<typeof EnrolRequest>;
 
+/**
+ * POST /v1/enrol/check: whether a token can enrol now, so a client can say so before it asks for a
+ * password. The answer is `{ valid }` only (an invite awaiting approval is not valid yet).
+ */
+export const EnrolCheckRequest = z.strictObject({ token: text({ min: 16, max: 128, kind: 'secret' }) });
+export type EnrolCheckRequest = z.infer<typeof EnrolCheckRequest>;
+
 /** PATCH /v1/me: my display name and e-mail (null clears the e-mail). */
 export const UpdateProfileRequest = z
   .strictObject({ displayName: DisplayText.optional(), email: Email.nullable().optional() })

@@ -1,21 +1,30 @@
 import type { Command } from 'commander';
 import { run, savedClient } from './connect.js';
-import { ask } from './prompt.js';
+import { withInvocation } from './invocation.js';
+import { resetDeviceKey } from './profile.js';
+import { ask, confirmDestructive } from './prompt.js';
 
-const out = (line: string): void => void process.stdout.write(`${line}\n`);
+/** One line on stdout; commands it names are the ones the person can run. */
+const out = (line: string): void => void process.stdout.write(`${withInvocation(line)}\n`);
 
 /** Self-service: sessions, devices, step-up. */
 export function addAccountCommands(program: Command): void {
   program.command('sessions').description('list your open sessions').action(() =>
     run(async () => {
       const { sessions } = await savedClient().api.sessions();
+      if (sessions.length === 0) out('no open sessions');
       for (const s of sessions) out(`${s.id}  ${s.deviceName}${s.current ? '  (this one)' : ''}`);
     }),
   );
   program
     .command('end-session <id>')
     .description('end one of your sessions (its sockets close)')
-    .action((id: string) => run(async () => void (await savedClient().api.call('DELETE', `/v1/sessions/${encodeURIComponent(id)}`))));
+    .action((id: string) =>
+      run(async () => {
+        await savedClient().api.call('DELETE', `/v1/sessions/${encodeURIComponent(id)}`);
+        out(`ended session ${id}`);
+      }),
+    );
 
   const devices = program.command('devices').description('your devices: list, approve a new one, revoke one');
   devices.command('list', { isDefault: true }).description('list your devices').action(() =>
@@ -27,11 +36,31 @@ export function addAccountCommands(program: Command): void {
   devices
     .command('approve <id>')
     .description('approve a new device that is waiting (run this on a trusted device)')
-    .action((id: string) => run(async () => void (await savedClient().api.call('POST', `/v1/devices/${encodeURIComponent(id)}/approve`))));
+    .action((id: string) =>
+      run(async () => {
+        await savedClient().api.call('POST', `/v1/devices/${encodeURIComponent(id)}/approve`);
+        out(`approved device ${id}: log in on it again now`);
+      }),
+    );
   devices
     .command('revoke <id>')
-    .description('revoke a device: its sessions end and its key can no longer log in')
-    .action((id: string) => run(async () => void (await savedClient().api.call('DELETE', `/v1/devices/${encodeURIComponent(id)}`))));
+    .description('revoke a device: its sessions end and its key can no longer log in (asks first; --yes skips)')
+    .option('-y, --yes', 'do not ask (for scripts)')
+    .action((id: string, o: { yes?: boolean }) =>
+      run(async () => {
+        await confirmDestructive(o, `revoke device ${id} (its key can never log in again)`);
+        await savedClient().api.call('DELETE', `/v1/devices/${encodeURIComponent(id)}`);
+        out(`revoked device ${id}; its sessions have ended`);
+      }),
+    );
+
+  devices
+    .command('reset')
+    .description('make a new device key for this computer (after this device was revoked): the old key is kept as device.key.old-<time>, the session ends; then log in again (a trusted device approves the new one)')
+    .action(() => {
+      const backup = resetDeviceKey();
+      process.stderr.write(withInvocation(`${backup ? `the old device key is kept in ${backup}; ` : ''}a new one is made at the next login: run \`palisade-chat login\`.\n`));
+    });
 
   program
     .command('profile')

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { run, savedClient } from './connect.js';
+import { withInvocation } from './invocation.js';
+import { confirmDestructive } from './prompt.js';
 
-const out = (line: string): void => void process.stdout.write(`${line}\n`);
+/** One line on stdout; commands it names are the ones the person can run. */
+const out = (line: string): void => void process.stdout.write(`${withInvocation(line)}\n`);
 
 async function userId(username: string): Promise<string> {
   const r = await savedClient().api.call<{ users: { id: string; username: string }[] }>('GET', '/v1/admin/users');
@@ -35,22 +38,48 @@ export function addAdminCommands(program: Command): void {
     );
   admin
     .command('delete-user <username>')
-    .description('delete an account: sessions end, factors and memberships go, and its key is destroyed (step up first; cannot be undone)')
-    .action((username: string) => run(async () => void (await savedClient().api.deleteUser(await userId(username)))));
+    .description('delete an account: sessions end, factors and memberships go, and its key is destroyed (step up first; cannot be undone; asks first, --yes skips)')
+    .option('-y, --yes', 'do not ask (for scripts)')
+    .action((username: string, o: { yes?: boolean }) =>
+      run(async () => {
+        const id = await userId(username);
+        await confirmDestructive(o, `delete the account ${username} and destroy its key`, username);
+        await savedClient().api.deleteUser(id);
+        out(`deleted the account ${username}; its sessions ended and its key is destroyed`);
+      }),
+    );
   admin
     .command('disable <username>')
-    .description('disable an account; its sessions end at once (step up first)')
-    .action((username: string) => run(async () => void (await savedClient().api.call('POST', `/v1/admin/users/${await userId(username)}/disable`))));
+    .description('disable an account; its sessions end at once (step up first; asks first, --yes skips; `admin enable` undoes it)')
+    .option('-y, --yes', 'do not ask (for scripts)')
+    .action((username: string, o: { yes?: boolean }) =>
+      run(async () => {
+        const id = await userId(username);
+        await confirmDestructive(o, `disable ${username} and end all their sessions`, username);
+        await savedClient().api.call('POST', `/v1/admin/users/${id}/disable`);
+        out(`disabled ${username}; their sessions have ended (\`palisade-chat admin enable ${username}\` undoes it)`);
+      }),
+    );
+  admin
+    .command('enable <username>')
+    .description('enable a disabled account again; the user logs in afresh (step up first)')
+    .action((username: string) =>
+      run(async () => {
+        await savedClient().api.call('POST', `/v1/admin/users/${await userId(username)}/enable`);
+        out(`enabled ${username}; they can log in again`);
+      }),
+    );
   admin.command('grants <username>').description('show role grants of a user').action((username: string) =>
     run(async () => {
       const r = await savedClient().api.call<{ grants: { id: string; role: string; kind: string; state: string; expiresAt: string | null; reason: string }[] }>('GET', `/v1/admin/users/${await userId(username)}/roles`);
+      if (r.grants.length === 0) out(`${username} has no role grants (their base role is in \`palisade-chat admin users\`)`);
       for (const g of r.grants) out(`${g.id}  ${g.role.padEnd(20)} ${g.kind.padEnd(9)} ${g.state.padEnd(8)} ${g.expiresAt ?? ''}  ${g.reason}`);
     }),
   );
   admin
     .command('grant <username> <role>')
     .description('grant a standing role (step up first); org_admin and security_admin wait for a second admin\'s approval')
-    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .requiredOption('--reason <text>', 'required: why, 3 to 500 characters (kept in the audit trail)')
     .action((username: string, role: string, o: { reason: string }) =>
       run(async () => {
         const r = await savedClient().api.grantRole(await userId(username), role, o.reason);
@@ -66,15 +95,18 @@ export function addAdminCommands(program: Command): void {
   admin
     .command('reset-factors <username>')
     .description('ask for a factor reset; a second security admin must approve it')
-    .requiredOption('--reason <text>', 'why')
+    .requiredOption('--reason <text>', 'required: why (kept in the audit trail)')
     .action((username: string, o: { reason: string }) =>
       run(async () => {
-        out((await savedClient().api.call<{ id: string }>('POST', '/v1/approvals', { action: 'factor.reset', userId: await userId(username), reason: o.reason })).id);
+        const { id } = await savedClient().api.call<{ id: string }>('POST', '/v1/approvals', { action: 'factor.reset', userId: await userId(username), reason: o.reason });
+        out(id);
+        process.stderr.write(`asked for a factor reset of ${username}: a second security admin approves it with \`palisade-chat admin approve ${id}\`\n`);
       }),
     );
   admin.command('approvals').description('requests waiting for your approval').action(() =>
     run(async () => {
       const r = await savedClient().api.call<{ approvals: { id: string; action: string; params: Record<string, unknown>; reason: string; requestedBy: string }[] }>('GET', '/v1/approvals');
+      if (r.approvals.length === 0) out('no requests wait for your approval');
       for (const a of r.approvals) out(`${a.id}  ${describeRequest(a.action, a.params)}  by ${a.requestedBy}: ${a.reason}`);
     }),
   );
@@ -92,8 +124,8 @@ export function addAdminCommands(program: Command): void {
   elev
     .command('request <role>')
     .description('ask for a role for a bounded time')
-    .requiredOption('--minutes <n>', 'how long (5 to 480)')
-    .requiredOption('--reason <text>', 'why')
+    .requiredOption('--minutes <n>', 'required: how long (5 to 480)')
+    .requiredOption('--reason <text>', 'required: why (kept in the audit trail)')
     .action((role: string, o: { minutes: string; reason: string }) =>
       run(async () => {
         out((await savedClient().api.call<{ id: string }>('POST', '/v1/elevations', { role, minutes: Number(o.minutes), reason: o.reason })).id);
@@ -102,6 +134,7 @@ export function addAdminCommands(program: Command): void {
   elev.command('pending').description('elevations waiting for approval').action(() =>
     run(async () => {
       const r = await savedClient().api.call<{ elevations: { id: string; userId: string; role: string; minutes: number; reason: string }[] }>('GET', '/v1/elevations');
+      if (r.elevations.length === 0) out('no elevations wait for approval');
       for (const e of r.elevations) out(`${e.id}  ${e.role} for ${e.minutes} min by ${e.userId}: ${e.reason}`);
     }),
   );

@@ -4,37 +4,27 @@ import type { SessionGrant } from '@palisade/protocol';
 import type { Api } from '../api.js';
 import { createNodeClient, ssoLoopbackSignIn, SsoLoopbackTimeoutError } from '../node/index.js';
 import { run, savedClient, trustServer } from './connect.js';
+import { enrolCommand, loginCommand, trustCommand, type EnrolOptions, type LoginOptions, type TrustFlags } from './sign-in.js';
 import { addAccountCommands } from './account-commands.js';
 import { addAdminCommands } from './admin-commands.js';
 import { formatFactor } from './factor-format.js';
-import { liveView } from './live-view.js';
+import { invocationName, withInvocation } from './invocation.js';
+import { addConversationCommands } from './conversation-commands.js';
 import { deviceKey, readProfile, saveProfile, saveToken } from './profile.js';
 import { ask, die } from './prompt.js';
-import { readEnrolToken, type TokenSource } from './secret-input.js';
 import { hostname } from 'node:os';
 
+const FINGERPRINT_HELP = 'expected SHA-256 of the server certificate, as the server prints it (or of its public key); skips the question';
+const CA_HELP = 'trust the server through this private CA certificate (PEM; saved in the profile for later commands)';
+const CODE_HELP = 'the authenticator code, if the account has a second factor (works once, expires in a minute; or give it on the line after the password); with neither and no terminal, exit code 3';
+
 const program = new Command()
-  .name('palisade-chat')
+  .name(invocationName())
   .description('Palisade terminal chat. Your profile (device key, session, trusted certificate) lives in $PALISADE_CHAT_HOME or ~/.palisade.')
   .version('0.1.0')
+  // Help and usage errors name commands the way this person runs them (see invocation.ts).
+  .configureOutput({ writeOut: (s) => process.stdout.write(withInvocation(s)), writeErr: (s) => process.stderr.write(withInvocation(s)) })
   .showHelpAfterError('(run with --help for usage)');
-
-async function readPassword(opts: { passwordStdin?: boolean }, confirm: boolean): Promise<string> {
-  const pw = await ask('Password: ', true);
-  if (confirm && !opts.passwordStdin && process.stdin.isTTY && (await ask('Repeat password: ', true)) !== pw) die('the passwords differ.');
-  return pw;
-}
-
-async function loginAndSave(server: string, ca: string, username: string, password: string): Promise<void> {
-  const client = createNodeClient({ baseUrl: server, ca, deviceKey: deviceKey() });
-  saveProfile({ ...readProfile(), server, username }); // remembered even if this device must wait for approval
-  const first = await client.login(username, password, `palisade-chat on ${hostname()}`, process.platform);
-  const res = 'mfaRequired' in first ? await client.api.loginMfa(first.challenge, await askSecondFactor()) : first;
-  saveToken(res.token);
-  if (res.mfaEnrolmentDueBy) process.stderr.write(`enrol a second factor before ${res.mfaEnrolmentDueBy}: run \`palisade-chat mfa enrol\`\n`);
-  saveProfile({ server, username, userId: res.userId });
-  process.stderr.write(`logged in as ${username} (device ${res.deviceId}); session valid until ${res.expiresAt}\n`);
-}
 
 /** Loopback sign-on (RFC 8252): the browser on this computer hands the completion secret to our listener. */
 async function ssoWithLoopback(api: Api, deviceName: string, port: number | undefined): Promise<SessionGrant> {
@@ -71,11 +61,6 @@ async function ssoByPolling(api: Api, deviceName: string): Promise<SessionGrant>
   }
 }
 
-async function askSecondFactor(): Promise<{ code: string } | { recoveryCode: string }> {
-  const answer = (await ask('Authentication code (6 digits) or recovery code: ', true)).trim();
-  return /^\d{6}$/.test(answer) ? { code: answer } : { recoveryCode: answer };
-}
-
 const mfa = program.command('mfa').description('manage your second factors');
 mfa
   .command('enrol')
@@ -93,7 +78,12 @@ mfa
 mfa
   .command('remove <id>')
   .description('remove a factor, an authenticator app or a passkey, by the id `mfa list` shows (run `palisade-chat step-up` first; other sessions end)')
-  .action((id: string) => run(async () => void (await savedClient().api.removeFactor(id))));
+  .action((id: string) =>
+    run(async () => {
+      await savedClient().api.removeFactor(id);
+      process.stderr.write(`removed factor ${id}; your other sessions have ended\n`);
+    }),
+  );
 program
   .command('password')
   .description('change your password (8+ characters with a second factor, else 15+; other sessions end)')
@@ -123,49 +113,43 @@ program
   .addOption(new Option('--token <token>').hideHelp())
   .requiredOption('--username <name>', 'lower-case letters, digits, . _ -')
   .option('--display-name <name>', 'name shown to others')
-  .option('--fingerprint <sha256>', 'expected server certificate fingerprint (skips the question)')
+  .option('--fingerprint <sha256>', FINGERPRINT_HELP)
+  .option('--ca <file>', CA_HELP)
   .option('--password-stdin', 'read the password from standard input')
-  .action((o: TokenSource & { server: string; username: string; displayName?: string; fingerprint?: string; passwordStdin?: boolean }) =>
-    run(async () => {
-      // SECURITY: the token never comes from argv (world-readable in /proc/<pid>/cmdline); read it first.
-      const token = await readEnrolToken(o);
-      const ca = await trustServer(o.server, o.fingerprint);
-      const password = await readPassword(o, true);
-      const client = createNodeClient({ baseUrl: o.server, ca, deviceKey: deviceKey() });
-      await client.api.enrol({ token, username: o.username, password, ...(o.displayName ? { displayName: o.displayName } : {}) });
-      await loginAndSave(o.server, ca, o.username, password);
-    }),
-  );
+  .action((o: EnrolOptions) => run(() => enrolCommand(o)));
 
 program
   .command('login')
   .description('log in on this device')
   .option('--server <url>', 'server URL (default: the saved one)')
   .option('--username <name>', 'your user name (default: the saved one)')
-  .option('--fingerprint <sha256>', 'expected server certificate fingerprint')
-  .option('--password-stdin', 'read the password from standard input')
-  .action((o: { server?: string; username?: string; fingerprint?: string; passwordStdin?: boolean }) =>
-    run(async () => {
-      const saved = readProfile();
-      const server = o.server ?? saved?.server ?? die('give --server https://HOST:8443');
-      const username = o.username ?? saved?.username ?? die('give --username');
-      const ca = await trustServer(server, o.fingerprint);
-      await loginAndSave(server, ca, username, await readPassword(o, false));
-    }),
-  );
+  .option('--fingerprint <sha256>', `${FINGERPRINT_HELP}; also replaces a changed key when it names the new certificate`)
+  .option('--ca <file>', CA_HELP)
+  .option('--password-stdin', 'read the password from the first line of standard input (a second factor from the next line)')
+  .option('--code <code>', CODE_HELP)
+  .action((o: LoginOptions) => run(() => loginCommand(o)));
+
+program
+  .command('trust')
+  .description('show how this profile trusts the server and check it again; after a certificate change, replace the trusted key once you confirmed the new fingerprint')
+  .option('--server <url>', 'server URL (default: the saved one)')
+  .option('--fingerprint <sha256>', 'the certificate SHA-256 the server printed at start (colons and case do not matter)')
+  .option('--ca <file>', CA_HELP)
+  .action((o: TrustFlags & { server?: string }) => run(() => trustCommand(o)));
 
 program
   .command('sso')
   .description('log in on this device through your organisation\'s single sign-on (prints a link to open in the browser on this computer)')
   .option('--server <url>', 'server URL (default: the saved one)')
-  .option('--fingerprint <sha256>', 'expected server certificate fingerprint')
+  .option('--fingerprint <sha256>', FINGERPRINT_HELP)
+  .option('--ca <file>', CA_HELP)
   .option('--no-loopback', 'do not wait for the browser on 127.0.0.1 (for a CLI on a remote host over SSH: the link must then be opened from that host\'s network)')
   .option('--loopback-port <port>', 'listen on this port instead of an ephemeral one (to forward it with ssh -L)', (v) => Number(v))
-  .action((o: { server?: string; fingerprint?: string; loopback: boolean; loopbackPort?: number }) =>
+  .action((o: TrustFlags & { server?: string; loopback: boolean; loopbackPort?: number }) =>
     run(async () => {
       const server = o.server ?? readProfile()?.server ?? die('give --server https://HOST:8443');
-      const ca = await trustServer(server, o.fingerprint);
-      const client = createNodeClient({ baseUrl: server, ca, deviceKey: deviceKey() });
+      const tls = await trustServer(server, { ...(o.fingerprint !== undefined ? { fingerprint: o.fingerprint } : {}), ...(o.ca !== undefined ? { caFile: o.ca } : {}) });
+      const client = createNodeClient({ baseUrl: server, ...tls, deviceKey: deviceKey() });
       const deviceName = `palisade-chat on ${hostname()}`;
       const grant = o.loopback ? await ssoWithLoopback(client.api, deviceName, o.loopbackPort) : await ssoByPolling(client.api, deviceName);
       saveToken(grant.token);
@@ -182,68 +166,7 @@ program.command('logout').description('end this session on the server').action((
   }),
 );
 
-program.command('list').description('list your conversations').action(() =>
-  run(async () => {
-    const client = savedClient();
-    const me = (await client.api.me()).userId;
-    for (const c of await client.api.conversations()) {
-      const label = c.kind === 'direct' ? `@${c.members.find((m) => m.userId !== me)?.username}` : `#${c.name}`;
-      process.stdout.write(`${c.id}  ${label.padEnd(24)} ${c.members.length} members, ${c.lastSeq} messages${c.topic ? `  ${c.topic}` : ''}\n`);
-    }
-  }),
-);
-
-program
-  .command('group <name> [members...]')
-  .description('create a group with the given members (user names); name and topic are stored sealed')
-  .option('--topic <text>', 'the group topic')
-  .action((name: string, members: string[], o: { topic?: string }) =>
-    run(async () => {
-      process.stdout.write(`${(await savedClient().api.createGroup(name, members, o.topic)).id}\n`);
-    }),
-  );
-
-program
-  .command('rename <conversation>')
-  .description('rename a group or change its topic (owners)')
-  .option('--name <name>', 'the new name')
-  .option('--topic <text>', 'the new topic ("" clears it)')
-  .action((conversation: string, o: { name?: string; topic?: string }) =>
-    run(async () => {
-      if (o.name === undefined && o.topic === undefined) throw new Error('give --name and/or --topic');
-      await savedClient().api.updateConversation(conversation, { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.topic !== undefined ? { topic: o.topic === '' ? null : o.topic } : {}) });
-    }),
-  );
-
-program
-  .command('delete-group <conversation>')
-  .description('delete a group and all its messages for everyone (owners); the server destroys its key, so this cannot be undone')
-  .action((conversation: string) => run(async () => void (await savedClient().api.deleteConversation(conversation))));
-
-program
-  .command('add <conversation> <username>')
-  .description('add a user to a group (owners and admins)')
-  .action((conversation: string, username: string) => run(async () => void (await savedClient().api.addMember(conversation, username))));
-
-program
-  .command('open <target>')
-  .description('live view of a conversation: an id, a group name, or a user name for a direct chat')
-  .action((target: string) =>
-    run(async () => {
-      const client = savedClient();
-      const me = (await client.api.me()).userId;
-      let convs = await client.api.conversations();
-      let conv = convs.find((c) => c.id === target || (c.kind === 'group' && c.name === target));
-      if (!conv) {
-        const { id } = await client.api.openDirect(target);
-        convs = await client.api.conversations();
-        conv = convs.find((c) => c.id === id);
-      }
-      if (!conv) die(`no conversation or user named ${target}`);
-      await liveView(client, conv, me);
-    }),
-  );
-
+addConversationCommands(program);
 addAccountCommands(program);
 addAdminCommands(program);
 await program.parseAsync(process.argv);

@@ -1,7 +1,11 @@
 import { createInterface } from 'node:readline';
 import type { ConversationView } from '@palisade/protocol';
 import type { PalisadeClient } from '../client.js';
+import type { ConnectionState } from '../realtime.js';
+import { PalisadeError } from '../errors.js';
 import { fromBase64, fromUtf8, utf8 } from '../bytes.js';
+import { describeError } from './error-text.js';
+import { invocationName } from './invocation.js';
 
 /** Chat payloads are JSON `{ "text": ... }` as UTF-8 (end-to-end encryption will wrap this later). */
 export function encodeText(text: string): Uint8Array {
@@ -19,37 +23,99 @@ export function decodeText(payload: Uint8Array): string {
   return `<${payload.byteLength} bytes>`;
 }
 
-const time = (iso: string) => iso.slice(11, 16);
+const two = (n: number) => String(n).padStart(2, '0');
 
-/** Shows recent history, then live messages; each line typed is sent. `/quit` leaves. */
-export async function liveView(client: PalisadeClient, conv: ConversationView, me: string): Promise<void> {
+/** `HH:MM` in local time for a message sent today, `YYYY-MM-DD HH:MM` for an older one. */
+export function stamp(iso: string, now = new Date()): string {
+  const d = new Date(iso);
+  const hm = `${two(d.getHours())}:${two(d.getMinutes())}`;
+  return d.toDateString() === now.toDateString() ? hm : `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${hm}`;
+}
+
+/** The commands of the live view; anything else starting with `/` is refused, not sent. */
+export const COMMANDS: Record<string, string> = {
+  '/help': 'list these commands',
+  '/who': 'list the members',
+  '/quit': 'leave (waits briefly for the server to confirm what you sent)',
+};
+
+/** How long `/quit` waits, without progress, for the server to confirm pending messages. */
+const QUIT_GRACE_MS = 5000;
+
+/** A state handler that says `connection lost` once per outage (not per retry) and `reconnected` at its end. */
+export function outageNotices(out: (line: string) => void): (s: ConnectionState) => void {
+  let outage = false;
+  return (s) => {
+    if (s === 'disconnected' && !outage) {
+      outage = true;
+      out('  (connection lost; reconnecting…)');
+    } else if (s === 'synced' && outage) {
+      outage = false;
+      out('  (reconnected)');
+    }
+  };
+}
+
+/** Resolves after `ms` (never holds the process open). */
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/** One line for the end of the session on the socket (revoked, expired, account disabled). */
+function sessionEnded(reason: string | undefined): string {
+  if (reason === 'account disabled') return '(your account was disabled by an administrator; ask an admin to enable it again)';
+  return `(session ended${reason ? `: ${reason}` : ''}; run \`${invocationName()} login\`)`;
+}
+
+/**
+ * Shows recent history, then live messages; each line typed is sent, `/help` lists the commands.
+ * Resolves with the exit code: 0 after `/quit` or the end of input, 1 when the session ended.
+ */
+export async function liveView(client: PalisadeClient, conv: ConversationView, me: string): Promise<number> {
   const names = new Map(conv.members.map((m) => [m.userId, m.username]));
   const title = conv.kind === 'direct' ? conv.members.find((m) => m.userId !== me)?.username ?? 'direct' : conv.name ?? 'group';
   const out = (line: string) => process.stdout.write(`\r\x1b[K${line}\n`);
   const after = Math.max(0, conv.lastSeq - 20);
   const history = await client.api.history(conv.id, after, 20);
-  out(`— ${title} (${conv.members.length} members) — type to send, /quit to leave`);
-  for (const m of history) out(`[${time(m.sentAt)}] ${names.get(m.senderId) ?? '?'}: ${decodeText(fromBase64(m.payload))}`);
+  out(`— ${title} (${conv.members.length} members) — type to send, /help for commands, /quit to leave`);
+  for (const m of history) out(`[${stamp(m.sentAt)}] ${names.get(m.senderId) ?? '?'}: ${decodeText(fromBase64(m.payload))}`);
   client.realtime.delivered.set(conv.id, history.at(-1)?.seq ?? after);
 
+  const view: { rl?: ReturnType<typeof createInterface>; code: number; offline?: () => void; attempted?: () => void; closing?: boolean; quit?: boolean } = { code: 0 };
+  const prompt = () => view.rl?.prompt(true);
   client.on.message = (m) => {
     if (m.conversationId !== conv.id) return;
-    out(`[${time(m.sentAt)}] ${names.get(m.senderId) ?? '?'}: ${decodeText(m.payload)}`);
+    out(`[${stamp(m.sentAt)}] ${names.get(m.senderId) ?? '?'}: ${decodeText(m.payload)}`);
     client.markRead(conv.id, m.seq);
-    view.rl?.prompt(true);
+    prompt();
   };
   client.on.typing = (t) => {
     if (t.conversationId === conv.id) out(`  ${names.get(t.userId) ?? 'someone'} is typing…`);
-    view.rl?.prompt(true);
+    prompt();
   };
-  client.on.state = (s) => {
-    if (s === 'disconnected') out('  (connection lost; reconnecting…)');
-    if (s === 'unauthenticated') out('  (session ended; run `palisade-chat login`)');
+  client.on.error = (e) => {
+    out(`  (server: ${describeError(e)})`);
+    prompt();
   };
-  const view: { rl?: ReturnType<typeof createInterface> } = {};
-  await client.connect();
-  // Read input only once connected, so lines piped in are not lost while connecting.
+  const outages = outageNotices(out);
+  client.on.state = (s, detail) => {
+    if (s !== 'ready' && s !== 'synced') view.offline?.();
+    if (s === 'disconnected' || s === 'unauthenticated') view.attempted?.();
+    outages(s);
+    if (s === 'unauthenticated') {
+      out(`  ${sessionEnded(detail)}`);
+      view.code = 1;
+      view.rl?.close();
+    }
+  };
+  // Input is read from the start, so /quit works even while connecting; messages typed before the
+  // connection is up wait in the SDK and go out once it is (nothing piped in is lost).
   const rl = (view.rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' }));
+  const firstAttempt = new Promise<void>((resolve) => {
+    view.attempted = resolve;
+    void client.connect().then(resolve, resolve); // a refusal is reported by the state handler
+  });
+  const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
   rl.prompt();
   let lastTyping = 0;
   process.stdin.on('keypress', () => {
@@ -58,18 +124,64 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
       client.typing(conv.id);
     }
   });
-  const input = rl;
-  let chain = Promise.resolve();
+
+  // Sends go out at once, in order (the server keeps a sender's order); each answer is reported on its own.
+  const inflight = new Set<Promise<void>>();
+  const send = (text: string) => {
+    const p: Promise<void> = client
+      .send(conv.id, encodeText(text))
+      .then(
+        () => undefined,
+        (e: Error) => {
+          if (view.closing) out(`  message not confirmed: you left before the server answered; it may not have arrived: ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`);
+          else out(`  message not sent: ${e instanceof PalisadeError ? describeError(e) : e.message}`);
+        },
+      )
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+  };
+  const connected = () => client.realtime.state === 'ready' || client.realtime.state === 'synced';
+  /** Waits for the server's answers while connected; stops at once when offline, or after a while without progress. */
+  const drain = async () => {
+    while (inflight.size > 0 && connected()) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const progressed = await Promise.race([
+        Promise.race(inflight).then(() => true),
+        new Promise<boolean>((r) => (view.offline = () => r(false))),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), QUIT_GRACE_MS))),
+      ]);
+      clearTimeout(timer);
+      if (!progressed) break;
+    }
+  };
+
+  const onLine = (line: string) => {
+    const text = line.trim();
+    if (tty) process.stdout.write('\x1b[1A\r\x1b[K'); // the message line replaces the echoed input
+    if (text.startsWith('/') && !text.startsWith('//')) {
+      const command = text.split(/\s/, 1)[0] as string;
+      if (command === '/quit') {
+        view.quit = true;
+        return void rl.close();
+      }
+      if (command === '/help') for (const [c, what] of Object.entries(COMMANDS)) out(`  ${c.padEnd(6)} ${what}`);
+      else if (command === '/who') out(`  ${conv.members.map((m) => `${m.username}${m.role === 'member' ? '' : ` (${m.role})`}`).join(', ')}`);
+      else out(`  unknown command ${command}; /help lists them (start a message with // to send a leading /)`);
+    } else if (text) send(text.startsWith('//') ? text.slice(1) : text);
+    rl.prompt();
+  };
   await new Promise<void>((resolve) => {
-    input.on('line', (line) => {
-      chain = chain.then(async () => {
-        const text = line.trim();
-        if (text === '/quit') return void input.close();
-        if (text) await client.send(conv.id, encodeText(text)).catch((e: Error) => out(`  (not sent: ${e.message})`));
-        input.prompt();
-      });
+    rl.on('line', onLine);
+    rl.on('close', () => {
+      rl.off('line', onLine);
+      // Messages typed before the connection was up go out once it is: let the first attempt finish
+      // (for /quit only briefly, so it always works), then wait for the server's answers.
+      const first = inflight.size === 0 ? Promise.resolve() : view.quit ? Promise.race([firstAttempt, delay(QUIT_GRACE_MS)]) : firstAttempt;
+      void first.then(drain).then(resolve);
     });
-    input.on('close', () => void chain.then(resolve));
   });
+  view.closing = true;
   client.close();
+  await Promise.all(inflight);
+  return view.code;
 }

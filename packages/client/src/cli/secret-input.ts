@@ -1,5 +1,5 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { ask, die } from './prompt.js';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { ask, die, readStdinLine } from './prompt.js';
 
 /** How the enrolment or invite token reaches the CLI. Never argv: /proc/<pid>/cmdline is world-readable. */
 export interface TokenSource {
@@ -7,31 +7,6 @@ export interface TokenSource {
   tokenFile?: string;
   /** The removed `--token VALUE`; only to refuse it with a hint. */
   token?: string;
-}
-
-/**
- * Reads exactly one line from standard input, byte by byte, so nothing after it is consumed: a
- * password on the next line stays for the password prompt.
- */
-function readStdinLine(): string {
-  const bytes: number[] = [];
-  const one = Buffer.alloc(1);
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(0, one, 0, 1, null);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-        continue;
-      }
-      if ((e as NodeJS.ErrnoException).code === 'EOF') break;
-      throw e;
-    }
-    if (n === 0 || one[0] === 0x0a) break;
-    bytes.push(one[0]!);
-  }
-  return Buffer.from(bytes).toString('utf8').replace(/\r$/, '');
 }
 
 /**
@@ -70,7 +45,7 @@ export async function readEnrolToken(o: TokenSource): Promise<string> {
   let token: string;
   if (o.tokenFile !== undefined) token = readTokenFile(o.tokenFile);
   else if (process.stdin.isTTY) token = await ask('One-time token: ', true); // also for --token-stdin: no echo
-  else if (o.tokenStdin) token = readStdinLine();
+  else if (o.tokenStdin) token = readStdinLine() ?? '';
   else die('not a terminal: give the token with --token-file FILE (mode 0600) or --token-stdin.');
   token = token.trim();
   if (token === '') die('the token is empty.');

@@ -1,5 +1,6 @@
 /** Node adapters for the SDK: HTTPS and WebSocket transports, certificate fetch, key files. */
-export { nodeHttp, nodeSockets, fetchServerCertificate, type NodeTlsOptions } from './transport.js';
+export { nodeHttp, nodeSockets, fetchServerCertificate, probeServer, type NodeTlsOptions, type ServerProbe } from './transport.js';
+export { publicKeyFingerprint, normaliseFingerprint, fingerprintNames, pinCheck, PinMismatchError } from './tls-pin.js';
 export { loadOrCreateDeviceKey, writePrivate } from './key-file.js';
 export { ssoLoopbackSignIn, SsoLoopbackTimeoutError, SSO_LOOPBACK_PATH, type LoopbackSignInOptions } from './sso-loopback.js';
 import { PalisadeClient } from '../client.js';

@@ -1,3 +1,2 @@
-/** Audit: append-only records of security-relevant actions (address and details sealed), published on the bus after commit. */
+/** Audit: append-only records of security-relevant actions (address and details sealed), written in the change's transaction. */
 export { AUDIT_SCOPE, openAudit, recordAudit, type AuditEntry, type OpenedAudit } from './record.js';
-export { AuditTail, AUDIT_RECORDED, type AuditRecorded } from './tail.js';

@@ -2,7 +2,7 @@ import { AppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { emailIndex } from './sealed.js';
-import { revokeSessions } from './sessions.js';
+import { publishRevoked, revokeSessions, revokeSessionsInTx } from './sessions.js';
 import { dropPendingLogins } from './factor-changes.js';
 import { openColumn } from '../keys/index.js';
 import { assertRecentStrongAuth } from './step-up.js';
@@ -30,15 +30,39 @@ export async function resetFactors(deps: AuthDeps, userId: string, actors: { req
   await revokeSessions(deps, actors.approvedBy, { userId }, null);
 }
 
+/** The password hash of a deleted account's tombstone (see deleteUser). */
+const DELETED_PASSWORD = '!';
+
 /** Disables an account: it cannot log in, and its sessions end (sockets close at once). */
 export async function disableUser(deps: AuthDeps, actor: Principal, userId: string, address: string | null): Promise<void> {
   assertRecentStrongAuth(deps, actor);
   if (userId === actor.userId) throw new AppError('forbidden', 'you cannot disable your own account');
   const now = deps.clock.now();
-  const r = await deps.db.updateTable('users').set({ disabled_at: now }).where('id', '=', userId).where('disabled_at', 'is', null).executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no such active user');
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: actor.userId, action: 'user.disabled', target: userId, address, outcome: 'success' });
-  await revokeSessions(deps, actor.userId, { userId }, address);
+  // SECURITY: the disable, its audit record and the end of the user's sessions commit together.
+  const revoked = await deps.db.transaction().execute(async (tx) => {
+    const r = await tx.updateTable('users').set({ disabled_at: now }).where('id', '=', userId).where('disabled_at', 'is', null).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no such active user');
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'user.disabled', target: userId, address, outcome: 'success' });
+    return revokeSessionsInTx(tx, deps, actor.userId, { userId }, 'user_disabled', address);
+  });
+  publishRevoked(deps, revoked);
+}
+
+/**
+ * Enables a disabled account again: it can log in (its old sessions stay ended). The same permission
+ * and step-up as disabling; audited in the same transaction as the change.
+ */
+export async function enableUser(deps: AuthDeps, actor: Principal, userId: string, address: string | null): Promise<void> {
+  assertRecentStrongAuth(deps, actor);
+  const now = deps.clock.now();
+  await deps.db.transaction().execute(async (tx) => {
+    // SECURITY: a deleted account (tombstone: password '!') stays disabled for good; it is not found here.
+    const user = await tx.selectFrom('users').select(['id', 'disabled_at']).where('id', '=', userId).where('password_hash', '!=', DELETED_PASSWORD).executeTakeFirst();
+    if (!user) throw new AppError('not_found', 'no such user');
+    if (user.disabled_at === null) throw new AppError('not_disabled');
+    await tx.updateTable('users').set({ disabled_at: null }).where('id', '=', userId).where('password_hash', '!=', DELETED_PASSWORD).execute();
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'user.enabled', target: userId, address, outcome: 'success' });
+  });
 }
 
 /** Every account with its base role, state and whether it has a second factor. */

@@ -51,6 +51,19 @@ withAllStores('auth', (h) => {
     expect(JSON.stringify(audit)).not.toContain('not the password at all');
   });
 
+  it('a disabled account says account_disabled only after its right password (no account-state oracle)', async () => {
+    const deps = await testDeps(h.get());
+    const [u] = await makeUsers(deps.auth, [uniqueName('d')]);
+    await h.get().db.updateTable('users').set({ disabled_at: deps.clock.now() }).where('id', '=', u!.userId).execute();
+    const wrong = await login(deps.auth, { username: u!.username, password: 'not the password at all', device: device() }, '2.2.3.2').catch((e) => e);
+    const unknown = await login(deps.auth, { username: uniqueName('nobody'), password: 'not the password at all', device: device() }, '2.2.3.3').catch((e) => e);
+    expect(wrong).toMatchObject({ code: 'auth_failed', message: unknown.message });
+    const right = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '2.2.3.4').catch((e) => e);
+    expect(right).toMatchObject({ code: 'account_disabled' });
+    const audit = await auditRecords(h.get().db, deps.auth.sealer, { action: 'login.failed' });
+    expect(audit.some((r) => r.actorId === u!.userId && r.details.step === 'account_disabled')).toBe(true);
+  });
+
   it('v5.0.0-7.2.1 issues 256-bit tokens stored only as SHA-256, bound to one device', async () => {
     const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('t')]);

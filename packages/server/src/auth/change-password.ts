@@ -4,7 +4,8 @@ import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { hasActiveFactor } from './factors.js';
 import { assertPasswordAcceptable, MIN_SINGLE_FACTOR_LENGTH } from './password-policy.js';
-import { dropPendingLogins, endOtherSessions } from './factor-changes.js';
+import { dropPendingLogins } from './factor-changes.js';
+import { publishRevoked, revokeSessionsInTx } from './sessions.js';
 import { openColumn } from '../keys/index.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
@@ -26,11 +27,13 @@ export async function changePassword(deps: AuthDeps, principal: Principal, curre
   }
   assertPasswordAcceptable(next, [principal.username, ...(user.display_name ? [(await openColumn(deps.sealer, 'users', 'display_name', principal.userId, user.display_name))!] : []), 'palisade', ...(deps.policy.orgName ? [deps.policy.orgName] : [])], mfa ? MIN_MFA_PASSWORD_LENGTH : MIN_SINGLE_FACTOR_LENGTH);
   const hash = await hashPassword(next, deps.policy.argon2);
-  await deps.db.transaction().execute(async (tx) => {
+  const revoked = await deps.db.transaction().execute(async (tx) => {
     await tx.updateTable('users').set({ password_hash: hash }).where('id', '=', principal.userId).execute();
     // SECURITY (S16): an MFA challenge earned with the old password dies with it.
     await dropPendingLogins(tx, principal.userId);
     await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'password.changed', address, outcome: 'success' });
+    // SECURITY-BASELINE (sessions): the other sessions end in the same transaction as the change.
+    return revokeSessionsInTx(tx, deps, principal.userId, { userId: principal.userId, except: principal.sessionId }, 'admin', address);
   });
-  await endOtherSessions(deps, principal, address);
+  publishRevoked(deps, revoked);
 }

@@ -1,4 +1,4 @@
-import type { Bus, Clock, Logger } from '../core/index.js';
+import type { Bus, Clock, Logger, Metrics } from '../core/index.js';
 import type { OidcRelyingParty, PasswordHashParams, RelyingParty, Sealer } from '../crypto/index.js';
 import type { RateLimiter } from '../limits/index.js';
 import type { Db } from '../store/index.js';
@@ -30,6 +30,8 @@ export interface AuthDeps {
   bus: Bus;
   limiter: RateLimiter;
   log: Logger;
+  /** Counters and timers (absent: nothing is recorded, e.g. in unit tests). */
+  metrics?: Metrics;
   policy: AuthPolicy;
   /** Seals factor secrets at rest. */
   sealer: Sealer;

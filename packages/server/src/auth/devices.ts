@@ -2,7 +2,7 @@ import { AppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { hasActiveFactor } from './factors.js';
-import { revokeSessions } from './sessions.js';
+import { publishRevoked, revokeSessionsInTx } from './sessions.js';
 import { openColumn } from '../keys/index.js';
 import { assertRecentStrongAuth } from './step-up.js';
 
@@ -20,9 +20,11 @@ export async function listMyDevices(deps: AuthDeps, principal: Principal) {
 export async function approveDevice(deps: AuthDeps, principal: Principal, deviceId: string): Promise<void> {
   if (await hasActiveFactor(deps.db, principal.userId)) assertRecentStrongAuth(deps, principal);
   const now = deps.clock.now();
-  const r = await deps.db.updateTable('devices').set({ approved_at: now }).where('id', '=', deviceId).where('user_id', '=', principal.userId).where('approved_at', 'is', null).where('revoked_at', 'is', null).executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no pending device with this id');
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: principal.userId, action: 'device.approved', target: deviceId, outcome: 'success', details: { by: principal.deviceId } });
+  await deps.db.transaction().execute(async (tx) => {
+    const r = await tx.updateTable('devices').set({ approved_at: now }).where('id', '=', deviceId).where('user_id', '=', principal.userId).where('approved_at', 'is', null).where('revoked_at', 'is', null).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no pending device with this id');
+    await recordAudit(tx, deps.sealer, { at: now, actorId: principal.userId, action: 'device.approved', target: deviceId, outcome: 'success', details: { by: principal.deviceId } });
+  });
 }
 
 /**
@@ -35,8 +37,11 @@ export async function revokeDevice(deps: AuthDeps, actor: Principal, deviceId: s
   if (!d || d.revoked_at !== null || (!opts.any && d.user_id !== actor.userId)) throw new AppError('not_found', 'no such device');
   if (opts.any || (await hasActiveFactor(deps.db, actor.userId))) assertRecentStrongAuth(deps, actor);
   const now = deps.clock.now();
-  await deps.db.updateTable('devices').set({ revoked_at: now }).where('id', '=', deviceId).execute();
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: actor.userId, action: 'device.revoked', target: deviceId, outcome: 'success', details: { owner: d.user_id } });
-  const sessions = await deps.db.selectFrom('sessions').select('id').where('device_id', '=', deviceId).where('revoked_at', 'is', null).execute();
-  for (const s of sessions) await revokeSessions(deps, actor.userId, { sessionId: s.id }, null);
+  // The revocation, its audit record and the end of the device's sessions commit together.
+  const revoked = await deps.db.transaction().execute(async (tx) => {
+    await tx.updateTable('devices').set({ revoked_at: now }).where('id', '=', deviceId).execute();
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'device.revoked', target: deviceId, outcome: 'success', details: { owner: d.user_id } });
+    return revokeSessionsInTx(tx, deps, actor.userId, { deviceId }, 'admin', null);
+  });
+  publishRevoked(deps, revoked);
 }

@@ -70,6 +70,22 @@ export async function releaseInvite(deps: AuthDeps, approvalId: string, approved
   if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'the invite of this request is gone');
 }
 
+/**
+ * Whether `token` can enrol now (known, unused, unexpired, not awaiting approval), for a client to say
+ * so before it asks for a password.
+ * SECURITY (S9): counts against the same per-address and per-network enrolment budget as `enrol`, so it
+ * gives no extra guesses; it answers valid or invalid and nothing else (not why), does no argon2 work,
+ * and an invalid token is audited like a failed enrolment.
+ */
+export async function checkEnrolToken(deps: AuthDeps, token: string, address: string): Promise<boolean> {
+  deps.limiter.checkSource('enrol', address);
+  const now = deps.clock.now();
+  const row = await deps.db.selectFrom('enrolment_tokens').select(['used_at', 'expires_at', 'approval_id']).where('token_hash', '=', sha256Hex(token)).executeTakeFirst();
+  const valid = row !== undefined && row.used_at === null && row.expires_at > now && row.approval_id === null;
+  if (!valid) await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure', details: { reason: 'token check' } });
+  return valid;
+}
+
 /** Input of an enrolment. */
 export interface EnrolInput {
   token: string;

@@ -1,7 +1,7 @@
 import type { Principal } from '../core/index.js';
 import type { Executor } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
-import { revokeSessions } from './sessions.js';
+import { publishRevoked, revokeSessionsInTx } from './sessions.js';
 
 /** A pending (unconfirmed) TOTP enrolment lives this long (S5). */
 export const PENDING_ENROLMENT_TTL_MS = 10 * 60_000;
@@ -12,10 +12,9 @@ export const PENDING_ENROLMENT_TTL_MS = 10 * 60_000;
  * revokes the other sessions, so a session that helped an attacker does not outlive the change.
  */
 export async function endOtherSessions(deps: AuthDeps, principal: Principal, address: string | null): Promise<number> {
-  const others = await deps.db.selectFrom('sessions').select('id').where('user_id', '=', principal.userId).where('revoked_at', 'is', null).where('id', '!=', principal.sessionId).execute();
-  let n = 0;
-  for (const s of others) n += await revokeSessions(deps, principal.userId, { sessionId: s.id }, address);
-  return n;
+  const revoked = await deps.db.transaction().execute((tx) => revokeSessionsInTx(tx, deps, principal.userId, { userId: principal.userId, except: principal.sessionId }, 'admin', address));
+  publishRevoked(deps, revoked);
+  return revoked.sessionIds.length;
 }
 
 /**

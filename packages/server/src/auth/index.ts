@@ -4,7 +4,7 @@
  */
 export { SESSIONS_REVOKED, type AuthDeps, type AuthPolicy, type SessionsRevoked } from './deps.js';
 export { assertPasswordAcceptable, MIN_SINGLE_FACTOR_LENGTH, MAX_PASSWORD_LENGTH } from './password-policy.js';
-export { issueBootstrapToken, createInvite, releaseInvite, enrol, type EnrolInput } from './enrol.js';
+export { issueBootstrapToken, createInvite, releaseInvite, enrol, checkEnrolToken, type EnrolInput } from './enrol.js';
 export { login } from './login.js';
 export { authenticateToken, checkSessions, touchSession, logout, revokeSessions, listMySessions, type AuthenticatedSession, type SessionCheck, type SessionProblem } from './sessions.js';
 export { newChallenge, verifyDeviceProof } from './device-proof.js';
@@ -12,7 +12,7 @@ export { openSession, grantOrPending, type DeviceDescription } from './open-sess
 export { hasActiveFactor, startTotpEnrolment, confirmTotp, listFactors, removeFactor, regenerateRecoveryCodes } from './factors.js';
 export { completeMfaLogin, stepUp, verifyTotpFactor, failureDelayMs } from './mfa.js';
 export { assertRecentStrongAuth } from './step-up.js';
-export { resetFactors, disableUser, listUsers } from './admin-actions.js';
+export { resetFactors, disableUser, enableUser, listUsers } from './admin-actions.js';
 export { deleteUser, getProfile, updateProfile, verifyEmail, applyIdpEmail, verifiedEmailOwner } from './profile.js';
 export { listMyDevices, approveDevice, revokeDevice } from './devices.js';
 export { createServiceAccount, issueServiceToken, revokeServiceToken, listServiceAccounts, authenticateServiceToken, SERVICE_TOKEN_PREFIX, MAX_SERVICE_TOKEN_DAYS } from './service-accounts.js';

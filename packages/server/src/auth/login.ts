@@ -21,9 +21,10 @@ const findUser = (deps: AuthDeps, username: string) => deps.db.selectFrom('users
 
 /**
  * Checks the password under the throttles and returns the user, or throws.
- * SECURITY: an unknown user, a disabled user and a wrong password all give `auth_failed` after the same
+ * SECURITY: an unknown user and a wrong password both give `auth_failed` after the same
  * argon2 work (a dummy hash is verified for unknown users) and the same counter update, so neither the
- * answer nor its timing tells whether the account exists.
+ * answer nor its timing tells whether the account exists. A disabled account says `account_disabled`
+ * only to someone who gave its right password (and passed the throttles): no account-state oracle.
  * SECURITY (S7): no shared per-account bucket is taken before the password. The source is limited (its
  * address and its /24 or /64, and a growing delay per address that guesses), and wrong passwords grow a
  * delay per (account, network); while it runs every answer from that network is `rate_limited`, except
@@ -40,12 +41,15 @@ async function passwordStep(deps: AuthDeps, input: LoginRequest, address: string
   const user = await findUser(deps, input.username);
   dummyHash ??= hashPassword(randomToken(), deps.policy.argon2);
   const ok = await verifyPassword(user?.password_hash ?? (await dummyHash), input.password);
-  if (!user || !ok || user.disabled_at !== null) {
+  if (!user || !ok) {
     deps.limiter.recordFailure(LOGIN_FAILURE_DELAY, subject);
     deps.limiter.recordFailure(LOGIN_SOURCE_DELAY, source);
     // The same statement for every name (no row matches an unknown one): counts for risk and detection.
-    await deps.db.updateTable('users').set((eb) => ({ password_failures: eb('password_failures', '+', 1) })).where('username', '=', input.username).execute();
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user?.id ?? null, action: 'login.failed', address, outcome: 'failure', details: { step: 'password', ...(user ? { consecutiveFailures: user.password_failures + 1 } : {}), ...(wait > 0 ? { throttled: true } : {}) } });
+    // The failure count commits with its record, in a transaction of its own (no change to roll back).
+    await deps.db.transaction().execute(async (tx) => {
+      await tx.updateTable('users').set((eb) => ({ password_failures: eb('password_failures', '+', 1) })).where('username', '=', input.username).execute();
+      await recordAudit(tx, deps.sealer, { at: now, actorId: user?.id ?? null, action: 'login.failed', address, outcome: 'failure', details: { step: 'password', ...(user ? { consecutiveFailures: user.password_failures + 1 } : {}), ...(wait > 0 ? { throttled: true } : {}) } });
+    });
     if (wait > 0) throw throttled(wait);
     throw new AppError('auth_failed', 'wrong user name or password');
   }
@@ -57,6 +61,11 @@ async function passwordStep(deps: AuthDeps, input: LoginRequest, address: string
     await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: overLimit ? 'failure_limit' : 'throttled', consecutiveFailures: user.password_failures } });
     if (overLimit) throw new AppError('risk_denied', 'too many failed logins on this account; log in from a device or network you used before, or ask an administrator', { details: { reasons: ['failure_streak'] } });
     throw throttled(wait);
+  }
+  if (user.disabled_at !== null) {
+    // SECURITY: reached only with the right password; the owner learns why, and whom to ask.
+    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: 'account_disabled' } });
+    throw new AppError('account_disabled');
   }
   // A login through the bypass leaves the network's delay alone: it belongs to whoever else is there.
   if (wait === 0) deps.limiter.clearFailures(subject);

@@ -36,8 +36,11 @@ export async function verifyTotpFactor(deps: AuthDeps, userId: string, code: str
   for (const f of enabled) {
     const failures = f.failures + 1;
     const disable = failures >= deps.policy.maxFactorFailures;
-    await deps.db.updateTable('authenticators').set({ failures, last_failure_at: now, disabled_at: disable ? now : null }).where('id', '=', f.id).execute();
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: userId, action: disable ? 'factor.disabled' : 'factor.failed', target: f.id, address, outcome: 'failure', details: { failures } });
+    // The failure count (and a disable) commits with its record, in a transaction of its own.
+    await deps.db.transaction().execute(async (tx) => {
+      await tx.updateTable('authenticators').set({ failures, last_failure_at: now, disabled_at: disable ? now : null }).where('id', '=', f.id).execute();
+      await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: disable ? 'factor.disabled' : 'factor.failed', target: f.id, address, outcome: 'failure', details: { failures } });
+    });
     if (disable) throw new AppError('factor_disabled');
   }
   throw new AppError('code_invalid');

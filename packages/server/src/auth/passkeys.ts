@@ -109,8 +109,10 @@ export async function verifyUserPasskey(deps: AuthDeps, userId: string | null, r
   const now = deps.clock.now();
   // SECURITY (S19): BE/BS are re-read at every assertion; a key that became synced loses AAL3 for good.
   const downgraded = row.device_bound === 1 && result.synced;
-  await deps.db.updateTable('passkeys').set({ counter: result.newCounter, last_used_at: now, ...(downgraded ? { device_bound: 0, aal_reason: 'became_synced' } : {}) }).where('id', '=', row.id).execute();
-  if (downgraded) await recordAudit(deps.db, deps.sealer, { at: now, actorId: row.user_id, action: 'factor.downgraded', target: row.id, outcome: 'success', details: { kind: 'passkey', aalReason: 'became_synced' } });
+  await deps.db.transaction().execute(async (tx) => {
+    await tx.updateTable('passkeys').set({ counter: result.newCounter, last_used_at: now, ...(downgraded ? { device_bound: 0, aal_reason: 'became_synced' } : {}) }).where('id', '=', row.id).execute();
+    if (downgraded) await recordAudit(tx, deps.sealer, { at: now, actorId: row.user_id, action: 'factor.downgraded', target: row.id, outcome: 'success', details: { kind: 'passkey', aalReason: 'became_synced' } });
+  });
   return { userId: row.user_id, deviceBound: row.device_bound === 1 && !downgraded };
 }
 
@@ -162,13 +164,16 @@ export async function finishPasskeyStepUp(deps: AuthDeps, principal: Principal, 
   const { deviceBound } = await verifyUserPasskey(deps, principal.userId, response, challenge, true);
   const now = deps.clock.now();
   const aal = deviceBound ? 3 : 2;
-  await deps.db
-    .updateTable('sessions')
-    .set({ aal, strong_auth_at: now, strong_auth_method: deviceBound ? 'passkey_device_bound' : 'passkey', ...(address ? { login_address: await sealedSessionAddress(deps, principal.userId, principal.sessionId, address) } : {}) })
-    .where('id', '=', principal.sessionId)
-    .execute();
-  // SECURITY-BASELINE: an AAL3 session ends at most 12 hours from now.
-  if (deviceBound) await deps.db.updateTable('sessions').set({ expires_at: now + 12 * 3_600_000 }).where('id', '=', principal.sessionId).where('expires_at', '>', now + 12 * 3_600_000).execute();
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: principal.userId, action: 'step_up.succeeded', target: principal.sessionId, address, outcome: 'success', details: { method: 'passkey', deviceBound } });
+  const loginAddress = address ? { login_address: await sealedSessionAddress(deps, principal.userId, principal.sessionId, address) } : {};
+  await deps.db.transaction().execute(async (tx) => {
+    await tx
+      .updateTable('sessions')
+      .set({ aal, strong_auth_at: now, strong_auth_method: deviceBound ? 'passkey_device_bound' : 'passkey', ...loginAddress })
+      .where('id', '=', principal.sessionId)
+      .execute();
+    // SECURITY-BASELINE: an AAL3 session ends at most 12 hours from now.
+    if (deviceBound) await tx.updateTable('sessions').set({ expires_at: now + 12 * 3_600_000 }).where('id', '=', principal.sessionId).where('expires_at', '>', now + 12 * 3_600_000).execute();
+    await recordAudit(tx, deps.sealer, { at: now, actorId: principal.userId, action: 'step_up.succeeded', target: principal.sessionId, address, outcome: 'success', details: { method: 'passkey', deviceBound } });
+  });
   return { aal };
 }

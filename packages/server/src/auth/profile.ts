@@ -1,5 +1,5 @@
 import { AppError, type Principal } from '../core/index.js';
-import { recordAudit } from '../audit/index.js';
+import { recordAudit, type AuditEntry } from '../audit/index.js';
 import { openColumn, scopeOf } from '../keys/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
@@ -39,13 +39,20 @@ export async function updateProfile(deps: AuthDeps, principal: Principal, change
     if (owner === undefined) emailChange = { email: sealForUser(deps, id, 'users', 'email', id, email), email_index: null, email_verified_at: null };
   }
   const set = { ...(change.displayName !== undefined ? { display_name: sealForUser(deps, id, 'users', 'display_name', id, change.displayName) } : {}), ...emailChange };
-  if (Object.keys(set).length > 0) await deps.db.updateTable('users').set(set).where('id', '=', id).execute();
-  await recordAudit(deps.db, deps.sealer, { at: deps.clock.now(), actorId: id, action: 'profile.updated', target: id, outcome: 'success', details: { fields: Object.keys(change) } });
+  await deps.db.transaction().execute(async (tx) => {
+    if (Object.keys(set).length > 0) await tx.updateTable('users').set(set).where('id', '=', id).execute();
+    await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: id, action: 'profile.updated', target: id, outcome: 'success', details: { fields: Object.keys(change) } });
+  });
 }
 
-async function markVerified(deps: AuthDeps, userId: string, email: string): Promise<boolean> {
+/** Verifies the address and writes its audit record in one transaction; false when another account won it. */
+async function markVerified(deps: AuthDeps, userId: string, email: string, audit: AuditEntry): Promise<boolean> {
+  const index = await emailIndex(deps, email);
   try {
-    await deps.db.updateTable('users').set({ email_index: await emailIndex(deps, email), email_verified_at: deps.clock.now() }).where('id', '=', userId).execute();
+    await deps.db.transaction().execute(async (tx) => {
+      await tx.updateTable('users').set({ email_index: index, email_verified_at: deps.clock.now() }).where('id', '=', userId).execute();
+      await recordAudit(tx, deps.sealer, audit);
+    });
     return true;
   } catch (e) {
     if (isUniqueViolation(e)) return false; // another account verified this address first
@@ -62,8 +69,7 @@ export async function verifyEmail(deps: AuthDeps, actor: Principal, userId: stri
   if (!u) throw new AppError('not_found', 'no such user');
   const email = await openColumn(deps.sealer, 'users', 'email', userId, u.email);
   if (!email) throw new AppError('not_found', 'this user has no e-mail address to verify');
-  if (!(await markVerified(deps, userId, email))) throw new AppError('email_taken');
-  await recordAudit(deps.db, deps.sealer, { at: deps.clock.now(), actorId: actor.userId, action: 'email.verified', target: userId, address, outcome: 'success', details: { by: 'admin' } });
+  if (!(await markVerified(deps, userId, email, { at: deps.clock.now(), actorId: actor.userId, action: 'email.verified', target: userId, address, outcome: 'success', details: { by: 'admin' } }))) throw new AppError('email_taken');
   return { email };
 }
 
@@ -81,10 +87,7 @@ export async function applyIdpEmail(deps: AuthDeps, userId: string, claims: Reco
   const now = deps.clock.now();
   if (owner === undefined) {
     await deps.db.updateTable('users').set({ email: sealForUser(deps, userId, 'users', 'email', userId, email), email_index: null, email_verified_at: null }).where('id', '=', userId).execute();
-    if (await markVerified(deps, userId, email)) {
-      await recordAudit(deps.db, deps.sealer, { at: now, actorId: userId, action: 'email.verified', target: userId, outcome: 'success', details: { by: 'idp' } });
-      return;
-    }
+    if (await markVerified(deps, userId, email, { at: now, actorId: userId, action: 'email.verified', target: userId, outcome: 'success', details: { by: 'idp' } })) return;
   }
   await recordAudit(deps.db, deps.sealer, { at: now, actorId: userId, action: 'email.verify_conflict', target: userId, outcome: 'failure', details: { by: 'idp' } });
 }

@@ -59,9 +59,11 @@ export async function issueServiceToken(deps: AuthDeps, actor: Principal, servic
 /** Revokes one token of a service account. */
 export async function revokeServiceToken(deps: AuthDeps, actor: Principal, serviceUserId: string, tokenId: string): Promise<void> {
   const now = deps.clock.now();
-  const r = await deps.db.updateTable('service_tokens').set({ revoked_at: now }).where('id', '=', tokenId).where('user_id', '=', serviceUserId).where('revoked_at', 'is', null).executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no such active token');
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: actor.userId, action: 'service_token.revoked', target: tokenId, outcome: 'success' });
+  await deps.db.transaction().execute(async (tx) => {
+    const r = await tx.updateTable('service_tokens').set({ revoked_at: now }).where('id', '=', tokenId).where('user_id', '=', serviceUserId).where('revoked_at', 'is', null).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no such active token');
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'service_token.revoked', target: tokenId, outcome: 'success' });
+  });
 }
 
 /** Service accounts with their tokens (never the tokens themselves). */
@@ -99,8 +101,10 @@ export async function authenticateServiceToken(deps: AuthDeps, token: string, ad
     throw new AppError('session_invalid', 'the service token is unknown, expired, revoked or not allowed from this address');
   }
   deps.limiter.checkWith('service.token', { burst: row.rate_per_minute, perSecond: row.rate_per_minute / 60 }, row.id);
-  await deps.db.updateTable('service_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: row.userId, action: 'service_token.used', target: row.id, address, outcome: 'success' });
+  await deps.db.transaction().execute(async (tx) => {
+    await tx.updateTable('service_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+    await recordAudit(tx, deps.sealer, { at: now, actorId: row.userId, action: 'service_token.used', target: row.id, address, outcome: 'success' });
+  });
   return {
     userId: row.userId as UserId,
     username: row.username,

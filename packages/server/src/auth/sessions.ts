@@ -5,6 +5,7 @@ import { SESSIONS_REVOKED, type AuthDeps, type SessionsRevoked } from './deps.js
 import { openColumn } from '../keys/index.js';
 import { networkOf } from './risk.js';
 import { assertUserExists } from './user-exists.js';
+import type { Executor } from '../store/index.js';
 
 /** A live session: who, which device key, and when it ends. */
 export interface AuthenticatedSession {
@@ -151,23 +152,55 @@ export async function revokeSessions(
   actorId: string | null,
   target: { sessionId: string } | { userId: string },
   address: string | null,
+  reason: SessionsRevoked['reason'] = 'admin',
 ): Promise<number> {
   if ('userId' in target) await assertUserExists(deps.db, target.userId);
   let q = deps.db.selectFrom('sessions').select('id').where('revoked_at', 'is', null);
   q = 'sessionId' in target ? q.where('id', '=', target.sessionId) : q.where('user_id', '=', target.userId);
   const ids = (await q.execute()).map((r) => r.id);
   if (ids.length === 0) return 0;
-  await revoke(deps, actorId, ids, 'admin', address);
+  await revoke(deps, actorId, ids, reason, address);
   return ids.length;
 }
 
 async function revoke(deps: AuthDeps, actorId: string | null, sessionIds: string[], reason: SessionsRevoked['reason'], address: string | null): Promise<void> {
+  await deps.db.transaction().execute((tx) => revokeInTx(tx, deps, actorId, sessionIds, reason, address));
+  publishRevoked(deps, { sessionIds, reason });
+}
+
+async function revokeInTx(tx: Executor, deps: AuthDeps, actorId: string | null, sessionIds: string[], reason: SessionsRevoked['reason'], address: string | null): Promise<void> {
   const now = deps.clock.now();
-  await deps.db.transaction().execute(async (tx) => {
-    await tx.updateTable('sessions').set({ revoked_at: now }).where('id', 'in', sessionIds).where('revoked_at', 'is', null).execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId, action: 'session.revoked', target: sessionIds.join(','), address, outcome: 'success', details: { reason, count: sessionIds.length } });
-  });
-  deps.bus.publish({ type: SESSIONS_REVOKED, data: { sessionIds, reason } satisfies SessionsRevoked });
+  await tx.updateTable('sessions').set({ revoked_at: now }).where('id', 'in', sessionIds).where('revoked_at', 'is', null).execute();
+  await recordAudit(tx, deps.sealer, { at: now, actorId, action: 'session.revoked', target: sessionIds.join(','), address, outcome: 'success', details: { reason, count: sessionIds.length } });
+}
+
+/**
+ * Ends open sessions inside the caller's transaction (the change that ends them, its audit record and
+ * the `session.revoked` record commit together). Returns what to hand to `publishRevoked` after COMMIT.
+ * `except` keeps one session (the caller's own, after a password or factor change).
+ */
+export async function revokeSessionsInTx(
+  tx: Executor,
+  deps: AuthDeps,
+  actorId: string | null,
+  target: { userId: string; except?: string } | { deviceId: string },
+  reason: SessionsRevoked['reason'],
+  address: string | null,
+): Promise<SessionsRevoked> {
+  let q = tx.selectFrom('sessions').select('id').where('revoked_at', 'is', null);
+  q = 'deviceId' in target ? q.where('device_id', '=', target.deviceId) : q.where('user_id', '=', target.userId);
+  if ('except' in target && target.except !== undefined) q = q.where('id', '!=', target.except);
+  const sessionIds = (await q.execute()).map((r) => r.id);
+  if (sessionIds.length > 0) await revokeInTx(tx, deps, actorId, sessionIds, reason, address);
+  return { sessionIds, reason };
+}
+
+/**
+ * Publishes `session.revoked` after the transaction that ended the sessions has committed.
+ * Ephemeral: a lost event only delays the close until the next session re-check of the socket.
+ */
+export function publishRevoked(deps: AuthDeps, revoked: SessionsRevoked): void {
+  if (revoked.sessionIds.length > 0) deps.bus.publish({ type: SESSIONS_REVOKED, data: revoked satisfies SessionsRevoked });
 }
 
 /** The caller's sessions that are still open. */

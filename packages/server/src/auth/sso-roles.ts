@@ -15,8 +15,8 @@ export function mappedRoles(s: SsoDeps, claims: OidcClaims): Set<string> {
 
 /**
  * Makes the user's IdP-sourced standing grants match what the current claims map to: grants the IdP
- * no longer vouches for are revoked, new ones are granted. Returns true when anything changed (the
- * caller publishes `role.changed` after commit).
+ * no longer vouches for are revoked, new ones are granted. Returns true when anything changed (roles
+ * are read per request and at each socket handshake, so no event is needed).
  * SECURITY (S11): only grants whose source is this issuer (`idp:<iss>`) are touched; grants made by a
  * person, by the bootstrap or offline CLI, or by another IdP are never revoked here.
  */

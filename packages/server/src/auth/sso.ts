@@ -7,7 +7,6 @@ import type { AuthDeps, SsoDeps } from './deps.js';
 import { grantOrPending, openSession, prepareSession, type DeviceDescription } from './open-session.js';
 import { aadOf, openColumn, scopeOf, sealInTable } from '../keys/index.js';
 import { sealForUser } from './sealed.js';
-import { ROLES_CHANGED } from '../rbac/index.js';
 import { syncIdpRoles } from './sso-roles.js';
 import { networkOf } from './risk.js';
 import { unreservedUsername } from './reserved-names.js';
@@ -71,16 +70,19 @@ export async function startSso(deps: AuthDeps, device: DeviceDescription, addres
   const beginSecret = randomToken();
   const id = randomId();
   const now = deps.clock.now();
-  await deps.db
-    .insertInto('sso_logins')
-    .values({
-      id, state_hash: sha256Hex(secrets.state), secrets_sealed: await deps.sealer.seal(Buffer.from(JSON.stringify(secrets)), aad(id)),
-      device_public_key: device.publicKey, device_name: sealInTable(deps.sealer, 'sso_logins', 'device_name', id, device.name), device_platform: device.platform,
-      created_at: now, expires_at: now + SSO_TTL_MS, user_id: null, aal: null, completed_at: null, begin_hash: sha256Hex(beginSecret), begun_at: null, browser_hash: null, start_network: sha256Hex(networkOf(address)),
-      loopback_redirect: redirect, completion_hash: null,
-    })
-    .execute();
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.started', target: id, address, outcome: 'success', details: { platform: device.platform, loopback: redirect !== null } });
+  const secretsSealed = await deps.sealer.seal(Buffer.from(JSON.stringify(secrets)), aad(id));
+  await deps.db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('sso_logins')
+      .values({
+        id, state_hash: sha256Hex(secrets.state), secrets_sealed: secretsSealed,
+        device_public_key: device.publicKey, device_name: sealInTable(deps.sealer, 'sso_logins', 'device_name', id, device.name), device_platform: device.platform,
+        created_at: now, expires_at: now + SSO_TTL_MS, user_id: null, aal: null, completed_at: null, begin_hash: sha256Hex(beginSecret), begun_at: null, browser_hash: null, start_network: sha256Hex(networkOf(address)),
+        loopback_redirect: redirect, completion_hash: null,
+      })
+      .execute();
+    await recordAudit(tx, deps.sealer, { at: now, actorId: null, action: 'sso.started', target: id, address, outcome: 'success', details: { platform: device.platform, loopback: redirect !== null } });
+  });
   return { ssoId: id, beginSecret, expiresAt: new Date(now + SSO_TTL_MS).toISOString() };
 }
 
@@ -109,10 +111,12 @@ export async function beginSso(deps: AuthDeps, ssoId: string, beginSecret: strin
     throw new AppError('sso_browser_mismatch', 'open the sign-in link in the browser on the device that started it (same network); never use a sign-in link someone sent you');
   }
   const browserSecret = randomToken();
-  const claimed = await deps.db.updateTable('sso_logins').set({ begun_at: now, browser_hash: sha256Hex(browserSecret) }).where('id', '=', ssoId).where('begun_at', 'is', null).executeTakeFirst();
-  if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid', LINK_INVALID);
+  await deps.db.transaction().execute(async (tx) => {
+    const claimed = await tx.updateTable('sso_logins').set({ begun_at: now, browser_hash: sha256Hex(browserSecret) }).where('id', '=', ssoId).where('begun_at', 'is', null).executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid', LINK_INVALID);
+    await recordAudit(tx, deps.sealer, { at: now, actorId: null, action: 'sso.begun', target: row.id, address, outcome: 'success', details: { sameNetwork } });
+  });
   const secrets = JSON.parse(Buffer.from(await deps.sealer.unseal(row.secrets_sealed, aad(row.id))).toString()) as OidcRequestSecrets;
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.begun', target: row.id, address, outcome: 'success', details: { sameNetwork } });
   return {
     authorizationUrl: await s.client.authorizationUrl(secrets),
     cookie: { name: ssoCookieName(row.id), value: browserSecret, maxAgeSeconds: Math.max(1, Math.ceil((row.expires_at - now) / 1000)) },
@@ -163,19 +167,20 @@ export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, cookies: Rec
   const newUserId = randomId();
   const linked = await deps.db.selectFrom('external_identities').select('user_id').where('issuer', '=', claims.iss).where('subject', '=', claims.sub).executeTakeFirst();
   if (!linked) await deps.sealer.prepare(scopeOf.user(newUserId));
+  // argon2 runs before the transaction, never inside it (it would hold SQLite's only writer meanwhile).
+  const unusableHash = linked ? undefined : await hashPassword(randomToken(), deps.policy.argon2);
   // SECURITY (S1): a loopback sign-on is collectable only with this secret, which goes to the loopback
   // listener of the machine whose browser is here (never to the device that started, if that is elsewhere).
   const completion = row.loopback_redirect !== null ? randomToken() : undefined;
-  const { userId, rolesChanged } = await deps.db.transaction().execute(async (tx) => {
-    const id = await linkOrProvision(deps, tx, claims, now, newUserId);
-    const changed = await syncIdpRoles(deps, tx, s, claims, id, now);
+  const userId = await deps.db.transaction().execute(async (tx) => {
+    const id = await linkOrProvision(deps, tx, claims, now, newUserId, unusableHash);
+    await syncIdpRoles(deps, tx, s, claims, id, now);
     const ready = completion === undefined ? {} : { completion_hash: sha256Hex(completion), expires_at: Math.min(row.expires_at, now + COMPLETION_TTL_MS) };
     const marked = await tx.updateTable('sso_logins').set({ user_id: id, aal: mfa ? 2 : 1, ...ready }).where('id', '=', row.id).where('user_id', 'is', null).executeTakeFirst();
     if (Number(marked.numUpdatedRows) !== 1) throw new AppError('code_invalid', 'this sign-on is unknown, expired or already used; start again');
     await recordAudit(tx, deps.sealer, { at: now, actorId: id, action: 'sso.verified', target: row.id, address, outcome: 'success', details: { issuer: claims.iss, mfa } });
-    return { userId: id, rolesChanged: changed };
+    return id;
   });
-  if (rolesChanged) deps.bus.publish({ type: ROLES_CHANGED, data: { userId } });
   // S14: an address the IdP says it verified becomes the user's verified e-mail (never fails the sign-on).
   await applyIdpEmail(deps, userId, claims).catch((e: unknown) => deps.log.warn({ err: (e as Error).message }, 'could not record the e-mail asserted by the IdP'));
   const device = { name: await openColumn(deps.sealer, 'sso_logins', 'device_name', row.id, row.device_name), platform: row.device_platform };
@@ -196,16 +201,18 @@ export function idpDisplayName(name: unknown): string | null {
   return r.success ? r.data : null;
 }
 
-async function linkOrProvision(deps: AuthDeps, tx: Tx, claims: OidcClaims, now: number, newUserId: string): Promise<string> {
+async function linkOrProvision(deps: AuthDeps, tx: Tx, claims: OidcClaims, now: number, newUserId: string, unusableHash: string | undefined): Promise<string> {
   const linked = await tx.selectFrom('external_identities').select('user_id').where('issuer', '=', claims.iss).where('subject', '=', claims.sub).executeTakeFirst();
   let userId = linked?.user_id;
   if (!userId) {
+    // The link vanished between the check before the transaction and now (an account purge): start again.
+    if (unusableHash === undefined) throw new AppError('code_invalid', 'this sign-on is unknown, expired or already used; start again');
     // Just-in-time provisioning: a member account linked to the IdP subject; no password login.
     userId = newUserId;
     const base = unreservedUsername(String(claims.preferred_username ?? claims.email ?? 'user').toLowerCase().replace(/@.*$/, '').replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 24) || 'user');
     const taken = await tx.selectFrom('users').select('id').where('username', '=', base).executeTakeFirst();
     const username = taken ? `${base}-${randomToken(3).toLowerCase().replace(/[^a-z0-9]/g, 'x')}` : base;
-    await tx.insertInto('users').values({ id: userId, username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, idpDisplayName(claims.name)), password_hash: await hashPassword(randomToken(), deps.policy.argon2), role: 'member', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();
+    await tx.insertInto('users').values({ id: userId, username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, idpDisplayName(claims.name)), password_hash: unusableHash, role: 'member', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();
     await tx.insertInto('external_identities').values({ issuer: claims.iss, subject: claims.sub, user_id: userId, created_at: now }).execute();
     await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'user.provisioned', target: userId, outcome: 'success', details: { issuer: claims.iss } });
   }

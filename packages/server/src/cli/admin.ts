@@ -77,9 +77,11 @@ export function adminCommands(): Command {
     .command('status')
     .description('show connections, uptime and store of the running server')
     .option('-c, --config <file>', 'configuration file (YAML)')
-    .action(async (opts: { config?: string }) => {
+    .option('--json', 'print the raw JSON')
+    .action(async (opts: { config?: string; json?: boolean }) => {
       const r = await viaSocket(opts.config, 'GET', '/status');
-      process.stdout.write(`${JSON.stringify(r.json, null, 2)}\n`);
+      if (r.status !== 200) fail(`status failed: ${String(r.json.message)}`);
+      process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : formatStatus(r.json));
     });
   return admin;
 }
@@ -174,6 +176,24 @@ export function formatKeyStatus(s: KeyStatus): string {
   for (const v of s.kekVersions) lines.push(`  v${v.version}  created ${new Date(v.createdAt).toISOString()}  (${v.ageDays} days old)  ${s.dataKeysPerVersion[v.version] ?? 0} data key(s)`);
   lines.push(`retired data keys: ${s.retiredDataKeys}; destroyed (crypto-shredded): ${s.destroyed}; waiting for rewrap: ${s.pendingRewrap}`);
   lines.push(`rotation policy: every ${s.policy.rotateEveryDays} days, ${s.policy.autoRotate ? 'automatic' : 'manual (warn only)'}`);
-  lines.push(`next rotation: ${new Date(s.nextRotationAt).toISOString()}${s.overdue ? '  OVERDUE: run `palisade keys rotate`' : ''}`);
+  lines.push(`next rotation: ${new Date(s.nextRotationAt).toISOString()}${s.overdue ? '  OVERDUE: run `npx palisade keys rotate`' : ''}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `3d 4h 5m 6s` for a number of seconds (leading zero units left out). */
+function duration(total: number): string {
+  const parts: [number, string][] = [[Math.floor(total / 86_400), 'd'], [Math.floor((total % 86_400) / 3600), 'h'], [Math.floor((total % 3600) / 60), 'm'], [total % 60, 's']];
+  const first = parts.findIndex(([n]) => n > 0);
+  return first < 0 ? '0s' : parts.slice(first).map(([n, u]) => `${n}${u}`).join(' ');
+}
+
+/** Human-readable `palisade admin status`. */
+export function formatStatus(s: Record<string, unknown>): string {
+  const n = Number(s.connections);
+  return [
+    `server: running, listening on port ${String(s.port)}`,
+    `store: ${String(s.store)}`,
+    `uptime: ${duration(Math.max(0, Math.round(Number(s.uptimeSeconds) || 0)))}`,
+    `live connections: ${n} WebSocket${n === 1 ? '' : 's'}`,
+  ].join('\n') + '\n';
 }

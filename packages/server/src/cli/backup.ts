@@ -42,7 +42,7 @@ export function backupCommands(): Command {
         if (r.keptStore) say(`the store it replaced is kept as ${r.keptStore}`);
         if (r.keptKeyring) say(`the keyring it replaced is kept as ${r.keptKeyring} (it opens only the replaced store and older backups)`);
         if (r.keptStore || r.keptKeyring) say('Delete them once the restored server works, if you do not need them.');
-        say('Start the server with `palisade serve`.');
+        say('Start the server with `npx palisade serve`.');
       } catch (e) {
         fail(`restore failed: ${(e as Error).message}`);
       }

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { startServer } from '../server/index.js';
+import { DataDirLockedError, PreflightError, startServer } from '../server/index.js';
 import { postgresUrlInfo, storeTlsDecision } from '../config/index.js';
-import { loadOrExit } from './load.js';
+import { CHAT_CLI, CLI, loadOrExit } from './load.js';
 
 /** `palisade serve`: start the server and stop gracefully on SIGINT/SIGTERM. */
 export function serveCommand(): Command {
@@ -14,16 +14,24 @@ export function serveCommand(): Command {
       process.umask(0o077);
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
-        server = await startServer(config, process.env);
+        // SECURITY (item 21): under systemd or docker stderr is a log; the first-admin token then goes
+        // to a 0600 file and only its path is printed.
+        server = await startServer(config, process.env, { bootstrapToFile: process.stderr.isTTY !== true });
       } catch (e) {
-        // An operator error (wrong secret, token, port, store) gets one clear line, not a stack trace.
-        process.stderr.write(`cannot start: ${(e as Error).message}\nCheck the configuration (palisade config check) and docs/operations.md.\n`);
+        // An operator error (wrong secret, token, port, store) gets one clear line each, not a stack trace.
+        if (e instanceof DataDirLockedError) {
+          process.stderr.write(`cannot start: ${e.message}\n`);
+          process.exit(1);
+        }
+        const lines = e instanceof PreflightError ? e.problems.map((p) => `${p.message} (${p.key})`) : [(e as Error).message];
+        process.stderr.write(`${lines.map((l) => `cannot start: ${l}`).join('\n')}\nNothing was created or changed. Check the configuration (${CLI} config check --connect) and docs/operations.md.\n`);
         process.exit(1);
       }
       const url = `https://${config.server.host === '0.0.0.0' ? 'localhost' : config.server.host}:${server.port}`;
       const err = process.stderr;
       err.write(`\nPalisade is listening on ${url} (store: ${server.core.store.dialect}, data: ${config.dataDir})\n`);
       err.write(`TLS certificate (${server.tls.source}) SHA-256 fingerprint: ${server.tls.fingerprint}\n`);
+      if (server.metrics) err.write(`Metrics (Prometheus): ${server.metrics.url} (${server.metrics.tokenRequired ? 'bearer token required' : 'loopback peers only'})\n`);
       const pg = config.store.url !== undefined && /^postgres(ql)?:\/\//.test(config.store.url) ? postgresUrlInfo(config.store.url) : undefined;
       if (pg) {
         const { mode } = storeTlsDecision(config.store.url!, config.store.tls);
@@ -36,13 +44,22 @@ export function serveCommand(): Command {
         err.write('Anyone holding it and a copy of the data directory can read the server\'s sealed data: move it to a\n');
         err.write('secret manager or another disk, then set keys.masterSecret to secret://file/... or secret://env/... .\n');
       }
-      if (server.bootstrap) {
+      const b = server.bootstrap;
+      if (b?.file) {
+        // SECURITY: stderr is not a terminal (a log stream, maybe): only the file's path is printed.
+        err.write(`\nNo account exists yet. The one-time enrolment token for the first admin (valid until ${new Date(b.expiresAt).toISOString()})\n`);
+        err.write(`is in the file ${b.file} (mode 0600; removed once it is used or expires).\n`);
+        err.write(`Enrol with: ${CHAT_CLI} enrol --server ${url} --username <name> --fingerprint ${server.tls.fingerprint} --token-file ${b.file}\n\n`);
+      } else if (b) {
         // SECURITY: shown once, to the operator's terminal only; never written to the log.
-        err.write(`\nNo account exists yet. One-time enrolment token for the first admin (valid until ${new Date(server.bootstrap.expiresAt).toISOString()}):\n`);
-        err.write(`  ${server.bootstrap.token}\n`);
+        err.write(`\nNo account exists yet. One-time enrolment token for the first admin (valid until ${new Date(b.expiresAt).toISOString()}):\n`);
+        err.write(`  ${b.token}\n`);
         // S18: never suggest the token on a command line (every local user can read /proc/<pid>/cmdline).
-        err.write(`Enrol with: npm run chat -- enrol --server ${url} --username <name> --fingerprint ${server.tls.fingerprint}\n`);
-        err.write('and paste the token when it asks (or save it in a 0600 file and add --token-file FILE).\n\n');
+        err.write(`Enrol with: ${CHAT_CLI} enrol --server ${url} --username <name> --fingerprint ${server.tls.fingerprint}\n`);
+        err.write('and paste the token when it asks (or save it in a 0600 file and add --token-file FILE).\n');
+        // A client that does not trust the operator's CA needs the CA certificate, not a fingerprint.
+        if (server.tls.source === 'operator') err.write('If your CA is not in the system store of the client, add --ca CA.pem (the CA certificate) as well.\n');
+        err.write('\n');
       }
       err.write('Ready. Press Ctrl-C to stop.\n');
       let stopping = false;

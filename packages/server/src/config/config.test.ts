@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../core/index.js';
-import { ConfigError, loadConfig, resolveSecret } from './index.js';
+import { ConfigError, loadConfig, resolveSecret, secretFilePath } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-config-'));
 const file = (name: string, text: string) => {
@@ -81,5 +81,25 @@ describe('secrets', () => {
     const p = file('open.txt', 'leaky');
     chmodSync(p, 0o644);
     expect(() => resolveSecret(`secret://file/${p}`, {})).toThrow(/chmod 600/);
+  });
+
+  it('reads secret://file/PATH as the absolute /PATH; only ./ and ../ are relative (to the working directory)', () => {
+    expect(secretFilePath('secret://file/etc/palisade/master')).toBe('/etc/palisade/master');
+    expect(secretFilePath('secret://file//etc/palisade/master')).toBe('/etc/palisade/master');
+    expect(secretFilePath('secret://file/./master.key')).toBe(join(process.cwd(), 'master.key'));
+    expect(secretFilePath('secret://file/../ops/master.key')).toBe(join(process.cwd(), '..', 'ops', 'master.key'));
+    const p = file('abs.txt', 'absolute\n');
+    chmodSync(p, 0o600);
+    expect(resolveSecret(`secret://file${p}`, {}).reveal()).toBe('absolute');
+    expect(() => resolveSecret('secret://file/nonexistent-palisade/x', {})).toThrow('secret://file/nonexistent-palisade/x: cannot read /nonexistent-palisade/x (ENOENT)');
+  });
+});
+
+describe('environment variables in errors', () => {
+  it('names the variable, not the YAML key, and hides what may be a secret', () => {
+    expect(issues(() => loadConfig({ env: { PALISADE_PORT: 'abc' } }))).toEqual([{ path: 'PALISADE_PORT=abc', message: 'expected a number (it sets server.port)' }]);
+    const pin = issues(() => loadConfig({ env: { PALISADE_MASTER_SECRET: 'raw-secret-value' } }));
+    expect(pin[0]?.path).toBe('PALISADE_MASTER_SECRET=(value hidden)');
+    expect(JSON.stringify(pin)).not.toContain('raw-secret-value');
   });
 });

@@ -35,6 +35,11 @@ export const ENV_OVERRIDES: Record<string, string> = {
   PALISADE_STORE_TLS_CERT: 'store.tls.cert',
   PALISADE_STORE_TLS_KEY: 'store.tls.key',
   PALISADE_LOG_LEVEL: 'log.level',
+  PALISADE_TRUST_PROXY: 'server.trustProxy',
+  PALISADE_METRICS_ENABLED: 'metrics.enabled',
+  PALISADE_METRICS_HOST: 'metrics.host',
+  PALISADE_METRICS_PORT: 'metrics.port',
+  PALISADE_METRICS_TOKEN: 'metrics.token',
   PALISADE_ORG_NAME: 'org.name',
   PALISADE_KEYS_PROVIDER: 'keys.provider',
   PALISADE_MASTER_SECRET: 'keys.masterSecret',
@@ -68,24 +73,49 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}
     }
   }
   const merged = structuredClone(raw) as Record<string, unknown>;
+  const fromEnv: { name: string; path: string; value: string }[] = [];
   for (const [name, path] of Object.entries(ENV_OVERRIDES)) {
     const value = env[name];
-    if (value !== undefined && value !== '') setPath(merged, path, coerceEnv(path, value));
+    if (value === undefined || value === '') continue;
+    setPath(merged, path, coerceEnv(path, value));
+    fromEnv.push({ name, path, value });
   }
   const result = ConfigSchema.safeParse(merged);
   if (!result.success) {
     throw new ConfigError(
-      result.error.issues.map((i) => ({
-        path: i.path.join('.') || '(root)',
-        message: i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}; check the spelling` : i.message,
-      })),
+      result.error.issues.map((i) => {
+        const path = i.path.join('.') || '(root)';
+        const message = i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}; check the spelling` : plainMessage(i.message);
+        // A value that came from the environment is named by its variable, not by the YAML key it sets.
+        const src = fromEnv.find((o) => path === o.path || path.startsWith(`${o.path}.`));
+        if (!src) return { path, message };
+        return { path: `${src.name}=${shownValue(src.name, src.value)}`, message: `${message} (it sets ${src.path})` };
+      }),
     );
   }
   return result.data;
 }
 
+/** SECURITY: variables that may hold a secret by mistake (instead of a secret:// reference) are never echoed. */
+const SECRET_VARS = /(PASSWORD|SECRET|PIN|_KEY)$/;
+
+/** An environment value as an error may show it: secrets hidden, a password in a URL masked. */
+function shownValue(name: string, value: string): string {
+  if (SECRET_VARS.test(name)) return '(value hidden)';
+  return value.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+}
+
+/** zod's "Invalid input: expected number, received string" as "expected a number". */
+function plainMessage(m: string): string {
+  const t = /^Invalid input: expected (\w+), received \w+$/.exec(m);
+  if (!t) return m;
+  const type = t[1] as string;
+  return `expected ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
 function coerceEnv(path: string, value: string): unknown {
-  if (path === 'server.allowedOrigins') return value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (path === 'metrics.enabled' && /^(true|false)$/.test(value)) return value === 'true';
+  if (path === 'server.allowedOrigins' || path === 'server.trustProxy') return value.split(',').map((s) => s.trim()).filter(Boolean);
   if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
   return value;
 }

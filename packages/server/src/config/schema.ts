@@ -1,10 +1,28 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
-import { STORE_TLS_MODES, storeTlsDecision } from './store-tls.js';
+import { isLoopbackHost, STORE_TLS_MODES, storeTlsDecision } from './store-tls.js';
 
-/** A reference to a secret: `secret://env/NAME` or `secret://file/PATH`. Never the secret itself. */
+/**
+ * A reference to a secret: `secret://env/NAME` or `secret://file/PATH`. Never the secret itself.
+ * PATH is absolute (`secret://file/etc/palisade/master` is /etc/palisade/master); only `./` or `../`
+ * at its start make it relative, to the working directory (see secretFilePath).
+ */
 export const SecretRef = z
   .string()
   .regex(/^secret:\/\/(env\/[A-Za-z_][A-Za-z0-9_]*|file\/.+)$/, 'must be secret://env/NAME or secret://file/PATH');
+
+/**
+ * An address or a CIDR block (`10.0.0.5`, `10.0.0.0/8`, `fd00::/8`). SECURITY: a /0 block is refused:
+ * trusting every peer's X-Forwarded-For lets anyone choose the address that rate limits see.
+ */
+export const Cidr = z.string().refine((v) => {
+  const [addr = '', bits, ...rest] = v.split('/');
+  const family = isIP(addr);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const n = /^\d{1,3}$/.test(bits) ? Number(bits) : -1;
+  return n >= 1 && n <= (family === 4 ? 32 : 128);
+}, 'must be an IP address or a CIDR block such as 10.0.0.0/8 (a /0 block would trust everyone)');
 
 const ServerSection = z.strictObject({
   host: z.string().default('0.0.0.0'),
@@ -28,7 +46,32 @@ const ServerSection = z.strictObject({
   shutdownGraceSeconds: z.number().min(0).max(120).default(10),
   /** Seconds between re-checks of each open WebSocket's session (revoked, expired, idle, device). */
   sessionRecheckSeconds: z.number().min(1).max(300).default(60),
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks; empty: none, the
+   * default). Only a peer in this list may name the client address; see docs/operations.md.
+   */
+  trustProxy: z.array(Cidr).default([]),
 });
+
+/**
+ * The Prometheus listener (plain HTTP on loopback; HTTPS with the server's certificate elsewhere).
+ * SECURITY: without a token only loopback peers are answered; a non-loopback host needs a token.
+ */
+const MetricsSection = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Where to listen; 127.0.0.1 by default. Any other host needs `token`. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Its own port (9464 by default; 0 picks a free one). */
+    port: z.number().int().min(0).max(65535).default(9464),
+    /** Bearer token scrapers must send: secret://env/NAME or secret://file/PATH (at least 32 characters). */
+    token: SecretRef.optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (m.enabled && !isLoopbackHost(m.host) && m.token === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['token'], message: `metrics.host ${m.host} is not loopback: set metrics.token to a secret:// reference, or keep metrics.host 127.0.0.1` });
+    }
+  });
 
 /**
  * HTTP listener limits (S8: slow bodies, idle sockets, connection floods). Every knob has a safe
@@ -203,7 +246,8 @@ const KeysSection = z
     /** Where the key-encryption keys live: `local` (keyring file + master secret) or `pkcs11` (an HSM). */
     provider: z.enum(['local', 'pkcs11']).default('local'),
     /**
-     * Master secret of the local KMS (at least 32 bytes, base64url), e.g. secret://file/etc/palisade/master.
+     * Master secret of the local KMS (at least 32 bytes, base64url), e.g. secret://file/etc/palisade/master
+     * (the file /etc/palisade/master, mode 0600).
      * When absent, one is generated beside the data directory (<dataDir>.master-key); move it off the machine.
      */
     masterSecret: SecretRef.optional(),
@@ -239,6 +283,7 @@ export const ConfigSchema = z.strictObject({
   limits: LimitsSection.default(LimitsSection.parse({})),
   keys: KeysSection.default(KeysSection.parse({})),
   log: LogSection.default(LogSection.parse({})),
+  metrics: MetricsSection.default(MetricsSection.parse({})),
   org: OrgSection.default(OrgSection.parse({})),
 });
 

@@ -5,7 +5,7 @@
 export { randomToken, randomId, randomKey, sha256Hex, constantTimeEqual } from './tokens.js';
 export { hashPassword, verifyPassword, configurePasswordGate, passwordGateStats, defaultGateOptions, WorkGate, type PasswordHashParams, type GateOptions, type GateStats, type GateTimers } from './passwords.js';
 export { verifyEd25519, isValidEd25519PublicKey, ED25519_PUBLIC_KEY_BYTES } from './ed25519.js';
-export { generateSelfSignedCertificate, certificateFingerprint, type CertificatePair } from './tls-cert.js';
+export { generateSelfSignedCertificate, certificateFingerprint, certificateKeyMatch, type CertificatePair } from './tls-cert.js';
 export { newTotpSecret, totpUri, totpAt, verifyTotp, TOTP_STEP_SECONDS, TOTP_DIGITS } from './totp.js';
 export type { Sealer } from './seal.js';
 export { passkeyRegistrationOptions, verifyPasskeyRegistration, passkeyAuthenticationOptions, verifyPasskeyAuthentication, type RelyingParty, type StoredCredential } from './webauthn.js';

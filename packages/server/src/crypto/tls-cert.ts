@@ -1,6 +1,6 @@
 // @peculiar/x509 v2 needs the Reflect metadata polyfill loaded before it (its documented set-up).
 import 'reflect-metadata';
-import { KeyObject, X509Certificate, webcrypto } from 'node:crypto';
+import { createPrivateKey, KeyObject, X509Certificate, webcrypto } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as x509 from '@peculiar/x509';
 
@@ -46,4 +46,24 @@ export async function generateSelfSignedCertificate(days = 825): Promise<Certifi
 /** SHA-256 fingerprint of a PEM certificate, as colon-separated upper-case hex. */
 export function certificateFingerprint(certPem: string): string {
   return new X509Certificate(certPem).fingerprint256;
+}
+
+/**
+ * Whether a PEM private key belongs to a PEM certificate, in words a preflight can report (never
+ * OpenSSL's codes): `no-certificate`, `no-key` (unreadable or encrypted), `mismatch`, or `ok`.
+ */
+export function certificateKeyMatch(certPem: string, keyPem: string): 'ok' | 'no-certificate' | 'no-key' | 'mismatch' {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    return 'no-certificate';
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    return 'no-key';
+  }
+  return cert.checkPrivateKey(key) ? 'ok' : 'mismatch';
 }

@@ -3,6 +3,9 @@ import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ErrorBody } from '@palisade/protocol';
 import { MAX_FRAME_BYTES } from '@palisade/protocol';
+import { randomId } from '../crypto/index.js';
+import { TrustedProxies } from '../limits/index.js';
+import { registerAccessLog } from './access-log.js';
 import { registerJsonBodyParser } from './body.js';
 import { AddressConnectionCap } from './connection-cap.js';
 import type { HttpDeps } from './deps.js';
@@ -75,6 +78,8 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 export interface HttpAppOptions {
   limits?: HttpLimits;
   cap?: AddressConnectionCap;
+  /** Reverse proxies whose X-Forwarded-For sets `req.ip` (config `server.trustProxy`); default none. */
+  trustProxy?: TrustedProxies;
 }
 
 /** Builds the HTTPS application: limits, security headers, bounded JSON, the route pipeline, error mapping. */
@@ -90,8 +95,13 @@ export function buildHttpApp(deps: HttpDeps, tls: HttpsMaterial, opts: HttpAppOp
       connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs),
     } as never,
     bodyLimit: MAX_FRAME_BYTES,
+    // The access log is ours (access-log.ts): one line per request with the route pattern, never the URL.
     logger: false,
-    trustProxy: false,
+    // SECURITY: a request id of our own making; a client's X-Request-Id is not believed.
+    requestIdHeader: false,
+    genReqId: () => randomId().slice(0, 16),
+    // SECURITY: X-Forwarded-For only from a configured proxy (hop by hop from the right, as in the gateway).
+    trustProxy: opts.trustProxy && !opts.trustProxy.none ? (address: string) => (opts.trustProxy as TrustedProxies).trusts(address) : false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // SECURITY (S8): a whole request (headers and body) within requestTimeout, so slow bodies are cut off;
@@ -112,7 +122,9 @@ export function buildHttpApp(deps: HttpDeps, tls: HttpsMaterial, opts: HttpAppOp
   (opts.cap ?? new AddressConnectionCap(limits.maxConnectionsPerAddress)).attach(app.server);
   // SECURITY: every body goes through the strict UTF-8 decoder and the bounded parser.
   registerJsonBodyParser(app);
-  app.addHook('onSend', async (_req, reply, payload) => {
+  registerAccessLog(app, deps.log, deps.metrics);
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-request-id', req.id);
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
     reply.removeHeader('x-powered-by');
     return payload;

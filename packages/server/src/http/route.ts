@@ -4,6 +4,7 @@ import { authenticateServiceToken, authenticateToken, SERVICE_TOKEN_PREFIX } fro
 import { AppError, isAppError, type Principal } from '../core/index.js';
 import { ACCOUNT_PERMISSIONS, assertAccount, auditRefusal, type AccountPermission, type Permission } from '../rbac/index.js';
 import type { HttpDeps } from './deps.js';
+import { countAuthentication, outcomeOf, rememberPrincipal } from './access-log.js';
 import { bodySha256 } from './body.js';
 import { assertHttpProof, ProofReplayCache } from './proof.js';
 
@@ -113,7 +114,12 @@ export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: Rou
         let principal: Principal | undefined;
         try {
           if (spec.access !== 'public') {
-            principal = await authenticate(deps, req, replay);
+            principal = await authenticate(deps, req, replay).catch((e: unknown) => {
+              deps.metrics?.authentication('bearer', outcomeOf(e));
+              throw e;
+            });
+            deps.metrics?.authentication('bearer', 'success');
+            rememberPrincipal(req, principal);
             assertServiceTokenRoute(spec, principal);
             if (ACCOUNT_PERMS.has(spec.access)) assertAccount(principal, spec.access as AccountPermission);
           }
@@ -121,10 +127,13 @@ export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: Rou
           const query = parse(spec.query, req.query, 'query');
           const body = parse(spec.body, req.body, 'body');
           const result = await spec.handler({ deps, principal: principal as Principal, body, query, params, address: req.ip, headers: req.headers, reply });
+          countAuthentication(deps.metrics, spec.url, result);
           if (reply.sent) return reply;
           reply.code(spec.status ?? 200);
           return result ?? {};
         } catch (e) {
+          // A failed bearer check was counted above; this counts what the authenticating route decided.
+          if (spec.access === 'public' || principal !== undefined) countAuthentication(deps.metrics, spec.url, undefined, e);
           await auditIfRefused(deps, spec, req, principal, e);
           throw e;
         }

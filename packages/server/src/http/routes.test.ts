@@ -19,7 +19,7 @@ describe('v5.0.0-8.1.1 every HTTP route names its access rule (default deny)', (
   it('has no route without a known rule', () => {
     for (const r of ROUTES) expect(KNOWN.has(r.access), `${r.method} ${r.url}: ${r.access}`).toBe(true);
     expect(ROUTES.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`).sort()).toEqual(
-      ['GET /healthz', 'GET /readyz', 'POST /v1/enrol', 'POST /v1/login', 'POST /v1/login/mfa', 'POST /v1/login/passkey', 'POST /v1/login/passkey/options', 'POST /v1/sso/start', 'GET /v1/sso/begin/:id', 'GET /v1/sso/callback', 'POST /v1/sso/complete'].sort(),
+      ['GET /healthz', 'GET /readyz', 'POST /v1/enrol', 'POST /v1/enrol/check', 'POST /v1/login', 'POST /v1/login/mfa', 'POST /v1/login/passkey', 'POST /v1/login/passkey/options', 'POST /v1/sso/start', 'GET /v1/sso/begin/:id', 'GET /v1/sso/callback', 'POST /v1/sso/complete'].sort(),
     );
   });
 });

@@ -6,3 +6,4 @@ export { EnvelopeSealer, KeyDestroyedError } from './key-service.js';
 export { KeyRotation } from './rotation.js';
 export type { ResealReport } from './reseal.js';
 export { aadOf, auditAad, openColumn, payloadAad, scopeOf, sealColumn, sealInTable } from './sealed-fields.js';
+export { instrumentKms } from './instrumented-kms.js';

@@ -181,7 +181,7 @@ export class KeyRotation {
     const s = await this.schedule();
     if (!s.overdue) return undefined;
     if (!this.policy.autoRotate) {
-      this.log.warn({ dueSince: new Date(s.nextRotationAt).toISOString() }, 'key-encryption key rotation is overdue: run `palisade keys rotate`');
+      this.log.warn({ dueSince: new Date(s.nextRotationAt).toISOString() }, 'key-encryption key rotation is overdue: run `npx palisade keys rotate`');
       return undefined;
     }
     return this.rotate();

@@ -3,3 +3,4 @@ export { LIMITS, LOGIN_FAILURE_DELAY, LOGIN_SOURCE_DELAY, type DelayRule, type L
 export { RateLimiter } from './limiter.js';
 export { StorageReserve, type FreeSpaceProbe } from './storage-reserve.js';
 export { addressPrefix, exactAddress, parseAddress, sourceNetwork, type ParsedAddress } from './address.js';
+export { TrustedProxies } from './trusted-proxies.js';

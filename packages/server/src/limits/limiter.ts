@@ -24,9 +24,11 @@ export class RateLimiter {
   private readonly failures = new Map<string, Failures>();
   private checks = 0;
 
+  /** `onRefused` hears the name of every limit that refuses (for the refusal counter; never the subject). */
   constructor(
     private readonly clock: Clock,
     private readonly rules: Record<LimitName, LimitRule> = LIMITS,
+    private readonly onRefused: (name: LimitName) => void = () => undefined,
   ) {}
 
   /**
@@ -91,6 +93,7 @@ export class RateLimiter {
     if (b.tokens < cost) {
       this.buckets.set(key, b);
       const retryAfterMs = Math.ceil(((cost - b.tokens) / rule.perSecond) * 1000);
+      this.onRefused(name);
       throw new AppError('rate_limited', `too many requests (${name})`, { retryAfterMs });
     }
     b.tokens -= cost;

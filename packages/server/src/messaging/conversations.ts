@@ -14,8 +14,14 @@ async function userIdsByName(exec: Executor, usernames: string[]): Promise<Map<s
   return new Map(rows.map((r) => [r.username, r.id]));
 }
 
-function membersChanged(deps: MessagingDeps, data: MembersChanged): void {
-  deps.bus.publish({ type: MEMBERS_CHANGED, data });
+/**
+ * Writes `conversation.members_changed` to the outbox inside the membership change's transaction
+ * (a reliable event: it invalidates the caches that decide who receives a message); the returned
+ * function publishes it after COMMIT.
+ */
+async function membersChanged(tx: Executor, deps: MessagingDeps, data: MembersChanged): Promise<() => void> {
+  const id = await deps.outbox.record(tx, MEMBERS_CHANGED, data);
+  return () => deps.outbox.published(id, { type: MEMBERS_CHANGED, data });
 }
 
 /** Seals a conversation's name or topic (its scope must be prepared). */
@@ -38,13 +44,14 @@ export async function openDirect(deps: MessagingDeps, principal: Principal, peer
   const existing = await deps.db.selectFrom('conversations').select('id').where('direct_key', '=', directKey).executeTakeFirst();
   if (existing) return { id: existing.id, created: false };
   try {
-    const id = await deps.db.transaction().execute((tx) =>
-      insertConversation(tx, deps, randomId(), 'direct', {}, directKey, [
+    const { id, publish } = await deps.db.transaction().execute(async (tx) => {
+      const id = await insertConversation(tx, deps, randomId(), 'direct', {}, directKey, [
         [principal.userId, 'member'],
         [peerId, 'member'],
-      ]),
-    );
-    membersChanged(deps, { conversationId: id, added: [principal.userId, peerId], removed: [] });
+      ]);
+      return { id, publish: await membersChanged(tx, deps, { conversationId: id, added: [principal.userId, peerId], removed: [] }) };
+    });
+    publish();
     return { id, created: true };
   } catch (e) {
     if (!isUniqueViolation(e)) throw e;
@@ -66,14 +73,17 @@ export async function createGroup(deps: MessagingDeps, principal: Principal, nam
   const members: [string, MemberRole][] = [[principal.userId, 'owner'], ...[...ids.values()].map((id): [string, MemberRole] => [id, 'member'])];
   const id = randomId();
   await deps.sealer.prepare(scopeOf.conversation(id));
-  await deps.db.transaction().execute((tx) => insertConversation(tx, deps, id, 'group', { name, ...(topic ? { topic } : {}) }, null, members));
-  membersChanged(deps, { conversationId: id, added: members.map(([u]) => u), removed: [] });
+  const publish = await deps.db.transaction().execute(async (tx) => {
+    await insertConversation(tx, deps, id, 'group', { name, ...(topic ? { topic } : {}) }, null, members);
+    return membersChanged(tx, deps, { conversationId: id, added: members.map(([u]) => u), removed: [] });
+  });
+  publish();
   return id;
 }
 
 /** Adds a member to a group; needs `member.add` in it. */
 export async function addMember(deps: MessagingDeps, principal: Principal, conversationId: string, username: string, role: 'admin' | 'member'): Promise<string> {
-  const userId = await deps.db.transaction().execute(async (tx) => {
+  const { userId, publish } = await deps.db.transaction().execute(async (tx) => {
     await assertConversation(tx, principal, conversationId, 'member.add');
     const conv = await tx.selectFrom('conversations').select(['kind', 'last_seq']).where('id', '=', conversationId).executeTakeFirstOrThrow();
     if (conv.kind !== 'group') throw new AppError('forbidden', 'direct conversations have exactly two members');
@@ -86,9 +96,9 @@ export async function addMember(deps: MessagingDeps, principal: Principal, conve
       throw e;
     }
     await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'member.added', target: `${conversationId}/${uid}`, outcome: 'success' });
-    return uid;
+    return { userId: uid, publish: await membersChanged(tx, deps, { conversationId, added: [uid], removed: [] }) };
   });
-  membersChanged(deps, { conversationId, added: [userId], removed: [] });
+  publish();
   return userId;
 }
 
@@ -97,7 +107,7 @@ export async function addMember(deps: MessagingDeps, principal: Principal, conve
  * removed by admins.
  */
 export async function removeMember(deps: MessagingDeps, principal: Principal, conversationId: string, userId: string): Promise<void> {
-  await deps.db.transaction().execute(async (tx) => {
+  const publish = await deps.db.transaction().execute(async (tx) => {
     const self = userId === principal.userId;
     const myRole = await assertConversation(tx, principal, conversationId, self ? 'member.leave' : 'member.remove');
     const conv = await tx.selectFrom('conversations').select('kind').where('id', '=', conversationId).executeTakeFirstOrThrow();
@@ -107,8 +117,9 @@ export async function removeMember(deps: MessagingDeps, principal: Principal, co
     if (!self && target.role === 'owner' && myRole !== 'owner') throw new AppError('forbidden', 'only an owner can remove an owner');
     await tx.deleteFrom('members').where('conversation_id', '=', conversationId).where('user_id', '=', userId).execute();
     await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'member.removed', target: `${conversationId}/${userId}`, outcome: 'success' });
+    return membersChanged(tx, deps, { conversationId, added: [], removed: [userId] });
   });
-  membersChanged(deps, { conversationId, added: [], removed: [userId] });
+  publish();
 }
 
 /** Renames a group or changes its topic (`conversation.rename`, owners). A null topic clears it. */
@@ -144,7 +155,7 @@ async function assertRenamable(exec: Executor, principal: Principal, conversatio
  * empty conversation whose key the next deletion attempt destroys.
  */
 export async function deleteConversation(deps: MessagingDeps, principal: Principal, conversationId: string): Promise<{ members: string[] }> {
-  const members = await deps.db.transaction().execute(async (tx) => {
+  const { members, publish } = await deps.db.transaction().execute(async (tx) => {
     await assertConversation(tx, principal, conversationId, 'conversation.delete');
     const ids = (await tx.selectFrom('members').select('user_id').where('conversation_id', '=', conversationId).execute()).map((m) => m.user_id);
     await tx.deleteFrom('messages').where('conversation_id', '=', conversationId).execute();
@@ -153,10 +164,10 @@ export async function deleteConversation(deps: MessagingDeps, principal: Princip
     await tx.deleteFrom('members').where('conversation_id', '=', conversationId).execute();
     await tx.deleteFrom('conversations').where('id', '=', conversationId).execute();
     await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'conversation.deleted', target: conversationId, outcome: 'success' });
-    return ids;
+    return { members: ids, publish: await membersChanged(tx, deps, { conversationId, added: [], removed: ids }) };
   });
   await deps.sealer.destroyScope(scopeOf.conversation(conversationId));
-  membersChanged(deps, { conversationId, added: [], removed: members });
+  publish();
   return { members };
 }
 

@@ -1,4 +1,4 @@
-import type { Bus, Clock, Logger } from '../core/index.js';
+import type { Bus, Clock, Logger, Metrics } from '../core/index.js';
 import type { Sealer } from '../crypto/index.js';
 import type { RateLimiter, StorageReserve } from '../limits/index.js';
 import type { Db } from '../store/index.js';
@@ -20,6 +20,8 @@ export interface MessagingDeps {
   /** Buffered delivery-cursor writes. */
   cursors: CursorWriter;
   log: Logger;
+  /** Counters and timers (absent: nothing is recorded, e.g. in unit tests). */
+  metrics?: Metrics;
   /** Envelope encryption of what messaging keeps (names, topics, audit records, and payloads when on). */
   sealer: Sealer;
   /** Seal message payloads at rest (conversation scope); off stores them as received. */

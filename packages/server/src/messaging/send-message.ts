@@ -91,6 +91,7 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
   // Only now, after COMMIT, does anyone hear of the message.
   const { stored, outboxId } = outcome;
   if (stored && outboxId !== undefined) {
+    deps.metrics?.messageSent();
     deps.outbox.published(outboxId, { type: MESSAGE_SENT, data: { conversationId: stored.conversationId, seq: stored.seq, message: stored } satisfies MessageSent });
   }
   return { seq: outcome.seq, duplicate: outcome.duplicate };

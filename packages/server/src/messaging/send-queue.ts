@@ -22,7 +22,8 @@ export class SendQueue {
   private queue: Item<unknown>[] = [];
   private running = false;
 
-  constructor(private readonly db: Db) {}
+  /** `onBatch` hears the size of each batch as it starts (for `palisade_send_batch_size`). */
+  constructor(private readonly db: Db, private readonly onBatch: (size: number) => void = () => undefined) {}
 
   /**
    * Queues `run` for the next transaction. Order of calls is the order of execution, even when
@@ -44,6 +45,7 @@ export class SendQueue {
         if (this.queue.length < MAX_BATCH) await new Promise((r) => setImmediate(r));
         const batch = this.queue.splice(0, MAX_BATCH);
         await Promise.allSettled(batch.map((i) => i.ready));
+        this.onBatch(batch.length);
         if (batch.length === 1) await this.single(batch[0] as Item<unknown>);
         else await this.together(batch);
       }

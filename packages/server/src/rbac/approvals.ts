@@ -62,10 +62,14 @@ export async function approve(deps: RbacDeps, approver: Principal, id: string): 
   try {
     await spec.run(params, { requestedBy: row.requested_by, approvedBy: approver.userId, approvalId: row.id });
   } catch (e) {
-    await deps.db.updateTable('approvals').set({ status: 'failed' }).where('id', '=', id).execute();
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: approver.userId, action: 'approval.failed', target: id, outcome: 'failure', details: { action: row.action } });
+    await deps.db.transaction().execute(async (tx) => {
+      await tx.updateTable('approvals').set({ status: 'failed' }).where('id', '=', id).execute();
+      await recordAudit(tx, deps.sealer, { at: now, actorId: approver.userId, action: 'approval.failed', target: id, outcome: 'failure', details: { action: row.action } });
+    });
     throw e;
   }
+  // The approved action audited itself in its own transaction (role.granted, factor.reset, with both
+  // people); this record only closes the request, whose status was claimed before the run.
   await recordAudit(deps.db, deps.sealer, { at: now, actorId: approver.userId, action: 'approval.executed', target: id, outcome: 'success', details: { action: row.action, requestedBy: row.requested_by } });
 }
 

@@ -16,6 +16,3 @@ export interface RbacDeps {
   /** Throws `step_up_required` unless the principal verified a strong factor recently. */
   assertStepUp: (principal: import('../core/index.js').Principal) => void;
 }
-
-/** Event published when a principal's roles change; live connections re-evaluate at once. */
-export const ROLES_CHANGED = 'role.changed';

@@ -2,7 +2,7 @@ import { AppError, type Principal } from '../core/index.js';
 import { randomId } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import { assertAccount } from './assert.js';
-import { ROLES_CHANGED, type RbacDeps } from './deps.js';
+import type { RbacDeps } from './deps.js';
 import { openColumn, sealInTable } from '../keys/index.js';
 import { accountCan, type RoleName } from './permissions.js';
 import { assertIndependent, ROLE_GRANT_ACTION, TWO_PERSON_ROLES } from './two-person.js';
@@ -45,7 +45,7 @@ export async function completeRoleGrant(deps: RbacDeps, params: Record<string, u
   await insertStandingGrant(deps, { userId, role: role as RoleName, reason, ...actors });
 }
 
-/** Writes a standing grant, audits it as `role.granted` and tells live connections. */
+/** Writes a standing grant and audits it as `role.granted`, in one transaction. */
 async function insertStandingGrant(deps: RbacDeps, g: { userId: string; role: RoleName; reason: string; requestedBy: string; approvedBy: string; approvalId?: string }): Promise<string> {
   const id = randomId();
   const now = deps.clock.now();
@@ -54,7 +54,6 @@ async function insertStandingGrant(deps: RbacDeps, g: { userId: string; role: Ro
     await tx.insertInto('role_grants').values({ id, user_id: g.userId, role: g.role, kind: 'standing', reason: sealInTable(deps.sealer, 'role_grants', 'reason', id, g.reason), requested_by: g.requestedBy, approved_by: g.approvedBy, approved_at: now, created_at: now, expires_at: null, revoked_at: null }).execute();
     await recordAudit(tx, deps.sealer, { at: now, actorId: g.requestedBy, action: 'role.granted', target: `${g.userId}/${g.role}`, outcome: 'success', details: { reason: g.reason, kind: 'standing', ...twoPerson } });
   });
-  deps.bus.publish({ type: ROLES_CHANGED, data: { userId: g.userId } });
   return id;
 }
 
@@ -67,10 +66,11 @@ export async function revokeRole(deps: RbacDeps, actor: Principal, userId: strin
   deps.assertStepUp(actor);
   await userExists(deps, userId, { anyState: true });
   const now = deps.clock.now();
-  const r = await deps.db.updateTable('role_grants').set({ revoked_at: now }).where('user_id', '=', userId).where('role', '=', role).where('revoked_at', 'is', null).executeTakeFirst();
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: actor.userId, action: 'role.revoked', target: `${userId}/${role}`, outcome: 'success' });
-  deps.bus.publish({ type: ROLES_CHANGED, data: { userId } });
-  return Number(r.numUpdatedRows);
+  return deps.db.transaction().execute(async (tx) => {
+    const r = await tx.updateTable('role_grants').set({ revoked_at: now }).where('user_id', '=', userId).where('role', '=', role).where('revoked_at', 'is', null).executeTakeFirst();
+    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'role.revoked', target: `${userId}/${role}`, outcome: 'success' });
+    return Number(r.numUpdatedRows);
+  });
 }
 
 /** Asks for a role for a bounded time, with a reason; another person must approve it. */
@@ -102,8 +102,10 @@ export async function approveElevation(deps: RbacDeps, approver: Principal, gran
   if (!approver.roles.includes(g.role) && !accountCan(approver.roles, 'role.grant')) throw new AppError('forbidden', `only a holder of ${g.role} or of role.grant approves an elevation to it`);
   const now = deps.clock.now();
   if (now - g.created_at >= APPROVAL_TTL_MS) {
-    await deps.db.updateTable('role_grants').set({ revoked_at: now }).where('id', '=', grantId).where('approved_at', 'is', null).execute();
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: approver.userId, action: 'elevation.expired', target: grantId, outcome: 'failure', details: { userId: g.user_id, role: g.role } });
+    await deps.db.transaction().execute(async (tx) => {
+      await tx.updateTable('role_grants').set({ revoked_at: now }).where('id', '=', grantId).where('approved_at', 'is', null).execute();
+      await recordAudit(tx, deps.sealer, { at: now, actorId: approver.userId, action: 'elevation.expired', target: grantId, outcome: 'failure', details: { userId: g.user_id, role: g.role } });
+    });
     throw new AppError('already_decided', 'the elevation request expired; ask again');
   }
   await assertIndependent(deps.db, g.user_id, approver.userId, now);
@@ -113,7 +115,6 @@ export async function approveElevation(deps: RbacDeps, approver: Principal, gran
     if (Number(r.numUpdatedRows) !== 1) throw new AppError('already_decided');
     await recordAudit(tx, deps.sealer, { at: now, actorId: approver.userId, action: 'elevation.approved', target: grantId, outcome: 'success', details: { userId: g.user_id, role: g.role, expiresAt } });
   });
-  deps.bus.publish({ type: ROLES_CHANGED, data: { userId: g.user_id } });
   return { expiresAt };
 }
 

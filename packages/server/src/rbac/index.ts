@@ -15,7 +15,7 @@ export {
   type ConversationPermission,
 } from './permissions.js';
 export { assertAccount, assertConversation, assertScope } from './assert.js';
-export { ROLES_CHANGED, type RbacDeps, type ApprovedActionHandler } from './deps.js';
+export type { RbacDeps, ApprovedActionHandler } from './deps.js';
 export { grantRole, completeRoleGrant, type GrantOutcome, revokeRole, requestElevation, approveElevation, listGrants, pendingElevations, MAX_ELEVATION_MINUTES } from './grants.js';
 export { requestApproval, approve, pendingApprovals, APPROVAL_TTL_MS } from './approvals.js';
 export { INVITE_APPROVAL_ACTION, ROLE_GRANT_ACTION, TWO_PERSON_ROLES, INDEPENDENCE_WINDOW_MS, assertIndependent } from './two-person.js';

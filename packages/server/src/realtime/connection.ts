@@ -1,5 +1,5 @@
 import type { ClientFrame, ServerFrame } from '@palisade/protocol';
-import { MAX_PAYLOAD_BYTES, MAX_SERVER_FRAME_BYTES, parseClientFrame } from '@palisade/protocol';
+import { MAX_PAYLOAD_BYTES, MAX_SERVER_FRAME_BYTES, parseClientFrame, recoverFrameRef } from '@palisade/protocol';
 import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
 import { AppError, type Principal } from '../core/index.js';
@@ -46,6 +46,11 @@ export class Connection implements Peer {
   private timer: NodeJS.Timeout | undefined;
   private expiresAt = 0;
   private touchedAt = 0;
+  // For the session's log line: when it opened, frames each way, and the close code.
+  private readonly openedAt = performance.now();
+  private framesIn = 0;
+  private framesOut = 0;
+  private closeCode: number | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -57,7 +62,7 @@ export class Connection implements Peer {
     this.out = new SendBuffer({ send: (text, done) => ws.send(text, done) }, () => deps.auth.clock.now(), deps.sendLimits ?? SEND_LIMITS);
     this.timer = setTimeout(() => this.close(CLOSE.authTimeout, 'authenticate in time'), deps.authTimeoutMs ?? 10_000);
     ws.on('message', (data, isBinary) => void this.onFrame(data as Buffer, isBinary));
-    ws.on('close', () => this.onClosed());
+    ws.on('close', (code: number) => ((this.closeCode ??= code), this.onClosed()));
     ws.on('error', () => undefined);
     this.push({ type: 'challenge', nonce: this.nonce });
   }
@@ -78,6 +83,7 @@ export class Connection implements Peer {
       bytes = Buffer.byteLength(text);
     }
     this.out.push(text, bytes);
+    this.framesOut++;
     if (this.out.overflowing) this.tooSlow('send buffer full');
   }
 
@@ -85,6 +91,7 @@ export class Connection implements Peer {
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.out.flush();
+    this.closeCode ??= code;
     this.ws.close(code, reason);
     this.onClosed();
   }
@@ -117,8 +124,14 @@ export class Connection implements Peer {
     this.state = 'closed';
     clearTimeout(this.timer);
     this.out.close();
-    if (wasAuthenticated) this.hub.unregister(this);
+    if (wasAuthenticated) {
+      this.hub.unregister(this);
+      this.deps.metrics?.webSocketOpen(-1);
+    }
     this.flushAcks();
+    // The session's access-log line. SECURITY: ids and counts only; never the token or a payload.
+    const p = this.principal;
+    this.deps.log.info({ event: 'ws.session', principal: p?.userId ?? null, device: p?.deviceId ?? null, ms: Math.round(performance.now() - this.openedAt), framesIn: this.framesIn, framesOut: this.framesOut, code: this.closeCode ?? null }, 'websocket session ended');
   }
 
   /** Hands a committed message (or only its seq) to this connection. */
@@ -132,6 +145,8 @@ export class Connection implements Peer {
     if (!busy && sent !== undefined && seq === sent + 1 && message) {
       this.cursors.set(conversationId, seq);
       this.push(msgFrame(message));
+      this.deps.metrics?.messageDelivered('live');
+      this.deps.metrics?.deliveryLatency((this.deps.auth.clock.now() - message.sentAt) / 1000);
       return;
     }
     this.pending.add(conversationId);
@@ -181,6 +196,7 @@ export class Connection implements Peer {
             bytes += m.payload.length;
             this.push(msgFrame(m));
           }
+          for (let i = 0; i < batch.length; i++) this.deps.metrics?.messageDelivered('catchup');
           if (batch.length > 0) after = (batch[batch.length - 1] as StoredMessage).seq;
           this.cursors.set(conversationId, after);
           if (batch.length < limit) break;
@@ -198,14 +214,19 @@ export class Connection implements Peer {
 
   private async onFrame(data: Buffer, isBinary: boolean): Promise<void> {
     if (this.state === 'closed') return;
+    this.framesIn++;
     if (isBinary) return this.close(CLOSE.protocolViolation, 'text frames only');
-    const r = parseClientFrame(data.toString('utf8'));
+    const text = data.toString('utf8');
+    const r = parseClientFrame(text);
     if (this.state === 'challenge') {
       if (!r.ok || r.value.type !== 'auth') return this.close(CLOSE.protocolViolation, 'the first frame must be auth');
       return this.authenticate(r.value);
     }
     if (!r.ok) {
       const f: ServerFrame = { type: 'error', code: r.code, message: r.message };
+      // The client settles the request this answers (e.g. an over-size send) by its ref.
+      const ref = recoverFrameRef(text);
+      if (ref !== undefined) f.ref = ref;
       if (r.details !== undefined) f.details = r.details;
       return this.push(f);
     }
@@ -214,7 +235,10 @@ export class Connection implements Peer {
     if (ACTIVITY_FRAMES.has(frame.type)) this.activity();
     if (frame.type === 'ping') return this.push(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
     // Sends are queued in arrival order by the domain's group commit, so a sender's order is kept.
-    if (frame.type === 'send') return this.run(frame.ref, () => this.handleSend(frame));
+    if (frame.type === 'send') {
+      const at = performance.now();
+      return this.run(frame.ref, () => this.handleSend(frame, at));
+    }
     return this.run(undefined, () => this.handleOther(frame));
   }
 
@@ -231,7 +255,7 @@ export class Connection implements Peer {
     }
   }
 
-  private async handleSend(f: Extract<ClientFrame, { type: 'send' }>): Promise<void> {
+  private async handleSend(f: Extract<ClientFrame, { type: 'send' }>, arrivedAt: number): Promise<void> {
     if (this.state !== 'ready' && this.state !== 'syncing') return;
     if (this.hub.draining) throw new AppError('shutting_down');
     const p = this.principal as Principal;
@@ -240,6 +264,7 @@ export class Connection implements Peer {
     const ack: ServerFrame = { type: 'sent', conversationId: f.conversationId, clientMsgId: f.clientMsgId, seq: res.seq };
     if (f.ref !== undefined) ack.ref = f.ref;
     this.push(ack);
+    this.deps.metrics?.sendToAck((performance.now() - arrivedAt) / 1000);
   }
 
   private async handleOther(f: Exclude<ClientFrame, { type: 'send' | 'auth' | 'ping' }>): Promise<void> {
@@ -307,6 +332,8 @@ export class Connection implements Peer {
       this.principal = session.principal;
       this.state = 'syncing';
       const firstOfUser = this.hub.register(this);
+      this.deps.metrics?.webSocketOpen(1);
+      this.deps.metrics?.authentication('websocket', 'success');
       // An authenticated socket no longer counts against its address's pre-auth connection cap.
       this.onAuthenticated();
       this.touchedAt = this.deps.auth.clock.now();
@@ -324,6 +351,7 @@ export class Connection implements Peer {
       this.push({ type: 'synced' });
     } catch (e) {
       const { frame } = toErrorFrame(e, undefined, this.deps.log);
+      if (frame.type === 'error') this.deps.metrics?.authentication('websocket', frame.code);
       this.push(frame);
       this.close(CLOSE.unauthenticated, 'authentication failed');
     }

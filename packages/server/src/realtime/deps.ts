@@ -1,5 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { AuthDeps } from '../auth/index.js';
-import type { Logger } from '../core/index.js';
+import type { Logger, Metrics } from '../core/index.js';
 import type { MessagingDeps } from '../messaging/index.js';
 import type { SendLimits } from './send-buffer.js';
 
@@ -8,6 +9,10 @@ export interface RealtimeDeps {
   auth: AuthDeps;
   messaging: MessagingDeps;
   log: Logger;
+  /** Counters and timers (absent: nothing is recorded). */
+  metrics?: Metrics;
+  /** The client address of an upgrade request (trusted proxies applied); default: the socket's peer. */
+  clientAddress?: (req: IncomingMessage) => string;
   /** Origins allowed to connect; a request without Origin (a native client) is allowed. */
   allowedOrigins: string[];
   /** How long a new socket may take to authenticate. */

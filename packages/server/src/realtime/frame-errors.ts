@@ -34,3 +34,21 @@ export function toErrorFrame(e: unknown, ref: string | undefined, log: Logger): 
   if (ref !== undefined) frame.ref = ref;
   return { frame };
 }
+
+/** HTTP statuses for a refused WebSocket upgrade, by error kind (the handshake is still HTTP). */
+const UPGRADE_STATUS: Partial<Record<ErrorKind, { status: number; text: string }>> = {
+  rate_limited: { status: 429, text: 'Too Many Requests' },
+  unavailable: { status: 503, text: 'Service Unavailable' },
+  forbidden: { status: 403, text: 'Forbidden' },
+};
+
+/**
+ * The status line for an upgrade refused by an error (this file is realtime's one error mapper).
+ * SECURITY: unknown errors are logged with a reference; the client sees only a bare 500.
+ */
+export function toUpgradeRefusal(e: unknown, log: Logger): { status: number; text: string } {
+  const known = isAppError(e) ? UPGRADE_STATUS[e.kind] : undefined;
+  if (known) return known;
+  log.error({ err: e, ref: randomId().slice(0, 12) }, 'upgrade refused by an error');
+  return { status: 500, text: 'Internal Server Error' };
+}

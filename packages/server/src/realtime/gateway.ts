@@ -2,10 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MAX_FRAME_BYTES } from '@palisade/protocol';
 import { WebSocketServer } from 'ws';
-import { isAppError } from '../core/index.js';
 import { Connection } from './connection.js';
 import type { RealtimeDeps } from './deps.js';
-import { CLOSE } from './frame-errors.js';
+import { CLOSE, toUpgradeRefusal } from './frame-errors.js';
 import { Hub } from './hub.js';
 
 /** The WebSocket endpoint path. */
@@ -25,7 +24,8 @@ export class Gateway {
 
   /** Handles an HTTP upgrade request. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const address = req.socket.remoteAddress ?? 'unknown';
+    // SECURITY: X-Forwarded-For counts only from a configured trusted proxy (server.trustProxy).
+    const address = this.deps.clientAddress?.(req) ?? req.socket.remoteAddress ?? 'unknown';
     const reject = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
@@ -38,7 +38,8 @@ export class Gateway {
     try {
       this.deps.auth.limiter.check('connect.address', address);
     } catch (e) {
-      return isAppError(e) ? reject(429, 'Too Many Requests') : reject(500, 'Internal Server Error');
+      const refusal = toUpgradeRefusal(e, this.deps.log);
+      return reject(refusal.status, refusal.text);
     }
     // SECURITY (S8): until it authenticates, the socket counts against its address's connection cap.
     this.wss.handleUpgrade(req, socket, head, (ws) => new Connection(ws, this.deps, this.hub, address, () => this.deps.connectionSlots?.release(socket)));

@@ -165,7 +165,8 @@ export class Hub {
   }
 
   private onRevoked(e: SessionsRevoked): void {
-    for (const id of e.sessionIds) for (const c of [...(this.bySession.get(id) ?? [])]) c.close(CLOSE.unauthenticated, 'session revoked');
+    const reason = e.reason === 'user_disabled' ? CLOSE_REASON.user_disabled : 'session revoked';
+    for (const id of e.sessionIds) for (const c of [...(this.bySession.get(id) ?? [])]) c.close(CLOSE.unauthenticated, reason);
   }
 
   /** Re-reads the session of every open socket (batched) and closes those that no longer hold. */

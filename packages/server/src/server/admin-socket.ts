@@ -1,8 +1,9 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { CreateInviteRequest } from '@palisade/protocol';
 import { createInvite, revokeSessions } from '../auth/index.js';
-import { isAppError } from '../core/index.js';
+import { toHttpError } from '../http/index.js';
 import type { Core } from './compose.js';
 
 const InviteBody = CreateInviteRequest;
@@ -23,7 +24,11 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
  */
 export async function startAdminSocket(core: Core, stats: () => Record<string, unknown>): Promise<Server> {
   const path = core.adminSocketPath;
-  if (existsSync(path)) unlinkSync(path);
+  if (existsSync(path)) {
+    // SECURITY: never take over (and later remove) a socket another live server answers on.
+    if (await answers(path)) throw new Error(`another server answers on the admin socket ${path}; give this one its own server.adminSocket`);
+    unlinkSync(path); // left behind by a server that was killed
+  }
   const server = createServer((req, res) => void handle(core, stats, req, res));
   const oldMask = process.umask(0o177);
   try {
@@ -33,6 +38,18 @@ export async function startAdminSocket(core: Core, stats: () => Record<string, u
   }
   chmodSync(path, 0o600);
   return server;
+}
+
+/** True when something accepts connections on the unix socket at `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((res) => {
+    const c = connect(path);
+    c.once('connect', () => {
+      c.destroy();
+      res(true);
+    });
+    c.once('error', () => res(false));
+  });
 }
 
 async function handle(core: Core, stats: () => Record<string, unknown>, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -63,8 +80,8 @@ async function handle(core: Core, stats: () => Record<string, unknown>, req: Inc
     }
     send(404, { code: 'not_found', message: 'unknown admin operation' });
   } catch (e) {
-    if (isAppError(e)) return send(400, { code: e.code, message: e.message });
-    core.log.error({ err: e }, 'admin socket error');
-    send(500, { code: 'internal', message: 'internal error; see the server log' });
+    // Error kinds become statuses in http/error-map.ts only (not_found stays 404 here too).
+    const { status, body } = toHttpError(e, core.log);
+    send(status, body);
   }
 }

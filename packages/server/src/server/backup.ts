@@ -6,6 +6,7 @@ import { systemClock } from '../core/index.js';
 import { decryptBackupFile, encryptBackupFile, randomKey, readBackupHeader, type BackupHeader } from '../crypto/index.js';
 import { prepareRestore, snapshotStore, storeDialect, storeHoldsData } from '../store/index.js';
 import { keyringPath, openKeyringInMemory, openKms, storeOptions } from './compose.js';
+import { acquireDataDirLock } from './data-dir-lock.js';
 
 type Progress = (line: string) => void;
 
@@ -107,6 +108,29 @@ async function openBackupKey(config: Config, env: NodeJS.ProcessEnv, header: Bac
  * binds the header hash) have all been authenticated, except to choose which key to try.
  */
 export async function restoreBackup(config: Config, env: NodeJS.ProcessEnv, file: string, force: boolean, progress: Progress = () => undefined): Promise<RestoreResult> {
+  const createdDir = !existsSync(config.dataDir);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  let lock;
+  try {
+    // SECURITY: no server (and no other restore) may use the data directory while it is replaced.
+    lock = acquireDataDirLock(config.dataDir, 'palisade backup restore');
+  } catch (e) {
+    if (createdDir) rmSync(config.dataDir, { recursive: true, force: true });
+    throw e;
+  }
+  try {
+    return await restoreLocked(config, env, file, force, progress);
+  } catch (e) {
+    lock.release();
+    // A failed restore into a new data directory leaves nothing behind (no keyring, no scratch).
+    if (createdDir) rmSync(config.dataDir, { recursive: true, force: true });
+    throw e;
+  } finally {
+    lock.release();
+  }
+}
+
+async function restoreLocked(config: Config, env: NodeJS.ProcessEnv, file: string, force: boolean, progress: Progress): Promise<RestoreResult> {
   const { header } = await readBackupHeader(file);
   const opts = storeOptions(config, env);
   if (header.dialect !== storeDialect(opts)) throw new Error(`this backup is of a ${header.dialect} store; configure store.url for ${header.dialect}`);
@@ -118,7 +142,6 @@ export async function restoreBackup(config: Config, env: NodeJS.ProcessEnv, file
   if (!force && (await storeHoldsData(opts))) throw new Error(`${storeName(config)} already exists; restore into an empty data directory, or pass --force to replace it (the old one is kept aside)`);
 
   const key = await openBackupKey(config, env, header);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // A restore that was killed leaves its scratch behind (clear snapshot of sealed values): remove it.
   for (const f of readdirSync(config.dataDir)) if (f.startsWith('.restore-')) rmSync(join(config.dataDir, f), { recursive: true, force: true });
   const scratch = mkdtempSync(join(config.dataDir, '.restore-'));

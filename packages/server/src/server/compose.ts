@@ -8,9 +8,10 @@ import { InProcessBus } from '../cluster/index.js';
 import { adminSocketPath, resolveSecret, storeTlsDecision, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
 import { attestationAllowlist, configurePasswordGate, defaultGateOptions, LocalKms, OidcRelyingParty, Pkcs11Kms, type AttestationAllowlist, type Kms } from '../crypto/index.js';
-import { EnvelopeSealer, KeyRotation } from '../keys/index.js';
+import { EnvelopeSealer, instrumentKms, KeyRotation } from '../keys/index.js';
 import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
 import { LIMITS, RateLimiter, StorageReserve, type FreeSpaceProbe } from '../limits/index.js';
+import { PrometheusMetrics, QueryTimingPlugin } from '../metrics/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import { openStore, type Store, type StoreOptions } from '../store/index.js';
 
@@ -22,6 +23,8 @@ export interface Core {
   messaging: MessagingDeps;
   rbac: RbacDeps;
   log: Logger;
+  /** The Prometheus registry and the metrics port every module records into. */
+  metrics: PrometheusMetrics;
   kms: Kms;
   /** Envelope encryption of what the server keeps (also `auth.sealer`). */
   sealer: EnvelopeSealer;
@@ -37,25 +40,34 @@ export function buildLogger(config: Config): Logger {
   return pino({
     level: config.log.level,
     base: { svc: 'palisade' },
-    redact: { paths: ['token', 'password', '*.token', '*.password', 'req.headers.authorization', 'payload', '*.payload'], censor: '[REDACTED]' },
+    redact: {
+      paths: ['token', 'password', '*.token', '*.password', 'payload', '*.payload', 'authorization', 'cookie', '*.authorization', '*.cookie', 'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', 'query.token', '*.query.token'],
+      censor: '[REDACTED]',
+    },
   }) as unknown as Logger;
 }
 
 /** Opens the store, applies migrations and wires the domain modules. */
-export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { clock?: Clock; log?: Logger } = {}): Promise<Core> {
+export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { clock?: Clock; log?: Logger; metrics?: PrometheusMetrics } = {}): Promise<Core> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const log = opts.log ?? buildLogger(config);
   const clock = opts.clock ?? systemClock;
-  const store = await openStore(storeOptions(config, env));
-  const applied = await store.migrate();
+  const metrics = opts.metrics ?? new PrometheusMetrics();
+  // The key store first: a master secret that does not open the keyring must fail the start before
+  // the store is migrated.
+  const { kms: rawKms, generatedAt } = openKms(config, env, clock);
+  const kms = instrumentKms(rawKms, metrics);
+  const opened = await openStore(storeOptions(config, env));
+  const applied = await opened.migrate();
   if (applied.length > 0) log.info({ migrations: applied }, 'store migrated');
-  const { kms, generatedAt } = openKms(config, env, clock);
+  // Every query (transactions included) is timed into palisade_store_query_seconds.
+  const store: Store = { ...opened, db: opened.db.withPlugin(new QueryTimingPlugin(metrics)) };
   const sealer = new EnvelopeSealer(store.db, kms, clock);
   // Table scopes are sealed inside transactions: their keys must be loaded before any request.
   await sealer.prepareServerScopes();
   const rotation = new KeyRotation(store.db, sealer, kms, clock, log, { rotateEveryDays: config.keys.rotateEveryDays, autoRotate: config.keys.autoRotate, sealPayloads: config.keys.sealMessages });
   const bus = new InProcessBus(log);
-  const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides });
+  const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides }, (name) => metrics.rateLimited(name));
   const gate = defaultGateOptions();
   const concurrency = config.auth.argon2.concurrency ?? gate.concurrency;
   configurePasswordGate({ concurrency, maxQueue: concurrency * 16, deadlineMs: config.auth.argon2.queueDeadlineMs ?? gate.deadlineMs });
@@ -63,7 +75,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   const storage = new StorageReserve(freeSpaceProbe(store, config), config.limits.storageReserveMiB * 1024 * 1024, clock);
   await storage.refresh();
   const auth: AuthDeps = {
-    db: store.db, clock, bus, limiter, log,
+    db: store.db, clock, bus, limiter, log, metrics,
     policy: {
       sessionTtlMs: config.auth.sessionTtlHours * 3_600_000,
       idleTimeoutMs: config.auth.idleTimeoutMinutes * 60_000,
@@ -81,7 +93,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
     ...(config.auth.oidc ? { sso: ssoFromConfig(config.auth.oidc, env) } : {}),
   };
   const messaging: MessagingDeps = {
-    db: store.db, clock, bus, limiter, storage, outbox, log, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, log),
+    db: store.db, clock, bus, limiter, storage, outbox, log, metrics, sends: new SendQueue(store.db, (n) => metrics.sendBatch(n)), cursors: new CursorWriter(store.db, log),
     sealer,
     sealPayloads: config.keys.sealMessages,
   };
@@ -99,7 +111,7 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       [ROLE_GRANT_ACTION]: { permission: 'role.grant', run: (params, actors) => completeRoleGrant(rbac, params, actors) },
     },
   };
-  return { config, store, auth, messaging, rbac, log, kms, sealer, rotation, masterSecretGeneratedAt: generatedAt, adminSocketPath: adminSocketPath(config) };
+  return { config, store, auth, messaging, rbac, log, metrics, kms, sealer, rotation, masterSecretGeneratedAt: generatedAt, adminSocketPath: adminSocketPath(config) };
 }
 
 /** The AAL3 authenticator allowlist: the configured AAGUIDs with their root certificates read from disk. */

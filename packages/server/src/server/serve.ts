@@ -1,13 +1,19 @@
 import type { Server as NetServer } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import { AuditTail } from '../audit/index.js';
 import { ExpiredRowSweeper, issueBootstrapToken } from '../auth/index.js';
-import type { Config } from '../config/index.js';
+import { isLoopbackHost, resolveSecret, type Config } from '../config/index.js';
 import type { Clock, Logger } from '../core/index.js';
 import { AddressConnectionCap, buildHttpApp, type HttpLimits } from '../http/index.js';
+import { TrustedProxies } from '../limits/index.js';
 import { Gateway } from '../realtime/index.js';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { startAdminSocket } from './admin-socket.js';
+import { bootstrapTokenPath, writeBootstrapFile } from './bootstrap-file.js';
 import { buildCore, type Core } from './compose.js';
+import { startMetricsListener, type MetricsListener } from './metrics-listener.js';
+import { acquireDataDirLock } from './data-dir-lock.js';
+import { defaultMasterSecretPath } from './master-secret.js';
+import { preflight, PreflightError } from './preflight.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 /** A started server. */
@@ -15,19 +21,62 @@ export interface RunningServer {
   core: Core;
   port: number;
   tls: TlsMaterial;
-  /** The first-admin token when no account exists yet (shown once). */
-  bootstrap: { token: string; expiresAt: number } | undefined;
+  /**
+   * The first-admin token when no account exists yet (shown once); `file` is set when it was written
+   * to a 0600 file instead (`bootstrapToFile`), and then the token must not be printed.
+   */
+  bootstrap: { token: string; expiresAt: number; file?: string } | undefined;
   gateway: Gateway;
+  /** The Prometheus listener, unless `metrics.enabled` is false. */
+  metrics: { url: string; port: number; tokenRequired: boolean } | undefined;
   /** Graceful stop: refuse new work, finish in-flight operations, close sockets with 1001. */
   close(): Promise<void>;
 }
 
-/** Starts HTTPS + WSS on one port, the admin socket, and the outbox recovery. */
-export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: { clock?: Clock; log?: Logger } = {}): Promise<RunningServer> {
-  const core = await buildCore(config, env, opts);
+/** Options of `startServer`. */
+export interface StartOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Write the first-admin token to `<dataDir>/first-admin-token` (0600) instead of handing it out. */
+  bootstrapToFile?: boolean;
+}
+
+/**
+ * Starts HTTPS + WSS on one port, the admin socket, and the outbox recovery. Checks everything first
+ * (preflight), then takes the data directory's lock; a start that fails leaves no data directory,
+ * lock or generated master secret it created behind.
+ */
+export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: StartOptions = {}): Promise<RunningServer> {
+  // With `connect`: the port is free and PostgreSQL answers (a PKCS#11 login comes with the KMS, before the store).
+  const problems = await preflight(config, env, { connect: true });
+  if (problems.length > 0) throw new PreflightError(problems);
+  const createdDir = !existsSync(config.dataDir);
+  const masterFile = defaultMasterSecretPath(config.dataDir);
+  const createdMaster = config.keys.provider === 'local' && !config.keys.masterSecret && !existsSync(masterFile);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  let lock;
+  try {
+    lock = acquireDataDirLock(config.dataDir, 'palisade serve');
+  } catch (e) {
+    if (createdDir) rmSync(config.dataDir, { recursive: true, force: true });
+    throw e;
+  }
+  let core: Core | undefined;
+  try {
+    core = await buildCore(config, env, opts);
+    return await listen(core, config, env, lock.release, opts);
+  } catch (e) {
+    await core?.store.close().catch(() => undefined);
+    lock.release();
+    // Nothing of a failed first start stays behind (the store, if created, is in this directory).
+    if (createdDir) rmSync(config.dataDir, { recursive: true, force: true });
+    if (createdDir && createdMaster) rmSync(masterFile, { force: true });
+    throw e;
+  }
+}
+
+async function listen(core: Core, config: Config, env: NodeJS.ProcessEnv, releaseLock: () => void, opts: StartOptions): Promise<RunningServer> {
   const tls = await loadTlsMaterial(config);
-  const auditTail = new AuditTail(core.store.db, core.sealer, core.messaging.bus, core.log);
-  await auditTail.start();
   await core.rotation.sealLegacy();
   // In the background: finish a rotation or re-encryption a crash interrupted, then keep to the schedule.
   void core.rotation.resume().catch((e: unknown) => core.log.error({ err: e }, 'resuming a key job failed; it is retried at the next start'));
@@ -44,13 +93,19 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
     keepAliveTimeoutMs: h.keepAliveTimeoutSeconds * 1000, maxConnections: h.maxConnections, maxConnectionsPerAddress: h.maxConnectionsPerAddress,
   };
   const cap = new AddressConnectionCap(limits.maxConnectionsPerAddress);
-  const gateway = new Gateway({ auth: core.auth, messaging: core.messaging, log: core.log, allowedOrigins: config.server.allowedOrigins, connectionSlots: cap, recheckEveryMs: config.server.sessionRecheckSeconds * 1000 });
+  const proxies = new TrustedProxies(config.server.trustProxy);
+  const gateway = new Gateway({
+    auth: core.auth, messaging: core.messaging, log: core.log, metrics: core.metrics,
+    clientAddress: (req) => proxies.clientAddress(req.socket.remoteAddress ?? 'unknown', req.headers['x-forwarded-for']),
+    allowedOrigins: config.server.allowedOrigins, connectionSlots: cap, recheckEveryMs: config.server.sessionRecheckSeconds * 1000,
+  });
   const app = buildHttpApp(
     {
       auth: core.auth,
       messaging: core.messaging,
       rbac: core.rbac,
       log: core.log,
+      metrics: core.metrics,
       draining: () => draining,
       ready: async () => {
         try {
@@ -62,10 +117,17 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       },
     },
     { certPem: tls.certPem, keyPem: tls.keyPem, minVersion: config.server.tls.minVersion },
-    { limits, cap },
+    { limits, cap, trustProxy: proxies },
   );
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
-  await app.listen({ host: config.server.host, port: config.server.port });
+  core.metrics.trackConnections(() => new Promise((resolve) => app.server.getConnections((e, n) => resolve(e ? 0 : n))));
+  const metrics = config.metrics.enabled ? await startMetrics(config, env, core, tls) : undefined;
+  try {
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (e) {
+    await metrics?.close();
+    throw e;
+  }
   const port = (app.server.address() as { port: number }).port;
   const startedAt = Date.now();
   let admin: HttpServer | undefined;
@@ -74,7 +136,10 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
   } catch (e) {
     core.log.warn({ err: e, path: core.adminSocketPath }, 'admin socket not started; use the offline admin commands');
   }
-  const bootstrap = await issueBootstrapToken(core.auth);
+  rmSync(bootstrapTokenPath(config.dataDir), { force: true }); // a killed server's: its token is replaced below
+  const issued = await issueBootstrapToken(core.auth);
+  const tokenFile = issued && opts.bootstrapToFile ? writeBootstrapFile(core, issued.token, issued.expiresAt) : undefined;
+  const bootstrap = issued && (tokenFile ? { ...issued, file: tokenFile.path } : issued);
   core.log.info({ port, tls: tls.source, store: core.store.dialect, tlsMinVersion: config.server.tls.minVersion }, 'listening');
 
   let closing: Promise<void> | undefined;
@@ -84,14 +149,33 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
       const grace = config.server.shutdownGraceSeconds * 1000;
       await gateway.drain(grace);
       await app.close();
+      await metrics?.close();
       await new Promise<void>((r) => (admin ? (admin as NetServer).close(() => r()) : r()));
       await core.rotation.stop();
       sweeper.stop();
-      await auditTail.stop();
       await core.messaging.cursors.flush();
       await core.messaging.outbox.flush();
+      tokenFile?.stop();
       await core.store.close();
+      releaseLock();
       core.log.info({}, 'stopped');
     })());
-  return { core, port, tls, bootstrap, gateway, close };
+  const metricsInfo = metrics ? { url: metrics.url, port: metrics.port, tokenRequired: config.metrics.token !== undefined } : undefined;
+  return { core, port, tls, bootstrap, gateway, metrics: metricsInfo, close };
+}
+
+/**
+ * The metrics listener from config `metrics`: plain HTTP on a loopback host, HTTPS with the server's
+ * certificate elsewhere (the schema has made sure a token is set then, so it never crosses a network in clear).
+ */
+function startMetrics(config: Config, env: NodeJS.ProcessEnv, core: Core, tls: TlsMaterial): Promise<MetricsListener> {
+  const m = config.metrics;
+  return startMetricsListener({
+    host: m.host,
+    port: m.port,
+    ...(m.token ? { token: resolveSecret(m.token, env).reveal() } : {}),
+    ...(isLoopbackHost(m.host) ? {} : { tls: { certPem: tls.certPem, keyPem: tls.keyPem, minVersion: config.server.tls.minVersion } }),
+    render: () => core.metrics.render(),
+    log: core.log,
+  });
 }

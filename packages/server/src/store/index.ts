@@ -6,3 +6,4 @@ export { openStore, prepareRestore, snapshotStore, storeDialect, storeHoldsData,
 export { postgresSslOptions, withoutSslParams, type PostgresTls } from './postgres/tls.js';
 export type { Database, Db, Tx, Executor } from './schema.js';
 export { isUniqueViolation } from './errors.js';
+export { probeStore } from './probe.js';

@@ -17,7 +17,7 @@ export interface LiveServer {
 
 /** Starts `startServer` on 127.0.0.1:0 with a fresh data dir; `tune` edits the parsed config. */
 export async function startLiveServer(tune: (c: Config) => void = () => undefined, opts: { clock?: Clock } = {}): Promise<LiveServer> {
-  const config = loadConfig({ env: { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-live-')), PALISADE_PORT: '0', PALISADE_HOST: '127.0.0.1' } });
+  const config = loadConfig({ env: { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-live-')), PALISADE_PORT: '0', PALISADE_METRICS_PORT: '0', PALISADE_HOST: '127.0.0.1' } });
   tune(config);
   const running = await startServer(config, {}, { log: silentLogger, ...(opts.clock ? { clock: opts.clock } : {}) });
   return { running, port: running.port, baseUrl: `https://127.0.0.1:${running.port}`, ca: running.tls.certPem, stop: () => running.close() };

@@ -72,6 +72,11 @@ export class Pkcs11Kms implements Kms {
     }
   }
 
+  /** Loads the module, finds the token and logs in, then closes the session: creates nothing. */
+  static probe(opts: Pkcs11Options): void {
+    new Pkcs11Kms(opts).close();
+  }
+
   /** Opens the token, logs in and loads (or, on first use, creates) the KEK versions. */
   static open(opts: Pkcs11Options): Pkcs11Kms {
     const kms = new Pkcs11Kms(opts);

@@ -1,6 +1,6 @@
-import { ChangePasswordRequest, CreateInviteRequest, EnrolRequest, IdParams, LoginRequest, UpdateProfileRequest } from '@palisade/protocol';
+import { ChangePasswordRequest, CreateInviteRequest, EnrolCheckRequest, EnrolRequest, IdParams, LoginRequest, UpdateProfileRequest } from '@palisade/protocol';
 import { AppError } from '../../core/index.js';
-import { assertRecentStrongAuth, changePassword, createInvite, enrol, getProfile, listMySessions, login, logout, revokeSessions, updateProfile } from '../../auth/index.js';
+import { assertRecentStrongAuth, changePassword, checkEnrolToken, createInvite, enrol, getProfile, listMySessions, login, logout, revokeSessions, updateProfile } from '../../auth/index.js';
 import { assertAccount, INVITE_APPROVAL_ACTION, requestApproval, TWO_PERSON_ROLES } from '../../rbac/index.js';
 import { route } from '../route.js';
 
@@ -9,6 +9,10 @@ export const accountRoutes = [
   route({
     method: 'POST', url: '/v1/enrol', access: 'public', summary: 'Create an account with a bootstrap or invite token', body: EnrolRequest, status: 201,
     handler: ({ deps, body, address }) => enrol(deps.auth, body, address),
+  }),
+  route({
+    method: 'POST', url: '/v1/enrol/check', access: 'public', summary: 'Whether a bootstrap or invite token can enrol now → {valid} (rate-limited with enrolment)', body: EnrolCheckRequest,
+    handler: async ({ deps, body, address }) => ({ valid: await checkEnrolToken(deps.auth, body.token, address) }),
   }),
   route({
     method: 'POST', url: '/v1/login', access: 'public', summary: 'Log in with a password and a device key; returns a session token', body: LoginRequest,

@@ -1,5 +1,5 @@
 import { ApprovalRequest, ElevationRequest, GrantRoleRequest, IdParams, UserRoleParams, UsersQuery } from '@palisade/protocol';
-import { deleteUser, disableUser, listUsers, verifyEmail } from '../../auth/index.js';
+import { deleteUser, disableUser, enableUser, listUsers, verifyEmail } from '../../auth/index.js';
 import { approve, approveElevation, grantRole, listGrants, pendingApprovals, pendingElevations, requestApproval, requestElevation, revokeRole } from '../../rbac/index.js';
 import { route } from '../route.js';
 
@@ -16,6 +16,10 @@ export const adminRoutes = [
   route({
     method: 'POST', url: '/v1/admin/users/:id/disable', access: 'user.disable', summary: 'Disable an account (its sessions end; needs a recent step-up)', params: IdParams,
     handler: async ({ deps, principal, params, address }) => { await disableUser(deps.auth, principal, params.id, address); },
+  }),
+  route({
+    method: 'POST', url: '/v1/admin/users/:id/enable', access: 'user.disable', summary: 'Enable a disabled account again (needs a recent step-up; its old sessions stay ended)', params: IdParams,
+    handler: async ({ deps, principal, params, address }) => { await enableUser(deps.auth, principal, params.id, address); },
   }),
   route({
     method: 'POST', url: '/v1/admin/users/:id/email/verify', access: 'user.disable', summary: 'Mark a user\'s e-mail address as verified after checking it (it becomes unique and searchable)', params: IdParams,

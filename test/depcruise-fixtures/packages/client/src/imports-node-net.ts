@@ -1,0 +1,2 @@
+// expect: client-core-platform-neutral
+export { connect } from 'node:net';

@@ -1,0 +1,2 @@
+// expect: packages-not-server-internals
+export { startServer } from '@palisade/server';

@@ -1,0 +1,2 @@
+/** Fixture stub: the SDK entry. */
+export const client = 'client';

@@ -1,0 +1,2 @@
+// expect: protocol-imports-no-package
+export { client } from '../../client/src/index.js';

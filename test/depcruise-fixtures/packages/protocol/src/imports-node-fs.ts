@@ -1,0 +1,2 @@
+// expect: protocol-no-io
+export { readFileSync } from 'node:fs';

@@ -1,0 +1,2 @@
+// expect: domain-order-audit
+export { rbac } from '../rbac/index.js';

@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of audit. */
+export const audit = 'audit';

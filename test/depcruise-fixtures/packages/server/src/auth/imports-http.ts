@@ -1,0 +1,2 @@
+// expect: domain-not-transport
+export { http } from '../http/index.js';

@@ -1,0 +1,2 @@
+// expect: no-unresolvable
+export { nothing } from './no-such-file.js';

@@ -1,0 +1,2 @@
+// expect: db-drivers-only-in-store
+export type { Pool } from 'pg';

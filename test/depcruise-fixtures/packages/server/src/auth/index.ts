@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of auth. */
+export const auth = 'auth';

@@ -1,0 +1,2 @@
+/** Fixture stub: a module-internal file. */
+export const internal = 1;

@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of cluster. */
+export const cluster = 'cluster';

@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of config. */
+export const config = 'config';

@@ -1,0 +1,3 @@
+// expect: no-cycles
+import { b } from './cycle-b.js';
+export const a = (): number => b() + 1;

@@ -1,0 +1,2 @@
+// expect: kernel-imports-nothing
+export { store } from '../store/index.js';

@@ -1,0 +1,2 @@
+// expect: infra-no-siblings
+export { store } from '../store/index.js';

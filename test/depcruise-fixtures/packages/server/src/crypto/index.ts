@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of crypto. */
+export const crypto = 'crypto';

@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of detect. */
+export const detect = 'detect';

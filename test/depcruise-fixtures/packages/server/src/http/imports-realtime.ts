@@ -1,0 +1,2 @@
+// expect: http-not-realtime
+export { realtime } from '../realtime/index.js';

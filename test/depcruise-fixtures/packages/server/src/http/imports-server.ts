@@ -1,0 +1,2 @@
+// expect: transport-not-entry
+export { server } from '../server/index.js';

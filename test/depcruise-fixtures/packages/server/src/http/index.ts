@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of http. */
+export const http = 'http';

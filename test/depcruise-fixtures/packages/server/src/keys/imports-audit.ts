@@ -1,0 +1,2 @@
+// expect: domain-order-leaves
+export { audit } from '../audit/index.js';

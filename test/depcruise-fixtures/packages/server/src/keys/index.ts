@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of keys. */
+export const keys = 'keys';

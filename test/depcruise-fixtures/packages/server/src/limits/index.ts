@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of limits. */
+export const limits = 'limits';

@@ -1,0 +1,2 @@
+// expect: domain-order-auth-messaging
+export { auth } from '../auth/index.js';

@@ -1,0 +1,2 @@
+// expect: nobody-imports-detect
+export { detect } from '../detect/index.js';

@@ -1,0 +1,2 @@
+// expect: crypto-primitives-only-in-crypto
+export { randomBytes } from 'node:crypto';

@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of messaging. */
+export const messaging = 'messaging';

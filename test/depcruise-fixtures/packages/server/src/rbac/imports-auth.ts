@@ -1,0 +1,2 @@
+// expect: domain-order-rbac
+export { auth } from '../auth/index.js';

@@ -1,0 +1,2 @@
+// expect: domain-not-transport
+export type { FastifyInstance } from 'fastify';

@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of rbac. */
+export const rbac = 'rbac';

@@ -1,0 +1,2 @@
+// expect: through-index-only
+export { internal } from '../auth/internal.js';

@@ -1,0 +1,2 @@
+// expect: realtime-not-http
+export { http } from '../http/index.js';

@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of realtime. */
+export const realtime = 'realtime';

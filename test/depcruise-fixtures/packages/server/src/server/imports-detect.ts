@@ -1,0 +1,2 @@
+// server/ wires detect: no expectation.
+export { detect } from '../detect/index.js';

@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of server. */
+export const server = 'server';

@@ -1,0 +1,2 @@
+// expect: infra-only-kernel
+export { audit } from '../audit/index.js';

@@ -1,0 +1,2 @@
+// expect: store-only-crypto
+export { config } from '../config/index.js';

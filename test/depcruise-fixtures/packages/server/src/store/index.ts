@@ -1,0 +1,2 @@
+/** Fixture stub: the public API of store. */
+export const store = 'store';
