@@ -59,7 +59,7 @@ export class Connection implements Peer {
     private readonly address: string,
     private readonly onAuthenticated: () => void = () => undefined,
   ) {
-    this.out = new SendBuffer({ send: (text, done) => ws.send(text, done) }, () => deps.auth.clock.now(), deps.sendLimits ?? SEND_LIMITS);
+    this.out = new SendBuffer({ send: (text, done) => ws.send(text, done) }, deps.monotonicNow ?? (() => performance.now()), deps.sendLimits ?? SEND_LIMITS);
     this.timer = setTimeout(() => this.close(CLOSE.authTimeout, 'authenticate in time'), deps.authTimeoutMs ?? 10_000);
     ws.on('message', (data, isBinary) => void this.onFrame(data as Buffer, isBinary));
     ws.on('close', (code: number) => ((this.closeCode ??= code), this.onClosed()));

@@ -35,7 +35,7 @@ describe('realtime delivery state machine (Connection + Hub, fake socket, fake c
     store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'palisade-rt-')) });
     await store.migrate();
     deps = await testDeps(store, clock);
-    rdeps = { auth: deps.auth, messaging: deps.messaging, log: silentLogger, allowedOrigins: [], sendLimits: LIMITS, sweepEveryMs: 3_600_000 };
+    rdeps = { auth: deps.auth, messaging: deps.messaging, log: silentLogger, allowedOrigins: [], sendLimits: LIMITS, sweepEveryMs: 3_600_000, monotonicNow: () => clock.now() };
     [alice] = (await makeUsers(deps.auth, [uniqueName('alice')])) as [Principal];
     const invite = await createInvite(deps.auth, null, { role: 'member', ttlHours: 1 });
     await enrol(deps.auth, { token: invite.token, username: bobName, password: PASS }, '10.0.1.1');

@@ -25,4 +25,6 @@ export interface RealtimeDeps {
   sendLimits?: SendLimits;
   /** How often the hub looks for stalled sockets; default 5 s. */
   sweepEveryMs?: number;
+  /** Monotonic milliseconds for the stall timeout (tests pass a fake clock); default performance.now. */
+  monotonicNow?: () => number;
 }

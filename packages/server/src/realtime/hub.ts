@@ -103,7 +103,8 @@ export class Hub {
 
   /** Closes (4008) every socket whose send buffer has stalled; the devices resume from their cursors. */
   sweep(): void {
-    const now = this.deps.auth.clock.now();
+    // Monotonic: a wall-clock jump must not make every congested socket look stalled.
+    const now = this.deps.monotonicNow?.() ?? performance.now();
     for (const c of [...this.connections()]) c.sweep(now);
   }
 
