@@ -104,6 +104,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : String(e));
+  console.error(e instanceof Error ? `${e.message} ${JSON.stringify(e)}` : String(e));
   process.exit(1);
 });

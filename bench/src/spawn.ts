@@ -38,7 +38,9 @@ export async function startPalisade(dataDir: string, configFile: string, env: Re
     const m = /listening on https:\/\/[^:]+:(\d+)/.exec(t.stderr());
     return m && /^Ready\. Press Ctrl-C to stop\.$/m.test(t.stderr()) ? Number(m[1]) : undefined;
   }, t);
-  const token = /first admin \(valid until [^)]+\):\n\s+(\S+)/.exec(t.stderr())?.[1] ?? '';
+  // stderr is a pipe, not a terminal: the server writes the first-admin token to a 0600 file and names it.
+  const tokenFile = /^is in the file (\S+) \(mode 0600/m.exec(t.stderr())?.[1];
+  const token = tokenFile !== undefined ? readFileSync(tokenFile, 'utf8').trim() : (/first admin \(valid until [^)]+\):\n\s+(\S+)/.exec(t.stderr())?.[1] ?? '');
   return { ...t, port, token, ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8') };
 }
 
