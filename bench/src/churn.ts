@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { palisadeTarget } from './palisade-target.js';
 import type { BenchClient } from './target.js';
 
-const HELP = `Usage: node bench/dist/churn.js [--connections N] [--rounds R] [--lanes L] [--label NAME] [--server-env K=V ...]
+const HELP = `Usage: node bench/dist/churn.js [--connections N] [--rounds R] [--lanes L] [--label NAME] [--settle S] [--server-env K=V ...]
 
 Connection churn: starts a real Palisade server, then R times opens N authenticated TLS WebSocket
 connections (the real SDK: challenge, device-key proof, synced) and closes them all, sampling the
@@ -15,6 +15,7 @@ server's VmRSS, RssAnon and open fds from /proc after each phase. Writes bench/r
   --rounds R        rounds (default 3)
   --lanes L         connections opened in parallel (default 50)
   --label NAME      a name for this run in the file name (default "default")
+  --settle S        also sample S seconds after closing (default 5: only the 5 s sample)
   --server-env K=V  an environment variable for the server process only (repeatable),
                     e.g. --server-env MALLOC_ARENA_MAX=2
   -h, --help        this text`;
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       lanes: { type: 'string', default: '50' },
       label: { type: 'string', default: 'default' },
+      settle: { type: 'string', default: '5' },
       'server-env': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -89,6 +91,11 @@ async function main(): Promise<void> {
       for (let i = 0; i < 600 && sample(target.pid, '').fds > start.fds + 5; i++) await settle(100);
       await settle(5000);
       take(`round ${r}: closed`);
+      const later = Number(values.settle);
+      if (later > 5) {
+        await settle((later - 5) * 1000);
+        take(`round ${r}: closed +${later} s`);
+      }
     }
   } finally {
     await target.stop();
