@@ -8,7 +8,7 @@ import type { BenchClient, Target } from './target.js';
 const PASS = 'benchmark passphrase that is long enough';
 
 /** Palisade as a benchmark target: a real server process, real users, the real SDK. */
-export async function palisadeTarget(dataDir: string, progress: (s: string) => void, opts: { sealMessages?: boolean; name?: string } = {}): Promise<Target & { baseUrl: string }> {
+export async function palisadeTarget(dataDir: string, progress: (s: string) => void, opts: { sealMessages?: boolean; name?: string; env?: Record<string, string> } = {}): Promise<Target & { baseUrl: string }> {
   // Rate limits are a policy, not a capacity: lift them so the benchmark measures the server.
   const configFile = join(dataDir, 'bench.yaml');
   writeFileSync(configFile, [
@@ -26,7 +26,7 @@ export async function palisadeTarget(dataDir: string, progress: (s: string) => v
     // Connection caps too: every benchmark client comes from 127.0.0.1.
     'http:', '  maxConnections: 200000', '  maxConnectionsPerAddress: 100000',
     'keys:', `  sealMessages: ${opts.sealMessages ?? true}`, ''].join('\n'));
-  const server = await startPalisade(dataDir, configFile);
+  const server = await startPalisade(dataDir, configFile, opts.env);
   const baseUrl = `https://127.0.0.1:${server.port}`;
   const users: { name: string; key: DeviceKey; token: string }[] = [];
   const client = (key: DeviceKey, token?: string) => createNodeClient({ baseUrl, ca: server.ca, deviceKey: key, token });

@@ -25,12 +25,12 @@ function track(child: ChildProcess): Child {
   };
 }
 
-/** Starts `palisade serve` with the given data dir and config file; resolves with its port, token and CA. */
-export async function startPalisade(dataDir: string, configFile: string): Promise<Child & { port: number; token: string; ca: string }> {
+/** Starts `palisade serve` with the given data dir, config file and extra env; resolves with its port, token and CA. */
+export async function startPalisade(dataDir: string, configFile: string, env: Record<string, string> = {}): Promise<Child & { port: number; token: string; ca: string }> {
   // BENCH_SERVER_NODE_ARGS passes extra node flags to the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...extra, join(ROOT, 'packages/server/dist/cli/main.js'), 'serve', '--config', configFile], {
-    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_METRICS_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn' },
+    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_METRICS_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const t = track(child);
@@ -38,7 +38,9 @@ export async function startPalisade(dataDir: string, configFile: string): Promis
     const m = /listening on https:\/\/[^:]+:(\d+)/.exec(t.stderr());
     return m && /^Ready\. Press Ctrl-C to stop\.$/m.test(t.stderr()) ? Number(m[1]) : undefined;
   }, t);
-  const token = /first admin \(valid until [^)]+\):\n\s+(\S+)/.exec(t.stderr())?.[1] ?? '';
+  // stderr is a pipe, not a terminal: the server writes the first-admin token to a 0600 file and names it.
+  const tokenFile = /^is in the file (\S+) \(mode 0600/m.exec(t.stderr())?.[1];
+  const token = tokenFile !== undefined ? readFileSync(tokenFile, 'utf8').trim() : (/first admin \(valid until [^)]+\):\n\s+(\S+)/.exec(t.stderr())?.[1] ?? '');
   return { ...t, port, token, ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8') };
 }
 

@@ -55,6 +55,8 @@ const utf8Length = (s: string) => new TextEncoder().encode(s).byteLength;
  * The live connection: challenge-response authentication with the device key, automatic reconnect
  * with backoff, re-sending of unacknowledged messages under the same clientMsgId (the server dedupes),
  * and per-conversation de-duplication so the application sees each message once and in order.
+ * A catch-up may arrive in many pages (JSON arrays, each under MAX_SERVER_FRAME_BYTES); a close with
+ * 4008 (the device read too slowly) or 1001 reconnects and resumes after the last acknowledged seq.
  */
 export class Realtime {
   state: ConnectionState = 'disconnected';

@@ -1,6 +1,7 @@
 import { request, Agent } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { connect, type PeerCertificate } from 'node:tls';
+import { MAX_SERVER_FRAME_BYTES } from '@palisade/protocol';
 import WebSocket from 'ws';
 import type { HttpTransport, SocketFactory, SocketLike } from '../transport.js';
 import { normaliseFingerprint, pinCheck, PinMismatchError, publicKeyFingerprint } from './tls-pin.js';
@@ -98,7 +99,9 @@ export function nodeSockets(opts: NodeTlsOptions): SocketFactory {
       resolveTls(opts).then(
         (tls) => {
           if (closed) return void s.onclose?.(1000, 'closed');
-          const w = new WebSocket(`wss://${base.host}${path}`, { ...tls, minVersion: 'TLSv1.2', perMessageDeflate: false, handshakeTimeout: 10_000 } as WebSocket.ClientOptions);
+          // SECURITY: a server message larger than the protocol bound is refused (1009), so a hostile or
+          // broken server cannot make the client buffer without limit.
+          const w = new WebSocket(`wss://${base.host}${path}`, { ...tls, minVersion: 'TLSv1.2', perMessageDeflate: false, handshakeTimeout: 10_000, maxPayload: MAX_SERVER_FRAME_BYTES } as WebSocket.ClientOptions);
           ws = w;
           w.on('open', () => s.onopen?.());
           w.on('message', (d) => s.onmessage?.(d.toString()));

@@ -1,16 +1,22 @@
 import type { ClientFrame, ServerFrame } from '@palisade/protocol';
-import { parseClientFrame, recoverFrameRef } from '@palisade/protocol';
+import { MAX_PAYLOAD_BYTES, MAX_SERVER_FRAME_BYTES, parseClientFrame, recoverFrameRef } from '@palisade/protocol';
 import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
 import { AppError, isAppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
-import { acknowledgeDelivery, deviceCursors, markRead, readRange, sendMessage, type StoredMessage } from '../messaging/index.js';
+import { acknowledgeDelivery, deviceCursors, markRead, presentMessage, readRange, sendMessage, type StoredMessage } from '../messaging/index.js';
 import type { RealtimeDeps } from './deps.js';
 import { CLOSE, toErrorFrame } from './frame-errors.js';
 import type { Hub } from './hub.js';
 import type { Peer } from './peer.js';
+import { SEND_LIMITS, SendBuffer } from './send-buffer.js';
 
+/** Most messages one catch-up read takes from the store. */
 const FILL_BATCH = 200;
+/** A catch-up read aims at about this many payload bytes (fewer messages when they are large), at most a quarter of the hard cap. */
+const FILL_READ_BYTES = 1024 * 1024;
+/** After a 4008 close, a peer that does not read the close frame is cut off after this long. */
+const TERMINATE_AFTER_MS = 5_000;
 const ACK_FLUSH_MS = 20;
 /** Record user activity on the session at most this often. */
 const TOUCH_EVERY_MS = 60_000;
@@ -19,10 +25,7 @@ const ACTIVITY_FRAMES = new Set<string>(['send', 'read', 'typing']);
 
 /** Serialises a stored message as a `msg` frame. */
 function msgFrame(m: StoredMessage): string {
-  return JSON.stringify({
-    type: 'msg', conversationId: m.conversationId, seq: m.seq, senderId: m.senderId, senderDeviceId: m.senderDeviceId,
-    clientMsgId: m.clientMsgId, payload: Buffer.from(m.payload).toString('base64'), sentAt: new Date(m.sentAt).toISOString(),
-  });
+  return JSON.stringify({ type: 'msg', conversationId: m.conversationId, ...presentMessage(m) });
 }
 
 /**
@@ -38,7 +41,7 @@ export class Connection implements Peer {
   private readonly pending = new Set<string>();
   private active: string | undefined;
   private filling = false;
-  private out: string[] = [];
+  private readonly out: SendBuffer;
   private acks: Map<string, number> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private expiresAt = 0;
@@ -56,6 +59,7 @@ export class Connection implements Peer {
     private readonly address: string,
     private readonly onAuthenticated: () => void = () => undefined,
   ) {
+    this.out = new SendBuffer({ send: (text, done) => ws.send(text, done) }, deps.monotonicNow ?? (() => performance.now()), deps.sendLimits ?? SEND_LIMITS);
     this.timer = setTimeout(() => this.close(CLOSE.authTimeout, 'authenticate in time'), deps.authTimeoutMs ?? 10_000);
     ws.on('message', (data, isBinary) => void this.onFrame(data as Buffer, isBinary));
     ws.on('close', (code: number) => ((this.closeCode ??= code), this.onClosed()));
@@ -63,28 +67,55 @@ export class Connection implements Peer {
     this.push({ type: 'challenge', nonce: this.nonce });
   }
 
-  /** Queues a frame; frames queued in the same tick go out as one JSON array. */
+  /**
+   * Queues a frame; frames queued in the same tick go out as one JSON array, in pages under
+   * MAX_SERVER_FRAME_BYTES. Past the send buffer's hard cap the connection closes (4008).
+   */
   push(frame: ServerFrame | string): void {
     if (this.state === 'closed') return;
-    const text = typeof frame === 'string' ? frame : JSON.stringify(frame);
-    if (this.out.push(text) === 1) setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    const out = this.out;
-    this.out = [];
-    if (out.length === 0 || this.ws.readyState !== this.ws.OPEN) return;
-    this.framesOut += out.length;
-    this.ws.send(out.length === 1 ? (out[0] as string) : `[${out.join(',')}]`);
+    let text = typeof frame === 'string' ? frame : JSON.stringify(frame);
+    let bytes = Buffer.byteLength(text);
+    if (bytes > MAX_SERVER_FRAME_BYTES - 2) {
+      // Only an error frame with very long details can get here (a msg frame is at most about 88 KiB).
+      this.deps.log.error({ bytes }, 'a server frame exceeded the frame size bound; sent without details');
+      const f = JSON.parse(text) as { type?: string; ref?: string };
+      text = JSON.stringify({ type: 'error', code: 'internal', message: 'a reply was too large to send', ...(f.type === 'error' && f.ref !== undefined ? { ref: f.ref } : {}) });
+      bytes = Buffer.byteLength(text);
+    }
+    this.out.push(text, bytes);
+    this.framesOut++;
+    if (this.out.overflowing) this.tooSlow('send buffer full');
   }
 
   /** Closes the socket with a code; pending frames are flushed first. */
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
-    this.flush();
+    this.out.flush();
     this.closeCode ??= code;
     this.ws.close(code, reason);
     this.onClosed();
+  }
+
+  /** Periodic check (from the hub): a congested socket that took no byte for `stallMs` is closed. */
+  sweep(now: number): void {
+    if (this.state !== 'closed' && this.out.stalled(now)) this.tooSlow('not reading');
+  }
+
+  /** Bytes queued for this socket and not yet taken by it. */
+  get buffered(): number {
+    return this.out.buffered;
+  }
+
+  /**
+   * The device does not read fast enough: close with 4008. Nothing is lost: unacknowledged messages
+   * stay in the store and the device resumes from its cursor when it reconnects.
+   */
+  private tooSlow(reason: string): void {
+    if (this.state === 'closed') return;
+    this.deps.log.warn({ reason, buffered: this.out.buffered }, 'closing a slow WebSocket (4008); the device resumes from its cursor');
+    this.close(CLOSE.tooSlow, 'too slow; reconnect and resume');
+    // A peer that does not read will not answer the close frame either.
+    setTimeout(() => this.ws.terminate(), TERMINATE_AFTER_MS).unref();
   }
 
   private onClosed(): void {
@@ -92,6 +123,7 @@ export class Connection implements Peer {
     const wasAuthenticated = this.state !== 'challenge';
     this.state = 'closed';
     clearTimeout(this.timer);
+    this.out.close();
     if (wasAuthenticated) {
       this.hub.unregister(this);
       this.deps.metrics?.webSocketOpen(-1);
@@ -107,7 +139,9 @@ export class Connection implements Peer {
     if (this.state === 'closed' || this.state === 'challenge') return;
     const sent = this.cursors.get(conversationId);
     if (sent !== undefined && seq <= sent) return;
-    const busy = this.state === 'syncing' || this.active === conversationId || this.pending.has(conversationId);
+    // A congested socket gets no more live messages: they wait in the store and `fill` reads them
+    // from the cursor once the socket drains.
+    const busy = this.state === 'syncing' || this.active === conversationId || this.pending.has(conversationId) || this.out.congested;
     if (!busy && sent !== undefined && seq === sent + 1 && message) {
       this.cursors.set(conversationId, seq);
       this.push(msgFrame(message));
@@ -147,15 +181,26 @@ export class Connection implements Peer {
           after = c.deliveredSeq;
           this.cursors.set(conversationId, after);
         }
+        // Start small enough that even the largest payloads fit the budget, then adapt to the sizes seen.
+        const budget = Math.min(FILL_READ_BYTES, this.out.limits.hardCap / 4);
+        let limit = Math.max(1, Math.floor(budget / MAX_PAYLOAD_BYTES));
         for (;;) {
-          const batch = await readRange(this.deps.messaging, conversationId, after, FILL_BATCH);
+          // Flow control: the next page is read only once the socket has taken the previous ones.
+          await this.out.whenDrained();
+          if (this.state !== 'ready' || !this.cursors.has(conversationId)) break;
+          const batch = await readRange(this.deps.messaging, conversationId, after, limit);
           // The user may have left while we read: deliver nothing more.
           if (this.state !== 'ready' || !this.cursors.has(conversationId)) break;
-          for (const m of batch) this.push(msgFrame(m));
+          let bytes = 0;
+          for (const m of batch) {
+            bytes += m.payload.length;
+            this.push(msgFrame(m));
+          }
           for (let i = 0; i < batch.length; i++) this.deps.metrics?.messageDelivered('catchup');
           if (batch.length > 0) after = (batch[batch.length - 1] as StoredMessage).seq;
           this.cursors.set(conversationId, after);
-          if (batch.length < FILL_BATCH) break;
+          if (batch.length < limit) break;
+          limit = Math.max(1, Math.min(FILL_BATCH, Math.floor((budget * batch.length) / Math.max(bytes, 1))));
         }
       }
     } catch (e) {

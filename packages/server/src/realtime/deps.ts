@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AuthDeps } from '../auth/index.js';
 import type { Logger, Metrics } from '../core/index.js';
 import type { MessagingDeps } from '../messaging/index.js';
+import type { SendLimits } from './send-buffer.js';
 
 /** What the WebSocket gateway needs from the layers below and from config. */
 export interface RealtimeDeps {
@@ -20,4 +21,10 @@ export interface RealtimeDeps {
   recheckEveryMs?: number;
   /** The per-address connection cap: an authenticated socket stops counting against it. */
   connectionSlots?: { release(socket: unknown): void };
+  /** Per-connection send buffer bounds (tests shrink them); default SEND_LIMITS. */
+  sendLimits?: SendLimits;
+  /** How often the hub looks for stalled sockets; default 5 s. */
+  sweepEveryMs?: number;
+  /** Monotonic milliseconds for the stall timeout (tests pass a fake clock); default performance.now. */
+  monotonicNow?: () => number;
 }

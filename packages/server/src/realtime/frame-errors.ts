@@ -11,6 +11,8 @@ export const CLOSE = {
   protocolViolation: 4400,
   unauthenticated: 4401,
   authTimeout: 4408,
+  /** The device did not read fast enough (send buffer full or stalled): reconnect and resume from the cursor. */
+  tooSlow: 4008,
 } as const;
 
 /** Kinds of error after which the connection cannot go on. */

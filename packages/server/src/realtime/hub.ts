@@ -16,6 +16,8 @@ interface Members {
 const MEMBER_CACHE_MAX = 50_000;
 /** Default cadence of the session re-check of open sockets. */
 export const RECHECK_EVERY_MS = 60_000;
+/** Default cadence of the look for stalled (non-reading) sockets. */
+export const SWEEP_EVERY_MS = 5_000;
 
 /** The close reason for each way a session stops holding (all close with 4401: log in again). */
 const CLOSE_REASON: Record<SessionProblem, string> = {
@@ -34,6 +36,7 @@ export class Hub {
   private readonly members = new Map<string, Members>();
   private readonly unsubscribe: (() => void)[] = [];
   private readonly rechecker: NodeJS.Timeout;
+  private readonly sweeper: NodeJS.Timeout;
   private rechecking = false;
 
   constructor(private readonly deps: RealtimeDeps) {
@@ -49,6 +52,8 @@ export class Hub {
     // periodically and the socket closed once the session is revoked, expired, idle or its device gone.
     this.rechecker = setInterval(() => void this.recheck(), deps.recheckEveryMs ?? RECHECK_EVERY_MS);
     this.rechecker.unref();
+    this.sweeper = setInterval(() => this.sweep(), deps.sweepEveryMs ?? SWEEP_EVERY_MS);
+    this.sweeper.unref();
   }
 
   /** Number of authenticated connections. */
@@ -93,6 +98,14 @@ export class Hub {
   close(): void {
     for (const u of this.unsubscribe) u();
     clearInterval(this.rechecker);
+    clearInterval(this.sweeper);
+  }
+
+  /** Closes (4008) every socket whose send buffer has stalled; the devices resume from their cursors. */
+  sweep(): void {
+    // Monotonic: a wall-clock jump must not make every congested socket look stalled.
+    const now = this.deps.monotonicNow?.() ?? performance.now();
+    for (const c of [...this.connections()]) c.sweep(now);
   }
 
   private async membersOf(conversationId: string): Promise<Members | undefined> {

@@ -13,4 +13,6 @@ export interface Peer {
   close(code: number, reason: string): void;
   /** The periodic re-check found the session still valid, ending at `expiresAt` (it may have moved). */
   sessionHolds(expiresAt: number): void;
+  /** Periodic flow-control check: closes the socket (4008) when it has stalled. */
+  sweep(now: number): void;
 }

@@ -1,6 +1,6 @@
 import { AddMemberRequest, CreateConversationRequest, HistoryQuery, IdParams, MemberParams, Payload, SendMessageRequest, UpdateConversationRequest } from '@palisade/protocol';
 import { AppError } from '../../core/index.js';
-import { addMember, createGroup, deleteConversation, listConversations, updateConversation, listMessages, openDirect, receiptCursors, removeMember, sendMessage } from '../../messaging/index.js';
+import { addMember, createGroup, deleteConversation, listConversations, updateConversation, listMessages, openDirect, presentMessage, receiptCursors, removeMember, sendMessage } from '../../messaging/index.js';
 import { route } from '../route.js';
 
 /** Conversations, members and messages over HTTP (the same use cases the WebSocket calls). */
@@ -34,9 +34,7 @@ export const conversationRoutes = [
     method: 'GET', url: '/v1/conversations/:id/messages', access: 'conversation.read', summary: 'History paged by sequence', params: IdParams, query: HistoryQuery,
     handler: async ({ deps, principal, params, query }) => {
       const msgs = await listMessages(deps.messaging, principal, params.id, query.after, query.limit);
-      return {
-        messages: msgs.map((m) => ({ seq: m.seq, senderId: m.senderId, senderDeviceId: m.senderDeviceId, clientMsgId: m.clientMsgId, payload: Buffer.from(m.payload).toString('base64'), sentAt: new Date(m.sentAt).toISOString() })),
-      };
+      return { messages: msgs.map(presentMessage) };
     },
   }),
   route({
