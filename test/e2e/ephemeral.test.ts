@@ -36,7 +36,7 @@ describe('receipts, typing and presence (ephemeral events)', () => {
   });
 
   it('does not relay typing into a conversation the sender is not in', async () => {
-    const [cat, dan, eve] = (await createUsers(env.server, env.admin, ['cat', 'dan', 'eve'])) as PalisadeClient[];
+    const [cat, dan, eve] = (await createUsers(env.server, env.admin, ['cat', 'dan', 'eve']));
     const conv = await cat!.api.openDirect('dan');
     const errors: string[] = [];
     const danSaw: unknown[] = [];
@@ -55,7 +55,7 @@ describe('membership changes reach live sockets at once', () => {
   const env = useServerWithAdmin();
 
   it('stops delivering to a removed member and starts delivering to an added one, without reconnecting', async () => {
-    const [owner, kim, lee] = (await createUsers(env.server, env.admin, ['owner', 'kim', 'lee'])) as PalisadeClient[];
+    const [owner, kim, lee] = (await createUsers(env.server, env.admin, ['owner', 'kim', 'lee']));
     const g = await owner!.api.createGroup('ops', ['kim']);
     const kimGot: string[] = [];
     const leeGot: string[] = [];

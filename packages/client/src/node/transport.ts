@@ -58,7 +58,7 @@ export function nodeSockets(opts: NodeTlsOptions): SocketFactory {
         onclose: null,
       };
       ws.on('open', () => s.onopen?.());
-      ws.on('message', (d) => s.onmessage?.(d.toString()));
+      ws.on('message', (d) => s.onmessage?.((d as Buffer).toString())); // binaryType 'nodebuffer': one Buffer per message
       ws.on('close', (code, reason) => s.onclose?.(code, reason.toString()));
       ws.on('error', () => undefined);
       return s;

@@ -18,7 +18,7 @@ withAllStores('multi-factor authentication', (h) => {
     const code = () => totpAt({ base32: t.secret }, deps.clock.now());
     return { deps, p: p!, t, recoveryCodes, code };
   };
-  const passwordStep = async (deps: ReturnType<typeof testDeps>, username: string) => {
+  const passwordStep = async (deps: Awaited<ReturnType<typeof testDeps>>, username: string) => {
     const r = await login(deps.auth, { username, password: PASS, device: device() }, '10.1.1.1');
     if (!('mfaRequired' in r)) throw new Error('expected an MFA challenge');
     return r.challenge;

@@ -88,7 +88,7 @@ export function buildHttpApp(deps: HttpDeps, tls: HttpsMaterial, opts: HttpAppOp
       handshakeTimeout: limits.headersTimeoutMs,
       headersTimeout: limits.headersTimeoutMs,
       connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs),
-    } as never,
+    },
     bodyLimit: MAX_FRAME_BYTES,
     logger: false,
     trustProxy: false,

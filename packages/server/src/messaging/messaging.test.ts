@@ -118,7 +118,7 @@ withAllStores('messaging', (h) => {
     await sendMessage(deps.messaging, users[0]!, { conversationId: conv.id, clientMsgId: 'ob', payload: bytes('o') });
     // The row is still there until the batched clean-up runs: as after a crash before clean-up.
     const rows = await h.get().db.selectFrom('outbox').selectAll().execute();
-    expect(rows.some((r) => r.type === 'message.sent' && JSON.parse(r.data).conversationId === conv.id)).toBe(true);
+    expect(rows.some((r) => r.type === 'message.sent' && (JSON.parse(r.data) as { conversationId?: string }).conversationId === conv.id)).toBe(true);
     deps.events.length = 0;
     const replayed = await deps.messaging.outbox.recover();
     expect(replayed).toBeGreaterThanOrEqual(1);

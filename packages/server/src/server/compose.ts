@@ -38,7 +38,7 @@ export function buildLogger(config: Config): Logger {
     level: config.log.level,
     base: { svc: 'palisade' },
     redact: { paths: ['token', 'password', '*.token', '*.password', 'req.headers.authorization', 'payload', '*.payload'], censor: '[REDACTED]' },
-  }) as unknown as Logger;
+  });
 }
 
 /** Opens the store, applies migrations and wires the domain modules. */

@@ -37,7 +37,7 @@ export async function startTestIdp(redirectUri: string) {
       });
       return;
     }
-    provider.callback()(req, res);
+    void provider.callback()(req, res); // Koa answers its own errors
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -47,8 +47,8 @@ export async function startTestIdp(redirectUri: string) {
   }));
   holder.provider = new Provider(issuer, {
     clients,
-    async findAccount(_ctx, sub) {
-      return { accountId: sub, claims: async () => ({ sub, ...(state.next?.sub === sub ? state.next.claims : {}) }) };
+    findAccount(_ctx, sub) {
+      return { accountId: sub, claims: () => ({ sub, ...(state.next?.sub === sub ? state.next.claims : {}) }) };
     },
     claims: { openid: ['sub', 'acr', 'amr'], email: ['email', 'email_verified'], profile: ['preferred_username', 'name', 'groups'] },
     conformIdTokenClaims: false,

@@ -49,8 +49,8 @@ describe('LocalKms (keyring sealed by a master secret kept elsewhere)', () => {
     const w = await kms.wrap(randomBytes(32));
     w.wrapped[3] = (w.wrapped[3] ?? 0) ^ 1;
     await expect(kms.unwrap(w.version, w.wrapped)).rejects.toThrow();
-    const ring = JSON.parse(readFileSync(path, 'utf8'));
-    ring.kek[0].wrapped = Buffer.alloc(40, 7).toString('base64');
+    const ring = JSON.parse(readFileSync(path, 'utf8')) as { kek: { wrapped: string }[]; salt: string };
+    ring.kek[0]!.wrapped = Buffer.alloc(40, 7).toString('base64');
     writeFileSync(path, JSON.stringify(ring));
     expect(() => new LocalKms(path, master)).toThrow(/keyring was altered/);
     expect(() => new LocalKms(join(dir(), 'k.json'), Buffer.alloc(16))).toThrow(/at least 32 bytes/);
@@ -82,7 +82,7 @@ describe('LocalKms (keyring sealed by a master secret kept elsewhere)', () => {
     const master = randomBytes(32);
     const kms = new LocalKms(path, master);
     const w = await kms.wrap(randomBytes(32));
-    const ring = JSON.parse(readFileSync(path, 'utf8'));
+    const ring = JSON.parse(readFileSync(path, 'utf8')) as { kek: { wrapped: string }[]; salt: string };
     const mem = LocalKms.inMemory(ring, master);
     expect((await mem.unwrap(w.version, w.wrapped)).equals(await kms.unwrap(w.version, w.wrapped))).toBe(true);
     await expect(mem.rotate()).rejects.toThrow(/held in memory only/);

@@ -3,7 +3,7 @@ import { route } from '../route.js';
 
 /** Liveness and readiness probes (no secrets, no details). */
 export const healthRoutes = [
-  route({ method: 'GET', url: '/healthz', access: 'public', summary: 'Liveness: the process answers', handler: async () => ({ status: 'ok' }) }),
+  route({ method: 'GET', url: '/healthz', access: 'public', summary: 'Liveness: the process answers', handler: () => Promise.resolve({ status: 'ok' }) }),
   route({
     method: 'GET', url: '/readyz', access: 'public', summary: 'Readiness: the store answers and the server is not draining',
     handler: async ({ deps }) => {
