@@ -72,8 +72,11 @@ describe('membership changes reach live sockets at once', () => {
     await owner!.api.addMember(g.id, 'lee');
     await owner!.send(g.id, utf8('two'));
     await waitFor(() => leeGot.length === 1, 2000, 'lee to receive');
-    await new Promise((r) => setTimeout(r, 200));
-    expect(kimGot).toEqual(['one']);
+    // A barrier instead of a sleep: a later message to kim on the same socket arrives after 'two' would have.
+    const direct = await owner!.api.openDirect('kim');
+    await owner!.send(direct.id, utf8('marker'));
+    await waitFor(() => kimGot.includes('marker'), 5000, 'kim to receive the marker');
+    expect(kimGot).toEqual(['one', 'marker']);
     expect(leeGot).toEqual(['two']); // a new member sees only what was sent after joining
     for (const c of [owner, kim, lee]) c!.close();
   });

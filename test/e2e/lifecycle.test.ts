@@ -76,8 +76,12 @@ describe('server lifecycle', () => {
       if (st === 'disconnected') closeReason = detail ?? '';
     };
     await alice.connect();
-    const sends = Array.from({ length: 200 }, (_, i) => alice.send(conv.id, utf8(`g${i}`), `g${i}`).then((seq) => [i, seq] as const).catch(() => undefined));
-    await new Promise((r) => setTimeout(r, 5));
+    let committed = 0;
+    const sends = Array.from({ length: 200 }, (_, i) => alice.send(conv.id, utf8(`g${i}`), `g${i}`).then((seq) => {
+      committed++;
+      return [i, seq] as const;
+    }).catch(() => undefined));
+    await expect.poll(() => committed, { interval: 1 }).toBeGreaterThan(0); // stop while the rest are in flight
     const code = await s.stop();
     expect(code).toBe(0);
     await waitFor(() => closeReason !== '', 5000, 'socket close');

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AppError } from '../core/index.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
@@ -115,9 +115,15 @@ withAllStores('messaging', (h) => {
   it('writes the outbox event in the send transaction and replays it after a crash', async () => {
     const { deps, users, names } = await setup();
     const conv = await openDirect(deps.messaging, users[0]!, names[1]!);
-    await sendMessage(deps.messaging, users[0]!, { conversationId: conv.id, clientMsgId: 'ob', payload: bytes('o') });
-    // The row is still there until the batched clean-up runs: as after a crash before clean-up.
-    const rows = await h.get().db.selectFrom('outbox').selectAll().execute();
+    // The batched clean-up (a 100 ms timer) is held back, so the row stays: as after a crash before clean-up.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let rows;
+    try {
+      await sendMessage(deps.messaging, users[0]!, { conversationId: conv.id, clientMsgId: 'ob', payload: bytes('o') });
+      rows = await h.get().db.selectFrom('outbox').selectAll().execute();
+    } finally {
+      vi.useRealTimers();
+    }
     expect(rows.some((r) => r.type === 'message.sent' && (JSON.parse(r.data) as { conversationId?: string }).conversationId === conv.id)).toBe(true);
     deps.events.length = 0;
     const replayed = await deps.messaging.outbox.recover();
