@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { waitForReady } from '../../bench/src/ready.js';
 
 const MAIN = resolve(import.meta.dirname, '../../packages/server/dist/cli/main.js');
 
@@ -53,25 +54,9 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const port = await new Promise<number>((res, rej) => {
-    const t = setInterval(() => {
-      const m = /listening on https:\/\/[^:]+:(\d+)/.exec(err);
-      // The banner ends with "Ready."; only then is everything (port, fingerprint, token) printed.
-      if (m && /^Ready\. Press Ctrl-C to stop\.$/m.test(err)) {
-        clearInterval(t);
-        res(Number(m[1]));
-      }
-    }, 20);
-    void exited.then((code) => {
-      clearInterval(t);
-      rej(new Error(`server exited with ${code}:\n${err}`));
-    });
-    setTimeout(() => {
-      clearInterval(t);
-      rej(new Error(`server did not start:\n${err}`));
-    }, 30_000);
-  });
-  const token = /first admin \(valid until [^)]+\):\n\s+(\S+)/.exec(err)?.[1];
+  // The server's JSON ready line on stdout (bench/src/ready.ts), not the human banner, which may change.
+  const ready = await waitForReady(child, () => out, () => err);
+  const { port, bootstrapToken: token } = ready;
   return {
     child,
     port,

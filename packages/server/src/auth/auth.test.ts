@@ -90,7 +90,7 @@ withAllStores('auth', (h) => {
     deps.clock.advance(59 * 60_000);
     await authenticateToken(deps.auth, res.token); // used: idle timer restarts
     deps.clock.advance(59 * 60_000);
-    await expect(authenticateToken(deps.auth, res.token)).resolves.toBeDefined();
+    await expect(authenticateToken(deps.auth, res.token)).resolves.toMatchObject({ principal: { userId: u!.userId } });
     deps.clock.advance(61 * 60_000);
     await expect(authenticateToken(deps.auth, res.token)).rejects.toMatchObject({ code: 'session_invalid' });
     const res2 = await loginAgain(deps.auth, u!);
@@ -99,7 +99,7 @@ withAllStores('auth', (h) => {
       await authenticateToken(deps.auth, res2.token);
     }
     deps.clock.advance(40 * 60_000 - 1); // 23 h 59 min 59.999 s after login
-    await expect(authenticateToken(deps.auth, res2.token)).resolves.toBeDefined();
+    await expect(authenticateToken(deps.auth, res2.token)).resolves.toMatchObject({ principal: { userId: u!.userId } });
     deps.clock.advance(1);
     await expect(authenticateToken(deps.auth, res2.token)).rejects.toMatchObject({ code: 'session_invalid' });
   });
@@ -111,7 +111,7 @@ withAllStores('auth', (h) => {
     const b = await loginNewDevice(deps.auth, u!);
     await logout(deps.auth, (await authenticateToken(deps.auth, a.token)).principal, null);
     await expect(authenticateToken(deps.auth, a.token)).rejects.toMatchObject({ code: 'session_invalid' });
-    await expect(authenticateToken(deps.auth, b.token)).resolves.toBeDefined();
+    await expect(authenticateToken(deps.auth, b.token)).resolves.toMatchObject({ principal: { userId: u!.userId, deviceId: b.deviceId } });
     const n = await revokeSessions(deps.auth, null, { userId: u!.userId }, null);
     expect(n).toBeGreaterThanOrEqual(2);
     await expect(authenticateToken(deps.auth, b.token)).rejects.toMatchObject({ code: 'session_invalid' });

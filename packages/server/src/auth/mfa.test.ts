@@ -130,7 +130,7 @@ withAllStores('password change', (h) => {
     const stepped = { ...p!, strongAuthAt: deps.clock.now() };
     await expect(changePassword(deps.auth, stepped, 'not the current one', 'tulip9orbit')).rejects.toMatchObject({ code: 'auth_failed' });
     await expect(changePassword(deps.auth, stepped, PASS, 'abc1234')).rejects.toMatchObject({ code: 'weak_password' }); // 7
-    await expect(authenticateToken(deps.auth, third.token)).resolves.toBeDefined();
+    await expect(authenticateToken(deps.auth, third.token)).resolves.toMatchObject({ principal: { userId: p!.userId } });
     await changePassword(deps.auth, stepped, PASS, 'tulip9orbit'); // 11 code points, fine with MFA
     await expect(authenticateToken(deps.auth, third.token)).rejects.toMatchObject({ code: 'session_invalid' });
     const r = await login(deps.auth, { username: p!.username, password: 'tulip9orbit', device: device() }, '10.2.2.2');

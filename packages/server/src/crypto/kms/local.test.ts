@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CryptoIntegrityError } from '../primitives.js';
 import { LocalKms } from './index.js';
 import type { Kms } from './kms.js';
 import { kmsProviderSuite } from './provider-suite.js';
@@ -48,7 +49,7 @@ describe('LocalKms (keyring sealed by a master secret kept elsewhere)', () => {
     expect(() => new LocalKms(path, randomBytes(32))).toThrow(/master secret does not open/);
     const w = await kms.wrap(randomBytes(32));
     w.wrapped[3] = (w.wrapped[3] ?? 0) ^ 1;
-    await expect(kms.unwrap(w.version, w.wrapped)).rejects.toThrow();
+    await expect(kms.unwrap(w.version, w.wrapped)).rejects.toThrow(CryptoIntegrityError);
     const ring = JSON.parse(readFileSync(path, 'utf8')) as { kek: { wrapped: string }[]; salt: string };
     ring.kek[0]!.wrapped = Buffer.alloc(40, 7).toString('base64');
     writeFileSync(path, JSON.stringify(ring));
