@@ -36,12 +36,18 @@ export function bootstrapTokenFrom(stderr: string): string | undefined {
 }
 
 /** Polls `probe` every few milliseconds until it gives a value; fails when the process exits or time runs out. */
-export async function until<T>(probe: () => T | undefined, child: ChildProcess, stderr: () => string, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(
+  probe: () => T | undefined,
+  child: ChildProcess,
+  stderr: () => string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
     if (v !== undefined) return v;
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited with ${child.exitCode ?? child.signalCode}:\n${stderr()}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`server exited with ${child.exitCode ?? child.signalCode}:\n${stderr()}`);
     if (Date.now() > end) throw new Error(`server did not start within ${timeoutMs} ms:\n${stderr()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
