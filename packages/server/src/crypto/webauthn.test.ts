@@ -54,7 +54,7 @@ describe('WebAuthn verification against the W3C test vectors', () => {
     await expect(verifyPasskeyRegistration({ ...rp, origins: ['https://example.com'] }, registration, b64u(v.reg.challenge), false)).rejects.toThrow(/Unexpected registration response origin/);
     const cred = await verifyPasskeyRegistration(rp, registration, b64u(v.reg.challenge), false);
     const bad = Buffer.from(v.auth.signature);
-    bad[bad.length - 1] ^= 1;
+    bad[bad.length - 1]! ^= 1;
     const tampered = { ...assertion, response: { ...assertion.response, signature: b64u(bad) } };
     await expect(verifyPasskeyAuthentication(rp, tampered, b64u(v.auth.challenge), { id: cred.id, publicKey: cred.publicKey, counter: 0 }, false)).rejects.toThrow('assertion not verified');
   });

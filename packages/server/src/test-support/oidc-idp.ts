@@ -1,7 +1,7 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+import Provider, { type ClientMetadata } from 'oidc-provider';
 
 /** Who the test IdP logs in next, and with which authentication methods. */
 export interface IdpLogin {
@@ -41,9 +41,9 @@ export async function startTestIdp(redirectUri: string) {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const clients = ['palisade', 'other-app'].map((id) => ({
+  const clients = ['palisade', 'other-app'].map((id): ClientMetadata => ({
     client_id: id, client_secret: `${id}-secret-0123456789abcdef`, redirect_uris: [redirectUri],
-    grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' as const,
+    grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic',
   }));
   holder.provider = new Provider(issuer, {
     clients,
