@@ -125,7 +125,7 @@ withAllStores('auth', (h) => {
       login(deps.auth, { username: u!.username, password, device: { publicKey, name: 'x', platform: 'x' } }, address).then(() => 'ok', (e: AppError) => e.code as string);
     const codes: string[] = [];
     for (let i = 0; i < 8; i++) codes.push(await attempt('wrong password here', '203.0.113.5'));
-    expect(codes).toEqual([...Array(5).fill('auth_failed'), 'rate_limited', 'rate_limited', 'rate_limited']);
+    expect(codes).toEqual([...Array<string>(5).fill('auth_failed'), 'rate_limited', 'rate_limited', 'rate_limited']);
     // The delay holds for the attacker's network, for a right password from an unknown device too...
     expect(await attempt(PASS, '203.0.113.77')).toBe('rate_limited');
     // ...but not for the owner's known device on that network, nor for the owner elsewhere.
