@@ -11,10 +11,10 @@ export async function relayTarget(dataDir: string, ca: string): Promise<Target> 
   return {
     name: 'ws-relay',
     pid: relay.child.pid as number,
-    async conversation(n) {
+    conversation(n) {
       const room = `room${ids++}`;
       for (let u = 0; u < n; u++) roomsOf.set(u, [...(roomsOf.get(u) ?? []), room]);
-      return room;
+      return Promise.resolve(room);
     },
     connect(user) {
       return new Promise((resolve, reject) => {
@@ -32,7 +32,7 @@ export async function relayTarget(dataDir: string, ca: string): Promise<Target> 
         };
         ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', rooms: roomsOf.get(user) ?? [] })));
         ws.on('message', (d) => {
-          const f = JSON.parse(d.toString()) as { type: string; ref?: string; conversationId?: string; payload?: string };
+          const f = JSON.parse((d as Buffer).toString()) as { type: string; ref?: string; conversationId?: string; payload?: string };
           if (f.type === 'ready') resolve(bc);
           else if (f.type === 'sent') {
             pending.get(f.ref as string)?.();

@@ -16,7 +16,7 @@ const seqs = new Map<string, number>();
 wss.on('connection', (ws) => {
   const mine: string[] = [];
   ws.on('message', (data) => {
-    const f = JSON.parse(data.toString()) as { type: string; rooms?: string[]; ref?: string; conversationId?: string; clientMsgId?: string; payload?: string };
+    const f = JSON.parse((data as Buffer).toString()) as { type: string; rooms?: string[]; ref?: string; conversationId?: string; clientMsgId?: string; payload?: string };
     if (f.type === 'hello') {
       for (const r of f.rooms ?? []) {
         if (!rooms.has(r)) rooms.set(r, new Set());

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { until, waitForReady } from './ready.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -31,17 +32,13 @@ export async function startPalisade(dataDir: string, configFile: string, env: Re
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...extra, join(ROOT, 'packages/server/dist/cli/main.js'), 'serve', '--config', configFile], {
     env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_METRICS_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const t = track(child);
-  const port = await waitFor(() => {
-    const m = /listening on https:\/\/[^:]+:(\d+)/.exec(t.stderr());
-    return m && /^Ready\. Press Ctrl-C to stop\.$/m.test(t.stderr()) ? Number(m[1]) : undefined;
-  }, t);
-  // stderr is a pipe, not a terminal: the server writes the first-admin token to a 0600 file and names it.
-  const tokenFile = /^is in the file (\S+) \(mode 0600/m.exec(t.stderr())?.[1];
-  const token = tokenFile !== undefined ? readFileSync(tokenFile, 'utf8').trim() : (/first admin \(valid until [^)]+\):\n\s+(\S+)/.exec(t.stderr())?.[1] ?? '');
-  return { ...t, port, token, ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8') };
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const ready = await waitForReady(child, () => out, t.stderr);
+  return { ...t, port: ready.port, token: ready.bootstrapToken ?? '', ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8') };
 }
 
 /** Starts the bare relay with the same certificate. */
@@ -50,20 +47,9 @@ export async function startRelay(dataDir: string): Promise<Child & { port: numbe
   const t = track(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await waitFor(() => {
+  const port = await until(() => {
     const m = /relay listening (\d+)/.exec(out);
     return m ? Number(m[1]) : undefined;
-  }, t);
+  }, child, t.stderr);
   return { ...t, port };
-}
-
-async function waitFor<T>(probe: () => T | undefined | null, t: Child): Promise<T> {
-  const end = Date.now() + 30_000;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== null) return v;
-    if (t.child.exitCode !== null) throw new Error(`process exited:\n${t.stderr()}`);
-    if (Date.now() > end) throw new Error(`process did not start:\n${t.stderr()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

@@ -63,7 +63,7 @@ describe('palisade admin CLI and config check', () => {
     expect(none.out).toMatch(/nothing to destroy/);
     const pruned = await palisade(['keys', 'prune', '--replaced-days', '0'], env);
     expect(pruned.out).toMatch(/destroyed KEK version\(s\) 1, 2/);
-    expect(JSON.parse((await palisade(['keys', 'status', '--json'], env)).out).kekVersions.map((v: { version: number }) => v.version)).toEqual([3]);
+    expect((JSON.parse((await palisade(['keys', 'status', '--json'], env)).out) as { kekVersions: { version: number }[] }).kekVersions.map((v) => v.version)).toEqual([3]);
     // The secret sealed before the rotation still opens: confirming the app needs it.
     const code = new TOTP({ secret: Secret.fromBase32(t.secret), digits: 6, period: 30 }).generate();
     expect((await ctx.admin.api.confirmTotp(t.id, code)).recoveryCodes).toHaveLength(10);

@@ -67,7 +67,7 @@ describe('palisade-chat live view and commands against a real server', () => {
     const ws = new WebSocket(`wss://127.0.0.1:${server.port}/v1/ws`, { ca: server.ca });
     const frames: { type: string; ref?: string; code?: string }[] = [];
     ws.on('message', (d) => {
-      const v = JSON.parse(d.toString()) as typeof frames | (typeof frames)[number];
+      const v = JSON.parse((d as Buffer).toString()) as typeof frames | (typeof frames)[number];
       for (const f of Array.isArray(v) ? v : [v]) {
         frames.push(f);
         if (f.type === 'challenge') ws.send(JSON.stringify({ type: 'auth', token: bob.token, signature: bob.deviceKey.signChallenge(String((f as { nonce?: string }).nonce)) }));

@@ -229,14 +229,14 @@ describe('palisade-chat against a self-signed server whose certificate changes',
     const wrong = await chat(home, ['trust', '--fingerprint', first]);
     expect(wrong.code).toBe(1);
     expect(wrong.err).toMatch(/does not name it either: nothing was changed/);
-    expect(JSON.parse(readFileSync(join(home, 'trust.json'), 'utf8')).key).toBe(pinned);
+    expect((JSON.parse(readFileSync(join(home, 'trust.json'), 'utf8')) as { key: string }).key).toBe(pinned);
 
     // At a terminal the warning asks; anything but y changes nothing.
     const no = await chatOnTty(home, ['trust'], 'n\n');
     expect(no.out).toMatch(/DIFFERENT public key[\s\S]*Replace the trusted key with the presented one\? \[y\/N\]/);
     expect(no.out).toMatch(/the trusted key was not changed; nothing was sent/);
     expect(no.code).toBe(1);
-    expect(JSON.parse(readFileSync(join(home, 'trust.json'), 'utf8')).key).toBe(pinned);
+    expect((JSON.parse(readFileSync(join(home, 'trust.json'), 'utf8')) as { key: string }).key).toBe(pinned);
 
     const replaced = await chat(home, ['trust', '--fingerprint', now.toLowerCase()]);
     expect(replaced.code, replaced.err).toBe(0);

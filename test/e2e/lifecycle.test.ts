@@ -71,17 +71,22 @@ describe('server lifecycle', () => {
     const admin = await enrolAdmin(s);
     const [alice] = (await createUsers(s, admin, ['alice'])) as [PalisadeClient];
     const conv = await alice.api.openDirect('admin');
-    let closeReason = '';
+    // Every close the client sees, in order: after the server's own close, reconnect attempts fail too.
+    const closes: string[] = [];
     alice.on.state = (st, detail) => {
-      if (st === 'disconnected') closeReason = detail ?? '';
+      if (st === 'disconnected') closes.push(detail ?? '');
     };
     await alice.connect();
-    const sends = Array.from({ length: 200 }, (_, i) => alice.send(conv.id, utf8(`g${i}`), `g${i}`).then((seq) => [i, seq] as const).catch(() => undefined));
-    await new Promise((r) => setTimeout(r, 5));
+    let committed = 0;
+    const sends = Array.from({ length: 200 }, (_, i) => alice.send(conv.id, utf8(`g${i}`), `g${i}`).then((seq) => {
+      committed++;
+      return [i, seq] as const;
+    }).catch(() => undefined));
+    await expect.poll(() => committed, { interval: 1 }).toBeGreaterThan(0); // stop while the rest are in flight
     const code = await s.stop();
     expect(code).toBe(0);
-    await waitFor(() => closeReason !== '', 5000, 'socket close');
-    expect(closeReason).toMatch(/shutting down/);
+    await waitFor(() => closes.length > 0, 5000, 'socket close');
+    expect(closes[0]).toMatch(/shutting down/);
     alice.close();
     const done = (await Promise.all(sends)).filter((x) => x !== undefined);
     const again = await startServerProcess({ dataDir: s.dataDir, env: { PALISADE_PORT: String(s.port) } });

@@ -37,7 +37,11 @@ describe('messaging end to end over TLS with the SDK', () => {
     await Promise.all([carol!.connect(), dave!.connect()]);
     await carol!.send(conv.id, utf8('before'));
     await waitFor(() => first.length === 1);
-    await new Promise((r) => setTimeout(r, 100)); // let the coalesced ack reach the env.server
+    // The coalesced ack has reached the server once dave's delivered position shows it.
+    const daveId = (await dave!.api.me()).userId;
+    const deliveredTo = async (userId: string) =>
+      (await carol!.api.call<{ receipts: { userId: string; deliveredSeq: number }[] }>('GET', `/v1/conversations/${conv.id}/receipts`)).receipts.find((r) => r.userId === userId)?.deliveredSeq;
+    await expect.poll(() => deliveredTo(daveId), { timeout: 10_000 }).toBe(1);
     dave!.close();
     for (let i = 0; i < 10; i++) await carol!.send(conv.id, utf8(`while offline ${i}`));
     const again = deviceClient(env.server, dave!.deviceKey, dave!.token);

@@ -17,7 +17,7 @@ function send(server: ServerProcess, method: string, path: string, headers: Reco
     const req = request({ host: '127.0.0.1', port: server.port, method, path, ca: server.ca, headers: h, agent: false }, (res) => {
       let text = '';
       res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as RawResponse['body']) : {} }));
     });
     req.on('error', reject);
     req.end(body);

@@ -113,13 +113,8 @@ describe('SIGKILL in the middle of a re-encryption', () => {
 
     const second = await startServerProcess({ dataDir: first.dataDir, config: LOAD_TEST_CONFIG });
     servers.push(second);
-    let s = await status(second.dataDir);
-    const until = Date.now() + 60_000;
-    while (!s.lastReencrypt?.finishedAt && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 200));
-      s = await status(second.dataDir);
-    }
-    expect(s.lastReencrypt?.finishedAt).not.toBeNull();
+    await expect.poll(async () => (await status(second.dataDir)).lastReencrypt?.finishedAt, { timeout: 60_000, interval: 200 }).toBeTypeOf('number');
+    const s = await status(second.dataDir);
     expect(s.lastReencrypt?.report?.failed).toBe(0);
     expect(s.lastReencrypt?.report?.resealed).toBeGreaterThan(0); // the restarted server did the rest
     expect(s.pendingRewrap).toBe(0);

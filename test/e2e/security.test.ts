@@ -13,7 +13,7 @@ function rawSocket(server: ServerProcess, headers: Record<string, string> = {}) 
   const frames: Record<string, unknown>[] = [];
   let closed: { code: number; reason: string } | undefined;
   ws.on('message', (d) => {
-    const v = JSON.parse(d.toString()) as unknown;
+    const v = JSON.parse((d as Buffer).toString()) as unknown;
     frames.push(...((Array.isArray(v) ? v : [v]) as Record<string, unknown>[]));
   });
   ws.on('close', (code, reason) => (closed = { code, reason: reason.toString() }));
@@ -51,7 +51,7 @@ describe('transport and session security (real server, real TLS)', () => {
   it('v5.0.0-12.1.1 refuses a TLS 1.2 handshake by default and negotiates TLS 1.3', async () => {
     const err = await new Promise<Error | undefined>((resolve) => {
       const s = connect({ host: '127.0.0.1', port: server.port, ca: server.ca, maxVersion: 'TLSv1.2', servername: 'localhost' }, () => resolve(undefined));
-      s.on('error', (e) => resolve(e));
+      s.on('error', (e: Error) => resolve(e));
     });
     expect(err?.message).toMatch(/protocol version|alert/i);
     const version = await new Promise<string | null>((resolve, reject) => {
@@ -77,7 +77,7 @@ describe('transport and session security (real server, real TLS)', () => {
     ];
     for (const [path, body, status, code] of cases) {
       const r = await httpRaw(server, 'POST', path, body);
-      expect([r.status, JSON.parse(r.text).code]).toEqual([status, code]);
+      expect([r.status, (JSON.parse(r.text) as { code?: string }).code]).toEqual([status, code]);
       expect(r.text).not.toMatch(/at .*\.js:\d+|stack/i);
     }
   });
@@ -93,12 +93,12 @@ describe('transport and session security (real server, real TLS)', () => {
   it('refuses a stolen token without the device key, over HTTP and WebSocket', async () => {
     const token = alice.token as string;
     const noProof = await httpRaw(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${token}` });
-    expect([noProof.status, JSON.parse(noProof.text).code]).toEqual([401, 'device_proof_failed']);
+    expect([noProof.status, (JSON.parse(noProof.text) as { code?: string }).code]).toEqual([401, 'device_proof_failed']);
     const thief = DeviceKey.generate();
     const forged = await httpRaw(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${token}`, 'x-palisade-proof': thief.httpProof('GET', '/v1/me', Date.now(), token) });
-    expect(JSON.parse(forged.text).code).toBe('device_proof_failed');
+    expect((JSON.parse(forged.text) as { code?: string }).code).toBe('device_proof_failed');
     const ok = await httpRaw(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${token}`, 'x-palisade-proof': alice.deviceKey.httpProof('GET', '/v1/me', Date.now(), token) });
-    expect(JSON.parse(ok.text).username).toBe('alice');
+    expect((JSON.parse(ok.text) as { username?: string }).username).toBe('alice');
 
     const s = rawSocket(server);
     await waitFor(() => s.frames.length > 0);

@@ -76,7 +76,7 @@ function expectSane(a: Answer, ok: (z.ZodType | undefined)[], values: unknown[],
 function checkAnswer(a: Answer, ok: (z.ZodType | undefined)[], values: unknown[], fields: string[], allowed: string[]): boolean {
   expect(a.status, JSON.stringify(a)).toBeLessThan(500);
   if (a.status >= 400) expect(isErrorCode(a.code ?? ''), a.code).toBe(true);
-  const invalid = fields.filter((_, i) => ok[i] !== undefined && !ok[i]!.safeParse(values[i]).success);
+  const invalid = fields.filter((_, i) => ok[i] !== undefined && !ok[i].safeParse(values[i]).success);
   if (invalid.length > 0) {
     expect([a.status, a.code]).toEqual([400, 'bad_request']);
     for (const f of invalid) expect(a.paths, f).toContain(f);

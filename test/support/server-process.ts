@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { waitForReady } from '../../bench/src/ready.js';
 
 const MAIN = resolve(import.meta.dirname, '../../packages/server/dist/cli/main.js');
 
@@ -57,28 +58,12 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const port = await new Promise<number>((res, rej) => {
-    const t = setInterval(() => {
-      const m = /listening on https:\/\/[^:]+:(\d+)/.exec(err);
-      // The banner ends with "Ready."; only then is everything (port, fingerprint, token) printed.
-      if (m && /^Ready\. Press Ctrl-C to stop\.$/m.test(err)) {
-        clearInterval(t);
-        res(Number(m[1]));
-      }
-    }, 20);
-    void exited.then((code) => {
-      clearInterval(t);
-      rej(new Error(`server exited with ${code}:\n${err}`));
-    });
-    setTimeout(() => {
-      clearInterval(t);
-      rej(new Error(`server did not start:\n${err}`));
-    }, 30_000);
-  });
+  // The server's JSON ready line on stdout (bench/src/ready.ts), not the human banner, which may change.
+  const ready = await waitForReady(child, () => out, () => err);
+  const { port, bootstrapToken: token } = ready;
   // stderr is a pipe, not a terminal: the server writes the first-admin token to a 0600 file and
-  // prints only its path.
+  // prints only its path (waitForReady reads it from there).
   const tokenFile = /^is in the file (\S+) \(mode 0600/m.exec(err)?.[1];
-  const token = tokenFile === undefined ? undefined : readFileSync(tokenFile, 'utf8').trim();
   return {
     child,
     port,

@@ -31,7 +31,7 @@ export async function pgAdmin<T extends pg.QueryResultRow>(text: string, values:
 }
 
 /** A database of its own for one test (dropped with `drop`), and its URL. */
-export async function createTestDatabase(prefix: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+export async function createTestDatabase(prefix: string): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   await pgAdmin(`CREATE DATABASE "${name}"`);
   const u = new URL(PG_URL);

@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import { DeviceKey, PalisadeClient } from '@palisade/client';
 import { createNodeClient } from '@palisade/client/node';
 import type { ServerProcess } from './server-process.js';
@@ -31,13 +32,14 @@ export async function createUsers(server: ServerProcess, admin: PalisadeClient, 
   return out;
 }
 
-/** Waits until `cond()` is true, polling. */
+/** Waits until `cond()` is true (Vitest's `vi.waitFor`, polling every 10 ms); names `what` on a time-out. */
 export async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await vi.waitFor(
+    () => {
+      if (!cond()) throw new Error(`timed out waiting for ${what}`);
+    },
+    { timeout: timeoutMs, interval: 10 },
+  );
 }
 
 /** Logs `user` in on a new device, approving it from the trusted client `approver` when asked. */

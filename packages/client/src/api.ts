@@ -154,7 +154,7 @@ export class Api {
   regenerateRecoveryCodes = () => this.call<{ recoveryCodes: string[] }>('POST', '/v1/factors/recovery-codes', {});
 
   logout = () => this.call<object>('POST', '/v1/logout');
-  me = () => this.call<{ userId: string; username: string; role: string; deviceId: string; displayName: string | null; email: string | null }>('GET', '/v1/me');
+  me = () => this.call<{ userId: string; username: string; roles: string[]; aal: number; deviceId: string; displayName: string | null; email: string | null }>('GET', '/v1/me');
   /** Changes my display name and/or e-mail (null clears the e-mail). */
   updateProfile = (change: { displayName?: string; email?: string | null }) => this.call<object>('PATCH', '/v1/me', change);
   conversations = async () => (await this.call<{ conversations: ConversationView[] }>('GET', '/v1/conversations')).conversations;

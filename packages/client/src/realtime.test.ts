@@ -17,7 +17,7 @@ async function server(onSend: OnSend) {
   wss.on('connection', (ws) => {
     ws.send(JSON.stringify({ type: 'challenge', nonce: 'n' }));
     ws.on('message', (d) => {
-      const f = JSON.parse(d.toString()) as { type: string; ref?: string; clientMsgId: string; conversationId: string };
+      const f = JSON.parse((d as Buffer).toString()) as { type: string; ref?: string; clientMsgId: string; conversationId: string };
       frames.push(f);
       if (f.type === 'auth') ws.send(JSON.stringify([{ type: 'ready', userId: 'u', deviceId: 'd', expiresAt: new Date().toISOString() }, { type: 'synced' }]));
       if (f.type === 'send') onSend(ws, f);
@@ -28,7 +28,7 @@ async function server(onSend: OnSend) {
     open(path) {
       const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
       const s: SocketLike = { send: (t) => ws.send(t), close: (c, r) => ws.close(c, r), onopen: null, onmessage: null, onclose: null };
-      ws.on('message', (d) => s.onmessage?.(d.toString()));
+      ws.on('message', (d) => s.onmessage?.((d as Buffer).toString()));
       ws.on('close', (c, r) => s.onclose?.(c, r.toString()));
       ws.on('error', () => undefined);
       return s;

@@ -25,14 +25,14 @@ export interface RealtimeHandlers {
   typing?(t: Extract<ServerFrame, { type: 'typing' }>): void;
   presence?(p: Extract<ServerFrame, { type: 'presence' }>): void;
   conversation?(c: Extract<ServerFrame, { type: 'conversation' }>): void;
-  state?(s: ConnectionState, detail?: string): void;
+  state?: (s: ConnectionState, detail?: string) => void;
   error?(e: PalisadeError): void;
 }
 
 interface PendingSend {
   frame: string;
-  resolve(seq: number): void;
-  reject(e: Error): void;
+  resolve: (seq: number) => void;
+  reject: (e: Error) => void;
   /** Armed while the frame is on a live socket: the server must answer within the send timeout. */
   timer?: ReturnType<typeof setTimeout>;
 }

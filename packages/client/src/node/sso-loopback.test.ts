@@ -8,13 +8,13 @@ import { ssoLoopbackSignIn, SsoLoopbackTimeoutError } from './sso-loopback.js';
 function fakeApi() {
   const calls: { start?: { port: number }; completions: string[] } = { completions: [] };
   const api = {
-    ssoStart: async (_name: string, _platform?: string, opts?: { loopback?: { port: number } }) => {
+    ssoStart: (_name: string, _platform?: string, opts?: { loopback?: { port: number } }) => {
       calls.start = opts?.loopback;
-      return { ssoId: 'sso123', browserUrl: 'https://chat.example/v1/sso/begin/sso123?k=x', expiresAt: new Date(Date.now() + 600_000).toISOString() };
+      return Promise.resolve({ ssoId: 'sso123', browserUrl: 'https://chat.example/v1/sso/begin/sso123?k=x', expiresAt: new Date(Date.now() + 600_000).toISOString() });
     },
-    ssoComplete: async (_id: string, c?: string) => {
+    ssoComplete: (_id: string, c?: string) => {
       calls.completions.push(c ?? '');
-      return { token: 't', userId: 'u', deviceId: 'd', aal: 2, expiresAt: '' } as unknown as SessionGrant;
+      return Promise.resolve({ token: 't', userId: 'u', deviceId: 'd', aal: 2, expiresAt: '' } as unknown as SessionGrant);
     },
   };
   return { api: api as unknown as Api, calls };

@@ -104,7 +104,7 @@ export function nodeSockets(opts: NodeTlsOptions): SocketFactory {
           const w = new WebSocket(`wss://${base.host}${path}`, { ...tls, minVersion: 'TLSv1.2', perMessageDeflate: false, handshakeTimeout: 10_000, maxPayload: MAX_SERVER_FRAME_BYTES } as WebSocket.ClientOptions);
           ws = w;
           w.on('open', () => s.onopen?.());
-          w.on('message', (d) => s.onmessage?.(d.toString()));
+          w.on('message', (d) => s.onmessage?.((d as Buffer).toString())); // binaryType 'nodebuffer': one Buffer per message
           w.on('close', (code, reason) => s.onclose?.(code, reason.toString()));
           w.on('error', () => undefined);
         },

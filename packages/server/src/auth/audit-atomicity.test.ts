@@ -4,7 +4,6 @@ import { ROOT_AUDIT_ALLOWED, runChecks, scanRootAudit } from '../../../../script
 import { assertRecentStrongAuth, authenticateToken, changePassword, createInvite, disableUser, enrol, login, type AuthDeps } from './index.js';
 import type { Principal } from '../core/index.js';
 import { grantRole, revokeRole, type RbacDeps } from '../rbac/index.js';
-import type { Store } from '../store/index.js';
 import { auditRecords } from '../test-support/audit.js';
 import { testDeps } from '../test-support/deps.js';
 import { loginAgain, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
@@ -15,12 +14,12 @@ const injected = /injected audit failure/;
 
 withAllStores('a change and its audit record commit together, or neither does', (h) => {
   const setup = async () => {
-    const deps = await testDeps(h.get() as Store);
+    const deps = await testDeps(h.get());
     const [admin, other] = await makeUsers(deps.auth, [uniqueName('adm'), uniqueName('usr')], ['org_admin']);
     const fault = await installAuditFailure(h);
     const strong = (p: Principal): Principal => ({ ...p, strongAuthAt: deps.clock.now() });
     const rbac: RbacDeps = { db: h.get().db, clock: deps.clock, bus: deps.bus, sealer: deps.auth.sealer, assertStepUp: (p) => assertRecentStrongAuth(deps.auth, p), actions: {} };
-    return { deps, auth: deps.auth as AuthDeps, admin: admin!, other: other!, fault, strong, rbac };
+    return { deps, auth: deps.auth, admin: admin!, other: other!, fault, strong, rbac };
   };
   const records = (auth: AuthDeps, action: string, target?: string) => auditRecords(auth.db, auth.sealer, { action, ...(target !== undefined ? { target } : {}) });
 

@@ -7,6 +7,8 @@ import { firstDeviceKeyOf, loginAgain, loginNewDevice, makeUsers, newDevicePubli
 import { passwordGateStats } from '../crypto/index.js';
 import { aadOf } from '../keys/index.js';
 import { auditRecords } from '../test-support/audit.js';
+import { rejectionOf } from '../test-support/rejection.js';
+import type { AppError } from '../core/index.js';
 import { approveDevice, authenticateToken, createInvite, enrol, issueBootstrapToken, login, logout, revokeSessions, SESSIONS_REVOKED, verifyDeviceProof } from './index.js';
 
 const device = () => ({ publicKey: newDevicePublicKey(), name: 'laptop', platform: 'linux' });
@@ -42,8 +44,8 @@ withAllStores('auth', (h) => {
   it('v5.0.0-6.3.8 login failure is the same for an unknown user and a wrong password', async () => {
     const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('l')]);
-    const wrong = await login(deps.auth, { username: u!.username, password: 'not the password at all', device: device() }, '2.2.2.2').catch((e) => e);
-    const unknown = await login(deps.auth, { username: uniqueName('nobody'), password: 'not the password at all', device: device() }, '2.2.2.3').catch((e) => e);
+    const wrong = await rejectionOf(login(deps.auth, { username: u!.username, password: 'not the password at all', device: device() }, '2.2.2.2'));
+    const unknown = await rejectionOf(login(deps.auth, { username: uniqueName('nobody'), password: 'not the password at all', device: device() }, '2.2.2.3'));
     expect(wrong).toMatchObject({ code: 'auth_failed' });
     expect(unknown).toMatchObject({ code: 'auth_failed', message: wrong.message });
     const audit = await h.get().db.selectFrom('audit_log').selectAll().where('action', '=', 'login.failed').execute();
@@ -55,10 +57,10 @@ withAllStores('auth', (h) => {
     const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('d')]);
     await h.get().db.updateTable('users').set({ disabled_at: deps.clock.now() }).where('id', '=', u!.userId).execute();
-    const wrong = await login(deps.auth, { username: u!.username, password: 'not the password at all', device: device() }, '2.2.3.2').catch((e) => e);
-    const unknown = await login(deps.auth, { username: uniqueName('nobody'), password: 'not the password at all', device: device() }, '2.2.3.3').catch((e) => e);
+    const wrong = await rejectionOf(login(deps.auth, { username: u!.username, password: 'not the password at all', device: device() }, '2.2.3.2'));
+    const unknown = await rejectionOf(login(deps.auth, { username: uniqueName('nobody'), password: 'not the password at all', device: device() }, '2.2.3.3'));
     expect(wrong).toMatchObject({ code: 'auth_failed', message: unknown.message });
-    const right = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '2.2.3.4').catch((e) => e);
+    const right = await rejectionOf(login(deps.auth, { username: u!.username, password: PASS, device: device() }, '2.2.3.4'));
     expect(right).toMatchObject({ code: 'account_disabled' });
     const audit = await auditRecords(h.get().db, deps.auth.sealer, { action: 'login.failed' });
     expect(audit.some((r) => r.actorId === u!.userId && r.details.step === 'account_disabled')).toBe(true);
@@ -79,13 +81,13 @@ withAllStores('auth', (h) => {
     const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('d')]);
     const d = device();
-    const pending = await login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.4').catch((e) => e);
+    const pending = await rejectionOf(login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.4'));
     expect(pending).toMatchObject({ code: 'device_approval_required', details: { deviceId: expect.any(String) } });
     await expect(login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.4')).rejects.toMatchObject({ code: 'device_approval_required' });
-    await approveDevice(deps.auth, u!, pending.details.deviceId);
+    await approveDevice(deps.auth, u!, (pending.details as { deviceId: string }).deviceId);
     const a = (await login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.4')) as { deviceId: string };
     const b = (await login(deps.auth, { username: u!.username, password: PASS, device: d }, '4.4.4.5')) as { deviceId: string };
-    expect(a.deviceId).toBe(pending.details.deviceId);
+    expect(a.deviceId).toBe((pending.details as { deviceId: string }).deviceId);
     expect(b.deviceId).toBe(a.deviceId);
     await expect(login(deps.auth, { username: u!.username, password: PASS, device: { ...d, publicKey: 'AAAA' } }, '4.4.4.4')).rejects.toMatchObject({ code: 'invalid_device_key' });
     const rows = await h.get().db.selectFrom('devices').select(['last_address']).where('id', '=', a.deviceId).executeTakeFirstOrThrow();
@@ -101,7 +103,7 @@ withAllStores('auth', (h) => {
     deps.clock.advance(59 * 60_000);
     await authenticateToken(deps.auth, res.token); // used: idle timer restarts
     deps.clock.advance(59 * 60_000);
-    await expect(authenticateToken(deps.auth, res.token)).resolves.toBeDefined();
+    await expect(authenticateToken(deps.auth, res.token)).resolves.toMatchObject({ principal: { userId: u!.userId } });
     deps.clock.advance(61 * 60_000);
     await expect(authenticateToken(deps.auth, res.token)).rejects.toMatchObject({ code: 'session_invalid' });
     const res2 = await loginAgain(deps.auth, u!);
@@ -110,7 +112,7 @@ withAllStores('auth', (h) => {
       await authenticateToken(deps.auth, res2.token);
     }
     deps.clock.advance(40 * 60_000 - 1); // 23 h 59 min 59.999 s after login
-    await expect(authenticateToken(deps.auth, res2.token)).resolves.toBeDefined();
+    await expect(authenticateToken(deps.auth, res2.token)).resolves.toMatchObject({ principal: { userId: u!.userId } });
     deps.clock.advance(1);
     await expect(authenticateToken(deps.auth, res2.token)).rejects.toMatchObject({ code: 'session_invalid' });
   });
@@ -122,7 +124,7 @@ withAllStores('auth', (h) => {
     const b = await loginNewDevice(deps.auth, u!);
     await logout(deps.auth, (await authenticateToken(deps.auth, a.token)).principal, null);
     await expect(authenticateToken(deps.auth, a.token)).rejects.toMatchObject({ code: 'session_invalid' });
-    await expect(authenticateToken(deps.auth, b.token)).resolves.toBeDefined();
+    await expect(authenticateToken(deps.auth, b.token)).resolves.toMatchObject({ principal: { userId: u!.userId, deviceId: b.deviceId } });
     const n = await revokeSessions(deps.auth, null, { userId: u!.userId }, null);
     expect(n).toBeGreaterThanOrEqual(2);
     await expect(authenticateToken(deps.auth, b.token)).rejects.toMatchObject({ code: 'session_invalid' });
@@ -133,10 +135,10 @@ withAllStores('auth', (h) => {
     const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('rl')]);
     const attempt = (password: string, address: string, publicKey = newDevicePublicKey()) =>
-      login(deps.auth, { username: u!.username, password, device: { publicKey, name: 'x', platform: 'x' } }, address).then(() => 'ok', (e) => e.code as string);
+      login(deps.auth, { username: u!.username, password, device: { publicKey, name: 'x', platform: 'x' } }, address).then(() => 'ok', (e: AppError) => e.code as string);
     const codes: string[] = [];
     for (let i = 0; i < 8; i++) codes.push(await attempt('wrong password here', '203.0.113.5'));
-    expect(codes).toEqual([...Array(5).fill('auth_failed'), 'rate_limited', 'rate_limited', 'rate_limited']);
+    expect(codes).toEqual([...Array<string>(5).fill('auth_failed'), 'rate_limited', 'rate_limited', 'rate_limited']);
     // The delay holds for the attacker's network, for a right password from an unknown device too...
     expect(await attempt(PASS, '203.0.113.77')).toBe('rate_limited');
     // ...but not for the owner's known device on that network, nor for the owner elsewhere.
@@ -155,7 +157,7 @@ withAllStores('auth', (h) => {
     const [u] = await makeUsers(deps.auth, [uniqueName('rk')]);
     const run = async (username: string, address: string) => {
       const out: string[] = [];
-      for (let i = 0; i < 7; i++) out.push(await login(deps.auth, { username, password: 'wrong password here', device: device() }, address).catch((e) => `${e.code}:${e.retryAfterMs ?? ''}`));
+      for (let i = 0; i < 7; i++) out.push(await login(deps.auth, { username, password: 'wrong password here', device: device() }, address).then(() => 'ok', (e: AppError) => `${e.code}:${e.retryAfterMs ?? ''}`));
       return out;
     };
     const real = await run(u!.username, '192.0.2.10');
@@ -172,7 +174,7 @@ withAllStores('auth', (h) => {
     const [u] = await makeUsers(deps.auth, [uniqueName('rp')]);
     for (let i = 0; i < 10; i++) await login(deps.auth, { username: uniqueName('spray'), password: 'wrong password here', device: device() }, '192.0.2.200').catch(() => undefined);
     const before = passwordGateStats().started;
-    const r = await login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: firstDeviceKeyOf(u!.userId), name: 'x', platform: 'x' } }, '192.0.2.200').catch((e) => e);
+    const r = await rejectionOf(login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: firstDeviceKeyOf(u!.userId), name: 'x', platform: 'x' } }, '192.0.2.200'));
     expect(r).toMatchObject({ code: 'rate_limited', retryAfterMs: 1000 });
     expect(passwordGateStats().started).toBe(before);
     // Another address of the same network is not held back by it.
@@ -194,7 +196,7 @@ withAllStores('auth', (h) => {
     deps.auth.policy.maxFactorFailures = 3;
     const [u] = await makeUsers(deps.auth, [uniqueName('rm')]);
     for (let n = 0; n < 3; n++) await login(deps.auth, { username: u!.username, password: 'wrong password here', device: device() }, `198.18.${n}.1`).catch(() => undefined);
-    const stranger = await login(deps.auth, { username: u!.username, password: PASS, device: device() }, '198.19.7.7').catch((e) => e);
+    const stranger = await rejectionOf(login(deps.auth, { username: u!.username, password: PASS, device: device() }, '198.19.7.7'));
     expect(stranger).toMatchObject({ code: 'risk_denied', details: { reasons: ['failure_streak'] } });
     // The owner's own device still gets in, and that resets the count.
     await expect(login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: firstDeviceKeyOf(u!.userId), name: 'x', platform: 'x' } }, '198.19.7.7')).resolves.toHaveProperty('token');

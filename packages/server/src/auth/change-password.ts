@@ -25,7 +25,7 @@ export async function changePassword(deps: AuthDeps, principal: Principal, curre
     await recordAudit(deps.db, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'password.change_failed', address, outcome: 'failure' });
     throw new AppError('auth_failed', 'the current password is wrong');
   }
-  assertPasswordAcceptable(next, [principal.username, ...(user.display_name ? [(await openColumn(deps.sealer, 'users', 'display_name', principal.userId, user.display_name))!] : []), 'palisade', ...(deps.policy.orgName ? [deps.policy.orgName] : [])], mfa ? MIN_MFA_PASSWORD_LENGTH : MIN_SINGLE_FACTOR_LENGTH);
+  assertPasswordAcceptable(next, [principal.username, ...(user.display_name ? [(await openColumn(deps.sealer, 'users', 'display_name', principal.userId, user.display_name))] : []), 'palisade', ...(deps.policy.orgName ? [deps.policy.orgName] : [])], mfa ? MIN_MFA_PASSWORD_LENGTH : MIN_SINGLE_FACTOR_LENGTH);
   const hash = await hashPassword(next, deps.policy.argon2);
   const revoked = await deps.db.transaction().execute(async (tx) => {
     await tx.updateTable('users').set({ password_hash: hash }).where('id', '=', principal.userId).execute();

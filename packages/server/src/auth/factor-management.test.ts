@@ -105,7 +105,7 @@ withAllStores('factor management (S2, S5, S16, S19, S20)', (h) => {
     await confirmTotp(deps.auth, alice, t.id, totpAt({ base32: t.secret }, deps.clock.now()));
     const old = await login(deps.auth, { username: alice.username, password: PASS, device: device() }, '10.66.2.1');
     if (!('mfaRequired' in old)) throw new Error('expected MFA');
-    await changePassword(deps.auth, stepped(alice, deps.clock.now()), PASS, 'tulip9orbit lantern');
+    await changePassword(deps.auth, stepped(alice, deps.clock.now()), PASS, 'tulip9orbit lantern', null);
     deps.clock.advance(30_000);
     await expect(completeMfaLogin(deps.auth, { challenge: old.challenge, code: totpAt({ base32: t.secret }, deps.clock.now()) }, '10.66.2.1')).rejects.toMatchObject({ code: 'code_invalid' });
     const before = await login(deps.auth, { username: alice.username, password: 'tulip9orbit lantern', device: device() }, '10.66.2.1');

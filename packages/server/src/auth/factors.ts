@@ -94,7 +94,7 @@ export async function listFactors(deps: AuthDeps, principal: Principal) {
   const totp = await Promise.all(rows.map(async (r) => ({
     id: r.id, kind: r.kind as 'totp' | 'passkey', label: (await openColumn(deps.sealer, 'authenticators', 'label', r.id, r.label)) ?? '', createdAt: iso(r.created_at)!,
     lastUsedAt: Number(r.last_used_step) > 0 ? iso(Number(r.last_used_step) * TOTP_STEP_SECONDS * 1000) : null,
-    confirmed: r.confirmed_at !== null, disabled: r.disabled_at !== null, failures: r.failures, aal: 2, deviceBound: false, aalReason: 'otp' as string,
+    confirmed: r.confirmed_at !== null, disabled: r.disabled_at !== null, failures: r.failures, aal: 2, deviceBound: false, aalReason: 'otp',
   })));
   const passkeys = await Promise.all(keys.map(async (k) => ({
     id: k.id, kind: 'passkey' as const, label: (await openColumn(deps.sealer, 'passkeys', 'label', k.id, k.label)) ?? '', createdAt: iso(k.created_at)!, lastUsedAt: iso(k.last_used_at),

@@ -16,9 +16,10 @@ withAllStores('multi-factor authentication', (h) => {
     const { recoveryCodes } = await confirmTotp(deps.auth, p!, t.id, totpAt({ base32: t.secret }, deps.clock.now()));
     deps.clock.advance(30_000);
     const code = () => totpAt({ base32: t.secret }, deps.clock.now());
+    if (!recoveryCodes) throw new Error('expected recovery codes with the first factor');
     return { deps, p: p!, t, recoveryCodes, code };
   };
-  const passwordStep = async (deps: ReturnType<typeof testDeps>, username: string) => {
+  const passwordStep = async (deps: Awaited<ReturnType<typeof testDeps>>, username: string) => {
     const r = await login(deps.auth, { username, password: PASS, device: device() }, '10.1.1.1');
     if (!('mfaRequired' in r)) throw new Error('expected an MFA challenge');
     return r.challenge;
@@ -115,7 +116,7 @@ withAllStores('password change', (h) => {
   it('800-63B-4 §3.1.1.2: 8 code points suffice with a second factor, 15 without; other sessions end', async () => {
     const deps = await testDeps(h.get());
     const [p] = await makeUsers(deps.auth, [uniqueName('pw')]);
-    await expect(changePassword(deps.auth, p!, PASS, 'short but ok')).rejects.toMatchObject({ code: 'weak_password' }); // 12 < 15 without MFA
+    await expect(changePassword(deps.auth, p!, PASS, 'short but ok', null)).rejects.toMatchObject({ code: 'weak_password' }); // 12 < 15 without MFA
     const second = await loginAgain(deps.auth, p!); // another session, to be ended by the change
     const t = await startTotpEnrolment(deps.auth, p!);
     await confirmTotp(deps.auth, p!, t.id, totpAt({ base32: t.secret }, deps.clock.now()));
@@ -126,12 +127,12 @@ withAllStores('password change', (h) => {
     const ch = await login(deps.auth, { username: p!.username, password: PASS, device: device() }, '10.2.2.1');
     if (!('mfaRequired' in ch)) throw new Error('expected MFA');
     const third = await completeMfaLogin(deps.auth, { challenge: ch.challenge, code: totpAt({ base32: t.secret }, deps.clock.now()) }, '10.2.2.1');
-    await expect(changePassword(deps.auth, { ...p!, strongAuthAt: null }, PASS, 'tulip9orbit')).rejects.toMatchObject({ code: 'step_up_required' });
+    await expect(changePassword(deps.auth, { ...p!, strongAuthAt: null }, PASS, 'tulip9orbit', null)).rejects.toMatchObject({ code: 'step_up_required' });
     const stepped = { ...p!, strongAuthAt: deps.clock.now() };
-    await expect(changePassword(deps.auth, stepped, 'not the current one', 'tulip9orbit')).rejects.toMatchObject({ code: 'auth_failed' });
-    await expect(changePassword(deps.auth, stepped, PASS, 'abc1234')).rejects.toMatchObject({ code: 'weak_password' }); // 7
-    await expect(authenticateToken(deps.auth, third.token)).resolves.toBeDefined();
-    await changePassword(deps.auth, stepped, PASS, 'tulip9orbit'); // 11 code points, fine with MFA
+    await expect(changePassword(deps.auth, stepped, 'not the current one', 'tulip9orbit', null)).rejects.toMatchObject({ code: 'auth_failed' });
+    await expect(changePassword(deps.auth, stepped, PASS, 'abc1234', null)).rejects.toMatchObject({ code: 'weak_password' }); // 7
+    await expect(authenticateToken(deps.auth, third.token)).resolves.toMatchObject({ principal: { userId: p!.userId } });
+    await changePassword(deps.auth, stepped, PASS, 'tulip9orbit', null); // 11 code points, fine with MFA
     await expect(authenticateToken(deps.auth, third.token)).rejects.toMatchObject({ code: 'session_invalid' });
     const r = await login(deps.auth, { username: p!.username, password: 'tulip9orbit', device: device() }, '10.2.2.2');
     expect('mfaRequired' in r).toBe(true);

@@ -60,7 +60,7 @@ withAllStores('passkeys (WebAuthn) with a software authenticator', (h) => {
     await expect(finishPasskeyLogin(deps.auth, o.challengeId, auth.assert(o.options), device(), '10.7.7.9')).rejects.toMatchObject({ code: 'code_invalid' });
     const r = await login(deps.auth, { username: p.username, password: PASS, device: device() }, '10.7.7.9');
     if (!('mfaRequired' in r)) throw new Error('expected MFA');
-    const s = await completeMfaLogin(deps.auth, { challenge: r.challenge, webauthn: auth.assert(r.webauthn as { challenge: string }) as never }, '10.7.7.9');
+    const s = await completeMfaLogin(deps.auth, { challenge: r.challenge, webauthn: auth.assert(r.webauthn as { challenge: string }) }, '10.7.7.9');
     expect(s.aal).toBe(2);
   });
 });
@@ -93,7 +93,7 @@ withAllStores('AAL3: device-bound passkeys', (h) => {
     expect(() => assertRecentStrongAuth(deps.auth, viaCode)).toThrow(/device-bound passkey/);
     const r = await login(deps.auth, { username: admin!.username, password: PASS, device: device() }, '10.8.8.9');
     if (!('mfaRequired' in r)) throw new Error('expected MFA');
-    const s = await completeMfaLogin(deps.auth, { challenge: r.challenge, webauthn: bound.assert(r.webauthn as { challenge: string }) as never }, '10.8.8.9');
+    const s = await completeMfaLogin(deps.auth, { challenge: r.challenge, webauthn: bound.assert(r.webauthn as { challenge: string }) }, '10.8.8.9');
     const session = (await authenticateToken(deps.auth, s.token, '10.8.8.9')).principal;
     expect(session.strongAuthMethod).toBe('passkey');
     expect(() => assertRecentStrongAuth(deps.auth, session)).toThrow(/device-bound passkey/); // a second factor after a password is not AAL3

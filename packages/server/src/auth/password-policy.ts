@@ -27,7 +27,7 @@ function estimatorReason(password: string, context: string[], minLog10: number):
   const prefix = [...password].slice(0, ESTIMATE_PREFIX).join('');
   const r = strengthEstimator().check(prefix, context.filter((w) => w.length >= 3).map((w) => w.toLowerCase()));
   if (r.guessesLog10 >= minLog10) return undefined;
-  const pattern = r.sequence.map((m) => m.pattern as string).find((p) => p in PATTERN_REASONS);
+  const pattern = r.sequence.map((m) => m.pattern).find((p) => p in PATTERN_REASONS);
   return `it is too easy to guess${pattern ? `: ${PATTERN_REASONS[pattern]}` : ''}`;
 }
 

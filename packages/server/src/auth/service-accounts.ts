@@ -10,8 +10,6 @@ import { scopeOf } from '../keys/index.js';
 
 /** Prefix that tells service tokens from session tokens. */
 export const SERVICE_TOKEN_PREFIX = 'svc_';
-/** Longest life of a service token: rotation is mandatory. */
-export const MAX_SERVICE_TOKEN_DAYS = 90;
 
 /** Creates a service account (a `bot.<name>` user with no password login). Needs `service_account.manage`. */
 export async function createServiceAccount(deps: AuthDeps, actor: Principal, name: string): Promise<{ id: string; username: string }> {

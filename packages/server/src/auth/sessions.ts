@@ -120,7 +120,7 @@ export async function authenticateToken(deps: AuthDeps, token: string, address?:
       aal: Number(row.aal),
       // SECURITY: a request from another network than the login's does not count as strongly
       // authenticated: sensitive actions need a new step-up from where the user is now.
-      strongAuthAt: row.strongAuthAt === null || (address !== undefined && row.loginAddress !== null && networkOf(address) !== networkOf((await openColumn(deps.sealer, 'sessions', 'login_address', row.sessionId, row.loginAddress))!)) ? null : Number(row.strongAuthAt),
+      strongAuthAt: row.strongAuthAt === null || (address !== undefined && row.loginAddress !== null && networkOf(address) !== networkOf((await openColumn(deps.sealer, 'sessions', 'login_address', row.sessionId, row.loginAddress)))) ? null : Number(row.strongAuthAt),
     },
     devicePublicKey: row.publicKey,
     expiresAt: row.expiresAt,

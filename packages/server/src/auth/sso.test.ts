@@ -118,9 +118,10 @@ withAllStores('single sign-on with a real OpenID Connect provider', (h) => {
     const late = await startSso(deps.auth, attacker.device, '10.9.9.9');
     deps.clock.advance(3 * 60_000 + 1);
     await expect(beginSso(deps.auth, late.ssoId, late.beginSecret, '10.9.9.9')).rejects.toMatchObject({ code: 'code_invalid' });
-    // A wrong secret is refused (the last character changed; it must differ from the real one).
+    // A wrong secret is refused. (The last character changes for sure: a 32-byte secret ends in 'A' one time in 16.)
     const wrong = await startSso(deps.auth, attacker.device, '10.9.9.9');
-    await expect(beginSso(deps.auth, wrong.ssoId, `${wrong.beginSecret.slice(0, -1)}${wrong.beginSecret.endsWith('A') ? 'B' : 'A'}`, '10.9.9.9')).rejects.toMatchObject({ code: 'code_invalid' });
+    const wrongSecret = `${wrong.beginSecret.slice(0, -1)}${wrong.beginSecret.endsWith('A') ? 'B' : 'A'}`;
+    await expect(beginSso(deps.auth, wrong.ssoId, wrongSecret, '10.9.9.9')).rejects.toMatchObject({ code: 'code_invalid' });
   });
 
   it('S11: roles mapped from IdP groups are withdrawn when the groups no longer map to them; manual grants survive', async () => {

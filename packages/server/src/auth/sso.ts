@@ -209,7 +209,7 @@ async function linkOrProvision(deps: AuthDeps, tx: Tx, claims: OidcClaims, now: 
     if (unusableHash === undefined) throw new AppError('code_invalid', 'this sign-on is unknown, expired or already used; start again');
     // Just-in-time provisioning: a member account linked to the IdP subject; no password login.
     userId = newUserId;
-    const base = unreservedUsername(String(claims.preferred_username ?? claims.email ?? 'user').toLowerCase().replace(/@.*$/, '').replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 24) || 'user');
+    const base = unreservedUsername(([claims.preferred_username, claims.email].find((c): c is string => typeof c === 'string' && c !== '') ?? 'user').toLowerCase().replace(/@.*$/, '').replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 24) || 'user');
     const taken = await tx.selectFrom('users').select('id').where('username', '=', base).executeTakeFirst();
     const username = taken ? `${base}-${randomToken(3).toLowerCase().replace(/[^a-z0-9]/g, 'x')}` : base;
     await tx.insertInto('users').values({ id: userId, username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, idpDisplayName(claims.name)), password_hash: unusableHash, role: 'member', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();

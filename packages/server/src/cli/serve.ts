@@ -67,6 +67,10 @@ export function serveCommand(): Command {
         err.write('\n');
       }
       err.write('Ready. Press Ctrl-C to stop.\n');
+      // The machine-readable start signal for supervisors, tests and the bench: one JSON line on stdout in
+      // the log's shape, written at any log level, after the banner. It never carries the bootstrap token
+      // (that stays on the terminal); `bootstrap` only says whether one was printed.
+      process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), svc: 'palisade', msg: 'ready', port: server.port, url, fingerprint: server.tls.fingerprint, bootstrap: server.bootstrap !== undefined })}\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

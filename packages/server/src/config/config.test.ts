@@ -70,6 +70,7 @@ describe('secrets', () => {
     expect(String(s)).toBe('[REDACTED]');
     expect(JSON.stringify({ s })).toBe('{"s":"[REDACTED]"}');
     expect(inspect(s)).toBe('[REDACTED]');
+    // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- template stringification is what is tested
     expect(`${new Secret(42)}`).toBe('[REDACTED]');
     const p = file('secret.txt', 'from-file\n');
     chmodSync(p, 0o600);

@@ -1,9 +1,9 @@
 /** Layer 0 kernel: ids, errors, clock, secrets and the Bus/Logger interfaces. */
 export { AppError, isAppError } from './errors.js';
-export type { Branded, UserId, DeviceId, SessionId, ConversationId, IdGen } from './ids.js';
+export type { UserId, DeviceId, SessionId } from './ids.js';
 export { systemClock, FakeClock, type Clock } from './clock.js';
 export { Secret } from './secret.js';
 export type { Bus, DomainEvent } from './bus.js';
 export { silentLogger, type Logger } from './logger.js';
 export type { Principal, ServiceScope } from './principal.js';
-export { noopMetrics, type Metrics, type AuthMethod, type KeyOperation } from './metrics.js';
+export {  type Metrics, type AuthMethod, type KeyOperation } from './metrics.js';

@@ -1,6 +1,6 @@
 /**
  * The metrics port: what domain and transport code may count and time. The composition root passes
- * the Prometheus implementation (metrics/); tests and tools may pass `noopMetrics`.
+ * the Prometheus implementation (metrics/).
  * SECURITY: every label is from a closed, small set (route patterns, error codes, limit names); never
  * a user id, an address, a token or anything a client chooses freely.
  */
@@ -35,17 +35,3 @@ export type AuthMethod = 'password' | 'mfa' | 'passkey' | 'sso' | 'step_up' | 'b
 /** Key operations that are counted and timed. */
 export type KeyOperation = 'wrap' | 'unwrap' | 'rotate';
 
-/** Metrics that record nothing. */
-export const noopMetrics: Metrics = {
-  httpRequest: () => undefined,
-  webSocketOpen: () => undefined,
-  authentication: () => undefined,
-  messageSent: () => undefined,
-  messageDelivered: () => undefined,
-  sendBatch: () => undefined,
-  sendToAck: () => undefined,
-  deliveryLatency: () => undefined,
-  rateLimited: () => undefined,
-  storeQuery: () => undefined,
-  keyOperation: () => undefined,
-};

@@ -79,6 +79,6 @@ export class OidcRelyingParty {
     });
     const claims = tokens.claims();
     if (!claims) throw new Error('no ID token');
-    return claims as OidcClaims;
+    return claims;
   }
 }

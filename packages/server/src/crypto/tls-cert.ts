@@ -25,7 +25,7 @@ export async function generateSelfSignedCertificate(days = 825): Promise<Certifi
     name: `CN=${host.replace(/[,=+<>#;"\\]/g, '')}, O=Palisade self-signed`,
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + days * 86_400_000),
-    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
+    keys,
     signingAlgorithm: alg,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WorkGate, type GateTimers } from './passwords.js';
+import { rejectionOf } from '../test-support/rejection.js';
 
 /** Fake time: timers fire only when the test advances the clock. */
 class FakeTimers implements GateTimers {
@@ -52,8 +53,8 @@ describe('S9: argon2 work gate (semaphore with a bounded queue and a deadline)',
     const gate = new WorkGate({ concurrency: 1, maxQueue: 1, deadlineMs: 5000 }, timers);
     const hold = deferred();
     const a = gate.run(() => hold.promise);
-    const b = gate.run(async () => 'b');
-    const c = await gate.run(async () => 'c').catch((e) => e);
+    const b = gate.run(() => Promise.resolve('b'));
+    const c = await rejectionOf(gate.run(() => Promise.resolve('c')));
     expect(c).toMatchObject({ code: 'rate_limited' });
     expect(c.retryAfterMs).toBeGreaterThan(0);
     hold.resolve();
@@ -68,7 +69,7 @@ describe('S9: argon2 work gate (semaphore with a bounded queue and a deadline)',
     const hold = deferred();
     const a = gate.run(() => hold.promise);
     let ran = false;
-    const late = gate.run(async () => { ran = true; }).catch((e) => e);
+    const late = rejectionOf(gate.run(() => { ran = true; return Promise.resolve(); }));
     timers.advance(4999);
     await tick();
     expect(gate.stats().queued).toBe(1);
@@ -79,13 +80,13 @@ describe('S9: argon2 work gate (semaphore with a bounded queue and a deadline)',
     hold.resolve();
     await a;
     // The slot came back: new work runs straight away.
-    expect(await gate.run(async () => 'next')).toBe('next');
+    expect(await gate.run(() => Promise.resolve('next'))).toBe('next');
     expect(gate.stats()).toMatchObject({ running: 0, started: 2 });
   });
 
   it('S9: a failing operation releases its slot', async () => {
     const gate = new WorkGate({ concurrency: 1, maxQueue: 1, deadlineMs: 1000 }, new FakeTimers());
-    await expect(gate.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
-    expect(await gate.run(async () => 1)).toBe(1);
+    await expect(gate.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await gate.run(() => Promise.resolve(1))).toBe(1);
   });
 });

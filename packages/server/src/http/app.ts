@@ -93,7 +93,7 @@ export function buildHttpApp(deps: HttpDeps, tls: HttpsMaterial, opts: HttpAppOp
       handshakeTimeout: limits.headersTimeoutMs,
       headersTimeout: limits.headersTimeoutMs,
       connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs),
-    } as never,
+    },
     bodyLimit: MAX_FRAME_BYTES,
     // The access log is ours (access-log.ts): one line per request with the route pattern, never the URL.
     logger: false,

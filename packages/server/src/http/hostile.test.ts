@@ -65,7 +65,7 @@ describe('hostile input: every HTTP-layer error answers our shape (real server, 
       const { status, body } = toHttpError(err, silentLogger);
       expect(Object.hasOwn(ERROR_CODES, body.code), name).toBe(true);
       expect(JSON.stringify(body), name).not.toContain(MARK);
-      if (FRAMEWORK_ERRORS[name]) expect([status, body.code], name).toEqual([FRAMEWORK_ERRORS[name]!.status, FRAMEWORK_ERRORS[name]!.code]);
+      if (FRAMEWORK_ERRORS[name]) expect([status, body.code], name).toEqual([FRAMEWORK_ERRORS[name].status, FRAMEWORK_ERRORS[name].code]);
       // Everything else is a setup or programming error: internal, with a reference only.
       else if (err.statusCode >= 500) expect([status, body.code], name).toEqual([500, 'internal']);
       else expect(body.code, name).toBe('bad_request');
@@ -137,14 +137,14 @@ describe('hostile input: strict UTF-8 bodies (property)', () => {
       fc.asyncProperty(invalid, async (bytes) => {
         expect(isUtf8(bytes)).toBe(false);
         const res = await post(Buffer.from(bytes));
-        expect([res.statusCode, JSON.parse(res.body).code]).toEqual([400, 'bad_json']);
+        expect([res.statusCode, (JSON.parse(res.body) as { code?: string }).code]).toEqual([400, 'bad_json']);
       }),
       { numRuns: 300 },
     );
     await fc.assert(
       fc.asyncProperty(fc.json({ depthSize: 'small' }), fc.constantFrom('', ' ', '\n'), async (text, pad) => {
         const res = await post(Buffer.from(pad + text + pad));
-        expect(JSON.parse(res.body).code).not.toBe('bad_json');
+        expect((JSON.parse(res.body) as { code?: string }).code).not.toBe('bad_json');
       }),
       { numRuns: 300 },
     );

@@ -46,7 +46,7 @@ export class ProofReplayCache {
   remember(deviceId: string, ts: number, signature: string, now: number): void {
     if (now >= this.nextSweep) this.sweep(now);
     let seen = this.byDevice.get(deviceId);
-    if (!seen) this.byDevice.set(deviceId, (seen = new Map()));
+    if (!seen) this.byDevice.set(deviceId, (seen = new Map<string, number>()));
     const key = `${ts}.${signature}`;
     if (seen.has(key)) throw new AppError('device_proof_failed', 'this proof was already used; sign every request afresh');
     if (seen.size >= this.maxPerDevice) {

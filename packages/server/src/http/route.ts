@@ -123,9 +123,9 @@ export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: Rou
             assertServiceTokenRoute(spec, principal);
             if (ACCOUNT_PERMS.has(spec.access)) assertAccount(principal, spec.access as AccountPermission);
           }
-          const params = parse(spec.params, req.params, 'params');
-          const query = parse(spec.query, req.query, 'query');
-          const body = parse(spec.body, req.body, 'body');
+          const params = parse<unknown>(spec.params, req.params, 'params');
+          const query = parse<unknown>(spec.query, req.query, 'query');
+          const body = parse<unknown>(spec.body, req.body, 'body');
           const result = await spec.handler({ deps, principal: principal as Principal, body, query, params, address: req.ip, headers: req.headers, reply });
           countAuthentication(deps.metrics, spec.url, result);
           if (reply.sent) return reply;

@@ -79,7 +79,7 @@ describe('v5.0.0-8.2.1 authorization matrix over every route', () => {
       const anon = await call(r.method, url, 'anonymous');
       expect(anon.statusCode, 'anonymous').toBe(401);
       const expired = await app.inject({ method: r.method as 'GET', url, headers: { authorization: `Bearer ${expiredServiceToken}` }, payload: r.method === 'GET' || r.method === 'DELETE' ? undefined : {} });
-      expect([expired.statusCode, JSON.parse(expired.body).code], 'expired service token').toEqual([401, 'session_invalid']);
+      expect([expired.statusCode, (JSON.parse(expired.body) as { code?: string }).code], 'expired service token').toEqual([401, 'session_invalid']);
       for (const who of ['admin', 'member', 'guest']) {
         const res = await call(r.method, url, who);
         const body = JSON.parse(res.body) as { code: string };

@@ -34,8 +34,8 @@ describe('instrumentKms (a real local KMS)', () => {
   it('passes the readiness check through, so /readyz still sees a KMS that cannot work', async () => {
     const inner = new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-ikms-')), 'keyring.json'), randomBytes(32));
     const kms = instrumentKms(inner, { keyOperation: () => undefined });
-    expect(kms.health).toBeTypeOf('function');
-    expect(await kms.health!()).toBe(await inner.health());
+    expect('health' in kms).toBe(true);
+    expect(await kms.health?.()).toBe(await inner.health());
     const gone: Kms = {
       provider: 'pkcs11',
       currentVersion: () => inner.currentVersion(),

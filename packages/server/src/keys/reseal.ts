@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../store/index.js';
 import type { EnvelopeSealer } from './key-service.js';
 import { SEALED_FIELDS, type SealedField } from './sealed-fields.js';
@@ -35,6 +35,23 @@ export interface ResealOptions {
 const PAGE = 500;
 type Row = Record<string, unknown>;
 
+/** The slice of Kysely's builders the walker uses, over a table and columns chosen at run time. */
+interface DynamicSelect {
+  where(column: string, op: string, value: unknown): DynamicSelect;
+  where(expression: RawBuilder<unknown>): DynamicSelect;
+  orderBy(column: string): DynamicSelect;
+  limit(n: number): { execute(): Promise<Row[]> };
+}
+interface DynamicUpdate {
+  where(column: string, op: string, value: unknown): DynamicUpdate;
+  executeTakeFirst(): Promise<{ numUpdatedRows: bigint }>;
+}
+/** An untyped view of the database for the sealed-field walker (tables and columns come from constants). */
+interface DynamicDb {
+  selectFrom(table: string): { select(columns: string[]): DynamicSelect };
+  updateTable(table: string): { set(values: Row): DynamicUpdate };
+}
+
 /**
  * Walks every sealed column (SEALED_FIELDS) in key order, page by page, and reseals what needs it.
  * Each row is updated on its own, guarded by its old value, so concurrent writers win, a crash loses
@@ -54,7 +71,7 @@ async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts:
   const cols = [...new Set([...f.key, ...f.with, f.column, ...(f.binary ? ['sealed'] : [])])];
   // Table and column names come from SEALED_FIELDS (constants, never input). Kysely's typed builder
   // cannot take a table chosen at run time, so the walker uses an untyped view of the same database.
-  const anyDb = db as unknown as Db & { selectFrom(t: string): any; updateTable(t: string): any };
+  const anyDb = db as unknown as DynamicDb;
   let after: unknown[] | undefined;
   for (;;) {
     if (opts.shouldStop?.()) return false;
@@ -62,7 +79,7 @@ async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts:
     if (f.binary && !(opts.legacy && opts.sealPayloads)) q = q.where('sealed', '=', 1);
     if (after) q = q.where(sql`(${sql.join(f.key.map((k) => sql.ref(k)))}) > (${sql.join(after)})`);
     for (const k of f.key) q = q.orderBy(k);
-    const rows = (await q.limit(PAGE).execute()) as Row[];
+    const rows = await q.limit(PAGE).execute();
     for (const r of rows) {
       report.scanned++;
       await resealRow(anyDb, sealer, f, r, opts, report);
@@ -74,7 +91,7 @@ async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts:
   }
 }
 
-async function resealRow(db: { updateTable(t: string): any }, sealer: EnvelopeSealer, f: SealedField, r: Row, opts: ResealOptions, report: ResealReport): Promise<void> {
+async function resealRow(db: DynamicDb, sealer: EnvelopeSealer, f: SealedField, r: Row, opts: ResealOptions, report: ResealReport): Promise<void> {
   const raw = r[f.column];
   const aad = f.aad(r);
   // Binary columns hold sealed bytes where the row is flagged sealed, the payload as received where not;

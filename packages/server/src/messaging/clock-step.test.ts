@@ -9,7 +9,7 @@ import { withAllStores } from '../test-support/with-all-stores.js';
 import { openDirect, sendMessage } from './index.js';
 
 const HOUR = 3_600_000;
-const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code ?? String(e));
+const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; message?: string }) => e.code ?? e.message ?? 'no code');
 
 it('fault test 8: a wall-clock step back of 1 h leaves every bucket as it was (connect.address, message.send, login.address)', () => {
   const clock = new FakeClock();

@@ -8,7 +8,7 @@ import { withAllStores } from '../test-support/with-all-stores.js';
 import { createGroup, listMessages, openDirect, sendMessage, updateConversation } from './index.js';
 
 const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
-const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code ?? String(e));
+const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: Error & { code?: string }) => e.code ?? e.message);
 
 withAllStores('message floods (S10) and key creation (issue 8)', (h) => {
   const setup = async (n: number, clock = new FakeClock()) => {
@@ -58,7 +58,7 @@ withAllStores('message floods (S10) and key creation (issue 8)', (h) => {
   it('S10: below the free-disk reserve sends are refused with storage_full, and every acknowledged message stays', async () => {
     const { deps, users, names, clock } = await setup(2);
     let free = 10 * 1024 * 1024;
-    const reserve = new StorageReserve(async () => free, 8 * 1024 * 1024, clock);
+    const reserve = new StorageReserve(() => Promise.resolve(free), 8 * 1024 * 1024, clock);
     await reserve.refresh();
     deps.messaging.storage = reserve;
     const conv = await openDirect(deps.messaging, users[0]!, names[1]!);

@@ -45,7 +45,7 @@ export class SendQueue {
         // Let frames already received on sockets join this batch: one event-loop turn, no timer.
         if (this.queue.length < MAX_BATCH) await new Promise((r) => setImmediate(r));
         const batch = this.queue.splice(0, MAX_BATCH);
-        await Promise.allSettled(batch.map((i) => i.ready));
+        await Promise.allSettled(batch.map((i) => i.ready ?? Promise.resolve()));
         this.onBatch(batch.length);
         if (batch.length === 1) await this.single(batch[0] as Item<unknown>);
         else await this.together(batch);

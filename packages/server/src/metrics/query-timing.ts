@@ -31,12 +31,12 @@ export class QueryTimingPlugin implements KyselyPlugin {
     return args.node;
   }
 
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+  transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
     const s = this.started.get(args.queryId);
     if (s) {
       this.started.delete(args.queryId);
       this.metrics.storeQuery(s.kind, (this.now() - s.at) / 1000);
     }
-    return args.result;
+    return Promise.resolve(args.result);
   }
 }

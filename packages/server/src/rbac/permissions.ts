@@ -26,9 +26,15 @@ export const ROLE_PERMISSIONS = {
 
 /** Name of an account role. */
 export type RoleName = keyof typeof ROLE_PERMISSIONS;
-/** Roles every account has one of. */
+/**
+ * Roles every account has one of.
+ * @public The role catalogue, for the modules that still spell roles out (code review §5).
+ */
 export const BASE_ROLES = ['member', 'guest', 'service'] as const satisfies readonly RoleName[];
-/** Roles that are granted on top of the base role. */
+/**
+ * Roles that are granted on top of the base role.
+ * @public The role catalogue, for the modules that still spell roles out (code review §5).
+ */
 export const GRANTABLE_ROLES = ['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin'] as const satisfies readonly RoleName[];
 
 /** Permissions a conversation role grants inside that conversation. */

@@ -111,7 +111,7 @@ withAllStores('role grants, elevation and the two-person rule', (h) => {
     await expect(approve(rbac, second, id)).rejects.toMatchObject({ code: 'forbidden', message: expect.stringMatching(/last 30 days/) });
     await backdate(gid);
     const victimLogin = await loginAgain(deps.auth, victim);
-    await expect(authenticateToken(deps.auth, victimLogin.token)).resolves.toBeDefined();
+    await expect(authenticateToken(deps.auth, victimLogin.token)).resolves.toMatchObject({ principal: { userId: victim.userId } });
     await approve(rbac, second, id);
     await expect(approve(rbac, second, id)).rejects.toMatchObject({ code: 'already_decided' });
     // The victim's sessions ended with the reset.

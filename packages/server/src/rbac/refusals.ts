@@ -28,7 +28,7 @@ export interface Refusal {
 
 function windowFor(deps: RbacDeps, userId: string, now: number): Window {
   let windows = windowsByDeps.get(deps);
-  if (!windows) windowsByDeps.set(deps, (windows = new Map()));
+  if (!windows) windowsByDeps.set(deps, (windows = new Map<string, Window>()));
   let w = windows.get(userId);
   if (!w || now - w.start >= REFUSAL_WINDOW_MS) {
     const suppressed = w?.suppressed ?? 0;

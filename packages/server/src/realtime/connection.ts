@@ -271,7 +271,7 @@ export class Connection implements Peer {
     const p = this.principal as Principal;
     if (f.type === 'ack') {
       if (!this.cursors.has(f.conversationId)) throw new AppError('not_found', 'no such conversation');
-      const acks = (this.acks ??= new Map());
+      const acks = (this.acks ??= new Map<string, number>());
       if (acks.size === 0) setTimeout(() => this.flushAcks(), ACK_FLUSH_MS);
       acks.set(f.conversationId, Math.max(acks.get(f.conversationId) ?? 0, f.seq));
     } else if (f.type === 'read') {

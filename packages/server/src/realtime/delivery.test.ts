@@ -47,7 +47,7 @@ describe('realtime delivery state machine (Connection + Hub, fake socket, fake c
   });
   afterAll(async () => store.close());
 
-  const newConversation = async () => (await createGroup(deps.messaging, alice, uniqueName('g'), [bobName])) as string;
+  const newConversation = async () => (await createGroup(deps.messaging, alice, uniqueName('g'), [bobName]));
   const newHub = () => {
     const h = new Hub(rdeps);
     hubs.push(h);

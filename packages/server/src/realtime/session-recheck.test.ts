@@ -38,7 +38,7 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
     const frames: Record<string, unknown>[] = [];
     let closed: { code: number; reason: string } | undefined;
     ws.on('message', (d) => {
-      const v = JSON.parse(d.toString()) as unknown;
+      const v = JSON.parse((d as Buffer).toString()) as unknown;
       for (const f of (Array.isArray(v) ? v : [v]) as Record<string, unknown>[]) {
         frames.push(f);
         if (f.type === 'challenge') ws.send(JSON.stringify({ type: 'auth', token: api.token, signature: key.signChallenge(String(f.nonce)) }));

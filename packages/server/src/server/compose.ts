@@ -44,7 +44,7 @@ export function buildLogger(config: Config): Logger {
       paths: ['token', 'password', '*.token', '*.password', 'payload', '*.payload', 'authorization', 'cookie', '*.authorization', '*.cookie', 'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', 'query.token', '*.query.token'],
       censor: '[REDACTED]',
     },
-  }) as unknown as Logger;
+  });
 }
 
 /** Opens the store, applies migrations and wires the domain modules. */

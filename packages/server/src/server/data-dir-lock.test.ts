@@ -31,7 +31,7 @@ describe('data directory lock', () => {
     const d = dir();
     writeFileSync(lockPath(d), JSON.stringify({ pid: deadPid(), host: hostname(), what: 'palisade serve', since: 'x' }));
     const lock = acquireDataDirLock(d, 'palisade serve');
-    expect(JSON.parse(readFileSync(lockPath(d), 'utf8')).pid).toBe(process.pid);
+    expect((JSON.parse(readFileSync(lockPath(d), 'utf8')) as { pid: number }).pid).toBe(process.pid);
     lock.release();
     writeFileSync(lockPath(d), JSON.stringify({ pid: deadPid(), host: 'some-other-host', what: 'palisade serve', since: 'x' }));
     expect(() => acquireDataDirLock(d, 'palisade serve')).toThrow(/in use by palisade serve \(pid \d+ on some-other-host/);

@@ -53,7 +53,7 @@ describe('/readyz checks: store, KMS and disk, each named when it fails', () => 
   it('free disk below the reserve is not ready (storage_full), named as the disk', async () => {
     const store = await freshStore();
     try {
-      const reserve = new StorageReserve(async () => 10 * MiB, 100 * MiB, new FakeClock());
+      const reserve = new StorageReserve(() => Promise.resolve(10 * MiB), 100 * MiB, new FakeClock());
       await reserve.refresh();
       expect(await readinessProbe(store, localKms(), reserve)()).toMatchObject({ ready: false, code: 'storage_full', checks: { store: { ok: true }, disk: { ok: false } } });
     } finally {

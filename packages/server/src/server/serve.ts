@@ -65,7 +65,7 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
   let core: Core | undefined;
   try {
     core = await buildCore(config, env, opts);
-    return await listen(core, config, env, lock.release, opts);
+    return await listen(core, config, env, () => lock.release(), opts);
   } catch (e) {
     await core?.store.close().catch(() => undefined);
     lock.release();

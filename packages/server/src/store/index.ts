@@ -2,9 +2,9 @@
  * The store: Kysely over SQLite (default, one writer, WAL) or PostgreSQL.
  * Queries are written once with Kysely by the domain modules; drivers hold only dialect quirks.
  */
-export { DEFAULT_QUERY_TIMEOUT_MS, openStore, prepareRestore, snapshotStore, storeDialect, storeHoldsData, type PreparedRestore, type Store, type StoreOptions } from './store.js';
-export { postgresSslOptions, withoutSslParams, type PostgresTls } from './postgres/tls.js';
-export type { Database, Db, Tx, Executor } from './schema.js';
-export { isStoreFault, isUniqueViolation, storeFault, toStoreError, type StoreFault } from './errors.js';
-export type { StoreHealthReport } from './health.js';
+export {  openStore, prepareRestore, snapshotStore, storeDialect, storeHoldsData,  type Store, type StoreOptions } from './store.js';
+;
+export type {  Db, Tx, Executor } from './schema.js';
+export { isStoreFault, isUniqueViolation,    } from './errors.js';
+;
 export { probeStore } from './probe.js';

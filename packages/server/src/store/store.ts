@@ -94,7 +94,7 @@ export async function prepareRestore(opts: StoreOptions, snapshot: string): Prom
   if (url.startsWith('sqlite:')) {
     checkSqliteSnapshot(snapshot);
     const path = sqlitePath(url);
-    return { install: async (stamp) => installSqlite(snapshot, path, `${path}.bak-${stamp}`) };
+    return { install: (stamp) => new Promise((done) => done(installSqlite(snapshot, path, `${path}.bak-${stamp}`))) };
   }
   const t = pgTarget(opts, url);
   const script = await preparePostgresRestore(t, snapshot);
@@ -137,9 +137,9 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     dialect: quirks.name,
     migrate: () =>
       withMigrationDb(async (mdb) => {
-        const migrator = new Migrator({ db: mdb, migrationTableSchema, provider: { getMigrations: async () => migrations(quirks) } });
+        const migrator = new Migrator({ db: mdb, migrationTableSchema, provider: { getMigrations: () => Promise.resolve(migrations(quirks)) } });
         const result: MigrationResultSet = await migrator.migrateToLatest();
-        if (result.error) throw result.error;
+        if (result.error) throw result.error instanceof Error ? result.error : new Error('a migration failed', { cause: result.error });
         return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
       }),
     health: (timeoutMs) => health.check(() => sql`SELECT 1`.execute(db), timeoutMs),

@@ -21,9 +21,8 @@ const serial = () => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).
  */
 export async function makeAttestationCa(aaguid: string, name = 'Palisade test authenticators'): Promise<AttestationCa> {
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  type Keys = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'];
-  const rootKeys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as Keys;
-  const leafKeys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as Keys;
+  const rootKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  const leafKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   // Valid for both the real clock (the library checks it) and the tests' fake clock (2026-01-01).
   const notBefore = new Date(Date.UTC(2020, 0, 1));
   const notAfter = new Date(Date.now() + 10 * 365 * 86_400_000);
@@ -40,7 +39,7 @@ export async function makeAttestationCa(aaguid: string, name = 'Palisade test au
   return {
     rootPem: root.toString('pem'),
     x5c: [new Uint8Array(leaf.rawData)],
-    leafKey: KeyObject.from(leafKeys.privateKey as unknown as webcrypto.CryptoKey),
+    leafKey: KeyObject.from(leafKeys.privateKey),
   };
 }
 

@@ -1,7 +1,7 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+import Provider, { type ClientMetadata } from 'oidc-provider';
 
 /** Who the test IdP logs in next, and with which authentication methods. */
 export interface IdpLogin {
@@ -37,18 +37,18 @@ export async function startTestIdp(redirectUri: string) {
       });
       return;
     }
-    provider.callback()(req, res);
+    void provider.callback()(req, res); // Koa answers its own errors
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const clients = ['palisade', 'other-app'].map((id) => ({
+  const clients = ['palisade', 'other-app'].map((id): ClientMetadata => ({
     client_id: id, client_secret: `${id}-secret-0123456789abcdef`, redirect_uris: [redirectUri],
-    grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' as const,
+    grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic',
   }));
   holder.provider = new Provider(issuer, {
     clients,
-    async findAccount(_ctx, sub) {
-      return { accountId: sub, claims: async () => ({ sub, ...(state.next?.sub === sub ? state.next.claims : {}) }) };
+    findAccount(_ctx, sub) {
+      return { accountId: sub, claims: () => ({ sub, ...(state.next?.sub === sub ? state.next.claims : {}) }) };
     },
     claims: { openid: ['sub', 'acr', 'amr'], email: ['email', 'email_verified'], profile: ['preferred_username', 'name', 'groups'] },
     conformIdTokenClaims: false,

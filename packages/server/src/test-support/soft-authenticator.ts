@@ -42,7 +42,7 @@ export class SoftAuthenticator {
   }
 
   private attestationStatement(att: SoftAttestation, authData: Buffer, clientDataJSON: string, credKey: KeyObject): [string, Map<string, unknown>] {
-    if (att.fmt === 'none') return ['none', new Map()];
+    if (att.fmt === 'none') return ['none', new Map<string, unknown>()];
     const signed = Buffer.concat([authData, sha256(clientDataJSON)]);
     if (att.fmt === 'self') return ['packed', new Map<string, unknown>([['alg', -7], ['sig', sign('sha256', signed, credKey)]])];
     return ['packed', new Map<string, unknown>([['alg', -7], ['sig', sign('sha256', signed, att.ca.leafKey)], ['x5c', att.ca.x5c]])];

@@ -101,8 +101,8 @@ export class LocalKms implements Kms {
     }
   }
 
-  async currentVersion(): Promise<number> {
-    return this.ring.kek[this.ring.kek.length - 1]!.version;
+  currentVersion(): Promise<number> {
+    return Promise.resolve(this.ring.kek[this.ring.kek.length - 1]!.version);
   }
 
   /** Readiness: the keyring is loaded and the root key still opens its current KEK (zeroed at once). */
@@ -115,8 +115,8 @@ export class LocalKms implements Kms {
     }
   }
 
-  async versions() {
-    return this.ring.kek.map((k) => ({ version: k.version, createdAt: k.createdAt }));
+  versions() {
+    return Promise.resolve(this.ring.kek.map((k) => ({ version: k.version, createdAt: k.createdAt })));
   }
 
   /** Runs `fn` with the unwrapped KEK, then zeroes it (S23: no KEK lingers in memory between calls). */
@@ -134,10 +134,13 @@ export class LocalKms implements Kms {
     return { version, wrapped: this.withKek(version, (kek) => aesKeyWrapPad(kek, dataKey)) };
   }
 
+  // `async` without `await` on purpose: a failed unwrap or keyring write is a rejection, as KmsProvider says.
+  // eslint-disable-next-line @typescript-eslint/require-await -- the sync throw must become a rejection
   async unwrap(version: number, wrapped: Uint8Array) {
     return this.withKek(version, (kek) => aesKeyUnwrapPad(kek, wrapped));
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- the sync throw must become a rejection
   async rotate() {
     return this.addVersion();
   }

@@ -21,7 +21,7 @@ d('Pkcs11Kms (SoftHSM2)', () => {
     reopen: (kms) => open(prefixes.get(kms)!),
   });
 
-  it('creates KEKs inside the token as sensitive and non-extractable; the token refuses to reveal them', async () => {
+  it('creates KEKs inside the token as sensitive and non-extractable; the token refuses to reveal them', () => {
     const kms = open(`kek-${randomBytes(6).toString('hex')}`);
     expect(kms.kekAttributes(1)).toEqual({ sensitive: true, extractable: false });
     expect(() => kms.tryReadKek(1)).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);

@@ -2,7 +2,7 @@ import pkcs11 from 'pkcs11js';
 import type * as P from 'pkcs11js';
 
 // pkcs11js is CommonJS with runtime-built exports: use its default export for values.
-const pkcs11js = pkcs11 as typeof P;
+const pkcs11js = pkcs11;
 import type { Kms } from './kms.js';
 
 /** Where the HSM is and how to log in to it. */
@@ -45,7 +45,7 @@ export class Pkcs11Kms implements Kms {
   /** One operation at a time on the session (Cryptoki sessions are not for concurrent use). */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  private exclusive<T>(fn: () => T | PromiseLike<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
@@ -151,13 +151,13 @@ export class Pkcs11Kms implements Kms {
     return v?.value;
   }
 
-  async currentVersion(): Promise<number> {
-    return this.keks[this.keks.length - 1]!.version;
+  currentVersion(): Promise<number> {
+    return Promise.resolve(this.keks[this.keks.length - 1]!.version);
   }
 
   /** Readiness: the session is still open and logged in (one C_GetSessionInfo, no key operation). */
   health(): Promise<string | undefined> {
-    return this.exclusive(async () => {
+    return this.exclusive(() => {
       try {
         const { state } = this.lib.C_GetSessionInfo(this.session);
         return USER_SESSION_STATES.has(state) ? undefined : 'the PKCS#11 session is not logged in';
@@ -167,8 +167,8 @@ export class Pkcs11Kms implements Kms {
     });
   }
 
-  async versions() {
-    return this.keks.map((k) => ({ version: k.version, createdAt: k.createdAt }));
+  versions() {
+    return Promise.resolve(this.keks.map((k) => ({ version: k.version, createdAt: k.createdAt })));
   }
 
   wrap(dataKey: Uint8Array) {
@@ -216,7 +216,7 @@ export class Pkcs11Kms implements Kms {
   }
 
   rotate() {
-    return this.exclusive(async () => this.addVersion());
+    return this.exclusive(() => this.addVersion());
   }
 
   destroyVersion(version: number) {

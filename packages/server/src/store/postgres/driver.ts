@@ -18,8 +18,8 @@ export const postgresQuirks: DialectQuirks = {
 
 /** int8 (bigint) values are millisecond timestamps and sequence numbers: safe as JS numbers. */
 const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /** Options to reach a PostgreSQL store. */
