@@ -4,7 +4,16 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', 'node_modules/**', 'bench/results/**', 'coverage/**', 'test/vectors/**', 'test/depcruise-fixtures/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      'node_modules/**',
+      'bench/results/**',
+      'coverage/**',
+      'test/vectors/**',
+      'test/depcruise-fixtures/**',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

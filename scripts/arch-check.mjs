@@ -70,7 +70,8 @@ export function scanErrorMapping(file, text) {
   const found = [];
   text.split('\n').forEach((line, i) => {
     const testsError = /isAppError\(|instanceof AppError|\.kind\s*[!=]==/.test(line);
-    if (testsError && /\b[45]\d\d\b/.test(line)) found.push({ rule: 'error-kinds-only-at-the-edge', file, line: i + 1 });
+    if (testsError && /\b[45]\d\d\b/.test(line))
+      found.push({ rule: 'error-kinds-only-at-the-edge', file, line: i + 1 });
   });
   return found;
 }
@@ -97,12 +98,25 @@ export function scanRootAudit(file, text, used = new Set()) {
 
 function expectations(text, tag) {
   const m = new RegExp(`^// ${tag}: (.+)$`, 'm').exec(text);
-  return m ? m[1].split(',').map((s) => s.trim()).sort() : [];
+  return m
+    ? m[1]
+        .split(',')
+        .map((s) => s.trim())
+        .sort()
+    : [];
 }
 
 function cruiseFixtures() {
   const bin = join(ROOT, 'node_modules/.bin/depcruise');
-  const args = [FIXTURES, '--config', '.dependency-cruiser.cjs', '--do-not-follow', '^(node_modules|packages)/', '--output-type', 'json'];
+  const args = [
+    FIXTURES,
+    '--config',
+    '.dependency-cruiser.cjs',
+    '--do-not-follow',
+    '^(node_modules|packages)/',
+    '--output-type',
+    'json',
+  ];
   let out;
   try {
     out = execFileSync(bin, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -130,11 +144,15 @@ export function runChecks() {
     const want = expectations(text, 'expect');
     want.forEach((r) => expectedAnywhere.add(r));
     const got = [...(fired.get(file) ?? [])].sort();
-    if (want.join() !== got.join()) problems.push(`${file}: expected depcruise rules [${want.join(', ')}], got [${got.join(', ')}]`);
+    if (want.join() !== got.join())
+      problems.push(`${file}: expected depcruise rules [${want.join(', ')}], got [${got.join(', ')}]`);
     const wantScan = expectations(text, 'expect-scan');
     wantScan.forEach((r) => expectedAnywhere.add(r));
-    const gotScan = [...new Set([...scanErrorMapping(file, text), ...scanRootAudit(file, text)].map((f) => f.rule))].sort();
-    if (wantScan.join() !== gotScan.join()) problems.push(`${file}: expected scan rules [${wantScan.join(', ')}], got [${gotScan.join(', ')}]`);
+    const gotScan = [
+      ...new Set([...scanErrorMapping(file, text), ...scanRootAudit(file, text)].map((f) => f.rule)),
+    ].sort();
+    if (wantScan.join() !== gotScan.join())
+      problems.push(`${file}: expected scan rules [${wantScan.join(', ')}], got [${gotScan.join(', ')}]`);
   }
   for (const r of [...rules, 'error-kinds-only-at-the-edge', 'audit-in-change-tx']) {
     if (!expectedAnywhere.has(r)) problems.push(`rule ${r} has no fixture in ${FIXTURES} that proves it fires`);
@@ -147,20 +165,26 @@ export function runChecks() {
     }
   }
   for (const [rel, actions] of Object.entries(ROOT_AUDIT_ALLOWED)) {
-    for (const a of actions) if (!used.has(`${rel} ${a}`)) problems.push(`ROOT_AUDIT_ALLOWED lists ${rel} ${a}, which no root-db call uses any more: remove it`);
+    for (const a of actions)
+      if (!used.has(`${rel} ${a}`))
+        problems.push(`ROOT_AUDIT_ALLOWED lists ${rel} ${a}, which no root-db call uses any more: remove it`);
   }
   return problems;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--help')) {
-    process.stdout.write('usage: node scripts/arch-check.mjs\n  Proves each layer rule fires on test/depcruise-fixtures and scans packages/server/src\n  for error-kind mapping outside the two mappers and root-db audit records. Exit 1 on findings.\n');
+    process.stdout.write(
+      'usage: node scripts/arch-check.mjs\n  Proves each layer rule fires on test/depcruise-fixtures and scans packages/server/src\n  for error-kind mapping outside the two mappers and root-db audit records. Exit 1 on findings.\n',
+    );
     process.exit(0);
   }
   const problems = runChecks();
   for (const p of problems) process.stderr.write(`arch-check: ${p}\n`);
   if (problems.length > 0) {
-    process.stderr.write(`arch-check: ${problems.length} problem(s). Fix the code, or the fixture/allow-list with a reason (docs/architecture.md).\n`);
+    process.stderr.write(
+      `arch-check: ${problems.length} problem(s). Fix the code, or the fixture/allow-list with a reason (docs/architecture.md).\n`,
+    );
     process.exit(1);
   }
   process.stdout.write('arch-check: every layer rule fires on its fixture; the scans are clean.\n');

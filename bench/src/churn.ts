@@ -32,7 +32,12 @@ const mib = (kb: number) => Math.round((kb / 1024) * 10) / 10;
 function sample(pid: number, phase: string): Sample {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
-  return { phase, rssMiB: mib(kb('VmRSS')), rssAnonMiB: mib(kb('RssAnon')), fds: readdirSync(`/proc/${pid}/fd`).length };
+  return {
+    phase,
+    rssMiB: mib(kb('VmRSS')),
+    rssAnonMiB: mib(kb('RssAnon')),
+    fds: readdirSync(`/proc/${pid}/fd`).length,
+  };
 }
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +58,8 @@ async function main(): Promise<void> {
   const n = Number(values.connections);
   const rounds = Number(values.rounds);
   const lanes = Number(values.lanes);
-  if (!(n > 0 && rounds > 0 && lanes > 0)) throw new Error('--connections, --rounds and --lanes take positive numbers; see --help');
+  if (!(n > 0 && rounds > 0 && lanes > 0))
+    throw new Error('--connections, --rounds and --lanes take positive numbers; see --help');
   const serverEnv: Record<string, string> = {};
   for (const kv of values['server-env']) {
     const i = kv.indexOf('=');
@@ -77,12 +83,14 @@ async function main(): Promise<void> {
       const open: BenchClient[] = [];
       let next = 0;
       const t0 = Date.now();
-      await Promise.all(Array.from({ length: lanes }, async () => {
-        while (next < n) {
-          next++;
-          open.push(await target.connect(1));
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: lanes }, async () => {
+          while (next < n) {
+            next++;
+            open.push(await target.connect(1));
+          }
+        }),
+      );
       const openMs = Date.now() - t0;
       take(`round ${r}: ${n} open (${openMs} ms)`);
       for (const c of open) c.close();
@@ -102,7 +110,17 @@ async function main(): Promise<void> {
   }
   const start = samples[0] as Sample;
   const end = samples.at(-1) as Sample;
-  const result = { kind: 'churn', at: new Date().toISOString(), node: process.version, connections: n, rounds, lanes, serverEnv, samples, endOverStart: Math.round((end.rssMiB / start.rssMiB) * 100) / 100 };
+  const result = {
+    kind: 'churn',
+    at: new Date().toISOString(),
+    node: process.version,
+    connections: n,
+    rounds,
+    lanes,
+    serverEnv,
+    samples,
+    endOverStart: Math.round((end.rssMiB / start.rssMiB) * 100) / 100,
+  };
   const dir = resolve(import.meta.dirname, '../results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `churn-${values.label}-${result.at.replace(/[:.]/g, '-')}.json`);

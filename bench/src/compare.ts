@@ -17,7 +17,14 @@ writes bench/results/compare-<date>.json.
   --only LIST    measures to run (default connect,rtt)
   -h, --help     this text`;
 
-const { values } = parseArgs({ options: { base: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+const { values } = parseArgs({
+  options: {
+    base: { type: 'string' },
+    rounds: { type: 'string' },
+    only: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
 if (values.help || !values.base) {
   console.log(HELP);
   process.exit(values.help ? 0 : 2);
@@ -37,7 +44,10 @@ type Run = { results: Record<string, Record<string, { p50?: number; p99?: number
 /** Runs one checkout's bench and returns the JSON it prints. */
 function runBench(root: string): Promise<Run> {
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [join(root, 'bench/dist/run.js'), '--only', only, '--skip-sealing'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(root, 'bench/dist/run.js'), '--only', only, '--skip-sealing'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => {

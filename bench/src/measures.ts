@@ -59,7 +59,12 @@ async function pump(sender: BenchClient, conv: string, total: number, window: nu
 }
 
 /** (c) 1:1 throughput: messages acknowledged per second with `window` in flight (Palisade acks after COMMIT). */
-export async function throughput(t: Target, conv: string, total: number, window: number): Promise<{ ackedPerSecond: number; deliveredPerSecond: number }> {
+export async function throughput(
+  t: Target,
+  conv: string,
+  total: number,
+  window: number,
+): Promise<{ ackedPerSecond: number; deliveredPerSecond: number }> {
   const [a, b] = [await t.connect(0), await t.connect(1)];
   let got = 0;
   b.onMessage = () => void got++;
@@ -73,11 +78,22 @@ export async function throughput(t: Target, conv: string, total: number, window:
   const delivered = now() - t0;
   a.close();
   b.close();
-  return { ackedPerSecond: Math.round((total / acked) * 1000), deliveredPerSecond: Math.round((total / delivered) * 1000) };
+  return {
+    ackedPerSecond: Math.round((total / acked) * 1000),
+    deliveredPerSecond: Math.round((total / delivered) * 1000),
+  };
 }
 
 /** (d) Group of `members`: latency to the last member at a steady rate, then deliveries/s when saturated. */
-export async function groupFanout(t: Target, conv: string, members: number, rate: number, seconds: number, saturate: number, progress: (s: string) => void) {
+export async function groupFanout(
+  t: Target,
+  conv: string,
+  members: number,
+  rate: number,
+  seconds: number,
+  saturate: number,
+  progress: (s: string) => void,
+) {
   const clients: BenchClient[] = [];
   for (let u = 0; u < members; u++) clients.push(await t.connect(u));
   const receivers = members - 1;
@@ -119,7 +135,11 @@ export async function groupFanout(t: Target, conv: string, members: number, rate
 }
 
 /** (e) Server memory per idle authenticated connection, with `n` connections open. */
-export async function memoryPerConnection(t: Target, n: number, progress: (s: string) => void): Promise<{ connections: number; bytesPerConnection: number; rssBeforeMiB: number; rssAfterMiB: number }> {
+export async function memoryPerConnection(
+  t: Target,
+  n: number,
+  progress: (s: string) => void,
+): Promise<{ connections: number; bytesPerConnection: number; rssBeforeMiB: number; rssAfterMiB: number }> {
   await new Promise((r) => setTimeout(r, 1000));
   const before = await rssOf(t.pid);
   const open: BenchClient[] = [];
@@ -136,5 +156,10 @@ export async function memoryPerConnection(t: Target, n: number, progress: (s: st
   const after = await rssOf(t.pid);
   for (const c of open) c.close();
   const mib = (x: number) => Math.round((x / 1048576) * 10) / 10;
-  return { connections: n, bytesPerConnection: Math.round((after - before) / n), rssBeforeMiB: mib(before), rssAfterMiB: mib(after) };
+  return {
+    connections: n,
+    bytesPerConnection: Math.round((after - before) / n),
+    rssBeforeMiB: mib(before),
+    rssAfterMiB: mib(after),
+  };
 }

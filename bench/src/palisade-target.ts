@@ -8,28 +8,42 @@ import type { BenchClient, Target } from './target.js';
 const PASS = 'benchmark passphrase that is long enough';
 
 /** Palisade as a benchmark target: a real server process, real users, the real SDK. */
-export async function palisadeTarget(dataDir: string, progress: (s: string) => void, opts: { sealMessages?: boolean; name?: string; env?: Record<string, string> } = {}): Promise<Target & { baseUrl: string }> {
+export async function palisadeTarget(
+  dataDir: string,
+  progress: (s: string) => void,
+  opts: { sealMessages?: boolean; name?: string; env?: Record<string, string> } = {},
+): Promise<Target & { baseUrl: string }> {
   // Rate limits are a policy, not a capacity: lift them so the benchmark measures the server.
   const configFile = join(dataDir, 'bench.yaml');
-  writeFileSync(configFile, [
-    'limits:', '  overrides:',
-    "    'message.send': { burst: 1000000, perSecond: 1000000 }",
-    "    'message.user': { burst: 1000000, perSecond: 1000000 }",
-    "    'message.conversation': { burst: 1000000, perSecond: 1000000 }",
-    // Byte budgets: a million 64 KiB payloads' worth, i.e. unlimited for any run.
-    "    'message.bytes.device': { burst: 70000000000, perSecond: 70000000000 }",
-    "    'message.bytes.user': { burst: 70000000000, perSecond: 70000000000 }",
-    "    'message.bytes.conversation': { burst: 70000000000, perSecond: 70000000000 }",
-    "    'connect.address': { burst: 1000000, perSecond: 1000000 }",
-    "    'login.address': { burst: 1000000, perSecond: 1000000 }",
-    "    'enrol.address': { burst: 1000000, perSecond: 1000000 }",
-    // Connection caps too: every benchmark client comes from 127.0.0.1.
-    'http:', '  maxConnections: 200000', '  maxConnectionsPerAddress: 100000',
-    'keys:', `  sealMessages: ${opts.sealMessages ?? true}`, ''].join('\n'));
+  writeFileSync(
+    configFile,
+    [
+      'limits:',
+      '  overrides:',
+      "    'message.send': { burst: 1000000, perSecond: 1000000 }",
+      "    'message.user': { burst: 1000000, perSecond: 1000000 }",
+      "    'message.conversation': { burst: 1000000, perSecond: 1000000 }",
+      // Byte budgets: a million 64 KiB payloads' worth, i.e. unlimited for any run.
+      "    'message.bytes.device': { burst: 70000000000, perSecond: 70000000000 }",
+      "    'message.bytes.user': { burst: 70000000000, perSecond: 70000000000 }",
+      "    'message.bytes.conversation': { burst: 70000000000, perSecond: 70000000000 }",
+      "    'connect.address': { burst: 1000000, perSecond: 1000000 }",
+      "    'login.address': { burst: 1000000, perSecond: 1000000 }",
+      "    'enrol.address': { burst: 1000000, perSecond: 1000000 }",
+      // Connection caps too: every benchmark client comes from 127.0.0.1.
+      'http:',
+      '  maxConnections: 200000',
+      '  maxConnectionsPerAddress: 100000',
+      'keys:',
+      `  sealMessages: ${opts.sealMessages ?? true}`,
+      '',
+    ].join('\n'),
+  );
   const server = await startPalisade(dataDir, configFile, opts.env);
   const baseUrl = `https://127.0.0.1:${server.port}`;
   const users: { name: string; key: DeviceKey; token: string }[] = [];
-  const client = (key: DeviceKey, token?: string) => createNodeClient({ baseUrl, ca: server.ca, deviceKey: key, token });
+  const client = (key: DeviceKey, token?: string) =>
+    createNodeClient({ baseUrl, ca: server.ca, deviceKey: key, token });
   const adminKey = DeviceKey.generate();
   const admin = client(adminKey);
   await admin.api.enrol({ token: server.token, username: 'u0', password: PASS });
@@ -56,7 +70,12 @@ export async function palisadeTarget(dataDir: string, progress: (s: string) => v
       await ensureUsers(n);
       const owner = client(users[0]!.key, users[0]!.token);
       if (n === 2) return (await owner.api.openDirect(users[1]!.name)).id;
-      return (await owner.api.createGroup(`bench-${Date.now()}`, users.slice(1, n).map((u) => u.name))).id;
+      return (
+        await owner.api.createGroup(
+          `bench-${Date.now()}`,
+          users.slice(1, n).map((u) => u.name),
+        )
+      ).id;
     },
     async connect(user) {
       const u = users[user]!;

@@ -26,18 +26,32 @@ export async function relayTarget(dataDir: string, ca: string): Promise<Target> 
             new Promise<void>((res) => {
               const ref = String(ids++);
               pending.set(ref, res);
-              ws.send(JSON.stringify({ type: 'send', ref, conversationId, clientMsgId: ref, payload: Buffer.from(payload).toString('base64') }));
+              ws.send(
+                JSON.stringify({
+                  type: 'send',
+                  ref,
+                  conversationId,
+                  clientMsgId: ref,
+                  payload: Buffer.from(payload).toString('base64'),
+                }),
+              );
             }),
           close: () => ws.close(),
         };
         ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', rooms: roomsOf.get(user) ?? [] })));
         ws.on('message', (d) => {
-          const f = JSON.parse((d as Buffer).toString()) as { type: string; ref?: string; conversationId?: string; payload?: string };
+          const f = JSON.parse((d as Buffer).toString()) as {
+            type: string;
+            ref?: string;
+            conversationId?: string;
+            payload?: string;
+          };
           if (f.type === 'ready') resolve(bc);
           else if (f.type === 'sent') {
             pending.get(f.ref as string)?.();
             pending.delete(f.ref as string);
-          } else if (f.type === 'msg') bc.onMessage?.(f.conversationId as string, Buffer.from(f.payload as string, 'base64'));
+          } else if (f.type === 'msg')
+            bc.onMessage?.(f.conversationId as string, Buffer.from(f.payload as string, 'base64'));
         });
         ws.on('error', reject);
       });

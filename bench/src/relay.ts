@@ -16,7 +16,14 @@ const seqs = new Map<string, number>();
 wss.on('connection', (ws) => {
   const mine: string[] = [];
   ws.on('message', (data) => {
-    const f = JSON.parse((data as Buffer).toString()) as { type: string; rooms?: string[]; ref?: string; conversationId?: string; clientMsgId?: string; payload?: string };
+    const f = JSON.parse((data as Buffer).toString()) as {
+      type: string;
+      rooms?: string[];
+      ref?: string;
+      conversationId?: string;
+      clientMsgId?: string;
+      payload?: string;
+    };
     if (f.type === 'hello') {
       for (const r of f.rooms ?? []) {
         if (!rooms.has(r)) rooms.set(r, new Set());
@@ -27,9 +34,18 @@ wss.on('connection', (ws) => {
     } else if (f.type === 'send' && f.conversationId) {
       const seq = (seqs.get(f.conversationId) ?? 0) + 1;
       seqs.set(f.conversationId, seq);
-      const msg = JSON.stringify({ type: 'msg', conversationId: f.conversationId, seq, clientMsgId: f.clientMsgId, payload: f.payload, sentAt: new Date().toISOString() });
+      const msg = JSON.stringify({
+        type: 'msg',
+        conversationId: f.conversationId,
+        seq,
+        clientMsgId: f.clientMsgId,
+        payload: f.payload,
+        sentAt: new Date().toISOString(),
+      });
       for (const peer of rooms.get(f.conversationId) ?? []) peer.send(msg);
-      ws.send(JSON.stringify({ type: 'sent', ref: f.ref, conversationId: f.conversationId, clientMsgId: f.clientMsgId, seq }));
+      ws.send(
+        JSON.stringify({ type: 'sent', ref: f.ref, conversationId: f.conversationId, clientMsgId: f.clientMsgId, seq }),
+      );
     }
   });
   ws.on('close', () => {

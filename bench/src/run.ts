@@ -18,7 +18,15 @@ bench/results/. Both servers run as separate processes on this machine.
   --skip-sealing     leave out the sealed/unsealed comparison (f)
   -h, --help         this text`;
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, connections: { type: 'string' }, only: { type: 'string' }, 'skip-sealing': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    connections: { type: 'string' },
+    only: { type: 'string' },
+    'skip-sealing': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
 if (values.help) {
   console.log(HELP);
   process.exit(0);
@@ -60,7 +68,15 @@ async function measure(t: Target): Promise<Record<string, unknown>> {
   if (only.has('group')) {
     progress(`${t.name}: (d) ${sizes.groupMembers}-member group`);
     const g = await t.conversation(sizes.groupMembers);
-    r.group = await groupFanout(t, g, sizes.groupMembers, sizes.groupRate, sizes.groupSeconds, sizes.groupSaturate, progress);
+    r.group = await groupFanout(
+      t,
+      g,
+      sizes.groupMembers,
+      sizes.groupRate,
+      sizes.groupSeconds,
+      sizes.groupSaturate,
+      progress,
+    );
   }
   if (only.has('memory')) {
     progress(`${t.name}: (e) memory with ${sizes.connections} idle authenticated connections`);
@@ -69,11 +85,15 @@ async function measure(t: Target): Promise<Record<string, unknown>> {
   return r;
 }
 
-const get = (o: unknown, path: string): number | undefined => path.split('.').reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o) as number | undefined;
+const get = (o: unknown, path: string): number | undefined =>
+  path.split('.').reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o) as number | undefined;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
 const palisade = await palisadeTarget(dataDir, progress);
-const relay = await relayTarget(dataDir, (await import('node:fs')).readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'));
+const relay = await relayTarget(
+  dataDir,
+  (await import('node:fs')).readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
+);
 const results: Record<string, Record<string, unknown>> = {};
 try {
   results['ws-relay'] = await measure(relay);
@@ -89,11 +109,16 @@ if ((only.has('throughput') || only.has('rtt')) && values['skip-sealing'] !== tr
   const rtt: Record<string, { p50: number }[]> = { 'palisade-sealed': [], 'palisade-unsealed': [] };
   const tput: Record<string, { ackedPerSecond: number }[]> = { 'palisade-sealed': [], 'palisade-unsealed': [] };
   const turns = q ? 1 : 3;
-  for (const order of [[true, false], [false, true]]) {
+  for (const order of [
+    [true, false],
+    [false, true],
+  ]) {
     const targets = [];
     for (const seal of order) {
       const name = seal ? 'palisade-sealed' : 'palisade-unsealed';
-      targets.push(await palisadeTarget(mkdtempSync(join(tmpdir(), `${name}-`)), progress, { sealMessages: seal, name }));
+      targets.push(
+        await palisadeTarget(mkdtempSync(join(tmpdir(), `${name}-`)), progress, { sealMessages: seal, name }),
+      );
     }
     try {
       const pairs = [];
@@ -102,18 +127,25 @@ if ((only.has('throughput') || only.has('rtt')) && values['skip-sealing'] !== tr
         for (const [k, t] of targets.entries()) {
           progress(`sealing comparison (${targets[0]?.name} started first), turn ${turn + 1}/${turns}: ${t.name}`);
           if (only.has('rtt')) rtt[t.name]?.push(await roundTrip(t, pairs[k]!, sizes.rttN));
-          if (only.has('throughput')) tput[t.name]?.push(await throughput(t, pairs[k]!, sizes.throughputN, sizes.window));
+          if (only.has('throughput'))
+            tput[t.name]?.push(await throughput(t, pairs[k]!, sizes.throughputN, sizes.window));
         }
       }
     } finally {
       for (const t of targets) await t.stop();
     }
   }
-  const median = <T,>(xs: T[], key: (x: T) => number) => [...xs].sort((a, b) => key(a) - key(b))[Math.floor(xs.length / 2)];
+  const median = <T>(xs: T[], key: (x: T) => number) =>
+    [...xs].sort((a, b) => key(a) - key(b))[Math.floor(xs.length / 2)];
   for (const name of ['palisade-sealed', 'palisade-unsealed']) {
     const r: Record<string, unknown> = {};
-    if (only.has('rtt')) r.roundTripMs = { ...median(rtt[name] ?? [], (x) => x.p50), runsP50: (rtt[name] ?? []).map((x) => x.p50) };
-    if (only.has('throughput')) r.throughput = { ...median(tput[name] ?? [], (x) => x.ackedPerSecond), runs: (tput[name] ?? []).map((x) => x.ackedPerSecond) };
+    if (only.has('rtt'))
+      r.roundTripMs = { ...median(rtt[name] ?? [], (x) => x.p50), runsP50: (rtt[name] ?? []).map((x) => x.p50) };
+    if (only.has('throughput'))
+      r.throughput = {
+        ...median(tput[name] ?? [], (x) => x.ackedPerSecond),
+        runs: (tput[name] ?? []).map((x) => x.ackedPerSecond),
+      };
     results[name] = r;
   }
 }
@@ -145,7 +177,8 @@ const report = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
   sizes,
-  notes: 'Both servers are separate processes on this machine, driven by this process. Palisade stores every message in SQLite (WAL, synchronous=FULL) before acknowledging; the relay stores nothing.',
+  notes:
+    'Both servers are separate processes on this machine, driven by this process. Palisade stores every message in SQLite (WAL, synchronous=FULL) before acknowledging; the relay stores nothing.',
   results,
   ratios,
 };

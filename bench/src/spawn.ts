@@ -27,29 +27,58 @@ function track(child: ChildProcess): Child {
 }
 
 /** Starts `palisade serve` with the given data dir, config file and extra env; resolves with its port, token and CA. */
-export async function startPalisade(dataDir: string, configFile: string, env: Record<string, string> = {}): Promise<Child & { port: number; token: string; ca: string }> {
+export async function startPalisade(
+  dataDir: string,
+  configFile: string,
+  env: Record<string, string> = {},
+): Promise<Child & { port: number; token: string; ca: string }> {
   // BENCH_SERVER_NODE_ARGS passes extra node flags to the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...extra, join(ROOT, 'packages/server/dist/cli/main.js'), 'serve', '--config', configFile], {
-    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_METRICS_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...extra, join(ROOT, 'packages/server/dist/cli/main.js'), 'serve', '--config', configFile],
+    {
+      env: {
+        ...process.env,
+        PALISADE_DATA_DIR: dataDir,
+        PALISADE_PORT: '0',
+        PALISADE_METRICS_PORT: '0',
+        PALISADE_HOST: '127.0.0.1',
+        PALISADE_LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const t = track(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const ready = await waitForReady(child, () => out, t.stderr);
-  return { ...t, port: ready.port, token: ready.bootstrapToken ?? '', ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8') };
+  return {
+    ...t,
+    port: ready.port,
+    token: ready.bootstrapToken ?? '',
+    ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
+  };
 }
 
 /** Starts the bare relay with the same certificate. */
 export async function startRelay(dataDir: string): Promise<Child & { port: number }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bench/dist/relay.js'), join(dataDir, 'tls', 'cert.pem'), join(dataDir, 'tls', 'key.pem')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bench/dist/relay.js'), join(dataDir, 'tls', 'cert.pem'), join(dataDir, 'tls', 'key.pem')],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const t = track(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await until(() => {
-    const m = /relay listening (\d+)/.exec(out);
-    return m ? Number(m[1]) : undefined;
-  }, child, t.stderr);
+  const port = await until(
+    () => {
+      const m = /relay listening (\d+)/.exec(out);
+      return m ? Number(m[1]) : undefined;
+    },
+    child,
+    t.stderr,
+  );
   return { ...t, port };
 }

@@ -12,7 +12,13 @@ export function summarise(samples: number[]): Summary {
   const s = [...samples].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
   const round = (x: number) => Math.round(x * 1000) / 1000;
-  return { n: s.length, p50: round(at(0.5)), p99: round(at(0.99)), mean: round(s.reduce((a, b) => a + b, 0) / (s.length || 1)), max: round(s.at(-1) ?? NaN) };
+  return {
+    n: s.length,
+    p50: round(at(0.5)),
+    p99: round(at(0.99)),
+    mean: round(s.reduce((a, b) => a + b, 0) / (s.length || 1)),
+    max: round(s.at(-1) ?? NaN),
+  };
 }
 
 /** Milliseconds since an arbitrary origin, sub-millisecond. */

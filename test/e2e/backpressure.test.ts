@@ -9,7 +9,13 @@ import { createUsers, enrolAdmin, PASS } from '../support/users.js';
 const MiB = 1024 * 1024;
 
 /** Sends `count` messages of `bytes` each with `window` in flight; resolves when all are acknowledged. */
-async function sendMany(from: PalisadeClient, conversationId: string, count: number, bytes: number, window = 64): Promise<void> {
+async function sendMany(
+  from: PalisadeClient,
+  conversationId: string,
+  count: number,
+  bytes: number,
+  window = 64,
+): Promise<void> {
   let next = 0;
   const one = async (): Promise<void> => {
     while (next < count) {
@@ -22,10 +28,19 @@ async function sendMany(from: PalisadeClient, conversationId: string, count: num
 }
 
 /** A second client of an existing user, on a traced socket factory (frame sizes, pause). */
-async function tracedClient(server: ServerProcess, username: string, key: DeviceKey): Promise<{ client: PalisadeClient; sockets: TracedSockets; got: IncomingMessage[] }> {
+async function tracedClient(
+  server: ServerProcess,
+  username: string,
+  key: DeviceKey,
+): Promise<{ client: PalisadeClient; sockets: TracedSockets; got: IncomingMessage[] }> {
   const sockets = tracedSockets(server);
   const got: IncomingMessage[] = [];
-  const client = new PalisadeClient({ http: nodeHttp(server), sockets, deviceKey: key, handlers: { message: (m) => got.push(m) } });
+  const client = new PalisadeClient({
+    http: nodeHttp(server),
+    sockets,
+    deviceKey: key,
+    handlers: { message: (m) => got.push(m) },
+  });
   await client.login(username, PASS, `${username} traced`);
   return { client, sockets, got };
 }
@@ -70,7 +85,7 @@ describe('realtime under load: bounded frames and a bounded send buffer (real se
     expect(got.every((m) => m.payload.length === 4096 && m.payload[0] === (m.seq - 1) % 251)).toBe(true);
     expect(Math.max(...sockets.frameBytes)).toBeLessThanOrEqual(MAX_SERVER_FRAME_BYTES);
     // 20,000 × about 5.5 KiB of JSON: hundreds of pages, not one frame.
-    expect(sockets.frameBytes.length).toBeGreaterThan(20_000 * 4096 / MAX_SERVER_FRAME_BYTES);
+    expect(sockets.frameBytes.length).toBeGreaterThan((20_000 * 4096) / MAX_SERVER_FRAME_BYTES);
   }, 150_000);
 
   it('a device that stops reading does not grow server memory past a bound while 48 MiB are sent to it, and then gets everything from its cursor', async () => {

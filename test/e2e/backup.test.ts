@@ -26,9 +26,14 @@ async function seed(server: ServerProcess) {
 async function expectReadable(server: ServerProcess, kim: PalisadeClient, group: string) {
   const again = deviceClient(server, kim.deviceKey, kim.token);
   expect((await again.api.me()).displayName).toBe('MARKER-kim-display-91f2');
-  expect((await again.api.conversations()).find((c) => c.id === group)).toMatchObject({ name: 'MARKER-group-name-91f2', topic: 'MARKER-topic-91f2' });
+  expect((await again.api.conversations()).find((c) => c.id === group)).toMatchObject({
+    name: 'MARKER-group-name-91f2',
+    topic: 'MARKER-topic-91f2',
+  });
   const h = await again.api.history(group);
-  expect(h.map((m) => Buffer.from(m.payload, 'base64').toString())).toEqual(Array.from({ length: 20 }, (_, i) => `MARKER-payload-${i}-91f2`));
+  expect(h.map((m) => Buffer.from(m.payload, 'base64').toString())).toEqual(
+    Array.from({ length: 20 }, (_, i) => `MARKER-payload-${i}-91f2`),
+  );
 }
 
 const servers: ServerProcess[] = [];
@@ -47,7 +52,8 @@ describe('encrypted backups (SQLite)', () => {
     expect(made.err).toMatch(/taking a consistent snapshot/);
     const file = readFileSync(out);
     // Two layers: sealed values inside, and the whole snapshot encrypted: not even user names show.
-    for (const needle of ['MARKER-', 'kimbackup', 'SQLite format 3']) expect(file.includes(Buffer.from(needle))).toBe(false);
+    for (const needle of ['MARKER-', 'kimbackup', 'SQLite format 3'])
+      expect(file.includes(Buffer.from(needle))).toBe(false);
     await a.stop();
 
     const dataDir = mkdtempSync(join(tmpdir(), 'palisade-restored-'));
@@ -60,7 +66,9 @@ describe('encrypted backups (SQLite)', () => {
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/does not open: the file was altered/);
     // Without the master secret of the server that made it, the backup opens nothing.
-    const noSecret = await palisade(['backup', 'restore', out], { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-nosecret-')) });
+    const noSecret = await palisade(['backup', 'restore', out], {
+      PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-nosecret-')),
+    });
     expect(noSecret.code).toBe(1);
     expect(noSecret.err).toMatch(/no master secret/);
 
@@ -105,11 +113,24 @@ describe('S12: restore checks the whole backup before it touches the keyring or 
 
     const ring = join(a.dataDir, 'keys', 'keyring.json');
     const db = join(a.dataDir, 'palisade.db');
-    const before = { ring: sha(ring), db: sha(db), files: readdirSync(a.dataDir).sort(), keys: readdirSync(join(a.dataDir, 'keys')).sort() };
+    const before = {
+      ring: sha(ring),
+      db: sha(db),
+      files: readdirSync(a.dataDir).sort(),
+      keys: readdirSync(join(a.dataDir, 'keys')).sort(),
+    };
     const good = readFileSync(out);
     const cases: [string, Buffer, RegExp][] = [
-      ['salt', withAlteredSalt(good), /keyring in this backup does not open: the master secret does not open this keyring/],
-      ['chunk', Buffer.from(good.map((b, i) => (i === good.length - 100 ? b ^ 1 : b))), /chunk \d+ does not open: the file was altered/],
+      [
+        'salt',
+        withAlteredSalt(good),
+        /keyring in this backup does not open: the master secret does not open this keyring/,
+      ],
+      [
+        'chunk',
+        Buffer.from(good.map((b, i) => (i === good.length - 100 ? b ^ 1 : b))),
+        /chunk \d+ does not open: the file was altered/,
+      ],
       ['cut', good.subarray(0, good.length - 1000), /cut short|does not open/],
     ];
     for (const [name, bytes, message] of cases) {
@@ -117,7 +138,15 @@ describe('S12: restore checks the whole backup before it touches the keyring or 
       const r = await palisade(['backup', 'restore', join(dir, `${name}.pbak`), '--force'], env);
       expect(r.code, `${name}: ${r.err}`).toBe(1);
       expect(r.err, name).toMatch(message);
-      expect({ ring: sha(ring), db: sha(db), files: readdirSync(a.dataDir).sort(), keys: readdirSync(join(a.dataDir, 'keys')).sort() }, name).toEqual(before);
+      expect(
+        {
+          ring: sha(ring),
+          db: sha(db),
+          files: readdirSync(a.dataDir).sort(),
+          keys: readdirSync(join(a.dataDir, 'keys')).sort(),
+        },
+        name,
+      ).toEqual(before);
     }
     const still = await startServerProcess({ dataDir: a.dataDir });
     servers.push(still);
@@ -153,10 +182,15 @@ describe('encrypted backups (PostgreSQL, pg_dump)', () => {
   const schema = `palisade_bak_${process.pid}_${Date.now()}`;
   afterAll(() => {
     execFileSync('psql', [PG_URL, '-q', '-c', `DROP SCHEMA IF EXISTS "${schema}" CASCADE`], { stdio: 'pipe' });
-    for (const kept of keptSchemas) execFileSync('psql', [PG_URL, '-q', '-c', `DROP SCHEMA IF EXISTS "${kept}" CASCADE`], { stdio: 'pipe' });
+    for (const kept of keptSchemas)
+      execFileSync('psql', [PG_URL, '-q', '-c', `DROP SCHEMA IF EXISTS "${kept}" CASCADE`], { stdio: 'pipe' });
   });
   const keptSchemas: string[] = [];
-  const dumpSchema = () => execFileSync('pg_dump', ['--schema-only', `--schema=${schema}`, PG_URL]).toString().replace(/^\\(un)?restrict .*$/gm, '') + execFileSync('psql', [PG_URL, '-tA', '-c', `SELECT count(*) FROM "${schema}".messages`]).toString();
+  const dumpSchema = () =>
+    execFileSync('pg_dump', ['--schema-only', `--schema=${schema}`, PG_URL])
+      .toString()
+      .replace(/^\\(un)?restrict .*$/gm, '') +
+    execFileSync('psql', [PG_URL, '-tA', '-c', `SELECT count(*) FROM "${schema}".messages`]).toString();
   it('restores a lost schema from the backup, and the server reads everything; S12: with --force an altered backup leaves the schema as it was, a good one keeps the old schema aside', async () => {
     const env = { PALISADE_STORE_URL: PG_URL, PALISADE_STORE_SCHEMA: schema };
     const a = await startServerProcess({ env });
@@ -180,7 +214,10 @@ describe('encrypted backups (PostgreSQL, pg_dump)', () => {
     const before = dumpSchema();
     const good = readFileSync(out);
     writeFileSync(`${out}.bad`, Buffer.from(good.map((x, i) => (i === good.length - 100 ? x ^ 1 : x))));
-    const refused = await palisade(['backup', 'restore', `${out}.bad`, '--force'], { ...env, PALISADE_DATA_DIR: a.dataDir });
+    const refused = await palisade(['backup', 'restore', `${out}.bad`, '--force'], {
+      ...env,
+      PALISADE_DATA_DIR: a.dataDir,
+    });
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/does not open: the file was altered/);
     expect(dumpSchema()).toBe(before);
@@ -190,7 +227,11 @@ describe('encrypted backups (PostgreSQL, pg_dump)', () => {
     const kept = /the store it replaced is kept as (\S+)/.exec(forced.err)?.[1];
     expect(kept).toMatch(new RegExp(`^${schema}_bak_\\d{8}t\\d{6}z$`));
     keptSchemas.push(kept!);
-    expect(execFileSync('psql', [PG_URL, '-tA', '-c', `SELECT count(*) FROM "${kept}".messages`]).toString().trim()).toBe('20');
+    expect(
+      execFileSync('psql', [PG_URL, '-tA', '-c', `SELECT count(*) FROM "${kept}".messages`])
+        .toString()
+        .trim(),
+    ).toBe('20');
     const c = await startServerProcess({ dataDir: a.dataDir, env });
     servers.push(c);
     await expectReadable(c, kim, group);
@@ -203,8 +244,11 @@ const TLS_DIR = process.env.PALISADE_TEST_PG_TLS_DIR ?? '';
 describe.skipIf(!TLS_URL)('S22: a PostgreSQL store over verified TLS (PALISADE_TEST_PG_TLS_URL)', () => {
   const schema = `palisade_tlsbak_${process.pid}_${Date.now()}`;
   const env = {
-    PALISADE_STORE_URL: TLS_URL ?? '', PALISADE_STORE_SCHEMA: schema,
-    PALISADE_STORE_TLS_CA: join(TLS_DIR, 'ca.pem'), PALISADE_STORE_TLS_CERT: join(TLS_DIR, 'client.crt'), PALISADE_STORE_TLS_KEY: `secret://file/${join(TLS_DIR, 'client.key')}`,
+    PALISADE_STORE_URL: TLS_URL ?? '',
+    PALISADE_STORE_SCHEMA: schema,
+    PALISADE_STORE_TLS_CA: join(TLS_DIR, 'ca.pem'),
+    PALISADE_STORE_TLS_CERT: join(TLS_DIR, 'client.crt'),
+    PALISADE_STORE_TLS_KEY: `secret://file/${join(TLS_DIR, 'client.key')}`,
   };
   it('S22: the server runs on it, pg_dump backs it up and a restore (psql) puts it back, all over TLS verify-full', async () => {
     const a = await startServerProcess({ env });
@@ -222,7 +266,18 @@ describe.skipIf(!TLS_URL)('S22: a PostgreSQL store over verified TLS (PALISADE_T
     servers.push(b);
     await expectReadable(b, kim, group);
     await b.stop();
-    const psql = { ...process.env, PGSSLMODE: 'verify-full', PGSSLROOTCERT: env.PALISADE_STORE_TLS_CA, PGSSLCERT: env.PALISADE_STORE_TLS_CERT, PGSSLKEY: join(TLS_DIR, 'client.key') };
-    for (const s of [schema, kept]) if (s) execFileSync('psql', [TLS_URL ?? '', '-q', '-c', `DROP SCHEMA IF EXISTS "${s}" CASCADE`], { stdio: 'pipe', env: psql });
+    const psql = {
+      ...process.env,
+      PGSSLMODE: 'verify-full',
+      PGSSLROOTCERT: env.PALISADE_STORE_TLS_CA,
+      PGSSLCERT: env.PALISADE_STORE_TLS_CERT,
+      PGSSLKEY: join(TLS_DIR, 'client.key'),
+    };
+    for (const s of [schema, kept])
+      if (s)
+        execFileSync('psql', [TLS_URL ?? '', '-q', '-c', `DROP SCHEMA IF EXISTS "${s}" CASCADE`], {
+          stdio: 'pipe',
+          env: psql,
+        });
   });
 });

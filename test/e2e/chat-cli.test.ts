@@ -26,14 +26,32 @@ describe('palisade-chat (terminal client) against a real server', () => {
   });
 
   it('refuses a server whose fingerprint does not match, sending nothing', async () => {
-    const r = await chat(mkdtempSync(join(tmpdir(), 'palisade-chat-')), ['login', '--server', server.baseUrl, '--username', 'x', '--fingerprint', 'AA:BB', '--password-stdin'], 'pw\n');
+    const r = await chat(
+      mkdtempSync(join(tmpdir(), 'palisade-chat-')),
+      ['login', '--server', server.baseUrl, '--username', 'x', '--fingerprint', 'AA:BB', '--password-stdin'],
+      'pw\n',
+    );
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/does not match --fingerprint/);
   });
 
   it('enrols with an invite, lists, opens a direct chat and sends what is typed', async () => {
     const inv = await admin.api.invite();
-    const e = await chat(home, ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'carol', '--fingerprint', fingerprint, '--password-stdin'], `${inv.token}\n${PASS}\n`);
+    const e = await chat(
+      home,
+      [
+        'enrol',
+        '--server',
+        server.baseUrl,
+        '--token-stdin',
+        '--username',
+        'carol',
+        '--fingerprint',
+        fingerprint,
+        '--password-stdin',
+      ],
+      `${inv.token}\n${PASS}\n`,
+    );
     expect(e.err).toMatch(/logged in as carol/);
     expect(e.code).toBe(0);
     expect(statSync(join(home, 'device.key')).mode & 0o777).toBe(0o600);
@@ -60,10 +78,15 @@ describe('palisade-chat (terminal client) against a real server', () => {
 
   it('S18: while enrol waits for the password, /proc/<pid>/cmdline holds no token (from a 0600 file, or from stdin)', async () => {
     // The server's start-up hint tells the operator the way that keeps the token out of argv.
-    expect(server.stderr()).toMatch(/Enrol with: npx palisade-chat enrol --server \S+ --username <name> --fingerprint \S+ --token-file \S+first-admin-token\n/);
+    expect(server.stderr()).toMatch(
+      /Enrol with: npx palisade-chat enrol --server \S+ --username <name> --fingerprint \S+ --token-file \S+first-admin-token\n/,
+    );
     expect(server.stderr()).not.toMatch(/--token </);
     const dir = mkdtempSync(join(tmpdir(), 'palisade-token-'));
-    for (const [name, via] of [['dave', 'file'], ['erin', 'stdin']] as const) {
+    for (const [name, via] of [
+      ['dave', 'file'],
+      ['erin', 'stdin'],
+    ] as const) {
       // The operator's way: `palisade admin invite` over the admin socket, into a private file.
       const inv = await palisade(['admin', 'invite'], { PALISADE_DATA_DIR: server.dataDir });
       expect(inv.code, inv.err).toBe(0);
@@ -71,7 +94,17 @@ describe('palisade-chat (terminal client) against a real server', () => {
       const file = join(dir, `${name}.token`);
       writeFileSync(file, `${token}\n`, { mode: 0o600 });
       const source = via === 'file' ? ['--token-file', file] : ['--token-stdin'];
-      const p = spawnChat(mkdtempSync(join(tmpdir(), 'palisade-chat-')), ['enrol', '--server', server.baseUrl, ...source, '--username', name, '--fingerprint', fingerprint, '--password-stdin']);
+      const p = spawnChat(mkdtempSync(join(tmpdir(), 'palisade-chat-')), [
+        'enrol',
+        '--server',
+        server.baseUrl,
+        ...source,
+        '--username',
+        name,
+        '--fingerprint',
+        fingerprint,
+        '--password-stdin',
+      ]);
       if (via === 'stdin') p.write(`${token}\n`);
       await p.waitForErr(/Password: /);
       const cmdline = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8');
@@ -86,10 +119,21 @@ describe('palisade-chat (terminal client) against a real server', () => {
   it('S18: --token VALUE is refused with what to use instead, and so is a token file that others can read', async () => {
     const inv = await admin.api.invite();
     const home2 = mkdtempSync(join(tmpdir(), 'palisade-chat-'));
-    const args = ['enrol', '--server', server.baseUrl, '--username', 'frida', '--fingerprint', fingerprint, '--password-stdin'];
+    const args = [
+      'enrol',
+      '--server',
+      server.baseUrl,
+      '--username',
+      'frida',
+      '--fingerprint',
+      fingerprint,
+      '--password-stdin',
+    ];
     const argv = await chat(home2, [...args, '--token', inv.token], `${PASS}\n`);
     expect(argv.code).toBe(1);
-    expect(argv.err).toMatch(/--token is no longer accepted: .*process list[\s\S]*--token-file FILE \(mode 0600\), --token-stdin/);
+    expect(argv.err).toMatch(
+      /--token is no longer accepted: .*process list[\s\S]*--token-file FILE \(mode 0600\), --token-stdin/,
+    );
     const file = join(mkdtempSync(join(tmpdir(), 'palisade-token-')), 'open.token');
     writeFileSync(file, inv.token);
     chmodSync(file, 0o644);
@@ -105,13 +149,15 @@ describe('palisade-chat (terminal client) against a real server', () => {
     expect(ok.err).toMatch(/logged in as frida/);
   });
 
-  it('keeps a profile and a group\'s name and topic (sealed on the server), renames and deletes the group', async () => {
+  it("keeps a profile and a group's name and topic (sealed on the server), renames and deletes the group", async () => {
     const p = await chat(home, ['profile', '--display-name', 'Carol C.', '--email', 'Carol@Example.test']);
     expect(p.code, p.err).toBe(0);
     expect(p.out).toMatch(/carol {2}display name: Carol C\. {2}e-mail: carol@example\.test/);
     const g = await chat(home, ['group', 'Night shift', 'bob', '--topic', 'handover notes']);
     const id = g.out.trim();
-    expect((await chat(home, ['list'])).out).toMatch(new RegExp(`${id}\\s+#Night shift\\s+2 members, 0 messages {2}handover notes`));
+    expect((await chat(home, ['list'])).out).toMatch(
+      new RegExp(`${id}\\s+#Night shift\\s+2 members, 0 messages {2}handover notes`),
+    );
     expect((await chat(home, ['rename', id, '--name', 'Day shift', '--topic', ''])).code).toBe(0);
     const listed = (await chat(home, ['list'])).out;
     expect(listed).toMatch(/#Day shift\s+2 members, 0 messages\n/);
@@ -121,14 +167,22 @@ describe('palisade-chat (terminal client) against a real server', () => {
     expect((await chat(home, ['list'])).out).not.toMatch(/Day shift/);
   });
 
-  it('asks a new device to be approved, then runs admin commands with the admin\'s own session', async () => {
+  it("asks a new device to be approved, then runs admin commands with the admin's own session", async () => {
     const adminHome = mkdtempSync(join(tmpdir(), 'palisade-chat-'));
-    const first = await chat(adminHome, ['login', '--server', server.baseUrl, '--username', 'admin', '--fingerprint', fingerprint, '--password-stdin'], `${PASS}\n`);
+    const first = await chat(
+      adminHome,
+      ['login', '--server', server.baseUrl, '--username', 'admin', '--fingerprint', fingerprint, '--password-stdin'],
+      `${PASS}\n`,
+    );
     expect(first.code).toBe(1);
     const id = /devices approve (\w+)/.exec(first.err)?.[1];
     expect(id).toBeDefined();
     await admin.api.call('POST', `/v1/devices/${id}/approve`);
-    const again = await chat(adminHome, ['login', '--server', server.baseUrl, '--username', 'admin', '--password-stdin'], `${PASS}\n`);
+    const again = await chat(
+      adminHome,
+      ['login', '--server', server.baseUrl, '--username', 'admin', '--password-stdin'],
+      `${PASS}\n`,
+    );
     expect(again.code).toBe(0);
     const users = await chat(adminHome, ['admin', 'users']);
     expect(users.out).toMatch(/admin\s+member/);
@@ -139,8 +193,12 @@ describe('palisade-chat (terminal client) against a real server', () => {
     const found = await chat(adminHome, ['admin', 'users', '--email', 'carol@EXAMPLE.test']);
     expect(found.out.trim().split('\n')).toHaveLength(1);
     expect(found.out).toMatch(/carol\s+member .* Carol C\./);
-    expect((await chat(adminHome, ['admin', 'users', '--email', 'nobody@example.test'])).out).toMatch(/no account has that e-mail/);
-    expect((await chat(adminHome, ['admin', 'delete-user', 'bob'])).err).toMatch(/cannot be undone, and this is not a terminal/);
+    expect((await chat(adminHome, ['admin', 'users', '--email', 'nobody@example.test'])).out).toMatch(
+      /no account has that e-mail/,
+    );
+    expect((await chat(adminHome, ['admin', 'delete-user', 'bob'])).err).toMatch(
+      /cannot be undone, and this is not a terminal/,
+    );
     expect((await chat(adminHome, ['admin', 'delete-user', 'bob', '--yes'])).err).toMatch(/step_up_required/);
     const grant = await chat(adminHome, ['admin', 'grant', 'carol', 'auditor', '--reason', 'audit season']);
     expect(grant.err).toMatch(/step_up_required/); // no recent strong factor in this session

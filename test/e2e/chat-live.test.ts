@@ -37,12 +37,28 @@ describe('palisade-chat live view and commands against a real server', () => {
     writeFileSync(join(adminHome, 'device.key'), key.export(), { mode: 0o600 });
     writeFileSync(join(adminHome, 'session'), admin.token as string, { mode: 0o600 });
     writeFileSync(join(adminHome, 'server-cert.pem'), server.ca, { mode: 0o600 });
-    writeFileSync(join(adminHome, 'profile.json'), JSON.stringify({ server: server.baseUrl, username: 'admin' }), { mode: 0o600 });
+    writeFileSync(join(adminHome, 'profile.json'), JSON.stringify({ server: server.baseUrl, username: 'admin' }), {
+      mode: 0o600,
+    });
     [bob] = (await createUsers(server, admin, ['bob'])) as [PalisadeClient];
     bob.on.message = (m) => bobGot.push(m);
     await bob.connect();
     const inv = await admin.api.invite();
-    const e = await chat(carol, ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'carol', '--fingerprint', fingerprint, '--password-stdin'], `${inv.token}\n${PASS}\n`);
+    const e = await chat(
+      carol,
+      [
+        'enrol',
+        '--server',
+        server.baseUrl,
+        '--token-stdin',
+        '--username',
+        'carol',
+        '--fingerprint',
+        fingerprint,
+        '--password-stdin',
+      ],
+      `${inv.token}\n${PASS}\n`,
+    );
     expect(e.code, e.err).toBe(0);
   });
   afterAll(async () => {
@@ -55,7 +71,9 @@ describe('palisade-chat live view and commands against a real server', () => {
     const p = spawnChat(carol, ['open', 'bob']);
     await p.waitForOut(/type to send, \/help for commands/);
     p.write(`${'b'.repeat(66_000)}\n`);
-    await p.waitForOut(/message not sent: payload_too_large: the message is \d+ bytes; at most 65536 bytes fit\. Send it in smaller parts\./);
+    await p.waitForOut(
+      /message not sent: payload_too_large: the message is \d+ bytes; at most 65536 bytes fit\. Send it in smaller parts\./,
+    );
     p.write('after the big one\n');
     await waitFor(() => texts().includes('after the big one'), 10_000, 'the next message');
     const r = await p.end('/quit\n');
@@ -70,15 +88,33 @@ describe('palisade-chat live view and commands against a real server', () => {
       const v = JSON.parse((d as Buffer).toString()) as typeof frames | (typeof frames)[number];
       for (const f of Array.isArray(v) ? v : [v]) {
         frames.push(f);
-        if (f.type === 'challenge') ws.send(JSON.stringify({ type: 'auth', token: bob.token, signature: bob.deviceKey.signChallenge(String((f as { nonce?: string }).nonce)) }));
+        if (f.type === 'challenge')
+          ws.send(
+            JSON.stringify({
+              type: 'auth',
+              token: bob.token,
+              signature: bob.deviceKey.signChallenge(String((f as { nonce?: string }).nonce)),
+            }),
+          );
       }
     });
     await waitFor(() => frames.some((f) => f.type === 'synced'), 10_000, 'synced');
     const conv = (await bob.api.conversations())[0]!;
-    ws.send(JSON.stringify({ type: 'send', ref: 'big-1', conversationId: conv.id, clientMsgId: 'big-1', payload: Buffer.alloc(66_000, 1).toString('base64') }));
+    ws.send(
+      JSON.stringify({
+        type: 'send',
+        ref: 'big-1',
+        conversationId: conv.id,
+        clientMsgId: 'big-1',
+        payload: Buffer.alloc(66_000, 1).toString('base64'),
+      }),
+    );
     ws.send(JSON.stringify({ type: 'send', ref: 'bad-2', conversationId: conv.id, clientMsgId: 'bad-2', payload: 42 }));
     await waitFor(() => frames.filter((f) => f.type === 'error').length === 2, 10_000, 'two error frames');
-    expect(frames.filter((f) => f.type === 'error').map((f) => [f.ref, f.code])).toEqual([['big-1', 'payload_too_large'], ['bad-2', 'bad_request']]);
+    expect(frames.filter((f) => f.type === 'error').map((f) => [f.ref, f.code])).toEqual([
+      ['big-1', 'payload_too_large'],
+      ['bad-2', 'bad_request'],
+    ]);
     ws.close();
   });
 
@@ -100,7 +136,9 @@ describe('palisade-chat live view and commands against a real server', () => {
       p.write('into the void\n/quit\n');
       const r = await p.exited();
       expect(r.code).toBe(0);
-      expect(r.out).toMatch(/message not confirmed: you left before the server answered; it may not have arrived: into the void/);
+      expect(r.out).toMatch(
+        /message not confirmed: you left before the server answered; it may not have arrived: into the void/,
+      );
     } finally {
       server.child.kill('SIGCONT');
     }
@@ -138,7 +176,9 @@ describe('palisade-chat live view and commands against a real server', () => {
     // Irreversible: refused without a terminal unless --yes.
     const refused = await chat(carol, ['delete-group', second]);
     expect(refused.code).toBe(1);
-    expect(refused.err).toMatch(/cannot be undone, and this is not a terminal to ask in: nothing was done\. Add --yes to confirm\./);
+    expect(refused.err).toMatch(
+      /cannot be undone, and this is not a terminal to ask in: nothing was done\. Add --yes to confirm\./,
+    );
     expect((await chat(carol, ['list'])).out).toContain(second);
     const del = await chat(carol, ['delete-group', second, '--yes']);
     expect(del.out).toMatch(`deleted #ops (${second}) and its messages`);
@@ -150,7 +190,21 @@ describe('palisade-chat live view and commands against a real server', () => {
   it('item 10/16: validation errors name the field; empty lists say so', async () => {
     // A real invite: enrol checks the token before it sends the account, so a fake one ends earlier.
     const invite = (await admin.api.invite()).token;
-    const enrol = await chat(newHome(), ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'Bob', '--fingerprint', fingerprint, '--password-stdin'], `${invite}\n${PASS}\n`);
+    const enrol = await chat(
+      newHome(),
+      [
+        'enrol',
+        '--server',
+        server.baseUrl,
+        '--token-stdin',
+        '--username',
+        'Bob',
+        '--fingerprint',
+        fingerprint,
+        '--password-stdin',
+      ],
+      `${invite}\n${PASS}\n`,
+    );
     expect(enrol.err).toMatch(/bad_request: username: lower-case letters/);
     const role = await chat(adminHome, ['admin', 'grant', 'bob', 'superuser', '--reason', 'bad role test']);
     expect(role.err).toMatch(/bad_request: role: /);
@@ -173,7 +227,9 @@ describe('palisade-chat live view and commands against a real server', () => {
     const refused = await chat(adminHome, ['admin', 'disable', 'carol']);
     expect(refused.err).toMatch(/nothing was done\. Add --yes/);
     const dis = await chat(adminHome, ['admin', 'disable', 'carol', '--yes']);
-    expect(dis.out, dis.err).toMatch(/disabled carol; their sessions have ended \(`palisade-chat admin enable carol` undoes it\)/);
+    expect(dis.out, dis.err).toMatch(
+      /disabled carol; their sessions have ended \(`palisade-chat admin enable carol` undoes it\)/,
+    );
     const live = await p.exited();
     expect(live.code).toBe(1);
     expect(live.out).toMatch(/your account was disabled by an administrator; ask an admin to enable it again/);
@@ -183,7 +239,9 @@ describe('palisade-chat live view and commands against a real server', () => {
     expect(wrong.err).not.toMatch(/disabled/);
     const right = await chat(carol, ['login', '--password-stdin'], `${PASS}\n`);
     expect(right.code).toBe(1);
-    expect(right.err).toMatch(/account_disabled: An administrator disabled this account; ask them to enable it again \(palisade-chat admin enable USER\)\./);
+    expect(right.err).toMatch(
+      /account_disabled: An administrator disabled this account; ask them to enable it again \(palisade-chat admin enable USER\)\./,
+    );
     const en = await chat(adminHome, ['admin', 'enable', 'carol']);
     expect(en.out, en.err).toMatch(/enabled carol; they can log in again/);
     expect((await chat(adminHome, ['admin', 'enable', 'carol'])).err).toMatch(/not_disabled/);
@@ -191,8 +249,13 @@ describe('palisade-chat live view and commands against a real server', () => {
     expect(back.code, back.err).toBe(0);
     const db = new Database(join(server.dataDir, 'palisade.db'), { readonly: true, fileMustExist: true });
     try {
-      const actions = db.prepare("SELECT action, outcome FROM audit_log WHERE action IN ('user.disabled', 'user.enabled') ORDER BY at").all();
-      expect(actions).toEqual([{ action: 'user.disabled', outcome: 'success' }, { action: 'user.enabled', outcome: 'success' }]);
+      const actions = db
+        .prepare("SELECT action, outcome FROM audit_log WHERE action IN ('user.disabled', 'user.enabled') ORDER BY at")
+        .all();
+      expect(actions).toEqual([
+        { action: 'user.disabled', outcome: 'success' },
+        { action: 'user.enabled', outcome: 'success' },
+      ]);
     } finally {
       db.close();
     }
@@ -200,7 +263,11 @@ describe('palisade-chat live view and commands against a real server', () => {
 
   it('item 16: devices approve and revoke say what they did; revoke asks first', async () => {
     const second = newHome();
-    const first = await chat(second, ['login', '--server', server.baseUrl, '--username', 'carol', '--fingerprint', fingerprint, '--password-stdin'], `${PASS}\n`);
+    const first = await chat(
+      second,
+      ['login', '--server', server.baseUrl, '--username', 'carol', '--fingerprint', fingerprint, '--password-stdin'],
+      `${PASS}\n`,
+    );
     const id = /devices approve (\w+)/.exec(first.err)?.[1];
     expect(id, first.err).toBeDefined();
     const ok = await chat(carol, ['devices', 'approve', id!]);
@@ -215,8 +282,12 @@ describe('palisade-chat live view and commands against a real server', () => {
 
   it('item 9: hints name the command as it was run (npx, npm run)', async () => {
     const none = newHome();
-    expect((await chat(none, ['list'], '', { npm_command: 'exec' })).err).toMatch(/run `npx palisade-chat login --server/);
-    expect((await chat(none, ['list'], '', { npm_command: 'run-script', npm_lifecycle_event: 'chat' })).err).toMatch(/run `npm run chat -- login --server/);
+    expect((await chat(none, ['list'], '', { npm_command: 'exec' })).err).toMatch(
+      /run `npx palisade-chat login --server/,
+    );
+    expect((await chat(none, ['list'], '', { npm_command: 'run-script', npm_lifecycle_event: 'chat' })).err).toMatch(
+      /run `npm run chat -- login --server/,
+    );
     expect((await chat(none, ['list'])).err).toMatch(/run `palisade-chat login --server/);
   });
 });

@@ -13,7 +13,8 @@ import { createUsers, enrolAdmin, PASS, waitFor } from '../support/users.js';
 
 const newHome = () => mkdtempSync(join(tmpdir(), 'palisade-chat-'));
 const bannerFingerprint = (s: ServerProcess) => [...s.stderr().matchAll(/SHA-256 fingerprint: (\S+)/g)].at(-1)![1]!;
-const codeFor = (secret: string, at: number) => new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: at });
+const codeFor = (secret: string, at: number) =>
+  new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: at });
 
 /** A free port, so a restarted server keeps its URL (and the profile its trust). */
 const freePort = () =>
@@ -31,7 +32,9 @@ describe('palisade-chat against a server whose certificate a private CA signed',
   let admin: PalisadeClient;
   let bob: PalisadeClient;
   beforeAll(async () => {
-    const s = await startServerProcess({ config: `server:\n  tls:\n    certFile: ${leaf.certFile}\n    keyFile: ${leaf.keyFile}\n` });
+    const s = await startServerProcess({
+      config: `server:\n  tls:\n    certFile: ${leaf.certFile}\n    keyFile: ${leaf.keyFile}\n`,
+    });
     server = { ...s, ca: ca.pem, stop: () => s.stop() };
     admin = await enrolAdmin(server);
     [bob] = (await createUsers(server, admin, ['bob'])) as [PalisadeClient];
@@ -43,28 +46,78 @@ describe('palisade-chat against a server whose certificate a private CA signed',
   });
 
   it('without --ca says the CA is not trusted and what to give, sending nothing', async () => {
-    expect(server.stderr()).toMatch(/TLS certificate \(operator\)[\s\S]*If your CA is not in the system store of the client, add --ca CA\.pem/);
+    expect(server.stderr()).toMatch(
+      /TLS certificate \(operator\)[\s\S]*If your CA is not in the system store of the client, add --ca CA\.pem/,
+    );
     const inv = await admin.api.invite();
     const home = newHome();
-    const r = await chat(home, ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'carl', '--password-stdin'], `${inv.token}\n${PASS}\n`);
+    const r = await chat(
+      home,
+      ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'carl', '--password-stdin'],
+      `${inv.token}\n${PASS}\n`,
+    );
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/does not verify \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): it was issued by "CN=Palisade Test CA", which this computer does not trust/);
+    expect(r.err).toMatch(
+      /does not verify \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): it was issued by "CN=Palisade Test CA", which this computer does not trust/,
+    );
     expect(r.err).toMatch(/add --ca FILE .*or set NODE_EXTRA_CA_CERTS=FILE/);
     expect(r.err).not.toMatch(/Password:|token/i);
     // A CA that did not sign it is refused too.
     const other = makeTestCa('Some Other CA');
-    const wrong = await chat(home, ['enrol', '--server', server.baseUrl, '--ca', other.certFile, '--token-stdin', '--username', 'carl', '--password-stdin'], `${inv.token}\n${PASS}\n`);
+    const wrong = await chat(
+      home,
+      [
+        'enrol',
+        '--server',
+        server.baseUrl,
+        '--ca',
+        other.certFile,
+        '--token-stdin',
+        '--username',
+        'carl',
+        '--password-stdin',
+      ],
+      `${inv.token}\n${PASS}\n`,
+    );
     expect(wrong.code).toBe(1);
     expect(wrong.err).toMatch(/does not verify against --ca .*issued by "CN=Palisade Test CA"/);
     // Nothing was sent: the invite still works.
-    const ok = await chat(home, ['enrol', '--server', server.baseUrl, '--ca', ca.certFile, '--token-stdin', '--username', 'carl', '--password-stdin'], `${inv.token}\n${PASS}\n`);
+    const ok = await chat(
+      home,
+      [
+        'enrol',
+        '--server',
+        server.baseUrl,
+        '--ca',
+        ca.certFile,
+        '--token-stdin',
+        '--username',
+        'carl',
+        '--password-stdin',
+      ],
+      `${inv.token}\n${PASS}\n`,
+    );
     expect(ok.err).toMatch(/logged in as carl/);
   });
 
   it('enrols with --ca (kept in the profile), then lists and chats over HTTPS and WSS with it', async () => {
     const home = newHome();
     const inv = await admin.api.invite();
-    const e = await chat(home, ['enrol', '--server', server.baseUrl, '--ca', ca.certFile, '--token-stdin', '--username', 'cara', '--password-stdin'], `${inv.token}\n${PASS}\n`);
+    const e = await chat(
+      home,
+      [
+        'enrol',
+        '--server',
+        server.baseUrl,
+        '--ca',
+        ca.certFile,
+        '--token-stdin',
+        '--username',
+        'cara',
+        '--password-stdin',
+      ],
+      `${inv.token}\n${PASS}\n`,
+    );
     expect(e.err).toMatch(/logged in as cara/);
     expect(e.code).toBe(0);
     expect(readFileSync(join(home, 'ca.pem'), 'utf8')).toBe(ca.pem);
@@ -79,7 +132,9 @@ describe('palisade-chat against a server whose certificate a private CA signed',
     await waitFor(() => got.length === 1);
     expect(JSON.parse(fromUtf8(got[0]!.payload))).toEqual({ text: 'over a CA-signed certificate' });
     expect((await chat(home, ['list'])).out).toMatch(/@bob\s+2 members, 1 messages/);
-    expect((await chat(home, ['trust'])).out).toMatch(/trusted: .*the private CA saved with --ca \(CN=Palisade Test CA\)/);
+    expect((await chat(home, ['trust'])).out).toMatch(
+      /trusted: .*the private CA saved with --ca \(CN=Palisade Test CA\)/,
+    );
   });
 
   it('trusts the CA through the system store (NODE_EXTRA_CA_CERTS) with no question and no fingerprint', async () => {
@@ -87,14 +142,24 @@ describe('palisade-chat against a server whose certificate a private CA signed',
     const caFile = join(mkdtempSync(join(tmpdir(), 'palisade-ca-copy-')), 'ca.pem');
     writeFileSync(caFile, ca.pem);
     const inv = await admin.api.invite();
-    const e = await chat(home, ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'cleo', '--password-stdin'], `${inv.token}\n${PASS}\n`, { NODE_EXTRA_CA_CERTS: caFile });
+    const e = await chat(
+      home,
+      ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'cleo', '--password-stdin'],
+      `${inv.token}\n${PASS}\n`,
+      { NODE_EXTRA_CA_CERTS: caFile },
+    );
     expect(e.err).toMatch(/logged in as cleo/);
-    expect(JSON.parse(readFileSync(join(home, 'trust.json'), 'utf8'))).toEqual({ server: server.baseUrl, kind: 'system' });
+    expect(JSON.parse(readFileSync(join(home, 'trust.json'), 'utf8'))).toEqual({
+      server: server.baseUrl,
+      kind: 'system',
+    });
     expect((await chat(home, ['list'], '', { NODE_EXTRA_CA_CERTS: caFile })).code).toBe(0);
     // The system store vouches for the CA only where it holds it.
     const without = await chat(home, ['list']);
     expect(without.code).toBe(1);
-    expect(without.err).toMatch(/no longer accepts the server's certificate \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): run `palisade-chat trust`/);
+    expect(without.err).toMatch(
+      /no longer accepts the server's certificate \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): run `palisade-chat trust`/,
+    );
   });
 });
 
@@ -105,7 +170,8 @@ describe('palisade-chat against a self-signed server whose certificate changes',
   const dataDir = mkdtempSync(join(tmpdir(), 'palisade-e2e-'));
   const home = newHome();
   // More enrolments from 127.0.0.1 than the default budget (10 per address) allows in a minute.
-  const config = "limits:\n  overrides:\n    'enrol.address': { burst: 100, perSecond: 1 }\n    'enrol.network': { burst: 100, perSecond: 1 }\n";
+  const config =
+    "limits:\n  overrides:\n    'enrol.address': { burst: 100, perSecond: 1 }\n    'enrol.network': { burst: 100, perSecond: 1 }\n";
   const restart = async () => {
     await server.stop();
     server = await startServerProcess({ dataDir, config, env: { PALISADE_PORT: String(port) } });
@@ -130,7 +196,9 @@ describe('palisade-chat against a self-signed server whose certificate changes',
     const args = ['login', '--server', server.baseUrl, '--username', 'gus', '--fingerprint', fp, '--password-stdin'];
     const none = await chat(h, args, `${PASS}\n`);
     expect(none.code).toBe(3);
-    expect(none.err).toMatch(/this account needs a second factor and none was given: add --code CODE, or put the code on the line after the password/);
+    expect(none.err).toMatch(
+      /this account needs a second factor and none was given: add --code CODE, or put the code on the line after the password/,
+    );
     // The confirmation spent this step's code; the next step's is accepted (the server allows one step of drift).
     const nextStep = (Math.floor(Date.now() / 30_000) + 1) * 30_000;
     const withCode = await chat(h, [...args, '--code', codeFor(t.secret, nextStep)], `${PASS}\n`);
@@ -159,7 +227,21 @@ describe('palisade-chat against a self-signed server whose certificate changes',
     const h = join(mkdtempSync(join(tmpdir(), 'palisade-chat-')), 'ivy');
     mkdirSync(h, { mode: 0o755 });
     const inv = await admin.api.invite();
-    const e = await chat(h, ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'ivy', '--fingerprint', bannerFingerprint(server), '--password-stdin'], `${inv.token}\n${PASS}\n`);
+    const e = await chat(
+      h,
+      [
+        'enrol',
+        '--server',
+        server.baseUrl,
+        '--token-stdin',
+        '--username',
+        'ivy',
+        '--fingerprint',
+        bannerFingerprint(server),
+        '--password-stdin',
+      ],
+      `${inv.token}\n${PASS}\n`,
+    );
     expect(e.err).toMatch(/could be read by others \(mode 755\); changed it to 700/);
     expect(statSync(h).mode & 0o777).toBe(0o700);
     const self = await chat(h, ['open', 'ivy']);
@@ -170,7 +252,9 @@ describe('palisade-chat against a self-signed server whose certificate changes',
     expect((await chat(h, ['devices', 'revoke', deviceId, '--yes'])).code).toBe(0);
     const revoked = await chat(h, ['login', '--password-stdin'], `${PASS}\n`);
     expect(revoked.code).toBe(1);
-    expect(revoked.err).toMatch(/invalid_device_key: .*revoked.*Run `palisade-chat devices reset` \(it keeps the old key file\), then `palisade-chat login`/);
+    expect(revoked.err).toMatch(
+      /invalid_device_key: .*revoked.*Run `palisade-chat devices reset` \(it keeps the old key file\), then `palisade-chat login`/,
+    );
     const oldKey = readFileSync(join(h, 'device.key'), 'utf8');
     const reset = await chat(h, ['devices', 'reset']);
     expect(reset.code).toBe(0);
@@ -189,10 +273,28 @@ describe('palisade-chat against a self-signed server whose certificate changes',
   it('pins the key on first use; a renewal with the same key works; a new key is refused with both fingerprints until replaced', async () => {
     const inv = await admin.api.invite();
     const first = bannerFingerprint(server);
-    const e = await chat(home, ['enrol', '--server', server.baseUrl, '--token-stdin', '--username', 'dora', '--fingerprint', first.replace(/:/g, '').toLowerCase(), '--password-stdin'], `${inv.token}\n${PASS}\n`);
+    const e = await chat(
+      home,
+      [
+        'enrol',
+        '--server',
+        server.baseUrl,
+        '--token-stdin',
+        '--username',
+        'dora',
+        '--fingerprint',
+        first.replace(/:/g, '').toLowerCase(),
+        '--password-stdin',
+      ],
+      `${inv.token}\n${PASS}\n`,
+    );
     expect(e.err).toMatch(/logged in as dora/);
     const pinned = publicKeyFingerprint(server.ca);
-    expect(JSON.parse(readFileSync(join(home, 'trust.json'), 'utf8'))).toEqual({ server: server.baseUrl, kind: 'pin', key: pinned });
+    expect(JSON.parse(readFileSync(join(home, 'trust.json'), 'utf8'))).toEqual({
+      server: server.baseUrl,
+      kind: 'pin',
+      key: pinned,
+    });
 
     // Renewal: a new certificate for the same key.
     selfSign(join(dataDir, 'tls', 'key.pem'), join(dataDir, 'tls', 'cert.pem'));
@@ -250,6 +352,10 @@ describe('palisade-chat against a self-signed server whose certificate changes',
     expect(tofu.out).toContain(`self-signed certificate with SHA-256 fingerprint\r\n  ${now}`);
     expect(tofu.out).toMatch(/Trust this certificate\? \[y\/N\]/);
     expect(tofu.code).toBe(0);
-    expect(JSON.parse(readFileSync(join(h, 'trust.json'), 'utf8'))).toEqual({ server: server.baseUrl, kind: 'pin', key: presented });
+    expect(JSON.parse(readFileSync(join(h, 'trust.json'), 'utf8'))).toEqual({
+      server: server.baseUrl,
+      kind: 'pin',
+      key: presented,
+    });
   });
 });

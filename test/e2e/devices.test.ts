@@ -9,10 +9,15 @@ describe('device trust against a real server', () => {
   it('lists devices, and a revoked device loses its socket within 1 s and cannot log in again', async () => {
     const [hana] = (await createUsers(env.server, env.admin, ['hana'])) as [PalisadeClient];
     const stranger = deviceClient(env.server);
-    await expect(stranger.login('hana', PASS, 'unknown laptop')).rejects.toMatchObject({ code: 'device_approval_required', status: 403 });
+    await expect(stranger.login('hana', PASS, 'unknown laptop')).rejects.toMatchObject({
+      code: 'device_approval_required',
+      status: 403,
+    });
     expect(stranger.token).toBeUndefined();
     const tablet = await addDevice(env.server, hana, 'hana', 'tablet');
-    const list = await hana.api.call<{ devices: { id: string; name: string; state: string; current: boolean; lastAddress: string }[] }>('GET', '/v1/devices');
+    const list = await hana.api.call<{
+      devices: { id: string; name: string; state: string; current: boolean; lastAddress: string }[];
+    }>('GET', '/v1/devices');
     expect(list.devices.map((d) => [d.name, d.state])).toEqual([
       ['hana device 1', 'trusted'],
       ['unknown laptop', 'pending'],

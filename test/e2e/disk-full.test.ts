@@ -22,7 +22,9 @@ try {
   mounted = true;
 } catch (e) {
   why = String((e as { stderr?: Buffer }).stderr ?? e).trim();
-  console.warn(`disk-full e2e skipped: cannot mount a 20 MiB tmpfs at ${mountPoint} (${why}); run as root with CAP_SYS_ADMIN.`);
+  console.warn(
+    `disk-full e2e skipped: cannot mount a 20 MiB tmpfs at ${mountPoint} (${why}); run as root with CAP_SYS_ADMIN.`,
+  );
 }
 
 const bytes = (id: string) => {
@@ -77,7 +79,10 @@ describe.skipIf(!mounted)('fault test 6: the data disk fills up (SQLite on a 20 
     // While full: not ready, naming the store; history reads still work.
     const full = await getJson(server, '/readyz');
     expect(full.status).toBe(503);
-    expect(full.body).toMatchObject({ code: 'storage_full', details: { checks: { store: { ok: false }, kms: { ok: true } } } });
+    expect(full.body).toMatchObject({
+      code: 'storage_full',
+      details: { checks: { store: { ok: false }, kms: { ok: true } } },
+    });
     expect((await readAll(alice, conv.id)).length).toBe(acked.size);
 
     // Space returns: ready again, and the refused sends go through with their own ids.

@@ -36,7 +36,11 @@ describe('durability: SIGKILL during a stream of 2,000 messages', () => {
       if (!killed && acked.size >= KILL_AFTER_ACKS) {
         killed = true;
         await first.kill();
-        restarted = await startServerProcess({ dataDir: first.dataDir, env: { PALISADE_PORT: String(first.port) }, config: LOAD_TEST_CONFIG });
+        restarted = await startServerProcess({
+          dataDir: first.dataDir,
+          env: { PALISADE_PORT: String(first.port) },
+          config: LOAD_TEST_CONFIG,
+        });
         servers.push(restarted);
       }
       return sendOne();
@@ -55,7 +59,9 @@ describe('durability: SIGKILL during a stream of 2,000 messages', () => {
     }
     const storedIds = new Map(stored.map((m) => [m.clientMsgId, m.seq]));
     const lost = [...acked.keys()].filter((id) => !storedIds.has(id));
-    const unexpected = stored.filter((m) => !/^dur-\d+$/.test(m.clientMsgId) || Number(m.clientMsgId.slice(4)) >= TOTAL);
+    const unexpected = stored.filter(
+      (m) => !/^dur-\d+$/.test(m.clientMsgId) || Number(m.clientMsgId.slice(4)) >= TOTAL,
+    );
     const wrongSeq = [...acked].filter(([id, seq]) => storedIds.get(id) !== seq);
     expect(acked.size).toBe(TOTAL);
     expect(lost).toEqual([]);

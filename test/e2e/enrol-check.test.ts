@@ -11,11 +11,24 @@ import { PASS } from '../support/users.js';
 /** One raw HTTPS request sent FROM `localAddress` (another loopback address stands for another network). */
 function from(server: ServerProcess, localAddress: string, path: string, body: unknown) {
   return new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, localAddress, method: 'POST', path, ca: server.ca, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        localAddress,
+        method: 'POST',
+        path,
+        ca: server.ca,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -29,26 +42,46 @@ describe('POST /v1/enrol/check and the enrol prompts', () => {
     const inv = await env.admin.api.invite();
     const ok = await from(env.server, '127.0.70.1', '/v1/enrol/check', { token: inv.token });
     expect(ok).toEqual({ status: 200, json: { valid: true } });
-    const bogus = await from(env.server, '127.0.70.1', '/v1/enrol/check', { token: 'bogus-token-bogus-token-bogus-token-bogus' });
+    const bogus = await from(env.server, '127.0.70.1', '/v1/enrol/check', {
+      token: 'bogus-token-bogus-token-bogus-token-bogus',
+    });
     expect(bogus).toEqual({ status: 200, json: { valid: false } });
     expect((await from(env.server, '127.0.70.1', '/v1/enrol/check', { token: 'x' })).status).toBe(400);
     // SECURITY (S9): checks and enrolments draw on one budget (10 per address), so checking adds no guesses.
     const codes: number[] = [];
-    for (let i = 0; i < 10; i++) codes.push((await from(env.server, '127.0.70.1', '/v1/enrol/check', { token: inv.token })).status);
+    for (let i = 0; i < 10; i++)
+      codes.push((await from(env.server, '127.0.70.1', '/v1/enrol/check', { token: inv.token })).status);
     expect(codes).toContain(429);
-    const enrol = await from(env.server, '127.0.70.1', '/v1/enrol', { token: inv.token, username: 'kim', password: PASS });
+    const enrol = await from(env.server, '127.0.70.1', '/v1/enrol', {
+      token: inv.token,
+      username: 'kim',
+      password: PASS,
+    });
     expect([enrol.status, enrol.json.code]).toEqual([429, 'rate_limited']);
     // Another network still can, with the same token (checks did not use it up).
-    expect((await from(env.server, '127.0.71.1', '/v1/enrol', { token: inv.token, username: 'kim', password: PASS })).status).toBe(201);
-    expect(await from(env.server, '127.0.72.1', '/v1/enrol/check', { token: inv.token })).toEqual({ status: 200, json: { valid: false } });
+    expect(
+      (await from(env.server, '127.0.71.1', '/v1/enrol', { token: inv.token, username: 'kim', password: PASS })).status,
+    ).toBe(201);
+    expect(await from(env.server, '127.0.72.1', '/v1/enrol/check', { token: inv.token })).toEqual({
+      status: 200,
+      json: { valid: false },
+    });
   });
 
   it('palisade-chat enrol reports a used token before it asks for a password', async () => {
     const inv = await env.admin.api.invite();
     const args = ['--server', env.server.baseUrl, '--token-stdin', '--fingerprint', fingerprint(), '--password-stdin'];
-    const first = await chat(mkdtempSync(join(tmpdir(), 'palisade-chat-')), ['enrol', ...args, '--username', 'lou'], `${inv.token}\n${PASS}\n`);
+    const first = await chat(
+      mkdtempSync(join(tmpdir(), 'palisade-chat-')),
+      ['enrol', ...args, '--username', 'lou'],
+      `${inv.token}\n${PASS}\n`,
+    );
     expect(first.err).toMatch(/logged in as lou/);
-    const again = await chat(mkdtempSync(join(tmpdir(), 'palisade-chat-')), ['enrol', ...args, '--username', 'lou2'], `${inv.token}\n${PASS}\n`);
+    const again = await chat(
+      mkdtempSync(join(tmpdir(), 'palisade-chat-')),
+      ['enrol', ...args, '--username', 'lou2'],
+      `${inv.token}\n${PASS}\n`,
+    );
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/token_invalid: this token cannot enrol: it is unknown, used or expired/);
     expect(again.err).not.toMatch(/Password:/);

@@ -24,10 +24,21 @@ describe('receipts, typing and presence (ephemeral events)', () => {
     expect(annSaw.find((e) => e.type === 'typing')).toMatchObject({ conversationId: conv.id, userId: benId });
 
     const seq = await ann.send(conv.id, utf8('hi'));
-    await waitFor(() => annSaw.some((e) => e.type === 'receipt' && e.kind === 'delivered' && e.userId === benId), 5000, 'delivered receipt');
+    await waitFor(
+      () => annSaw.some((e) => e.type === 'receipt' && e.kind === 'delivered' && e.userId === benId),
+      5000,
+      'delivered receipt',
+    );
     ben.markRead(conv.id, seq);
-    await waitFor(() => annSaw.some((e) => e.type === 'receipt' && e.kind === 'read' && e.userId === benId), 5000, 'read receipt');
-    const receipts = await ann.api.call<{ receipts: { userId: string; deliveredSeq: number; readSeq: number }[] }>('GET', `/v1/conversations/${conv.id}/receipts`);
+    await waitFor(
+      () => annSaw.some((e) => e.type === 'receipt' && e.kind === 'read' && e.userId === benId),
+      5000,
+      'read receipt',
+    );
+    const receipts = await ann.api.call<{ receipts: { userId: string; deliveredSeq: number; readSeq: number }[] }>(
+      'GET',
+      `/v1/conversations/${conv.id}/receipts`,
+    );
     expect(receipts.receipts.find((r) => r.userId === benId)).toMatchObject({ readSeq: seq });
 
     ben.close();
@@ -36,7 +47,7 @@ describe('receipts, typing and presence (ephemeral events)', () => {
   });
 
   it('does not relay typing into a conversation the sender is not in', async () => {
-    const [cat, dan, eve] = (await createUsers(env.server, env.admin, ['cat', 'dan', 'eve']));
+    const [cat, dan, eve] = await createUsers(env.server, env.admin, ['cat', 'dan', 'eve']);
     const conv = await cat!.api.openDirect('dan');
     const errors: string[] = [];
     const danSaw: unknown[] = [];
@@ -55,7 +66,7 @@ describe('membership changes reach live sockets at once', () => {
   const env = useServerWithAdmin();
 
   it('stops delivering to a removed member and starts delivering to an added one, without reconnecting', async () => {
-    const [owner, kim, lee] = (await createUsers(env.server, env.admin, ['owner', 'kim', 'lee']));
+    const [owner, kim, lee] = await createUsers(env.server, env.admin, ['owner', 'kim', 'lee']);
     const g = await owner!.api.createGroup('ops', ['kim']);
     const kimGot: string[] = [];
     const leeGot: string[] = [];

@@ -21,7 +21,12 @@ writeFileSync(
 );
 
 const ORIGIN = 'https://localhost:8443'; // the configured WebAuthn origin (the web client's)
-const softKey = () => new SoftAuthenticator(ORIGIN, 'localhost', { userVerified: true, backupEligible: false, attestation: { fmt: 'packed', ca } });
+const softKey = () =>
+  new SoftAuthenticator(ORIGIN, 'localhost', {
+    userVerified: true,
+    backupEligible: false,
+    attestation: { fmt: 'packed', ca },
+  });
 type Options = { challenge: string; user: { id: string }; allowCredentials?: { id: string }[] };
 const codeFor = (secret: string) => new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate();
 
@@ -34,7 +39,10 @@ async function registerPasskey(c: PalisadeClient, key: SoftAuthenticator, label:
 /** Steps up with a passkey through the SDK's signed calls. */
 async function passkeyStepUp(c: PalisadeClient, key: SoftAuthenticator) {
   const o = await c.api.call<{ challengeId: string; options: Options }>('POST', '/v1/step-up/passkey/options', {});
-  return c.api.call<{ aal: number }>('POST', '/v1/step-up/passkey', { challengeId: o.challengeId, response: key.assert(o.options) });
+  return c.api.call<{ aal: number }>('POST', '/v1/step-up/passkey', {
+    challengeId: o.challengeId,
+    response: key.assert(o.options),
+  });
 }
 
 /** Watches a client's socket; `closed()` is true once the server ended its session. */
@@ -61,11 +69,27 @@ describe('factor management against a real server (S2, S5, S16, S19, S20)', () =
     // Not silent: alice's session and socket end at once, and her next password login asks for the passkey.
     await waitFor(aliceSocketClosed, 2000, "alice's socket to close");
     await expect(alice.api.factors()).rejects.toMatchObject({ code: 'session_invalid', status: 401 });
-    expect(await deviceClient(env.server).login('alice', PASS, 'phone')).toMatchObject({ mfaRequired: true, methods: expect.arrayContaining(['passkey']) });
+    expect(await deviceClient(env.server).login('alice', PASS, 'phone')).toMatchObject({
+      mfaRequired: true,
+      methods: expect.arrayContaining(['passkey']),
+    });
     // Listed like any factor, and the admin view counts it as MFA.
     const list = await attacker.api.factors();
-    expect(list.factors).toEqual([expect.objectContaining({ id: planted.id, kind: 'passkey', label: 'totally legit', aal: 3, deviceBound: true, aalReason: 'attested', lastUsedAt: null })]);
-    const users = await env.admin.api.call<{ users: { id: string; username: string; mfa: boolean }[] }>('GET', '/v1/admin/users');
+    expect(list.factors).toEqual([
+      expect.objectContaining({
+        id: planted.id,
+        kind: 'passkey',
+        label: 'totally legit',
+        aal: 3,
+        deviceBound: true,
+        aalReason: 'attested',
+        lastUsedAt: null,
+      }),
+    ]);
+    const users = await env.admin.api.call<{ users: { id: string; username: string; mfa: boolean }[] }>(
+      'GET',
+      '/v1/admin/users',
+    );
     expect(users.users.find((u) => u.username === 'alice')?.mfa).toBe(true);
     // Removable with a step-up (DELETE /v1/factors/<passkey id> was a 404).
     await expect(passkeyStepUp(attacker, key)).resolves.toEqual({ aal: 3 });
@@ -75,14 +99,20 @@ describe('factor management against a real server (S2, S5, S16, S19, S20)', () =
     const again = await registerPasskey(attacker, key, 'again');
     await registerPasskey(env.admin, softKey(), 'admin key');
     // The second security admin comes from the operator (admin socket), so the two are independent (S3, S4).
-    const op = await palisade(['admin', 'invite', '--grant', 'security_admin'], { PALISADE_DATA_DIR: env.server.dataDir });
+    const op = await palisade(['admin', 'invite', '--grant', 'security_admin'], {
+      PALISADE_DATA_DIR: env.server.dataDir,
+    });
     expect(op.code).toBe(0);
     const sec2 = deviceClient(env.server);
     await sec2.api.enrol({ token: op.out.trim(), username: 'sec2', password: PASS });
     await sec2.login('sec2', PASS, 'sec2 laptop');
     await registerPasskey(sec2, softKey(), 'sec2 key');
     const aliceId = users.users.find((u) => u.username === 'alice')!.id;
-    const req = await env.admin.api.call<{ id: string }>('POST', '/v1/approvals', { action: 'factor.reset', userId: aliceId, reason: 'planted passkey' });
+    const req = await env.admin.api.call<{ id: string }>('POST', '/v1/approvals', {
+      action: 'factor.reset',
+      userId: aliceId,
+      reason: 'planted passkey',
+    });
     await sec2.api.call('POST', `/v1/approvals/${req.id}/approve`);
     const db = new Database(join(env.server.dataDir, 'palisade.db'), { readonly: true, fileMustExist: true });
     expect(db.prepare('SELECT id FROM passkeys WHERE user_id = ?').all(aliceId)).toEqual([]);
@@ -90,7 +120,9 @@ describe('factor management against a real server (S2, S5, S16, S19, S20)', () =
     db.close();
     const thief = deviceClient(env.server);
     const o = await thief.api.passkeyLoginOptions();
-    await expect(thief.api.loginWithPasskey(o.challengeId, key.assert(o.options as Options), 'thief')).rejects.toMatchObject({ code: 'code_invalid' });
+    await expect(
+      thief.api.loginWithPasskey(o.challengeId, key.assert(o.options as Options), 'thief'),
+    ).rejects.toMatchObject({ code: 'code_invalid' });
     // Alice logs in with her password alone again on her own device (a fresh grace) to enrol her own factor.
     expect(await alice.login('alice', PASS, 'alice device 1')).toMatchObject({ aal: 1 });
     for (const c of [alice, attacker, sec2, thief]) c.close();
@@ -105,7 +137,10 @@ describe('factor management against a real server (S2, S5, S16, S19, S20)', () =
     await bob.api.confirmTotp(y.id, codeFor(y.secret));
     await waitFor(attackerSocketClosed, 2000, "the attacker's socket to close");
     // t3-factor: confirming X was 200 with new recovery codes and aal 2; now the session is gone.
-    await expect(attacker.api.confirmTotp(x.id, codeFor(x.secret))).rejects.toMatchObject({ status: 401, code: 'session_invalid' });
+    await expect(attacker.api.confirmTotp(x.id, codeFor(x.secret))).rejects.toMatchObject({
+      status: 401,
+      code: 'session_invalid',
+    });
     await expect(attacker.api.removeFactor(y.id)).rejects.toMatchObject({ status: 401 });
     expect((await bob.api.factors()).factors.map((f) => [f.id, f.confirmed])).toEqual([[y.id, true]]); // X was dropped
     // t6-sessions: a second session of bob's (a passwordless passkey login) ends when a factor is removed.
@@ -129,14 +164,21 @@ describe('factor management against a real server (S2, S5, S16, S19, S20)', () =
     const old = await phone.login('carol', PASS, 'phone');
     if (!('mfaRequired' in old)) throw new Error('expected an MFA challenge');
     await carol.api.changePassword(PASS, 'tulip9orbit lantern');
-    await expect(phone.api.loginMfa(old.challenge, { webauthn: key.assert(old.webauthn as Options) } as never)).rejects.toMatchObject({ code: 'code_invalid', status: 401 });
+    await expect(
+      phone.api.loginMfa(old.challenge, { webauthn: key.assert(old.webauthn as Options) } as never),
+    ).rejects.toMatchObject({ code: 'code_invalid', status: 401 });
     expect(phone.token).toBeUndefined();
   });
 
   it('S20: passkey login options reveal nothing about users, and 2000 calls from one address stop at the limit', async () => {
     const anon = deviceClient(env.server);
     const shape = async (body: object) => {
-      const r = await anon.api.call<{ challengeId: string; options: Record<string, unknown> }>('POST', '/v1/login/passkey/options', body, false);
+      const r = await anon.api.call<{ challengeId: string; options: Record<string, unknown> }>(
+        'POST',
+        '/v1/login/passkey/options',
+        body,
+        false,
+      );
       return JSON.stringify({ ...r.options, challenge: 'x' });
     };
     const withPasskey = await shape({ username: 'carol' }); // carol has a passkey (S16 test)
@@ -145,7 +187,8 @@ describe('factor management against a real server (S2, S5, S16, S19, S20)', () =
     expect(await shape({ username: 'admin' })).toBe(withPasskey);
     expect(await shape({})).toBe(withPasskey);
     const db = new Database(join(env.server.dataDir, 'palisade.db'), { readonly: true, fileMustExist: true });
-    const rows = () => (db.prepare("SELECT count(*) AS n FROM webauthn_challenges WHERE purpose = 'login'").get() as { n: number }).n;
+    const rows = () =>
+      (db.prepare("SELECT count(*) AS n FROM webauthn_challenges WHERE purpose = 'login'").get() as { n: number }).n;
     const before = rows();
     const t0 = Date.now();
     let ok = 0;

@@ -7,8 +7,13 @@ import { useServerWithAdmin } from '../support/harness.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { createUsers, deviceClient, enrolAdmin, PASS } from '../support/users.js';
 
-const codeFor = (secret: string, at = Date.now()) => new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: at });
-const failure = (p: Promise<unknown>) => p.then(() => ({ status: 200, code: 'ok' }), (e: { status?: number; code?: string }) => ({ status: e.status, code: e.code }));
+const codeFor = (secret: string, at = Date.now()) =>
+  new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: at });
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => ({ status: 200, code: 'ok' }),
+    (e: { status?: number; code?: string }) => ({ status: e.status, code: e.code }),
+  );
 
 /** Enrols an authenticator app for `c` and steps up with the next step's code (the first one is spent). */
 async function stepUp(c: PalisadeClient): Promise<void> {
@@ -48,14 +53,23 @@ describe('hostile input against a real server (issue 8)', () => {
     // A look-alike of the admin prefix (only the bootstrap account may use it); more look-alikes in auth's unit test.
     expect(await squat('adm1n-helpdesk')).toEqual({ status: 400, code: 'username_reserved' });
     const a = await admin();
-    expect(await a.api.call('POST', '/v1/service-accounts', { name: 'alerts' })).toMatchObject({ username: 'bot.alerts' });
+    expect(await a.api.call('POST', '/v1/service-accounts', { name: 'alerts' })).toMatchObject({
+      username: 'bot.alerts',
+    });
     await a.api.deleteUser(victimId);
-    expect(count("SELECT count(*) AS n FROM data_keys WHERE scope = ? AND destroyed_at IS NULL", `user:${victimId}`)).toBe(0);
-    expect(count("SELECT count(*) AS n FROM data_keys WHERE scope = ? AND destroyed_at IS NOT NULL", `user:${victimId}`)).toBeGreaterThan(0);
+    expect(
+      count('SELECT count(*) AS n FROM data_keys WHERE scope = ? AND destroyed_at IS NULL', `user:${victimId}`),
+    ).toBe(0);
+    expect(
+      count('SELECT count(*) AS n FROM data_keys WHERE scope = ? AND destroyed_at IS NOT NULL', `user:${victimId}`),
+    ).toBeGreaterThan(0);
     const gone = (await a.api.users()).find((u) => u.id === victimId);
     expect(gone?.username).toMatch(new RegExp(`^deleted\\.${victimId}\\.`));
     // A deleted account stays disabled for good: enable does not find it.
-    expect(await failure(a.api.call('POST', `/v1/admin/users/${victimId}/enable`))).toEqual({ status: 404, code: 'not_found' });
+    expect(await failure(a.api.call('POST', `/v1/admin/users/${victimId}/enable`))).toEqual({
+      status: 404,
+      code: 'not_found',
+    });
     victim.close();
   });
 
@@ -72,15 +86,28 @@ describe('hostile input against a real server (issue 8)', () => {
       ['POST', `/v1/admin/users/${ghost}/revoke-sessions`],
       ['POST', '/v1/approvals', { action: 'factor.reset', userId: ghost, reason: 'lost phone' }],
       ['POST', `/v1/admin/devices/${ghost}/revoke`],
-      ['POST', `/v1/service-accounts/${ghost}/tokens`, { scopes: [{ action: 'message.send', conversations: '*' }], expiresInDays: 1 }],
+      [
+        'POST',
+        `/v1/service-accounts/${ghost}/tokens`,
+        { scopes: [{ action: 'message.send', conversations: '*' }], expiresInDays: 1 },
+      ],
     ];
-    for (const [method, path, body] of calls) expect(await failure(a.api.call(method, path, body)), `${method} ${path}`).toEqual({ status: 404, code: 'not_found' });
-    expect(count("SELECT count(*) AS n FROM audit_log WHERE outcome = 'success' AND target LIKE ?", `%${ghost}%`)).toBe(0);
-    expect(count("SELECT count(*) AS n FROM approvals")).toBe(0);
+    for (const [method, path, body] of calls)
+      expect(await failure(a.api.call(method, path, body)), `${method} ${path}`).toEqual({
+        status: 404,
+        code: 'not_found',
+      });
+    expect(count("SELECT count(*) AS n FROM audit_log WHERE outcome = 'success' AND target LIKE ?", `%${ghost}%`)).toBe(
+      0,
+    );
+    expect(count('SELECT count(*) AS n FROM approvals')).toBe(0);
   });
 
   it('issue 8: 20 refused sends and renames over HTTP and WebSocket create no data key', async () => {
-    const [mallory, bob] = (await createUsers(ctx.server, ctx.admin, ['mallory', 'bobk'])) as [PalisadeClient, PalisadeClient];
+    const [mallory, bob] = (await createUsers(ctx.server, ctx.admin, ['mallory', 'bobk'])) as [
+      PalisadeClient,
+      PalisadeClient,
+    ];
     const others = await bob.api.openDirect('admin'); // no message yet: no data key yet
     const group = await bob.api.createGroup('bob and admin', ['admin']);
     await mallory.connect();
@@ -89,7 +116,14 @@ describe('hostile input against a real server (issue 8)', () => {
     const outcomes: unknown[] = [];
     for (let i = 0; i < 20; i++) {
       const target = [`nope${i}`, others.id, group.id][i % 3]!;
-      outcomes.push(await failure(mallory.api.call('POST', `/v1/conversations/${target}/messages`, { clientMsgId: `h${i}`, payload: Buffer.from('x').toString('base64') })));
+      outcomes.push(
+        await failure(
+          mallory.api.call('POST', `/v1/conversations/${target}/messages`, {
+            clientMsgId: `h${i}`,
+            payload: Buffer.from('x').toString('base64'),
+          }),
+        ),
+      );
       outcomes.push(await failure(mallory.send(target, utf8('x'), `w${i}`)));
       outcomes.push(await failure(mallory.api.updateConversation(i % 2 ? target : `nope${i}`, { name: `mine ${i}` })));
     }
@@ -118,19 +152,37 @@ describe('S10: a nearly full disk refuses new messages and keeps the acknowledge
     admin.close();
     await first.stop();
     // The same data on a disk with less free space than the reserve (the reserve is larger than any disk).
-    const full = await startServerProcess({ dataDir: first.dataDir, config: 'limits:\n  storageReserveMiB: 1000000000\n' });
+    const full = await startServerProcess({
+      dataDir: first.dataDir,
+      config: 'limits:\n  storageReserveMiB: 1000000000\n',
+    });
     servers.push(full);
     const again = deviceClient(full, kit.deviceKey, kit.token);
-    expect(await failure(again.api.call('POST', `/v1/conversations/${conv.id}/messages`, { clientMsgId: 'three', payload: Buffer.from('three').toString('base64') }))).toEqual({ status: 503, code: 'storage_full' });
+    expect(
+      await failure(
+        again.api.call('POST', `/v1/conversations/${conv.id}/messages`, {
+          clientMsgId: 'three',
+          payload: Buffer.from('three').toString('base64'),
+        }),
+      ),
+    ).toEqual({ status: 503, code: 'storage_full' });
     await again.connect();
     expect(await failure(again.send(conv.id, utf8('four'), 'four'))).toMatchObject({ code: 'storage_full' });
-    expect((await again.api.history(conv.id)).map((m) => [m.seq, m.clientMsgId])).toEqual([[acked[0], 'one'], [acked[1], 'two']]);
+    expect((await again.api.history(conv.id)).map((m) => [m.seq, m.clientMsgId])).toEqual([
+      [acked[0], 'one'],
+      [acked[1], 'two'],
+    ]);
     again.close();
     await full.stop();
     const roomy = await startServerProcess({ dataDir: first.dataDir });
     servers.push(roomy);
     const later = deviceClient(roomy, kit.deviceKey, kit.token);
-    expect(await later.api.call('POST', `/v1/conversations/${conv.id}/messages`, { clientMsgId: 'three', payload: Buffer.from('three').toString('base64') })).toMatchObject({ seq: 3 });
+    expect(
+      await later.api.call('POST', `/v1/conversations/${conv.id}/messages`, {
+        clientMsgId: 'three',
+        payload: Buffer.from('three').toString('base64'),
+      }),
+    ).toMatchObject({ seq: 3 });
     await roomy.stop();
   });
 });

@@ -5,18 +5,34 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const LAUNCHER = resolve(import.meta.dirname, '../../packages/server/bin/palisade-serve');
-const JEMALLOC = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2', '/usr/lib64/libjemalloc.so.2', '/usr/lib/libjemalloc.so.2'].find(existsSync);
+const JEMALLOC = [
+  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib64/libjemalloc.so.2',
+  '/usr/lib/libjemalloc.so.2',
+].find(existsSync);
 
 /** Starts the launcher, waits for the banner, returns the mapped libraries of the PID it was given, and stops it. */
 async function run(env: Record<string, string>): Promise<{ maps: string; exitCode: number | null }> {
   const child = spawn(LAUNCHER, [], {
-    env: { ...process.env, NODE: process.execPath, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-launch-')), PALISADE_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      NODE: process.execPath,
+      PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+      PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-launch-')),
+      PALISADE_PORT: '0',
+      PALISADE_HOST: '127.0.0.1',
+      PALISADE_LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await expect.poll(() => /^Ready\. Press Ctrl-C to stop\.$/m.test(err) || child.exitCode !== null, { timeout: 30_000 }).toBe(true);
+  await expect
+    .poll(() => /^Ready\. Press Ctrl-C to stop\.$/m.test(err) || child.exitCode !== null, { timeout: 30_000 })
+    .toBe(true);
   // The launcher execs node, so the PID we spawned is the server itself.
   const maps = readFileSync(`/proc/${child.pid}/maps`, 'utf8');
   child.kill('SIGTERM');
@@ -24,12 +40,16 @@ async function run(env: Record<string, string>): Promise<{ maps: string; exitCod
 }
 
 describe('bin/palisade-serve (allocator launcher)', () => {
-  it.skipIf(!JEMALLOC)('preloads jemalloc into the server process itself, which still stops cleanly on SIGTERM', async () => {
-    const r = await run({});
-    expect(r.maps).toContain('libjemalloc');
-    expect(r.maps).toContain('node');
-    expect(r.exitCode).toBe(0);
-  }, 60_000);
+  it.skipIf(!JEMALLOC)(
+    'preloads jemalloc into the server process itself, which still stops cleanly on SIGTERM',
+    async () => {
+      const r = await run({});
+      expect(r.maps).toContain('libjemalloc');
+      expect(r.maps).toContain('node');
+      expect(r.exitCode).toBe(0);
+    },
+    60_000,
+  );
 
   it('PALISADE_ALLOCATOR=system leaves the allocator alone', async () => {
     const r = await run({ PALISADE_ALLOCATOR: 'system', LD_PRELOAD: '' });

@@ -37,7 +37,11 @@ describe('server lifecycle', () => {
     // The data directory's keyring, with another master secret: nothing may start on it.
     const other = join(mkdtempSync(join(tmpdir(), 'palisade-secret-')), 'master');
     writeFileSync(other, randomBytes(32).toString('base64url'), { mode: 0o600 });
-    const r = await palisade(['serve'], { PALISADE_DATA_DIR: first.dataDir, PALISADE_PORT: '0', PALISADE_MASTER_SECRET: `secret://file/${other}` });
+    const r = await palisade(['serve'], {
+      PALISADE_DATA_DIR: first.dataDir,
+      PALISADE_PORT: '0',
+      PALISADE_MASTER_SECRET: `secret://file/${other}`,
+    });
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^cannot start: the master secret does not open this keyring/m);
     expect(r.err).not.toMatch(/^\s+at /m);
@@ -59,7 +63,10 @@ describe('server lifecycle', () => {
     expect(changed.code, changed.err).toBe(0);
     const old = await palisade(['serve'], { ...env, PALISADE_PORT: '0' }); // the generated (old) secret
     expect(old.err).toMatch(/^cannot start: the master secret does not open this keyring/m);
-    const b = await startServerProcess({ dataDir: a.dataDir, env: { PALISADE_MASTER_SECRET: `secret://file/${newSecret}` } });
+    const b = await startServerProcess({
+      dataDir: a.dataDir,
+      env: { PALISADE_MASTER_SECRET: `secret://file/${newSecret}` },
+    });
     started.push(b);
     expect((await deviceClient(b, admin.deviceKey, admin.token).api.me()).displayName).toBe('Keeper of keys');
     await b.stop();
@@ -78,10 +85,15 @@ describe('server lifecycle', () => {
     };
     await alice.connect();
     let committed = 0;
-    const sends = Array.from({ length: 200 }, (_, i) => alice.send(conv.id, utf8(`g${i}`), `g${i}`).then((seq) => {
-      committed++;
-      return [i, seq] as const;
-    }).catch(() => undefined));
+    const sends = Array.from({ length: 200 }, (_, i) =>
+      alice
+        .send(conv.id, utf8(`g${i}`), `g${i}`)
+        .then((seq) => {
+          committed++;
+          return [i, seq] as const;
+        })
+        .catch(() => undefined),
+    );
     await expect.poll(() => committed, { interval: 1 }).toBeGreaterThan(0); // stop while the rest are in flight
     const code = await s.stop();
     expect(code).toBe(0);

@@ -40,7 +40,12 @@ describe('messaging end to end over TLS with the SDK', () => {
     // The coalesced ack has reached the server once dave's delivered position shows it.
     const daveId = (await dave!.api.me()).userId;
     const deliveredTo = async (userId: string) =>
-      (await carol!.api.call<{ receipts: { userId: string; deliveredSeq: number }[] }>('GET', `/v1/conversations/${conv.id}/receipts`)).receipts.find((r) => r.userId === userId)?.deliveredSeq;
+      (
+        await carol!.api.call<{ receipts: { userId: string; deliveredSeq: number }[] }>(
+          'GET',
+          `/v1/conversations/${conv.id}/receipts`,
+        )
+      ).receipts.find((r) => r.userId === userId)?.deliveredSeq;
     await expect.poll(() => deliveredTo(daveId), { timeout: 10_000 }).toBe(1);
     dave!.close();
     for (let i = 0; i < 10; i++) await carol!.send(conv.id, utf8(`while offline ${i}`));

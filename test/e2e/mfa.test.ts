@@ -4,7 +4,8 @@ import type { PalisadeClient } from '@palisade/client';
 import { createUsers, deviceClient, PASS } from '../support/users.js';
 import { useServerWithAdmin } from '../support/harness.js';
 
-const codeFor = (secret: string, at = Date.now()) => new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: at });
+const codeFor = (secret: string, at = Date.now()) =>
+  new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: at });
 
 describe('multi-factor login through the SDK against a real server', () => {
   const env = useServerWithAdmin();
@@ -21,7 +22,9 @@ describe('multi-factor login through the SDK against a real server', () => {
     expect(first).toMatchObject({ mfaRequired: true, methods: ['totp', 'recovery_code'] });
     expect(phone.token).toBeUndefined();
     if (!('mfaRequired' in first)) throw new Error('unreachable');
-    await expect(phone.api.loginMfa(first.challenge, { code: '000000' === codeFor(t.secret) ? '111111' : '000000' })).rejects.toMatchObject({ code: 'code_invalid', status: 401 });
+    await expect(
+      phone.api.loginMfa(first.challenge, { code: '000000' === codeFor(t.secret) ? '111111' : '000000' }),
+    ).rejects.toMatchObject({ code: 'code_invalid', status: 401 });
     const again = await phone.login('gina', PASS, 'phone');
     if (!('mfaRequired' in again)) throw new Error('unreachable');
     // The code used at confirmation is spent; the next step's code is needed (wait for it if necessary).

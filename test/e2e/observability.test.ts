@@ -6,15 +6,30 @@ import { createUsers, enrolAdmin, waitFor } from '../support/users.js';
 
 /** The JSON lines a server process wrote to stdout (its log). */
 const logLines = (server: ServerProcess): Record<string, unknown>[] =>
-  server.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  server
+    .stdout()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** The series the operations guide promises (docs/operations.md, "Monitoring"). */
 const NAMED_SERIES = [
-  'palisade_http_requests_total', 'palisade_http_request_duration_seconds_bucket', 'palisade_websocket_connections', 'palisade_tcp_connections',
-  'palisade_authentications_total', 'palisade_messages_sent_total', 'palisade_messages_delivered_total',
-  'palisade_send_ack_seconds_bucket', 'palisade_send_batch_size_bucket', 'palisade_delivery_seconds_bucket', 'palisade_rate_limit_refusals_total',
-  'palisade_store_query_seconds_bucket', 'palisade_key_operations_total', 'palisade_key_operation_seconds_bucket',
-  'palisade_nodejs_eventloop_lag_seconds', 'palisade_nodejs_eventloop_lag_p99_seconds',
+  'palisade_http_requests_total',
+  'palisade_http_request_duration_seconds_bucket',
+  'palisade_websocket_connections',
+  'palisade_tcp_connections',
+  'palisade_authentications_total',
+  'palisade_messages_sent_total',
+  'palisade_messages_delivered_total',
+  'palisade_send_ack_seconds_bucket',
+  'palisade_send_batch_size_bucket',
+  'palisade_delivery_seconds_bucket',
+  'palisade_rate_limit_refusals_total',
+  'palisade_store_query_seconds_bucket',
+  'palisade_key_operations_total',
+  'palisade_key_operation_seconds_bucket',
+  'palisade_nodejs_eventloop_lag_seconds',
+  'palisade_nodejs_eventloop_lag_p99_seconds',
 ];
 
 describe('observability: /metrics and the access log of a running server', () => {
@@ -22,7 +37,10 @@ describe('observability: /metrics and the access log of a running server', () =>
   let admin: PalisadeClient;
   beforeAll(async () => {
     // A tiny budget for passkey login options, so one refusal is cheap to cause.
-    server = await startServerProcess({ env: { PALISADE_LOG_LEVEL: 'info' }, config: "limits:\n  overrides:\n    'login.passkey_options': { burst: 1, perSecond: 0.001 }\n" });
+    server = await startServerProcess({
+      env: { PALISADE_LOG_LEVEL: 'info' },
+      config: "limits:\n  overrides:\n    'login.passkey_options': { burst: 1, perSecond: 0.001 }\n",
+    });
     admin = await enrolAdmin(server);
   });
   afterAll(async () => {
@@ -49,10 +67,13 @@ describe('observability: /metrics and the access log of a running server', () =>
     expect(await opts()).toBe(200);
     expect(await opts()).toBe(429);
 
-    await expect.poll(async () => sample(await scrape(url), 'palisade_messages_delivered_total', { path: 'live' })).toBeGreaterThan(sample(before, 'palisade_messages_delivered_total', { path: 'live' }));
+    await expect
+      .poll(async () => sample(await scrape(url), 'palisade_messages_delivered_total', { path: 'live' }))
+      .toBeGreaterThan(sample(before, 'palisade_messages_delivered_total', { path: 'live' }));
     const after = await scrape(url);
     for (const name of NAMED_SERIES) expect(seriesNames(after), name).toContain(name);
-    const grew = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
+    const grew = (name: string, labels: Record<string, string> = {}) =>
+      sample(after, name, labels) - sample(before, name, labels);
     expect(grew('palisade_authentications_total', { method: 'password', outcome: 'success' })).toBe(2);
     expect(grew('palisade_authentications_total', { method: 'websocket', outcome: 'success' })).toBe(2);
     expect(grew('palisade_messages_sent_total')).toBe(1);
@@ -61,7 +82,9 @@ describe('observability: /metrics and the access log of a running server', () =>
     expect(grew('palisade_send_batch_size_sum')).toBe(1);
     expect(grew('palisade_delivery_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(grew('palisade_rate_limit_refusals_total', { limit: 'login.passkey_options' })).toBe(1);
-    expect(grew('palisade_http_requests_total', { method: 'POST', route: '/v1/login/passkey/options', status: '429' })).toBe(1);
+    expect(
+      grew('palisade_http_requests_total', { method: 'POST', route: '/v1/login/passkey/options', status: '429' }),
+    ).toBe(1);
     // The conversation's first message created its data key: one wrap at the KMS.
     expect(grew('palisade_key_operations_total', { op: 'wrap', outcome: 'success' })).toBeGreaterThanOrEqual(1);
     expect(grew('palisade_store_query_seconds_count', { kind: 'insert' })).toBeGreaterThan(0);
@@ -76,8 +99,14 @@ describe('observability: /metrics and the access log of a running server', () =>
 
   it('refuses a non-loopback peer with 403 by default (the socket address decides, not a header)', async () => {
     const local = await nonLoopbackAddress();
-    if (!local) return expect.soft(local, 'no non-loopback address here; metrics-listener.test.ts covers the rule').toBeUndefined();
-    const r = await get(server.metricsUrl as string, { localAddress: local, headers: { 'x-forwarded-for': '127.0.0.1' } });
+    if (!local)
+      return expect
+        .soft(local, 'no non-loopback address here; metrics-listener.test.ts covers the rule')
+        .toBeUndefined();
+    const r = await get(server.metricsUrl as string, {
+      localAddress: local,
+      headers: { 'x-forwarded-for': '127.0.0.1' },
+    });
     expect(r.status).toBe(403);
     expect(JSON.parse(r.body)).toMatchObject({ code: 'forbidden' });
     expect(r.body).not.toContain('palisade_');
@@ -91,7 +120,10 @@ describe('observability: /metrics and the access log of a running server', () =>
     const secretHeader = 'SENTINELHEADER0123456789abcdef';
     const secretQuery = 'SENTINELQUERY0123456789abcdef';
     const secretCookie = 'SENTINELCOOKIE0123456789abcdef';
-    const refused = await get(`${server.baseUrl}/v1/conversations?token=${secretQuery}`, { ca: server.ca, headers: { authorization: `Bearer ${secretHeader}`, cookie: `sid=${secretCookie}` } });
+    const refused = await get(`${server.baseUrl}/v1/conversations?token=${secretQuery}`, {
+      ca: server.ca,
+      headers: { authorization: `Bearer ${secretHeader}`, cookie: `sid=${secretCookie}` },
+    });
     expect(refused.status).toBe(401);
     const secretPath = 'SENTINELPATH0123456789abcdef';
     const unknown = await get(`${server.baseUrl}/v1/nowhere/${secretPath}`, { ca: server.ca });
@@ -101,20 +133,34 @@ describe('observability: /metrics and the access log of a running server', () =>
     const ids = [refused.headers['x-request-id'], unknown.headers['x-request-id']];
     const logged = () => {
       const lines = logLines(server);
-      return ids.every((id) => lines.some((l) => l.event === 'http' && l.reqId === id)) && ['/v1/me', '/v1/conversations/:id/messages'].every((r) => lines.some((l) => l.route === r && l.principal === me.userId));
+      return (
+        ids.every((id) => lines.some((l) => l.event === 'http' && l.reqId === id)) &&
+        ['/v1/me', '/v1/conversations/:id/messages'].every((r) =>
+          lines.some((l) => l.route === r && l.principal === me.userId),
+        )
+      );
     };
     await expect.poll(logged).toBe(true);
     const http = logLines(server).filter((l) => l.event === 'http');
     const line = http.find((l) => l.reqId === refused.headers['x-request-id']);
     expect(line).toMatchObject({ method: 'GET', route: '/v1/conversations', status: 401, principal: null });
     expect(typeof line?.ms).toBe('number');
-    expect(http.find((l) => l.reqId === unknown.headers['x-request-id'])).toMatchObject({ route: 'unmatched', status: 404 });
-    expect(http.find((l) => l.route === '/v1/me' && l.principal === me.userId)).toMatchObject({ method: 'GET', status: 200 });
+    expect(http.find((l) => l.reqId === unknown.headers['x-request-id'])).toMatchObject({
+      route: 'unmatched',
+      status: 404,
+    });
+    expect(http.find((l) => l.route === '/v1/me' && l.principal === me.userId)).toMatchObject({
+      method: 'GET',
+      status: 200,
+    });
     // The pattern, never the URL with the conversation's id.
-    expect(http.find((l) => l.route === '/v1/conversations/:id/messages' && l.principal === me.userId)).toMatchObject({ status: 200 });
+    expect(http.find((l) => l.route === '/v1/conversations/:id/messages' && l.principal === me.userId)).toMatchObject({
+      status: 200,
+    });
     expect(http.some((l) => String(l.route).includes(conv.id))).toBe(false);
     const out = server.stdout() + server.stderr();
-    for (const s of [secretHeader, secretQuery, secretCookie, secretPath, olga.token as string]) expect(out).not.toContain(s);
+    for (const s of [secretHeader, secretQuery, secretCookie, secretPath, olga.token as string])
+      expect(out).not.toContain(s);
     olga.close();
   });
 
@@ -123,8 +169,13 @@ describe('observability: /metrics and the access log of a running server', () =>
     const me = await pia.api.me();
     await pia.connect();
     pia.close();
-    await expect.poll(() => logLines(server).find((l) => l.event === 'ws.session' && l.principal === me.userId)).toBeDefined();
-    const line = logLines(server).find((l) => l.event === 'ws.session' && l.principal === me.userId) as Record<string, unknown>;
+    await expect
+      .poll(() => logLines(server).find((l) => l.event === 'ws.session' && l.principal === me.userId))
+      .toBeDefined();
+    const line = logLines(server).find((l) => l.event === 'ws.session' && l.principal === me.userId) as Record<
+      string,
+      unknown
+    >;
     expect(line).toMatchObject({ device: me.deviceId, code: 1000 });
     expect(line.framesIn).toBeGreaterThanOrEqual(1);
     expect(line.framesOut).toBeGreaterThanOrEqual(2);
@@ -137,14 +188,18 @@ describe('observability: a metrics token', () => {
   let server: ServerProcess;
   const token = 'metrics-token-0123456789abcdefghijklmnop';
   beforeAll(async () => {
-    server = await startServerProcess({ env: { PALISADE_METRICS_TOKEN: 'secret://env/TEST_METRICS_TOKEN', TEST_METRICS_TOKEN: token } });
+    server = await startServerProcess({
+      env: { PALISADE_METRICS_TOKEN: 'secret://env/TEST_METRICS_TOKEN', TEST_METRICS_TOKEN: token },
+    });
   });
   afterAll(async () => {
     await server?.stop();
   });
 
   it('asks every scrape for the bearer token once one is configured, loopback included', async () => {
-    expect(server.stderr()).toMatch(/Metrics \(Prometheus\): http:\/\/127\.0\.0\.1:\d+\/metrics \(bearer token required\)/);
+    expect(server.stderr()).toMatch(
+      /Metrics \(Prometheus\): http:\/\/127\.0\.0\.1:\d+\/metrics \(bearer token required\)/,
+    );
     const url = server.metricsUrl as string;
     const none = await get(url);
     expect(none.status).toBe(401);
@@ -162,10 +217,14 @@ describe('observability: a metrics token', () => {
 async function fetchPasskeyOptions(server: ServerProcess): Promise<number> {
   const { request } = await import('node:https');
   return new Promise((resolve, reject) => {
-    const r = request(`${server.baseUrl}/v1/login/passkey/options`, { method: 'POST', ca: server.ca, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const r = request(
+      `${server.baseUrl}/v1/login/passkey/options`,
+      { method: 'POST', ca: server.ca, servername: 'localhost', headers: { 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     r.on('error', reject);
     r.end('{}');
   });

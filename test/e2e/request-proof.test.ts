@@ -10,15 +10,26 @@ interface RawResponse {
 }
 
 /** One HTTPS request with exactly these headers and body bytes. */
-function send(server: ServerProcess, method: string, path: string, headers: Record<string, string>, body?: string): Promise<RawResponse> {
+function send(
+  server: ServerProcess,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const h: Record<string, string> = { ...headers };
     if (body !== undefined) h['content-type'] = 'application/json';
-    const req = request({ host: '127.0.0.1', port: server.port, method, path, ca: server.ca, headers: h, agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as RawResponse['body']) : {} }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port: server.port, method, path, ca: server.ca, headers: h, agent: false },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as RawResponse['body']) : {} }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -84,7 +95,10 @@ describe('S6 request proofs are bound to body and session, single use, within 30
 
   it('S6: a proof 31 s old or 31 s in the future is refused; one 20 s off is accepted', async () => {
     const token = alice.token as string;
-    const at = (offsetMs: number) => ({ authorization: `Bearer ${token}`, 'x-palisade-proof': alice.deviceKey.httpProof('GET', '/v1/me', Date.now() + offsetMs, token) });
+    const at = (offsetMs: number) => ({
+      authorization: `Bearer ${token}`,
+      'x-palisade-proof': alice.deviceKey.httpProof('GET', '/v1/me', Date.now() + offsetMs, token),
+    });
     const old = await send(server, 'GET', '/v1/me', at(-31_000));
     expect([old.status, old.body.code]).toEqual([401, 'device_proof_failed']);
     const future = await send(server, 'GET', '/v1/me', at(31_000));
@@ -101,7 +115,10 @@ describe('S6 request proofs are bound to body and session, single use, within 30
     const tokenB = second.token as string;
     expect(tokenB).not.toBe(tokenA);
     const proofForA = alice.deviceKey.httpProof('GET', '/v1/me', Date.now(), tokenA);
-    const res = await send(server, 'GET', '/v1/me', { authorization: `Bearer ${tokenB}`, 'x-palisade-proof': proofForA });
+    const res = await send(server, 'GET', '/v1/me', {
+      authorization: `Bearer ${tokenB}`,
+      'x-palisade-proof': proofForA,
+    });
     expect([res.status, res.body.code]).toEqual([401, 'device_proof_failed']);
     // The SDK's own calls keep working on both sessions (every call gets a fresh proof).
     expect((await second.api.me()).username).toBe('alice');

@@ -15,7 +15,8 @@ interface KeyStatus {
   lastReencrypt: { finishedAt: number | null; report: { resealed: number; failed: number } | null } | null;
 }
 
-const status = async (dataDir: string) => JSON.parse((await palisade(['keys', 'status', '--json'], { PALISADE_DATA_DIR: dataDir })).out) as KeyStatus;
+const status = async (dataDir: string) =>
+  JSON.parse((await palisade(['keys', 'status', '--json'], { PALISADE_DATA_DIR: dataDir })).out) as KeyStatus;
 
 /** Reads a whole conversation's history through the API. */
 async function history(c: PalisadeClient, conversationId: string) {
@@ -101,10 +102,13 @@ describe('SIGKILL in the middle of a re-encryption', () => {
 
     // Start a re-encryption, and kill the server as soon as its job is under way.
     const db = new Database(join(first.dataDir, 'palisade.db'), { readonly: true, fileMustExist: true });
-    const job = () => db.prepare("SELECT finished_at FROM key_jobs WHERE kind = 'reencrypt'").get() as { finished_at: number | null } | undefined;
+    const job = () =>
+      db.prepare("SELECT finished_at FROM key_jobs WHERE kind = 'reencrypt'").get() as
+        { finished_at: number | null } | undefined;
     const cli = palisade(['keys', 'rotate', '--reencrypt'], { PALISADE_DATA_DIR: first.dataDir });
     // Killed as soon as the old data keys are retired: the walk that reseals 3,000 rows has just begun.
-    const retired = () => (db.prepare('SELECT count(*) AS n FROM data_keys WHERE retired_at IS NOT NULL').get() as { n: number }).n;
+    const retired = () =>
+      (db.prepare('SELECT count(*) AS n FROM data_keys WHERE retired_at IS NOT NULL').get() as { n: number }).n;
     await waitFor(() => job() !== undefined && retired() > 0, 20_000, 'the re-encryption to retire the old keys');
     await first.kill();
     expect((await cli).code).not.toBe(0);
@@ -113,7 +117,9 @@ describe('SIGKILL in the middle of a re-encryption', () => {
 
     const second = await startServerProcess({ dataDir: first.dataDir, config: LOAD_TEST_CONFIG });
     servers.push(second);
-    await expect.poll(async () => (await status(second.dataDir)).lastReencrypt?.finishedAt, { timeout: 60_000, interval: 200 }).toBeTypeOf('number');
+    await expect
+      .poll(async () => (await status(second.dataDir)).lastReencrypt?.finishedAt, { timeout: 60_000, interval: 200 })
+      .toBeTypeOf('number');
     const s = await status(second.dataDir);
     expect(s.lastReencrypt?.report?.failed).toBe(0);
     expect(s.lastReencrypt?.report?.resealed).toBeGreaterThan(0); // the restarted server did the rest
@@ -122,9 +128,13 @@ describe('SIGKILL in the middle of a re-encryption', () => {
 
     const reader = deviceClient(second, cy.deviceKey, cy.token);
     const stored = await history(reader, conv.id);
-    expect(new Set(stored.map((m) => m.clientMsgId))).toEqual(new Set(Array.from({ length: TOTAL }, (_, i) => `kill-${i}`)));
+    expect(new Set(stored.map((m) => m.clientMsgId))).toEqual(
+      new Set(Array.from({ length: TOTAL }, (_, i) => `kill-${i}`)),
+    );
     for (const m of stored) expect(Buffer.from(m.payload, 'base64').toString()).toBe(m.clientMsgId);
     const names = (await reader.api.conversations()).filter((c) => c.kind === 'group');
-    expect(names.map((c) => [c.name, c.topic]).sort()).toEqual(groups.map((_, g) => [`group ${g}`, `topic ${g}`]).sort());
+    expect(names.map((c) => [c.name, c.topic]).sort()).toEqual(
+      groups.map((_, g) => [`group ${g}`, `topic ${g}`]).sort(),
+    );
   });
 });

@@ -21,13 +21,29 @@ function rawSocket(server: ServerProcess, headers: Record<string, string> = {}) 
   return { ws, frames, closed: () => closed };
 }
 
-function httpRaw(server: ServerProcess, method: string, path: string, body?: string, headers: Record<string, string> = {}) {
+function httpRaw(
+  server: ServerProcess,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+) {
   return new Promise<{ status: number; headers: Record<string, unknown>; text: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, method, path, ca: server.ca, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        method,
+        path,
+        ca: server.ca,
+        headers: { 'content-type': 'application/json', ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -50,7 +66,10 @@ describe('transport and session security (real server, real TLS)', () => {
 
   it('v5.0.0-12.1.1 refuses a TLS 1.2 handshake by default and negotiates TLS 1.3', async () => {
     const err = await new Promise<Error | undefined>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port: server.port, ca: server.ca, maxVersion: 'TLSv1.2', servername: 'localhost' }, () => resolve(undefined));
+      const s = connect(
+        { host: '127.0.0.1', port: server.port, ca: server.ca, maxVersion: 'TLSv1.2', servername: 'localhost' },
+        () => resolve(undefined),
+      );
       s.on('error', (e: Error) => resolve(e));
     });
     expect(err?.message).toMatch(/protocol version|alert/i);
@@ -71,7 +90,12 @@ describe('transport and session security (real server, real TLS)', () => {
     const cases: [string, string | undefined, number, string][] = [
       ['/v1/login', '{', 400, 'bad_json'],
       ['/v1/login', '['.repeat(40) + ']'.repeat(40), 400, 'too_deep'],
-      ['/v1/login', JSON.stringify({ username: 'a', password: 'b', device: { publicKey: 'x', name: 'n' }, role: 'admin' }), 400, 'bad_request'],
+      [
+        '/v1/login',
+        JSON.stringify({ username: 'a', password: 'b', device: { publicKey: 'x', name: 'n' }, role: 'admin' }),
+        400,
+        'bad_request',
+      ],
       ['/v1/login', `{"p":"${'x'.repeat(200_000)}"}`, 413, 'body_too_large'],
       ['/v1/nope', '{}', 404, 'not_found'],
     ];
@@ -84,8 +108,18 @@ describe('transport and session security (real server, real TLS)', () => {
 
   it('v5.0.0-6.3.8 answers a wrong password and an unknown user alike', async () => {
     const device = { publicKey: DeviceKey.generate().publicKey, name: 'x', platform: 'x' };
-    const a = await httpRaw(server, 'POST', '/v1/login', JSON.stringify({ username: 'alice', password: 'definitely wrong pass', device }));
-    const b = await httpRaw(server, 'POST', '/v1/login', JSON.stringify({ username: 'mallory', password: 'definitely wrong pass', device }));
+    const a = await httpRaw(
+      server,
+      'POST',
+      '/v1/login',
+      JSON.stringify({ username: 'alice', password: 'definitely wrong pass', device }),
+    );
+    const b = await httpRaw(
+      server,
+      'POST',
+      '/v1/login',
+      JSON.stringify({ username: 'mallory', password: 'definitely wrong pass', device }),
+    );
     expect(a.status).toBe(401);
     expect(b.text).toBe(a.text);
   });
@@ -93,11 +127,20 @@ describe('transport and session security (real server, real TLS)', () => {
   it('refuses a stolen token without the device key, over HTTP and WebSocket', async () => {
     const token = alice.token as string;
     const noProof = await httpRaw(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${token}` });
-    expect([noProof.status, (JSON.parse(noProof.text) as { code?: string }).code]).toEqual([401, 'device_proof_failed']);
+    expect([noProof.status, (JSON.parse(noProof.text) as { code?: string }).code]).toEqual([
+      401,
+      'device_proof_failed',
+    ]);
     const thief = DeviceKey.generate();
-    const forged = await httpRaw(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${token}`, 'x-palisade-proof': thief.httpProof('GET', '/v1/me', Date.now(), token) });
+    const forged = await httpRaw(server, 'GET', '/v1/me', undefined, {
+      authorization: `Bearer ${token}`,
+      'x-palisade-proof': thief.httpProof('GET', '/v1/me', Date.now(), token),
+    });
     expect((JSON.parse(forged.text) as { code?: string }).code).toBe('device_proof_failed');
-    const ok = await httpRaw(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${token}`, 'x-palisade-proof': alice.deviceKey.httpProof('GET', '/v1/me', Date.now(), token) });
+    const ok = await httpRaw(server, 'GET', '/v1/me', undefined, {
+      authorization: `Bearer ${token}`,
+      'x-palisade-proof': alice.deviceKey.httpProof('GET', '/v1/me', Date.now(), token),
+    });
     expect((JSON.parse(ok.text) as { username?: string }).username).toBe('alice');
 
     const s = rawSocket(server);
@@ -128,7 +171,9 @@ describe('transport and session security (real server, real TLS)', () => {
     const key = alice.deviceKey;
     const t = rawSocket(server);
     await waitFor(() => t.frames.length > 0);
-    t.ws.send(JSON.stringify({ type: 'auth', token: alice.token, signature: key.signChallenge(String(t.frames[0]!.nonce)) }));
+    t.ws.send(
+      JSON.stringify({ type: 'auth', token: alice.token, signature: key.signChallenge(String(t.frames[0]!.nonce)) }),
+    );
     await waitFor(() => t.frames.some((f) => f.type === 'synced'));
     t.ws.send('not json');
     t.ws.send(JSON.stringify({ type: 'teleport' }));
@@ -149,7 +194,7 @@ describe('transport and session security (real server, real TLS)', () => {
     expect(health.status).toBe(200);
   });
 
-  it('v5.0.0-7.4.1 closes a revoked session\'s socket within 1 second', async () => {
+  it("v5.0.0-7.4.1 closes a revoked session's socket within 1 second", async () => {
     const [bob] = (await createUsers(server, admin, ['bob'])) as [PalisadeClient];
     let closedAt = 0;
     bob.on.state = (st) => {
@@ -159,7 +204,10 @@ describe('transport and session security (real server, real TLS)', () => {
     const me = await bob.api.me();
     // Ending someone's sessions needs a recent step-up (S3): confirming an authenticator app is one.
     const t = await admin.api.enrolTotp();
-    await admin.api.confirmTotp(t.id, new TOTP({ secret: Secret.fromBase32(t.secret), digits: 6, period: 30 }).generate());
+    await admin.api.confirmTotp(
+      t.id,
+      new TOTP({ secret: Secret.fromBase32(t.secret), digits: 6, period: 30 }).generate(),
+    );
     const t0 = Date.now();
     const r = await admin.api.call<{ revoked: number }>('POST', `/v1/admin/users/${me.userId}/revoke-sessions`);
     expect(r.revoked).toBe(1);
@@ -187,16 +235,29 @@ describe('TLS 1.2 when the operator opts in', () => {
     const server = await startServerProcess({ env: { PALISADE_TLS_MIN_VERSION: 'TLSv1.2' } });
     try {
       const cipher = await new Promise<{ name: string; version: string }>((resolve, reject) => {
-        const s = connect({ host: '127.0.0.1', port: server.port, ca: server.ca, maxVersion: 'TLSv1.2', servername: 'localhost' }, () => {
-          resolve(s.getCipher());
-          s.end();
-        });
+        const s = connect(
+          { host: '127.0.0.1', port: server.port, ca: server.ca, maxVersion: 'TLSv1.2', servername: 'localhost' },
+          () => {
+            resolve(s.getCipher());
+            s.end();
+          },
+        );
         s.on('error', reject);
       });
       expect(cipher.version).toBe('TLSv1.2');
       expect(cipher.name).toMatch(/^ECDHE-.*(GCM|CHACHA20-POLY1305)/);
       const cbc = await new Promise<Error | undefined>((resolve) => {
-        const s = connect({ host: '127.0.0.1', port: server.port, ca: server.ca, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA256:AES128-SHA', servername: 'localhost' }, () => resolve(undefined));
+        const s = connect(
+          {
+            host: '127.0.0.1',
+            port: server.port,
+            ca: server.ca,
+            maxVersion: 'TLSv1.2',
+            ciphers: 'ECDHE-ECDSA-AES128-SHA256:AES128-SHA',
+            servername: 'localhost',
+          },
+          () => resolve(undefined),
+        );
         s.on('error', resolve);
       });
       expect(cbc).toBeInstanceOf(Error);

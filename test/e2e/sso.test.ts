@@ -26,7 +26,11 @@ async function recordingListener() {
     res.end('ok');
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return { port: (srv.address() as AddressInfo).port, hits, close: () => new Promise<void>((r) => srv.close(() => r())) };
+  return {
+    port: (srv.address() as AddressInfo).port,
+    hits,
+    close: () => new Promise<void>((r) => srv.close(() => r())),
+  };
 }
 
 describe('single sign-on through the SDK against a real server and a real IdP', () => {
@@ -39,11 +43,27 @@ describe('single sign-on through the SDK against a real server and a real IdP', 
     idp = await startTestIdp(redirect);
     const dir = mkdtempSync(join(tmpdir(), 'palisade-sso-'));
     const config = join(dir, 'palisade.yaml');
-    writeFileSync(config, [
-      'auth:', '  oidc:', `    issuer: ${idp.issuer}`, '    clientId: palisade', '    clientSecret: secret://env/PALISADE_TEST_OIDC_SECRET',
-      `    redirectUri: ${redirect}`, "    roleMapping: { 'chat-auditors': auditor, 'chat-security': security_admin }", '',
-    ].join('\n'));
-    server = await startServerProcess({ dataDir: dir, env: { PALISADE_PORT: String(port), PALISADE_TEST_OIDC_SECRET: 'palisade-secret-0123456789abcdef', PALISADE_CONFIG: config } });
+    writeFileSync(
+      config,
+      [
+        'auth:',
+        '  oidc:',
+        `    issuer: ${idp.issuer}`,
+        '    clientId: palisade',
+        '    clientSecret: secret://env/PALISADE_TEST_OIDC_SECRET',
+        `    redirectUri: ${redirect}`,
+        "    roleMapping: { 'chat-auditors': auditor, 'chat-security': security_admin }",
+        '',
+      ].join('\n'),
+    );
+    server = await startServerProcess({
+      dataDir: dir,
+      env: {
+        PALISADE_PORT: String(port),
+        PALISADE_TEST_OIDC_SECRET: 'palisade-secret-0123456789abcdef',
+        PALISADE_CONFIG: config,
+      },
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -51,7 +71,11 @@ describe('single sign-on through the SDK against a real server and a real IdP', 
   });
 
   it('signs a new user in through the IdP, provisions them with mapped roles, and hands the session only to the starting device', async () => {
-    idp.state.next = { sub: 'idp-user-1', claims: { preferred_username: 'mona', groups: ['chat-auditors'] }, amr: ['pwd', 'hwk'] };
+    idp.state.next = {
+      sub: 'idp-user-1',
+      claims: { preferred_username: 'mona', groups: ['chat-auditors'] },
+      amr: ['pwd', 'hwk'],
+    };
     const phone = deviceClient(server);
     const start = await phone.api.ssoStart('phone', 'ios');
     expect(await phone.api.ssoComplete(start.ssoId)).toBeUndefined();
@@ -62,7 +86,14 @@ describe('single sign-on through the SDK against a real server and a real IdP', 
     expect(page.status).toBe(200);
     expect(JSON.parse(page.body)).toMatchObject({ status: 'signed_in', device: { name: 'phone', platform: 'ios' } });
     const thief = deviceClient(server);
-    await expect(thief.api.call('POST', '/v1/sso/complete', { ssoId: start.ssoId, signature: thief.deviceKey.signSso(start.ssoId) }, false)).rejects.toMatchObject({ code: 'device_proof_failed' });
+    await expect(
+      thief.api.call(
+        'POST',
+        '/v1/sso/complete',
+        { ssoId: start.ssoId, signature: thief.deviceKey.signSso(start.ssoId) },
+        false,
+      ),
+    ).rejects.toMatchObject({ code: 'device_proof_failed' });
     const grant = await phone.api.ssoComplete(start.ssoId);
     expect(grant?.aal).toBe(2);
     const me = await phone.api.me();
@@ -71,8 +102,12 @@ describe('single sign-on through the SDK against a real server and a real IdP', 
     phone.close();
   });
 
-  it('S1: the IdP URL an attacker sends the victim lands without the device\'s browser cookie; the attacker\'s /v1/sso/complete fails', async () => {
-    idp.state.next = { sub: 'idp-victor', claims: { preferred_username: 'victor', groups: ['chat-security'] }, amr: ['pwd', 'otp'] };
+  it("S1: the IdP URL an attacker sends the victim lands without the device's browser cookie; the attacker's /v1/sso/complete fails", async () => {
+    idp.state.next = {
+      sub: 'idp-victor',
+      claims: { preferred_username: 'victor', groups: ['chat-security'] },
+      amr: ['pwd', 'otp'],
+    };
     const attacker = deviceClient(server);
     const start = await attacker.api.ssoStart('totally-legit', 'linux');
     // He opens his link in his own browser, stops at the IdP, and sends the victim that IdP URL.
@@ -95,14 +130,21 @@ describe('single sign-on through the SDK against a real server and a real IdP', 
     const mine = await laptop.api.ssoStart('victor laptop', 'linux');
     const browser = new TestBrowser(server.ca);
     const ok = await browser.get((await browser.browseTo(mine.browserUrl, redirect)).href);
-    expect(JSON.parse(ok.body)).toMatchObject({ status: 'signed_in', device: { name: 'victor laptop', platform: 'linux' } });
+    expect(JSON.parse(ok.body)).toMatchObject({
+      status: 'signed_in',
+      device: { name: 'victor laptop', platform: 'linux' },
+    });
     expect((await laptop.api.ssoComplete(mine.ssoId))?.aal).toBe(2);
     expect(await laptop.api.me()).toMatchObject({ username: 'victor', roles: ['member', 'security_admin'] });
     laptop.close();
   });
 
-  it('S1: a loopback begin link forwarded to a victim on the same network ends at her own loopback; the attacker\'s /v1/sso/complete fails without the completion secret and with a guessed one', async () => {
-    idp.state.next = { sub: 'idp-vera', claims: { preferred_username: 'vera', groups: ['chat-security'] }, amr: ['pwd', 'otp'] };
+  it("S1: a loopback begin link forwarded to a victim on the same network ends at her own loopback; the attacker's /v1/sso/complete fails without the completion secret and with a guessed one", async () => {
+    idp.state.next = {
+      sub: 'idp-vera',
+      claims: { preferred_username: 'vera', groups: ['chat-security'] },
+      amr: ['pwd', 'otp'],
+    };
     const attacker = deviceClient(server);
     const listener = await recordingListener();
     const start = await attacker.api.ssoStart('vera laptop', 'linux', { loopback: { port: listener.port } });
@@ -120,16 +162,24 @@ describe('single sign-on through the SDK against a real server and a real IdP', 
     // reaches his listener (the test's victim browser does not deliver it there).
     expect(listener.hits).toEqual([]);
     await expect(attacker.api.ssoComplete(start.ssoId)).rejects.toMatchObject({ code: 'sso_completion_required' });
-    await expect(attacker.api.ssoComplete(start.ssoId, 'guessed-completion-secret-0123456789abcdef')).rejects.toMatchObject({ code: 'code_invalid' });
+    await expect(
+      attacker.api.ssoComplete(start.ssoId, 'guessed-completion-secret-0123456789abcdef'),
+    ).rejects.toMatchObject({ code: 'code_invalid' });
     // The wrong guess burnt the sign-on: not even the real secret (read here from the victim's browser) collects it now.
-    await expect(attacker.api.ssoComplete(start.ssoId, loopback.searchParams.get('c') as string)).rejects.toMatchObject({ code: 'code_invalid' });
+    await expect(attacker.api.ssoComplete(start.ssoId, loopback.searchParams.get('c') as string)).rejects.toMatchObject(
+      { code: 'code_invalid' },
+    );
     await expect(attacker.api.me()).rejects.toMatchObject({ code: 'not_authenticated' });
     expect(listener.hits).toEqual([]);
     await listener.close();
   });
 
-  it('S1: the loopback sign-on through the SDK helper: the browser\'s redirect reaches the helper\'s listener, which collects the session once', async () => {
-    idp.state.next = { sub: 'idp-lena', claims: { preferred_username: 'lena', groups: ['chat-auditors'] }, amr: ['pwd', 'hwk'] };
+  it("S1: the loopback sign-on through the SDK helper: the browser's redirect reaches the helper's listener, which collects the session once", async () => {
+    idp.state.next = {
+      sub: 'idp-lena',
+      claims: { preferred_username: 'lena', groups: ['chat-auditors'] },
+      amr: ['pwd', 'hwk'],
+    };
     const laptop = deviceClient(server);
     const browser = new TestBrowser(server.ca);
     let landedAt: URL | undefined;
@@ -142,7 +192,8 @@ describe('single sign-on through the SDK against a real server and a real IdP', 
       return browser.get(landedAt.href); // the browser on this machine reaches the helper's listener
     };
     const grant = await ssoLoopbackSignIn(laptop.api, {
-      deviceName: 'lena laptop', platform: 'linux',
+      deviceName: 'lena laptop',
+      platform: 'linux',
       onBrowserUrl: (url) => {
         browserLeg = walk(url);
         return browserLeg.then(() => undefined);
@@ -167,10 +218,23 @@ describe('single sign-on through the SDK against a real server and a real IdP', 
   it('S1: a start whose loopback is not a loopback IP literal, or has a bad port, is refused with bad_request', async () => {
     const d = deviceClient(server);
     const device = { publicKey: d.deviceKey.publicKey, name: 'x', platform: 'linux' };
-    for (const loopback of [{ port: 8080, host: 'attacker.example' }, { port: 8080, host: 'localhost' }, { port: 8080, host: '10.0.0.5' }, { port: 80 }, { port: 65536 }, { port: 8080.5 }, { port: '8080' }, { redirect: 'http://attacker.example/palisade-sso' }]) {
-      await expect(d.api.call('POST', '/v1/sso/start', { device, loopback }, false)).rejects.toMatchObject({ code: 'bad_request' });
+    for (const loopback of [
+      { port: 8080, host: 'attacker.example' },
+      { port: 8080, host: 'localhost' },
+      { port: 8080, host: '10.0.0.5' },
+      { port: 80 },
+      { port: 65536 },
+      { port: 8080.5 },
+      { port: '8080' },
+      { redirect: 'http://attacker.example/palisade-sso' },
+    ]) {
+      await expect(d.api.call('POST', '/v1/sso/start', { device, loopback }, false)).rejects.toMatchObject({
+        code: 'bad_request',
+      });
     }
-    await expect(d.api.call('POST', '/v1/sso/start', { device, loopback: { port: 8080, host: '::1' } }, false)).resolves.toMatchObject({ ssoId: expect.any(String) });
+    await expect(
+      d.api.call('POST', '/v1/sso/start', { device, loopback: { port: 8080, host: '::1' } }, false),
+    ).resolves.toMatchObject({ ssoId: expect.any(String) });
   });
 
   it('S11: signing in again with the group removed at the IdP withdraws the mapped role', async () => {

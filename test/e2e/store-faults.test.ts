@@ -31,7 +31,10 @@ function expectDurable(acked: Map<string, number>, stored: { seq: number; client
     const db = await createTestDatabase('palisade_pgkill');
     drops.push(db.drop);
     const app = appName('pgkill');
-    const server = await startServerProcess({ env: { PALISADE_STORE_URL: db.url, PALISADE_STORE_SCHEMA: 'tenant', PGAPPNAME: app }, config: LOAD_TEST_CONFIG });
+    const server = await startServerProcess({
+      env: { PALISADE_STORE_URL: db.url, PALISADE_STORE_SCHEMA: 'tenant', PGAPPNAME: app },
+      config: LOAD_TEST_CONFIG,
+    });
     servers.push(server);
     const admin = await enrolAdmin(server);
     const [alice, bob] = (await createUsers(server, admin, ['alice', 'bob'])) as [PalisadeClient, PalisadeClient];
@@ -43,14 +46,15 @@ function expectDurable(acked: Map<string, number>, stored: { seq: number; client
     let killing: Promise<void> | undefined;
     const ids = Array.from({ length: 600 }, (_, i) => `kill-${i}`);
     const result = await sendAll(alice, conv.id, ids, 16, (n) => {
-      killing ??= n >= 100
-        ? (async () => {
-            for (let round = 0; round < 15; round++) {
-              terminated += await terminateBackends(db.name, app);
-              await new Promise((r) => setTimeout(r, 200)); // the fault's own rhythm, as in the review
-            }
-          })()
-        : undefined;
+      killing ??=
+        n >= 100
+          ? (async () => {
+              for (let round = 0; round < 15; round++) {
+                terminated += await terminateBackends(db.name, app);
+                await new Promise((r) => setTimeout(r, 200)); // the fault's own rhythm, as in the review
+              }
+            })()
+          : undefined;
     });
     await killing;
     expect(terminated).toBeGreaterThan(0);
@@ -71,7 +75,10 @@ function expectDurable(acked: Map<string, number>, stored: { seq: number; client
     const proxy = await startStallProxy(target.hostname, Number(target.port || 5432));
     const viaProxy = db.url.replace(`${target.hostname}:${target.port || 5432}`, `127.0.0.1:${proxy.port}`);
     const config = `${LOAD_TEST_CONFIG}store:\n  queryTimeoutSeconds: 1\nserver:\n  shutdownGraceSeconds: 1\n`;
-    const server = await startServerProcess({ env: { PALISADE_STORE_URL: viaProxy, PGAPPNAME: appName('pgstall') }, config });
+    const server = await startServerProcess({
+      env: { PALISADE_STORE_URL: viaProxy, PGAPPNAME: appName('pgstall') },
+      config,
+    });
     servers.push(server);
     try {
       const admin = await enrolAdmin(server);
@@ -80,11 +87,17 @@ function expectDurable(acked: Map<string, number>, stored: { seq: number; client
       await admin.connect();
       expect(await admin.send(conv.id, new TextEncoder().encode('before'), 'before')).toBe(1);
       proxy.stall();
-      const during = await admin.send(conv.id, new TextEncoder().encode('during'), 'during').then(() => 'ok', (e: { code?: string }) => e.code);
+      const during = await admin.send(conv.id, new TextEncoder().encode('during'), 'during').then(
+        () => 'ok',
+        (e: { code?: string }) => e.code,
+      );
       expect(during).toBe('unavailable');
       const ready = await getJson(server, '/readyz');
       expect(ready.status).toBe(503);
-      expect(ready.body).toMatchObject({ code: 'unavailable', details: { checks: { store: { ok: false }, kms: { ok: true } } } });
+      expect(ready.body).toMatchObject({
+        code: 'unavailable',
+        details: { checks: { store: { ok: false }, kms: { ok: true } } },
+      });
       // A device that (re)connects during the stall is told to try again later (1013), not logged out
       // (4401): once the store answers, it connects with the same session.
       const late = deviceClient(server, admin.deviceKey, admin.token);
@@ -114,9 +127,18 @@ function expectDurable(acked: Map<string, number>, stored: { seq: number; client
   it('two schemas of one database serve at once: two server processes, each enrols, logs in and sends on its own', async () => {
     const db = await createTestDatabase('palisade_twoschemas');
     drops.push(db.drop);
-    const [a, b] = await Promise.all(['tenant_a', 'tenant_b'].map((schema) => startServerProcess({ env: { PALISADE_STORE_URL: db.url, PALISADE_STORE_SCHEMA: schema, PGAPPNAME: appName(schema) } })));
+    const [a, b] = await Promise.all(
+      ['tenant_a', 'tenant_b'].map((schema) =>
+        startServerProcess({
+          env: { PALISADE_STORE_URL: db.url, PALISADE_STORE_SCHEMA: schema, PGAPPNAME: appName(schema) },
+        }),
+      ),
+    );
     servers.push(a!, b!);
-    for (const [server, name] of [[a!, 'alice'], [b!, 'bob']] as const) {
+    for (const [server, name] of [
+      [a!, 'alice'],
+      [b!, 'bob'],
+    ] as const) {
       expect(server.bootstrapToken).toBeDefined(); // each schema is a fresh store with its own first admin
       const admin = await enrolAdmin(server);
       const [user] = (await createUsers(server, admin, [name])) as [PalisadeClient];
@@ -130,6 +152,11 @@ function expectDurable(acked: Map<string, number>, stored: { seq: number; client
     // Each server sees only its own schema's accounts: alice exists on A, not on B.
     const stranger = deviceClient(b!);
     clients.push(stranger);
-    expect(await stranger.login('alice', PASS, 'laptop').then(() => 'ok', (e: { code?: string }) => e.code)).toBe('auth_failed');
+    expect(
+      await stranger.login('alice', PASS, 'laptop').then(
+        () => 'ok',
+        (e: { code?: string }) => e.code,
+      ),
+    ).toBe('auth_failed');
   });
 });

@@ -7,9 +7,15 @@ const MAIN = resolve(import.meta.dirname, '../../packages/server/dist/cli/main.j
  * Runs the `palisade` CLI (built) with extra environment; resolves with its exit code and output.
  * A `serve` gets a free metrics port, so parallel tests never fight over 9464.
  */
-export function palisade(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+export function palisade(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((res) => {
-    const p = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, PALISADE_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [MAIN, ...args], {
+      env: { ...process.env, PALISADE_METRICS_PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
@@ -49,7 +55,10 @@ function directEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
  * (e.g. `npm_command: 'exec'` to run it as under npx).
  */
 export function spawnChat(home: string, args: string[], env: Record<string, string> = {}): ChatProcess {
-  const p = spawn(process.execPath, [CHAT, ...args], { env: directEnv({ PALISADE_CHAT_HOME: home, ...env }), stdio: ['pipe', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [CHAT, ...args], {
+    env: directEnv({ PALISADE_CHAT_HOME: home, ...env }),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   p.stdout.on('data', (d) => (out += d));
@@ -63,14 +72,16 @@ export function spawnChat(home: string, args: string[], env: Record<string, stri
     async waitForErr(re, ms = 15_000) {
       const until = Date.now() + ms;
       while (!re.test(err)) {
-        if (p.exitCode !== null || Date.now() > until) throw new Error(`palisade-chat never printed ${re}; stderr:\n${err}`);
+        if (p.exitCode !== null || Date.now() > until)
+          throw new Error(`palisade-chat never printed ${re}; stderr:\n${err}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },
     async waitForOut(re, ms = 15_000) {
       const until = Date.now() + ms;
       while (!re.test(out)) {
-        if (p.exitCode !== null || Date.now() > until) throw new Error(`palisade-chat never printed ${re}; stdout:\n${out}\nstderr:\n${err}`);
+        if (p.exitCode !== null || Date.now() > until)
+          throw new Error(`palisade-chat never printed ${re}; stdout:\n${out}\nstderr:\n${err}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },
@@ -88,7 +99,12 @@ export function spawnChat(home: string, args: string[], env: Record<string, stri
 }
 
 /** Runs `palisade-chat` to completion with `stdin` as its whole input (and extra `env`). */
-export function chat(home: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+export function chat(
+  home: string,
+  args: string[],
+  stdin = '',
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   return spawnChat(home, args, env).end(stdin);
 }
 
@@ -100,7 +116,10 @@ export function chatOnTty(home: string, args: string[], input: string): Promise<
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
   const cmd = [process.execPath, CHAT, ...args].map(quote).join(' ');
   return new Promise((res) => {
-    const p = spawn('script', ['-qec', cmd, '/dev/null'], { env: directEnv({ PALISADE_CHAT_HOME: home }), stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn('script', ['-qec', cmd, '/dev/null'], {
+      env: directEnv({ PALISADE_CHAT_HOME: home }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));

@@ -11,7 +11,9 @@ export function parsePrometheus(text: string): Samples {
     if (line === '' || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
     if (!m) throw new Error(`not a sample line: ${line}`);
-    const labels = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => `${l[1]}="${l[2]}"`).sort();
+    const labels = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)]
+      .map((l) => `${l[1]}="${l[2]}"`)
+      .sort();
     out.set(labels.length ? `${m[1]}{${labels.join(',')}}` : (m[1] as string), Number(m[3]));
   }
   return out;
@@ -19,7 +21,9 @@ export function parsePrometheus(text: string): Samples {
 
 /** A sample's value, 0 when absent; `labels` in any order. */
 export function sample(s: Samples, name: string, labels: Record<string, string> = {}): number {
-  const l = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort();
+  const l = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort();
   return s.get(l.length ? `${name}{${l.join(',')}}` : name) ?? 0;
 }
 
@@ -29,16 +33,28 @@ export function seriesNames(s: Samples): Set<string> {
 }
 
 /** A GET over HTTP or HTTPS; `localAddress` picks the source address, `ca` trusts a certificate. */
-export function get(url: string, opts: { headers?: Record<string, string>; localAddress?: string; ca?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+export function get(
+  url: string,
+  opts: { headers?: Record<string, string>; localAddress?: string; ca?: string } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   const u = new URL(url);
   const req = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const r = req(u, { method: 'GET', headers: opts.headers ?? {}, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}), ...(opts.ca ? { ca: opts.ca, servername: 'localhost' } : {}) }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const r = req(
+      u,
+      {
+        method: 'GET',
+        headers: opts.headers ?? {},
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+        ...(opts.ca ? { ca: opts.ca, servername: 'localhost' } : {}),
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     r.on('error', reject);
     r.end();
   });
@@ -54,5 +70,7 @@ export async function scrape(url: string, headers: Record<string, string> = {}):
 /** A local IPv4 address that is not loopback, if this machine has one. */
 export async function nonLoopbackAddress(): Promise<string | undefined> {
   const { networkInterfaces } = await import('node:os');
-  return Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 }

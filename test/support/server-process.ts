@@ -34,7 +34,14 @@ export interface ServerProcess {
 export const LOAD_TEST_CONFIG = [
   'limits:',
   '  overrides:',
-  ...['message.send', 'message.user', 'message.conversation', 'message.bytes.device', 'message.bytes.user', 'message.bytes.conversation'].map((n) => `    '${n}': { burst: 1000000000, perSecond: 1000000000 }`),
+  ...[
+    'message.send',
+    'message.user',
+    'message.conversation',
+    'message.bytes.device',
+    'message.bytes.user',
+    'message.bytes.conversation',
+  ].map((n) => `    '${n}': { burst: 1000000000, perSecond: 1000000000 }`),
   '',
 ].join('\n');
 
@@ -42,7 +49,9 @@ export const LOAD_TEST_CONFIG = [
  * Starts `palisade serve` as a child process on an ephemeral port. Reuses `dataDir` when given.
  * `config` is YAML written to a file of its own and passed as PALISADE_CONFIG.
  */
-export async function startServerProcess(opts: { dataDir?: string; env?: Record<string, string>; config?: string } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  opts: { dataDir?: string; env?: Record<string, string>; config?: string } = {},
+): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'palisade-e2e-'));
   const configEnv: Record<string, string> = {};
   if (opts.config !== undefined) {
@@ -50,7 +59,16 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
     writeFileSync(configEnv.PALISADE_CONFIG, opts.config);
   }
   const child = spawn(process.execPath, [MAIN, 'serve'], {
-    env: { ...process.env, PALISADE_DATA_DIR: dataDir, PALISADE_PORT: '0', PALISADE_METRICS_PORT: '0', PALISADE_HOST: '127.0.0.1', PALISADE_LOG_LEVEL: 'warn', ...configEnv, ...opts.env },
+    env: {
+      ...process.env,
+      PALISADE_DATA_DIR: dataDir,
+      PALISADE_PORT: '0',
+      PALISADE_METRICS_PORT: '0',
+      PALISADE_HOST: '127.0.0.1',
+      PALISADE_LOG_LEVEL: 'warn',
+      ...configEnv,
+      ...opts.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -59,7 +77,11 @@ export async function startServerProcess(opts: { dataDir?: string; env?: Record<
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   // The server's JSON ready line on stdout (bench/src/ready.ts), not the human banner, which may change.
-  const ready = await waitForReady(child, () => out, () => err);
+  const ready = await waitForReady(
+    child,
+    () => out,
+    () => err,
+  );
   const { port, bootstrapToken: token } = ready;
   // stderr is a pipe, not a terminal: the server writes the first-admin token to a 0600 file and
   // prints only its path (waitForReady reads it from there).

@@ -20,7 +20,27 @@ export function makeTestCa(name = 'Palisade Test CA'): TestCert & { dir: string 
   const dir = mkdtempSync(join(tmpdir(), 'palisade-ca-'));
   const keyFile = join(dir, 'ca.key');
   const certFile = join(dir, 'ca.pem');
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   return { dir, certFile, keyFile, pem: readFileSync(certFile, 'utf8') };
 }
 
@@ -30,9 +50,42 @@ export function issueServerCert(ca: TestCert & { dir: string }, name = 'server')
   const csr = join(ca.dir, `${name}.csr`);
   const certFile = join(ca.dir, `${name}.pem`);
   const ext = join(ca.dir, `${name}.ext`);
-  writeFileSync(ext, `${SAN}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`);
-  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', '/CN=localhost']);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-CAcreateserial', '-out', certFile, '-days', '2', '-extfile', ext]);
+  writeFileSync(
+    ext,
+    `${SAN}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
+  );
+  openssl([
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    csr,
+    '-subj',
+    '/CN=localhost',
+  ]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.certFile,
+    '-CAkey',
+    ca.keyFile,
+    '-CAcreateserial',
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+  ]);
   return { certFile, keyFile, pem: readFileSync(certFile, 'utf8') };
 }
 
@@ -41,7 +94,27 @@ export function issueServerCert(ca: TestCert & { dir: string }, name = 'server')
  * renewal with the same key), or for a new key written there (`newKey`).
  */
 export function selfSign(keyFile: string, certFile: string, opts: { newKey?: boolean; cn?: string } = {}): string {
-  const keyArgs = opts.newKey ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile] : ['-key', keyFile];
-  openssl(['req', '-x509', ...keyArgs, '-out', certFile, '-days', '2', '-subj', `/CN=${opts.cn ?? 'renewed'}`, '-addext', SAN, '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature', '-addext', 'extendedKeyUsage=serverAuth']);
+  const keyArgs = opts.newKey
+    ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile]
+    : ['-key', keyFile];
+  openssl([
+    'req',
+    '-x509',
+    ...keyArgs,
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${opts.cn ?? 'renewed'}`,
+    '-addext',
+    SAN,
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'keyUsage=critical,digitalSignature',
+    '-addext',
+    'extendedKeyUsage=serverAuth',
+  ]);
   return readFileSync(certFile, 'utf8');
 }

@@ -30,9 +30,19 @@ export function tracedSockets(server: { baseUrl: string; ca: string }): TracedSo
     pause: () => raw()?.pause(),
     resume: () => raw()?.resume(),
     open(path) {
-      const ws = new WebSocket(`wss://${base.host}${path}`, { ca: server.ca, perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024 });
+      const ws = new WebSocket(`wss://${base.host}${path}`, {
+        ca: server.ca,
+        perMessageDeflate: false,
+        maxPayload: 1024 * 1024 * 1024,
+      });
       current = ws;
-      const s: SocketLike = { send: (x) => ws.send(x), close: (c, r) => ws.close(c, r), onopen: null, onmessage: null, onclose: null };
+      const s: SocketLike = {
+        send: (x) => ws.send(x),
+        close: (c, r) => ws.close(c, r),
+        onopen: null,
+        onmessage: null,
+        onclose: null,
+      };
       ws.on('open', () => s.onopen?.());
       ws.on('message', (d: Buffer) => {
         t.frameBytes.push(d.length);

@@ -7,7 +7,11 @@ import type { ServerProcess } from './server-process.js';
 export const PASS = 'velvet glacier orbit lantern 42';
 
 /** A client for one device of a user. */
-export function deviceClient(server: Pick<ServerProcess, 'baseUrl' | 'ca'>, key = DeviceKey.generate(), token?: string): PalisadeClient {
+export function deviceClient(
+  server: Pick<ServerProcess, 'baseUrl' | 'ca'>,
+  key = DeviceKey.generate(),
+  token?: string,
+): PalisadeClient {
   return createNodeClient({ baseUrl: server.baseUrl, ca: server.ca, deviceKey: key, token });
 }
 
@@ -20,7 +24,11 @@ export async function enrolAdmin(server: ServerProcess, username = 'admin'): Pro
 }
 
 /** Creates users through admin invites; returns a logged-in client per user. */
-export async function createUsers(server: ServerProcess, admin: PalisadeClient, names: string[]): Promise<PalisadeClient[]> {
+export async function createUsers(
+  server: ServerProcess,
+  admin: PalisadeClient,
+  names: string[],
+): Promise<PalisadeClient[]> {
   const out: PalisadeClient[] = [];
   for (const name of names) {
     const inv = await admin.api.invite('member');
@@ -43,7 +51,12 @@ export async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'c
 }
 
 /** Logs `user` in on a new device, approving it from the trusted client `approver` when asked. */
-export async function addDevice(server: Pick<ServerProcess, 'baseUrl' | 'ca'>, approver: PalisadeClient, username: string, deviceName: string): Promise<PalisadeClient> {
+export async function addDevice(
+  server: Pick<ServerProcess, 'baseUrl' | 'ca'>,
+  approver: PalisadeClient,
+  username: string,
+  deviceName: string,
+): Promise<PalisadeClient> {
   const c = deviceClient(server);
   try {
     await c.login(username, PASS, deviceName);

@@ -56,11 +56,17 @@ export class Api {
       res = await this.http.request(method, path, text, headers);
     } catch (e) {
       // The transport's error stays as `cause` (e.g. a PinMismatchError), for a precise hint.
-      throw Object.assign(new PalisadeError({ code: 'network', message: `cannot reach the server: ${(e as Error).message}` }), { cause: e });
+      throw Object.assign(
+        new PalisadeError({ code: 'network', message: `cannot reach the server: ${(e as Error).message}` }),
+        { cause: e },
+      );
     }
     if (res.status >= 400) {
       const b = (res.body ?? {}) as Partial<ErrorBody>;
-      throw new PalisadeError({ ...b, code: typeof b.code === 'string' && isErrorCode(b.code) ? b.code : 'internal' }, res.status);
+      throw new PalisadeError(
+        { ...b, code: typeof b.code === 'string' && isErrorCode(b.code) ? b.code : 'internal' },
+        res.status,
+      );
     }
     return res.body as T;
   }
@@ -84,11 +90,20 @@ export class Api {
     return this.call<{ userId: string; role: string }>('POST', '/v1/enrol', input, false);
   }
 
-  async login(input: { username: string; password: string; deviceName: string; platform?: string }): Promise<LoginResponse> {
+  async login(input: {
+    username: string;
+    password: string;
+    deviceName: string;
+    platform?: string;
+  }): Promise<LoginResponse> {
     const r = await this.call<LoginResponse>(
       'POST',
       '/v1/login',
-      { username: input.username, password: input.password, device: { publicKey: this.key.publicKey, name: input.deviceName, platform: input.platform ?? 'unknown' } },
+      {
+        username: input.username,
+        password: input.password,
+        device: { publicKey: this.key.publicKey, name: input.deviceName, platform: input.platform ?? 'unknown' },
+      },
       false,
     );
     if (!('mfaRequired' in r)) this.token = r.token;
@@ -109,8 +124,15 @@ export class Api {
    * ends at `http://127.0.0.1:<port>/palisade-sso?ssoId=..&c=..` on the machine it runs on: pass `c` to
    * `ssoComplete`. Without it, poll `ssoComplete` until it returns a session.
    */
-  ssoStart(deviceName: string, platform = 'unknown', opts: { loopback?: { port: number; host?: '127.0.0.1' | '::1' } } = {}) {
-    const body = { device: { publicKey: this.key.publicKey, name: deviceName, platform }, ...(opts.loopback ? { loopback: opts.loopback } : {}) };
+  ssoStart(
+    deviceName: string,
+    platform = 'unknown',
+    opts: { loopback?: { port: number; host?: '127.0.0.1' | '::1' } } = {},
+  ) {
+    const body = {
+      device: { publicKey: this.key.publicKey, name: deviceName, platform },
+      ...(opts.loopback ? { loopback: opts.loopback } : {}),
+    };
     return this.call<{ ssoId: string; browserUrl: string; expiresAt: string }>('POST', '/v1/sso/start', body, false);
   }
 
@@ -127,62 +149,127 @@ export class Api {
   }
 
   /** WebAuthn: registration options, then the browser's answer (navigator.credentials.create()). */
-  passkeyRegistrationOptions = () => this.call<{ challengeId: string; options: unknown }>('POST', '/v1/factors/passkey/options', {});
+  passkeyRegistrationOptions = () =>
+    this.call<{ challengeId: string; options: unknown }>('POST', '/v1/factors/passkey/options', {});
   /** Registers the passkey; `aal` is 3 only for an attested, device-bound key the server trusts, and `aalReason` says why. */
-  registerPasskey = (challengeId: string, response: unknown, label = 'passkey') => this.call<{ id: string; deviceBound: boolean; aal: 2 | 3; aalReason: string; recoveryCodes?: string[] }>('POST', '/v1/factors/passkey', { challengeId, response, label });
+  registerPasskey = (challengeId: string, response: unknown, label = 'passkey') =>
+    this.call<{ id: string; deviceBound: boolean; aal: 2 | 3; aalReason: string; recoveryCodes?: string[] }>(
+      'POST',
+      '/v1/factors/passkey',
+      { challengeId, response, label },
+    );
   /**
    * WebAuthn: passwordless login options (discoverable credentials; the server ignores any user
    * name so the options reveal nobody), then the browser's answer (navigator.credentials.get()).
    */
-  passkeyLoginOptions = () => this.call<{ challengeId: string; options: unknown }>('POST', '/v1/login/passkey/options', {}, false);
-  async loginWithPasskey(challengeId: string, response: unknown, deviceName: string, platform = 'unknown'): Promise<SessionGrant> {
-    const r = await this.call<SessionGrant>('POST', '/v1/login/passkey', { challengeId, response, device: { publicKey: this.key.publicKey, name: deviceName, platform } }, false);
+  passkeyLoginOptions = () =>
+    this.call<{ challengeId: string; options: unknown }>('POST', '/v1/login/passkey/options', {}, false);
+  async loginWithPasskey(
+    challengeId: string,
+    response: unknown,
+    deviceName: string,
+    platform = 'unknown',
+  ): Promise<SessionGrant> {
+    const r = await this.call<SessionGrant>(
+      'POST',
+      '/v1/login/passkey',
+      { challengeId, response, device: { publicKey: this.key.publicKey, name: deviceName, platform } },
+      false,
+    );
     this.token = r.token;
     return r;
   }
 
-  changePassword = (currentPassword: string, newPassword: string) => this.call<object>('POST', '/v1/password', { currentPassword, newPassword });
+  changePassword = (currentPassword: string, newPassword: string) =>
+    this.call<object>('POST', '/v1/password', { currentPassword, newPassword });
   /** My factors: authenticator apps and passkeys, with when they were added and last used and their assurance. */
   factors = () => this.call<{ factors: FactorInfo[]; recoveryCodesLeft: number }>('GET', '/v1/factors');
   /** Starts an authenticator-app enrolment; confirm it within 10 minutes (`expiresAt`). */
-  enrolTotp = () => this.call<{ id: string; secret: string; uri: string; expiresAt: string }>('POST', '/v1/factors/totp', {});
+  enrolTotp = () =>
+    this.call<{ id: string; secret: string; uri: string; expiresAt: string }>('POST', '/v1/factors/totp', {});
   /** Confirms the app; recovery codes come back only when it is the account's first factor. Other sessions end. */
-  confirmTotp = (id: string, code: string) => this.call<{ recoveryCodes?: string[] }>('POST', `/v1/factors/totp/${encodeURIComponent(id)}/confirm`, { code });
+  confirmTotp = (id: string, code: string) =>
+    this.call<{ recoveryCodes?: string[] }>('POST', `/v1/factors/totp/${encodeURIComponent(id)}/confirm`, { code });
   /** Removes an authenticator app or a passkey (step up first). Other sessions end. */
   removeFactor = (id: string) => this.call<object>('DELETE', `/v1/factors/${encodeURIComponent(id)}`);
   stepUp = (code: string) => this.call<object>('POST', '/v1/step-up', { code });
   regenerateRecoveryCodes = () => this.call<{ recoveryCodes: string[] }>('POST', '/v1/factors/recovery-codes', {});
 
   logout = () => this.call<object>('POST', '/v1/logout');
-  me = () => this.call<{ userId: string; username: string; roles: string[]; aal: number; deviceId: string; displayName: string | null; email: string | null }>('GET', '/v1/me');
+  me = () =>
+    this.call<{
+      userId: string;
+      username: string;
+      roles: string[];
+      aal: number;
+      deviceId: string;
+      displayName: string | null;
+      email: string | null;
+    }>('GET', '/v1/me');
   /** Changes my display name and/or e-mail (null clears the e-mail). */
-  updateProfile = (change: { displayName?: string; email?: string | null }) => this.call<object>('PATCH', '/v1/me', change);
-  conversations = async () => (await this.call<{ conversations: ConversationView[] }>('GET', '/v1/conversations')).conversations;
-  openDirect = (peer: string) => this.call<{ id: string; created: boolean }>('POST', '/v1/conversations', { kind: 'direct', peer });
-  createGroup = (name: string, members: string[], topic?: string) => this.call<{ id: string }>('POST', '/v1/conversations', { kind: 'group', name, members, ...(topic ? { topic } : {}) });
+  updateProfile = (change: { displayName?: string; email?: string | null }) =>
+    this.call<object>('PATCH', '/v1/me', change);
+  conversations = async () =>
+    (await this.call<{ conversations: ConversationView[] }>('GET', '/v1/conversations')).conversations;
+  openDirect = (peer: string) =>
+    this.call<{ id: string; created: boolean }>('POST', '/v1/conversations', { kind: 'direct', peer });
+  createGroup = (name: string, members: string[], topic?: string) =>
+    this.call<{ id: string }>('POST', '/v1/conversations', {
+      kind: 'group',
+      name,
+      members,
+      ...(topic ? { topic } : {}),
+    });
   /** Renames a group or changes its topic (owners). */
-  updateConversation = (conversationId: string, change: { name?: string; topic?: string | null }) => this.call<object>('PATCH', `/v1/conversations/${encodeURIComponent(conversationId)}`, change);
+  updateConversation = (conversationId: string, change: { name?: string; topic?: string | null }) =>
+    this.call<object>('PATCH', `/v1/conversations/${encodeURIComponent(conversationId)}`, change);
   /** Deletes a group and everything in it (owners); the server destroys its data key. */
-  deleteConversation = (conversationId: string) => this.call<object>('DELETE', `/v1/conversations/${encodeURIComponent(conversationId)}`);
+  deleteConversation = (conversationId: string) =>
+    this.call<object>('DELETE', `/v1/conversations/${encodeURIComponent(conversationId)}`);
   /** Admin: every account, or the one with this e-mail. */
-  users = async (email?: string) => (await this.call<{ users: { id: string; username: string; displayName: string | null; email: string | null }[] }>('GET', `/v1/admin/users${email ? `?email=${encodeURIComponent(email)}` : ''}`)).users;
+  users = async (email?: string) =>
+    (
+      await this.call<{ users: { id: string; username: string; displayName: string | null; email: string | null }[] }>(
+        'GET',
+        `/v1/admin/users${email ? `?email=${encodeURIComponent(email)}` : ''}`,
+      )
+    ).users;
   /** Admin: deletes an account and destroys its data key (needs a recent step-up). */
   deleteUser = (userId: string) => this.call<object>('DELETE', `/v1/admin/users/${encodeURIComponent(userId)}`);
   addMember = (conversationId: string, username: string, role: 'admin' | 'member' = 'member') =>
-    this.call<{ userId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/members`, { username, role });
+    this.call<{ userId: string }>('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/members`, {
+      username,
+      role,
+    });
   removeMember = (conversationId: string, userId: string) =>
-    this.call<object>('DELETE', `/v1/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(userId)}`);
+    this.call<object>(
+      'DELETE',
+      `/v1/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(userId)}`,
+    );
   history = async (conversationId: string, after = 0, limit = 100) =>
-    (await this.call<{ messages: HistoryMessage[] }>('GET', `/v1/conversations/${encodeURIComponent(conversationId)}/messages?after=${after}&limit=${limit}`)).messages;
+    (
+      await this.call<{ messages: HistoryMessage[] }>(
+        'GET',
+        `/v1/conversations/${encodeURIComponent(conversationId)}/messages?after=${after}&limit=${limit}`,
+      )
+    ).messages;
   /** Admin: an invite token; with org_admin or security_admin in `grants`, it is unusable until a second admin approves `pendingApproval`. */
-  invite = (role: 'member' | 'guest' = 'member', ttlHours = 72, grants: string[] = []) => this.call<{ token: string; expiresAt: string; pendingApproval?: string }>('POST', '/v1/invites', { role, ttlHours, grants });
+  invite = (role: 'member' | 'guest' = 'member', ttlHours = 72, grants: string[] = []) =>
+    this.call<{ token: string; expiresAt: string; pendingApproval?: string }>('POST', '/v1/invites', {
+      role,
+      ttlHours,
+      grants,
+    });
   /**
    * Admin: grants a standing role (needs a recent step-up). org_admin and security_admin are not
    * granted at once: the answer is `{ pendingApproval }`, which a second, independent holder of
    * role.grant approves with `approve`.
    */
-  grantRole = (userId: string, role: string, reason: string) => this.call<GrantRoleResult>('POST', `/v1/admin/users/${encodeURIComponent(userId)}/roles`, { role, reason });
+  grantRole = (userId: string, role: string, reason: string) =>
+    this.call<GrantRoleResult>('POST', `/v1/admin/users/${encodeURIComponent(userId)}/roles`, { role, reason });
   /** Approves and runs another person's two-person request (needs its permission and a recent step-up). */
-  approve = (approvalId: string) => this.call<object>('POST', `/v1/approvals/${encodeURIComponent(approvalId)}/approve`);
-  sessions = () => this.call<{ sessions: { id: string; deviceName: string; current: boolean }[] }>('GET', '/v1/sessions');
+  approve = (approvalId: string) =>
+    this.call<object>('POST', `/v1/approvals/${encodeURIComponent(approvalId)}/approve`);
+  sessions = () =>
+    this.call<{ sessions: { id: string; deviceName: string; current: boolean }[] }>('GET', '/v1/sessions');
 }

@@ -38,7 +38,13 @@ export class PalisadeClient {
     this.deviceKey = opts.deviceKey;
     this.api = new Api(opts.http, opts.deviceKey);
     this.api.token = opts.token;
-    this.realtime = new Realtime(opts.sockets, opts.deviceKey, () => this.api.token, opts.handlers ?? {}, opts.realtime);
+    this.realtime = new Realtime(
+      opts.sockets,
+      opts.deviceKey,
+      () => this.api.token,
+      opts.handlers ?? {},
+      opts.realtime,
+    );
   }
 
   /** The current session token (store it as a secret). */

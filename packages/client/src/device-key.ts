@@ -51,9 +51,16 @@ export class DeviceKey {
    * increasing `nowMs` for every request (the `Api` class does).
    */
   httpProof(method: string, pathAndQuery: string, nowMs: number, token: string, body?: string | Uint8Array): string {
-    if (typeof token !== 'string' || token === '') throw new TypeError('httpProof(method, path, nowMs, token, body?) needs the session token (proof v2)');
+    if (typeof token !== 'string' || token === '')
+      throw new TypeError('httpProof(method, path, nowMs, token, body?) needs the session token (proof v2)');
     const bytes = body === undefined ? new Uint8Array(0) : typeof body === 'string' ? utf8(body) : body;
-    const message = httpProofMessage({ method, pathAndQuery, unixMs: nowMs, bodySha256: bytesToHex(sha256(bytes)), sessionSha256: bytesToHex(sha256(utf8(token))) });
+    const message = httpProofMessage({
+      method,
+      pathAndQuery,
+      unixMs: nowMs,
+      bodySha256: bytesToHex(sha256(bytes)),
+      sessionSha256: bytesToHex(sha256(utf8(token))),
+    });
     return `${nowMs}.${toBase64Url(ed25519.sign(utf8(message), this.secret))}`;
   }
 }

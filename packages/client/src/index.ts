@@ -4,7 +4,13 @@
  */
 export { PalisadeClient, newClientMsgId, type ClientOptions } from './client.js';
 export { Api, type FactorInfo, type GrantRoleResult, type HistoryMessage } from './api.js';
-export { Realtime, type IncomingMessage, type ConnectionState, type RealtimeHandlers, type RealtimeOptions } from './realtime.js';
+export {
+  Realtime,
+  type IncomingMessage,
+  type ConnectionState,
+  type RealtimeHandlers,
+  type RealtimeOptions,
+} from './realtime.js';
 export { DeviceKey } from './device-key.js';
 export { PalisadeError } from './errors.js';
 export type { HttpTransport, SocketFactory, SocketLike, HttpResponse } from './transport.js';

@@ -42,7 +42,16 @@ class FakeSockets implements SocketFactory {
 }
 
 const conv = 'c1';
-const msg = (seq: number) => ({ type: 'msg', conversationId: conv, seq, senderId: 'u2', senderDeviceId: 'd2', clientMsgId: `m${seq}`, payload: 'AQI=', sentAt: '2026-12-01T00:00:00.000Z' });
+const msg = (seq: number) => ({
+  type: 'msg',
+  conversationId: conv,
+  seq,
+  senderId: 'u2',
+  senderDeviceId: 'd2',
+  clientMsgId: `m${seq}`,
+  payload: 'AQI=',
+  sentAt: '2026-12-01T00:00:00.000Z',
+});
 const page = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => msg(from + i));
 
 describe('SDK Realtime delivery (fake sockets, fake timers)', () => {

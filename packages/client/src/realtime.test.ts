@@ -17,9 +17,20 @@ async function server(onSend: OnSend) {
   wss.on('connection', (ws) => {
     ws.send(JSON.stringify({ type: 'challenge', nonce: 'n' }));
     ws.on('message', (d) => {
-      const f = JSON.parse((d as Buffer).toString()) as { type: string; ref?: string; clientMsgId: string; conversationId: string };
+      const f = JSON.parse((d as Buffer).toString()) as {
+        type: string;
+        ref?: string;
+        clientMsgId: string;
+        conversationId: string;
+      };
       frames.push(f);
-      if (f.type === 'auth') ws.send(JSON.stringify([{ type: 'ready', userId: 'u', deviceId: 'd', expiresAt: new Date().toISOString() }, { type: 'synced' }]));
+      if (f.type === 'auth')
+        ws.send(
+          JSON.stringify([
+            { type: 'ready', userId: 'u', deviceId: 'd', expiresAt: new Date().toISOString() },
+            { type: 'synced' },
+          ]),
+        );
       if (f.type === 'send') onSend(ws, f);
     });
   });
@@ -27,7 +38,13 @@ async function server(onSend: OnSend) {
   const sockets: SocketFactory = {
     open(path) {
       const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
-      const s: SocketLike = { send: (t) => ws.send(t), close: (c, r) => ws.close(c, r), onopen: null, onmessage: null, onclose: null };
+      const s: SocketLike = {
+        send: (t) => ws.send(t),
+        close: (c, r) => ws.close(c, r),
+        onopen: null,
+        onmessage: null,
+        onclose: null,
+      };
       ws.on('message', (d) => s.onmessage?.((d as Buffer).toString()));
       ws.on('close', (c, r) => s.onclose?.(c, r.toString()));
       ws.on('error', () => undefined);
@@ -51,25 +68,47 @@ async function connected(onSend: OnSend, options: RealtimeOptions = {}) {
   return { rt, errors, frames: s.frames };
 }
 
-const reason = (p: Promise<unknown>) => p.then(() => 'resolved', (e: PalisadeError) => e.code);
+const reason = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: PalisadeError) => e.code,
+  );
 
 describe('Realtime: every pending send settles', () => {
   it('refuses an over-size payload on its own request, sending nothing, and goes on', async () => {
-    const { rt, frames } = await connected((ws, f) => ws.send(JSON.stringify({ type: 'sent', ref: f.ref, conversationId: f.conversationId, clientMsgId: f.clientMsgId, seq: 1 })));
-    await expect(rt.send('c1', 'm1', new Uint8Array(MAX_PAYLOAD_BYTES + 1))).rejects.toMatchObject({ code: 'payload_too_large' });
+    const { rt, frames } = await connected((ws, f) =>
+      ws.send(
+        JSON.stringify({
+          type: 'sent',
+          ref: f.ref,
+          conversationId: f.conversationId,
+          clientMsgId: f.clientMsgId,
+          seq: 1,
+        }),
+      ),
+    );
+    await expect(rt.send('c1', 'm1', new Uint8Array(MAX_PAYLOAD_BYTES + 1))).rejects.toMatchObject({
+      code: 'payload_too_large',
+    });
     expect(rt.pendingSends).toBe(0);
     await expect(rt.send('c1', 'm2', new Uint8Array(10))).resolves.toBe(1);
     expect(frames.filter((f) => f.type === 'send')).toHaveLength(1);
   });
 
-  it('rejects a send with the server\'s error for its ref', async () => {
-    const { rt } = await connected((ws, f) => ws.send(JSON.stringify({ type: 'error', ref: f.ref, code: 'forbidden', message: 'no' })));
+  it("rejects a send with the server's error for its ref", async () => {
+    const { rt } = await connected((ws, f) =>
+      ws.send(JSON.stringify({ type: 'error', ref: f.ref, code: 'forbidden', message: 'no' })),
+    );
     await expect(rt.send('c1', 'm1', new Uint8Array(1))).rejects.toMatchObject({ code: 'forbidden', message: 'no' });
     expect(rt.pendingSends).toBe(0);
   });
 
   it('an error without a ref goes to the handler, and the send ends by its answer clock', async () => {
-    const { rt, errors } = await connected((ws) => ws.send(JSON.stringify({ type: 'error', code: 'bad_request', message: 'frame does not match the schema' })), { sendTimeoutMs: 200 });
+    const { rt, errors } = await connected(
+      (ws) =>
+        ws.send(JSON.stringify({ type: 'error', code: 'bad_request', message: 'frame does not match the schema' })),
+      { sendTimeoutMs: 200 },
+    );
     expect(await reason(rt.send('c1', 'm1', new Uint8Array(1)))).toBe('timeout');
     expect(errors.map((e) => e.code)).toEqual(['bad_request']);
     expect(rt.pendingSends).toBe(0);
@@ -79,7 +118,10 @@ describe('Realtime: every pending send settles', () => {
     const { rt } = await connected((ws) => ws.close(4401, 'session revoked'));
     const states: string[] = [];
     rt.handlers.state = (s) => states.push(s);
-    await expect(rt.send('c1', 'm1', new Uint8Array(1))).rejects.toMatchObject({ code: 'session_invalid', message: 'session revoked' });
+    await expect(rt.send('c1', 'm1', new Uint8Array(1))).rejects.toMatchObject({
+      code: 'session_invalid',
+      message: 'session revoked',
+    });
     expect(states).toEqual(['unauthenticated']);
     expect(rt.pendingSends).toBe(0);
   });

@@ -110,11 +110,29 @@ export class Realtime {
    */
   send(conversationId: string, clientMsgId: string, payload: Uint8Array): Promise<number> {
     const existing = this.pending.get(clientMsgId);
-    if (existing) return new Promise((res, rej) => this.pending.set(clientMsgId, { ...existing, resolve: chain(existing.resolve, res), reject: chainErr(existing.reject, rej) }));
-    const frame = JSON.stringify({ type: 'send', ref: clientMsgId, conversationId, clientMsgId, payload: toBase64(payload) });
+    if (existing)
+      return new Promise((res, rej) =>
+        this.pending.set(clientMsgId, {
+          ...existing,
+          resolve: chain(existing.resolve, res),
+          reject: chainErr(existing.reject, rej),
+        }),
+      );
+    const frame = JSON.stringify({
+      type: 'send',
+      ref: clientMsgId,
+      conversationId,
+      clientMsgId,
+      payload: toBase64(payload),
+    });
     // The server would refuse it (or close the socket, then refuse it again after every reconnect).
     if (payload.byteLength > MAX_PAYLOAD_BYTES || utf8Length(frame) > MAX_FRAME_BYTES) {
-      return Promise.reject(new PalisadeError({ code: 'payload_too_large', message: `the message is ${payload.byteLength} bytes; at most ${MAX_PAYLOAD_BYTES} bytes fit` }));
+      return Promise.reject(
+        new PalisadeError({
+          code: 'payload_too_large',
+          message: `the message is ${payload.byteLength} bytes; at most ${MAX_PAYLOAD_BYTES} bytes fit`,
+        }),
+      );
     }
     return new Promise((resolve, reject) => {
       this.pending.set(clientMsgId, { frame, resolve, reject });
@@ -128,7 +146,17 @@ export class Realtime {
     if (!p || !this.socket) return;
     clearTimeout(p.timer);
     const ms = this.options.sendTimeoutMs ?? SEND_TIMEOUT_MS;
-    p.timer = setTimeout(() => this.settle(clientMsgId, new PalisadeError({ code: 'timeout', message: `the server did not confirm the message within ${Math.round(ms / 1000)} s; it may or may not have arrived` })), ms);
+    p.timer = setTimeout(
+      () =>
+        this.settle(
+          clientMsgId,
+          new PalisadeError({
+            code: 'timeout',
+            message: `the server did not confirm the message within ${Math.round(ms / 1000)} s; it may or may not have arrived`,
+          }),
+        ),
+      ms,
+    );
     this.socket.send(p.frame);
   }
 
@@ -159,7 +187,9 @@ export class Realtime {
     this.flushAcks();
     this.socket?.close(1000, 'bye');
     this.setState('closed');
-    this.settleAll(() => new PalisadeError({ code: 'network', message: 'client closed before the server acknowledged' }));
+    this.settleAll(
+      () => new PalisadeError({ code: 'network', message: 'client closed before the server acknowledged' }),
+    );
   }
 
   private setState(s: ConnectionState, detail?: string): void {
@@ -189,7 +219,9 @@ export class Realtime {
         this.wanted = false;
         this.setState('unauthenticated', reason);
         // No reconnect will come: nothing left pending may wait for one.
-        return this.settleAll(() => new PalisadeError({ code: 'session_invalid', message: reason || 'the session ended' }));
+        return this.settleAll(
+          () => new PalisadeError({ code: 'session_invalid', message: reason || 'the session ended' }),
+        );
       }
       if (!this.wanted) return;
       this.setState('disconnected', reason);
@@ -229,7 +261,8 @@ export class Realtime {
         const err = new PalisadeError(f);
         // An error for one send carries its ref; one without a ref goes to the handler, and any send
         // it may have concerned still ends by its answer clock (never hangs).
-        if (f.ref !== undefined && this.pending.has(f.ref) && f.code !== 'shutting_down') return this.settle(f.ref, err);
+        if (f.ref !== undefined && this.pending.has(f.ref) && f.code !== 'shutting_down')
+          return this.settle(f.ref, err);
         return this.handlers.error?.(err);
       }
       case 'receipt':
@@ -249,7 +282,15 @@ export class Realtime {
     const last = this.delivered.get(f.conversationId) ?? 0;
     if (f.seq > last) {
       this.delivered.set(f.conversationId, f.seq);
-      this.handlers.message?.({ conversationId: f.conversationId, seq: f.seq, senderId: f.senderId, senderDeviceId: f.senderDeviceId, clientMsgId: f.clientMsgId, payload: fromBase64(f.payload), sentAt: f.sentAt });
+      this.handlers.message?.({
+        conversationId: f.conversationId,
+        seq: f.seq,
+        senderId: f.senderId,
+        senderDeviceId: f.senderDeviceId,
+        clientMsgId: f.clientMsgId,
+        payload: fromBase64(f.payload),
+        sentAt: f.sentAt,
+      });
     }
     // Acknowledge (coalesced) so the server resumes after this point on the next connection.
     this.acks.set(f.conversationId, Math.max(this.acks.get(f.conversationId) ?? 0, f.seq));
@@ -260,7 +301,8 @@ export class Realtime {
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     if (this.state !== 'ready' && this.state !== 'synced') return;
-    for (const [conversationId, seq] of this.acks) this.socket?.send(JSON.stringify({ type: 'ack', conversationId, seq }));
+    for (const [conversationId, seq] of this.acks)
+      this.socket?.send(JSON.stringify({ type: 'ack', conversationId, seq }));
     this.acks.clear();
   }
 }

@@ -12,7 +12,12 @@ export interface HttpTransport {
    * `bodyText` is the JSON text, already serialised: send exactly these bytes (UTF-8) with
    * `Content-Type: application/json`, because the request proof signs their SHA-256.
    */
-  request(method: string, path: string, bodyText: string | undefined, headers: Record<string, string>): Promise<HttpResponse>;
+  request(
+    method: string,
+    path: string,
+    bodyText: string | undefined,
+    headers: Record<string, string>,
+  ): Promise<HttpResponse>;
 }
 
 /** A WebSocket as the SDK uses it. */

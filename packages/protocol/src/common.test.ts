@@ -4,7 +4,8 @@ import { codePointLength, DisplayText, Email, Password, text, TEXT_ISSUES, Usern
 import { parseClientFrame } from './frames.js';
 import { parseJsonBytes } from './json.js';
 
-const issues = (r: { success: boolean; error?: { issues: { message: string }[] } }) => (r.success ? [] : r.error!.issues.map((i) => i.message));
+const issues = (r: { success: boolean; error?: { issues: { message: string }[] } }) =>
+  r.success ? [] : r.error!.issues.map((i) => i.message);
 
 describe('text(): one schema for every text field', () => {
   it('refuses lone surrogates in every kind, with a reason', () => {
@@ -21,10 +22,14 @@ describe('text(): one schema for every text field', () => {
       fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 64 }), (s) => {
         const r = display.safeParse(s);
         if (r.success) expect(r.data).toBe(s);
-        else expect(issues(r).every((m) => Object.values(TEXT_ISSUES).includes(m as never) || /characters/.test(m))).toBe(true);
+        else
+          expect(issues(r).every((m) => Object.values(TEXT_ISSUES).includes(m as never) || /characters/.test(m))).toBe(
+            true,
+          );
       }),
     );
-    for (const s of [' padded ', 'e\u0301', '\u00e9', 'Ｆｕｌｌ', '👩‍👩‍👧', 'שלום\u200f 1', 'ﬁ']) expect(display.parse(s)).toBe(s);
+    for (const s of [' padded ', 'e\u0301', '\u00e9', 'Ｆｕｌｌ', '👩‍👩‍👧', 'שלום\u200f 1', 'ﬁ'])
+      expect(display.parse(s)).toBe(s);
   });
 
   it('counts code points: an astral character is one', () => {
@@ -34,13 +39,23 @@ describe('text(): one schema for every text field', () => {
   });
 
   it('display text refuses NUL, controls, separators and bidi overrides, and blank names', () => {
-    for (const bad of ['a\u0000b', 'a\nb', 'a\u0085b', 'a\u2028b', 'evil\u202egnp.exe', 'x\u2066y\u2069', '   ', '\u200b']) {
+    for (const bad of [
+      'a\u0000b',
+      'a\nb',
+      'a\u0085b',
+      'a\u2028b',
+      'evil\u202egnp.exe',
+      'x\u2066y\u2069',
+      '   ',
+      '\u200b',
+    ]) {
       expect(DisplayText.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
     }
   });
 
   it('passwords keep everything but NUL and lone surrogates', () => {
-    for (const ok of [' spaces around ', 'tab\there', 'é vs e\u0301', '\u202eflip']) expect(Password.parse(ok)).toBe(ok);
+    for (const ok of [' spaces around ', 'tab\there', 'é vs e\u0301', '\u202eflip'])
+      expect(Password.parse(ok)).toBe(ok);
     expect(Password.safeParse('a\u0000b').success).toBe(false);
   });
 
@@ -55,14 +70,25 @@ describe('parseJsonBytes', () => {
   it('refuses bytes that are not UTF-8 instead of replacing them', () => {
     const bad = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]);
     expect(parseJsonBytes(bad)).toMatchObject({ ok: false, code: 'bad_json' });
-    expect(parseJsonBytes(Buffer.from('{"name":"\u00e9\ud83d\ude00"}'))).toEqual({ ok: true, value: { name: '\u00e9\ud83d\ude00' } });
+    expect(parseJsonBytes(Buffer.from('{"name":"\u00e9\ud83d\ude00"}'))).toEqual({
+      ok: true,
+      value: { name: '\u00e9\ud83d\ude00' },
+    });
   });
 });
 
 describe('frames use text() too', () => {
   it('a ref or token that is not well-formed is refused with its path; a well-formed ref is echoed exactly', () => {
-    expect(parseClientFrame(JSON.stringify({ type: 'ping', ref: 'a\ud800' }))).toMatchObject({ ok: false, code: 'bad_request', details: [{ path: 'ref' }] });
-    expect(parseClientFrame(JSON.stringify({ type: 'auth', token: 't\udc00', signature: 'x' }))).toMatchObject({ ok: false, code: 'bad_request', details: [{ path: 'token' }] });
+    expect(parseClientFrame(JSON.stringify({ type: 'ping', ref: 'a\ud800' }))).toMatchObject({
+      ok: false,
+      code: 'bad_request',
+      details: [{ path: 'ref' }],
+    });
+    expect(parseClientFrame(JSON.stringify({ type: 'auth', token: 't\udc00', signature: 'x' }))).toMatchObject({
+      ok: false,
+      code: 'bad_request',
+      details: [{ path: 'token' }],
+    });
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 20 }), (ref) => {
         const r = parseClientFrame(JSON.stringify({ type: 'ping', ref }));

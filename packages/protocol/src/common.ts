@@ -66,14 +66,21 @@ export function text(opts: TextOptions) {
     s = s.refine((v) => !DISPLAY_FORBIDDEN.test(v), TEXT_ISSUES.displayControl);
     if (min > 0) s = s.refine((v) => !BLANK.test(v), TEXT_ISSUES.blank);
   }
-  return s.refine((v) => {
-    const n = codePointLength(v);
-    return n >= min && n <= max;
-  }, min > 0 ? `${min} to ${max} characters` : `at most ${max} characters`);
+  return s.refine(
+    (v) => {
+      const n = codePointLength(v);
+      return n >= min && n <= max;
+    },
+    min > 0 ? `${min} to ${max} characters` : `at most ${max} characters`,
+  );
 }
 
 /** Opaque identifier issued by the server (UUID-like, url-safe). */
-export const Id = z.string().min(1).max(MAX_ID_LENGTH).regex(/^[A-Za-z0-9_-]+$/, 'url-safe characters only');
+export const Id = z
+  .string()
+  .min(1)
+  .max(MAX_ID_LENGTH)
+  .regex(/^[A-Za-z0-9_-]+$/, 'url-safe characters only');
 
 /** Client-chosen message id used for idempotent retries. */
 export const ClientMsgId = Id;
@@ -82,7 +89,10 @@ export const ClientMsgId = Id;
  * User name: lower-case letters, digits, dot, dash, underscore; 2 to 32 characters. Names that start
  * with `bot.`, `deleted.` or `admin` (and look-alikes) are reserved for the server at enrolment.
  */
-export const Username = text({ min: 2, max: 32, kind: 'machine' }).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, dot, dash and underscore; start with a letter or digit');
+export const Username = text({ min: 2, max: 32, kind: 'machine' }).regex(
+  /^[a-z0-9][a-z0-9._-]*$/,
+  'lower-case letters, digits, dot, dash and underscore; start with a letter or digit',
+);
 
 /** Password: stored and compared exactly as typed (no trimming, no normalisation); NUL and lone surrogates refused. */
 export const Password = text({ min: 1, max: 1024, kind: 'secret' });

@@ -10,10 +10,17 @@ const b64 = (n: number) => Buffer.alloc(n, 7).toString('base64');
 describe('parseClientFrame', () => {
   it('never throws and always answers a published error code for arbitrary text', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v))), (text) => {
-        const r = parseClientFrame(text);
-        return r.ok || isErrorCode(r.code);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        (text) => {
+          const r = parseClientFrame(text);
+          return r.ok || isErrorCode(r.code);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -30,9 +37,13 @@ describe('parseClientFrame', () => {
   });
 
   it('refuses payloads over 64 KiB with payload_too_large and accepts exactly 64 KiB', () => {
-    const ok = parseClientFrame(JSON.stringify({ type: 'send', conversationId: 'c', clientMsgId: 'm', payload: b64(MAX_PAYLOAD_BYTES) }));
+    const ok = parseClientFrame(
+      JSON.stringify({ type: 'send', conversationId: 'c', clientMsgId: 'm', payload: b64(MAX_PAYLOAD_BYTES) }),
+    );
     expect(ok.ok).toBe(true);
-    const big = parseClientFrame(JSON.stringify({ type: 'send', conversationId: 'c', clientMsgId: 'm', payload: b64(MAX_PAYLOAD_BYTES + 3) }));
+    const big = parseClientFrame(
+      JSON.stringify({ type: 'send', conversationId: 'c', clientMsgId: 'm', payload: b64(MAX_PAYLOAD_BYTES + 3) }),
+    );
     expect(big).toMatchObject({ ok: false, code: 'payload_too_large' });
   });
 
@@ -40,17 +51,34 @@ describe('parseClientFrame', () => {
     expect(parseClientFrame('{')).toMatchObject({ ok: false, code: 'bad_json' });
     expect(parseClientFrame('[1]')).toMatchObject({ ok: false, code: 'bad_request' });
     expect(parseClientFrame('{"type":"nuke"}')).toMatchObject({ ok: false, code: 'unknown_frame' });
-    expect(parseClientFrame('{"type":"ack","conversationId":"c","seq":-1}')).toMatchObject({ ok: false, code: 'bad_request' });
-    expect(parseClientFrame('{"type":"ack","conversationId":"c","seq":1,"extra":1}')).toMatchObject({ ok: false, code: 'bad_request' });
-    expect(parseClientFrame('{"type":"send","conversationId":"c","clientMsgId":"m","payload":"not base64!"}')).toMatchObject({ ok: false, code: 'bad_request' });
+    expect(parseClientFrame('{"type":"ack","conversationId":"c","seq":-1}')).toMatchObject({
+      ok: false,
+      code: 'bad_request',
+    });
+    expect(parseClientFrame('{"type":"ack","conversationId":"c","seq":1,"extra":1}')).toMatchObject({
+      ok: false,
+      code: 'bad_request',
+    });
+    expect(
+      parseClientFrame('{"type":"send","conversationId":"c","clientMsgId":"m","payload":"not base64!"}'),
+    ).toMatchObject({ ok: false, code: 'bad_request' });
     expect(parseClientFrame('x'.repeat(MAX_FRAME_BYTES + 1))).toMatchObject({ ok: false, code: 'body_too_large' });
-    expect(parseClientFrame('['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1))).toMatchObject({ ok: false, code: 'too_deep' });
+    expect(parseClientFrame('['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1))).toMatchObject({
+      ok: false,
+      code: 'too_deep',
+    });
   });
 });
 
 describe('recoverFrameRef', () => {
   it('reads the ref of a frame that failed the schema, so its error names the request', () => {
-    const big = JSON.stringify({ type: 'send', ref: 'm-1', conversationId: 'c', clientMsgId: 'm-1', payload: Buffer.alloc(MAX_PAYLOAD_BYTES + 3).toString('base64') });
+    const big = JSON.stringify({
+      type: 'send',
+      ref: 'm-1',
+      conversationId: 'c',
+      clientMsgId: 'm-1',
+      payload: Buffer.alloc(MAX_PAYLOAD_BYTES + 3).toString('base64'),
+    });
     expect(parseClientFrame(big)).toMatchObject({ ok: false, code: 'payload_too_large' });
     expect(recoverFrameRef(big)).toBe('m-1');
     expect(recoverFrameRef('{"type":"send","ref":"r2","payload":42}')).toBe('r2');
@@ -93,11 +121,14 @@ describe('parseJsonBounded', () => {
   it('round-trips any JSON value within the limits exactly, including unicode (reserved keys aside)', () => {
     const reserved = /"(__proto__|constructor|prototype)":/;
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 8 }).filter((v) => !reserved.test(JSON.stringify(v))), (v) => {
-        const r = parseJsonBounded(JSON.stringify(v));
-        expect(r.ok).toBe(true);
-        expect((r as { value: unknown }).value).toEqual(JSON.parse(JSON.stringify(v)));
-      }),
+      fc.property(
+        fc.jsonValue({ maxDepth: 8 }).filter((v) => !reserved.test(JSON.stringify(v))),
+        (v) => {
+          const r = parseJsonBounded(JSON.stringify(v));
+          expect(r.ok).toBe(true);
+          expect((r as { value: unknown }).value).toEqual(JSON.parse(JSON.stringify(v)));
+        },
+      ),
     );
   });
 });

@@ -24,10 +24,20 @@ export const ReadFrame = z.strictObject({ type: z.literal('read'), conversationI
 /** Ephemeral typing notice. */
 export const TypingFrame = z.strictObject({ type: z.literal('typing'), conversationId: Id });
 /** Keep-alive. */
-export const PingFrame = z.strictObject({ type: z.literal('ping'), ref: text({ max: 64, kind: 'machine' }).optional() });
+export const PingFrame = z.strictObject({
+  type: z.literal('ping'),
+  ref: text({ max: 64, kind: 'machine' }).optional(),
+});
 
 /** Every frame a client may send. */
-export const ClientFrame = z.discriminatedUnion('type', [AuthFrame, SendFrame, AckFrame, ReadFrame, TypingFrame, PingFrame]);
+export const ClientFrame = z.discriminatedUnion('type', [
+  AuthFrame,
+  SendFrame,
+  AckFrame,
+  ReadFrame,
+  TypingFrame,
+  PingFrame,
+]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame['type'];
 

@@ -78,7 +78,10 @@ export const WebauthnResponse = z.strictObject({
   id: text({ min: 1, max: 1024, kind: 'machine' }),
   rawId: text({ min: 1, max: 1024, kind: 'machine' }),
   type: z.literal('public-key'),
-  response: z.record(text({ max: 64, kind: 'machine' }), z.union([text({ max: 16_384, kind: 'machine' }), z.array(text({ max: 32, kind: 'machine' })).max(10)])),
+  response: z.record(
+    text({ max: 64, kind: 'machine' }),
+    z.union([text({ max: 16_384, kind: 'machine' }), z.array(text({ max: 32, kind: 'machine' })).max(10)]),
+  ),
   clientExtensionResults: z.record(text({ max: 64, kind: 'machine' }), z.unknown()).default({}),
   authenticatorAttachment: text({ max: 32, kind: 'machine' }).optional(),
 });
@@ -87,18 +90,34 @@ export const WebauthnResponse = z.strictObject({
 export const MfaLoginRequest = z
   .strictObject({
     challenge: text({ min: 16, max: 128, kind: 'secret' }),
-    code: z.string().regex(/^\d{6}$/).optional(),
+    code: z
+      .string()
+      .regex(/^\d{6}$/)
+      .optional(),
     recoveryCode: text({ min: 8, max: 64, kind: 'secret' }).optional(),
     webauthn: WebauthnResponse.optional(),
   })
-  .refine((b) => [b.code, b.recoveryCode, b.webauthn].filter((x) => x !== undefined).length === 1, 'give exactly one of code, recoveryCode and webauthn');
+  .refine(
+    (b) => [b.code, b.recoveryCode, b.webauthn].filter((x) => x !== undefined).length === 1,
+    'give exactly one of code, recoveryCode and webauthn',
+  );
 
 /** POST /v1/factors/passkey: the browser's answer to the registration options. */
-export const PasskeyRegistrationRequest = z.strictObject({ challengeId: text({ min: 1, max: 64, kind: 'machine' }), response: WebauthnResponse, label: text({ min: 1, max: 64 }).default('passkey') });
+export const PasskeyRegistrationRequest = z.strictObject({
+  challengeId: text({ min: 1, max: 64, kind: 'machine' }),
+  response: WebauthnResponse,
+  label: text({ min: 1, max: 64 }).default('passkey'),
+});
 /** POST /v1/login/passkey/options */
-export const PasskeyLoginOptionsRequest = z.strictObject({ username: text({ min: 1, max: 64, kind: 'machine' }).optional() });
+export const PasskeyLoginOptionsRequest = z.strictObject({
+  username: text({ min: 1, max: 64, kind: 'machine' }).optional(),
+});
 /** POST /v1/login/passkey: passwordless login. */
-export const PasskeyLoginRequest = z.strictObject({ challengeId: text({ min: 1, max: 64, kind: 'machine' }), response: WebauthnResponse, device: DeviceInput });
+export const PasskeyLoginRequest = z.strictObject({
+  challengeId: text({ min: 1, max: 64, kind: 'machine' }),
+  response: WebauthnResponse,
+  device: DeviceInput,
+});
 export type MfaLoginRequest = z.infer<typeof MfaLoginRequest>;
 
 /** A TOTP code (confirm enrolment, step up). */
@@ -154,7 +173,12 @@ export const HistoryQuery = z.strictObject({
 
 /** POST /v1/invites (admin) */
 export const CreateInviteRequest = z.strictObject({
-  ttlHours: z.number().int().min(1).max(24 * 30).default(72),
+  ttlHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(72),
   /** Base role of the new account. */
   role: z.enum(['member', 'guest']).default('member'),
   /** Roles granted at enrolment (needs `role.grant`). */
@@ -167,7 +191,11 @@ export const GrantRoleRequest = z.strictObject({ role: GrantableRole, reason: Re
 /** POST /v1/elevations: ask for a role for a bounded time. */
 export const ElevationRequest = z.strictObject({
   role: GrantableRole,
-  minutes: z.number().int().min(5).max(8 * 60),
+  minutes: z
+    .number()
+    .int()
+    .min(5)
+    .max(8 * 60),
   reason: ReasonText,
 });
 
@@ -185,7 +213,12 @@ export const UserRoleParams = z.strictObject({ id: Id, role: GrantableRole });
 export const MemberParams = z.strictObject({ id: Id, userId: Id });
 
 /** POST /v1/service-accounts */
-export const CreateServiceAccountRequest = z.strictObject({ name: text({ min: 2, max: 28, kind: 'machine' }).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, _ and -') });
+export const CreateServiceAccountRequest = z.strictObject({
+  name: text({ min: 2, max: 28, kind: 'machine' }).regex(
+    /^[a-z0-9][a-z0-9_-]*$/,
+    'lower-case letters, digits, _ and -',
+  ),
+});
 
 /** One scope of a service token. */
 export const ServiceScopeSchema = z.strictObject({
@@ -197,7 +230,11 @@ export const ServiceScopeSchema = z.strictObject({
 export const ServiceTokenRequest = z.strictObject({
   scopes: z.array(ServiceScopeSchema).min(1).max(20),
   expiresInDays: z.number().int().min(1).max(90),
-  allowedAddresses: z.array(text({ min: 2, max: 64, kind: 'machine' })).min(1).max(50).optional(),
+  allowedAddresses: z
+    .array(text({ min: 2, max: 64, kind: 'machine' }))
+    .min(1)
+    .max(50)
+    .optional(),
   ratePerMinute: z.number().int().min(1).max(6000).default(60),
 });
 export type ServiceTokenRequest = z.infer<typeof ServiceTokenRequest>;
@@ -220,7 +257,11 @@ export const SsoStartRequest = z.strictObject({ device: DeviceInput, loopback: S
  * POST /v1/sso/complete: the device proves it started this sign-on, and collects the session. A loopback
  * sign-on also needs `completion`, the one-time secret its listener received.
  */
-export const SsoCompleteRequest = z.strictObject({ ssoId: Id, signature: B64Url(128), completion: B64Url(128).optional() });
+export const SsoCompleteRequest = z.strictObject({
+  ssoId: Id,
+  signature: B64Url(128),
+  completion: B64Url(128).optional(),
+});
 
 /** POST /v1/password */
 export const ChangePasswordRequest = z.strictObject({ currentPassword: Password, newPassword: Password });

@@ -3,14 +3,17 @@ import type { ErrorCode } from './errors.js';
 
 /** Result of a parse that never throws. */
 export type ParseResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; code: ErrorCode; message: string; details?: unknown };
+  { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; details?: unknown };
 
 /**
  * Parses JSON text with a size limit and a depth limit.
  * SECURITY: keys such as `__proto__` are dropped so parsed objects cannot pollute prototypes.
  */
-export function parseJsonBounded(text: string, maxBytes = MAX_FRAME_BYTES, maxDepth = MAX_JSON_DEPTH): ParseResult<unknown> {
+export function parseJsonBounded(
+  text: string,
+  maxBytes = MAX_FRAME_BYTES,
+  maxDepth = MAX_JSON_DEPTH,
+): ParseResult<unknown> {
   if (text.length > maxBytes || (text.length * 3 > maxBytes && utf8Length(text) > maxBytes)) {
     return { ok: false, code: 'body_too_large', message: `larger than ${maxBytes} bytes` };
   }
@@ -20,7 +23,9 @@ export function parseJsonBounded(text: string, maxBytes = MAX_FRAME_BYTES, maxDe
   try {
     // Fast path: text that cannot name a dangerous key (not even through \u escapes) needs no reviver.
     const value: unknown = MAY_NAME_DANGEROUS_KEY.test(text)
-      ? JSON.parse(text, (key, v: unknown) => (key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : v))
+      ? JSON.parse(text, (key, v: unknown) =>
+          key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : v,
+        )
       : JSON.parse(text);
     return { ok: true, value };
   } catch {
@@ -57,8 +62,13 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * Parses a JSON body given as bytes: refuses bytes that are not valid UTF-8 instead of replacing
  * them with U+FFFD (which would change the text silently), then parses as {@link parseJsonBounded}.
  */
-export function parseJsonBytes(bytes: Uint8Array, maxBytes = MAX_FRAME_BYTES, maxDepth = MAX_JSON_DEPTH): ParseResult<unknown> {
-  if (bytes.byteLength > maxBytes) return { ok: false, code: 'body_too_large', message: `larger than ${maxBytes} bytes` };
+export function parseJsonBytes(
+  bytes: Uint8Array,
+  maxBytes = MAX_FRAME_BYTES,
+  maxDepth = MAX_JSON_DEPTH,
+): ParseResult<unknown> {
+  if (bytes.byteLength > maxBytes)
+    return { ok: false, code: 'body_too_large', message: `larger than ${maxBytes} bytes` };
   let text: string;
   try {
     text = strictUtf8.decode(bytes);

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 const main = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
-  process.stderr.write('palisade: the server is not built yet: run `npm run build` in the repository first, then try again.\n');
+  process.stderr.write(
+    'palisade: the server is not built yet: run `npm run build` in the repository first, then try again.\n',
+  );
   process.exit(1);
 }
 await import(main.href);

@@ -9,13 +9,16 @@ const out = (line: string): void => void process.stdout.write(`${withInvocation(
 
 /** Self-service: sessions, devices, step-up. */
 export function addAccountCommands(program: Command): void {
-  program.command('sessions').description('list your open sessions').action(() =>
-    run(async () => {
-      const { sessions } = await savedClient().api.sessions();
-      if (sessions.length === 0) out('no open sessions');
-      for (const s of sessions) out(`${s.id}  ${s.deviceName}${s.current ? '  (this one)' : ''}`);
-    }),
-  );
+  program
+    .command('sessions')
+    .description('list your open sessions')
+    .action(() =>
+      run(async () => {
+        const { sessions } = await savedClient().api.sessions();
+        if (sessions.length === 0) out('no open sessions');
+        for (const s of sessions) out(`${s.id}  ${s.deviceName}${s.current ? '  (this one)' : ''}`);
+      }),
+    );
   program
     .command('end-session <id>')
     .description('end one of your sessions (its sockets close)')
@@ -27,12 +30,28 @@ export function addAccountCommands(program: Command): void {
     );
 
   const devices = program.command('devices').description('your devices: list, approve a new one, revoke one');
-  devices.command('list', { isDefault: true }).description('list your devices').action(() =>
-    run(async () => {
-      const r = await savedClient().api.call<{ devices: { id: string; name: string; platform: string; state: string; lastSeen: string; lastAddress: string | null; current: boolean }[] }>('GET', '/v1/devices');
-      for (const d of r.devices) out(`${d.id}  ${d.state.padEnd(8)} ${d.name} (${d.platform}), last seen ${d.lastSeen} from ${d.lastAddress ?? '?'}${d.current ? '  (this one)' : ''}`);
-    }),
-  );
+  devices
+    .command('list', { isDefault: true })
+    .description('list your devices')
+    .action(() =>
+      run(async () => {
+        const r = await savedClient().api.call<{
+          devices: {
+            id: string;
+            name: string;
+            platform: string;
+            state: string;
+            lastSeen: string;
+            lastAddress: string | null;
+            current: boolean;
+          }[];
+        }>('GET', '/v1/devices');
+        for (const d of r.devices)
+          out(
+            `${d.id}  ${d.state.padEnd(8)} ${d.name} (${d.platform}), last seen ${d.lastSeen} from ${d.lastAddress ?? '?'}${d.current ? '  (this one)' : ''}`,
+          );
+      }),
+    );
   devices
     .command('approve <id>')
     .description('approve a new device that is waiting (run this on a trusted device)')
@@ -56,10 +75,16 @@ export function addAccountCommands(program: Command): void {
 
   devices
     .command('reset')
-    .description('make a new device key for this computer (after this device was revoked): the old key is kept as device.key.old-<time>, the session ends; then log in again (a trusted device approves the new one)')
+    .description(
+      'make a new device key for this computer (after this device was revoked): the old key is kept as device.key.old-<time>, the session ends; then log in again (a trusted device approves the new one)',
+    )
     .action(() => {
       const backup = resetDeviceKey();
-      process.stderr.write(withInvocation(`${backup ? `the old device key is kept in ${backup}; ` : ''}a new one is made at the next login: run \`palisade-chat login\`.\n`));
+      process.stderr.write(
+        withInvocation(
+          `${backup ? `the old device key is kept in ${backup}; ` : ''}a new one is made at the next login: run \`palisade-chat login\`.\n`,
+        ),
+      );
     });
 
   program
@@ -71,7 +96,10 @@ export function addAccountCommands(program: Command): void {
       run(async () => {
         const client = savedClient();
         if (o.displayName !== undefined || o.email !== undefined) {
-          await client.api.updateProfile({ ...(o.displayName !== undefined ? { displayName: o.displayName } : {}), ...(o.email !== undefined ? { email: o.email === '' ? null : o.email } : {}) });
+          await client.api.updateProfile({
+            ...(o.displayName !== undefined ? { displayName: o.displayName } : {}),
+            ...(o.email !== undefined ? { email: o.email === '' ? null : o.email } : {}),
+          });
         }
         const me = await client.api.me();
         out(`${me.username}  display name: ${me.displayName ?? '(none)'}  e-mail: ${me.email ?? '(none)'}`);

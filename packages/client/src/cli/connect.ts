@@ -13,7 +13,8 @@ export function savedClient(): PalisadeClient {
   const profile = readProfile();
   const token = readToken();
   const trust = readTrust();
-  if (!profile || !trust) die('no profile yet: run `palisade-chat login --server https://HOST:8443 --username NAME` first.');
+  if (!profile || !trust)
+    die('no profile yet: run `palisade-chat login --server https://HOST:8443 --username NAME` first.');
   if (!token) die('not logged in: run `palisade-chat login`.');
   return createNodeClient({ baseUrl: profile.server, ...tlsOf(trust), deviceKey: deviceKey(), token });
 }
@@ -28,14 +29,18 @@ export async function run(body: () => Promise<void>): Promise<void> {
   } catch (e) {
     if (e instanceof PalisadeError && e.code === 'device_approval_required') {
       const id = (e.details as { deviceId?: string } | undefined)?.deviceId ?? '?';
-      die(`this device (${id}) waits for approval: on a device you trust, run \`palisade-chat devices approve ${id}\`, then log in again here.`);
+      die(
+        `this device (${id}) waits for approval: on a device you trust, run \`palisade-chat devices approve ${id}\`, then log in again here.`,
+      );
     }
     if (e instanceof PalisadeError && e.code === 'network') {
       const cause = (e as { cause?: unknown }).cause;
       if (cause instanceof PinMismatchError) die(pinMismatchText(cause.pinned, cause.presented, cause.certFingerprint));
       const code = (cause as { code?: unknown } | undefined)?.code;
       if (typeof code === 'string' && TLS_TRUST_ERROR.test(code)) {
-        die(`${describeError(e)} The saved trust no longer accepts the server's certificate (${code}): run \`palisade-chat trust\` to see what it presents, and add --fingerprint or --ca to trust it again.`);
+        die(
+          `${describeError(e)} The saved trust no longer accepts the server's certificate (${code}): run \`palisade-chat trust\` to see what it presents, and add --fingerprint or --ca to trust it again.`,
+        );
       }
     }
     if (e instanceof PalisadeError) die(describeError(e));

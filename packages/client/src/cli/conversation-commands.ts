@@ -19,15 +19,23 @@ export function label(c: ConversationView, me: string): string {
  * among the user's conversations; with `direct`, also `@user` or `user` for a direct chat that exists.
  * Duplicates are refused, listing the ids. Undefined when nothing matches.
  */
-export function findConversation(convs: ConversationView[], target: string, me: string, direct = false): ConversationView | undefined {
+export function findConversation(
+  convs: ConversationView[],
+  target: string,
+  me: string,
+  direct = false,
+): ConversationView | undefined {
   const byId = convs.find((c) => c.id === target);
   if (byId) return byId;
   const name = target.replace(/^[#@]/, '');
   const groups = target.startsWith('@') ? [] : convs.filter((c) => c.kind === 'group' && c.name === name);
-  const directs = direct && !target.startsWith('#') ? convs.filter((c) => c.kind === 'direct' && label(c, me) === `@${name}`) : [];
+  const directs =
+    direct && !target.startsWith('#') ? convs.filter((c) => c.kind === 'direct' && label(c, me) === `@${name}`) : [];
   const matches = groups.length > 0 ? groups : directs;
   if (matches.length > 1) {
-    die(`${matches.length} of your conversations are named ${name}; give the id:\n${matches.map((c) => `  ${c.id}  ${label(c, me)}  ${c.members.length} members${c.topic ? `  ${c.topic}` : ''}`).join('\n')}`);
+    die(
+      `${matches.length} of your conversations are named ${name}; give the id:\n${matches.map((c) => `  ${c.id}  ${label(c, me)}  ${c.members.length} members${c.topic ? `  ${c.topic}` : ''}`).join('\n')}`,
+    );
   }
   return matches[0];
 }
@@ -42,15 +50,24 @@ async function groupNamed(api: Api, target: string): Promise<ConversationView> {
 
 /** Conversations: list, create, rename, delete, add members, and the live view. */
 export function addConversationCommands(program: Command): void {
-  program.command('list').description('list your conversations').action(() =>
-    run(async () => {
-      const client = savedClient();
-      const me = (await client.api.me()).userId;
-      const convs = await client.api.conversations();
-      if (convs.length === 0) out('no conversations yet: `palisade-chat group NAME USER...` creates a group, `palisade-chat open USER` a direct chat');
-      for (const c of convs) out(`${c.id}  ${label(c, me).padEnd(24)} ${c.members.length} members, ${c.lastSeq} messages${c.topic ? `  ${c.topic}` : ''}`);
-    }),
-  );
+  program
+    .command('list')
+    .description('list your conversations')
+    .action(() =>
+      run(async () => {
+        const client = savedClient();
+        const me = (await client.api.me()).userId;
+        const convs = await client.api.conversations();
+        if (convs.length === 0)
+          out(
+            'no conversations yet: `palisade-chat group NAME USER...` creates a group, `palisade-chat open USER` a direct chat',
+          );
+        for (const c of convs)
+          out(
+            `${c.id}  ${label(c, me).padEnd(24)} ${c.members.length} members, ${c.lastSeq} messages${c.topic ? `  ${c.topic}` : ''}`,
+          );
+      }),
+    );
 
   program
     .command('group <name> [members...]')
@@ -74,21 +91,33 @@ export function addConversationCommands(program: Command): void {
         if (o.name === undefined && o.topic === undefined) die('give --name and/or --topic');
         const api = savedClient().api;
         const conv = await groupNamed(api, conversation);
-        await api.updateConversation(conv.id, { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.topic !== undefined ? { topic: o.topic === '' ? null : o.topic } : {}) });
-        const did = [o.name !== undefined ? `renamed #${conv.name ?? '?'} to #${o.name}` : '', o.topic === undefined ? '' : o.topic === '' ? 'cleared the topic' : `set the topic to "${o.topic}"`];
+        await api.updateConversation(conv.id, {
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.topic !== undefined ? { topic: o.topic === '' ? null : o.topic } : {}),
+        });
+        const did = [
+          o.name !== undefined ? `renamed #${conv.name ?? '?'} to #${o.name}` : '',
+          o.topic === undefined ? '' : o.topic === '' ? 'cleared the topic' : `set the topic to "${o.topic}"`,
+        ];
         out(`${did.filter(Boolean).join('; ')} (${conv.id})`);
       }),
     );
 
   program
     .command('delete-group <conversation>')
-    .description('delete a group and all its messages for everyone (owners); the server destroys its key, so this cannot be undone. Asks first; --yes skips the question')
+    .description(
+      'delete a group and all its messages for everyone (owners); the server destroys its key, so this cannot be undone. Asks first; --yes skips the question',
+    )
     .option('-y, --yes', 'do not ask (for scripts)')
     .action((conversation: string, o: { yes?: boolean }) =>
       run(async () => {
         const api = savedClient().api;
         const conv = await groupNamed(api, conversation);
-        await confirmDestructive(o, `delete #${conv.name ?? '?'} (${conv.id}) and its ${conv.lastSeq} message(s) for all ${conv.members.length} members`, conv.name ?? undefined);
+        await confirmDestructive(
+          o,
+          `delete #${conv.name ?? '?'} (${conv.id}) and its ${conv.lastSeq} message(s) for all ${conv.members.length} members`,
+          conv.name ?? undefined,
+        );
         await api.deleteConversation(conv.id);
         out(`deleted #${conv.name ?? '?'} (${conv.id}) and its messages`);
       }),
@@ -115,7 +144,8 @@ export function addConversationCommands(program: Command): void {
         const { userId: me, username: myName } = await client.api.me();
         let conv = findConversation(await client.api.conversations(), target, me, true);
         if (!conv) {
-          if (target.replace(/^@/, '') === myName) die(`${target} is you: open another user's name, a group name, or an id from \`palisade-chat list\`.`);
+          if (target.replace(/^@/, '') === myName)
+            die(`${target} is you: open another user's name, a group name, or an id from \`palisade-chat list\`.`);
           const { id } = await client.api.openDirect(target.replace(/^@/, ''));
           conv = (await client.api.conversations()).find((c) => c.id === id);
         }

@@ -11,8 +11,12 @@ describe('the invocation hints name', () => {
 
   it('rewrites the commands in a hint, not the error prefix or a device name', () => {
     const env = { npm_command: 'exec' };
-    expect(withInvocation('not logged in: run `palisade-chat login`.', env)).toBe('not logged in: run `npx palisade-chat login`.');
-    expect(withInvocation('palisade-chat: use palisade-chat sso (palisade-chat step-up)', env)).toBe('palisade-chat: use npx palisade-chat sso (npx palisade-chat step-up)');
+    expect(withInvocation('not logged in: run `palisade-chat login`.', env)).toBe(
+      'not logged in: run `npx palisade-chat login`.',
+    );
+    expect(withInvocation('palisade-chat: use palisade-chat sso (palisade-chat step-up)', env)).toBe(
+      'palisade-chat: use npx palisade-chat sso (npx palisade-chat step-up)',
+    );
     expect(withInvocation('palisade-chat on laptop', env)).toBe('palisade-chat on laptop');
     expect(withInvocation('run `palisade-chat login`', {})).toBe('run `palisade-chat login`');
     expect(withInvocation(withInvocation('run `palisade-chat login`', env), env)).toBe('run `npx palisade-chat login`');

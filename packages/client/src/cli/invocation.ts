@@ -6,7 +6,11 @@
 export function invocationName(env: NodeJS.ProcessEnv = process.env): string {
   const command = env.npm_command;
   if (command === 'exec') return 'npx palisade-chat';
-  if ((command === 'run-script' || command === 'run') && env.npm_lifecycle_event && /^[\w:.-]+$/.test(env.npm_lifecycle_event)) {
+  if (
+    (command === 'run-script' || command === 'run') &&
+    env.npm_lifecycle_event &&
+    /^[\w:.-]+$/.test(env.npm_lifecycle_event)
+  ) {
     return `npm run ${env.npm_lifecycle_event} --`;
   }
   return 'palisade-chat';
@@ -20,5 +24,8 @@ export function withInvocation(text: string, env: NodeJS.ProcessEnv = process.en
   const name = invocationName(env);
   if (name === 'palisade-chat') return text;
   // Idempotent: a name already rewritten (`npx palisade-chat`, `npm run chat -- ...`) is left alone.
-  return text.replace(/(^|[\s`'"(])(?<!npx )palisade-chat(?= [a-z][a-z-]*)(?! on )/g, (_m, pre: string) => `${pre}${name}`);
+  return text.replace(
+    /(^|[\s`'"(])(?<!npx )palisade-chat(?= [a-z][a-z-]*)(?! on )/g,
+    (_m, pre: string) => `${pre}${name}`,
+  );
 }

@@ -12,7 +12,20 @@ describe('the live view', () => {
   it('says "connection lost" once per outage, however many retries, and "reconnected" at its end', () => {
     const lines: string[] = [];
     const notice = outageNotices((l) => lines.push(l.trim()));
-    const states: ConnectionState[] = ['connecting', 'ready', 'synced', 'disconnected', 'connecting', 'disconnected', 'connecting', 'disconnected', 'connecting', 'ready', 'synced', 'disconnected'];
+    const states: ConnectionState[] = [
+      'connecting',
+      'ready',
+      'synced',
+      'disconnected',
+      'connecting',
+      'disconnected',
+      'connecting',
+      'disconnected',
+      'connecting',
+      'ready',
+      'synced',
+      'disconnected',
+    ];
     for (const s of states) notice(s);
     expect(lines).toEqual(['(connection lost; reconnecting…)', '(reconnected)', '(connection lost; reconnecting…)']);
   });

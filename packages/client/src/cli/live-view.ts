@@ -29,7 +29,9 @@ const two = (n: number) => String(n).padStart(2, '0');
 export function stamp(iso: string, now = new Date()): string {
   const d = new Date(iso);
   const hm = `${two(d.getHours())}:${two(d.getMinutes())}`;
-  return d.toDateString() === now.toDateString() ? hm : `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${hm}`;
+  return d.toDateString() === now.toDateString()
+    ? hm
+    : `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${hm}`;
 }
 
 /** The commands of the live view; anything else starting with `/` is refused, not sent. */
@@ -63,7 +65,8 @@ function delay(ms: number): Promise<void> {
 
 /** One line for the end of the session on the socket (revoked, expired, account disabled). */
 function sessionEnded(reason: string | undefined): string {
-  if (reason === 'account disabled') return '(your account was disabled by an administrator; ask an admin to enable it again)';
+  if (reason === 'account disabled')
+    return '(your account was disabled by an administrator; ask an admin to enable it again)';
   return `(session ended${reason ? `: ${reason}` : ''}; run \`${invocationName()} login\`)`;
 }
 
@@ -73,15 +76,24 @@ function sessionEnded(reason: string | undefined): string {
  */
 export async function liveView(client: PalisadeClient, conv: ConversationView, me: string): Promise<number> {
   const names = new Map(conv.members.map((m) => [m.userId, m.username]));
-  const title = conv.kind === 'direct' ? conv.members.find((m) => m.userId !== me)?.username ?? 'direct' : conv.name ?? 'group';
+  const title =
+    conv.kind === 'direct' ? (conv.members.find((m) => m.userId !== me)?.username ?? 'direct') : (conv.name ?? 'group');
   const out = (line: string) => process.stdout.write(`\r\x1b[K${line}\n`);
   const after = Math.max(0, conv.lastSeq - 20);
   const history = await client.api.history(conv.id, after, 20);
   out(`— ${title} (${conv.members.length} members) — type to send, /help for commands, /quit to leave`);
-  for (const m of history) out(`[${stamp(m.sentAt)}] ${names.get(m.senderId) ?? '?'}: ${decodeText(fromBase64(m.payload))}`);
+  for (const m of history)
+    out(`[${stamp(m.sentAt)}] ${names.get(m.senderId) ?? '?'}: ${decodeText(fromBase64(m.payload))}`);
   client.realtime.delivered.set(conv.id, history.at(-1)?.seq ?? after);
 
-  const view: { rl?: ReturnType<typeof createInterface>; code: number; offline?: () => void; attempted?: () => void; closing?: boolean; quit?: boolean } = { code: 0 };
+  const view: {
+    rl?: ReturnType<typeof createInterface>;
+    code: number;
+    offline?: () => void;
+    attempted?: () => void;
+    closing?: boolean;
+    quit?: boolean;
+  } = { code: 0 };
   const prompt = () => view.rl?.prompt(true);
   client.on.message = (m) => {
     if (m.conversationId !== conv.id) return;
@@ -133,7 +145,10 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
       .then(
         () => undefined,
         (e: Error) => {
-          if (view.closing) out(`  message not confirmed: you left before the server answered; it may not have arrived: ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`);
+          if (view.closing)
+            out(
+              `  message not confirmed: you left before the server answered; it may not have arrived: ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`,
+            );
           else out(`  message not sent: ${e instanceof PalisadeError ? describeError(e) : e.message}`);
         },
       )
@@ -165,7 +180,8 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
         return void rl.close();
       }
       if (command === '/help') for (const [c, what] of Object.entries(COMMANDS)) out(`  ${c.padEnd(6)} ${what}`);
-      else if (command === '/who') out(`  ${conv.members.map((m) => `${m.username}${m.role === 'member' ? '' : ` (${m.role})`}`).join(', ')}`);
+      else if (command === '/who')
+        out(`  ${conv.members.map((m) => `${m.username}${m.role === 'member' ? '' : ` (${m.role})`}`).join(', ')}`);
       else out(`  unknown command ${command}; /help lists them (start a message with // to send a leading /)`);
     } else if (text) send(text.startsWith('//') ? text.slice(1) : text);
     rl.prompt();
@@ -176,7 +192,12 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
       rl.off('line', onLine);
       // Messages typed before the connection was up go out once it is: let the first attempt finish
       // (for /quit only briefly, so it always works), then wait for the server's answers.
-      const first = inflight.size === 0 ? Promise.resolve() : view.quit ? Promise.race([firstAttempt, delay(QUIT_GRACE_MS)]) : firstAttempt;
+      const first =
+        inflight.size === 0
+          ? Promise.resolve()
+          : view.quit
+            ? Promise.race([firstAttempt, delay(QUIT_GRACE_MS)])
+            : firstAttempt;
       void first.then(drain).then(resolve);
     });
   });

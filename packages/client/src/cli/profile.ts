@@ -41,7 +41,9 @@ const file = (name: string) => {
 };
 
 export function readProfile(): Profile | undefined {
-  return existsSync(file('profile.json')) ? (JSON.parse(readFileSync(file('profile.json'), 'utf8')) as Profile) : undefined;
+  return existsSync(file('profile.json'))
+    ? (JSON.parse(readFileSync(file('profile.json'), 'utf8')) as Profile)
+    : undefined;
 }
 
 export function saveProfile(p: Profile): void {
@@ -67,7 +69,10 @@ export function saveToken(token: string | undefined): void {
  * private CA saved as ca.pem by `--ca FILE`), or `pin` (a self-signed server: the SHA-256 of its
  * public key, confirmed on first use).
  */
-export type Trust = { server: string; kind: 'system' } | { server: string; kind: 'ca'; ca: string } | { server: string; kind: 'pin'; key: string };
+export type Trust =
+  | { server: string; kind: 'system' }
+  | { server: string; kind: 'ca'; ca: string }
+  | { server: string; kind: 'pin'; key: string };
 
 /** The saved trust; a profile of an older version (server-cert.pem) is migrated on first read. */
 export function readTrust(): Trust | undefined {
@@ -76,9 +81,14 @@ export function readTrust(): Trust | undefined {
   try {
     t = JSON.parse(readFileSync(file('trust.json'), 'utf8')) as typeof t;
   } catch {
-    return die(`${file('trust.json')} is damaged: remove it, then run \`palisade-chat trust --server URL\` to trust the server again.`);
+    return die(
+      `${file('trust.json')} is damaged: remove it, then run \`palisade-chat trust --server URL\` to trust the server again.`,
+    );
   }
-  if (t.kind === 'ca') return existsSync(file('ca.pem')) ? { server: t.server, kind: 'ca', ca: readFileSync(file('ca.pem'), 'utf8') } : undefined;
+  if (t.kind === 'ca')
+    return existsSync(file('ca.pem'))
+      ? { server: t.server, kind: 'ca', ca: readFileSync(file('ca.pem'), 'utf8') }
+      : undefined;
   if (t.kind === 'pin' && typeof t.key === 'string') return { server: t.server, kind: 'pin', key: t.key };
   return t.kind === 'system' ? { server: t.server, kind: 'system' } : undefined;
 }
@@ -108,7 +118,9 @@ function migrateServerCert(): Trust | undefined {
   const t: Trust = x.ca ? { server, kind: 'ca', ca: pem } : { server, kind: 'pin', key: publicKeyFingerprint(x) };
   saveTrust(t);
   rmSync(old);
-  process.stderr.write(`note: the trusted certificate (server-cert.pem) is now ${t.kind === 'ca' ? 'the saved CA (ca.pem)' : `a pin of the server's public key ${publicKeyFingerprint(x)}`}.\n`);
+  process.stderr.write(
+    `note: the trusted certificate (server-cert.pem) is now ${t.kind === 'ca' ? 'the saved CA (ca.pem)' : `a pin of the server's public key ${publicKeyFingerprint(x)}`}.\n`,
+  );
   return t;
 }
 

@@ -88,7 +88,8 @@ export function die(message: string, code = 1): never {
  */
 export async function confirmDestructive(opts: { yes?: boolean }, action: string, name?: string): Promise<void> {
   if (opts.yes) return;
-  if (!process.stdin.isTTY) die(`${action} cannot be undone, and this is not a terminal to ask in: nothing was done. Add --yes to confirm.`);
+  if (!process.stdin.isTTY)
+    die(`${action} cannot be undone, and this is not a terminal to ask in: nothing was done. Add --yes to confirm.`);
   const how = name === undefined ? '[y/N]' : `type ${name} or y to confirm [y/N]`;
   const answer = (await ask(`${action}; this cannot be undone. ${how}: `)).trim();
   if (!(/^y(es)?$/i.test(answer) || (name !== undefined && answer === name))) die('not confirmed; nothing was done.');

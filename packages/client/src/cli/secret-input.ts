@@ -24,7 +24,10 @@ function readTokenFile(path: string): string {
     // Checked on the open file, so the file checked is the file read.
     const st = fstatSync(fd);
     if (!st.isFile()) die(`--token-file ${path} is not a file.`);
-    if ((st.mode & 0o077) !== 0) die(`--token-file ${path} can be read by group or others (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 600 ${path}\` first.`);
+    if ((st.mode & 0o077) !== 0)
+      die(
+        `--token-file ${path} can be read by group or others (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 600 ${path}\` first.`,
+      );
     return readFileSync(fd, 'utf8');
   } finally {
     closeSync(fd);
@@ -38,13 +41,16 @@ function readTokenFile(path: string): string {
  */
 export async function readEnrolToken(o: TokenSource): Promise<string> {
   if (o.token !== undefined) {
-    die('--token is no longer accepted: a token on the command line can be read by every local user in the process list.\n' +
-      'Use --token-file FILE (mode 0600), --token-stdin (first line of standard input), or type it when asked.');
+    die(
+      '--token is no longer accepted: a token on the command line can be read by every local user in the process list.\n' +
+        'Use --token-file FILE (mode 0600), --token-stdin (first line of standard input), or type it when asked.',
+    );
   }
   if (o.tokenStdin && o.tokenFile !== undefined) die('give --token-stdin or --token-file, not both.');
   let token: string;
   if (o.tokenFile !== undefined) token = readTokenFile(o.tokenFile);
-  else if (process.stdin.isTTY) token = await ask('One-time token: ', true); // also for --token-stdin: no echo
+  else if (process.stdin.isTTY)
+    token = await ask('One-time token: ', true); // also for --token-stdin: no echo
   else if (o.tokenStdin) token = readStdinLine() ?? '';
   else die('not a terminal: give the token with --token-file FILE (mode 0600) or --token-stdin.');
   token = token.trim();

@@ -15,14 +15,18 @@ export interface TrustFlags {
   ca?: string;
 }
 
-const trustOpts = (o: TrustFlags): TrustOptions => ({ ...(o.fingerprint !== undefined ? { fingerprint: o.fingerprint } : {}), ...(o.ca !== undefined ? { caFile: o.ca } : {}) });
+const trustOpts = (o: TrustFlags): TrustOptions => ({
+  ...(o.fingerprint !== undefined ? { fingerprint: o.fingerprint } : {}),
+  ...(o.ca !== undefined ? { caFile: o.ca } : {}),
+});
 
 /** Weak passwords get this many tries at a prompt before enrol gives up. */
 const PASSWORD_TRIES = 3;
 
 async function readPassword(opts: { passwordStdin?: boolean }, confirm: boolean): Promise<string> {
   const pw = await ask('Password: ', true);
-  if (confirm && !opts.passwordStdin && process.stdin.isTTY && (await ask('Repeat password: ', true)) !== pw) die('the passwords differ.');
+  if (confirm && !opts.passwordStdin && process.stdin.isTTY && (await ask('Repeat password: ', true)) !== pw)
+    die('the passwords differ.');
   return pw;
 }
 
@@ -41,18 +45,30 @@ async function secondFactor(code: string | undefined): Promise<{ code: string } 
   if (code !== undefined) return factorOf(code);
   const answer = await askLine('Authentication code (6 digits) or recovery code: ', true);
   if (answer === undefined || answer.trim() === '') {
-    die('this account needs a second factor and none was given: add --code CODE, or put the code on the line after the password (with --password-stdin).', EXIT_NEEDS_INPUT);
+    die(
+      'this account needs a second factor and none was given: add --code CODE, or put the code on the line after the password (with --password-stdin).',
+      EXIT_NEEDS_INPUT,
+    );
   }
   return factorOf(answer);
 }
 
-async function loginAndSave(server: string, tls: TlsChoice, username: string, password: string, code: string | undefined): Promise<void> {
+async function loginAndSave(
+  server: string,
+  tls: TlsChoice,
+  username: string,
+  password: string,
+  code: string | undefined,
+): Promise<void> {
   const client = createNodeClient({ baseUrl: server, ...tls, deviceKey: deviceKey() });
   saveProfile({ ...readProfile(), server, username }); // remembered even if this device must wait for approval
   const first = await client.login(username, password, `palisade-chat on ${hostname()}`, process.platform);
   const res = 'mfaRequired' in first ? await client.api.loginMfa(first.challenge, await secondFactor(code)) : first;
   saveToken(res.token);
-  if (res.mfaEnrolmentDueBy) process.stderr.write(`enrol a second factor before ${res.mfaEnrolmentDueBy}: run \`${invocationName()} mfa enrol\`\n`);
+  if (res.mfaEnrolmentDueBy)
+    process.stderr.write(
+      `enrol a second factor before ${res.mfaEnrolmentDueBy}: run \`${invocationName()} mfa enrol\`\n`,
+    );
   saveProfile({ server, username, userId: res.userId });
   process.stderr.write(`logged in as ${username} (device ${res.deviceId}); session valid until ${res.expiresAt}\n`);
 }
@@ -69,11 +85,15 @@ async function assertTokenUsable(api: Api, token: string): Promise<void> {
     if (e instanceof PalisadeError && e.status === 404) return;
     throw e;
   }
-  if (!valid) die('token_invalid: this token cannot enrol: it is unknown, used or expired, or the invite still awaits a second admin\'s approval. Ask an admin for a new one (nothing else was sent).');
+  if (!valid)
+    die(
+      "token_invalid: this token cannot enrol: it is unknown, used or expired, or the invite still awaits a second admin's approval. Ask an admin for a new one (nothing else was sent).",
+    );
 }
 
 /** Options of `palisade-chat enrol`. */
-export type EnrolOptions = TokenSource & TrustFlags & { server: string; username: string; displayName?: string; passwordStdin?: boolean };
+export type EnrolOptions = TokenSource &
+  TrustFlags & { server: string; username: string; displayName?: string; passwordStdin?: boolean };
 
 /**
  * `enrol`: the server's certificate is settled first, then the token, then the password; a weak
@@ -88,11 +108,19 @@ export async function enrolCommand(o: EnrolOptions): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const password = await readPassword(o, true);
     try {
-      await client.api.enrol({ token, username: o.username, password, ...(o.displayName ? { displayName: o.displayName } : {}) });
+      await client.api.enrol({
+        token,
+        username: o.username,
+        password,
+        ...(o.displayName ? { displayName: o.displayName } : {}),
+      });
       return await loginAndSave(o.server, tls, o.username, password, undefined); // a new account has no second factor yet
     } catch (e) {
-      if (!(e instanceof PalisadeError) || e.code !== 'weak_password' || o.passwordStdin || attempt >= PASSWORD_TRIES) throw e;
-      process.stderr.write(`palisade-chat: ${withInvocation(describeError(e))} (try ${attempt + 1} of ${PASSWORD_TRIES})\n`);
+      if (!(e instanceof PalisadeError) || e.code !== 'weak_password' || o.passwordStdin || attempt >= PASSWORD_TRIES)
+        throw e;
+      process.stderr.write(
+        `palisade-chat: ${withInvocation(describeError(e))} (try ${attempt + 1} of ${PASSWORD_TRIES})\n`,
+      );
     }
   }
 }

@@ -1,6 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fingerprintNames, normaliseFingerprint, probeServer, type NodeTlsOptions, type ServerProbe } from '../node/index.js';
+import {
+  fingerprintNames,
+  normaliseFingerprint,
+  probeServer,
+  type NodeTlsOptions,
+  type ServerProbe,
+} from '../node/index.js';
 import { readTrust, saveTrust, type Trust } from './profile.js';
 import { ask, die } from './prompt.js';
 
@@ -51,7 +57,9 @@ async function probe(server: string, ca?: string): Promise<ServerProbe> {
 
 function checkFingerprint(p: ServerProbe, expected: string | undefined): void {
   if (expected !== undefined && !fingerprintNames(expected, p)) {
-    die(`the server's certificate fingerprint ${p.fingerprint} does not match --fingerprint; do not continue unless you know why.`);
+    die(
+      `the server's certificate fingerprint ${p.fingerprint} does not match --fingerprint; do not continue unless you know why.`,
+    );
   }
 }
 
@@ -66,15 +74,24 @@ function readCaFile(caFile: string): string {
     new X509Certificate(pem);
     return pem;
   } catch (e) {
-    die(`cannot use --ca ${caFile}: ${(e as NodeJS.ErrnoException).code ?? 'not a PEM certificate'}. Give the CA certificate in PEM form.`);
+    die(
+      `cannot use --ca ${caFile}: ${(e as NodeJS.ErrnoException).code ?? 'not a PEM certificate'}. Give the CA certificate in PEM form.`,
+    );
   }
 }
 
 /** A private CA (`--ca FILE`, or the saved one): the server's chain must verify against it, host name included. */
-async function trustCa(server: string, pem: string, label: string, fingerprint: string | undefined): Promise<TlsChoice> {
+async function trustCa(
+  server: string,
+  pem: string,
+  label: string,
+  fingerprint: string | undefined,
+): Promise<TlsChoice> {
   const p = await probe(server, pem);
   if (!p.authorized) {
-    die(`the server's certificate does not verify against ${label} (${p.authorizationError ?? 'unknown'}): it was issued by "${p.issuer}". Check that this is the CA that issued it and that the URL uses a name the certificate holds.`);
+    die(
+      `the server's certificate does not verify against ${label} (${p.authorizationError ?? 'unknown'}): it was issued by "${p.issuer}". Check that this is the CA that issued it and that the URL uses a name the certificate holds.`,
+    );
   }
   checkFingerprint(p, fingerprint);
   saveTrust({ server, kind: 'ca', ca: pem });
@@ -89,16 +106,22 @@ async function firstUse(server: string, fingerprint: string | undefined): Promis
     return { server, kind: 'system' };
   }
   if (p.authorizationError === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    die(`the server's certificate is issued by a trusted CA but does not name ${new URL(server).hostname}; use the host name the certificate was issued for.`);
+    die(
+      `the server's certificate is issued by a trusted CA but does not name ${new URL(server).hostname}; use the host name the certificate was issued for.`,
+    );
   }
   if (!p.selfSigned) {
-    die(`the server's certificate does not verify (${p.authorizationError ?? 'unknown'}): it was issued by "${p.issuer}", which this computer does not trust.\n` +
-      'Ask your administrator for that CA\'s certificate (PEM) and add --ca FILE (it is saved for later commands), or set NODE_EXTRA_CA_CERTS=FILE.');
+    die(
+      `the server's certificate does not verify (${p.authorizationError ?? 'unknown'}): it was issued by "${p.issuer}", which this computer does not trust.\n` +
+        "Ask your administrator for that CA's certificate (PEM) and add --ca FILE (it is saved for later commands), or set NODE_EXTRA_CA_CERTS=FILE.",
+    );
   }
   // SECURITY: trust on first use, only for a self-signed certificate, only once confirmed.
   if (fingerprint !== undefined) checkFingerprint(p, fingerprint);
   else {
-    process.stderr.write(`The server presents a self-signed certificate with SHA-256 fingerprint\n  ${p.fingerprint}\nCompare it with the one the server printed at start.\n`);
+    process.stderr.write(
+      `The server presents a self-signed certificate with SHA-256 fingerprint\n  ${p.fingerprint}\nCompare it with the one the server printed at start.\n`,
+    );
     if (!process.stdin.isTTY) die('not a terminal: pass --fingerprint <sha256> to confirm the certificate.');
     if (!(await confirm('Trust this certificate? [y/N] '))) die('certificate not trusted; nothing was sent.');
   }
@@ -109,15 +132,25 @@ async function firstUse(server: string, fingerprint: string | undefined): Promis
  * A pinned key that no longer matches. SECURITY: never accepted silently: only with `--fingerprint`
  * naming the certificate the server presents now, or a `y` typed at a terminal after the warning.
  */
-async function replacePin(server: string, pinned: string, p: ServerProbe, fingerprint: string | undefined): Promise<Trust> {
+async function replacePin(
+  server: string,
+  pinned: string,
+  p: ServerProbe,
+  fingerprint: string | undefined,
+): Promise<Trust> {
   const text = pinMismatchText(pinned, p.keyFingerprint, p.fingerprint);
-  if (!p.authorized && !p.selfSigned) die(`${text}\nThe new certificate is issued by "${p.issuer}", which this computer does not trust: add --ca FILE with that CA's certificate instead.`);
+  if (!p.authorized && !p.selfSigned)
+    die(
+      `${text}\nThe new certificate is issued by "${p.issuer}", which this computer does not trust: add --ca FILE with that CA's certificate instead.`,
+    );
   if (fingerprint !== undefined) {
-    if (!fingerprintNames(fingerprint, p)) die(`${text}\n(--fingerprint ${fingerprint} does not name it either: nothing was changed.)`);
+    if (!fingerprintNames(fingerprint, p))
+      die(`${text}\n(--fingerprint ${fingerprint} does not name it either: nothing was changed.)`);
   } else {
     if (!process.stdin.isTTY) die(text);
     process.stderr.write(`palisade-chat: ${text}\n`);
-    if (!(await confirm('Replace the trusted key with the presented one? [y/N] '))) die('the trusted key was not changed; nothing was sent.');
+    if (!(await confirm('Replace the trusted key with the presented one? [y/N] ')))
+      die('the trusted key was not changed; nothing was sent.');
   }
   process.stderr.write(`replaced the trusted key ${pinned} with ${p.keyFingerprint}\n`);
   return p.authorized ? { server, kind: 'system' } : { server, kind: 'pin', key: p.keyFingerprint };
@@ -154,6 +187,7 @@ export async function trustServer(server: string, o: TrustOptions = {}): Promise
 export function describeTrust(t: Trust | undefined): string {
   if (!t) return 'no server trusted yet';
   if (t.kind === 'system') return `${t.server}: a certificate authority this computer trusts (host name checked)`;
-  if (t.kind === 'ca') return `${t.server}: the private CA saved with --ca (${new X509Certificate(t.ca).subject.replace(/\n/g, ', ')})`;
+  if (t.kind === 'ca')
+    return `${t.server}: the private CA saved with --ca (${new X509Certificate(t.ca).subject.replace(/\n/g, ', ')})`;
   return `${t.server}: the pinned public key ${t.key} (self-signed; renewals with the same key keep working)`;
 }

@@ -100,12 +100,15 @@ class LoopbackListener {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const e = this.expected;
-    if (this.done || !e) return page(res, 410, 'Palisade: this sign-in link is no longer in use; you can close this tab.');
+    if (this.done || !e)
+      return page(res, 410, 'Palisade: this sign-in link is no longer in use; you can close this tab.');
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${this.port}`);
     // SECURITY: the Host check stops a web page that rebinds its own name to 127.0.0.1 from talking to us.
-    if (req.method !== 'GET' || req.headers.host !== `127.0.0.1:${this.port}` || url.pathname !== SSO_LOOPBACK_PATH) return page(res, 404, 'Palisade: not found.');
+    if (req.method !== 'GET' || req.headers.host !== `127.0.0.1:${this.port}` || url.pathname !== SSO_LOOPBACK_PATH)
+      return page(res, 404, 'Palisade: not found.');
     const completion = url.searchParams.get('c') ?? '';
-    if (url.searchParams.get('ssoId') !== e.ssoId || !SECRET.test(completion)) return page(res, 400, 'Palisade: this is not the sign-in this device is waiting for.');
+    if (url.searchParams.get('ssoId') !== e.ssoId || !SECRET.test(completion))
+      return page(res, 400, 'Palisade: this is not the sign-in this device is waiting for.');
     this.done = true;
     e.complete(completion).then(
       (grant) => {
@@ -113,7 +116,11 @@ class LoopbackListener {
         e.resolve(grant);
       },
       (err: unknown) => {
-        page(res, 400, `Palisade: the sign-in on ${e.deviceName} failed (${err instanceof PalisadeError ? err.code : 'error'}); start again on the device.`);
+        page(
+          res,
+          400,
+          `Palisade: the sign-in on ${e.deviceName} failed (${err instanceof PalisadeError ? err.code : 'error'}); start again on the device.`,
+        );
         e.reject(err);
       },
     );
@@ -149,12 +156,23 @@ export async function ssoLoopbackSignIn(api: Api, opts: LoopbackSignInOptions): 
   let timer: NodeJS.Timeout | undefined;
   try {
     const start = await api.ssoStart(opts.deviceName, opts.platform, { loopback: { port: listener.port } });
-    const waiting = listener.wait({ ssoId: start.ssoId, deviceName: opts.deviceName, complete: async (c) => {
-      const grant = await api.ssoComplete(start.ssoId, c);
-      if (!grant) throw new PalisadeError({ code: 'sso_completion_required', message: 'the server did not hand out the session' });
-      return grant;
-    } });
-    const timeoutMs = Math.max(1, Math.min(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, Date.parse(start.expiresAt) - Date.now()));
+    const waiting = listener.wait({
+      ssoId: start.ssoId,
+      deviceName: opts.deviceName,
+      complete: async (c) => {
+        const grant = await api.ssoComplete(start.ssoId, c);
+        if (!grant)
+          throw new PalisadeError({
+            code: 'sso_completion_required',
+            message: 'the server did not hand out the session',
+          });
+        return grant;
+      },
+    });
+    const timeoutMs = Math.max(
+      1,
+      Math.min(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, Date.parse(start.expiresAt) - Date.now()),
+    );
     timer = setTimeout(() => listener.fail(new SsoLoopbackTimeoutError(Math.ceil(timeoutMs / 60_000))), timeoutMs);
     Promise.resolve()
       .then(() => opts.onBrowserUrl(start.browserUrl, start.expiresAt))

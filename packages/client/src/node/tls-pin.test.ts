@@ -15,8 +15,28 @@ const dir = mkdtempSync(join(tmpdir(), 'palisade-pin-'));
 function selfSigned(name: string, keyName: string, newKey: boolean): { cert: string; key: string } {
   const keyFile = join(dir, `${keyName}.key`);
   const certFile = join(dir, `${name}.pem`);
-  const keyArgs = newKey ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile] : ['-key', keyFile];
-  execFileSync('openssl', ['req', '-x509', ...keyArgs, '-out', certFile, '-days', '2', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-addext', 'basicConstraints=critical,CA:FALSE'], { stdio: 'ignore' });
+  const keyArgs = newKey
+    ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile]
+    : ['-key', keyFile];
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      ...keyArgs,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
 }
 
@@ -56,7 +76,11 @@ describe('public-key pins', () => {
     expect(check('ignored.example', raw(a2.cert))).toBeUndefined();
     const err = check('localhost', raw(b.cert));
     expect(err).toBeInstanceOf(PinMismatchError);
-    expect(err).toMatchObject({ pinned: publicKeyFingerprint(a1.cert), presented: publicKeyFingerprint(b.cert), certFingerprint: new X509Certificate(b.cert).fingerprint256 });
+    expect(err).toMatchObject({
+      pinned: publicKeyFingerprint(a1.cert),
+      presented: publicKeyFingerprint(b.cert),
+      certFingerprint: new X509Certificate(b.cert).fingerprint256,
+    });
   });
 });
 
@@ -76,7 +100,10 @@ describe('pinned HTTPS transport against a real TLS server', () => {
     const pin = publicKeyFingerprint(a1.cert);
     for (const pair of [a1, a2]) {
       const url = await serve(pair);
-      await expect(nodeHttp({ baseUrl: url, pinnedKey: pin }).request('GET', '/x', undefined, {})).resolves.toEqual({ status: 200, body: { ok: true } });
+      await expect(nodeHttp({ baseUrl: url, pinnedKey: pin }).request('GET', '/x', undefined, {})).resolves.toEqual({
+        status: 200,
+        body: { ok: true },
+      });
       await new Promise<void>((r) => server!.close(() => r()));
       server = undefined;
     }
@@ -85,19 +112,30 @@ describe('pinned HTTPS transport against a real TLS server', () => {
   it('refuses a different key before sending a request, and the probe shows why the system store refuses it', async () => {
     const url = await serve(b);
     requests = 0;
-    const err = await nodeHttp({ baseUrl: url, pinnedKey: publicKeyFingerprint(a1.cert) }).request('POST', '/v1/login', '{"password":"x"}', {}).catch((e: unknown) => e);
+    const err = await nodeHttp({ baseUrl: url, pinnedKey: publicKeyFingerprint(a1.cert) })
+      .request('POST', '/v1/login', '{"password":"x"}', {})
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PinMismatchError);
     expect(requests).toBe(0);
     // The handshake check alone (a certificate swapped in after the probe, trusted as a CA): refused too.
     const swapped = await new Promise<unknown>((resolve) => {
-      const req = request(`${url}/v1/login`, { method: 'POST', ca: b.cert, checkServerIdentity: pinCheck(publicKeyFingerprint(a1.cert)) }, () => resolve('answered'));
+      const req = request(
+        `${url}/v1/login`,
+        { method: 'POST', ca: b.cert, checkServerIdentity: pinCheck(publicKeyFingerprint(a1.cert)) },
+        () => resolve('answered'),
+      );
       req.on('error', resolve);
       req.end('{"password":"x"}');
     });
     expect(swapped).toBeInstanceOf(PinMismatchError);
     expect(requests).toBe(0);
     const probe = await probeServer(url);
-    expect(probe).toMatchObject({ authorized: false, authorizationError: 'DEPTH_ZERO_SELF_SIGNED_CERT', selfSigned: true, keyFingerprint: publicKeyFingerprint(b.cert) });
+    expect(probe).toMatchObject({
+      authorized: false,
+      authorizationError: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+      selfSigned: true,
+      keyFingerprint: publicKeyFingerprint(b.cert),
+    });
     expect(requests).toBe(0);
   });
 });

@@ -3,7 +3,10 @@ import type { PeerCertificate } from 'node:tls';
 
 /** Colon-separated upper-case hex, the format of Node's `fingerprint256` and the server's banner. */
 function colonHex(bytes: Buffer): string {
-  return bytes.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+  return bytes
+    .toString('hex')
+    .toUpperCase()
+    .replace(/(..)(?!$)/g, '$1:');
 }
 
 /**
@@ -12,7 +15,11 @@ function colonHex(bytes: Buffer): string {
  */
 export function publicKeyFingerprint(cert: string | Buffer | X509Certificate): string {
   const x = cert instanceof X509Certificate ? cert : new X509Certificate(cert);
-  return colonHex(createHash('sha256').update(x.publicKey.export({ type: 'spki', format: 'der' })).digest());
+  return colonHex(
+    createHash('sha256')
+      .update(x.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest(),
+  );
 }
 
 /** Hex digits only, upper case: fingerprints compare with or without colons, in any case. */
@@ -26,7 +33,9 @@ export function normaliseFingerprint(s: string): string {
  */
 export function fingerprintNames(given: string, cert: { fingerprint: string; keyFingerprint: string }): boolean {
   const g = normaliseFingerprint(given);
-  return g.length === 64 && (g === normaliseFingerprint(cert.fingerprint) || g === normaliseFingerprint(cert.keyFingerprint));
+  return (
+    g.length === 64 && (g === normaliseFingerprint(cert.fingerprint) || g === normaliseFingerprint(cert.keyFingerprint))
+  );
 }
 
 /** The pinned key no longer matches the key the server presents. */
@@ -56,6 +65,8 @@ export function pinCheck(pinned: string): (host: string, cert: PeerCertificate) 
     if (!cert?.raw) return new Error('the server sent no certificate');
     const x = new X509Certificate(cert.raw);
     const presented = publicKeyFingerprint(x);
-    return normaliseFingerprint(presented) === normaliseFingerprint(pinned) ? undefined : new PinMismatchError(pinned, presented, x.fingerprint256);
+    return normaliseFingerprint(presented) === normaliseFingerprint(pinned)
+      ? undefined
+      : new PinMismatchError(pinned, presented, x.fingerprint256);
   };
 }

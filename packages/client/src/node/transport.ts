@@ -33,7 +33,8 @@ interface ResolvedTls {
 async function resolveTls(opts: NodeTlsOptions): Promise<ResolvedTls> {
   if (opts.pinnedKey === undefined) return { ca: opts.ca };
   const probe = await probeServer(opts.baseUrl);
-  if (normaliseFingerprint(probe.keyFingerprint) !== normaliseFingerprint(opts.pinnedKey)) throw new PinMismatchError(opts.pinnedKey, probe.keyFingerprint, probe.fingerprint);
+  if (normaliseFingerprint(probe.keyFingerprint) !== normaliseFingerprint(opts.pinnedKey))
+    throw new PinMismatchError(opts.pinnedKey, probe.keyFingerprint, probe.fingerprint);
   // SECURITY: a self-signed certificate is trusted only as itself; otherwise its chain must verify as
   // usual. Either way the handshake re-checks the pin, so a certificate swapped in between fails.
   return { ca: probe.selfSigned ? probe.pem : opts.ca, checkServerIdentity: pinCheck(opts.pinnedKey) };
@@ -43,7 +44,9 @@ async function resolveTls(opts: NodeTlsOptions): Promise<ResolvedTls> {
 export function nodeHttp(opts: NodeTlsOptions): HttpTransport {
   let agent: Promise<Agent> | undefined;
   const getAgent = (): Promise<Agent> => {
-    agent ??= resolveTls(opts).then((tls) => new Agent({ keepAlive: true, ...tls, minVersion: 'TLSv1.2', maxSockets: 16 }));
+    agent ??= resolveTls(opts).then(
+      (tls) => new Agent({ keepAlive: true, ...tls, minVersion: 'TLSv1.2', maxSockets: 16 }),
+    );
     agent.catch(() => (agent = undefined)); // a failed check is tried again on the next request
     return agent;
   };
@@ -54,7 +57,19 @@ export function nodeHttp(opts: NodeTlsOptions): HttpTransport {
       return new Promise((resolve, reject) => {
         const data = bodyText;
         const req = request(
-          { agent: a, hostname: base.hostname, port: base.port || 443, method, path, headers: { ...headers, ...(data !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) } },
+          {
+            agent: a,
+            hostname: base.hostname,
+            port: base.port || 443,
+            method,
+            path,
+            headers: {
+              ...headers,
+              ...(data !== undefined
+                ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }
+                : {}),
+            },
+          },
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
@@ -101,7 +116,13 @@ export function nodeSockets(opts: NodeTlsOptions): SocketFactory {
           if (closed) return void s.onclose?.(1000, 'closed');
           // SECURITY: a server message larger than the protocol bound is refused (1009), so a hostile or
           // broken server cannot make the client buffer without limit.
-          const w = new WebSocket(`wss://${base.host}${path}`, { ...tls, minVersion: 'TLSv1.2', perMessageDeflate: false, handshakeTimeout: 10_000, maxPayload: MAX_SERVER_FRAME_BYTES } as WebSocket.ClientOptions);
+          const w = new WebSocket(`wss://${base.host}${path}`, {
+            ...tls,
+            minVersion: 'TLSv1.2',
+            perMessageDeflate: false,
+            handshakeTimeout: 10_000,
+            maxPayload: MAX_SERVER_FRAME_BYTES,
+          } as WebSocket.ClientOptions);
           ws = w;
           w.on('open', () => s.onopen?.());
           w.on('message', (d) => s.onmessage?.((d as Buffer).toString())); // binaryType 'nodebuffer': one Buffer per message
@@ -141,24 +162,38 @@ export function probeServer(baseUrl: string, opts: { ca?: string } = {}): Promis
   const u = new URL(baseUrl);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve, reject) => {
-    const sock = connect({ host, port: Number(u.port || 443), servername: /^[\d.]+$|:/.test(host) ? undefined : host, rejectUnauthorized: false, ...(opts.ca ? { ca: opts.ca } : {}) }, () => {
-      const cert = sock.getPeerCertificate();
-      const authorized = sock.authorized;
-      const why = sock.authorizationError;
-      sock.end();
-      if (!cert?.raw) return reject(new Error('server sent no certificate'));
-      const x = new X509Certificate(cert.raw);
-      resolve({
-        pem: x.toString(),
-        fingerprint: x.fingerprint256,
-        keyFingerprint: publicKeyFingerprint(x),
-        authorized,
-        ...(why ? { authorizationError: typeof why === 'string' ? why : (why as Error & { code?: string }).code ?? why.message } : {}),
-        // Not checkIssued: it also wants keyCertSign, which a server certificate does not carry.
-        selfSigned: x.subject === x.issuer && x.verify(x.publicKey),
-        issuer: x.issuer.replace(/\n/g, ', '),
-      });
-    });
+    const sock = connect(
+      {
+        host,
+        port: Number(u.port || 443),
+        servername: /^[\d.]+$|:/.test(host) ? undefined : host,
+        rejectUnauthorized: false,
+        ...(opts.ca ? { ca: opts.ca } : {}),
+      },
+      () => {
+        const cert = sock.getPeerCertificate();
+        const authorized = sock.authorized;
+        const why = sock.authorizationError;
+        sock.end();
+        if (!cert?.raw) return reject(new Error('server sent no certificate'));
+        const x = new X509Certificate(cert.raw);
+        resolve({
+          pem: x.toString(),
+          fingerprint: x.fingerprint256,
+          keyFingerprint: publicKeyFingerprint(x),
+          authorized,
+          ...(why
+            ? {
+                authorizationError:
+                  typeof why === 'string' ? why : ((why as Error & { code?: string }).code ?? why.message),
+              }
+            : {}),
+          // Not checkIssued: it also wants keyCertSign, which a server certificate does not carry.
+          selfSigned: x.subject === x.issuer && x.verify(x.publicKey),
+          issuer: x.issuer.replace(/\n/g, ', '),
+        });
+      },
+    );
     sock.on('error', reject);
     sock.setTimeout(10_000, () => sock.destroy(new Error('timed out')));
   });

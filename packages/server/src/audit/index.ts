@@ -1,2 +1,2 @@
 /** Audit: append-only records of security-relevant actions (address and details sealed), written in the change's transaction. */
-export {  openAudit, recordAudit, type AuditEntry, type OpenedAudit } from './record.js';
+export { openAudit, recordAudit, type AuditEntry, type OpenedAudit } from './record.js';

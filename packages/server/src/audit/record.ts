@@ -51,13 +51,28 @@ export interface OpenedAudit {
   details: Record<string, unknown>;
 }
 
-type AuditRow = { id: number; uid: string | null; at: number; actor_id: string | null; action: string; target: string | null; address: string | null; outcome: 'success' | 'failure'; details: string };
+type AuditRow = {
+  id: number;
+  uid: string | null;
+  at: number;
+  actor_id: string | null;
+  action: string;
+  target: string | null;
+  address: string | null;
+  outcome: 'success' | 'failure';
+  details: string;
+};
 
 /** Opens an audit row's sealed address and details. */
 export async function openAudit(sealer: Sealer, r: AuditRow): Promise<OpenedAudit> {
   const id = Number(r.id);
   return {
-    id, at: Number(r.at), actorId: r.actor_id, action: r.action, target: r.target, outcome: r.outcome,
+    id,
+    at: Number(r.at),
+    actorId: r.actor_id,
+    action: r.action,
+    target: r.target,
+    outcome: r.outcome,
     address: r.address === null ? null : await sealer.openText(r.address, auditAad('address', r.uid, id)),
     details: JSON.parse(await sealer.openText(r.details, auditAad('details', r.uid, id))) as Record<string, unknown>,
   };

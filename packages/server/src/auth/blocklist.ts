@@ -20,13 +20,21 @@ const load = (name: string) => createRequire(import.meta.url)(name) as LanguageP
 export function commonPasswords(): Set<string> {
   if (cached) return cached;
   const words = load('@zxcvbn-ts/language-common').dictionary['passwords-common'];
-  if (!Array.isArray(words) || words.length < 10_000) throw new Error('password blocklist missing from @zxcvbn-ts/language-common');
+  if (!Array.isArray(words) || words.length < 10_000)
+    throw new Error('password blocklist missing from @zxcvbn-ts/language-common');
   cached = new Set([...words.map((w) => w.toLowerCase()), ...FAMOUS_PHRASES]);
   return cached;
 }
 
 /** Passphrases published as examples (xkcd 936 and friends): as good as on every cracking list. */
-const FAMOUS_PHRASES = ['correcthorsebatterystaple', 'trustno1', 'iloveyou', 'letmein', 'opensesame', 'thequickbrownfoxjumpsoverthelazydog'];
+const FAMOUS_PHRASES = [
+  'correcthorsebatterystaple',
+  'trustno1',
+  'iloveyou',
+  'letmein',
+  'opensesame',
+  'thequickbrownfoxjumpsoverthelazydog',
+];
 
 /**
  * The strength estimator (zxcvbn-ts: dictionaries of passwords, names, English words and Wikipedia
@@ -35,7 +43,9 @@ const FAMOUS_PHRASES = ['correcthorsebatterystaple', 'trustno1', 'iloveyou', 'le
  */
 export function strengthEstimator(): ZxcvbnFactory {
   if (estimator) return estimator;
-  const { ZxcvbnFactory: Factory } = createRequire(import.meta.url)('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
+  const { ZxcvbnFactory: Factory } = createRequire(import.meta.url)(
+    '@zxcvbn-ts/core',
+  ) as typeof import('@zxcvbn-ts/core');
   const common = load('@zxcvbn-ts/language-common');
   const en = load('@zxcvbn-ts/language-en');
   estimator = new Factory({
@@ -50,12 +60,32 @@ export function strengthEstimator(): ZxcvbnFactory {
   return estimator;
 }
 
-
-const LEET: Record<string, string> = { '@': 'a', '4': 'a', '8': 'b', '(': 'c', '3': 'e', '6': 'g', '9': 'g', '#': 'h', '1': 'i', '!': 'i', '|': 'l', '0': 'o', '$': 's', '5': 's', '7': 't', '+': 't', '2': 'z' };
+const LEET: Record<string, string> = {
+  '@': 'a',
+  '4': 'a',
+  '8': 'b',
+  '(': 'c',
+  '3': 'e',
+  '6': 'g',
+  '9': 'g',
+  '#': 'h',
+  '1': 'i',
+  '!': 'i',
+  '|': 'l',
+  '0': 'o',
+  $: 's',
+  '5': 's',
+  '7': 't',
+  '+': 't',
+  '2': 'z',
+};
 
 /** The password with l33t substitutions undone, lower-cased, separators removed. */
 function deLeet(lower: string): string {
-  return [...lower].map((c) => LEET[c] ?? c).join('').replace(/[^\p{L}\p{N}]/gu, '');
+  return [...lower]
+    .map((c) => LEET[c] ?? c)
+    .join('')
+    .replace(/[^\p{L}\p{N}]/gu, '');
 }
 
 /** The shortest unit the string is a repetition of (`abcabcab` -> `abc`), or the string itself. */
@@ -67,7 +97,14 @@ export function repeatedUnit(s: string): string {
   return s;
 }
 
-const WALKS = ['qwertyuiopasdfghjklzxcvbnm', 'qwertzuiopasdfghjklyxcvbnm', 'azertyuiopqsdfghjklmwxcvbn', '1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p', 'abcdefghijklmnopqrstuvwxyz', '01234567890123456789'];
+const WALKS = [
+  'qwertyuiopasdfghjklzxcvbnm',
+  'qwertzuiopasdfghjklyxcvbnm',
+  'azertyuiopqsdfghjklmwxcvbn',
+  '1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p',
+  'abcdefghijklmnopqrstuvwxyz',
+  '01234567890123456789',
+];
 
 /** True when the string runs along a keyboard row, the alphabet or the digits (either direction). */
 export function isWalk(s: string): boolean {
@@ -85,7 +122,14 @@ export function normalisedForms(password: string): string[] {
   const forms = new Set<string>([lower, lower.replace(/[^\p{L}\p{N}]/gu, '')]);
   for (const base of [lower.replace(/[^\p{L}\p{N}]/gu, ''), deLeet(lower)]) {
     const trimmed = base.replace(/^\d+/, '').replace(/\d+$/, '');
-    for (const f of [base, trimmed, repeatedUnit(base), repeatedUnit(trimmed), trimmed && repeatedUnit(trimmed.replace(/\d+$/, ''))]) if (f) forms.add(f);
+    for (const f of [
+      base,
+      trimmed,
+      repeatedUnit(base),
+      repeatedUnit(trimmed),
+      trimmed && repeatedUnit(trimmed.replace(/\d+$/, '')),
+    ])
+      if (f) forms.add(f);
   }
   return [...forms];
 }
@@ -94,8 +138,10 @@ export function normalisedForms(password: string): string[] {
 export function blocklistReason(password: string): string | undefined {
   const common = commonPasswords();
   const forms = normalisedForms(password);
-  if (forms.some((f) => common.has(f))) return 'it is a common or breached password, or one with small changes (l33t, repeats, added digits)';
-  if (forms.some((f) => isWalk(f) || isWalk(repeatedUnit(f)))) return 'it follows a keyboard row, the alphabet or a run of numbers';
+  if (forms.some((f) => common.has(f)))
+    return 'it is a common or breached password, or one with small changes (l33t, repeats, added digits)';
+  if (forms.some((f) => isWalk(f) || isWalk(repeatedUnit(f))))
+    return 'it follows a keyboard row, the alphabet or a run of numbers';
   if (new Set(password).size < 5) return 'it uses too few different characters';
   return undefined;
 }

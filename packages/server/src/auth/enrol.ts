@@ -29,9 +29,24 @@ export async function issueBootstrapToken(deps: AuthDeps): Promise<{ token: stri
     await tx
       .insertInto('enrolment_tokens')
       // The first account holds both administrative roles (org and security) so it can set up the rest.
-      .values({ token_hash: sha256Hex(token), kind: 'bootstrap', role: 'member', grants: JSON.stringify(['org_admin', 'security_admin']), created_by: null, created_at: now, expires_at: expiresAt, used_at: null, used_by: null })
+      .values({
+        token_hash: sha256Hex(token),
+        kind: 'bootstrap',
+        role: 'member',
+        grants: JSON.stringify(['org_admin', 'security_admin']),
+        created_by: null,
+        created_at: now,
+        expires_at: expiresAt,
+        used_at: null,
+        used_by: null,
+      })
       .execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId: null, action: 'enrolment.bootstrap_issued', outcome: 'success' });
+    await recordAudit(tx, deps.sealer, {
+      at: now,
+      actorId: null,
+      action: 'enrolment.bootstrap_issued',
+      outcome: 'success',
+    });
     return { token, expiresAt };
   });
 }
@@ -54,9 +69,31 @@ export async function createInvite(
   await deps.db.transaction().execute(async (tx) => {
     await tx
       .insertInto('enrolment_tokens')
-      .values({ token_hash: sha256Hex(token), kind: 'invite', role: opts.role, grants: JSON.stringify(opts.grants ?? []), created_by: createdBy, created_at: now, expires_at: expiresAt, used_at: null, used_by: null, approval_id: opts.approvalId ?? null })
+      .values({
+        token_hash: sha256Hex(token),
+        kind: 'invite',
+        role: opts.role,
+        grants: JSON.stringify(opts.grants ?? []),
+        created_by: createdBy,
+        created_at: now,
+        expires_at: expiresAt,
+        used_at: null,
+        used_by: null,
+        approval_id: opts.approvalId ?? null,
+      })
       .execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId: createdBy, action: 'invite.created', outcome: 'success', details: { role: opts.role, grants: opts.grants ?? [], ttlHours: opts.ttlHours, ...(opts.approvalId ? { approvalId: opts.approvalId } : {}) } });
+    await recordAudit(tx, deps.sealer, {
+      at: now,
+      actorId: createdBy,
+      action: 'invite.created',
+      outcome: 'success',
+      details: {
+        role: opts.role,
+        grants: opts.grants ?? [],
+        ttlHours: opts.ttlHours,
+        ...(opts.approvalId ? { approvalId: opts.approvalId } : {}),
+      },
+    });
   });
   return { token, expiresAt };
 }
@@ -66,7 +103,12 @@ export async function createInvite(
  * usable. Throws `not_found` when the invite is gone or used.
  */
 export async function releaseInvite(deps: AuthDeps, approvalId: string, approvedBy: string): Promise<void> {
-  const r = await deps.db.updateTable('enrolment_tokens').set({ approval_id: null, approved_by: approvedBy }).where('approval_id', '=', approvalId).where('used_at', 'is', null).executeTakeFirst();
+  const r = await deps.db
+    .updateTable('enrolment_tokens')
+    .set({ approval_id: null, approved_by: approvedBy })
+    .where('approval_id', '=', approvalId)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'the invite of this request is gone');
 }
 
@@ -80,9 +122,21 @@ export async function releaseInvite(deps: AuthDeps, approvalId: string, approved
 export async function checkEnrolToken(deps: AuthDeps, token: string, address: string): Promise<boolean> {
   deps.limiter.checkSource('enrol', address);
   const now = deps.clock.now();
-  const row = await deps.db.selectFrom('enrolment_tokens').select(['used_at', 'expires_at', 'approval_id']).where('token_hash', '=', sha256Hex(token)).executeTakeFirst();
+  const row = await deps.db
+    .selectFrom('enrolment_tokens')
+    .select(['used_at', 'expires_at', 'approval_id'])
+    .where('token_hash', '=', sha256Hex(token))
+    .executeTakeFirst();
   const valid = row !== undefined && row.used_at === null && row.expires_at > now && row.approval_id === null;
-  if (!valid) await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure', details: { reason: 'token check' } });
+  if (!valid)
+    await recordAudit(deps.db, deps.sealer, {
+      at: now,
+      actorId: null,
+      action: 'enrolment.failed',
+      address,
+      outcome: 'failure',
+      details: { reason: 'token check' },
+    });
   return valid;
 }
 
@@ -102,7 +156,11 @@ export interface EnrolInput {
  * SECURITY (S9): the source is rate-limited (address and /24 or /64) and the token is looked up BEFORE
  * the password is hashed, so unauthenticated input never costs argon2 work.
  */
-export async function enrol(deps: AuthDeps, input: EnrolInput, address: string): Promise<{ userId: string; role: 'member' | 'guest'; grants: string[] }> {
+export async function enrol(
+  deps: AuthDeps,
+  input: EnrolInput,
+  address: string,
+): Promise<{ userId: string; role: 'member' | 'guest'; grants: string[] }> {
   deps.limiter.checkSource('enrol', address);
   const now = deps.clock.now();
   const tokenHash = sha256Hex(input.token);
@@ -110,19 +168,43 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
   // Checked first outside the transaction, so a failure is audited (a rolled-back record would be
   // lost), and neither argon2 work nor a data key is spent on an enrolment that cannot happen; checked
   // again, atomically, inside.
-  const usable = await deps.db.selectFrom('enrolment_tokens').select(['used_at', 'expires_at', 'kind', 'approval_id']).where('token_hash', '=', tokenHash).executeTakeFirst();
+  const usable = await deps.db
+    .selectFrom('enrolment_tokens')
+    .select(['used_at', 'expires_at', 'kind', 'approval_id'])
+    .where('token_hash', '=', tokenHash)
+    .executeTakeFirst();
   if (!usable || usable.used_at !== null || usable.expires_at <= now) {
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure' });
+    await recordAudit(deps.db, deps.sealer, {
+      at: now,
+      actorId: null,
+      action: 'enrolment.failed',
+      address,
+      outcome: 'failure',
+    });
     throw new AppError('token_invalid');
   }
   if (usable.approval_id !== null) {
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'enrolment.failed', address, outcome: 'failure', details: { reason: 'invite awaits approval' } });
+    await recordAudit(deps.db, deps.sealer, {
+      at: now,
+      actorId: null,
+      action: 'enrolment.failed',
+      address,
+      outcome: 'failure',
+      details: { reason: 'invite awaits approval' },
+    });
     throw new AppError('invite_pending');
   }
   assertUsernameNotReserved(input.username, { bootstrap: usable.kind === 'bootstrap' });
   // Refusals first, so a refused enrolment creates no data key (the unique indexes still decide races).
-  if (await deps.db.selectFrom('users').select('id').where('username', '=', input.username).executeTakeFirst()) throw new AppError('username_taken');
-  assertPasswordAcceptable(input.password, [input.username, ...(input.displayName ? [input.displayName] : []), ...(input.email ? [input.email.split('@')[0]!] : []), ...PRODUCT_WORDS, ...(deps.policy.orgName ? [deps.policy.orgName] : [])]);
+  if (await deps.db.selectFrom('users').select('id').where('username', '=', input.username).executeTakeFirst())
+    throw new AppError('username_taken');
+  assertPasswordAcceptable(input.password, [
+    input.username,
+    ...(input.displayName ? [input.displayName] : []),
+    ...(input.email ? [input.email.split('@')[0]!] : []),
+    ...PRODUCT_WORDS,
+    ...(deps.policy.orgName ? [deps.policy.orgName] : []),
+  ]);
   // SECURITY (S14): the address is an unverified claim: it is neither unique nor searchable until
   // verified, so only an address another account has VERIFIED is refused.
   if (input.email && (await verifiedEmailOwner(deps, input.email))) throw new AppError('email_taken');
@@ -130,7 +212,11 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
   await deps.sealer.prepare(scopeOf.user(userId));
   try {
     return await deps.db.transaction().execute(async (tx) => {
-      const row = await tx.selectFrom('enrolment_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+      const row = await tx
+        .selectFrom('enrolment_tokens')
+        .selectAll()
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst();
       if (!row || row.used_at !== null || row.expires_at <= now) throw new AppError('token_invalid'); // used meanwhile
       if (row.approval_id !== null) throw new AppError('invite_pending');
       const claimed = await tx
@@ -143,7 +229,19 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
       if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('token_invalid');
       await tx
         .insertInto('users')
-        .values({ id: userId, username: input.username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, input.displayName), email: sealForUser(deps, userId, 'users', 'email', userId, input.email && normaliseEmail(input.email)), email_index: null, password_hash: passwordHash, role: row.role, disabled_at: null, created_at: now, mfa_grace_from: now, created_by: row.created_by })
+        .values({
+          id: userId,
+          username: input.username,
+          display_name: sealForUser(deps, userId, 'users', 'display_name', userId, input.displayName),
+          email: sealForUser(deps, userId, 'users', 'email', userId, input.email && normaliseEmail(input.email)),
+          email_index: null,
+          password_hash: passwordHash,
+          role: row.role,
+          disabled_at: null,
+          created_at: now,
+          mfa_grace_from: now,
+          created_by: row.created_by,
+        })
         .execute();
       const grants = JSON.parse(row.grants) as string[];
       // The second person of a two-person invite approved these grants; otherwise the creator did.
@@ -152,12 +250,39 @@ export async function enrol(deps: AuthDeps, input: EnrolInput, address: string):
         const gid = randomId();
         await tx
           .insertInto('role_grants')
-          .values({ id: gid, user_id: userId, role, kind: 'standing', reason: sealInTable(deps.sealer, 'role_grants', 'reason', gid, `granted with the ${row.kind} token`), requested_by: row.created_by, approved_by: approvedBy, approved_at: now, created_at: now, expires_at: null, revoked_at: null })
+          .values({
+            id: gid,
+            user_id: userId,
+            role,
+            kind: 'standing',
+            reason: sealInTable(deps.sealer, 'role_grants', 'reason', gid, `granted with the ${row.kind} token`),
+            requested_by: row.created_by,
+            approved_by: approvedBy,
+            approved_at: now,
+            created_at: now,
+            expires_at: null,
+            revoked_at: null,
+          })
           .execute();
         // SECURITY (S3): an invite grant is a role grant, audited as one when it takes effect.
-        await recordAudit(tx, deps.sealer, { at: now, actorId: row.created_by, action: 'role.granted', target: `${userId}/${role}`, outcome: 'success', details: { kind: 'standing', via: row.kind, approvedBy } });
+        await recordAudit(tx, deps.sealer, {
+          at: now,
+          actorId: row.created_by,
+          action: 'role.granted',
+          target: `${userId}/${role}`,
+          outcome: 'success',
+          details: { kind: 'standing', via: row.kind, approvedBy },
+        });
       }
-      await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'user.enrolled', target: userId, address, outcome: 'success', details: { via: row.kind, role: row.role, grants } });
+      await recordAudit(tx, deps.sealer, {
+        at: now,
+        actorId: userId,
+        action: 'user.enrolled',
+        target: userId,
+        address,
+        outcome: 'success',
+        details: { via: row.kind, role: row.role, grants },
+      });
       return { userId, role: row.role, grants };
     });
   } catch (e) {

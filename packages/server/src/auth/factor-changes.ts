@@ -12,7 +12,18 @@ export const PENDING_ENROLMENT_TTL_MS = 10 * 60_000;
  * revokes the other sessions, so a session that helped an attacker does not outlive the change.
  */
 export async function endOtherSessions(deps: AuthDeps, principal: Principal, address: string | null): Promise<number> {
-  const revoked = await deps.db.transaction().execute((tx) => revokeSessionsInTx(tx, deps, principal.userId, { userId: principal.userId, except: principal.sessionId }, 'admin', address));
+  const revoked = await deps.db
+    .transaction()
+    .execute((tx) =>
+      revokeSessionsInTx(
+        tx,
+        deps,
+        principal.userId,
+        { userId: principal.userId, except: principal.sessionId },
+        'admin',
+        address,
+      ),
+    );
   publishRevoked(deps, revoked);
   return revoked.sessionIds.length;
 }
@@ -26,7 +37,12 @@ export async function dropPendingEnrolments(tx: Executor, userId: string, keepId
   let q = tx.deleteFrom('authenticators').where('user_id', '=', userId).where('confirmed_at', 'is', null);
   if (keepId !== undefined) q = q.where('id', '!=', keepId);
   await q.execute();
-  await tx.deleteFrom('webauthn_challenges').where('user_id', '=', userId).where('purpose', '=', 'register').where('used_at', 'is', null).execute();
+  await tx
+    .deleteFrom('webauthn_challenges')
+    .where('user_id', '=', userId)
+    .where('purpose', '=', 'register')
+    .where('used_at', 'is', null)
+    .execute();
 }
 
 /**
@@ -37,6 +53,11 @@ export async function dropPendingEnrolments(tx: Executor, userId: string, keepId
  */
 export async function dropPendingLogins(tx: Executor, userId: string): Promise<void> {
   await tx.deleteFrom('login_challenges').where('user_id', '=', userId).where('used_at', 'is', null).execute();
-  await tx.deleteFrom('webauthn_challenges').where('user_id', '=', userId).where('purpose', '=', 'second_factor').where('used_at', 'is', null).execute();
+  await tx
+    .deleteFrom('webauthn_challenges')
+    .where('user_id', '=', userId)
+    .where('purpose', '=', 'second_factor')
+    .where('used_at', 'is', null)
+    .execute();
   await tx.deleteFrom('sso_logins').where('user_id', '=', userId).where('completed_at', 'is', null).execute();
 }

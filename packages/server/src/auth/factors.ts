@@ -1,5 +1,13 @@
 import { AppError, type Principal } from '../core/index.js';
-import { newTotpSecret, randomId, randomToken, sha256Hex, TOTP_STEP_SECONDS, totpUri, verifyTotp } from '../crypto/index.js';
+import {
+  newTotpSecret,
+  randomId,
+  randomToken,
+  sha256Hex,
+  TOTP_STEP_SECONDS,
+  totpUri,
+  verifyTotp,
+} from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { Executor } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
@@ -14,16 +22,35 @@ const RECOVERY_CODES = 10;
 
 /** True when the user has a confirmed, enabled second factor (an authenticator app or a passkey). */
 export async function hasActiveFactor(exec: Executor, userId: string): Promise<boolean> {
-  const row = await exec.selectFrom('authenticators').select('id').where('user_id', '=', userId).where('confirmed_at', 'is not', null).where('disabled_at', 'is', null).executeTakeFirst();
+  const row = await exec
+    .selectFrom('authenticators')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('confirmed_at', 'is not', null)
+    .where('disabled_at', 'is', null)
+    .executeTakeFirst();
   if (row) return true;
-  return (await exec.selectFrom('passkeys').select('id').where('user_id', '=', userId).executeTakeFirst()) !== undefined;
+  return (
+    (await exec.selectFrom('passkeys').select('id').where('user_id', '=', userId).executeTakeFirst()) !== undefined
+  );
 }
 
 /** Replaces a user's recovery codes inside the caller's transaction; returns them (shown once). */
 export async function issueRecoveryCodes(tx: Executor, userId: string, now: number): Promise<string[]> {
   const codes = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);
   await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
-  await tx.insertInto('recovery_codes').values(codes.map((c) => ({ id: randomId(), user_id: userId, code_hash: recoveryHash(c), created_at: now, used_at: null }))).execute();
+  await tx
+    .insertInto('recovery_codes')
+    .values(
+      codes.map((c) => ({
+        id: randomId(),
+        user_id: userId,
+        code_hash: recoveryHash(c),
+        created_at: now,
+        used_at: null,
+      })),
+    )
+    .execute();
   return codes;
 }
 
@@ -37,9 +64,26 @@ export async function startTotpEnrolment(deps: AuthDeps, principal: Principal, l
   await deps.sealer.prepare(scopeOf.user(principal.userId));
   await deps.db
     .insertInto('authenticators')
-    .values({ id, user_id: principal.userId, kind: 'totp', label: sealForUser(deps, principal.userId, 'authenticators', 'label', id, label), secret_sealed: await deps.sealer.seal(Buffer.from(secret), totpAad(id), scopeOf.user(principal.userId)), last_used_step: 0, failures: 0, last_failure_at: null, created_at: now, confirmed_at: null, disabled_at: null })
+    .values({
+      id,
+      user_id: principal.userId,
+      kind: 'totp',
+      label: sealForUser(deps, principal.userId, 'authenticators', 'label', id, label),
+      secret_sealed: await deps.sealer.seal(Buffer.from(secret), totpAad(id), scopeOf.user(principal.userId)),
+      last_used_step: 0,
+      failures: 0,
+      last_failure_at: null,
+      created_at: now,
+      confirmed_at: null,
+      disabled_at: null,
+    })
     .execute();
-  return { id, secret, uri: totpUri(secret, 'Palisade', principal.username), expiresAt: new Date(now + PENDING_ENROLMENT_TTL_MS).toISOString() };
+  return {
+    id,
+    secret,
+    uri: totpUri(secret, 'Palisade', principal.username),
+    expiresAt: new Date(now + PENDING_ENROLMENT_TTL_MS).toISOString(),
+  };
 }
 
 /**
@@ -49,8 +93,19 @@ export async function startTotpEnrolment(deps: AuthDeps, principal: Principal, l
  * confirming another needs a recent strong factor, and one started before that factor existed
  * (so without step-up) is refused.
  */
-export async function confirmTotp(deps: AuthDeps, principal: Principal, id: string, code: string, address: string | null = null): Promise<{ recoveryCodes?: string[] }> {
-  const row = await deps.db.selectFrom('authenticators').selectAll().where('id', '=', id).where('user_id', '=', principal.userId).executeTakeFirst();
+export async function confirmTotp(
+  deps: AuthDeps,
+  principal: Principal,
+  id: string,
+  code: string,
+  address: string | null = null,
+): Promise<{ recoveryCodes?: string[] }> {
+  const row = await deps.db
+    .selectFrom('authenticators')
+    .selectAll()
+    .where('id', '=', id)
+    .where('user_id', '=', principal.userId)
+    .executeTakeFirst();
   if (!row || row.confirmed_at !== null) throw new AppError('not_found', 'no pending authenticator with this id');
   const now = deps.clock.now();
   const since = await activeFactorSince(deps.db, principal.userId);
@@ -64,13 +119,30 @@ export async function confirmTotp(deps: AuthDeps, principal: Principal, id: stri
   if (step === undefined) throw new AppError('code_invalid');
   const first = since === undefined;
   const codes = await deps.db.transaction().execute(async (tx) => {
-    const r = await tx.updateTable('authenticators').set({ confirmed_at: now, last_used_step: step }).where('id', '=', id).where('confirmed_at', 'is', null).executeTakeFirst();
+    const r = await tx
+      .updateTable('authenticators')
+      .set({ confirmed_at: now, last_used_step: step })
+      .where('id', '=', id)
+      .where('confirmed_at', 'is', null)
+      .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no pending authenticator with this id');
-    await recordAudit(tx, deps.sealer, { at: now, actorId: principal.userId, action: 'factor.enrolled', target: id, address, outcome: 'success', details: { kind: 'totp', firstFactor: first } });
+    await recordAudit(tx, deps.sealer, {
+      at: now,
+      actorId: principal.userId,
+      action: 'factor.enrolled',
+      target: id,
+      address,
+      outcome: 'success',
+      details: { kind: 'totp', firstFactor: first },
+    });
     if (!first) return undefined;
     await dropPendingEnrolments(tx, principal.userId, id);
     // The first factor makes the session multi-factor; the method is always recorded with the time.
-    await tx.updateTable('sessions').set({ aal: 2, strong_auth_at: now, strong_auth_method: 'totp' }).where('id', '=', principal.sessionId).execute();
+    await tx
+      .updateTable('sessions')
+      .set({ aal: 2, strong_auth_at: now, strong_auth_method: 'totp' })
+      .where('id', '=', principal.sessionId)
+      .execute();
     return issueRecoveryCodes(tx, principal.userId, now);
   });
   await endOtherSessions(deps, principal, address);
@@ -79,27 +151,73 @@ export async function confirmTotp(deps: AuthDeps, principal: Principal, id: stri
 
 /** When the account's oldest active factor was added (undefined when it has none). */
 async function activeFactorSince(exec: Executor, userId: string): Promise<number | undefined> {
-  const totp = await exec.selectFrom('authenticators').select((eb) => eb.fn.min('confirmed_at').as('at')).where('user_id', '=', userId).where('confirmed_at', 'is not', null).where('disabled_at', 'is', null).executeTakeFirst();
-  const pk = await exec.selectFrom('passkeys').select((eb) => eb.fn.min('created_at').as('at')).where('user_id', '=', userId).executeTakeFirst();
+  const totp = await exec
+    .selectFrom('authenticators')
+    .select((eb) => eb.fn.min('confirmed_at').as('at'))
+    .where('user_id', '=', userId)
+    .where('confirmed_at', 'is not', null)
+    .where('disabled_at', 'is', null)
+    .executeTakeFirst();
+  const pk = await exec
+    .selectFrom('passkeys')
+    .select((eb) => eb.fn.min('created_at').as('at'))
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
   const times = [totp?.at, pk?.at].filter((t) => t !== null && t !== undefined).map(Number);
   return times.length === 0 ? undefined : Math.min(...times);
 }
 
 /** The caller's factors, authenticator apps and passkeys alike (never their secrets). */
 export async function listFactors(deps: AuthDeps, principal: Principal) {
-  const rows = await deps.db.selectFrom('authenticators').select(['id', 'kind', 'label', 'created_at', 'confirmed_at', 'disabled_at', 'failures', 'last_used_step']).where('user_id', '=', principal.userId).orderBy('created_at').execute();
-  const keys = await deps.db.selectFrom('passkeys').select(['id', 'label', 'created_at', 'last_used_at', 'device_bound', 'aal_reason']).where('user_id', '=', principal.userId).orderBy('created_at').execute();
-  const left = await deps.db.selectFrom('recovery_codes').select('id').where('user_id', '=', principal.userId).where('used_at', 'is', null).execute();
+  const rows = await deps.db
+    .selectFrom('authenticators')
+    .select(['id', 'kind', 'label', 'created_at', 'confirmed_at', 'disabled_at', 'failures', 'last_used_step'])
+    .where('user_id', '=', principal.userId)
+    .orderBy('created_at')
+    .execute();
+  const keys = await deps.db
+    .selectFrom('passkeys')
+    .select(['id', 'label', 'created_at', 'last_used_at', 'device_bound', 'aal_reason'])
+    .where('user_id', '=', principal.userId)
+    .orderBy('created_at')
+    .execute();
+  const left = await deps.db
+    .selectFrom('recovery_codes')
+    .select('id')
+    .where('user_id', '=', principal.userId)
+    .where('used_at', 'is', null)
+    .execute();
   const iso = (t: number | null) => (t === null ? null : new Date(Number(t)).toISOString());
-  const totp = await Promise.all(rows.map(async (r) => ({
-    id: r.id, kind: r.kind as 'totp' | 'passkey', label: (await openColumn(deps.sealer, 'authenticators', 'label', r.id, r.label)) ?? '', createdAt: iso(r.created_at)!,
-    lastUsedAt: Number(r.last_used_step) > 0 ? iso(Number(r.last_used_step) * TOTP_STEP_SECONDS * 1000) : null,
-    confirmed: r.confirmed_at !== null, disabled: r.disabled_at !== null, failures: r.failures, aal: 2, deviceBound: false, aalReason: 'otp',
-  })));
-  const passkeys = await Promise.all(keys.map(async (k) => ({
-    id: k.id, kind: 'passkey' as const, label: (await openColumn(deps.sealer, 'passkeys', 'label', k.id, k.label)) ?? '', createdAt: iso(k.created_at)!, lastUsedAt: iso(k.last_used_at),
-    confirmed: true, disabled: false, failures: 0, aal: k.device_bound === 1 ? 3 : 2, deviceBound: k.device_bound === 1, aalReason: k.aal_reason,
-  })));
+  const totp = await Promise.all(
+    rows.map(async (r) => ({
+      id: r.id,
+      kind: r.kind as 'totp' | 'passkey',
+      label: (await openColumn(deps.sealer, 'authenticators', 'label', r.id, r.label)) ?? '',
+      createdAt: iso(r.created_at)!,
+      lastUsedAt: Number(r.last_used_step) > 0 ? iso(Number(r.last_used_step) * TOTP_STEP_SECONDS * 1000) : null,
+      confirmed: r.confirmed_at !== null,
+      disabled: r.disabled_at !== null,
+      failures: r.failures,
+      aal: 2,
+      deviceBound: false,
+      aalReason: 'otp',
+    })),
+  );
+  const passkeys = await Promise.all(
+    keys.map(async (k) => ({
+      id: k.id,
+      kind: 'passkey' as const,
+      label: (await openColumn(deps.sealer, 'passkeys', 'label', k.id, k.label)) ?? '',
+      createdAt: iso(k.created_at)!,
+      lastUsedAt: iso(k.last_used_at),
+      confirmed: true,
+      disabled: false,
+      failures: 0,
+      aal: k.device_bound === 1 ? 3 : 2,
+      deviceBound: k.device_bound === 1,
+      aalReason: k.aal_reason,
+    })),
+  );
   return { factors: [...totp, ...passkeys], recoveryCodesLeft: left.length };
 }
 
@@ -107,29 +225,58 @@ export async function listFactors(deps: AuthDeps, principal: Principal) {
  * Removes one of the caller's factors, an authenticator app or a passkey. Needs a recent strong
  * factor; the user's other sessions end.
  */
-export async function removeFactor(deps: AuthDeps, principal: Principal, id: string, address: string | null = null): Promise<void> {
+export async function removeFactor(
+  deps: AuthDeps,
+  principal: Principal,
+  id: string,
+  address: string | null = null,
+): Promise<void> {
   assertRecentStrongAuth(deps, principal);
   const now = deps.clock.now();
   await deps.db.transaction().execute(async (tx) => {
     let kind = 'totp';
-    let n = await tx.deleteFrom('authenticators').where('id', '=', id).where('user_id', '=', principal.userId).executeTakeFirst();
+    let n = await tx
+      .deleteFrom('authenticators')
+      .where('id', '=', id)
+      .where('user_id', '=', principal.userId)
+      .executeTakeFirst();
     if (Number(n.numDeletedRows) === 0) {
       kind = 'passkey';
-      n = await tx.deleteFrom('passkeys').where('id', '=', id).where('user_id', '=', principal.userId).executeTakeFirst();
+      n = await tx
+        .deleteFrom('passkeys')
+        .where('id', '=', id)
+        .where('user_id', '=', principal.userId)
+        .executeTakeFirst();
     }
     if (Number(n.numDeletedRows) === 0) throw new AppError('not_found', 'no such factor');
-    await recordAudit(tx, deps.sealer, { at: now, actorId: principal.userId, action: 'factor.removed', target: id, address, outcome: 'success', details: { kind } });
+    await recordAudit(tx, deps.sealer, {
+      at: now,
+      actorId: principal.userId,
+      action: 'factor.removed',
+      target: id,
+      address,
+      outcome: 'success',
+      details: { kind },
+    });
   });
   await endOtherSessions(deps, principal, address);
 }
 
 /** Replaces the caller's recovery codes. Needs a recent strong factor. */
-export async function regenerateRecoveryCodes(deps: AuthDeps, principal: Principal): Promise<{ recoveryCodes: string[] }> {
+export async function regenerateRecoveryCodes(
+  deps: AuthDeps,
+  principal: Principal,
+): Promise<{ recoveryCodes: string[] }> {
   assertRecentStrongAuth(deps, principal);
   const now = deps.clock.now();
   const codes = await deps.db.transaction().execute(async (tx) => {
     const issued = await issueRecoveryCodes(tx, principal.userId, now);
-    await recordAudit(tx, deps.sealer, { at: now, actorId: principal.userId, action: 'factor.recovery_codes_regenerated', outcome: 'success' });
+    await recordAudit(tx, deps.sealer, {
+      at: now,
+      actorId: principal.userId,
+      action: 'factor.recovery_codes_regenerated',
+      outcome: 'success',
+    });
     return issued;
   });
   return { recoveryCodes: codes };

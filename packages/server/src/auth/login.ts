@@ -13,11 +13,13 @@ import { sealInTable } from '../keys/index.js';
 let dummyHash: Promise<string> | undefined;
 
 /** The growing-delay subject of wrong passwords for one account name from one network. */
-const failureSubject = (username: string, address: string) => `login\u0000${username.toLowerCase()}\u0000${sourceNetwork(address)}`;
+const failureSubject = (username: string, address: string) =>
+  `login\u0000${username.toLowerCase()}\u0000${sourceNetwork(address)}`;
 
 type UserRow = NonNullable<Awaited<ReturnType<typeof findUser>>>;
 
-const findUser = (deps: AuthDeps, username: string) => deps.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+const findUser = (deps: AuthDeps, username: string) =>
+  deps.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
 
 /**
  * Checks the password under the throttles and returns the user, or throws.
@@ -47,8 +49,23 @@ async function passwordStep(deps: AuthDeps, input: LoginRequest, address: string
     // The same statement for every name (no row matches an unknown one): counts for risk and detection.
     // The failure count commits with its record, in a transaction of its own (no change to roll back).
     await deps.db.transaction().execute(async (tx) => {
-      await tx.updateTable('users').set((eb) => ({ password_failures: eb('password_failures', '+', 1) })).where('username', '=', input.username).execute();
-      await recordAudit(tx, deps.sealer, { at: now, actorId: user?.id ?? null, action: 'login.failed', address, outcome: 'failure', details: { step: 'password', ...(user ? { consecutiveFailures: user.password_failures + 1 } : {}), ...(wait > 0 ? { throttled: true } : {}) } });
+      await tx
+        .updateTable('users')
+        .set((eb) => ({ password_failures: eb('password_failures', '+', 1) }))
+        .where('username', '=', input.username)
+        .execute();
+      await recordAudit(tx, deps.sealer, {
+        at: now,
+        actorId: user?.id ?? null,
+        action: 'login.failed',
+        address,
+        outcome: 'failure',
+        details: {
+          step: 'password',
+          ...(user ? { consecutiveFailures: user.password_failures + 1 } : {}),
+          ...(wait > 0 ? { throttled: true } : {}),
+        },
+      });
     });
     if (wait > 0) throw throttled(wait);
     throw new AppError('auth_failed', 'wrong user name or password');
@@ -57,19 +74,43 @@ async function passwordStep(deps: AuthDeps, input: LoginRequest, address: string
   // password is accepted only from a trusted source (a known device or network) instead of being
   // disabled, which would hand anyone a lock-out; the owner's next login from there resets the count.
   const overLimit = user.password_failures >= deps.policy.maxFactorFailures;
-  if ((wait > 0 || overLimit) && !(await isKnownDevice(deps, user.id, input.device.publicKey)) && !(await isKnownNetwork(deps, user.id, address))) {
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: overLimit ? 'failure_limit' : 'throttled', consecutiveFailures: user.password_failures } });
-    if (overLimit) throw new AppError('risk_denied', 'too many failed logins on this account; log in from a device or network you used before, or ask an administrator', { details: { reasons: ['failure_streak'] } });
+  if (
+    (wait > 0 || overLimit) &&
+    !(await isKnownDevice(deps, user.id, input.device.publicKey)) &&
+    !(await isKnownNetwork(deps, user.id, address))
+  ) {
+    await recordAudit(deps.db, deps.sealer, {
+      at: now,
+      actorId: user.id,
+      action: 'login.failed',
+      address,
+      outcome: 'failure',
+      details: { step: overLimit ? 'failure_limit' : 'throttled', consecutiveFailures: user.password_failures },
+    });
+    if (overLimit)
+      throw new AppError(
+        'risk_denied',
+        'too many failed logins on this account; log in from a device or network you used before, or ask an administrator',
+        { details: { reasons: ['failure_streak'] } },
+      );
     throw throttled(wait);
   }
   if (user.disabled_at !== null) {
     // SECURITY: reached only with the right password; the owner learns why, and whom to ask.
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: 'account_disabled' } });
+    await recordAudit(deps.db, deps.sealer, {
+      at: now,
+      actorId: user.id,
+      action: 'login.failed',
+      address,
+      outcome: 'failure',
+      details: { step: 'account_disabled' },
+    });
     throw new AppError('account_disabled');
   }
   // A login through the bypass leaves the network's delay alone: it belongs to whoever else is there.
   if (wait === 0) deps.limiter.clearFailures(subject);
-  if (user.password_failures > 0) await deps.db.updateTable('users').set({ password_failures: 0 }).where('id', '=', user.id).execute();
+  if (user.password_failures > 0)
+    await deps.db.updateTable('users').set({ password_failures: 0 }).where('id', '=', user.id).execute();
   return user;
 }
 
@@ -87,7 +128,14 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
   const user = await passwordStep(deps, input, address, now);
 
   const risk = await assessLogin(deps, user.id, input.device.publicKey, address, user.password_failures);
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.risk_assessed', address, outcome: risk.decision === 'deny' ? 'failure' : 'success', details: { ...risk } });
+  await recordAudit(deps.db, deps.sealer, {
+    at: now,
+    actorId: user.id,
+    action: 'login.risk_assessed',
+    address,
+    outcome: risk.decision === 'deny' ? 'failure' : 'success',
+    details: { ...risk },
+  });
   if (risk.decision === 'deny') throw new AppError('risk_denied', undefined, { details: { reasons: risk.reasons } });
 
   // With a second factor every login proves it; risk 'step_up' is met by that proof.
@@ -97,24 +145,55 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
     const passkey = await passkeySecondFactor(deps, user.id);
     await deps.db
       .insertInto('login_challenges')
-      .values({ token_hash: sha256Hex(challenge), user_id: user.id, device_public_key: input.device.publicKey, device_name: sealInTable(deps.sealer, 'login_challenges', 'device_name', sha256Hex(challenge), input.device.name), device_platform: input.device.platform, created_at: now, expires_at: expiresAt, used_at: null, webauthn_challenge_id: passkey?.challengeId ?? null })
+      .values({
+        token_hash: sha256Hex(challenge),
+        user_id: user.id,
+        device_public_key: input.device.publicKey,
+        device_name: sealInTable(
+          deps.sealer,
+          'login_challenges',
+          'device_name',
+          sha256Hex(challenge),
+          input.device.name,
+        ),
+        device_platform: input.device.platform,
+        created_at: now,
+        expires_at: expiresAt,
+        used_at: null,
+        webauthn_challenge_id: passkey?.challengeId ?? null,
+      })
       .execute();
     return {
-      mfaRequired: true, challenge, expiresAt: new Date(expiresAt).toISOString(),
+      mfaRequired: true,
+      challenge,
+      expiresAt: new Date(expiresAt).toISOString(),
       methods: passkey ? ['passkey', 'totp', 'recovery_code'] : ['totp', 'recovery_code'],
       ...(passkey ? { webauthn: passkey.options } : {}),
     };
   }
   // SECURITY-BASELINE: MFA for every account; a password alone only during the enrolment grace.
   if (now >= user.mfa_grace_from + deps.policy.mfaGraceMs) {
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: user.id, action: 'login.failed', address, outcome: 'failure', details: { step: 'mfa_enrolment_overdue' } });
+    await recordAudit(deps.db, deps.sealer, {
+      at: now,
+      actorId: user.id,
+      action: 'login.failed',
+      address,
+      outcome: 'failure',
+      details: { step: 'mfa_enrolment_overdue' },
+    });
     throw new AppError('mfa_enrolment_required');
   }
   await prepareSession(deps, user.id);
-  return grantOrPending(await deps.db.transaction().execute((tx) => openSession(deps, tx, user, input.device, 1, address)));
+  return grantOrPending(
+    await deps.db.transaction().execute((tx) => openSession(deps, tx, user, input.device, 1, address)),
+  );
 }
 
 /** The answer while a growing delay runs: the same whether the password was right or wrong. */
 function throttled(waitMs: number): AppError {
-  return new AppError('rate_limited', 'too many failed logins from your network; wait, or log in from a device you used before', { retryAfterMs: waitMs });
+  return new AppError(
+    'rate_limited',
+    'too many failed logins from your network; wait, or log in from a device you used before',
+    { retryAfterMs: waitMs },
+  );
 }

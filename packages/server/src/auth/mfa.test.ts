@@ -3,7 +3,19 @@ import { totpAt } from '../crypto/index.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
 import { loginAgain, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
-import { authenticateToken, changePassword, completeMfaLogin, confirmTotp, failureDelayMs, listFactors, login, regenerateRecoveryCodes, removeFactor, startTotpEnrolment, stepUp } from './index.js';
+import {
+  authenticateToken,
+  changePassword,
+  completeMfaLogin,
+  confirmTotp,
+  failureDelayMs,
+  listFactors,
+  login,
+  regenerateRecoveryCodes,
+  removeFactor,
+  startTotpEnrolment,
+  stepUp,
+} from './index.js';
 
 const device = () => ({ publicKey: newDevicePublicKey(), name: 'phone', platform: 'ios' });
 
@@ -27,33 +39,53 @@ withAllStores('multi-factor authentication', (h) => {
 
   it('v5.0.0-6.3.3 seals the TOTP secret and asks for the second factor after the password', async () => {
     const { deps, p, t, code } = await enrolled();
-    const row = await h.get().db.selectFrom('authenticators').selectAll().where('id', '=', t.id).executeTakeFirstOrThrow();
+    const row = await h
+      .get()
+      .db.selectFrom('authenticators')
+      .selectAll()
+      .where('id', '=', t.id)
+      .executeTakeFirstOrThrow();
     expect(row.secret_sealed).not.toContain(t.secret);
     const challenge = await passwordStep(deps, p.username);
     const s = await completeMfaLogin(deps.auth, { challenge, code: code() }, '10.1.1.1');
     expect(s.aal).toBe(2);
     expect((await authenticateToken(deps.auth, s.token)).principal.aal).toBe(2);
-    await expect(completeMfaLogin(deps.auth, { challenge, code: code() }, '10.1.1.1')).rejects.toMatchObject({ code: 'code_invalid' });
+    await expect(completeMfaLogin(deps.auth, { challenge, code: code() }, '10.1.1.1')).rejects.toMatchObject({
+      code: 'code_invalid',
+    });
   });
 
   it('v5.0.0-6.5.1 refuses a replayed TOTP code', async () => {
     const { deps, p, code } = await enrolled();
     const c = code();
     await completeMfaLogin(deps.auth, { challenge: await passwordStep(deps, p.username), code: c }, '10.1.1.2');
-    await expect(completeMfaLogin(deps.auth, { challenge: await passwordStep(deps, p.username), code: c }, '10.1.1.2')).rejects.toMatchObject({ code: 'code_invalid' });
+    await expect(
+      completeMfaLogin(deps.auth, { challenge: await passwordStep(deps, p.username), code: c }, '10.1.1.2'),
+    ).rejects.toMatchObject({ code: 'code_invalid' });
     deps.clock.advance(30_000);
-    await expect(completeMfaLogin(deps.auth, { challenge: await passwordStep(deps, p.username), code: code() }, '10.1.1.2')).resolves.toMatchObject({ aal: 2 });
+    await expect(
+      completeMfaLogin(deps.auth, { challenge: await passwordStep(deps, p.username), code: code() }, '10.1.1.2'),
+    ).resolves.toMatchObject({ aal: 2 });
   });
 
   it('accepts each recovery code once', async () => {
     const { deps, p, recoveryCodes } = await enrolled();
     expect(recoveryCodes).toHaveLength(10);
     expect(new Set(recoveryCodes).size).toBe(10);
-    const stored = await h.get().db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', p.userId).execute();
+    const stored = await h
+      .get()
+      .db.selectFrom('recovery_codes')
+      .select('code_hash')
+      .where('user_id', '=', p.userId)
+      .execute();
     expect(JSON.stringify(stored)).not.toContain(recoveryCodes[0]!.replace(/-/g, ''));
     const rc = recoveryCodes[0]!.toLowerCase(); // case and separators do not matter
-    await expect(completeMfaLogin(deps.auth, { challenge: await passwordStep(deps, p.username), recoveryCode: rc }, '10.1.1.3')).resolves.toMatchObject({ aal: 2 });
-    await expect(completeMfaLogin(deps.auth, { challenge: await passwordStep(deps, p.username), recoveryCode: rc }, '10.1.1.3')).rejects.toMatchObject({ code: 'code_invalid' });
+    await expect(
+      completeMfaLogin(deps.auth, { challenge: await passwordStep(deps, p.username), recoveryCode: rc }, '10.1.1.3'),
+    ).resolves.toMatchObject({ aal: 2 });
+    await expect(
+      completeMfaLogin(deps.auth, { challenge: await passwordStep(deps, p.username), recoveryCode: rc }, '10.1.1.3'),
+    ).rejects.toMatchObject({ code: 'code_invalid' });
     expect((await listFactors(deps.auth, p)).recoveryCodesLeft).toBe(9);
   });
 
@@ -68,17 +100,32 @@ withAllStores('multi-factor authentication', (h) => {
       if (i === 6) await expect(stepUp(deps.auth, p, code(), null)).rejects.toMatchObject({ code: 'rate_limited' });
       deps.clock.advance(failureDelayMs(i) + 30_000);
     }
-    const row = await h.get().db.selectFrom('authenticators').select(['disabled_at', 'failures']).where('id', '=', t.id).executeTakeFirstOrThrow();
+    const row = await h
+      .get()
+      .db.selectFrom('authenticators')
+      .select(['disabled_at', 'failures'])
+      .where('id', '=', t.id)
+      .executeTakeFirstOrThrow();
     expect(row.failures).toBe(100);
     expect(row.disabled_at).not.toBeNull();
     await expect(stepUp(deps.auth, p, code(), null)).rejects.toMatchObject({ code: 'factor_disabled' });
-    const audit = await h.get().db.selectFrom('audit_log').select('action').where('target', '=', t.id).where('action', '=', 'factor.disabled').execute();
+    const audit = await h
+      .get()
+      .db.selectFrom('audit_log')
+      .select('action')
+      .where('target', '=', t.id)
+      .where('action', '=', 'factor.disabled')
+      .execute();
     expect(audit).toHaveLength(1);
   });
 
   it('v5.0.0-7.5.1 needs a recent step-up to remove a factor or replace recovery codes', async () => {
     const { deps, p, t, code } = await enrolled();
-    const s = await completeMfaLogin(deps.auth, { challenge: await passwordStep(deps, p.username), code: code() }, '10.1.1.4');
+    const s = await completeMfaLogin(
+      deps.auth,
+      { challenge: await passwordStep(deps, p.username), code: code() },
+      '10.1.1.4',
+    );
     let principal = (await authenticateToken(deps.auth, s.token)).principal;
     deps.clock.advance(11 * 60_000);
     principal = (await authenticateToken(deps.auth, s.token)).principal;
@@ -86,7 +133,9 @@ withAllStores('multi-factor authentication', (h) => {
     await expect(regenerateRecoveryCodes(deps.auth, principal)).rejects.toMatchObject({ code: 'step_up_required' });
     await stepUp(deps.auth, principal, code(), null);
     principal = (await authenticateToken(deps.auth, s.token)).principal;
-    await expect(regenerateRecoveryCodes(deps.auth, principal)).resolves.toMatchObject({ recoveryCodes: expect.any(Array) });
+    await expect(regenerateRecoveryCodes(deps.auth, principal)).resolves.toMatchObject({
+      recoveryCodes: expect.any(Array),
+    });
     await removeFactor(deps.auth, principal, t.id);
     expect((await listFactors(deps.auth, principal)).factors).toHaveLength(0);
   });
@@ -97,7 +146,9 @@ withAllStores('multi-factor authentication', (h) => {
     const r = await loginAgain(deps.auth, p!);
     expect(r).toMatchObject({ aal: 1, mfaEnrolmentDueBy: expect.any(String) });
     deps.clock.advance(72 * 3_600_000);
-    await expect(login(deps.auth, { username: p!.username, password: PASS, device: device() }, '10.1.1.5')).rejects.toMatchObject({ code: 'mfa_enrolment_required' });
+    await expect(
+      login(deps.auth, { username: p!.username, password: PASS, device: device() }, '10.1.1.5'),
+    ).rejects.toMatchObject({ code: 'mfa_enrolment_required' });
   });
 
   it('refuses a wrong confirmation code and keeps the factor unconfirmed', async () => {
@@ -105,7 +156,9 @@ withAllStores('multi-factor authentication', (h) => {
     const [p] = await makeUsers(deps.auth, [uniqueName('c')]);
     const t = await startTotpEnrolment(deps.auth, p!);
     const right = totpAt({ base32: t.secret }, deps.clock.now());
-    await expect(confirmTotp(deps.auth, p!, t.id, right === '123456' ? '654321' : '123456')).rejects.toMatchObject({ code: 'code_invalid' });
+    await expect(confirmTotp(deps.auth, p!, t.id, right === '123456' ? '654321' : '123456')).rejects.toMatchObject({
+      code: 'code_invalid',
+    });
     expect((await listFactors(deps.auth, p!)).factors[0]).toMatchObject({ confirmed: false });
     const r = await loginAgain(deps.auth, p!);
     expect('mfaRequired' in r).toBe(false); // an unconfirmed app does not count as a factor
@@ -116,7 +169,9 @@ withAllStores('password change', (h) => {
   it('800-63B-4 §3.1.1.2: 8 code points suffice with a second factor, 15 without; other sessions end', async () => {
     const deps = await testDeps(h.get());
     const [p] = await makeUsers(deps.auth, [uniqueName('pw')]);
-    await expect(changePassword(deps.auth, p!, PASS, 'short but ok', null)).rejects.toMatchObject({ code: 'weak_password' }); // 12 < 15 without MFA
+    await expect(changePassword(deps.auth, p!, PASS, 'short but ok', null)).rejects.toMatchObject({
+      code: 'weak_password',
+    }); // 12 < 15 without MFA
     const second = await loginAgain(deps.auth, p!); // another session, to be ended by the change
     const t = await startTotpEnrolment(deps.auth, p!);
     await confirmTotp(deps.auth, p!, t.id, totpAt({ base32: t.secret }, deps.clock.now()));
@@ -126,12 +181,24 @@ withAllStores('password change', (h) => {
     deps.clock.advance(30_000);
     const ch = await login(deps.auth, { username: p!.username, password: PASS, device: device() }, '10.2.2.1');
     if (!('mfaRequired' in ch)) throw new Error('expected MFA');
-    const third = await completeMfaLogin(deps.auth, { challenge: ch.challenge, code: totpAt({ base32: t.secret }, deps.clock.now()) }, '10.2.2.1');
-    await expect(changePassword(deps.auth, { ...p!, strongAuthAt: null }, PASS, 'tulip9orbit', null)).rejects.toMatchObject({ code: 'step_up_required' });
+    const third = await completeMfaLogin(
+      deps.auth,
+      { challenge: ch.challenge, code: totpAt({ base32: t.secret }, deps.clock.now()) },
+      '10.2.2.1',
+    );
+    await expect(
+      changePassword(deps.auth, { ...p!, strongAuthAt: null }, PASS, 'tulip9orbit', null),
+    ).rejects.toMatchObject({ code: 'step_up_required' });
     const stepped = { ...p!, strongAuthAt: deps.clock.now() };
-    await expect(changePassword(deps.auth, stepped, 'not the current one', 'tulip9orbit', null)).rejects.toMatchObject({ code: 'auth_failed' });
-    await expect(changePassword(deps.auth, stepped, PASS, 'abc1234', null)).rejects.toMatchObject({ code: 'weak_password' }); // 7
-    await expect(authenticateToken(deps.auth, third.token)).resolves.toMatchObject({ principal: { userId: p!.userId } });
+    await expect(changePassword(deps.auth, stepped, 'not the current one', 'tulip9orbit', null)).rejects.toMatchObject({
+      code: 'auth_failed',
+    });
+    await expect(changePassword(deps.auth, stepped, PASS, 'abc1234', null)).rejects.toMatchObject({
+      code: 'weak_password',
+    }); // 7
+    await expect(authenticateToken(deps.auth, third.token)).resolves.toMatchObject({
+      principal: { userId: p!.userId },
+    });
     await changePassword(deps.auth, stepped, PASS, 'tulip9orbit', null); // 11 code points, fine with MFA
     await expect(authenticateToken(deps.auth, third.token)).rejects.toMatchObject({ code: 'session_invalid' });
     const r = await login(deps.auth, { username: p!.username, password: 'tulip9orbit', device: device() }, '10.2.2.2');

@@ -46,43 +46,106 @@ export async function openSession(
   await tx
     .insertInto('sessions')
     .values({
-      id: sessionId, token_hash: sha256Hex(token), user_id: user.id, device_id: deviceId, created_at: now, expires_at: expiresAt,
-      last_used_at: now, revoked_at: null, aal, strong_auth_at: aal >= 2 ? now : null, login_address: sealForUser(deps, user.id, 'sessions', 'login_address', sessionId, address), strong_auth_method: aal >= 2 ? method : null,
+      id: sessionId,
+      token_hash: sha256Hex(token),
+      user_id: user.id,
+      device_id: deviceId,
+      created_at: now,
+      expires_at: expiresAt,
+      last_used_at: now,
+      revoked_at: null,
+      aal,
+      strong_auth_at: aal >= 2 ? now : null,
+      login_address: sealForUser(deps, user.id, 'sessions', 'login_address', sessionId, address),
+      strong_auth_method: aal >= 2 ? method : null,
     })
     .execute();
-  await recordAudit(tx, deps.sealer, { at: now, actorId: user.id, action: 'login.succeeded', target: sessionId, address, outcome: 'success', details: { deviceId, aal } });
+  await recordAudit(tx, deps.sealer, {
+    at: now,
+    actorId: user.id,
+    action: 'login.succeeded',
+    target: sessionId,
+    address,
+    outcome: 'success',
+    details: { deviceId, aal },
+  });
   const grant: SessionGrant = { token, userId: user.id, deviceId, expiresAt: new Date(expiresAt).toISOString(), aal };
   if (aal < 2) grant.mfaEnrolmentDueBy = new Date(user.mfa_grace_from + deps.policy.mfaGraceMs).toISOString();
   return grant;
 }
 
-async function registerDevice(deps: AuthDeps, tx: Tx, userId: string, device: DeviceDescription, aal: number, address: string, now: number): Promise<{ id: string; approved: boolean }> {
+async function registerDevice(
+  deps: AuthDeps,
+  tx: Tx,
+  userId: string,
+  device: DeviceDescription,
+  aal: number,
+  address: string,
+  now: number,
+): Promise<{ id: string; approved: boolean }> {
   const existing = await tx
     .selectFrom('devices')
     .select(['id', 'revoked_at', 'approved_at'])
     .where('user_id', '=', userId)
     .where('public_key', '=', device.publicKey)
     .executeTakeFirst();
-  if (existing?.revoked_at != null) throw new AppError('invalid_device_key', 'this device key was revoked; generate a new one');
-  const trusted = await tx.selectFrom('devices').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).where('approved_at', 'is not', null).executeTakeFirst();
+  if (existing?.revoked_at != null)
+    throw new AppError('invalid_device_key', 'this device key was revoked; generate a new one');
+  const trusted = await tx
+    .selectFrom('devices')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('approved_at', 'is not', null)
+    .executeTakeFirst();
   const approveNow = aal >= 2 || !trusted;
   const seal = (column: string, id: string, v: string) => sealForUser(deps, userId, 'devices', column, id, v);
   if (existing) {
     const approvedAt = existing.approved_at ?? (approveNow ? now : null);
-    await tx.updateTable('devices').set({ last_seen_at: now, name: seal('name', existing.id, device.name), platform: device.platform, last_address: seal('last_address', existing.id, address), approved_at: approvedAt }).where('id', '=', existing.id).execute();
+    await tx
+      .updateTable('devices')
+      .set({
+        last_seen_at: now,
+        name: seal('name', existing.id, device.name),
+        platform: device.platform,
+        last_address: seal('last_address', existing.id, address),
+        approved_at: approvedAt,
+      })
+      .where('id', '=', existing.id)
+      .execute();
     return { id: existing.id, approved: approvedAt !== null };
   }
   const id = randomId();
   await tx
     .insertInto('devices')
-    .values({ id, user_id: userId, public_key: device.publicKey, name: seal('name', id, device.name), platform: device.platform, created_at: now, last_seen_at: now, revoked_at: null, approved_at: approveNow ? now : null, last_address: seal('last_address', id, address) })
+    .values({
+      id,
+      user_id: userId,
+      public_key: device.publicKey,
+      name: seal('name', id, device.name),
+      platform: device.platform,
+      created_at: now,
+      last_seen_at: now,
+      revoked_at: null,
+      approved_at: approveNow ? now : null,
+      last_address: seal('last_address', id, address),
+    })
     .execute();
-  await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: approveNow ? 'device.added' : 'device.pending', target: id, address, outcome: 'success', details: { name: device.name, platform: device.platform } });
+  await recordAudit(tx, deps.sealer, {
+    at: now,
+    actorId: userId,
+    action: approveNow ? 'device.added' : 'device.pending',
+    target: id,
+    address,
+    outcome: 'success',
+    details: { name: device.name, platform: device.platform },
+  });
   return { id, approved: approveNow };
 }
 
 /** Turns a pending-device answer into the error the client sees, after the transaction committed. */
 export function grantOrPending(r: SessionGrant | { pendingDeviceId: string }): SessionGrant {
-  if ('pendingDeviceId' in r) throw new AppError('device_approval_required', undefined, { details: { deviceId: r.pendingDeviceId } });
+  if ('pendingDeviceId' in r)
+    throw new AppError('device_approval_required', undefined, { details: { deviceId: r.pendingDeviceId } });
   return r;
 }

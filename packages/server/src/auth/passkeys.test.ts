@@ -5,14 +5,29 @@ import { attestationAllowlist } from '../crypto/index.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
 import { makeUsers, newDevicePublicKey, PASS, uniqueName } from '../test-support/users.js';
-import { assertRecentStrongAuth, authenticateToken, completeMfaLogin, finishPasskeyLogin, finishPasskeyRegistration, finishPasskeyStepUp, listFactors, login, startPasskeyLogin, startPasskeyRegistration, startPasskeyStepUp } from './index.js';
+import {
+  assertRecentStrongAuth,
+  authenticateToken,
+  completeMfaLogin,
+  finishPasskeyLogin,
+  finishPasskeyRegistration,
+  finishPasskeyStepUp,
+  listFactors,
+  login,
+  startPasskeyLogin,
+  startPasskeyRegistration,
+  startPasskeyStepUp,
+} from './index.js';
 
 const ORIGIN = 'https://localhost:8443';
 const ca = await makeAttestationCa(SOFT_AAGUID);
 /** Test deps whose relying party trusts the test CA's authenticators for AAL3. */
 const attestedDeps = async (store: Parameters<typeof testDeps>[0]) => {
   const deps = await testDeps(store);
-  deps.auth.rp = { ...deps.auth.rp, attestation: attestationAllowlist([{ aaguid: SOFT_AAGUID, rootPems: [ca.rootPem] }]) };
+  deps.auth.rp = {
+    ...deps.auth.rp,
+    attestation: attestationAllowlist([{ aaguid: SOFT_AAGUID, rootPems: [ca.rootPem] }]),
+  };
   return deps;
 };
 const attested = { userVerified: true, backupEligible: false, attestation: { fmt: 'packed' as const, ca } };
@@ -25,7 +40,13 @@ withAllStores('passkeys (WebAuthn) with a software authenticator', (h) => {
     const auth = new SoftAuthenticator(ORIGIN, 'localhost', opts);
     const start = await startPasskeyRegistration(deps.auth, p!);
     expect(Buffer.from(start.options.challenge, 'base64url').length).toBeGreaterThanOrEqual(16); // >= 128 bits
-    const reg = await finishPasskeyRegistration(deps.auth, p!, start.challengeId, auth.register(start.options), 'laptop key');
+    const reg = await finishPasskeyRegistration(
+      deps.auth,
+      p!,
+      start.challengeId,
+      auth.register(start.options),
+      'laptop key',
+    );
     return { deps, p: p!, auth, reg };
   };
 
@@ -45,22 +66,40 @@ withAllStores('passkeys (WebAuthn) with a software authenticator', (h) => {
     const s = await finishPasskeyLogin(deps.auth, o.challengeId, assertion, device(), '10.7.7.8');
     expect(s.aal).toBe(3); // device-bound with user verification
     expect((await authenticateToken(deps.auth, s.token)).principal.userId).toBe(p.userId);
-    await expect(finishPasskeyLogin(deps.auth, o.challengeId, assertion, device(), '10.7.7.8')).rejects.toMatchObject({ code: 'code_invalid' });
+    await expect(finishPasskeyLogin(deps.auth, o.challengeId, assertion, device(), '10.7.7.8')).rejects.toMatchObject({
+      code: 'code_invalid',
+    });
     const o2 = await startPasskeyLogin(deps.auth, '10.7.7.8');
-    await expect(finishPasskeyLogin(deps.auth, o2.challengeId, auth.assert(o2.options, 'https://phish.example'), device(), '10.7.7.8')).rejects.toMatchObject({ code: 'code_invalid' });
+    await expect(
+      finishPasskeyLogin(
+        deps.auth,
+        o2.challengeId,
+        auth.assert(o2.options, 'https://phish.example'),
+        device(),
+        '10.7.7.8',
+      ),
+    ).rejects.toMatchObject({ code: 'code_invalid' });
     // Discoverable login: no user name given.
     const o3 = await startPasskeyLogin(deps.auth, '10.7.7.8');
     expect(o3.options.allowCredentials).toBeUndefined();
-    await expect(finishPasskeyLogin(deps.auth, o3.challengeId, auth.assert(o3.options), device(), '10.7.7.8')).resolves.toMatchObject({ aal: 3 });
+    await expect(
+      finishPasskeyLogin(deps.auth, o3.challengeId, auth.assert(o3.options), device(), '10.7.7.8'),
+    ).resolves.toMatchObject({ aal: 3 });
   });
 
   it('refuses passwordless login without user verification but accepts it as a second factor', async () => {
     const { deps, p, auth } = await enrolled({ userVerified: false, backupEligible: true });
     const o = await startPasskeyLogin(deps.auth, '10.7.7.9');
-    await expect(finishPasskeyLogin(deps.auth, o.challengeId, auth.assert(o.options), device(), '10.7.7.9')).rejects.toMatchObject({ code: 'code_invalid' });
+    await expect(
+      finishPasskeyLogin(deps.auth, o.challengeId, auth.assert(o.options), device(), '10.7.7.9'),
+    ).rejects.toMatchObject({ code: 'code_invalid' });
     const r = await login(deps.auth, { username: p.username, password: PASS, device: device() }, '10.7.7.9');
     if (!('mfaRequired' in r)) throw new Error('expected MFA');
-    const s = await completeMfaLogin(deps.auth, { challenge: r.challenge, webauthn: auth.assert(r.webauthn as { challenge: string }) }, '10.7.7.9');
+    const s = await completeMfaLogin(
+      deps.auth,
+      { challenge: r.challenge, webauthn: auth.assert(r.webauthn as { challenge: string }) },
+      '10.7.7.9',
+    );
     expect(s.aal).toBe(2);
   });
 });
@@ -88,17 +127,29 @@ withAllStores('AAL3: device-bound passkeys', (h) => {
     const [admin] = await makeUsers(deps.auth, [uniqueName('ad')], ['org_admin', 'security_admin']);
     const bound = new SoftAuthenticator(ORIGIN, 'localhost', attested);
     const start = await startPasskeyRegistration(deps.auth, admin!);
-    await finishPasskeyRegistration(deps.auth, admin!, start.challengeId, bound.register(start.options), 'security key');
+    await finishPasskeyRegistration(
+      deps.auth,
+      admin!,
+      start.challengeId,
+      bound.register(start.options),
+      'security key',
+    );
     const viaCode = { ...admin!, strongAuthAt: deps.clock.now(), strongAuthMethod: 'totp' };
     expect(() => assertRecentStrongAuth(deps.auth, viaCode)).toThrow(/device-bound passkey/);
     const r = await login(deps.auth, { username: admin!.username, password: PASS, device: device() }, '10.8.8.9');
     if (!('mfaRequired' in r)) throw new Error('expected MFA');
-    const s = await completeMfaLogin(deps.auth, { challenge: r.challenge, webauthn: bound.assert(r.webauthn as { challenge: string }) }, '10.8.8.9');
+    const s = await completeMfaLogin(
+      deps.auth,
+      { challenge: r.challenge, webauthn: bound.assert(r.webauthn as { challenge: string }) },
+      '10.8.8.9',
+    );
     const session = (await authenticateToken(deps.auth, s.token, '10.8.8.9')).principal;
     expect(session.strongAuthMethod).toBe('passkey');
     expect(() => assertRecentStrongAuth(deps.auth, session)).toThrow(/device-bound passkey/); // a second factor after a password is not AAL3
     const su = await startPasskeyStepUp(deps.auth, session);
-    await expect(finishPasskeyStepUp(deps.auth, session, su.challengeId, bound.assert(su.options), '10.8.8.9')).resolves.toEqual({ aal: 3 });
+    await expect(
+      finishPasskeyStepUp(deps.auth, session, su.challengeId, bound.assert(su.options), '10.8.8.9'),
+    ).resolves.toEqual({ aal: 3 });
     const after = (await authenticateToken(deps.auth, s.token, '10.8.8.9')).principal;
     expect(() => assertRecentStrongAuth(deps.auth, after)).not.toThrow();
     const member = { ...after, roles: ['member'], strongAuthMethod: 'totp' };

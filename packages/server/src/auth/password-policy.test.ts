@@ -21,10 +21,12 @@ describe('password policy (SECURITY-BASELINE, 800-63B-4 §3.1.1.2)', () => {
 
   it('v5.0.0-6.2.9 accepts at least 64 characters and any composition', () => {
     expect(reasons('orbit lantern velvet glacier tulip quarry mango harbour kettle 7!')).toEqual([]); // 64
-    fc.assert(fc.property(fc.string({ minLength: 15, maxLength: 64, unit: 'grapheme' }), (pw) => {
-      const r = reasons(pw);
-      return r.every((x) => !/upper|lower|digit|symbol|special/i.test(x));
-    }));
+    fc.assert(
+      fc.property(fc.string({ minLength: 15, maxLength: 64, unit: 'grapheme' }), (pw) => {
+        const r = reasons(pw);
+        return r.every((x) => !/upper|lower|digit|symbol|special/i.test(x));
+      }),
+    );
   });
 
   it('v5.0.0-6.2.4 rejects passwords on the common-password blocklist, case-insensitively', () => {
@@ -40,8 +42,28 @@ describe('password policy (SECURITY-BASELINE, 800-63B-4 §3.1.1.2)', () => {
   });
 
   it('S17: refuses every weak long password of the review, with a reason that does not echo it', () => {
-    const review = ['123456789012345', 'qwertyuiopasdfgh', '1111111111111112', 'abcabcabcabcabca', 'Password1234567!', 'P@ssw0rdP@ssw0rd', 'iloveyouiloveyou', 'letmeinletmein12', 'correct horse battery staple', 'passwordpassword', 'aaaaaaaaaaaaaaa'];
-    for (const pw of [...review, 'correct horse battery staple 42', 'Qwerty1234567890', 'zxcvbnmzxcvbnm!!', '0987654321098765', 'L3tM31nL3tM31n!!', 'dragon2026dragon']) {
+    const review = [
+      '123456789012345',
+      'qwertyuiopasdfgh',
+      '1111111111111112',
+      'abcabcabcabcabca',
+      'Password1234567!',
+      'P@ssw0rdP@ssw0rd',
+      'iloveyouiloveyou',
+      'letmeinletmein12',
+      'correct horse battery staple',
+      'passwordpassword',
+      'aaaaaaaaaaaaaaa',
+    ];
+    for (const pw of [
+      ...review,
+      'correct horse battery staple 42',
+      'Qwerty1234567890',
+      'zxcvbnmzxcvbnm!!',
+      '0987654321098765',
+      'L3tM31nL3tM31n!!',
+      'dragon2026dragon',
+    ]) {
       const r = reasons(pw);
       expect(r, pw).not.toEqual([]);
       expect(r.join(' '), pw).not.toContain(pw);
@@ -50,24 +72,62 @@ describe('password policy (SECURITY-BASELINE, 800-63B-4 §3.1.1.2)', () => {
   });
 
   it('S17: accepts long random-ish passphrases (property) and real-looking ones', () => {
-    for (const pw of ['tulip quarry velvet mango 7', 'glacier-orbit-pepper-lantern', 'purple elephant dances quietly', 'x7#Lq9!vRt2&mZp4']) expect(reasons(pw), pw).toEqual([]);
-    const words = ['tulip', 'quarry', 'velvet', 'mango', 'orbit', 'lantern', 'glacier', 'pepper', 'harbour', 'kettle', 'meadow', 'cobalt', 'saffron', 'walrus', 'prism', 'fjord'];
-    fc.assert(fc.property(fc.shuffledSubarray(words, { minLength: 4, maxLength: 4 }), fc.constantFrom(' ', '-', '.'), (ws, sep) => reasons(ws.join(sep)).length === 0), { numRuns: 40 });
+    for (const pw of [
+      'tulip quarry velvet mango 7',
+      'glacier-orbit-pepper-lantern',
+      'purple elephant dances quietly',
+      'x7#Lq9!vRt2&mZp4',
+    ])
+      expect(reasons(pw), pw).toEqual([]);
+    const words = [
+      'tulip',
+      'quarry',
+      'velvet',
+      'mango',
+      'orbit',
+      'lantern',
+      'glacier',
+      'pepper',
+      'harbour',
+      'kettle',
+      'meadow',
+      'cobalt',
+      'saffron',
+      'walrus',
+      'prism',
+      'fjord',
+    ];
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray(words, { minLength: 4, maxLength: 4 }),
+        fc.constantFrom(' ', '-', '.'),
+        (ws, sep) => reasons(ws.join(sep)).length === 0,
+      ),
+      { numRuns: 40 },
+    );
     const alphabet = 'abcdefghijkmnopqrstuvwxyz23456789-.';
-    fc.assert(fc.property(fc.array(fc.constantFrom(...alphabet), { minLength: 20, maxLength: 40 }), (cs) => reasons(cs.join('')).length === 0), { numRuns: 15 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...alphabet), { minLength: 20, maxLength: 40 }),
+        (cs) => reasons(cs.join('')).length === 0,
+      ),
+      { numRuns: 15 },
+    );
   });
 
-  it('S17: refuses passwords built around the organisation\'s name (context words)', () => {
+  it("S17: refuses passwords built around the organisation's name (context words)", () => {
     expect(reasons('Acme Corporation 2026!', ['alice', 'Acme Corporation']).length).toBeGreaterThan(0);
     expect(reasons('acmecorporation!acmecorporation', ['Acme Corporation']).length).toBeGreaterThan(0);
     expect(reasons('acme orbit lantern velvet glacier', ['Acme'])).toEqual([]);
   });
 
   it('never alters what was typed (no trimming, no case folding): the check is pure', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 80 }), (pw) => {
-      const copy = `${pw}`;
-      reasons(pw);
-      return copy === pw;
-    }));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (pw) => {
+        const copy = `${pw}`;
+        reasons(pw);
+        return copy === pw;
+      }),
+    );
   });
 });

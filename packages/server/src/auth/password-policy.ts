@@ -25,7 +25,10 @@ const PATTERN_REASONS: Record<string, string> = {
 /** Why the estimator finds the password too easy to guess, or undefined. */
 function estimatorReason(password: string, context: string[], minLog10: number): string | undefined {
   const prefix = [...password].slice(0, ESTIMATE_PREFIX).join('');
-  const r = strengthEstimator().check(prefix, context.filter((w) => w.length >= 3).map((w) => w.toLowerCase()));
+  const r = strengthEstimator().check(
+    prefix,
+    context.filter((w) => w.length >= 3).map((w) => w.toLowerCase()),
+  );
   if (r.guessesLog10 >= minLog10) return undefined;
   const pattern = r.sequence.map((m) => m.pattern).find((p) => p in PATTERN_REASONS);
   return `it is too easy to guess${pattern ? `: ${PATTERN_REASONS[pattern]}` : ''}`;
@@ -38,10 +41,15 @@ function estimatorReason(password: string, context: string[], minLog10: number):
  * never altered (no trimming, no case folding) and never echoed in a reason.
  * Throws `weak_password` with every reason at once.
  */
-export function assertPasswordAcceptable(password: string, context: string[], minLength = MIN_SINGLE_FACTOR_LENGTH): void {
+export function assertPasswordAcceptable(
+  password: string,
+  context: string[],
+  minLength = MIN_SINGLE_FACTOR_LENGTH,
+): void {
   const reasons: string[] = [];
   const length = [...password].length;
-  if (length < minLength) reasons.push(`use at least ${minLength} characters (a short phrase of several words works well)`);
+  if (length < minLength)
+    reasons.push(`use at least ${minLength} characters (a short phrase of several words works well)`);
   if (length > MAX_PASSWORD_LENGTH) reasons.push(`use at most ${MAX_PASSWORD_LENGTH} characters`);
   if (length >= minLength && length <= MAX_PASSWORD_LENGTH) {
     const listed = blocklistReason(password);
@@ -52,11 +60,17 @@ export function assertPasswordAcceptable(password: string, context: string[], mi
       const w = word.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
       // What is left once the context word is taken out must be a password on its own.
       if (w.length >= 3 && squeezed.includes(w) && squeezed.split(w).join('').length < 8) {
-        reasons.push('do not build the password around your user name, your organisation\'s name or the product name');
+        reasons.push("do not build the password around your user name, your organisation's name or the product name");
         break;
       }
     }
-    const weak = listed ? undefined : estimatorReason(password, context, minLength >= MIN_SINGLE_FACTOR_LENGTH ? MIN_GUESSES_LOG10.single : MIN_GUESSES_LOG10.mfa);
+    const weak = listed
+      ? undefined
+      : estimatorReason(
+          password,
+          context,
+          minLength >= MIN_SINGLE_FACTOR_LENGTH ? MIN_GUESSES_LOG10.single : MIN_GUESSES_LOG10.mfa,
+        );
     if (weak) reasons.push(`this password is refused: ${weak}; several unrelated words work well`);
   }
   if (reasons.length > 0) throw new AppError('weak_password', reasons.join('; '), { details: { reasons } });

@@ -20,7 +20,13 @@ export async function purgeExpired(db: Executor, now: number): Promise<PurgeRepo
     webauthnChallenges: n(await db.deleteFrom('webauthn_challenges').where('expires_at', '<=', now).executeTakeFirst()),
     loginChallenges: n(await db.deleteFrom('login_challenges').where('expires_at', '<=', now).executeTakeFirst()),
     ssoLogins: n(await db.deleteFrom('sso_logins').where('expires_at', '<=', now).executeTakeFirst()),
-    pendingEnrolments: n(await db.deleteFrom('authenticators').where('confirmed_at', 'is', null).where('created_at', '<=', now - PENDING_ENROLMENT_TTL_MS).executeTakeFirst()),
+    pendingEnrolments: n(
+      await db
+        .deleteFrom('authenticators')
+        .where('confirmed_at', 'is', null)
+        .where('created_at', '<=', now - PENDING_ENROLMENT_TTL_MS)
+        .executeTakeFirst(),
+    ),
   };
 }
 

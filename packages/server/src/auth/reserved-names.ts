@@ -19,7 +19,13 @@ const RESERVED = [
  * Unicode confusables table is needed.
  */
 function fold(name: string): string {
-  return name.toLowerCase().replace(/[0o]/g, 'o').replace(/[1li|]/g, 'i').replace(/3/g, 'e').replace(/5/g, 's').replace(/[-_.]/g, '.');
+  return name
+    .toLowerCase()
+    .replace(/[0o]/g, 'o')
+    .replace(/[1li|]/g, 'i')
+    .replace(/3/g, 'e')
+    .replace(/5/g, 's')
+    .replace(/[-_.]/g, '.');
 }
 
 /** The reserved prefix a user name starts with (after folding look-alikes), if any. */
@@ -34,7 +40,8 @@ export function reservedPrefixOf(username: string, opts: { bootstrap?: boolean }
  */
 export function assertUsernameNotReserved(username: string, opts: { bootstrap?: boolean } = {}): void {
   const prefix = reservedPrefixOf(username, opts);
-  if (prefix !== undefined) throw new AppError('username_reserved', `user names starting with ${prefix} (or a look-alike) are reserved`);
+  if (prefix !== undefined)
+    throw new AppError('username_reserved', `user names starting with ${prefix} (or a look-alike) are reserved`);
 }
 
 /** A user name derived from an identity provider's claim, moved out of the reserved prefixes (`user-…`). */

@@ -6,7 +6,18 @@ import { loginAgain, makeUsers, newDevicePublicKey, PASS, uniqueName } from '../
 import { auditRecords } from '../test-support/audit.js';
 import { rejectionOf } from '../test-support/rejection.js';
 import { recordAudit } from '../audit/index.js';
-import { authenticateToken, completeMfaLogin, confirmTotp, decide, login, networkOf, regenerateRecoveryCodes, RISK_POLICY, startTotpEnrolment, stepUp } from './index.js';
+import {
+  authenticateToken,
+  completeMfaLogin,
+  confirmTotp,
+  decide,
+  login,
+  networkOf,
+  regenerateRecoveryCodes,
+  RISK_POLICY,
+  startTotpEnrolment,
+  stepUp,
+} from './index.js';
 
 describe('risk policy', () => {
   it('maps addresses to their /24 or /48 network', () => {
@@ -30,14 +41,48 @@ withAllStores('risk-based login and step-up', (h) => {
     const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('r')]);
     for (let i = 0; i < 3; i++) await loginAgain(deps.auth, u!, '10.20.30.40'); // history from one network
-    const known = (await auditRecords(h.get().db, deps.auth.sealer, { actorId: u!.userId, action: 'login.risk_assessed' })).at(-1)!;
+    const known = (
+      await auditRecords(h.get().db, deps.auth.sealer, { actorId: u!.userId, action: 'login.risk_assessed' })
+    ).at(-1)!;
     expect(known.details).toMatchObject({ decision: 'allow', reasons: [] });
     // Failures, then a new device from a new network, then failed device proofs: denied.
-    for (let i = 0; i < 3; i++) await login(deps.auth, { username: u!.username, password: 'wrong wrong wrong wrong', device: { publicKey: newDevicePublicKey(), name: 'x', platform: 'x' } }, '198.51.100.7').catch(() => undefined);
-    await recordAudit(h.get().db, deps.auth.sealer, { at: deps.clock.now(), actorId: u!.userId, action: 'connect.device_proof_failed', address: '198.51.100.7', outcome: 'failure' });
-    const denied = await rejectionOf(login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: newDevicePublicKey(), name: 'x', platform: 'x' } }, '198.51.100.7'));
-    expect(denied).toMatchObject({ code: 'risk_denied', details: { reasons: expect.arrayContaining(['new_device', 'new_network', 'recent_failures', 'device_proof_failures']) } });
-    const row = (await auditRecords(h.get().db, deps.auth.sealer, { actorId: u!.userId, action: 'login.risk_assessed' })).at(-1)!;
+    for (let i = 0; i < 3; i++)
+      await login(
+        deps.auth,
+        {
+          username: u!.username,
+          password: 'wrong wrong wrong wrong',
+          device: { publicKey: newDevicePublicKey(), name: 'x', platform: 'x' },
+        },
+        '198.51.100.7',
+      ).catch(() => undefined);
+    await recordAudit(h.get().db, deps.auth.sealer, {
+      at: deps.clock.now(),
+      actorId: u!.userId,
+      action: 'connect.device_proof_failed',
+      address: '198.51.100.7',
+      outcome: 'failure',
+    });
+    const denied = await rejectionOf(
+      login(
+        deps.auth,
+        {
+          username: u!.username,
+          password: PASS,
+          device: { publicKey: newDevicePublicKey(), name: 'x', platform: 'x' },
+        },
+        '198.51.100.7',
+      ),
+    );
+    expect(denied).toMatchObject({
+      code: 'risk_denied',
+      details: {
+        reasons: expect.arrayContaining(['new_device', 'new_network', 'recent_failures', 'device_proof_failures']),
+      },
+    });
+    const row = (
+      await auditRecords(h.get().db, deps.auth.sealer, { actorId: u!.userId, action: 'login.risk_assessed' })
+    ).at(-1)!;
     expect(row.outcome).toBe('failure');
     expect((row.details as { score: number }).score).toBeGreaterThanOrEqual(RISK_POLICY.thresholds.deny);
   });
@@ -48,9 +93,17 @@ withAllStores('risk-based login and step-up', (h) => {
     const t = await startTotpEnrolment(deps.auth, u!);
     await confirmTotp(deps.auth, u!, t.id, totpAt({ base32: t.secret }, deps.clock.now()));
     deps.clock.advance(30_000);
-    const first = await login(deps.auth, { username: u!.username, password: PASS, device: { publicKey: newDevicePublicKey(), name: 'y', platform: 'y' } }, '10.5.5.5');
+    const first = await login(
+      deps.auth,
+      { username: u!.username, password: PASS, device: { publicKey: newDevicePublicKey(), name: 'y', platform: 'y' } },
+      '10.5.5.5',
+    );
     if (!('mfaRequired' in first)) throw new Error('expected MFA');
-    const s = await completeMfaLogin(deps.auth, { challenge: first.challenge, code: totpAt({ base32: t.secret }, deps.clock.now()) }, '10.5.5.5');
+    const s = await completeMfaLogin(
+      deps.auth,
+      { challenge: first.challenge, code: totpAt({ base32: t.secret }, deps.clock.now()) },
+      '10.5.5.5',
+    );
     const home = (await authenticateToken(deps.auth, s.token, '10.5.5.9')).principal;
     expect(home.strongAuthAt).not.toBeNull();
     expect(new Set((await regenerateRecoveryCodes(deps.auth, home)).recoveryCodes).size).toBe(10);

@@ -41,7 +41,8 @@ export function networkOf(address: string): string {
 /** Scores a set of signals with the policy. */
 export function decide(reasons: RiskSignal[]): RiskAssessment {
   const score = reasons.reduce((s, r) => s + RISK_POLICY.weights[r], 0);
-  const decision = score >= RISK_POLICY.thresholds.deny ? 'deny' : score >= RISK_POLICY.thresholds.stepUp ? 'step_up' : 'allow';
+  const decision =
+    score >= RISK_POLICY.thresholds.deny ? 'deny' : score >= RISK_POLICY.thresholds.stepUp ? 'step_up' : 'allow';
   return { score, decision, reasons };
 }
 
@@ -63,7 +64,9 @@ type History = Awaited<ReturnType<typeof loginHistory>>;
 
 // Addresses are sealed in the audit log: opened only where a signal needs them (newest first).
 function addressOf(deps: AuthDeps, h: History[number]): Promise<string | null> {
-  return h.address === null ? Promise.resolve(null) : deps.sealer.openText(h.address, auditAad('address', h.uid, Number(h.id)));
+  return h.address === null
+    ? Promise.resolve(null)
+    : deps.sealer.openText(h.address, auditAad('address', h.uid, Number(h.id)));
 }
 
 async function seenNetwork(deps: AuthDeps, successes: History, address: string): Promise<boolean> {
@@ -76,7 +79,14 @@ async function seenNetwork(deps: AuthDeps, successes: History, address: string):
 
 /** True when the user has an approved, unrevoked device with this public key. */
 export async function isKnownDevice(deps: AuthDeps, userId: string, devicePublicKey: string): Promise<boolean> {
-  const d = await deps.db.selectFrom('devices').select('id').where('user_id', '=', userId).where('public_key', '=', devicePublicKey).where('approved_at', 'is not', null).where('revoked_at', 'is', null).executeTakeFirst();
+  const d = await deps.db
+    .selectFrom('devices')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('public_key', '=', devicePublicKey)
+    .where('approved_at', 'is not', null)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return d !== undefined;
 }
 
@@ -92,24 +102,47 @@ export async function isKnownNetwork(deps: AuthDeps, userId: string, address: st
  * failures and the account's streak of consecutive wrong passwords, velocity, and failed device proofs.
  * New accounts have no history: history-based signals stay quiet until there is enough of it.
  */
-export async function assessLogin(deps: AuthDeps, userId: string, devicePublicKey: string, address: string, failureStreak = 0): Promise<RiskAssessment> {
+export async function assessLogin(
+  deps: AuthDeps,
+  userId: string,
+  devicePublicKey: string,
+  address: string,
+  failureStreak = 0,
+): Promise<RiskAssessment> {
   const now = deps.clock.now();
   const reasons: RiskSignal[] = [];
   const history = await loginHistory(deps, userId);
   const successes = history.filter((h) => h.action === 'login.succeeded');
-  const device = await deps.db.selectFrom('devices').select('id').where('user_id', '=', userId).where('public_key', '=', devicePublicKey).where('approved_at', 'is not', null).executeTakeFirst();
+  const device = await deps.db
+    .selectFrom('devices')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('public_key', '=', devicePublicKey)
+    .where('approved_at', 'is not', null)
+    .executeTakeFirst();
   if (successes.length > 0 && !device) reasons.push('new_device');
   if (successes.length > 0 && !(await seenNetwork(deps, successes, address))) reasons.push('new_network');
   if (successes.length >= 10) {
     const hour = new Date(now).getUTCHours();
-    const near = successes.filter((s) => Math.min(Math.abs(new Date(s.at).getUTCHours() - hour), 24 - Math.abs(new Date(s.at).getUTCHours() - hour)) <= 1).length;
+    const near = successes.filter(
+      (s) =>
+        Math.min(Math.abs(new Date(s.at).getUTCHours() - hour), 24 - Math.abs(new Date(s.at).getUTCHours() - hour)) <=
+        1,
+    ).length;
     if (near / successes.length < 0.05) reasons.push('unusual_hour');
   }
-  if (history.filter((h) => h.action === 'login.failed' && h.at > now - HOUR).length >= 3) reasons.push('recent_failures');
+  if (history.filter((h) => h.action === 'login.failed' && h.at > now - HOUR).length >= 3)
+    reasons.push('recent_failures');
   if (failureStreak >= RISK_POLICY.failureStreak) reasons.push('failure_streak');
   const recent = successes.filter((s) => s.at > now - HOUR);
-  const recentNetworks = async () => new Set((await Promise.all(recent.map((h) => addressOf(deps, h)))).map((a) => a && networkOf(a))).size;
-  if (recent.filter((s) => s.at > now - 10 * 60_000).length >= 5 || (recent.length >= 3 && (await recentNetworks()) >= 3)) reasons.push('velocity');
-  if (history.some((h) => h.action === 'connect.device_proof_failed' && h.at > now - 24 * HOUR)) reasons.push('device_proof_failures');
+  const recentNetworks = async () =>
+    new Set((await Promise.all(recent.map((h) => addressOf(deps, h)))).map((a) => a && networkOf(a))).size;
+  if (
+    recent.filter((s) => s.at > now - 10 * 60_000).length >= 5 ||
+    (recent.length >= 3 && (await recentNetworks()) >= 3)
+  )
+    reasons.push('velocity');
+  if (history.some((h) => h.action === 'connect.device_proof_failed' && h.at > now - 24 * HOUR))
+    reasons.push('device_proof_failures');
   return decide(reasons);
 }

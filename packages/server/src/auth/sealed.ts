@@ -6,14 +6,40 @@ import type { AuthDeps } from './deps.js';
  * addresses, factor labels, all under the user's own data key (`user:<id>`), so deleting the user
  * destroys them for good. Sealing is synchronous: `deps.sealer.prepare(scopeOf.user(id))` first.
  */
-export function sealForUser(deps: Pick<AuthDeps, 'sealer'>, userId: string, table: string, column: string, rowId: string, value: string): string;
-export function sealForUser(deps: Pick<AuthDeps, 'sealer'>, userId: string, table: string, column: string, rowId: string, value: string | null | undefined): string | null;
-export function sealForUser(deps: Pick<AuthDeps, 'sealer'>, userId: string, table: string, column: string, rowId: string, value: string | null | undefined): string | null {
+export function sealForUser(
+  deps: Pick<AuthDeps, 'sealer'>,
+  userId: string,
+  table: string,
+  column: string,
+  rowId: string,
+  value: string,
+): string;
+export function sealForUser(
+  deps: Pick<AuthDeps, 'sealer'>,
+  userId: string,
+  table: string,
+  column: string,
+  rowId: string,
+  value: string | null | undefined,
+): string | null;
+export function sealForUser(
+  deps: Pick<AuthDeps, 'sealer'>,
+  userId: string,
+  table: string,
+  column: string,
+  rowId: string,
+  value: string | null | undefined,
+): string | null {
   return sealColumn(deps.sealer, table, column, rowId, value, scopeOf.user(userId));
 }
 
 /** A session's address sealed under its user's key (for updates outside a transaction). */
-export async function sealedSessionAddress(deps: Pick<AuthDeps, 'sealer'>, userId: string, sessionId: string, address: string): Promise<string> {
+export async function sealedSessionAddress(
+  deps: Pick<AuthDeps, 'sealer'>,
+  userId: string,
+  sessionId: string,
+  address: string,
+): Promise<string> {
   await deps.sealer.prepare(scopeOf.user(userId));
   return sealForUser(deps, userId, 'sessions', 'login_address', sessionId, address);
 }

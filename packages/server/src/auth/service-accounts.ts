@@ -1,5 +1,12 @@
 import type { ServiceTokenRequest } from '@palisade/protocol';
-import { AppError, type DeviceId, type Principal, type ServiceScope, type SessionId, type UserId } from '../core/index.js';
+import {
+  AppError,
+  type DeviceId,
+  type Principal,
+  type ServiceScope,
+  type SessionId,
+  type UserId,
+} from '../core/index.js';
 import { constantTimeEqual, hashPassword, randomId, randomToken, sha256Hex } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import { isUniqueViolation } from '../store/index.js';
@@ -12,7 +19,11 @@ import { scopeOf } from '../keys/index.js';
 export const SERVICE_TOKEN_PREFIX = 'svc_';
 
 /** Creates a service account (a `bot.<name>` user with no password login). Needs `service_account.manage`. */
-export async function createServiceAccount(deps: AuthDeps, actor: Principal, name: string): Promise<{ id: string; username: string }> {
+export async function createServiceAccount(
+  deps: AuthDeps,
+  actor: Principal,
+  name: string,
+): Promise<{ id: string; username: string }> {
   const id = randomId();
   const username = `bot.${name}`;
   const now = deps.clock.now();
@@ -21,8 +32,27 @@ export async function createServiceAccount(deps: AuthDeps, actor: Principal, nam
   const passwordHash = await hashPassword(randomToken(), deps.policy.argon2);
   try {
     await deps.db.transaction().execute(async (tx) => {
-      await tx.insertInto('users').values({ id, username, display_name: sealForUser(deps, id, 'users', 'display_name', id, name), password_hash: passwordHash, role: 'service', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();
-      await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'service_account.created', target: id, outcome: 'success', details: { username } });
+      await tx
+        .insertInto('users')
+        .values({
+          id,
+          username,
+          display_name: sealForUser(deps, id, 'users', 'display_name', id, name),
+          password_hash: passwordHash,
+          role: 'service',
+          disabled_at: null,
+          created_at: now,
+          mfa_grace_from: now,
+        })
+        .execute();
+      await recordAudit(tx, deps.sealer, {
+        at: now,
+        actorId: actor.userId,
+        action: 'service_account.created',
+        target: id,
+        outcome: 'success',
+        details: { username },
+      });
     });
   } catch (e) {
     if (isUniqueViolation(e)) throw new AppError('username_taken');
@@ -36,10 +66,20 @@ export async function createServiceAccount(deps: AuthDeps, actor: Principal, nam
  * allowlist and its own rate. Several tokens may be valid at once, so rotation needs no downtime.
  * Needs a recent step-up. The token is shown once; only its SHA-256 is stored.
  */
-export async function issueServiceToken(deps: AuthDeps, actor: Principal, serviceUserId: string, req: ServiceTokenRequest) {
+export async function issueServiceToken(
+  deps: AuthDeps,
+  actor: Principal,
+  serviceUserId: string,
+  req: ServiceTokenRequest,
+) {
   assertRecentStrongAuth(deps, actor);
-  const svc = await deps.db.selectFrom('users').select(['id', 'role', 'disabled_at']).where('id', '=', serviceUserId).executeTakeFirst();
-  if (!svc || svc.role !== 'service' || svc.disabled_at !== null) throw new AppError('not_found', 'no such service account');
+  const svc = await deps.db
+    .selectFrom('users')
+    .select(['id', 'role', 'disabled_at'])
+    .where('id', '=', serviceUserId)
+    .executeTakeFirst();
+  if (!svc || svc.role !== 'service' || svc.disabled_at !== null)
+    throw new AppError('not_found', 'no such service account');
   const id = randomId();
   const token = `${SERVICE_TOKEN_PREFIX}${randomToken(32)}`;
   const now = deps.clock.now();
@@ -47,34 +87,85 @@ export async function issueServiceToken(deps: AuthDeps, actor: Principal, servic
   await deps.db.transaction().execute(async (tx) => {
     await tx
       .insertInto('service_tokens')
-      .values({ id, user_id: serviceUserId, token_hash: sha256Hex(token), scopes: JSON.stringify(req.scopes), allowed_addresses: req.allowedAddresses ? JSON.stringify(req.allowedAddresses) : null, rate_per_minute: req.ratePerMinute, created_by: actor.userId, created_at: now, expires_at: expiresAt, revoked_at: null, last_used_at: null })
+      .values({
+        id,
+        user_id: serviceUserId,
+        token_hash: sha256Hex(token),
+        scopes: JSON.stringify(req.scopes),
+        allowed_addresses: req.allowedAddresses ? JSON.stringify(req.allowedAddresses) : null,
+        rate_per_minute: req.ratePerMinute,
+        created_by: actor.userId,
+        created_at: now,
+        expires_at: expiresAt,
+        revoked_at: null,
+        last_used_at: null,
+      })
       .execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'service_token.issued', target: id, outcome: 'success', details: { serviceUserId, scopes: req.scopes, expiresInDays: req.expiresInDays } });
+    await recordAudit(tx, deps.sealer, {
+      at: now,
+      actorId: actor.userId,
+      action: 'service_token.issued',
+      target: id,
+      outcome: 'success',
+      details: { serviceUserId, scopes: req.scopes, expiresInDays: req.expiresInDays },
+    });
   });
   return { id, token, expiresAt: new Date(expiresAt).toISOString() };
 }
 
 /** Revokes one token of a service account. */
-export async function revokeServiceToken(deps: AuthDeps, actor: Principal, serviceUserId: string, tokenId: string): Promise<void> {
+export async function revokeServiceToken(
+  deps: AuthDeps,
+  actor: Principal,
+  serviceUserId: string,
+  tokenId: string,
+): Promise<void> {
   const now = deps.clock.now();
   await deps.db.transaction().execute(async (tx) => {
-    const r = await tx.updateTable('service_tokens').set({ revoked_at: now }).where('id', '=', tokenId).where('user_id', '=', serviceUserId).where('revoked_at', 'is', null).executeTakeFirst();
+    const r = await tx
+      .updateTable('service_tokens')
+      .set({ revoked_at: now })
+      .where('id', '=', tokenId)
+      .where('user_id', '=', serviceUserId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no such active token');
-    await recordAudit(tx, deps.sealer, { at: now, actorId: actor.userId, action: 'service_token.revoked', target: tokenId, outcome: 'success' });
+    await recordAudit(tx, deps.sealer, {
+      at: now,
+      actorId: actor.userId,
+      action: 'service_token.revoked',
+      target: tokenId,
+      outcome: 'success',
+    });
   });
 }
 
 /** Service accounts with their tokens (never the tokens themselves). */
 export async function listServiceAccounts(deps: AuthDeps) {
-  const users = await deps.db.selectFrom('users').select(['id', 'username', 'disabled_at', 'created_at']).where('role', '=', 'service').orderBy('created_at').execute();
-  const tokens = await deps.db.selectFrom('service_tokens').select(['id', 'user_id', 'scopes', 'expires_at', 'revoked_at', 'last_used_at']).execute();
+  const users = await deps.db
+    .selectFrom('users')
+    .select(['id', 'username', 'disabled_at', 'created_at'])
+    .where('role', '=', 'service')
+    .orderBy('created_at')
+    .execute();
+  const tokens = await deps.db
+    .selectFrom('service_tokens')
+    .select(['id', 'user_id', 'scopes', 'expires_at', 'revoked_at', 'last_used_at'])
+    .execute();
   const now = deps.clock.now();
   return users.map((u) => ({
-    id: u.id, username: u.username, disabled: u.disabled_at !== null,
-    tokens: tokens.filter((t) => t.user_id === u.id).map((t) => ({
-      id: t.id, scopes: JSON.parse(t.scopes) as unknown, expiresAt: new Date(t.expires_at).toISOString(),
-      state: t.revoked_at !== null ? 'revoked' : t.expires_at <= now ? 'expired' : 'active', lastUsedAt: t.last_used_at === null ? null : new Date(t.last_used_at).toISOString(),
-    })),
+    id: u.id,
+    username: u.username,
+    disabled: u.disabled_at !== null,
+    tokens: tokens
+      .filter((t) => t.user_id === u.id)
+      .map((t) => ({
+        id: t.id,
+        scopes: JSON.parse(t.scopes) as unknown,
+        expiresAt: new Date(t.expires_at).toISOString(),
+        state: t.revoked_at !== null ? 'revoked' : t.expires_at <= now ? 'expired' : 'active',
+        lastUsedAt: t.last_used_at === null ? null : new Date(t.last_used_at).toISOString(),
+      })),
   }));
 }
 
@@ -88,20 +179,55 @@ export async function authenticateServiceToken(deps: AuthDeps, token: string, ad
   const row = await deps.db
     .selectFrom('service_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
-    .select(['t.id', 't.token_hash', 't.scopes', 't.allowed_addresses', 't.rate_per_minute', 't.expires_at', 't.revoked_at', 'u.id as userId', 'u.username', 'u.disabled_at'])
+    .select([
+      't.id',
+      't.token_hash',
+      't.scopes',
+      't.allowed_addresses',
+      't.rate_per_minute',
+      't.expires_at',
+      't.revoked_at',
+      'u.id as userId',
+      'u.username',
+      'u.disabled_at',
+    ])
     .where('t.token_hash', '=', hash)
     .executeTakeFirst();
   const now = deps.clock.now();
   const allowed = row?.allowed_addresses ? (JSON.parse(row.allowed_addresses) as string[]) : undefined;
-  const ok = row && constantTimeEqual(row.token_hash, hash) && row.revoked_at === null && row.expires_at > now && row.disabled_at === null && (!allowed || allowed.includes(address));
+  const ok =
+    row &&
+    constantTimeEqual(row.token_hash, hash) &&
+    row.revoked_at === null &&
+    row.expires_at > now &&
+    row.disabled_at === null &&
+    (!allowed || allowed.includes(address));
   if (!ok) {
-    if (row) await recordAudit(deps.db, deps.sealer, { at: now, actorId: row.userId, action: 'service_token.refused', target: row.id, address, outcome: 'failure' });
-    throw new AppError('session_invalid', 'the service token is unknown, expired, revoked or not allowed from this address');
+    if (row)
+      await recordAudit(deps.db, deps.sealer, {
+        at: now,
+        actorId: row.userId,
+        action: 'service_token.refused',
+        target: row.id,
+        address,
+        outcome: 'failure',
+      });
+    throw new AppError(
+      'session_invalid',
+      'the service token is unknown, expired, revoked or not allowed from this address',
+    );
   }
   deps.limiter.checkWith('service.token', { burst: row.rate_per_minute, perSecond: row.rate_per_minute / 60 }, row.id);
   await deps.db.transaction().execute(async (tx) => {
     await tx.updateTable('service_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId: row.userId, action: 'service_token.used', target: row.id, address, outcome: 'success' });
+    await recordAudit(tx, deps.sealer, {
+      at: now,
+      actorId: row.userId,
+      action: 'service_token.used',
+      target: row.id,
+      address,
+      outcome: 'success',
+    });
   });
   return {
     userId: row.userId as UserId,

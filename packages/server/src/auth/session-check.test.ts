@@ -9,7 +9,14 @@ withAllStores('session re-check', (h) => {
   it('S21: checkSessions reports valid, idle, expired and revoked sessions; touching never revives an idle one', async () => {
     const deps = await testDeps(h.get());
     const [u] = await makeUsers(deps.auth, [uniqueName('rc')]);
-    const idOf = async (token: string) => (await deps.auth.db.selectFrom('sessions').select('id').where('token_hash', '=', sha256Hex(token)).executeTakeFirstOrThrow()).id;
+    const idOf = async (token: string) =>
+      (
+        await deps.auth.db
+          .selectFrom('sessions')
+          .select('id')
+          .where('token_hash', '=', sha256Hex(token))
+          .executeTakeFirstOrThrow()
+      ).id;
     const a = await idOf((await loginAgain(deps.auth, u!)).token);
     const b = await idOf((await loginAgain(deps.auth, u!)).token);
     const r1 = await checkSessions(deps.auth, [a, b, 'nosuchsession']);

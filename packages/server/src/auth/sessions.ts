@@ -61,7 +61,16 @@ export async function checkSessions(deps: AuthDeps, sessionIds: string[]): Promi
       .selectFrom('sessions as s')
       .innerJoin('users as u', 'u.id', 's.user_id')
       .innerJoin('devices as d', 'd.id', 's.device_id')
-      .select(['s.id', 's.expires_at as expiresAt', 's.last_used_at as lastUsedAt', 's.revoked_at as revokedAt', 's.aal', 'u.disabled_at as disabledAt', 'd.revoked_at as deviceRevokedAt', 'd.approved_at as deviceApprovedAt'])
+      .select([
+        's.id',
+        's.expires_at as expiresAt',
+        's.last_used_at as lastUsedAt',
+        's.revoked_at as revokedAt',
+        's.aal',
+        'u.disabled_at as disabledAt',
+        'd.revoked_at as deviceRevokedAt',
+        'd.approved_at as deviceApprovedAt',
+      ])
       .where('s.id', 'in', ids)
       .execute();
     for (const id of ids) out.set(id, { ok: false, problem: 'revoked' });
@@ -81,16 +90,34 @@ const TOUCH_INTERVAL_MS = 60_000;
  * SECURITY: looks up by SHA-256 and compares the stored hash in constant time; refuses revoked,
  * expired or idle sessions, disabled users and revoked devices with the same `session_invalid`.
  */
-export async function authenticateToken(deps: AuthDeps, token: string, address?: string): Promise<AuthenticatedSession> {
+export async function authenticateToken(
+  deps: AuthDeps,
+  token: string,
+  address?: string,
+): Promise<AuthenticatedSession> {
   const hash = sha256Hex(token);
   const row = await deps.db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .innerJoin('devices as d', 'd.id', 's.device_id')
     .select([
-      's.id as sessionId', 's.token_hash as tokenHash', 's.expires_at as expiresAt', 's.last_used_at as lastUsedAt', 's.revoked_at as revokedAt',
-      's.aal', 's.strong_auth_at as strongAuthAt', 's.login_address as loginAddress', 's.strong_auth_method as strongAuthMethod',
-      'u.id as userId', 'u.username', 'u.role', 'u.disabled_at as disabledAt', 'd.id as deviceId', 'd.public_key as publicKey', 'd.revoked_at as deviceRevokedAt', 'd.approved_at as deviceApprovedAt',
+      's.id as sessionId',
+      's.token_hash as tokenHash',
+      's.expires_at as expiresAt',
+      's.last_used_at as lastUsedAt',
+      's.revoked_at as revokedAt',
+      's.aal',
+      's.strong_auth_at as strongAuthAt',
+      's.login_address as loginAddress',
+      's.strong_auth_method as strongAuthMethod',
+      'u.id as userId',
+      'u.username',
+      'u.role',
+      'u.disabled_at as disabledAt',
+      'd.id as deviceId',
+      'd.public_key as publicKey',
+      'd.revoked_at as deviceRevokedAt',
+      'd.approved_at as deviceApprovedAt',
     ])
     .where('s.token_hash', '=', hash)
     .executeTakeFirst();
@@ -120,7 +147,14 @@ export async function authenticateToken(deps: AuthDeps, token: string, address?:
       aal: Number(row.aal),
       // SECURITY: a request from another network than the login's does not count as strongly
       // authenticated: sensitive actions need a new step-up from where the user is now.
-      strongAuthAt: row.strongAuthAt === null || (address !== undefined && row.loginAddress !== null && networkOf(address) !== networkOf((await openColumn(deps.sealer, 'sessions', 'login_address', row.sessionId, row.loginAddress)))) ? null : Number(row.strongAuthAt),
+      strongAuthAt:
+        row.strongAuthAt === null ||
+        (address !== undefined &&
+          row.loginAddress !== null &&
+          networkOf(address) !==
+            networkOf(await openColumn(deps.sealer, 'sessions', 'login_address', row.sessionId, row.loginAddress)))
+          ? null
+          : Number(row.strongAuthAt),
     },
     devicePublicKey: row.publicKey,
     expiresAt: row.expiresAt,
@@ -138,7 +172,12 @@ export async function touchSession(deps: AuthDeps, sessionId: string): Promise<v
     .where('id', '=', sessionId)
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now)
-    .where((eb) => eb.or([eb.and([eb('aal', '>=', 3), eb('last_used_at', '>', now - aal3Idle)]), eb.and([eb('aal', '<', 3), eb('last_used_at', '>', now - deps.policy.idleTimeoutMs)])]))
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('aal', '>=', 3), eb('last_used_at', '>', now - aal3Idle)]),
+        eb.and([eb('aal', '<', 3), eb('last_used_at', '>', now - deps.policy.idleTimeoutMs)]),
+      ]),
+    )
     .execute();
 }
 
@@ -167,15 +206,41 @@ export async function revokeSessions(
   return ids.length;
 }
 
-async function revoke(deps: AuthDeps, actorId: string | null, sessionIds: string[], reason: SessionsRevoked['reason'], address: string | null): Promise<void> {
+async function revoke(
+  deps: AuthDeps,
+  actorId: string | null,
+  sessionIds: string[],
+  reason: SessionsRevoked['reason'],
+  address: string | null,
+): Promise<void> {
   await deps.db.transaction().execute((tx) => revokeInTx(tx, deps, actorId, sessionIds, reason, address));
   publishRevoked(deps, { sessionIds, reason });
 }
 
-async function revokeInTx(tx: Executor, deps: AuthDeps, actorId: string | null, sessionIds: string[], reason: SessionsRevoked['reason'], address: string | null): Promise<void> {
+async function revokeInTx(
+  tx: Executor,
+  deps: AuthDeps,
+  actorId: string | null,
+  sessionIds: string[],
+  reason: SessionsRevoked['reason'],
+  address: string | null,
+): Promise<void> {
   const now = deps.clock.now();
-  await tx.updateTable('sessions').set({ revoked_at: now }).where('id', 'in', sessionIds).where('revoked_at', 'is', null).execute();
-  await recordAudit(tx, deps.sealer, { at: now, actorId, action: 'session.revoked', target: sessionIds.join(','), address, outcome: 'success', details: { reason, count: sessionIds.length } });
+  await tx
+    .updateTable('sessions')
+    .set({ revoked_at: now })
+    .where('id', 'in', sessionIds)
+    .where('revoked_at', 'is', null)
+    .execute();
+  await recordAudit(tx, deps.sealer, {
+    at: now,
+    actorId,
+    action: 'session.revoked',
+    target: sessionIds.join(','),
+    address,
+    outcome: 'success',
+    details: { reason, count: sessionIds.length },
+  });
 }
 
 /**
@@ -204,7 +269,8 @@ export async function revokeSessionsInTx(
  * Ephemeral: a lost event only delays the close until the next session re-check of the socket.
  */
 export function publishRevoked(deps: AuthDeps, revoked: SessionsRevoked): void {
-  if (revoked.sessionIds.length > 0) deps.bus.publish({ type: SESSIONS_REVOKED, data: revoked satisfies SessionsRevoked });
+  if (revoked.sessionIds.length > 0)
+    deps.bus.publish({ type: SESSIONS_REVOKED, data: revoked satisfies SessionsRevoked });
 }
 
 /** The caller's sessions that are still open. */
@@ -219,13 +285,15 @@ export async function listMySessions(deps: AuthDeps, principal: Principal) {
     .where('s.expires_at', '>', now)
     .orderBy('s.created_at')
     .execute();
-  return Promise.all(rows.map(async (r) => ({
-    id: r.id,
-    deviceId: r.device_id,
-    deviceName: await openColumn(deps.sealer, 'devices', 'name', r.device_id, r.device_name),
-    current: r.id === principal.sessionId,
-    createdAt: new Date(r.created_at).toISOString(),
-    expiresAt: new Date(r.expires_at).toISOString(),
-    lastUsedAt: new Date(r.last_used_at).toISOString(),
-  })));
+  return Promise.all(
+    rows.map(async (r) => ({
+      id: r.id,
+      deviceId: r.device_id,
+      deviceName: await openColumn(deps.sealer, 'devices', 'name', r.device_id, r.device_name),
+      current: r.id === principal.sessionId,
+      createdAt: new Date(r.created_at).toISOString(),
+      expiresAt: new Date(r.expires_at).toISOString(),
+      lastUsedAt: new Date(r.last_used_at).toISOString(),
+    })),
+  );
 }

@@ -12,7 +12,8 @@ describe('the display name taken from an IdP (hostile input)', () => {
   });
 
   it('drops a name the HTTP schema would refuse (bidi override, control, lone surrogate, blank)', () => {
-    for (const bad of ['evil\u202Egnp.exe', 'tab\there', 'half \uD800', '   ', 42, undefined]) expect(idpDisplayName(bad)).toBeNull();
+    for (const bad of ['evil\u202Egnp.exe', 'tab\there', 'half \uD800', '   ', 42, undefined])
+      expect(idpDisplayName(bad)).toBeNull();
   });
 
   it('keeps exactly what the schema accepts (property)', () => {

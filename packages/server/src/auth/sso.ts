@@ -1,6 +1,16 @@
 import { DisplayText, ssoProofMessage, type SessionGrant } from '@palisade/protocol';
 import { AppError } from '../core/index.js';
-import { constantTimeEqual, hashPassword, OidcRelyingParty, randomId, randomToken, sha256Hex, verifyEd25519, type OidcClaims, type OidcRequestSecrets } from '../crypto/index.js';
+import {
+  constantTimeEqual,
+  hashPassword,
+  OidcRelyingParty,
+  randomId,
+  randomToken,
+  sha256Hex,
+  verifyEd25519,
+  type OidcClaims,
+  type OidcRequestSecrets,
+} from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { Tx } from '../store/index.js';
 import type { AuthDeps, SsoDeps } from './deps.js';
@@ -43,8 +53,10 @@ export interface SsoLoopback {
  */
 function loopbackRedirect(l: SsoLoopback): string {
   const host = l.host ?? '127.0.0.1';
-  if (host !== '127.0.0.1' && host !== '::1') throw new AppError('bad_request', 'loopback.host must be 127.0.0.1 or ::1');
-  if (!Number.isInteger(l.port) || l.port < 1024 || l.port > 65535) throw new AppError('bad_request', 'loopback.port must be 1024 to 65535');
+  if (host !== '127.0.0.1' && host !== '::1')
+    throw new AppError('bad_request', 'loopback.host must be 127.0.0.1 or ::1');
+  if (!Number.isInteger(l.port) || l.port < 1024 || l.port > 65535)
+    throw new AppError('bad_request', 'loopback.port must be 1024 to 65535');
   return `http://${host === '::1' ? '[::1]' : host}:${l.port}${SSO_LOOPBACK_PATH}`;
 }
 
@@ -75,13 +87,34 @@ export async function startSso(deps: AuthDeps, device: DeviceDescription, addres
     await tx
       .insertInto('sso_logins')
       .values({
-        id, state_hash: sha256Hex(secrets.state), secrets_sealed: secretsSealed,
-        device_public_key: device.publicKey, device_name: sealInTable(deps.sealer, 'sso_logins', 'device_name', id, device.name), device_platform: device.platform,
-        created_at: now, expires_at: now + SSO_TTL_MS, user_id: null, aal: null, completed_at: null, begin_hash: sha256Hex(beginSecret), begun_at: null, browser_hash: null, start_network: sha256Hex(networkOf(address)),
-        loopback_redirect: redirect, completion_hash: null,
+        id,
+        state_hash: sha256Hex(secrets.state),
+        secrets_sealed: secretsSealed,
+        device_public_key: device.publicKey,
+        device_name: sealInTable(deps.sealer, 'sso_logins', 'device_name', id, device.name),
+        device_platform: device.platform,
+        created_at: now,
+        expires_at: now + SSO_TTL_MS,
+        user_id: null,
+        aal: null,
+        completed_at: null,
+        begin_hash: sha256Hex(beginSecret),
+        begun_at: null,
+        browser_hash: null,
+        start_network: sha256Hex(networkOf(address)),
+        loopback_redirect: redirect,
+        completion_hash: null,
       })
       .execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId: null, action: 'sso.started', target: id, address, outcome: 'success', details: { platform: device.platform, loopback: redirect !== null } });
+    await recordAudit(tx, deps.sealer, {
+      at: now,
+      actorId: null,
+      action: 'sso.started',
+      target: id,
+      address,
+      outcome: 'success',
+      details: { platform: device.platform, loopback: redirect !== null },
+    });
   });
   return { ssoId: id, beginSecret, expiresAt: new Date(now + SSO_TTL_MS).toISOString() };
 }
@@ -100,26 +133,69 @@ export async function beginSso(deps: AuthDeps, ssoId: string, beginSecret: strin
   const s = sso(deps);
   const row = await deps.db.selectFrom('sso_logins').selectAll().where('id', '=', ssoId).executeTakeFirst();
   const now = deps.clock.now();
-  if (!row || !row.begin_hash || row.begun_at !== null || row.user_id !== null || row.expires_at <= now || now - row.created_at > BEGIN_TTL_MS || !constantTimeEqual(sha256Hex(beginSecret), row.begin_hash)) {
+  if (
+    !row ||
+    !row.begin_hash ||
+    row.begun_at !== null ||
+    row.user_id !== null ||
+    row.expires_at <= now ||
+    now - row.created_at > BEGIN_TTL_MS ||
+    !constantTimeEqual(sha256Hex(beginSecret), row.begin_hash)
+  ) {
     throw new AppError('code_invalid', LINK_INVALID);
   }
   // SECURITY (S1): a link forwarded to someone elsewhere is opened from another network than the device's.
   const sameNetwork = row.start_network === sha256Hex(networkOf(address));
   if (!sameNetwork && s.requireSameNetwork !== false && row.loopback_redirect === null) {
-    await deps.db.updateTable('sso_logins').set({ expires_at: now }).where('id', '=', ssoId).where('begun_at', 'is', null).execute();
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: 'browser link opened from another network than the device' } });
-    throw new AppError('sso_browser_mismatch', 'open the sign-in link in the browser on the device that started it (same network); never use a sign-in link someone sent you');
+    await deps.db
+      .updateTable('sso_logins')
+      .set({ expires_at: now })
+      .where('id', '=', ssoId)
+      .where('begun_at', 'is', null)
+      .execute();
+    await recordAudit(deps.db, deps.sealer, {
+      at: now,
+      actorId: null,
+      action: 'sso.failed',
+      target: row.id,
+      address,
+      outcome: 'failure',
+      details: { reason: 'browser link opened from another network than the device' },
+    });
+    throw new AppError(
+      'sso_browser_mismatch',
+      'open the sign-in link in the browser on the device that started it (same network); never use a sign-in link someone sent you',
+    );
   }
   const browserSecret = randomToken();
   await deps.db.transaction().execute(async (tx) => {
-    const claimed = await tx.updateTable('sso_logins').set({ begun_at: now, browser_hash: sha256Hex(browserSecret) }).where('id', '=', ssoId).where('begun_at', 'is', null).executeTakeFirst();
+    const claimed = await tx
+      .updateTable('sso_logins')
+      .set({ begun_at: now, browser_hash: sha256Hex(browserSecret) })
+      .where('id', '=', ssoId)
+      .where('begun_at', 'is', null)
+      .executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid', LINK_INVALID);
-    await recordAudit(tx, deps.sealer, { at: now, actorId: null, action: 'sso.begun', target: row.id, address, outcome: 'success', details: { sameNetwork } });
+    await recordAudit(tx, deps.sealer, {
+      at: now,
+      actorId: null,
+      action: 'sso.begun',
+      target: row.id,
+      address,
+      outcome: 'success',
+      details: { sameNetwork },
+    });
   });
-  const secrets = JSON.parse(Buffer.from(await deps.sealer.unseal(row.secrets_sealed, aad(row.id))).toString()) as OidcRequestSecrets;
+  const secrets = JSON.parse(
+    Buffer.from(await deps.sealer.unseal(row.secrets_sealed, aad(row.id))).toString(),
+  ) as OidcRequestSecrets;
   return {
     authorizationUrl: await s.client.authorizationUrl(secrets),
-    cookie: { name: ssoCookieName(row.id), value: browserSecret, maxAgeSeconds: Math.max(1, Math.ceil((row.expires_at - now) / 1000)) },
+    cookie: {
+      name: ssoCookieName(row.id),
+      value: browserSecret,
+      maxAgeSeconds: Math.max(1, Math.ceil((row.expires_at - now) / 1000)),
+    },
   };
 }
 
@@ -136,36 +212,82 @@ export function idpAssertedMfa(claims: OidcClaims, acceptedAcr: string[]): boole
  * Returns the device it signs in, for the page to name, and for a loopback sign-on the URL to redirect
  * the browser to (the device's listener, with the ssoId and the one-time completion secret).
  */
-export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, cookies: Record<string, string>, address: string): Promise<{ device: { name: string; platform: string }; redirect?: string }> {
+export async function ssoCallback(
+  deps: AuthDeps,
+  callbackUrl: URL,
+  cookies: Record<string, string>,
+  address: string,
+): Promise<{ device: { name: string; platform: string }; redirect?: string }> {
   const s = sso(deps);
   const state = callbackUrl.searchParams.get('state') ?? '';
-  const row = await deps.db.selectFrom('sso_logins').selectAll().where('state_hash', '=', sha256Hex(state)).executeTakeFirst();
+  const row = await deps.db
+    .selectFrom('sso_logins')
+    .selectAll()
+    .where('state_hash', '=', sha256Hex(state))
+    .executeTakeFirst();
   const now = deps.clock.now();
-  if (!row || row.expires_at <= now || row.user_id !== null) throw new AppError('code_invalid', 'this sign-on is unknown, expired or already used; start again');
+  if (!row || row.expires_at <= now || row.user_id !== null)
+    throw new AppError('code_invalid', 'this sign-on is unknown, expired or already used; start again');
   // SECURITY (S1): only the browser that opened the device's one-time link holds the cookie. An IdP URL
   // forwarded to someone else lands here without it: the sign-on is burnt before the code is redeemed.
   const presented = cookies[ssoCookieName(row.id)];
   if (!row.browser_hash || presented === undefined || !constantTimeEqual(sha256Hex(presented), row.browser_hash)) {
-    await deps.db.updateTable('sso_logins').set({ expires_at: now }).where('id', '=', row.id).where('user_id', 'is', null).execute();
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: 'browser not bound to this sign-on' } });
+    await deps.db
+      .updateTable('sso_logins')
+      .set({ expires_at: now })
+      .where('id', '=', row.id)
+      .where('user_id', 'is', null)
+      .execute();
+    await recordAudit(deps.db, deps.sealer, {
+      at: now,
+      actorId: null,
+      action: 'sso.failed',
+      target: row.id,
+      address,
+      outcome: 'failure',
+      details: { reason: 'browser not bound to this sign-on' },
+    });
     throw new AppError('sso_browser_mismatch');
   }
-  const secrets = JSON.parse(Buffer.from(await deps.sealer.unseal(row.secrets_sealed, aad(row.id))).toString()) as OidcRequestSecrets;
+  const secrets = JSON.parse(
+    Buffer.from(await deps.sealer.unseal(row.secrets_sealed, aad(row.id))).toString(),
+  ) as OidcRequestSecrets;
   let claims: OidcClaims;
   try {
     claims = await s.client.finish(callbackUrl, secrets);
   } catch (e) {
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: (e as Error).message.slice(0, 200) } });
-    throw new AppError('auth_failed', 'the identity provider\'s answer could not be verified');
+    await recordAudit(deps.db, deps.sealer, {
+      at: now,
+      actorId: null,
+      action: 'sso.failed',
+      target: row.id,
+      address,
+      outcome: 'failure',
+      details: { reason: (e as Error).message.slice(0, 200) },
+    });
+    throw new AppError('auth_failed', "the identity provider's answer could not be verified");
   }
   const mfa = idpAssertedMfa(claims, s.mfaAcrValues);
   if (s.requireMfa && !mfa) {
-    await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: 'no MFA asserted', subject: claims.sub } });
+    await recordAudit(deps.db, deps.sealer, {
+      at: now,
+      actorId: null,
+      action: 'sso.failed',
+      target: row.id,
+      address,
+      outcome: 'failure',
+      details: { reason: 'no MFA asserted', subject: claims.sub },
+    });
     throw new AppError('sso_mfa_required');
   }
   // A just-in-time account gets this id; its data key must exist before the transaction.
   const newUserId = randomId();
-  const linked = await deps.db.selectFrom('external_identities').select('user_id').where('issuer', '=', claims.iss).where('subject', '=', claims.sub).executeTakeFirst();
+  const linked = await deps.db
+    .selectFrom('external_identities')
+    .select('user_id')
+    .where('issuer', '=', claims.iss)
+    .where('subject', '=', claims.sub)
+    .executeTakeFirst();
   if (!linked) await deps.sealer.prepare(scopeOf.user(newUserId));
   // argon2 runs before the transaction, never inside it (it would hold SQLite's only writer meanwhile).
   const unusableHash = linked ? undefined : await hashPassword(randomToken(), deps.policy.argon2);
@@ -175,15 +297,37 @@ export async function ssoCallback(deps: AuthDeps, callbackUrl: URL, cookies: Rec
   const userId = await deps.db.transaction().execute(async (tx) => {
     const id = await linkOrProvision(deps, tx, claims, now, newUserId, unusableHash);
     await syncIdpRoles(deps, tx, s, claims, id, now);
-    const ready = completion === undefined ? {} : { completion_hash: sha256Hex(completion), expires_at: Math.min(row.expires_at, now + COMPLETION_TTL_MS) };
-    const marked = await tx.updateTable('sso_logins').set({ user_id: id, aal: mfa ? 2 : 1, ...ready }).where('id', '=', row.id).where('user_id', 'is', null).executeTakeFirst();
-    if (Number(marked.numUpdatedRows) !== 1) throw new AppError('code_invalid', 'this sign-on is unknown, expired or already used; start again');
-    await recordAudit(tx, deps.sealer, { at: now, actorId: id, action: 'sso.verified', target: row.id, address, outcome: 'success', details: { issuer: claims.iss, mfa } });
+    const ready =
+      completion === undefined
+        ? {}
+        : { completion_hash: sha256Hex(completion), expires_at: Math.min(row.expires_at, now + COMPLETION_TTL_MS) };
+    const marked = await tx
+      .updateTable('sso_logins')
+      .set({ user_id: id, aal: mfa ? 2 : 1, ...ready })
+      .where('id', '=', row.id)
+      .where('user_id', 'is', null)
+      .executeTakeFirst();
+    if (Number(marked.numUpdatedRows) !== 1)
+      throw new AppError('code_invalid', 'this sign-on is unknown, expired or already used; start again');
+    await recordAudit(tx, deps.sealer, {
+      at: now,
+      actorId: id,
+      action: 'sso.verified',
+      target: row.id,
+      address,
+      outcome: 'success',
+      details: { issuer: claims.iss, mfa },
+    });
     return id;
   });
   // S14: an address the IdP says it verified becomes the user's verified e-mail (never fails the sign-on).
-  await applyIdpEmail(deps, userId, claims).catch((e: unknown) => deps.log.warn({ err: (e as Error).message }, 'could not record the e-mail asserted by the IdP'));
-  const device = { name: await openColumn(deps.sealer, 'sso_logins', 'device_name', row.id, row.device_name), platform: row.device_platform };
+  await applyIdpEmail(deps, userId, claims).catch((e: unknown) =>
+    deps.log.warn({ err: (e as Error).message }, 'could not record the e-mail asserted by the IdP'),
+  );
+  const device = {
+    name: await openColumn(deps.sealer, 'sso_logins', 'device_name', row.id, row.device_name),
+    platform: row.device_platform,
+  };
   if (completion === undefined || row.loopback_redirect === null) return { device };
   const redirect = new URL(row.loopback_redirect);
   redirect.searchParams.set('ssoId', row.id);
@@ -201,20 +345,66 @@ export function idpDisplayName(name: unknown): string | null {
   return r.success ? r.data : null;
 }
 
-async function linkOrProvision(deps: AuthDeps, tx: Tx, claims: OidcClaims, now: number, newUserId: string, unusableHash: string | undefined): Promise<string> {
-  const linked = await tx.selectFrom('external_identities').select('user_id').where('issuer', '=', claims.iss).where('subject', '=', claims.sub).executeTakeFirst();
+async function linkOrProvision(
+  deps: AuthDeps,
+  tx: Tx,
+  claims: OidcClaims,
+  now: number,
+  newUserId: string,
+  unusableHash: string | undefined,
+): Promise<string> {
+  const linked = await tx
+    .selectFrom('external_identities')
+    .select('user_id')
+    .where('issuer', '=', claims.iss)
+    .where('subject', '=', claims.sub)
+    .executeTakeFirst();
   let userId = linked?.user_id;
   if (!userId) {
     // The link vanished between the check before the transaction and now (an account purge): start again.
-    if (unusableHash === undefined) throw new AppError('code_invalid', 'this sign-on is unknown, expired or already used; start again');
+    if (unusableHash === undefined)
+      throw new AppError('code_invalid', 'this sign-on is unknown, expired or already used; start again');
     // Just-in-time provisioning: a member account linked to the IdP subject; no password login.
     userId = newUserId;
-    const base = unreservedUsername(([claims.preferred_username, claims.email].find((c): c is string => typeof c === 'string' && c !== '') ?? 'user').toLowerCase().replace(/@.*$/, '').replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 24) || 'user');
+    const base = unreservedUsername(
+      ([claims.preferred_username, claims.email].find((c): c is string => typeof c === 'string' && c !== '') ?? 'user')
+        .toLowerCase()
+        .replace(/@.*$/, '')
+        .replace(/[^a-z0-9._-]/g, '-')
+        .replace(/^[^a-z0-9]+/, '')
+        .slice(0, 24) || 'user',
+    );
     const taken = await tx.selectFrom('users').select('id').where('username', '=', base).executeTakeFirst();
-    const username = taken ? `${base}-${randomToken(3).toLowerCase().replace(/[^a-z0-9]/g, 'x')}` : base;
-    await tx.insertInto('users').values({ id: userId, username, display_name: sealForUser(deps, userId, 'users', 'display_name', userId, idpDisplayName(claims.name)), password_hash: unusableHash, role: 'member', disabled_at: null, created_at: now, mfa_grace_from: now }).execute();
-    await tx.insertInto('external_identities').values({ issuer: claims.iss, subject: claims.sub, user_id: userId, created_at: now }).execute();
-    await recordAudit(tx, deps.sealer, { at: now, actorId: userId, action: 'user.provisioned', target: userId, outcome: 'success', details: { issuer: claims.iss } });
+    const username = taken
+      ? `${base}-${randomToken(3)
+          .toLowerCase()
+          .replace(/[^a-z0-9]/g, 'x')}`
+      : base;
+    await tx
+      .insertInto('users')
+      .values({
+        id: userId,
+        username,
+        display_name: sealForUser(deps, userId, 'users', 'display_name', userId, idpDisplayName(claims.name)),
+        password_hash: unusableHash,
+        role: 'member',
+        disabled_at: null,
+        created_at: now,
+        mfa_grace_from: now,
+      })
+      .execute();
+    await tx
+      .insertInto('external_identities')
+      .values({ issuer: claims.iss, subject: claims.sub, user_id: userId, created_at: now })
+      .execute();
+    await recordAudit(tx, deps.sealer, {
+      at: now,
+      actorId: userId,
+      action: 'user.provisioned',
+      target: userId,
+      outcome: 'success',
+      details: { issuer: claims.iss },
+    });
   }
   return userId;
 }
@@ -224,23 +414,55 @@ async function linkOrProvision(deps: AuthDeps, tx: Tx, claims: OidcClaims, now: 
  * loopback sign-on, showing the completion secret its listener received. Returns undefined while the
  * IdP step of a sign-on without loopback is not finished.
  */
-export async function completeSso(deps: AuthDeps, ssoId: string, signature: string, address: string, completion?: string): Promise<SessionGrant | undefined> {
+export async function completeSso(
+  deps: AuthDeps,
+  ssoId: string,
+  signature: string,
+  address: string,
+  completion?: string,
+): Promise<SessionGrant | undefined> {
   const row = await deps.db.selectFrom('sso_logins').selectAll().where('id', '=', ssoId).executeTakeFirst();
   const now = deps.clock.now();
-  if (!row || row.expires_at <= now || row.completed_at !== null) throw new AppError('code_invalid', 'this sign-on is unknown, expired or already completed');
+  if (!row || row.expires_at <= now || row.completed_at !== null)
+    throw new AppError('code_invalid', 'this sign-on is unknown, expired or already completed');
   // SECURITY: only the device that started the sign-on can collect the session.
-  if (!verifyEd25519(Buffer.from(row.device_public_key, 'base64url'), new TextEncoder().encode(ssoProofMessage(ssoId)), Buffer.from(signature, 'base64url'))) throw new AppError('device_proof_failed');
+  if (
+    !verifyEd25519(
+      Buffer.from(row.device_public_key, 'base64url'),
+      new TextEncoder().encode(ssoProofMessage(ssoId)),
+      Buffer.from(signature, 'base64url'),
+    )
+  )
+    throw new AppError('device_proof_failed');
   await checkCompletion(deps, row, completion, address, now);
   if (row.user_id === null) return undefined;
   const userId = row.user_id;
   const deviceName = await openColumn(deps.sealer, 'sso_logins', 'device_name', row.id, row.device_name);
   await prepareSession(deps, userId);
   const r = await deps.db.transaction().execute(async (tx) => {
-    const claimed = await tx.updateTable('sso_logins').set({ completed_at: now }).where('id', '=', ssoId).where('completed_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
+    const claimed = await tx
+      .updateTable('sso_logins')
+      .set({ completed_at: now })
+      .where('id', '=', ssoId)
+      .where('completed_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid');
-    const user = await tx.selectFrom('users').select(['id', 'mfa_grace_from', 'disabled_at']).where('id', '=', userId).executeTakeFirstOrThrow();
+    const user = await tx
+      .selectFrom('users')
+      .select(['id', 'mfa_grace_from', 'disabled_at'])
+      .where('id', '=', userId)
+      .executeTakeFirstOrThrow();
     if (user.disabled_at !== null) throw new AppError('auth_failed');
-    return openSession(deps, tx, user, { publicKey: row.device_public_key, name: deviceName, platform: row.device_platform }, row.aal === 2 ? 2 : 1, address, 'sso');
+    return openSession(
+      deps,
+      tx,
+      user,
+      { publicKey: row.device_public_key, name: deviceName, platform: row.device_platform },
+      row.aal === 2 ? 2 : 1,
+      address,
+      'sso',
+    );
   });
   return grantOrPending(r);
 }
@@ -250,14 +472,34 @@ export async function completeSso(deps: AuthDeps, ssoId: string, signature: stri
  * compared in constant time). Without one the answer is the same whether the IdP step is done or not;
  * a wrong one burns the sign-on. Single use comes from `completed_at`.
  */
-async function checkCompletion(deps: AuthDeps, row: { id: string; loopback_redirect: string | null; completion_hash: string | null }, completion: string | undefined, address: string, now: number): Promise<void> {
+async function checkCompletion(
+  deps: AuthDeps,
+  row: { id: string; loopback_redirect: string | null; completion_hash: string | null },
+  completion: string | undefined,
+  address: string,
+  now: number,
+): Promise<void> {
   if (row.loopback_redirect === null) {
-    if (completion !== undefined) throw new AppError('bad_request', 'this sign-on was started without loopback; send no completion secret');
+    if (completion !== undefined)
+      throw new AppError('bad_request', 'this sign-on was started without loopback; send no completion secret');
     return;
   }
   if (completion === undefined) throw new AppError('sso_completion_required');
   if (row.completion_hash !== null && constantTimeEqual(sha256Hex(completion), row.completion_hash)) return;
-  await deps.db.updateTable('sso_logins').set({ expires_at: now }).where('id', '=', row.id).where('completed_at', 'is', null).execute();
-  await recordAudit(deps.db, deps.sealer, { at: now, actorId: null, action: 'sso.failed', target: row.id, address, outcome: 'failure', details: { reason: 'wrong loopback completion secret' } });
+  await deps.db
+    .updateTable('sso_logins')
+    .set({ expires_at: now })
+    .where('id', '=', row.id)
+    .where('completed_at', 'is', null)
+    .execute();
+  await recordAudit(deps.db, deps.sealer, {
+    at: now,
+    actorId: null,
+    action: 'sso.failed',
+    target: row.id,
+    address,
+    outcome: 'failure',
+    details: { reason: 'wrong loopback completion secret' },
+  });
   throw new AppError('code_invalid', 'this sign-on is unknown, expired or already completed');
 }

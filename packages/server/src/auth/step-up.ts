@@ -10,7 +10,11 @@ export function assertRecentStrongAuth(deps: AuthDeps, principal: Principal): vo
   if (at === null || deps.clock.now() - at > deps.policy.stepUpWindowMs) throw new AppError('step_up_required');
   // SECURITY-BASELINE (AAL3 for admin duties): when the policy is on, admin and security roles must
   // have stepped up with a device-bound passkey, not a code that can be phished.
-  if (deps.policy.adminsRequirePhishingResistant && principal.roles.some((r) => ADMIN_ROLES.has(r)) && principal.strongAuthMethod !== 'passkey_device_bound') {
+  if (
+    deps.policy.adminsRequirePhishingResistant &&
+    principal.roles.some((r) => ADMIN_ROLES.has(r)) &&
+    principal.strongAuthMethod !== 'passkey_device_bound'
+  ) {
     throw new AppError('step_up_required', 'your roles need a step-up with a device-bound passkey');
   }
 }

@@ -7,13 +7,23 @@ import { adminSocketPath } from '../config/index.js';
 import type { ResealReport } from '../keys/index.js';
 import { fail, loadOrExit } from './load.js';
 
-function callSocket(path: string, method: string, url: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+function callSocket(
+  path: string,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: path, method, path: url, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
-    });
+    const req = request(
+      { socketPath: path, method, path: url, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
@@ -25,7 +35,9 @@ async function viaSocket(configFile: string | undefined, method: string, url: st
   try {
     return await callSocket(core.path, method, url, body);
   } catch (e) {
-    fail(`cannot reach the admin socket ${core.path} (${(e as NodeJS.ErrnoException).code ?? 'error'}).\nIs the server running as this user? For invites you can use --offline with the server's config.`);
+    fail(
+      `cannot reach the admin socket ${core.path} (${(e as NodeJS.ErrnoException).code ?? 'error'}).\nIs the server running as this user? For invites you can use --offline with the server's config.`,
+    );
   }
 }
 
@@ -37,16 +49,21 @@ export function adminCommands(): Command {
     .description('create a one-time invite token for a new user')
     .option('-c, --config <file>', 'configuration file (YAML)')
     .option('--role <role>', 'base role: member or guest', 'member')
-    .option('--grant <roles...>', 'roles granted at enrolment: moderator, auditor, compliance_officer, security_admin, org_admin')
+    .option(
+      '--grant <roles...>',
+      'roles granted at enrolment: moderator, auditor, compliance_officer, security_admin, org_admin',
+    )
     .option('--ttl-hours <n>', 'hours until the invite expires', '72')
     .option('--offline', 'write the invite straight into the store (server may be stopped)')
     .action(async (opts: { config?: string; role: string; grant?: string[]; ttlHours: string; offline?: boolean }) => {
-      const role = opts.role === 'guest' ? 'guest' : opts.role === 'member' ? 'member' : fail('--role must be member or guest');
+      const role =
+        opts.role === 'guest' ? 'guest' : opts.role === 'member' ? 'member' : fail('--role must be member or guest');
       const grants = opts.grant ?? [];
       const known = ['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin'];
       for (const g of grants) if (!known.includes(g)) fail(`--grant: unknown role ${g}; one of ${known.join(', ')}`);
       const ttlHours = Number(opts.ttlHours);
-      if (!Number.isInteger(ttlHours) || ttlHours < 1 || ttlHours > 720) fail('--ttl-hours must be a whole number from 1 to 720');
+      if (!Number.isInteger(ttlHours) || ttlHours < 1 || ttlHours > 720)
+        fail('--ttl-hours must be a whole number from 1 to 720');
       let token: string;
       let expiresAt: string;
       if (opts.offline) {
@@ -62,7 +79,9 @@ export function adminCommands(): Command {
         expiresAt = String(r.json.expiresAt);
       }
       process.stdout.write(`${token}\n`);
-      process.stderr.write(`one-time ${role} invite, valid until ${expiresAt}; give it to the user over a trusted channel.\n`);
+      process.stderr.write(
+        `one-time ${role} invite, valid until ${expiresAt}; give it to the user over a trusted channel.\n`,
+      );
     });
   admin
     .command('revoke-sessions <username>')
@@ -97,49 +116,77 @@ export function keysCommand(): Command {
     .action(async (opts: { config?: string; json?: boolean }) => {
       const r = await viaSocket(opts.config, 'GET', '/keys/status');
       if (r.status !== 200) fail(`status failed: ${String(r.json.message)}`);
-      process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : formatKeyStatus(r.json as unknown as KeyStatus));
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : formatKeyStatus(r.json as unknown as KeyStatus),
+      );
     });
   keys
     .command('rotate')
     .description('create a new KEK version and rewrap every data key under it, while the server runs')
     .option('-c, --config <file>', 'configuration file (YAML)')
-    .option('--reencrypt', 'also retire every data key and reseal each stored value under a new one (long; resumes after a restart)')
+    .option(
+      '--reencrypt',
+      'also retire every data key and reseal each stored value under a new one (long; resumes after a restart)',
+    )
     .action(async (opts: { config?: string; reencrypt?: boolean }) => {
-      process.stderr.write(`rotating; data keys are rewrapped one by one${opts.reencrypt ? ', then every sealed value is resealed' : ''} (safe to interrupt: the server finishes the job at its next start)...\n`);
+      process.stderr.write(
+        `rotating; data keys are rewrapped one by one${opts.reencrypt ? ', then every sealed value is resealed' : ''} (safe to interrupt: the server finishes the job at its next start)...\n`,
+      );
       const r = await viaSocket(opts.config, 'POST', opts.reencrypt ? '/keys/rotate?reencrypt=1' : '/keys/rotate');
       if (r.status !== 200 && r.status !== 202) fail(`rotation failed: ${String(r.json.message)}`);
-      process.stdout.write(`KEK version ${String(r.json.version)} is current; ${String(r.json.rewrapped)} data key(s) rewrapped\n`);
+      process.stdout.write(
+        `KEK version ${String(r.json.version)} is current; ${String(r.json.rewrapped)} data key(s) rewrapped\n`,
+      );
       if (!opts.reencrypt) return;
       const re = await followReencrypt(opts.config, String(r.json.job));
-      process.stdout.write(`re-encryption: ${re.resealed} value(s) resealed under new data keys, ${re.sealedLegacy} clear legacy value(s) sealed, ${re.failed} unreadable, ${re.scanned} looked at\n`);
+      process.stdout.write(
+        `re-encryption: ${re.resealed} value(s) resealed under new data keys, ${re.sealedLegacy} clear legacy value(s) sealed, ${re.failed} unreadable, ${re.scanned} looked at\n`,
+      );
     });
   keys
     .command('change-master-secret')
-    .description('re-seal the local keyring under a new master secret (stop the server first); then point keys.masterSecret at it')
-    .requiredOption('--new <ref>', 'the new master secret: secret://file/PATH or secret://env/NAME (32+ random bytes, base64url)')
+    .description(
+      're-seal the local keyring under a new master secret (stop the server first); then point keys.masterSecret at it',
+    )
+    .requiredOption(
+      '--new <ref>',
+      'the new master secret: secret://file/PATH or secret://env/NAME (32+ random bytes, base64url)',
+    )
     .option('-c, --config <file>', 'configuration file (YAML)')
     .action(async (opts: { config?: string; new: string }) => {
       const config = loadOrExit(opts.config);
-      if (await serverRunning(adminSocketPath(config))) fail('the server is running on this data directory: stop it first.');
+      if (await serverRunning(adminSocketPath(config)))
+        fail('the server is running on this data directory: stop it first.');
       try {
         changeMasterSecret(config, process.env, opts.new);
       } catch (e) {
         fail(`cannot change the master secret: ${(e as Error).message}`);
       }
       process.stdout.write(`the keyring is now sealed by ${opts.new}\n`);
-      process.stderr.write('Next: set keys.masterSecret (or PALISADE_MASTER_SECRET) to it and start the server. Destroying the old\nsecret makes backups taken before now unreadable.\n');
+      process.stderr.write(
+        'Next: set keys.masterSecret (or PALISADE_MASTER_SECRET) to it and start the server. Destroying the old\nsecret makes backups taken before now unreadable.\n',
+      );
     });
   keys
     .command('prune')
-    .description('destroy KEK versions replaced more than N days ago that no live data key uses (after `rotate`); backups that need them can no longer be opened')
-    .requiredOption('--replaced-days <n>', 'only versions replaced at least this many days ago (match your backup retention)')
+    .description(
+      'destroy KEK versions replaced more than N days ago that no live data key uses (after `rotate`); backups that need them can no longer be opened',
+    )
+    .requiredOption(
+      '--replaced-days <n>',
+      'only versions replaced at least this many days ago (match your backup retention)',
+    )
     .option('-c, --config <file>', 'configuration file (YAML)')
     .action(async (opts: { config?: string; replacedDays: string }) => {
       if (!/^\d{1,5}$/.test(opts.replacedDays)) fail('--replaced-days must be a whole number of days');
       const r = await viaSocket(opts.config, 'POST', `/keys/prune?days=${opts.replacedDays}`);
       if (r.status !== 200) fail(`prune failed: ${String(r.json.message)}`);
       const d = r.json.destroyed as number[];
-      process.stdout.write(d.length > 0 ? `destroyed KEK version(s) ${d.join(', ')}\n` : 'nothing to destroy (no old version is both unused and replaced long enough ago)\n');
+      process.stdout.write(
+        d.length > 0
+          ? `destroyed KEK version(s) ${d.join(', ')}\n`
+          : 'nothing to destroy (no old version is both unused and replaced long enough ago)\n',
+      );
     });
   return keys;
 }
@@ -148,9 +195,14 @@ export function keysCommand(): Command {
 async function followReencrypt(configFile: string | undefined, job: string): Promise<ResealReport> {
   let last = '';
   for (;;) {
-    const s = (await viaSocket(configFile, 'GET', '/keys/status')).json as { running: { job: string; field: string; scanned: number } | null; lastReencrypt: { id: string; finishedAt: number | null; report: ResealReport | null } | null };
-    if (s.lastReencrypt?.id === job && s.lastReencrypt.finishedAt !== null && s.lastReencrypt.report) return s.lastReencrypt.report;
-    const line = s.running?.job === job ? `  resealing ${s.running.field || '...'}: ${s.running.scanned} value(s) looked at` : '';
+    const s = (await viaSocket(configFile, 'GET', '/keys/status')).json as {
+      running: { job: string; field: string; scanned: number } | null;
+      lastReencrypt: { id: string; finishedAt: number | null; report: ResealReport | null } | null;
+    };
+    if (s.lastReencrypt?.id === job && s.lastReencrypt.finishedAt !== null && s.lastReencrypt.report)
+      return s.lastReencrypt.report;
+    const line =
+      s.running?.job === job ? `  resealing ${s.running.field || '...'}: ${s.running.scanned} value(s) looked at` : '';
     if (line && line !== last) process.stderr.write(`${line}\n`);
     last = line;
     await new Promise((r) => setTimeout(r, 500));
@@ -173,27 +225,48 @@ interface KeyStatus {
 /** Human-readable `palisade keys status`. */
 export function formatKeyStatus(s: KeyStatus): string {
   const lines = [`KMS provider: ${s.provider}`, `current KEK version: ${s.currentVersion}`, 'KEK versions:'];
-  for (const v of s.kekVersions) lines.push(`  v${v.version}  created ${new Date(v.createdAt).toISOString()}  (${v.ageDays} days old)  ${s.dataKeysPerVersion[v.version] ?? 0} data key(s)`);
-  lines.push(`retired data keys: ${s.retiredDataKeys}; destroyed (crypto-shredded): ${s.destroyed}; waiting for rewrap: ${s.pendingRewrap}`);
-  lines.push(`rotation policy: every ${s.policy.rotateEveryDays} days, ${s.policy.autoRotate ? 'automatic' : 'manual (warn only)'}`);
-  lines.push(`next rotation: ${new Date(s.nextRotationAt).toISOString()}${s.overdue ? '  OVERDUE: run `npx palisade keys rotate`' : ''}`);
+  for (const v of s.kekVersions)
+    lines.push(
+      `  v${v.version}  created ${new Date(v.createdAt).toISOString()}  (${v.ageDays} days old)  ${s.dataKeysPerVersion[v.version] ?? 0} data key(s)`,
+    );
+  lines.push(
+    `retired data keys: ${s.retiredDataKeys}; destroyed (crypto-shredded): ${s.destroyed}; waiting for rewrap: ${s.pendingRewrap}`,
+  );
+  lines.push(
+    `rotation policy: every ${s.policy.rotateEveryDays} days, ${s.policy.autoRotate ? 'automatic' : 'manual (warn only)'}`,
+  );
+  lines.push(
+    `next rotation: ${new Date(s.nextRotationAt).toISOString()}${s.overdue ? '  OVERDUE: run `npx palisade keys rotate`' : ''}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
 /** `3d 4h 5m 6s` for a number of seconds (leading zero units left out). */
 function duration(total: number): string {
-  const parts: [number, string][] = [[Math.floor(total / 86_400), 'd'], [Math.floor((total % 86_400) / 3600), 'h'], [Math.floor((total % 3600) / 60), 'm'], [total % 60, 's']];
+  const parts: [number, string][] = [
+    [Math.floor(total / 86_400), 'd'],
+    [Math.floor((total % 86_400) / 3600), 'h'],
+    [Math.floor((total % 3600) / 60), 'm'],
+    [total % 60, 's'],
+  ];
   const first = parts.findIndex(([n]) => n > 0);
-  return first < 0 ? '0s' : parts.slice(first).map(([n, u]) => `${n}${u}`).join(' ');
+  return first < 0
+    ? '0s'
+    : parts
+        .slice(first)
+        .map(([n, u]) => `${n}${u}`)
+        .join(' ');
 }
 
 /** Human-readable `palisade admin status`. */
 export function formatStatus(s: Record<string, unknown>): string {
   const n = Number(s.connections);
-  return [
-    `server: running, listening on port ${String(s.port)}`,
-    `store: ${String(s.store)}`,
-    `uptime: ${duration(Math.max(0, Math.round(Number(s.uptimeSeconds) || 0)))}`,
-    `live connections: ${n} WebSocket${n === 1 ? '' : 's'}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `server: running, listening on port ${String(s.port)}`,
+      `store: ${String(s.store)}`,
+      `uptime: ${duration(Math.max(0, Math.round(Number(s.uptimeSeconds) || 0)))}`,
+      `live connections: ${n} WebSocket${n === 1 ? '' : 's'}`,
+    ].join('\n') + '\n'
+  );
 }

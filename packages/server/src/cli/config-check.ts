@@ -8,7 +8,8 @@ function describeStore(config: Config): string {
   const s = config.store;
   if (s.url === undefined || !/^postgres(ql)?:\/\//.test(s.url)) return `store ${s.url ?? 'sqlite (data directory)'}`;
   const { mode } = storeTlsDecision(s.url, s.tls);
-  const tls = mode === 'disable' ? 'no TLS' : `TLS ${mode}, CA ${s.tls?.ca ?? '?'}${s.tls?.cert ? ', client certificate' : ''}`;
+  const tls =
+    mode === 'disable' ? 'no TLS' : `TLS ${mode}, CA ${s.tls?.ca ?? '?'}${s.tls?.cert ? ', client certificate' : ''}`;
   return `store ${s.url} (${tls})`;
 }
 
@@ -22,7 +23,10 @@ export function configCommands(): Command {
         'the TLS key matches its certificate, the master secret opens the keyring; prints every problem at once (exit 2)',
     )
     .option('-c, --config <file>', 'configuration file (YAML); default $PALISADE_CONFIG or ./palisade.yaml')
-    .option('--connect', 'also bind the port for a moment, reach the store (one connection, SELECT 1) and log in to the PKCS#11 token; creates nothing')
+    .option(
+      '--connect',
+      'also bind the port for a moment, reach the store (one connection, SELECT 1) and log in to the PKCS#11 token; creates nothing',
+    )
     .action(async (opts: { config?: string; connect?: boolean }) => {
       let config: Config;
       try {
@@ -35,12 +39,18 @@ export function configCommands(): Command {
       }
       const problems = await preflight(config, process.env, { connect: opts.connect === true });
       if (problems.length > 0) {
-        process.stderr.write(`invalid configuration:\n${problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n')}\n`);
+        process.stderr.write(
+          `invalid configuration:\n${problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n')}\n`,
+        );
         process.exitCode = 2;
         return;
       }
-      const reached = opts.connect ? `; reached the store${config.keys.provider === 'pkcs11' ? ' and the PKCS#11 token' : ''}` : ' (not connected: add --connect to reach the store and KMS)';
-      process.stdout.write(`configuration OK: port ${config.server.port}, TLS min ${config.server.tls.minVersion}, ${describeStore(config)}${reached}\n`);
+      const reached = opts.connect
+        ? `; reached the store${config.keys.provider === 'pkcs11' ? ' and the PKCS#11 token' : ''}`
+        : ' (not connected: add --connect to reach the store and KMS)';
+      process.stdout.write(
+        `configuration OK: port ${config.server.port}, TLS min ${config.server.tls.minVersion}, ${describeStore(config)}${reached}\n`,
+      );
     });
   return cmd;
 }

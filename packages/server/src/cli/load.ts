@@ -15,7 +15,9 @@ export function loadOrExit(file: string | undefined): Config {
     return loadConfig({ file: configPath(file), env: process.env });
   } catch (e) {
     if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\nFix the problems above (see docs/operations.md) and try again (\`${CLI} config check --connect\` checks more than the file).\n`);
+      process.stderr.write(
+        `${e.message}\nFix the problems above (see docs/operations.md) and try again (\`${CLI} config check --connect\` checks more than the file).\n`,
+      );
       process.exit(2);
     }
     throw e;

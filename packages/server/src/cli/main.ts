@@ -7,7 +7,9 @@ import { serveCommand } from './serve.js';
 
 const program = new Command()
   .name('palisade')
-  .description('Palisade: a self-hosted, security-first messaging server.\nStart with `npx palisade serve` (from the repository, after `npm run build`); see docs/operations.md.')
+  .description(
+    'Palisade: a self-hosted, security-first messaging server.\nStart with `npx palisade serve` (from the repository, after `npm run build`); see docs/operations.md.',
+  )
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)');
 program.addCommand(serveCommand());

@@ -33,10 +33,15 @@ describe('configuration', () => {
   });
 
   it('reports every problem at once, with its path', () => {
-    const p = file('bad.yaml', 'server:\n  port: 70000\n  tls:\n    minVersion: TLSv1.1\n    certFile: /x\nauth:\n  argon2:\n    memoryKiB: 1024\nstor: {}\n');
+    const p = file(
+      'bad.yaml',
+      'server:\n  port: 70000\n  tls:\n    minVersion: TLSv1.1\n    certFile: /x\nauth:\n  argon2:\n    memoryKiB: 1024\nstor: {}\n',
+    );
     const found = issues(() => loadConfig({ file: p }));
     const paths = found.map((i) => i.path);
-    expect(paths).toEqual(expect.arrayContaining(['server.port', 'server.tls.minVersion', 'auth.argon2.memoryKiB', '(root)']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['server.port', 'server.tls.minVersion', 'auth.argon2.memoryKiB', '(root)']),
+    );
     expect(found.find((i) => i.path === '(root)')?.message).toMatch(/unknown key.*stor/);
     expect(found).toHaveLength(4);
     const half = file('half.yaml', 'server:\n  tls:\n    certFile: /etc/cert.pem\n');
@@ -51,7 +56,10 @@ describe('configuration', () => {
 
   it('lets environment variables override the file', () => {
     const p = file('ok.yaml', 'server:\n  port: 9000\n  allowedOrigins: ["https://a.example"]\n');
-    const c = loadConfig({ file: p, env: { PALISADE_PORT: '9443', PALISADE_ALLOWED_ORIGINS: 'https://b.example, https://c.example' } });
+    const c = loadConfig({
+      file: p,
+      env: { PALISADE_PORT: '9443', PALISADE_ALLOWED_ORIGINS: 'https://b.example, https://c.example' },
+    });
     expect(c.server.port).toBe(9443);
     expect(c.server.allowedOrigins).toEqual(['https://b.example', 'https://c.example']);
   });
@@ -92,13 +100,17 @@ describe('secrets', () => {
     const p = file('abs.txt', 'absolute\n');
     chmodSync(p, 0o600);
     expect(resolveSecret(`secret://file${p}`, {}).reveal()).toBe('absolute');
-    expect(() => resolveSecret('secret://file/nonexistent-palisade/x', {})).toThrow('secret://file/nonexistent-palisade/x: cannot read /nonexistent-palisade/x (ENOENT)');
+    expect(() => resolveSecret('secret://file/nonexistent-palisade/x', {})).toThrow(
+      'secret://file/nonexistent-palisade/x: cannot read /nonexistent-palisade/x (ENOENT)',
+    );
   });
 });
 
 describe('environment variables in errors', () => {
   it('names the variable, not the YAML key, and hides what may be a secret', () => {
-    expect(issues(() => loadConfig({ env: { PALISADE_PORT: 'abc' } }))).toEqual([{ path: 'PALISADE_PORT=abc', message: 'expected a number (it sets server.port)' }]);
+    expect(issues(() => loadConfig({ env: { PALISADE_PORT: 'abc' } }))).toEqual([
+      { path: 'PALISADE_PORT=abc', message: 'expected a number (it sets server.port)' },
+    ]);
     const pin = issues(() => loadConfig({ env: { PALISADE_MASTER_SECRET: 'raw-secret-value' } }));
     expect(pin[0]?.path).toBe('PALISADE_MASTER_SECRET=(value hidden)');
     expect(JSON.stringify(pin)).not.toContain('raw-secret-value');

@@ -61,7 +61,9 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}
     try {
       text = readFileSync(opts.file, 'utf8');
     } catch (e) {
-      throw new ConfigError([{ path: opts.file, message: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})` }]);
+      throw new ConfigError([
+        { path: opts.file, message: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})` },
+      ]);
     }
     try {
       raw = parseYaml(text) ?? {};
@@ -85,7 +87,10 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}
     throw new ConfigError(
       result.error.issues.map((i) => {
         const path = i.path.join('.') || '(root)';
-        const message = i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}; check the spelling` : plainMessage(i.message);
+        const message =
+          i.code === 'unrecognized_keys'
+            ? `unknown key(s) ${i.keys.join(', ')}; check the spelling`
+            : plainMessage(i.message);
         // A value that came from the environment is named by its variable, not by the YAML key it sets.
         const src = fromEnv.find((o) => path === o.path || path.startsWith(`${o.path}.`));
         if (!src) return { path, message };
@@ -115,7 +120,11 @@ function plainMessage(m: string): string {
 
 function coerceEnv(path: string, value: string): unknown {
   if (path === 'metrics.enabled' && /^(true|false)$/.test(value)) return value === 'true';
-  if (path === 'server.allowedOrigins' || path === 'server.trustProxy') return value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (path === 'server.allowedOrigins' || path === 'server.trustProxy')
+    return value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
   return value;
 }

@@ -69,7 +69,11 @@ const MetricsSection = z
   })
   .superRefine((m, ctx) => {
     if (m.enabled && !isLoopbackHost(m.host) && m.token === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['token'], message: `metrics.host ${m.host} is not loopback: set metrics.token to a secret:// reference, or keep metrics.host 127.0.0.1` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message: `metrics.host ${m.host} is not loopback: set metrics.token to a secret:// reference, or keep metrics.host 127.0.0.1`,
+      });
     }
   });
 
@@ -92,7 +96,9 @@ const HttpSection = z
     /** Concurrent connections from one address (HTTP, and WebSockets until they authenticate). */
     maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(256),
   })
-  .refine((h) => h.headersTimeoutSeconds <= h.requestTimeoutSeconds, { message: 'headersTimeoutSeconds must not exceed requestTimeoutSeconds' });
+  .refine((h) => h.headersTimeoutSeconds <= h.requestTimeoutSeconds, {
+    message: 'headersTimeoutSeconds must not exceed requestTimeoutSeconds',
+  });
 
 /** TLS to PostgreSQL (ignored for SQLite). See config/store-tls.ts for the policy. */
 const StoreTlsSection = z.strictObject({
@@ -112,42 +118,61 @@ const StoreTlsSection = z.strictObject({
   insecureAllowPlaintext: z.boolean().default(false),
 });
 
-const StoreSection = z.strictObject({
-  /** `sqlite:PATH` (default: <dataDir>/palisade.db) or `postgres://user@host:port/db` without password. */
-  url: z
-    .string()
-    .optional()
-    .refine((u) => u === undefined || /^(sqlite:|postgres(ql)?:\/\/)/.test(u), 'must start with sqlite: or postgres://')
-    .refine((u) => u === undefined || !/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(u), {
-      message: 'do not put a password in the URL; set store.password to a secret:// reference',
-    }),
-  password: SecretRef.optional(),
-  /** PostgreSQL schema (one per test run, or per tenant). */
-  schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
-  poolSize: z.number().int().min(1).max(100).default(10),
-  /**
-   * PostgreSQL: longest a statement may run (statement_timeout); the client gives up a second later
-   * on a stalled link, so requests fail with 503 unavailable instead of hanging. Migrations: no limit.
-   */
-  queryTimeoutSeconds: z.number().min(1).max(600).default(5),
-  tls: StoreTlsSection.optional(),
-}).superRefine((s, ctx) => {
-  // SECURITY: a PostgreSQL link that leaves the machine is TLS verify-full unless the operator opts out by name.
-  if (s.url === undefined || !/^postgres(ql)?:\/\//.test(s.url)) {
-    if (s.tls !== undefined) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'store.tls applies to a postgres:// store only' });
-    return;
-  }
-  for (const p of storeTlsDecision(s.url, s.tls).problems) ctx.addIssue({ code: 'custom', path: p.path.split('.'), message: p.message });
-});
+const StoreSection = z
+  .strictObject({
+    /** `sqlite:PATH` (default: <dataDir>/palisade.db) or `postgres://user@host:port/db` without password. */
+    url: z
+      .string()
+      .optional()
+      .refine(
+        (u) => u === undefined || /^(sqlite:|postgres(ql)?:\/\/)/.test(u),
+        'must start with sqlite: or postgres://',
+      )
+      .refine((u) => u === undefined || !/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(u), {
+        message: 'do not put a password in the URL; set store.password to a secret:// reference',
+      }),
+    password: SecretRef.optional(),
+    /** PostgreSQL schema (one per test run, or per tenant). */
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/)
+      .default('public'),
+    poolSize: z.number().int().min(1).max(100).default(10),
+    /**
+     * PostgreSQL: longest a statement may run (statement_timeout); the client gives up a second later
+     * on a stalled link, so requests fail with 503 unavailable instead of hanging. Migrations: no limit.
+     */
+    queryTimeoutSeconds: z.number().min(1).max(600).default(5),
+    tls: StoreTlsSection.optional(),
+  })
+  .superRefine((s, ctx) => {
+    // SECURITY: a PostgreSQL link that leaves the machine is TLS verify-full unless the operator opts out by name.
+    if (s.url === undefined || !/^postgres(ql)?:\/\//.test(s.url)) {
+      if (s.tls !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['tls'], message: 'store.tls applies to a postgres:// store only' });
+      return;
+    }
+    for (const p of storeTlsDecision(s.url, s.tls).problems)
+      ctx.addIssue({ code: 'custom', path: p.path.split('.'), message: p.message });
+  });
 
 const AuthSection = z.strictObject({
   /** Absolute session lifetime (AAL2: at most 24 h). */
   sessionTtlHours: z.number().min(1).max(24).default(24),
   /** Idle timeout (AAL2: at most 60 min). */
   idleTimeoutMinutes: z.number().min(1).max(60).default(60),
-  enrolmentTokenTtlMinutes: z.number().int().min(5).max(7 * 24 * 60).default(24 * 60),
+  enrolmentTokenTtlMinutes: z
+    .number()
+    .int()
+    .min(5)
+    .max(7 * 24 * 60)
+    .default(24 * 60),
   /** Hours a new account may use a password alone to enrol a second factor (org policy). */
-  mfaEnrolmentGraceHours: z.number().min(0).max(24 * 30).default(72),
+  mfaEnrolmentGraceHours: z
+    .number()
+    .min(0)
+    .max(24 * 30)
+    .default(72),
   /** Consecutive failures that disable a factor (800-63B-4: at most 100). */
   maxFactorFailures: z.number().int().min(3).max(100).default(100),
   /**
@@ -171,11 +196,18 @@ const AuthSection = z.strictObject({
        * passkey gives AAL2. Empty (the default): no passkey is AAL3, and no attestation is asked for.
        */
       attestationAllowlist: z
-        .array(z.strictObject({
-          aaguid: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'an AAGUID such as cb69481e-8ff7-4039-93ec-0a2729a154a8'),
-          name: z.string().min(1).max(200),
-          rootCertificateFiles: z.array(z.string().min(1)).min(1),
-        }))
+        .array(
+          z.strictObject({
+            aaguid: z
+              .string()
+              .regex(
+                /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+                'an AAGUID such as cb69481e-8ff7-4039-93ec-0a2729a154a8',
+              ),
+            name: z.string().min(1).max(200),
+            rootCertificateFiles: z.array(z.string().min(1)).min(1),
+          }),
+        )
         .default([]),
     })
     .default({ rpId: 'localhost', rpName: 'Palisade', origins: ['https://localhost:8443'], attestationAllowlist: [] }),
@@ -190,7 +222,9 @@ const AuthSection = z.strictObject({
       scopes: z.array(z.string()).default(['openid', 'email', 'profile']),
       /** Claim holding the user's groups, and which groups map to which Palisade roles. */
       roleClaim: z.string().default('groups'),
-      roleMapping: z.record(z.string(), z.enum(['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin'])).default({}),
+      roleMapping: z
+        .record(z.string(), z.enum(['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin']))
+        .default({}),
       /** Require the IdP to assert multi-factor authentication (amr or acr). */
       requireMfa: z.boolean().default(true),
       /** acr values that count as multi-factor, besides amr containing mfa, otp, hwk, swk or fpt. */
@@ -225,7 +259,27 @@ const LimitRuleSchema = z.strictObject({ burst: z.number().positive(), perSecond
 const LimitsSection = z.strictObject({
   /** Per-limit overrides of the built-in catalogue (limits/catalogue.ts), e.g. for load tests. */
   overrides: z
-    .partialRecord(z.enum(['login.address', 'login.network', 'login.account', 'login.passkey_options', 'mfa.account', 'enrol.address', 'enrol.network', 'service.token', 'message.send', 'message.user', 'message.conversation', 'message.bytes.device', 'message.bytes.user', 'message.bytes.conversation', 'ephemeral.send', 'connect.address']), LimitRuleSchema)
+    .partialRecord(
+      z.enum([
+        'login.address',
+        'login.network',
+        'login.account',
+        'login.passkey_options',
+        'mfa.account',
+        'enrol.address',
+        'enrol.network',
+        'service.token',
+        'message.send',
+        'message.user',
+        'message.conversation',
+        'message.bytes.device',
+        'message.bytes.user',
+        'message.bytes.conversation',
+        'ephemeral.send',
+        'connect.address',
+      ]),
+      LimitRuleSchema,
+    )
     .default({}),
   /**
    * Free disk (MiB) kept in reserve on the SQLite data directory: below it, new messages are refused
@@ -243,7 +297,10 @@ const Pkcs11Section = z.strictObject({
   /** The token's user PIN, as secret://env/NAME or secret://file/PATH. */
   pin: SecretRef,
   /** Label prefix of Palisade's KEK objects in the token (version N is `<prefix>-v<N>`). */
-  labelPrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,48}$/).default('palisade-kek'),
+  labelPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,48}$/)
+    .default('palisade-kek'),
 });
 
 const KeysSection = z
@@ -266,7 +323,12 @@ const KeysSection = z
     autoRotate: z.boolean().default(true),
   })
   .superRefine((k, ctx) => {
-    if (k.provider === 'pkcs11' && !k.pkcs11) ctx.addIssue({ code: 'custom', path: ['pkcs11'], message: 'provider pkcs11 needs keys.pkcs11 (library, tokenLabel, pin)' });
+    if (k.provider === 'pkcs11' && !k.pkcs11)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pkcs11'],
+        message: 'provider pkcs11 needs keys.pkcs11 (library, tokenLabel, pin)',
+      });
   });
 
 const OrgSection = z.strictObject({

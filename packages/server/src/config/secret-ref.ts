@@ -40,7 +40,10 @@ export function resolveSecret(ref: string, env: NodeJS.ProcessEnv): Secret<strin
       const code = (e as NodeJS.ErrnoException).code ?? 'error';
       // Before, secret://file/x meant x in the working directory; say how to write that now.
       const rel = ref.slice(FILE.length);
-      const hint = code === 'ENOENT' && !rel.startsWith('/') && existsSync(rel) ? `; for ${resolve(rel)} (relative to the working directory) write secret://file/./${rel}` : '';
+      const hint =
+        code === 'ENOENT' && !rel.startsWith('/') && existsSync(rel)
+          ? `; for ${resolve(rel)} (relative to the working directory) write secret://file/./${rel}`
+          : '';
       throw new Error(`${ref}: cannot read ${path} (${code})${hint}`);
     }
     if (text.trim() === '') throw new Error(`${ref}: ${path} is empty`);

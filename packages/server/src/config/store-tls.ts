@@ -48,26 +48,52 @@ export function postgresUrlInfo(url: string): PostgresUrlInfo {
   const authority = (m?.[1] ?? '').replace(/:\d*$/, '');
   const hosts = (params.get('host') ?? authority).split(',').map((h) => h.replace(/:\d*$/, '').replace(/^\[|\]$/g, ''));
   const sslmode = params.get('sslmode') ?? undefined;
-  const otherSslParams = [...params.keys()].filter((k) => k !== 'sslmode' && (k.startsWith('ssl') || k === 'uselibpqcompat'));
-  return { host: hosts.join(','), loopback: hosts.every(isLoopbackHost), ...(sslmode !== undefined ? { sslmode } : {}), otherSslParams };
+  const otherSslParams = [...params.keys()].filter(
+    (k) => k !== 'sslmode' && (k.startsWith('ssl') || k === 'uselibpqcompat'),
+  );
+  return {
+    host: hosts.join(','),
+    loopback: hosts.every(isLoopbackHost),
+    ...(sslmode !== undefined ? { sslmode } : {}),
+    otherSslParams,
+  };
 }
 
 /** The effective TLS of a PostgreSQL store, or the problems that make the settings unusable. */
-export function storeTlsDecision(url: string, tls: StoreTlsInput | undefined): { mode: StoreTlsMode; problems: { path: string; message: string }[] } {
+export function storeTlsDecision(
+  url: string,
+  tls: StoreTlsInput | undefined,
+): { mode: StoreTlsMode; problems: { path: string; message: string }[] } {
   const info = postgresUrlInfo(url);
   const problems: { path: string; message: string }[] = [];
   const files = tls?.ca !== undefined || tls?.cert !== undefined || tls?.key !== undefined;
-  if (info.otherSslParams.length > 0) problems.push({ path: 'url', message: `remove ${info.otherSslParams.join(', ')} from the URL; give the files as store.tls.ca, store.tls.cert and store.tls.key` });
+  if (info.otherSslParams.length > 0)
+    problems.push({
+      path: 'url',
+      message: `remove ${info.otherSslParams.join(', ')} from the URL; give the files as store.tls.ca, store.tls.cert and store.tls.key`,
+    });
   let fromUrl: StoreTlsMode | undefined;
   if (info.sslmode !== undefined) {
     if ((STORE_TLS_MODES as readonly string[]).includes(info.sslmode)) fromUrl = info.sslmode as StoreTlsMode;
-    else problems.push({ path: 'url', message: `sslmode=${info.sslmode} does not verify the server's certificate; use sslmode=verify-full (or store.tls.mode: verify-full) with store.tls.ca` });
+    else
+      problems.push({
+        path: 'url',
+        message: `sslmode=${info.sslmode} does not verify the server's certificate; use sslmode=verify-full (or store.tls.mode: verify-full) with store.tls.ca`,
+      });
   }
-  if (fromUrl && tls?.mode && fromUrl !== tls.mode) problems.push({ path: 'tls.mode', message: `the URL says sslmode=${fromUrl} but store.tls.mode is ${tls.mode}; keep one of them` });
+  if (fromUrl && tls?.mode && fromUrl !== tls.mode)
+    problems.push({
+      path: 'tls.mode',
+      message: `the URL says sslmode=${fromUrl} but store.tls.mode is ${tls.mode}; keep one of them`,
+    });
   // verify-full is the default; only a link that never leaves the machine may default to no TLS.
   const mode = tls?.mode ?? fromUrl ?? (info.loopback && !files ? 'disable' : 'verify-full');
   if (mode === 'disable') {
-    if (files) problems.push({ path: 'tls', message: 'store.tls.mode is disable but TLS files are given; remove them or choose verify-full' });
+    if (files)
+      problems.push({
+        path: 'tls',
+        message: 'store.tls.mode is disable but TLS files are given; remove them or choose verify-full',
+      });
     if (!info.loopback && tls?.insecureAllowPlaintext !== true) {
       problems.push({
         path: 'tls',
@@ -75,8 +101,16 @@ export function storeTlsDecision(url: string, tls: StoreTlsInput | undefined): {
       });
     }
   } else {
-    if (tls?.ca === undefined) problems.push({ path: 'tls.ca', message: `TLS ${mode} needs the CA certificate (PEM file) that signed the PostgreSQL server's certificate` });
-    if ((tls?.cert === undefined) !== (tls?.key === undefined)) problems.push({ path: 'tls', message: 'give both store.tls.cert and store.tls.key (client certificate), or neither' });
+    if (tls?.ca === undefined)
+      problems.push({
+        path: 'tls.ca',
+        message: `TLS ${mode} needs the CA certificate (PEM file) that signed the PostgreSQL server's certificate`,
+      });
+    if ((tls?.cert === undefined) !== (tls?.key === undefined))
+      problems.push({
+        path: 'tls',
+        message: 'give both store.tls.cert and store.tls.key (client certificate), or neither',
+      });
   }
   return { mode, problems };
 }

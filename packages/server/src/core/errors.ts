@@ -10,7 +10,11 @@ export class AppError extends Error {
   readonly details: unknown;
   readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message?: string, opts: { details?: unknown; retryAfterMs?: number; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    opts: { details?: unknown; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
     super(message ?? ERROR_CODES[code].hint, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AppError';
     this.code = code;

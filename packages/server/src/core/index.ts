@@ -6,4 +6,4 @@ export { Secret } from './secret.js';
 export type { Bus, DomainEvent } from './bus.js';
 export { silentLogger, type Logger } from './logger.js';
 export type { Principal, ServiceScope } from './principal.js';
-export {  type Metrics, type AuthMethod, type KeyOperation } from './metrics.js';
+export { type Metrics, type AuthMethod, type KeyOperation } from './metrics.js';

@@ -34,4 +34,3 @@ export type AuthMethod = 'password' | 'mfa' | 'passkey' | 'sso' | 'step_up' | 'b
 
 /** Key operations that are counted and timed. */
 export type KeyOperation = 'wrap' | 'unwrap' | 'rotate';
-

@@ -58,7 +58,11 @@ export function attestationAllowlist(entries: { aaguid: string; rootPems: string
  * attestation chain that ends at a root the operator configured for that AAGUID makes them
  * believable. A synced (backup-eligible) key is never AAL3, whatever its attestation.
  */
-export function attestationAssurance(facts: AttestationFacts, allowlist: AttestationAllowlist, now: number): { aal: 2 | 3; reason: PasskeyAalReason } {
+export function attestationAssurance(
+  facts: AttestationFacts,
+  allowlist: AttestationAllowlist,
+  now: number,
+): { aal: 2 | 3; reason: PasskeyAalReason } {
   if (facts.backupEligible) return { aal: 2, reason: 'backup_eligible' };
   if (facts.fmt === 'none') return { aal: 2, reason: 'attestation_none' };
   if (!facts.x5c || facts.x5c.length === 0) return { aal: 2, reason: 'self_attestation' };
@@ -85,7 +89,10 @@ function chainsTo(x5c: Uint8Array[], anchors: readonly X509Certificate[], now: n
   const top = chain[chain.length - 1]!;
   // SECURITY: the top of the presented chain must be signed by (or be) a configured root; a root the
   // authenticator sends itself proves nothing unless it is byte-identical to the configured one.
-  return anchors.some((root) => valid(root) && (top.raw.equals(root.raw) || (root.ca && top.checkIssued(root) && top.verify(root.publicKey))));
+  return anchors.some(
+    (root) =>
+      valid(root) && (top.raw.equals(root.raw) || (root.ca && top.checkIssued(root) && top.verify(root.publicKey))),
+  );
 }
 
 function splitPem(text: string): string[] {

@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { BackupFormatError, decryptBackupFile, encryptBackupFile, readBackupHeader } from './backup-file.js';
 import { randomKey } from './tokens.js';
 
-const header = { format: 'palisade-backup-v1' as const, createdAt: '2026-11-29T00:00:00.000Z', dialect: 'sqlite' as const, kms: { provider: 'local', version: 1, wrappedKey: 'x' } };
+const header = {
+  format: 'palisade-backup-v1' as const,
+  createdAt: '2026-11-29T00:00:00.000Z',
+  dialect: 'sqlite' as const,
+  kms: { provider: 'local', version: 1, wrappedKey: 'x' },
+};
 const dir = () => mkdtempSync(join(tmpdir(), 'palisade-bakfile-'));
 
 describe('backup file format (chunked AES-256-GCM)', () => {
@@ -40,14 +45,21 @@ describe('backup file format (chunked AES-256-GCM)', () => {
       await expect(decryptBackupFile(p, `${p}.out`, k)).rejects.toBeInstanceOf(BackupFormatError);
     };
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: good.length - 1 }), fc.integer({ min: 1, max: 255 }), async (at, x) => {
-        const bad = Buffer.from(good);
-        bad[at] = (bad[at] ?? 0) ^ x;
-        await refuses(bad);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: good.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        async (at, x) => {
+          const bad = Buffer.from(good);
+          bad[at] = (bad[at] ?? 0) ^ x;
+          await refuses(bad);
+        },
+      ),
       { numRuns: 40 },
     );
-    await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: good.length - 1 }), async (cut) => refuses(good.subarray(0, cut))), { numRuns: 25 });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: good.length - 1 }), async (cut) => refuses(good.subarray(0, cut))),
+      { numRuns: 25 },
+    );
     await refuses(Buffer.concat([good, Buffer.alloc(20)]));
     await refuses(good, randomKey(32));
     await refuses(Buffer.from('not a backup at all'));

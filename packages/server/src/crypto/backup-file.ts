@@ -25,15 +25,22 @@ export class BackupFormatError extends Error {
   override name = 'BackupFormatError';
 }
 
-const nonce = (prefix: Buffer, i: number) => Buffer.concat([prefix, Buffer.from([(i >>> 24) & 255, (i >>> 16) & 255, (i >>> 8) & 255, i & 255])]);
-const aad = (headerHash: Buffer, i: number, last: boolean) => Buffer.concat([headerHash, Buffer.from(`:${i}:${last ? 'last' : 'more'}`)]);
+const nonce = (prefix: Buffer, i: number) =>
+  Buffer.concat([prefix, Buffer.from([(i >>> 24) & 255, (i >>> 16) & 255, (i >>> 8) & 255, i & 255])]);
+const aad = (headerHash: Buffer, i: number, last: boolean) =>
+  Buffer.concat([headerHash, Buffer.from(`:${i}:${last ? 'last' : 'more'}`)]);
 
 /**
  * Encrypts `src` into `dest` (0600) as a Palisade backup: a clear header, then 1 MiB chunks sealed
  * with AES-256-GCM under `key`. Each chunk's AAD binds the header, its index and whether it is the
  * last, so chunks cannot be reordered, dropped, or the file cut short without detection.
  */
-export async function encryptBackupFile(src: string, dest: string, key: Buffer, header: Omit<BackupHeader, 'noncePrefix'>): Promise<number> {
+export async function encryptBackupFile(
+  src: string,
+  dest: string,
+  key: Buffer,
+  header: Omit<BackupHeader, 'noncePrefix'>,
+): Promise<number> {
   const full: BackupHeader = { ...header, noncePrefix: randomKey(8).toString('base64') };
   const headerBytes = Buffer.from(JSON.stringify(full));
   const headerHash = createHash('sha256').update(headerBytes).digest();
@@ -49,7 +56,12 @@ export async function encryptBackupFile(src: string, dest: string, key: Buffer, 
     const buf = Buffer.alloc(CHUNK);
     for (let i = 0; i < chunks; i++) {
       const { bytesRead } = await input.read(buf, 0, CHUNK, i * CHUNK);
-      const { ct, tag } = aesGcmEncrypt(key, nonce(prefix, i), buf.subarray(0, bytesRead), aad(headerHash, i, i === chunks - 1));
+      const { ct, tag } = aesGcmEncrypt(
+        key,
+        nonce(prefix, i),
+        buf.subarray(0, bytesRead),
+        aad(headerHash, i, i === chunks - 1),
+      );
       const n = Buffer.alloc(4);
       n.writeUInt32BE(ct.length);
       await out.write(Buffer.concat([n, ct, tag]));
@@ -63,7 +75,9 @@ export async function encryptBackupFile(src: string, dest: string, key: Buffer, 
 }
 
 /** Reads and checks the clear header of a backup file. */
-export async function readBackupHeader(path: string): Promise<{ header: BackupHeader; bodyOffset: number; headerHash: Buffer }> {
+export async function readBackupHeader(
+  path: string,
+): Promise<{ header: BackupHeader; bodyOffset: number; headerHash: Buffer }> {
   const f = await open(path, 'r');
   try {
     const start = Buffer.alloc(MAGIC.length + 4);
@@ -80,11 +94,21 @@ export async function readBackupHeader(path: string): Promise<{ header: BackupHe
     } catch {
       throw new BackupFormatError('backup header is not valid JSON');
     }
-    if (header.format !== 'palisade-backup-v1') throw new BackupFormatError(`unknown backup format ${String(header.format)}`);
+    if (header.format !== 'palisade-backup-v1')
+      throw new BackupFormatError(`unknown backup format ${String(header.format)}`);
     const k = header.kms as Partial<BackupHeader['kms']> | undefined;
-    if (typeof k !== 'object' || k === null || typeof k.provider !== 'string' || !Number.isInteger(k.version) || typeof k.wrappedKey !== 'string') throw new BackupFormatError('backup header: the kms entry is malformed');
-    if (typeof header.noncePrefix !== 'string' || Buffer.from(header.noncePrefix, 'base64').length !== 8) throw new BackupFormatError('backup header: the nonce prefix is malformed');
-    if (header.dialect !== 'sqlite' && header.dialect !== 'postgres') throw new BackupFormatError(`backup header: unknown store dialect ${String(header.dialect)}`);
+    if (
+      typeof k !== 'object' ||
+      k === null ||
+      typeof k.provider !== 'string' ||
+      !Number.isInteger(k.version) ||
+      typeof k.wrappedKey !== 'string'
+    )
+      throw new BackupFormatError('backup header: the kms entry is malformed');
+    if (typeof header.noncePrefix !== 'string' || Buffer.from(header.noncePrefix, 'base64').length !== 8)
+      throw new BackupFormatError('backup header: the nonce prefix is malformed');
+    if (header.dialect !== 'sqlite' && header.dialect !== 'postgres')
+      throw new BackupFormatError(`backup header: unknown store dialect ${String(header.dialect)}`);
     return { header, bodyOffset: start.length + len, headerHash: createHash('sha256').update(headerBytes).digest() };
   } finally {
     await f.close();
@@ -99,7 +123,12 @@ export type BackupProgress = (done: number, total: number) => void;
  * SECURITY: `dest` holds unauthenticated bytes until this resolves: a caller must not use it (or
  * anything derived from it) unless the promise resolved; on a throw, delete it.
  */
-export async function decryptBackupFile(path: string, dest: string, key: Buffer, onProgress: BackupProgress = () => undefined): Promise<BackupHeader> {
+export async function decryptBackupFile(
+  path: string,
+  dest: string,
+  key: Buffer,
+  onProgress: BackupProgress = () => undefined,
+): Promise<BackupHeader> {
   const { header, bodyOffset, headerHash } = await readBackupHeader(path);
   const prefix = Buffer.from(header.noncePrefix, 'base64');
   const f = await open(path, 'r');
@@ -113,14 +142,23 @@ export async function decryptBackupFile(path: string, dest: string, key: Buffer,
       const len = n.readUInt32BE();
       if (len > CHUNK) throw new BackupFormatError('backup chunk too large');
       const body = Buffer.alloc(len + TAG);
-      if ((await f.read(body, 0, body.length, pos + 4)).bytesRead !== body.length) throw new BackupFormatError('backup cut short');
+      if ((await f.read(body, 0, body.length, pos + 4)).bytesRead !== body.length)
+        throw new BackupFormatError('backup cut short');
       pos += 4 + body.length;
       const last = pos === size;
       let plain: Buffer;
       try {
-        plain = aesGcmDecrypt(key, nonce(prefix, i), body.subarray(0, len), body.subarray(len), aad(headerHash, i, last));
+        plain = aesGcmDecrypt(
+          key,
+          nonce(prefix, i),
+          body.subarray(0, len),
+          body.subarray(len),
+          aad(headerHash, i, last),
+        );
       } catch {
-        throw new BackupFormatError(`backup chunk ${i} does not open: the file was altered, cut short, or the key is wrong`);
+        throw new BackupFormatError(
+          `backup chunk ${i} does not open: the file was altered, cut short, or the key is wrong`,
+        );
       }
       await out.write(plain);
       onProgress(pos, size);

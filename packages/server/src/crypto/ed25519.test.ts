@@ -3,8 +3,17 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isValidEd25519PublicKey, verifyEd25519 } from './index.js';
 
-interface Vector { tcId: number; msg: string; sig: string; result: 'valid' | 'invalid' | 'acceptable'; flags: string[] }
-interface Group { publicKey: { pk: string }; tests: Vector[] }
+interface Vector {
+  tcId: number;
+  msg: string;
+  sig: string;
+  result: 'valid' | 'invalid' | 'acceptable';
+  flags: string[];
+}
+interface Group {
+  publicKey: { pk: string };
+  tests: Vector[];
+}
 
 // External test vectors, copied byte for byte into test/vectors/ with their LICENSE and SOURCE.
 const file = resolve(import.meta.dirname, '../../../../test/vectors/wycheproof/ed25519_test.json');

@@ -35,10 +35,18 @@ export class OidcRelyingParty {
   private discover(): Promise<oidc.Configuration> {
     const issuer = new URL(this.settings.issuer);
     const insecure = issuer.protocol === 'http:' && isLoopback(issuer);
-    this.config ??= oidc.discovery(issuer, this.settings.clientId, undefined, oidc.ClientSecretBasic(this.settings.clientSecret), insecure ? { execute: [oidc.allowInsecureRequests] } : undefined).catch((e: unknown) => {
-      this.config = undefined;
-      throw e;
-    });
+    this.config ??= oidc
+      .discovery(
+        issuer,
+        this.settings.clientId,
+        undefined,
+        oidc.ClientSecretBasic(this.settings.clientSecret),
+        insecure ? { execute: [oidc.allowInsecureRequests] } : undefined,
+      )
+      .catch((e: unknown) => {
+        this.config = undefined;
+        throw e;
+      });
     return this.config;
   }
 

@@ -96,7 +96,11 @@ export class WorkGate {
     }
     if (this.queue.length >= this.opts.maxQueue) {
       this.counts.refused++;
-      return Promise.reject(new AppError('rate_limited', 'the server is busy checking passwords; retry after the given delay', { retryAfterMs: this.retryAfterMs() }));
+      return Promise.reject(
+        new AppError('rate_limited', 'the server is busy checking passwords; retry after the given delay', {
+          retryAfterMs: this.retryAfterMs(),
+        }),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       const w: Waiter = { resolve, cancel: () => undefined };
@@ -105,7 +109,11 @@ export class WorkGate {
         if (i < 0) return;
         this.queue.splice(i, 1);
         this.counts.expired++;
-        reject(new AppError('unavailable', 'the server is busy checking passwords; retry shortly', { retryAfterMs: this.retryAfterMs() }));
+        reject(
+          new AppError('unavailable', 'the server is busy checking passwords; retry shortly', {
+            retryAfterMs: this.retryAfterMs(),
+          }),
+        );
       }, this.opts.deadlineMs);
       this.queue.push(w);
     });

@@ -1,4 +1,14 @@
-import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomFillSync, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+  randomFillSync,
+  timingSafeEqual,
+} from 'node:crypto';
 
 /**
  * The vetted primitives of SECURITY-BASELINE.md, and only the shapes it allows: AES-256-GCM with
@@ -45,11 +55,17 @@ export function newGcmNonce(): Buffer {
 function assertGcmShape(key: Uint8Array, iv: Uint8Array, tag?: Uint8Array): void {
   if (key.length !== GCM_KEY) throw new CryptoShapeError(`AES-GCM key of ${key.length * 8} bits (only 256)`);
   if (iv.length !== GCM_IV) throw new CryptoShapeError(`AES-GCM nonce of ${iv.length * 8} bits (only 96)`);
-  if (tag !== undefined && tag.length !== GCM_TAG) throw new CryptoShapeError(`AES-GCM tag of ${tag.length * 8} bits (only 128)`);
+  if (tag !== undefined && tag.length !== GCM_TAG)
+    throw new CryptoShapeError(`AES-GCM tag of ${tag.length * 8} bits (only 128)`);
 }
 
 /** AES-256-GCM encryption; returns ciphertext and the 128-bit tag. */
-export function aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array = new Uint8Array()): { ct: Buffer; tag: Buffer } {
+export function aesGcmEncrypt(
+  key: Uint8Array,
+  iv: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array = new Uint8Array(),
+): { ct: Buffer; tag: Buffer } {
   assertGcmShape(key, iv);
   const c = createCipheriv('aes-256-gcm', key, iv, { authTagLength: GCM_TAG });
   c.setAAD(aad);
@@ -58,7 +74,13 @@ export function aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8A
 }
 
 /** AES-256-GCM decryption; throws CryptoIntegrityError when the tag does not verify. */
-export function aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, ct: Uint8Array, tag: Uint8Array, aad: Uint8Array = new Uint8Array()): Buffer {
+export function aesGcmDecrypt(
+  key: Uint8Array,
+  iv: Uint8Array,
+  ct: Uint8Array,
+  tag: Uint8Array,
+  aad: Uint8Array = new Uint8Array(),
+): Buffer {
   assertGcmShape(key, iv, tag);
   try {
     const d = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: GCM_TAG });
@@ -83,7 +105,8 @@ function kwCipher(key: Uint8Array, padded: boolean): string {
  * choice: 8-byte data, which some implementations wrap, is refused).
  */
 export function aesKeyWrap(kek: Uint8Array, keyData: Uint8Array): Buffer {
-  if (keyData.length < 16 || keyData.length % 8 !== 0) throw new CryptoShapeError(`RFC 3394 key data of ${keyData.length} bytes`);
+  if (keyData.length < 16 || keyData.length % 8 !== 0)
+    throw new CryptoShapeError(`RFC 3394 key data of ${keyData.length} bytes`);
   const c = createCipheriv(kwCipher(kek, false), kek, KW_IV);
   return Buffer.concat([c.update(keyData), c.final()]);
 }
@@ -117,7 +140,8 @@ function unwrap(cipher: string, kek: Uint8Array, iv: Buffer, wrapped: Uint8Array
 
 /** HKDF-SHA-256 (RFC 5869). Refuses output longer than 255 hash lengths. */
 export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Buffer {
-  if (!Number.isInteger(length) || length < 1 || length > 255 * 32) throw new CryptoShapeError(`HKDF output of ${length} bytes`);
+  if (!Number.isInteger(length) || length < 1 || length > 255 * 32)
+    throw new CryptoShapeError(`HKDF output of ${length} bytes`);
   return Buffer.from(hkdfSync('sha256', ikm, salt, info, length));
 }
 

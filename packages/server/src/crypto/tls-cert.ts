@@ -21,7 +21,9 @@ export async function generateSelfSignedCertificate(days = 825): Promise<Certifi
   const host = hostname();
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'),
     name: `CN=${host.replace(/[,=+<>#;"\\]/g, '')}, O=Palisade self-signed`,
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + days * 86_400_000),

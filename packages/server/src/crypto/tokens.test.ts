@@ -1,6 +1,15 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { certificateFingerprint, constantTimeEqual, generateSelfSignedCertificate, hashPassword, newGcmNonce, randomToken, sha256Hex, verifyPassword } from './index.js';
+import {
+  certificateFingerprint,
+  constantTimeEqual,
+  generateSelfSignedCertificate,
+  hashPassword,
+  newGcmNonce,
+  randomToken,
+  sha256Hex,
+  verifyPassword,
+} from './index.js';
 
 describe('crypto operations', () => {
   it('makes 256-bit url-safe tokens that do not repeat', () => {

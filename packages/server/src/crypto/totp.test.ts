@@ -3,8 +3,14 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newTotpSecret, totpAt, verifyTotp } from './index.js';
 
-const vectors = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../../test/vectors/rfc/rfc4226-6238-5869.json'), 'utf8')) as {
-  rfc6238_totp: { digits: number; secrets: Record<string, string>; cases: { time: number; alg: string; totp: string }[] };
+const vectors = JSON.parse(
+  readFileSync(resolve(import.meta.dirname, '../../../../test/vectors/rfc/rfc4226-6238-5869.json'), 'utf8'),
+) as {
+  rfc6238_totp: {
+    digits: number;
+    secrets: Record<string, string>;
+    cases: { time: number; alg: string; totp: string }[];
+  };
 };
 
 describe('TOTP (RFC 6238)', () => {
@@ -13,7 +19,10 @@ describe('TOTP (RFC 6238)', () => {
     expect(v.cases.length).toBeGreaterThanOrEqual(18);
     for (const c of v.cases) {
       const alg = c.alg.toUpperCase() as 'SHA1' | 'SHA256' | 'SHA512';
-      expect(totpAt({ ascii: v.secrets[c.alg] }, c.time * 1000, { digits: v.digits, algorithm: alg }), `${c.alg}@${c.time}`).toBe(c.totp);
+      expect(
+        totpAt({ ascii: v.secrets[c.alg] }, c.time * 1000, { digits: v.digits, algorithm: alg }),
+        `${c.alg}@${c.time}`,
+      ).toBe(c.totp);
     }
   });
 

@@ -12,13 +12,30 @@ export function newTotpSecret(): string {
 
 /** The otpauth:// URI an authenticator app scans. */
 export function totpUri(secretBase32: string, issuer: string, account: string): string {
-  return new TOTP({ issuer, label: account, secret: OtpSecret.fromBase32(secretBase32), digits: TOTP_DIGITS, period: TOTP_STEP_SECONDS, algorithm: 'SHA1' }).toString();
+  return new TOTP({
+    issuer,
+    label: account,
+    secret: OtpSecret.fromBase32(secretBase32),
+    digits: TOTP_DIGITS,
+    period: TOTP_STEP_SECONDS,
+    algorithm: 'SHA1',
+  }).toString();
 }
 
 /** The code for a secret at a time (for tests and vectors). */
-export function totpAt(secret: { base32?: string; ascii?: string }, atMs: number, opts: { digits?: number; algorithm?: 'SHA1' | 'SHA256' | 'SHA512' } = {}): string {
-  const s = secret.base32 !== undefined ? OtpSecret.fromBase32(secret.base32) : OtpSecret.fromLatin1(secret.ascii ?? '');
-  return new TOTP({ secret: s, digits: opts.digits ?? TOTP_DIGITS, period: TOTP_STEP_SECONDS, algorithm: opts.algorithm ?? 'SHA1' }).generate({ timestamp: atMs });
+export function totpAt(
+  secret: { base32?: string; ascii?: string },
+  atMs: number,
+  opts: { digits?: number; algorithm?: 'SHA1' | 'SHA256' | 'SHA512' } = {},
+): string {
+  const s =
+    secret.base32 !== undefined ? OtpSecret.fromBase32(secret.base32) : OtpSecret.fromLatin1(secret.ascii ?? '');
+  return new TOTP({
+    secret: s,
+    digits: opts.digits ?? TOTP_DIGITS,
+    period: TOTP_STEP_SECONDS,
+    algorithm: opts.algorithm ?? 'SHA1',
+  }).generate({ timestamp: atMs });
 }
 
 /**
@@ -28,7 +45,12 @@ export function totpAt(secret: { base32?: string; ascii?: string }, atMs: number
  */
 export function verifyTotp(secretBase32: string, code: string, atMs: number): number | undefined {
   if (!/^\d{6}$/.test(code)) return undefined;
-  const totp = new TOTP({ secret: OtpSecret.fromBase32(secretBase32), digits: TOTP_DIGITS, period: TOTP_STEP_SECONDS, algorithm: 'SHA1' });
+  const totp = new TOTP({
+    secret: OtpSecret.fromBase32(secretBase32),
+    digits: TOTP_DIGITS,
+    period: TOTP_STEP_SECONDS,
+    algorithm: 'SHA1',
+  });
   const delta = totp.validate({ token: code, timestamp: atMs, window: 1 });
   if (delta === null) return undefined;
   return Math.floor(atMs / 1000 / TOTP_STEP_SECONDS) + delta;

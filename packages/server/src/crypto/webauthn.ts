@@ -7,7 +7,12 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { decodeAttestationObject } from '@simplewebauthn/server/helpers';
-import { attestationAssurance, EMPTY_ALLOWLIST, type AttestationAllowlist, type PasskeyAalReason } from './attestation.js';
+import {
+  attestationAssurance,
+  EMPTY_ALLOWLIST,
+  type AttestationAllowlist,
+  type PasskeyAalReason,
+} from './attestation.js';
 
 /** The relying party: its ID (a domain) and the origins allowed to use it. */
 export interface RelyingParty {
@@ -27,7 +32,11 @@ export interface StoredCredential {
 }
 
 /** Options for navigator.credentials.create(); the challenge (>= 128 bits) is generated here. */
-export async function passkeyRegistrationOptions(rp: RelyingParty, user: { id: Uint8Array; name: string }, exclude: StoredCredential[]) {
+export async function passkeyRegistrationOptions(
+  rp: RelyingParty,
+  user: { id: Uint8Array; name: string },
+  exclude: StoredCredential[],
+) {
   return generateRegistrationOptions({
     rpName: rp.name,
     rpID: rp.id,
@@ -46,7 +55,13 @@ export async function passkeyRegistrationOptions(rp: RelyingParty, user: { id: U
  * Returns the credential to store and its assurance: AAL3 (`deviceBound`) only for a key that is not
  * backup-eligible AND whose attestation chains to a root the operator configured for its AAGUID.
  */
-export async function verifyPasskeyRegistration(rp: RelyingParty, response: unknown, challenge: string, requireUserVerification: boolean, now = Date.now()) {
+export async function verifyPasskeyRegistration(
+  rp: RelyingParty,
+  response: unknown,
+  challenge: string,
+  requireUserVerification: boolean,
+  now = Date.now(),
+) {
   const r = await verifyRegistrationResponse({
     response: response as RegistrationResponseJSON,
     expectedChallenge: challenge,
@@ -57,7 +72,11 @@ export async function verifyPasskeyRegistration(rp: RelyingParty, response: unkn
   if (!r.verified) throw new Error('registration not verified');
   const info = r.registrationInfo;
   const x5c = decodeAttestationObject(info.attestationObject).get('attStmt').get('x5c');
-  const { aal, reason } = attestationAssurance({ fmt: info.fmt, aaguid: info.aaguid, x5c, backupEligible: info.credentialDeviceType === 'multiDevice' }, rp.attestation ?? EMPTY_ALLOWLIST, now);
+  const { aal, reason } = attestationAssurance(
+    { fmt: info.fmt, aaguid: info.aaguid, x5c, backupEligible: info.credentialDeviceType === 'multiDevice' },
+    rp.attestation ?? EMPTY_ALLOWLIST,
+    now,
+  );
   return {
     id: info.credential.id,
     publicKey: info.credential.publicKey,
@@ -73,11 +92,16 @@ export async function verifyPasskeyRegistration(rp: RelyingParty, response: unkn
 }
 
 /** Options for navigator.credentials.get(); without `allow`, any discoverable passkey may answer. */
-export async function passkeyAuthenticationOptions(rp: RelyingParty, allow: StoredCredential[], userVerification: 'required' | 'preferred') {
+export async function passkeyAuthenticationOptions(
+  rp: RelyingParty,
+  allow: StoredCredential[],
+  userVerification: 'required' | 'preferred',
+) {
   return generateAuthenticationOptions({
     rpID: rp.id,
     // No list at all (not an empty one) for a discoverable-credential login.
-    allowCredentials: allow.length === 0 ? undefined : allow.map((c) => ({ id: c.id, transports: c.transports as never })),
+    allowCredentials:
+      allow.length === 0 ? undefined : allow.map((c) => ({ id: c.id, transports: c.transports as never })),
     userVerification,
   });
 }
@@ -87,16 +111,32 @@ export async function passkeyAuthenticationOptions(rp: RelyingParty, allow: Stor
  * user presence (and verification when required); a signature counter that goes backwards is refused
  * by the library (a cloned authenticator).
  */
-export async function verifyPasskeyAuthentication(rp: RelyingParty, response: unknown, challenge: string, credential: StoredCredential, requireUserVerification: boolean) {
+export async function verifyPasskeyAuthentication(
+  rp: RelyingParty,
+  response: unknown,
+  challenge: string,
+  credential: StoredCredential,
+  requireUserVerification: boolean,
+) {
   const r = await verifyAuthenticationResponse({
     response: response as AuthenticationResponseJSON,
     expectedChallenge: challenge,
     expectedOrigin: rp.origins,
     expectedRPID: rp.id,
-    credential: { id: credential.id, publicKey: credential.publicKey as Uint8Array<ArrayBuffer>, counter: credential.counter, transports: credential.transports },
+    credential: {
+      id: credential.id,
+      publicKey: credential.publicKey as Uint8Array<ArrayBuffer>,
+      counter: credential.counter,
+      transports: credential.transports,
+    },
     requireUserVerification,
   });
   if (!r.verified) throw new Error('assertion not verified');
   // BE (may sync) and BS (is synced) are re-read at every assertion: a key that starts syncing loses AAL3.
-  return { newCounter: r.authenticationInfo.newCounter, userVerified: r.authenticationInfo.userVerified, backedUp: r.authenticationInfo.credentialBackedUp, synced: r.authenticationInfo.credentialBackedUp || r.authenticationInfo.credentialDeviceType === 'multiDevice' };
+  return {
+    newCounter: r.authenticationInfo.newCounter,
+    userVerified: r.authenticationInfo.userVerified,
+    backedUp: r.authenticationInfo.credentialBackedUp,
+    synced: r.authenticationInfo.credentialBackedUp || r.authenticationInfo.credentialDeviceType === 'multiDevice',
+  };
 }

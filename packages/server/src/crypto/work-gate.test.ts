@@ -36,7 +36,13 @@ describe('S9: argon2 work gate (semaphore with a bounded queue and a deadline)',
     const gate = new WorkGate({ concurrency: 2, maxQueue: 4, deadlineMs: 5000 }, timers);
     const jobs = Array.from({ length: 5 }, () => deferred());
     const order: number[] = [];
-    const runs = jobs.map((j, i) => gate.run(async () => { order.push(i); await j.promise; return i; }));
+    const runs = jobs.map((j, i) =>
+      gate.run(async () => {
+        order.push(i);
+        await j.promise;
+        return i;
+      }),
+    );
     await tick();
     expect(order).toEqual([0, 1]);
     expect(gate.stats()).toMatchObject({ running: 2, queued: 3, started: 2 });
@@ -69,7 +75,12 @@ describe('S9: argon2 work gate (semaphore with a bounded queue and a deadline)',
     const hold = deferred();
     const a = gate.run(() => hold.promise);
     let ran = false;
-    const late = rejectionOf(gate.run(() => { ran = true; return Promise.resolve(); }));
+    const late = rejectionOf(
+      gate.run(() => {
+        ran = true;
+        return Promise.resolve();
+      }),
+    );
     timers.advance(4999);
     await tick();
     expect(gate.stats().queued).toBe(1);

@@ -2,15 +2,25 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  aesGcmDecrypt, aesGcmEncrypt, aesKeyUnwrap, aesKeyUnwrapPad, aesKeyWrap, aesKeyWrapPad, CryptoShapeError,
-  hkdfSha256, hmacSha256Verify, x25519,
+  aesGcmDecrypt,
+  aesGcmEncrypt,
+  aesKeyUnwrap,
+  aesKeyUnwrapPad,
+  aesKeyWrap,
+  aesKeyWrapPad,
+  CryptoShapeError,
+  hkdfSha256,
+  hmacSha256Verify,
+  x25519,
 } from './index.js';
 
 // External test vectors, copied byte for byte into test/vectors/ with their LICENSE and SOURCE.
 type Vector = Record<string, string | number | string[]> & { tcId: number; result: 'valid' | 'invalid' | 'acceptable' };
 type Group = Record<string, unknown> & { tests: Vector[] };
 function load(name: string): { numberOfTests: number; testGroups: Group[] } {
-  return JSON.parse(readFileSync(resolve(import.meta.dirname, `../../../../test/vectors/wycheproof/${name}_test.json`), 'utf8')) as { numberOfTests: number; testGroups: Group[] };
+  return JSON.parse(
+    readFileSync(resolve(import.meta.dirname, `../../../../test/vectors/wycheproof/${name}_test.json`), 'utf8'),
+  ) as { numberOfTests: number; testGroups: Group[] };
 }
 const hex = (s: unknown) => Buffer.from(String(s), 'hex');
 function cases(name: string) {
@@ -48,7 +58,10 @@ describe('Wycheproof through the crypto module (SECURITY-BASELINE: every vector 
     expect(checked).toBeGreaterThan(60);
   });
 
-  for (const [name, wrap, unwrap] of [['aes_wrap', aesKeyWrap, aesKeyUnwrap], ['aes_kwp', aesKeyWrapPad, aesKeyUnwrapPad]] as const) {
+  for (const [name, wrap, unwrap] of [
+    ['aes_wrap', aesKeyWrap, aesKeyUnwrap],
+    ['aes_kwp', aesKeyWrapPad, aesKeyUnwrapPad],
+  ] as const) {
     it(`${name}: valid vectors wrap and unwrap exactly; invalid ones are refused; acceptable ones by our stated choice`, () => {
       for (const { t } of cases(name)) {
         const unwrapped = outcome(() => unwrap(hex(t.key), hex(t.ct)));
@@ -88,7 +101,8 @@ describe('Wycheproof through the crypto module (SECURITY-BASELINE: every vector 
     for (const { t } of cases('x25519')) {
       const shared = outcome(() => x25519(hex(t.private), hex(t.public)));
       const zero = /^0+$/.test(String(t.shared));
-      if (t.result === 'valid' || (t.result === 'acceptable' && !zero)) expect((shared as Buffer).toString('hex'), `tc ${t.tcId}`).toBe(t.shared);
+      if (t.result === 'valid' || (t.result === 'acceptable' && !zero))
+        expect((shared as Buffer).toString('hex'), `tc ${t.tcId}`).toBe(t.shared);
       else if (zero) {
         expect(shared, `tc ${t.tcId}`).toBe('fail');
         zeroRefused++;

@@ -19,7 +19,18 @@ export function registerAccessLog(app: FastifyInstance, log: Logger, metrics: Me
     const route = req.routeOptions.url ?? 'unmatched';
     const ms = reply.elapsedTime;
     const principal = principals.get(req);
-    log.info({ event: 'http', reqId: req.id, method: req.method, route, status: reply.statusCode, ms: Math.round(ms * 10) / 10, principal: principal?.userId ?? null }, 'request');
+    log.info(
+      {
+        event: 'http',
+        reqId: req.id,
+        method: req.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(ms * 10) / 10,
+        principal: principal?.userId ?? null,
+      },
+      'request',
+    );
     metrics?.httpRequest(req.method, route, reply.statusCode, ms / 1000);
   });
 }

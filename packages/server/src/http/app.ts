@@ -34,7 +34,12 @@ export interface HttpLimits {
 
 /** The defaults of the `http` config section. */
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
-  requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, idleTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, maxConnections: 10_000, maxConnectionsPerAddress: 256,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 10_000,
+  maxConnectionsPerAddress: 256,
 };
 
 /** Longest path parameter (ids are far shorter); longer gets `414 uri_too_long`. */
@@ -54,8 +59,15 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /** A complete HTTP/1.1 error response written straight to a socket (no request object exists). */
 function rawErrorResponse(status: number, body: ErrorBody): string {
   const json = JSON.stringify(body);
-  const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(json)), connection: 'close' };
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${json}`;
+  const headers: Record<string, string> = {
+    ...SECURITY_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(json)),
+    connection: 'close',
+  };
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n')}\r\n\r\n${json}`;
 }
 
 /**
@@ -101,7 +113,10 @@ export function buildHttpApp(deps: HttpDeps, tls: HttpsMaterial, opts: HttpAppOp
     requestIdHeader: false,
     genReqId: () => randomId().slice(0, 16),
     // SECURITY: X-Forwarded-For only from a configured proxy (hop by hop from the right, as in the gateway).
-    trustProxy: opts.trustProxy && !opts.trustProxy.none ? (address: string) => (opts.trustProxy as TrustedProxies).trusts(address) : false,
+    trustProxy:
+      opts.trustProxy && !opts.trustProxy.none
+        ? (address: string) => (opts.trustProxy as TrustedProxies).trusts(address)
+        : false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // SECURITY (S8): a whole request (headers and body) within requestTimeout, so slow bodies are cut off;

@@ -8,7 +8,8 @@ const doc = readFileSync(resolve(import.meta.dirname, '../../../../docs/protocol
 
 describe('docs/protocol.md stays complete', () => {
   it('lists every HTTP route with its access rule', () => {
-    for (const r of ROUTES) expect(doc, `${r.method} ${r.url}`).toContain(`| ${r.method} | \`${r.url}\` | ${r.access} |`);
+    for (const r of ROUTES)
+      expect(doc, `${r.method} ${r.url}`).toContain(`| ${r.method} | \`${r.url}\` | ${r.access} |`);
   });
   it('lists every error code and every client frame type', () => {
     for (const code of Object.keys(ERROR_CODES)) expect(doc, code).toContain(`| \`${code}\` |`);

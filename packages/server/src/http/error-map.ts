@@ -29,7 +29,11 @@ interface MappedError {
 export const FRAMEWORK_ERRORS: Readonly<Record<string, MappedError>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'body_too_large', message: 'request body too large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'send application/json' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_http', message: 'the body size does not match Content-Length' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    code: 'bad_http',
+    message: 'the body size does not match Content-Length',
+  },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'bad_json', message: 'not valid JSON' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'bad_json', message: 'not valid JSON' },
   FST_ERR_BAD_URL: { status: 400, code: 'bad_http', message: 'malformed URL encoding' },
@@ -44,8 +48,10 @@ export const FRAMEWORK_ERRORS: Readonly<Record<string, MappedError>> = {
 
 /** Node's HTTP parser and socket errors (the `clientError` path, before Fastify sees a request). */
 export function clientErrorToHttp(e: { code?: string }): { status: number; body: ErrorBody } {
-  if (e.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, body: { code: 'request_timeout', message: 'request not received in time' } };
-  if (e.code === 'HPE_HEADER_OVERFLOW') return { status: 431, body: { code: 'headers_too_large', message: 'request headers too large' } };
+  if (e.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return { status: 408, body: { code: 'request_timeout', message: 'request not received in time' } };
+  if (e.code === 'HPE_HEADER_OVERFLOW')
+    return { status: 431, body: { code: 'headers_too_large', message: 'request headers too large' } };
   return { status: 400, body: { code: 'bad_http', message: 'malformed HTTP request' } };
 }
 
@@ -64,7 +70,8 @@ export function toHttpError(e: unknown, log: Logger): { status: number; body: Er
   const fe = e as { code?: string; statusCode?: number };
   const framework = fe.code === undefined ? undefined : FRAMEWORK_ERRORS[fe.code];
   if (framework) return { status: framework.status, body: { code: framework.code, message: framework.message } };
-  if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) return { status: fe.statusCode, body: { code: 'bad_request', message: 'malformed request' } };
+  if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500)
+    return { status: fe.statusCode, body: { code: 'bad_request', message: 'malformed request' } };
   const ref = randomId().slice(0, 12);
   log.error({ err: e, ref }, 'unhandled error');
   return { status: 500, body: { code: 'internal', message: `internal error, reference ${ref}` } };

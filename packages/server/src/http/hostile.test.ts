@@ -25,21 +25,38 @@ function expectOurs(text: string, status: number, code: string): void {
   expect(text).not.toContain(MARK);
 }
 
-const req = (head: string, body = '') => `${head}\r\nhost: localhost\r\nconnection: close\r\n${body ? `content-length: ${Buffer.byteLength(body)}\r\n` : ''}\r\n${body}`;
+const req = (head: string, body = '') =>
+  `${head}\r\nhost: localhost\r\nconnection: close\r\n${body ? `content-length: ${Buffer.byteLength(body)}\r\n` : ''}\r\n${body}`;
 
 /**
  * A live trigger for each Fastify error a client can cause (raw bytes over TLS), or the reason it
  * cannot be reached through this server.
  */
 const TRIGGERS: Record<string, { bytes: string; status: number } | { unreachable: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { bytes: req('POST /v1/login HTTP/1.1\r\ncontent-type: application/json', `"${MARK}${'x'.repeat(200_000)}"`), status: 413 },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { bytes: req(`POST /v1/login HTTP/1.1\r\ncontent-type: text/${MARK}`, `{"a":"${MARK}"}`), status: 415 },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    bytes: req('POST /v1/login HTTP/1.1\r\ncontent-type: application/json', `"${MARK}${'x'.repeat(200_000)}"`),
+    status: 413,
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    bytes: req(`POST /v1/login HTTP/1.1\r\ncontent-type: text/${MARK}`, `{"a":"${MARK}"}`),
+    status: 415,
+  },
   FST_ERR_BAD_URL: { bytes: req(`GET /v1/conversations/%E0%A4%A${MARK}/messages HTTP/1.1`), status: 400 },
-  FST_ERR_MAX_PARAM_LENGTH: { bytes: req(`GET /v1/conversations/${MARK}${'a'.repeat(120)}/messages HTTP/1.1`), status: 414 },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    bytes: req(`GET /v1/conversations/${MARK}${'a'.repeat(120)}/messages HTTP/1.1`),
+    status: 414,
+  },
   FST_ERR_NOT_FOUND: { bytes: req(`GET /v1/${MARK} HTTP/1.1`), status: 404 },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { unreachable: "Node's parser frames the body by Content-Length, so the byte count always matches (a short body is an aborted request)" },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { unreachable: "Fastify's JSON parser is removed; ours answers an empty body with bad_json (tested below)" },
-  FST_ERR_CTP_INVALID_JSON_BODY: { unreachable: "Fastify's JSON parser is removed; ours answers bad JSON with bad_json" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    unreachable:
+      "Node's parser frames the body by Content-Length, so the byte count always matches (a short body is an aborted request)",
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    unreachable: "Fastify's JSON parser is removed; ours answers an empty body with bad_json (tested below)",
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    unreachable: "Fastify's JSON parser is removed; ours answers bad JSON with bad_json",
+  },
   FST_ERR_INVALID_URL: { unreachable: 'only inject() can pass a non-string URL' },
   FST_ERR_ROUTE_MISSING_CONTENT_TYPE: { unreachable: 'raised only for the QUERY method, which no route uses' },
   FST_ERR_ROUTE_MISSING_CONTENT: { unreachable: 'not raised by this Fastify version' },
@@ -60,12 +77,15 @@ describe('hostile input: every HTTP-layer error answers our shape (real server, 
     const names = Object.keys(errorCodes);
     expect(names.length).toBeGreaterThan(50);
     for (const name of names) {
-      const Err = errorCodes[name as keyof typeof errorCodes] as unknown as new (...a: string[]) => Error & { statusCode: number };
+      const Err = errorCodes[name as keyof typeof errorCodes] as unknown as new (
+        ...a: string[]
+      ) => Error & { statusCode: number };
       const err = new Err(MARK, MARK, MARK);
       const { status, body } = toHttpError(err, silentLogger);
       expect(Object.hasOwn(ERROR_CODES, body.code), name).toBe(true);
       expect(JSON.stringify(body), name).not.toContain(MARK);
-      if (FRAMEWORK_ERRORS[name]) expect([status, body.code], name).toEqual([FRAMEWORK_ERRORS[name].status, FRAMEWORK_ERRORS[name].code]);
+      if (FRAMEWORK_ERRORS[name])
+        expect([status, body.code], name).toEqual([FRAMEWORK_ERRORS[name].status, FRAMEWORK_ERRORS[name].code]);
       // Everything else is a setup or programming error: internal, with a reference only.
       else if (err.statusCode >= 500) expect([status, body.code], name).toEqual([500, 'internal']);
       else expect(body.code, name).toBe('bad_request');
@@ -87,10 +107,25 @@ describe('hostile input: every HTTP-layer error answers our shape (real server, 
     ['binary garbage', `\x00\x01\x02${MARK}\r\n\r\n`, 400, 'bad_http'],
     ['an invalid header name', `GET /healthz HTTP/1.1\r\nhost: x\r\nbad ${MARK}: v\r\n\r\n`, 400, 'bad_http'],
     ['an unknown method', `${MARK.toUpperCase()} /v1/me HTTP/1.1\r\nhost: x\r\n\r\n`, 400, 'bad_http'],
-    ['Content-Length with chunked encoding', `POST /v1/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n`, 400, 'bad_http'],
-    ['headers over 16 KiB', `GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${MARK}${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+    [
+      'Content-Length with chunked encoding',
+      `POST /v1/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n`,
+      400,
+      'bad_http',
+    ],
+    [
+      'headers over 16 KiB',
+      `GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${MARK}${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+      'headers_too_large',
+    ],
     ['a method no route has', req(`PROPFIND /v1/me?${MARK} HTTP/1.1`), 404, 'not_found'],
-    ['a POST with a JSON type and no body', req('POST /v1/login HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 0'), 400, 'bad_json'],
+    [
+      'a POST with a JSON type and no body',
+      req('POST /v1/login HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 0'),
+      400,
+      'bad_json',
+    ],
   ];
   for (const [what, bytes, status, code] of malformed) {
     it(`hostile input: ${what} answers ${status} ${code} in our shape`, async () => {
@@ -100,7 +135,11 @@ describe('hostile input: every HTTP-layer error answers our shape (real server, 
   }
 
   it('hostile input: a POST with invalid UTF-8 in the body answers 400 bad_json (not U+FFFD)', async () => {
-    const body = Buffer.concat([Buffer.from('{"username":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('","password":"x"}')]);
+    const body = Buffer.concat([
+      Buffer.from('{"username":"a'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('","password":"x"}'),
+    ]);
     const head = `POST /v1/login HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
     const r = await rawExchange(server, Buffer.concat([Buffer.from(head), body]));
     expectOurs(r.text, 400, 'bad_json');
@@ -120,18 +159,25 @@ describe('hostile input: strict UTF-8 bodies (property)', () => {
 
   // An authenticated route without credentials: the body is parsed first, so a parse error shows as
   // bad_json, and any parseable body reaches authentication (401) without hashing a password.
-  const post = (payload: Buffer) => app.inject({ method: 'POST', url: '/v1/conversations', headers: { 'content-type': 'application/json' }, payload });
+  const post = (payload: Buffer) =>
+    app.inject({ method: 'POST', url: '/v1/conversations', headers: { 'content-type': 'application/json' }, payload });
 
   it('any byte string that is not valid UTF-8 gets 400 bad_json; any valid JSON text does not', async () => {
     const { default: fc } = await import('fast-check');
     const invalid = fc.oneof(
       fc.uint8Array({ minLength: 1, maxLength: 200 }).filter((b) => !isUtf8(b)),
       // Valid JSON with one invalid sequence spliced in (lone continuation, overlong, surrogate, truncated).
-      fc.tuple(fc.json(), fc.constantFrom([0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xff]), fc.nat()).map(([j, bad, at]) => {
-        const b = Buffer.from(j);
-        const i = at % (b.length + 1);
-        return Buffer.concat([b.subarray(0, i), Buffer.from(bad), b.subarray(i)]);
-      }),
+      fc
+        .tuple(
+          fc.json(),
+          fc.constantFrom([0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xff]),
+          fc.nat(),
+        )
+        .map(([j, bad, at]) => {
+          const b = Buffer.from(j);
+          const i = at % (b.length + 1);
+          return Buffer.concat([b.subarray(0, i), Buffer.from(bad), b.subarray(i)]);
+        }),
     );
     await fc.assert(
       fc.asyncProperty(invalid, async (bytes) => {
@@ -150,4 +196,3 @@ describe('hostile input: strict UTF-8 bodies (property)', () => {
     );
   });
 });
-

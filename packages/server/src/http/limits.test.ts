@@ -47,7 +47,9 @@ describe('S8: request, body and idle timeouts and connection caps (real server, 
   it('S8: a slow-body POST (1 byte a second) is answered 408 request_timeout and closed after the request timeout', async () => {
     const s = tlsSocket(server);
     expect(await s.secured).toBe(true);
-    s.socket.write('POST /v1/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{');
+    s.socket.write(
+      'POST /v1/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{',
+    );
     const drip = setInterval(() => s.socket.writable && s.socket.write(' '), 1_000);
     const r = await s.done(10_000);
     clearInterval(drip);
@@ -111,7 +113,10 @@ describe('S8: request, body and idle timeouts and connection caps (real server, 
   it('S8: pre-auth WebSockets count against the cap; an authenticated one stops counting and outlives the timeouts', async () => {
     await waitForSlot(server);
     // Unauthenticated WebSockets hold slots until they authenticate (or the 10 s auth timeout).
-    const pending = Array.from({ length: CAP }, () => new WebSocket(`wss://127.0.0.1:${server.port}/v1/ws`, { ca: server.ca }));
+    const pending = Array.from(
+      { length: CAP },
+      () => new WebSocket(`wss://127.0.0.1:${server.port}/v1/ws`, { ca: server.ca }),
+    );
     await Promise.all(pending.map((w) => new Promise((r) => w.once('open', r))));
     const over = await openMany(server, 1);
     expect(over.secured, 'pre-auth sockets fill the cap').toEqual([false]);

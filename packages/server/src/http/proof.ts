@@ -48,10 +48,12 @@ export class ProofReplayCache {
     let seen = this.byDevice.get(deviceId);
     if (!seen) this.byDevice.set(deviceId, (seen = new Map<string, number>()));
     const key = `${ts}.${signature}`;
-    if (seen.has(key)) throw new AppError('device_proof_failed', 'this proof was already used; sign every request afresh');
+    if (seen.has(key))
+      throw new AppError('device_proof_failed', 'this proof was already used; sign every request afresh');
     if (seen.size >= this.maxPerDevice) {
       for (const [k, expiry] of seen) if (expiry <= now) seen.delete(k);
-      if (seen.size >= this.maxPerDevice) throw new AppError('rate_limited', 'too many requests from this device', { retryAfterMs: this.windowMs });
+      if (seen.size >= this.maxPerDevice)
+        throw new AppError('rate_limited', 'too many requests from this device', { retryAfterMs: this.windowMs });
     }
     seen.set(key, ts + this.windowMs);
   }
@@ -71,15 +73,32 @@ export class ProofReplayCache {
  * SECURITY: binds every authenticated HTTP request to the device key, the session and the exact body,
  * so neither a token alone nor a captured (token, proof) pair can be reused.
  */
-export function assertHttpProof(header: string | undefined, req: ProofRequest, device: { id: string; publicKey: string }, now: number, replay: ProofReplayCache): void {
+export function assertHttpProof(
+  header: string | undefined,
+  req: ProofRequest,
+  device: { id: string; publicKey: string },
+  now: number,
+  replay: ProofReplayCache,
+): void {
   if (!header) throw new AppError('device_proof_failed', 'send the X-Palisade-Proof header');
   const dot = header.indexOf('.');
   const ts = Number(header.slice(0, dot));
-  if (dot < 1 || !/^\d+$/.test(header.slice(0, dot)) || !Number.isSafeInteger(ts) || Math.abs(now - ts) > PROOF_WINDOW_MS) {
+  if (
+    dot < 1 ||
+    !/^\d+$/.test(header.slice(0, dot)) ||
+    !Number.isSafeInteger(ts) ||
+    Math.abs(now - ts) > PROOF_WINDOW_MS
+  ) {
     throw new AppError('device_proof_failed', 'proof timestamp missing or outside the allowed window');
   }
   const signature = Buffer.from(header.slice(dot + 1), 'base64url');
-  const message = httpProofMessage({ method: req.method, pathAndQuery: req.url, unixMs: ts, bodySha256: req.bodySha256, sessionSha256: sha256Hex(req.token) });
+  const message = httpProofMessage({
+    method: req.method,
+    pathAndQuery: req.url,
+    unixMs: ts,
+    bodySha256: req.bodySha256,
+    sessionSha256: sha256Hex(req.token),
+  });
   if (!verifyEd25519(Buffer.from(device.publicKey, 'base64url'), new TextEncoder().encode(message), signature)) {
     throw new AppError('device_proof_failed');
   }

@@ -21,7 +21,11 @@ describe('S15 refused authorization is audited through the route pipeline, rate-
       const inv = await createInvite(core.auth, null, { role: 'member', ttlHours: 1 });
       const { userId } = await enrol(core.auth, { token: inv.token, username: name, password: PASS }, '127.0.0.1');
       const key = DeviceKey.generate();
-      const s = (await login(core.auth, { username: name, password: PASS, device: { publicKey: key.publicKey, name: 'd', platform: 'd' } }, '127.0.0.1')) as { token: string };
+      const s = (await login(
+        core.auth,
+        { username: name, password: PASS, device: { publicKey: key.publicKey, name: 'd', platform: 'd' } },
+        '127.0.0.1',
+      )) as { token: string };
       users[name] = { token: s.token, key, userId };
     }
   });
@@ -35,19 +39,28 @@ describe('S15 refused authorization is audited through the route pipeline, rate-
   const call = (who: string, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown) => {
     const u = users[who]!;
     const body = payload !== undefined ? JSON.stringify(payload) : undefined;
-    const headers: Record<string, string> = { authorization: `Bearer ${u.token}`, 'x-palisade-proof': u.key.httpProof(method, url, clock.now() + proofs++, u.token, body) };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${u.token}`,
+      'x-palisade-proof': u.key.httpProof(method, url, clock.now() + proofs++, u.token, body),
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
     return app.inject({ method, url, headers, ...(body !== undefined ? { payload: body } : {}) });
   };
-  const refusals = (who: string) => auditRecords(core.store.db, core.sealer, { actorId: users[who]!.userId, action: 'authz.refused' });
+  const refusals = (who: string) =>
+    auditRecords(core.store.db, core.sealer, { actorId: users[who]!.userId, action: 'authz.refused' });
 
   it('S15: five refused requests (IDOR on a group, admin routes) leave five audit records without bodies', async () => {
-    const group = JSON.parse((await call('alice', 'POST', '/v1/conversations', { kind: 'group', name: 'secret plans' })).body) as { id: string };
+    const group = JSON.parse(
+      (await call('alice', 'POST', '/v1/conversations', { kind: 'group', name: 'secret plans' })).body,
+    ) as { id: string };
     const answers = [
       await call('carol', 'GET', `/v1/conversations/${group.id}/messages`),
       await call('carol', 'GET', `/v1/conversations/${group.id}/receipts`),
       await call('carol', 'GET', '/v1/admin/users'),
-      await call('carol', 'POST', `/v1/admin/users/${users.alice!.userId}/roles`, { role: 'org_admin', reason: 'let me in' }),
+      await call('carol', 'POST', `/v1/admin/users/${users.alice!.userId}/roles`, {
+        role: 'org_admin',
+        reason: 'let me in',
+      }),
       await call('carol', 'POST', `/v1/admin/users/${users.alice!.userId}/revoke-sessions`, {}),
     ];
     expect(answers.map((a) => a.statusCode)).toEqual([404, 404, 403, 403, 403]);

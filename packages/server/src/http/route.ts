@@ -2,7 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { authenticateServiceToken, authenticateToken, SERVICE_TOKEN_PREFIX } from '../auth/index.js';
 import { AppError, isAppError, type Principal } from '../core/index.js';
-import { ACCOUNT_PERMISSIONS, assertAccount, auditRefusal, type AccountPermission, type Permission } from '../rbac/index.js';
+import {
+  ACCOUNT_PERMISSIONS,
+  assertAccount,
+  auditRefusal,
+  type AccountPermission,
+  type Permission,
+} from '../rbac/index.js';
 import type { HttpDeps } from './deps.js';
 import { countAuthentication, outcomeOf, rememberPrincipal } from './access-log.js';
 import { bodySha256 } from './body.js';
@@ -52,7 +58,9 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   if (!schema) return undefined as T;
   const r = schema.safeParse(value ?? {});
   if (!r.success) {
-    throw new AppError('bad_request', `invalid ${where}`, { details: r.error.issues.map((i) => ({ path: [where, ...i.path].join('.'), message: i.message })) });
+    throw new AppError('bad_request', `invalid ${where}`, {
+      details: r.error.issues.map((i) => ({ path: [where, ...i.path].join('.'), message: i.message })),
+    });
   }
   return r.data;
 }
@@ -69,7 +77,13 @@ async function authenticate(deps: HttpDeps, req: FastifyRequest, replay: ProofRe
   const proof = req.headers['x-palisade-proof'];
   // SECURITY: req.url is the target exactly as received (Fastify does not rewrite it), as the client signed it.
   const target = { method: req.method, url: req.url, token, bodySha256: bodySha256(req) };
-  assertHttpProof(typeof proof === 'string' ? proof : undefined, target, { id: session.principal.deviceId, publicKey: session.devicePublicKey }, deps.auth.clock.now(), replay);
+  assertHttpProof(
+    typeof proof === 'string' ? proof : undefined,
+    target,
+    { id: session.principal.deviceId, publicKey: session.devicePublicKey },
+    deps.auth.clock.now(),
+    replay,
+  );
   return session.principal;
 }
 
@@ -95,15 +109,31 @@ function targetOf(params: unknown): string | null {
  * SECURITY (S15): a refused authorization (forbidden or not_found kind) of an authenticated caller is
  * audited, rate-limited per principal in rbac; a failure to audit never changes the answer.
  */
-async function auditIfRefused(deps: HttpDeps, spec: RouteSpec<any, any, any>, req: FastifyRequest, principal: Principal | undefined, e: unknown): Promise<void> {
+async function auditIfRefused(
+  deps: HttpDeps,
+  spec: RouteSpec<any, any, any>,
+  req: FastifyRequest,
+  principal: Principal | undefined,
+  e: unknown,
+): Promise<void> {
   if (!principal || !isAppError(e) || (e.kind !== 'forbidden' && e.kind !== 'not_found')) return;
-  await auditRefusal(deps.rbac, principal, { code: e.code, operation: `${spec.method} ${spec.url}`, target: targetOf(req.params) }, req.ip).catch((err: unknown) => {
+  await auditRefusal(
+    deps.rbac,
+    principal,
+    { code: e.code, operation: `${spec.method} ${spec.url}`, target: targetOf(req.params) },
+    req.ip,
+  ).catch((err: unknown) => {
     deps.log.error({ err }, 'could not audit a refused authorization');
   });
 }
 
 /** Registers routes on Fastify, running each through the pipeline. `replay` remembers used request proofs. */
-export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: RouteSpec<any, any, any>[], replay = new ProofReplayCache()): void {
+export function registerRoutes(
+  app: FastifyInstance,
+  deps: HttpDeps,
+  routes: RouteSpec<any, any, any>[],
+  replay = new ProofReplayCache(),
+): void {
   for (const spec of routes) {
     app.route({
       method: spec.method,
@@ -126,14 +156,24 @@ export function registerRoutes(app: FastifyInstance, deps: HttpDeps, routes: Rou
           const params = parse<unknown>(spec.params, req.params, 'params');
           const query = parse<unknown>(spec.query, req.query, 'query');
           const body = parse<unknown>(spec.body, req.body, 'body');
-          const result = await spec.handler({ deps, principal: principal as Principal, body, query, params, address: req.ip, headers: req.headers, reply });
+          const result = await spec.handler({
+            deps,
+            principal: principal as Principal,
+            body,
+            query,
+            params,
+            address: req.ip,
+            headers: req.headers,
+            reply,
+          });
           countAuthentication(deps.metrics, spec.url, result);
           if (reply.sent) return reply;
           reply.code(spec.status ?? 200);
           return result ?? {};
         } catch (e) {
           // A failed bearer check was counted above; this counts what the authenticating route decided.
-          if (spec.access === 'public' || principal !== undefined) countAuthentication(deps.metrics, spec.url, undefined, e);
+          if (spec.access === 'public' || principal !== undefined)
+            countAuthentication(deps.metrics, spec.url, undefined, e);
           await auditIfRefused(deps, spec, req, principal, e);
           throw e;
         }

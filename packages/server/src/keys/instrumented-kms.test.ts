@@ -11,9 +11,13 @@ describe('instrumentKms (a real local KMS)', () => {
   it('counts and times wrap, unwrap and rotate with their outcome, and changes nothing they return', async () => {
     const seen: { op: KeyOperation; outcome: string; seconds: number }[] = [];
     let t = 0;
-    const kms = instrumentKms(new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-ikms-')), 'keyring.json'), randomBytes(32)), {
-      keyOperation: (op, outcome, seconds) => seen.push({ op, outcome, seconds }),
-    }, () => (t += 2));
+    const kms = instrumentKms(
+      new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-ikms-')), 'keyring.json'), randomBytes(32)),
+      {
+        keyOperation: (op, outcome, seconds) => seen.push({ op, outcome, seconds }),
+      },
+      () => (t += 2),
+    );
     const dk = randomBytes(32);
     const w = await kms.wrap(dk);
     expect((await kms.unwrap(w.version, w.wrapped)).equals(dk)).toBe(true);

@@ -6,7 +6,11 @@ import type { Kms } from '../crypto/index.js';
  * `palisade_key_operation_seconds`). Nothing about the keys themselves is recorded: only the
  * operation, its outcome and its duration.
  */
-export function instrumentKms(kms: Kms, metrics: Pick<Metrics, 'keyOperation'>, now: () => number = () => performance.now()): Kms {
+export function instrumentKms(
+  kms: Kms,
+  metrics: Pick<Metrics, 'keyOperation'>,
+  now: () => number = () => performance.now(),
+): Kms {
   const timed = async <T>(op: KeyOperation, run: () => Promise<T>): Promise<T> => {
     const at = now();
     try {

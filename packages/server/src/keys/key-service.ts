@@ -1,5 +1,15 @@
 import type { Clock } from '../core/index.js';
-import { aesGcmDecrypt, aesGcmEncrypt, hkdfSha256, hmacSha256, newGcmNonce, randomId, randomKey, type Kms, type Sealer } from '../crypto/index.js';
+import {
+  aesGcmDecrypt,
+  aesGcmEncrypt,
+  hkdfSha256,
+  hmacSha256,
+  newGcmNonce,
+  randomId,
+  randomKey,
+  type Kms,
+  type Sealer,
+} from '../crypto/index.js';
 import type { Db } from '../store/index.js';
 import { TABLE_SCOPES } from './sealed-fields.js';
 import { BINARY_FORMAT, boundAad, keyIdOfBytes, TEXT_FORMAT } from './sealed-format.js';
@@ -50,7 +60,14 @@ export class EnvelopeSealer implements Sealer {
   private async existingKey(scope: string): Promise<{ id: string; key: Buffer } | undefined> {
     const cached = this.current.get(scope);
     if (cached) return { id: cached, key: await this.keyById(cached) };
-    const row = await this.db.selectFrom('data_keys').select('id').where('scope', '=', scope).where('retired_at', 'is', null).where('destroyed_at', 'is', null).orderBy('created_at', 'desc').executeTakeFirst();
+    const row = await this.db
+      .selectFrom('data_keys')
+      .select('id')
+      .where('scope', '=', scope)
+      .where('retired_at', 'is', null)
+      .where('destroyed_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
     if (!row) return undefined;
     this.current.set(scope, row.id);
     return { id: row.id, key: await this.keyById(row.id) };
@@ -60,7 +77,18 @@ export class EnvelopeSealer implements Sealer {
     const key = randomKey(32);
     const { version, wrapped } = await this.kms.wrap(key);
     const id = randomId();
-    await this.db.insertInto('data_keys').values({ id, scope, kek_version: version, wrapped: wrapped.toString('base64'), created_at: this.clock.now(), retired_at: null, destroyed_at: null }).execute();
+    await this.db
+      .insertInto('data_keys')
+      .values({
+        id,
+        scope,
+        kek_version: version,
+        wrapped: wrapped.toString('base64'),
+        created_at: this.clock.now(),
+        retired_at: null,
+        destroyed_at: null,
+      })
+      .execute();
     this.cache.set(id, key);
     this.current.set(scope, id);
     return { id, key };
@@ -122,7 +150,13 @@ export class EnvelopeSealer implements Sealer {
     if (id === undefined) throw new Error('not an envelope-sealed value');
     const at = 2 + id.length;
     const key = this.cache.get(id) ?? (await this.keyById(id));
-    return aesGcmDecrypt(key, b.subarray(at, at + 12), b.subarray(at + 12, b.length - 16), b.subarray(b.length - 16), boundAad(aad, id));
+    return aesGcmDecrypt(
+      key,
+      b.subarray(at, at + 12),
+      b.subarray(at + 12, b.length - 16),
+      b.subarray(b.length - 16),
+      boundAad(aad, id),
+    );
   }
 
   async prepare(scope: string): Promise<void> {
@@ -164,9 +198,16 @@ export class EnvelopeSealer implements Sealer {
 
   async unseal(sealed: string, aad: string): Promise<Uint8Array> {
     const [format, id, iv, ct, tag] = sealed.split('.');
-    if (format !== TEXT_FORMAT || !id || !iv || ct === undefined || !tag) throw new Error('not an envelope-sealed value');
+    if (format !== TEXT_FORMAT || !id || !iv || ct === undefined || !tag)
+      throw new Error('not an envelope-sealed value');
     const key = this.cache.get(id) ?? (await this.keyById(id));
-    return aesGcmDecrypt(key, Buffer.from(iv, 'base64url'), Buffer.from(ct, 'base64url'), Buffer.from(tag, 'base64url'), boundAad(aad, id));
+    return aesGcmDecrypt(
+      key,
+      Buffer.from(iv, 'base64url'),
+      Buffer.from(ct, 'base64url'),
+      Buffer.from(tag, 'base64url'),
+      boundAad(aad, id),
+    );
   }
 
   /**
@@ -174,8 +215,23 @@ export class EnvelopeSealer implements Sealer {
    * old values still open until `resealAll` moves them.
    */
   async retireActiveKeys(): Promise<void> {
-    const live = await this.db.selectFrom('data_keys').select('id').where('retired_at', 'is', null).where('destroyed_at', 'is', null).where('scope', '!=', INDEX_SCOPE).execute();
-    if (live.length > 0) await this.db.updateTable('data_keys').set({ retired_at: this.clock.now() }).where('id', 'in', live.map((r) => r.id)).execute();
+    const live = await this.db
+      .selectFrom('data_keys')
+      .select('id')
+      .where('retired_at', 'is', null)
+      .where('destroyed_at', 'is', null)
+      .where('scope', '!=', INDEX_SCOPE)
+      .execute();
+    if (live.length > 0)
+      await this.db
+        .updateTable('data_keys')
+        .set({ retired_at: this.clock.now() })
+        .where(
+          'id',
+          'in',
+          live.map((r) => r.id),
+        )
+        .execute();
     // Scopes loaded in memory get their new key now (so sealText keeps working); others on next use.
     for (const scope of [...this.current.keys()]) {
       if (scope === INDEX_SCOPE) continue;
@@ -186,14 +242,24 @@ export class EnvelopeSealer implements Sealer {
 
   /** Ids of retired data keys that still exist (their values may need resealing). */
   async retiredKeyIds(): Promise<Set<string>> {
-    const rows = await this.db.selectFrom('data_keys').select('id').where('retired_at', 'is not', null).where('destroyed_at', 'is', null).execute();
+    const rows = await this.db
+      .selectFrom('data_keys')
+      .select('id')
+      .where('retired_at', 'is not', null)
+      .where('destroyed_at', 'is', null)
+      .execute();
     return new Set(rows.map((r) => r.id));
   }
 
   /** Crypto-shredding: destroys every data key of a scope; what they sealed can never be read again. */
   async destroyScope(scope: string): Promise<number> {
     const ids = await this.db.selectFrom('data_keys').select('id').where('scope', '=', scope).execute();
-    const r = await this.db.updateTable('data_keys').set({ destroyed_at: this.clock.now(), wrapped: '' }).where('scope', '=', scope).where('destroyed_at', 'is', null).executeTakeFirst();
+    const r = await this.db
+      .updateTable('data_keys')
+      .set({ destroyed_at: this.clock.now(), wrapped: '' })
+      .where('scope', '=', scope)
+      .where('destroyed_at', 'is', null)
+      .executeTakeFirst();
     this.current.delete(scope);
     for (const { id } of ids) {
       // SECURITY (S23): zero the unwrapped key, not just drop the reference (encrypt refuses a zero key).
@@ -209,12 +275,22 @@ export class EnvelopeSealer implements Sealer {
    */
   async rewrapAll(): Promise<number> {
     const version = await this.kms.currentVersion();
-    const rows = await this.db.selectFrom('data_keys').select(['id', 'kek_version', 'wrapped']).where('destroyed_at', 'is', null).where('kek_version', '<', version).execute();
+    const rows = await this.db
+      .selectFrom('data_keys')
+      .select(['id', 'kek_version', 'wrapped'])
+      .where('destroyed_at', 'is', null)
+      .where('kek_version', '<', version)
+      .execute();
     let done = 0;
     for (const r of rows) {
       const key = await this.kms.unwrap(r.kek_version, Buffer.from(r.wrapped, 'base64'));
       const w = await this.kms.wrap(key);
-      await this.db.updateTable('data_keys').set({ kek_version: w.version, wrapped: w.wrapped.toString('base64') }).where('id', '=', r.id).where('kek_version', '=', r.kek_version).execute();
+      await this.db
+        .updateTable('data_keys')
+        .set({ kek_version: w.version, wrapped: w.wrapped.toString('base64') })
+        .where('id', '=', r.id)
+        .where('kek_version', '=', r.kek_version)
+        .execute();
       done++;
     }
     return done;
@@ -225,6 +301,12 @@ export class EnvelopeSealer implements Sealer {
     const rows = await this.db.selectFrom('data_keys').select(['kek_version', 'destroyed_at']).execute();
     const perVersion: Record<string, number> = {};
     for (const r of rows) if (r.destroyed_at === null) perVersion[r.kek_version] = (perVersion[r.kek_version] ?? 0) + 1;
-    return { provider: this.kms.provider, kekVersions: await this.kms.versions(), currentVersion: await this.kms.currentVersion(), dataKeysPerVersion: perVersion, destroyed: rows.filter((r) => r.destroyed_at !== null).length };
+    return {
+      provider: this.kms.provider,
+      kekVersions: await this.kms.versions(),
+      currentVersion: await this.kms.currentVersion(),
+      dataKeysPerVersion: perVersion,
+      destroyed: rows.filter((r) => r.destroyed_at !== null).length,
+    };
   }
 }

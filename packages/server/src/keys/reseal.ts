@@ -67,7 +67,13 @@ export async function resealAll(db: Db, sealer: EnvelopeSealer, opts: ResealOpti
 }
 
 /** Walks one column; false when it stopped early. */
-async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts: ResealOptions, report: ResealReport): Promise<boolean> {
+async function resealField(
+  db: Db,
+  sealer: EnvelopeSealer,
+  f: SealedField,
+  opts: ResealOptions,
+  report: ResealReport,
+): Promise<boolean> {
   const cols = [...new Set([...f.key, ...f.with, f.column, ...(f.binary ? ['sealed'] : [])])];
   // Table and column names come from SEALED_FIELDS (constants, never input). Kysely's typed builder
   // cannot take a table chosen at run time, so the walker uses an untyped view of the same database.
@@ -91,7 +97,14 @@ async function resealField(db: Db, sealer: EnvelopeSealer, f: SealedField, opts:
   }
 }
 
-async function resealRow(db: DynamicDb, sealer: EnvelopeSealer, f: SealedField, r: Row, opts: ResealOptions, report: ResealReport): Promise<void> {
+async function resealRow(
+  db: DynamicDb,
+  sealer: EnvelopeSealer,
+  f: SealedField,
+  r: Row,
+  opts: ResealOptions,
+  report: ResealReport,
+): Promise<void> {
   const raw = r[f.column];
   const aad = f.aad(r);
   // Binary columns hold sealed bytes where the row is flagged sealed, the payload as received where not;
@@ -117,7 +130,9 @@ async function resealRow(db: DynamicDb, sealer: EnvelopeSealer, f: SealedField, 
     }
     plaintext = Buffer.from(String(raw), 'utf8');
   }
-  const next = f.binary ? await sealer.sealBytes(plaintext, aad, f.scope(r)) : await sealer.seal(plaintext, aad, f.scope(r));
+  const next = f.binary
+    ? await sealer.sealBytes(plaintext, aad, f.scope(r))
+    : await sealer.seal(plaintext, aad, f.scope(r));
   let u = db.updateTable(f.table).set({ [f.column]: next, ...(clearPayload ? { sealed: 1 } : {}) });
   for (const k of f.key) u = u.where(k, '=', r[k]);
   const res = await u.where(f.column, '=', raw).executeTakeFirst();

@@ -11,14 +11,22 @@ import { aadOf, EnvelopeSealer, KeyRotation, payloadAad, scopeOf } from './index
 const DAY = 86_400_000;
 const hsm = softHsmToken();
 const providers: Record<string, ((clock: FakeClock) => Kms) | undefined> = {
-  local: (clock) => new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-rot-')), 'keyring.json'), randomKey(32), () => clock.now()),
-  pkcs11: hsm && ((clock) => Pkcs11Kms.open({ ...hsm, labelPrefix: `rot-${randomKey(6).toString('hex')}`, now: () => clock.now() })),
+  local: (clock) =>
+    new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-rot-')), 'keyring.json'), randomKey(32), () => clock.now()),
+  pkcs11:
+    hsm &&
+    ((clock) => Pkcs11Kms.open({ ...hsm, labelPrefix: `rot-${randomKey(6).toString('hex')}`, now: () => clock.now() })),
 };
 
 /** A logger that keeps warnings, to see the overdue warning. */
 function recordingLogger(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
-  const log: Logger & { warnings: string[] } = { ...silentLogger, warnings, warn: (_o, msg) => void warnings.push(msg ?? ''), child: () => log };
+  const log: Logger & { warnings: string[] } = {
+    ...silentLogger,
+    warnings,
+    warn: (_o, msg) => void warnings.push(msg ?? ''),
+    child: () => log,
+  };
   return log;
 }
 
@@ -37,11 +45,31 @@ for (const [provider, makeKms] of Object.entries(providers)) {
     const addUser = async (sealer: EnvelopeSealer, displayName: string | null, clear = false) => {
       const id = randomId();
       await sealer.prepare(scopeOf.user(id));
-      const value = displayName === null || clear ? displayName : sealer.sealText(displayName, aadOf('users', 'display_name', id), scopeOf.user(id));
-      await h.get().db.insertInto('users').values({ id, username: `u${id.slice(0, 12)}`, display_name: value, email: null, email_index: null, password_hash: 'x', role: 'member', disabled_at: null, created_at: clock.now(), mfa_grace_from: clock.now() }).execute();
+      const value =
+        displayName === null || clear
+          ? displayName
+          : sealer.sealText(displayName, aadOf('users', 'display_name', id), scopeOf.user(id));
+      await h
+        .get()
+        .db.insertInto('users')
+        .values({
+          id,
+          username: `u${id.slice(0, 12)}`,
+          display_name: value,
+          email: null,
+          email_index: null,
+          password_hash: 'x',
+          role: 'member',
+          disabled_at: null,
+          created_at: clock.now(),
+          mfa_grace_from: clock.now(),
+        })
+        .execute();
       return id;
     };
-    const displayName = async (id: string) => (await h.get().db.selectFrom('users').select('display_name').where('id', '=', id).executeTakeFirstOrThrow()).display_name!;
+    const displayName = async (id: string) =>
+      (await h.get().db.selectFrom('users').select('display_name').where('id', '=', id).executeTakeFirstOrThrow())
+        .display_name!;
 
     it('warns when the KEK is overdue, or rotates by itself when automatic', async () => {
       const manual = setup({ rotateEveryDays: 90, autoRotate: false });
@@ -72,10 +100,19 @@ for (const [provider, makeKms] of Object.entries(providers)) {
       // Once done, later starts skip the pass (it is journalled).
       expect(await rotation.sealLegacy()).toBeUndefined();
       expect(await displayName(legacy)).not.toContain('Lena');
-      expect(await sealer.openText(await displayName(legacy), aadOf('users', 'display_name', legacy))).toBe('Legacy Lena');
+      expect(await sealer.openText(await displayName(legacy), aadOf('users', 'display_name', legacy))).toBe(
+        'Legacy Lena',
+      );
       // Copy Otto's sealed name into Lena's row: it refuses to open there (AAD binds the row).
-      await h.get().db.updateTable('users').set({ display_name: await displayName(other) }).where('id', '=', legacy).execute();
-      await expect(sealer.openText(await displayName(legacy), aadOf('users', 'display_name', legacy))).rejects.toThrow();
+      await h
+        .get()
+        .db.updateTable('users')
+        .set({ display_name: await displayName(other) })
+        .where('id', '=', legacy)
+        .execute();
+      await expect(
+        sealer.openText(await displayName(legacy), aadOf('users', 'display_name', legacy)),
+      ).rejects.toThrow();
       await expect(sealer.openText(await displayName(other), aadOf('users', 'email', other))).rejects.toThrow();
       // The re-encryption walker reports such a value as unreadable and leaves it alone.
       const walk = await setup().rotation.rotate({ reencrypt: true });
@@ -94,12 +131,18 @@ for (const [provider, makeKms] of Object.entries(providers)) {
       for (let i = 0; i < ids.length; i++) expect(after[i]).not.toBe(before[i]);
       expect((await rotation.status()).retiredDataKeys).toBeGreaterThanOrEqual(2);
       // A crash right after the keys were retired: the journal says unfinished; resume() finishes it.
-      await h.get().db.insertInto('key_jobs').values({ id: randomId(), kind: 'reencrypt', started_at: clock.now(), finished_at: null, report: null }).execute();
+      await h
+        .get()
+        .db.insertInto('key_jobs')
+        .values({ id: randomId(), kind: 'reencrypt', started_at: clock.now(), finished_at: null, report: null })
+        .execute();
       await sealer.retireActiveKeys();
       const fresh = setup().rotation; // a new process: nothing cached
       const resumed = await fresh.resume();
       expect(resumed.reencrypt?.resealed).toBeGreaterThanOrEqual(2);
-      expect(await h.get().db.selectFrom('key_jobs').select('id').where('finished_at', 'is', null).execute()).toEqual([]);
+      expect(await h.get().db.selectFrom('key_jobs').select('id').where('finished_at', 'is', null).execute()).toEqual(
+        [],
+      );
       const reader = new EnvelopeSealer(h.get().db, kms!, clock);
       expect(await reader.openText(await displayName(ids[0]!), aadOf('users', 'display_name', ids[0]!))).toBe('Ada');
       expect(await keyOf(ids[0]!)).not.toBe(after[0]);
@@ -128,7 +171,12 @@ for (const [provider, makeKms] of Object.entries(providers)) {
       clock.advance(1_000); // this job is the newest one
       const started = await rotation.startReencrypt();
       await rotation.stop();
-      const job = await h.get().db.selectFrom('key_jobs').selectAll().where('id', '=', started.job).executeTakeFirstOrThrow();
+      const job = await h
+        .get()
+        .db.selectFrom('key_jobs')
+        .selectAll()
+        .where('id', '=', started.job)
+        .executeTakeFirstOrThrow();
       expect(job.finished_at).toBeNull();
       const next = setup().rotation;
       const resumed = await next.resume();
@@ -141,19 +189,60 @@ for (const [provider, makeKms] of Object.entries(providers)) {
     it('--reencrypt also seals payloads stored as received, when payload sealing is on', async () => {
       const { kms: k, sealer, log } = setup();
       const conv = randomId();
-      await h.get().db.insertInto('conversations').values({ id: conv, kind: 'group', name: null, topic: null, direct_key: null, last_seq: 1, created_at: clock.now() }).execute();
+      await h
+        .get()
+        .db.insertInto('conversations')
+        .values({
+          id: conv,
+          kind: 'group',
+          name: null,
+          topic: null,
+          direct_key: null,
+          last_seq: 1,
+          created_at: clock.now(),
+        })
+        .execute();
       const clear = Buffer.from('stored before sealing was on');
-      await h.get().db.insertInto('messages').values({ conversation_id: conv, seq: 1, sender_id: 's', sender_device_id: 'd', client_msg_id: 'm1', payload: clear, sealed: 0, created_at: clock.now() }).execute();
-      const row = () => h.get().db.selectFrom('messages').select(['payload', 'sealed']).where('conversation_id', '=', conv).executeTakeFirstOrThrow();
+      await h
+        .get()
+        .db.insertInto('messages')
+        .values({
+          conversation_id: conv,
+          seq: 1,
+          sender_id: 's',
+          sender_device_id: 'd',
+          client_msg_id: 'm1',
+          payload: clear,
+          sealed: 0,
+          created_at: clock.now(),
+        })
+        .execute();
+      const row = () =>
+        h
+          .get()
+          .db.selectFrom('messages')
+          .select(['payload', 'sealed'])
+          .where('conversation_id', '=', conv)
+          .executeTakeFirstOrThrow();
       // Sealing off: a re-encryption leaves it as it is.
-      await new KeyRotation(h.get().db, sealer, k, clock, log, { rotateEveryDays: 90, autoRotate: true, sealPayloads: false }).rotate({ reencrypt: true });
+      await new KeyRotation(h.get().db, sealer, k, clock, log, {
+        rotateEveryDays: 90,
+        autoRotate: true,
+        sealPayloads: false,
+      }).rotate({ reencrypt: true });
       expect((await row()).sealed).toBe(0);
-      const r = await new KeyRotation(h.get().db, sealer, k, clock, log, { rotateEveryDays: 90, autoRotate: true, sealPayloads: true }).rotate({ reencrypt: true });
+      const r = await new KeyRotation(h.get().db, sealer, k, clock, log, {
+        rotateEveryDays: 90,
+        autoRotate: true,
+        sealPayloads: true,
+      }).rotate({ reencrypt: true });
       expect(r.reencrypt?.sealedLegacy).toBeGreaterThanOrEqual(1);
       const after = await row();
       expect(after.sealed).toBe(1);
       expect(Buffer.from(after.payload).includes(clear)).toBe(false);
-      expect(Buffer.from(await sealer.unsealBytes(after.payload, payloadAad(conv, 's', 'm1'))).equals(clear)).toBe(true);
+      expect(Buffer.from(await sealer.unsealBytes(after.payload, payloadAad(conv, 's', 'm1'))).equals(clear)).toBe(
+        true,
+      );
     });
   });
 }

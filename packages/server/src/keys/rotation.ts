@@ -71,7 +71,9 @@ export class KeyRotation {
    */
   startReencrypt(): Promise<{ version: number; rewrapped: number; job: string }> {
     const started = this.serial(async () => ({ ...(await this.rotateKek()), job: await this.beginReencrypt() }));
-    void started.then(({ job }) => this.serial(() => this.finishReencrypt(job))).catch((e: unknown) => this.log.error({ err: e }, 're-encryption failed; it resumes at the next start'));
+    void started
+      .then(({ job }) => this.serial(() => this.finishReencrypt(job)))
+      .catch((e: unknown) => this.log.error({ err: e }, 're-encryption failed; it resumes at the next start'));
     return started;
   }
 
@@ -84,12 +86,19 @@ export class KeyRotation {
 
   private async openJob(kind: 'reencrypt' | 'legacy-seal'): Promise<string> {
     const id = randomId();
-    await this.db.insertInto('key_jobs').values({ id, kind, started_at: this.clock.now(), finished_at: null, report: null }).execute();
+    await this.db
+      .insertInto('key_jobs')
+      .values({ id, kind, started_at: this.clock.now(), finished_at: null, report: null })
+      .execute();
     return id;
   }
 
   private async closeJob(id: string, report: ResealReport): Promise<void> {
-    await this.db.updateTable('key_jobs').set({ finished_at: this.clock.now(), report: JSON.stringify(report) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('key_jobs')
+      .set({ finished_at: this.clock.now(), report: JSON.stringify(report) })
+      .where('id', '=', id)
+      .execute();
   }
 
   private async finishReencrypt(job: string): Promise<ResealReport> {
@@ -119,12 +128,18 @@ export class KeyRotation {
   sealLegacy(): Promise<ResealReport | undefined> {
     return this.serial(async () => {
       // Needed once, after the upgrade that sealed these columns; journalled so later starts skip it.
-      const done = await this.db.selectFrom('key_jobs').select('id').where('kind', '=', 'legacy-seal').where('finished_at', 'is not', null).executeTakeFirst();
+      const done = await this.db
+        .selectFrom('key_jobs')
+        .select('id')
+        .where('kind', '=', 'legacy-seal')
+        .where('finished_at', 'is not', null)
+        .executeTakeFirst();
       if (done) return undefined;
       const job = await this.openJob('legacy-seal');
       const legacy = await resealAll(this.db, this.sealer, { retired: new Set(), legacy: true, skipMessages: true });
       await this.closeJob(job, legacy);
-      if (legacy.sealedLegacy > 0) this.log.info({ sealed: legacy.sealedLegacy }, 'sealed values stored before their column was sealed');
+      if (legacy.sealedLegacy > 0)
+        this.log.info({ sealed: legacy.sealedLegacy }, 'sealed values stored before their column was sealed');
       return legacy;
     });
   }
@@ -137,7 +152,12 @@ export class KeyRotation {
     return this.serial(async () => {
       const rewrapped = await this.sealer.rewrapAll();
       if (rewrapped > 0) this.log.info({ rewrapped }, 'finished an interrupted key rotation');
-      const open = await this.db.selectFrom('key_jobs').select('id').where('kind', '=', 'reencrypt').where('finished_at', 'is', null).execute();
+      const open = await this.db
+        .selectFrom('key_jobs')
+        .select('id')
+        .where('kind', '=', 'reencrypt')
+        .where('finished_at', 'is', null)
+        .execute();
       let reencrypt: ResealReport | undefined;
       for (const j of open) reencrypt = await this.finishReencrypt(j.id);
       return { rewrapped, ...(reencrypt ? { reencrypt } : {}) };
@@ -153,7 +173,11 @@ export class KeyRotation {
     return this.serial(async () => {
       const versions = await this.kms.versions();
       const current = await this.kms.currentVersion();
-      const used = new Set((await this.db.selectFrom('data_keys').select('kek_version').where('destroyed_at', 'is', null).execute()).map((r) => Number(r.kek_version)));
+      const used = new Set(
+        (await this.db.selectFrom('data_keys').select('kek_version').where('destroyed_at', 'is', null).execute()).map(
+          (r) => Number(r.kek_version),
+        ),
+      );
       const destroyed: number[] = [];
       for (const [i, v] of versions.entries()) {
         const replacedAt = versions[i + 1]?.createdAt;
@@ -181,7 +205,10 @@ export class KeyRotation {
     const s = await this.schedule();
     if (!s.overdue) return undefined;
     if (!this.policy.autoRotate) {
-      this.log.warn({ dueSince: new Date(s.nextRotationAt).toISOString() }, 'key-encryption key rotation is overdue: run `npx palisade keys rotate`');
+      this.log.warn(
+        { dueSince: new Date(s.nextRotationAt).toISOString() },
+        'key-encryption key rotation is overdue: run `npx palisade keys rotate`',
+      );
       return undefined;
     }
     return this.rotate();
@@ -189,7 +216,8 @@ export class KeyRotation {
 
   /** Checks the schedule now and then every `everyMs` (default hourly). */
   start(everyMs = 3_600_000): void {
-    const tick = () => void this.checkSchedule().catch((e: unknown) => this.log.error({ err: e }, 'scheduled key rotation failed'));
+    const tick = () =>
+      void this.checkSchedule().catch((e: unknown) => this.log.error({ err: e }, 'scheduled key rotation failed'));
     tick();
     this.timer = setInterval(tick, everyMs);
     this.timer.unref();
@@ -208,17 +236,32 @@ export class KeyRotation {
     const now = this.clock.now();
     const s = await this.schedule();
     const retired = await this.sealer.retiredKeyIds();
-    const last = await this.db.selectFrom('key_jobs').selectAll().where('kind', '=', 'reencrypt').orderBy('started_at', 'desc').limit(1).executeTakeFirst();
+    const last = await this.db
+      .selectFrom('key_jobs')
+      .selectAll()
+      .where('kind', '=', 'reencrypt')
+      .orderBy('started_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     return {
       ...base,
       kekVersions: base.kekVersions.map((v) => ({ ...v, ageDays: Math.floor((now - v.createdAt) / DAY) })),
       retiredDataKeys: retired.size,
-      pendingRewrap: Object.entries(base.dataKeysPerVersion).filter(([v]) => Number(v) < base.currentVersion).reduce((n, [, c]) => n + c, 0),
+      pendingRewrap: Object.entries(base.dataKeysPerVersion)
+        .filter(([v]) => Number(v) < base.currentVersion)
+        .reduce((n, [, c]) => n + c, 0),
       policy: this.policy,
       nextRotationAt: s.nextRotationAt,
       overdue: s.overdue,
       running: this.running ?? null,
-      lastReencrypt: last ? { id: last.id, startedAt: last.started_at, finishedAt: last.finished_at, report: last.report ? (JSON.parse(last.report) as ResealReport) : null } : null,
+      lastReencrypt: last
+        ? {
+            id: last.id,
+            startedAt: last.started_at,
+            finishedAt: last.finished_at,
+            report: last.report ? (JSON.parse(last.report) as ResealReport) : null,
+          }
+        : null,
     };
   }
 }

@@ -11,9 +11,30 @@ import type { Sealer } from '../crypto/index.js';
 export const aadOf = (table: string, column: string, row: string): string => `${table}.${column}:${row}`;
 
 /** Seals a column value under `scope` (prepared: see `Sealer.sealText`); AAD names table, column and row. */
-export function sealColumn(sealer: Sealer, table: string, column: string, rowId: string, value: string, scope: string): string;
-export function sealColumn(sealer: Sealer, table: string, column: string, rowId: string, value: string | null | undefined, scope: string): string | null;
-export function sealColumn(sealer: Sealer, table: string, column: string, rowId: string, value: string | null | undefined, scope: string): string | null {
+export function sealColumn(
+  sealer: Sealer,
+  table: string,
+  column: string,
+  rowId: string,
+  value: string,
+  scope: string,
+): string;
+export function sealColumn(
+  sealer: Sealer,
+  table: string,
+  column: string,
+  rowId: string,
+  value: string | null | undefined,
+  scope: string,
+): string | null;
+export function sealColumn(
+  sealer: Sealer,
+  table: string,
+  column: string,
+  rowId: string,
+  value: string | null | undefined,
+  scope: string,
+): string | null {
   return value == null ? null : sealer.sealText(value, aadOf(table, column, rowId), scope);
 }
 
@@ -23,9 +44,27 @@ export function sealInTable(sealer: Sealer, table: string, column: string, rowId
 }
 
 /** Opens a value sealed by `sealColumn` or `sealInTable` (null stays null). */
-export function openColumn(sealer: Sealer, table: string, column: string, rowId: string, sealed: string): Promise<string>;
-export function openColumn(sealer: Sealer, table: string, column: string, rowId: string, sealed: string | null): Promise<string | null>;
-export async function openColumn(sealer: Sealer, table: string, column: string, rowId: string, sealed: string | null): Promise<string | null> {
+export function openColumn(
+  sealer: Sealer,
+  table: string,
+  column: string,
+  rowId: string,
+  sealed: string,
+): Promise<string>;
+export function openColumn(
+  sealer: Sealer,
+  table: string,
+  column: string,
+  rowId: string,
+  sealed: string | null,
+): Promise<string | null>;
+export async function openColumn(
+  sealer: Sealer,
+  table: string,
+  column: string,
+  rowId: string,
+  sealed: string | null,
+): Promise<string | null> {
   return sealed === null ? null : sealer.openText(sealed, aadOf(table, column, rowId));
 }
 
@@ -42,7 +81,8 @@ export const payloadAad = (conversationId: string, senderId: string, clientMsgId
   `messages.payload:${conversationId}:${senderId}:${clientMsgId}`;
 
 /** AAD of an audit column; records written before migration 0012 have no uid and use their id. */
-export const auditAad = (column: 'address' | 'details', uid: string | null, id: number): string => aadOf('audit_log', column, uid ?? `#${id}`);
+export const auditAad = (column: 'address' | 'details', uid: string | null, id: number): string =>
+  aadOf('audit_log', column, uid ?? `#${id}`);
 
 type Row = Record<string, unknown>;
 const s = (v: unknown) => String(v);
@@ -62,15 +102,25 @@ export interface SealedField {
 }
 
 const byId = (table: string, column: string, scope: (r: Row) => string, extra: string[] = []): SealedField => ({
-  table, column, key: ['id'], with: extra, aad: (r) => aadOf(table, column, s(r.id)), scope,
+  table,
+  column,
+  key: ['id'],
+  with: extra,
+  aad: (r) => aadOf(table, column, s(r.id)),
+  scope,
 });
 const userOf = (r: Row) => scopeOf.user(s(r.user_id));
 
 /** Every sealed column. What is not here stays clear: ids, sequence numbers, times, hashes, enums. */
 export const SEALED_FIELDS: readonly SealedField[] = [
   {
-    table: 'messages', column: 'payload', key: ['conversation_id', 'seq'], with: ['sender_id', 'client_msg_id'], binary: true,
-    aad: (r) => payloadAad(s(r.conversation_id), s(r.sender_id), s(r.client_msg_id)), scope: (r) => scopeOf.conversation(s(r.conversation_id)),
+    table: 'messages',
+    column: 'payload',
+    key: ['conversation_id', 'seq'],
+    with: ['sender_id', 'client_msg_id'],
+    binary: true,
+    aad: (r) => payloadAad(s(r.conversation_id), s(r.sender_id), s(r.client_msg_id)),
+    scope: (r) => scopeOf.conversation(s(r.conversation_id)),
   },
   byId('users', 'display_name', (r) => scopeOf.user(s(r.id))),
   byId('users', 'email', (r) => scopeOf.user(s(r.id))),
@@ -87,10 +137,33 @@ export const SEALED_FIELDS: readonly SealedField[] = [
   byId('role_grants', 'reason', () => scopeOf.table('role_grants')),
   byId('approvals', 'reason', () => scopeOf.table('approvals')),
   byId('approvals', 'params', () => scopeOf.table('approvals')),
-  { table: 'login_challenges', column: 'device_name', key: ['token_hash'], with: [], aad: (r) => aadOf('login_challenges', 'device_name', s(r.token_hash)), scope: () => scopeOf.table('login_challenges') },
-  { table: 'audit_log', column: 'address', key: ['id'], with: ['uid'], aad: (r) => auditAad('address', r.uid as string | null, Number(r.id)), scope: () => scopeOf.table('audit_log') },
-  { table: 'audit_log', column: 'details', key: ['id'], with: ['uid'], aad: (r) => auditAad('details', r.uid as string | null, Number(r.id)), scope: () => scopeOf.table('audit_log') },
+  {
+    table: 'login_challenges',
+    column: 'device_name',
+    key: ['token_hash'],
+    with: [],
+    aad: (r) => aadOf('login_challenges', 'device_name', s(r.token_hash)),
+    scope: () => scopeOf.table('login_challenges'),
+  },
+  {
+    table: 'audit_log',
+    column: 'address',
+    key: ['id'],
+    with: ['uid'],
+    aad: (r) => auditAad('address', r.uid as string | null, Number(r.id)),
+    scope: () => scopeOf.table('audit_log'),
+  },
+  {
+    table: 'audit_log',
+    column: 'details',
+    key: ['id'],
+    with: ['uid'],
+    aad: (r) => auditAad('details', r.uid as string | null, Number(r.id)),
+    scope: () => scopeOf.table('audit_log'),
+  },
 ];
 
 /** Table scopes, loaded at start: values in them are sealed inside transactions. */
-export const TABLE_SCOPES = ['audit_log', 'login_challenges', 'sso_logins', 'role_grants', 'approvals'].map(scopeOf.table);
+export const TABLE_SCOPES = ['audit_log', 'login_challenges', 'sso_logins', 'role_grants', 'approvals'].map(
+  scopeOf.table,
+);

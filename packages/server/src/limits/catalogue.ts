@@ -80,4 +80,10 @@ export const LOGIN_FAILURE_DELAY: DelayRule = { free: 5, baseMs: 2000, maxMs: 30
  * so one address that guesses (or sprays many accounts) stays throttled, and does no argon2 work.
  * A success does not reset it (an attacker could otherwise reset it by logging into their own account).
  */
-export const LOGIN_SOURCE_DELAY: DelayRule = { free: 10, baseMs: 1000, maxMs: 300_000, forgetMs: 24 * 3_600_000, decayMs: 60_000 };
+export const LOGIN_SOURCE_DELAY: DelayRule = {
+  free: 10,
+  baseMs: 1000,
+  maxMs: 300_000,
+  forgetMs: 24 * 3_600_000,
+  decayMs: 60_000,
+};

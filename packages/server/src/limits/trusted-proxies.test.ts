@@ -41,15 +41,32 @@ describe('TrustedProxies (X-Forwarded-For from configured proxies only)', () => 
   });
 
   it('property: an untrusted peer is always its own client address, whatever the header says', () => {
-    const v4 = fc.tuple(fc.integer({ min: 11, max: 223 }), fc.nat(255), fc.nat(255), fc.nat(255)).map((b) => b.join('.'));
-    fc.assert(fc.property(v4, fc.array(fc.oneof(v4, fc.string()), { maxLength: 6 }), (peer, hops) => proxies.clientAddress(peer, hops.join(',')) === peer));
+    const v4 = fc
+      .tuple(fc.integer({ min: 11, max: 223 }), fc.nat(255), fc.nat(255), fc.nat(255))
+      .map((b) => b.join('.'));
+    fc.assert(
+      fc.property(
+        v4,
+        fc.array(fc.oneof(v4, fc.string()), { maxLength: 6 }),
+        (peer, hops) => proxies.clientAddress(peer, hops.join(',')) === peer,
+      ),
+    );
   });
 
   it('property: with a trusted peer, the answer is the peer or one of the header hops', () => {
     const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((b) => b.join('.'));
-    fc.assert(fc.property(fc.array(fc.oneof(v4, fc.string()), { maxLength: 6 }), (hops) => {
-      const got = proxies.clientAddress('10.0.0.1', hops.join(','));
-      return got === '10.0.0.1' || hops.join(',').split(',').map((h) => h.trim()).includes(got);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.oneof(v4, fc.string()), { maxLength: 6 }), (hops) => {
+        const got = proxies.clientAddress('10.0.0.1', hops.join(','));
+        return (
+          got === '10.0.0.1' ||
+          hops
+            .join(',')
+            .split(',')
+            .map((h) => h.trim())
+            .includes(got)
+        );
+      }),
+    );
   });
 });

@@ -9,14 +9,19 @@ import { withAllStores } from '../test-support/with-all-stores.js';
 import { openDirect, sendMessage } from './index.js';
 
 const HOUR = 3_600_000;
-const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; message?: string }) => e.code ?? e.message ?? 'no code');
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: { code?: string; message?: string }) => e.code ?? e.message ?? 'no code',
+  );
 
 it('fault test 8: a wall-clock step back of 1 h leaves every bucket as it was (connect.address, message.send, login.address)', () => {
   const clock = new FakeClock();
   const rl = new RateLimiter(clock);
   // Buckets used while the wall clock ran an hour fast (the server had been stepped forward).
   clock.stepWall(HOUR);
-  for (const name of ['connect.address', 'message.send', 'login.address'] as const) rl.check(name, name === 'message.send' ? 'dev1' : '10.0.0.7');
+  for (const name of ['connect.address', 'message.send', 'login.address'] as const)
+    rl.check(name, name === 'message.send' ? 'dev1' : '10.0.0.7');
   // NTP steps it back to the true time: the next check must pass at once, with no debt of an hour.
   clock.stepWall(-HOUR);
   for (const name of ['connect.address', 'message.send', 'login.address'] as const) {
@@ -53,8 +58,22 @@ withAllStores('wall-clock steps (fault test 8)', (h) => {
     const names = [uniqueName('ck'), uniqueName('ck')];
     const [alice] = await makeUsers(deps.auth, names);
     const conv = await openDirect(deps.messaging, alice!, names[1]!);
-    const send = (id: string) => codeOf(sendMessage(deps.messaging, alice!, { conversationId: conv.id, clientMsgId: id, payload: new Uint8Array([1]) }));
-    const logIn = () => codeOf(login(deps.auth, { username: names[0]!, password: PASS, device: { publicKey: newDevicePublicKey(), name: 'laptop', platform: 'test' } }, '10.0.0.1').then((g) => (g as SessionGrant).token));
+    const send = (id: string) =>
+      codeOf(
+        sendMessage(deps.messaging, alice!, { conversationId: conv.id, clientMsgId: id, payload: new Uint8Array([1]) }),
+      );
+    const logIn = () =>
+      codeOf(
+        login(
+          deps.auth,
+          {
+            username: names[0]!,
+            password: PASS,
+            device: { publicKey: newDevicePublicKey(), name: 'laptop', platform: 'test' },
+          },
+          '10.0.0.1',
+        ).then((g) => (g as SessionGrant).token),
+      );
 
     clock.stepWall(HOUR); // the server's clock runs an hour fast
     expect(await send('fast-1')).toBe('ok');

@@ -10,7 +10,12 @@ import { MEMBERS_CHANGED, type MembersChanged } from './events.js';
 
 async function userIdsByName(exec: Executor, usernames: string[]): Promise<Map<string, string>> {
   if (usernames.length === 0) return new Map();
-  const rows = await exec.selectFrom('users').select(['id', 'username']).where('username', 'in', usernames).where('disabled_at', 'is', null).execute();
+  const rows = await exec
+    .selectFrom('users')
+    .select(['id', 'username'])
+    .where('username', 'in', usernames)
+    .where('disabled_at', 'is', null)
+    .execute();
   return new Map(rows.map((r) => [r.username, r.id]));
 }
 
@@ -28,20 +33,52 @@ async function membersChanged(tx: Executor, deps: MessagingDeps, data: MembersCh
 const sealConv = (deps: MessagingDeps, id: string, column: 'name' | 'topic', v: string | null | undefined) =>
   sealColumn(deps.sealer, 'conversations', column, id, v, scopeOf.conversation(id));
 
-async function insertConversation(tx: Tx, deps: MessagingDeps, id: string, kind: 'direct' | 'group', text: { name?: string; topic?: string }, directKey: string | null, members: [string, MemberRole][]) {
+async function insertConversation(
+  tx: Tx,
+  deps: MessagingDeps,
+  id: string,
+  kind: 'direct' | 'group',
+  text: { name?: string; topic?: string },
+  directKey: string | null,
+  members: [string, MemberRole][],
+) {
   const now = deps.clock.now();
-  await tx.insertInto('conversations').values({ id, kind, name: sealConv(deps, id, 'name', text.name), topic: sealConv(deps, id, 'topic', text.topic), direct_key: directKey, last_seq: 0, created_at: now }).execute();
-  await tx.insertInto('members').values(members.map(([userId, role]) => ({ conversation_id: id, user_id: userId, role, joined_seq: 0, joined_at: now }))).execute();
+  await tx
+    .insertInto('conversations')
+    .values({
+      id,
+      kind,
+      name: sealConv(deps, id, 'name', text.name),
+      topic: sealConv(deps, id, 'topic', text.topic),
+      direct_key: directKey,
+      last_seq: 0,
+      created_at: now,
+    })
+    .execute();
+  await tx
+    .insertInto('members')
+    .values(
+      members.map(([userId, role]) => ({ conversation_id: id, user_id: userId, role, joined_seq: 0, joined_at: now })),
+    )
+    .execute();
   return id;
 }
 
 /** Returns the direct conversation between the caller and `peer`, creating it on first use. */
-export async function openDirect(deps: MessagingDeps, principal: Principal, peer: string): Promise<{ id: string; created: boolean }> {
+export async function openDirect(
+  deps: MessagingDeps,
+  principal: Principal,
+  peer: string,
+): Promise<{ id: string; created: boolean }> {
   assertAccount(principal, 'conversation.create');
   const peerId = (await userIdsByName(deps.db, [peer])).get(peer);
   if (!peerId || peerId === principal.userId) throw new AppError('not_found', 'no such user');
   const directKey = [principal.userId, peerId].sort().join(':');
-  const existing = await deps.db.selectFrom('conversations').select('id').where('direct_key', '=', directKey).executeTakeFirst();
+  const existing = await deps.db
+    .selectFrom('conversations')
+    .select('id')
+    .where('direct_key', '=', directKey)
+    .executeTakeFirst();
   if (existing) return { id: existing.id, created: false };
   try {
     const { id, publish } = await deps.db.transaction().execute(async (tx) => {
@@ -49,13 +86,20 @@ export async function openDirect(deps: MessagingDeps, principal: Principal, peer
         [principal.userId, 'member'],
         [peerId, 'member'],
       ]);
-      return { id, publish: await membersChanged(tx, deps, { conversationId: id, added: [principal.userId, peerId], removed: [] }) };
+      return {
+        id,
+        publish: await membersChanged(tx, deps, { conversationId: id, added: [principal.userId, peerId], removed: [] }),
+      };
     });
     publish();
     return { id, created: true };
   } catch (e) {
     if (!isUniqueViolation(e)) throw e;
-    const row = await deps.db.selectFrom('conversations').select('id').where('direct_key', '=', directKey).executeTakeFirstOrThrow();
+    const row = await deps.db
+      .selectFrom('conversations')
+      .select('id')
+      .where('direct_key', '=', directKey)
+      .executeTakeFirstOrThrow();
     return { id: row.id, created: false };
   }
 }
@@ -64,13 +108,23 @@ export async function openDirect(deps: MessagingDeps, principal: Principal, peer
  * Creates a group owned by the caller with the named members. Unknown names are refused together.
  * SECURITY: name and topic are sealed under the conversation's own data key.
  */
-export async function createGroup(deps: MessagingDeps, principal: Principal, name: string, usernames: string[], topic?: string): Promise<string> {
+export async function createGroup(
+  deps: MessagingDeps,
+  principal: Principal,
+  name: string,
+  usernames: string[],
+  topic?: string,
+): Promise<string> {
   assertAccount(principal, 'conversation.create');
   const unique = [...new Set(usernames.filter((u) => u !== principal.username))];
   const ids = await userIdsByName(deps.db, unique);
   const missing = unique.filter((u) => !ids.has(u));
-  if (missing.length > 0) throw new AppError('not_found', `unknown users: ${missing.join(', ')}`, { details: { missing } });
-  const members: [string, MemberRole][] = [[principal.userId, 'owner'], ...[...ids.values()].map((id): [string, MemberRole] => [id, 'member'])];
+  if (missing.length > 0)
+    throw new AppError('not_found', `unknown users: ${missing.join(', ')}`, { details: { missing } });
+  const members: [string, MemberRole][] = [
+    [principal.userId, 'owner'],
+    ...[...ids.values()].map((id): [string, MemberRole] => [id, 'member']),
+  ];
   const id = randomId();
   await deps.sealer.prepare(scopeOf.conversation(id));
   const publish = await deps.db.transaction().execute(async (tx) => {
@@ -82,20 +136,45 @@ export async function createGroup(deps: MessagingDeps, principal: Principal, nam
 }
 
 /** Adds a member to a group; needs `member.add` in it. */
-export async function addMember(deps: MessagingDeps, principal: Principal, conversationId: string, username: string, role: 'admin' | 'member'): Promise<string> {
+export async function addMember(
+  deps: MessagingDeps,
+  principal: Principal,
+  conversationId: string,
+  username: string,
+  role: 'admin' | 'member',
+): Promise<string> {
   const { userId, publish } = await deps.db.transaction().execute(async (tx) => {
     await assertConversation(tx, principal, conversationId, 'member.add');
-    const conv = await tx.selectFrom('conversations').select(['kind', 'last_seq']).where('id', '=', conversationId).executeTakeFirstOrThrow();
+    const conv = await tx
+      .selectFrom('conversations')
+      .select(['kind', 'last_seq'])
+      .where('id', '=', conversationId)
+      .executeTakeFirstOrThrow();
     if (conv.kind !== 'group') throw new AppError('forbidden', 'direct conversations have exactly two members');
     const uid = (await userIdsByName(tx, [username])).get(username);
     if (!uid) throw new AppError('not_found', 'no such user');
     try {
-      await tx.insertInto('members').values({ conversation_id: conversationId, user_id: uid, role, joined_seq: Number(conv.last_seq), joined_at: deps.clock.now() }).execute();
+      await tx
+        .insertInto('members')
+        .values({
+          conversation_id: conversationId,
+          user_id: uid,
+          role,
+          joined_seq: Number(conv.last_seq),
+          joined_at: deps.clock.now(),
+        })
+        .execute();
     } catch (e) {
       if (isUniqueViolation(e)) throw new AppError('already_member');
       throw e;
     }
-    await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'member.added', target: `${conversationId}/${uid}`, outcome: 'success' });
+    await recordAudit(tx, deps.sealer, {
+      at: deps.clock.now(),
+      actorId: principal.userId,
+      action: 'member.added',
+      target: `${conversationId}/${uid}`,
+      outcome: 'success',
+    });
     return { userId: uid, publish: await membersChanged(tx, deps, { conversationId, added: [uid], removed: [] }) };
   });
   publish();
@@ -106,24 +185,54 @@ export async function addMember(deps: MessagingDeps, principal: Principal, conve
  * Removes a member (or the caller leaves). Removing others needs `member.remove`; owners cannot be
  * removed by admins.
  */
-export async function removeMember(deps: MessagingDeps, principal: Principal, conversationId: string, userId: string): Promise<void> {
+export async function removeMember(
+  deps: MessagingDeps,
+  principal: Principal,
+  conversationId: string,
+  userId: string,
+): Promise<void> {
   const publish = await deps.db.transaction().execute(async (tx) => {
     const self = userId === principal.userId;
     const myRole = await assertConversation(tx, principal, conversationId, self ? 'member.leave' : 'member.remove');
-    const conv = await tx.selectFrom('conversations').select('kind').where('id', '=', conversationId).executeTakeFirstOrThrow();
+    const conv = await tx
+      .selectFrom('conversations')
+      .select('kind')
+      .where('id', '=', conversationId)
+      .executeTakeFirstOrThrow();
     if (conv.kind !== 'group') throw new AppError('forbidden', 'cannot leave a direct conversation');
-    const target = await tx.selectFrom('members').select('role').where('conversation_id', '=', conversationId).where('user_id', '=', userId).executeTakeFirst();
+    const target = await tx
+      .selectFrom('members')
+      .select('role')
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     if (!target) throw new AppError('not_found', 'not a member');
-    if (!self && target.role === 'owner' && myRole !== 'owner') throw new AppError('forbidden', 'only an owner can remove an owner');
-    await tx.deleteFrom('members').where('conversation_id', '=', conversationId).where('user_id', '=', userId).execute();
-    await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'member.removed', target: `${conversationId}/${userId}`, outcome: 'success' });
+    if (!self && target.role === 'owner' && myRole !== 'owner')
+      throw new AppError('forbidden', 'only an owner can remove an owner');
+    await tx
+      .deleteFrom('members')
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .execute();
+    await recordAudit(tx, deps.sealer, {
+      at: deps.clock.now(),
+      actorId: principal.userId,
+      action: 'member.removed',
+      target: `${conversationId}/${userId}`,
+      outcome: 'success',
+    });
     return membersChanged(tx, deps, { conversationId, added: [], removed: [userId] });
   });
   publish();
 }
 
 /** Renames a group or changes its topic (`conversation.rename`, owners). A null topic clears it. */
-export async function updateConversation(deps: MessagingDeps, principal: Principal, conversationId: string, change: { name?: string; topic?: string | null }): Promise<void> {
+export async function updateConversation(
+  deps: MessagingDeps,
+  principal: Principal,
+  conversationId: string,
+  change: { name?: string; topic?: string | null },
+): Promise<void> {
   // SECURITY: authorize before creating anything: the data key is prepared (and created if missing)
   // only for a group the caller may rename. Checked again inside the transaction.
   await assertRenamable(deps.db, principal, conversationId);
@@ -138,13 +247,24 @@ export async function updateConversation(deps: MessagingDeps, principal: Princip
       })
       .where('id', '=', conversationId)
       .execute();
-    await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'conversation.updated', target: conversationId, outcome: 'success', details: { fields: Object.keys(change) } });
+    await recordAudit(tx, deps.sealer, {
+      at: deps.clock.now(),
+      actorId: principal.userId,
+      action: 'conversation.updated',
+      target: conversationId,
+      outcome: 'success',
+      details: { fields: Object.keys(change) },
+    });
   });
 }
 
 async function assertRenamable(exec: Executor, principal: Principal, conversationId: string): Promise<void> {
   await assertConversation(exec, principal, conversationId, 'conversation.rename');
-  const conv = await exec.selectFrom('conversations').select('kind').where('id', '=', conversationId).executeTakeFirstOrThrow();
+  const conv = await exec
+    .selectFrom('conversations')
+    .select('kind')
+    .where('id', '=', conversationId)
+    .executeTakeFirstOrThrow();
   if (conv.kind !== 'group') throw new AppError('forbidden', 'direct conversations have no name or topic');
 }
 
@@ -154,16 +274,28 @@ async function assertRenamable(exec: Executor, principal: Principal, conversatio
  * key, can be read again. The key is destroyed after the rows commit; a crash in between leaves an
  * empty conversation whose key the next deletion attempt destroys.
  */
-export async function deleteConversation(deps: MessagingDeps, principal: Principal, conversationId: string): Promise<{ members: string[] }> {
+export async function deleteConversation(
+  deps: MessagingDeps,
+  principal: Principal,
+  conversationId: string,
+): Promise<{ members: string[] }> {
   const { members, publish } = await deps.db.transaction().execute(async (tx) => {
     await assertConversation(tx, principal, conversationId, 'conversation.delete');
-    const ids = (await tx.selectFrom('members').select('user_id').where('conversation_id', '=', conversationId).execute()).map((m) => m.user_id);
+    const ids = (
+      await tx.selectFrom('members').select('user_id').where('conversation_id', '=', conversationId).execute()
+    ).map((m) => m.user_id);
     await tx.deleteFrom('messages').where('conversation_id', '=', conversationId).execute();
     await tx.deleteFrom('device_cursors').where('conversation_id', '=', conversationId).execute();
     await tx.deleteFrom('read_cursors').where('conversation_id', '=', conversationId).execute();
     await tx.deleteFrom('members').where('conversation_id', '=', conversationId).execute();
     await tx.deleteFrom('conversations').where('id', '=', conversationId).execute();
-    await recordAudit(tx, deps.sealer, { at: deps.clock.now(), actorId: principal.userId, action: 'conversation.deleted', target: conversationId, outcome: 'success' });
+    await recordAudit(tx, deps.sealer, {
+      at: deps.clock.now(),
+      actorId: principal.userId,
+      action: 'conversation.deleted',
+      target: conversationId,
+      outcome: 'success',
+    });
     return { members: ids, publish: await membersChanged(tx, deps, { conversationId, added: [], removed: ids }) };
   });
   await deps.sealer.destroyScope(scopeOf.conversation(conversationId));
@@ -194,9 +326,18 @@ export async function listConversations(deps: MessagingDeps, principal: Principa
     .selectFrom('members as m')
     .innerJoin('users as u', 'u.id', 'm.user_id')
     .select(['m.conversation_id', 'm.user_id', 'm.role', 'u.username'])
-    .where('m.conversation_id', 'in', mine.map((c) => c.id))
+    .where(
+      'm.conversation_id',
+      'in',
+      mine.map((c) => c.id),
+    )
     .execute();
-  const texts = await Promise.all(mine.map(async (c) => ({ name: await openColumn(deps.sealer, 'conversations', 'name', c.id, c.name), topic: await openColumn(deps.sealer, 'conversations', 'topic', c.id, c.topic) })));
+  const texts = await Promise.all(
+    mine.map(async (c) => ({
+      name: await openColumn(deps.sealer, 'conversations', 'name', c.id, c.name),
+      topic: await openColumn(deps.sealer, 'conversations', 'topic', c.id, c.topic),
+    })),
+  );
   return mine.map((c, i) => ({
     id: c.id,
     kind: c.kind,
@@ -204,14 +345,27 @@ export async function listConversations(deps: MessagingDeps, principal: Principa
     topic: texts[i]!.topic,
     role: c.role,
     lastSeq: Number(c.last_seq),
-    members: all.filter((m) => m.conversation_id === c.id).map((m) => ({ userId: m.user_id, username: m.username, role: m.role })),
+    members: all
+      .filter((m) => m.conversation_id === c.id)
+      .map((m) => ({ userId: m.user_id, username: m.username, role: m.role })),
   }));
 }
 
 /** A conversation's kind and member user ids (for fan-out; no access check). Undefined if it does not exist. */
-export async function conversationMembers(exec: Executor, conversationId: string): Promise<{ kind: 'direct' | 'group'; userIds: string[] } | undefined> {
-  const conv = await exec.selectFrom('conversations').select('kind').where('id', '=', conversationId).executeTakeFirst();
+export async function conversationMembers(
+  exec: Executor,
+  conversationId: string,
+): Promise<{ kind: 'direct' | 'group'; userIds: string[] } | undefined> {
+  const conv = await exec
+    .selectFrom('conversations')
+    .select('kind')
+    .where('id', '=', conversationId)
+    .executeTakeFirst();
   if (!conv) return undefined;
-  const rows = await exec.selectFrom('members').select('user_id').where('conversation_id', '=', conversationId).execute();
+  const rows = await exec
+    .selectFrom('members')
+    .select('user_id')
+    .where('conversation_id', '=', conversationId)
+    .execute();
   return { kind: conv.kind, userIds: rows.map((r) => r.user_id) };
 }

@@ -13,13 +13,23 @@ export async function listMessages(
   limit: number,
 ): Promise<StoredMessage[]> {
   await assertConversation(deps.db, principal, conversationId, 'conversation.read');
-  const m = await deps.db.selectFrom('members').select('joined_seq').where('conversation_id', '=', conversationId).where('user_id', '=', principal.userId).executeTakeFirstOrThrow();
+  const m = await deps.db
+    .selectFrom('members')
+    .select('joined_seq')
+    .where('conversation_id', '=', conversationId)
+    .where('user_id', '=', principal.userId)
+    .executeTakeFirstOrThrow();
   // SECURITY: a member sees only messages sent after they joined.
   return readRange(deps, conversationId, Math.max(after, Number(m.joined_seq)), limit);
 }
 
 /** Reads a range of messages without an access check; callers must have authorized first. */
-export async function readRange(deps: Pick<MessagingDeps, 'db' | 'sealer'>, conversationId: string, after: number, limit: number): Promise<StoredMessage[]> {
+export async function readRange(
+  deps: Pick<MessagingDeps, 'db' | 'sealer'>,
+  conversationId: string,
+  after: number,
+  limit: number,
+): Promise<StoredMessage[]> {
   const rows = await deps.db
     .selectFrom('messages')
     .selectAll()
@@ -41,6 +51,9 @@ export async function readRange(deps: Pick<MessagingDeps, 'db' | 'sealer'>, conv
   );
 }
 
-async function unsealPayload(deps: Pick<MessagingDeps, 'sealer'>, r: { conversation_id: string; sender_id: string; client_msg_id: string; payload: Uint8Array }): Promise<Uint8Array> {
+async function unsealPayload(
+  deps: Pick<MessagingDeps, 'sealer'>,
+  r: { conversation_id: string; sender_id: string; client_msg_id: string; payload: Uint8Array },
+): Promise<Uint8Array> {
   return deps.sealer.unsealBytes(r.payload, payloadAad(r.conversation_id, r.sender_id, r.client_msg_id));
 }

@@ -17,8 +17,17 @@ export {
 export { Outbox } from './outbox.js';
 export { SendQueue } from './send-queue.js';
 export { CursorWriter } from './cursor-writer.js';
-export { sendMessage,   } from './send-message.js';
+export { sendMessage } from './send-message.js';
 export { listMessages, readRange } from './history.js';
 export { presentMessage } from './present.js';
-export { deviceCursors, acknowledgeDelivery, markRead, receiptCursors,  } from './cursors.js';
-export { openDirect, createGroup, addMember, removeMember, listConversations, conversationMembers, updateConversation, deleteConversation } from './conversations.js';
+export { deviceCursors, acknowledgeDelivery, markRead, receiptCursors } from './cursors.js';
+export {
+  openDirect,
+  createGroup,
+  addMember,
+  removeMember,
+  listConversations,
+  conversationMembers,
+  updateConversation,
+  deleteConversation,
+} from './conversations.js';

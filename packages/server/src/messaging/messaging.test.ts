@@ -2,7 +2,17 @@ import { describe, expect, it, vi } from 'vitest';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { testDeps } from '../test-support/deps.js';
 import { makeUsers, uniqueName } from '../test-support/users.js';
-import { acknowledgeDelivery, addMember, createGroup, deviceCursors, listConversations, listMessages, openDirect, removeMember, sendMessage } from './index.js';
+import {
+  acknowledgeDelivery,
+  addMember,
+  createGroup,
+  deviceCursors,
+  listConversations,
+  listMessages,
+  openDirect,
+  removeMember,
+  sendMessage,
+} from './index.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -18,7 +28,13 @@ withAllStores('messaging', (h) => {
     const { deps, users, names } = await setup();
     const conv = await openDirect(deps.messaging, users[0]!, names[1]!);
     const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => sendMessage(deps.messaging, users[i % 2]!, { conversationId: conv.id, clientMsgId: `c${i}`, payload: bytes(`m${i}`) })),
+      Array.from({ length: 40 }, (_, i) =>
+        sendMessage(deps.messaging, users[i % 2]!, {
+          conversationId: conv.id,
+          clientMsgId: `c${i}`,
+          payload: bytes(`m${i}`),
+        }),
+      ),
     );
     expect(results.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     const history = await listMessages(deps.messaging, users[0]!, conv.id, 0, 100);
@@ -29,14 +45,20 @@ withAllStores('messaging', (h) => {
     const { deps, users, names } = await setup(3);
     const conv = await openDirect(deps.messaging, users[0]!, names[1]!);
     const sends = Array.from({ length: 30 }, (_, i) =>
-      sendMessage(deps.messaging, users[i === 7 ? 2 : 0]!, { conversationId: conv.id, clientMsgId: `b${i}`, payload: bytes(`b${i}`) }).then(
+      sendMessage(deps.messaging, users[i === 7 ? 2 : 0]!, {
+        conversationId: conv.id,
+        clientMsgId: `b${i}`,
+        payload: bytes(`b${i}`),
+      }).then(
         (r) => r.seq,
         (e: { code: string }) => e.code,
       ),
     );
     const out = await Promise.all(sends);
     expect(out[7]).toBe('not_found');
-    expect(out.filter((x) => typeof x === 'number').sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 29 }, (_, i) => i + 1));
+    expect(out.filter((x) => typeof x === 'number').sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: 29 }, (_, i) => i + 1),
+    );
     // Arrival order is sequence order for one sender.
     expect(out.filter((x) => typeof x === 'number')).toEqual(Array.from({ length: 29 }, (_, i) => i + 1));
   });
@@ -67,19 +89,32 @@ withAllStores('messaging', (h) => {
     const { deps, users, names } = await setup(3);
     const conv = await openDirect(deps.messaging, users[0]!, names[1]!);
     const outsider = users[2]!;
-    await expect(sendMessage(deps.messaging, outsider, { conversationId: conv.id, clientMsgId: 'x', payload: bytes('x') })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(
+      sendMessage(deps.messaging, outsider, { conversationId: conv.id, clientMsgId: 'x', payload: bytes('x') }),
+    ).rejects.toMatchObject({ code: 'not_found' });
     await expect(listMessages(deps.messaging, outsider, conv.id, 0, 10)).rejects.toMatchObject({ code: 'not_found' });
-    await expect(acknowledgeDelivery(deps.messaging, outsider, conv.id, 0)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(acknowledgeDelivery(deps.messaging, outsider, conv.id, 0)).rejects.toMatchObject({
+      code: 'not_found',
+    });
   });
 
   it('lets only owners and admins add members; members may leave; late joiners see only later messages', async () => {
     const { deps, users, names } = await setup(4);
-    const [owner, member, late, other] = users as [typeof users[0], typeof users[0], typeof users[0], typeof users[0]];
+    const [owner, member, late, other] = users as [
+      (typeof users)[0],
+      (typeof users)[0],
+      (typeof users)[0],
+      (typeof users)[0],
+    ];
     const g = await createGroup(deps.messaging, owner, 'team', [names[1]!]);
-    await expect(addMember(deps.messaging, member, g, names[2]!, 'member')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(addMember(deps.messaging, member, g, names[2]!, 'member')).rejects.toMatchObject({
+      code: 'forbidden',
+    });
     await sendMessage(deps.messaging, owner, { conversationId: g, clientMsgId: 'early', payload: bytes('early') });
     await addMember(deps.messaging, owner, g, names[2]!, 'member');
-    await expect(addMember(deps.messaging, owner, g, names[2]!, 'member')).rejects.toMatchObject({ code: 'already_member' });
+    await expect(addMember(deps.messaging, owner, g, names[2]!, 'member')).rejects.toMatchObject({
+      code: 'already_member',
+    });
     await sendMessage(deps.messaging, owner, { conversationId: g, clientMsgId: 'late', payload: bytes('late') });
     const seen = await listMessages(deps.messaging, late, g, 0, 10);
     expect(seen.map((m) => m.clientMsgId)).toEqual(['late']);
@@ -94,13 +129,20 @@ withAllStores('messaging', (h) => {
   it('moves delivery cursors only forward and refuses a seq beyond the last message', async () => {
     const { deps, users, names } = await setup();
     const conv = await openDirect(deps.messaging, users[0]!, names[1]!);
-    for (let i = 0; i < 3; i++) await sendMessage(deps.messaging, users[0]!, { conversationId: conv.id, clientMsgId: `k${i}`, payload: bytes('k') });
+    for (let i = 0; i < 3; i++)
+      await sendMessage(deps.messaging, users[0]!, {
+        conversationId: conv.id,
+        clientMsgId: `k${i}`,
+        payload: bytes('k'),
+      });
     await acknowledgeDelivery(deps.messaging, users[1]!, conv.id, 3);
     await acknowledgeDelivery(deps.messaging, users[1]!, conv.id, 1);
     await deps.messaging.cursors.flush();
     const c = (await deviceCursors(deps.messaging, users[1]!)).find((x) => x.conversationId === conv.id);
     expect(c?.deliveredSeq).toBe(3);
-    await expect(acknowledgeDelivery(deps.messaging, users[1]!, conv.id, 4)).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(acknowledgeDelivery(deps.messaging, users[1]!, conv.id, 4)).rejects.toMatchObject({
+      code: 'bad_request',
+    });
   });
 
   it('opens one direct conversation per pair, whoever opens it', async () => {
@@ -123,11 +165,20 @@ withAllStores('messaging', (h) => {
     } finally {
       vi.useRealTimers();
     }
-    expect(rows.some((r) => r.type === 'message.sent' && (JSON.parse(r.data) as { conversationId?: string }).conversationId === conv.id)).toBe(true);
+    expect(
+      rows.some(
+        (r) =>
+          r.type === 'message.sent' && (JSON.parse(r.data) as { conversationId?: string }).conversationId === conv.id,
+      ),
+    ).toBe(true);
     deps.events.length = 0;
     const replayed = await deps.messaging.outbox.recover();
     expect(replayed).toBeGreaterThanOrEqual(1);
-    expect(deps.events.some((e) => e.type === 'message.sent' && (e.data as { conversationId: string }).conversationId === conv.id)).toBe(true);
+    expect(
+      deps.events.some(
+        (e) => e.type === 'message.sent' && (e.data as { conversationId: string }).conversationId === conv.id,
+      ),
+    ).toBe(true);
     expect(await h.get().db.selectFrom('outbox').selectAll().execute()).toHaveLength(0);
   });
 });
@@ -136,6 +187,12 @@ describe('payload limit', () => {
   it('is enforced in the domain, not only in the schema', async () => {
     const { MAX_PAYLOAD_BYTES } = await import('@palisade/protocol');
     const deps = { limiter: { check: () => undefined } } as never;
-    await expect(sendMessage(deps, {} as never, { conversationId: 'c', clientMsgId: 'x', payload: new Uint8Array(MAX_PAYLOAD_BYTES + 1) })).rejects.toMatchObject({ code: 'payload_too_large' });
+    await expect(
+      sendMessage(deps, {} as never, {
+        conversationId: 'c',
+        clientMsgId: 'x',
+        payload: new Uint8Array(MAX_PAYLOAD_BYTES + 1),
+      }),
+    ).rejects.toMatchObject({ code: 'payload_too_large' });
   });
 });

@@ -20,7 +20,11 @@ export class Outbox {
 
   /** Writes an event row inside the caller's transaction; returns its id. */
   async record(tx: Executor, type: string, data: unknown): Promise<number> {
-    const res = await sql<{ id: number }>`INSERT INTO outbox (type, data, created_at) VALUES (${type}, ${JSON.stringify(data)}, ${this.now()}) RETURNING id`.execute(tx);
+    const res = await sql<{
+      id: number;
+    }>`INSERT INTO outbox (type, data, created_at) VALUES (${type}, ${JSON.stringify(data)}, ${this.now()}) RETURNING id`.execute(
+      tx,
+    );
     return Number((res.rows[0] as { id: number }).id);
   }
 

@@ -28,7 +28,11 @@ export interface SendMessageResult {
  * ONE transaction, and the caller acknowledges only after this resolves, i.e. after COMMIT.
  * Idempotent on (conversation, sender, clientMsgId): a retry returns the first send's seq.
  */
-export async function sendMessage(deps: MessagingDeps, principal: Principal, input: SendMessageInput): Promise<SendMessageResult> {
+export async function sendMessage(
+  deps: MessagingDeps,
+  principal: Principal,
+  input: SendMessageInput,
+): Promise<SendMessageResult> {
   if (input.payload.byteLength > MAX_PAYLOAD_BYTES) throw new AppError('payload_too_large');
   checkSenderLimits(deps, principal, input.payload.byteLength);
   assertScope(principal, 'message.send', input.conversationId);
@@ -36,7 +40,9 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
   const now = deps.clock.now();
   // SECURITY: the payload (end-to-end ciphertext already) is sealed again at rest, bound to its row.
   // Sealing starts now but the queue slot is taken now too, so a sender's order is kept.
-  const sealing: Promise<Uint8Array> = deps.sealPayloads ? sealPayload(deps, principal, input) : Promise.resolve(input.payload);
+  const sealing: Promise<Uint8Array> = deps.sealPayloads
+    ? sealPayload(deps, principal, input)
+    : Promise.resolve(input.payload);
   sealing.catch(() => undefined); // observed in the transaction below
   let outcome: SendMessageResult & { stored?: StoredMessage; outboxId?: number };
   try {
@@ -68,10 +74,17 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
       ).rows[0];
       if (!inserted) {
         // A retry: give the number back (the row is locked by this transaction) and answer the first seq.
-        await tx.updateTable('conversations').set((eb) => ({ last_seq: eb('last_seq', '-', 1) })).where('id', '=', input.conversationId).execute();
+        await tx
+          .updateTable('conversations')
+          .set((eb) => ({ last_seq: eb('last_seq', '-', 1) }))
+          .where('id', '=', input.conversationId)
+          .execute();
         return { seq: await seqOf(tx, principal, input), duplicate: true };
       }
-      const outboxId = await deps.outbox.record(tx, MESSAGE_SENT, { conversationId: input.conversationId, seq } satisfies MessageSent);
+      const outboxId = await deps.outbox.record(tx, MESSAGE_SENT, {
+        conversationId: input.conversationId,
+        seq,
+      } satisfies MessageSent);
       const stored: StoredMessage = {
         conversationId: input.conversationId,
         seq,
@@ -92,7 +105,10 @@ export async function sendMessage(deps: MessagingDeps, principal: Principal, inp
   const { stored, outboxId } = outcome;
   if (stored && outboxId !== undefined) {
     deps.metrics?.messageSent();
-    deps.outbox.published(outboxId, { type: MESSAGE_SENT, data: { conversationId: stored.conversationId, seq: stored.seq, message: stored } satisfies MessageSent });
+    deps.outbox.published(outboxId, {
+      type: MESSAGE_SENT,
+      data: { conversationId: stored.conversationId, seq: stored.seq, message: stored } satisfies MessageSent,
+    });
   }
   return { seq: outcome.seq, duplicate: outcome.duplicate };
 }
@@ -115,7 +131,11 @@ async function checkConversationLimits(deps: MessagingDeps, tx: Tx, input: SendM
     deps.limiter.check('message.conversation', input.conversationId);
     deps.limiter.check('message.bytes.conversation', input.conversationId, Math.max(1, input.payload.byteLength));
   } catch (e) {
-    await tx.updateTable('conversations').set((eb) => ({ last_seq: eb('last_seq', '-', 1) })).where('id', '=', input.conversationId).execute();
+    await tx
+      .updateTable('conversations')
+      .set((eb) => ({ last_seq: eb('last_seq', '-', 1) }))
+      .where('id', '=', input.conversationId)
+      .execute();
     throw e;
   }
 }

@@ -24,7 +24,10 @@ export class SendQueue {
   private running = false;
 
   /** `onBatch` hears the size of each batch as it starts (for `palisade_send_batch_size`). */
-  constructor(private readonly db: Db, private readonly onBatch: (size: number) => void = () => undefined) {}
+  constructor(
+    private readonly db: Db,
+    private readonly onBatch: (size: number) => void = () => undefined,
+  ) {}
 
   /**
    * Queues `run` for the next transaction. Order of calls is the order of execution, even when

@@ -10,7 +10,11 @@ async function value(m: PrometheusMetrics, name: string, labels: Record<string, 
   const metric = m.registry.getSingleMetric(name.replace(/_(count|sum|bucket)$/, ''));
   if (!metric) return 0;
   const got = await metric.get();
-  const v = got.values.find((x) => ((x as { metricName?: string }).metricName ?? got.name) === name && Object.entries(labels).every(([k, l]) => String(x.labels[k]) === l));
+  const v = got.values.find(
+    (x) =>
+      ((x as { metricName?: string }).metricName ?? got.name) === name &&
+      Object.entries(labels).every(([k, l]) => String(x.labels[k]) === l),
+  );
   return v?.value ?? 0;
 }
 
@@ -30,7 +34,7 @@ describe('PrometheusMetrics', () => {
     expect(names.every((n) => n.startsWith('palisade_'))).toBe(true);
   });
 
-  it('includes the event-loop delay of the process, prefixed, in every server\'s exposition (one set per process)', async () => {
+  it("includes the event-loop delay of the process, prefixed, in every server's exposition (one set per process)", async () => {
     for (const m of [new PrometheusMetrics(), new PrometheusMetrics()]) {
       const text = (await m.render()).body;
       expect(text).toMatch(/^palisade_nodejs_eventloop_lag_seconds /m);

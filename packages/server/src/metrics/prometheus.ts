@@ -49,19 +49,85 @@ export class PrometheusMetrics implements Metrics {
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
     const p = METRIC_PREFIX;
-    this.http = new Counter({ name: `${p}http_requests_total`, help: 'HTTP requests answered, by method, route pattern and status', labelNames: ['method', 'route', 'status'], registers });
-    this.httpSeconds = new Histogram({ name: `${p}http_request_duration_seconds`, help: 'HTTP request duration, by method and route pattern', labelNames: ['method', 'route'], buckets: LATENCY_BUCKETS, registers });
-    this.sockets = new Gauge({ name: `${p}websocket_connections`, help: 'Authenticated WebSocket connections open now', registers });
-    this.auth = new Counter({ name: `${p}authentications_total`, help: 'Authentication attempts by method and outcome (success, mfa_required, or the error code)', labelNames: ['method', 'outcome'], registers });
-    this.sent = new Counter({ name: `${p}messages_sent_total`, help: 'Messages committed (retries of one clientMsgId count once)', registers });
-    this.delivered = new Counter({ name: `${p}messages_delivered_total`, help: 'Messages pushed to recipient sockets: live, or catchup from the store', labelNames: ['path'], registers });
-    this.batch = new Histogram({ name: `${p}send_batch_size`, help: 'Sends committed together in one group-commit transaction', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
-    this.ackSeconds = new Histogram({ name: `${p}send_ack_seconds`, help: 'Seconds from a send frame to its acknowledgement (after COMMIT)', buckets: LATENCY_BUCKETS, registers });
-    this.deliverySeconds = new Histogram({ name: `${p}delivery_seconds`, help: 'Seconds from a message commit to its push to a live recipient socket', buckets: LATENCY_BUCKETS, registers });
-    this.refusals = new Counter({ name: `${p}rate_limit_refusals_total`, help: 'Requests refused by a rate limit, by limit name', labelNames: ['limit'], registers });
-    this.querySeconds = new Histogram({ name: `${p}store_query_seconds`, help: 'Store query time (queueing for a connection included), by kind', labelNames: ['kind'], buckets: FAST_BUCKETS, registers });
-    this.keyOps = new Counter({ name: `${p}key_operations_total`, help: 'KMS key operations by operation and outcome', labelNames: ['op', 'outcome'], registers });
-    this.keySeconds = new Histogram({ name: `${p}key_operation_seconds`, help: 'KMS key operation time, by operation', labelNames: ['op'], buckets: FAST_BUCKETS, registers });
+    this.http = new Counter({
+      name: `${p}http_requests_total`,
+      help: 'HTTP requests answered, by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.httpSeconds = new Histogram({
+      name: `${p}http_request_duration_seconds`,
+      help: 'HTTP request duration, by method and route pattern',
+      labelNames: ['method', 'route'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.sockets = new Gauge({
+      name: `${p}websocket_connections`,
+      help: 'Authenticated WebSocket connections open now',
+      registers,
+    });
+    this.auth = new Counter({
+      name: `${p}authentications_total`,
+      help: 'Authentication attempts by method and outcome (success, mfa_required, or the error code)',
+      labelNames: ['method', 'outcome'],
+      registers,
+    });
+    this.sent = new Counter({
+      name: `${p}messages_sent_total`,
+      help: 'Messages committed (retries of one clientMsgId count once)',
+      registers,
+    });
+    this.delivered = new Counter({
+      name: `${p}messages_delivered_total`,
+      help: 'Messages pushed to recipient sockets: live, or catchup from the store',
+      labelNames: ['path'],
+      registers,
+    });
+    this.batch = new Histogram({
+      name: `${p}send_batch_size`,
+      help: 'Sends committed together in one group-commit transaction',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    });
+    this.ackSeconds = new Histogram({
+      name: `${p}send_ack_seconds`,
+      help: 'Seconds from a send frame to its acknowledgement (after COMMIT)',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.deliverySeconds = new Histogram({
+      name: `${p}delivery_seconds`,
+      help: 'Seconds from a message commit to its push to a live recipient socket',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.refusals = new Counter({
+      name: `${p}rate_limit_refusals_total`,
+      help: 'Requests refused by a rate limit, by limit name',
+      labelNames: ['limit'],
+      registers,
+    });
+    this.querySeconds = new Histogram({
+      name: `${p}store_query_seconds`,
+      help: 'Store query time (queueing for a connection included), by kind',
+      labelNames: ['kind'],
+      buckets: FAST_BUCKETS,
+      registers,
+    });
+    this.keyOps = new Counter({
+      name: `${p}key_operations_total`,
+      help: 'KMS key operations by operation and outcome',
+      labelNames: ['op', 'outcome'],
+      registers,
+    });
+    this.keySeconds = new Histogram({
+      name: `${p}key_operation_seconds`,
+      help: 'KMS key operation time, by operation',
+      labelNames: ['op'],
+      buckets: FAST_BUCKETS,
+      registers,
+    });
     this.withProcess = opts.processMetrics ?? true;
   }
 
@@ -77,7 +143,9 @@ export class PrometheusMetrics implements Metrics {
    */
   trackConnections(read: () => Promise<number>): void {
     new Gauge({
-      name: `${METRIC_PREFIX}tcp_connections`, help: 'Open TCP connections on the API listener, WebSockets included (limit: http.maxConnections)', registers: [this.registry],
+      name: `${METRIC_PREFIX}tcp_connections`,
+      help: 'Open TCP connections on the API listener, WebSockets included (limit: http.maxConnections)',
+      registers: [this.registry],
       async collect() {
         this.set(await read());
       },

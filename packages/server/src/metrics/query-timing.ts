@@ -1,7 +1,19 @@
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow,
+} from 'kysely';
 import type { Metrics } from '../core/index.js';
 
-const KINDS: Record<string, string> = { SelectQueryNode: 'select', InsertQueryNode: 'insert', UpdateQueryNode: 'update', DeleteQueryNode: 'delete' };
+const KINDS: Record<string, string> = {
+  SelectQueryNode: 'select',
+  InsertQueryNode: 'insert',
+  UpdateQueryNode: 'update',
+  DeleteQueryNode: 'delete',
+};
 const RAW_KINDS = new Set(['select', 'insert', 'update', 'delete', 'with']);
 
 /** The label of a query: its statement kind (raw `sql` text is classified by its first word). */
@@ -24,7 +36,10 @@ export class QueryTimingPlugin implements KyselyPlugin {
   // A WeakMap, as Kysely asks: a compiled query that never runs leaves nothing behind.
   private readonly started = new WeakMap<object, { at: number; kind: string }>();
 
-  constructor(private readonly metrics: Pick<Metrics, 'storeQuery'>, private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly metrics: Pick<Metrics, 'storeQuery'>,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
     this.started.set(args.queryId, { at: this.now(), kind: queryKind(args.node) });

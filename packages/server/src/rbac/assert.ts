@@ -1,6 +1,12 @@
 import { AppError, type Principal } from '../core/index.js';
 import type { Executor } from '../store/index.js';
-import { accountCan, memberCan, type AccountPermission, type ConversationPermission, type MemberRole } from './permissions.js';
+import {
+  accountCan,
+  memberCan,
+  type AccountPermission,
+  type ConversationPermission,
+  type MemberRole,
+} from './permissions.js';
 
 /** Throws `forbidden` unless the principal's account role grants `perm`. */
 export function assertAccount(principal: Principal, perm: AccountPermission): void {
@@ -34,7 +40,12 @@ export async function assertConversation(
  * and pass. Every conversation operation calls this (directly or through assertConversation).
  */
 export function assertScope(principal: Principal, perm: ConversationPermission, conversationId: string): void {
-  if (principal.scopes && !principal.scopes.some((s) => s.action === perm && (s.conversations === '*' || s.conversations.includes(conversationId)))) {
+  if (
+    principal.scopes &&
+    !principal.scopes.some(
+      (s) => s.action === perm && (s.conversations === '*' || s.conversations.includes(conversationId)),
+    )
+  ) {
     throw new AppError('forbidden', `the token has no scope for ${perm} on this conversation`);
   }
 }

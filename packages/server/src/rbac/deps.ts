@@ -2,7 +2,10 @@ import type { Bus, Clock } from '../core/index.js';
 import type { Db } from '../store/index.js';
 
 /** Runs an approved dangerous action; registered by the composition root per action name. */
-export type ApprovedActionHandler = (params: Record<string, unknown>, actors: { requestedBy: string; approvedBy: string; approvalId: string }) => Promise<void>;
+export type ApprovedActionHandler = (
+  params: Record<string, unknown>,
+  actors: { requestedBy: string; approvedBy: string; approvalId: string },
+) => Promise<void>;
 
 /** What the role-grant and approval use cases need. */
 export interface RbacDeps {

@@ -20,8 +20,22 @@ export const ROLE_PERMISSIONS = {
   moderator: ['conversation.moderate'],
   auditor: ['audit.read'],
   compliance_officer: ['audit.export'],
-  security_admin: ['user.list', 'session.revoke_any', 'device.revoke_any', 'factor.reset_any', 'policy.manage', 'elevation.approve'],
-  org_admin: ['user.list', 'user.disable', 'invite.create', 'role.grant', 'elevation.approve', 'service_account.manage'],
+  security_admin: [
+    'user.list',
+    'session.revoke_any',
+    'device.revoke_any',
+    'factor.reset_any',
+    'policy.manage',
+    'elevation.approve',
+  ],
+  org_admin: [
+    'user.list',
+    'user.disable',
+    'invite.create',
+    'role.grant',
+    'elevation.approve',
+    'service_account.manage',
+  ],
 } as const;
 
 /** Name of an account role. */
@@ -35,11 +49,25 @@ export const BASE_ROLES = ['member', 'guest', 'service'] as const satisfies read
  * Roles that are granted on top of the base role.
  * @public The role catalogue, for the modules that still spell roles out (code review §5).
  */
-export const GRANTABLE_ROLES = ['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin'] as const satisfies readonly RoleName[];
+export const GRANTABLE_ROLES = [
+  'moderator',
+  'auditor',
+  'compliance_officer',
+  'security_admin',
+  'org_admin',
+] as const satisfies readonly RoleName[];
 
 /** Permissions a conversation role grants inside that conversation. */
 export const MEMBER_PERMISSIONS = {
-  owner: ['conversation.read', 'message.send', 'member.add', 'member.remove', 'member.leave', 'conversation.rename', 'conversation.delete'],
+  owner: [
+    'conversation.read',
+    'message.send',
+    'member.add',
+    'member.remove',
+    'member.leave',
+    'conversation.rename',
+    'conversation.delete',
+  ],
   admin: ['conversation.read', 'message.send', 'member.add', 'member.remove', 'member.leave'],
   member: ['conversation.read', 'message.send', 'member.leave'],
 } as const satisfies Record<MemberRole, readonly string[]>;
@@ -56,7 +84,9 @@ export const ACCOUNT_PERMISSIONS = ROLE_PERMISSIONS;
 
 /** True when any of the roles grants `perm`. Unknown role names grant nothing. */
 export function accountCan(roles: readonly string[], perm: AccountPermission): boolean {
-  return roles.some((r) => Object.hasOwn(ROLE_PERMISSIONS, r) && (ROLE_PERMISSIONS[r as RoleName] as readonly string[]).includes(perm));
+  return roles.some(
+    (r) => Object.hasOwn(ROLE_PERMISSIONS, r) && (ROLE_PERMISSIONS[r as RoleName] as readonly string[]).includes(perm),
+  );
 }
 
 /** True when the conversation role grants `perm`. */

@@ -50,7 +50,12 @@ function windowFor(deps: RbacDeps, userId: string, now: number): Window {
  * is carried by the next record as `suppressed`. Records hold the code, the operation and the object
  * id, never bodies or message content. Returns true when a record was written.
  */
-export async function auditRefusal(deps: RbacDeps, principal: Principal, refusal: Refusal, address: string | null): Promise<boolean> {
+export async function auditRefusal(
+  deps: RbacDeps,
+  principal: Principal,
+  refusal: Refusal,
+  address: string | null,
+): Promise<boolean> {
   const now = deps.clock.now();
   const w = windowFor(deps, principal.userId, now);
   if (w.recorded >= REFUSALS_PER_WINDOW) {
@@ -61,8 +66,18 @@ export async function auditRefusal(deps: RbacDeps, principal: Principal, refusal
   const suppressed = w.suppressed;
   w.suppressed = 0;
   await recordAudit(deps.db, deps.sealer, {
-    at: now, actorId: principal.userId, action: AUTHZ_REFUSED, target: refusal.target ?? null, address, outcome: 'failure',
-    details: { code: refusal.code, operation: refusal.operation, sessionId: principal.sessionId, ...(suppressed > 0 ? { suppressed } : {}) },
+    at: now,
+    actorId: principal.userId,
+    action: AUTHZ_REFUSED,
+    target: refusal.target ?? null,
+    address,
+    outcome: 'failure',
+    details: {
+      code: refusal.code,
+      operation: refusal.operation,
+      sessionId: principal.sessionId,
+      ...(suppressed > 0 ? { suppressed } : {}),
+    },
   });
   return true;
 }

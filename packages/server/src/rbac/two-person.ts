@@ -23,7 +23,12 @@ export async function related(db: Executor, a: string, b: string, now: number): 
   const invited = await db
     .selectFrom('users')
     .select('id')
-    .where((eb) => eb.or([eb.and([eb('id', '=', a), eb('created_by', '=', b)]), eb.and([eb('id', '=', b), eb('created_by', '=', a)])]))
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('id', '=', a), eb('created_by', '=', b)]),
+        eb.and([eb('id', '=', b), eb('created_by', '=', a)]),
+      ]),
+    )
     .where('created_at', '>', since)
     .executeTakeFirst();
   if (invited) return true;
@@ -49,7 +54,10 @@ export async function related(db: Executor, a: string, b: string, now: number): 
 export async function assertIndependent(db: Executor, requester: string, approver: string, now: number): Promise<void> {
   if (requester === approver) throw new AppError('forbidden', 'a second person must approve this');
   if (await related(db, requester, approver, now)) {
-    throw new AppError('forbidden', 'the approver and the requester invited or granted roles to one another in the last 30 days; another person must approve');
+    throw new AppError(
+      'forbidden',
+      'the approver and the requester invited or granted roles to one another in the last 30 days; another person must approve',
+    );
   }
 }
 

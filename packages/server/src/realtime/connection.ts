@@ -4,7 +4,15 @@ import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
 import { AppError, isAppError, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
-import { acknowledgeDelivery, deviceCursors, markRead, presentMessage, readRange, sendMessage, type StoredMessage } from '../messaging/index.js';
+import {
+  acknowledgeDelivery,
+  deviceCursors,
+  markRead,
+  presentMessage,
+  readRange,
+  sendMessage,
+  type StoredMessage,
+} from '../messaging/index.js';
 import type { RealtimeDeps } from './deps.js';
 import { CLOSE, toErrorFrame } from './frame-errors.js';
 import type { Hub } from './hub.js';
@@ -59,7 +67,11 @@ export class Connection implements Peer {
     private readonly address: string,
     private readonly onAuthenticated: () => void = () => undefined,
   ) {
-    this.out = new SendBuffer({ send: (text, done) => ws.send(text, done) }, deps.monotonicNow ?? (() => performance.now()), deps.sendLimits ?? SEND_LIMITS);
+    this.out = new SendBuffer(
+      { send: (text, done) => ws.send(text, done) },
+      deps.monotonicNow ?? (() => performance.now()),
+      deps.sendLimits ?? SEND_LIMITS,
+    );
     this.timer = setTimeout(() => this.close(CLOSE.authTimeout, 'authenticate in time'), deps.authTimeoutMs ?? 10_000);
     ws.on('message', (data, isBinary) => void this.onFrame(data as Buffer, isBinary));
     ws.on('close', (code: number) => ((this.closeCode ??= code), this.onClosed()));
@@ -79,7 +91,12 @@ export class Connection implements Peer {
       // Only an error frame with very long details can get here (a msg frame is at most about 88 KiB).
       this.deps.log.error({ bytes }, 'a server frame exceeded the frame size bound; sent without details');
       const f = JSON.parse(text) as { type?: string; ref?: string };
-      text = JSON.stringify({ type: 'error', code: 'internal', message: 'a reply was too large to send', ...(f.type === 'error' && f.ref !== undefined ? { ref: f.ref } : {}) });
+      text = JSON.stringify({
+        type: 'error',
+        code: 'internal',
+        message: 'a reply was too large to send',
+        ...(f.type === 'error' && f.ref !== undefined ? { ref: f.ref } : {}),
+      });
       bytes = Buffer.byteLength(text);
     }
     this.out.push(text, bytes);
@@ -112,7 +129,10 @@ export class Connection implements Peer {
    */
   private tooSlow(reason: string): void {
     if (this.state === 'closed') return;
-    this.deps.log.warn({ reason, buffered: this.out.buffered }, 'closing a slow WebSocket (4008); the device resumes from its cursor');
+    this.deps.log.warn(
+      { reason, buffered: this.out.buffered },
+      'closing a slow WebSocket (4008); the device resumes from its cursor',
+    );
     this.close(CLOSE.tooSlow, 'too slow; reconnect and resume');
     // A peer that does not read will not answer the close frame either.
     setTimeout(() => this.ws.terminate(), TERMINATE_AFTER_MS).unref();
@@ -131,7 +151,18 @@ export class Connection implements Peer {
     this.flushAcks();
     // The session's access-log line. SECURITY: ids and counts only; never the token or a payload.
     const p = this.principal;
-    this.deps.log.info({ event: 'ws.session', principal: p?.userId ?? null, device: p?.deviceId ?? null, ms: Math.round(performance.now() - this.openedAt), framesIn: this.framesIn, framesOut: this.framesOut, code: this.closeCode ?? null }, 'websocket session ended');
+    this.deps.log.info(
+      {
+        event: 'ws.session',
+        principal: p?.userId ?? null,
+        device: p?.deviceId ?? null,
+        ms: Math.round(performance.now() - this.openedAt),
+        framesIn: this.framesIn,
+        framesOut: this.framesOut,
+        code: this.closeCode ?? null,
+      },
+      'websocket session ended',
+    );
   }
 
   /** Hands a committed message (or only its seq) to this connection. */
@@ -141,7 +172,11 @@ export class Connection implements Peer {
     if (sent !== undefined && seq <= sent) return;
     // A congested socket gets no more live messages: they wait in the store and `fill` reads them
     // from the cursor once the socket drains.
-    const busy = this.state === 'syncing' || this.active === conversationId || this.pending.has(conversationId) || this.out.congested;
+    const busy =
+      this.state === 'syncing' ||
+      this.active === conversationId ||
+      this.pending.has(conversationId) ||
+      this.out.congested;
     if (!busy && sent !== undefined && seq === sent + 1 && message) {
       this.cursors.set(conversationId, seq);
       this.push(msgFrame(message));
@@ -176,7 +211,9 @@ export class Connection implements Peer {
         this.active = conversationId;
         let after = this.cursors.get(conversationId);
         if (after === undefined) {
-          const c = (await deviceCursors(this.deps.messaging, this.principal as Principal)).find((x) => x.conversationId === conversationId);
+          const c = (await deviceCursors(this.deps.messaging, this.principal as Principal)).find(
+            (x) => x.conversationId === conversationId,
+          );
           if (!c) continue; // SECURITY: not a member (any more): deliver nothing.
           after = c.deliveredSeq;
           this.cursors.set(conversationId, after);
@@ -233,7 +270,8 @@ export class Connection implements Peer {
     const frame = r.value;
     if (frame.type === 'auth') return this.close(CLOSE.protocolViolation, 'already authenticated');
     if (ACTIVITY_FRAMES.has(frame.type)) this.activity();
-    if (frame.type === 'ping') return this.push(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
+    if (frame.type === 'ping')
+      return this.push(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
     // Sends are queued in arrival order by the domain's group commit, so a sender's order is kept.
     if (frame.type === 'send') {
       const at = performance.now();
@@ -259,9 +297,18 @@ export class Connection implements Peer {
     if (this.state !== 'ready' && this.state !== 'syncing') return;
     if (this.hub.draining) throw new AppError('shutting_down');
     const p = this.principal as Principal;
-    const res = await sendMessage(this.deps.messaging, p, { conversationId: f.conversationId, clientMsgId: f.clientMsgId, payload: Buffer.from(f.payload, 'base64') });
+    const res = await sendMessage(this.deps.messaging, p, {
+      conversationId: f.conversationId,
+      clientMsgId: f.clientMsgId,
+      payload: Buffer.from(f.payload, 'base64'),
+    });
     // SECURITY: acknowledged only now, after COMMIT.
-    const ack: ServerFrame = { type: 'sent', conversationId: f.conversationId, clientMsgId: f.clientMsgId, seq: res.seq };
+    const ack: ServerFrame = {
+      type: 'sent',
+      conversationId: f.conversationId,
+      clientMsgId: f.clientMsgId,
+      seq: res.seq,
+    };
     if (f.ref !== undefined) ack.ref = f.ref;
     this.push(ack);
     this.deps.metrics?.sendToAck((performance.now() - arrivedAt) / 1000);
@@ -325,7 +372,14 @@ export class Connection implements Peer {
       const session = await authenticateToken(this.deps.auth, f.token);
       // SECURITY: the token alone is not enough: the device key must sign this connection's challenge.
       if (!verifyDeviceProof(session.devicePublicKey, nonce, f.signature)) {
-        await recordAudit(this.deps.auth.db, this.deps.auth.sealer, { at: this.deps.auth.clock.now(), actorId: session.principal.userId, action: 'connect.device_proof_failed', target: session.principal.sessionId, address: this.address, outcome: 'failure' });
+        await recordAudit(this.deps.auth.db, this.deps.auth.sealer, {
+          at: this.deps.auth.clock.now(),
+          actorId: session.principal.userId,
+          action: 'connect.device_proof_failed',
+          target: session.principal.sessionId,
+          address: this.address,
+          outcome: 'failure',
+        });
         throw new AppError('device_proof_failed');
       }
       if (this.state === 'closed') return;
@@ -338,7 +392,12 @@ export class Connection implements Peer {
       this.onAuthenticated();
       this.touchedAt = this.deps.auth.clock.monotonic();
       this.armExpiry(session.expiresAt);
-      this.push({ type: 'ready', userId: session.principal.userId, deviceId: session.principal.deviceId, expiresAt: new Date(session.expiresAt).toISOString() });
+      this.push({
+        type: 'ready',
+        userId: session.principal.userId,
+        deviceId: session.principal.deviceId,
+        expiresAt: new Date(session.expiresAt).toISOString(),
+      });
       const cursors = await deviceCursors(this.deps.messaging, session.principal);
       for (const c of cursors) {
         if (!this.cursors.has(c.conversationId)) this.cursors.set(c.conversationId, c.deliveredSeq);
@@ -356,7 +415,10 @@ export class Connection implements Peer {
       // A store outage while authenticating is no verdict on the session: close with 1013 so the
       // client reconnects later, instead of 4401, after which it would stop and ask to log in again.
       const retry = !isAppError(e) || e.kind === 'unavailable';
-      this.close(retry ? CLOSE.tryAgainLater : CLOSE.unauthenticated, retry ? 'try again later' : 'authentication failed');
+      this.close(
+        retry ? CLOSE.tryAgainLater : CLOSE.unauthenticated,
+        retry ? 'try again later' : 'authentication failed',
+      );
     }
   }
 }

@@ -18,7 +18,13 @@ import { Hub } from './hub.js';
 import type { SendLimits } from './send-buffer.js';
 
 /** Small bounds so a few hundred messages exercise paging and congestion. */
-const LIMITS: SendLimits = { pageBytes: 4096, highWater: 16 * 1024, lowWater: 4 * 1024, hardCap: 64 * 1024, stallMs: 10_000 };
+const LIMITS: SendLimits = {
+  pageBytes: 4096,
+  highWater: 16 * 1024,
+  lowWater: 4 * 1024,
+  hardCap: 64 * 1024,
+  stallMs: 10_000,
+};
 
 describe('realtime delivery state machine (Connection + Hub, fake socket, fake clock, real SQLite)', () => {
   let store: Store;
@@ -35,11 +41,23 @@ describe('realtime delivery state machine (Connection + Hub, fake socket, fake c
     store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'palisade-rt-')) });
     await store.migrate();
     deps = await testDeps(store, clock);
-    rdeps = { auth: deps.auth, messaging: deps.messaging, log: silentLogger, allowedOrigins: [], sendLimits: LIMITS, sweepEveryMs: 3_600_000, monotonicNow: () => clock.now() };
+    rdeps = {
+      auth: deps.auth,
+      messaging: deps.messaging,
+      log: silentLogger,
+      allowedOrigins: [],
+      sendLimits: LIMITS,
+      sweepEveryMs: 3_600_000,
+      monotonicNow: () => clock.now(),
+    };
     [alice] = (await makeUsers(deps.auth, [uniqueName('alice')])) as [Principal];
     const invite = await createInvite(deps.auth, null, { role: 'member', ttlHours: 1 });
     await enrol(deps.auth, { token: invite.token, username: bobName, password: PASS }, '10.0.1.1');
-    const grant = (await login(deps.auth, { username: bobName, password: PASS, device: { publicKey: bobKey.publicKey, name: 'bob', platform: 'test' } }, '10.0.1.1')) as SessionGrant;
+    const grant = (await login(
+      deps.auth,
+      { username: bobName, password: PASS, device: { publicKey: bobKey.publicKey, name: 'bob', platform: 'test' } },
+      '10.0.1.1',
+    )) as SessionGrant;
     bobToken = grant.token;
   });
   afterEach(() => {
@@ -47,7 +65,7 @@ describe('realtime delivery state machine (Connection + Hub, fake socket, fake c
   });
   afterAll(async () => store.close());
 
-  const newConversation = async () => (await createGroup(deps.messaging, alice, uniqueName('g'), [bobName]));
+  const newConversation = async () => await createGroup(deps.messaging, alice, uniqueName('g'), [bobName]);
   const newHub = () => {
     const h = new Hub(rdeps);
     hubs.push(h);
@@ -58,7 +76,15 @@ describe('realtime delivery state machine (Connection + Hub, fake socket, fake c
   async function aliceSends(conversationId: string, n: number, bytes = 1000, from = 0, advance = true): Promise<void> {
     for (let i = from; i < from + n; i += 50) {
       const batch = Array.from({ length: Math.min(50, from + n - i) }, (_, k) => i + k);
-      await Promise.all(batch.map((j) => sendMessage(deps.messaging, alice, { conversationId, clientMsgId: `m${j}`, payload: new Uint8Array(bytes).fill(j % 251) })));
+      await Promise.all(
+        batch.map((j) =>
+          sendMessage(deps.messaging, alice, {
+            conversationId,
+            clientMsgId: `m${j}`,
+            payload: new Uint8Array(bytes).fill(j % 251),
+          }),
+        ),
+      );
       if (advance) clock.advance(60_000);
     }
   }
@@ -74,7 +100,11 @@ describe('realtime delivery state machine (Connection + Hub, fake socket, fake c
     return { s, c };
   }
 
-  const seqsOf = (s: FakeSocket, conversationId: string) => s.frames().filter((f) => f.type === 'msg' && f.conversationId === conversationId).map((f) => f.seq as number);
+  const seqsOf = (s: FakeSocket, conversationId: string) =>
+    s
+      .frames()
+      .filter((f) => f.type === 'msg' && f.conversationId === conversationId)
+      .map((f) => f.seq as number);
   const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
   const maxMessageBytes = (s: FakeSocket) => Math.max(...s.messages.map((m) => Buffer.byteLength(m)));
 

@@ -4,7 +4,14 @@ import { toUpgradeRefusal } from './frame-errors.js';
 
 function recordingLog(): Logger & { errors: unknown[] } {
   const errors: unknown[] = [];
-  const log = { errors, info: () => {}, warn: () => {}, debug: () => {}, error: (o: unknown) => void errors.push(o), child: () => log } as unknown as Logger & { errors: unknown[] };
+  const log = {
+    errors,
+    info: () => {},
+    warn: () => {},
+    debug: () => {},
+    error: (o: unknown) => void errors.push(o),
+    child: () => log,
+  } as unknown as Logger & { errors: unknown[] };
   return log;
 }
 

@@ -16,7 +16,12 @@ export const WS_PATH = '/v1/ws';
  */
 export class Gateway {
   readonly hub: Hub;
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_FRAME_BYTES,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
 
   constructor(private readonly deps: RealtimeDeps) {
     this.hub = new Hub(deps);
@@ -42,7 +47,12 @@ export class Gateway {
       return reject(refusal.status, refusal.text);
     }
     // SECURITY (S8): until it authenticates, the socket counts against its address's connection cap.
-    this.wss.handleUpgrade(req, socket, head, (ws) => new Connection(ws, this.deps, this.hub, address, () => this.deps.connectionSlots?.release(socket)));
+    this.wss.handleUpgrade(
+      req,
+      socket,
+      head,
+      (ws) => new Connection(ws, this.deps, this.hub, address, () => this.deps.connectionSlots?.release(socket)),
+    );
   }
 
   /** Stops new work, waits up to `graceMs` for in-flight operations, then closes every socket with 1001. */

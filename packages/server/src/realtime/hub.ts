@@ -1,8 +1,15 @@
 import { checkSessions, SESSIONS_REVOKED, type SessionProblem, type SessionsRevoked } from '../auth/index.js';
 import { AppError, type Principal } from '../core/index.js';
 import {
-  conversationMembers, MEMBERS_CHANGED, MESSAGE_SENT, RECEIPT_UPDATED, TYPING_STARTED,
-  type MembersChanged, type MessageSent, type ReceiptUpdated, type TypingStarted,
+  conversationMembers,
+  MEMBERS_CHANGED,
+  MESSAGE_SENT,
+  RECEIPT_UPDATED,
+  TYPING_STARTED,
+  type MembersChanged,
+  type MessageSent,
+  type ReceiptUpdated,
+  type TypingStarted,
 } from '../messaging/index.js';
 import type { RealtimeDeps } from './deps.js';
 import { CLOSE } from './frame-errors.js';
@@ -21,7 +28,11 @@ export const SWEEP_EVERY_MS = 5_000;
 
 /** The close reason for each way a session stops holding (all close with 4401: log in again). */
 const CLOSE_REASON: Record<SessionProblem, string> = {
-  revoked: 'session revoked', expired: 'session expired', idle: 'session idle', user_disabled: 'account disabled', device_revoked: 'device revoked',
+  revoked: 'session revoked',
+  expired: 'session expired',
+  idle: 'session idle',
+  user_disabled: 'account disabled',
+  device_revoked: 'device revoked',
 };
 
 /**
@@ -92,7 +103,10 @@ export class Hub {
     const m = await this.membersOf(conversationId);
     if (!m?.users.has(p.userId)) throw new AppError('not_found', 'no such conversation');
     this.deps.messaging.limiter.check('ephemeral.send', p.deviceId);
-    this.deps.messaging.bus.publish({ type: TYPING_STARTED, data: { conversationId, userId: p.userId } satisfies TypingStarted });
+    this.deps.messaging.bus.publish({
+      type: TYPING_STARTED,
+      data: { conversationId, userId: p.userId } satisfies TypingStarted,
+    });
   }
 
   close(): void {
@@ -138,7 +152,13 @@ export class Hub {
     const m = await this.membersOf(e.conversationId);
     // Delivery receipts fan out live only in direct conversations; groups read them on demand.
     if (!m || (e.kind === 'delivered' && m.kind !== 'direct')) return;
-    this.toMembers(m, { type: 'receipt', conversationId: e.conversationId, userId: e.userId, kind: e.kind, seq: e.seq });
+    this.toMembers(m, {
+      type: 'receipt',
+      conversationId: e.conversationId,
+      userId: e.userId,
+      kind: e.kind,
+      seq: e.seq,
+    });
   }
 
   private async onTyping(e: TypingStarted): Promise<void> {
@@ -167,7 +187,8 @@ export class Hub {
 
   private onRevoked(e: SessionsRevoked): void {
     const reason = e.reason === 'user_disabled' ? CLOSE_REASON.user_disabled : 'session revoked';
-    for (const id of e.sessionIds) for (const c of [...(this.bySession.get(id) ?? [])]) c.close(CLOSE.unauthenticated, reason);
+    for (const id of e.sessionIds)
+      for (const c of [...(this.bySession.get(id) ?? [])]) c.close(CLOSE.unauthenticated, reason);
   }
 
   /** Re-reads the session of every open socket (batched) and closes those that no longer hold. */

@@ -41,7 +41,8 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
       const v = JSON.parse((d as Buffer).toString()) as unknown;
       for (const f of (Array.isArray(v) ? v : [v]) as Record<string, unknown>[]) {
         frames.push(f);
-        if (f.type === 'challenge') ws.send(JSON.stringify({ type: 'auth', token: api.token, signature: key.signChallenge(String(f.nonce)) }));
+        if (f.type === 'challenge')
+          ws.send(JSON.stringify({ type: 'auth', token: api.token, signature: key.signChallenge(String(f.nonce)) }));
       }
     });
     ws.on('close', (code, reason) => (closed = { code, reason: reason.toString() }));
@@ -94,7 +95,11 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
     const api = await newSession();
     const s = await openSocket(api);
     const id = await sessionId(api);
-    await server.running.core.store.db.updateTable('sessions').set({ expires_at: clock.now() + 2_000 }).where('id', '=', id).execute();
+    await server.running.core.store.db
+      .updateTable('sessions')
+      .set({ expires_at: clock.now() + 2_000 })
+      .where('id', '=', id)
+      .execute();
     // The clock does not move: only the re-armed timer can close it.
     await waitFor(() => s.closed() !== undefined, 8_000, 'the socket to close');
     expect(s.closed()).toEqual({ code: 4401, reason: 'session expired' });
@@ -114,7 +119,11 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
     const s = await openSocket(api);
     const deviceId = (await api.me()).deviceId;
     // Written behind the domain's back (as another node would, with the event lost): only the re-check sees it.
-    await server.running.core.store.db.updateTable('devices').set({ revoked_at: clock.now() }).where('id', '=', deviceId).execute();
+    await server.running.core.store.db
+      .updateTable('devices')
+      .set({ revoked_at: clock.now() })
+      .where('id', '=', deviceId)
+      .execute();
     await waitFor(() => s.closed() !== undefined, 5_000, 'the socket to close');
     expect(s.closed()).toEqual({ code: 4401, reason: 'device revoked' });
   });

@@ -26,7 +26,8 @@ export async function startAdminSocket(core: Core, stats: () => Record<string, u
   const path = core.adminSocketPath;
   if (existsSync(path)) {
     // SECURITY: never take over (and later remove) a socket another live server answers on.
-    if (await answers(path)) throw new Error(`another server answers on the admin socket ${path}; give this one its own server.adminSocket`);
+    if (await answers(path))
+      throw new Error(`another server answers on the admin socket ${path}; give this one its own server.adminSocket`);
     unlinkSync(path); // left behind by a server that was killed
   }
   const server = createServer((req, res) => void handle(core, stats, req, res));
@@ -52,7 +53,12 @@ function answers(path: string): Promise<boolean> {
   });
 }
 
-async function handle(core: Core, stats: () => Record<string, unknown>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  core: Core,
+  stats: () => Record<string, unknown>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const send = (status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -65,16 +71,22 @@ async function handle(core: Core, stats: () => Record<string, unknown>, req: Inc
     if (req.method === 'POST' && prune) return send(200, { destroyed: await core.rotation.prune(Number(prune[1])) });
     if (req.method === 'POST' && url === '/keys/rotate') return send(200, await core.rotation.rotate());
     // Re-encryption can take long: it starts here and runs on; the CLI follows it through /keys/status.
-    if (req.method === 'POST' && url === '/keys/rotate?reencrypt=1') return send(202, await core.rotation.startReencrypt());
+    if (req.method === 'POST' && url === '/keys/rotate?reencrypt=1')
+      return send(202, await core.rotation.startReencrypt());
     if (req.method === 'POST' && url === '/invites') {
       const body = InviteBody.safeParse(await readJson(req));
-      if (!body.success) return send(400, { code: 'bad_request', message: body.error.issues.map((i) => i.message).join('; ') });
+      if (!body.success)
+        return send(400, { code: 'bad_request', message: body.error.issues.map((i) => i.message).join('; ') });
       const inv = await createInvite(core.auth, null, body.data);
       return send(201, { token: inv.token, expiresAt: new Date(inv.expiresAt).toISOString() });
     }
     const m = /^\/users\/([a-z0-9._-]{1,32})\/revoke-sessions$/.exec(url);
     if (req.method === 'POST' && m) {
-      const user = await core.store.db.selectFrom('users').select('id').where('username', '=', m[1] as string).executeTakeFirst();
+      const user = await core.store.db
+        .selectFrom('users')
+        .select('id')
+        .where('username', '=', m[1] as string)
+        .executeTakeFirst();
       if (!user) return send(404, { code: 'not_found', message: 'no such user' });
       return send(200, { revoked: await revokeSessions(core.auth, null, { userId: user.id }, 'admin-socket') });
     }

@@ -1,9 +1,30 @@
-import { closeSync, constants, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { systemClock } from '../core/index.js';
-import { decryptBackupFile, encryptBackupFile, randomKey, readBackupHeader, type BackupHeader } from '../crypto/index.js';
+import {
+  decryptBackupFile,
+  encryptBackupFile,
+  randomKey,
+  readBackupHeader,
+  type BackupHeader,
+} from '../crypto/index.js';
 import { prepareRestore, snapshotStore, storeDialect, storeHoldsData } from '../store/index.js';
 import { keyringPath, openKeyringInMemory, openKms, storeOptions } from './compose.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
@@ -26,7 +47,12 @@ async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
  * SECURITY: the clear snapshot exists only in a 0700 scratch directory and is deleted at once; the
  * backup file holds values that were already sealed, inside a second layer of encryption.
  */
-export async function createBackup(config: Config, env: NodeJS.ProcessEnv, out: string, progress: Progress = () => undefined) {
+export async function createBackup(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  out: string,
+  progress: Progress = () => undefined,
+) {
   if (existsSync(out)) throw new Error(`${out} already exists; choose another --out`);
   const { kms } = openKms(config, env, systemClock, { create: false });
   return withScratch(async (dir) => {
@@ -37,9 +63,12 @@ export async function createBackup(config: Config, env: NodeJS.ProcessEnv, out: 
     const { version, wrapped } = await kms.wrap(key);
     progress(`encrypting (backup key wrapped by ${kms.provider} KEK v${version})...`);
     mkdirSync(dirname(out), { recursive: true });
-    const keyring = kms.provider === 'local' ? (JSON.parse(readFileSync(keyringPath(config), 'utf8')) as unknown) : undefined;
+    const keyring =
+      kms.provider === 'local' ? (JSON.parse(readFileSync(keyringPath(config), 'utf8')) as unknown) : undefined;
     const bytes = await encryptBackupFile(snap, out, key, {
-      format: 'palisade-backup-v1', createdAt: new Date().toISOString(), dialect,
+      format: 'palisade-backup-v1',
+      createdAt: new Date().toISOString(),
+      dialect,
       kms: { provider: kms.provider, version, wrappedKey: wrapped.toString('base64') },
       ...(keyring ? { keyring } : {}),
     });
@@ -85,7 +114,10 @@ function meter(progress: Progress) {
 async function openBackupKey(config: Config, env: NodeJS.ProcessEnv, header: BackupHeader): Promise<Buffer> {
   let kms;
   try {
-    kms = header.keyring !== undefined ? openKeyringInMemory(config, env, header.keyring) : openKms(config, env, systemClock, { create: false }).kms;
+    kms =
+      header.keyring !== undefined
+        ? openKeyringInMemory(config, env, header.keyring)
+        : openKms(config, env, systemClock, { create: false }).kms;
   } catch (e) {
     const m = (e as Error).message;
     throw new Error(/^no master secret/.test(m) ? m : `the keyring in this backup does not open: ${m}`);
@@ -107,7 +139,13 @@ async function openBackupKey(config: Config, env: NodeJS.ProcessEnv, header: Bac
  * of the live keyring or store. The clear header is trusted for nothing before the chunks (whose AAD
  * binds the header hash) have all been authenticated, except to choose which key to try.
  */
-export async function restoreBackup(config: Config, env: NodeJS.ProcessEnv, file: string, force: boolean, progress: Progress = () => undefined): Promise<RestoreResult> {
+export async function restoreBackup(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  file: string,
+  force: boolean,
+  progress: Progress = () => undefined,
+): Promise<RestoreResult> {
   const createdDir = !existsSync(config.dataDir);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   let lock;
@@ -130,20 +168,41 @@ export async function restoreBackup(config: Config, env: NodeJS.ProcessEnv, file
   }
 }
 
-async function restoreLocked(config: Config, env: NodeJS.ProcessEnv, file: string, force: boolean, progress: Progress): Promise<RestoreResult> {
+async function restoreLocked(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  file: string,
+  force: boolean,
+  progress: Progress,
+): Promise<RestoreResult> {
   const { header } = await readBackupHeader(file);
   const opts = storeOptions(config, env);
-  if (header.dialect !== storeDialect(opts)) throw new Error(`this backup is of a ${header.dialect} store; configure store.url for ${header.dialect}`);
-  if (header.kms.provider !== config.keys.provider) throw new Error(`this backup's key is held by the ${header.kms.provider} KMS; configure keys.provider: ${header.kms.provider}`);
-  if (header.kms.provider === 'local' && header.keyring === undefined) throw new Error('this backup carries no keyring; it cannot be opened with the local KMS');
+  if (header.dialect !== storeDialect(opts))
+    throw new Error(`this backup is of a ${header.dialect} store; configure store.url for ${header.dialect}`);
+  if (header.kms.provider !== config.keys.provider)
+    throw new Error(
+      `this backup's key is held by the ${header.kms.provider} KMS; configure keys.provider: ${header.kms.provider}`,
+    );
+  if (header.kms.provider === 'local' && header.keyring === undefined)
+    throw new Error('this backup carries no keyring; it cannot be opened with the local KMS');
   const ringPath = keyringPath(config);
-  const replaceRing = header.keyring !== undefined && existsSync(ringPath) && !sameKeyring(readFileSync(ringPath, 'utf8'), header.keyring);
-  if (replaceRing && !force) throw new Error(`${ringPath} already holds another keyring; restore into an empty data directory, or pass --force (the old keyring is kept beside it)`);
-  if (!force && (await storeHoldsData(opts))) throw new Error(`${storeName(config)} already exists; restore into an empty data directory, or pass --force to replace it (the old one is kept aside)`);
+  const replaceRing =
+    header.keyring !== undefined &&
+    existsSync(ringPath) &&
+    !sameKeyring(readFileSync(ringPath, 'utf8'), header.keyring);
+  if (replaceRing && !force)
+    throw new Error(
+      `${ringPath} already holds another keyring; restore into an empty data directory, or pass --force (the old keyring is kept beside it)`,
+    );
+  if (!force && (await storeHoldsData(opts)))
+    throw new Error(
+      `${storeName(config)} already exists; restore into an empty data directory, or pass --force to replace it (the old one is kept aside)`,
+    );
 
   const key = await openBackupKey(config, env, header);
   // A restore that was killed leaves its scratch behind (clear snapshot of sealed values): remove it.
-  for (const f of readdirSync(config.dataDir)) if (f.startsWith('.restore-')) rmSync(join(config.dataDir, f), { recursive: true, force: true });
+  for (const f of readdirSync(config.dataDir))
+    if (f.startsWith('.restore-')) rmSync(join(config.dataDir, f), { recursive: true, force: true });
   const scratch = mkdtempSync(join(config.dataDir, '.restore-'));
   const staged = `${ringPath}.restoring`;
   try {
@@ -170,7 +229,12 @@ async function restoreLocked(config: Config, env: NodeJS.ProcessEnv, file: strin
       }
       renameSync(staged, ringPath);
     }
-    return { dialect: header.dialect, createdAt: header.createdAt, ...(keptStore ? { keptStore } : {}), ...(keptKeyring ? { keptKeyring } : {}) };
+    return {
+      dialect: header.dialect,
+      createdAt: header.createdAt,
+      ...(keptStore ? { keptStore } : {}),
+      ...(keptKeyring ? { keptKeyring } : {}),
+    };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
     rmSync(staged, { force: true });
@@ -194,7 +258,8 @@ function keepCopy(path: string, as: string): void {
   try {
     linkSync(path, as);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${as} already exists; move it away and restore again`);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new Error(`${as} already exists; move it away and restore again`);
     copyFileSync(path, as, constants.COPYFILE_EXCL);
   }
 }
@@ -202,5 +267,7 @@ function keepCopy(path: string, as: string): void {
 /** The store, named for messages. */
 function storeName(config: Config): string {
   const url = config.store.url ?? `sqlite:${join(config.dataDir, 'palisade.db')}`;
-  return url.startsWith('sqlite:') ? resolve(url.slice('sqlite:'.length)) : `PostgreSQL schema "${config.store.schema}"`;
+  return url.startsWith('sqlite:')
+    ? resolve(url.slice('sqlite:'.length))
+    : `PostgreSQL schema "${config.store.schema}"`;
 }

@@ -21,7 +21,10 @@ export function writeBootstrapFile(core: Core, token: string, expiresAt: number)
   } finally {
     closeSync(fd);
   }
-  core.log.info({ file: path, expiresAt: new Date(expiresAt).toISOString() }, 'first-admin enrolment token written to a 0600 file');
+  core.log.info(
+    { file: path, expiresAt: new Date(expiresAt).toISOString() },
+    'first-admin enrolment token written to a 0600 file',
+  );
   let done = false;
   const remove = () => {
     if (done) return;

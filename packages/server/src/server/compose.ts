@@ -7,7 +7,16 @@ import { completeRoleGrant, INVITE_APPROVAL_ACTION, ROLE_GRANT_ACTION, type Rbac
 import { InProcessBus } from '../cluster/index.js';
 import { adminSocketPath, resolveSecret, storeTlsDecision, type Config } from '../config/index.js';
 import { systemClock, type Clock, type Logger } from '../core/index.js';
-import { attestationAllowlist, configurePasswordGate, defaultGateOptions, LocalKms, OidcRelyingParty, Pkcs11Kms, type AttestationAllowlist, type Kms } from '../crypto/index.js';
+import {
+  attestationAllowlist,
+  configurePasswordGate,
+  defaultGateOptions,
+  LocalKms,
+  OidcRelyingParty,
+  Pkcs11Kms,
+  type AttestationAllowlist,
+  type Kms,
+} from '../crypto/index.js';
 import { EnvelopeSealer, instrumentKms, KeyRotation } from '../keys/index.js';
 import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
 import { LIMITS, RateLimiter, StorageReserve, type FreeSpaceProbe } from '../limits/index.js';
@@ -41,14 +50,35 @@ export function buildLogger(config: Config): Logger {
     level: config.log.level,
     base: { svc: 'palisade' },
     redact: {
-      paths: ['token', 'password', '*.token', '*.password', 'payload', '*.payload', 'authorization', 'cookie', '*.authorization', '*.cookie', 'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', 'query.token', '*.query.token'],
+      paths: [
+        'token',
+        'password',
+        '*.token',
+        '*.password',
+        'payload',
+        '*.payload',
+        'authorization',
+        'cookie',
+        '*.authorization',
+        '*.cookie',
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'headers.authorization',
+        'headers.cookie',
+        'query.token',
+        '*.query.token',
+      ],
       censor: '[REDACTED]',
     },
   });
 }
 
 /** Opens the store, applies migrations and wires the domain modules. */
-export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { clock?: Clock; log?: Logger; metrics?: PrometheusMetrics } = {}): Promise<Core> {
+export async function buildCore(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  opts: { clock?: Clock; log?: Logger; metrics?: PrometheusMetrics } = {},
+): Promise<Core> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const log = opts.log ?? buildLogger(config);
   const clock = opts.clock ?? systemClock;
@@ -65,17 +95,36 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
   const sealer = new EnvelopeSealer(store.db, kms, clock);
   // Table scopes are sealed inside transactions: their keys must be loaded before any request.
   await sealer.prepareServerScopes();
-  const rotation = new KeyRotation(store.db, sealer, kms, clock, log, { rotateEveryDays: config.keys.rotateEveryDays, autoRotate: config.keys.autoRotate, sealPayloads: config.keys.sealMessages });
+  const rotation = new KeyRotation(store.db, sealer, kms, clock, log, {
+    rotateEveryDays: config.keys.rotateEveryDays,
+    autoRotate: config.keys.autoRotate,
+    sealPayloads: config.keys.sealMessages,
+  });
   const bus = new InProcessBus(log);
-  const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides }, (name) => metrics.rateLimited(name));
+  const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides }, (name) =>
+    metrics.rateLimited(name),
+  );
   const gate = defaultGateOptions();
   const concurrency = config.auth.argon2.concurrency ?? gate.concurrency;
-  configurePasswordGate({ concurrency, maxQueue: concurrency * 16, deadlineMs: config.auth.argon2.queueDeadlineMs ?? gate.deadlineMs });
+  configurePasswordGate({
+    concurrency,
+    maxQueue: concurrency * 16,
+    deadlineMs: config.auth.argon2.queueDeadlineMs ?? gate.deadlineMs,
+  });
   const outbox = new Outbox(store.db, bus, log, () => clock.now());
-  const storage = new StorageReserve(freeSpaceProbe(store, config), config.limits.storageReserveMiB * 1024 * 1024, clock);
+  const storage = new StorageReserve(
+    freeSpaceProbe(store, config),
+    config.limits.storageReserveMiB * 1024 * 1024,
+    clock,
+  );
   await storage.refresh();
   const auth: AuthDeps = {
-    db: store.db, clock, bus, limiter, log, metrics,
+    db: store.db,
+    clock,
+    bus,
+    limiter,
+    log,
+    metrics,
     policy: {
       sessionTtlMs: config.auth.sessionTtlHours * 3_600_000,
       idleTimeoutMs: config.auth.idleTimeoutMinutes * 60_000,
@@ -89,50 +138,96 @@ export async function buildCore(config: Config, env: NodeJS.ProcessEnv, opts: { 
       ...(config.org.name ? { orgName: config.org.name } : {}),
     },
     sealer,
-    rp: { id: config.auth.webauthn.rpId, name: config.auth.webauthn.rpName, origins: config.auth.webauthn.origins, attestation: loadAttestationAllowlist(config) },
+    rp: {
+      id: config.auth.webauthn.rpId,
+      name: config.auth.webauthn.rpName,
+      origins: config.auth.webauthn.origins,
+      attestation: loadAttestationAllowlist(config),
+    },
     ...(config.auth.oidc ? { sso: ssoFromConfig(config.auth.oidc, env) } : {}),
   };
   const messaging: MessagingDeps = {
-    db: store.db, clock, bus, limiter, storage, outbox, log, metrics, sends: new SendQueue(store.db, (n) => metrics.sendBatch(n)), cursors: new CursorWriter(store.db, log),
+    db: store.db,
+    clock,
+    bus,
+    limiter,
+    storage,
+    outbox,
+    log,
+    metrics,
+    sends: new SendQueue(store.db, (n) => metrics.sendBatch(n)),
+    cursors: new CursorWriter(store.db, log),
     sealer,
     sealPayloads: config.keys.sealMessages,
   };
   const rbac: RbacDeps = {
-    db: store.db, clock, bus, sealer,
+    db: store.db,
+    clock,
+    bus,
+    sealer,
     assertStepUp: (p) => assertRecentStrongAuth(auth, p),
     actions: {
       // Two-person rule: resetting someone's factors needs two holders of factor.reset_any.
-      'factor.reset': { permission: 'factor.reset_any', run: (params, actors) => resetFactors(auth, String(params.userId), actors) },
+      'factor.reset': {
+        permission: 'factor.reset_any',
+        run: (params, actors) => resetFactors(auth, String(params.userId), actors),
+      },
       // Two-person rule (S3): an invite carrying org_admin or security_admin is usable once a second
       // holder of role.grant approves it.
-      [INVITE_APPROVAL_ACTION]: { permission: 'role.grant', run: (_params, actors) => releaseInvite(auth, actors.approvalId, actors.approvedBy) },
+      [INVITE_APPROVAL_ACTION]: {
+        permission: 'role.grant',
+        run: (_params, actors) => releaseInvite(auth, actors.approvalId, actors.approvedBy),
+      },
       // Two-person rule (S3): a direct grant of org_admin or security_admin is made once a second
       // holder of role.grant approves it.
-      [ROLE_GRANT_ACTION]: { permission: 'role.grant', run: (params, actors) => completeRoleGrant(rbac, params, actors) },
+      [ROLE_GRANT_ACTION]: {
+        permission: 'role.grant',
+        run: (params, actors) => completeRoleGrant(rbac, params, actors),
+      },
     },
   };
-  return { config, store, auth, messaging, rbac, log, metrics, kms, sealer, rotation, masterSecretGeneratedAt: generatedAt, adminSocketPath: adminSocketPath(config) };
+  return {
+    config,
+    store,
+    auth,
+    messaging,
+    rbac,
+    log,
+    metrics,
+    kms,
+    sealer,
+    rotation,
+    masterSecretGeneratedAt: generatedAt,
+    adminSocketPath: adminSocketPath(config),
+  };
 }
 
 /** The AAL3 authenticator allowlist: the configured AAGUIDs with their root certificates read from disk. */
 function loadAttestationAllowlist(config: Config): AttestationAllowlist {
-  return attestationAllowlist(config.auth.webauthn.attestationAllowlist.map((a) => ({
-    aaguid: a.aaguid,
-    rootPems: a.rootCertificateFiles.map((f) => {
-      try {
-        return readFileSync(f, 'utf8');
-      } catch (e) {
-        throw new Error(`auth.webauthn.attestationAllowlist (${a.name}): cannot read ${f} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-      }
-    }),
-  })));
+  return attestationAllowlist(
+    config.auth.webauthn.attestationAllowlist.map((a) => ({
+      aaguid: a.aaguid,
+      rootPems: a.rootCertificateFiles.map((f) => {
+        try {
+          return readFileSync(f, 'utf8');
+        } catch (e) {
+          throw new Error(
+            `auth.webauthn.attestationAllowlist (${a.name}): cannot read ${f} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+          );
+        }
+      }),
+    })),
+  );
 }
 
 /**
  * Free bytes for the store's writes: `statfs` of the SQLite data directory (blocks available to the
  * server's user). PostgreSQL keeps its data on its own server, which this process cannot see: none.
  */
-export function freeSpaceProbe(store: Pick<Store, 'dialect'>, config: Pick<Config, 'dataDir'>): FreeSpaceProbe | undefined {
+export function freeSpaceProbe(
+  store: Pick<Store, 'dialect'>,
+  config: Pick<Config, 'dataDir'>,
+): FreeSpaceProbe | undefined {
   if (store.dialect !== 'sqlite') return undefined;
   return async () => {
     const s = await statfs(config.dataDir);
@@ -144,7 +239,13 @@ export function freeSpaceProbe(store: Pick<Store, 'dialect'>, config: Pick<Confi
 function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.ProcessEnv): SsoDeps {
   const clientSecret = resolveSecret(o.clientSecret, env).reveal();
   return {
-    client: new OidcRelyingParty({ issuer: o.issuer, clientId: o.clientId, clientSecret, redirectUri: o.redirectUri, scopes: o.scopes }),
+    client: new OidcRelyingParty({
+      issuer: o.issuer,
+      clientId: o.clientId,
+      clientSecret,
+      redirectUri: o.redirectUri,
+      scopes: o.scopes,
+    }),
     issuer: o.issuer,
     redirectUri: o.redirectUri,
     roleClaim: o.roleClaim,
@@ -162,14 +263,26 @@ function ssoFromConfig(o: NonNullable<Config['auth']['oidc']>, env: NodeJS.Proce
  */
 export function storeOptions(config: Config, env: NodeJS.ProcessEnv): StoreOptions {
   const s = config.store;
-  const base: StoreOptions = { url: s.url, dataDir: config.dataDir, schema: s.schema, poolSize: s.poolSize, queryTimeoutMs: s.queryTimeoutSeconds * 1000, ...(s.password ? { password: resolveSecret(s.password, env) } : {}) };
+  const base: StoreOptions = {
+    url: s.url,
+    dataDir: config.dataDir,
+    schema: s.schema,
+    poolSize: s.poolSize,
+    queryTimeoutMs: s.queryTimeoutSeconds * 1000,
+    ...(s.password ? { password: resolveSecret(s.password, env) } : {}),
+  };
   if (s.url === undefined || !/^postgres(ql)?:\/\//.test(s.url)) return base;
   // The schema has refused every unusable combination; this only reads the decision again.
   const { mode } = storeTlsDecision(s.url, s.tls);
   if (mode === 'disable') return { ...base, tls: { mode } };
   return {
     ...base,
-    tls: { mode, ...(s.tls?.ca ? { caFile: s.tls.ca } : {}), ...(s.tls?.cert ? { certFile: s.tls.cert } : {}), ...(s.tls?.key ? { key: resolveSecret(s.tls.key, env) } : {}) },
+    tls: {
+      mode,
+      ...(s.tls?.ca ? { caFile: s.tls.ca } : {}),
+      ...(s.tls?.cert ? { certFile: s.tls.cert } : {}),
+      ...(s.tls?.key ? { key: resolveSecret(s.tls.key, env) } : {}),
+    },
   };
 }
 
@@ -180,11 +293,25 @@ export const keyringPath = (config: Config): string => join(config.dataDir, 'key
  * Opens the configured KMS provider. With `create: false` (restores) a missing master secret is an
  * error instead of being generated.
  */
-export function openKms(config: Config, env: NodeJS.ProcessEnv, clock: Clock, opts: { create?: boolean } = {}): { kms: Kms; generatedAt: string | undefined } {
+export function openKms(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  clock: Clock,
+  opts: { create?: boolean } = {},
+): { kms: Kms; generatedAt: string | undefined } {
   const now = () => clock.now();
   const p = config.keys.pkcs11;
   if (config.keys.provider === 'pkcs11' && p) {
-    return { kms: Pkcs11Kms.open({ library: p.library, tokenLabel: p.tokenLabel, pin: resolveSecret(p.pin, env).reveal(), labelPrefix: p.labelPrefix, now }), generatedAt: undefined };
+    return {
+      kms: Pkcs11Kms.open({
+        library: p.library,
+        tokenLabel: p.tokenLabel,
+        pin: resolveSecret(p.pin, env).reveal(),
+        labelPrefix: p.labelPrefix,
+        now,
+      }),
+      generatedAt: undefined,
+    };
   }
   const master = masterSecret(config, env, opts.create ?? true);
   try {
@@ -209,10 +336,21 @@ export function openKeyringInMemory(config: Config, env: NodeJS.ProcessEnv, keyr
 }
 
 /** The local KMS master secret: from config (secret://), or generated beside the data directory. */
-function masterSecret(config: Config, env: NodeJS.ProcessEnv, create: boolean): { secret: Buffer; generatedAt: string | undefined } {
-  if (config.keys.masterSecret) return { secret: Buffer.from(resolveSecret(config.keys.masterSecret, env).reveal(), 'base64url'), generatedAt: undefined };
+function masterSecret(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  create: boolean,
+): { secret: Buffer; generatedAt: string | undefined } {
+  if (config.keys.masterSecret)
+    return {
+      secret: Buffer.from(resolveSecret(config.keys.masterSecret, env).reveal(), 'base64url'),
+      generatedAt: undefined,
+    };
   const path = defaultMasterSecretPath(config.dataDir);
-  if (!create && !existsSync(path)) throw new Error(`no master secret at ${path}: set keys.masterSecret (or PALISADE_MASTER_SECRET) to secret://file/... holding the master secret of the server that made the backup`);
+  if (!create && !existsSync(path))
+    throw new Error(
+      `no master secret at ${path}: set keys.masterSecret (or PALISADE_MASTER_SECRET) to secret://file/... holding the master secret of the server that made the backup`,
+    );
   const { secret, created } = loadOrCreateMasterSecret(path);
   return { secret, generatedAt: created ? path : undefined };
 }

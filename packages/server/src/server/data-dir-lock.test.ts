@@ -7,13 +7,18 @@ import { acquireDataDirLock, DataDirLockedError, lockPath } from './data-dir-loc
 
 const dir = () => mkdtempSync(join(tmpdir(), 'palisade-lock-'));
 /** The pid of a process that has exited. */
-const deadPid = () => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+const deadPid = () =>
+  Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
 
 describe('data directory lock', () => {
   it('is exclusive while held, names its holder, and is gone after release', () => {
     const d = dir();
     const lock = acquireDataDirLock(d, 'palisade serve');
-    expect(JSON.parse(readFileSync(lockPath(d), 'utf8'))).toMatchObject({ pid: process.pid, host: hostname(), what: 'palisade serve' });
+    expect(JSON.parse(readFileSync(lockPath(d), 'utf8'))).toMatchObject({
+      pid: process.pid,
+      host: hostname(),
+      what: 'palisade serve',
+    });
     let err: unknown;
     try {
       acquireDataDirLock(d, 'palisade backup restore');
@@ -29,12 +34,20 @@ describe('data directory lock', () => {
 
   it('takes over the lock of a process that is gone, but never one from another host', () => {
     const d = dir();
-    writeFileSync(lockPath(d), JSON.stringify({ pid: deadPid(), host: hostname(), what: 'palisade serve', since: 'x' }));
+    writeFileSync(
+      lockPath(d),
+      JSON.stringify({ pid: deadPid(), host: hostname(), what: 'palisade serve', since: 'x' }),
+    );
     const lock = acquireDataDirLock(d, 'palisade serve');
     expect((JSON.parse(readFileSync(lockPath(d), 'utf8')) as { pid: number }).pid).toBe(process.pid);
     lock.release();
-    writeFileSync(lockPath(d), JSON.stringify({ pid: deadPid(), host: 'some-other-host', what: 'palisade serve', since: 'x' }));
-    expect(() => acquireDataDirLock(d, 'palisade serve')).toThrow(/in use by palisade serve \(pid \d+ on some-other-host/);
+    writeFileSync(
+      lockPath(d),
+      JSON.stringify({ pid: deadPid(), host: 'some-other-host', what: 'palisade serve', since: 'x' }),
+    );
+    expect(() => acquireDataDirLock(d, 'palisade serve')).toThrow(
+      /in use by palisade serve \(pid \d+ on some-other-host/,
+    );
   });
 
   it('release leaves alone a lock that another process took meanwhile', () => {

@@ -37,7 +37,13 @@ export interface DataDirLock {
 function readHolder(path: string): Holder | undefined {
   try {
     const h = JSON.parse(readFileSync(path, 'utf8')) as Partial<Holder>;
-    if (typeof h.pid === 'number' && Number.isInteger(h.pid) && h.pid > 0) return { pid: h.pid, host: String(h.host ?? '?'), what: String(h.what ?? 'a Palisade process'), since: String(h.since ?? '?') };
+    if (typeof h.pid === 'number' && Number.isInteger(h.pid) && h.pid > 0)
+      return {
+        pid: h.pid,
+        host: String(h.host ?? '?'),
+        what: String(h.what ?? 'a Palisade process'),
+        since: String(h.since ?? '?'),
+      };
   } catch {
     // unreadable or half-written: treated below
   }
@@ -71,7 +77,8 @@ export function acquireDataDirLock(dataDir: string, what: string): DataDirLock {
     try {
       fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create the lock file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new Error(`cannot create the lock file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
       const holder = readHolder(path);
       // A holder on another host (shared disk) cannot be checked: it is never taken over.
       if (holder && (holder.host !== me.host || alive(holder.pid))) throw new DataDirLockedError(dataDir, holder);

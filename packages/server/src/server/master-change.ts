@@ -11,7 +11,8 @@ import { acquireDataDirLock } from './data-dir-lock.js';
  * once it is destroyed, backups carrying the old keyring can no longer be opened.
  */
 export function changeMasterSecret(config: Config, env: NodeJS.ProcessEnv, newRef: string): void {
-  if (config.keys.provider !== 'local') throw new Error('only the local KMS has a master secret (the PKCS#11 token holds its own keys)');
+  if (config.keys.provider !== 'local')
+    throw new Error('only the local KMS has a master secret (the PKCS#11 token holds its own keys)');
   const ref = SecretRef.safeParse(newRef);
   if (!ref.success) throw new Error('--new must be secret://env/NAME or secret://file/PATH');
   const secret = Buffer.from(resolveSecret(ref.data, env).reveal(), 'base64url');

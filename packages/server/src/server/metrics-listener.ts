@@ -38,7 +38,12 @@ export type MetricsAccess = 'allow' | 'forbidden' | 'not_authenticated';
  * either); without one, only loopback peers, judged by the socket's own address (never a header),
  * that also name a loopback host (`Host: 127.0.0.1:9464`; a rebound DNS name is refused).
  */
-export function metricsAccess(peer: string | undefined, authorization: string | undefined, token: string | undefined, host?: string): MetricsAccess {
+export function metricsAccess(
+  peer: string | undefined,
+  authorization: string | undefined,
+  token: string | undefined,
+  host?: string,
+): MetricsAccess {
   if (token === undefined) return isLoopbackAddress(peer) && isLoopbackHostHeader(host) ? 'allow' : 'forbidden';
   const given = authorization?.startsWith('Bearer ') ? authorization.slice(7) : '';
   return constantTimeEqual(sha256Hex(given), sha256Hex(token)) ? 'allow' : 'not_authenticated';
@@ -46,16 +51,34 @@ export function metricsAccess(peer: string | undefined, authorization: string | 
 
 const HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 
-function refuse(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { ...HEADERS, ...extra, 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ code, message }));
+function refuse(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, string> = {},
+): void {
+  res
+    .writeHead(status, { ...HEADERS, ...extra, 'content-type': 'application/json; charset=utf-8' })
+    .end(JSON.stringify({ code, message }));
 }
 
 async function answer(opts: MetricsListenerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const access = metricsAccess(req.socket.remoteAddress, req.headers.authorization, opts.token, req.headers.host);
-  if (access === 'forbidden') return refuse(res, 403, 'forbidden', 'metrics are served to loopback peers, at a loopback Host, only; set metrics.token to scrape from elsewhere');
-  if (access === 'not_authenticated') return refuse(res, 401, 'not_authenticated', 'send Authorization: Bearer <metrics token>', { 'www-authenticate': 'Bearer' });
+  if (access === 'forbidden')
+    return refuse(
+      res,
+      403,
+      'forbidden',
+      'metrics are served to loopback peers, at a loopback Host, only; set metrics.token to scrape from elsewhere',
+    );
+  if (access === 'not_authenticated')
+    return refuse(res, 401, 'not_authenticated', 'send Authorization: Bearer <metrics token>', {
+      'www-authenticate': 'Bearer',
+    });
   const path = (req.url ?? '').split('?')[0];
-  if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) return refuse(res, 404, 'not_found', 'the only route is GET /metrics');
+  if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD'))
+    return refuse(res, 404, 'not_found', 'the only route is GET /metrics');
   const { contentType, body } = await opts.render();
   res.writeHead(200, { ...HEADERS, 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) });
   res.end(req.method === 'HEAD' ? undefined : body);
@@ -66,7 +89,10 @@ async function answer(opts: MetricsListenerOptions, req: IncomingMessage, res: S
  * Plain HTTP on loopback (TLS to a local scraper protects nothing); HTTPS when `tls` is given.
  */
 export async function startMetricsListener(opts: MetricsListenerOptions): Promise<MetricsListener> {
-  if (opts.token !== undefined && opts.token.length < MIN_METRICS_TOKEN_LENGTH) throw new Error(`metrics.token must hold at least ${MIN_METRICS_TOKEN_LENGTH} characters (e.g. openssl rand -base64 32)`);
+  if (opts.token !== undefined && opts.token.length < MIN_METRICS_TOKEN_LENGTH)
+    throw new Error(
+      `metrics.token must hold at least ${MIN_METRICS_TOKEN_LENGTH} characters (e.g. openssl rand -base64 32)`,
+    );
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     answer(opts, req, res).catch((e: unknown) => {
       opts.log.error({ err: e }, 'rendering metrics failed');
@@ -76,11 +102,20 @@ export async function startMetricsListener(opts: MetricsListenerOptions): Promis
   };
   const limits = { requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 };
   const server: Server = opts.tls
-    ? createHttpsServer({ ...tlsServerOptions(opts.tls.certPem, opts.tls.keyPem, opts.tls.minVersion), ...limits }, handler)
+    ? createHttpsServer(
+        { ...tlsServerOptions(opts.tls.certPem, opts.tls.keyPem, opts.tls.minVersion), ...limits },
+        handler,
+      )
     : createHttpServer(limits, handler);
   server.maxConnections = 32;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`the metrics listener cannot listen on ${opts.host}:${opts.port} (${e.code ?? e.message}): set metrics.port to a free port, or metrics.enabled: false`)));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          `the metrics listener cannot listen on ${opts.host}:${opts.port} (${e.code ?? e.message}): set metrics.port to a free port, or metrics.enabled: false`,
+        ),
+      ),
+    );
     server.listen(opts.port, opts.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
@@ -88,9 +123,10 @@ export async function startMetricsListener(opts: MetricsListenerOptions): Promis
   return {
     url: `${opts.tls ? 'https' : 'http'}://${host}:${port}/metrics`,
     port,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

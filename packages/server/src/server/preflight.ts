@@ -51,9 +51,18 @@ function checkServerTls(problems: Problem[], config: Config): void {
   const keyPem = readable(problems, 'server.tls.keyFile', keyFile);
   if (certPem === undefined || keyPem === undefined) return;
   const match = certificateKeyMatch(certPem, keyPem);
-  if (match === 'no-certificate') problems.push({ key: 'server.tls.certFile', message: `${certFile} holds no PEM certificate` });
-  if (match === 'no-key') problems.push({ key: 'server.tls.keyFile', message: `${keyFile} holds no PEM private key (or it is encrypted; give it unencrypted, mode 0600)` });
-  if (match === 'mismatch') problems.push({ key: 'server.tls.keyFile', message: `the private key in ${keyFile} does not belong to the certificate in ${certFile}; give the key the certificate was issued for` });
+  if (match === 'no-certificate')
+    problems.push({ key: 'server.tls.certFile', message: `${certFile} holds no PEM certificate` });
+  if (match === 'no-key')
+    problems.push({
+      key: 'server.tls.keyFile',
+      message: `${keyFile} holds no PEM private key (or it is encrypted; give it unencrypted, mode 0600)`,
+    });
+  if (match === 'mismatch')
+    problems.push({
+      key: 'server.tls.keyFile',
+      message: `the private key in ${keyFile} does not belong to the certificate in ${certFile}; give the key the certificate was issued for`,
+    });
 }
 
 /** The local KMS: a usable master secret, and one that opens the keyring already in the data directory. */
@@ -70,12 +79,21 @@ function checkLocalKms(problems: Problem[], config: Config, env: NodeJS.ProcessE
     value = readable(problems, key, generated)?.trim();
     if (value === undefined) return;
   } else {
-    if (existsSync(ring)) problems.push({ key, message: `${ring} exists but no master secret is set, and ${generated} is missing: set keys.masterSecret (or PALISADE_MASTER_SECRET) to the secret that seals it` });
+    if (existsSync(ring))
+      problems.push({
+        key,
+        message: `${ring} exists but no master secret is set, and ${generated} is missing: set keys.masterSecret (or PALISADE_MASTER_SECRET) to the secret that seals it`,
+      });
     return; // first start: the secret is generated
   }
   const bytes = Buffer.from(value, 'base64url');
   try {
-    if (bytes.length < 32) return void problems.push({ key, message: 'the master secret must hold at least 32 random bytes, base64url (e.g. `openssl rand 32 | basenc --base64url`)' });
+    if (bytes.length < 32)
+      return void problems.push({
+        key,
+        message:
+          'the master secret must hold at least 32 random bytes, base64url (e.g. `openssl rand 32 | basenc --base64url`)',
+      });
     if (!existsSync(ring)) return;
     let parsed: unknown;
     try {
@@ -108,7 +126,11 @@ function portFree(host: string, port: number): Promise<string | undefined> {
  * secret opens the keyring. With `connect`, the port is bound for a moment, and the store and the
  * PKCS#11 token are reached (a connection and a login; nothing is created). `config check` runs the same function.
  */
-export async function preflight(config: Config, env: NodeJS.ProcessEnv, opts: { connect?: boolean } = {}): Promise<Problem[]> {
+export async function preflight(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  opts: { connect?: boolean } = {},
+): Promise<Problem[]> {
   const problems: Problem[] = [];
   checkServerTls(problems, config);
   const s = config.store;
@@ -117,14 +139,24 @@ export async function preflight(config: Config, env: NodeJS.ProcessEnv, opts: { 
   readable(problems, 'store.tls.cert', s.tls?.cert);
   secret(problems, 'store.tls.key', s.tls?.key, env);
   secret(problems, 'auth.oidc.clientSecret', config.auth.oidc?.clientSecret, env);
-  config.auth.webauthn.attestationAllowlist.forEach((a, i) => a.rootCertificateFiles.forEach((f, j) => readable(problems, `auth.webauthn.attestationAllowlist.${i}.rootCertificateFiles.${j}`, f)));
+  config.auth.webauthn.attestationAllowlist.forEach((a, i) =>
+    a.rootCertificateFiles.forEach((f, j) =>
+      readable(problems, `auth.webauthn.attestationAllowlist.${i}.rootCertificateFiles.${j}`, f),
+    ),
+  );
   const p = config.keys.pkcs11;
   if (config.keys.provider === 'pkcs11' && p) {
     readable(problems, 'keys.pkcs11.library', p.library);
     const pin = secret(problems, 'keys.pkcs11.pin', p.pin, env);
     if (opts.connect && pin !== undefined && problems.length === 0) {
       try {
-        Pkcs11Kms.probe({ library: p.library, tokenLabel: p.tokenLabel, pin, labelPrefix: p.labelPrefix, now: () => Date.now() });
+        Pkcs11Kms.probe({
+          library: p.library,
+          tokenLabel: p.tokenLabel,
+          pin,
+          labelPrefix: p.labelPrefix,
+          now: () => Date.now(),
+        });
       } catch (e) {
         problems.push({ key: 'keys.pkcs11', message: `the PKCS#11 token: ${(e as Error).message}` });
       }
@@ -134,7 +166,11 @@ export async function preflight(config: Config, env: NodeJS.ProcessEnv, opts: { 
   }
   if (opts.connect && config.server.port !== 0) {
     const why = await portFree(config.server.host, config.server.port);
-    if (why) problems.push({ key: 'server.port', message: `cannot listen on ${config.server.host}:${config.server.port} (${why})${why === 'EADDRINUSE' ? ': is a server already running there?' : ''}` });
+    if (why)
+      problems.push({
+        key: 'server.port',
+        message: `cannot listen on ${config.server.host}:${config.server.port} (${why})${why === 'EADDRINUSE' ? ': is a server already running there?' : ''}`,
+      });
   }
   if (opts.connect && !problems.some((x) => x.key.startsWith('store.'))) {
     const why = await probeStore(storeOptions(config, env));

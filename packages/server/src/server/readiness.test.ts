@@ -16,13 +16,17 @@ const freshStore = async () => {
   await store.migrate();
   return store;
 };
-const localKms = () => new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-ready-keys-')), 'keyring.json'), randomKey(32));
+const localKms = () =>
+  new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-ready-keys-')), 'keyring.json'), randomKey(32));
 
 describe('/readyz checks: store, KMS and disk, each named when it fails', () => {
   it('is ready with a working store and keyring, and says which checks it made', async () => {
     const store = await freshStore();
     try {
-      expect(await readinessProbe(store, localKms(), undefined)()).toEqual({ ready: true, checks: { store: { ok: true }, kms: { ok: true }, disk: { ok: true } } });
+      expect(await readinessProbe(store, localKms(), undefined)()).toEqual({
+        ready: true,
+        checks: { store: { ok: true }, kms: { ok: true }, disk: { ok: true } },
+      });
     } finally {
       await store.close();
     }
@@ -32,11 +36,19 @@ describe('/readyz checks: store, KMS and disk, each named when it fails', () => 
     const store = await freshStore();
     try {
       await sql`CREATE TABLE filler (b BLOB)`.execute(store.db);
-      const pages = Number((await sql<{ page_count: number }>`PRAGMA page_count`.execute(store.db)).rows[0]!.page_count);
+      const pages = Number(
+        (await sql<{ page_count: number }>`PRAGMA page_count`.execute(store.db)).rows[0]!.page_count,
+      );
       await sql.raw(`PRAGMA max_page_count = ${pages + 2}`).execute(store.db);
-      await expect(sql`INSERT INTO filler VALUES (zeroblob(65536))`.execute(store.db)).rejects.toMatchObject({ code: 'storage_full' });
+      await expect(sql`INSERT INTO filler VALUES (zeroblob(65536))`.execute(store.db)).rejects.toMatchObject({
+        code: 'storage_full',
+      });
       const r = await readinessProbe(store, localKms(), undefined)();
-      expect(r).toMatchObject({ ready: false, code: 'storage_full', checks: { store: { ok: false, reason: expect.stringMatching(/full/) }, kms: { ok: true } } });
+      expect(r).toMatchObject({
+        ready: false,
+        code: 'storage_full',
+        checks: { store: { ok: false, reason: expect.stringMatching(/full/) }, kms: { ok: true } },
+      });
       await sql.raw(`PRAGMA max_page_count = ${pages + 10_000}`).execute(store.db);
       expect((await readinessProbe(store, localKms(), undefined)()).ready).toBe(true);
     } finally {
@@ -47,7 +59,11 @@ describe('/readyz checks: store, KMS and disk, each named when it fails', () => 
   it('a closed store is not ready (unavailable), named as the store', async () => {
     const store = await freshStore();
     await store.close();
-    expect(await readinessProbe(store, localKms(), undefined)()).toMatchObject({ ready: false, code: 'unavailable', checks: { store: { ok: false }, kms: { ok: true } } });
+    expect(await readinessProbe(store, localKms(), undefined)()).toMatchObject({
+      ready: false,
+      code: 'unavailable',
+      checks: { store: { ok: false }, kms: { ok: true } },
+    });
   });
 
   it('free disk below the reserve is not ready (storage_full), named as the disk', async () => {
@@ -55,7 +71,11 @@ describe('/readyz checks: store, KMS and disk, each named when it fails', () => 
     try {
       const reserve = new StorageReserve(() => Promise.resolve(10 * MiB), 100 * MiB, new FakeClock());
       await reserve.refresh();
-      expect(await readinessProbe(store, localKms(), reserve)()).toMatchObject({ ready: false, code: 'storage_full', checks: { store: { ok: true }, disk: { ok: false } } });
+      expect(await readinessProbe(store, localKms(), reserve)()).toMatchObject({
+        ready: false,
+        code: 'storage_full',
+        checks: { store: { ok: true }, disk: { ok: false } },
+      });
     } finally {
       await store.close();
     }
@@ -68,7 +88,11 @@ describe('/readyz checks: store, KMS and disk, each named when it fails', () => 
     try {
       expect((await readinessProbe(store, kms, undefined)()).checks.kms).toEqual({ ok: true });
       kms.close(); // the token session ends (as when a token is removed or the module fails)
-      expect(await readinessProbe(store, kms, undefined)()).toMatchObject({ ready: false, code: 'unavailable', checks: { kms: { ok: false, reason: expect.stringMatching(/PKCS#11 session/) }, store: { ok: true } } });
+      expect(await readinessProbe(store, kms, undefined)()).toMatchObject({
+        ready: false,
+        code: 'unavailable',
+        checks: { kms: { ok: false, reason: expect.stringMatching(/PKCS#11 session/) }, store: { ok: true } },
+      });
     } finally {
       await store.close();
     }

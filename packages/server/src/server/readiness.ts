@@ -11,13 +11,20 @@ export const READY_TIMEOUT_MS = 2000;
  * /readyz answer 503 quickly instead of hanging: the store answers a query and can write (no disk-full
  * failure latched), the KMS can wrap and unwrap, and the free-disk reserve is not reached.
  */
-export function readinessProbe(store: Store, kms: Kms, storage: StorageReserve | undefined, timeoutMs = READY_TIMEOUT_MS): () => Promise<Readiness> {
+export function readinessProbe(
+  store: Store,
+  kms: Kms,
+  storage: StorageReserve | undefined,
+  timeoutMs = READY_TIMEOUT_MS,
+): () => Promise<Readiness> {
   return async () => {
     const [s, k] = await Promise.all([store.health(timeoutMs), kmsCheck(kms, timeoutMs)]);
     const checks: Record<string, ReadinessCheck> = {
       store: s.ok ? { ok: true } : { ok: false, reason: s.reason },
       kms: k,
-      disk: storage?.low() ? { ok: false, reason: 'free disk is below limits.storageReserveMiB; new messages are refused' } : { ok: true },
+      disk: storage?.low()
+        ? { ok: false, reason: 'free disk is below limits.storageReserveMiB; new messages are refused' }
+        : { ok: true },
     };
     const ready = Object.values(checks).every((c) => c.ok);
     if (ready) return { ready, checks };

@@ -47,7 +47,11 @@ export interface StartOptions {
  * (preflight), then takes the data directory's lock; a start that fails leaves no data directory,
  * lock or generated master secret it created behind.
  */
-export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  opts: StartOptions = {},
+): Promise<RunningServer> {
   // With `connect`: the port is free and PostgreSQL answers (a PKCS#11 login comes with the KMS, before the store).
   const problems = await preflight(config, env, { connect: true });
   if (problems.length > 0) throw new PreflightError(problems);
@@ -76,32 +80,61 @@ export async function startServer(config: Config, env: NodeJS.ProcessEnv, opts: 
   }
 }
 
-async function listen(core: Core, config: Config, env: NodeJS.ProcessEnv, releaseLock: () => void, opts: StartOptions): Promise<RunningServer> {
+async function listen(
+  core: Core,
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  releaseLock: () => void,
+  opts: StartOptions,
+): Promise<RunningServer> {
   const tls = await loadTlsMaterial(config);
   await core.rotation.sealLegacy();
   // In the background: finish a rotation or re-encryption a crash interrupted, then keep to the schedule.
-  void core.rotation.resume().catch((e: unknown) => core.log.error({ err: e }, 'resuming a key job failed; it is retried at the next start'));
+  void core.rotation
+    .resume()
+    .catch((e: unknown) => core.log.error({ err: e }, 'resuming a key job failed; it is retried at the next start'));
   core.rotation.start();
   // S20: expired challenge, SSO and pending-enrolment rows are purged every five minutes.
-  const sweeper = new ExpiredRowSweeper(core.store.db, () => core.auth.clock.now(), (e) => core.log.warn({ err: e }, 'purging expired rows failed; retried at the next run'));
+  const sweeper = new ExpiredRowSweeper(
+    core.store.db,
+    () => core.auth.clock.now(),
+    (e) => core.log.warn({ err: e }, 'purging expired rows failed; retried at the next run'),
+  );
   sweeper.start();
   // Wall-clock steps (NTP, an operator, a VM resumed) are worth a line: limits ignore them (monotonic),
   // idle timeouts discount forward ones, but stored instants (audit, messages) carry the step.
-  const unwatchClock = opts.clock ? undefined : systemClock.onStep((d) => core.log.warn({ stepSeconds: Math.round(d / 1000) }, `the wall clock was set ${d > 0 ? 'forward' : 'back'}; rate limits are not affected, keep the clock synchronised (NTP)`));
+  const unwatchClock = opts.clock
+    ? undefined
+    : systemClock.onStep((d) =>
+        core.log.warn(
+          { stepSeconds: Math.round(d / 1000) },
+          `the wall clock was set ${d > 0 ? 'forward' : 'back'}; rate limits are not affected, keep the clock synchronised (NTP)`,
+        ),
+      );
   const recovered = await core.messaging.outbox.recover();
   if (recovered > 0) core.log.info({ recovered }, 'outbox events replayed after restart');
   let draining = false;
   const h = config.http;
   const limits: HttpLimits = {
-    requestTimeoutMs: h.requestTimeoutSeconds * 1000, headersTimeoutMs: h.headersTimeoutSeconds * 1000, idleTimeoutMs: h.idleTimeoutSeconds * 1000,
-    keepAliveTimeoutMs: h.keepAliveTimeoutSeconds * 1000, maxConnections: h.maxConnections, maxConnectionsPerAddress: h.maxConnectionsPerAddress,
+    requestTimeoutMs: h.requestTimeoutSeconds * 1000,
+    headersTimeoutMs: h.headersTimeoutSeconds * 1000,
+    idleTimeoutMs: h.idleTimeoutSeconds * 1000,
+    keepAliveTimeoutMs: h.keepAliveTimeoutSeconds * 1000,
+    maxConnections: h.maxConnections,
+    maxConnectionsPerAddress: h.maxConnectionsPerAddress,
   };
   const cap = new AddressConnectionCap(limits.maxConnectionsPerAddress);
   const proxies = new TrustedProxies(config.server.trustProxy);
   const gateway = new Gateway({
-    auth: core.auth, messaging: core.messaging, log: core.log, metrics: core.metrics,
-    clientAddress: (req) => proxies.clientAddress(req.socket.remoteAddress ?? 'unknown', req.headers['x-forwarded-for']),
-    allowedOrigins: config.server.allowedOrigins, connectionSlots: cap, recheckEveryMs: config.server.sessionRecheckSeconds * 1000,
+    auth: core.auth,
+    messaging: core.messaging,
+    log: core.log,
+    metrics: core.metrics,
+    clientAddress: (req) =>
+      proxies.clientAddress(req.socket.remoteAddress ?? 'unknown', req.headers['x-forwarded-for']),
+    allowedOrigins: config.server.allowedOrigins,
+    connectionSlots: cap,
+    recheckEveryMs: config.server.sessionRecheckSeconds * 1000,
   });
   const app = buildHttpApp(
     {
@@ -117,7 +150,9 @@ async function listen(core: Core, config: Config, env: NodeJS.ProcessEnv, releas
     { limits, cap, trustProxy: proxies },
   );
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
-  core.metrics.trackConnections(() => new Promise((resolve) => app.server.getConnections((e, n) => resolve(e ? 0 : n))));
+  core.metrics.trackConnections(
+    () => new Promise((resolve) => app.server.getConnections((e, n) => resolve(e ? 0 : n))),
+  );
   const metrics = config.metrics.enabled ? await startMetrics(config, env, core, tls) : undefined;
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
@@ -129,15 +164,24 @@ async function listen(core: Core, config: Config, env: NodeJS.ProcessEnv, releas
   const startedAt = Date.now();
   let admin: HttpServer | undefined;
   try {
-    admin = await startAdminSocket(core, () => ({ connections: gateway.hub.size, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), port, store: core.store.dialect }));
+    admin = await startAdminSocket(core, () => ({
+      connections: gateway.hub.size,
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      port,
+      store: core.store.dialect,
+    }));
   } catch (e) {
     core.log.warn({ err: e, path: core.adminSocketPath }, 'admin socket not started; use the offline admin commands');
   }
   rmSync(bootstrapTokenPath(config.dataDir), { force: true }); // a killed server's: its token is replaced below
   const issued = await issueBootstrapToken(core.auth);
-  const tokenFile = issued && opts.bootstrapToFile ? writeBootstrapFile(core, issued.token, issued.expiresAt) : undefined;
+  const tokenFile =
+    issued && opts.bootstrapToFile ? writeBootstrapFile(core, issued.token, issued.expiresAt) : undefined;
   const bootstrap = issued && (tokenFile ? { ...issued, file: tokenFile.path } : issued);
-  core.log.info({ port, tls: tls.source, store: core.store.dialect, tlsMinVersion: config.server.tls.minVersion }, 'listening');
+  core.log.info(
+    { port, tls: tls.source, store: core.store.dialect, tlsMinVersion: config.server.tls.minVersion },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -158,7 +202,9 @@ async function listen(core: Core, config: Config, env: NodeJS.ProcessEnv, releas
       releaseLock();
       core.log.info({}, 'stopped');
     })());
-  const metricsInfo = metrics ? { url: metrics.url, port: metrics.port, tokenRequired: config.metrics.token !== undefined } : undefined;
+  const metricsInfo = metrics
+    ? { url: metrics.url, port: metrics.port, tokenRequired: config.metrics.token !== undefined }
+    : undefined;
   return { core, port, tls, bootstrap, gateway, metrics: metricsInfo, close };
 }
 
@@ -172,7 +218,9 @@ function startMetrics(config: Config, env: NodeJS.ProcessEnv, core: Core, tls: T
     host: m.host,
     port: m.port,
     ...(m.token ? { token: resolveSecret(m.token, env).reveal() } : {}),
-    ...(isLoopbackHost(m.host) ? {} : { tls: { certPem: tls.certPem, keyPem: tls.keyPem, minVersion: config.server.tls.minVersion } }),
+    ...(isLoopbackHost(m.host)
+      ? {}
+      : { tls: { certPem: tls.certPem, keyPem: tls.keyPem, minVersion: config.server.tls.minVersion } }),
     render: () => core.metrics.render(),
     log: core.log,
   });

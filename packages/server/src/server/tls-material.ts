@@ -19,14 +19,24 @@ export async function loadTlsMaterial(config: Config): Promise<TlsMaterial> {
   const { certFile, keyFile } = config.server.tls;
   if (certFile && keyFile) {
     const certPem = readFileSync(certFile, 'utf8');
-    return { certPem, keyPem: readFileSync(keyFile, 'utf8'), fingerprint: certificateFingerprint(certPem), source: 'operator' };
+    return {
+      certPem,
+      keyPem: readFileSync(keyFile, 'utf8'),
+      fingerprint: certificateFingerprint(certPem),
+      source: 'operator',
+    };
   }
   const dir = join(config.dataDir, 'tls');
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
   if (existsSync(certPath) && existsSync(keyPath)) {
     const certPem = readFileSync(certPath, 'utf8');
-    return { certPem, keyPem: readFileSync(keyPath, 'utf8'), fingerprint: certificateFingerprint(certPem), source: 'self-signed' };
+    return {
+      certPem,
+      keyPem: readFileSync(keyPath, 'utf8'),
+      fingerprint: certificateFingerprint(certPem),
+      source: 'self-signed',
+    };
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pair = await generateSelfSignedCertificate();

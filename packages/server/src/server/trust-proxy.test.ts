@@ -7,10 +7,19 @@ import { startLiveServer, type LiveServer } from '../test-support/live-server.js
 /** POST /v1/login/passkey/options (public, limited per address) with an X-Forwarded-For; returns the status. */
 function options(server: LiveServer, forwardedFor: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const r = request(`${server.baseUrl}/v1/login/passkey/options`, { method: 'POST', ca: server.ca, servername: 'localhost', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const r = request(
+      `${server.baseUrl}/v1/login/passkey/options`,
+      {
+        method: 'POST',
+        ca: server.ca,
+        servername: 'localhost',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     r.on('error', reject);
     r.end('{}');
   });
@@ -19,7 +28,11 @@ function options(server: LiveServer, forwardedFor: string): Promise<number> {
 /** Opens a WebSocket with an X-Forwarded-For; resolves with the handshake status (101 when it opened). */
 function upgrade(server: LiveServer, forwardedFor: string): Promise<number> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`wss://127.0.0.1:${server.port}/v1/ws`, { ca: server.ca, servername: 'localhost', headers: { 'x-forwarded-for': forwardedFor } });
+    const ws = new WebSocket(`wss://127.0.0.1:${server.port}/v1/ws`, {
+      ca: server.ca,
+      servername: 'localhost',
+      headers: { 'x-forwarded-for': forwardedFor },
+    });
     ws.on('open', () => (ws.close(), resolve(101)));
     ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
     ws.on('error', () => undefined);
@@ -29,7 +42,10 @@ function upgrade(server: LiveServer, forwardedFor: string): Promise<number> {
 /** Trusts `trustProxy`, and allows one passkey-options request and one WebSocket per address. */
 const tight = (trustProxy: string[]) => (c: Config) => {
   c.server.trustProxy = trustProxy;
-  c.limits.overrides = { 'login.passkey_options': { burst: 1, perSecond: 0.001 }, 'connect.address': { burst: 1, perSecond: 0.001 } };
+  c.limits.overrides = {
+    'login.passkey_options': { burst: 1, perSecond: 0.001 },
+    'connect.address': { burst: 1, perSecond: 0.001 },
+  };
 };
 
 describe('server.trustProxy: whose address the per-address limits see', () => {

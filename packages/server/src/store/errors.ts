@@ -11,7 +11,18 @@ export function isUniqueViolation(e: unknown): boolean {
 export type StoreFault = 'unavailable' | 'storage_full';
 
 /** Socket-level errors (Node errno codes) on the link to the database. */
-const NET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN']);
+const NET_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
 /**
  * PostgreSQL SQLSTATEs that mean the server or the link failed, not the statement: class 08
  * (connection exception) is matched by prefix; 57P01-57P03 shutdown / cannot connect now; 57014
@@ -38,7 +49,8 @@ export function storeFault(e: unknown): StoreFault | undefined {
   const err = e as { code?: unknown; message?: unknown };
   const code = typeof err.code === 'string' ? err.code : '';
   if (code === 'SQLITE_FULL' || code === '53100') return 'storage_full';
-  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code.startsWith('SQLITE_IOERR')) return 'unavailable';
+  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code.startsWith('SQLITE_IOERR'))
+    return 'unavailable';
   if (NET_CODES.has(code) || PG_UNAVAILABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return 'unavailable';
   const message = typeof err.message === 'string' ? err.message : '';
   return PG_LINK_MESSAGES.some((r) => r.test(message)) ? 'unavailable' : undefined;
@@ -57,8 +69,15 @@ export function toStoreError(e: unknown): unknown {
   if (fault === undefined) return e;
   const mapped =
     fault === 'storage_full'
-      ? new AppError('storage_full', 'the store is out of space and accepts no new writes; nothing already acknowledged is lost', { cause: e, retryAfterMs: STORE_RETRY_AFTER_MS * 5 })
-      : new AppError('unavailable', 'the store is not reachable; retry shortly', { cause: e, retryAfterMs: STORE_RETRY_AFTER_MS });
+      ? new AppError(
+          'storage_full',
+          'the store is out of space and accepts no new writes; nothing already acknowledged is lost',
+          { cause: e, retryAfterMs: STORE_RETRY_AFTER_MS * 5 },
+        )
+      : new AppError('unavailable', 'the store is not reachable; retry shortly', {
+          cause: e,
+          retryAfterMs: STORE_RETRY_AFTER_MS,
+        });
   faults.add(mapped);
   return mapped;
 }

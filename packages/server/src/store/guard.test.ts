@@ -11,7 +11,11 @@ import { storeFault } from './errors.js';
 import { dropPostgresSchema } from './postgres/driver.js';
 import { openStore } from './store.js';
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; message?: string }) => e.code ?? String(e.message));
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: { code?: string; message?: string }) => e.code ?? String(e.message),
+  );
 
 describe('store faults: one stable classification', () => {
   it.each([
@@ -45,28 +49,42 @@ describe('SQLite out of space (PRAGMA max_page_count: the real SQLITE_FULL code 
       const pages = Number((await sql<{ page_count: number }>`PRAGMA page_count`.execute(db)).rows[0]!.page_count);
       await sql.raw(`PRAGMA max_page_count = ${pages + 8}`).execute(db);
       const queue = new SendQueue(db);
-      const insert = (i: number) => queue.enqueue((tx) => sql`INSERT INTO filler (id, b) VALUES (${i}, zeroblob(8192))`.execute(tx).then(() => i));
+      const insert = (i: number) =>
+        queue.enqueue((tx) => sql`INSERT INTO filler (id, b) VALUES (${i}, zeroblob(8192))`.execute(tx).then(() => i));
       const committed: number[] = [];
       let i = 0;
       let failure = 'none';
       while (failure === 'none' && i < 100) {
         const n = i++;
-        failure = await insert(n).then((v) => (committed.push(v), 'none'), (e: { code?: string; message?: string }) => e.code ?? String(e.message));
+        failure = await insert(n).then(
+          (v) => (committed.push(v), 'none'),
+          (e: { code?: string; message?: string }) => e.code ?? String(e.message),
+        );
       }
       expect(failure).toBe('storage_full');
       expect(committed.length).toBeGreaterThan(0);
       // A whole batch of writes fails fast with the same code (group commit does not retry each alone).
-      expect(await Promise.all([insert(1000), insert(1001), insert(1002)].map(codeOf))).toEqual(['storage_full', 'storage_full', 'storage_full']);
+      expect(await Promise.all([insert(1000), insert(1001), insert(1002)].map(codeOf))).toEqual([
+        'storage_full',
+        'storage_full',
+        'storage_full',
+      ]);
       expect(await store.health(2000)).toMatchObject({ ok: false, code: 'storage_full' });
       // Reads go on working; the connection is not left inside a transaction.
-      expect(Number((await sql<{ n: number }>`SELECT count(*) AS n FROM filler`.execute(db)).rows[0]!.n)).toBe(committed.length);
+      expect(Number((await sql<{ n: number }>`SELECT count(*) AS n FROM filler`.execute(db)).rows[0]!.n)).toBe(
+        committed.length,
+      );
       // Space returns: the check (read-only) clears the latch, writes succeed again.
       await sql.raw(`PRAGMA max_page_count = ${pages + 4096}`).execute(db);
       expect(await store.health(2000)).toEqual({ ok: true });
       expect(await insert(2000)).toBe(2000);
-      const ids = (await sql<{ id: number }>`SELECT id FROM filler ORDER BY id`.execute(db)).rows.map((r) => Number(r.id));
+      const ids = (await sql<{ id: number }>`SELECT id FROM filler ORDER BY id`.execute(db)).rows.map((r) =>
+        Number(r.id),
+      );
       expect(ids).toEqual([...committed, 2000]);
-      expect((await sql<{ integrity_check: string }>`PRAGMA integrity_check`.execute(db)).rows[0]!.integrity_check).toBe('ok');
+      expect(
+        (await sql<{ integrity_check: string }>`PRAGMA integrity_check`.execute(db)).rows[0]!.integrity_check,
+      ).toBe('ok');
     } finally {
       await store.close();
     }
@@ -81,7 +99,12 @@ describe('SQLite out of space (PRAGMA max_page_count: the real SQLITE_FULL code 
     const c = new pg.Client({ connectionString: PG_URL });
     await c.connect();
     try {
-      return (await c.query<{ n: string }>('SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = $1', [app])).rows[0]!.n;
+      return (
+        await c.query<{ n: string }>(
+          'SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = $1',
+          [app],
+        )
+      ).rows[0]!.n;
     } finally {
       await c.end();
     }

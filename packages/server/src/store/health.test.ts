@@ -23,7 +23,15 @@ describe('store health latch', () => {
     const h = new StoreHealth(undefined);
     h.onFault('unavailable', new Error('Connection terminated unexpectedly'));
     expect(await h.check(ok, 100)).toEqual({ ok: true });
-    expect(await h.check(() => Promise.reject(new Error('down')), 100)).toEqual({ ok: false, code: 'unavailable', reason: 'the store is not reachable' });
-    expect(await h.check(() => new Promise(() => undefined), 50)).toEqual({ ok: false, code: 'unavailable', reason: 'the store did not answer within 50 ms' });
+    expect(await h.check(() => Promise.reject(new Error('down')), 100)).toEqual({
+      ok: false,
+      code: 'unavailable',
+      reason: 'the store is not reachable',
+    });
+    expect(await h.check(() => new Promise(() => undefined), 50)).toEqual({
+      ok: false,
+      code: 'unavailable',
+      reason: 'the store did not answer within 50 ms',
+    });
   });
 });

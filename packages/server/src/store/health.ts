@@ -47,8 +47,19 @@ export class StoreHealth {
       return;
     }
     const c = (cause ?? {}) as { code?: unknown; message?: unknown };
-    const what = fault === 'storage_full' ? 'the store is out of space; writes are refused with storage_full until space is freed' : 'the store is unavailable; requests get unavailable (503) until it answers again';
-    this.log?.warn({ fault, driverCode: typeof c.code === 'string' ? c.code : undefined, driverMessage: typeof c.message === 'string' ? c.message.slice(0, 200) : undefined, suppressedSinceLast: last?.suppressed ?? 0 }, what);
+    const what =
+      fault === 'storage_full'
+        ? 'the store is out of space; writes are refused with storage_full until space is freed'
+        : 'the store is unavailable; requests get unavailable (503) until it answers again';
+    this.log?.warn(
+      {
+        fault,
+        driverCode: typeof c.code === 'string' ? c.code : undefined,
+        driverMessage: typeof c.message === 'string' ? c.message.slice(0, 200) : undefined,
+        suppressedSinceLast: last?.suppressed ?? 0,
+      },
+      what,
+    );
     this.logged.set(fault, { at: now, suppressed: 0 });
   }
 
@@ -61,7 +72,12 @@ export class StoreHealth {
   async check(ping: () => Promise<unknown>, timeoutMs: number): Promise<StoreHealthReport> {
     if (this.fullAt !== undefined) {
       const roomAgain = this.room ? await this.room().catch(() => false) : this.now() - this.fullAt >= FULL_COOLDOWN_MS;
-      if (!roomAgain) return { ok: false, code: 'storage_full', reason: 'the store cannot write: its disk (or size limit) is full; free space' };
+      if (!roomAgain)
+        return {
+          ok: false,
+          code: 'storage_full',
+          reason: 'the store cannot write: its disk (or size limit) is full; free space',
+        };
       this.fullAt = undefined;
     }
     try {
@@ -69,7 +85,11 @@ export class StoreHealth {
       return { ok: true };
     } catch (e) {
       const timedOut = e instanceof PingTimeout;
-      return { ok: false, code: 'unavailable', reason: timedOut ? `the store did not answer within ${timeoutMs} ms` : 'the store is not reachable' };
+      return {
+        ok: false,
+        code: 'unavailable',
+        reason: timedOut ? `the store did not answer within ${timeoutMs} ms` : 'the store is not reachable',
+      };
     }
   }
 }

@@ -21,7 +21,11 @@ export async function probeStore(opts: StoreOptions): Promise<string | undefined
       return `cannot write ${at} (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
     }
   }
-  const c = postgresClient({ url, ...(opts.password ? { password: opts.password } : {}), ...(opts.tls ? { tls: opts.tls } : {}) });
+  const c = postgresClient({
+    url,
+    ...(opts.password ? { password: opts.password } : {}),
+    ...(opts.tls ? { tls: opts.tls } : {}),
+  });
   try {
     await c.connect();
     await c.query('SELECT 1');

@@ -1,7 +1,19 @@
 import type { ColumnType, Generated, Kysely, Transaction } from 'kysely';
 import type {
-  ApprovalsTable, AuthenticatorsTable, DataKeysTable, DevicesTable, EnrolmentTokensTable, ExternalIdentitiesTable, LoginChallengesTable,
-  PasskeysTable, RecoveryCodesTable, RoleGrantsTable, ServiceTokensTable, SessionsTable, SsoLoginsTable, WebauthnChallengesTable,
+  ApprovalsTable,
+  AuthenticatorsTable,
+  DataKeysTable,
+  DevicesTable,
+  EnrolmentTokensTable,
+  ExternalIdentitiesTable,
+  LoginChallengesTable,
+  PasskeysTable,
+  RecoveryCodesTable,
+  RoleGrantsTable,
+  ServiceTokensTable,
+  SessionsTable,
+  SsoLoginsTable,
+  WebauthnChallengesTable,
 } from './schema-identity.js';
 
 /** Milliseconds since the epoch, stored as a 64-bit integer. */

@@ -7,7 +7,12 @@ const d = pgUp ? describe : describe.skip;
 
 d('PostgreSQL schemas sharing one database', () => {
   const tag = `${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  const schemas = [`palisade_share_a_${tag}`, `palisade_share_b_${tag}`, `palisade_par_a_${tag}`, `palisade_par_b_${tag}`];
+  const schemas = [
+    `palisade_share_a_${tag}`,
+    `palisade_share_b_${tag}`,
+    `palisade_par_a_${tag}`,
+    `palisade_par_b_${tag}`,
+  ];
   afterAll(async () => {
     for (const s of schemas) await dropPostgresSchema(PG_URL, s);
   });
@@ -32,7 +37,9 @@ d('PostgreSQL schemas sharing one database', () => {
   });
 
   it('migrates two fresh schemas of one database in parallel, each to the same complete set', async () => {
-    const stores = await Promise.all([schemas[2], schemas[3]].map((schema) => openStore({ url: PG_URL, dataDir: '.', schema, poolSize: 2 })));
+    const stores = await Promise.all(
+      [schemas[2], schemas[3]].map((schema) => openStore({ url: PG_URL, dataDir: '.', schema, poolSize: 2 })),
+    );
     try {
       const [a, b] = await Promise.all(stores.map((s) => s.migrate()));
       expect(a!.length).toBeGreaterThan(0);

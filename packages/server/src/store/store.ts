@@ -9,7 +9,13 @@ import { ensurePostgresSchema, openPostgresPool, postgresQuirks, type PostgresOp
 import type { PostgresTls } from './postgres/tls.js';
 import type { Database } from './schema.js';
 import { openSqlite, sqliteQuirks } from './sqlite/driver.js';
-import { installPostgres, postgresHoldsData, preparePostgresRestore, snapshotPostgres, type PgTarget } from './postgres/snapshot.js';
+import {
+  installPostgres,
+  postgresHoldsData,
+  preparePostgresRestore,
+  snapshotPostgres,
+  type PgTarget,
+} from './postgres/snapshot.js';
 import { checkSqliteSnapshot, installSqlite, snapshotSqlite } from './sqlite/snapshot.js';
 
 /** Where the store lives. */
@@ -53,7 +59,12 @@ export function storeDialect(opts: StoreOptions): 'sqlite' | 'postgres' {
   return storeUrl(opts).startsWith('sqlite:') ? 'sqlite' : 'postgres';
 }
 
-const pgTarget = (opts: StoreOptions, url: string): PgTarget => ({ url, schema: opts.schema ?? 'public', password: opts.password, tls: opts.tls });
+const pgTarget = (opts: StoreOptions, url: string): PgTarget => ({
+  url,
+  schema: opts.schema ?? 'public',
+  password: opts.password,
+  tls: opts.tls,
+});
 const sqlitePath = (url: string) => resolve(url.slice('sqlite:'.length));
 
 /**
@@ -98,7 +109,10 @@ export async function prepareRestore(opts: StoreOptions, snapshot: string): Prom
   }
   const t = pgTarget(opts, url);
   const script = await preparePostgresRestore(t, snapshot);
-  return { install: (stamp) => installPostgres(t, script, `${t.schema.slice(0, 40)}_bak_${stamp.toLowerCase().replace(/[^a-z0-9]/g, '')}`) };
+  return {
+    install: (stamp) =>
+      installPostgres(t, script, `${t.schema.slice(0, 40)}_bak_${stamp.toLowerCase().replace(/[^a-z0-9]/g, '')}`),
+  };
 }
 
 /** Opens the store named by `opts.url`, defaulting to a SQLite file in the data directory. */
@@ -116,7 +130,15 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     quirks = sqliteQuirks;
     withMigrationDb = (fn) => fn(db);
   } else {
-    const pgOpts: PostgresOptions = { url, password: opts.password, schema: opts.schema ?? 'public', poolSize: opts.poolSize ?? 10, tls: opts.tls, queryTimeoutMs: opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, log: opts.log };
+    const pgOpts: PostgresOptions = {
+      url,
+      password: opts.password,
+      schema: opts.schema ?? 'public',
+      poolSize: opts.poolSize ?? 10,
+      tls: opts.tls,
+      queryTimeoutMs: opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+      log: opts.log,
+    };
     await ensurePostgresSchema(pgOpts);
     ({ db, health } = openPostgresPool(pgOpts));
     quirks = postgresQuirks;
@@ -137,9 +159,14 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     dialect: quirks.name,
     migrate: () =>
       withMigrationDb(async (mdb) => {
-        const migrator = new Migrator({ db: mdb, migrationTableSchema, provider: { getMigrations: () => Promise.resolve(migrations(quirks)) } });
+        const migrator = new Migrator({
+          db: mdb,
+          migrationTableSchema,
+          provider: { getMigrations: () => Promise.resolve(migrations(quirks)) },
+        });
         const result: MigrationResultSet = await migrator.migrateToLatest();
-        if (result.error) throw result.error instanceof Error ? result.error : new Error('a migration failed', { cause: result.error });
+        if (result.error)
+          throw result.error instanceof Error ? result.error : new Error('a migration failed', { cause: result.error });
         return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
       }),
     health: (timeoutMs) => health.check(() => sql`SELECT 1`.execute(db), timeoutMs),

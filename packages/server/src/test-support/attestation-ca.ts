@@ -13,7 +13,10 @@ export interface AttestationCa {
 }
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-const serial = () => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+const serial = () =>
+  Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString('hex')
+    .replace(/^[89a-f]/, '1');
 
 /**
  * Makes a root CA and a FIDO packed-attestation leaf for `aaguid` (OU "Authenticator Attestation",
@@ -27,14 +30,31 @@ export async function makeAttestationCa(aaguid: string, name = 'Palisade test au
   const notBefore = new Date(Date.UTC(2020, 0, 1));
   const notAfter = new Date(Date.now() + 10 * 365 * 86_400_000);
   const root = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(), name: `CN=${name} root, O=Palisade tests, C=AA`, notBefore, notAfter, keys: rootKeys, signingAlgorithm: ALG,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    serialNumber: serial(),
+    name: `CN=${name} root, O=Palisade tests, C=AA`,
+    notBefore,
+    notAfter,
+    keys: rootKeys,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+    ],
   });
   const aaguidDer = Buffer.concat([Buffer.from([0x04, 0x10]), Buffer.from(aaguid.replace(/-/g, ''), 'hex')]);
   const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(), subject: `CN=${name} leaf, OU=Authenticator Attestation, O=Palisade tests, C=AA`, issuer: root.subject, notBefore, notAfter,
-    publicKey: leafKeys.publicKey, signingKey: rootKeys.privateKey, signingAlgorithm: ALG,
-    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.Extension('1.3.6.1.4.1.45724.1.1.4', false, aaguidDer)],
+    serialNumber: serial(),
+    subject: `CN=${name} leaf, OU=Authenticator Attestation, O=Palisade tests, C=AA`,
+    issuer: root.subject,
+    notBefore,
+    notAfter,
+    publicKey: leafKeys.publicKey,
+    signingKey: rootKeys.privateKey,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.Extension('1.3.6.1.4.1.45724.1.1.4', false, aaguidDer),
+    ],
   });
   return {
     rootPem: root.toString('pem'),
@@ -42,4 +62,3 @@ export async function makeAttestationCa(aaguid: string, name = 'Palisade test au
     leafKey: KeyObject.from(leafKeys.privateKey),
   };
 }
-

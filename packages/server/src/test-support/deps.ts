@@ -20,15 +20,36 @@ export async function testDeps(store: Store, clock = new FakeClock()) {
   const sealer = new EnvelopeSealer(store.db, kmsFor(store), clock);
   await sealer.prepareServerScopes(); // as the server does at start
   const auth: AuthDeps = {
-    db: store.db, clock, bus, limiter, log: silentLogger,
+    db: store.db,
+    clock,
+    bus,
+    limiter,
+    log: silentLogger,
     policy: {
-      sessionTtlMs: 24 * 3_600_000, idleTimeoutMs: 3_600_000, enrolmentTokenTtlMs: 3_600_000, argon2: { memoryKiB: 47104, iterations: 1 },
-      mfaGraceMs: 72 * 3_600_000, maxFactorFailures: 100, stepUpWindowMs: 10 * 60_000, loginChallengeTtlMs: 5 * 60_000,
+      sessionTtlMs: 24 * 3_600_000,
+      idleTimeoutMs: 3_600_000,
+      enrolmentTokenTtlMs: 3_600_000,
+      argon2: { memoryKiB: 47104, iterations: 1 },
+      mfaGraceMs: 72 * 3_600_000,
+      maxFactorFailures: 100,
+      stepUpWindowMs: 10 * 60_000,
+      loginChallengeTtlMs: 5 * 60_000,
     },
     sealer,
     rp: { id: 'localhost', name: 'Palisade test', origins: ['https://localhost:8443'] },
   };
-  const messaging: MessagingDeps = { db: store.db, clock, bus, limiter, outbox, log: silentLogger, sends: new SendQueue(store.db), cursors: new CursorWriter(store.db, silentLogger), sealer: auth.sealer, sealPayloads: true };
+  const messaging: MessagingDeps = {
+    db: store.db,
+    clock,
+    bus,
+    limiter,
+    outbox,
+    log: silentLogger,
+    sends: new SendQueue(store.db),
+    cursors: new CursorWriter(store.db, silentLogger),
+    sealer: auth.sealer,
+    sealPayloads: true,
+  };
   return { auth, messaging, clock, events, bus, kms: kmsFor(store) };
 }
 
@@ -37,6 +58,10 @@ const kmsByStore = new WeakMap<Store, LocalKms>();
 /** One KMS per store, as in production: every data key in a store is wrapped by the same KMS. */
 function kmsFor(store: Store): LocalKms {
   let kms = kmsByStore.get(store);
-  if (!kms) kmsByStore.set(store, (kms = new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-keys-')), 'keyring.json'), randomKey(32))));
+  if (!kms)
+    kmsByStore.set(
+      store,
+      (kms = new LocalKms(join(mkdtempSync(join(tmpdir(), 'palisade-keys-')), 'keyring.json'), randomKey(32))),
+    );
   return kms;
 }

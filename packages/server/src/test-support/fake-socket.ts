@@ -53,7 +53,9 @@ export class FakeSocket extends EventEmitter {
 
   /** Bytes written and not yet taken by the peer. */
   get unread(): number {
-    return this.held.length === 0 ? 0 : this.messages.slice(-this.held.length).reduce((n, m) => n + Buffer.byteLength(m), 0);
+    return this.held.length === 0
+      ? 0
+      : this.messages.slice(-this.held.length).reduce((n, m) => n + Buffer.byteLength(m), 0);
   }
 
   /** The frames the server sent, with arrays (pages) unpacked. */

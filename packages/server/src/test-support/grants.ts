@@ -9,9 +9,29 @@ import type { Db } from '../store/index.js';
  * approver), `ageMs` in the past. Test-only: for tests that need an administrative role on an account
  * without going through a two-person request. An operator grant ties nobody to anybody (S4).
  */
-export async function seedOperatorGrant(deps: { db: Db; sealer: Sealer; clock: Clock }, userId: string, role: string, ageMs = 0): Promise<string> {
+export async function seedOperatorGrant(
+  deps: { db: Db; sealer: Sealer; clock: Clock },
+  userId: string,
+  role: string,
+  ageMs = 0,
+): Promise<string> {
   const id = randomId();
   const at = deps.clock.now() - ageMs;
-  await deps.db.insertInto('role_grants').values({ id, user_id: userId, role, kind: 'standing', reason: sealInTable(deps.sealer, 'role_grants', 'reason', id, 'seeded as the operator would'), requested_by: null, approved_by: null, approved_at: at, created_at: at, expires_at: null, revoked_at: null }).execute();
+  await deps.db
+    .insertInto('role_grants')
+    .values({
+      id,
+      user_id: userId,
+      role,
+      kind: 'standing',
+      reason: sealInTable(deps.sealer, 'role_grants', 'reason', id, 'seeded as the operator would'),
+      requested_by: null,
+      approved_by: null,
+      approved_at: at,
+      created_at: at,
+      expires_at: null,
+      revoked_at: null,
+    })
+    .execute();
   return id;
 }

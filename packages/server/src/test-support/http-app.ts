@@ -19,7 +19,17 @@ export async function injectableApp(prefix: string, opts: { clock?: Clock } = {}
   const config = loadConfig({ env: { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), `palisade-${prefix}-`)) } });
   const core = await buildCore(config, {}, { log: silentLogger, ...(opts.clock ? { clock: opts.clock } : {}) });
   const tls = await generateSelfSignedCertificate();
-  const app = buildHttpApp({ auth: core.auth, messaging: core.messaging, rbac: core.rbac, log: silentLogger, ready: () => Promise.resolve({ ready: true, checks: {} }), draining: () => false }, { ...tls, minVersion: 'TLSv1.3' });
+  const app = buildHttpApp(
+    {
+      auth: core.auth,
+      messaging: core.messaging,
+      rbac: core.rbac,
+      log: silentLogger,
+      ready: () => Promise.resolve({ ready: true, checks: {} }),
+      draining: () => false,
+    },
+    { ...tls, minVersion: 'TLSv1.3' },
+  );
   return {
     core,
     app,

@@ -16,11 +16,27 @@ export interface LiveServer {
 }
 
 /** Starts `startServer` on 127.0.0.1:0 with a fresh data dir; `tune` edits the parsed config. */
-export async function startLiveServer(tune: (c: Config) => void = () => undefined, opts: { clock?: Clock } = {}): Promise<LiveServer> {
-  const config = loadConfig({ env: { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-live-')), PALISADE_PORT: '0', PALISADE_METRICS_PORT: '0', PALISADE_HOST: '127.0.0.1' } });
+export async function startLiveServer(
+  tune: (c: Config) => void = () => undefined,
+  opts: { clock?: Clock } = {},
+): Promise<LiveServer> {
+  const config = loadConfig({
+    env: {
+      PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), 'palisade-live-')),
+      PALISADE_PORT: '0',
+      PALISADE_METRICS_PORT: '0',
+      PALISADE_HOST: '127.0.0.1',
+    },
+  });
   tune(config);
   const running = await startServer(config, {}, { log: silentLogger, ...(opts.clock ? { clock: opts.clock } : {}) });
-  return { running, port: running.port, baseUrl: `https://127.0.0.1:${running.port}`, ca: running.tls.certPem, stop: () => running.close() };
+  return {
+    running,
+    port: running.port,
+    baseUrl: `https://127.0.0.1:${running.port}`,
+    ca: running.tls.certPem,
+    stop: () => running.close(),
+  };
 }
 
 /** The raw bytes a server sent on a socket until it closed (or `timeoutMs` passed), and whether it closed. */
@@ -32,8 +48,17 @@ export interface RawExchange {
 }
 
 /** Opens a TLS socket (optionally from another local address) without sending anything yet. */
-export function tlsSocket(server: Pick<LiveServer, 'port' | 'ca'>, localAddress?: string): { socket: TLSSocket; done: (timeoutMs: number) => Promise<RawExchange>; secured: Promise<boolean> } {
-  const socket = connect({ host: '127.0.0.1', port: server.port, ca: server.ca, servername: 'localhost', ...(localAddress ? { localAddress } : {}) });
+export function tlsSocket(
+  server: Pick<LiveServer, 'port' | 'ca'>,
+  localAddress?: string,
+): { socket: TLSSocket; done: (timeoutMs: number) => Promise<RawExchange>; secured: Promise<boolean> } {
+  const socket = connect({
+    host: '127.0.0.1',
+    port: server.port,
+    ca: server.ca,
+    servername: 'localhost',
+    ...(localAddress ? { localAddress } : {}),
+  });
   let text = '';
   let closed = false;
   let secure = false;
@@ -52,7 +77,11 @@ export function tlsSocket(server: Pick<LiveServer, 'port' | 'ca'>, localAddress?
 }
 
 /** Sends raw bytes on a fresh TLS socket and returns what the server answered before closing. */
-export async function rawExchange(server: Pick<LiveServer, 'port' | 'ca'>, bytes: string | Buffer, timeoutMs = 5_000): Promise<RawExchange> {
+export async function rawExchange(
+  server: Pick<LiveServer, 'port' | 'ca'>,
+  bytes: string | Buffer,
+  timeoutMs = 5_000,
+): Promise<RawExchange> {
   const s = tlsSocket(server);
   if (await s.secured) s.socket.write(bytes);
   const r = await s.done(timeoutMs);
@@ -70,5 +99,9 @@ export function parseRawResponse(text: string): { status: number; headers: Recor
     const i = l.indexOf(':');
     if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
   }
-  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0), headers, body: end < 0 ? '' : text.slice(end + 4) };
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0),
+    headers,
+    body: end < 0 ? '' : text.slice(end + 4),
+  };
 }

@@ -25,11 +25,26 @@ export async function startTestIdp(redirectUri: string) {
         const details = await provider.interactionDetails(req, res);
         const who = state.next as IdpLogin;
         if (details.prompt.name === 'login') {
-          await provider.interactionFinished(req, res, { login: { accountId: who.sub, ...(who.amr ? { amr: who.amr } : {}), ...(who.acr ? { acr: who.acr } : {}) } }, { mergeWithLastSubmission: false });
+          await provider.interactionFinished(
+            req,
+            res,
+            {
+              login: { accountId: who.sub, ...(who.amr ? { amr: who.amr } : {}), ...(who.acr ? { acr: who.acr } : {}) },
+            },
+            { mergeWithLastSubmission: false },
+          );
         } else {
-          const grant = new provider.Grant({ accountId: details.session?.accountId as string, clientId: details.params.client_id as string });
+          const grant = new provider.Grant({
+            accountId: details.session?.accountId as string,
+            clientId: details.params.client_id as string,
+          });
           grant.addOIDCScope(String(details.params.scope));
-          await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+          await provider.interactionFinished(
+            req,
+            res,
+            { consent: { grantId: await grant.save() } },
+            { mergeWithLastSubmission: true },
+          );
         }
       })().catch((e: unknown) => {
         res.statusCode = 500;
@@ -42,15 +57,23 @@ export async function startTestIdp(redirectUri: string) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const clients = ['palisade', 'other-app'].map((id): ClientMetadata => ({
-    client_id: id, client_secret: `${id}-secret-0123456789abcdef`, redirect_uris: [redirectUri],
-    grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic',
+    client_id: id,
+    client_secret: `${id}-secret-0123456789abcdef`,
+    redirect_uris: [redirectUri],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
   }));
   holder.provider = new Provider(issuer, {
     clients,
     findAccount(_ctx, sub) {
       return { accountId: sub, claims: () => ({ sub, ...(state.next?.sub === sub ? state.next.claims : {}) }) };
     },
-    claims: { openid: ['sub', 'acr', 'amr'], email: ['email', 'email_verified'], profile: ['preferred_username', 'name', 'groups'] },
+    claims: {
+      openid: ['sub', 'acr', 'amr'],
+      email: ['email', 'email_verified'],
+      profile: ['preferred_username', 'name', 'groups'],
+    },
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
@@ -71,7 +94,12 @@ export class TestBrowser {
   constructor(private readonly ca?: string) {}
 
   /** One GET with this browser's cookies for that origin; stores the cookies it sets. */
-  get(href: string): Promise<{ status: number; location: string | undefined; body: string; headers: Record<string, string | string[] | undefined> }> {
+  get(href: string): Promise<{
+    status: number;
+    location: string | undefined;
+    body: string;
+    headers: Record<string, string | string[] | undefined>;
+  }> {
     const url = new URL(href);
     const jar = this.jars.get(url.origin) ?? new Map<string, string>();
     this.jars.set(url.origin, jar);
@@ -86,7 +114,9 @@ export class TestBrowser {
         }
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body, headers: res.headers }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, location: res.headers.location, body, headers: res.headers }),
+        );
       })
         .on('error', reject)
         .end();
@@ -108,6 +138,10 @@ export class TestBrowser {
 }
 
 /** Follows the IdP's redirects like a browser (keeping cookies) until it redirects to `redirectUri`. */
-export function browseToCallback(authorizationUrl: string, redirectUri: string, browser = new TestBrowser()): Promise<URL> {
+export function browseToCallback(
+  authorizationUrl: string,
+  redirectUri: string,
+  browser = new TestBrowser(),
+): Promise<URL> {
   return browser.browseTo(authorizationUrl, redirectUri);
 }

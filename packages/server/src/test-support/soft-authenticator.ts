@@ -33,19 +33,50 @@ export class SoftAuthenticator {
   constructor(
     private readonly origin: string,
     private readonly rpId: string,
-    readonly opts: { userVerified: boolean; backupEligible: boolean; backedUp?: boolean; attestation?: SoftAttestation; aaguid?: string } = { userVerified: true, backupEligible: false },
+    readonly opts: {
+      userVerified: boolean;
+      backupEligible: boolean;
+      backedUp?: boolean;
+      attestation?: SoftAttestation;
+      aaguid?: string;
+    } = { userVerified: true, backupEligible: false },
   ) {}
 
   private flags(attested: boolean): number {
     const bs = this.opts.backupEligible && this.opts.backedUp === true;
-    return 0x01 | (this.opts.userVerified ? 0x04 : 0) | (this.opts.backupEligible ? 0x08 : 0) | (bs ? 0x10 : 0) | (attested ? 0x40 : 0);
+    return (
+      0x01 |
+      (this.opts.userVerified ? 0x04 : 0) |
+      (this.opts.backupEligible ? 0x08 : 0) |
+      (bs ? 0x10 : 0) |
+      (attested ? 0x40 : 0)
+    );
   }
 
-  private attestationStatement(att: SoftAttestation, authData: Buffer, clientDataJSON: string, credKey: KeyObject): [string, Map<string, unknown>] {
+  private attestationStatement(
+    att: SoftAttestation,
+    authData: Buffer,
+    clientDataJSON: string,
+    credKey: KeyObject,
+  ): [string, Map<string, unknown>] {
     if (att.fmt === 'none') return ['none', new Map<string, unknown>()];
     const signed = Buffer.concat([authData, sha256(clientDataJSON)]);
-    if (att.fmt === 'self') return ['packed', new Map<string, unknown>([['alg', -7], ['sig', sign('sha256', signed, credKey)]])];
-    return ['packed', new Map<string, unknown>([['alg', -7], ['sig', sign('sha256', signed, att.ca.leafKey)], ['x5c', att.ca.x5c]])];
+    if (att.fmt === 'self')
+      return [
+        'packed',
+        new Map<string, unknown>([
+          ['alg', -7],
+          ['sig', sign('sha256', signed, credKey)],
+        ]),
+      ];
+    return [
+      'packed',
+      new Map<string, unknown>([
+        ['alg', -7],
+        ['sig', sign('sha256', signed, att.ca.leafKey)],
+        ['x5c', att.ca.x5c],
+      ]),
+    ];
   }
 
   /** Answers navigator.credentials.create() options. */
@@ -53,19 +84,58 @@ export class SoftAuthenticator {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = publicKey.export({ format: 'jwk' }) as { x: string; y: string };
     const id = randomBytes(32);
-    const cose = isoCBOR.encode(new Map<number, number | Uint8Array>([[1, 2], [3, -7], [-1, 1], [-2, Buffer.from(jwk.x, 'base64url')], [-3, Buffer.from(jwk.y, 'base64url')]]));
+    const cose = isoCBOR.encode(
+      new Map<number, number | Uint8Array>([
+        [1, 2],
+        [3, -7],
+        [-1, 1],
+        [-2, Buffer.from(jwk.x, 'base64url')],
+        [-3, Buffer.from(jwk.y, 'base64url')],
+      ]),
+    );
     const counter = Buffer.alloc(4);
     const len = Buffer.alloc(2);
     len.writeUInt16BE(id.length);
     const aaguid = Buffer.from((this.opts.aaguid ?? SOFT_AAGUID).replace(/-/g, ''), 'hex');
-    const authData = Buffer.concat([sha256(this.rpId), Buffer.from([this.flags(true)]), counter, aaguid, len, id, Buffer.from(cose)]);
-    const clientDataJSON = JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin, crossOrigin: false });
-    const [fmt, attStmt] = this.attestationStatement(this.opts.attestation ?? { fmt: 'none' }, authData, clientDataJSON, privateKey);
-    const attestationObject = isoCBOR.encode(new Map<string, unknown>([['fmt', fmt], ['attStmt', attStmt], ['authData', authData]]) as never);
+    const authData = Buffer.concat([
+      sha256(this.rpId),
+      Buffer.from([this.flags(true)]),
+      counter,
+      aaguid,
+      len,
+      id,
+      Buffer.from(cose),
+    ]);
+    const clientDataJSON = JSON.stringify({
+      type: 'webauthn.create',
+      challenge: options.challenge,
+      origin,
+      crossOrigin: false,
+    });
+    const [fmt, attStmt] = this.attestationStatement(
+      this.opts.attestation ?? { fmt: 'none' },
+      authData,
+      clientDataJSON,
+      privateKey,
+    );
+    const attestationObject = isoCBOR.encode(
+      new Map<string, unknown>([
+        ['fmt', fmt],
+        ['attStmt', attStmt],
+        ['authData', authData],
+      ]) as never,
+    );
     this.creds.push({ id, privateKey, counter: 0, userHandle: options.user.id });
     return {
-      id: b64u(id), rawId: b64u(id), type: 'public-key' as const, clientExtensionResults: {},
-      response: { clientDataJSON: b64u(Buffer.from(clientDataJSON)), attestationObject: b64u(attestationObject), transports: ['internal'] },
+      id: b64u(id),
+      rawId: b64u(id),
+      type: 'public-key' as const,
+      clientExtensionResults: {},
+      response: {
+        clientDataJSON: b64u(Buffer.from(clientDataJSON)),
+        attestationObject: b64u(attestationObject),
+        transports: ['internal'],
+      },
     };
   }
 
@@ -78,11 +148,21 @@ export class SoftAuthenticator {
     const counter = Buffer.alloc(4);
     counter.writeUInt32BE(cred.counter);
     const authData = Buffer.concat([sha256(this.rpId), Buffer.from([this.flags(false)]), counter]);
-    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin, crossOrigin: false }));
+    const clientDataJSON = Buffer.from(
+      JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin, crossOrigin: false }),
+    );
     const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), cred.privateKey);
     return {
-      id: b64u(cred.id), rawId: b64u(cred.id), type: 'public-key' as const, clientExtensionResults: {},
-      response: { clientDataJSON: b64u(clientDataJSON), authenticatorData: b64u(authData), signature: b64u(signature), userHandle: cred.userHandle },
+      id: b64u(cred.id),
+      rawId: b64u(cred.id),
+      type: 'public-key' as const,
+      clientExtensionResults: {},
+      response: {
+        clientDataJSON: b64u(clientDataJSON),
+        authenticatorData: b64u(authData),
+        signature: b64u(signature),
+        userHandle: cred.userHandle,
+      },
     };
   }
 }

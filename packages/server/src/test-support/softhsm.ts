@@ -27,7 +27,8 @@ export function softHsmToken(): SoftHsmToken | undefined {
   if (token) return token;
   if (!existsSync(SOFTHSM_LIBRARY) || !hasUtil()) {
     const msg = `SoftHSM2 is not installed (${SOFTHSM_LIBRARY}; Debian package softhsm2)`;
-    if (process.env.PALISADE_REQUIRE_SERVICES === '1') throw new Error(`${msg}, and PALISADE_REQUIRE_SERVICES=1: apt-get install softhsm2.`);
+    if (process.env.PALISADE_REQUIRE_SERVICES === '1')
+      throw new Error(`${msg}, and PALISADE_REQUIRE_SERVICES=1: apt-get install softhsm2.`);
     console.warn(`${msg}: skipping the PKCS#11 provider tests.`);
     return undefined;
   }
@@ -37,7 +38,11 @@ export function softHsmToken(): SoftHsmToken | undefined {
   process.env.SOFTHSM2_CONF = conf;
   const pin = `pin-${process.pid}-${Date.now()}`;
   const tokenLabel = `palisade-test-${process.pid}`;
-  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--pin', pin, '--so-pin', `so-${pin}`], { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: 'pipe' });
+  execFileSync(
+    'softhsm2-util',
+    ['--init-token', '--free', '--label', tokenLabel, '--pin', pin, '--so-pin', `so-${pin}`],
+    { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: 'pipe' },
+  );
   token = { library: SOFTHSM_LIBRARY, tokenLabel, pin, conf };
   return token;
 }

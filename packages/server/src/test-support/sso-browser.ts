@@ -11,13 +11,23 @@ export async function openSsoLink(deps: AuthDeps, start: { ssoId: string; beginS
 }
 
 /** The whole browser leg in the device's own browser; returns the callback URL and that browser's cookies. */
-export async function ssoBrowserLeg(deps: AuthDeps, start: { ssoId: string; beginSecret: string }, address: string, redirectUri: string) {
+export async function ssoBrowserLeg(
+  deps: AuthDeps,
+  start: { ssoId: string; beginSecret: string },
+  address: string,
+  redirectUri: string,
+) {
   const link = await openSsoLink(deps, start, address);
   return { callback: await browseToCallback(link.authorizationUrl, redirectUri), cookies: link.cookies };
 }
 
 /** Runs the browser leg and the callback, as the device's own browser would. */
-export async function finishSsoInBrowser(deps: AuthDeps, start: { ssoId: string; beginSecret: string }, address: string, redirectUri: string) {
+export async function finishSsoInBrowser(
+  deps: AuthDeps,
+  start: { ssoId: string; beginSecret: string },
+  address: string,
+  redirectUri: string,
+) {
   const leg = await ssoBrowserLeg(deps, start, address, redirectUri);
   return ssoCallback(deps, leg.callback, leg.cookies, address);
 }

@@ -1,5 +1,13 @@
 import type { SessionGrant } from '@palisade/protocol';
-import { approveDevice, createInvite, enrol, issueBootstrapToken, login, authenticateToken, type AuthDeps } from '../auth/index.js';
+import {
+  approveDevice,
+  createInvite,
+  enrol,
+  issueBootstrapToken,
+  login,
+  authenticateToken,
+  type AuthDeps,
+} from '../auth/index.js';
 import type { Principal } from '../core/index.js';
 import { randomToken } from '../crypto/index.js';
 import { generateKeyPairSync } from 'node:crypto';
@@ -26,7 +34,11 @@ export async function makeUsers(deps: AuthDeps, names: string[], firstGrants: st
     const token = boot?.token ?? (await createInvite(deps, null, { role: 'member', grants, ttlHours: 1 })).token;
     await enrol(deps, { token, username: name, password: PASS }, `10.0.0.${out.length + 1}`);
     const publicKey = newDevicePublicKey();
-    const s = (await login(deps, { username: name, password: PASS, device: { publicKey, name: 'test', platform: 'test' } }, '10.0.0.1')) as SessionGrant;
+    const s = (await login(
+      deps,
+      { username: name, password: PASS, device: { publicKey, name: 'test', platform: 'test' } },
+      '10.0.0.1',
+    )) as SessionGrant;
     const p = (await authenticateToken(deps, s.token)).principal;
     firstDeviceKey.set(p.userId, publicKey);
     out.push(p);
@@ -35,15 +47,26 @@ export async function makeUsers(deps: AuthDeps, names: string[], firstGrants: st
 }
 
 /** A random unique name. */
-export const uniqueName = (prefix: string) => `${prefix}${randomToken(4).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+export const uniqueName = (prefix: string) =>
+  `${prefix}${randomToken(4)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, 'x')}`;
 
 const firstDeviceKey = new Map<string, string>();
 
 /** Logs a user made by `makeUsers` in again on their first (trusted) device. */
-export async function loginAgain(deps: AuthDeps, p: { userId: string; username: string }, address = '10.0.0.9'): Promise<SessionGrant> {
+export async function loginAgain(
+  deps: AuthDeps,
+  p: { userId: string; username: string },
+  address = '10.0.0.9',
+): Promise<SessionGrant> {
   const publicKey = firstDeviceKey.get(p.userId);
   if (!publicKey) throw new Error('not a user made by makeUsers');
-  const r = await login(deps, { username: p.username, password: PASS, device: { publicKey, name: 'test', platform: 'test' } }, address);
+  const r = await login(
+    deps,
+    { username: p.username, password: PASS, device: { publicKey, name: 'test', platform: 'test' } },
+    address,
+  );
   if ('mfaRequired' in r) throw new Error('unexpected MFA challenge');
   return r;
 }
@@ -51,8 +74,11 @@ export async function loginAgain(deps: AuthDeps, p: { userId: string; username: 
 /** Logs a user in on a new device, approved from their trusted session `approver`. */
 export async function loginNewDevice(deps: AuthDeps, approver: Principal, address = '10.0.0.8'): Promise<SessionGrant> {
   const device = { publicKey: newDevicePublicKey(), name: 'second', platform: 'test' };
-  const first = await login(deps, { username: approver.username, password: PASS, device }, address).catch((e: { code?: string; details?: { deviceId: string } }) => e);
-  if ((first as { code?: string }).code !== 'device_approval_required') throw new Error(`expected device_approval_required, got ${JSON.stringify(first)}`);
+  const first = await login(deps, { username: approver.username, password: PASS, device }, address).catch(
+    (e: { code?: string; details?: { deviceId: string } }) => e,
+  );
+  if ((first as { code?: string }).code !== 'device_approval_required')
+    throw new Error(`expected device_approval_required, got ${JSON.stringify(first)}`);
   await approveDevice(deps, approver, (first as { details: { deviceId: string } }).details.deviceId);
   return (await login(deps, { username: approver.username, password: PASS, device }, address)) as SessionGrant;
 }

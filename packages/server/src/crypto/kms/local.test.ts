@@ -77,7 +77,7 @@ describe('LocalKms (keyring sealed by a master secret kept elsewhere)', () => {
     expect(() => new LocalKms(oldCopy, next)).toThrow(/master secret does not open/);
   });
 
-  it('S12: a keyring held in memory (a backup\'s) opens keys without touching any file, and an altered salt is refused', async () => {
+  it("S12: a keyring held in memory (a backup's) opens keys without touching any file, and an altered salt is refused", async () => {
     const d = dir();
     const path = join(d, 'keyring.json');
     const master = randomBytes(32);
@@ -89,7 +89,9 @@ describe('LocalKms (keyring sealed by a master secret kept elsewhere)', () => {
     await expect(mem.rotate()).rejects.toThrow(/held in memory only/);
     expect(readdirSync(d)).toEqual(['keyring.json']);
     const salt: string = ring.salt;
-    expect(() => LocalKms.inMemory({ ...ring, salt: (salt[0] === 'A' ? 'B' : 'A') + salt.slice(1) }, master)).toThrow(/master secret does not open/);
+    expect(() => LocalKms.inMemory({ ...ring, salt: (salt[0] === 'A' ? 'B' : 'A') + salt.slice(1) }, master)).toThrow(
+      /master secret does not open/,
+    );
     expect(() => LocalKms.inMemory({ format: 'palisade-keyring-v1', salt }, master)).toThrow(/not a Palisade keyring/);
     expect(() => LocalKms.inMemory({ ...ring, kek: [] }, master)).toThrow(/holds no KEK/);
   });

@@ -15,8 +15,19 @@ interface KeyringFile {
 function parseKeyring(raw: unknown, where: string): KeyringFile {
   const r = raw as Partial<KeyringFile> | null;
   const ok =
-    typeof r === 'object' && r !== null && r.format === 'palisade-keyring-v1' && typeof r.salt === 'string' && Array.isArray(r.kek) &&
-    r.kek.every((k) => typeof k === 'object' && k !== null && Number.isInteger(k.version) && typeof k.createdAt === 'number' && typeof k.wrapped === 'string');
+    typeof r === 'object' &&
+    r !== null &&
+    r.format === 'palisade-keyring-v1' &&
+    typeof r.salt === 'string' &&
+    Array.isArray(r.kek) &&
+    r.kek.every(
+      (k) =>
+        typeof k === 'object' &&
+        k !== null &&
+        Number.isInteger(k.version) &&
+        typeof k.createdAt === 'number' &&
+        typeof k.wrapped === 'string',
+    );
   if (!ok) throw new Error(`${where} is not a Palisade keyring`);
   return r as KeyringFile;
 }
@@ -55,7 +66,12 @@ export class LocalKms implements Kms {
     } else {
       this.ring = { format: 'palisade-keyring-v1', salt: randomBytes(32).toString('base64'), kek: [] };
     }
-    this.root = hkdfSha256(masterSecret, Buffer.from(this.ring.salt, 'base64'), Buffer.from('palisade-local-kms-root-v1'), 32);
+    this.root = hkdfSha256(
+      masterSecret,
+      Buffer.from(this.ring.salt, 'base64'),
+      Buffer.from('palisade-local-kms-root-v1'),
+      32,
+    );
     if (this.ring.kek.length === 0) this.addVersion();
     // Fails now (not later) when the master secret does not match the keyring.
     this.kek(this.ring.kek[this.ring.kek.length - 1]!.version).fill(0);
@@ -73,7 +89,13 @@ export class LocalKms implements Kms {
     const version = (this.ring.kek.at(-1)?.version ?? 0) + 1;
     const kek = randomBytes(32);
     try {
-      this.write({ ...this.ring, kek: [...this.ring.kek, { version, createdAt: this.now(), wrapped: aesKeyWrapPad(this.root, kek).toString('base64') }] });
+      this.write({
+        ...this.ring,
+        kek: [
+          ...this.ring.kek,
+          { version, createdAt: this.now(), wrapped: aesKeyWrapPad(this.root, kek).toString('base64') },
+        ],
+      });
     } finally {
       kek.fill(0);
     }
@@ -157,7 +179,15 @@ export class LocalKms implements Kms {
     const salt = randomBytes(32);
     const root = hkdfSha256(newSecret, salt, Buffer.from('palisade-local-kms-root-v1'), 32);
     try {
-      this.write({ ...this.ring, salt: salt.toString('base64'), kek: keks.map((k) => ({ version: k.version, createdAt: k.createdAt, wrapped: aesKeyWrapPad(root, k.key).toString('base64') })) });
+      this.write({
+        ...this.ring,
+        salt: salt.toString('base64'),
+        kek: keks.map((k) => ({
+          version: k.version,
+          createdAt: k.createdAt,
+          wrapped: aesKeyWrapPad(root, k.key).toString('base64'),
+        })),
+      });
     } finally {
       for (const k of keks) k.key.fill(0);
     }

@@ -9,7 +9,14 @@ const token = softHsmToken();
 const d = token ? describe : describe.skip;
 
 d('Pkcs11Kms (SoftHSM2)', () => {
-  const open = (prefix: string, now?: () => number) => Pkcs11Kms.open({ library: token!.library, tokenLabel: token!.tokenLabel, pin: token!.pin, labelPrefix: prefix, ...(now ? { now } : {}) });
+  const open = (prefix: string, now?: () => number) =>
+    Pkcs11Kms.open({
+      library: token!.library,
+      tokenLabel: token!.tokenLabel,
+      pin: token!.pin,
+      labelPrefix: prefix,
+      ...(now ? { now } : {}),
+    });
   const prefixes = new WeakMap<Kms, string>();
   kmsProviderSuite({
     fresh: (now) => {
@@ -29,6 +36,8 @@ d('Pkcs11Kms (SoftHSM2)', () => {
   });
 
   it('names what is wrong when the token or the PIN is wrong', () => {
-    expect(() => Pkcs11Kms.open({ library: token!.library, tokenLabel: 'no-such-token', pin: token!.pin })).toThrow(/no PKCS#11 token labelled "no-such-token"/);
+    expect(() => Pkcs11Kms.open({ library: token!.library, tokenLabel: 'no-such-token', pin: token!.pin })).toThrow(
+      /no PKCS#11 token labelled "no-such-token"/,
+    );
   });
 });

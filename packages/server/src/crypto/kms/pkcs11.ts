@@ -64,7 +64,10 @@ export class Pkcs11Kms implements Kms {
       if (!(e instanceof pkcs11js.Pkcs11Error && e.code === pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED)) throw e;
     }
     const slot = this.lib.C_GetSlotList(true).find((s) => this.lib.C_GetTokenInfo(s).label.trim() === opts.tokenLabel);
-    if (!slot) throw new Error(`no PKCS#11 token labelled "${opts.tokenLabel}" in ${opts.library} (check keys.pkcs11.tokenLabel)`);
+    if (!slot)
+      throw new Error(
+        `no PKCS#11 token labelled "${opts.tokenLabel}" in ${opts.library} (check keys.pkcs11.tokenLabel)`,
+      );
     this.session = this.lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
     try {
       this.lib.C_Login(this.session, pkcs11js.CKU_USER, opts.pin);
@@ -89,7 +92,10 @@ export class Pkcs11Kms implements Kms {
   }
 
   private findKeks(): KekEntry[] {
-    this.lib.C_FindObjectsInit(this.session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_TOKEN, value: true }]);
+    this.lib.C_FindObjectsInit(this.session, [
+      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+      { type: pkcs11js.CKA_TOKEN, value: true },
+    ]);
     const handles: P.Handle[] = [];
     for (;;) {
       const batch = this.lib.C_FindObjects(this.session, 64);
@@ -100,7 +106,10 @@ export class Pkcs11Kms implements Kms {
     const pattern = new RegExp(`^${this.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-v(\\d+)$`);
     const found: KekEntry[] = [];
     for (const handle of handles) {
-      const [label, id] = this.lib.C_GetAttributeValue(this.session, handle, [{ type: pkcs11js.CKA_LABEL }, { type: pkcs11js.CKA_ID }]);
+      const [label, id] = this.lib.C_GetAttributeValue(this.session, handle, [
+        { type: pkcs11js.CKA_LABEL },
+        { type: pkcs11js.CKA_ID },
+      ]);
       const m = pattern.exec(label?.value?.toString() ?? '');
       if (!m) continue;
       // CKA_ID carries the creation time: "<version>:<epoch ms>".
@@ -141,7 +150,10 @@ export class Pkcs11Kms implements Kms {
 
   /** Attributes of a KEK as the token reports them (for tests and status): proves non-extractability. */
   kekAttributes(version: number): { sensitive: boolean; extractable: boolean } {
-    const [s, x] = this.lib.C_GetAttributeValue(this.session, this.kek(version), [{ type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_EXTRACTABLE }]);
+    const [s, x] = this.lib.C_GetAttributeValue(this.session, this.kek(version), [
+      { type: pkcs11js.CKA_SENSITIVE },
+      { type: pkcs11js.CKA_EXTRACTABLE },
+    ]);
     return { sensitive: s?.value?.[0] === 1, extractable: x?.value?.[0] === 1 };
   }
 
@@ -191,7 +203,13 @@ export class Pkcs11Kms implements Kms {
       { type: pkcs11js.CKA_VALUE, value: Buffer.from(dataKey) },
     ]);
     try {
-      const wrapped = await this.lib.C_WrapKeyAsync(this.session, WRAP, entry.handle, obj, Buffer.alloc(dataKey.length + 16));
+      const wrapped = await this.lib.C_WrapKeyAsync(
+        this.session,
+        WRAP,
+        entry.handle,
+        obj,
+        Buffer.alloc(dataKey.length + 16),
+      );
       return { version: entry.version, wrapped: Buffer.from(wrapped) };
     } finally {
       this.lib.C_DestroyObject(this.session, obj);

@@ -26,7 +26,10 @@ export function kmsProviderSuite(factory: KmsFactory): void {
     const again = factory.reopen(kms);
     expect((await again.unwrap(1, a.wrapped)).equals(dk)).toBe(true);
     expect((await again.unwrap(2, b.wrapped)).equals(dk)).toBe(true);
-    expect(await again.versions()).toEqual([{ version: 1, createdAt: 1_000 }, { version: 2, createdAt: 2_000 }]);
+    expect(await again.versions()).toEqual([
+      { version: 1, createdAt: 1_000 },
+      { version: 2, createdAt: 2_000 },
+    ]);
     expect(await again.currentVersion()).toBe(2);
   });
 

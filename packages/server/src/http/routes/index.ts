@@ -10,4 +10,15 @@ import { serviceAccountRoutes } from './service-accounts.js';
 import { ssoRoutes } from './sso.js';
 
 /** Every HTTP route, each naming the access it needs (tests enumerate this list). */
-export const ROUTES = [...healthRoutes, ...accountRoutes, ...factorRoutes, ...passkeyRoutes, ...passkeyStepUpRoutes, ...ssoRoutes, ...deviceRoutes, ...adminRoutes, ...serviceAccountRoutes, ...conversationRoutes];
+export const ROUTES = [
+  ...healthRoutes,
+  ...accountRoutes,
+  ...factorRoutes,
+  ...passkeyRoutes,
+  ...passkeyStepUpRoutes,
+  ...ssoRoutes,
+  ...deviceRoutes,
+  ...adminRoutes,
+  ...serviceAccountRoutes,
+  ...conversationRoutes,
+];

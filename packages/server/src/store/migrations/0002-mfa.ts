@@ -4,7 +4,10 @@ import { type Kysely, type Migration } from 'kysely';
 export function m0002Mfa(): Migration {
   return {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable('sessions').addColumn('aal', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      await db.schema
+        .alterTable('sessions')
+        .addColumn('aal', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
       await db.schema.alterTable('sessions').addColumn('strong_auth_at', 'bigint').execute();
       await db.schema
         .createTable('authenticators')

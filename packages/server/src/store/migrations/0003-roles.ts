@@ -4,9 +4,15 @@ import { sql, type Kysely, type Migration } from 'kysely';
 export function m0003Roles(): Migration {
   return {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable('users').addColumn('mfa_grace_from', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('mfa_grace_from', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
       await sql`UPDATE users SET mfa_grace_from = created_at`.execute(db);
-      await db.schema.alterTable('enrolment_tokens').addColumn('grants', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      await db.schema
+        .alterTable('enrolment_tokens')
+        .addColumn('grants', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
       await db.schema
         .createTable('role_grants')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -28,11 +34,15 @@ export function m0003Roles(): Migration {
       for (const a of admins.rows) {
         for (const role of ['org_admin', 'security_admin']) {
           await sql`INSERT INTO role_grants (id, user_id, role, kind, reason, approved_at, created_at)
-            VALUES (${`${a.id}-${role}`}, ${a.id}, ${role}, 'standing', 'migrated from the admin role', ${now}, ${now})`.execute(db);
+            VALUES (${`${a.id}-${role}`}, ${a.id}, ${role}, 'standing', 'migrated from the admin role', ${now}, ${now})`.execute(
+            db,
+          );
         }
       }
       await sql`UPDATE users SET role = 'member' WHERE role = 'admin'`.execute(db);
-      await sql`UPDATE enrolment_tokens SET grants = '["org_admin","security_admin"]', role = 'member' WHERE role = 'admin'`.execute(db);
+      await sql`UPDATE enrolment_tokens SET grants = '["org_admin","security_admin"]', role = 'member' WHERE role = 'admin'`.execute(
+        db,
+      );
       await db.schema
         .createTable('approvals')
         .addColumn('id', 'text', (c) => c.primaryKey())

@@ -4,7 +4,10 @@ import { type Kysely, type Migration } from 'kysely';
 export function m0011SealedMessages(): Migration {
   return {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable('messages').addColumn('sealed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('messages')
+        .addColumn('sealed', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
     },
   };
 }

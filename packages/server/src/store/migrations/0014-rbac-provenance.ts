@@ -13,7 +13,9 @@ export function m0014RbacProvenance(): Migration {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('users').addColumn('created_by', 'text').execute();
       // Accounts made from an invite: the invite's creator (null for bootstrap and offline CLI invites).
-      await sql`UPDATE users SET created_by = (SELECT t.created_by FROM enrolment_tokens t WHERE t.used_by = users.id LIMIT 1)`.execute(db);
+      await sql`UPDATE users SET created_by = (SELECT t.created_by FROM enrolment_tokens t WHERE t.used_by = users.id LIMIT 1)`.execute(
+        db,
+      );
       await db.schema.alterTable('enrolment_tokens').addColumn('approval_id', 'text').execute();
       await db.schema.alterTable('enrolment_tokens').addColumn('approved_by', 'text').execute();
       await db.schema.alterTable('sso_logins').addColumn('begin_hash', 'text').execute();
@@ -22,7 +24,9 @@ export function m0014RbacProvenance(): Migration {
       await db.schema.alterTable('sso_logins').addColumn('start_network', 'text').execute();
       // Grants of just-in-time provisioned SSO accounts made by nobody were mapped from the IdP's groups.
       await sql`UPDATE role_grants SET requested_by = (SELECT 'idp:' || e.issuer FROM external_identities e WHERE e.user_id = role_grants.user_id LIMIT 1)
-        WHERE kind = 'standing' AND requested_by IS NULL AND approved_by IS NULL AND user_id IN (SELECT user_id FROM external_identities)`.execute(db);
+        WHERE kind = 'standing' AND requested_by IS NULL AND approved_by IS NULL AND user_id IN (SELECT user_id FROM external_identities)`.execute(
+        db,
+      );
     },
   };
 }

@@ -11,7 +11,10 @@ import { sql, type Kysely, type Migration } from 'kysely';
 export function m0015LoginFailuresEmailVerified(): Migration {
   return {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable('users').addColumn('password_failures', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('password_failures', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.alterTable('users').addColumn('email_verified_at', 'bigint').execute();
       await sql`UPDATE users SET email_index = NULL`.execute(db);
     },

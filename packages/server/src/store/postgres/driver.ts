@@ -79,7 +79,9 @@ export function postgresClient(opts: { url: string; password?: Secret<string>; t
 }
 
 /** Creates the schema when missing (several servers may do so at once). */
-export async function ensurePostgresSchema(opts: Pick<PostgresOptions, 'url' | 'password' | 'tls' | 'schema'>): Promise<void> {
+export async function ensurePostgresSchema(
+  opts: Pick<PostgresOptions, 'url' | 'password' | 'tls' | 'schema'>,
+): Promise<void> {
   const admin = postgresClient(opts);
   admin.on('error', () => undefined); // reported by the query below
   await admin.connect();
@@ -102,20 +104,36 @@ export async function ensurePostgresSchema(opts: Pick<PostgresOptions, 'url' | '
 export function openPostgresPool(opts: PostgresOptions): { db: Kysely<Database>; health: StoreHealth } {
   const limit = opts.queryTimeoutMs ?? 0;
   const timeouts = limit > 0 ? { statement_timeout: limit, query_timeout: limit + 1000 } : {};
-  const pool = new pg.Pool({ ...postgresClientConfig(opts), ...timeouts, Client: postgresClientClass(opts.password), max: opts.poolSize, options: `-c search_path="${opts.schema}"`, types });
+  const pool = new pg.Pool({
+    ...postgresClientConfig(opts),
+    ...timeouts,
+    Client: postgresClientClass(opts.password),
+    max: opts.poolSize,
+    options: `-c search_path="${opts.schema}"`,
+    types,
+  });
   let reportedAt = Number.NEGATIVE_INFINITY;
   let suppressed = 0;
   const report = (where: string) => (e: Error) => {
     // Throttled: a PostgreSQL restart ends every pooled connection at once.
     if (performance.now() - reportedAt < 10_000) return void suppressed++;
     reportedAt = performance.now();
-    opts.log?.warn({ driverCode: (e as { code?: string }).code, driverMessage: e.message.slice(0, 200), suppressedSinceLast: suppressed }, `store link error (${where}); the connection is discarded and a new one is opened on demand`);
+    opts.log?.warn(
+      {
+        driverCode: (e as { code?: string }).code,
+        driverMessage: e.message.slice(0, 200),
+        suppressedSinceLast: suppressed,
+      },
+      `store link error (${where}); the connection is discarded and a new one is opened on demand`,
+    );
     suppressed = 0;
   };
   pool.on('error', report('idle connection'));
   pool.on('connect', (client) => client.on('error', report('connection')));
   const health = new StoreHealth(undefined, opts.log);
-  const dialect = new GuardedDialect(new PostgresDialect({ pool: discardingPool(pool) }), { onFault: (fault, cause) => health.onFault(fault, cause) });
+  const dialect = new GuardedDialect(new PostgresDialect({ pool: discardingPool(pool) }), {
+    onFault: (fault, cause) => health.onFault(fault, cause),
+  });
   return { db: new Kysely<Database>({ dialect }), health };
 }
 

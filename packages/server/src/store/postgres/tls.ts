@@ -20,7 +20,18 @@ export interface PostgresTls {
 }
 
 /** URL query parameters that libpq and node-postgres read as TLS settings. */
-const SSL_PARAMS = ['ssl', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslcrl', 'sslpassword', 'sslcompression', 'sslnegotiation', 'uselibpqcompat'];
+const SSL_PARAMS = [
+  'ssl',
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'sslcrl',
+  'sslpassword',
+  'sslcompression',
+  'sslnegotiation',
+  'uselibpqcompat',
+];
 
 /**
  * The URL without its TLS parameters. SECURITY: node-postgres lets TLS parameters in the URL override
@@ -66,7 +77,10 @@ export function postgresSslOptions(url: string, tls: PostgresTls | undefined): f
  * The client key, when there is one, goes to a 0600 file in `privateDir` (a 0700 scratch directory):
  * call `cleanup()` when the tool has finished.
  */
-export function libpqTlsEnv(tls: PostgresTls | undefined, privateDir: string): { env: Record<string, string>; cleanup: () => void } {
+export function libpqTlsEnv(
+  tls: PostgresTls | undefined,
+  privateDir: string,
+): { env: Record<string, string>; cleanup: () => void } {
   if (!tls || tls.mode === 'disable') return { env: { PGSSLMODE: 'disable' }, cleanup: () => undefined };
   const env: Record<string, string> = { PGSSLMODE: tls.mode, PGSSLROOTCERT: tls.caFile ?? '' };
   if (tls.certFile) env.PGSSLCERT = tls.certFile;

@@ -48,7 +48,10 @@ const ROOM_BYTES = 1024 * 1024;
 async function hasRoom(sqlite: Sqlite.Database, dir: string): Promise<boolean> {
   const fs = await statfs(dir);
   const pageSize = Number(sqlite.pragma('page_size', { simple: true }));
-  const pagesLeft = Number(sqlite.pragma('max_page_count', { simple: true })) - Number(sqlite.pragma('page_count', { simple: true })) + Number(sqlite.pragma('freelist_count', { simple: true }));
+  const pagesLeft =
+    Number(sqlite.pragma('max_page_count', { simple: true })) -
+    Number(sqlite.pragma('page_count', { simple: true })) +
+    Number(sqlite.pragma('freelist_count', { simple: true }));
   return Number(fs.bavail) * Number(fs.bsize) >= ROOM_BYTES && pagesLeft * pageSize >= ROOM_BYTES;
 }
 

@@ -60,12 +60,14 @@ export function installSqlite(snapshot: string, path: string, keepAs: string): s
       linkSync(path, keepAs);
     } catch (e) {
       // Never overwrite something kept earlier; copy only where hard links are not possible.
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${keepAs} already exists; move it away and restore again`);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new Error(`${keepAs} already exists; move it away and restore again`);
       copyFileSync(path, keepAs, constants.COPYFILE_EXCL);
     }
     kept = keepAs;
   }
-  for (const extra of ['-wal', '-shm']) if (existsSync(`${path}${extra}`)) renameSync(`${path}${extra}`, `${keepAs}${extra}`);
+  for (const extra of ['-wal', '-shm'])
+    if (existsSync(`${path}${extra}`)) renameSync(`${path}${extra}`, `${keepAs}${extra}`);
   moveInto(snapshot, path);
   return kept;
 }
