@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain ESM script without types (scripts/arch-check.mjs), run by `npm run lint`
+// A plain ESM script (scripts/arch-check.mjs, run by `npm run lint`), typed by scripts/arch-check.d.mts.
 import { ROOT_AUDIT_ALLOWED, runChecks, scanRootAudit } from '../../../../scripts/arch-check.mjs';
 import {
   assertRecentStrongAuth,

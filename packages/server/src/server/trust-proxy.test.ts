@@ -28,11 +28,13 @@ function options(server: LiveServer, forwardedFor: string): Promise<number> {
 /** Opens a WebSocket with an X-Forwarded-For; resolves with the handshake status (101 when it opened). */
 function upgrade(server: LiveServer, forwardedFor: string): Promise<number> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`wss://127.0.0.1:${server.port}/v1/ws`, {
+    // ws hands `servername` on to tls.connect, though its ClientOptions type does not list it.
+    const opts: WebSocket.ClientOptions & { servername: string } = {
       ca: server.ca,
       servername: 'localhost',
       headers: { 'x-forwarded-for': forwardedFor },
-    });
+    };
+    const ws = new WebSocket(`wss://127.0.0.1:${server.port}/v1/ws`, opts);
     ws.on('open', () => (ws.close(), resolve(101)));
     ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
     ws.on('error', () => undefined);
