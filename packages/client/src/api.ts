@@ -1,4 +1,11 @@
-import type { ConversationView, ErrorBody, LoginResponse, MessageView, SessionGrant } from '@palisade/protocol';
+import type {
+  ConversationView,
+  EnrolCheckResponse,
+  ErrorBody,
+  LoginResponse,
+  MessageView,
+  SessionGrant,
+} from '@palisade/protocol';
 import { isErrorCode } from '@palisade/protocol';
 import type { DeviceKey } from './device-key.js';
 import { PalisadeError } from './errors.js';
@@ -81,9 +88,12 @@ export class Api {
     return this.key.httpProof(method, pathAndQuery, ts, token, bodyText);
   }
 
-  /** Whether an enrolment or invite token can enrol now (`{ valid }` only; rate-limited like enrol). */
+  /**
+   * Whether an enrolment or invite token can enrol now: `{ valid: true }`, or `{ valid: false, reason }`
+   * with `pending` (an invite awaiting a second admin's approval) or `invalid`; rate-limited like enrol.
+   */
   checkEnrolToken(token: string) {
-    return this.call<{ valid: boolean }>('POST', '/v1/enrol/check', { token }, false);
+    return this.call<EnrolCheckResponse>('POST', '/v1/enrol/check', { token }, false);
   }
 
   enrol(input: { token: string; username: string; password: string; displayName?: string; email?: string }) {

@@ -24,10 +24,21 @@ export type EnrolRequest = z.infer<typeof EnrolRequest>;
 
 /**
  * POST /v1/enrol/check: whether a token can enrol now, so a client can say so before it asks for a
- * password. The answer is `{ valid }` only (an invite awaiting approval is not valid yet).
+ * password. See `EnrolCheckResponse` for the answer.
  */
 export const EnrolCheckRequest = z.strictObject({ token: text({ min: 16, max: 128, kind: 'secret' }) });
 export type EnrolCheckRequest = z.infer<typeof EnrolCheckRequest>;
+
+/**
+ * Response of POST /v1/enrol/check: `{ valid: true }`, or `{ valid: false, reason }` where `pending`
+ * is a real invite that still awaits a second admin's approval (only the token's holder can learn
+ * that) and `invalid` is every other case: unknown, used and expired tokens are not told apart.
+ */
+export const EnrolCheckResponse = z.discriminatedUnion('valid', [
+  z.strictObject({ valid: z.literal(true) }),
+  z.strictObject({ valid: z.literal(false), reason: z.enum(['pending', 'invalid']) }),
+]);
+export type EnrolCheckResponse = z.infer<typeof EnrolCheckResponse>;
 
 /** PATCH /v1/me: my display name and e-mail (null clears the e-mail). */
 export const UpdateProfileRequest = z

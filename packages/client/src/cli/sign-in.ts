@@ -74,21 +74,30 @@ async function loginAndSave(
 }
 
 /**
- * Says before the password prompts that a token cannot enrol (unknown, used, expired, or an invite a
- * second admin has not approved yet). A server without the check (404) is asked at enrol instead.
+ * Says before the password prompts that a token cannot enrol: an invite a second admin has not
+ * approved yet (`invite_pending`), or a token that is unknown, used or expired (`token_invalid`).
+ * A server without the check (404) is asked at enrol instead; one that answers without a reason
+ * (older servers) gets the message that covers both.
  */
 async function assertTokenUsable(api: Api, token: string): Promise<void> {
-  let valid: boolean;
+  let answer: Awaited<ReturnType<Api['checkEnrolToken']>>;
   try {
-    ({ valid } = await api.checkEnrolToken(token));
+    answer = await api.checkEnrolToken(token);
   } catch (e) {
     if (e instanceof PalisadeError && e.status === 404) return;
     throw e;
   }
-  if (!valid)
+  if (answer.valid) return;
+  const reason: string | undefined = answer.reason; // absent from older servers
+  if (reason === 'pending')
     die(
-      "token_invalid: this token cannot enrol: it is unknown, used or expired, or the invite still awaits a second admin's approval. Ask an admin for a new one (nothing else was sent).",
+      "invite_pending: this invite carries administrative roles and waits for a second admin's approval. Ask another admin who holds role.grant (not the one who invited you) to approve it (palisade-chat admin approvals, then palisade-chat admin approve <id>), then run this enrol again with the same token (nothing else was sent).",
     );
+  die(
+    reason === 'invalid'
+      ? 'token_invalid: this token cannot enrol: it is unknown, used or expired. Ask an admin for a new one (nothing else was sent).'
+      : "token_invalid: this token cannot enrol: it is unknown, used or expired, or the invite still awaits a second admin's approval. Ask an admin for a new one (nothing else was sent).",
+  );
 }
 
 /** Options of `palisade-chat enrol`. */

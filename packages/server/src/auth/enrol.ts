@@ -1,3 +1,4 @@
+import type { EnrolCheckResponse } from '@palisade/protocol';
 import { AppError } from '../core/index.js';
 import { hashPassword, randomId, randomToken, sha256Hex } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
@@ -114,12 +115,14 @@ export async function releaseInvite(deps: AuthDeps, approvalId: string, approved
 
 /**
  * Whether `token` can enrol now (known, unused, unexpired, not awaiting approval), for a client to say
- * so before it asks for a password.
+ * so before it asks for a password; when not, `pending` (a real invite awaiting a second admin's
+ * approval) or `invalid` (everything else).
  * SECURITY (S9): counts against the same per-address and per-network enrolment budget as `enrol`, so it
- * gives no extra guesses; it answers valid or invalid and nothing else (not why), does no argon2 work,
- * and an invalid token is audited like a failed enrolment.
+ * gives no extra guesses, and does no argon2 work. Unknown, used and expired tokens answer the same
+ * `invalid` (nothing tells them apart); `pending` reaches only someone who holds a real token, who
+ * learns from `POST /v1/enrol` the same (`invite_pending`). Every refusal is audited like a failed enrolment.
  */
-export async function checkEnrolToken(deps: AuthDeps, token: string, address: string): Promise<boolean> {
+export async function checkEnrolToken(deps: AuthDeps, token: string, address: string): Promise<EnrolCheckResponse> {
   deps.limiter.checkSource('enrol', address);
   const now = deps.clock.now();
   const row = await deps.db
@@ -127,17 +130,22 @@ export async function checkEnrolToken(deps: AuthDeps, token: string, address: st
     .select(['used_at', 'expires_at', 'approval_id'])
     .where('token_hash', '=', sha256Hex(token))
     .executeTakeFirst();
-  const valid = row !== undefined && row.used_at === null && row.expires_at > now && row.approval_id === null;
-  if (!valid)
+  const usable = row !== undefined && row.used_at === null && row.expires_at > now;
+  const answer: EnrolCheckResponse = !usable
+    ? { valid: false, reason: 'invalid' }
+    : row.approval_id !== null
+      ? { valid: false, reason: 'pending' }
+      : { valid: true };
+  if (!answer.valid)
     await recordAudit(deps.db, deps.sealer, {
       at: now,
       actorId: null,
       action: 'enrolment.failed',
       address,
       outcome: 'failure',
-      details: { reason: 'token check' },
+      details: { reason: answer.reason === 'pending' ? 'token check: invite awaits approval' : 'token check' },
     });
-  return valid;
+  return answer;
 }
 
 /** Input of an enrolment. */

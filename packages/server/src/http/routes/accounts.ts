@@ -39,9 +39,10 @@ export const accountRoutes = [
     method: 'POST',
     url: '/v1/enrol/check',
     access: 'public',
-    summary: 'Whether a bootstrap or invite token can enrol now → {valid} (rate-limited with enrolment)',
+    summary:
+      "Whether a bootstrap or invite token can enrol now → {valid}, with reason 'pending' or 'invalid' when not (rate-limited with enrolment)",
     body: EnrolCheckRequest,
-    handler: async ({ deps, body, address }) => ({ valid: await checkEnrolToken(deps.auth, body.token, address) }),
+    handler: ({ deps, body, address }) => checkEnrolToken(deps.auth, body.token, address),
   }),
   route({
     method: 'POST',
