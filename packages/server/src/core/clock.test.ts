@@ -40,4 +40,28 @@ describe('clock: wall steps are seen, durations are not affected', () => {
     expect(c.steppedForwardSince(c.now())).toBe(0);
     expect(() => c.advance(-1)).toThrow(/stepWall/);
   });
+
+  it('the fake clock fires its timers only as it advances, in due order, at their instants; a late interval fires once', () => {
+    const c = new FakeClock(1_000_000);
+    const fired: string[] = [];
+    const stopTick = c.setInterval(() => fired.push(`tick@${c.monotonic()}`), 1_000);
+    c.setTimeout(() => fired.push(`once@${c.monotonic()}@${c.now()}`), 1_500);
+    const cancelled = c.setTimeout(() => fired.push('cancelled'), 500);
+    cancelled();
+    c.advance(999);
+    expect(fired).toEqual([]);
+    c.advance(1);
+    expect(fired).toEqual(['tick@1000']);
+    c.advance(1_099);
+    expect(fired).toEqual(['tick@1000', 'once@1500@1001500', 'tick@2000']);
+    expect(c.monotonic()).toBe(2_099);
+    c.advance(5_000); // five periods late: one tick, at the latest due instant
+    expect(fired.slice(3)).toEqual(['tick@7000']);
+    c.stepWall(3_600_000); // setting the wall clock fires nothing
+    expect(fired).toHaveLength(4);
+    stopTick();
+    c.advance(10_000);
+    expect(fired).toHaveLength(4);
+    expect(c.pendingTimers).toBe(0);
+  });
 });

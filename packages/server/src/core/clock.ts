@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { Timers } from './timers.js';
 
 /**
  * Source of time. Production uses the system clock; tests pass a fake one.
@@ -85,13 +86,25 @@ export class SystemClock implements Clock {
 /** The real clock (one per process). */
 export const systemClock: SystemClock = new SystemClock();
 
+/** A timer of the fake clock: due at a monotonic instant; `every` set for an interval. */
+interface FakeTimer {
+  at: number;
+  every: number | undefined;
+  fn: () => void;
+  live: boolean;
+}
+
 /**
- * A clock tests can move by hand. `advance` is real time passing (both readings move);
- * `stepWall` is the wall clock being set (NTP step, operator, VM resume): only `now()` moves.
+ * A clock tests can move by hand. `advance` is real time passing: both readings move, and the timers it
+ * schedules as `Timers` fire in due order, each with the clock at its due instant. An interval that
+ * fell behind fires once, at its latest due instant (as Node's do after a blocked event loop), so async
+ * work it starts reads the time it was due. `stepWall` is the wall clock being set (NTP step, operator,
+ * VM resume): only `now()` moves, and no timer fires.
  */
-export class FakeClock implements Clock {
+export class FakeClock implements Clock, Timers {
   private mono = 0;
   private readonly steps: WallStep[] = [];
+  private timers: FakeTimer[] = [];
 
   constructor(private ms = Date.UTC(2026, 0, 1)) {}
   now(): number {
@@ -100,11 +113,19 @@ export class FakeClock implements Clock {
   monotonic(): number {
     return this.mono;
   }
-  /** Real time passes: wall and monotonic readings move by `ms` (>= 0). */
+  /** Real time passes: wall and monotonic readings move by `ms` (>= 0); timers due by then fire. */
   advance(ms: number): void {
     if (ms < 0) throw new Error('time does not run backwards; use stepWall for a wall-clock step');
-    this.ms += ms;
-    this.mono += ms;
+    const until = this.mono + ms;
+    for (let t = this.nextDue(until); t; t = this.nextDue(until)) {
+      const at = dueBy(t, until);
+      this.move(at - this.mono);
+      if (t.every === undefined) t.live = false;
+      else t.at = at + t.every;
+      t.fn();
+    }
+    this.move(until - this.mono);
+    this.timers = this.timers.filter((t) => t.live);
   }
   /** The wall clock is set forwards (ms > 0) or backwards (ms < 0); durations are unaffected. */
   stepWall(ms: number): void {
@@ -116,4 +137,36 @@ export class FakeClock implements Clock {
     for (const s of this.steps) if (s.delta > 0 && s.before >= wallMs) sum += s.delta;
     return sum;
   }
+  setTimeout(fn: () => void, ms: number): () => void {
+    return this.schedule(fn, ms, undefined);
+  }
+  setInterval(fn: () => void, ms: number): () => void {
+    return this.schedule(fn, ms, Math.max(1, ms));
+  }
+  /** Timers scheduled and not yet fired or cancelled. */
+  get pendingTimers(): number {
+    return this.timers.filter((t) => t.live).length;
+  }
+
+  private schedule(fn: () => void, ms: number, every: number | undefined): () => void {
+    const t: FakeTimer = { at: this.mono + Math.max(0, ms), every, fn, live: true };
+    this.timers.push(t);
+    return () => void (t.live = false);
+  }
+  /** The live timer that fires first by `until` (the first scheduled among equals), if any. */
+  private nextDue(until: number): FakeTimer | undefined {
+    let best: FakeTimer | undefined;
+    for (const t of this.timers)
+      if (t.live && t.at <= until && (!best || dueBy(t, until) < dueBy(best, until))) best = t;
+    return best;
+  }
+  private move(ms: number): void {
+    this.ms += ms;
+    this.mono += ms;
+  }
+}
+
+/** When a due timer fires by `until`: a timeout at its instant, an interval at its latest due instant. */
+function dueBy(t: FakeTimer, until: number): number {
+  return t.every === undefined ? t.at : t.at + Math.floor((until - t.at) / t.every) * t.every;
 }

@@ -1,7 +1,8 @@
-/** Layer 0 kernel: ids, errors, clock, secrets and the Bus/Logger interfaces. */
+/** Layer 0 kernel: ids, errors, clock and timers, secrets and the Bus/Logger interfaces. */
 export { AppError, isAppError } from './errors.js';
 export type { UserId, DeviceId, SessionId } from './ids.js';
 export { systemClock, FakeClock, type Clock } from './clock.js';
+export { systemTimers, type Timers } from './timers.js';
 export { Secret } from './secret.js';
 export type { Bus, DomainEvent } from './bus.js';
 export { silentLogger, type Logger } from './logger.js';

@@ -2,7 +2,7 @@ import type { ClientFrame, ServerFrame } from '@palisade/protocol';
 import { MAX_PAYLOAD_BYTES, MAX_SERVER_FRAME_BYTES, parseClientFrame, recoverFrameRef } from '@palisade/protocol';
 import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
-import { AppError, isAppError, type Principal } from '../core/index.js';
+import { AppError, isAppError, systemTimers, type Principal, type Timers } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import {
   acknowledgeDelivery,
@@ -51,7 +51,9 @@ export class Connection implements Peer {
   private filling = false;
   private readonly out: SendBuffer;
   private acks: Map<string, number> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the pending deadline: the authentication timeout, then the session-expiry timer. */
+  private cancelDeadline: () => void = () => undefined;
+  private readonly timers: Timers;
   private expiresAt = 0;
   private touchedAt = 0;
   // For the session's log line: when it opened, frames each way, and the close code.
@@ -72,7 +74,11 @@ export class Connection implements Peer {
       deps.monotonicNow ?? (() => performance.now()),
       deps.sendLimits ?? SEND_LIMITS,
     );
-    this.timer = setTimeout(() => this.close(CLOSE.authTimeout, 'authenticate in time'), deps.authTimeoutMs ?? 10_000);
+    this.timers = deps.timers ?? systemTimers;
+    this.cancelDeadline = this.timers.setTimeout(
+      () => this.close(CLOSE.authTimeout, 'authenticate in time'),
+      deps.authTimeoutMs ?? 10_000,
+    );
     ws.on('message', (data, isBinary) => void this.onFrame(data as Buffer, isBinary));
     ws.on('close', (code: number) => ((this.closeCode ??= code), this.onClosed()));
     ws.on('error', () => undefined);
@@ -142,7 +148,7 @@ export class Connection implements Peer {
     if (this.state === 'closed') return;
     const wasAuthenticated = this.state !== 'challenge';
     this.state = 'closed';
-    clearTimeout(this.timer);
+    this.cancelDeadline();
     this.out.close();
     if (wasAuthenticated) {
       this.hub.unregister(this);
@@ -346,11 +352,13 @@ export class Connection implements Peer {
   }
 
   private armExpiry(expiresAt: number): void {
-    clearTimeout(this.timer);
+    this.cancelDeadline();
     this.expiresAt = expiresAt;
     const delay = Math.min(expiresAt - this.deps.auth.clock.now(), 2 ** 31 - 1);
-    this.timer = setTimeout(() => this.close(CLOSE.unauthenticated, 'session expired'), Math.max(delay, 0));
-    this.timer.unref();
+    this.cancelDeadline = this.timers.setTimeout(
+      () => this.close(CLOSE.unauthenticated, 'session expired'),
+      Math.max(delay, 0),
+    );
   }
 
   private flushAcks(): void {
@@ -365,7 +373,7 @@ export class Connection implements Peer {
   }
 
   private async authenticate(f: Extract<ClientFrame, { type: 'auth' }>): Promise<void> {
-    clearTimeout(this.timer);
+    this.cancelDeadline();
     const nonce = this.nonce;
     this.nonce = '';
     try {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { AuthDeps } from '../auth/index.js';
-import type { Logger, Metrics } from '../core/index.js';
+import type { Logger, Metrics, Timers } from '../core/index.js';
 import type { MessagingDeps } from '../messaging/index.js';
 import type { SendLimits } from './send-buffer.js';
 
@@ -27,4 +27,9 @@ export interface RealtimeDeps {
   sweepEveryMs?: number;
   /** Monotonic milliseconds for the stall timeout (tests pass a fake clock); default performance.now. */
   monotonicNow?: () => number;
+  /**
+   * Timers of the session deadlines: the authentication timeout, the session-expiry timer and the
+   * re-check cadence (tests pass the server's FakeClock, so these fire as it advances); default systemTimers.
+   */
+  timers?: Timers;
 }

@@ -1,5 +1,5 @@
 import { checkSessions, SESSIONS_REVOKED, type SessionProblem, type SessionsRevoked } from '../auth/index.js';
-import { AppError, type Principal } from '../core/index.js';
+import { AppError, systemTimers, type Principal } from '../core/index.js';
 import {
   conversationMembers,
   MEMBERS_CHANGED,
@@ -46,7 +46,9 @@ export class Hub {
   private readonly bySession = new Map<string, Set<Peer>>();
   private readonly members = new Map<string, Members>();
   private readonly unsubscribe: (() => void)[] = [];
-  private readonly rechecker: NodeJS.Timeout;
+  /** Session re-check passes completed (a diagnostic; tests wait on it after advancing a fake clock). */
+  rechecks = 0;
+  private readonly stopRechecks: () => void;
   private readonly sweeper: NodeJS.Timeout;
   private rechecking = false;
 
@@ -61,8 +63,10 @@ export class Hub {
     );
     // SECURITY (S21): an open socket is not activity by itself; every socket's session is re-read
     // periodically and the socket closed once the session is revoked, expired, idle or its device gone.
-    this.rechecker = setInterval(() => void this.recheck(), deps.recheckEveryMs ?? RECHECK_EVERY_MS);
-    this.rechecker.unref();
+    this.stopRechecks = (deps.timers ?? systemTimers).setInterval(
+      () => void this.recheck(),
+      deps.recheckEveryMs ?? RECHECK_EVERY_MS,
+    );
     this.sweeper = setInterval(() => this.sweep(), deps.sweepEveryMs ?? SWEEP_EVERY_MS);
     this.sweeper.unref();
   }
@@ -111,7 +115,7 @@ export class Hub {
 
   close(): void {
     for (const u of this.unsubscribe) u();
-    clearInterval(this.rechecker);
+    this.stopRechecks();
     clearInterval(this.sweeper);
   }
 
@@ -207,6 +211,7 @@ export class Hub {
       this.deps.log.warn({ err: e }, 'session re-check failed; retried at the next interval');
     } finally {
       this.rechecking = false;
+      this.rechecks++;
     }
   }
 }

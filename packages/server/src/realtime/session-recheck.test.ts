@@ -8,19 +8,31 @@ import { PASS } from '../test-support/users.js';
 import { startLiveServer, type LiveServer } from '../test-support/live-server.js';
 
 const MIN = 60_000;
+/** The re-check cadence of this suite (config server.sessionRecheckSeconds = 1). */
+const RECHECK_MS = 1_000;
 
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
+// The server's clock and its session timers (re-check cadence, expiry timer) are one FakeClock: a
+// re-check or an expiry happens only when a test advances it, so "still open after X" is asserted after
+// moving the clock past X and waiting for the re-check that ran at X to finish.
 describe('S21: open WebSockets re-check their session (real server, fake clock)', () => {
   let server: LiveServer;
   const clock = new FakeClock(Date.now());
+
+  /** Advances the fake clock by `ms` and waits until the re-check pass(es) it started have finished. */
+  async function advanceAndRecheck(ms: number): Promise<void> {
+    const hub = server.running.gateway.hub;
+    const before = hub.rechecks;
+    clock.advance(ms);
+    await expect.poll(() => hub.rechecks, { timeout: 5_000 }).toBeGreaterThan(before);
+  }
+  const lastUsed = async (sessionId: string) =>
+    (
+      await server.running.core.store.db
+        .selectFrom('sessions')
+        .select('last_used_at')
+        .where('id', '=', sessionId)
+        .executeTakeFirstOrThrow()
+    ).last_used_at;
   const key = DeviceKey.generate();
   let admin: Api;
   let conversation: string;
@@ -47,14 +59,17 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
     });
     ws.on('close', (code, reason) => (closed = { code, reason: reason.toString() }));
     ws.on('error', () => undefined);
-    await waitFor(() => frames.some((f) => f.type === 'synced'), 10_000, 'synced');
+    await expect.poll(() => frames.some((f) => f.type === 'synced'), { timeout: 10_000 }).toBe(true);
     return { ws, frames, closed: () => closed };
   }
 
   const sessionId = async (api: Api) => (await api.sessions()).sessions.find((s) => s.current)!.id;
 
   beforeAll(async () => {
-    server = await startLiveServer((c) => (c.server.sessionRecheckSeconds = 1), { clock });
+    server = await startLiveServer((c) => (c.server.sessionRecheckSeconds = RECHECK_MS / 1000), {
+      clock,
+      timers: clock,
+    });
     const enrol = new Api(nodeHttp({ baseUrl: server.baseUrl, ca: server.ca }), key, () => clock.now());
     await enrol.enrol({ token: server.running.bootstrap!.token, username: 'admin', password: PASS });
     admin = await newSession();
@@ -67,28 +82,26 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
   it('S21: a socket that is only open (and pings) is closed with 4401 once the session idles out', async () => {
     const api = await newSession();
     const s = await openSocket(api);
-    clock.advance(30 * MIN);
-    s.ws.send(JSON.stringify({ type: 'ping', ref: 'p' }));
-    await waitFor(() => s.frames.some((f) => f.type === 'pong'), 5_000, 'pong');
-    await sleep(1_500); // a re-check passes: still valid
+    await advanceAndRecheck(30 * MIN); // a re-check at 30 min passes: still valid
     expect(s.closed()).toBeUndefined();
+    s.ws.send(JSON.stringify({ type: 'ping', ref: 'p' }));
+    await expect.poll(() => s.frames.some((f) => f.type === 'pong'), { timeout: 5_000 }).toBe(true);
     clock.advance(31 * MIN); // 61 min without user activity (pings are not activity)
-    await waitFor(() => s.closed() !== undefined, 5_000, 'the socket to close');
-    expect(s.closed()).toEqual({ code: 4401, reason: 'session idle' });
+    await expect.poll(() => s.closed(), { timeout: 5_000 }).toEqual({ code: 4401, reason: 'session idle' });
   });
 
   it('S21: user activity on the socket keeps the session from idling out', async () => {
     const api = await newSession();
+    const id = await sessionId(api); // over HTTP, before the clock moves: the last HTTP activity is at 0
     const s = await openSocket(api);
-    clock.advance(50 * MIN);
+    await advanceAndRecheck(50 * MIN);
+    expect(s.closed()).toBeUndefined();
     s.ws.send(JSON.stringify({ type: 'typing', conversationId: conversation }));
-    await sleep(1_500);
-    clock.advance(20 * MIN); // 70 min after login, 20 after the last activity
-    await sleep(1_500);
+    await expect.poll(() => lastUsed(id), { timeout: 5_000 }).toBe(clock.now()); // the socket's activity touched it
+    await advanceAndRecheck(20 * MIN); // 70 min after login, 20 after the last activity
     expect(s.closed()).toBeUndefined();
     clock.advance(41 * MIN); // 61 min after the last activity
-    await waitFor(() => s.closed() !== undefined, 5_000, 'the socket to close');
-    expect(s.closed()).toEqual({ code: 4401, reason: 'session idle' });
+    await expect.poll(() => s.closed(), { timeout: 5_000 }).toEqual({ code: 4401, reason: 'session idle' });
   });
 
   it('S21: a shortened expires_at (as a step-up sets) re-arms the expiry timer of an open socket', async () => {
@@ -97,12 +110,15 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
     const id = await sessionId(api);
     await server.running.core.store.db
       .updateTable('sessions')
-      .set({ expires_at: clock.now() + 2_000 })
+      .set({ expires_at: clock.now() + RECHECK_MS + 500 })
       .where('id', '=', id)
       .execute();
-    // The clock does not move: only the re-armed timer can close it.
-    await waitFor(() => s.closed() !== undefined, 8_000, 'the socket to close');
-    expect(s.closed()).toEqual({ code: 4401, reason: 'session expired' });
+    await advanceAndRecheck(RECHECK_MS); // the re-check finds the session valid and re-arms the timer: 500 ms left
+    expect(s.closed()).toBeUndefined();
+    const rechecks = server.running.gateway.hub.rechecks;
+    clock.advance(500); // before the next re-check is due: only the re-armed timer can close it
+    await expect.poll(() => s.closed(), { timeout: 5_000 }).toEqual({ code: 4401, reason: 'session expired' });
+    expect(server.running.gateway.hub.rechecks, 'no re-check ran in between').toBe(rechecks);
   });
 
   it('S21: activity after the session has idled out does not revive it', async () => {
@@ -124,7 +140,8 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
       .set({ revoked_at: clock.now() })
       .where('id', '=', deviceId)
       .execute();
-    await waitFor(() => s.closed() !== undefined, 5_000, 'the socket to close');
-    expect(s.closed()).toEqual({ code: 4401, reason: 'device revoked' });
+    expect(s.closed()).toBeUndefined();
+    clock.advance(RECHECK_MS); // the next re-check
+    await expect.poll(() => s.closed(), { timeout: 5_000 }).toEqual({ code: 4401, reason: 'device revoked' });
   });
 });

@@ -2,7 +2,7 @@ import type { Server as NetServer } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { ExpiredRowSweeper, issueBootstrapToken } from '../auth/index.js';
 import { isLoopbackHost, resolveSecret, type Config } from '../config/index.js';
-import { systemClock, type Clock, type Logger } from '../core/index.js';
+import { systemClock, type Clock, type Logger, type Timers } from '../core/index.js';
 import { AddressConnectionCap, buildHttpApp, type HttpLimits } from '../http/index.js';
 import { TrustedProxies } from '../limits/index.js';
 import { Gateway } from '../realtime/index.js';
@@ -37,6 +37,8 @@ export interface RunningServer {
 /** Options of `startServer`. */
 export interface StartOptions {
   clock?: Clock;
+  /** Timers of the WebSocket session deadlines (tests pass their FakeClock); default Node's. */
+  timers?: Timers;
   log?: Logger;
   /** Write the first-admin token to `<dataDir>/first-admin-token` (0600) instead of handing it out. */
   bootstrapToFile?: boolean;
@@ -135,6 +137,7 @@ async function listen(
     allowedOrigins: config.server.allowedOrigins,
     connectionSlots: cap,
     recheckEveryMs: config.server.sessionRecheckSeconds * 1000,
+    ...(opts.timers ? { timers: opts.timers } : {}),
   });
   const app = buildHttpApp(
     {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { loadConfig, type Config } from '../config/index.js';
-import { silentLogger, type Clock } from '../core/index.js';
+import { silentLogger, type Clock, type Timers } from '../core/index.js';
 import { startServer, type RunningServer } from '../server/index.js';
 
 /** A real server in this process (real TLS on an ephemeral port), for tests that need its clock or config. */
@@ -15,10 +15,13 @@ export interface LiveServer {
   stop(): Promise<void>;
 }
 
-/** Starts `startServer` on 127.0.0.1:0 with a fresh data dir; `tune` edits the parsed config. */
+/**
+ * Starts `startServer` on 127.0.0.1:0 with a fresh data dir; `tune` edits the parsed config. Pass a
+ * FakeClock as `clock` (and as `timers` for the WebSocket session deadlines to fire as it advances).
+ */
 export async function startLiveServer(
   tune: (c: Config) => void = () => undefined,
-  opts: { clock?: Clock } = {},
+  opts: { clock?: Clock; timers?: Timers } = {},
 ): Promise<LiveServer> {
   const config = loadConfig({
     env: {
@@ -29,7 +32,15 @@ export async function startLiveServer(
     },
   });
   tune(config);
-  const running = await startServer(config, {}, { log: silentLogger, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const running = await startServer(
+    config,
+    {},
+    {
+      log: silentLogger,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.timers ? { timers: opts.timers } : {}),
+    },
+  );
   return {
     running,
     port: running.port,
