@@ -44,7 +44,7 @@ describe('key rotation under a steady message load', () => {
       for (let i = 0; !stop && i < 20_000; i++) {
         const id = `load-${i}`;
         acked.set(id, await ana.send(conv.id, utf8(id), id));
-        await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setTimeout(r, 2)); // pace: the load's rhythm; nothing is waited for
       }
     })();
     await waitFor(() => acked.size >= 50, 10_000, 'the load to start');

@@ -51,7 +51,7 @@ function expectDurable(acked: Map<string, number>, stored: { seq: number; client
           ? (async () => {
               for (let round = 0; round < 15; round++) {
                 terminated += await terminateBackends(db.name, app);
-                await new Promise((r) => setTimeout(r, 200)); // the fault's own rhythm, as in the review
+                await new Promise((r) => setTimeout(r, 200)); // pace: the fault's own rhythm, as in the review
               }
             })()
           : undefined;

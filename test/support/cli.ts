@@ -65,26 +65,27 @@ export function spawnChat(home: string, args: string[], env: Record<string, stri
   p.stderr.on('data', (d) => (err += d));
   p.stdin.on('error', () => undefined); // the CLI may exit (refusing) before it reads its input
   const exited = new Promise<number | null>((r) => p.on('close', (code) => r(code)));
+  /** Resolves as soon as the stream's text matches (checked on each chunk); rejects once it exited or after `ms`. */
+  const waitForText = (text: () => string, re: RegExp, ms: number, name: 'stdout' | 'stderr') =>
+    new Promise<void>((resolve, reject) => {
+      const stream = name === 'stdout' ? p.stdout : p.stderr;
+      const stop = () => (clearTimeout(deadline), stream.off('data', check));
+      const give = () => (
+        stop(),
+        reject(new Error(`palisade-chat never printed ${re} on ${name}; stdout:\n${out}\nstderr:\n${err}`))
+      );
+      const check = () => void (re.test(text()) && (stop(), resolve()));
+      const deadline = setTimeout(give, ms);
+      stream.on('data', check); // after the listener that appends the chunk, so text() includes it
+      void exited.then(give); // also when it had exited already (a no-op once resolved)
+      check();
+    });
   return {
     pid: p.pid!,
     err: () => err,
     out: () => out,
-    async waitForErr(re, ms = 15_000) {
-      const until = Date.now() + ms;
-      while (!re.test(err)) {
-        if (p.exitCode !== null || Date.now() > until)
-          throw new Error(`palisade-chat never printed ${re}; stderr:\n${err}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    async waitForOut(re, ms = 15_000) {
-      const until = Date.now() + ms;
-      while (!re.test(out)) {
-        if (p.exitCode !== null || Date.now() > until)
-          throw new Error(`palisade-chat never printed ${re}; stdout:\n${out}\nstderr:\n${err}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    waitForErr: (re, ms = 15_000) => waitForText(() => err, re, ms, 'stderr'),
+    waitForOut: (re, ms = 15_000) => waitForText(() => out, re, ms, 'stdout'),
     async exited() {
       const code = await exited;
       return { code, out, err };

@@ -104,6 +104,7 @@ export async function sendAll(
           const code = err.code ?? 'none';
           rejections.set(code, (rejections.get(code) ?? 0) + 1);
           if (code !== 'unavailable' && code !== 'storage_full' && code !== 'network') throw e;
+          // pace: a client's backoff before its retry (as the server's retryAfterMs asks); nothing is waited for
           await new Promise((r) => setTimeout(r, Math.min(err.retryAfterMs ?? 100, 200)));
         }
       }

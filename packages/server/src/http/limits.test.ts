@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { DeviceKey } from '@palisade/client';
 import { createNodeClient } from '@palisade/client/node';
@@ -8,7 +8,6 @@ import { parseRawResponse, startLiveServer, tlsSocket, type LiveServer } from '.
 import { SECURITY_HEADERS } from './app.js';
 
 const CAP = 4;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Opens `n` TLS connections from `localAddress` and reports which completed the handshake. */
 async function openMany(server: LiveServer, n: number, localAddress?: string) {
@@ -17,16 +16,32 @@ async function openMany(server: LiveServer, n: number, localAddress?: string) {
   return { sockets, secured, closeAll: () => sockets.forEach((s) => s.socket.destroy()) };
 }
 
-/** Retries until a connection from 127.0.0.1 completes its handshake (slots are freed when sockets close). */
-async function waitForSlot(server: LiveServer): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    const s = tlsSocket(server);
-    const ok = await s.secured;
-    s.socket.destroy();
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error('no connection slot came free');
+/**
+ * Waits until `n` connections from 127.0.0.1 complete their handshake at once (slots are freed as the
+ * server sees sockets close); each try closes what it opened.
+ */
+async function waitForSlots(server: LiveServer, n = 1): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const tried = await openMany(server, n);
+      tried.closeAll();
+      expect(tried.secured, `${n} free connection slot(s)`).toEqual(Array(n).fill(true));
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+}
+
+/**
+ * Resolves when the server has cut off a silent TLS connection opened now: its own headers/request
+ * deadline fired. Node's HTTP timers take no fake clock, so "an older connection outlived the timeouts"
+ * waits for this event on the server's timers instead of a guessed sleep.
+ */
+async function serverCutsOffASilentConnection(server: LiveServer): Promise<void> {
+  const s = tlsSocket(server, '127.0.0.3'); // an address of its own: 127.0.0.1's slots are the test's
+  expect(await s.secured).toBe(true);
+  const r = await s.done(10_000);
+  s.socket.destroy();
+  expect(r.closed, 'the server closes a connection that sends nothing').toBe(true);
 }
 
 describe('S8: request, body and idle timeouts and connection caps (real server, short limits)', () => {
@@ -93,7 +108,7 @@ describe('S8: request, body and idle timeouts and connection caps (real server, 
   });
 
   it('S8: connections over the per-address cap are refused while another address still connects', async () => {
-    await waitForSlot(server);
+    await waitForSlots(server);
     const held = await openMany(server, CAP);
     expect(held.secured).toEqual(Array(CAP).fill(true));
     const extra = await openMany(server, 2);
@@ -105,13 +120,13 @@ describe('S8: request, body and idle timeouts and connection caps (real server, 
     expect(parseRawResponse(r.text).status).toBe(200);
     // Closing one frees its slot.
     held.sockets[0]!.socket.destroy();
-    await waitForSlot(server);
+    await waitForSlots(server);
     held.closeAll();
     extra.closeAll();
   });
 
   it('S8: pre-auth WebSockets count against the cap; an authenticated one stops counting and outlives the timeouts', async () => {
-    await waitForSlot(server);
+    await waitForSlots(server);
     // Unauthenticated WebSockets hold slots until they authenticate (or the 10 s auth timeout).
     const pending = Array.from(
       { length: CAP },
@@ -122,20 +137,20 @@ describe('S8: request, body and idle timeouts and connection caps (real server, 
     expect(over.secured, 'pre-auth sockets fill the cap').toEqual([false]);
     for (const w of pending) w.terminate();
 
-    await waitForSlot(server);
+    await waitForSlots(server);
     const key = DeviceKey.generate();
     const client = createNodeClient({ baseUrl: server.baseUrl, ca: server.ca, deviceKey: key });
     await client.api.enrol({ token: server.running.bootstrap!.token, username: 'capadmin', password: PASS });
     await client.login('capadmin', PASS, 'laptop');
     await client.connect();
-    await sleep(1_500); // the SDK's keep-alive HTTP sockets close (keepAliveTimeout 1 s)
-    await waitForSlot(server);
-    const full = await openMany(server, CAP);
-    expect(full.secured, 'the authenticated WebSocket no longer takes a slot').toEqual(Array(CAP).fill(true));
-    full.closeAll();
-    // Longer than the request (2 s) and idle (3 s) timeouts: the live connection stays up.
-    await sleep(4_000);
-    expect(client.realtime.state).toBe('synced');
+    // The authenticated WebSocket no longer takes a slot: all CAP come free once the SDK's keep-alive
+    // HTTP sockets have closed (keepAliveTimeout 1 s).
+    await waitForSlots(server, CAP);
+    // Two silent connections, each opened after the WebSocket, cut off one after the other by the
+    // server's deadline (>= 2 s each): its timers ran past the request (2 s) and idle (3 s) timeouts.
+    await serverCutsOffASilentConnection(server);
+    await serverCutsOffASilentConnection(server);
+    expect(client.realtime.state, 'the live connection outlived the timeouts').toBe('synced');
     client.close();
   });
 });

@@ -80,10 +80,13 @@ export function tlsSocket(
   });
   socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
   socket.on('error', () => undefined);
-  const done = async (timeoutMs: number) => {
-    await Promise.race([closedP, new Promise((r) => setTimeout(r, timeoutMs))]);
-    return { text, closed, secure };
-  };
+  /** Resolves when the server closes the socket, or at the deadline (then `closed` is false). */
+  const done = (timeoutMs: number) =>
+    new Promise<RawExchange>((resolve) => {
+      const finish = () => (clearTimeout(deadline), resolve({ text, closed, secure }));
+      const deadline = setTimeout(finish, timeoutMs);
+      void closedP.then(finish);
+    });
   return { socket, done, secured };
 }
 
