@@ -133,7 +133,7 @@ mfa
 program
   .command('enrol')
   .description(
-    'create your account with an enrolment or invite token, then log in (the token is asked for, or read from a file or stdin; never from the command line)',
+    "create your account with an enrolment or invite token, then log in (the token is asked for, or read from a file or stdin; never from the command line). The token is checked before any password prompt: an invite that still awaits a second admin's approval says so",
   )
   .requiredOption('--server <url>', 'server URL, e.g. https://chat.example.org:8443')
   .option('--token-file <file>', 'read the one-time token from this file (mode 0600)')
