@@ -25,6 +25,15 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
     clock.advance(ms);
     await expect.poll(() => hub.rechecks, { timeout: 5_000 }).toBeGreaterThan(before);
   }
+  let pings = 0;
+  /** A ping round trip after the re-check: the pong proves the server had not closed it (frames keep order). */
+  async function expectOpen(s: { ws: WebSocket; frames: Record<string, unknown>[]; closed: () => unknown }) {
+    const ref = `alive-${++pings}`;
+    s.ws.send(JSON.stringify({ type: 'ping', ref })); // pings are not session activity
+    const answered = () => s.frames.some((f) => f.type === 'pong' && f.ref === ref) || s.closed() !== undefined;
+    await expect.poll(answered, { timeout: 5_000 }).toBe(true);
+    expect(s.closed()).toBeUndefined();
+  }
   const lastUsed = async (sessionId: string) =>
     (
       await server.running.core.store.db
@@ -83,9 +92,7 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
     const api = await newSession();
     const s = await openSocket(api);
     await advanceAndRecheck(30 * MIN); // a re-check at 30 min passes: still valid
-    expect(s.closed()).toBeUndefined();
-    s.ws.send(JSON.stringify({ type: 'ping', ref: 'p' }));
-    await expect.poll(() => s.frames.some((f) => f.type === 'pong'), { timeout: 5_000 }).toBe(true);
+    await expectOpen(s); // and pings at 30 min
     clock.advance(31 * MIN); // 61 min without user activity (pings are not activity)
     await expect.poll(() => s.closed(), { timeout: 5_000 }).toEqual({ code: 4401, reason: 'session idle' });
   });
@@ -95,11 +102,11 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
     const id = await sessionId(api); // over HTTP, before the clock moves: the last HTTP activity is at 0
     const s = await openSocket(api);
     await advanceAndRecheck(50 * MIN);
-    expect(s.closed()).toBeUndefined();
+    await expectOpen(s);
     s.ws.send(JSON.stringify({ type: 'typing', conversationId: conversation }));
     await expect.poll(() => lastUsed(id), { timeout: 5_000 }).toBe(clock.now()); // the socket's activity touched it
     await advanceAndRecheck(20 * MIN); // 70 min after login, 20 after the last activity
-    expect(s.closed()).toBeUndefined();
+    await expectOpen(s);
     clock.advance(41 * MIN); // 61 min after the last activity
     await expect.poll(() => s.closed(), { timeout: 5_000 }).toEqual({ code: 4401, reason: 'session idle' });
   });
@@ -114,7 +121,7 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
       .where('id', '=', id)
       .execute();
     await advanceAndRecheck(RECHECK_MS); // the re-check finds the session valid and re-arms the timer: 500 ms left
-    expect(s.closed()).toBeUndefined();
+    await expectOpen(s);
     const rechecks = server.running.gateway.hub.rechecks;
     clock.advance(500); // before the next re-check is due: only the re-armed timer can close it
     await expect.poll(() => s.closed(), { timeout: 5_000 }).toEqual({ code: 4401, reason: 'session expired' });
@@ -140,7 +147,7 @@ describe('S21: open WebSockets re-check their session (real server, fake clock)'
       .set({ revoked_at: clock.now() })
       .where('id', '=', deviceId)
       .execute();
-    expect(s.closed()).toBeUndefined();
+    await expectOpen(s);
     clock.advance(RECHECK_MS); // the next re-check
     await expect.poll(() => s.closed(), { timeout: 5_000 }).toEqual({ code: 4401, reason: 'device revoked' });
   });
