@@ -143,6 +143,8 @@ describe('S8: request, body and idle timeouts and connection caps (real server, 
     await client.api.enrol({ token: server.running.bootstrap!.token, username: 'capadmin', password: PASS });
     await client.login('capadmin', PASS, 'laptop');
     await client.connect();
+    const changes: string[] = [];
+    client.on.state = (st) => changes.push(st); // a drop would show even if the SDK reconnected at once
     // The authenticated WebSocket no longer takes a slot: all CAP come free once the SDK's keep-alive
     // HTTP sockets have closed (keepAliveTimeout 1 s).
     await waitForSlots(server, CAP);
@@ -151,6 +153,7 @@ describe('S8: request, body and idle timeouts and connection caps (real server, 
     await serverCutsOffASilentConnection(server);
     await serverCutsOffASilentConnection(server);
     expect(client.realtime.state, 'the live connection outlived the timeouts').toBe('synced');
+    expect(changes, 'never dropped or reconnected').toEqual([]);
     client.close();
   });
 });
