@@ -20,11 +20,13 @@ import type { AppError } from '../core/index.js';
 import {
   approveDevice,
   authenticateToken,
+  checkEnrolToken,
   createInvite,
   enrol,
   issueBootstrapToken,
   login,
   logout,
+  releaseInvite,
   revokeSessions,
   SESSIONS_REVOKED,
   verifyDeviceProof,
@@ -347,6 +349,27 @@ withAllStores('auth', (h) => {
       .where('id', '=', u!.userId)
       .executeTakeFirstOrThrow();
     expect(Number(row.password_failures)).toBe(0);
+  });
+
+  it('S9: the enrol check answers one `invalid` for unknown, used and expired tokens, and `pending` only for a real invite awaiting approval', async () => {
+    const deps = await testDeps(h.get());
+    const at = '198.51.100.61';
+    const check = (token: string) => checkEnrolToken(deps.auth, token, at);
+    const used = await createInvite(deps.auth, null, { role: 'member', ttlHours: 1 });
+    expect(await check(used.token)).toEqual({ valid: true });
+    await enrol(deps.auth, { token: used.token, username: uniqueName('c'), password: PASS }, at);
+    const expired = await createInvite(deps.auth, null, { role: 'member', ttlHours: 1 });
+    const pending = await createInvite(deps.auth, null, { role: 'member', ttlHours: 2, approvalId: 'approval-1' });
+    deps.clock.advance(3_600_001);
+    const invalid = { valid: false, reason: 'invalid' };
+    expect(await check('not-a-real-token-0123456789abcdefghijklmnop')).toEqual(invalid);
+    expect(await check(used.token)).toEqual(invalid);
+    expect(await check(expired.token)).toEqual(invalid);
+    expect(await check(pending.token)).toEqual({ valid: false, reason: 'pending' });
+    const failed = await auditRecords(h.get().db, deps.auth.sealer, { action: 'enrolment.failed' });
+    expect(failed.filter((r) => r.address === at)).toHaveLength(4); // every refusal is audited
+    await releaseInvite(deps.auth, 'approval-1', 'second-admin');
+    expect(await check(pending.token)).toEqual({ valid: true });
   });
 
   it('S9: a bogus enrolment token is refused before any argon2 work, whatever the password', async () => {
