@@ -148,6 +148,19 @@ async function main(): Promise<void> {
   }
   const start = samples[0] as Sample;
   const end = samples.at(-1) as Sample;
+  // The server's heap-reclaim log lines (printed at log level info: --server-env PALISADE_LOG_LEVEL=info).
+  const reclaims = target
+    .stdout()
+    .split('\n')
+    .filter((l) => l.includes('collected their garbage'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .map(({ peakConnections, connections, freedMiB, pauseMs }) => ({
+      peakConnections,
+      connections,
+      freedMiB,
+      pauseMs,
+    }));
+  for (const r of reclaims) log(`  heap reclaim: ${JSON.stringify(r)}`);
   const result = {
     kind: 'churn',
     at: new Date().toISOString(),
@@ -159,6 +172,7 @@ async function main(): Promise<void> {
     launcher: values.launcher,
     inspect: values.inspect,
     samples,
+    reclaims,
     endOverStart: Math.round((end.rssMiB / start.rssMiB) * 100) / 100,
   };
   const dir = resolve(import.meta.dirname, '../results');

@@ -20,7 +20,7 @@ export async function palisadeTarget(
     /** Extra node flags for the server. */
     nodeArgs?: string[];
   } = {},
-): Promise<Target & { baseUrl: string; stderr: () => string }> {
+): Promise<Target & { baseUrl: string; stderr: () => string; stdout: () => string }> {
   // Rate limits are a policy, not a capacity: lift them so the benchmark measures the server.
   const configFile = join(dataDir, 'bench.yaml');
   writeFileSync(
@@ -75,6 +75,7 @@ export async function palisadeTarget(
     pid: server.child.pid as number,
     baseUrl,
     stderr: server.stderr,
+    stdout: server.stdout,
     async conversation(n) {
       await ensureUsers(n);
       const owner = client(users[0]!.key, users[0]!.token);

@@ -36,7 +36,7 @@ export async function startPalisade(
   configFile: string,
   env: Record<string, string> = {},
   opts: { launcher?: boolean; nodeArgs?: string[] } = {},
-): Promise<Child & { port: number; token: string; ca: string }> {
+): Promise<Child & { port: number; token: string; ca: string; stdout: () => string }> {
   // BENCH_SERVER_NODE_ARGS passes extra node flags to the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(opts.nodeArgs ?? [])];
   const launcher = opts.launcher ?? false;
@@ -67,6 +67,7 @@ export async function startPalisade(
   const ready = await waitForReady(child, () => out, t.stderr);
   return {
     ...t,
+    stdout: () => out,
     port: ready.port,
     token: ready.bootstrapToken ?? '',
     ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
