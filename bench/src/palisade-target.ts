@@ -11,8 +11,16 @@ const PASS = 'benchmark passphrase that is long enough';
 export async function palisadeTarget(
   dataDir: string,
   progress: (s: string) => void,
-  opts: { sealMessages?: boolean; name?: string; env?: Record<string, string> } = {},
-): Promise<Target & { baseUrl: string }> {
+  opts: {
+    sealMessages?: boolean;
+    name?: string;
+    env?: Record<string, string>;
+    /** Start through bin/palisade-serve (the `npm start` path) instead of node directly. */
+    launcher?: boolean;
+    /** Extra node flags for the server. */
+    nodeArgs?: string[];
+  } = {},
+): Promise<Target & { baseUrl: string; stderr: () => string; stdout: () => string }> {
   // Rate limits are a policy, not a capacity: lift them so the benchmark measures the server.
   const configFile = join(dataDir, 'bench.yaml');
   writeFileSync(
@@ -39,7 +47,7 @@ export async function palisadeTarget(
       '',
     ].join('\n'),
   );
-  const server = await startPalisade(dataDir, configFile, opts.env);
+  const server = await startPalisade(dataDir, configFile, opts.env, opts);
   const baseUrl = `https://127.0.0.1:${server.port}`;
   const users: { name: string; key: DeviceKey; token: string }[] = [];
   const client = (key: DeviceKey, token?: string) =>
@@ -66,6 +74,8 @@ export async function palisadeTarget(
     name: opts.name ?? 'palisade',
     pid: server.child.pid as number,
     baseUrl,
+    stderr: server.stderr,
+    stdout: server.stdout,
     async conversation(n) {
       await ensureUsers(n);
       const owner = client(users[0]!.key, users[0]!.token);

@@ -26,36 +26,48 @@ function track(child: ChildProcess): Child {
   };
 }
 
-/** Starts `palisade serve` with the given data dir, config file and extra env; resolves with its port, token and CA. */
+/**
+ * Starts `palisade serve` with the given data dir, config file and extra env; resolves with its port,
+ * token and CA. With `launcher`, through `packages/server/bin/palisade-serve` (the `npm start` path:
+ * jemalloc and its MALLOC_CONF); extra node flags then go in NODE_OPTIONS.
+ */
 export async function startPalisade(
   dataDir: string,
   configFile: string,
   env: Record<string, string> = {},
-): Promise<Child & { port: number; token: string; ca: string }> {
+  opts: { launcher?: boolean; nodeArgs?: string[] } = {},
+): Promise<Child & { port: number; token: string; ca: string; stdout: () => string }> {
   // BENCH_SERVER_NODE_ARGS passes extra node flags to the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(
-    process.execPath,
-    [...extra, join(ROOT, 'packages/server/dist/cli/main.js'), 'serve', '--config', configFile],
-    {
-      env: {
-        ...process.env,
-        PALISADE_DATA_DIR: dataDir,
-        PALISADE_PORT: '0',
-        PALISADE_METRICS_PORT: '0',
-        PALISADE_HOST: '127.0.0.1',
-        PALISADE_LOG_LEVEL: 'warn',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const extra = [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(opts.nodeArgs ?? [])];
+  const launcher = opts.launcher ?? false;
+  const serveArgs = ['serve', '--config', configFile];
+  const [command, args, viaLauncher]: [string, string[], Record<string, string>] = launcher
+    ? [
+        'sh',
+        [join(ROOT, 'packages/server/bin/palisade-serve'), ...serveArgs.slice(1)],
+        { NODE: process.execPath, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...extra].join(' ').trim() },
+      ]
+    : [process.execPath, [...extra, join(ROOT, 'packages/server/dist/cli/main.js'), ...serveArgs], {}];
+  const child = spawn(command, args, {
+    env: {
+      ...process.env,
+      ...viaLauncher,
+      PALISADE_DATA_DIR: dataDir,
+      PALISADE_PORT: '0',
+      PALISADE_METRICS_PORT: '0',
+      PALISADE_HOST: '127.0.0.1',
+      PALISADE_LOG_LEVEL: 'warn',
+      ...env,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const t = track(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const ready = await waitForReady(child, () => out, t.stderr);
   return {
     ...t,
+    stdout: () => out,
     port: ready.port,
     token: ready.bootstrapToken ?? '',
     ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),

@@ -13,7 +13,7 @@ const JEMALLOC = [
 ].find(existsSync);
 
 /** Starts the launcher, waits for the banner, returns the mapped libraries of the PID it was given, and stops it. */
-async function run(env: Record<string, string>): Promise<{ maps: string; exitCode: number | null }> {
+async function run(env: Record<string, string>): Promise<{ maps: string; argv: string[]; exitCode: number | null }> {
   const child = spawn(LAUNCHER, [], {
     env: {
       ...process.env,
@@ -35,8 +35,9 @@ async function run(env: Record<string, string>): Promise<{ maps: string; exitCod
     .toBe(true);
   // The launcher execs node, so the PID we spawned is the server itself.
   const maps = readFileSync(`/proc/${child.pid}/maps`, 'utf8');
+  const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
   child.kill('SIGTERM');
-  return { maps, exitCode: await exited };
+  return { maps, argv, exitCode: await exited };
 }
 
 describe('bin/palisade-serve (allocator launcher)', () => {
@@ -56,4 +57,25 @@ describe('bin/palisade-serve (allocator launcher)', () => {
     expect(r.maps).not.toContain('libjemalloc');
     expect(r.exitCode).toBe(0);
   }, 60_000);
+
+  it('passes node --expose-gc for the heap reclaimer, and PALISADE_HEAP_RECLAIM=off does not', async () => {
+    const on = await run({ PALISADE_ALLOCATOR: 'system' });
+    const off = await run({ PALISADE_ALLOCATOR: 'system', PALISADE_HEAP_RECLAIM: 'off' });
+    expect(on.argv).toContain('--expose-gc');
+    expect(off.argv).not.toContain('--expose-gc');
+    expect(off.argv).toContain('serve');
+    expect([on.exitCode, off.exitCode]).toEqual([0, 0]);
+  }, 90_000);
+
+  it('refuses a PALISADE_HEAP_RECLAIM that is neither on nor off, and says which values work', async () => {
+    const child = spawn(LAUNCHER, [], {
+      env: { ...process.env, NODE: process.execPath, PALISADE_HEAP_RECLAIM: 'yes' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(2);
+    expect(err).toContain("PALISADE_HEAP_RECLAIM is on or off, got 'yes'");
+  });
 });

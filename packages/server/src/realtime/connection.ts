@@ -355,9 +355,13 @@ export class Connection implements Peer {
     this.cancelDeadline();
     this.expiresAt = expiresAt;
     const delay = Math.min(expiresAt - this.deps.auth.clock.now(), 2 ** 31 - 1);
+    // Ref'd on purpose: the open socket keeps the process alive anyway, and Node frees the timer list of
+    // a cleared timer at once only when it is ref'd. Unref'd, every closed connection left an empty list
+    // (one per distinct duration) until its session would have expired: memory that grew with churn.
     this.cancelDeadline = this.timers.setTimeout(
       () => this.close(CLOSE.unauthenticated, 'session expired'),
       Math.max(delay, 0),
+      { ref: true },
     );
   }
 

@@ -8,6 +8,7 @@ import { TrustedProxies } from '../limits/index.js';
 import { Gateway } from '../realtime/index.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { startAdminSocket } from './admin-socket.js';
+import { startHeapReclaim } from './heap-reclaim.js';
 import { bootstrapTokenPath, writeBootstrapFile } from './bootstrap-file.js';
 import { buildCore, type Core } from './compose.js';
 import { startMetricsListener, type MetricsListener } from './metrics-listener.js';
@@ -153,6 +154,13 @@ async function listen(
     { limits, cap, trustProxy: proxies },
   );
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  const clock = opts.clock ?? systemClock;
+  const stopHeapReclaim = startHeapReclaim({
+    connections: () => gateway.hub.size,
+    monotonic: () => clock.monotonic(),
+    heapUsed: () => process.memoryUsage().heapUsed,
+    log: core.log,
+  });
   core.metrics.trackConnections(
     () => new Promise((resolve) => app.server.getConnections((e, n) => resolve(e ? 0 : n))),
   );
@@ -191,6 +199,7 @@ async function listen(
     (closing ??= (async () => {
       draining = true;
       unwatchClock?.();
+      stopHeapReclaim();
       const grace = config.server.shutdownGraceSeconds * 1000;
       await gateway.drain(grace);
       await app.close();
