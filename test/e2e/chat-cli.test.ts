@@ -35,6 +35,27 @@ describe('palisade-chat (terminal client) against a real server', () => {
     expect(r.err).toMatch(/does not match --fingerprint/);
   });
 
+  it('an empty --password-stdin is refused before anything is sent (exit 3), not sent for a bad_request', async () => {
+    const args = [
+      'login',
+      '--server',
+      server.baseUrl,
+      '--username',
+      'x',
+      '--fingerprint',
+      fingerprint,
+      '--password-stdin',
+    ];
+    for (const input of ['', '\n']) {
+      const r = await chat(mkdtempSync(join(tmpdir(), 'palisade-chat-')), args, input);
+      expect(r.code, r.err).toBe(3);
+      expect(r.err).toMatch(
+        /no password on standard input \(one line; with --token-stdin, the line after the token\): nothing was sent\./,
+      );
+      expect(r.err).not.toMatch(/bad_request/);
+    }
+  });
+
   it('enrols with an invite, lists, opens a direct chat and sends what is typed', async () => {
     const inv = await admin.api.invite();
     const e = await chat(

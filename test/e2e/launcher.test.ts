@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const LAUNCHER = resolve(import.meta.dirname, '../../packages/server/bin/palisade-serve');
@@ -13,8 +13,11 @@ const JEMALLOC = [
 ].find(existsSync);
 
 /** Starts the launcher, waits for the banner, returns the mapped libraries of the PID it was given, and stops it. */
-async function run(env: Record<string, string>): Promise<{ maps: string; argv: string[]; exitCode: number | null }> {
-  const child = spawn(LAUNCHER, [], {
+async function run(
+  env: Record<string, string>,
+  launcher = LAUNCHER,
+): Promise<{ maps: string; argv: string[]; exitCode: number | null }> {
+  const child = spawn(launcher, [], {
     env: {
       ...process.env,
       NODE: process.execPath,
@@ -78,4 +81,14 @@ describe('bin/palisade-serve (allocator launcher)', () => {
     expect(code).toBe(2);
     expect(err).toContain("PALISADE_HEAP_RECLAIM is on or off, got 'yes'");
   });
+
+  it('runs through a relative symlink, as npm links it into node_modules/.bin (npx palisade-serve)', async () => {
+    const bin = join(mkdtempSync(join(tmpdir(), 'palisade-bin-')), 'node_modules', '.bin');
+    mkdirSync(bin, { recursive: true });
+    const link = join(bin, 'palisade-serve');
+    symlinkSync(relative(bin, LAUNCHER), link);
+    const r = await run({ PALISADE_ALLOCATOR: 'system', LD_PRELOAD: '' }, link);
+    expect(r.maps).toContain('node');
+    expect(r.exitCode).toBe(0);
+  }, 60_000);
 });

@@ -65,6 +65,12 @@ describe('operator: one server per data directory, checks before changes, the fi
       `cannot start: the data directory ${a.dataDir} is in use by palisade serve (pid ${a.child.pid} on `,
     );
     expect(second.err).not.toMatch(/^\s+at /m);
+    // config check --connect says so too (it said "configuration OK" while serve would refuse).
+    const checkSame = await palisade(['config', 'check', '--connect'], { ...env, PALISADE_PORT: '0' });
+    expect(checkSame.code).toBe(2);
+    expect(checkSame.err).toContain(
+      `dataDir: the data directory ${a.dataDir} is in use by palisade serve (pid ${a.child.pid} on `,
+    );
     // Its port, from another data directory: config check --connect and serve both say so, creating nothing.
     const other = {
       PALISADE_DATA_DIR: join(tmp('palisade-port-'), 'data'),

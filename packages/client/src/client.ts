@@ -96,4 +96,9 @@ export class PalisadeClient {
   close(): void {
     this.realtime.close();
   }
+
+  /** After `close()`: resolves once the server has answered the close (at most `maxMs`); await it before exiting. */
+  closed(maxMs = 1000): Promise<void> {
+    return this.realtime.closed(maxMs);
+  }
 }

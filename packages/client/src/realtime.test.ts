@@ -35,9 +35,11 @@ async function server(onSend: OnSend) {
     });
   });
   const port = (wss.address() as { port: number }).port;
+  const clients: WebSocket[] = [];
   const sockets: SocketFactory = {
     open(path) {
       const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+      clients.push(ws);
       const s: SocketLike = {
         send: (t) => ws.send(t),
         close: (c, r) => ws.close(c, r),
@@ -51,7 +53,7 @@ async function server(onSend: OnSend) {
       return s;
     },
   };
-  return { wss, frames, sockets };
+  return { wss, frames, sockets, clients };
 }
 
 const open: { close(): void }[] = [];
@@ -65,7 +67,7 @@ async function connected(onSend: OnSend, options: RealtimeOptions = {}) {
   const rt = new Realtime(s.sockets, DeviceKey.generate(), () => 'token', { error: (e) => errors.push(e) }, options);
   open.push(rt, s.wss);
   await rt.connect();
-  return { rt, errors, frames: s.frames };
+  return { rt, errors, frames: s.frames, clients: s.clients, wss: s.wss };
 }
 
 const reason = (p: Promise<unknown>) =>
@@ -132,5 +134,17 @@ describe('Realtime: every pending send settles', () => {
     expect(rt.pendingSends).toBe(1);
     rt.close();
     expect(await p).toBe('network');
+  });
+
+  it('closed() waits for the closing handshake, so the server records 1000 rather than a cut socket', async () => {
+    const { rt, clients, wss } = await connected(() => undefined);
+    const serverCodes: number[] = [];
+    for (const c of wss.clients) c.on('close', (code) => serverCodes.push(code));
+    const client = clients[0]!;
+    rt.close();
+    expect(client.readyState).toBe(WebSocket.CLOSING);
+    await rt.closed(10_000);
+    expect(client.readyState).toBe(WebSocket.CLOSED);
+    await expect.poll(() => serverCodes).toEqual([1000]);
   });
 });

@@ -69,6 +69,8 @@ export class Realtime {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
   private wanted = false;
+  /** Settles when the socket `close()` closed has finished its closing handshake. */
+  private socketGone: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly sockets: SocketFactory,
@@ -185,11 +187,34 @@ export class Realtime {
     this.wanted = false;
     clearTimeout(this.retryTimer);
     this.flushAcks();
-    this.socket?.close(1000, 'bye');
+    const ws = this.socket;
+    if (ws)
+      this.socketGone = new Promise((resolve) => {
+        const before = ws.onclose;
+        ws.onclose = (code, reason) => {
+          before?.(code, reason);
+          resolve();
+        };
+      });
+    ws?.close(1000, 'bye');
     this.setState('closed');
     this.settleAll(
       () => new PalisadeError({ code: 'network', message: 'client closed before the server acknowledged' }),
     );
+  }
+
+  /**
+   * Resolves once the socket ended by `close()` has finished its closing handshake, or after `maxMs`.
+   * A process that exits right after `close()` cuts the socket before its close frame is answered,
+   * and the server then records an abnormal end (1006) instead of 1000.
+   */
+  async closed(maxMs = 1000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([this.socketGone, new Promise<void>((r) => (timer = setTimeout(r, maxMs)))]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private setState(s: ConnectionState, detail?: string): void {

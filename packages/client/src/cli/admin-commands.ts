@@ -74,7 +74,12 @@ export function addAdminCommands(program: Command): void {
     .action((username: string, o: { yes?: boolean }) =>
       run(async () => {
         const id = await userId(username);
-        await confirmDestructive(o, `disable ${username} and end all their sessions`, username);
+        await confirmDestructive(
+          o,
+          `disable ${username} and end all their sessions`,
+          username,
+          `palisade-chat admin enable ${username}`,
+        );
         await savedClient().api.call('POST', `/v1/admin/users/${id}/disable`);
         out(`disabled ${username}; their sessions have ended (\`palisade-chat admin enable ${username}\` undoes it)`);
       }),

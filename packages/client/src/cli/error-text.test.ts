@@ -50,4 +50,9 @@ describe('palisade-chat error lines', () => {
     const e = new PalisadeError({ code: 'risk_denied', message: 'denied', details: { reasons: ['new_device'] } }, 403);
     expect(describeError(e)).toBe('risk_denied: denied.');
   });
+
+  it('says "again" once for an ended session', () => {
+    const e = new PalisadeError({ code: 'session_invalid', message: 'Log in again to get a new session.' }, 401);
+    expect(describeError(e)).toBe('session_invalid: Log in again to get a new session. Run `palisade-chat login`.');
+  });
 });

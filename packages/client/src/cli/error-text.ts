@@ -3,7 +3,7 @@ import { withInvocation } from './invocation.js';
 
 /** What to do next, for the codes where the CLI knows the command. */
 const NEXT_STEP: Partial<Record<string, string>> = {
-  session_invalid: 'Run `palisade-chat login` again.',
+  session_invalid: 'Run `palisade-chat login`.', // the server's hint already says "Log in again"
   not_authenticated: 'Run `palisade-chat login` again.',
   step_up_required: 'Run `palisade-chat step-up`, then retry.',
   weak_password: 'Try a passphrase of four or more unrelated words.',

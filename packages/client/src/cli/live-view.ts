@@ -204,5 +204,6 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
   view.closing = true;
   client.close();
   await Promise.all(inflight);
+  await client.closed(); // the server sees a clean 1000, not 1006, when the process exits next
   return view.code;
 }

@@ -82,15 +82,24 @@ export function die(message: string, code = 1): never {
 }
 
 /**
- * Asks before an irreversible action; `--yes` skips the question. Without a terminal (a script) and
+ * Asks before a destructive action; `--yes` skips the question. Without a terminal (a script) and
  * without `--yes` it refuses, so nothing is destroyed by a pipe that happens to contain "y".
- * With `name`, typing that name also confirms.
+ * With `name`, typing that name also confirms. With `undo` (the command that reverses it, e.g.
+ * `palisade-chat admin enable carol`) the question names it instead of saying it cannot be undone.
  */
-export async function confirmDestructive(opts: { yes?: boolean }, action: string, name?: string): Promise<void> {
+export async function confirmDestructive(
+  opts: { yes?: boolean },
+  action: string,
+  name?: string,
+  undo?: string,
+): Promise<void> {
   if (opts.yes) return;
+  const consequence = undo === undefined ? 'this cannot be undone' : `\`${undo}\` undoes it`;
   if (!process.stdin.isTTY)
-    die(`${action} cannot be undone, and this is not a terminal to ask in: nothing was done. Add --yes to confirm.`);
+    die(
+      `${undo === undefined ? `${action} cannot be undone` : `${action} needs a confirmation`}, and this is not a terminal to ask in: nothing was done. Add --yes to confirm.`,
+    );
   const how = name === undefined ? '[y/N]' : `type ${name} or y to confirm [y/N]`;
-  const answer = (await ask(`${action}; this cannot be undone. ${how}: `)).trim();
+  const answer = (await ask(withInvocation(`${action}; ${consequence}. ${how}: `))).trim();
   if (!(/^y(es)?$/i.test(answer) || (name !== undefined && answer === name))) die('not confirmed; nothing was done.');
 }

@@ -24,7 +24,15 @@ const trustOpts = (o: TrustFlags): TrustOptions => ({
 const PASSWORD_TRIES = 3;
 
 async function readPassword(opts: { passwordStdin?: boolean }, confirm: boolean): Promise<string> {
-  const pw = await ask('Password: ', true);
+  const pw = await askLine('Password: ', true);
+  // An empty line or the end of input is no password: say so here rather than send it and get bad_request.
+  if (pw === undefined || pw === '')
+    die(
+      process.stdin.isTTY
+        ? 'no password given: nothing was sent.'
+        : 'no password on standard input (one line; with --token-stdin, the line after the token): nothing was sent.',
+      process.stdin.isTTY ? 1 : EXIT_NEEDS_INPUT,
+    );
   if (confirm && !opts.passwordStdin && process.stdin.isTTY && (await ask('Repeat password: ', true)) !== pw)
     die('the passwords differ.');
   return pw;

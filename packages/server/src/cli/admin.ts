@@ -5,7 +5,7 @@ import { buildCore, changeMasterSecret } from '../server/index.js';
 import { serverRunning } from './running.js';
 import { adminSocketPath } from '../config/index.js';
 import type { ResealReport } from '../keys/index.js';
-import { fail, loadOrExit } from './load.js';
+import { adminSocketUnreachable, fail, loadOrExit } from './load.js';
 
 function callSocket(
   path: string,
@@ -35,9 +35,7 @@ async function viaSocket(configFile: string | undefined, method: string, url: st
   try {
     return await callSocket(core.path, method, url, body);
   } catch (e) {
-    fail(
-      `cannot reach the admin socket ${core.path} (${(e as NodeJS.ErrnoException).code ?? 'error'}).\nIs the server running as this user? For invites you can use --offline with the server's config.`,
-    );
+    fail(adminSocketUnreachable(core.path, (e as NodeJS.ErrnoException).code ?? 'error', configFile));
   }
 }
 

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig, storeTlsDecision, type Config } from '../config/index.js';
-import { preflight } from '../server/index.js';
+import { dataDirInUse, preflight } from '../server/index.js';
 import { configPath } from './load.js';
 
 /** How the store is reached, for the check's summary. */
@@ -38,6 +38,9 @@ export function configCommands(): Command {
         return;
       }
       const problems = await preflight(config, process.env, { connect: opts.connect === true });
+      // `serve` would refuse a data directory another live server holds (its lock); say so here too.
+      const inUse = opts.connect ? dataDirInUse(config.dataDir) : undefined;
+      if (inUse) problems.push({ key: 'dataDir', message: inUse.message });
       if (problems.length > 0) {
         process.stderr.write(
           `invalid configuration:\n${problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n')}\n`,

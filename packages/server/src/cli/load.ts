@@ -16,7 +16,7 @@ export function loadOrExit(file: string | undefined): Config {
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(
-        `${e.message}\nFix the problems above (see docs/operations.md) and try again (\`${CLI} config check --connect\` checks more than the file).\n`,
+        `${e.message}\nFix the problems above (see docs/operations.md) and try again (\`${withConfigFlag(`${CLI} config check --connect`, file)}\` checks more than the file).\n`,
       );
       process.exit(2);
     }
@@ -27,6 +27,24 @@ export function loadOrExit(file: string | undefined): Config {
 /** The configuration file: --config, $PALISADE_CONFIG or ./palisade.yaml (first found), or none. */
 export function configPath(file: string | undefined): string | undefined {
   return file ?? process.env.PALISADE_CONFIG ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
+}
+
+/**
+ * `command` with the same `--config FILE` the operator gave, for hints: a server started with
+ * `--config /etc/palisade/palisade.yaml` is not checked (or reached) by a bare `config check`.
+ */
+export function withConfigFlag(command: string, file: string | undefined): string {
+  if (file === undefined) return command;
+  return `${command} --config ${/^[\w./:@%+,=-]+$/.test(file) ? file : `'${file.replaceAll("'", "'\\''")}'`}`;
+}
+
+/** What to say when the admin socket does not answer: which socket was tried, and how to name the right one. */
+export function adminSocketUnreachable(path: string, code: string, file: string | undefined): string {
+  const which =
+    configPath(file) === undefined
+      ? `\nNo configuration was given, so this is the default socket; for a server started with --config FILE, add the same --config FILE.`
+      : '';
+  return `cannot reach the admin socket ${path} (${code}).${which}\nIs the server running as this user? For invites you can use --offline with the server's config.`;
 }
 
 /** Prints what went wrong (and what to do) and exits 1. */

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { DataDirLockedError, PreflightError, startServer } from '../server/index.js';
 import { postgresUrlInfo, storeTlsDecision } from '../config/index.js';
-import { CHAT_CLI, CLI, loadOrExit } from './load.js';
+import { CHAT_CLI, CLI, loadOrExit, withConfigFlag } from './load.js';
 
 /** Time past `server.shutdownGraceSeconds` that closing the listener, flushes and the store may take. */
 const SHUTDOWN_SLACK_MS = 5000;
@@ -29,7 +29,7 @@ export function serveCommand(): Command {
         const lines =
           e instanceof PreflightError ? e.problems.map((p) => `${p.message} (${p.key})`) : [(e as Error).message];
         process.stderr.write(
-          `${lines.map((l) => `cannot start: ${l}`).join('\n')}\nNothing was created or changed. Check the configuration (${CLI} config check --connect) and docs/operations.md.\n`,
+          `${lines.map((l) => `cannot start: ${l}`).join('\n')}\nNothing was created or changed. Check the configuration (${withConfigFlag(`${CLI} config check --connect`, opts.config)}) and docs/operations.md.\n`,
         );
         process.exit(1);
       }

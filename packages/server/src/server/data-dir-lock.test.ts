@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireDataDirLock, DataDirLockedError, lockPath } from './data-dir-lock.js';
+import { acquireDataDirLock, dataDirInUse, DataDirLockedError, lockPath } from './data-dir-lock.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'palisade-lock-'));
 /** The pid of a process that has exited. */
@@ -57,5 +57,23 @@ describe('data directory lock', () => {
     writeFileSync(lockPath(d), other);
     lock.release();
     expect(readFileSync(lockPath(d), 'utf8')).toBe(other);
+  });
+
+  it('dataDirInUse reports a live holder without taking or changing the lock, and nothing for a free or stale one', () => {
+    const d = dir();
+    expect(dataDirInUse(d)).toBeUndefined();
+    const lock = acquireDataDirLock(d, 'palisade serve');
+    const before = readFileSync(lockPath(d), 'utf8');
+    const inUse = dataDirInUse(d);
+    expect(inUse).toBeInstanceOf(DataDirLockedError);
+    expect(inUse?.message).toContain(`is in use by palisade serve (pid ${process.pid} on ${hostname()}`);
+    expect(readFileSync(lockPath(d), 'utf8')).toBe(before);
+    lock.release();
+    writeFileSync(
+      lockPath(d),
+      JSON.stringify({ pid: deadPid(), host: hostname(), what: 'palisade serve', since: 'x' }),
+    );
+    expect(dataDirInUse(d)).toBeUndefined();
+    expect(existsSync(lockPath(d))).toBe(true); // only looked at: the stale lock is left for serve to take over
   });
 });

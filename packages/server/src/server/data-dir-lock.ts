@@ -61,6 +61,16 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * Looks at the lock without taking it (for `config check --connect`): the error `acquireDataDirLock`
+ * would throw now, or undefined when the directory is free (no lock, or a stale one on this host).
+ */
+export function dataDirInUse(dataDir: string): DataDirLockedError | undefined {
+  const holder = readHolder(lockPath(dataDir));
+  if (holder && (holder.host !== hostname() || alive(holder.pid))) return new DataDirLockedError(dataDir, holder);
+  return undefined;
+}
+
+/**
  * Takes the exclusive lock on a data directory (which must exist): creates `palisade.lock` with
  * O_EXCL holding this pid. A lock left by a process that is gone (same host, pid not alive) is stale
  * and taken over; a live holder makes this throw DataDirLockedError.
