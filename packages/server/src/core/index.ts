@@ -8,7 +8,6 @@ export {
   EVENT_KINDS,
   isReliableEventType,
   type DomainEvent,
-  type EventMap,
   type EventType,
   type ReliableEventType,
   type ReliableEvents,
