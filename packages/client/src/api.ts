@@ -1,4 +1,11 @@
-import type { ConversationView, ErrorBody, LoginResponse, MessageView, SessionGrant } from '@palisade/protocol';
+import type {
+  ConversationView,
+  ErrorBody,
+  InviteBaseRoleName,
+  LoginResponse,
+  MessageView,
+  SessionGrant,
+} from '@palisade/protocol';
 import { isErrorCode } from '@palisade/protocol';
 import type { DeviceKey } from './device-key.js';
 import { PalisadeError } from './errors.js';
@@ -254,7 +261,7 @@ export class Api {
       )
     ).messages;
   /** Admin: an invite token; with org_admin or security_admin in `grants`, it is unusable until a second admin approves `pendingApproval`. */
-  invite = (role: 'member' | 'guest' = 'member', ttlHours = 72, grants: string[] = []) =>
+  invite = (role: InviteBaseRoleName = 'member', ttlHours = 72, grants: string[] = []) =>
     this.call<{ token: string; expiresAt: string; pendingApproval?: string }>('POST', '/v1/invites', {
       role,
       ttlHours,

@@ -20,6 +20,8 @@ export const ADMIN_ROLES = ['org_admin', 'security_admin'] as const satisfies re
 
 /** Name of a base role. */
 export type BaseRoleName = (typeof BASE_ROLES)[number];
+/** Name of a base role an invite can carry. */
+export type InviteBaseRoleName = (typeof INVITE_BASE_ROLES)[number];
 /** Name of a grantable role. */
 export type GrantableRoleName = (typeof GRANTABLE_ROLES)[number];
 /** Name of any account role. */

@@ -1,4 +1,4 @@
-import { ADMIN_ROLES } from '@palisade/protocol';
+import { ADMIN_ROLES, type InviteBaseRoleName } from '@palisade/protocol';
 import { AppError } from '../core/index.js';
 import { hashPassword, randomId, randomToken, sha256Hex } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
@@ -59,7 +59,7 @@ export async function issueBootstrapToken(deps: AuthDeps): Promise<{ token: stri
 export async function createInvite(
   deps: AuthDeps,
   createdBy: string | null,
-  opts: { role: 'member' | 'guest'; grants?: string[]; ttlHours: number; approvalId?: string },
+  opts: { role: InviteBaseRoleName; grants?: string[]; ttlHours: number; approvalId?: string },
 ): Promise<{ token: string; expiresAt: number }> {
   const now = deps.clock.now();
   const token = randomToken();
@@ -158,7 +158,7 @@ export async function enrol(
   deps: AuthDeps,
   input: EnrolInput,
   address: string,
-): Promise<{ userId: string; role: 'member' | 'guest'; grants: string[] }> {
+): Promise<{ userId: string; role: InviteBaseRoleName; grants: string[] }> {
   deps.limiter.checkSource('enrol', address);
   const now = deps.clock.now();
   const tokenHash = sha256Hex(input.token);
