@@ -2,6 +2,7 @@ import type {
   ConversationView,
   EnrolCheckResponse,
   ErrorBody,
+  InviteBaseRoleName,
   LoginResponse,
   MessageView,
   SessionGrant,
@@ -264,7 +265,7 @@ export class Api {
       )
     ).messages;
   /** Admin: an invite token; with org_admin or security_admin in `grants`, it is unusable until a second admin approves `pendingApproval`. */
-  invite = (role: 'member' | 'guest' = 'member', ttlHours = 72, grants: string[] = []) =>
+  invite = (role: InviteBaseRoleName = 'member', ttlHours = 72, grants: string[] = []) =>
     this.call<{ token: string; expiresAt: string; pendingApproval?: string }>('POST', '/v1/invites', {
       role,
       ttlHours,

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { B64Url, DisplayText, Email, Id, Password, ReasonText, Seq, text, TopicText, Username } from './common.js';
 import { MAX_GROUP_MEMBERS } from './limits.js';
+import { GRANTABLE_ROLES, INVITE_BASE_ROLES } from './roles.js';
 
 /** Roles that are granted on top of the base role (member or guest). */
-export const GrantableRole = z.enum(['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin']);
+export const GrantableRole = z.enum(GRANTABLE_ROLES);
 
 /** Device description sent at login. The public key is a raw 32-byte Ed25519 key, base64url. */
 export const DeviceInput = z.strictObject({
@@ -191,7 +192,7 @@ export const CreateInviteRequest = z.strictObject({
     .max(24 * 30)
     .default(72),
   /** Base role of the new account. */
-  role: z.enum(['member', 'guest']).default('member'),
+  role: z.enum(INVITE_BASE_ROLES).default('member'),
   /** Roles granted at enrolment (needs `role.grant`). */
   grants: z.array(GrantableRole).max(5).default([]),
 });

@@ -6,5 +6,6 @@ export * from './errors.js';
 export * from './limits.js';
 export * from './json.js';
 export * from './common.js';
+export * from './roles.js';
 export * from './http.js';
 export * from './frames.js';

@@ -3,7 +3,7 @@ import { hashPassword, verifyPassword } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { AuthDeps } from './deps.js';
 import { hasActiveFactor } from './factors.js';
-import { assertPasswordAcceptable, MIN_SINGLE_FACTOR_LENGTH } from './password-policy.js';
+import { assertPasswordAcceptable, MIN_SINGLE_FACTOR_LENGTH, PRODUCT_WORDS } from './password-policy.js';
 import { dropPendingLogins } from './factor-changes.js';
 import { publishRevoked, revokeSessionsInTx } from './sessions.js';
 import { openColumn } from '../keys/index.js';
@@ -48,7 +48,7 @@ export async function changePassword(
       ...(user.display_name
         ? [await openColumn(deps.sealer, 'users', 'display_name', principal.userId, user.display_name)]
         : []),
-      'palisade',
+      ...PRODUCT_WORDS,
       ...(deps.policy.orgName ? [deps.policy.orgName] : []),
     ],
     mfa ? MIN_MFA_PASSWORD_LENGTH : MIN_SINGLE_FACTOR_LENGTH,

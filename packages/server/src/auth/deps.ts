@@ -41,13 +41,9 @@ export interface AuthDeps {
   sso?: SsoDeps;
 }
 
-/** Event published when sessions end; realtime closes their sockets. */
+/** Event published when sessions end (ephemeral); realtime closes their sockets. Data: `SessionsRevoked`. */
 export const SESSIONS_REVOKED = 'session.revoked';
-/** Payload of `session.revoked`. */
-export interface SessionsRevoked {
-  sessionIds: string[];
-  reason: 'logout' | 'admin' | 'user_disabled';
-}
+export type { SessionsRevoked } from '../core/index.js';
 
 /** Single sign-on settings and the OpenID Connect client. */
 export interface SsoDeps {

@@ -1,17 +1,14 @@
-import type { EnrolCheckResponse } from '@palisade/protocol';
+import { ADMIN_ROLES, type EnrolCheckResponse, type InviteBaseRoleName } from '@palisade/protocol';
 import { AppError } from '../core/index.js';
 import { hashPassword, randomId, randomToken, sha256Hex } from '../crypto/index.js';
 import { recordAudit } from '../audit/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import type { AuthDeps } from './deps.js';
-import { assertPasswordAcceptable } from './password-policy.js';
+import { assertPasswordAcceptable, PRODUCT_WORDS } from './password-policy.js';
 import { normaliseEmail, sealForUser } from './sealed.js';
 import { verifiedEmailOwner } from './profile.js';
 import { scopeOf, sealInTable } from '../keys/index.js';
 import { assertUsernameNotReserved } from './reserved-names.js';
-
-/** Product words a password must not be built around. */
-const PRODUCT_WORDS = ['palisade'];
 
 /**
  * Issues the one-time bootstrap token for the first admin when no account exists yet.
@@ -34,7 +31,7 @@ export async function issueBootstrapToken(deps: AuthDeps): Promise<{ token: stri
         token_hash: sha256Hex(token),
         kind: 'bootstrap',
         role: 'member',
-        grants: JSON.stringify(['org_admin', 'security_admin']),
+        grants: JSON.stringify(ADMIN_ROLES),
         created_by: null,
         created_at: now,
         expires_at: expiresAt,
@@ -62,7 +59,7 @@ export async function issueBootstrapToken(deps: AuthDeps): Promise<{ token: stri
 export async function createInvite(
   deps: AuthDeps,
   createdBy: string | null,
-  opts: { role: 'member' | 'guest'; grants?: string[]; ttlHours: number; approvalId?: string },
+  opts: { role: InviteBaseRoleName; grants?: string[]; ttlHours: number; approvalId?: string },
 ): Promise<{ token: string; expiresAt: number }> {
   const now = deps.clock.now();
   const token = randomToken();
@@ -168,7 +165,7 @@ export async function enrol(
   deps: AuthDeps,
   input: EnrolInput,
   address: string,
-): Promise<{ userId: string; role: 'member' | 'guest'; grants: string[] }> {
+): Promise<{ userId: string; role: InviteBaseRoleName; grants: string[] }> {
   deps.limiter.checkSource('enrol', address);
   const now = deps.clock.now();
   const tokenHash = sha256Hex(input.token);

@@ -10,6 +10,9 @@ export const MAX_PASSWORD_LENGTH = 256;
  * factor, 10^8 for one factor of MFA (the second factor and the online limits carry the rest).
  */
 export const MIN_GUESSES_LOG10 = { single: 12, mfa: 8 } as const;
+
+/** Product words a password must not be built around (callers put them in the context words). */
+export const PRODUCT_WORDS: readonly string[] = ['palisade'];
 /** Code points given to the estimator: past this a password is long enough, and the cost stays bounded. */
 const ESTIMATE_PREFIX = 64;
 

@@ -1,3 +1,4 @@
+import { ADMIN_ROLES } from '@palisade/protocol';
 import { AppError, type Principal } from '../core/index.js';
 import type { AuthDeps } from './deps.js';
 
@@ -12,11 +13,12 @@ export function assertRecentStrongAuth(deps: AuthDeps, principal: Principal): vo
   // have stepped up with a device-bound passkey, not a code that can be phished.
   if (
     deps.policy.adminsRequirePhishingResistant &&
-    principal.roles.some((r) => ADMIN_ROLES.has(r)) &&
+    principal.roles.some((r) => ADMIN_ROLE_SET.has(r)) &&
     principal.strongAuthMethod !== 'passkey_device_bound'
   ) {
     throw new AppError('step_up_required', 'your roles need a step-up with a device-bound passkey');
   }
 }
 
-const ADMIN_ROLES = new Set(['org_admin', 'security_admin']);
+/** The administrative roles of the catalogue (the same pair the two-person rule covers). */
+const ADMIN_ROLE_SET: ReadonlySet<string> = new Set(ADMIN_ROLES);

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { GRANTABLE_ROLES, INVITE_BASE_ROLES } from '@palisade/protocol';
 import { Command } from 'commander';
 import { createInvite } from '../auth/index.js';
 import { buildCore, changeMasterSecret } from '../server/index.js';
@@ -46,19 +47,17 @@ export function adminCommands(): Command {
     .command('invite')
     .description('create a one-time invite token for a new user')
     .option('-c, --config <file>', 'configuration file (YAML)')
-    .option('--role <role>', 'base role: member or guest', 'member')
-    .option(
-      '--grant <roles...>',
-      'roles granted at enrolment: moderator, auditor, compliance_officer, security_admin, org_admin',
-    )
+    .option('--role <role>', `base role: ${INVITE_BASE_ROLES.join(' or ')}`, 'member')
+    .option('--grant <roles...>', `roles granted at enrolment: ${GRANTABLE_ROLES.join(', ')}`)
     .option('--ttl-hours <n>', 'hours until the invite expires', '72')
     .option('--offline', 'write the invite straight into the store (server may be stopped)')
     .action(async (opts: { config?: string; role: string; grant?: string[]; ttlHours: string; offline?: boolean }) => {
       const role =
-        opts.role === 'guest' ? 'guest' : opts.role === 'member' ? 'member' : fail('--role must be member or guest');
+        INVITE_BASE_ROLES.find((r) => r === opts.role) ?? fail(`--role must be ${INVITE_BASE_ROLES.join(' or ')}`);
       const grants = opts.grant ?? [];
-      const known = ['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin'];
-      for (const g of grants) if (!known.includes(g)) fail(`--grant: unknown role ${g}; one of ${known.join(', ')}`);
+      for (const g of grants)
+        if (!(GRANTABLE_ROLES as readonly string[]).includes(g))
+          fail(`--grant: unknown role ${g}; one of ${GRANTABLE_ROLES.join(', ')}`);
       const ttlHours = Number(opts.ttlHours);
       if (!Number.isInteger(ttlHours) || ttlHours < 1 || ttlHours > 720)
         fail('--ttl-hours must be a whole number from 1 to 720');

@@ -1,4 +1,4 @@
-import type { Bus, DomainEvent, Logger } from '../core/index.js';
+import type { Bus, DomainEvent, EventType, Logger } from '../core/index.js';
 
 /**
  * The default Bus: synchronous fan-out inside one process.
@@ -23,10 +23,12 @@ export class InProcessBus implements Bus {
     }
   }
 
-  subscribe(type: string, handler: (event: DomainEvent) => void): () => void {
+  subscribe<K extends EventType>(type: K | '*', handler: (event: DomainEvent<K>) => void): () => void {
     let set = this.handlers.get(type);
     if (!set) this.handlers.set(type, (set = new Set()));
-    set.add(handler);
-    return () => set.delete(handler);
+    // The handler is only ever called with events of `type` (publish looks it up by `event.type`).
+    const h = handler as (e: DomainEvent) => void;
+    set.add(h);
+    return () => set.delete(h);
   }
 }

@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
+import { GRANTABLE_ROLES } from '@palisade/protocol';
 import { z } from 'zod';
+import { LIMIT_NAMES } from '../core/index.js';
 import { isLoopbackHost, STORE_TLS_MODES, storeTlsDecision } from './store-tls.js';
 
 /**
@@ -222,9 +224,7 @@ const AuthSection = z.strictObject({
       scopes: z.array(z.string()).default(['openid', 'email', 'profile']),
       /** Claim holding the user's groups, and which groups map to which Palisade roles. */
       roleClaim: z.string().default('groups'),
-      roleMapping: z
-        .record(z.string(), z.enum(['moderator', 'auditor', 'compliance_officer', 'security_admin', 'org_admin']))
-        .default({}),
+      roleMapping: z.record(z.string(), z.enum(GRANTABLE_ROLES)).default({}),
       /** Require the IdP to assert multi-factor authentication (amr or acr). */
       requireMfa: z.boolean().default(true),
       /** acr values that count as multi-factor, besides amr containing mfa, otp, hwk, swk or fpt. */
@@ -257,30 +257,8 @@ const AuthSection = z.strictObject({
 const LimitRuleSchema = z.strictObject({ burst: z.number().positive(), perSecond: z.number().positive() });
 
 const LimitsSection = z.strictObject({
-  /** Per-limit overrides of the built-in catalogue (limits/catalogue.ts), e.g. for load tests. */
-  overrides: z
-    .partialRecord(
-      z.enum([
-        'login.address',
-        'login.network',
-        'login.account',
-        'login.passkey_options',
-        'mfa.account',
-        'enrol.address',
-        'enrol.network',
-        'service.token',
-        'message.send',
-        'message.user',
-        'message.conversation',
-        'message.bytes.device',
-        'message.bytes.user',
-        'message.bytes.conversation',
-        'ephemeral.send',
-        'connect.address',
-      ]),
-      LimitRuleSchema,
-    )
-    .default({}),
+  /** Per-limit overrides of the built-in catalogue (core/rate-limits.ts), e.g. for load tests. */
+  overrides: z.partialRecord(z.enum(LIMIT_NAMES), LimitRuleSchema).default({}),
   /**
    * Free disk (MiB) kept in reserve on the SQLite data directory: below it, new messages are refused
    * with `storage_full` (nothing stored is touched). 0 turns the check off. PostgreSQL: not checked here

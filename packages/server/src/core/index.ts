@@ -4,7 +4,22 @@ export type { UserId, DeviceId, SessionId } from './ids.js';
 export { systemClock, FakeClock, type Clock } from './clock.js';
 export { systemTimers, type Timers } from './timers.js';
 export { Secret } from './secret.js';
-export type { Bus, DomainEvent } from './bus.js';
+export type { Bus } from './bus.js';
+export {
+  EVENT_KINDS,
+  isReliableEventType,
+  type DomainEvent,
+  type EventType,
+  type ReliableEventType,
+  type ReliableEvents,
+  type MessageSent,
+  type MembersChanged,
+  type SessionsRevoked,
+  type ReceiptUpdated,
+  type TypingStarted,
+  type StoredMessage,
+} from './events.js';
 export { silentLogger, type Logger } from './logger.js';
 export type { Principal, ServiceScope } from './principal.js';
 export { type Metrics, type AuthMethod, type KeyOperation } from './metrics.js';
+export { LIMITS, LIMIT_NAMES, type LimitName, type LimitRule } from './rate-limits.js';

@@ -2,6 +2,7 @@
  * Permissions as data. An account holds a base role (member or guest) and may hold further roles by
  * grant (standing, or just-in-time with an expiry). Anything not granted is denied.
  */
+import type { AccountRoleName } from '@palisade/protocol';
 
 /** Conversation-level role of a member. */
 export type MemberRole = 'owner' | 'admin' | 'member';
@@ -36,26 +37,10 @@ export const ROLE_PERMISSIONS = {
     'elevation.approve',
     'service_account.manage',
   ],
-} as const;
+} as const satisfies Record<AccountRoleName, readonly string[]>;
 
-/** Name of an account role. */
+/** Name of an account role (the catalogue is `BASE_ROLES` + `GRANTABLE_ROLES` in @palisade/protocol). */
 export type RoleName = keyof typeof ROLE_PERMISSIONS;
-/**
- * Roles every account has one of.
- * @public The role catalogue, for the modules that still spell roles out (code review §5).
- */
-export const BASE_ROLES = ['member', 'guest', 'service'] as const satisfies readonly RoleName[];
-/**
- * Roles that are granted on top of the base role.
- * @public The role catalogue, for the modules that still spell roles out (code review §5).
- */
-export const GRANTABLE_ROLES = [
-  'moderator',
-  'auditor',
-  'compliance_officer',
-  'security_admin',
-  'org_admin',
-] as const satisfies readonly RoleName[];
 
 /** Permissions a conversation role grants inside that conversation. */
 export const MEMBER_PERMISSIONS = {

@@ -1,3 +1,4 @@
+import { ADMIN_ROLES } from '@palisade/protocol';
 import { AppError } from '../core/index.js';
 import type { Executor } from '../store/index.js';
 import { accountCan, type AccountPermission } from './permissions.js';
@@ -9,7 +10,7 @@ export const INVITE_APPROVAL_ACTION = 'invite.grant';
 export const ROLE_GRANT_ACTION = 'role.grant';
 
 /** Roles that nobody hands out alone, in an invite or by a direct grant (S3). */
-export const TWO_PERSON_ROLES: ReadonlySet<string> = new Set(['org_admin', 'security_admin']);
+export const TWO_PERSON_ROLES: ReadonlySet<string> = new Set(ADMIN_ROLES);
 
 /** How long an invitation or a grant between two people keeps them from being each other's second person. */
 export const INDEPENDENCE_WINDOW_MS = 30 * 24 * 3_600_000;

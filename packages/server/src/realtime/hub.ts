@@ -55,11 +55,11 @@ export class Hub {
   constructor(private readonly deps: RealtimeDeps) {
     const bus = deps.messaging.bus;
     this.unsubscribe.push(
-      bus.subscribe(MESSAGE_SENT, (e) => void this.onMessage(e.data as MessageSent)),
-      bus.subscribe(MEMBERS_CHANGED, (e) => this.onMembers(e.data as MembersChanged)),
-      bus.subscribe(RECEIPT_UPDATED, (e) => void this.onReceipt(e.data as ReceiptUpdated)),
-      bus.subscribe(TYPING_STARTED, (e) => void this.onTyping(e.data as TypingStarted)),
-      deps.auth.bus.subscribe(SESSIONS_REVOKED, (e) => this.onRevoked(e.data as SessionsRevoked)),
+      bus.subscribe(MESSAGE_SENT, (e) => void this.onMessage(e.data)),
+      bus.subscribe(MEMBERS_CHANGED, (e) => this.onMembers(e.data)),
+      bus.subscribe(RECEIPT_UPDATED, (e) => void this.onReceipt(e.data)),
+      bus.subscribe(TYPING_STARTED, (e) => void this.onTyping(e.data)),
+      deps.auth.bus.subscribe(SESSIONS_REVOKED, (e) => this.onRevoked(e.data)),
     );
     // SECURITY (S21): an open socket is not activity by itself; every socket's session is re-read
     // periodically and the socket closed once the session is revoked, expired, idle or its device gone.

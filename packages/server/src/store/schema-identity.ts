@@ -1,4 +1,5 @@
 /** Identity, session, key and approval tables (split from schema.ts to keep files small). */
+import type { InviteBaseRoleName } from '@palisade/protocol';
 import type { ColumnType } from 'kysely';
 
 /** A nullable column that inserts may leave out. */
@@ -11,7 +12,7 @@ export interface EnrolmentTokensTable {
   /** SHA-256 of the token; the token itself is never stored. */
   token_hash: string;
   kind: 'bootstrap' | 'invite';
-  role: 'member' | 'guest';
+  role: InviteBaseRoleName;
   /** JSON array of roles granted at enrolment (bootstrap: the first administrator's). */
   grants: string;
   created_by: string | null;

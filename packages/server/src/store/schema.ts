@@ -1,3 +1,4 @@
+import type { BaseRoleName } from '@palisade/protocol';
 import type { ColumnType, Generated, Kysely, Transaction } from 'kysely';
 import type {
   ApprovalsTable,
@@ -34,7 +35,7 @@ export interface UsersTable {
   password_failures: ColumnType<number, number | undefined, number>;
   password_hash: string;
   /** Base role: 'member', 'guest', or 'service' (a service account: no password login, scoped tokens). */
-  role: 'member' | 'guest' | 'service';
+  role: BaseRoleName;
   disabled_at: Ms | null;
   created_at: Ms;
   /** Start of the second-factor enrolment grace (account creation, or an admin's factor reset). */
