@@ -15,6 +15,9 @@ export function serveCommand(): Command {
       const config = loadOrExit(opts.config);
       // SECURITY: everything the server writes (database, keys, socket) is private to its OS user.
       process.umask(0o077);
+      // A reader of stdout/stderr that goes away (EPIPE) must not stop the server or its graceful
+      // shutdown: the banner and the ready line are best effort (the log has its own destination).
+      for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
         // SECURITY (item 21): under systemd or docker stderr is a log; the first-admin token then goes

@@ -1,3 +1,4 @@
+import { fdDestination } from './log-destination.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,33 +45,39 @@ export interface Core {
   adminSocketPath: string;
 }
 
-/** Builds the logger: JSON lines on stdout. SECURITY: credentials are redacted by path as a backstop. */
+/**
+ * Builds the logger: JSON lines on stdout, through a destination that a vanished reader cannot wedge
+ * (log-destination.ts). SECURITY: credentials are redacted by path as a backstop.
+ */
 export function buildLogger(config: Config): Logger {
-  return pino({
-    level: config.log.level,
-    base: { svc: 'palisade' },
-    redact: {
-      paths: [
-        'token',
-        'password',
-        '*.token',
-        '*.password',
-        'payload',
-        '*.payload',
-        'authorization',
-        'cookie',
-        '*.authorization',
-        '*.cookie',
-        'req.headers.authorization',
-        'req.headers.cookie',
-        'headers.authorization',
-        'headers.cookie',
-        'query.token',
-        '*.query.token',
-      ],
-      censor: '[REDACTED]',
+  return pino(
+    {
+      level: config.log.level,
+      base: { svc: 'palisade' },
+      redact: {
+        paths: [
+          'token',
+          'password',
+          '*.token',
+          '*.password',
+          'payload',
+          '*.payload',
+          'authorization',
+          'cookie',
+          '*.authorization',
+          '*.cookie',
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'headers.authorization',
+          'headers.cookie',
+          'query.token',
+          '*.query.token',
+        ],
+        censor: '[REDACTED]',
+      },
     },
-  });
+    fdDestination(1),
+  );
 }
 
 /** Opens the store, applies migrations and wires the domain modules. */
