@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectionState } from '../realtime.js';
-import { decodeText, encodeText, outageNotices, stamp } from './live-view.js';
+import { announcesTyping, decodeText, encodeText, outageNotices, stamp } from './live-view.js';
 
 describe('the live view', () => {
+  it('announces typing at most every 3 s, and never while a /command is typed', () => {
+    expect(announcesTyping('h', 10_000, 0)).toBe(true);
+    expect(announcesTyping('he', 10_000, 8_000)).toBe(false);
+    expect(announcesTyping('/qu', 10_000, 0)).toBe(false);
+    expect(announcesTyping('/', 10_000, 0)).toBe(false);
+  });
+
   it('shows local HH:MM for today and the date before it for older messages', () => {
     const now = new Date(2026, 11, 1, 15, 0);
     expect(stamp(new Date(2026, 11, 1, 9, 5).toISOString(), now)).toBe('09:05');

@@ -8,6 +8,14 @@ import { describeError } from './error-text.js';
 import { invocationName } from './invocation.js';
 
 /** Chat payloads are JSON `{ "text": ... }` as UTF-8 (end-to-end encryption will wrap this later). */
+/**
+ * Whether a keypress should tell the others "typing": at most every 3 s, and never while the line is
+ * a `/command` (those are not messages; `//text` starts a message but is rare enough to skip).
+ */
+export function announcesTyping(line: string, now: number, last: number): boolean {
+  return !line.startsWith('/') && now - last > 3000;
+}
+
 export function encodeText(text: string): Uint8Array {
   return utf8(JSON.stringify({ text }));
 }
@@ -131,7 +139,8 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
   rl.prompt();
   let lastTyping = 0;
   process.stdin.on('keypress', () => {
-    if (Date.now() - lastTyping > 3000) {
+    // readline handled the key first (its listener is older), so rl.line includes it.
+    if (announcesTyping(rl.line, Date.now(), lastTyping)) {
       lastTyping = Date.now();
       client.typing(conv.id);
     }
