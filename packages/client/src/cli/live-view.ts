@@ -7,7 +7,6 @@ import { fromBase64, fromUtf8, utf8 } from '../bytes.js';
 import { describeError } from './error-text.js';
 import { invocationName } from './invocation.js';
 
-/** Chat payloads are JSON `{ "text": ... }` as UTF-8 (end-to-end encryption will wrap this later). */
 /**
  * Whether a keypress should tell the others "typing": at most every 3 s, and never while the line is
  * a `/command` (those are not messages; `//text` starts a message but is rare enough to skip).
@@ -16,6 +15,7 @@ export function announcesTyping(line: string, now: number, last: number): boolea
   return !line.startsWith('/') && now - last > 3000;
 }
 
+/** Chat payloads are JSON `{ "text": ... }` as UTF-8 (end-to-end encryption will wrap this later). */
 export function encodeText(text: string): Uint8Array {
   return utf8(JSON.stringify({ text }));
 }
