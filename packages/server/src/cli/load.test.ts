@@ -24,7 +24,7 @@ describe('operator hints name the configuration the operator used', () => {
     expect(existsSync('palisade.yaml')).toBe(false); // the tests run in the repository root, which has none
     const bare = adminSocketUnreachable('data/admin.sock', 'ENOENT', undefined);
     expect(bare).toMatch(/^cannot reach the admin socket data\/admin\.sock \(ENOENT\)\./);
-    expect(bare).toContain('for a server started with --config FILE, add the same --config FILE');
+    expect(bare).toContain('for a server started with --config FILE or PALISADE_DATA_DIR, give the same here');
     const given = adminSocketUnreachable('/srv/data/admin.sock', 'ECONNREFUSED', '/srv/palisade.yaml');
     expect(given).not.toContain('add the same --config');
     expect(given).toContain('Is the server running as this user?');

@@ -42,7 +42,7 @@ export function withConfigFlag(command: string, file: string | undefined): strin
 export function adminSocketUnreachable(path: string, code: string, file: string | undefined): string {
   const which =
     configPath(file) === undefined
-      ? `\nNo configuration was given, so this is the default socket; for a server started with --config FILE, add the same --config FILE.`
+      ? `\nNo configuration was given, so this is the default socket; for a server started with --config FILE or PALISADE_DATA_DIR, give the same here.`
       : '';
   return `cannot reach the admin socket ${path} (${code}).${which}\nIs the server running as this user? For invites you can use --offline with the server's config.`;
 }
