@@ -33,6 +33,7 @@ export const ROOT_AUDIT_ALLOWED = {
   'auth/change-password.ts': ["'password.change_failed'"],
   'auth/mfa.ts': ["'login.failed'"],
   'auth/sso.ts': ["'sso.failed'"],
+  'auth/sso-complete.ts': ["'sso.failed'"],
   'auth/profile.ts': ["'email.verify_conflict'"],
   'auth/passkeys.ts': ["'login.failed'"],
   'auth/service-accounts.ts': ["'service_token.refused'"],

@@ -38,7 +38,8 @@ export {
   startPasskeyStepUp,
   finishPasskeyStepUp,
 } from './passkeys.js';
-export { startSso, beginSso, ssoCallback, completeSso } from './sso.js';
+export { startSso, beginSso, ssoCallback } from './sso.js';
+export { completeSso } from './sso-complete.js';
 export type { SsoDeps } from './deps.js';
 export { changePassword } from './change-password.js';
 export { purgeExpired, ExpiredRowSweeper } from './purge.js';
