@@ -24,7 +24,7 @@ const injected = /injected audit failure/;
 withAllStores('a change and its audit record commit together, or neither does', (h) => {
   const setup = async () => {
     const deps = await testDeps(h.get());
-    const [admin, other] = await makeUsers(deps.auth, [uniqueName('adm'), uniqueName('usr')], ['org_admin']);
+    const [admin, other] = await makeUsers(deps.auth, [uniqueName('boss'), uniqueName('usr')], ['org_admin']);
     const fault = await installAuditFailure(h);
     const strong = (p: Principal): Principal => ({ ...p, strongAuthAt: deps.clock.now() });
     const rbac: RbacDeps = {
