@@ -9,3 +9,4 @@ export * from './common.js';
 export * from './roles.js';
 export * from './http.js';
 export * from './frames.js';
+export * from './credential.js';
