@@ -17,6 +17,7 @@ import { addAdminCommands } from './admin-commands.js';
 import { formatFactor } from './factor-format.js';
 import { invocationName, withInvocation } from './invocation.js';
 import { addConversationCommands } from './conversation-commands.js';
+import { addVerifyCommand } from './verify-command.js';
 import { deviceKey, readProfile, saveProfile, saveToken } from './profile.js';
 import { ask, die } from './prompt.js';
 import { hostname } from 'node:os';
@@ -226,6 +227,7 @@ program
   );
 
 addConversationCommands(program);
+addVerifyCommand(program);
 addAccountCommands(program);
 addAdminCommands(program);
 await program.parseAsync(process.argv);

@@ -4,6 +4,7 @@ import type { Api } from '../api.js';
 import { run, savedClient } from './connect.js';
 import { withInvocation } from './invocation.js';
 import { liveView } from './live-view.js';
+import { openSecureSession } from './secure-session.js';
 import { confirmDestructive, die } from './prompt.js';
 
 /** One line on stdout; commands it names are the ones the person can run. */
@@ -150,7 +151,12 @@ export function addConversationCommands(program: Command): void {
           conv = (await client.api.conversations()).find((c) => c.id === id);
         }
         if (!conv) die(`no conversation or user named ${target}`);
-        process.exitCode = await liveView(client, conv, me);
+        const session = await openSecureSession(client);
+        try {
+          process.exitCode = await liveView(client, session.secure, conv, me);
+        } finally {
+          await session.close();
+        }
       }),
     );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectionState } from '../realtime.js';
-import { announcesTyping, decodeText, encodeText, outageNotices, stamp } from './live-view.js';
+import { announcesTyping, messageLine, outageNotices, stamp } from './live-view.js';
 
 describe('the live view', () => {
   it('announces typing at most every 3 s, and never while a /command is typed', () => {
@@ -37,9 +37,13 @@ describe('the live view', () => {
     expect(lines).toEqual(['(connection lost; reconnecting…)', '(reconnected)', '(connection lost; reconnecting…)']);
   });
 
-  it('round-trips text and neutralises control characters', () => {
-    expect(decodeText(encodeText('hi ✓'))).toBe('hi ✓');
-    expect(decodeText(encodeText('a\u001b[2Jb'))).toBe('a\uFFFD[2Jb');
-    expect(decodeText(new Uint8Array([1, 2, 3]))).toBe('<3 bytes>');
+  it('shows a message with its sender, neutralises control characters and marks pre-encryption messages', () => {
+    const base = { conversationId: 'c', seq: 1, senderId: 'u1', senderDeviceId: 'd1', sentAt: new Date().toISOString() };
+    const name = (id: string) => (id === 'u1' ? 'alice' : '?');
+    expect(messageLine({ ...base, text: 'hi ✓', protection: 'e2ee' }, name)).toMatch(/\] alice: hi ✓$/);
+    expect(messageLine({ ...base, text: 'a\u001b[2Jb', protection: 'e2ee' }, name)).toMatch(/: a\uFFFD\[2Jb$/);
+    expect(messageLine({ ...base, text: 'old', protection: 'legacy' }, name)).toMatch(
+      /: old \(sent before end-to-end encryption\)$/,
+    );
   });
 });

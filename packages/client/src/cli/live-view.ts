@@ -3,7 +3,9 @@ import type { ConversationView } from '@palisade/protocol';
 import type { PalisadeClient } from '../client.js';
 import type { ConnectionState } from '../realtime.js';
 import { PalisadeError } from '../errors.js';
-import { fromBase64, fromUtf8, utf8 } from '../bytes.js';
+import type { E2eeMessage } from '../e2ee/context.js';
+import type { SecureMessaging } from '../e2ee/secure-messaging.js';
+import { noticeText } from './notice-text.js';
 import { describeError } from './error-text.js';
 import { invocationName } from './invocation.js';
 
@@ -13,22 +15,6 @@ import { invocationName } from './invocation.js';
  */
 export function announcesTyping(line: string, now: number, last: number): boolean {
   return !line.startsWith('/') && now - last > 3000;
-}
-
-/** Chat payloads are JSON `{ "text": ... }` as UTF-8 (end-to-end encryption will wrap this later). */
-export function encodeText(text: string): Uint8Array {
-  return utf8(JSON.stringify({ text }));
-}
-
-/** The text of a payload, or a description of what it is. */
-export function decodeText(payload: Uint8Array): string {
-  try {
-    const v = JSON.parse(fromUtf8(payload)) as { text?: unknown };
-    if (typeof v.text === 'string') return v.text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\uFFFD');
-  } catch {
-    /* not a text message */
-  }
-  return `<${payload.byteLength} bytes>`;
 }
 
 const two = (n: number) => String(n).padStart(2, '0');
@@ -78,21 +64,50 @@ function sessionEnded(reason: string | undefined): string {
   return `(session ended${reason ? `: ${reason}` : ''}; run \`${invocationName()} login\`)`;
 }
 
+/** How a kept message is shown: time, sender, text; marked when sent before end-to-end encryption. */
+export function messageLine(m: E2eeMessage, name: (userId: string) => string): string {
+  const mark = m.protection === 'legacy' ? ' (sent before end-to-end encryption)' : '';
+  return `[${stamp(m.sentAt)}] ${name(m.senderId)}: ${clean(m.text)}${mark}`;
+}
+
+const clean = (t: string) => t.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\uFFFD');
+
 /**
- * Shows recent history, then live messages; each line typed is sent, `/help` lists the commands.
- * Resolves with the exit code: 0 after `/quit` or the end of input, 1 when the session ended.
+ * Shows recent history, then live messages; each line typed is encrypted and sent, `/help` lists the
+ * commands. Resolves with the exit code: 0 after `/quit` or the end of input, 1 when the session ended.
  */
-export async function liveView(client: PalisadeClient, conv: ConversationView, me: string): Promise<number> {
+export async function liveView(
+  client: PalisadeClient,
+  secure: SecureMessaging,
+  conv: ConversationView,
+  me: string,
+): Promise<number> {
   const names = new Map(conv.members.map((m) => [m.userId, m.username]));
+  const name = (id: string) => names.get(id) ?? '?';
   const title =
     conv.kind === 'direct' ? (conv.members.find((m) => m.userId !== me)?.username ?? 'direct') : (conv.name ?? 'group');
   const out = (line: string) => process.stdout.write(`\r\x1b[K${line}\n`);
-  const after = Math.max(0, conv.lastSeq - 20);
-  const history = await client.api.history(conv.id, after, 20);
-  out(`— ${title} (${conv.members.length} members) — type to send, /help for commands, /quit to leave`);
-  for (const m of history)
-    out(`[${stamp(m.sentAt)}] ${names.get(m.senderId) ?? '?'}: ${decodeText(fromBase64(m.payload))}`);
-  client.realtime.delivered.set(conv.id, history.at(-1)?.seq ?? after);
+  let prompt: () => void = () => undefined;
+  secure.on.notice = (n) => {
+    if ('conversationId' in n && n.conversationId !== conv.id) return;
+    const line = noticeText(n, name);
+    if (line) out(`  ${line}`);
+    prompt();
+  };
+  await secure.sync(conv.id);
+  const shown = new Set<number>();
+  out(`— ${title} (${conv.members.length} members, end-to-end encrypted) — type to send, /help for commands, /quit to leave`);
+  for (const m of await secure.kept(conv.id, 20)) {
+    shown.add(m.seq);
+    out(messageLine({ ...m, conversationId: conv.id }, name));
+  }
+  secure.on.message = (m) => {
+    if (m.conversationId !== conv.id || shown.has(m.seq)) return;
+    shown.add(m.seq);
+    out(messageLine(m, name));
+    client.markRead(conv.id, m.seq);
+    prompt();
+  };
 
   const view: {
     rl?: ReturnType<typeof createInterface>;
@@ -102,13 +117,7 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
     closing?: boolean;
     quit?: boolean;
   } = { code: 0 };
-  const prompt = () => view.rl?.prompt(true);
-  client.on.message = (m) => {
-    if (m.conversationId !== conv.id) return;
-    out(`[${stamp(m.sentAt)}] ${names.get(m.senderId) ?? '?'}: ${decodeText(m.payload)}`);
-    client.markRead(conv.id, m.seq);
-    prompt();
-  };
+  prompt = () => view.rl?.prompt(true);
   client.on.typing = (t) => {
     if (t.conversationId === conv.id) out(`  ${names.get(t.userId) ?? 'someone'} is typing…`);
     prompt();
@@ -149,8 +158,8 @@ export async function liveView(client: PalisadeClient, conv: ConversationView, m
   // Sends go out at once, in order (the server keeps a sender's order); each answer is reported on its own.
   const inflight = new Set<Promise<void>>();
   const send = (text: string) => {
-    const p: Promise<void> = client
-      .send(conv.id, encodeText(text))
+    const p: Promise<void> = secure
+      .sendText(conv.id, text)
       .then(
         () => undefined,
         (e: Error) => {

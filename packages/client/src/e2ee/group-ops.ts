@@ -1,0 +1,185 @@
+import { PalisadeError } from '../errors.js';
+import type { MlsGroup } from '../mls/adapter.js';
+import {
+  deviceChanges,
+  groupIdOf,
+  leafOwner,
+  loadGroup,
+  loadRecord,
+  saveEntries,
+  type E2eeContext,
+} from './context.js';
+import { keys, newConversationRecord, readJson, type IdentityRecord } from './local-records.js';
+import type { GroupStatus, PendingWelcome } from './ports.js';
+
+/** A commit the server refused because another won the epoch: process the winner, then retry. */
+export const isEpochConflict = (e: unknown) => e instanceof PalisadeError && e.code === 'epoch_conflict';
+
+/**
+ * Makes this device's group match who may read the conversation: removes leaves of devices that are
+ * no longer entitled (revoked, or their user left) and adds every entitled device that is missing,
+ * in ONE commit. Returns the new group, or the same one when nothing changed.
+ * SECURITY: the server's list is only a hint for additions; after the commit, every leaf must belong
+ * to an entitled device, or nothing is sent (a server that swaps a KeyPackage cannot slip a device in).
+ */
+export async function reconcile(
+  ctx: E2eeContext,
+  conversationId: string,
+  group: MlsGroup,
+  status?: GroupStatus,
+): Promise<MlsGroup> {
+  const s = status ?? (await ctx.delivery.groupStatus(conversationId));
+  const entitled = new Map(s.entitled.map((d) => [d.deviceId, d.userId]));
+  const inTree = new Map<string, number>();
+  const remove: number[] = [];
+  for (const m of group.members()) {
+    const o = leafOwner(m);
+    if (o?.deviceId === ctx.me.deviceId) continue;
+    if (!o || entitled.get(o.deviceId) !== o.userId || s.stale.includes(o.deviceId)) remove.push(m.leafIndex);
+    else inTree.set(o.deviceId, m.leafIndex);
+  }
+  const wanted = [...entitled.keys()].filter((d) => d !== ctx.me.deviceId && !inTree.has(d));
+  const claimed = wanted.length ? await ctx.delivery.claimKeyPackages(wanted) : { packages: [], missing: [] };
+  if (claimed.missing.length) ctx.notice({ kind: 'no_key_packages', conversationId, deviceIds: claimed.missing });
+  const add = [];
+  for (const p of claimed.packages) {
+    if (entitled.get(p.deviceId) !== p.userId) continue;
+    const refusal = await checkKeyPackage(ctx, p);
+    if (refusal) ctx.notice({ kind: 'member_refused', conversationId, reason: `device ${p.deviceId}: ${refusal}` });
+    else add.push(p);
+  }
+  if (remove.length === 0 && add.length === 0 && group.epoch > 0) return group;
+  const result = await ctx.adapter.commit(group, { add: add.map((p) => p.keyPackage), remove });
+  for (const m of result.group.members()) {
+    const o = leafOwner(m);
+    if (!o || (o.deviceId !== ctx.me.deviceId && entitled.get(o.deviceId) !== o.userId))
+      throw new PalisadeError('e2ee_refused', 'a KeyPackage from the server is not for the device it was claimed for');
+  }
+  const before = new Set(group.members().map((m) => m.leafIndex));
+  const removedMembers = group.members().filter((m) => remove.includes(m.leafIndex));
+  const addedMembers = result.group.members().filter((m) => !before.has(m.leafIndex) || remove.includes(m.leafIndex));
+  await ctx.delivery.commit(conversationId, {
+    epoch: group.epoch,
+    commit: result.commit,
+    welcome: result.welcome,
+    groupInfo: result.groupInfo,
+    added: add.map((p) => p.deviceId),
+    removed: removedMembers.map((m) => leafOwner(m)?.deviceId).filter((d): d is string => d !== undefined),
+    ...(group.epoch === 0 ? { suite: ctx.suite } : {}),
+  });
+  const rec = (await loadRecord(ctx, conversationId)) ?? newConversationRecord(0);
+  await ctx.store.putMany(saveEntries(conversationId, result.group, rec));
+  for (const n of deviceChanges(conversationId, addedMembers, removedMembers, ctx.me.deviceId)) ctx.notice(n);
+  return result.group;
+}
+
+/**
+ * Why a claimed KeyPackage must not be added, or undefined when it may. SECURITY: its leaf must carry
+ * a credential for exactly the device it was claimed for, and pass every identity check, BEFORE it is
+ * committed (one forged device must not stop the conversation for everyone else).
+ */
+async function checkKeyPackage(
+  ctx: E2eeContext,
+  p: { userId: string; deviceId: string; keyPackage: Uint8Array },
+): Promise<string | undefined> {
+  let leaf;
+  try {
+    leaf = ctx.adapter.keyPackageLeaf(p.keyPackage);
+  } catch {
+    return 'not a KeyPackage';
+  }
+  const owner = leafOwner({ leafIndex: -1, ...leaf });
+  if (owner?.deviceId !== p.deviceId || owner.userId !== p.userId) return 'its credential names another device';
+  if (!(await ctx.members.validate(leaf.credential, leaf.signatureKey)))
+    return ctx.members.refusals.at(-1)?.reason ?? 'identity check failed';
+  return undefined;
+}
+
+/** Joins from a Welcome addressed to this device, then removes the Welcome from the server. */
+export async function joinByWelcome(ctx: E2eeContext, w: PendingWelcome): Promise<MlsGroup | undefined> {
+  const refs = await ctx.store.keys('kp/');
+  const secrets = new Map<string, Uint8Array>();
+  for (const k of refs) {
+    const v = await ctx.store.get(k);
+    if (v) secrets.set(k.slice(3), v);
+  }
+  let joined: { group: MlsGroup; usedRef: string };
+  try {
+    joined = await ctx.adapter.joinFromWelcome(w.welcome, (ref) => secrets.get(ref));
+  } catch (e) {
+    ctx.notice({ kind: 'member_refused', conversationId: w.conversationId, reason: (e as Error).message });
+    await ctx.delivery.deleteWelcome(w.id);
+    return undefined;
+  }
+  const identity = await readJson<IdentityRecord>(ctx.store, keys.identity);
+  const old = await loadRecord(ctx, w.conversationId);
+  const rec = { ...newConversationRecord(w.seq), counters: old?.counters ?? {} };
+  const entries = saveEntries(w.conversationId, joined.group, rec);
+  // SECURITY: a KeyPackage's private half is used once; only the last-resort one is kept.
+  if (identity?.lastResortRef !== joined.usedRef) entries.push([keys.keyPackage(joined.usedRef), undefined]);
+  await ctx.store.putMany(entries);
+  await ctx.delivery.deleteWelcome(w.id);
+  ctx.notice({ kind: 'joined', conversationId: w.conversationId, seq: w.seq, how: 'welcome' });
+  return joined.group;
+}
+
+/**
+ * Joins (or re-joins, replacing this device's old leaf) by external commit from the group's published
+ * GroupInfo. Messages between the last one this device processed and the join cannot be decrypted by
+ * it; the caller says so.
+ */
+export async function joinExternally(ctx: E2eeContext, conversationId: string): Promise<{ group: MlsGroup; seq: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const info = await ctx.delivery.groupInfo(conversationId);
+    const { group, commit } = await ctx.adapter.joinExternal(info.groupInfo, ctx.me);
+    try {
+      const res = await ctx.delivery.commit(conversationId, {
+        epoch: info.epoch,
+        commit,
+        groupInfo: await ctx.adapter.groupInfo(group),
+        added: [ctx.me.deviceId],
+        removed: [],
+        external: true,
+      });
+      const old = await loadRecord(ctx, conversationId);
+      const rec = { ...newConversationRecord(res.seq), counters: old?.counters ?? {} };
+      await ctx.store.putMany(saveEntries(conversationId, group, rec));
+      return { group, seq: res.seq };
+    } catch (e) {
+      if (!isEpochConflict(e) || attempt >= 4) throw e;
+    }
+  }
+}
+
+/**
+ * The conversation's group for sending: the saved one, or one made now. With no group on the server
+ * this device creates it (epoch 0) and adds every entitled device; when another device won that race,
+ * or the group exists already, it joins by the Welcome it was sent or else by external commit.
+ */
+export async function ensureGroup(
+  ctx: E2eeContext,
+  conversationId: string,
+  pendingWelcomes: () => Promise<PendingWelcome[]>,
+): Promise<MlsGroup> {
+  const saved = await loadGroup(ctx, conversationId);
+  if (saved) return saved;
+  const status = await ctx.delivery.groupStatus(conversationId);
+  if (status.epoch === null) {
+    const fresh = await ctx.adapter.createGroup(groupIdOf(conversationId), ctx.me);
+    try {
+      const group = await reconcile(ctx, conversationId, fresh, status);
+      ctx.notice({ kind: 'joined', conversationId, seq: 0, how: 'created' });
+      return group;
+    } catch (e) {
+      if (!isEpochConflict(e)) throw e;
+    }
+  }
+  for (const w of await pendingWelcomes())
+    if (w.conversationId === conversationId) {
+      const g = await joinByWelcome(ctx, w);
+      if (g) return g;
+    }
+  const { group, seq } = await joinExternally(ctx, conversationId);
+  ctx.notice({ kind: 'joined', conversationId, seq, how: 'external' });
+  return group;
+}

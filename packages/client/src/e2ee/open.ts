@@ -1,0 +1,139 @@
+import { fromBase64, fromBase64Url, toBase64Url } from '../bytes.js';
+import { DirectoryApi } from '../api-directory.js';
+import { MlsApi } from '../api-mls.js';
+import type { PalisadeClient } from '../client.js';
+import type { MlsAdapter, MlsSuiteName } from '../mls/adapter.js';
+import { createTsMlsAdapter } from '../mls/ts-mls-adapter.js';
+import { json, keys, readJson, type IdentityRecord } from './local-records.js';
+import { MemberCheck } from './member-check.js';
+import type { DirectoryPort, LocalStore, StoredMessage } from './ports.js';
+import { SecureMessaging } from './secure-messaging.js';
+import { KeyTransparency, type TransparencyState } from './transparency.js';
+
+/** What {@link openSecureMessaging} needs beside the client. */
+export interface OpenSecureOptions {
+  /** This device's encrypted local store (FileStateStore in Node, MemoryStateStore in tests). */
+  store: LocalStore;
+  /** Cipher suite for the groups this device creates. */
+  suite?: MlsSuiteName;
+  /** Past epochs whose keys are kept for late messages (default 4). */
+  keyRetentionEpochs?: number;
+}
+
+/** The end-to-end layer of a signed-in client, and the parts a caller may want (verification, tests). */
+export interface SecureSession {
+  secure: SecureMessaging;
+  members: MemberCheck;
+  /** The MLS adapter this device uses (its validator is `members.validate`). */
+  adapter: MlsAdapter;
+  transparency: KeyTransparency;
+  /** The local store (verification marks live there too). */
+  store: LocalStore;
+  userId: string;
+  deviceId: string;
+}
+
+/**
+ * Wires the end-to-end layer for a logged-in client: this device's organisation-signed credential
+ * (issued once, checked against the transparency log like anyone else's), its KeyPackages, the
+ * Welcomes waiting for it, and the live frames. Call before `client.connect()`.
+ */
+export async function openSecureMessaging(client: PalisadeClient, o: OpenSecureOptions): Promise<SecureSession> {
+  const me = await client.api.me();
+  const dirApi = new DirectoryApi(client.api);
+  const ktState = (await readJson<TransparencyState>(o.store, keys.transparency)) ?? { orgKeys: {} };
+  const transparency = new KeyTransparency(dirApi, ktState, (st) => {
+    void o.store.putMany([[keys.transparency, json.encode(st)]]);
+  });
+  const directory: DirectoryPort = {
+    issueCredential: async () => {
+      const r = await dirApi.issueCredential();
+      return { credential: fromBase64Url(r.credential), leafIndex: r.leafIndex };
+    },
+    directory: async (userIds) => {
+      const r = await dirApi.directory(userIds);
+      return {
+        users: r.users.map((u) => ({
+          ...u,
+          devices: u.devices.map((d) => ({ ...d, credential: fromBase64Url(d.credential) })),
+        })),
+      };
+    },
+  };
+  const members = new MemberCheck(directory, transparency);
+  const adapter = await createTsMlsAdapter({
+    suite: o.suite,
+    validate: members.validate,
+    ...(o.keyRetentionEpochs ? { keyRetentionEpochs: o.keyRetentionEpochs } : {}),
+  });
+  let id = await readJson<IdentityRecord>(o.store, keys.identity);
+  if (!id || id.deviceId !== me.deviceId || id.userId !== me.userId) {
+    // A new device key (or a store from another account) starts afresh: nothing of the old one applies.
+    for (const k of await o.store.keys('')) await o.store.putMany([[k, undefined]]);
+    const issued = await directory.issueCredential();
+    id = {
+      userId: me.userId,
+      deviceId: me.deviceId,
+      credential: toBase64Url(issued.credential),
+      leafIndex: issued.leafIndex,
+      counter: 0,
+    };
+    await o.store.putMany([[keys.identity, json.encode(id)]]);
+  }
+  const credential = fromBase64Url(id.credential);
+  const signatureSecret = fromBase64Url(client.deviceKey.export());
+  const signaturePublic = fromBase64Url(client.deviceKey.publicKey);
+  // SECURITY: this device's own credential passes the same checks as everyone else's (a server that
+  // issued it outside the log, or under an unknown key, is caught here, before it is used).
+  if (!(await members.validate(credential, signaturePublic)))
+    throw new Error(`this device's own credential does not verify: ${members.refusals.at(-1)?.reason ?? '?'}`);
+  const delivery = new MlsApi(client.api);
+  const secure = new SecureMessaging({
+    adapter,
+    delivery,
+    history: {
+      after: async (conversationId, afterSeq, limit) =>
+        (await client.api.history(conversationId, afterSeq, limit)).map(
+          (m): StoredMessage => ({
+            conversationId,
+            seq: m.seq,
+            senderId: m.senderId,
+            senderDeviceId: m.senderDeviceId,
+            kind: m.kind,
+            payload: fromBase64(m.payload),
+            sentAt: m.sentAt,
+          }),
+        ),
+    },
+    send: (conversationId, payload) => client.send(conversationId, payload),
+    store: o.store,
+    members,
+    me: { userId: me.userId, deviceId: me.deviceId, credential, signatureSecret, signaturePublic },
+    ...(o.suite ? { suite: o.suite } : {}),
+  });
+  wireRealtime(client, secure);
+  return { secure, members, adapter, transparency, store: o.store, userId: me.userId, deviceId: me.deviceId };
+}
+
+/**
+ * Routes the live frames through the end-to-end layer: messages and commits in order, Welcomes,
+ * the low-KeyPackage notice, and membership changes (the next send re-checks the group).
+ * A failure becomes a notice on `secure.on.notice`, never an unhandled rejection.
+ */
+function wireRealtime(client: PalisadeClient, secure: SecureMessaging): void {
+  const fail = (conversationId: string) => (e: Error) =>
+    secure.on.notice?.({ kind: 'rejoin_failed', conversationId, reason: e.message });
+  client.on.message = (m) => void secure.onMessage(m).catch(fail(m.conversationId));
+  const previousConversation = client.on.conversation;
+  client.on.conversation = (c) => {
+    secure.membershipChanged(c.conversationId);
+    previousConversation?.(c);
+  };
+  client.on.onFrame = (f) => {
+    if (f.type === 'welcome')
+      void secure
+        .onWelcome({ id: f.id, conversationId: f.conversationId, seq: f.seq, welcome: fromBase64Url(f.welcome) })
+        .catch(fail(f.conversationId));
+    else if (f.type === 'key_packages_low') void secure.topUpKeyPackages().catch(() => undefined);
+  };
+}

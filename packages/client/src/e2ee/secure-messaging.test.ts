@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { fromBase64Url } from '../bytes.js';
+import { DeviceKey } from '../device-key.js';
+import { createTsMlsAdapter } from '../mls/ts-mls-adapter.js';
+import { ToyOrg } from '../test-support/toy-org.js';
+import { ToyServer } from '../test-support/toy-server.js';
+import type { E2eeMessage, E2eeNotice } from './context.js';
+import { MemberCheck } from './member-check.js';
+import { SecureMessaging } from './secure-messaging.js';
+import { MemoryStateStore } from './state-store.js';
+import { KeyTransparency } from './transparency.js';
+
+interface Dev {
+  secure: SecureMessaging;
+  members: MemberCheck;
+  store: MemoryStateStore;
+  got: E2eeMessage[];
+  notices: E2eeNotice[];
+  deviceId: string;
+}
+
+/** A device whose SDK talks to the toy server the test plays; its checks are the real ones. */
+async function device(server: ToyServer, userId: string, deviceId: string, store = new MemoryStateStore()): Promise<Dev> {
+  const key = DeviceKey.generate();
+  const pub = fromBase64Url(key.publicKey);
+  const d = server.devices.get(deviceId) ?? server.addDevice(userId, deviceId, pub);
+  const ports = server.portsFor(deviceId);
+  const members = new MemberCheck(ports.directory, new KeyTransparency(server.org));
+  const adapter = await createTsMlsAdapter({ validate: members.validate });
+  const secure = new SecureMessaging({
+    adapter,
+    delivery: ports.delivery,
+    history: ports.history,
+    send: server.sendFor(deviceId),
+    store,
+    members,
+    me: { userId, deviceId, credential: d.credential, signatureSecret: fromBase64Url(key.export()), signaturePublic: pub },
+  });
+  const dev: Dev = { secure, members, store, got: [], notices: [], deviceId };
+  secure.on.message = (m) => dev.got.push(m);
+  secure.on.notice = (n) => dev.notices.push(n);
+  d.listener = (m) => void secure.onMessage(m);
+  d.welcome = (w) => void secure.onWelcome(w);
+  await secure.start();
+  return dev;
+}
+
+/** Resolves once every queued step of the device has run (the toy server delivers in microtasks). */
+async function settle(...devs: Dev[]): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setImmediate(r));
+    await Promise.all(devs.map((d) => d.secure.sync('c1')));
+  }
+}
+
+const texts = (d: Dev) => d.got.map((m) => m.text);
+
+describe('SecureMessaging against a server the test plays', () => {
+  it('delivers end to end; a replayed ciphertext and a reordered pair are reported, not shown twice or hidden', async () => {
+    const server = new ToyServer(new ToyOrg());
+    server.conversation('c1', ['alice', 'bob']);
+    const alice = await device(server, 'alice', 'a1');
+    const bob = await device(server, 'bob', 'b1');
+    await alice.secure.sendText('c1', 'one');
+    await settle(alice, bob);
+    expect(texts(bob)).toEqual(['one']);
+    expect(bob.got[0]).toMatchObject({ senderId: 'alice', senderDeviceId: 'a1', protection: 'e2ee' });
+
+    // The server replays the last ciphertext under a new seq.
+    const conv = server.conversations.get('c1')!;
+    const last = conv.messages.at(-1)!;
+    const replay = { ...last, seq: conv.messages.length + 1 };
+    conv.messages.push(replay);
+    server.deliver('c1', replay);
+    await settle(alice, bob);
+    expect(texts(bob)).toEqual(['one']);
+    expect(bob.notices).toContainEqual(expect.objectContaining({ kind: 'replayed', seq: replay.seq }));
+
+    // The server swaps the order of two messages from alice.
+    const hold: typeof conv.messages = [];
+    const realDeliver = server.deliver.bind(server);
+    server.deliver = (id, m) => void hold.push(m);
+    await alice.secure.sendText('c1', 'two');
+    await alice.secure.sendText('c1', 'three');
+    const [two, three] = conv.messages.splice(-2) as [(typeof hold)[0], (typeof hold)[0]];
+    conv.messages.push({ ...three, seq: two.seq }, { ...two, seq: three.seq });
+    server.deliver = realDeliver;
+    await settle(alice, bob);
+    expect(texts(bob)).toEqual(['one', 'three', 'two']);
+    expect(bob.notices).toContainEqual(expect.objectContaining({ kind: 'reordered', seq: three.seq }));
+  });
+
+  it('refuses a device whose credential the organisation did not sign, or that is not in the log', async () => {
+    const server = new ToyServer(new ToyOrg());
+    server.conversation('c1', ['alice', 'bob', 'mallory']);
+    const alice = await device(server, 'alice', 'a1');
+    await device(server, 'bob', 'b1');
+    // The server adds a device for mallory with a credential signed by a key of its own making...
+    const mk = DeviceKey.generate();
+    const forged = server.org.credential('mallory', 'm1', fromBase64Url(mk.publicKey), ed25519.utils.randomSecretKey());
+    server.devices.set('m1', { userId: 'mallory', deviceId: 'm1', credential: forged, leafIndex: server.org.log(forged), packages: [] });
+    const mallory = await device(server, 'mallory', 'm1'); // its KeyPackages carry the forged credential
+    const bob = [...server.devices.values()].find((d) => d.deviceId === 'b1')!;
+    await alice.secure.sendText('c1', 'secret');
+    expect(alice.notices).toContainEqual(expect.objectContaining({ kind: 'member_refused' }));
+    expect(alice.members.refusals.at(-1)).toMatchObject({ deviceId: 'm1' });
+    expect(alice.members.refusals.at(-1)?.reason).toMatch(/transparency|signed/);
+    await settle(alice, mallory);
+    expect(mallory.got).toEqual([]);
+    expect(server.conversations.get('c1')!.inGroup.has('m1')).toBe(false);
+    expect(bob.deviceId).toBe('b1');
+    // ...and one signed properly but kept out of the log (a leaf index the log does not have).
+    const server2 = new ToyServer(new ToyOrg());
+    server2.conversation('c1', ['alice', 'eve']);
+    const a2 = await device(server2, 'alice', 'a1');
+    const ek = DeviceKey.generate();
+    const unlogged = server2.org.credential('eve', 'e1', fromBase64Url(ek.publicKey));
+    server2.devices.set('e1', { userId: 'eve', deviceId: 'e1', credential: unlogged, leafIndex: 7, packages: [] });
+    const eve = await device(server2, 'eve', 'e1');
+    await a2.secure.sendText('c1', 'secret');
+    expect(a2.members.refusals.at(-1)).toMatchObject({ deviceId: 'e1' });
+    expect(a2.members.refusals.at(-1)?.reason).toMatch(/not_in_log|beyond the log|not leaf/);
+    await settle(a2, eve);
+    expect(eve.got).toEqual([]);
+    expect(server2.conversations.get('c1')!.inGroup.has('e1')).toBe(false);
+  });
+
+  it('a device that lost its state re-joins by external commit, says so, and reads what follows', async () => {
+    const server = new ToyServer(new ToyOrg());
+    server.conversation('c1', ['alice', 'bob']);
+    const alice = await device(server, 'alice', 'a1');
+    const bob = await device(server, 'bob', 'b1');
+    await alice.secure.sendText('c1', 'before');
+    await settle(alice, bob);
+    expect(texts(bob)).toEqual(['before']);
+    // bob's group state is lost (restored from an old backup, say): drop it.
+    await bob.store.putMany([['group/c1', undefined]]);
+    await alice.secure.sendText('c1', 'during');
+    await settle(alice, bob);
+    expect(bob.notices.map((n) => n.kind)).toContain('rejoined');
+    await alice.secure.sendText('c1', 'after');
+    await settle(alice, bob);
+    expect(texts(bob)).toContain('after');
+    expect(texts(bob)).not.toContain('during');
+  });
+});

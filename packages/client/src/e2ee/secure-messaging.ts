@@ -1,0 +1,231 @@
+import { PalisadeError } from '../errors.js';
+import type { MlsAdapter, MlsSuiteName } from '../mls/adapter.js';
+import { encodeEnvelope } from './envelope.js';
+import type { E2eeContext, E2eeMessage, E2eeNotice, Me } from './context.js';
+import { loadRecord, saveEntries, loadGroup } from './context.js';
+import { ensureGroup, isEpochConflict, joinByWelcome, joinExternally, reconcile } from './group-ops.js';
+import { processInbound } from './inbound.js';
+import { json, keys, newConversationRecord, readJson, type IdentityRecord, type KeptMessage } from './local-records.js';
+import type { MemberCheck } from './member-check.js';
+import type { DeliveryPort, HistoryPort, LocalStore, PendingWelcome, SendPort, StoredMessage } from './ports.js';
+
+/** How to build the end-to-end layer of one device. */
+export interface SecureMessagingOptions {
+  adapter: MlsAdapter;
+  delivery: DeliveryPort;
+  history: HistoryPort;
+  send: SendPort;
+  store: LocalStore;
+  members: MemberCheck;
+  me: Me;
+  /** The cipher suite for groups this device creates (the organisation's choice). */
+  suite?: MlsSuiteName;
+}
+
+/** KeyPackages a device keeps in the directory, and when it tops them up. */
+export const KEY_PACKAGE_TARGET = 30;
+export const KEY_PACKAGE_LOW = 10;
+const KEY_PACKAGE_LIFETIME_S = 60 * 60 * 24 * 60;
+const SEND_ATTEMPTS = 5;
+const PAGE = 100;
+/**
+ * How often a send re-checks the group against the server's list of entitled devices (a new device
+ * of a member is added by the next send after it appears). A removal does not wait for this: the
+ * server refuses sends (`roster_stale`) until the removed leaves are gone.
+ */
+const RECONCILE_EVERY_MS = 60_000;
+
+/**
+ * End-to-end encrypted messaging for one device: every conversation is an MLS group with one leaf per
+ * device. Sending makes sure the group exists and matches who may read it, then encrypts; receiving
+ * processes commits and messages strictly in seq order and never fails silently (every problem is a
+ * notice). SECURITY: nothing leaves this class unencrypted except what the server must route.
+ */
+export class SecureMessaging {
+  private readonly ctx: E2eeContext;
+  /** Where decrypted messages and notices go; set before `start()`. */
+  readonly on: { message?(m: E2eeMessage): void; notice?(n: E2eeNotice): void } = {};
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private counter = 0;
+  /** When each conversation's group was last matched against who may read it. */
+  private readonly checkedAt = new Map<string, number>();
+
+  constructor(private readonly o: SecureMessagingOptions) {
+    this.ctx = {
+      adapter: o.adapter,
+      delivery: o.delivery,
+      history: o.history,
+      send: o.send,
+      store: o.store,
+      members: o.members,
+      me: o.me,
+      suite: o.suite ?? o.adapter.suite,
+      notice: (n) => this.on.notice?.(n),
+      message: (m) => this.on.message?.(m),
+    };
+  }
+
+  /** Loads this device's counter, tops up its KeyPackages and joins the groups it was welcomed to. */
+  async start(): Promise<void> {
+    const id = await readJson<IdentityRecord>(this.o.store, keys.identity);
+    this.counter = id?.counter ?? 0;
+    await this.topUpKeyPackages();
+    await this.processWelcomes();
+  }
+
+  /** Uploads new KeyPackages when the directory holds fewer than {@link KEY_PACKAGE_LOW}. */
+  async topUpKeyPackages(force = false): Promise<number> {
+    const stock = await this.o.delivery.keyPackageStock();
+    if (!force && stock.stock >= KEY_PACKAGE_LOW && stock.lastResort) return stock.stock;
+    const id = (await readJson<IdentityRecord>(this.o.store, keys.identity)) as IdentityRecord;
+    const made = [];
+    for (let i = stock.stock; i < KEY_PACKAGE_TARGET; i++)
+      made.push(await this.o.adapter.generateKeyPackage(this.o.me, KEY_PACKAGE_LIFETIME_S));
+    const lastResort = stock.lastResort ? undefined : await this.o.adapter.generateKeyPackage(this.o.me, KEY_PACKAGE_LIFETIME_S);
+    const entries: [string, Uint8Array | undefined][] = made.map((k) => [keys.keyPackage(k.ref), k.secret]);
+    if (lastResort) {
+      entries.push([keys.keyPackage(lastResort.ref), lastResort.secret]);
+      if (id.lastResortRef) entries.push([keys.keyPackage(id.lastResortRef), undefined]);
+      entries.push([keys.identity, json.encode({ ...id, lastResortRef: lastResort.ref })]);
+    }
+    // SECURITY: the private halves are saved before the public halves are published.
+    await this.o.store.putMany(entries);
+    const pkgs = made.map((k) => ({ keyPackage: k.keyPackage }));
+    if (lastResort) pkgs.push({ keyPackage: lastResort.keyPackage, lastResort: true } as never);
+    return pkgs.length ? (await this.o.delivery.uploadKeyPackages(pkgs)).stock : stock.stock;
+  }
+
+  /** Joins every group this device has a Welcome for. */
+  async processWelcomes(): Promise<void> {
+    for (const w of await this.o.delivery.welcomes()) await this.onWelcome(w);
+  }
+
+  /** A Welcome pushed by the server (or listed): join, then process what followed it. */
+  onWelcome(w: PendingWelcome): Promise<void> {
+    return this.serial(w.conversationId, async () => {
+      if (await joinByWelcome(this.ctx, w)) await this.syncLocked(w.conversationId);
+    });
+  }
+
+  /** A live message: processed in order (a gap is filled from history first). */
+  onMessage(m: StoredMessage): Promise<void> {
+    return this.serial(m.conversationId, async () => {
+      const rec = await loadRecord(this.ctx, m.conversationId);
+      if (rec && m.seq > rec.lastSeq + 1) return this.syncLocked(m.conversationId);
+      await this.handle(m);
+    });
+  }
+
+  /** Makes the next send re-check who may read the conversation (a member or device changed). */
+  membershipChanged(conversationId: string): void {
+    this.checkedAt.delete(conversationId);
+  }
+
+  /** Processes everything the server holds after what this device has seen. */
+  sync(conversationId: string): Promise<void> {
+    return this.serial(conversationId, () => this.syncLocked(conversationId));
+  }
+
+  /** Encrypts and sends a text; resolves with its seq once the server has committed it. */
+  sendText(conversationId: string, body: string): Promise<number> {
+    return this.serial(conversationId, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          let group = attempt === 1 ? await loadGroup(this.ctx, conversationId) : undefined;
+          const checked = this.checkedAt.get(conversationId) ?? -Infinity;
+          if (!group || performance.now() - checked > RECONCILE_EVERY_MS) {
+            await this.syncLocked(conversationId);
+            group = await ensureGroup(this.ctx, conversationId, () => this.o.delivery.welcomes());
+            group = await reconcile(this.ctx, conversationId, group);
+            this.checkedAt.set(conversationId, performance.now());
+          }
+          const sentAt = Date.now();
+          const counter = this.counter++;
+          const id = (await readJson<IdentityRecord>(this.o.store, keys.identity)) as IdentityRecord;
+          const { group: next, message } = await this.o.adapter.encrypt(
+            group,
+            encodeEnvelope({ v: 1, type: 'text', body, sentAt, counter }),
+          );
+          const rec = (await loadRecord(this.ctx, conversationId)) ?? newConversationRecord(0);
+          // SECURITY: the ratchet moves on before the ciphertext leaves (no key or nonce is ever reused).
+          await this.o.store.putMany([
+            ...saveEntries(conversationId, next, rec),
+            [keys.identity, json.encode({ ...id, counter: this.counter })],
+          ]);
+          const seq = await this.o.send(conversationId, message);
+          const kept: KeptMessage = {
+            seq,
+            senderId: this.o.me.userId,
+            senderDeviceId: this.o.me.deviceId,
+            sentAt: new Date(sentAt).toISOString(),
+            text: body,
+            protection: 'e2ee',
+          };
+          await this.o.store.putMany([[`${keys.history(conversationId)}/${String(seq).padStart(12, '0')}`, json.encode(kept)]]);
+          return seq;
+        } catch (e) {
+          const retry =
+            isEpochConflict(e) || (e instanceof PalisadeError && (e.code === 'roster_stale' || e.code === 'e2ee_required'));
+          if (!retry || attempt >= SEND_ATTEMPTS) throw e;
+          this.checkedAt.delete(conversationId);
+        }
+      }
+    });
+  }
+
+  /** The messages this device kept for a conversation (decrypted ones and earlier plaintext), oldest first. */
+  async kept(conversationId: string, last = 20): Promise<KeptMessage[]> {
+    const names = (await this.o.store.keys(`${keys.history(conversationId)}/`)).sort().slice(-last);
+    const out: KeptMessage[] = [];
+    for (const k of names) {
+      const m = await readJson<KeptMessage>(this.o.store, k);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
+  /** Whether this device is in the conversation's group, and at which epoch. */
+  async groupEpoch(conversationId: string): Promise<number | undefined> {
+    return (await loadGroup(this.ctx, conversationId))?.epoch;
+  }
+
+  private async syncLocked(conversationId: string): Promise<void> {
+    for (;;) {
+      const rec = await loadRecord(this.ctx, conversationId);
+      const page = await this.o.history.after(conversationId, rec?.lastSeq ?? 0, PAGE);
+      for (const m of page) await this.handle(m);
+      if (page.length < PAGE) return;
+    }
+  }
+
+  private async handle(m: StoredMessage): Promise<void> {
+    let outcome = await processInbound(this.ctx, m);
+    if (outcome === 'needs_welcome') {
+      for (const w of await this.o.delivery.welcomes())
+        if (w.conversationId === m.conversationId) await joinByWelcome(this.ctx, w);
+      outcome = await processInbound(this.ctx, m);
+      if (outcome === 'needs_welcome') outcome = 'needs_rejoin';
+    }
+    if (outcome !== 'needs_rejoin') return;
+    try {
+      const { seq } = await joinExternally(this.ctx, m.conversationId);
+      this.ctx.notice({ kind: 'rejoined', conversationId: m.conversationId, fromSeq: m.seq, toSeq: seq });
+    } catch (e) {
+      this.ctx.notice({ kind: 'rejoin_failed', conversationId: m.conversationId, reason: (e as Error).message });
+      // Nothing hangs: the message is passed over (the notice said so) and the next ones are tried.
+      const rec = (await loadRecord(this.ctx, m.conversationId)) ?? newConversationRecord(0);
+      await this.o.store.putMany(saveEntries(m.conversationId, undefined, { ...rec, lastSeq: Math.max(rec.lastSeq, m.seq) }));
+    }
+  }
+
+  /** Runs one step at a time per conversation (MLS state moves strictly forward). */
+  private serial<T>(conversationId: string, step: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(conversationId) ?? Promise.resolve();
+    const next = prev.then(step, step);
+    this.queues.set(
+      conversationId,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+}
