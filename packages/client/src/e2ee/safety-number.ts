@@ -27,7 +27,7 @@ export class SafetyNumberError extends Error {
 /** The version byte string hashed first: a new algorithm gets a new version (and different digits). */
 const VERSION = new Uint8Array([0x00, 0x01]);
 /** Rounds of SHA-512, as Signal: slows a search for a colliding set of keys. */
-export const SAFETY_NUMBER_ITERATIONS = 5200;
+const SAFETY_NUMBER_ITERATIONS = 5200;
 const DIGITS_PER_SIDE = 30;
 
 /**
@@ -41,10 +41,10 @@ export function safetyNumber(a: SafetyIdentity, b: SafetyIdentity): string {
 }
 
 /** One user's 30 digits. */
-export function sideDigits(side: SafetyIdentity): string {
+function sideDigits(side: SafetyIdentity): string {
   const input = sideInput(side);
   let hash = sha512(concat([VERSION, input.keys, input.id]));
-  for (let i = 1; i < SAFETY_NUMBER_ITERATIONS; i++) hash = sha512(concat([hash, input.keys]));
+  for (let i = 1; i < SAFETY_NUMBER_ITERATIONS; i++) hash = sha512.create().update(hash).update(input.keys).digest();
   let out = '';
   // Six 5-byte chunks of the hash, each read as a 40-bit integer modulo 100000 (Signal's encoding).
   for (let c = 0; c < DIGITS_PER_SIDE / 5; c++) {
