@@ -221,6 +221,7 @@ export class Keyring {
       const child = execFile(this.tool, args, { timeout: 60_000, encoding: 'utf8' }, (e, stdout) =>
         resolve(e ? undefined : stdout),
       );
+      child.stdin?.on('error', () => undefined); // a tool that exits without reading: its answer says enough
       child.stdin?.end(input ?? '');
     });
   }
