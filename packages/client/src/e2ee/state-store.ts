@@ -82,7 +82,7 @@ export function checkEntries(entries: unknown): Map<string, Uint8Array | undefin
     const [key, value] = entry as [unknown, unknown];
     checkKey(key);
     if (value !== undefined) checkValue(value);
-    batch.set(key, value === undefined ? undefined : (value as Uint8Array));
+    batch.set(key, value);
   }
   return batch;
 }

@@ -141,7 +141,9 @@ export class FileStateStore implements StateStore {
 
   async keys(prefix: string): Promise<string[]> {
     checkPrefix(prefix);
-    return this.#serial(async () => [...this.#manifest.records.keys()].filter((k) => k.startsWith(prefix)).sort());
+    return this.#serial(() =>
+      Promise.resolve([...this.#manifest.records.keys()].filter((k) => k.startsWith(prefix)).sort()),
+    );
   }
 
   async putMany(entries: [string, Uint8Array | undefined][]): Promise<void> {

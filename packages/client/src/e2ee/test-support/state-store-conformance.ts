@@ -116,7 +116,10 @@ export function stateStoreConformance(
             model.delete(o.key);
           } else {
             await store.putMany(o.entries);
-            for (const [k, v] of o.entries) v === undefined ? model.delete(k) : model.set(k, v);
+            for (const [k, v] of o.entries) {
+              if (v === undefined) model.delete(k);
+              else model.set(k, v);
+            }
           }
         }
         const check = async (s: StateStore) => {
