@@ -17,7 +17,9 @@ export type StateStoreErrorCode =
   /** Another process has the store open. */
   | 'state_busy'
   /** A bad argument (key name, value, passphrase), or the store was closed. */
-  | 'state_invalid';
+  | 'state_invalid'
+  /** The platform could not read or write the store (disk full, permissions, not a folder). */
+  | 'state_io';
 
 /** A state-store failure with a stable code (never a stack trace for the user). */
 export class StateStoreError extends Error {

@@ -47,6 +47,15 @@ describe('FileStateStore', () => {
     await store.close();
   });
 
+  it('answers state_io (not a crash) when the platform cannot hold the store', async () => {
+    const { profile } = tempProfile();
+    writeFileSync(join(profile, 'not-a-folder'), 'x');
+    expect(await codeOf(FileStateStore.open(join(profile, 'not-a-folder'), { keyring: 'off' }))).toBe('state_io');
+    expect(await codeOf(FileStateStore.open(join(profile, 'not-a-folder', 'state'), { keyring: 'off' }))).toBe(
+      'state_io',
+    );
+  });
+
   it('tightens a folder made with looser permissions', async () => {
     const { dir } = tempProfile();
     const { mkdirSync } = await import('node:fs');

@@ -80,6 +80,10 @@ export class FileStateStore implements StateStore {
    * passphrase, key gone), `state_corrupt` (tampered or damaged), `state_busy` (open elsewhere).
    */
   static async open(dir: string, opts: FileStateStoreOptions = {}): Promise<FileStateStore> {
+    return asStateError(FileStateStore.#open(dir, opts));
+  }
+
+  static async #open(dir: string, opts: FileStateStoreOptions): Promise<FileStateStore> {
     if (opts.passphrase !== undefined) checkPassphrase(opts.passphrase);
     await ensurePrivateDir(dir);
     const release = await acquireLock(dir);
@@ -201,10 +205,21 @@ export class FileStateStore implements StateStore {
   #serial<T>(op: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(() => {
       if (this.#closed) throw new StateStoreError('state_invalid', 'the state store is closed');
-      return op();
+      return asStateError(op());
     });
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+}
+
+/** Platform errors (ENOSPC, EACCES, ...) become `state_io`, with the errno code and no path or content. */
+async function asStateError<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof StateStoreError) throw e;
+    const code = (e as NodeJS.ErrnoException | undefined)?.code ?? 'unknown';
+    throw new StateStoreError('state_io', `the state store could not be read or written (${code})`);
   }
 }
 
