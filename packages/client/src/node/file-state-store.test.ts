@@ -118,7 +118,9 @@ describe('FileStateStore', () => {
     const store = await FileStateStore.open(dir, { keyring: 'off' });
     expect(await codeOf(FileStateStore.open(dir, { keyring: 'off' }))).toBe('state_busy');
     await store.close();
+    await store.close(); // twice is fine
     expect(await codeOf(store.get('x'))).toBe('state_invalid');
+    expect(await codeOf(store.put('x', new Uint8Array(1)))).toBe('state_invalid');
     writeFileSync(join(dir, 'lock'), '2147483646'); // a pid no process has: a crashed holder
     const next = await FileStateStore.open(dir, { keyring: 'off' });
     await next.close();

@@ -63,6 +63,7 @@ export class FileStateStore implements StateStore {
   #manifest: Manifest;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -87,6 +88,7 @@ export class FileStateStore implements StateStore {
     if (opts.passphrase !== undefined) checkPassphrase(opts.passphrase);
     await ensurePrivateDir(dir);
     const release = await acquireLock(dir);
+    let dek: Buffer | undefined;
     try {
       const places: KeyPlaces = {
         dir,
@@ -94,7 +96,6 @@ export class FileStateStore implements StateStore {
         keyring: opts.keyring === 'off' ? undefined : Keyring.detect(),
       };
       let header = await readHeader(dir);
-      let dek: Buffer;
       if (header === undefined) {
         if ((await readdir(dir)).some((n) => n === MANIFEST || RECORD.test(n)))
           throw new StateStoreError('state_corrupt', 'the state store header is missing');
@@ -109,6 +110,7 @@ export class FileStateStore implements StateStore {
       await collectGarbage(dir, manifest);
       return new FileStateStore(dir, places, header, dek, manifest, release);
     } catch (e) {
+      dek?.fill(0);
       await release();
       throw e;
     }
@@ -188,13 +190,14 @@ export class FileStateStore implements StateStore {
     });
   }
 
-  /** Releases the lock and forgets the key; later calls fail with `state_invalid`. */
-  async close(): Promise<void> {
-    await this.#serial(async () => {
+  /** Waits for pending operations, releases the lock and forgets the key; later calls fail with `state_invalid`. */
+  close(): Promise<void> {
+    this.#closing ??= this.#serial(async () => {
       this.#closed = true;
       this.dek.fill(0);
       await this.releaseLock();
     });
+    return this.#closing;
   }
 
   #recordAad(key: string, id: string): Buffer {
