@@ -116,6 +116,47 @@ describe('FileStateStore tampering', () => {
     }
   });
 
+  it('any header text opens as state_corrupt or state_locked, never a crash (property)', async () => {
+    const { dir } = await twoRecords();
+    const real = JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')) as Record<string, unknown>;
+    const field = fc.constantFrom(...Object.keys(real));
+    const header = fc.oneof(
+      fc.string(),
+      fc.json(),
+      fc
+        .tuple(field, fc.jsonValue())
+        .filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(real[k])) // a real change
+        .map(([k, v]) => JSON.stringify({ ...real, [k]: v })),
+      field.map((k) => JSON.stringify({ ...real, [k]: undefined })),
+    );
+    await fc.assert(
+      fc.asyncProperty(header, async (text) => {
+        writeFileSync(join(dir, 'store.json'), text);
+        expect(['state_corrupt', 'state_locked']).toContain(await codeOf(open(dir)));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('any bytes as the manifest or a record are state_corrupt, never a crash (property)', async () => {
+    const { dir, fileOf } = await twoRecords();
+    const manifest = readFileSync(join(dir, 'manifest'));
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.boolean(), async (bytes, asManifest) => {
+        writeFileSync(asManifest ? join(dir, 'manifest') : fileOf['group/a']!, bytes);
+        if (asManifest) {
+          expect(await codeOf(open(dir))).toBe('state_corrupt');
+          writeFileSync(join(dir, 'manifest'), manifest);
+        } else {
+          const store = await open(dir);
+          expect(await codeOf(store.get('group/a'))).toBe('state_corrupt');
+          await store.close();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('leftovers of a batch that never committed (records, temp files) are removed at open', async () => {
     const { dir } = await twoRecords();
     writeFileSync(join(dir, `r-${'0'.repeat(32)}`), 'orphan of a crashed batch');
