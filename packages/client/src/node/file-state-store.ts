@@ -116,6 +116,14 @@ export class FileStateStore implements StateStore {
     }
   }
 
+  /**
+   * How the store in `dir` protects its key, without opening it (undefined when there is no store
+   * yet): lets a client ask for a passphrase only when one is needed.
+   */
+  static async protectionOf(dir: string): Promise<StateProtection | undefined> {
+    return asStateError(readHeader(dir).then((h) => h?.protection));
+  }
+
   /** How the store key is protected now. */
   get protection(): StateProtection {
     return this.header.protection;
