@@ -4,7 +4,7 @@
  * a torn, missing or unreadable record), and with every batch the child saw acknowledged.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,13 @@ describe('FileStateStore crash safety (SIGKILL at random points)', () => {
             // Buffer.equals: toEqual walks 256 KiB arrays element by element, far too slowly
             for (const [k, v] of expected) expect(Buffer.from((await store.get(k))!).equals(v), k).toBe(true);
           }
+          // and what the killed batch left half-written is gone: only the live records remain
+          expect(readdirSync(dir).filter((n) => n.startsWith('r-'))).toHaveLength(gen > 0 ? 6 : 0);
+          expect(
+            readdirSync(dir)
+              .filter((n) => !n.startsWith('r-'))
+              .sort(),
+          ).toEqual(['lock', 'manifest', 'store.json']);
           next = gen + 1;
         } finally {
           await store.close();

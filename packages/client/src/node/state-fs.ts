@@ -80,6 +80,7 @@ function alive(pid: number): boolean {
 /**
  * Takes `dir/lock` for this process (its pid inside; made by link(2), which fails if the name
  * exists). A lock whose process is gone (a crash) is taken over; a live one is `state_busy`.
+ * The lock guards against a second copy of the client, not an attacker (who can remove it).
  * SECURITY: two writers would each rewrite the manifest from their own view and lose the other's
  * records (a lost KeyPackage secret or group epoch), so one process at a time.
  */
@@ -97,7 +98,10 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
       }
       const holder = Number((await readIfExists(lock))?.toString('utf8'));
       if (Number.isInteger(holder) && holder > 0 && alive(holder))
-        throw new StateStoreError('state_busy', `the state store is open in another process (pid ${holder})`);
+        throw new StateStoreError(
+          'state_busy',
+          `the state store is open in another process (pid ${holder}; if none is running, remove ${lock})`,
+        );
       await removeIfExists(lock); // left by a process that died
     }
     throw new StateStoreError('state_busy', 'the state store lock is contended');
