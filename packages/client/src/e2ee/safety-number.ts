@@ -44,7 +44,13 @@ export function safetyNumber(a: SafetyIdentity, b: SafetyIdentity): string {
 function sideDigits(side: SafetyIdentity): string {
   const input = sideInput(side);
   let hash = sha512(concat([VERSION, input.keys, input.id]));
-  for (let i = 1; i < SAFETY_NUMBER_ITERATIONS; i++) hash = sha512.create().update(hash).update(input.keys).digest();
+  // hash = SHA-512(hash || keys), in one reused buffer (the keys stay at the end)
+  const buf = new Uint8Array(hash.length + input.keys.length);
+  buf.set(input.keys, hash.length);
+  for (let i = 1; i < SAFETY_NUMBER_ITERATIONS; i++) {
+    buf.set(hash, 0);
+    hash = sha512(buf);
+  }
   let out = '';
   // Six 5-byte chunks of the hash, each read as a 40-bit integer modulo 100000 (Signal's encoding).
   for (let c = 0; c < DIGITS_PER_SIDE / 5; c++) {
