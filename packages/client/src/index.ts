@@ -15,3 +15,11 @@ export { DeviceKey } from './device-key.js';
 export { PalisadeError } from './errors.js';
 export type { HttpTransport, SocketFactory, SocketLike, HttpResponse } from './transport.js';
 export { toBase64, fromBase64, toBase64Url, fromBase64Url, utf8, fromUtf8 } from './bytes.js';
+export { MemoryStateStore, StateStoreError, type StateStore, type StateStoreErrorCode } from './e2ee/state-store.js';
+export {
+  safetyNumber,
+  formatSafetyNumber,
+  sameSafetyNumber,
+  SafetyNumberError,
+  type SafetyIdentity,
+} from './e2ee/safety-number.js';

@@ -9,6 +9,8 @@ export {
 } from './transport.js';
 export { publicKeyFingerprint, normaliseFingerprint, fingerprintNames, pinCheck, PinMismatchError } from './tls-pin.js';
 export { loadOrCreateDeviceKey, writePrivate } from './key-file.js';
+export { FileStateStore, type FileStateStoreOptions } from './file-state-store.js';
+export type { StateProtection } from './state-key.js';
 export {
   ssoLoopbackSignIn,
   SsoLoopbackTimeoutError,
