@@ -138,8 +138,17 @@ export interface KeyPackageOptions {
   credential?: Uint8Array;
 }
 
+/** What building MLS objects needs of a device: its key pair and credential. */
+export type MlsKeys = Pick<MlsDevice, 'signKey' | 'signPublic' | 'credential'>;
+
+/** Keys and a credential for a device that is not signed in anywhere (for pure decoding tests). */
+export function offlineMlsKeys(userId: string, deviceId: string): MlsKeys {
+  const k = newKeys();
+  return { signKey: k.signKey, signPublic: k.signPublic, credential: testCredential({ userId, username: userId, deviceId }, k.publicKey) };
+}
+
 /** A real KeyPackage of `dev` (its device key and credential unless `opts` says otherwise). */
-export async function makeKeyPackage(dev: MlsDevice, opts: KeyPackageOptions = {}): Promise<TestKeyPackage> {
+export async function makeKeyPackage(dev: MlsKeys, opts: KeyPackageOptions = {}): Promise<TestKeyPackage> {
   const cs = await suiteImpl(opts.suite);
   const now = Math.floor(Date.now() / 1000);
   const keys = opts.keys ?? dev;
@@ -177,7 +186,7 @@ export class TestGroup {
   ) {}
 
   /** A new group (epoch 0) of the conversation, with `dev` as its only member. */
-  static async create(dev: MlsDevice, conversationId: string, suite?: MlsSuite): Promise<TestGroup> {
+  static async create(dev: MlsKeys, conversationId: string, suite?: MlsSuite): Promise<TestGroup> {
     const cs = await suiteImpl(suite);
     const kp = await makeKeyPackage(dev, suite ? { suite } : {});
     const state = await createGroup(mlsGroupIdOf(conversationId), kp.publicPackage, kp.privatePackage, [], cs);
