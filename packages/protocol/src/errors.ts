@@ -110,7 +110,7 @@ export const ERROR_CODES = {
   already_decided: { kind: 'conflict', hint: 'This request was approved, executed or expired already.' },
   e2ee_required: {
     kind: 'invalid',
-    hint: 'Messages must be MLS application messages (PrivateMessage) of the conversation\'s group; create or join the group first (POST /v1/conversations/:id/mls/commit).',
+    hint: "Messages must be MLS application messages (PrivateMessage) of the conversation's group; create or join the group first (POST /v1/conversations/:id/mls/commit).",
   },
   epoch_conflict: {
     kind: 'conflict',
@@ -122,7 +122,7 @@ export const ERROR_CODES = {
   },
   invalid_key_package: {
     kind: 'invalid',
-    hint: 'A KeyPackage must be a signed MLS KeyPackage of an allowed cipher suite, valid now for at most 90 days, with this device\'s key and credential; see details.',
+    hint: "A KeyPackage must be a signed MLS KeyPackage of an allowed cipher suite, valid now for at most 90 days, with this device's key and credential; see details.",
   },
   invalid_mls_message: {
     kind: 'invalid',

@@ -59,5 +59,15 @@ export function checkCommitShape(conversationId: string, body: MlsCommitRequest)
   if (!external && (welcome !== undefined) !== added.length > 0)
     throw invalid('a welcome is sent exactly when devices are added');
   if (added.some((d) => removed.includes(d))) throw invalid('a device is both added and removed');
-  return { epoch: body.epoch, commit, welcome, groupInfo, suite, suiteGiven: body.suite !== undefined, added, removed, external };
+  return {
+    epoch: body.epoch,
+    commit,
+    welcome,
+    groupInfo,
+    suite,
+    suiteGiven: body.suite !== undefined,
+    added,
+    removed,
+    external,
+  };
 }

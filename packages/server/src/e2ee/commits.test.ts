@@ -46,8 +46,13 @@ withAllStores('e2ee: MLS groups, commits and the send gate', (h) => {
     group.state = c.next;
     return { deps, a, b, conv, group, res };
   };
-  const send = (deps: Awaited<ReturnType<typeof setup>>['deps'], dev: MlsDevice, conv: string, id: string, p: Uint8Array) =>
-    sendMessage(deps.messaging, dev.principal, { conversationId: conv, clientMsgId: id, payload: p });
+  const send = (
+    deps: Awaited<ReturnType<typeof setup>>['deps'],
+    dev: MlsDevice,
+    conv: string,
+    id: string,
+    p: Uint8Array,
+  ) => sendMessage(deps.messaging, dev.principal, { conversationId: conv, clientMsgId: id, payload: p });
 
   it('creates the group at epoch 0: the commit is message seq 1 of kind commit, the roster is declared', async () => {
     const { deps, a, b, conv, res } = await setup();
@@ -139,12 +144,14 @@ withAllStores('e2ee: MLS groups, commits and the send gate', (h) => {
 
   it('refuses adding a device that is not entitled, commits for another group, and a missing suite on creation', async () => {
     const deps = await testDeps(h.get(), new FakeClock(Date.now()), { e2eeRequired: true });
-    const [a, b, c] = (await mlsUsers(deps.auth, [uniqueName('ea'), uniqueName('eb'), uniqueName('ec')])) as MlsDevice[];
+    const [a, b, c] = await mlsUsers(deps.auth, [uniqueName('ea'), uniqueName('eb'), uniqueName('ec')]);
     const conv = (await openDirect(deps.messaging, a!.principal, b!.principal.username)).id;
     const other = (await openDirect(deps.messaging, a!.principal, c!.principal.username)).id;
     const group = await TestGroup.create(a!, conv);
     const add = await group.commit([(await makeKeyPackage(c!)).publicPackage]);
-    const notEntitled = await rejectionOf(submitCommit(deps.e2ee, a!.principal, conv, body(add, 0, [c!.principal.deviceId], [], true)));
+    const notEntitled = await rejectionOf(
+      submitCommit(deps.e2ee, a!.principal, conv, body(add, 0, [c!.principal.deviceId], [], true)),
+    );
     expect(notEntitled.code).toBe('device_not_entitled');
     const plain = await group.commit();
     expect((await rejectionOf(submitCommit(deps.e2ee, a!.principal, other, body(plain, 0, [], [], true)))).code).toBe(
@@ -166,8 +173,8 @@ withAllStores('e2ee: MLS groups, commits and the send gate', (h) => {
       const { deps, a, conv, group } = await setup();
       const [c1, c2] = [await group.commit(), await group.commit()];
       const outcomes = await Promise.allSettled([
-        submitCommit(deps.e2ee, a.principal, conv, body(c1!, 1, [])),
-        submitCommit(deps.e2ee, a.principal, conv, body(c2!, 1, [])),
+        submitCommit(deps.e2ee, a.principal, conv, body(c1, 1, [])),
+        submitCommit(deps.e2ee, a.principal, conv, body(c2, 1, [])),
       ]);
       const won = outcomes.filter((o) => o.status === 'fulfilled');
       const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');

@@ -36,7 +36,10 @@ const mutated = (real: Uint8Array) =>
     fc.nat({ max: real.length - 1 }).map((n) => real.slice(0, n)),
     fc.uint8Array({ minLength: 1, maxLength: 8 }).map((tail) => new Uint8Array([...real, ...tail])),
     fc
-      .array(fc.tuple(fc.nat({ max: real.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 })
+      .array(fc.tuple(fc.nat({ max: real.length - 1 }), fc.integer({ min: 0, max: 255 })), {
+        minLength: 1,
+        maxLength: 6,
+      })
       .map((edits) => {
         const b = real.slice();
         for (const [i, v] of edits) b[i] = v;
@@ -55,7 +58,7 @@ describe('mls-wire never throws a library error', () => {
     real = { kp: kp.bytes, commit: c.commit, welcome: c.welcome!, groupInfo: c.groupInfo, app: await g.message('x') };
   });
 
-  it('peekMls answers undefined or header facts for any bytes, and reads real messages right', async () => {
+  it('peekMls answers undefined or header facts for any bytes, and reads real messages right', () => {
     expect(peekMls(real.commit)).toMatchObject({ wireformat: 'private_message', contentType: 'commit', epoch: 0 });
     expect(peekMls(real.app)).toMatchObject({ wireformat: 'private_message', contentType: 'application', epoch: 1 });
     expect(peekMls(real.welcome)?.wireformat).toBe('welcome');

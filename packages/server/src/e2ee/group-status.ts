@@ -9,7 +9,11 @@ import { entitledDevices, groupDevices } from './roster.js';
  * The conversation's MLS group as the accepted commits left it, against who should be in it:
  * `missing` devices are to be added, `stale` ones removed. Members only.
  */
-export async function groupStatus(deps: E2eeDeps, principal: Principal, conversationId: string): Promise<MlsGroupStatus> {
+export async function groupStatus(
+  deps: E2eeDeps,
+  principal: Principal,
+  conversationId: string,
+): Promise<MlsGroupStatus> {
   const db = deps.messaging.db;
   await assertConversation(db, principal, conversationId, 'conversation.read');
   const [g, entitled, inGroup] = await Promise.all([

@@ -86,7 +86,9 @@ describe('MLS over HTTP through the SDK (real core and routes, e2ee.required on)
     );
     expect([plain.status, plain.code]).toEqual([400, 'e2ee_required']);
     const msg = Buffer.from(await group.message('hi')).toString('base64');
-    expect(await sa.api.call('POST', `/v1/conversations/${conv}/messages`, { clientMsgId: 'p2', payload: msg })).toEqual({
+    expect(
+      await sa.api.call('POST', `/v1/conversations/${conv}/messages`, { clientMsgId: 'p2', payload: msg }),
+    ).toEqual({
       seq: 2,
       duplicate: false,
     });
@@ -99,7 +101,9 @@ describe('MLS over HTTP through the SDK (real core and routes, e2ee.required on)
       [2, 'mls'],
     ]);
 
-    const stale = await failure(sa.mls.commit(conv, { epoch: 0, commit: c.commit, groupInfo: c.groupInfo, added: [], removed: [] }));
+    const stale = await failure(
+      sa.mls.commit(conv, { epoch: 0, commit: c.commit, groupInfo: c.groupInfo, added: [], removed: [] }),
+    );
     expect([stale.status, stale.code, stale.details]).toEqual([409, 'epoch_conflict', { currentEpoch: 1 }]);
 
     const [w] = await sb.mls.welcomes();
@@ -114,7 +118,15 @@ describe('MLS over HTTP through the SDK (real core and routes, e2ee.required on)
     const b64url = fc.string({ unit: fc.constantFrom(...'ABCDEFabcdef0123456789-_'), minLength: 2, maxLength: 200 });
     await fc.assert(
       fc.asyncProperty(b64url, b64url, fc.integer({ min: 0, max: 5 }), async (commit, groupInfo, epoch) => {
-        const e = await failure(sa.api.call('POST', `/v1/conversations/${conv}/mls/commit`, { epoch, commit, groupInfo, added: [], removed: [] }));
+        const e = await failure(
+          sa.api.call('POST', `/v1/conversations/${conv}/mls/commit`, {
+            epoch,
+            commit,
+            groupInfo,
+            added: [],
+            removed: [],
+          }),
+        );
         expect(e.status).toBeGreaterThanOrEqual(400);
         expect(e.status).toBeLessThan(500);
         expect(Object.hasOwn(ERROR_CODES, e.code)).toBe(true);

@@ -4,9 +4,8 @@
  */
 export type { E2eeDeps } from './deps.js';
 export { sendGate } from './send-gate.js';
-export { uploadKeyPackages, keyPackageStock, MAX_STORED_PER_DEVICE } from './key-packages-upload.js';
+export { uploadKeyPackages, keyPackageStock } from './key-packages-upload.js';
 export { claimKeyPackages, KEY_PACKAGES_LOW } from './key-packages-claim.js';
 export { groupStatus, groupInfo } from './group-status.js';
 export { submitCommit, WELCOMES_STORED } from './submit-commit.js';
 export { listWelcomes, deleteWelcome } from './welcomes.js';
-export { peekMls, type MlsPeek } from './mls-wire.js';

@@ -11,7 +11,7 @@ import { fromB64Url, ownDevice, toB64Url } from './device.js';
 import { readKeyPackage } from './mls-wire.js';
 
 /** Most KeyPackages (one-time and last resort) one device may keep in the directory. */
-export const MAX_STORED_PER_DEVICE = 500;
+const MAX_STORED_PER_DEVICE = 500;
 
 interface Checked {
   ref: string;

@@ -57,7 +57,9 @@ withAllStores('e2ee: KeyPackage directory', (h) => {
     ];
     for (const bad of cases) {
       const e = await rejectionOf(
-        uploadKeyPackages(deps.e2ee, a.principal, { packages: [{ keyPackage: good }, { keyPackage: b64u(bad.bytes) }] }),
+        uploadKeyPackages(deps.e2ee, a.principal, {
+          packages: [{ keyPackage: good }, { keyPackage: b64u(bad.bytes) }],
+        }),
       );
       expect(e.code).toBe('invalid_key_package');
       expect((e.details as { index: number }).index).toBe(1);
@@ -77,7 +79,9 @@ withAllStores('e2ee: KeyPackage directory', (h) => {
     ];
     for (const l of lifetimes) {
       const kp = await makeKeyPackage(a, l);
-      const e = await rejectionOf(uploadKeyPackages(deps.e2ee, a.principal, { packages: [{ keyPackage: b64u(kp.bytes) }] }));
+      const e = await rejectionOf(
+        uploadKeyPackages(deps.e2ee, a.principal, { packages: [{ keyPackage: b64u(kp.bytes) }] }),
+      );
       expect(e.code).toBe('invalid_key_package');
     }
     const e = await rejectionOf(uploadKeyPackages(deps.e2ee, a.principal, { packages: [{ keyPackage: 'AAEC' }] }));
@@ -89,9 +93,9 @@ withAllStores('e2ee: KeyPackage directory', (h) => {
     const [a, b] = users as [MlsDevice, MlsDevice];
     await openDirect(deps.messaging, a.principal, b.principal.username);
     const first = b64u((await makeKeyPackage(b)).bytes);
-    expect(await uploadKeyPackages(deps.e2ee, b.principal, { packages: [{ keyPackage: first, lastResort: true }] })).toEqual(
-      { stock: 0, lastResort: true },
-    );
+    expect(
+      await uploadKeyPackages(deps.e2ee, b.principal, { packages: [{ keyPackage: first, lastResort: true }] }),
+    ).toEqual({ stock: 0, lastResort: true });
     for (let i = 0; i < 3; i++) {
       const r = await claimKeyPackages(deps.e2ee, a.principal, [b.principal.deviceId]);
       expect(r.packages[0]?.keyPackage).toBe(first);
@@ -100,7 +104,12 @@ withAllStores('e2ee: KeyPackage directory', (h) => {
     await uploadKeyPackages(deps.e2ee, b.principal, { packages: [{ keyPackage: second, lastResort: true }] });
     const r = await claimKeyPackages(deps.e2ee, a.principal, [b.principal.deviceId]);
     expect(r.packages[0]?.keyPackage).toBe(second);
-    const n = await h.get().db.selectFrom('key_packages').select('ref').where('device_id', '=', b.principal.deviceId).execute();
+    const n = await h
+      .get()
+      .db.selectFrom('key_packages')
+      .select('ref')
+      .where('device_id', '=', b.principal.deviceId)
+      .execute();
     expect(n).toHaveLength(1);
   });
 
@@ -152,8 +161,8 @@ withAllStores('e2ee: KeyPackage directory', (h) => {
   describe('concurrency', () => {
     it('concurrent claims never return one package twice', async () => {
       const { deps, users } = await setup(4);
-      const [b, ...claimers] = users as MlsDevice[];
-      for (const c of claimers) await openDirect(deps.messaging, c!.principal, b!.principal.username);
+      const [b, ...claimers] = users;
+      for (const c of claimers) await openDirect(deps.messaging, c.principal, b!.principal.username);
       await upload(deps, b!, 12);
       const claims = await Promise.all(
         Array.from({ length: 24 }, (_, i) =>

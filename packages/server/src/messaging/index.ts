@@ -18,7 +18,7 @@ export { Outbox } from './outbox.js';
 export { SendQueue } from './send-queue.js';
 export { CursorWriter } from './cursor-writer.js';
 export { sendMessage } from './send-message.js';
-export { appendMessage, payloadAtRest, takeSeq, type AppendInput } from './append.js';
+export { appendMessage, payloadAtRest, takeSeq } from './append.js';
 export { listMessages, readRange } from './history.js';
 export { presentMessage } from './present.js';
 export { deviceCursors, acknowledgeDelivery, markRead, receiptCursors } from './cursors.js';

@@ -61,10 +61,12 @@ describe('realtime: MLS frames go to the right device only (Hub + Connection, fa
     await uploadKeyPackages(deps.e2ee, b.principal, { packages: kps.map((k) => ({ keyPackage: b64u(k.bytes) })) });
     const claimed = await claimKeyPackages(deps.e2ee, a.principal, [b.principal.deviceId]);
     const kp = kps.find((k) => b64u(k.bytes) === claimed.packages[0]?.keyPackage);
-    await expect.poll(() => sb.frames().find((f) => f.type === 'key_packages_low')).toEqual({
-      type: 'key_packages_low',
-      stock: 9,
-    });
+    await expect
+      .poll(() => sb.frames().find((f) => f.type === 'key_packages_low'))
+      .toEqual({
+        type: 'key_packages_low',
+        stock: 9,
+      });
     const group = await TestGroup.create(a, conv);
     const c = await group.commit([kp!.publicPackage]);
     const res = await submitCommit(deps.e2ee, a.principal, conv, {
@@ -76,12 +78,14 @@ describe('realtime: MLS frames go to the right device only (Hub + Connection, fa
       removed: [],
       suite: 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519',
     });
-    await expect.poll(() => sb.frames().find((f) => f.type === 'welcome')).toMatchObject({
-      type: 'welcome',
-      conversationId: conv,
-      seq: res.seq,
-      welcome: b64u(c.welcome!),
-    });
+    await expect
+      .poll(() => sb.frames().find((f) => f.type === 'welcome'))
+      .toMatchObject({
+        type: 'welcome',
+        conversationId: conv,
+        seq: res.seq,
+        welcome: b64u(c.welcome!),
+      });
     for (const s of [sa, sb, sb2])
       await expect.poll(() => s.frames().find((f) => f.type === 'msg')).toMatchObject({ seq: 1, kind: 'commit' });
     expect(sb2.frames().filter((f) => f.type === 'welcome' || f.type === 'key_packages_low')).toEqual([]);

@@ -144,7 +144,11 @@ export type MlsKeys = Pick<MlsDevice, 'signKey' | 'signPublic' | 'credential'>;
 /** Keys and a credential for a device that is not signed in anywhere (for pure decoding tests). */
 export function offlineMlsKeys(userId: string, deviceId: string): MlsKeys {
   const k = newKeys();
-  return { signKey: k.signKey, signPublic: k.signPublic, credential: testCredential({ userId, username: userId, deviceId }, k.publicKey) };
+  return {
+    signKey: k.signKey,
+    signPublic: k.signPublic,
+    credential: testCredential({ userId, username: userId, deviceId }, k.publicKey),
+  };
 }
 
 /** A real KeyPackage of `dev` (its device key and credential unless `opts` says otherwise). */
