@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encodeMlsMessage } from 'ts-mls';
 import { FakeClock, type DomainEvent } from '../core/index.js';
 import { openDirect } from '../messaging/index.js';
 import { testDeps } from '../test-support/deps.js';
@@ -68,6 +69,16 @@ withAllStores('e2ee: KeyPackage directory', (h) => {
     expect(await keyPackageStock(deps.e2ee, a.principal)).toEqual({ stock: 0, lastResort: false });
   });
 
+  it('accepts the X-Wing post-quantum suite', async () => {
+    const { deps, users } = await setup(1);
+    const a = users[0] as MlsDevice;
+    const kp = await makeKeyPackage(a, { suite: 'MLS_256_XWING_AES256GCM_SHA512_Ed25519' });
+    expect(await uploadKeyPackages(deps.e2ee, a.principal, { packages: [{ keyPackage: b64u(kp.bytes) }] })).toEqual({
+      stock: 1,
+      lastResort: false,
+    });
+  });
+
   it('refuses expired, not yet valid and over-long lifetimes, and bytes that are no KeyPackage', async () => {
     const { deps, users } = await setup(1);
     const a = users[0] as MlsDevice;
@@ -84,6 +95,19 @@ withAllStores('e2ee: KeyPackage directory', (h) => {
       );
       expect(e.code).toBe('invalid_key_package');
     }
+    // The same package re-labelled with a suite the server does not allow.
+    const p256 = encodeMlsMessage({
+      version: 'mls10',
+      wireformat: 'mls_key_package',
+      keyPackage: {
+        ...(await makeKeyPackage(a)).publicPackage,
+        cipherSuite: 'MLS_128_DHKEMP256_AES128GCM_SHA256_P256',
+      },
+    });
+    const refused = await rejectionOf(
+      uploadKeyPackages(deps.e2ee, a.principal, { packages: [{ keyPackage: b64u(p256) }] }),
+    );
+    expect(refused.details).toEqual({ index: 0, reason: 'cipher suite not allowed' });
     const e = await rejectionOf(uploadKeyPackages(deps.e2ee, a.principal, { packages: [{ keyPackage: 'AAEC' }] }));
     expect(e.code).toBe('invalid_key_package');
   });

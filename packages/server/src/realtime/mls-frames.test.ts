@@ -90,5 +90,30 @@ describe('realtime: MLS frames go to the right device only (Hub + Connection, fa
       await expect.poll(() => s.frames().find((f) => f.type === 'msg')).toMatchObject({ seq: 1, kind: 'commit' });
     expect(sb2.frames().filter((f) => f.type === 'welcome' || f.type === 'key_packages_low')).toEqual([]);
     expect(sa.frames().filter((f) => f.type === 'welcome' || f.type === 'key_packages_low')).toEqual([]);
+
+    // The `send` frame takes the same path: plaintext is refused with a stable code, MLS is acknowledged.
+    const payload = (b: Uint8Array) => Buffer.from(b).toString('base64');
+    sa.clientSends({
+      type: 'send',
+      ref: 'r1',
+      conversationId: conv,
+      clientMsgId: 'w1',
+      payload: payload(Buffer.from('hi')),
+    });
+    await expect
+      .poll(() => sa.frames().find((f) => f.type === 'error' && f.ref === 'r1'))
+      .toMatchObject({
+        code: 'e2ee_required',
+      });
+    group.state = c.next;
+    sa.clientSends({
+      type: 'send',
+      ref: 'r2',
+      conversationId: conv,
+      clientMsgId: 'w2',
+      payload: payload(await group.message('hi')),
+    });
+    await expect.poll(() => sa.frames().find((f) => f.type === 'sent' && f.ref === 'r2')).toMatchObject({ seq: 2 });
+    await expect.poll(() => sb2.frames().find((f) => f.type === 'msg' && f.seq === 2)).toMatchObject({ kind: 'mls' });
   });
 });
