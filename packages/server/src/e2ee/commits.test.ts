@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { MlsCommitRequest } from '@palisade/protocol';
 import { revokeDevice } from '../auth/index.js';
 import { FakeClock, type DomainEvent } from '../core/index.js';
-import { listMessages, openDirect, removeMember, createGroup, sendMessage } from '../messaging/index.js';
+import {
+  createGroup,
+  deleteConversation,
+  listMessages,
+  openDirect,
+  removeMember,
+  sendMessage,
+} from '../messaging/index.js';
 import { testDeps } from '../test-support/deps.js';
 import {
   b64u,
@@ -140,6 +147,18 @@ withAllStores('e2ee: MLS groups, commits and the send gate', (h) => {
     group.state = c.next;
     await removeMember(deps.messaging, b.principal, conv, b.principal.userId);
     expect((await rejectionOf(send(deps, a, conv, 'l1', await group.message('x')))).code).toBe('roster_stale');
+  });
+
+  it('deleting a group deletes its MLS group, roster and Welcomes', async () => {
+    const deps = await testDeps(h.get(), new FakeClock(Date.now()), { e2eeRequired: true });
+    const [a, b] = (await mlsUsers(deps.auth, [uniqueName('da'), uniqueName('db')])) as [MlsDevice, MlsDevice];
+    const conv = await createGroup(deps.messaging, a.principal, 'g', [b.principal.username]);
+    const group = await TestGroup.create(a, conv);
+    const c = await group.commit([(await makeKeyPackage(b)).publicPackage]);
+    await submitCommit(deps.e2ee, a.principal, conv, body(c, 0, [b.principal.deviceId], [], true));
+    await deleteConversation(deps.messaging, a.principal, conv);
+    for (const t of ['mls_groups', 'mls_group_devices', 'mls_welcomes'] as const)
+      expect(await h.get().db.selectFrom(t).selectAll().where('conversation_id', '=', conv).execute()).toEqual([]);
   });
 
   it('refuses adding a device that is not entitled, commits for another group, and a missing suite on creation', async () => {
