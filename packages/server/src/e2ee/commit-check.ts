@@ -36,6 +36,8 @@ export function checkCommitShape(conversationId: string, body: MlsCommitRequest)
     throw invalid('commit is not an MLS commit message');
   if (!c.groupId || !sameBytes(c.groupId, groupId)) throw invalid("commit is not for this conversation's group");
   if (c.epoch !== body.epoch) throw invalid('commit epoch differs from the request epoch');
+  if (c.wireformat === 'public_message' && c.senderType !== 'member' && c.senderType !== 'new_member_commit')
+    throw invalid('a commit comes from a member or, by external commit, a new member');
   const external = body.external === true;
   if (external !== (c.wireformat === 'public_message' && c.senderType === 'new_member_commit'))
     throw invalid('an external commit is a PublicMessage from a new member, and only it is marked external');

@@ -149,6 +149,28 @@ withAllStores('e2ee: MLS groups, commits and the send gate', (h) => {
     expect((await rejectionOf(send(deps, a, conv, 'l1', await group.message('x')))).code).toBe('roster_stale');
   });
 
+  it('a member device joins by external commit through the stored GroupInfo; others must be in the group', async () => {
+    const { deps, a, b, conv, group } = await setup();
+    const b2 = await mlsSecondDevice(deps.auth, b);
+    const gi = await groupInfo(deps.e2ee, b2.principal, conv);
+    const { group: joined, commit } = await TestGroup.joinExternal(b2, Buffer.from(gi.groupInfo, 'base64url'));
+    // Not marked external, it is refused; a plain commit from a device outside the group is refused too.
+    expect((await rejectionOf(submitCommit(deps.e2ee, b2.principal, conv, body(commit, 1, [])))).code).toBe(
+      'invalid_mls_message',
+    );
+    const outsider = await group.commit();
+    expect((await rejectionOf(submitCommit(deps.e2ee, b2.principal, conv, body(outsider, 1, [])))).code).toBe(
+      'forbidden',
+    );
+    const r = await submitCommit(deps.e2ee, b2.principal, conv, { ...body(commit, 1, []), external: true });
+    expect(r.epoch).toBe(2);
+    const st = await groupStatus(deps.e2ee, a.principal, conv);
+    expect(st.inGroup.sort()).toEqual([a.principal.deviceId, b.principal.deviceId, b2.principal.deviceId].sort());
+    expect(st.missing).toEqual([]);
+    // The joined device can send at the new epoch.
+    expect((await send(deps, b2, conv, 'x1', await joined.message('hi'))).seq).toBe(r.seq + 1);
+  });
+
   it('deleting a group deletes its MLS group, roster and Welcomes', async () => {
     const deps = await testDeps(h.get(), new FakeClock(Date.now()), { e2eeRequired: true });
     const [a, b] = (await mlsUsers(deps.auth, [uniqueName('da'), uniqueName('db')])) as [MlsDevice, MlsDevice];

@@ -9,10 +9,12 @@ import {
   createCommit,
   createGroup,
   createGroupInfoWithExternalPubAndRatchetTree,
+  decodeMlsMessage,
   defaultCapabilities,
   encodeMlsMessage,
   generateKeyPackageWithKey,
   getCiphersuiteFromName,
+  joinGroupExternal,
   getCiphersuiteImpl,
   type CiphersuiteImpl,
   type ClientState,
@@ -195,6 +197,26 @@ export class TestGroup {
     const kp = await makeKeyPackage(dev, suite ? { suite } : {});
     const state = await createGroup(mlsGroupIdOf(conversationId), kp.publicPackage, kp.privatePackage, [], cs);
     return new TestGroup(state, cs);
+  }
+
+  /**
+   * Joins (or re-joins) through a GroupInfo as `dev`, by external commit: returns the member's group and
+   * the commit (a PublicMessage from a new member) with the next epoch's GroupInfo.
+   */
+  static async joinExternal(dev: MlsKeys, groupInfo: Uint8Array): Promise<{ group: TestGroup; commit: TestCommit }> {
+    const decoded = decodeMlsMessage(groupInfo, 0)?.[0];
+    if (decoded?.wireformat !== 'mls_group_info') throw new Error('not a GroupInfo');
+    const cs = await suiteImpl(decoded.groupInfo.groupContext.cipherSuite as MlsSuite);
+    const kp = await makeKeyPackage(dev);
+    const r = await joinGroupExternal(decoded.groupInfo, kp.publicPackage, kp.privatePackage, false, cs);
+    const gi = await createGroupInfoWithExternalPubAndRatchetTree(r.newState, [], cs);
+    const commit: TestCommit = {
+      commit: encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage: r.publicMessage }),
+      welcome: undefined,
+      groupInfo: encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo: gi }),
+      next: r.newState,
+    };
+    return { group: new TestGroup(r.newState, cs), commit };
   }
 
   get epoch(): number {
