@@ -11,7 +11,7 @@
  */
 const P = '^(?:test/depcruise-fixtures/)?';
 const S = `${P}packages/server/src/`;
-const DOMAIN = `${S}(auth|rbac|messaging|keys|limits|audit|detect)/`;
+const DOMAIN = `${S}(auth|rbac|messaging|keys|limits|audit|detect|e2ee)/`;
 const INFRA = `${S}(config|crypto|store|cluster|metrics)/`;
 /** A package: resolved into node_modules, into its DefinitelyTyped types, or not resolved at all. */
 const pkg = (names) => [`^node_modules/(${names})/`, `^node_modules/@types/(${names})/`, `^(${names})$`];
@@ -21,14 +21,19 @@ const pkg = (names) => [`^node_modules/(${names})/`, `^node_modules/@types/(${na
  * keys and limits are leaves; everyone may audit; rbac sits below auth and messaging, which are peers.
  */
 const DOMAIN_ORDER = [
-  { name: 'domain-order-leaves', from: '(keys|limits)', to: '(auth|rbac|messaging|audit|keys|limits)', notSelf: true },
-  { name: 'domain-order-audit', from: 'audit', to: '(auth|rbac|messaging|limits)' },
-  { name: 'domain-order-rbac', from: 'rbac', to: '(auth|messaging)' },
-  { name: 'domain-order-auth-messaging', from: '(auth|messaging)', to: '(auth|messaging)', notSelf: true },
+  {
+    name: 'domain-order-leaves',
+    from: '(keys|limits)',
+    to: '(auth|rbac|messaging|audit|keys|limits|e2ee)',
+    notSelf: true,
+  },
+  { name: 'domain-order-audit', from: 'audit', to: '(auth|rbac|messaging|limits|e2ee)' },
+  { name: 'domain-order-rbac', from: 'rbac', to: '(auth|messaging|e2ee)' },
+  { name: 'domain-order-auth-messaging', from: '(auth|messaging)', to: '(auth|messaging|e2ee)', notSelf: true },
 ].map((r) => ({
   name: r.name,
   severity: 'error',
-  comment: 'Domain order: keys, limits < audit < rbac < auth, messaging (peers) < detect.',
+  comment: 'Domain order: keys, limits < audit < rbac < auth, messaging (peers) < e2ee < detect.',
   from: { path: `${S}${r.from}/` },
   to: r.notSelf ? { path: `${S}${r.to}/`, pathNot: `${S}$1/` } : { path: `${S}${r.to}/` },
 }));
@@ -55,7 +60,7 @@ module.exports = {
       severity: 'error',
       comment: 'Layer 1 imports layer 0 (and store may use crypto).',
       from: { path: INFRA },
-      to: { path: `${S}(auth|rbac|messaging|keys|limits|audit|detect|http|realtime|server|cli)/` },
+      to: { path: `${S}(auth|rbac|messaging|keys|limits|audit|detect|e2ee|http|realtime|server|cli)/` },
     },
     {
       name: 'infra-no-siblings',

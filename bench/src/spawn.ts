@@ -57,6 +57,9 @@ export async function startPalisade(
       PALISADE_METRICS_PORT: '0',
       PALISADE_HOST: '127.0.0.1',
       PALISADE_LOG_LEVEL: 'warn',
+      // The existing benches send plain payloads (the figures without end-to-end encryption); a bench
+      // through the encrypting SDK passes PALISADE_E2EE_REQUIRED=true in `env`.
+      PALISADE_E2EE_REQUIRED: 'false',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

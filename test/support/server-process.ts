@@ -66,6 +66,8 @@ export async function startServerProcess(
       PALISADE_METRICS_PORT: '0',
       PALISADE_HOST: '127.0.0.1',
       PALISADE_LOG_LEVEL: 'warn',
+      // Legacy end-to-end tests send arbitrary payloads; tests of end-to-end encryption pass 'true'.
+      PALISADE_E2EE_REQUIRED: 'false',
       ...configEnv,
       ...opts.env,
     },

@@ -4,6 +4,7 @@
  */
 export { PalisadeClient, newClientMsgId, type ClientOptions } from './client.js';
 export { Api, type FactorInfo, type GrantRoleResult, type HistoryMessage } from './api.js';
+export { MlsApi, type MlsCommitInput, type MlsGroupStatusBytes, type MlsWelcome } from './api-mls.js';
 export {
   Realtime,
   type IncomingMessage,

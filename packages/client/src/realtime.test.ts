@@ -148,3 +148,42 @@ describe('Realtime: every pending send settles', () => {
     await expect.poll(() => serverCodes).toEqual([1000]);
   });
 });
+
+describe('Realtime: MLS frames', () => {
+  it('passes welcome and key_packages_low frames to onFrame, and tells commits from application messages', async () => {
+    const s = await server((ws, f) =>
+      ws.send(
+        JSON.stringify([
+          { type: 'welcome', id: 'w1', conversationId: 'c1', seq: 1, welcome: 'AAEC' },
+          { type: 'key_packages_low', stock: 3 },
+          {
+            type: 'msg',
+            conversationId: 'c1',
+            seq: 1,
+            senderId: 'u2',
+            senderDeviceId: 'd2',
+            clientMsgId: 'mls-commit:0',
+            payload: 'AAE=',
+            sentAt: new Date().toISOString(),
+            kind: 'commit',
+          },
+          { type: 'sent', ref: f.ref, conversationId: f.conversationId, clientMsgId: f.clientMsgId, seq: 2 },
+        ]),
+      ),
+    );
+    const other: { type: string }[] = [];
+    const kinds: string[] = [];
+    const rt = new Realtime(s.sockets, DeviceKey.generate(), () => 'token', {
+      onFrame: (fr) => other.push(fr),
+      message: (m) => kinds.push(m.kind),
+    });
+    open.push(rt, s.wss);
+    await rt.connect();
+    await expect(rt.send('c1', 'm1', new Uint8Array(1))).resolves.toBe(2);
+    expect(other).toEqual([
+      { type: 'welcome', id: 'w1', conversationId: 'c1', seq: 1, welcome: 'AAEC' },
+      { type: 'key_packages_low', stock: 3 },
+    ]);
+    expect(kinds).toEqual(['commit']);
+  });
+});

@@ -1,4 +1,4 @@
-import { MAX_FRAME_BYTES, MAX_PAYLOAD_BYTES, type ServerFrame } from '@palisade/protocol';
+import { MAX_FRAME_BYTES, MAX_PAYLOAD_BYTES, type MessageKind, type ServerFrame } from '@palisade/protocol';
 import { fromBase64, toBase64 } from './bytes.js';
 import type { DeviceKey } from './device-key.js';
 import { PalisadeError } from './errors.js';
@@ -13,6 +13,8 @@ export interface IncomingMessage {
   clientMsgId: string;
   payload: Uint8Array;
   sentAt: string;
+  /** 'mls' (application message), 'commit' (MLS handshake) or 'legacy' (before end-to-end encryption). */
+  kind: MessageKind;
 }
 
 /** Connection state seen by the application. */
@@ -27,6 +29,8 @@ export interface RealtimeHandlers {
   conversation?(c: Extract<ServerFrame, { type: 'conversation' }>): void;
   state?: (s: ConnectionState, detail?: string) => void;
   error?(e: PalisadeError): void;
+  /** Every other server frame (e.g. `welcome`, `key_packages_low`), as received. */
+  onFrame?(frame: ServerFrame): void;
 }
 
 interface PendingSend {
@@ -299,7 +303,7 @@ export class Realtime {
       case 'conversation':
         return this.handlers.conversation?.(f);
       default:
-        return;
+        return this.handlers.onFrame?.(f);
     }
   }
 
@@ -315,6 +319,7 @@ export class Realtime {
         clientMsgId: f.clientMsgId,
         payload: fromBase64(f.payload),
         sentAt: f.sentAt,
+        kind: f.kind ?? 'legacy',
       });
     }
     // Acknowledge (coalesced) so the server resumes after this point on the next connection.

@@ -108,6 +108,30 @@ export const ERROR_CODES = {
   already_member: { kind: 'conflict', hint: 'The user is already a member.' },
   not_disabled: { kind: 'conflict', hint: 'The account is not disabled; there is nothing to enable.' },
   already_decided: { kind: 'conflict', hint: 'This request was approved, executed or expired already.' },
+  e2ee_required: {
+    kind: 'invalid',
+    hint: "Messages must be MLS application messages (PrivateMessage) of the conversation's group; create or join the group first (POST /v1/conversations/:id/mls/commit).",
+  },
+  epoch_conflict: {
+    kind: 'conflict',
+    hint: 'The group is at another epoch (details.currentEpoch): fetch and process the commits you missed, then retry.',
+  },
+  roster_stale: {
+    kind: 'conflict',
+    hint: 'The group still holds devices that are revoked or whose user left: commit their removal first (GET /v1/conversations/:id/mls lists them as stale).',
+  },
+  invalid_key_package: {
+    kind: 'invalid',
+    hint: "A KeyPackage must be a signed MLS KeyPackage of an allowed cipher suite, valid now for at most 90 days, with this device's key and credential; see details.",
+  },
+  invalid_mls_message: {
+    kind: 'invalid',
+    hint: 'The MLS message is malformed or is not of the expected kind for this group; see details.',
+  },
+  device_not_entitled: {
+    kind: 'invalid',
+    hint: 'Only active devices of current members can be added to the group; refresh the group status.',
+  },
   rate_limited: { kind: 'rate_limited', hint: 'Slow down and retry after the given delay.' },
   shutting_down: { kind: 'unavailable', hint: 'The server is restarting; reconnect shortly.' },
   unavailable: { kind: 'unavailable', hint: 'A dependency is unavailable; retry later.' },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { B64Url, ClientMsgId, Id, Payload, Seq, text } from './common.js';
 import type { ErrorBody } from './errors.js';
+import type { WelcomeView } from './mls.js';
 import { parseJsonBounded, type ParseResult } from './json.js';
 
 /** First client frame: the session token and a device signature over the server's challenge. */
@@ -50,7 +51,15 @@ export interface MessageView {
   payload: string;
   /** ISO 8601, UTC. */
   sentAt: string;
+  /**
+   * 'mls': an MLS application message; 'commit': an MLS commit (a handshake, processed by the client);
+   * 'legacy': sent before end-to-end encryption (or by a server with it off).
+   */
+  kind: MessageKind;
 }
+
+/** What a stored message is (see {@link MessageView.kind}). */
+export type MessageKind = 'legacy' | 'mls' | 'commit';
 
 /** Frames the server sends. */
 export type ServerFrame =
@@ -64,6 +73,8 @@ export type ServerFrame =
   | { type: 'conversation'; conversationId: string; change: 'joined' | 'left' | 'updated' }
   | { type: 'synced' }
   | { type: 'pong'; ref?: string }
+  | ({ type: 'welcome' } & WelcomeView)
+  | { type: 'key_packages_low'; stock: number }
   | ({ type: 'error'; ref?: string } & ErrorBody);
 
 /** The bytes a device signs to prove possession of its key: a fixed context string and the challenge. */

@@ -41,6 +41,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   PALISADE_METRICS_PORT: 'metrics.port',
   PALISADE_METRICS_TOKEN: 'metrics.token',
   PALISADE_ORG_NAME: 'org.name',
+  PALISADE_E2EE_REQUIRED: 'e2ee.required',
   PALISADE_KEYS_PROVIDER: 'keys.provider',
   PALISADE_MASTER_SECRET: 'keys.masterSecret',
   PALISADE_PKCS11_LIBRARY: 'keys.pkcs11.library',
@@ -119,7 +120,7 @@ function plainMessage(m: string): string {
 }
 
 function coerceEnv(path: string, value: string): unknown {
-  if (path === 'metrics.enabled' && /^(true|false)$/.test(value)) return value === 'true';
+  if ((path === 'metrics.enabled' || path === 'e2ee.required') && /^(true|false)$/.test(value)) return value === 'true';
   if (path === 'server.allowedOrigins' || path === 'server.trustProxy')
     return value
       .split(',')

@@ -314,6 +314,14 @@ const OrgSection = z.strictObject({
   name: z.string().min(1).max(128).optional(),
 });
 
+const E2eeSection = z.strictObject({
+  /**
+   * SECURITY: accept only MLS application messages of each conversation's group on the send path
+   * (default true). False stores non-MLS payloads as 'legacy' messages: for legacy test harnesses only.
+   */
+  required: z.boolean().default(true),
+});
+
 const LogSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -330,6 +338,7 @@ export const ConfigSchema = z.strictObject({
   log: LogSection.default(LogSection.parse({})),
   metrics: MetricsSection.default(MetricsSection.parse({})),
   org: OrgSection.default(OrgSection.parse({})),
+  e2ee: E2eeSection.default(E2eeSection.parse({})),
 });
 
 /** Validated configuration. */

@@ -14,6 +14,7 @@ describe('the event catalogue (core/events.ts)', () => {
     expect(Object.keys(EVENT_KINDS).filter(isReliableEventType).sort()).toEqual([
       'conversation.members_changed',
       'message.sent',
+      'mls.welcomes_stored',
     ]);
     expect(isReliableEventType('role.changed')).toBe(false);
     expect(isReliableEventType('typing.started')).toBe(false);

@@ -13,6 +13,8 @@ export interface StoredMessage {
   clientMsgId: string;
   payload: Uint8Array;
   sentAt: number;
+  /** 'legacy', 'mls' (application message) or 'commit' (MLS handshake). */
+  kind: 'legacy' | 'mls' | 'commit';
 }
 
 /** `message.sent`: published after commit. `message` is absent when replayed from the outbox after a crash. */
@@ -50,12 +52,31 @@ export interface TypingStarted {
 }
 
 /**
+ * `mls.welcomes_stored`: a commit added devices; each gets its Welcome. `welcome` (base64url) is absent
+ * when replayed from the outbox after a crash (devices then read it with GET /v1/mls/welcomes).
+ */
+export interface WelcomesStored {
+  conversationId: string;
+  seq: number;
+  welcomes: { id: string; userId: string; deviceId: string }[];
+  welcome?: string;
+}
+
+/** `mls.key_packages_low`: a claim left a device with fewer than the low-water mark of KeyPackages. */
+export interface KeyPackagesLow {
+  userId: string;
+  deviceId: string;
+  stock: number;
+}
+
+/**
  * Reliable events: written to the outbox in the change's transaction and published after COMMIT;
  * published again at start when the process crashed in between.
  */
 export interface ReliableEvents {
   'message.sent': MessageSent;
   'conversation.members_changed': MembersChanged;
+  'mls.welcomes_stored': WelcomesStored;
 }
 
 /** Ephemeral events: published after COMMIT with nothing written; the state they describe is re-read anyway. */
@@ -63,6 +84,7 @@ export interface EphemeralEvents {
   'session.revoked': SessionsRevoked;
   'receipt.updated': ReceiptUpdated;
   'typing.started': TypingStarted;
+  'mls.key_packages_low': KeyPackagesLow;
 }
 
 /** Every event type and the type of its data. */
@@ -86,6 +108,8 @@ export const EVENT_KINDS = {
   'session.revoked': 'ephemeral',
   'receipt.updated': 'ephemeral',
   'typing.started': 'ephemeral',
+  'mls.welcomes_stored': 'reliable',
+  'mls.key_packages_low': 'ephemeral',
 } as const satisfies { [K in EventType]: K extends ReliableEventType ? 'reliable' : 'ephemeral' };
 
 /** True when `type` names a reliable event (an outbox row's type, read back after a crash). */

@@ -18,6 +18,8 @@ export {
   type ReceiptUpdated,
   type TypingStarted,
   type StoredMessage,
+  type WelcomesStored,
+  type KeyPackagesLow,
 } from './events.js';
 export { silentLogger, type Logger } from './logger.js';
 export type { Principal, ServiceScope } from './principal.js';

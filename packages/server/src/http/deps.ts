@@ -1,6 +1,7 @@
 import type { ErrorCode } from '@palisade/protocol';
 import type { AuthDeps } from '../auth/index.js';
 import type { Logger, Metrics } from '../core/index.js';
+import type { E2eeDeps } from '../e2ee/index.js';
 import type { MessagingDeps } from '../messaging/index.js';
 import type { RbacDeps } from '../rbac/index.js';
 
@@ -8,6 +9,8 @@ import type { RbacDeps } from '../rbac/index.js';
 export interface HttpDeps {
   auth: AuthDeps;
   messaging: MessagingDeps;
+  /** The MLS delivery service and KeyPackage directory. */
+  e2ee: E2eeDeps;
   rbac: RbacDeps;
   log: Logger;
   /** Counters and timers, and the access log's HTTP series (absent: nothing is recorded). */

@@ -287,6 +287,9 @@ export async function deleteConversation(
     await tx.deleteFrom('messages').where('conversation_id', '=', conversationId).execute();
     await tx.deleteFrom('device_cursors').where('conversation_id', '=', conversationId).execute();
     await tx.deleteFrom('read_cursors').where('conversation_id', '=', conversationId).execute();
+    // The conversation's MLS group goes with it (its GroupInfo, roster and unclaimed Welcomes).
+    for (const t of ['mls_welcomes', 'mls_group_devices', 'mls_groups'] as const)
+      await tx.deleteFrom(t).where('conversation_id', '=', conversationId).execute();
     await tx.deleteFrom('members').where('conversation_id', '=', conversationId).execute();
     await tx.deleteFrom('conversations').where('id', '=', conversationId).execute();
     await recordAudit(tx, deps.sealer, {

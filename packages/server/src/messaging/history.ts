@@ -47,6 +47,7 @@ export async function readRange(
       clientMsgId: r.client_msg_id,
       payload: r.sealed === 1 ? await unsealPayload(deps, r) : r.payload,
       sentAt: Number(r.created_at),
+      kind: r.kind,
     })),
   );
 }

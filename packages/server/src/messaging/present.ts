@@ -10,5 +10,6 @@ export function presentMessage(m: StoredMessage): MessageView {
     clientMsgId: m.clientMsgId,
     payload: Buffer.from(m.payload).toString('base64'),
     sentAt: new Date(m.sentAt).toISOString(),
+    kind: m.kind,
   };
 }

@@ -37,6 +37,8 @@ export async function sendMessage(
   checkSenderLimits(deps, principal, input.payload.byteLength);
   assertScope(principal, 'message.send', input.conversationId);
   deps.storage?.assertRoom(input.payload.byteLength);
+  // SECURITY: only MLS application messages of the group's current epoch are stored (e2ee.required).
+  const ticket = deps.gate.inspect(input.payload);
   const now = deps.clock.now();
   // SECURITY: the payload (end-to-end ciphertext already) is sealed again at rest, bound to its row.
   // Sealing starts now but the queue slot is taken now too, so a sender's order is kept.
@@ -63,22 +65,28 @@ export async function sendMessage(
         throw new AppError('forbidden');
       }
       await checkConversationLimits(deps, tx, input);
+      let kind: 'legacy' | 'mls';
+      try {
+        kind = await deps.gate.admit(tx, input.conversationId, ticket);
+      } catch (e) {
+        // A retry of a message stored before a commit moved the epoch still answers its first seq.
+        const first = await seqOf(tx, principal, input).catch(() => undefined);
+        await giveBack(tx, input);
+        if (first !== undefined) return { seq: first, duplicate: true };
+        throw e;
+      }
       const seq = Number(next.last_seq);
       const atRest = await sealing; // settled before the transaction opened
       const inserted = (
         await sql<{ seq: number }>`INSERT INTO messages
-            (conversation_id, seq, sender_id, sender_device_id, client_msg_id, payload, sealed, created_at)
-          VALUES (${input.conversationId}, ${seq}, ${principal.userId}, ${principal.deviceId}, ${input.clientMsgId}, ${atRest}, ${deps.sealPayloads ? 1 : 0}, ${now})
+            (conversation_id, seq, sender_id, sender_device_id, client_msg_id, payload, sealed, created_at, kind)
+          VALUES (${input.conversationId}, ${seq}, ${principal.userId}, ${principal.deviceId}, ${input.clientMsgId}, ${atRest}, ${deps.sealPayloads ? 1 : 0}, ${now}, ${kind})
           ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING
           RETURNING seq`.execute(tx)
       ).rows[0];
       if (!inserted) {
         // A retry: give the number back (the row is locked by this transaction) and answer the first seq.
-        await tx
-          .updateTable('conversations')
-          .set((eb) => ({ last_seq: eb('last_seq', '-', 1) }))
-          .where('id', '=', input.conversationId)
-          .execute();
+        await giveBack(tx, input);
         return { seq: await seqOf(tx, principal, input), duplicate: true };
       }
       const outboxId = await deps.outbox.record(tx, MESSAGE_SENT, {
@@ -93,6 +101,7 @@ export async function sendMessage(
         clientMsgId: input.clientMsgId,
         payload: input.payload,
         sentAt: now,
+        kind,
       };
       return { seq, duplicate: false, stored, outboxId };
     }, sealing);
@@ -127,17 +136,30 @@ function checkSenderLimits(deps: MessagingDeps, principal: Principal, bytes: num
  * number is given back (the row is locked by this transaction), so sequence numbers have no gaps.
  */
 async function checkConversationLimits(deps: MessagingDeps, tx: Tx, input: SendMessageInput): Promise<void> {
-  try {
+  await giveBackOnRefusal(tx, input, () => {
     deps.limiter.check('message.conversation', input.conversationId);
     deps.limiter.check('message.bytes.conversation', input.conversationId, Math.max(1, input.payload.byteLength));
+    return Promise.resolve();
+  });
+}
+
+/** Runs a check after the sequence number was taken; when it refuses, the number is given back first. */
+async function giveBackOnRefusal<T>(tx: Tx, input: SendMessageInput, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
   } catch (e) {
-    await tx
-      .updateTable('conversations')
-      .set((eb) => ({ last_seq: eb('last_seq', '-', 1) }))
-      .where('id', '=', input.conversationId)
-      .execute();
+    await giveBack(tx, input);
     throw e;
   }
+}
+
+/** Gives the sequence number taken in this transaction back (the row is locked by it). */
+async function giveBack(tx: Tx, input: SendMessageInput): Promise<void> {
+  await tx
+    .updateTable('conversations')
+    .set((eb) => ({ last_seq: eb('last_seq', '-', 1) }))
+    .where('id', '=', input.conversationId)
+    .execute();
 }
 
 /**

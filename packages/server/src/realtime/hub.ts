@@ -1,5 +1,6 @@
 import { checkSessions, SESSIONS_REVOKED, type SessionProblem, type SessionsRevoked } from '../auth/index.js';
-import { AppError, systemTimers, type Principal } from '../core/index.js';
+import { AppError, systemTimers, type KeyPackagesLow, type Principal, type WelcomesStored } from '../core/index.js';
+import { KEY_PACKAGES_LOW, WELCOMES_STORED } from '../e2ee/index.js';
 import {
   conversationMembers,
   MEMBERS_CHANGED,
@@ -59,6 +60,8 @@ export class Hub {
       bus.subscribe(MEMBERS_CHANGED, (e) => this.onMembers(e.data)),
       bus.subscribe(RECEIPT_UPDATED, (e) => void this.onReceipt(e.data)),
       bus.subscribe(TYPING_STARTED, (e) => void this.onTyping(e.data)),
+      bus.subscribe(WELCOMES_STORED, (e) => this.onWelcomes(e.data)),
+      bus.subscribe(KEY_PACKAGES_LOW, (e) => this.onKeyPackagesLow(e.data)),
       deps.auth.bus.subscribe(SESSIONS_REVOKED, (e) => this.onRevoked(e.data)),
     );
     // SECURITY (S21): an open socket is not activity by itself; every socket's session is re-read
@@ -168,6 +171,28 @@ export class Hub {
   private async onTyping(e: TypingStarted): Promise<void> {
     const m = await this.membersOf(e.conversationId);
     if (m) this.toMembers(m, { type: 'typing', conversationId: e.conversationId, userId: e.userId }, e.userId);
+  }
+
+  /** Each added device's Welcome, to that device only (a replayed event has none: devices list theirs). */
+  private onWelcomes(e: WelcomesStored): void {
+    if (e.welcome === undefined) return;
+    for (const w of e.welcomes)
+      this.toDevice(w.userId, w.deviceId, {
+        type: 'welcome',
+        id: w.id,
+        conversationId: e.conversationId,
+        seq: e.seq,
+        welcome: e.welcome,
+      });
+  }
+
+  private onKeyPackagesLow(e: KeyPackagesLow): void {
+    this.toDevice(e.userId, e.deviceId, { type: 'key_packages_low', stock: e.stock });
+  }
+
+  /** SECURITY: a frame for one device goes only to that device's own connections. */
+  private toDevice(userId: string, deviceId: string, frame: Parameters<Peer['push']>[0]): void {
+    for (const c of this.byUser.get(userId) ?? []) if (c.principal?.deviceId === deviceId) c.push(frame);
   }
 
   private toMembers(m: Members, frame: Parameters<Peer['push']>[0], except?: string): void {

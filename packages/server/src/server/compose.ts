@@ -23,6 +23,7 @@ import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secr
 import { LIMITS, RateLimiter, StorageReserve, type FreeSpaceProbe } from '../limits/index.js';
 import { PrometheusMetrics, QueryTimingPlugin } from '../metrics/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
+import { sendGate, type E2eeDeps } from '../e2ee/index.js';
 import { openStore, type Store, type StoreOptions } from '../store/index.js';
 
 /** Everything the transports need, built once from config (the composition root). */
@@ -31,6 +32,8 @@ export interface Core {
   store: Store;
   auth: AuthDeps;
   messaging: MessagingDeps;
+  /** The MLS delivery service and KeyPackage directory. */
+  e2ee: E2eeDeps;
   rbac: RbacDeps;
   log: Logger;
   /** The Prometheus registry and the metrics port every module records into. */
@@ -166,7 +169,9 @@ export async function buildCore(
     cursors: new CursorWriter(store.db, log),
     sealer,
     sealPayloads: config.keys.sealMessages,
+    gate: sendGate(config.e2ee.required),
   };
+  const e2ee: E2eeDeps = { messaging, required: config.e2ee.required };
   const rbac: RbacDeps = {
     db: store.db,
     clock,
@@ -198,6 +203,7 @@ export async function buildCore(
     store,
     auth,
     messaging,
+    e2ee,
     rbac,
     log,
     metrics,

@@ -144,6 +144,7 @@ async function listen(
     {
       auth: core.auth,
       messaging: core.messaging,
+      e2ee: core.e2ee,
       rbac: core.rbac,
       log: core.log,
       metrics: core.metrics,

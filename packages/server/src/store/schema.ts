@@ -76,6 +76,50 @@ export interface MessagesTable {
   payload: Uint8Array;
   sealed: number;
   created_at: Ms;
+  /** 'legacy' (before end-to-end encryption), 'mls' (application message) or 'commit' (MLS handshake). */
+  kind: ColumnType<'legacy' | 'mls' | 'commit', 'legacy' | 'mls' | 'commit' | undefined, never>;
+}
+
+/** A device's uploaded MLS KeyPackage (MLSMessage bytes); `ref` is the hex KeyPackageRef. */
+export interface KeyPackagesTable {
+  ref: string;
+  user_id: string;
+  device_id: string;
+  data: Uint8Array;
+  /** 1: the device's last-resort package, handed out repeatedly and never deleted by a claim. */
+  last_resort: number;
+  /** The package's lifetime end (ms); expired packages are never handed out. */
+  not_after: Ms;
+  created_at: Ms;
+}
+
+/** A conversation's MLS group as the accepted commits left it. */
+export interface MlsGroupsTable {
+  conversation_id: string;
+  group_id: Uint8Array;
+  epoch: number;
+  suite: string;
+  /** MLSMessage GroupInfo of the current epoch (for external commits). */
+  group_info: Uint8Array;
+  updated_at: Ms;
+}
+
+/** A device the committers declared to be in a conversation's group. */
+export interface MlsGroupDevicesTable {
+  conversation_id: string;
+  device_id: string;
+  user_id: string;
+}
+
+/** A Welcome for one added device, kept until that device deletes it. */
+export interface MlsWelcomesTable {
+  id: string;
+  conversation_id: string;
+  device_id: string;
+  /** Sequence number of the commit that added the device. */
+  seq: number;
+  data: Uint8Array;
+  created_at: Ms;
 }
 
 export interface DeviceCursorsTable {
@@ -146,6 +190,10 @@ export interface Database {
   external_identities: ExternalIdentitiesTable;
   data_keys: DataKeysTable;
   key_jobs: KeyJobsTable;
+  key_packages: KeyPackagesTable;
+  mls_groups: MlsGroupsTable;
+  mls_group_devices: MlsGroupDevicesTable;
+  mls_welcomes: MlsWelcomesTable;
 }
 
 /** The query builder domain code uses. */

@@ -8,10 +8,16 @@ import { InProcessBus } from '../cluster/index.js';
 import { FakeClock, silentLogger, type DomainEvent } from '../core/index.js';
 import { RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
+import { sendGate, type E2eeDeps } from '../e2ee/index.js';
 import type { Store } from '../store/index.js';
 
-/** Domain dependencies over a real store, with a fake clock and a recording bus. */
-export async function testDeps(store: Store, clock = new FakeClock()) {
+/**
+ * Domain dependencies over a real store, with a fake clock and a recording bus.
+ * `e2eeRequired` defaults to FALSE here, for the legacy tests that send arbitrary payloads; every
+ * test of end-to-end encryption passes `{ e2eeRequired: true }`.
+ */
+export async function testDeps(store: Store, clock = new FakeClock(), opts: { e2eeRequired?: boolean } = {}) {
+  const required = opts.e2eeRequired ?? false;
   const bus = new InProcessBus();
   const events: DomainEvent[] = [];
   bus.subscribe('*', (e) => events.push(e));
@@ -49,8 +55,10 @@ export async function testDeps(store: Store, clock = new FakeClock()) {
     cursors: new CursorWriter(store.db, silentLogger),
     sealer: auth.sealer,
     sealPayloads: true,
+    gate: sendGate(required),
   };
-  return { auth, messaging, clock, events, bus, kms: kmsFor(store) };
+  const e2ee: E2eeDeps = { messaging, required };
+  return { auth, messaging, e2ee, clock, events, bus, kms: kmsFor(store) };
 }
 
 const kmsByStore = new WeakMap<Store, LocalKms>();

@@ -14,15 +14,23 @@ export interface InjectableApp {
   close(): Promise<void>;
 }
 
-/** Builds the real core and HTTP app in process (no listener); `close()` stops both. */
-export async function injectableApp(prefix: string, opts: { clock?: Clock } = {}): Promise<InjectableApp> {
+/**
+ * Builds the real core and HTTP app in process (no listener); `close()` stops both.
+ * `e2eeRequired` defaults to FALSE here, for legacy tests that send arbitrary payloads.
+ */
+export async function injectableApp(
+  prefix: string,
+  opts: { clock?: Clock; e2eeRequired?: boolean } = {},
+): Promise<InjectableApp> {
   const config = loadConfig({ env: { PALISADE_DATA_DIR: mkdtempSync(join(tmpdir(), `palisade-${prefix}-`)) } });
+  config.e2ee.required = opts.e2eeRequired ?? false;
   const core = await buildCore(config, {}, { log: silentLogger, ...(opts.clock ? { clock: opts.clock } : {}) });
   const tls = await generateSelfSignedCertificate();
   const app = buildHttpApp(
     {
       auth: core.auth,
       messaging: core.messaging,
+      e2ee: core.e2ee,
       rbac: core.rbac,
       log: silentLogger,
       ready: () => Promise.resolve({ ready: true, checks: {} }),

@@ -16,7 +16,8 @@ export interface LiveServer {
 }
 
 /**
- * Starts `startServer` on 127.0.0.1:0 with a fresh data dir; `tune` edits the parsed config. Pass a
+ * Starts `startServer` on 127.0.0.1:0 with a fresh data dir; `tune` edits the parsed config
+ * (`e2ee.required` is FALSE here unless `tune` sets it, for legacy tests). Pass a
  * FakeClock as `clock` (and as `timers` for the WebSocket session deadlines to fire as it advances).
  */
 export async function startLiveServer(
@@ -31,6 +32,8 @@ export async function startLiveServer(
       PALISADE_HOST: '127.0.0.1',
     },
   });
+  // Legacy tests send arbitrary payloads: end-to-end encryption is off unless `tune` turns it on.
+  config.e2ee.required = false;
   tune(config);
   const running = await startServer(
     config,

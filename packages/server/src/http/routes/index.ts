@@ -4,6 +4,7 @@ import { conversationRoutes } from './conversations.js';
 import { deviceRoutes } from './devices.js';
 import { factorRoutes } from './factors.js';
 import { healthRoutes } from './health.js';
+import { mlsRoutes } from './mls.js';
 import { passkeyStepUpRoutes } from './passkey-step-up.js';
 import { passkeyRoutes } from './passkeys.js';
 import { serviceAccountRoutes } from './service-accounts.js';
@@ -21,4 +22,5 @@ export const ROUTES = [
   ...adminRoutes,
   ...serviceAccountRoutes,
   ...conversationRoutes,
+  ...mlsRoutes,
 ];
