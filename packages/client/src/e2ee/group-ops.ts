@@ -1,5 +1,5 @@
 import { PalisadeError } from '../errors.js';
-import type { MlsGroup } from '../mls/adapter.js';
+import { MlsError, type MlsGroup } from '../mls/adapter.js';
 import {
   deviceChanges,
   groupIdOf,
@@ -53,7 +53,7 @@ export async function reconcile(
   for (const m of result.group.members()) {
     const o = leafOwner(m);
     if (!o || (o.deviceId !== ctx.me.deviceId && entitled.get(o.deviceId) !== o.userId))
-      throw new PalisadeError('e2ee_refused', 'a KeyPackage from the server is not for the device it was claimed for');
+      throw new MlsError('credential_refused', 'after the commit a leaf belongs to a device that may not read this conversation');
   }
   const before = new Set(group.members().map((m) => m.leafIndex));
   const removedMembers = group.members().filter((m) => remove.includes(m.leafIndex));

@@ -52,7 +52,7 @@ export class ToyServer {
 
   private conv(id: string): ToyConversation {
     const c = this.conversations.get(id);
-    if (!c) throw new PalisadeError('not_found', 'no such conversation');
+    if (!c) throw new PalisadeError({ code: 'not_found', message: 'no such conversation' }, 404);
     return c;
   }
 
@@ -113,7 +113,10 @@ export class ToyServer {
       commit: async (id, body) => {
         const c = this.conv(id);
         if ((c.epoch ?? 0) !== body.epoch)
-          throw new PalisadeError('epoch_conflict', 'another commit won this epoch', { currentEpoch: c.epoch ?? 0 });
+          throw new PalisadeError(
+            { code: 'epoch_conflict', message: 'another commit won this epoch', details: { currentEpoch: c.epoch ?? 0 } },
+            409,
+          );
         const seq = this.append(id, me, 'commit', body.commit);
         c.epoch = body.epoch + 1;
         c.groupInfo = body.groupInfo;
@@ -130,7 +133,7 @@ export class ToyServer {
       },
       groupInfo: async (id) => {
         const c = this.conv(id);
-        if (!c.groupInfo || c.epoch === null) throw new PalisadeError('not_found', 'no group');
+        if (!c.groupInfo || c.epoch === null) throw new PalisadeError({ code: 'not_found', message: 'no group' }, 404);
         return { groupInfo: c.groupInfo, epoch: c.epoch };
       },
       welcomes: async () => this.welcomes.filter((w) => w.deviceId === deviceId),
