@@ -38,9 +38,7 @@ export interface E2eeContext {
 }
 
 /** The MLS group id of a conversation (fixed, so every device and the server agree on it). */
-export function groupIdOf(conversationId: string): Uint8Array {
-  return new TextEncoder().encode(`palisade:${conversationId}`);
-}
+export { mlsGroupIdOf as groupIdOf } from '@palisade/protocol';
 
 /** The device and user a leaf belongs to (from its credential), or undefined for a foreign leaf. */
 export function leafOwner(m: MlsMember): { userId: string; deviceId: string } | undefined {

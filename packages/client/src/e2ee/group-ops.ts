@@ -137,7 +137,7 @@ export async function joinExternally(ctx: E2eeContext, conversationId: string): 
         epoch: info.epoch,
         commit,
         groupInfo: await ctx.adapter.groupInfo(group),
-        added: [ctx.me.deviceId],
+        added: [],
         removed: [],
         external: true,
       });
