@@ -180,7 +180,7 @@ export async function createTsMlsAdapter(opts: TsMlsAdapterOptions): Promise<Mls
       const { keyPackage: kp, priv } = decodeKeyPackageSecret(secret);
       return guarded(async (t) => {
         const state = await joinGroup(m.welcome, kp, priv, emptyPskIndex, cs, undefined, undefined, config(t));
-        return { group: new TsMlsGroup(state, suite), usedRef: usedRef as string };
+        return { group: new TsMlsGroup(state, suite), usedRef: usedRef };
       });
     },
 

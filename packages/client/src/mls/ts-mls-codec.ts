@@ -33,14 +33,14 @@ export function peekMessage(bytes: Uint8Array): MlsPeek {
         wireformat: 'private_message',
         groupId: m.privateMessage.groupId,
         epoch: Number(m.privateMessage.epoch),
-        contentType: m.privateMessage.contentType as NonNullable<MlsPeek['contentType']>,
+        contentType: m.privateMessage.contentType,
       };
     case 'mls_public_message':
       return {
         wireformat: 'public_message',
         groupId: m.publicMessage.content.groupId,
         epoch: Number(m.publicMessage.content.epoch),
-        contentType: m.publicMessage.content.contentType as NonNullable<MlsPeek['contentType']>,
+        contentType: m.publicMessage.content.contentType,
       };
     case 'mls_group_info':
       return {

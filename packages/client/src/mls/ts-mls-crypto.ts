@@ -66,21 +66,20 @@ export type Ed25519Variant = 'webcrypto-cached' | 'webcrypto-uncached' | 'noble'
 /** An Ed25519 `Signature` for ts-mls. Keys are 32-byte seeds and 32-byte public keys. */
 export function ed25519Signature(variant: Ed25519Variant = 'webcrypto-cached'): Signature {
   const subtle = globalThis.crypto?.subtle;
+  const keygen = () => {
+    const signKey = ed25519.utils.randomSecretKey();
+    return Promise.resolve({ signKey, publicKey: ed25519.getPublicKey(signKey) });
+  };
   const noble: Signature = {
-    async sign(signKey, message) {
-      return ed25519.sign(message, signKey);
-    },
-    async verify(publicKey, message, signature) {
+    sign: (signKey, message) => Promise.resolve(ed25519.sign(message, signKey)),
+    verify(publicKey, message, signature) {
       try {
-        return ed25519.verify(signature, message, publicKey);
+        return Promise.resolve(ed25519.verify(signature, message, publicKey));
       } catch {
-        return false;
+        return Promise.resolve(false);
       }
     },
-    async keygen() {
-      const signKey = ed25519.utils.randomSecretKey();
-      return { signKey, publicKey: ed25519.getPublicKey(signKey) };
-    },
+    keygen,
   };
   if (variant === 'noble' || subtle === undefined) return noble;
   const cache = variant === 'webcrypto-cached';
@@ -117,7 +116,7 @@ export function ed25519Signature(variant: Ed25519Variant = 'webcrypto-cached'): 
         return false;
       }
     },
-    keygen: noble.keygen,
+    keygen,
   };
 }
 
