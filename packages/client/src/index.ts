@@ -15,3 +15,5 @@ export { DeviceKey } from './device-key.js';
 export { PalisadeError } from './errors.js';
 export type { HttpTransport, SocketFactory, SocketLike, HttpResponse } from './transport.js';
 export { toBase64, fromBase64, toBase64Url, fromBase64Url, utf8, fromUtf8 } from './bytes.js';
+export * from './mls/index.js';
+export * from './e2ee/index.js';
