@@ -135,7 +135,7 @@ function wellFormed(s: string): boolean {
 export function encodeEnvelope(e: Envelope): Uint8Array {
   if (e === null || typeof e !== 'object' || e.v !== 1) throw new EnvelopeError('version', 'envelope v must be 1');
   if (e.type !== 'text') {
-    const known = Object.hasOwn(TYPE_CODES, e.type as string);
+    const known = Object.hasOwn(TYPE_CODES, e.type);
     throw new EnvelopeError(known ? 'unsupported' : 'malformed', `envelope type ${String(e.type)} is not supported`);
   }
   if (!isU53(e.sentAt) || !isU53(e.counter))
