@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { e2eeBench } from './e2ee.js';
 import { connectLatency, groupFanout, memoryPerConnection, roundTrip, throughput } from './measures.js';
 import { palisadeTarget } from './palisade-target.js';
 import { relayTarget } from './relay-target.js';
@@ -14,7 +15,8 @@ bench/results/. Both servers run as separate processes on this machine.
 
   --quick            small sizes (a smoke run of a minute or so)
   --connections N    idle connections for the memory measure (default 10000)
-  --only LIST        comma list of: connect,rtt,throughput,group,memory
+  --only LIST        comma list of: connect,rtt,throughput,group,memory,e2ee
+                     (e2ee alone starts no server: MLS costs in this process)
   --skip-sealing     leave out the sealed/unsealed comparison (f)
   -h, --help         this text`;
 
@@ -43,7 +45,9 @@ const sizes = {
   groupSaturate: q ? 200 : 1000,
   connections: Number(values.connections ?? (q ? 1000 : 10_000)),
 };
-const only = new Set((values.only ?? 'connect,rtt,throughput,group,memory').split(','));
+const only = new Set((values.only ?? 'connect,rtt,throughput,group,memory,e2ee').split(','));
+const needServers = ['connect', 'rtt', 'throughput', 'group', 'memory'].some((m) => only.has(m));
+const e2eeSizes = { members: 50, messages: 1000, rounds: q ? 1 : 3 };
 const progress = (s: string) => process.stderr.write(`${s}\n`);
 
 async function measure(t: Target): Promise<Record<string, unknown>> {
@@ -88,20 +92,29 @@ async function measure(t: Target): Promise<Record<string, unknown>> {
 const get = (o: unknown, path: string): number | undefined =>
   path.split('.').reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o) as number | undefined;
 
-const dataDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
-const palisade = await palisadeTarget(dataDir, progress);
-const relay = await relayTarget(
-  dataDir,
-  (await import('node:fs')).readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
-);
 const results: Record<string, Record<string, unknown>> = {};
-try {
-  results['ws-relay'] = await measure(relay);
-  results.palisade = await measure(palisade);
-} finally {
-  await palisade.stop();
-  await relay.stop();
+if (needServers) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
+  const palisade = await palisadeTarget(dataDir, progress);
+  const relay = await relayTarget(
+    dataDir,
+    (await import('node:fs')).readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
+  );
+  try {
+    results['ws-relay'] = await measure(relay);
+    results.palisade = await measure(palisade);
+  } finally {
+    await palisade.stop();
+    await relay.stop();
+  }
 }
+// (g) End-to-end encryption in this process, through the SDK's MLS adapter: no server involved.
+if (only.has('e2ee'))
+  results.e2ee = await e2eeBench(
+    e2eeSizes,
+    ['MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519', 'MLS_256_XWING_AES256GCM_SHA512_Ed25519'],
+    progress,
+  );
 // Sealing at rest on (the default) and off, in the same run, on two fresh servers measured in turns.
 // Whichever server is started first measures slower on this machine (seen: +0.5 ms round trip with
 // identical settings), so the comparison runs twice, once in each start order, and pools the runs.
@@ -176,7 +189,7 @@ const ratios = {
 const report = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-  sizes,
+  sizes: { ...sizes, e2ee: e2eeSizes },
   notes:
     'Both servers are separate processes on this machine, driven by this process. Palisade stores every message in SQLite (WAL, synchronous=FULL) before acknowledging; the relay stores nothing.',
   results,
