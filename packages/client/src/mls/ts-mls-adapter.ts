@@ -1,4 +1,3 @@
-import { ed25519 } from '@noble/curves/ed25519.js';
 import {
   createApplicationMessage,
   createCommit,
@@ -17,7 +16,6 @@ import {
 } from 'ts-mls';
 import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
 import { makeKeyPackageRef } from 'ts-mls/keyPackage.js';
-import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import {
   MlsError,
   type CredentialValidator,
@@ -25,7 +23,6 @@ import {
   type MlsAdapter,
   type MlsGroup,
   type MlsIncoming,
-  type MlsMember,
   type MlsSuiteName,
 } from './adapter.js';
 import {
@@ -38,7 +35,7 @@ import {
 } from './ts-mls-codec.js';
 import { suiteImpl } from './ts-mls-crypto.js';
 import { clientConfig, guarded, type AuthTracker } from './ts-mls-errors.js';
-import { decodeSnapshot, diffMembers, memberAt, TsMlsGroup } from './ts-mls-group.js';
+import { applicationSender, checkIdentity, decodeSnapshot, diffMembers, memberAt, TsMlsGroup } from './ts-mls-group.js';
 
 /** Options of {@link createTsMlsAdapter}. */
 export interface TsMlsAdapterOptions {
@@ -273,33 +270,4 @@ export async function createTsMlsAdapter(opts: TsMlsAdapterOptions): Promise<Mls
     peek: peekMessage,
   };
   return adapter;
-}
-
-/** The sender of an application message that processMessage has already authenticated. */
-async function applicationSender(
-  state: ClientState,
-  m: ReturnType<typeof decodeMessage>,
-  cs: CiphersuiteImpl,
-): Promise<MlsMember> {
-  if (m.wireformat !== 'mls_private_message') throw new MlsError('invalid', 'an application message in the clear');
-  const pm = m.privateMessage;
-  const epochData = pm.epoch === state.groupContext.epoch ? undefined : state.historicalReceiverData.get(pm.epoch);
-  const secret = epochData?.senderDataSecret ?? state.keySchedule.senderDataSecret;
-  const tree = epochData?.ratchetTree ?? state.ratchetTree;
-  const data = await decryptSenderData(pm, secret, cs);
-  const member = memberAt(tree, data?.leafIndex);
-  if (member === undefined) throw new MlsError('invalid', 'no sender leaf');
-  return member;
-}
-
-function checkIdentity(identity: DeviceIdentity): void {
-  const ok =
-    identity !== null &&
-    typeof identity === 'object' &&
-    identity.credential instanceof Uint8Array &&
-    identity.signatureSecret instanceof Uint8Array &&
-    identity.signatureSecret.length === 32 &&
-    identity.signaturePublic instanceof Uint8Array &&
-    hex(ed25519.getPublicKey(identity.signatureSecret)) === hex(identity.signaturePublic);
-  if (!ok) throw new MlsError('invalid', 'a device identity: credential bytes and a matching Ed25519 key pair');
 }

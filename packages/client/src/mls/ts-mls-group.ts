@@ -1,5 +1,22 @@
-import { decodeGroupState, encodeGroupState, type ClientState, type RatchetTree } from 'ts-mls';
-import { MlsError, MLS_SUITES, type MlsGroup, type MlsMember, type MlsSuiteName } from './adapter.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import {
+  decodeGroupState,
+  encodeGroupState,
+  type CiphersuiteImpl,
+  type ClientState,
+  type MLSMessage,
+  type RatchetTree,
+} from 'ts-mls';
+import { decryptSenderData } from 'ts-mls/privateMessage.js';
+import {
+  MlsError,
+  MLS_SUITES,
+  type DeviceIdentity,
+  type MlsGroup,
+  type MlsMember,
+  type MlsSuiteName,
+} from './adapter.js';
+import { hex } from './ts-mls-codec.js';
 
 const SNAPSHOT_VERSION = 1;
 
@@ -114,4 +131,30 @@ export function decodeSnapshot(
   if (!(MLS_SUITES as readonly string[]).includes(cs) || cs !== suite)
     throw new MlsError('invalid', `snapshot of suite ${cs}, adapter is ${suite}`);
   return new TsMlsGroup(attach(decoded[0]), suite);
+}
+
+/** The sender of an application message that processMessage has already authenticated. */
+export async function applicationSender(state: ClientState, m: MLSMessage, cs: CiphersuiteImpl): Promise<MlsMember> {
+  if (m.wireformat !== 'mls_private_message') throw new MlsError('invalid', 'an application message in the clear');
+  const pm = m.privateMessage;
+  const epochData = pm.epoch === state.groupContext.epoch ? undefined : state.historicalReceiverData.get(pm.epoch);
+  const secret = epochData?.senderDataSecret ?? state.keySchedule.senderDataSecret;
+  const tree = epochData?.ratchetTree ?? state.ratchetTree;
+  const data = await decryptSenderData(pm, secret, cs);
+  const member = memberAt(tree, data?.leafIndex);
+  if (member === undefined) throw new MlsError('invalid', 'no sender leaf');
+  return member;
+}
+
+/** Throws MlsError('invalid') unless the identity is credential bytes and a matching Ed25519 key pair. */
+export function checkIdentity(identity: DeviceIdentity): void {
+  const ok =
+    identity !== null &&
+    typeof identity === 'object' &&
+    identity.credential instanceof Uint8Array &&
+    identity.signatureSecret instanceof Uint8Array &&
+    identity.signatureSecret.length === 32 &&
+    identity.signaturePublic instanceof Uint8Array &&
+    hex(ed25519.getPublicKey(identity.signatureSecret)) === hex(identity.signaturePublic);
+  if (!ok) throw new MlsError('invalid', 'a device identity: credential bytes and a matching Ed25519 key pair');
 }

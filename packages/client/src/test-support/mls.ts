@@ -1,7 +1,14 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { encodeDeviceCredential } from '@palisade/protocol';
 import { toBase64Url } from '../bytes.js';
-import type { CredentialValidator, DeviceIdentity } from '../mls/adapter.js';
+import {
+  MlsError,
+  type CredentialValidator,
+  type DeviceIdentity,
+  type MlsAdapter,
+  type MlsErrorCode,
+  type MlsGroup,
+} from '../mls/adapter.js';
 import { hex } from '../mls/ts-mls-codec.js';
 
 /**
@@ -53,4 +60,26 @@ export function allowList(devices: DeviceIdentity[] = []): {
     refuse: (d) => trusted.delete(`${hex(d.credential)}:${hex(d.signaturePublic)}`),
     calls: () => calls,
   };
+}
+
+/** The MlsError code a call fails with, or 'no error'; anything else thrown is rethrown. */
+export async function mlsCode(p: Promise<unknown> | (() => unknown)): Promise<MlsErrorCode | 'no error'> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+    return 'no error';
+  } catch (e) {
+    if (e instanceof MlsError) return e.code;
+    throw e;
+  }
+}
+
+/** `owner` creates a group and adds the given devices in one commit; each joins from the Welcome. */
+export async function groupOf(mls: MlsAdapter, owner: DeviceIdentity, name: string, ...others: DeviceIdentity[]) {
+  const created = await mls.createGroup(new TextEncoder().encode(name), owner);
+  const kps = await Promise.all(others.map((d) => mls.generateKeyPackage(d, 3600)));
+  const commit = await mls.commit(created, { add: kps.map((k) => k.keyPackage), remove: [] });
+  const joined: MlsGroup[] = [];
+  for (const k of kps)
+    joined.push((await mls.joinFromWelcome(commit.welcome!, (ref) => (ref === k.ref ? k.secret : undefined))).group);
+  return { a: commit.group, joined, commit };
 }
