@@ -31,6 +31,7 @@ import {
   encodeKeyPackageSecret,
   encodeMessage,
   hex,
+  peekDecoded,
   peekMessage,
 } from './ts-mls-codec.js';
 import { suiteImpl } from './ts-mls-crypto.js';
@@ -233,7 +234,7 @@ export async function createTsMlsAdapter(opts: TsMlsAdapterOptions): Promise<Mls
       const m = decodeMessage(bytes);
       if (m.wireformat !== 'mls_private_message' && m.wireformat !== 'mls_public_message')
         throw new MlsError('invalid', 'not a handshake or application message');
-      const header = peekMessage(bytes);
+      const header = peekDecoded(m);
       if (hex(header.groupId ?? new Uint8Array(0)) !== hex(group.groupId))
         throw new MlsError('wrong_group', 'a message for another group');
       if (group.removed) throw new MlsError('not_member', 'this device is no longer in the group');

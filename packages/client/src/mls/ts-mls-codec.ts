@@ -26,7 +26,11 @@ export const encodeMessage = (m: MLSMessage): Uint8Array => encodeMlsMessage(m);
 
 /** Reads header facts without keys. Throws MlsError('decode'). */
 export function peekMessage(bytes: Uint8Array): MlsPeek {
-  const m = decodeMessage(bytes);
+  return peekDecoded(decodeMessage(bytes));
+}
+
+/** The header facts of a decoded message. */
+export function peekDecoded(m: MLSMessage): MlsPeek {
   switch (m.wireformat) {
     case 'mls_private_message':
       return {
