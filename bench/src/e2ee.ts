@@ -1,4 +1,3 @@
-import { ed25519 } from '@noble/curves/ed25519.js';
 import {
   createTsMlsAdapter,
   ed25519Signature,
@@ -28,10 +27,13 @@ export interface E2eeSizes {
 
 const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-function identity(i: number): DeviceIdentity {
-  const signatureSecret = ed25519.utils.randomSecretKey();
-  const signaturePublic = ed25519.getPublicKey(signatureSecret);
-  return { credential: new TextEncoder().encode(`bench-device-${i}`), signatureSecret, signaturePublic };
+async function identity(i: number): Promise<DeviceIdentity> {
+  const { signKey, publicKey } = await ed25519Signature().keygen();
+  return {
+    credential: new TextEncoder().encode(`bench-device-${i}`),
+    signatureSecret: signKey,
+    signaturePublic: publicKey,
+  };
 }
 
 async function timed<T>(samples: number[], f: () => Promise<T>): Promise<T> {
@@ -110,8 +112,7 @@ async function messages(mls: MlsAdapter, owner: MlsGroup, member: MlsGroup, n: n
 
 /** Ed25519 through each provider variant: why the adapter uses WebCrypto with cached keys. */
 async function signatures(n: number): Promise<Record<Ed25519Variant, { signUs: Summary; verifyUs: Summary }>> {
-  const sk = ed25519.utils.randomSecretKey();
-  const pk = ed25519.getPublicKey(sk);
+  const { signKey: sk, publicKey: pk } = await ed25519Signature().keygen();
   const msg = new Uint8Array(300).fill(7);
   const out = {} as Record<Ed25519Variant, { signUs: Summary; verifyUs: Summary }>;
   for (const v of ['webcrypto-cached', 'webcrypto-uncached', 'noble'] as const) {
@@ -135,7 +136,7 @@ export async function e2eeBench(
   suites: MlsSuiteName[],
   progress: (s: string) => void,
 ): Promise<Record<string, unknown>> {
-  const devices = Array.from({ length: sizes.members + 1 }, (_, i) => identity(i));
+  const devices = await Promise.all(Array.from({ length: sizes.members + 1 }, (_, i) => identity(i)));
   const trusted = new Set(devices.map((d) => `${hexOf(d.credential)}:${hexOf(d.signaturePublic)}`));
   const validate = (c: Uint8Array, k: Uint8Array) => Promise.resolve(trusted.has(`${hexOf(c)}:${hexOf(k)}`));
   const out: Record<string, unknown> = { sizes };
