@@ -97,6 +97,24 @@ describe('commit, joinFromWelcome, encrypt, process', () => {
     expect(atC.kind === 'application' && td.decode(atC.plaintext)).toBe('after bob left');
   });
 
+  it('refuses to add an expired KeyPackage or one of another suite', async () => {
+    const a = await mls.createGroup(gid('g-expired'), alice);
+    const past = await createTsMlsAdapter({
+      validate: trust.validate,
+      nowSeconds: () => Math.floor(Date.now() / 1000) - 86_400,
+    });
+    const expired = await past.generateKeyPackage(bob, 3600);
+    expect(await code(mls.commit(a, { add: [expired.keyPackage], remove: [] }))).toBe('invalid');
+    const xwing = await createTsMlsAdapter({
+      validate: trust.validate,
+      suite: 'MLS_256_XWING_AES256GCM_SHA512_Ed25519',
+    });
+    const other = await xwing.generateKeyPackage(bob, 3600);
+    expect(await code(mls.commit(a, { add: [other.keyPackage], remove: [] }))).toBe('invalid');
+    const fresh = await mls.generateKeyPackage(bob, 3600);
+    expect((await mls.commit(a, { add: [fresh.keyPackage], remove: [] })).group.members()).toHaveLength(2);
+  });
+
   it('refuses to remove an empty leaf or itself', async () => {
     const { a } = await groupOfAlice('g-rm-bad', bob);
     expect(await code(mls.commit(a, { add: [], remove: [7] }))).toBe('invalid');
