@@ -3,6 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { e2eeBench } from './e2ee.js';
+import { encryptingTarget } from './e2ee-target.js';
 import { connectLatency, groupFanout, memoryPerConnection, roundTrip, throughput } from './measures.js';
 import { palisadeTarget } from './palisade-target.js';
 import { relayTarget } from './relay-target.js';
@@ -89,6 +90,27 @@ async function measure(t: Target): Promise<Record<string, unknown>> {
   return r;
 }
 
+/** (b) and (c) again with every payload a padded envelope in an MLS message, through the SDK's adapter. */
+async function measureEncrypted(inner: Target): Promise<Record<string, unknown>> {
+  const t = await encryptingTarget(inner, 2);
+  const pair = await t.conversation(2);
+  const r: Record<string, unknown> = {};
+  if (only.has('rtt')) {
+    progress(`${t.name}: (b) 1:1 round trip x${sizes.rttN}, end-to-end encrypted`);
+    r.roundTripMs = await roundTrip(t, pair, sizes.rttN);
+  }
+  if (only.has('throughput')) {
+    progress(`${t.name}: (c) 1:1 throughput, ${sizes.throughputN} messages, end-to-end encrypted`);
+    const runs = [];
+    for (let i = 0; i < (q ? 1 : 3); i++) runs.push(await throughput(t, pair, sizes.throughputN, sizes.window));
+    const median = [...runs].sort((x, y) => x.ackedPerSecond - y.ackedPerSecond)[Math.floor(runs.length / 2)]!;
+    r.throughput = { ...median, runs: runs.map((x) => x.ackedPerSecond) };
+  }
+  r.undecryptable = t.undecryptable();
+  r.ownEchoesSkipped = t.ownEchoes();
+  return r;
+}
+
 const get = (o: unknown, path: string): number | undefined =>
   path.split('.').reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o) as number | undefined;
 
@@ -103,6 +125,8 @@ if (needServers) {
   try {
     results['ws-relay'] = await measure(relay);
     results.palisade = await measure(palisade);
+    if (only.has('e2ee') && (only.has('rtt') || only.has('throughput')))
+      results['palisade-e2ee'] = await measureEncrypted(palisade);
   } finally {
     await palisade.stop();
     await relay.stop();
@@ -172,6 +196,11 @@ const sealRatio = (path: string) => {
   const off = get(results['palisade-unsealed'], path);
   return on !== undefined && off ? Math.round((on / off) * 100) / 100 : undefined;
 };
+const e2eeRatio = (path: string) => {
+  const on = get(results['palisade-e2ee'], path);
+  const off = get(results.palisade, path);
+  return on !== undefined && off ? Math.round((on / off) * 100) / 100 : undefined;
+};
 const ratios = {
   'connectAuth.p50 (palisade/floor)': ratio('connectAuthMs.p50'),
   'connectAuth.p99': ratio('connectAuthMs.p99'),
@@ -185,6 +214,9 @@ const ratios = {
   'memory.bytesPerConnection (aim palisade <= 40960)': ratio('memory.bytesPerConnection'),
   'sealing: throughput sealed/unsealed (aim >= 0.9)': sealRatio('throughput.ackedPerSecond'),
   'sealing: round trip p50 sealed/unsealed': sealRatio('roundTripMs.p50'),
+  'e2ee: round trip p50 encrypted/plain': e2eeRatio('roundTripMs.p50'),
+  'e2ee: round trip p99 encrypted/plain': e2eeRatio('roundTripMs.p99'),
+  'e2ee: throughput acked encrypted/plain': e2eeRatio('throughput.ackedPerSecond'),
 };
 const report = {
   date: new Date().toISOString(),
