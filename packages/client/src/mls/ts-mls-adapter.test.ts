@@ -177,7 +177,7 @@ describe('commit, joinFromWelcome, encrypt, process', () => {
         remove: [],
       });
       const r = await adapter.process(upd.group, late.message).then(
-        (x) => (x.kind === 'application' ? td.decode(x.plaintext) : x.kind),
+        (x) => (x.kind === 'application' && x.sender.leafIndex === b.ownLeafIndex ? td.decode(x.plaintext) : x.kind),
         (e: MlsError) => e.code,
       );
       expect(r).toBe(expected);

@@ -253,7 +253,7 @@ export async function createTsMlsAdapter(opts: TsMlsAdapterOptions): Promise<Mls
         const r = await processMessage(m, withConfig(before, t), emptyPskIndex, accept, cs);
         const next = new TsMlsGroup(r.newState, suite);
         if (r.kind === 'applicationMessage') {
-          const sender = await applicationSender(before, m, cs);
+          const sender = await applicationSender(before, r.newState, m, cs);
           return { kind: 'application', group: next, plaintext: r.message, sender };
         }
         if (header.contentType === 'proposal') return { kind: 'proposal', group: next };

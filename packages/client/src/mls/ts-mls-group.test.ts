@@ -1,6 +1,8 @@
-import type { RatchetTree } from 'ts-mls';
+import type { CiphersuiteImpl, ClientState, MLSMessage, RatchetTree } from 'ts-mls';
 import { describe, expect, it } from 'vitest';
-import { diffMembers, memberAt, treeMembers } from './ts-mls-group.js';
+import { testDevice } from '../test-support/mls.js';
+import { MlsError, type DeviceIdentity } from './adapter.js';
+import { applicationSender, checkIdentity, diffMembers, memberAt, treeMembers } from './ts-mls-group.js';
 
 const leaf = (id: number, key: number) => ({
   nodeType: 'leaf' as const,
@@ -36,5 +38,52 @@ describe('diffMembers', () => {
     expect(resync.added.map((m) => m.leafIndex)).toEqual([1]);
     expect(resync.removed.map((m) => m.leafIndex)).toEqual([1]);
     expect(diffMembers(before, before, [])).toEqual({ added: [], removed: [] });
+  });
+});
+
+describe('applicationSender', () => {
+  const t = tree(leaf(1, 11), parent, leaf(2, 22));
+  const [n0, n1, n2] = [{ a: 0 }, { a: 1 }, { a: 2 }];
+  const state = (secretTree: unknown[]) =>
+    ({
+      groupContext: { epoch: 3n },
+      historicalReceiverData: new Map(),
+      ratchetTree: t,
+      secretTree,
+      keySchedule: { senderDataSecret: new Uint8Array(32) },
+    }) as unknown as ClientState;
+  const msg = {
+    version: 'mls10',
+    wireformat: 'mls_private_message',
+    privateMessage: { epoch: 3n },
+  } as unknown as MLSMessage;
+  // A suite object with nothing in it: touching it (the fallback's decryption) throws.
+  const noCrypto = {} as CiphersuiteImpl;
+
+  it('names the leaf whose secret-tree node processing replaced, without decrypting again', async () => {
+    const sender = await applicationSender(state([n0, n1, n2]), state([n0, n1, { a: 3 }]), msg, noCrypto);
+    expect(sender.leafIndex).toBe(1);
+    expect(sender.credential).toEqual(new Uint8Array([2]));
+  });
+  it('falls back to the sender data when the diff is not exactly one leaf node', async () => {
+    await expect(
+      applicationSender(state([n0, n1, n2]), state([{ a: 9 }, n1, { a: 3 }]), msg, noCrypto),
+    ).rejects.toThrow();
+    await expect(applicationSender(state([n0, n1, n2]), state([n0, { a: 9 }, n2]), msg, noCrypto)).rejects.toThrow();
+  });
+  it('refuses a message in the clear', async () => {
+    const pub = { ...msg, wireformat: 'mls_public_message' } as unknown as MLSMessage;
+    await expect(applicationSender(state([n0]), state([n0]), pub, noCrypto)).rejects.toMatchObject({ code: 'invalid' });
+  });
+});
+
+describe('checkIdentity', () => {
+  it('accepts a matching key pair and refuses anything else with invalid', () => {
+    const d = testDevice();
+    expect(() => checkIdentity(d)).not.toThrow();
+    const other = testDevice();
+    expect(() => checkIdentity({ ...d, signaturePublic: other.signaturePublic })).toThrow(MlsError);
+    expect(() => checkIdentity({ ...d, signatureSecret: new Uint8Array(31) })).toThrow(MlsError);
+    expect(() => checkIdentity(null as unknown as DeviceIdentity)).toThrow(MlsError);
   });
 });

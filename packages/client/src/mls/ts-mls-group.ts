@@ -133,15 +133,34 @@ export function decodeSnapshot(
   return new TsMlsGroup(attach(decoded[0]), suite);
 }
 
-/** The sender of an application message that processMessage has already authenticated. */
-export async function applicationSender(state: ClientState, m: MLSMessage, cs: CiphersuiteImpl): Promise<MlsMember> {
+/**
+ * The sender of an application message that processMessage has already authenticated (its
+ * signature was checked against the leaf the sender data names). Found without a second
+ * decryption: processing ratchets exactly one secret-tree node forward, the sender's, and ts-mls
+ * replaces only that node (copy on write). If that ever stops holding, the sender data is
+ * decrypted again (the slower, certain way).
+ */
+export async function applicationSender(
+  before: ClientState,
+  after: ClientState,
+  m: MLSMessage,
+  cs: CiphersuiteImpl,
+): Promise<MlsMember> {
   if (m.wireformat !== 'mls_private_message') throw new MlsError('invalid', 'an application message in the clear');
   const pm = m.privateMessage;
-  const epochData = pm.epoch === state.groupContext.epoch ? undefined : state.historicalReceiverData.get(pm.epoch);
-  const secret = epochData?.senderDataSecret ?? state.keySchedule.senderDataSecret;
-  const tree = epochData?.ratchetTree ?? state.ratchetTree;
-  const data = await decryptSenderData(pm, secret, cs);
-  const member = memberAt(tree, data?.leafIndex);
+  const current = pm.epoch === before.groupContext.epoch;
+  const old = current ? undefined : before.historicalReceiverData.get(pm.epoch);
+  const tree = old?.ratchetTree ?? before.ratchetTree;
+  const treeBefore = old?.secretTree ?? before.secretTree;
+  const treeAfter = current ? after.secretTree : after.historicalReceiverData.get(pm.epoch)?.secretTree;
+  const changed: number[] = [];
+  if (treeAfter !== undefined && treeAfter.length === treeBefore.length)
+    for (let i = 0; i < treeAfter.length; i++) if (treeAfter[i] !== treeBefore[i]) changed.push(i);
+  let leaf: number | undefined;
+  if (changed.length === 1 && (changed[0] as number) % 2 === 0) leaf = (changed[0] as number) / 2;
+  else
+    leaf = (await decryptSenderData(pm, old?.senderDataSecret ?? before.keySchedule.senderDataSecret, cs))?.leafIndex;
+  const member = memberAt(tree, leaf);
   if (member === undefined) throw new MlsError('invalid', 'no sender leaf');
   return member;
 }
