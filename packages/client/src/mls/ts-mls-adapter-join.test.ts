@@ -47,6 +47,17 @@ describe('credentials the validator refuses', () => {
     });
     expect(await code(throwing.createGroup(gid('g-throw'), alice))).toBe('credential_refused');
   });
+  it('cannot join by external commit: the members refuse the commit', async () => {
+    const { a, joined, commit } = await groupOfAlice('g-mallory-ext', bob);
+    // Mallory's own adapter trusts the group, so she can build the external commit...
+    const malloryMls = await createTsMlsAdapter({ validate: allowList([alice, bob, mallory]).validate });
+    const ext = await malloryMls.joinExternal(commit.groupInfo, mallory);
+    // ...but every member's validator refuses her leaf: the commit is rejected, the group unchanged.
+    expect(await code(mls.process(a, ext.commit))).toBe('credential_refused');
+    expect(await code(mls.process(joined[0]!, ext.commit))).toBe('credential_refused');
+    const m = await mls.encrypt(a, te.encode('still epoch 1'));
+    expect((await mls.process(joined[0]!, m.message)).group.epoch).toBe(1);
+  });
 });
 
 describe('joinExternal', () => {
