@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { e2eeBench } from './e2ee.js';
+import { encryptingTarget } from './e2ee-target.js';
 import { connectLatency, groupFanout, memoryPerConnection, roundTrip, throughput } from './measures.js';
 import { palisadeTarget } from './palisade-target.js';
 import { relayTarget } from './relay-target.js';
@@ -14,7 +16,8 @@ bench/results/. Both servers run as separate processes on this machine.
 
   --quick            small sizes (a smoke run of a minute or so)
   --connections N    idle connections for the memory measure (default 10000)
-  --only LIST        comma list of: connect,rtt,throughput,group,memory
+  --only LIST        comma list of: connect,rtt,throughput,group,memory,e2ee
+                     (e2ee alone starts no server: MLS costs in this process)
   --skip-sealing     leave out the sealed/unsealed comparison (f)
   -h, --help         this text`;
 
@@ -43,7 +46,9 @@ const sizes = {
   groupSaturate: q ? 200 : 1000,
   connections: Number(values.connections ?? (q ? 1000 : 10_000)),
 };
-const only = new Set((values.only ?? 'connect,rtt,throughput,group,memory').split(','));
+const only = new Set((values.only ?? 'connect,rtt,throughput,group,memory,e2ee').split(','));
+const needServers = ['connect', 'rtt', 'throughput', 'group', 'memory'].some((m) => only.has(m));
+const e2eeSizes = { members: 50, messages: 1000, rounds: q ? 1 : 3 };
 const progress = (s: string) => process.stderr.write(`${s}\n`);
 
 async function measure(t: Target): Promise<Record<string, unknown>> {
@@ -85,23 +90,55 @@ async function measure(t: Target): Promise<Record<string, unknown>> {
   return r;
 }
 
+/** (b) and (c) again with every payload a padded envelope in an MLS message, through the SDK's adapter. */
+async function measureEncrypted(inner: Target): Promise<Record<string, unknown>> {
+  const t = await encryptingTarget(inner, 2);
+  const pair = await t.conversation(2);
+  const r: Record<string, unknown> = {};
+  if (only.has('rtt')) {
+    progress(`${t.name}: (b) 1:1 round trip x${sizes.rttN}, end-to-end encrypted`);
+    r.roundTripMs = await roundTrip(t, pair, sizes.rttN);
+  }
+  if (only.has('throughput')) {
+    progress(`${t.name}: (c) 1:1 throughput, ${sizes.throughputN} messages, end-to-end encrypted`);
+    const runs = [];
+    for (let i = 0; i < (q ? 1 : 3); i++) runs.push(await throughput(t, pair, sizes.throughputN, sizes.window));
+    const median = [...runs].sort((x, y) => x.ackedPerSecond - y.ackedPerSecond)[Math.floor(runs.length / 2)]!;
+    r.throughput = { ...median, runs: runs.map((x) => x.ackedPerSecond) };
+  }
+  r.undecryptable = t.undecryptable();
+  r.ownEchoesSkipped = t.ownEchoes();
+  return r;
+}
+
 const get = (o: unknown, path: string): number | undefined =>
   path.split('.').reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o) as number | undefined;
 
-const dataDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
-const palisade = await palisadeTarget(dataDir, progress);
-const relay = await relayTarget(
-  dataDir,
-  (await import('node:fs')).readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
-);
 const results: Record<string, Record<string, unknown>> = {};
-try {
-  results['ws-relay'] = await measure(relay);
-  results.palisade = await measure(palisade);
-} finally {
-  await palisade.stop();
-  await relay.stop();
+if (needServers) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
+  const palisade = await palisadeTarget(dataDir, progress);
+  const relay = await relayTarget(
+    dataDir,
+    (await import('node:fs')).readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'),
+  );
+  try {
+    results['ws-relay'] = await measure(relay);
+    results.palisade = await measure(palisade);
+    if (only.has('e2ee') && (only.has('rtt') || only.has('throughput')))
+      results['palisade-e2ee'] = await measureEncrypted(palisade);
+  } finally {
+    await palisade.stop();
+    await relay.stop();
+  }
 }
+// (g) End-to-end encryption in this process, through the SDK's MLS adapter: no server involved.
+if (only.has('e2ee'))
+  results.e2ee = await e2eeBench(
+    e2eeSizes,
+    ['MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519', 'MLS_256_XWING_AES256GCM_SHA512_Ed25519'],
+    progress,
+  );
 // Sealing at rest on (the default) and off, in the same run, on two fresh servers measured in turns.
 // Whichever server is started first measures slower on this machine (seen: +0.5 ms round trip with
 // identical settings), so the comparison runs twice, once in each start order, and pools the runs.
@@ -159,6 +196,11 @@ const sealRatio = (path: string) => {
   const off = get(results['palisade-unsealed'], path);
   return on !== undefined && off ? Math.round((on / off) * 100) / 100 : undefined;
 };
+const e2eeRatio = (path: string) => {
+  const on = get(results['palisade-e2ee'], path);
+  const off = get(results.palisade, path);
+  return on !== undefined && off ? Math.round((on / off) * 100) / 100 : undefined;
+};
 const ratios = {
   'connectAuth.p50 (palisade/floor)': ratio('connectAuthMs.p50'),
   'connectAuth.p99': ratio('connectAuthMs.p99'),
@@ -172,11 +214,14 @@ const ratios = {
   'memory.bytesPerConnection (aim palisade <= 40960)': ratio('memory.bytesPerConnection'),
   'sealing: throughput sealed/unsealed (aim >= 0.9)': sealRatio('throughput.ackedPerSecond'),
   'sealing: round trip p50 sealed/unsealed': sealRatio('roundTripMs.p50'),
+  'e2ee: round trip p50 encrypted/plain': e2eeRatio('roundTripMs.p50'),
+  'e2ee: round trip p99 encrypted/plain': e2eeRatio('roundTripMs.p99'),
+  'e2ee: throughput acked encrypted/plain': e2eeRatio('throughput.ackedPerSecond'),
 };
 const report = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-  sizes,
+  sizes: { ...sizes, e2ee: e2eeSizes },
   notes:
     'Both servers are separate processes on this machine, driven by this process. Palisade stores every message in SQLite (WAL, synchronous=FULL) before acknowledging; the relay stores nothing.',
   results,

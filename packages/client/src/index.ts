@@ -24,3 +24,5 @@ export {
   SafetyNumberError,
   type SafetyIdentity,
 } from './e2ee/safety-number.js';
+export * from './mls/index.js';
+export * from './e2ee/index.js';

@@ -47,7 +47,11 @@ export interface GeneratedKeyPackage {
   keyPackage: Uint8Array;
   /** Hex KeyPackageRef (RFC 9420 section 5.2), how a Welcome names it. */
   ref: string;
-  /** Opaque private half: keep it encrypted, delete it once used (unless it is the last resort). */
+  /**
+   * Opaque private half: keep it encrypted, delete it once used (unless it is the last resort).
+   * SECURITY: it includes the device's signature secret (the library needs it to join), so it is as
+   * sensitive as the device key.
+   */
   secret: Uint8Array;
 }
 
@@ -63,6 +67,11 @@ export interface MlsCommitResult {
 /** The result of processing one incoming handshake or application message. */
 export type MlsIncoming =
   | { kind: 'application'; group: MlsGroup; plaintext: Uint8Array; sender: MlsMember }
+  /**
+   * `removed` holds the leaves as they were before the commit (this device's own leaf if it was
+   * removed: the returned group then refuses every operation with 'not_member'). A device that
+   * re-joined by external commit (resync) is in both lists. `sender` is absent for external commits.
+   */
   | { kind: 'commit'; group: MlsGroup; added: MlsMember[]; removed: MlsMember[]; sender?: MlsMember }
   | { kind: 'proposal'; group: MlsGroup };
 
@@ -118,8 +127,16 @@ export interface MlsAdapter {
   ): Promise<{ group: MlsGroup; usedRef: string }>;
   /** Joins (or re-joins, replacing this device's old leaf) by external commit from a published GroupInfo. */
   joinExternal(groupInfo: Uint8Array, identity: DeviceIdentity): Promise<{ group: MlsGroup; commit: Uint8Array }>;
+  /**
+   * Encrypts one application message. SECURITY: a snapshot encrypts once; encrypting again from the
+   * same snapshot throws MlsError('invalid') (it would reuse a ratchet generation): use the returned group.
+   */
   encrypt(group: MlsGroup, plaintext: Uint8Array): Promise<{ group: MlsGroup; message: Uint8Array }>;
-  /** Processes one handshake or application message. Throws MlsError. */
+  /**
+   * Processes one handshake or application message. Throws MlsError: decode, wrong_group,
+   * wrong_epoch (a later epoch, or one whose keys are gone), replay, credential_refused, not_member,
+   * invalid. A failure leaves `group` usable (nothing is consumed).
+   */
   process(group: MlsGroup, message: Uint8Array): Promise<MlsIncoming>;
   /** Restores a snapshot saved with `encode()`. */
   decodeGroup(bytes: Uint8Array): MlsGroup;

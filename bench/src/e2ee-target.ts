@@ -1,0 +1,105 @@
+import {
+  createTsMlsAdapter,
+  decodeEnvelope,
+  ed25519Signature,
+  encodeEnvelope,
+  type DeviceIdentity,
+  type MlsAdapter,
+  type MlsGroup,
+} from '@palisade/client';
+import type { BenchClient, Target } from './target.js';
+
+/**
+ * A target whose clients encrypt every payload as the SDK will: a padded text envelope, then an
+ * MLS application message through our adapter (default suite), and decrypt what they receive. The
+ * server sees only ciphertext. The group (users 0..n-1 of one conversation) is set up once, outside
+ * the measurement; each user's group state persists across its connections, and its sends and
+ * receives are serialised (a snapshot is used once), as in the SDK.
+ */
+export async function encryptingTarget(
+  inner: Target,
+  users: number,
+): Promise<Target & { undecryptable: () => number; ownEchoes: () => number }> {
+  const devices: DeviceIdentity[] = [];
+  for (let i = 0; i < users; i++) {
+    const { signKey, publicKey } = await ed25519Signature().keygen();
+    devices.push({
+      credential: new TextEncoder().encode(`bench-user-${i}`),
+      signatureSecret: signKey,
+      signaturePublic: publicKey,
+    });
+  }
+  const keys = new Set(devices.map((d) => Buffer.from(d.signaturePublic).toString('hex')));
+  const mls: MlsAdapter = await createTsMlsAdapter({
+    validate: (_c, k) => Promise.resolve(keys.has(Buffer.from(k).toString('hex'))),
+  });
+  const kps = [];
+  for (const d of devices.slice(1)) kps.push(await mls.generateKeyPackage(d, 3600));
+  const made = await mls.commit(await mls.createGroup(new TextEncoder().encode('bench-e2ee'), devices[0]!), {
+    add: kps.map((k) => k.keyPackage),
+    remove: [],
+  });
+  const groups: MlsGroup[] = [made.group];
+  for (const k of kps) groups.push((await mls.joinFromWelcome(made.welcome!, () => k.secret)).group);
+  // One queue per user: every encrypt and decrypt of that user runs after the previous one.
+  const queues = groups.map(() => Promise.resolve());
+  const counters = groups.map(() => 0);
+  let undecryptable = 0;
+  let ownEchoes = 0;
+  // The server delivers a sender's messages to its own connections too; a sender's leaf cannot
+  // decrypt its own MLS messages, so (as the SDK does by sender device) they are recognised and skipped.
+  const tagOf = (m: Uint8Array) => Buffer.from(m.subarray(m.length - 16)).toString('base64');
+  const sentTags = groups.map(() => new Set<string>());
+  const serial = <T>(user: number, f: () => Promise<T>): Promise<T> => {
+    const run = queues[user]!.then(f);
+    queues[user] = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  };
+
+  return {
+    name: `${inner.name}-e2ee`,
+    pid: inner.pid,
+    conversation: (n) => inner.conversation(n),
+    stop: () => inner.stop(),
+    undecryptable: () => undecryptable,
+    ownEchoes: () => ownEchoes,
+    async connect(user) {
+      const raw = await inner.connect(user);
+      const client: BenchClient = {
+        onMessage: undefined,
+        async send(conversationId, payload) {
+          const message = await serial(user, async () => {
+            const body = new TextDecoder().decode(payload);
+            const env = encodeEnvelope({ v: 1, type: 'text', body, sentAt: Date.now(), counter: ++counters[user]! });
+            const r = await mls.encrypt(groups[user]!, env);
+            groups[user] = r.group;
+            sentTags[user]!.add(tagOf(r.message));
+            return r.message;
+          });
+          await raw.send(conversationId, message);
+        },
+        close: () => raw.close(),
+      };
+      raw.onMessage = (conversationId, payload) => {
+        if (sentTags[user]!.delete(tagOf(payload))) {
+          ownEchoes++;
+          return;
+        }
+        serial(user, async () => {
+          const r = await mls.process(groups[user]!, payload);
+          groups[user] = r.group;
+          if (r.kind !== 'application') return;
+          const env = decodeEnvelope(r.plaintext);
+          if (env.ok) client.onMessage?.(conversationId, new TextEncoder().encode(env.envelope.body));
+        }).catch(() => {
+          // Anything else this user cannot decrypt is counted (the report shows it) and dropped.
+          undecryptable++;
+        });
+      };
+      return client;
+    },
+  };
+}
