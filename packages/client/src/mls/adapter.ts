@@ -138,6 +138,10 @@ export interface MlsAdapter {
    * invalid. A failure leaves `group` usable (nothing is consumed).
    */
   process(group: MlsGroup, message: Uint8Array): Promise<MlsIncoming>;
+  /** A fresh GroupInfo (ratchet tree, external public key) of this group, for re-joins by external commit. */
+  groupInfo(group: MlsGroup): Promise<Uint8Array>;
+  /** The credential and signature key of a KeyPackage's leaf, to check before adding it. Throws MlsError('decode'). */
+  keyPackageLeaf(keyPackage: Uint8Array): { credential: Uint8Array; signatureKey: Uint8Array };
   /** Restores a snapshot saved with `encode()`. */
   decodeGroup(bytes: Uint8Array): MlsGroup;
   /** Reads a message's header without keys. Throws MlsError('decode'). */

@@ -212,6 +212,22 @@ export async function createTsMlsAdapter(opts: TsMlsAdapterOptions): Promise<Mls
       });
     },
 
+    async groupInfo(g) {
+      const group = active(g);
+      return guarded(async () => {
+        const info = await createGroupInfoWithExternalPubAndRatchetTree(group.state, [], cs);
+        return encodeMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo: info });
+      });
+    },
+
+    keyPackageLeaf(bytes) {
+      const m = decodeMessage(bytes);
+      if (m.wireformat !== 'mls_key_package') throw new MlsError('decode', 'not a KeyPackage');
+      const leaf = m.keyPackage.leafNode;
+      if (leaf.credential.credentialType !== 'basic') throw new MlsError('decode', 'not a basic credential');
+      return { credential: leaf.credential.identity, signatureKey: leaf.signaturePublicKey };
+    },
+
     async encrypt(g, plaintext) {
       const group = active(g);
       if (!(plaintext instanceof Uint8Array)) throw new MlsError('invalid', 'plaintext: bytes');
