@@ -108,6 +108,14 @@ export const ERROR_CODES = {
   already_member: { kind: 'conflict', hint: 'The user is already a member.' },
   not_disabled: { kind: 'conflict', hint: 'The account is not disabled; there is nothing to enable.' },
   already_decided: { kind: 'conflict', hint: 'This request was approved, executed or expired already.' },
+  kt_range: {
+    kind: 'invalid',
+    hint: 'A leaf index must be below the tree size, sizes at most the current tree size, and from <= to.',
+  },
+  gossip_signature_invalid: {
+    kind: 'invalid',
+    hint: 'The gossip signature must be this device key\'s signature over the head, and the head the organisation\'s.',
+  },
   rate_limited: { kind: 'rate_limited', hint: 'Slow down and retry after the given delay.' },
   shutting_down: { kind: 'unavailable', hint: 'The server is restarting; reconnect shortly.' },
   unavailable: { kind: 'unavailable', hint: 'A dependency is unavailable; retry later.' },

@@ -10,3 +10,4 @@ export * from './roles.js';
 export * from './http.js';
 export * from './frames.js';
 export * from './credential.js';
+export * from './transparency.js';

@@ -3,12 +3,14 @@ import type { AuthDeps } from '../auth/index.js';
 import type { Logger, Metrics } from '../core/index.js';
 import type { MessagingDeps } from '../messaging/index.js';
 import type { RbacDeps } from '../rbac/index.js';
+import type { TransparencyDeps } from '../transparency/index.js';
 
 /** What the HTTP transport needs from the layers below. */
 export interface HttpDeps {
   auth: AuthDeps;
   messaging: MessagingDeps;
   rbac: RbacDeps;
+  transparency: TransparencyDeps;
   log: Logger;
   /** Counters and timers, and the access log's HTTP series (absent: nothing is recorded). */
   metrics?: Metrics;

@@ -24,6 +24,7 @@ import { LIMITS, RateLimiter, StorageReserve, type FreeSpaceProbe } from '../lim
 import { PrometheusMetrics, QueryTimingPlugin } from '../metrics/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import { openStore, type Store, type StoreOptions } from '../store/index.js';
+import { OrgSigner, type TransparencyDeps } from '../transparency/index.js';
 
 /** Everything the transports need, built once from config (the composition root). */
 export interface Core {
@@ -32,6 +33,8 @@ export interface Core {
   auth: AuthDeps;
   messaging: MessagingDeps;
   rbac: RbacDeps;
+  /** Organisation key, device credentials, the key directory and the transparency log. */
+  transparency: TransparencyDeps;
   log: Logger;
   /** The Prometheus registry and the metrics port every module records into. */
   metrics: PrometheusMetrics;
@@ -193,12 +196,14 @@ export async function buildCore(
       },
     },
   };
+  const transparency: TransparencyDeps = { db: store.db, clock, sealer, log, orgSigner: new OrgSigner() };
   return {
     config,
     store,
     auth,
     messaging,
     rbac,
+    transparency,
     log,
     metrics,
     kms,

@@ -145,6 +145,7 @@ async function listen(
       auth: core.auth,
       messaging: core.messaging,
       rbac: core.rbac,
+      transparency: core.transparency,
       log: core.log,
       metrics: core.metrics,
       draining: () => draining,

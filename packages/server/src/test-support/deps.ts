@@ -9,6 +9,7 @@ import { FakeClock, silentLogger, type DomainEvent } from '../core/index.js';
 import { RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import type { Store } from '../store/index.js';
+import { OrgSigner, type TransparencyDeps } from '../transparency/index.js';
 
 /** Domain dependencies over a real store, with a fake clock and a recording bus. */
 export async function testDeps(store: Store, clock = new FakeClock()) {
@@ -50,7 +51,14 @@ export async function testDeps(store: Store, clock = new FakeClock()) {
     sealer: auth.sealer,
     sealPayloads: true,
   };
-  return { auth, messaging, clock, events, bus, kms: kmsFor(store) };
+  const transparency: TransparencyDeps = {
+    db: store.db,
+    clock,
+    sealer,
+    log: silentLogger,
+    orgSigner: new OrgSigner(),
+  };
+  return { auth, messaging, transparency, clock, events, bus, kms: kmsFor(store) };
 }
 
 const kmsByStore = new WeakMap<Store, LocalKms>();

@@ -24,6 +24,7 @@ export async function injectableApp(prefix: string, opts: { clock?: Clock } = {}
       auth: core.auth,
       messaging: core.messaging,
       rbac: core.rbac,
+      transparency: core.transparency,
       log: silentLogger,
       ready: () => Promise.resolve({ ready: true, checks: {} }),
       draining: () => false,

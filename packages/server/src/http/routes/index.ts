@@ -8,6 +8,7 @@ import { passkeyStepUpRoutes } from './passkey-step-up.js';
 import { passkeyRoutes } from './passkeys.js';
 import { serviceAccountRoutes } from './service-accounts.js';
 import { ssoRoutes } from './sso.js';
+import { transparencyRoutes } from './transparency.js';
 
 /** Every HTTP route, each naming the access it needs (tests enumerate this list). */
 export const ROUTES = [
@@ -21,4 +22,5 @@ export const ROUTES = [
   ...adminRoutes,
   ...serviceAccountRoutes,
   ...conversationRoutes,
+  ...transparencyRoutes,
 ];

@@ -15,6 +15,7 @@ import { m0013FactorsPasskeyAssurance } from './0013-factors-passkey-assurance.j
 import { m0014RbacProvenance } from './0014-rbac-provenance.js';
 import { m0015LoginFailuresEmailVerified } from './0015-login-failures-email-verified.js';
 import { m0016SsoLoopback } from './0016-sso-loopback.js';
+import { m0018Transparency } from './0018-transparency.js';
 import type { DialectQuirks } from './quirks.js';
 
 export type { DialectQuirks } from './quirks.js';
@@ -38,5 +39,6 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
     '0014_rbac_provenance': m0014RbacProvenance(),
     '0015_login_failures_email_verified': m0015LoginFailuresEmailVerified(),
     '0016_sso_loopback': m0016SsoLoopback(),
+    '0018_transparency': m0018Transparency(),
   };
 }

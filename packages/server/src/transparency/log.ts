@@ -1,0 +1,94 @@
+import type { SignedTreeHead } from '@palisade/protocol';
+import { AppError } from '../core/index.js';
+import type { Executor, Tx } from '../store/index.js';
+import type { TransparencyDeps } from './deps.js';
+import { consistencyProof, frontierAppend, frontierRoot, inclusionPath, leafHash } from './merkle.js';
+import type { ActiveOrgKey } from './org-key.js';
+import { lockState, readState, signHead, writeState } from './state.js';
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+
+/**
+ * Appends one credential to the log inside the caller's transaction: the next dense index, the leaf
+ * row, the new frontier and a head signed by `key`. SECURITY: append-only; nothing updates or deletes
+ * a leaf, and the index comes from the locked state row.
+ */
+export async function appendLeaf(
+  tx: Tx,
+  key: ActiveOrgKey,
+  at: number,
+  leaf: { bytes: Uint8Array; userId: string; deviceId: string },
+): Promise<{ leafIndex: number; head: SignedTreeHead }> {
+  const state = await lockState(tx);
+  const leafIndex = state.treeSize;
+  const hash = leafHash(leaf.bytes);
+  await tx
+    .insertInto('kt_leaves')
+    .values({
+      leaf_index: leafIndex,
+      leaf_hash: b64(hash),
+      credential: new TextDecoder().decode(leaf.bytes),
+      user_id: leaf.userId,
+      device_id: leaf.deviceId,
+      created_at: at,
+    })
+    .execute();
+  const frontier = frontierAppend(state.frontier, hash);
+  const head = signHead(key, leafIndex + 1, frontierRoot(frontier), at);
+  await writeState(tx, { treeSize: leafIndex + 1, frontier, head });
+  return { leafIndex, head };
+}
+
+/** The latest signed tree head; the first call on an empty log signs the empty head. */
+export async function currentHead(deps: TransparencyDeps): Promise<SignedTreeHead> {
+  const state = await readState(deps.db);
+  if (state.head) return state.head;
+  const key = await deps.orgSigner.current(deps);
+  return deps.db.transaction().execute(async (tx) => {
+    const locked = await lockState(tx);
+    if (locked.head) return locked.head;
+    const head = signHead(key, locked.treeSize, frontierRoot(locked.frontier), deps.clock.now());
+    await writeState(tx, { ...locked, head });
+    return head;
+  });
+}
+
+/** The first `n` leaf hashes, in index order. */
+export async function leafHashes(db: Executor, n: number): Promise<Uint8Array[]> {
+  if (n === 0) return [];
+  const rows = await db
+    .selectFrom('kt_leaves')
+    .select('leaf_hash')
+    .where('leaf_index', '<', n)
+    .orderBy('leaf_index')
+    .execute();
+  if (rows.length !== n) throw new Error('the transparency log has a gap');
+  return rows.map((r) => new Uint8Array(Buffer.from(r.leaf_hash, 'base64url')));
+}
+
+/** The tree size the log has now (committed appends). */
+async function size(db: Executor): Promise<number> {
+  return (await readState(db)).treeSize;
+}
+
+/** RFC 9162 inclusion proof of leaf `leafIndex` in the tree of size `treeSize`. */
+export async function getInclusionProof(
+  deps: Pick<TransparencyDeps, 'db'>,
+  leafIndex: number,
+  treeSize: number,
+): Promise<string[]> {
+  if (leafIndex >= treeSize || treeSize > (await size(deps.db)))
+    throw new AppError('kt_range', 'leafIndex must be below treeSize, and treeSize at most the current tree size');
+  return inclusionPath(await leafHashes(deps.db, treeSize), leafIndex, treeSize).map(b64);
+}
+
+/** RFC 9162 consistency proof between the trees of sizes `from` and `to`. */
+export async function getConsistencyProof(
+  deps: Pick<TransparencyDeps, 'db'>,
+  from: number,
+  to: number,
+): Promise<string[]> {
+  if (from > to || to > (await size(deps.db)))
+    throw new AppError('kt_range', 'from must be at most to, and to at most the current tree size');
+  return consistencyProof(await leafHashes(deps.db, to), from, to).map(b64);
+}
