@@ -15,3 +15,13 @@ export { DeviceKey } from './device-key.js';
 export { PalisadeError } from './errors.js';
 export type { HttpTransport, SocketFactory, SocketLike, HttpResponse } from './transport.js';
 export { toBase64, fromBase64, toBase64Url, fromBase64Url, utf8, fromUtf8 } from './bytes.js';
+export { DirectoryApi } from './api-directory.js';
+export {
+  KeyTransparency,
+  TransparencyError,
+  type SiblingHead,
+  type TransparencyErrorCode,
+  type TransparencySource,
+  type TransparencyState,
+} from './e2ee/transparency.js';
+export { EMPTY_ROOT, leafHash, nodeHash, verifyConsistency, verifyInclusion } from './e2ee/merkle.js';

@@ -114,7 +114,7 @@ export const ERROR_CODES = {
   },
   gossip_signature_invalid: {
     kind: 'invalid',
-    hint: 'The gossip signature must be this device key\'s signature over the head, and the head the organisation\'s.',
+    hint: "The gossip signature must be this device key's signature over the head, and the head the organisation's.",
   },
   rate_limited: { kind: 'rate_limited', hint: 'Slow down and retry after the given delay.' },
   shutting_down: { kind: 'unavailable', hint: 'The server is restarting; reconnect shortly.' },

@@ -29,10 +29,7 @@ export async function lookupDirectory(
           .where('mine.user_id', '=', principal.userId)
           .where('theirs.user_id', 'in', others)
           .execute();
-  const visible = [
-    ...(userIds.includes(principal.userId) ? [principal.userId] : []),
-    ...shared.map((r) => r.user_id),
-  ];
+  const visible = [...(userIds.includes(principal.userId) ? [principal.userId] : []), ...shared.map((r) => r.user_id)];
   if (visible.length === 0) return { head, users: [] };
   const users = await deps.db
     .selectFrom('users')

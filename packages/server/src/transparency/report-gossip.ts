@@ -31,14 +31,11 @@ export async function reportGossip(
       .where('id', '=', principal.deviceId)
       .where('user_id', '=', principal.userId)
       .executeTakeFirst(),
-    deps.db
-      .selectFrom('org_signing_keys')
-      .select('public_key')
-      .where('id', '=', input.head.keyId)
-      .executeTakeFirst(),
+    deps.db.selectFrom('org_signing_keys').select('public_key').where('id', '=', input.head.keyId).executeTakeFirst(),
   ]);
   const { signature: headSig, ...unsigned } = input.head;
-  const headOk = !!orgKey && verifyEd25519(raw(orgKey.public_key), bytes(treeHeadSigningMessage(unsigned)), raw(headSig));
+  const headOk =
+    !!orgKey && verifyEd25519(raw(orgKey.public_key), bytes(treeHeadSigningMessage(unsigned)), raw(headSig));
   const reportOk =
     !!device && verifyEd25519(raw(device.public_key), bytes(gossipSigningMessage(input.head)), raw(input.signature));
   if (!headOk || !reportOk) throw new AppError('gossip_signature_invalid');

@@ -75,7 +75,7 @@ export const transparencyRoutes = [
     method: 'GET',
     url: '/v1/e2ee/kt/gossip',
     access: 'authenticated',
-    summary: "The tree heads my other devices reported, with their device-key signatures",
+    summary: 'The tree heads my other devices reported, with their device-key signatures',
     handler: async ({ deps, principal }) => ({ heads: await siblingHeads(deps.transparency, principal) }),
   }),
 ];
