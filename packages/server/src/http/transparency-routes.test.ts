@@ -66,7 +66,7 @@ describe('key transparency routes, driven by the real SDK (DirectoryApi + KeyTra
   });
 
   it('issues credentials the other side verifies through the directory and the log', async () => {
-    const { alice, bob, carol } = people as Record<string, Person>;
+    const { alice, bob, carol } = people;
     const mine = await alice!.dir.issueCredential();
     const again = await alice!.dir.issueCredential();
     expect(again.credential).toBe(mine.credential);

@@ -1,7 +1,6 @@
 import type { Clock, Logger } from '../core/index.js';
-import type { Sealer } from '../crypto/index.js';
+import type { Ed25519Signer, Sealer } from '../crypto/index.js';
 import type { Db } from '../store/index.js';
-import type { OrgSigner } from './org-key.js';
 
 /** What the transparency use cases need, passed in by the composition root. */
 export interface TransparencyDeps {
@@ -11,5 +10,21 @@ export interface TransparencyDeps {
   sealer: Sealer;
   log: Logger;
   /** The active organisation signing key, loaded once and cached. */
-  orgSigner: OrgSigner;
+  orgSigner: OrgKeyCache;
+}
+
+/** An organisation signing key ready to sign. */
+export interface ActiveOrgKey {
+  keyId: string;
+  signer: Ed25519Signer;
+}
+
+/** The cache of the active organisation key (implemented by `OrgSigner`). */
+export interface OrgKeyCache {
+  /** The active key, loaded or created on first need. */
+  current(deps: TransparencyDeps): Promise<ActiveOrgKey>;
+  /** Drops the cached key. */
+  forget(): void;
+  /** Caches `key` as the active one. */
+  use(key: ActiveOrgKey): void;
 }

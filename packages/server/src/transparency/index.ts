@@ -5,7 +5,7 @@
  */
 export type { TransparencyDeps } from './deps.js';
 /** The cached active organisation key (`current`), created on first need. */
-export { OrgSigner, listOrgKeys, rotateOrgKey, type ActiveOrgKey } from './org-key.js';
+export { OrgSigner, listOrgKeys, rotateOrgKey } from './org-key.js';
 /** Issues the caller's device credential and logs it (idempotent, audited). */
 export { issueCredential } from './issue-credential.js';
 /** The key directory of users the caller shares a conversation with. */
@@ -15,4 +15,4 @@ export { currentHead, getConsistencyProof, getInclusionProof } from './log.js';
 /** Head gossip between a user's own devices. */
 export { reportGossip, siblingHeads } from './report-gossip.js';
 /** The server's Merkle tree (tests cross-check it with the client's verifier). */
-export { consistencyProof, inclusionPath, leafHash, nodeHash, rootOf, EMPTY_ROOT } from './merkle.js';
+export { leafHash, rootOf } from './merkle.js';

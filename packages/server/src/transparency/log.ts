@@ -1,9 +1,8 @@
 import type { SignedTreeHead } from '@palisade/protocol';
 import { AppError } from '../core/index.js';
 import type { Executor, Tx } from '../store/index.js';
-import type { TransparencyDeps } from './deps.js';
+import type { ActiveOrgKey, TransparencyDeps } from './deps.js';
 import { consistencyProof, frontierAppend, frontierRoot, inclusionPath, leafHash } from './merkle.js';
-import type { ActiveOrgKey } from './org-key.js';
 import { lockState, readState, signHead, writeState } from './state.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');

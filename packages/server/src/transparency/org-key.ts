@@ -1,16 +1,10 @@
 import { orgKeyEndorsementMessage, type OrgKeyView } from '@palisade/protocol';
 import { recordAudit } from '../audit/index.js';
-import { ed25519SignerFromSeed, generateEd25519Key, randomId, type Ed25519Signer } from '../crypto/index.js';
+import { ed25519SignerFromSeed, generateEd25519Key, randomId } from '../crypto/index.js';
 import { aadOf } from '../keys/index.js';
-import type { TransparencyDeps } from './deps.js';
+import type { ActiveOrgKey, OrgKeyCache, TransparencyDeps } from './deps.js';
 import { lockState, signHead, writeState } from './state.js';
 import { frontierRoot } from './merkle.js';
-
-/** An organisation signing key ready to sign. */
-export interface ActiveOrgKey {
-  keyId: string;
-  signer: Ed25519Signer;
-}
 
 const SCOPE = 'server';
 const aad = (id: string) => aadOf('org_signing_keys', 'private_sealed', id);
@@ -33,7 +27,7 @@ async function newSealedKey(deps: TransparencyDeps): Promise<{ id: string; key: 
  * The active organisation signing key, cached after the first load. Created on first need; a second
  * server racing to create it finds the other's under the log lock and uses that one.
  */
-export class OrgSigner {
+export class OrgSigner implements OrgKeyCache {
   private active: ActiveOrgKey | undefined;
 
   async current(deps: TransparencyDeps): Promise<ActiveOrgKey> {

@@ -1,7 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import {
   DeviceKey,
-  fromBase64Url,
   KeyTransparency,
   leafHash as clientLeafHash,
   verifyConsistency,
@@ -15,7 +14,7 @@ import {
   type SignedTreeHead,
 } from '@palisade/protocol';
 import { sql } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Principal } from '../core/index.js';
 import { ed25519SignerFromSeed, randomId, verifyEd25519 } from '../crypto/index.js';
 import { aadOf } from '../keys/index.js';
