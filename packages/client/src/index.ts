@@ -23,5 +23,6 @@ export {
   type TransparencyErrorCode,
   type TransparencySource,
   type TransparencyState,
+  type VerifiedDevice,
 } from './e2ee/transparency.js';
 export { EMPTY_ROOT, leafHash, nodeHash, verifyConsistency, verifyInclusion } from './e2ee/merkle.js';

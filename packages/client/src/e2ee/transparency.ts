@@ -6,6 +6,7 @@ import {
   orgKeyEndorsementMessage,
   treeHeadSigningMessage,
   type DeviceCredential,
+  type DirectoryResponse,
   type OrgKeyView,
   type SignedTreeHead,
 } from '@palisade/protocol';
@@ -52,6 +53,17 @@ export interface SiblingHead {
   signature: string;
   /** base64url Ed25519 public key of that device, taken from its verified credential. */
   publicKey: string;
+}
+
+/** A device of the key directory whose credential verified (signature, log inclusion, listing). */
+export interface VerifiedDevice {
+  userId: string;
+  username: string;
+  deviceId: string;
+  leafIndex: number;
+  credential: DeviceCredential;
+  /** The credential bytes: the MLS basic-credential identity this device's leaf must carry. */
+  credentialBytes: Uint8Array;
 }
 
 function verifySig(publicKey: string, message: string, signature: string): boolean {
@@ -211,15 +223,56 @@ export class KeyTransparency {
    * Throws on the first problem (`fork` means the server showed two devices different logs).
    */
   async checkGossip(heads: readonly SiblingHead[]): Promise<void> {
-    let ours = this.st.head ?? (await this.refreshHead());
     for (const g of heads) {
       if (!verifySig(g.publicKey, gossipSigningMessage(g.head), g.signature))
         throw new TransparencyError('bad_signature', `the head reported for device ${g.deviceId} is not its own`);
-      await this.assertHeadSigned(g.head);
-      if (g.head.treeSize > ours.treeSize) ours = await this.refreshHead();
-      if (g.head.treeSize > ours.treeSize)
-        throw new TransparencyError('fork', `device ${g.deviceId} saw a larger log than the server shows this device`);
-      await this.assertConsistent(g.head, ours);
+      await this.assertSameLog(g.head, `device ${g.deviceId}`);
     }
+  }
+
+  /**
+   * Checks a head seen elsewhere (a sibling's report, a directory answer): signed by the organisation
+   * and a prefix of (or equal to) the newest head this device verified, refreshing ours if it is older.
+   */
+  private async assertSameLog(h: SignedTreeHead, who: string): Promise<void> {
+    await this.assertHeadSigned(h);
+    let ours = this.st.head ?? (await this.refreshHead());
+    if (h.treeSize > ours.treeSize) ours = await this.refreshHead();
+    if (h.treeSize > ours.treeSize)
+      throw new TransparencyError('fork', `${who} saw a larger log than the server shows this device`);
+    await this.assertConsistent(h, ours);
+  }
+
+  /**
+   * Verifies a key-directory answer: its head (signed, consistent with ours) and every listed device's
+   * credential (organisation signature, inclusion in the log, and naming the user and device it is
+   * listed under; a mismatch is `key_mismatch`). The caller then accepts an MLS leaf only when its
+   * credential bytes and signature key equal those of a verified device.
+   */
+  async verifyDirectory(dir: DirectoryResponse): Promise<VerifiedDevice[]> {
+    await this.assertSameLog(dir.head, 'the key directory');
+    const out: VerifiedDevice[] = [];
+    for (const u of dir.users)
+      for (const d of u.devices) {
+        const bytes = fromBase64Url(d.credential);
+        const parsed = decodeDeviceCredential(bytes);
+        if (!parsed.ok) throw new TransparencyError('bad_signature', `device ${d.deviceId}: not a device credential`);
+        const c = parsed.value;
+        if (c.userId !== u.userId || c.deviceId !== d.deviceId || c.username !== u.username)
+          throw new TransparencyError(
+            'key_mismatch',
+            `device ${d.deviceId}: the credential names another user or device`,
+          );
+        const credential = await this.verifyCredential(bytes, c.signatureKey, d.leafIndex);
+        out.push({
+          userId: u.userId,
+          username: u.username,
+          deviceId: d.deviceId,
+          leafIndex: d.leafIndex,
+          credential,
+          credentialBytes: bytes,
+        });
+      }
+    return out;
   }
 }
