@@ -5,7 +5,11 @@ import { EMPTY_ROOT, leafHash, nodeHash, verifyConsistency, verifyInclusion } fr
 // A naive reference: RFC 9162 2.1.1-2.1.4 written as the recursive definitions (MTH, PATH, PROOF).
 const split = (n: number) => 2 ** Math.ceil(Math.log2(n) - 1);
 const mth = (d: Uint8Array[]): Uint8Array =>
-  d.length === 0 ? EMPTY_ROOT : d.length === 1 ? d[0]! : nodeHash(mth(d.slice(0, split(d.length))), mth(d.slice(split(d.length))));
+  d.length === 0
+    ? EMPTY_ROOT
+    : d.length === 1
+      ? d[0]!
+      : nodeHash(mth(d.slice(0, split(d.length))), mth(d.slice(split(d.length))));
 const path = (m: number, d: Uint8Array[]): Uint8Array[] => {
   if (d.length <= 1) return [];
   const k = split(d.length);
@@ -31,7 +35,8 @@ function tamperings(proof: Uint8Array[]): Uint8Array[][] {
   if (proof.length > 0) out.push(proof.slice(1), proof.slice(0, -1));
   out.push([...proof, EMPTY_ROOT]);
   for (let i = 0; i + 1 < proof.length; i++)
-    if (!equal(proof[i]!, proof[i + 1]!)) out.push([...proof.slice(0, i), proof[i + 1]!, proof[i]!, ...proof.slice(i + 2)]);
+    if (!equal(proof[i]!, proof[i + 1]!))
+      out.push([...proof.slice(0, i), proof[i + 1]!, proof[i]!, ...proof.slice(i + 2)]);
   return out;
 }
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -90,9 +95,9 @@ describe('RFC 9162 Merkle verification against a naive reference', () => {
   it('agrees with the reference on random trees up to 3,000 leaves (fast-check)', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 3000 }).chain((n) =>
-          fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }), fc.integer({ min: 1, max: n })),
-        ),
+        fc
+          .integer({ min: 1, max: 3000 })
+          .chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }), fc.integer({ min: 1, max: n }))),
         fc.nat(),
         ([n, m, m1], bit) => {
           const d = leaves(n);
@@ -101,14 +106,30 @@ describe('RFC 9162 Merkle verification against a naive reference', () => {
           expect(verifyInclusion(d[m]!, m, n, p, root)).toBe(true);
           if (p.length > 0) {
             const i = bit % p.length;
-            expect(verifyInclusion(d[m]!, m, n, p.map((h, j) => (j === i ? flip(h, bit % 256) : h)), root)).toBe(false);
+            expect(
+              verifyInclusion(
+                d[m]!,
+                m,
+                n,
+                p.map((h, j) => (j === i ? flip(h, bit % 256) : h)),
+                root,
+              ),
+            ).toBe(false);
           }
           const c = m1 === n ? [] : subproof(m1, d, true);
           const r1 = mth(d.slice(0, m1));
           expect(verifyConsistency(m1, n, r1, root, c)).toBe(true);
           if (c.length > 0) {
             const i = bit % c.length;
-            expect(verifyConsistency(m1, n, r1, root, c.map((h, j) => (j === i ? flip(h, bit % 256) : h)))).toBe(false);
+            expect(
+              verifyConsistency(
+                m1,
+                n,
+                r1,
+                root,
+                c.map((h, j) => (j === i ? flip(h, bit % 256) : h)),
+              ),
+            ).toBe(false);
           }
         },
       ),

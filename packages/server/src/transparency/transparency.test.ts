@@ -1,28 +1,14 @@
 import { readFileSync, existsSync } from 'node:fs';
-import {
-  DeviceKey,
-  KeyTransparency,
-  leafHash as clientLeafHash,
-  verifyConsistency,
-  verifyInclusion,
-  type TransparencySource,
-} from '@palisade/client';
-import {
-  decodeDeviceCredential,
-  orgKeyEndorsementMessage,
-  treeHeadSigningMessage,
-  type SignedTreeHead,
-} from '@palisade/protocol';
+import { leafHash as clientLeafHash, verifyConsistency, verifyInclusion } from '@palisade/client';
+import { decodeDeviceCredential } from '@palisade/protocol';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
-import type { Principal } from '../core/index.js';
-import { ed25519SignerFromSeed, randomId, verifyEd25519 } from '../crypto/index.js';
+import { ed25519SignerFromSeed } from '../crypto/index.js';
 import { aadOf } from '../keys/index.js';
-import { createGroup } from '../messaging/index.js';
-import type { Db } from '../store/index.js';
 import { auditRecords } from '../test-support/audit.js';
 import { testDeps } from '../test-support/deps.js';
 import { makeUsers, uniqueName } from '../test-support/users.js';
+import { addDevice, allLeafHashes, headVerifies, raw } from '../test-support/transparency.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import {
   currentHead,
@@ -30,69 +16,12 @@ import {
   getInclusionProof,
   issueCredential,
   leafHash,
-  listOrgKeys,
-  lookupDirectory,
   OrgSigner,
-  reportGossip,
   rootOf,
-  rotateOrgKey,
-  siblingHeads,
   type TransparencyDeps,
 } from './index.js';
 
-const utf8 = (s: string) => new TextEncoder().encode(s);
-const raw = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
-
-/** A further approved device of `p`'s user, with a real device key (for gossip signatures). */
-async function addDevice(db: Db, p: Principal, approved = true): Promise<{ principal: Principal; key: DeviceKey }> {
-  const key = DeviceKey.generate();
-  const id = randomId();
-  await db
-    .insertInto('devices')
-    .values({
-      id,
-      user_id: p.userId,
-      public_key: key.publicKey,
-      name: 'x',
-      platform: 'test',
-      created_at: 0,
-      last_seen_at: 0,
-      revoked_at: null,
-      approved_at: approved ? 0 : null,
-      last_address: null,
-    })
-    .execute();
-  return { principal: { ...p, deviceId: id as Principal['deviceId'] }, key };
-}
-
-const sourceOf = (t: TransparencyDeps): TransparencySource => ({
-  orgKeys: () => listOrgKeys(t),
-  head: () => currentHead(t),
-  inclusion: (i, n) => getInclusionProof(t, i, n),
-  consistency: (a, b) => getConsistencyProof(t, a, b),
-});
-
-async function allLeafHashes(db: Db): Promise<Uint8Array[]> {
-  const rows = await db.selectFrom('kt_leaves').select(['leaf_index', 'leaf_hash']).orderBy('leaf_index').execute();
-  rows.forEach((r, i) => expect(Number(r.leaf_index)).toBe(i)); // dense, from 0
-  return rows.map((r) => raw(r.leaf_hash));
-}
-
-async function headVerifies(t: TransparencyDeps, h: SignedTreeHead): Promise<boolean> {
-  const key = (await listOrgKeys(t)).find((k) => k.keyId === h.keyId);
-  const { signature, ...unsigned } = h;
-  return !!key && verifyEd25519(raw(key.publicKey), utf8(treeHeadSigningMessage(unsigned)), raw(signature));
-}
-
-withAllStores('transparency', (h) => {
-  it('two servers creating the first org key at once end with one active key', async () => {
-    const { transparency } = await testDeps(h.get());
-    const other: TransparencyDeps = { ...transparency, orgSigner: new OrgSigner() };
-    const [a, b] = await Promise.all([transparency.orgSigner.current(transparency), other.orgSigner.current(other)]);
-    expect(a.keyId).toBe(b.keyId);
-    expect((await listOrgKeys(transparency)).filter((k) => !k.retiredAt)).toHaveLength(1);
-  });
-
+withAllStores('transparency log', (h) => {
   it('issues credentials in log order, idempotently, audited, with heads and proofs the client verifies', async () => {
     const { auth, transparency } = await testDeps(h.get());
     const users = await makeUsers(auth, [uniqueName('kta'), uniqueName('ktb'), uniqueName('ktc')]);
@@ -190,98 +119,6 @@ withAllStores('transparency', (h) => {
     await expect(getInclusionProof(transparency, 0, n + 1)).rejects.toMatchObject({ code: 'kt_range' });
     await expect(getConsistencyProof(transparency, 2, 1)).rejects.toMatchObject({ code: 'kt_range' });
     await expect(getConsistencyProof(transparency, 0, n + 1)).rejects.toMatchObject({ code: 'kt_range' });
-  });
-
-  it('rotation: the new key is endorsed by the old, old credentials still verify, the head is re-signed', async () => {
-    const { auth, transparency } = await testDeps(h.get());
-    const [p] = await makeUsers(auth, [uniqueName('ktr')]);
-    const oldCred = await issueCredential(transparency, p!, null);
-    const client = new KeyTransparency(sourceOf(transparency));
-    await client.refreshHead(); // pins the current chain
-    const { keyId, previousKeyId } = await rotateOrgKey(transparency, { actorId: p!.userId, address: '10.2.2.2' });
-    expect(previousKeyId).toBe(decodeDeviceCredential(raw(oldCred.credential)).ok && oldCred.head.keyId);
-    const keys = await listOrgKeys(transparency);
-    const fresh = keys.find((k) => k.keyId === keyId)!;
-    const old = keys.find((k) => k.keyId === previousKeyId)!;
-    expect(old.retiredAt).toBeDefined();
-    expect(fresh.retiredAt).toBeUndefined();
-    expect(fresh.endorsement?.keyId).toBe(previousKeyId);
-    expect(
-      verifyEd25519(
-        raw(old.publicKey),
-        utf8(orgKeyEndorsementMessage(keyId, fresh.publicKey)),
-        raw(fresh.endorsement!.signature),
-      ),
-    ).toBe(true);
-    const head = await currentHead(transparency);
-    expect(head.keyId).toBe(keyId);
-    expect(await headVerifies(transparency, head)).toBe(true);
-    // A client that pinned the old key follows the endorsement and still accepts the old credential.
-    const second = await addDevice(h.get().db, p!);
-    const newCred = await issueCredential(transparency, second.principal, null);
-    const c = decodeDeviceCredential(raw(newCred.credential));
-    expect(c.ok && c.value.keyId).toBe(keyId);
-    await expect(client.refreshHead()).resolves.toMatchObject({ keyId });
-    const oldDevice = decodeDeviceCredential(raw(oldCred.credential));
-    await client.verifyCredential(
-      raw(oldCred.credential),
-      oldDevice.ok ? oldDevice.value.signatureKey : '',
-      oldCred.leafIndex,
-    );
-    await client.verifyCredential(raw(newCred.credential), second.key.publicKey, newCred.leafIndex);
-    expect(Object.keys(client.state.orgKeys)).toEqual(expect.arrayContaining([keyId, previousKeyId]));
-    const audits = await auditRecords(h.get().db, transparency.sealer, { action: 'org_key.rotated', target: keyId });
-    expect(audits).toHaveLength(1);
-    expect(audits[0]).toMatchObject({ actorId: p!.userId, details: { previousKeyId } });
-  });
-
-  it('the directory lists credentialed active devices of users sharing a conversation, nobody else', async () => {
-    const { auth, messaging, transparency } = await testDeps(h.get());
-    const [alice, bob, carol] = await makeUsers(auth, [uniqueName('kda'), uniqueName('kdb'), uniqueName('kdc')]);
-    await createGroup(messaging, alice!, 'g', [bob!.username]);
-    for (const p of [alice!, bob!, carol!]) await issueCredential(transparency, p, null);
-    const bob2 = await addDevice(h.get().db, bob!);
-    const bob3 = await addDevice(h.get().db, bob!); // no credential: not listed
-    await issueCredential(transparency, bob2.principal, null);
-    await h.get().db.updateTable('devices').set({ revoked_at: 1 }).where('id', '=', bob2.principal.deviceId).execute();
-    const d = await lookupDirectory(transparency, alice!, [alice!.userId, bob!.userId, carol!.userId, 'nobody']);
-    expect(d.users.map((u) => u.userId).sort()).toEqual([alice!.userId, bob!.userId].sort());
-    const bobs = d.users.find((u) => u.userId === bob!.userId)!;
-    expect(bobs.username).toBe(bob!.username);
-    expect(bobs.devices.map((x) => x.deviceId)).toEqual([bob!.deviceId]);
-    expect(bobs.devices.map((x) => x.deviceId)).not.toContain(bob3.principal.deviceId);
-    const client = new KeyTransparency(sourceOf(transparency));
-    const dev = bobs.devices[0]!;
-    const cred = decodeDeviceCredential(raw(dev.credential));
-    await expect(
-      client.verifyCredential(raw(dev.credential), cred.ok ? cred.value.signatureKey : '', dev.leafIndex),
-    ).resolves.toMatchObject({ userId: bob!.userId });
-    expect((await lookupDirectory(transparency, carol!, [alice!.userId])).users).toEqual([]);
-  });
-
-  it('gossip: stores signed reports, shows them to the other devices only, refuses forgeries', async () => {
-    const { auth, transparency } = await testDeps(h.get());
-    const [p] = await makeUsers(auth, [uniqueName('ktg')]);
-    const a = await addDevice(h.get().db, p!);
-    const b = await addDevice(h.get().db, p!);
-    const head = await currentHead(transparency);
-    await reportGossip(transparency, a.principal, { head, signature: a.key.signGossip(head) });
-    const seenByB = await siblingHeads(transparency, b.principal);
-    expect(seenByB).toHaveLength(1);
-    expect(seenByB[0]).toMatchObject({ deviceId: a.principal.deviceId, head, signature: a.key.signGossip(head) });
-    expect(await siblingHeads(transparency, a.principal)).toEqual([]);
-    // B's client checks A's report with A's key.
-    const client = new KeyTransparency(sourceOf(transparency));
-    await client.checkGossip(seenByB.map((g) => ({ ...g, publicKey: a.key.publicKey })));
-    await expect(
-      reportGossip(transparency, b.principal, { head, signature: a.key.signGossip(head) }),
-    ).rejects.toMatchObject({ code: 'gossip_signature_invalid' });
-    const forged = { ...head, treeSize: head.treeSize + 1 };
-    await expect(
-      reportGossip(transparency, b.principal, { head: forged, signature: b.key.signGossip(forged) }),
-    ).rejects.toMatchObject({ code: 'gossip_signature_invalid' });
-    await h.get().db.updateTable('devices').set({ revoked_at: 1 }).where('id', '=', a.principal.deviceId).execute();
-    expect(await siblingHeads(transparency, b.principal)).toEqual([]);
   });
 
   it('the org private key is sealed: its seed is nowhere in clear in the database', async () => {
