@@ -196,7 +196,7 @@ export async function buildCore(
       },
     },
   };
-  const transparency: TransparencyDeps = { db: store.db, clock, sealer, log, orgSigner: new OrgSigner() };
+  const transparency: TransparencyDeps = { db: store.db, clock, sealer, log, limiter, orgSigner: new OrgSigner() };
   return {
     config,
     store,

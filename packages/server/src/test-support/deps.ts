@@ -56,6 +56,7 @@ export async function testDeps(store: Store, clock = new FakeClock()) {
     clock,
     sealer,
     log: silentLogger,
+    limiter,
     orgSigner: new OrgSigner(),
   };
   return { auth, messaging, transparency, clock, events, bus, kms: kmsFor(store) };

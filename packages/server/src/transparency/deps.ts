@@ -1,5 +1,6 @@
 import type { Clock, Logger } from '../core/index.js';
 import type { Ed25519Signer, Sealer } from '../crypto/index.js';
+import type { RateLimiter } from '../limits/index.js';
 import type { Db } from '../store/index.js';
 
 /** What the transparency use cases need, passed in by the composition root. */
@@ -9,6 +10,8 @@ export interface TransparencyDeps {
   /** Seals the organisation key's seed (server scope) and the audit records. */
   sealer: Sealer;
   log: Logger;
+  /** Request budgets (`kt.device`); absent: not checked (unit tests). */
+  limiter?: RateLimiter;
   /** The active organisation signing key, loaded once and cached. */
   orgSigner: OrgKeyCache;
 }

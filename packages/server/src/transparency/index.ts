@@ -16,3 +16,5 @@ export { currentHead, getConsistencyProof, getInclusionProof } from './log.js';
 export { reportGossip, siblingHeads } from './report-gossip.js';
 /** The server's Merkle tree (tests cross-check it with the client's verifier). */
 export { leafHash, rootOf } from './merkle.js';
+/** The per-device request budget of the transparency routes. */
+export { spendBudget } from './spend-budget.js';

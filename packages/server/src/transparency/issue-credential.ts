@@ -64,7 +64,8 @@ export async function issueCredential(
     userId: principal.userId,
     username: device.username,
     deviceId: principal.deviceId,
-    signatureKey: device.public_key,
+    // The canonical base64url of the key's 32 bytes, exactly what a client encodes from the leaf's key.
+    signatureKey: Buffer.from(device.public_key, 'base64url').toString('base64url'),
     issuedAt: new Date(at).toISOString(),
     keyId: key.keyId,
   };

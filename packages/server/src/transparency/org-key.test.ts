@@ -7,14 +7,7 @@ import { testDeps } from '../test-support/deps.js';
 import { makeUsers, uniqueName } from '../test-support/users.js';
 import { addDevice, headVerifies, raw, sourceOf, utf8 } from '../test-support/transparency.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
-import {
-  currentHead,
-  issueCredential,
-  listOrgKeys,
-  OrgSigner,
-  rotateOrgKey,
-  type TransparencyDeps,
-} from './index.js';
+import { currentHead, issueCredential, listOrgKeys, OrgSigner, rotateOrgKey, type TransparencyDeps } from './index.js';
 
 withAllStores('organisation signing key', (h) => {
   it('two servers creating the first org key at once end with one active key', async () => {

@@ -18,6 +18,7 @@ import {
   leafHash,
   OrgSigner,
   rootOf,
+  spendBudget,
   type TransparencyDeps,
 } from './index.js';
 
@@ -147,5 +148,13 @@ withAllStores('transparency log', (h) => {
         for (const form of forms) expect(bytes.includes(Buffer.from(form))).toBe(false);
       }
     }
+  });
+  it('budgets transparency requests per device (kt.device)', async () => {
+    const { auth, transparency } = await testDeps(h.get());
+    const [p] = await makeUsers(auth, [uniqueName('ktl')]);
+    for (let i = 0; i < 600; i++) spendBudget(transparency, p!);
+    expect(() => spendBudget(transparency, p!)).toThrow(expect.objectContaining({ code: 'rate_limited' }) as Error);
+    const other = await addDevice(h.get().db, p!);
+    expect(() => spendBudget(transparency, other.principal)).not.toThrow();
   });
 });
