@@ -24,7 +24,7 @@ import { LIMITS, RateLimiter, StorageReserve, type FreeSpaceProbe } from '../lim
 import { PrometheusMetrics, QueryTimingPlugin } from '../metrics/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import { openStore, type Store, type StoreOptions } from '../store/index.js';
-import { OrgSigner, type TransparencyDeps } from '../transparency/index.js';
+import { LogCache, OrgSigner, type TransparencyDeps } from '../transparency/index.js';
 
 /** Everything the transports need, built once from config (the composition root). */
 export interface Core {
@@ -196,7 +196,15 @@ export async function buildCore(
       },
     },
   };
-  const transparency: TransparencyDeps = { db: store.db, clock, sealer, log, limiter, orgSigner: new OrgSigner() };
+  const transparency: TransparencyDeps = {
+    db: store.db,
+    clock,
+    sealer,
+    log,
+    limiter,
+    orgSigner: new OrgSigner(),
+    logCache: new LogCache(),
+  };
   return {
     config,
     store,

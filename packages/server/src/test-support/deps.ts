@@ -9,7 +9,7 @@ import { FakeClock, silentLogger, type DomainEvent } from '../core/index.js';
 import { RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import type { Store } from '../store/index.js';
-import { OrgSigner, type TransparencyDeps } from '../transparency/index.js';
+import { LogCache, OrgSigner, type TransparencyDeps } from '../transparency/index.js';
 
 /** Domain dependencies over a real store, with a fake clock and a recording bus. */
 export async function testDeps(store: Store, clock = new FakeClock()) {
@@ -58,6 +58,7 @@ export async function testDeps(store: Store, clock = new FakeClock()) {
     log: silentLogger,
     limiter,
     orgSigner: new OrgSigner(),
+    logCache: new LogCache(),
   };
   return { auth, messaging, transparency, clock, events, bus, kms: kmsFor(store) };
 }

@@ -2,6 +2,7 @@ import type { Clock, Logger } from '../core/index.js';
 import type { Ed25519Signer, Sealer } from '../crypto/index.js';
 import type { RateLimiter } from '../limits/index.js';
 import type { Db } from '../store/index.js';
+import type { LogCache } from './log-cache.js';
 
 /** What the transparency use cases need, passed in by the composition root. */
 export interface TransparencyDeps {
@@ -14,6 +15,8 @@ export interface TransparencyDeps {
   limiter?: RateLimiter;
   /** The active organisation signing key, loaded once and cached. */
   orgSigner: OrgKeyCache;
+  /** Leaf hashes and subtree roots read so far (append-only, so never stale). */
+  logCache: LogCache;
 }
 
 /** An organisation signing key ready to sign. */

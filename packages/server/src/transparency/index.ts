@@ -6,6 +6,8 @@
 export type { TransparencyDeps } from './deps.js';
 /** The cached active organisation key (`current`), created on first need. */
 export { OrgSigner, listOrgKeys, rotateOrgKey } from './org-key.js';
+/** The in-memory leaf and subtree cache proofs are computed from. */
+export { LogCache } from './log-cache.js';
 /** Issues the caller's device credential and logs it (idempotent, audited). */
 export { issueCredential } from './issue-credential.js';
 /** The key directory of users the caller shares a conversation with. */

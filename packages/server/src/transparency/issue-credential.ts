@@ -7,8 +7,7 @@ import {
 import { recordAudit } from '../audit/index.js';
 import { AppError, type Principal } from '../core/index.js';
 import type { TransparencyDeps } from './deps.js';
-import { appendLeaf, currentHead, leafHashes } from './log.js';
-import { inclusionPath } from './merkle.js';
+import { appendLeaf, currentHead } from './log.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 
@@ -19,7 +18,7 @@ async function answerFor(
 ): Promise<IssueCredentialResponse> {
   const head = await currentHead(deps);
   const leafIndex = Number(leaf.leaf_index);
-  const proof = inclusionPath(await leafHashes(deps.db, head.treeSize), leafIndex, head.treeSize);
+  const proof = await deps.logCache.inclusion(deps.db, leafIndex, head.treeSize);
   return {
     credential: b64(new TextEncoder().encode(leaf.credential)),
     leafIndex,
@@ -86,7 +85,7 @@ export async function issueCredential(
       });
       return r;
     });
-    const proof = inclusionPath(await leafHashes(deps.db, head.treeSize), leafIndex, head.treeSize);
+    const proof = await deps.logCache.inclusion(deps.db, leafIndex, head.treeSize);
     return { credential: b64(bytes), leafIndex, head, inclusion: proof.map(b64) };
   } catch (e) {
     // A concurrent request for the same device won the unique device_id: answer with its credential.

@@ -2,7 +2,7 @@ import type { SignedTreeHead } from '@palisade/protocol';
 import { AppError } from '../core/index.js';
 import type { Executor, Tx } from '../store/index.js';
 import type { ActiveOrgKey, TransparencyDeps } from './deps.js';
-import { consistencyProof, frontierAppend, frontierRoot, inclusionPath, leafHash } from './merkle.js';
+import { frontierAppend, frontierRoot, leafHash } from './merkle.js';
 import { lockState, readState, signHead, writeState } from './state.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
@@ -52,19 +52,6 @@ export async function currentHead(deps: TransparencyDeps): Promise<SignedTreeHea
   });
 }
 
-/** The first `n` leaf hashes, in index order. */
-export async function leafHashes(db: Executor, n: number): Promise<Uint8Array[]> {
-  if (n === 0) return [];
-  const rows = await db
-    .selectFrom('kt_leaves')
-    .select('leaf_hash')
-    .where('leaf_index', '<', n)
-    .orderBy('leaf_index')
-    .execute();
-  if (rows.length !== n) throw new Error('the transparency log has a gap');
-  return rows.map((r) => new Uint8Array(Buffer.from(r.leaf_hash, 'base64url')));
-}
-
 /** The tree size the log has now (committed appends). */
 async function size(db: Executor): Promise<number> {
   return (await readState(db)).treeSize;
@@ -72,22 +59,22 @@ async function size(db: Executor): Promise<number> {
 
 /** RFC 9162 inclusion proof of leaf `leafIndex` in the tree of size `treeSize`. */
 export async function getInclusionProof(
-  deps: Pick<TransparencyDeps, 'db'>,
+  deps: Pick<TransparencyDeps, 'db' | 'logCache'>,
   leafIndex: number,
   treeSize: number,
 ): Promise<string[]> {
   if (leafIndex >= treeSize || treeSize > (await size(deps.db)))
     throw new AppError('kt_range', 'leafIndex must be below treeSize, and treeSize at most the current tree size');
-  return inclusionPath(await leafHashes(deps.db, treeSize), leafIndex, treeSize).map(b64);
+  return (await deps.logCache.inclusion(deps.db, leafIndex, treeSize)).map(b64);
 }
 
 /** RFC 9162 consistency proof between the trees of sizes `from` and `to`. */
 export async function getConsistencyProof(
-  deps: Pick<TransparencyDeps, 'db'>,
+  deps: Pick<TransparencyDeps, 'db' | 'logCache'>,
   from: number,
   to: number,
 ): Promise<string[]> {
   if (from > to || to > (await size(deps.db)))
     throw new AppError('kt_range', 'from must be at most to, and to at most the current tree size');
-  return consistencyProof(await leafHashes(deps.db, to), from, to).map(b64);
+  return (await deps.logCache.consistency(deps.db, from, to)).map(b64);
 }

@@ -20,36 +20,55 @@ function split(n: number): number {
   return k;
 }
 
+/**
+ * Roots of perfect subtrees already computed, keyed `lo/size`: a perfect subtree's leaves never change
+ * in an append-only log, so its root can be kept. Only subtrees of at least {@link MEMO_MIN} leaves are
+ * kept (about n/32 entries); with them a root or a proof costs O(log n) hashes instead of O(n).
+ */
+export type SubtreeMemo = Map<string, Uint8Array>;
+const MEMO_MIN = 32;
+const isPowerOfTwo = (n: number) => (n & (n - 1)) === 0;
+
 /** MTH(D[lo:hi]) over leaf hashes. */
-export function rootOf(leaves: readonly Uint8Array[], lo = 0, hi = leaves.length): Uint8Array {
+export function rootOf(leaves: readonly Uint8Array[], lo = 0, hi = leaves.length, memo?: SubtreeMemo): Uint8Array {
   const n = hi - lo;
   if (n === 0) return EMPTY_ROOT;
   if (n === 1) return leaves[lo] as Uint8Array;
+  const key = memo && n >= MEMO_MIN && isPowerOfTwo(n) ? `${lo}/${n}` : undefined;
+  const hit = key === undefined ? undefined : memo!.get(key);
+  if (hit) return hit;
   const k = split(n);
-  return nodeHash(rootOf(leaves, lo, lo + k), rootOf(leaves, lo + k, hi));
+  const root = nodeHash(rootOf(leaves, lo, lo + k, memo), rootOf(leaves, lo + k, hi, memo));
+  if (key !== undefined) memo!.set(key, root);
+  return root;
 }
 
 /** PATH(m, D[0:n]) of RFC 9162 2.1.3.1, leaf to root. Requires 0 <= m < n <= leaves.length. */
-export function inclusionPath(leaves: readonly Uint8Array[], m: number, n: number): Uint8Array[] {
+export function inclusionPath(leaves: readonly Uint8Array[], m: number, n: number, memo?: SubtreeMemo): Uint8Array[] {
   const path = (m: number, lo: number, hi: number): Uint8Array[] => {
     if (hi - lo <= 1) return [];
     const k = split(hi - lo);
     return m < k
-      ? [...path(m, lo, lo + k), rootOf(leaves, lo + k, hi)]
-      : [...path(m - k, lo + k, hi), rootOf(leaves, lo, lo + k)];
+      ? [...path(m, lo, lo + k), rootOf(leaves, lo + k, hi, memo)]
+      : [...path(m - k, lo + k, hi), rootOf(leaves, lo, lo + k, memo)];
   };
   if (!(m >= 0 && m < n && n <= leaves.length)) throw new RangeError('leaf index out of range');
   return path(m, 0, n);
 }
 
 /** PROOF(m, D[0:n]) of RFC 9162 2.1.4.1; empty when m is 0 or m equals n. Requires m <= n <= leaves.length. */
-export function consistencyProof(leaves: readonly Uint8Array[], m: number, n: number): Uint8Array[] {
+export function consistencyProof(
+  leaves: readonly Uint8Array[],
+  m: number,
+  n: number,
+  memo?: SubtreeMemo,
+): Uint8Array[] {
   const sub = (m: number, lo: number, hi: number, whole: boolean): Uint8Array[] => {
-    if (m === hi - lo) return whole ? [] : [rootOf(leaves, lo, hi)];
+    if (m === hi - lo) return whole ? [] : [rootOf(leaves, lo, hi, memo)];
     const k = split(hi - lo);
     return m <= k
-      ? [...sub(m, lo, lo + k, whole), rootOf(leaves, lo + k, hi)]
-      : [...sub(m - k, lo + k, hi, false), rootOf(leaves, lo, lo + k)];
+      ? [...sub(m, lo, lo + k, whole), rootOf(leaves, lo + k, hi, memo)]
+      : [...sub(m - k, lo + k, hi, false), rootOf(leaves, lo, lo + k, memo)];
   };
   if (!(m >= 0 && m <= n && n <= leaves.length)) throw new RangeError('tree sizes out of range');
   return m === 0 ? [] : sub(m, 0, n, true);
