@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { utf8 } from '../bytes.js';
 import { b64, deviceKey, newKey, refused, setUp, subproof } from '../test-support/fake-log.js';
 import { leafHash } from './merkle.js';
-import { KeyTransparency } from './transparency.js';
+import { KeyTransparency, type TransparencyState } from './transparency.js';
 
 describe('KeyTransparency against an honest log', () => {
   it('pins the root org key on first use, verifies credentials with inclusion, and persists its state', async () => {
@@ -86,7 +86,10 @@ describe('KeyTransparency refuses a malicious source', () => {
     const forked = [...log.leaves];
     forked[4] = leafHash(utf8('swap'));
     log.head = () => Promise.resolve(log.headOf(forked));
-    await refused(new KeyTransparency(log, saved.at(-1)).refreshHead(), 'fork');
+    await refused(
+      new KeyTransparency(log, JSON.parse(JSON.stringify(saved.at(-1))) as TransparencyState).refreshHead(),
+      'fork',
+    );
   });
 
   it('a credential absent from the log: not_in_log', async () => {
