@@ -7,7 +7,7 @@ import {
 import { recordAudit } from '../audit/index.js';
 import { AppError, type Principal } from '../core/index.js';
 import type { TransparencyDeps } from './deps.js';
-import { appendLeaf, currentHead } from './log.js';
+import { appendLeaf, currentHead, STALE_ORG_KEY } from './log.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 
@@ -56,41 +56,59 @@ export async function issueCredential(
     .executeTakeFirst();
   if (!device || device.revoked_at !== null) throw new AppError('session_invalid');
   if (device.approved_at === null) throw new AppError('device_approval_required');
-  const key = await deps.orgSigner.current(deps);
-  const at = deps.clock.now();
-  const unsigned = {
-    v: 1 as const,
+  const input = {
     userId: principal.userId,
     username: device.username,
     deviceId: principal.deviceId,
     // The canonical base64url of the key's 32 bytes, exactly what a client encodes from the leaf's key.
     signatureKey: Buffer.from(device.public_key, 'base64url').toString('base64url'),
-    issuedAt: new Date(at).toISOString(),
-    keyId: key.keyId,
   };
-  const signature = b64(key.signer.sign(new TextEncoder().encode(credentialSigningMessage(unsigned))));
-  const credential: DeviceCredential = { ...unsigned, signature };
-  const bytes = encodeDeviceCredential(credential);
   try {
-    const { leafIndex, head } = await deps.db.transaction().execute(async (tx) => {
-      const r = await appendLeaf(tx, key, at, { bytes, userId: principal.userId, deviceId: principal.deviceId });
-      await recordAudit(tx, deps.sealer, {
-        at,
-        actorId: principal.userId,
-        action: 'e2ee.credential_issued',
-        target: principal.deviceId,
-        address,
-        outcome: 'success',
-        details: { leafIndex: r.leafIndex, keyId: key.keyId },
-      });
-      return r;
-    });
-    const proof = await deps.logCache.inclusion(deps.db, leafIndex, head.treeSize);
-    return { credential: b64(bytes), leafIndex, head, inclusion: proof.map(b64) };
+    let answer = await signAndAppend(deps, input, address);
+    // Another server rotated the organisation key since this one cached it: sign again with the new key.
+    if (answer === STALE_KEY) {
+      deps.orgSigner.forget();
+      answer = await signAndAppend(deps, input, address);
+    }
+    if (answer === STALE_KEY) throw new Error('the organisation key keeps changing');
+    return answer;
   } catch (e) {
     // A concurrent request for the same device won the unique device_id: answer with its credential.
     const raced = await leafOf(deps, principal.deviceId);
     if (raced) return answerFor(deps, raced);
     throw e;
   }
+}
+
+const STALE_KEY = Symbol('stale organisation key');
+
+/** Signs the credential with the active key and appends it, audited, in one transaction. */
+async function signAndAppend(
+  deps: TransparencyDeps,
+  input: Pick<DeviceCredential, 'userId' | 'username' | 'deviceId' | 'signatureKey'>,
+  address: string | null,
+): Promise<IssueCredentialResponse | typeof STALE_KEY> {
+  const key = await deps.orgSigner.current(deps);
+  const at = deps.clock.now();
+  const unsigned = { v: 1 as const, ...input, issuedAt: new Date(at).toISOString(), keyId: key.keyId };
+  const signature = b64(key.signer.sign(new TextEncoder().encode(credentialSigningMessage(unsigned))));
+  const credential: DeviceCredential = { ...unsigned, signature };
+  const bytes = encodeDeviceCredential(credential);
+  const done = await deps.db.transaction().execute(async (tx) => {
+    const r = await appendLeaf(tx, key, at, { bytes, userId: input.userId, deviceId: input.deviceId });
+    if (r === STALE_ORG_KEY) return STALE_KEY;
+    await recordAudit(tx, deps.sealer, {
+      at,
+      actorId: input.userId,
+      action: 'e2ee.credential_issued',
+      target: input.deviceId,
+      address,
+      outcome: 'success',
+      details: { leafIndex: r.leafIndex, keyId: key.keyId },
+    });
+    return r;
+  });
+  if (done === STALE_KEY) return STALE_KEY;
+  const proof = await deps.logCache.inclusion(deps.db, done.leafIndex, done.head.treeSize);
+  return { credential: b64(bytes), leafIndex: done.leafIndex, head: done.head, inclusion: proof.map(b64) };
 }

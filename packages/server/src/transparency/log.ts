@@ -7,9 +7,26 @@ import { lockState, readState, signHead, writeState } from './state.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 
+/** Returned when the key given is no longer the active one (a rotation by another server). */
+export const STALE_ORG_KEY = Symbol('stale organisation key');
+
+/**
+ * True when `key` is still the active organisation key. Checked under the state lock, which a rotation
+ * also takes, so nothing is signed by a key that was retired before the signature is committed.
+ */
+async function stillActive(tx: Tx, key: ActiveOrgKey): Promise<boolean> {
+  const row = await tx
+    .selectFrom('org_signing_keys')
+    .select('retired_at')
+    .where('id', '=', key.keyId)
+    .executeTakeFirst();
+  return !!row && row.retired_at === null;
+}
+
 /**
  * Appends one credential to the log inside the caller's transaction: the next dense index, the leaf
- * row, the new frontier and a head signed by `key`. SECURITY: append-only; nothing updates or deletes
+ * row, the new frontier and a head signed by `key` (or {@link STALE_ORG_KEY}, appending nothing, when
+ * `key` was retired meanwhile). SECURITY: append-only; nothing updates or deletes
  * a leaf, and the index comes from the locked state row.
  */
 export async function appendLeaf(
@@ -17,8 +34,9 @@ export async function appendLeaf(
   key: ActiveOrgKey,
   at: number,
   leaf: { bytes: Uint8Array; userId: string; deviceId: string },
-): Promise<{ leafIndex: number; head: SignedTreeHead }> {
+): Promise<{ leafIndex: number; head: SignedTreeHead } | typeof STALE_ORG_KEY> {
   const state = await lockState(tx);
+  if (!(await stillActive(tx, key))) return STALE_ORG_KEY;
   const leafIndex = state.treeSize;
   const hash = leafHash(leaf.bytes);
   await tx
@@ -46,6 +64,8 @@ export async function currentHead(deps: TransparencyDeps): Promise<SignedTreeHea
   return deps.db.transaction().execute(async (tx) => {
     const locked = await lockState(tx);
     if (locked.head) return locked.head;
+    // No head yet and the key retired meanwhile: a rotation signed a head, which the lock shows above.
+    if (!(await stillActive(tx, key))) throw new Error('the organisation key changed while signing the first head');
     const head = signHead(key, locked.treeSize, frontierRoot(locked.frontier), deps.clock.now());
     await writeState(tx, { ...locked, head });
     return head;

@@ -60,4 +60,17 @@ withAllStores('organisation signing key', (h) => {
     expect(audits).toHaveLength(1);
     expect(audits[0]).toMatchObject({ actorId: p!.userId, details: { previousKeyId } });
   });
+  it('a server whose cached key was rotated away by another signs with the new key, never the retired one', async () => {
+    const { auth, transparency: a } = await testDeps(h.get());
+    const b: TransparencyDeps = { ...a, orgSigner: new OrgSigner() };
+    const [p] = await makeUsers(auth, [uniqueName('kts')]);
+    const stale = await b.orgSigner.current(b); // server B caches the active key
+    const { keyId } = await rotateOrgKey(a, { actorId: null }); // server A rotates it away
+    expect(keyId).not.toBe(stale.keyId);
+    const issued = await issueCredential(b, p!, null);
+    const c = decodeDeviceCredential(raw(issued.credential));
+    expect(c.ok && c.value.keyId).toBe(keyId);
+    expect(issued.head.keyId).toBe(keyId);
+    expect(await headVerifies(b, issued.head)).toBe(true);
+  });
 });
