@@ -1,5 +1,6 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DirectoryApi, fromBase64Url, KeyTransparency } from '@palisade/client';
 import { describe, expect, it } from 'vitest';
 import { Secret, TOTP } from 'otpauth';
 import { deviceClient, PASS } from '../support/users.js';
@@ -103,6 +104,27 @@ describe('palisade admin CLI and config check', () => {
     expect(ok.out).toMatch(/configuration OK/);
     const help = await palisade(['admin', 'invite', '--help'], {});
     expect(help.out).toMatch(/--ttl-hours/);
+  });
+
+  it('rotates the organisation signing key while the server runs; credentials it signed still verify', async () => {
+    const env = { PALISADE_DATA_DIR: ctx.server.dataDir };
+    const help = await palisade(['keys', 'rotate-org-key', '--help'], {});
+    expect(help.out).toMatch(/endorsed by it/);
+    const dir = new DirectoryApi(ctx.admin.api);
+    const issued = await dir.issueCredential();
+    const kt = new KeyTransparency(dir);
+    const before = await kt.refreshHead();
+    const r = await palisade(['keys', 'rotate-org-key'], env);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(new RegExp(`endorsed by ${before.keyId} \\(retired, still published\\)`));
+    const after = await kt.refreshHead();
+    expect(after.keyId).not.toBe(before.keyId);
+    const me = await kt.verifyCredential(
+      fromBase64Url(issued.credential),
+      ctx.admin.deviceKey.publicKey,
+      issued.leafIndex,
+    );
+    expect(me.keyId).toBe(before.keyId);
   });
 
   it('S22: config check and serve refuse a PostgreSQL store on another host without TLS; with a CA it reports verify-full', async () => {

@@ -1,7 +1,13 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { deviceProofMessage, httpProofMessage, ssoProofMessage } from '@palisade/protocol';
+import {
+  deviceProofMessage,
+  gossipSigningMessage,
+  httpProofMessage,
+  ssoProofMessage,
+  type SignedTreeHead,
+} from '@palisade/protocol';
 import { fromBase64Url, toBase64Url, utf8 } from './bytes.js';
 
 /**
@@ -41,6 +47,11 @@ export class DeviceKey {
   /** Proves this device started a single sign-on, to collect its session. */
   signSso(ssoId: string): string {
     return toBase64Url(ed25519.sign(utf8(ssoProofMessage(ssoId)), this.secret));
+  }
+
+  /** Signs a tree head this device verified, for its sibling devices (`palisade-kt-gossip-v1:`). */
+  signGossip(head: SignedTreeHead): string {
+    return toBase64Url(ed25519.sign(utf8(gossipSigningMessage(head)), this.secret));
   }
 
   /**

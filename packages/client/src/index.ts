@@ -26,3 +26,14 @@ export {
 } from './e2ee/safety-number.js';
 export * from './mls/index.js';
 export * from './e2ee/index.js';
+export { DirectoryApi } from './api-directory.js';
+export {
+  KeyTransparency,
+  TransparencyError,
+  type SiblingHead,
+  type TransparencyErrorCode,
+  type TransparencySource,
+  type TransparencyState,
+  type VerifiedDevice,
+} from './e2ee/transparency.js';
+export { EMPTY_ROOT, leafHash, nodeHash, verifyConsistency, verifyInclusion } from './e2ee/merkle.js';

@@ -132,6 +132,14 @@ export const ERROR_CODES = {
     kind: 'invalid',
     hint: 'Only active devices of current members can be added to the group; refresh the group status.',
   },
+  kt_range: {
+    kind: 'invalid',
+    hint: 'A leaf index must be below the tree size, sizes at most the current tree size, and from <= to.',
+  },
+  gossip_signature_invalid: {
+    kind: 'invalid',
+    hint: "The gossip signature must be this device key's signature over the head, and the head the organisation's.",
+  },
   rate_limited: { kind: 'rate_limited', hint: 'Slow down and retry after the given delay.' },
   shutting_down: { kind: 'unavailable', hint: 'The server is restarting; reconnect shortly.' },
   unavailable: { kind: 'unavailable', hint: 'A dependency is unavailable; retry later.' },

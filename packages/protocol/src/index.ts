@@ -11,3 +11,4 @@ export * from './http.js';
 export * from './frames.js';
 export * from './credential.js';
 export * from './mls.js';
+export * from './transparency.js';

@@ -68,15 +68,15 @@ export async function processInbound(ctx: E2eeContext, m: StoredMessage): Promis
         actual: owner.deviceId,
       });
     const last = rec.counters[deviceId] ?? -1;
-    if (env.value.counter <= last)
+    if (env.envelope.counter <= last)
       ctx.notice({ kind: 'reordered', conversationId: m.conversationId, seq: m.seq, senderDeviceId: deviceId });
-    else rec.counters[deviceId] = env.value.counter;
-    const text = env.value.type === 'text' ? env.value.body : `<${env.value.type}>`;
+    else rec.counters[deviceId] = env.envelope.counter;
+    const text = env.envelope.type === 'text' ? env.envelope.body : `<${env.envelope.type}>`;
     return done(r.group, {
       seq: m.seq,
       senderId: owner?.userId ?? m.senderId,
       senderDeviceId: deviceId,
-      sentAt: new Date(env.value.sentAt).toISOString(),
+      sentAt: new Date(env.envelope.sentAt).toISOString(),
       text,
       protection: 'e2ee',
     });

@@ -102,9 +102,11 @@ export function adminCommands(): Command {
   return admin;
 }
 
-/** `palisade keys status|rotate`: key management through the admin socket. */
+/** `palisade keys status|rotate|rotate-org-key`: key management through the admin socket. */
 export function keysCommand(): Command {
-  const keys = new Command('keys').description('key management: status and rotation of the key-encryption key');
+  const keys = new Command('keys').description(
+    'key management: status and rotation of the key-encryption key, rotation of the organisation signing key',
+  );
   keys
     .command('status')
     .description('KMS provider, KEK versions and ages, data keys per version, rotation policy and next rotation')
@@ -138,6 +140,19 @@ export function keysCommand(): Command {
       const re = await followReencrypt(opts.config, String(r.json.job));
       process.stdout.write(
         `re-encryption: ${re.resealed} value(s) resealed under new data keys, ${re.sealedLegacy} clear legacy value(s) sealed, ${re.failed} unreadable, ${re.scanned} looked at\n`,
+      );
+    });
+  keys
+    .command('rotate-org-key')
+    .description(
+      'replace the organisation signing key (device credentials, transparency-log heads) with a new one endorsed by it; the old key is retired but stays published, so credentials it signed still verify (audited)',
+    )
+    .option('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (opts: { config?: string }) => {
+      const r = await viaSocket(opts.config, 'POST', '/keys/rotate-org-key');
+      if (r.status !== 200) fail(`organisation key rotation failed: ${String(r.json.message)}`);
+      process.stdout.write(
+        `organisation key ${String(r.json.keyId)} is active, endorsed by ${String(r.json.previousKeyId)} (retired, still published)\n`,
       );
     });
   keys

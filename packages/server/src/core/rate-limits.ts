@@ -54,6 +54,11 @@ export const LIMITS = {
   'ephemeral.send': { burst: 20, perSecond: 5 },
   /** Requests with one service token (each token's own rate replaces this default). */
   'service.token': { burst: 60, perSecond: 1 },
+  /**
+   * Key-transparency requests by one device (credential, directory, head, proofs, gossip): a client
+   * joining a large group verifies a credential per member device; each proof reads the log.
+   */
+  'kt.device': { burst: 600, perSecond: 60 },
   /** WebSocket handshakes from one address. */
   'connect.address': { burst: 2000, perSecond: 500 },
 } as const satisfies Record<string, LimitRule>;

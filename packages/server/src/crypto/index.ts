@@ -11,7 +11,14 @@ export {
   defaultGateOptions,
   type PasswordHashParams,
 } from './passwords.js';
-export { verifyEd25519, isValidEd25519PublicKey } from './ed25519.js';
+export {
+  verifyEd25519,
+  isValidEd25519PublicKey,
+  generateEd25519Key,
+  ed25519SignerFromSeed,
+  sha256Bytes,
+  type Ed25519Signer,
+} from './ed25519.js';
 export { generateSelfSignedCertificate, certificateFingerprint, certificateKeyMatch } from './tls-cert.js';
 export { newTotpSecret, totpUri, totpAt, verifyTotp, TOTP_STEP_SECONDS } from './totp.js';
 export type { Sealer } from './seal.js';

@@ -4,6 +4,7 @@ import type { Logger, Metrics } from '../core/index.js';
 import type { E2eeDeps } from '../e2ee/index.js';
 import type { MessagingDeps } from '../messaging/index.js';
 import type { RbacDeps } from '../rbac/index.js';
+import type { TransparencyDeps } from '../transparency/index.js';
 
 /** What the HTTP transport needs from the layers below. */
 export interface HttpDeps {
@@ -12,6 +13,7 @@ export interface HttpDeps {
   /** The MLS delivery service and KeyPackage directory. */
   e2ee: E2eeDeps;
   rbac: RbacDeps;
+  transparency: TransparencyDeps;
   log: Logger;
   /** Counters and timers, and the access log's HTTP series (absent: nothing is recorded). */
   metrics?: Metrics;

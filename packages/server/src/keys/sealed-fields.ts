@@ -133,6 +133,7 @@ export const SEALED_FIELDS: readonly SealedField[] = [
   byId('devices', 'last_address', userOf, ['user_id']),
   byId('sessions', 'login_address', userOf, ['user_id']),
   byId('sso_logins', 'secrets_sealed', () => scopeOf.server),
+  byId('org_signing_keys', 'private_sealed', () => scopeOf.server),
   byId('sso_logins', 'device_name', () => scopeOf.table('sso_logins')),
   byId('role_grants', 'reason', () => scopeOf.table('role_grants')),
   byId('approvals', 'reason', () => scopeOf.table('approvals')),

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { CreateInviteRequest } from '@palisade/protocol';
 import { createInvite, revokeSessions } from '../auth/index.js';
 import { toHttpError } from '../http/index.js';
+import { rotateOrgKey } from '../transparency/index.js';
 import type { Core } from './compose.js';
 
 const InviteBody = CreateInviteRequest;
@@ -70,6 +71,9 @@ async function handle(
     const prune = /^\/keys\/prune\?days=(\d{1,5})$/.exec(url);
     if (req.method === 'POST' && prune) return send(200, { destroyed: await core.rotation.prune(Number(prune[1])) });
     if (req.method === 'POST' && url === '/keys/rotate') return send(200, await core.rotation.rotate());
+    // The organisation signing key (device credentials, tree heads): endorsed by the old one, audited.
+    if (req.method === 'POST' && url === '/keys/rotate-org-key')
+      return send(200, await rotateOrgKey(core.transparency, { actorId: null, address: 'admin-socket' }));
     // Re-encryption can take long: it starts here and runs on; the CLI follows it through /keys/status.
     if (req.method === 'POST' && url === '/keys/rotate?reencrypt=1')
       return send(202, await core.rotation.startReencrypt());

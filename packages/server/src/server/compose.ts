@@ -25,6 +25,7 @@ import { PrometheusMetrics, QueryTimingPlugin } from '../metrics/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import { sendGate, type E2eeDeps } from '../e2ee/index.js';
 import { openStore, type Store, type StoreOptions } from '../store/index.js';
+import { LogCache, OrgSigner, type TransparencyDeps } from '../transparency/index.js';
 
 /** Everything the transports need, built once from config (the composition root). */
 export interface Core {
@@ -35,6 +36,8 @@ export interface Core {
   /** The MLS delivery service and KeyPackage directory. */
   e2ee: E2eeDeps;
   rbac: RbacDeps;
+  /** Organisation key, device credentials, the key directory and the transparency log. */
+  transparency: TransparencyDeps;
   log: Logger;
   /** The Prometheus registry and the metrics port every module records into. */
   metrics: PrometheusMetrics;
@@ -198,6 +201,15 @@ export async function buildCore(
       },
     },
   };
+  const transparency: TransparencyDeps = {
+    db: store.db,
+    clock,
+    sealer,
+    log,
+    limiter,
+    orgSigner: new OrgSigner(),
+    logCache: new LogCache(),
+  };
   return {
     config,
     store,
@@ -205,6 +217,7 @@ export async function buildCore(
     messaging,
     e2ee,
     rbac,
+    transparency,
     log,
     metrics,
     kms,

@@ -146,6 +146,7 @@ async function listen(
       messaging: core.messaging,
       e2ee: core.e2ee,
       rbac: core.rbac,
+      transparency: core.transparency,
       log: core.log,
       metrics: core.metrics,
       draining: () => draining,

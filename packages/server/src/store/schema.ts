@@ -156,7 +156,6 @@ export interface AuditTable {
   details: ColumnType<string, string | undefined, string>;
 }
 
-/** Every table of the store, as Kysely sees it. */
 /** Journal of long key jobs (re-encryption), so a restart resumes an unfinished one. */
 export interface KeyJobsTable {
   id: string;
@@ -166,6 +165,51 @@ export interface KeyJobsTable {
   report: string | null;
 }
 
+/** An organisation signing key (migration 0018): the Ed25519 seed sealed, the public key clear. */
+export interface OrgSigningKeysTable {
+  id: string;
+  /** base64url raw public key. */
+  public_key: string;
+  /** Sealed (server scope, AAD `org_signing_keys.private_sealed:<id>`): the 32-byte seed, base64url. */
+  private_sealed: string;
+  created_at: Ms;
+  retired_at: Ms | null;
+  /** The key that endorsed this one, and its base64url signature over the endorsement message. */
+  endorsed_by: string | null;
+  endorsement: string | null;
+}
+
+/** The transparency log's single state row (id 1): size and latest signed head (JSON). */
+export interface KtStateTable {
+  id: number;
+  tree_size: number;
+  /** JSON [{size, hash (base64url)}]: the roots of the perfect subtrees, largest first. */
+  frontier: string;
+  head: string | null;
+}
+
+/** One leaf of the transparency log: a device credential (canonical JSON) and its RFC 9162 leaf hash. */
+export interface KtLeavesTable {
+  leaf_index: number;
+  /** base64url SHA-256(0x00 || credential bytes). */
+  leaf_hash: string;
+  credential: string;
+  user_id: string;
+  device_id: string;
+  created_at: Ms;
+}
+
+/** The latest tree head a device reported (gossip), with its device-key signature. */
+export interface KtGossipTable {
+  device_id: string;
+  user_id: string;
+  /** The signed head, canonical JSON. */
+  head: string;
+  signature: string;
+  reported_at: Ms;
+}
+
+/** Every table of the store, as Kysely sees it. */
 export interface Database {
   users: UsersTable;
   enrolment_tokens: EnrolmentTokensTable;
@@ -194,6 +238,10 @@ export interface Database {
   mls_groups: MlsGroupsTable;
   mls_group_devices: MlsGroupDevicesTable;
   mls_welcomes: MlsWelcomesTable;
+  org_signing_keys: OrgSigningKeysTable;
+  kt_state: KtStateTable;
+  kt_leaves: KtLeavesTable;
+  kt_gossip: KtGossipTable;
 }
 
 /** The query builder domain code uses. */

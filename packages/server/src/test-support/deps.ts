@@ -10,6 +10,7 @@ import { RateLimiter } from '../limits/index.js';
 import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
 import { sendGate, type E2eeDeps } from '../e2ee/index.js';
 import type { Store } from '../store/index.js';
+import { LogCache, OrgSigner, type TransparencyDeps } from '../transparency/index.js';
 
 /**
  * Domain dependencies over a real store, with a fake clock and a recording bus.
@@ -58,7 +59,16 @@ export async function testDeps(store: Store, clock = new FakeClock(), opts: { e2
     gate: sendGate(required),
   };
   const e2ee: E2eeDeps = { messaging, required };
-  return { auth, messaging, e2ee, clock, events, bus, kms: kmsFor(store) };
+  const transparency: TransparencyDeps = {
+    db: store.db,
+    clock,
+    sealer,
+    log: silentLogger,
+    limiter,
+    orgSigner: new OrgSigner(),
+    logCache: new LogCache(),
+  };
+  return { auth, messaging, e2ee, transparency, clock, events, bus, kms: kmsFor(store) };
 }
 
 const kmsByStore = new WeakMap<Store, LocalKms>();

@@ -32,6 +32,7 @@ export async function injectableApp(
       messaging: core.messaging,
       e2ee: core.e2ee,
       rbac: core.rbac,
+      transparency: core.transparency,
       log: silentLogger,
       ready: () => Promise.resolve({ ready: true, checks: {} }),
       draining: () => false,

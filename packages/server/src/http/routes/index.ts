@@ -9,6 +9,7 @@ import { passkeyStepUpRoutes } from './passkey-step-up.js';
 import { passkeyRoutes } from './passkeys.js';
 import { serviceAccountRoutes } from './service-accounts.js';
 import { ssoRoutes } from './sso.js';
+import { transparencyRoutes } from './transparency.js';
 
 /** Every HTTP route, each naming the access it needs (tests enumerate this list). */
 export const ROUTES = [
@@ -23,4 +24,5 @@ export const ROUTES = [
   ...serviceAccountRoutes,
   ...conversationRoutes,
   ...mlsRoutes,
+  ...transparencyRoutes,
 ];

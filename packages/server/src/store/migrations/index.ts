@@ -16,6 +16,7 @@ import { m0014RbacProvenance } from './0014-rbac-provenance.js';
 import { m0015LoginFailuresEmailVerified } from './0015-login-failures-email-verified.js';
 import { m0016SsoLoopback } from './0016-sso-loopback.js';
 import { m0017MlsDelivery } from './0017-mls-delivery.js';
+import { m0018Transparency } from './0018-transparency.js';
 import type { DialectQuirks } from './quirks.js';
 
 export type { DialectQuirks } from './quirks.js';
@@ -40,5 +41,6 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
     '0015_login_failures_email_verified': m0015LoginFailuresEmailVerified(),
     '0016_sso_loopback': m0016SsoLoopback(),
     '0017_mls_delivery': m0017MlsDelivery(q),
+    '0018_transparency': m0018Transparency(),
   };
 }
