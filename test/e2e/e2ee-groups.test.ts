@@ -79,7 +79,7 @@ describe('end-to-end encrypted groups (MLS) through a real server', () => {
 
     // bob's phone is revoked: its last state cannot read the next message either.
     const bob2Group = await dB2.store.get(`group/${conv.id}`);
-    await bob.api.call('POST', `/v1/devices/${dB2.session.deviceId}/revoke`);
+    await bob.api.call('DELETE', `/v1/devices/${dB2.session.deviceId}`);
     await dA.session.secure.sendText(conv.id, 'after the phone was revoked');
     for (const d of [dA2, dB])
       await waitFor(() => texts(d, conv.id).includes('after the phone was revoked'), 15_000, `${d.name} after revoke`);

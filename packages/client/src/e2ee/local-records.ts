@@ -1,4 +1,4 @@
-import { fromBase64Url, toBase64Url } from '../bytes.js';
+import { fromBase64Url } from '../bytes.js';
 import type { LocalStore } from './ports.js';
 
 /** This device's own E2EE identity, kept in the local store. */
@@ -7,7 +7,6 @@ export interface IdentityRecord {
   deviceId: string;
   /** base64url of the organisation-signed credential. */
   credential: string;
-  leafIndex: number;
   /** Ref of the current last-resort KeyPackage (its secret is kept while it is the last resort). */
   lastResortRef?: string;
   /** This device's next application-message counter (strictly increasing, across conversations). */
@@ -69,8 +68,6 @@ export async function readJson<T>(store: LocalStore, key: string): Promise<T | u
 export function credentialBytes(r: IdentityRecord): Uint8Array {
   return fromBase64Url(r.credential);
 }
-
-export { toBase64Url };
 
 /** Appends to a kept history, keeping the last {@link KEPT_MESSAGES}. */
 export function appendKept(history: KeptMessage[], m: KeptMessage): KeptMessage[] {

@@ -75,7 +75,6 @@ export async function openSecureMessaging(client: PalisadeClient, o: OpenSecureO
       userId: me.userId,
       deviceId: me.deviceId,
       credential: toBase64Url(issued.credential),
-      leafIndex: issued.leafIndex,
       counter: 0,
     };
     await o.store.putMany([[keys.identity, json.encode(id)]]);

@@ -21,8 +21,13 @@ interface Dev {
 }
 
 /** A device whose SDK talks to the toy server the test plays; its checks are the real ones. */
-async function device(server: ToyServer, userId: string, deviceId: string, store = new MemoryStateStore()): Promise<Dev> {
-  const key = DeviceKey.generate();
+async function device(
+  server: ToyServer,
+  userId: string,
+  deviceId: string,
+  key = DeviceKey.generate(),
+  store = new MemoryStateStore(),
+): Promise<Dev> {
   const pub = fromBase64Url(key.publicKey);
   const d = server.devices.get(deviceId) ?? server.addDevice(userId, deviceId, pub);
   const ports = server.portsFor(deviceId);
@@ -100,7 +105,7 @@ describe('SecureMessaging against a server the test plays', () => {
     const mk = DeviceKey.generate();
     const forged = server.org.credential('mallory', 'm1', fromBase64Url(mk.publicKey), ed25519.utils.randomSecretKey());
     server.devices.set('m1', { userId: 'mallory', deviceId: 'm1', credential: forged, leafIndex: server.org.log(forged), packages: [] });
-    const mallory = await device(server, 'mallory', 'm1'); // its KeyPackages carry the forged credential
+    const mallory = await device(server, 'mallory', 'm1', mk); // its KeyPackages carry the forged credential
     const bob = [...server.devices.values()].find((d) => d.deviceId === 'b1')!;
     await alice.secure.sendText('c1', 'secret');
     expect(alice.notices).toContainEqual(expect.objectContaining({ kind: 'member_refused' }));
@@ -117,7 +122,7 @@ describe('SecureMessaging against a server the test plays', () => {
     const ek = DeviceKey.generate();
     const unlogged = server2.org.credential('eve', 'e1', fromBase64Url(ek.publicKey));
     server2.devices.set('e1', { userId: 'eve', deviceId: 'e1', credential: unlogged, leafIndex: 7, packages: [] });
-    const eve = await device(server2, 'eve', 'e1');
+    const eve = await device(server2, 'eve', 'e1', ek);
     await a2.secure.sendText('c1', 'secret');
     expect(a2.members.refusals.at(-1)).toMatchObject({ deviceId: 'e1' });
     expect(a2.members.refusals.at(-1)?.reason).toMatch(/not_in_log|beyond the log|not leaf/);

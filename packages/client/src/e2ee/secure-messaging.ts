@@ -1,3 +1,4 @@
+import { toBase64Url } from '../bytes.js';
 import { PalisadeError } from '../errors.js';
 import type { MlsAdapter, MlsSuiteName } from '../mls/adapter.js';
 import { encodeEnvelope } from './envelope.js';
@@ -67,8 +68,13 @@ export class SecureMessaging {
 
   /** Loads this device's counter, tops up its KeyPackages and joins the groups it was welcomed to. */
   async start(): Promise<void> {
-    const id = await readJson<IdentityRecord>(this.o.store, keys.identity);
-    this.counter = id?.counter ?? 0;
+    let id = await readJson<IdentityRecord>(this.o.store, keys.identity);
+    if (!id) {
+      const { userId, deviceId, credential } = this.o.me;
+      id = { userId, deviceId, credential: toBase64Url(credential), counter: 0 };
+      await this.o.store.putMany([[keys.identity, json.encode(id)]]);
+    }
+    this.counter = id.counter;
     await this.topUpKeyPackages();
     await this.processWelcomes();
   }
