@@ -2,10 +2,10 @@ import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromUtf8, type IncomingMessage, type PalisadeClient } from '@palisade/client';
+import type { PalisadeClient } from '@palisade/client';
 import { chat, palisade, spawnChat } from '../support/cli.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { createUsers, enrolAdmin, PASS, waitFor } from '../support/users.js';
+import { createUsers, enrolAdmin, PASS, secureReader, waitFor } from '../support/users.js';
 
 describe('palisade-chat (terminal client) against a real server', () => {
   let server: ServerProcess;
@@ -14,7 +14,7 @@ describe('palisade-chat (terminal client) against a real server', () => {
   let fingerprint: string;
   const home = mkdtempSync(join(tmpdir(), 'palisade-chat-'));
   beforeAll(async () => {
-    server = await startServerProcess();
+    server = await startServerProcess({ env: { PALISADE_E2EE_REQUIRED: 'true' } });
     fingerprint = /fingerprint: (\S+)/.exec(server.stderr())![1]!;
     admin = await enrolAdmin(server);
     [bob] = (await createUsers(server, admin, ['bob'])) as [PalisadeClient];
@@ -78,16 +78,19 @@ describe('palisade-chat (terminal client) against a real server', () => {
     expect(statSync(join(home, 'device.key')).mode & 0o777).toBe(0o600);
     expect(statSync(join(home, 'session')).mode & 0o777).toBe(0o600);
 
-    const got: IncomingMessage[] = [];
-    bob.on.message = (m) => got.push(m);
+    const reader = await secureReader(bob);
     await bob.connect();
     const open = await chat(home, ['open', 'bob'], 'hello from the terminal ✓\n/quit\n');
     expect(open.code).toBe(0);
-    await waitFor(() => got.length === 1);
-    expect(JSON.parse(fromUtf8(got[0]!.payload))).toEqual({ text: 'hello from the terminal ✓' });
+    await waitFor(() => reader.got.length === 1);
+    // End-to-end encrypted: bob's device decrypts it; the server holds only MLS ciphertext.
+    expect(reader.got[0]).toMatchObject({ text: 'hello from the terminal ✓', protection: 'e2ee' });
+    const stored = await bob.api.history(reader.got[0]!.conversationId);
+    expect(stored.map((m) => m.kind)).toEqual(['commit', 'mls']);
+    expect(stored.some((m) => Buffer.from(m.payload, 'base64').includes('hello from the terminal'))).toBe(false);
 
     const list = await chat(home, ['list']);
-    expect(list.out).toMatch(/@bob\s+2 members, 1 messages/);
+    expect(list.out).toMatch(/@bob\s+2 members/);
     const bad = await chat(home, ['add', 'nope', 'bob']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/you have no conversation with the id or group name nope; `palisade-chat list` shows them/);

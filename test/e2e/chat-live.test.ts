@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { Secret, TOTP } from 'otpauth';
-import { DeviceKey, fromUtf8, type IncomingMessage, type PalisadeClient } from '@palisade/client';
+import { DeviceKey, type PalisadeClient } from '@palisade/client';
 import { chat, palisade, spawnChat } from '../support/cli.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { createUsers, deviceClient, PASS, waitFor } from '../support/users.js';
+import { createUsers, deviceClient, PASS, secureReader, waitFor, type SecureReader } from '../support/users.js';
 
 const codeFor = (secret: string) => new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate();
 const newHome = () => mkdtempSync(join(tmpdir(), 'palisade-chat-'));
@@ -20,11 +20,11 @@ describe('palisade-chat live view and commands against a real server', () => {
   let fingerprint: string;
   const carol = newHome();
   const adminHome = newHome();
-  const bobGot: IncomingMessage[] = [];
-  const texts = () => bobGot.map((m) => (JSON.parse(fromUtf8(m.payload)) as { text: string }).text);
+  let reader: SecureReader;
+  const texts = () => reader.got.map((m) => m.text);
 
   beforeAll(async () => {
-    server = await startServerProcess();
+    server = await startServerProcess({ env: { PALISADE_E2EE_REQUIRED: 'true' } });
     fingerprint = /fingerprint: (\S+)/.exec(server.stderr())![1]!;
     // The admin's CLI profile holds the same device key and session as this SDK client, which has
     // just confirmed an authenticator app (a fresh step-up), so admin commands run from the CLI.
@@ -41,7 +41,7 @@ describe('palisade-chat live view and commands against a real server', () => {
       mode: 0o600,
     });
     [bob] = (await createUsers(server, admin, ['bob'])) as [PalisadeClient];
-    bob.on.message = (m) => bobGot.push(m);
+    reader = await secureReader(bob);
     await bob.connect();
     const inv = await admin.api.invite();
     const e = await chat(
@@ -72,7 +72,7 @@ describe('palisade-chat live view and commands against a real server', () => {
     await p.waitForOut(/type to send, \/help for commands/);
     p.write(`${'b'.repeat(66_000)}\n`);
     await p.waitForOut(
-      /message not sent: payload_too_large: the message is \d+ bytes; at most 65536 bytes fit\. Send it in smaller parts\./,
+      /message not sent: payload_too_large: the message is \d+ bytes; at most \d+ bytes fit\. Send it in smaller parts\./,
     );
     p.write('after the big one\n');
     await waitFor(() => texts().includes('after the big one'), 10_000, 'the next message');

@@ -1,5 +1,13 @@
 import { vi } from 'vitest';
-import { DeviceKey, PalisadeClient } from '@palisade/client';
+import {
+  DeviceKey,
+  MemoryStateStore,
+  openSecureMessaging,
+  PalisadeClient,
+  type E2eeMessage,
+  type E2eeNotice,
+  type SecureSession,
+} from '@palisade/client';
 import { createNodeClient } from '@palisade/client/node';
 import type { ServerProcess } from './server-process.js';
 
@@ -67,4 +75,24 @@ export async function addDevice(
     await c.login(username, PASS, deviceName);
   }
   return c;
+}
+
+/** A client's end-to-end layer (in-memory state) and what it decrypted, for tests that read messages. */
+export interface SecureReader {
+  session: SecureSession;
+  got: E2eeMessage[];
+  notices: E2eeNotice[];
+}
+
+/**
+ * Wires the end-to-end layer to a logged-in client (before `connect()`): its KeyPackages go to the
+ * directory, so others can add it to groups; decrypted messages land in `got`.
+ */
+export async function secureReader(client: PalisadeClient): Promise<SecureReader> {
+  const session = await openSecureMessaging(client, { store: new MemoryStateStore() });
+  const r: SecureReader = { session, got: [], notices: [] };
+  session.secure.on.message = (m) => r.got.push(m);
+  session.secure.on.notice = (n) => r.notices.push(n);
+  await session.secure.start();
+  return r;
 }

@@ -65,7 +65,7 @@ export function addConversationCommands(program: Command): void {
           );
         for (const c of convs)
           out(
-            `${c.id}  ${label(c, me).padEnd(24)} ${c.members.length} members, ${c.lastSeq} messages${c.topic ? `  ${c.topic}` : ''}`,
+            `${c.id}  ${label(c, me).padEnd(24)} ${c.members.length} members${c.topic ? `  ${c.topic}` : ''}`,
           );
       }),
     );
@@ -116,7 +116,7 @@ export function addConversationCommands(program: Command): void {
         const conv = await groupNamed(api, conversation);
         await confirmDestructive(
           o,
-          `delete #${conv.name ?? '?'} (${conv.id}) and its ${conv.lastSeq} message(s) for all ${conv.members.length} members`,
+          `delete #${conv.name ?? '?'} (${conv.id}) and all its messages for all ${conv.members.length} members`,
           conv.name ?? undefined,
         );
         await api.deleteConversation(conv.id);

@@ -1,7 +1,7 @@
 import { toBase64Url } from '../bytes.js';
 import { PalisadeError } from '../errors.js';
 import type { MlsAdapter, MlsSuiteName } from '../mls/adapter.js';
-import { encodeEnvelope } from './envelope.js';
+import { encodeEnvelope, MAX_TEXT_BYTES } from './envelope.js';
 import type { E2eeContext, E2eeMessage, E2eeNotice, Me } from './context.js';
 import { loadRecord, saveEntries, loadGroup } from './context.js';
 import { ensureGroup, isEpochConflict, joinByWelcome, joinExternally, reconcile } from './group-ops.js';
@@ -134,6 +134,14 @@ export class SecureMessaging {
 
   /** Encrypts and sends a text; resolves with its seq once the server has committed it. */
   sendText(conversationId: string, body: string): Promise<number> {
+    const size = new TextEncoder().encode(body).byteLength;
+    if (size > MAX_TEXT_BYTES)
+      return Promise.reject(
+        new PalisadeError({
+          code: 'payload_too_large',
+          message: `the message is ${size} bytes; at most ${MAX_TEXT_BYTES} bytes fit`,
+        }),
+      );
     return this.serial(conversationId, async () => {
       for (let attempt = 1; ; attempt++) {
         try {
