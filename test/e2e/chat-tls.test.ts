@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, TOTP } from 'otpauth';
-import { fromUtf8, type IncomingMessage, type PalisadeClient } from '@palisade/client';
+import type { PalisadeClient } from '@palisade/client';
 import { publicKeyFingerprint } from '@palisade/client/node';
 import { chat, chatOnTty } from '../support/cli.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { issueServerCert, makeTestCa, selfSign } from '../support/test-ca.js';
-import { createUsers, enrolAdmin, PASS, waitFor } from '../support/users.js';
+import { createUsers, enrolAdmin, PASS, secureReader, waitFor } from '../support/users.js';
 
 const newHome = () => mkdtempSync(join(tmpdir(), 'palisade-chat-'));
 const bannerFingerprint = (s: ServerProcess) => [...s.stderr().matchAll(/SHA-256 fingerprint: (\S+)/g)].at(-1)![1]!;
@@ -124,14 +124,13 @@ describe('palisade-chat against a server whose certificate a private CA signed',
     expect(statSync(join(home, 'ca.pem')).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(join(home, 'trust.json'), 'utf8'))).toEqual({ server: server.baseUrl, kind: 'ca' });
     unlinkSync(ca.certFile); // later commands use the profile's copy
-    const got: IncomingMessage[] = [];
-    bob.on.message = (m) => got.push(m);
+    const reader = await secureReader(bob);
     await bob.connect();
     const open = await chat(home, ['open', 'bob'], 'over a CA-signed certificate\n/quit\n');
     expect(open.code, open.err).toBe(0);
-    await waitFor(() => got.length === 1);
-    expect(JSON.parse(fromUtf8(got[0]!.payload))).toEqual({ text: 'over a CA-signed certificate' });
-    expect((await chat(home, ['list'])).out).toMatch(/@bob\s+2 members, 1 messages/);
+    await waitFor(() => reader.got.length === 1);
+    expect(reader.got[0]).toMatchObject({ text: 'over a CA-signed certificate', protection: 'e2ee' });
+    expect((await chat(home, ['list'])).out).toMatch(/@bob\s+2 members/);
     expect((await chat(home, ['trust'])).out).toMatch(
       /trusted: .*the private CA saved with --ca \(CN=Palisade Test CA\)/,
     );
