@@ -173,11 +173,19 @@ describe('palisade-chat against a self-signed server whose certificate changes',
     "limits:\n  overrides:\n    'enrol.address': { burst: 100, perSecond: 1 }\n    'enrol.network': { burst: 100, perSecond: 1 }\n";
   const restart = async () => {
     await server.stop();
-    server = await startServerProcess({ dataDir, config, env: { PALISADE_PORT: String(port), PALISADE_E2EE_REQUIRED: 'true' } });
+    server = await startServerProcess({
+      dataDir,
+      config,
+      env: { PALISADE_PORT: String(port), PALISADE_E2EE_REQUIRED: 'true' },
+    });
   };
   beforeAll(async () => {
     port = await freePort();
-    server = await startServerProcess({ dataDir, config, env: { PALISADE_PORT: String(port), PALISADE_E2EE_REQUIRED: 'true' } });
+    server = await startServerProcess({
+      dataDir,
+      config,
+      env: { PALISADE_PORT: String(port), PALISADE_E2EE_REQUIRED: 'true' },
+    });
     admin = await enrolAdmin(server);
   });
   afterAll(async () => {

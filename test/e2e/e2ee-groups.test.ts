@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStateStore, openSecureMessaging, type E2eeMessage, type E2eeNotice, type PalisadeClient, type SecureSession } from '@palisade/client';
+import {
+  MemoryStateStore,
+  openSecureMessaging,
+  type E2eeMessage,
+  type E2eeNotice,
+  type PalisadeClient,
+  type SecureSession,
+} from '@palisade/client';
 import { useServerWithAdmin } from '../support/harness.js';
 import { addDevice, createUsers, waitFor } from '../support/users.js';
 
@@ -72,7 +79,9 @@ describe('end-to-end encrypted groups (MLS) through a real server', () => {
     const afterCarol = (await alice.api.history(conv.id, 0, 100)).at(-1)!;
     expect(afterCarol.kind).toBe('mls');
     const adapter = dC.session.adapter;
-    await expect(adapter.process(adapter.decodeGroup(carolGroup!), Buffer.from(afterCarol.payload, 'base64'))).rejects.toMatchObject({
+    await expect(
+      adapter.process(adapter.decodeGroup(carolGroup!), Buffer.from(afterCarol.payload, 'base64')),
+    ).rejects.toMatchObject({
       name: 'MlsError',
     });
     expect(texts(dC, conv.id)).not.toContain('carol has left');
@@ -84,7 +93,9 @@ describe('end-to-end encrypted groups (MLS) through a real server', () => {
     for (const d of [dA2, dB])
       await waitFor(() => texts(d, conv.id).includes('after the phone was revoked'), 15_000, `${d.name} after revoke`);
     const afterRevoke = (await alice.api.history(conv.id, 0, 100)).at(-1)!;
-    await expect(adapter.process(adapter.decodeGroup(bob2Group!), Buffer.from(afterRevoke.payload, 'base64'))).rejects.toMatchObject({
+    await expect(
+      adapter.process(adapter.decodeGroup(bob2Group!), Buffer.from(afterRevoke.payload, 'base64')),
+    ).rejects.toMatchObject({
       name: 'MlsError',
     });
     expect(texts(dB2, conv.id)).not.toContain('after the phone was revoked');
@@ -99,7 +110,11 @@ describe('end-to-end encrypted groups (MLS) through a real server', () => {
       PalisadeClient,
       PalisadeClient,
     ];
-    const [dAnn, dBen, dDee] = await Promise.all([secureDevice('ann', ann), secureDevice('ben', ben), secureDevice('dee', dee)]);
+    const [dAnn, dBen, dDee] = await Promise.all([
+      secureDevice('ann', ann),
+      secureDevice('ben', ben),
+      secureDevice('dee', dee),
+    ]);
     const conv = await ann.api.createGroup('race', ['e2ben']);
     await dAnn.session.secure.sendText(conv.id, 'start');
     await waitFor(() => texts(dBen, conv.id).includes('start'), 15_000, 'ben to join');
@@ -107,9 +122,14 @@ describe('end-to-end encrypted groups (MLS) through a real server', () => {
     await ann.api.addMember(conv.id, 'e2dee');
     dAnn.session.secure.membershipChanged(conv.id);
     dBen.session.secure.membershipChanged(conv.id);
-    await Promise.all([dAnn.session.secure.sendText(conv.id, 'from ann'), dBen.session.secure.sendText(conv.id, 'from ben')]);
+    await Promise.all([
+      dAnn.session.secure.sendText(conv.id, 'from ann'),
+      dBen.session.secure.sendText(conv.id, 'from ben'),
+    ]);
     for (const d of [dAnn, dBen, dDee])
-      for (const t of ['from ann', 'from ben'].filter((x) => !(d === dAnn && x === 'from ann') && !(d === dBen && x === 'from ben')))
+      for (const t of ['from ann', 'from ben'].filter(
+        (x) => !(d === dAnn && x === 'from ann') && !(d === dBen && x === 'from ben'),
+      ))
         await waitFor(() => texts(d, conv.id).includes(t), 15_000, `${d.name} to read ${t}`);
     const history = await ann.api.history(conv.id, 0, 100);
     // One commit created the group, exactly ONE added dee (the loser's was refused, not stored).

@@ -85,7 +85,7 @@ export function decodeDeviceCredential(bytes: Uint8Array): ParseResult<DeviceCre
   if (!json.ok) return json;
   const parsed = Schema.safeParse(json.value);
   if (!parsed.success) return { ok: false, code: 'bad_request', message: 'not a device credential' };
-  const value = parsed.data as DeviceCredential;
+  const value: DeviceCredential = parsed.data;
   if (canonical(value) !== text) return { ok: false, code: 'bad_request', message: 'credential is not canonical' };
   return { ok: true, value };
 }

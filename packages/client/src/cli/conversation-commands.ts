@@ -64,9 +64,7 @@ export function addConversationCommands(program: Command): void {
             'no conversations yet: `palisade-chat group NAME USER...` creates a group, `palisade-chat open USER` a direct chat',
           );
         for (const c of convs)
-          out(
-            `${c.id}  ${label(c, me).padEnd(24)} ${c.members.length} members${c.topic ? `  ${c.topic}` : ''}`,
-          );
+          out(`${c.id}  ${label(c, me).padEnd(24)} ${c.members.length} members${c.topic ? `  ${c.topic}` : ''}`);
       }),
     );
 

@@ -38,7 +38,13 @@ describe('the live view', () => {
   });
 
   it('shows a message with its sender, neutralises control characters and marks pre-encryption messages', () => {
-    const base = { conversationId: 'c', seq: 1, senderId: 'u1', senderDeviceId: 'd1', sentAt: new Date().toISOString() };
+    const base = {
+      conversationId: 'c',
+      seq: 1,
+      senderId: 'u1',
+      senderDeviceId: 'd1',
+      sentAt: new Date().toISOString(),
+    };
     const name = (id: string) => (id === 'u1' ? 'alice' : '?');
     expect(messageLine({ ...base, text: 'hi ✓', protection: 'e2ee' }, name)).toMatch(/\] alice: hi ✓$/);
     expect(messageLine({ ...base, text: 'a\u001b[2Jb', protection: 'e2ee' }, name)).toMatch(/: a\uFFFD\[2Jb$/);

@@ -96,7 +96,9 @@ export async function liveView(
   };
   await secure.sync(conv.id);
   const shown = new Set<number>();
-  out(`— ${title} (${conv.members.length} members, end-to-end encrypted) — type to send, /help for commands, /quit to leave`);
+  out(
+    `— ${title} (${conv.members.length} members, end-to-end encrypted) — type to send, /help for commands, /quit to leave`,
+  );
   for (const m of await secure.kept(conv.id, 20)) {
     shown.add(m.seq);
     out(messageLine({ ...m, conversationId: conv.id }, name));

@@ -37,7 +37,8 @@ export function addVerifyCommand(program: Command): void {
                 : `${other.username} is not verified yet. Compare this number with them in person or by phone.`,
           );
           if (o.matches !== undefined) {
-            if (!sameSafetyNumber(o.matches, n.digits)) die('the numbers differ: do not mark them verified; someone may be in the middle.');
+            if (!sameSafetyNumber(o.matches, n.digits))
+              die('the numbers differ: do not mark them verified; someone may be in the middle.');
             await markVerified(session.store, other.userId, n.digits);
             return out(`marked ${other.username} verified.`);
           }

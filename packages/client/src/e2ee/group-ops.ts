@@ -53,7 +53,10 @@ export async function reconcile(
   for (const m of result.group.members()) {
     const o = leafOwner(m);
     if (!o || (o.deviceId !== ctx.me.deviceId && entitled.get(o.deviceId) !== o.userId))
-      throw new MlsError('credential_refused', 'after the commit a leaf belongs to a device that may not read this conversation');
+      throw new MlsError(
+        'credential_refused',
+        'after the commit a leaf belongs to a device that may not read this conversation',
+      );
   }
   const before = new Set(group.members().map((m) => m.leafIndex));
   const removedMembers = group.members().filter((m) => remove.includes(m.leafIndex));
@@ -128,7 +131,10 @@ export async function joinByWelcome(ctx: E2eeContext, w: PendingWelcome): Promis
  * GroupInfo. Messages between the last one this device processed and the join cannot be decrypted by
  * it; the caller says so.
  */
-export async function joinExternally(ctx: E2eeContext, conversationId: string): Promise<{ group: MlsGroup; seq: number }> {
+export async function joinExternally(
+  ctx: E2eeContext,
+  conversationId: string,
+): Promise<{ group: MlsGroup; seq: number }> {
   for (let attempt = 0; ; attempt++) {
     const info = await ctx.delivery.groupInfo(conversationId);
     const { group, commit } = await ctx.adapter.joinExternal(info.groupInfo, ctx.me);

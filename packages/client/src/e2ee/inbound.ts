@@ -1,7 +1,7 @@
 import { MlsError, type MlsGroup } from '../mls/adapter.js';
 import { decodeEnvelope } from './envelope.js';
 import { deviceChanges, leafOwner, loadGroup, loadRecord, saveEntries, type E2eeContext } from './context.js';
-import { json, keys, newConversationRecord, type ConversationRecord, type KeptMessage } from './local-records.js';
+import { keepEntries, newConversationRecord, type ConversationRecord, type KeptMessage } from './local-records.js';
 import type { StoredMessage } from './ports.js';
 
 /** Text of a message sent before end-to-end encryption (JSON `{ "text": ... }`). */
@@ -30,9 +30,8 @@ export async function processInbound(ctx: E2eeContext, m: StoredMessage): Promis
   const group = await loadGroup(ctx, m.conversationId);
   const done = async (g: MlsGroup | undefined, kept?: KeptMessage) => {
     rec.lastSeq = m.seq;
-    const entries = saveEntries(m.conversationId, g, rec);
-    if (kept) entries.push([`${keys.history(m.conversationId)}/${String(m.seq).padStart(12, '0')}`, json.encode(kept)]);
-    await ctx.store.putMany(entries);
+    const keptEntries = kept ? keepEntries(m.conversationId, rec, kept) : [];
+    await ctx.store.putMany([...saveEntries(m.conversationId, g, rec), ...keptEntries]);
     if (kept) ctx.message({ ...kept, conversationId: m.conversationId });
     return 'done' as const;
   };
@@ -71,7 +70,7 @@ export async function processInbound(ctx: E2eeContext, m: StoredMessage): Promis
     if (env.envelope.counter <= last)
       ctx.notice({ kind: 'reordered', conversationId: m.conversationId, seq: m.seq, senderDeviceId: deviceId });
     else rec.counters[deviceId] = env.envelope.counter;
-    const text = env.envelope.type === 'text' ? env.envelope.body : `<${env.envelope.type}>`;
+    const text = env.envelope.body;
     return done(r.group, {
       seq: m.seq,
       senderId: owner?.userId ?? m.senderId,

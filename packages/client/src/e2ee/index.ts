@@ -17,7 +17,12 @@ export {
   type TextEnvelope,
 } from './envelope.js';
 export { openSecureMessaging, type OpenSecureOptions, type SecureSession } from './open.js';
-export { SecureMessaging, KEY_PACKAGE_LOW, KEY_PACKAGE_TARGET, type SecureMessagingOptions } from './secure-messaging.js';
+export {
+  SecureMessaging,
+  KEY_PACKAGE_LOW,
+  KEY_PACKAGE_TARGET,
+  type SecureMessagingOptions,
+} from './secure-messaging.js';
 export type { E2eeMessage, E2eeNotice, Me } from './context.js';
 export { MemberCheck } from './member-check.js';
 export { currentSafetyNumber, markVerified, verificationState, type VerificationState } from './verification.js';

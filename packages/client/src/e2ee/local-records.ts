@@ -1,4 +1,3 @@
-import { fromBase64Url } from '../bytes.js';
 import type { LocalStore } from './ports.js';
 
 /** This device's own E2EE identity, kept in the local store. */
@@ -23,6 +22,28 @@ export interface ConversationRecord {
   ownCommits: number[];
   /** Highest envelope counter seen per sender device (reorder and replay detection). */
   counters: Record<string, number>;
+  /** Seqs of the messages kept for display, oldest first (at most {@link KEPT_MESSAGES}). */
+  kept?: number[];
+}
+
+/** How many decrypted messages a device keeps per conversation (older ones are deleted). */
+export const KEPT_MESSAGES = 500;
+
+/**
+ * The writes that keep one more message (and drop the oldest beyond {@link KEPT_MESSAGES}); updates
+ * `rec.kept`, so save the record in the same `putMany`.
+ */
+export function keepEntries(
+  conversationId: string,
+  rec: ConversationRecord,
+  m: KeptMessage,
+): [string, Uint8Array | undefined][] {
+  const key = (seq: number) => `${keys.history(conversationId)}/${String(seq).padStart(12, '0')}`;
+  const kept = (rec.kept ?? []).concat(m.seq);
+  const out: [string, Uint8Array | undefined][] = [[key(m.seq), json.encode(m)]];
+  while (kept.length > KEPT_MESSAGES) out.push([key(kept.shift() as number), undefined]);
+  rec.kept = kept;
+  return out;
 }
 
 /** One message as the device keeps it after decrypting (for the history it shows). */
@@ -38,8 +59,6 @@ export interface KeptMessage {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-/** How many decrypted messages a device keeps per conversation. */
-export const KEPT_MESSAGES = 500;
 
 export const keys = {
   identity: 'identity',
@@ -62,15 +81,4 @@ export function newConversationRecord(joinedSeq: number): ConversationRecord {
 
 export async function readJson<T>(store: LocalStore, key: string): Promise<T | undefined> {
   return json.decode<T>(await store.get(key));
-}
-
-/** The credential bytes of an identity record. */
-export function credentialBytes(r: IdentityRecord): Uint8Array {
-  return fromBase64Url(r.credential);
-}
-
-/** Appends to a kept history, keeping the last {@link KEPT_MESSAGES}. */
-export function appendKept(history: KeptMessage[], m: KeptMessage): KeptMessage[] {
-  const next = history.concat(m);
-  return next.length > KEPT_MESSAGES ? next.slice(next.length - KEPT_MESSAGES) : next;
 }

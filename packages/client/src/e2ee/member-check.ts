@@ -28,7 +28,8 @@ export class MemberCheck {
     const decoded = decodeDeviceCredential(credential);
     if (!decoded.ok) return this.refuse({}, 'not a Palisade device credential');
     const c = decoded.value;
-    if (toBase64Url(signatureKey) !== c.signatureKey) return this.refuse(c, 'signature key does not match the credential');
+    if (toBase64Url(signatureKey) !== c.signatureKey)
+      return this.refuse(c, 'signature key does not match the credential');
     const cacheKey = `${toBase64Url(credential)}`;
     if (this.accepted.has(cacheKey)) return true;
     const entry = await this.find(c, credential);

@@ -92,17 +92,15 @@ export async function openSecureMessaging(client: PalisadeClient, o: OpenSecureO
     delivery,
     history: {
       after: async (conversationId, afterSeq, limit) =>
-        (await client.api.history(conversationId, afterSeq, limit)).map(
-          (m): StoredMessage => ({
-            conversationId,
-            seq: m.seq,
-            senderId: m.senderId,
-            senderDeviceId: m.senderDeviceId,
-            kind: m.kind,
-            payload: fromBase64(m.payload),
-            sentAt: m.sentAt,
-          }),
-        ),
+        (await client.api.history(conversationId, afterSeq, limit)).map((m): StoredMessage => ({
+          conversationId,
+          seq: m.seq,
+          senderId: m.senderId,
+          senderDeviceId: m.senderDeviceId,
+          kind: m.kind,
+          payload: fromBase64(m.payload),
+          sentAt: m.sentAt,
+        })),
     },
     send: (conversationId, payload) => client.send(conversationId, payload),
     store: o.store,
@@ -123,8 +121,9 @@ function wireRealtime(client: PalisadeClient, secure: SecureMessaging): void {
   const fail = (conversationId: string) => (e: Error) =>
     secure.on.notice?.({ kind: 'rejoin_failed', conversationId, reason: e.message });
   client.on.message = (m) => void secure.onMessage(m).catch(fail(m.conversationId));
-  const previousConversation = client.on.conversation;
-  client.on.conversation = (c) => {
+  const handlers = client.on;
+  const previousConversation = handlers.conversation?.bind(handlers);
+  handlers.conversation = (c) => {
     secure.membershipChanged(c.conversationId);
     previousConversation?.(c);
   };

@@ -27,7 +27,9 @@ export interface PendingWelcome {
 
 /** The delivery service (server routes of the `e2ee` module). */
 export interface DeliveryPort {
-  uploadKeyPackages(pkgs: { keyPackage: Uint8Array; lastResort?: boolean }[]): Promise<{ stock: number; lastResort: boolean }>;
+  uploadKeyPackages(
+    pkgs: { keyPackage: Uint8Array; lastResort?: boolean }[],
+  ): Promise<{ stock: number; lastResort: boolean }>;
   keyPackageStock(): Promise<{ stock: number; lastResort: boolean }>;
   claimKeyPackages(
     deviceIds: string[],

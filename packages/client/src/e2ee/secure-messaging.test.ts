@@ -40,7 +40,13 @@ async function device(
     send: server.sendFor(deviceId),
     store,
     members,
-    me: { userId, deviceId, credential: d.credential, signatureSecret: fromBase64Url(key.export()), signaturePublic: pub },
+    me: {
+      userId,
+      deviceId,
+      credential: d.credential,
+      signatureSecret: fromBase64Url(key.export()),
+      signaturePublic: pub,
+    },
   });
   const dev: Dev = { secure, members, store, got: [], notices: [], deviceId };
   secure.on.message = (m) => dev.got.push(m);
@@ -104,7 +110,13 @@ describe('SecureMessaging against a server the test plays', () => {
     // The server adds a device for mallory with a credential signed by a key of its own making...
     const mk = DeviceKey.generate();
     const forged = server.org.credential('mallory', 'm1', fromBase64Url(mk.publicKey), ed25519.utils.randomSecretKey());
-    server.devices.set('m1', { userId: 'mallory', deviceId: 'm1', credential: forged, leafIndex: server.org.log(forged), packages: [] });
+    server.devices.set('m1', {
+      userId: 'mallory',
+      deviceId: 'm1',
+      credential: forged,
+      leafIndex: server.org.log(forged),
+      packages: [],
+    });
     const mallory = await device(server, 'mallory', 'm1', mk); // its KeyPackages carry the forged credential
     const bob = [...server.devices.values()].find((d) => d.deviceId === 'b1')!;
     await alice.secure.sendText('c1', 'secret');

@@ -6,7 +6,15 @@ import type { E2eeContext, E2eeMessage, E2eeNotice, Me } from './context.js';
 import { loadRecord, saveEntries, loadGroup } from './context.js';
 import { ensureGroup, isEpochConflict, joinByWelcome, joinExternally, reconcile } from './group-ops.js';
 import { processInbound } from './inbound.js';
-import { json, keys, newConversationRecord, readJson, type IdentityRecord, type KeptMessage } from './local-records.js';
+import {
+  json,
+  keepEntries,
+  keys,
+  newConversationRecord,
+  readJson,
+  type IdentityRecord,
+  type KeptMessage,
+} from './local-records.js';
 import type { MemberCheck } from './member-check.js';
 import type { DeliveryPort, HistoryPort, LocalStore, PendingWelcome, SendPort, StoredMessage } from './ports.js';
 
@@ -87,7 +95,9 @@ export class SecureMessaging {
     const made = [];
     for (let i = stock.stock; i < KEY_PACKAGE_TARGET; i++)
       made.push(await this.o.adapter.generateKeyPackage(this.o.me, KEY_PACKAGE_LIFETIME_S));
-    const lastResort = stock.lastResort ? undefined : await this.o.adapter.generateKeyPackage(this.o.me, KEY_PACKAGE_LIFETIME_S);
+    const lastResort = stock.lastResort
+      ? undefined
+      : await this.o.adapter.generateKeyPackage(this.o.me, KEY_PACKAGE_LIFETIME_S);
     const entries: [string, Uint8Array | undefined][] = made.map((k) => [keys.keyPackage(k.ref), k.secret]);
     if (lastResort) {
       entries.push([keys.keyPackage(lastResort.ref), lastResort.secret]);
@@ -175,11 +185,14 @@ export class SecureMessaging {
             text: body,
             protection: 'e2ee',
           };
-          await this.o.store.putMany([[`${keys.history(conversationId)}/${String(seq).padStart(12, '0')}`, json.encode(kept)]]);
+          const after = (await loadRecord(this.ctx, conversationId)) ?? rec;
+          const keptEntries = keepEntries(conversationId, after, kept);
+          await this.o.store.putMany([[keys.conversation(conversationId), json.encode(after)], ...keptEntries]);
           return seq;
         } catch (e) {
           const retry =
-            isEpochConflict(e) || (e instanceof PalisadeError && (e.code === 'roster_stale' || e.code === 'e2ee_required'));
+            isEpochConflict(e) ||
+            (e instanceof PalisadeError && (e.code === 'roster_stale' || e.code === 'e2ee_required'));
           if (!retry || attempt >= SEND_ATTEMPTS) throw e;
           this.checkedAt.delete(conversationId);
         }
@@ -228,7 +241,9 @@ export class SecureMessaging {
       this.ctx.notice({ kind: 'rejoin_failed', conversationId: m.conversationId, reason: (e as Error).message });
       // Nothing hangs: the message is passed over (the notice said so) and the next ones are tried.
       const rec = (await loadRecord(this.ctx, m.conversationId)) ?? newConversationRecord(0);
-      await this.o.store.putMany(saveEntries(m.conversationId, undefined, { ...rec, lastSeq: Math.max(rec.lastSeq, m.seq) }));
+      await this.o.store.putMany(
+        saveEntries(m.conversationId, undefined, { ...rec, lastSeq: Math.max(rec.lastSeq, m.seq) }),
+      );
     }
   }
 

@@ -1,5 +1,13 @@
+/* eslint-disable @typescript-eslint/require-await -- the ports are async by contract; this in-memory stand-in answers at once */
 import { PalisadeError } from '../errors.js';
-import type { DeliveryPort, DirectoryPort, GroupStatus, HistoryPort, PendingWelcome, StoredMessage } from '../e2ee/ports.js';
+import type {
+  DeliveryPort,
+  DirectoryPort,
+  GroupStatus,
+  HistoryPort,
+  PendingWelcome,
+  StoredMessage,
+} from '../e2ee/ports.js';
 import type { ToyOrg } from './toy-org.js';
 
 interface ToyDevice {
@@ -114,7 +122,11 @@ export class ToyServer {
         const c = this.conv(id);
         if ((c.epoch ?? 0) !== body.epoch)
           throw new PalisadeError(
-            { code: 'epoch_conflict', message: 'another commit won this epoch', details: { currentEpoch: c.epoch ?? 0 } },
+            {
+              code: 'epoch_conflict',
+              message: 'another commit won this epoch',
+              details: { currentEpoch: c.epoch ?? 0 },
+            },
             409,
           );
         const seq = this.append(id, me, 'commit', body.commit);
@@ -142,7 +154,10 @@ export class ToyServer {
       },
     };
     const history: HistoryPort = {
-      after: async (id, after, limit) => this.conv(id).messages.filter((m) => m.seq > after).slice(0, limit),
+      after: async (id, after, limit) =>
+        this.conv(id)
+          .messages.filter((m) => m.seq > after)
+          .slice(0, limit),
     };
     const directory: DirectoryPort = {
       issueCredential: async () => ({ credential: me.credential, leafIndex: me.leafIndex }),
@@ -161,7 +176,8 @@ export class ToyServer {
 
   /** The live send of a device (an MLS application message). */
   sendFor(deviceId: string): (conversationId: string, payload: Uint8Array) => Promise<number> {
-    return async (conversationId, payload) => this.append(conversationId, this.devices.get(deviceId) as ToyDevice, 'mls', payload);
+    return async (conversationId, payload) =>
+      this.append(conversationId, this.devices.get(deviceId) as ToyDevice, 'mls', payload);
   }
 
   private welcomes: (PendingWelcome & { deviceId: string })[] = [];
