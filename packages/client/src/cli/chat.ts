@@ -18,6 +18,7 @@ import { formatFactor } from './factor-format.js';
 import { invocationName, withInvocation } from './invocation.js';
 import { addConversationCommands } from './conversation-commands.js';
 import { addVerifyCommand } from './verify-command.js';
+import { addStateCommands } from './state-commands.js';
 import { deviceKey, readProfile, saveProfile, saveToken } from './profile.js';
 import { ask, die } from './prompt.js';
 import { hostname } from 'node:os';
@@ -228,6 +229,7 @@ program
 
 addConversationCommands(program);
 addVerifyCommand(program);
+addStateCommands(program);
 addAccountCommands(program);
 addAdminCommands(program);
 await program.parseAsync(process.argv);

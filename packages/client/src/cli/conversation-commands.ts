@@ -4,7 +4,7 @@ import type { Api } from '../api.js';
 import { run, savedClient } from './connect.js';
 import { withInvocation } from './invocation.js';
 import { liveView } from './live-view.js';
-import { openSecureSession } from './secure-session.js';
+import { openSecureSession, whoIs } from './secure-session.js';
 import { confirmDestructive, die } from './prompt.js';
 
 /** One line on stdout; commands it names are the ones the person can run. */
@@ -150,8 +150,9 @@ export function addConversationCommands(program: Command): void {
         }
         if (!conv) die(`no conversation or user named ${target}`);
         const session = await openSecureSession(client);
+        for (const w of session.warnings) process.stderr.write(`WARNING: ${w}\n`);
         try {
-          process.exitCode = await liveView(client, session.secure, conv, me);
+          process.exitCode = await liveView(client, session.secure, conv, me, (userId) => whoIs(session, userId));
         } finally {
           await session.close();
         }

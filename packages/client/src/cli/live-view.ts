@@ -31,7 +31,7 @@ export function stamp(iso: string, now = new Date()): string {
 /** The commands of the live view; anything else starting with `/` is refused, not sent. */
 export const COMMANDS: Record<string, string> = {
   '/help': 'list these commands',
-  '/who': 'list the members',
+  '/who': 'list the members and whether you verified them (see verify)',
   '/quit': 'leave (waits briefly for the server to confirm what you sent)',
 };
 
@@ -81,6 +81,7 @@ export async function liveView(
   secure: SecureMessaging,
   conv: ConversationView,
   me: string,
+  whoIs: (userId: string) => Promise<string> = () => Promise.resolve(''),
 ): Promise<number> {
   const names = new Map(conv.members.map((m) => [m.userId, m.username]));
   const name = (id: string) => names.get(id) ?? '?';
@@ -201,7 +202,15 @@ export async function liveView(
       }
       if (command === '/help') for (const [c, what] of Object.entries(COMMANDS)) out(`  ${c.padEnd(6)} ${what}`);
       else if (command === '/who')
-        out(`  ${conv.members.map((m) => `${m.username}${m.role === 'member' ? '' : ` (${m.role})`}`).join(', ')}`);
+        void Promise.all(
+          conv.members.map(async (m) => {
+            const state = await whoIs(m.userId);
+            return `${m.username}${m.role === 'member' ? '' : ` (${m.role})`}${state ? ` [${state}]` : ''}`;
+          }),
+        ).then((lines) => {
+          out(`  ${lines.join(', ')}`);
+          prompt();
+        });
       else out(`  unknown command ${command}; /help lists them (start a message with // to send a leading /)`);
     } else if (text) send(text.startsWith('//') ? text.slice(1) : text);
     rl.prompt();

@@ -8,7 +8,8 @@ import { json, keys, readJson, type IdentityRecord } from './local-records.js';
 import { MemberCheck } from './member-check.js';
 import type { DirectoryPort, LocalStore, StoredMessage } from './ports.js';
 import { SecureMessaging } from './secure-messaging.js';
-import { KeyTransparency, type TransparencyState } from './transparency.js';
+import { KeyTransparency, TransparencyError, type TransparencyState } from './transparency.js';
+import { decodeDeviceCredential } from '@palisade/protocol';
 
 /** What {@link openSecureMessaging} needs beside the client. */
 export interface OpenSecureOptions {
@@ -27,6 +28,11 @@ export interface SecureSession {
   /** The MLS adapter this device uses (its validator is `members.validate`). */
   adapter: MlsAdapter;
   transparency: KeyTransparency;
+  /**
+   * Loud warnings from the transparency checks at start (a forked log: the server showed this
+   * device and another of the same user different key histories). Empty when all is well.
+   */
+  warnings: string[];
   /** The local store (verification marks live there too). */
   store: LocalStore;
   userId: string;
@@ -109,7 +115,45 @@ export async function openSecureMessaging(client: PalisadeClient, o: OpenSecureO
     ...(o.suite ? { suite: o.suite } : {}),
   });
   wireRealtime(client, secure);
-  return { secure, members, adapter, transparency, store: o.store, userId: me.userId, deviceId: me.deviceId };
+  const warnings = await gossipHeads(client, dirApi, transparency, members, me.userId);
+  return {
+    warnings, secure, members, adapter, transparency, store: o.store, userId: me.userId, deviceId: me.deviceId };
+}
+
+/**
+ * Reports the latest verified tree head to this user's other devices (signed with the device key)
+ * and checks theirs against it. SECURITY: a server that shows two devices of one user different
+ * logs (a fork, to hide a device it added) is caught here; it can only withhold reports, not forge them.
+ */
+async function gossipHeads(
+  client: PalisadeClient,
+  dirApi: DirectoryApi,
+  transparency: KeyTransparency,
+  members: MemberCheck,
+  userId: string,
+): Promise<string[]> {
+  try {
+    const head = await transparency.refreshHead();
+    await dirApi.gossip(head, client.deviceKey.signGossip(head));
+    const siblings = await dirApi.siblingHeads();
+    if (siblings.length === 0) return [];
+    const own = await members.user(userId, true);
+    const keyOf = new Map<string, string>();
+    for (const d of own?.devices ?? []) {
+      const c = decodeDeviceCredential(d.credential);
+      if (c.ok) keyOf.set(d.deviceId, c.value.signatureKey);
+    }
+    await transparency.checkGossip(
+      siblings
+        .filter((g) => keyOf.has(g.deviceId))
+        .map((g) => ({ deviceId: g.deviceId, head: g.head, signature: g.signature, publicKey: keyOf.get(g.deviceId)! })),
+    );
+    return [];
+  } catch (e) {
+    if (e instanceof TransparencyError)
+      return [`the key transparency log does not check out (${e.code}): ${e.message}. Do not trust new devices until an administrator has looked into it.`];
+    throw e;
+  }
 }
 
 /**
