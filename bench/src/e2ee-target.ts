@@ -6,6 +6,9 @@ import {
   type DeviceIdentity,
   type MlsAdapter,
   type MlsGroup,
+  MemoryStateStore,
+  openSecureMessaging,
+  type PalisadeClient,
 } from '@palisade/client';
 import type { BenchClient, Target } from './target.js';
 
@@ -99,6 +102,43 @@ export async function encryptingTarget(
           undecryptable++;
         });
       };
+      return client;
+    },
+  };
+}
+
+/**
+ * A target whose clients are the REAL end-to-end SDK: `openSecureMessaging` on a logged-in client
+ * (credential, KeyPackages, groups made on first send, every state change saved in its store), with
+ * `sendText` and the decrypted-message handler. One in-memory store per user, kept across its
+ * connections, as a device keeps its state.
+ */
+export function sdkTarget(
+  inner: Target & { sdkClient: (user: number) => PalisadeClient },
+): Target & { notices: () => number } {
+  const stores = new Map<number, MemoryStateStore>();
+  let notices = 0;
+  return {
+    name: `${inner.name}-e2ee-sdk`,
+    pid: inner.pid,
+    conversation: (n) => inner.conversation(n),
+    stop: () => inner.stop(),
+    notices: () => notices,
+    async connect(user) {
+      const c = inner.sdkClient(user);
+      const store = stores.get(user) ?? new MemoryStateStore();
+      stores.set(user, store);
+      const { secure } = await openSecureMessaging(c, { store });
+      const client: BenchClient = {
+        onMessage: undefined,
+        send: async (conversationId, payload) =>
+          void (await secure.sendText(conversationId, new TextDecoder().decode(payload))),
+        close: () => c.close(),
+      };
+      secure.on.message = (m) => client.onMessage?.(m.conversationId, new TextEncoder().encode(m.text));
+      secure.on.notice = () => void notices++;
+      await secure.start();
+      await c.connect();
       return client;
     },
   };

@@ -20,7 +20,9 @@ export async function palisadeTarget(
     /** Extra node flags for the server. */
     nodeArgs?: string[];
   } = {},
-): Promise<Target & { baseUrl: string; stderr: () => string; stdout: () => string }> {
+): Promise<
+  Target & { baseUrl: string; stderr: () => string; stdout: () => string; sdkClient: (user: number) => PalisadeClient }
+> {
   // Rate limits are a policy, not a capacity: lift them so the benchmark measures the server.
   const configFile = join(dataDir, 'bench.yaml');
   writeFileSync(
@@ -99,6 +101,8 @@ export async function palisadeTarget(
       await c.connect();
       return bc;
     },
+    /** A logged-in SDK client of an existing user, not connected (for the end-to-end target). */
+    sdkClient: (user) => client(users[user]!.key, users[user]!.token),
     stop: () => server.stop(),
   };
 }

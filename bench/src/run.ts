@@ -3,7 +3,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { e2eeBench } from './e2ee.js';
-import { encryptingTarget } from './e2ee-target.js';
+import { encryptingTarget, sdkTarget } from './e2ee-target.js';
+import type { PalisadeClient } from '@palisade/client';
 import { connectLatency, groupFanout, memoryPerConnection, roundTrip, throughput } from './measures.js';
 import { palisadeTarget } from './palisade-target.js';
 import { relayTarget } from './relay-target.js';
@@ -90,9 +91,16 @@ async function measure(t: Target): Promise<Record<string, unknown>> {
   return r;
 }
 
-/** (b) and (c) again with every payload a padded envelope in an MLS message, through the SDK's adapter. */
-async function measureEncrypted(inner: Target): Promise<Record<string, unknown>> {
-  const t = await encryptingTarget(inner, 2);
+/**
+ * (b) and (c) again end-to-end encrypted: through the SDK's adapter alone (`adapter`: padded envelope
+ * in an MLS message, no state saved), or through the whole end-to-end SDK (`sdk`: SecureMessaging,
+ * which also saves the group state after every step and runs the group set-up on the real server).
+ */
+async function measureEncrypted(
+  inner: Target & { sdkClient: (user: number) => PalisadeClient },
+  via: 'adapter' | 'sdk',
+): Promise<Record<string, unknown>> {
+  const t = via === 'adapter' ? await encryptingTarget(inner, 2) : sdkTarget(inner);
   const pair = await t.conversation(2);
   const r: Record<string, unknown> = {};
   if (only.has('rtt')) {
@@ -106,8 +114,10 @@ async function measureEncrypted(inner: Target): Promise<Record<string, unknown>>
     const median = [...runs].sort((x, y) => x.ackedPerSecond - y.ackedPerSecond)[Math.floor(runs.length / 2)]!;
     r.throughput = { ...median, runs: runs.map((x) => x.ackedPerSecond) };
   }
-  r.undecryptable = t.undecryptable();
-  r.ownEchoesSkipped = t.ownEchoes();
+  if ('undecryptable' in t) {
+    r.undecryptable = t.undecryptable();
+    r.ownEchoesSkipped = t.ownEchoes();
+  } else r.notices = t.notices();
   return r;
 }
 
@@ -126,7 +136,9 @@ if (needServers) {
     results['ws-relay'] = await measure(relay);
     results.palisade = await measure(palisade);
     if (only.has('e2ee') && (only.has('rtt') || only.has('throughput')))
-      results['palisade-e2ee'] = await measureEncrypted(palisade);
+      results['palisade-e2ee'] = await measureEncrypted(palisade, 'adapter');
+    if (only.has('e2ee') && (only.has('rtt') || only.has('throughput')))
+      results['palisade-e2ee-sdk'] = await measureEncrypted(palisade, 'sdk');
   } finally {
     await palisade.stop();
     await relay.stop();
@@ -196,8 +208,8 @@ const sealRatio = (path: string) => {
   const off = get(results['palisade-unsealed'], path);
   return on !== undefined && off ? Math.round((on / off) * 100) / 100 : undefined;
 };
-const e2eeRatio = (path: string) => {
-  const on = get(results['palisade-e2ee'], path);
+const e2eeRatio = (path: string, key = 'palisade-e2ee') => {
+  const on = get(results[key], path);
   const off = get(results.palisade, path);
   return on !== undefined && off ? Math.round((on / off) * 100) / 100 : undefined;
 };
@@ -217,6 +229,9 @@ const ratios = {
   'e2ee: round trip p50 encrypted/plain': e2eeRatio('roundTripMs.p50'),
   'e2ee: round trip p99 encrypted/plain': e2eeRatio('roundTripMs.p99'),
   'e2ee: throughput acked encrypted/plain': e2eeRatio('throughput.ackedPerSecond'),
+  'e2ee SDK: round trip p50 encrypted/plain': e2eeRatio('roundTripMs.p50', 'palisade-e2ee-sdk'),
+  'e2ee SDK: round trip p99 encrypted/plain': e2eeRatio('roundTripMs.p99', 'palisade-e2ee-sdk'),
+  'e2ee SDK: throughput acked encrypted/plain': e2eeRatio('throughput.ackedPerSecond', 'palisade-e2ee-sdk'),
 };
 const report = {
   date: new Date().toISOString(),
