@@ -33,6 +33,10 @@ export function noticeText(n: E2eeNotice, name: (userId: string) => string): str
       return `(warning: the server said message #${n.seq} came from another device than the one that signed it)`;
     case 'member_refused':
       return `(WARNING: a device was refused because its identity could not be verified: ${n.reason})`;
+    case 'forged_plaintext':
+      return `(WARNING: an unencrypted message (#${n.seq}) appeared in this end-to-end encrypted conversation: only the server can have put it there; it is not shown)`;
+    case 'removed':
+      return '(you were removed from this conversation: this device can no longer read it)';
     case 'no_key_packages':
       return `(${n.deviceIds.length === 1 ? 'a device has' : `${n.deviceIds.length} devices have`} not been set up for encryption yet; it will be added when it is)`;
   }

@@ -15,7 +15,9 @@ export type E2eeNotice =
   | { kind: 'replayed' | 'reordered'; conversationId: string; seq: number; senderDeviceId: string }
   | { kind: 'sender_mismatch'; conversationId: string; seq: number; claimed: string; actual: string }
   | { kind: 'member_refused'; conversationId: string; reason: string }
-  | { kind: 'no_key_packages'; conversationId: string; deviceIds: string[] };
+  | { kind: 'no_key_packages'; conversationId: string; deviceIds: string[] }
+  | { kind: 'forged_plaintext'; conversationId: string; seq: number }
+  | { kind: 'removed'; conversationId: string; seq: number };
 
 /** A decrypted (or pre-encryption) message for the application. */
 export type E2eeMessage = KeptMessage & { conversationId: string };
@@ -59,11 +61,13 @@ export function loadRecord(ctx: E2eeContext, conversationId: string): Promise<Co
 /** The writes that save a group and its record together (one atomic `putMany`). */
 export function saveEntries(
   conversationId: string,
-  group: MlsGroup | undefined,
+  group: MlsGroup | null | undefined,
   rec: ConversationRecord,
 ): [string, Uint8Array | undefined][] {
   const out: [string, Uint8Array | undefined][] = [[keys.conversation(conversationId), json.encode(rec)]];
+  // A group saves its new state; null forgets it (this device was removed); undefined leaves it.
   if (group) out.push([keys.group(conversationId), group.encode()]);
+  else if (group === null) out.push([keys.group(conversationId), undefined]);
   return out;
 }
 

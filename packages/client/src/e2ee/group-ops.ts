@@ -1,3 +1,5 @@
+import { decodeDeviceCredential } from '@palisade/protocol';
+import { toBase64Url } from '../bytes.js';
 import { PalisadeError } from '../errors.js';
 import { MlsError, type MlsGroup } from '../mls/adapter.js';
 import {
@@ -9,34 +11,54 @@ import {
   saveEntries,
   type E2eeContext,
 } from './context.js';
-import { keys, newConversationRecord, readJson, type IdentityRecord } from './local-records.js';
+import { json, keys, newConversationRecord, readJson, type IdentityRecord } from './local-records.js';
+
+const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 import type { GroupStatus, PendingWelcome } from './ports.js';
 
 /** A commit the server refused because another won the epoch: process the winner, then retry. */
 export const isEpochConflict = (e: unknown) => e instanceof PalisadeError && e.code === 'epoch_conflict';
 
 /**
- * Makes this device's group match who may read the conversation: removes leaves of devices that are
- * no longer entitled (revoked, or their user left) and adds every entitled device that is missing,
- * in ONE commit. Returns the new group, or the same one when nothing changed.
- * SECURITY: the server's list is only a hint for additions; after the commit, every leaf must belong
- * to an entitled device, or nothing is sent (a server that swaps a KeyPackage cannot slip a device in).
+ * Makes this device's group match who may read the conversation, in ONE commit: removes every leaf
+ * that is not exactly one entitled device with the key the directory lists for it now (revoked
+ * devices, users who left, a second leaf for one device, a "ghost" leaf naming THIS device's id with
+ * another key) and adds every entitled device that is missing. With `refresh`, commits even when
+ * nothing changed: a self-update that moves the group to a fresh epoch, so keys of an epoch this
+ * device may already have used (a state restored from a backup) are never used again.
+ * SECURITY: the server's lists are hints; after the commit every leaf must belong to an entitled
+ * device, or nothing is sent (a server that swaps a KeyPackage cannot slip a device in).
  */
 export async function reconcile(
   ctx: E2eeContext,
   conversationId: string,
   group: MlsGroup,
-  status?: GroupStatus,
+  opts: { status?: GroupStatus; refresh?: boolean } = {},
 ): Promise<MlsGroup> {
-  const s = status ?? (await ctx.delivery.groupStatus(conversationId));
+  const s = opts.status ?? (await ctx.delivery.groupStatus(conversationId));
+  ctx.members.forget(); // the directory is read afresh: a revoked device's credential no longer passes
   const entitled = new Map(s.entitled.map((d) => [d.deviceId, d.userId]));
   const inTree = new Map<string, number>();
   const remove: number[] = [];
   for (const m of group.members()) {
+    if (m.leafIndex === group.ownLeafIndex) continue;
     const o = leafOwner(m);
-    if (o?.deviceId === ctx.me.deviceId) continue;
-    if (!o || entitled.get(o.deviceId) !== o.userId || s.stale.includes(o.deviceId)) remove.push(m.leafIndex);
-    else inTree.set(o.deviceId, m.leafIndex);
+    const why = !o
+      ? 'not a Palisade credential'
+      : o.deviceId === ctx.me.deviceId
+        ? 'a second leaf claims to be this device'
+        : entitled.get(o.deviceId) !== o.userId || s.stale.includes(o.deviceId)
+          ? undefined // no longer entitled: an ordinary removal
+          : inTree.has(o.deviceId)
+            ? 'a second leaf for one device'
+            : !(await listedKey(ctx, o.userId, o.deviceId, m.signatureKey))
+              ? 'its key is not the one the directory lists for the device'
+              : null;
+    if (why === null && o) inTree.set(o.deviceId, m.leafIndex);
+    else {
+      remove.push(m.leafIndex);
+      if (why) ctx.notice({ kind: 'member_refused', conversationId, reason: `leaf ${m.leafIndex} removed: ${why}` });
+    }
   }
   const wanted = [...entitled.keys()].filter((d) => d !== ctx.me.deviceId && !inTree.has(d));
   const claimed = wanted.length ? await ctx.delivery.claimKeyPackages(wanted) : { packages: [], missing: [] };
@@ -48,20 +70,23 @@ export async function reconcile(
     if (refusal) ctx.notice({ kind: 'member_refused', conversationId, reason: `device ${p.deviceId}: ${refusal}` });
     else add.push(p);
   }
-  if (remove.length === 0 && add.length === 0 && group.epoch > 0) return group;
+  if (remove.length === 0 && add.length === 0 && group.epoch > 0 && !opts.refresh) return group;
   const result = await ctx.adapter.commit(group, { add: add.map((p) => p.keyPackage), remove });
+  const seen = new Set<string>();
   for (const m of result.group.members()) {
     const o = leafOwner(m);
-    if (!o || (o.deviceId !== ctx.me.deviceId && entitled.get(o.deviceId) !== o.userId))
+    const own = m.leafIndex === result.group.ownLeafIndex;
+    if (!o || seen.has(o.deviceId) || (!own && (o.deviceId === ctx.me.deviceId || entitled.get(o.deviceId) !== o.userId)))
       throw new MlsError(
         'credential_refused',
         'after the commit a leaf belongs to a device that may not read this conversation',
       );
+    seen.add(o.deviceId);
   }
   const before = new Set(group.members().map((m) => m.leafIndex));
   const removedMembers = group.members().filter((m) => remove.includes(m.leafIndex));
   const addedMembers = result.group.members().filter((m) => !before.has(m.leafIndex) || remove.includes(m.leafIndex));
-  await ctx.delivery.commit(conversationId, {
+  const accepted = await ctx.delivery.commit(conversationId, {
     epoch: group.epoch,
     commit: result.commit,
     welcome: result.welcome,
@@ -71,9 +96,18 @@ export async function reconcile(
     ...(group.epoch === 0 ? { suite: ctx.suite } : {}),
   });
   const rec = (await loadRecord(ctx, conversationId)) ?? newConversationRecord(0);
+  rec.ownCommits = [...rec.ownCommits, accepted.seq].slice(-50);
+  rec.e2eeSince ??= accepted.seq;
   await ctx.store.putMany(saveEntries(conversationId, result.group, rec));
   for (const n of deviceChanges(conversationId, addedMembers, removedMembers, ctx.me.deviceId)) ctx.notice(n);
   return result.group;
+}
+
+/** Whether `key` is the signature key of the credential the directory lists now for this device. */
+async function listedKey(ctx: E2eeContext, userId: string, deviceId: string, key: Uint8Array): Promise<boolean> {
+  const d = (await ctx.members.user(userId))?.devices.find((x) => x.deviceId === deviceId);
+  const c = d ? decodeDeviceCredential(d.credential) : undefined;
+  return c?.ok === true && c.value.signatureKey === toBase64Url(key);
 }
 
 /**
@@ -100,6 +134,16 @@ async function checkKeyPackage(
 
 /** Joins from a Welcome addressed to this device, then removes the Welcome from the server. */
 export async function joinByWelcome(ctx: E2eeContext, w: PendingWelcome): Promise<MlsGroup | undefined> {
+  const old = await loadRecord(ctx, w.conversationId);
+  // SECURITY: a Welcome is used once, and never over a group this device still holds, nor one older
+  // than what it has processed: a replayed Welcome would roll the group (and its ratchets) back.
+  const stale = old?.welcomes?.includes(w.id) || (old && w.seq <= old.lastSeq && old.e2eeSince !== undefined);
+  if (stale || (await loadGroup(ctx, w.conversationId))) {
+    if (!old?.welcomes?.includes(w.id))
+      ctx.notice({ kind: 'member_refused', conversationId: w.conversationId, reason: 'a Welcome for a group this device is already in (or an old one) was ignored' });
+    await ctx.delivery.deleteWelcome(w.id);
+    return undefined;
+  }
   const refs = await ctx.store.keys('kp/');
   const secrets = new Map<string, Uint8Array>();
   for (const k of refs) {
@@ -114,12 +158,29 @@ export async function joinByWelcome(ctx: E2eeContext, w: PendingWelcome): Promis
     await ctx.delivery.deleteWelcome(w.id);
     return undefined;
   }
+  if (!equalBytes(joined.group.groupId, groupIdOf(w.conversationId))) {
+    ctx.notice({ kind: 'member_refused', conversationId: w.conversationId, reason: 'a Welcome into another group was refused' });
+    await ctx.delivery.deleteWelcome(w.id);
+    return undefined;
+  }
   const identity = await readJson<IdentityRecord>(ctx.store, keys.identity);
-  const old = await loadRecord(ctx, w.conversationId);
-  const rec = { ...newConversationRecord(w.seq), counters: old?.counters ?? {} };
-  const entries = saveEntries(w.conversationId, joined.group, rec);
-  // SECURITY: a KeyPackage's private half is used once; only the last-resort one is kept.
-  if (identity?.lastResortRef !== joined.usedRef) entries.push([keys.keyPackage(joined.usedRef), undefined]);
+  const rec = {
+    ...newConversationRecord(w.seq),
+    counters: old?.counters ?? {},
+    kept: old?.kept ?? [],
+    e2eeSince: old?.e2eeSince ?? w.seq,
+    welcomes: [...(old?.welcomes ?? []), w.id].slice(-50),
+  };
+  // SECURITY: a KeyPackage's private half is used once, the last-resort one too (a fresh one is
+  // uploaded at the next top-up), so no Welcome can be replayed against it.
+  const entries: [string, Uint8Array | undefined][] = [
+    ...saveEntries(w.conversationId, joined.group, rec),
+    [keys.keyPackage(joined.usedRef), undefined],
+  ];
+  if (identity && identity.lastResortRef === joined.usedRef) {
+    const { lastResortRef: _used, ...rest } = identity;
+    entries.push([keys.identity, json.encode(rest)]);
+  }
   await ctx.store.putMany(entries);
   await ctx.delivery.deleteWelcome(w.id);
   ctx.notice({ kind: 'joined', conversationId: w.conversationId, seq: w.seq, how: 'welcome' });
@@ -138,6 +199,8 @@ export async function joinExternally(
   for (let attempt = 0; ; attempt++) {
     const info = await ctx.delivery.groupInfo(conversationId);
     const { group, commit } = await ctx.adapter.joinExternal(info.groupInfo, ctx.me);
+    if (!equalBytes(group.groupId, groupIdOf(conversationId)))
+      throw new MlsError('wrong_group', 'the server published the GroupInfo of another group');
     try {
       const res = await ctx.delivery.commit(conversationId, {
         epoch: info.epoch,
@@ -148,7 +211,14 @@ export async function joinExternally(
         external: true,
       });
       const old = await loadRecord(ctx, conversationId);
-      const rec = { ...newConversationRecord(res.seq), counters: old?.counters ?? {} };
+      const rec = {
+        ...newConversationRecord(res.seq),
+        counters: old?.counters ?? {},
+        kept: old?.kept ?? [],
+        ownCommits: [res.seq],
+        e2eeSince: old?.e2eeSince ?? res.seq,
+        welcomes: old?.welcomes ?? [],
+      };
       await ctx.store.putMany(saveEntries(conversationId, group, rec));
       return { group, seq: res.seq };
     } catch (e) {
@@ -173,7 +243,7 @@ export async function ensureGroup(
   if (status.epoch === null) {
     const fresh = await ctx.adapter.createGroup(groupIdOf(conversationId), ctx.me);
     try {
-      const group = await reconcile(ctx, conversationId, fresh, status);
+      const group = await reconcile(ctx, conversationId, fresh, { status });
       ctx.notice({ kind: 'joined', conversationId, seq: 0, how: 'created' });
       return group;
     } catch (e) {

@@ -20,6 +20,13 @@ export interface ConversationRecord {
   joinedSeq: number;
   /** Seqs of commits this device made (already applied locally when the server accepted them). */
   ownCommits: number[];
+  /**
+   * Seq from which the conversation is end-to-end encrypted (the first commit this device saw or
+   * made). SECURITY: a "sent before end-to-end encryption" message after it is a forgery by the server.
+   */
+  e2eeSince?: number;
+  /** Ids of the Welcomes this device has processed (a replayed one is ignored). */
+  welcomes?: string[];
   /** Highest envelope counter seen per sender device (reorder and replay detection). */
   counters: Record<string, number>;
   /** Seqs of the messages kept for display, oldest first (at most {@link KEPT_MESSAGES}). */

@@ -49,7 +49,7 @@ export async function openSecureMessaging(client: PalisadeClient, o: OpenSecureO
   const dirApi = new DirectoryApi(client.api);
   const ktState = (await readJson<TransparencyState>(o.store, keys.transparency)) ?? { orgKeys: {} };
   const transparency = new KeyTransparency(dirApi, ktState, (st) => {
-    void o.store.putMany([[keys.transparency, json.encode(st)]]);
+    o.store.putMany([[keys.transparency, json.encode(st)]]).catch(() => undefined); // seen again next start
   });
   const directory: DirectoryPort = {
     issueCredential: async () => {
@@ -75,7 +75,10 @@ export async function openSecureMessaging(client: PalisadeClient, o: OpenSecureO
   let id = await readJson<IdentityRecord>(o.store, keys.identity);
   if (!id || id.deviceId !== me.deviceId || id.userId !== me.userId) {
     // A new device key (or a store from another account) starts afresh: nothing of the old one applies.
-    for (const k of await o.store.keys('')) await o.store.putMany([[k, undefined]]);
+    // SECURITY: what the person verified, and the transparency heads seen, are kept: wiping them would
+    // let a server that answers with another device id reset "verified" to "not verified".
+    const keep = new Set<string>([keys.verified, keys.transparency]);
+    await o.store.putMany((await o.store.keys('')).filter((k) => !keep.has(k)).map((k) => [k, undefined]));
     const issued = await directory.issueCredential();
     id = {
       userId: me.userId,

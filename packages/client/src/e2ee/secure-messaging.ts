@@ -58,6 +58,8 @@ export class SecureMessaging {
   private counter = 0;
   /** When each conversation's group was last matched against who may read it. */
   private readonly checkedAt = new Map<string, number>();
+  /** Conversations this session has moved to a fresh epoch of its own (see `sendText`). */
+  private readonly refreshed = new Set<string>();
 
   constructor(private readonly o: SecureMessagingOptions) {
     this.ctx = {
@@ -90,12 +92,14 @@ export class SecureMessaging {
   /** Uploads new KeyPackages when the directory holds fewer than {@link KEY_PACKAGE_LOW}. */
   async topUpKeyPackages(force = false): Promise<number> {
     const stock = await this.o.delivery.keyPackageStock();
-    if (!force && stock.stock >= KEY_PACKAGE_LOW && stock.lastResort) return stock.stock;
     const id = (await readJson<IdentityRecord>(this.o.store, keys.identity)) as IdentityRecord;
+    // The server's word that a last-resort package is there is not enough: ours may have been used.
+    const haveLastResort = stock.lastResort && id.lastResortRef !== undefined;
+    if (!force && stock.stock >= KEY_PACKAGE_LOW && haveLastResort) return stock.stock;
     const made = [];
     for (let i = stock.stock; i < KEY_PACKAGE_TARGET; i++)
       made.push(await this.o.adapter.generateKeyPackage(this.o.me, KEY_PACKAGE_LIFETIME_S));
-    const lastResort = stock.lastResort
+    const lastResort = haveLastResort
       ? undefined
       : await this.o.adapter.generateKeyPackage(this.o.me, KEY_PACKAGE_LIFETIME_S);
     const entries: [string, Uint8Array | undefined][] = made.map((k) => [keys.keyPackage(k.ref), k.secret]);
@@ -159,8 +163,13 @@ export class SecureMessaging {
           const checked = this.checkedAt.get(conversationId) ?? -Infinity;
           if (!group || performance.now() - checked > RECONCILE_EVERY_MS) {
             await this.syncLocked(conversationId);
+            const before = await loadGroup(this.ctx, conversationId);
             group = await ensureGroup(this.ctx, conversationId, () => this.o.delivery.welcomes());
-            group = await reconcile(this.ctx, conversationId, group);
+            // SECURITY: this session's first send moves the group to a fresh epoch (a self-update),
+            // unless joining just did: keys of an epoch an older copy of this state used are never reused.
+            const refresh = before !== undefined && !this.refreshed.has(conversationId);
+            group = await reconcile(this.ctx, conversationId, group, { refresh });
+            this.refreshed.add(conversationId);
             this.checkedAt.set(conversationId, performance.now());
           }
           const sentAt = Date.now();
@@ -227,6 +236,9 @@ export class SecureMessaging {
 
   private async handle(m: StoredMessage): Promise<void> {
     let outcome = await processInbound(this.ctx, m);
+    // SECURITY: a commit that added someone is checked against who may read at this device's next
+    // send (an insider could add a device the server never declared).
+    if (outcome === 'membership') this.membershipChanged(m.conversationId);
     if (outcome === 'needs_welcome') {
       for (const w of await this.o.delivery.welcomes())
         if (w.conversationId === m.conversationId) await joinByWelcome(this.ctx, w);
