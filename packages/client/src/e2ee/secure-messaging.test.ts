@@ -2,70 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { fromBase64Url } from '../bytes.js';
 import { DeviceKey } from '../device-key.js';
-import { createTsMlsAdapter } from '../mls/ts-mls-adapter.js';
 import { ToyOrg } from '../test-support/toy-org.js';
 import { ToyServer } from '../test-support/toy-server.js';
-import type { E2eeMessage, E2eeNotice } from './context.js';
-import { MemberCheck } from './member-check.js';
-import { SecureMessaging } from './secure-messaging.js';
-import { MemoryStateStore } from './state-store.js';
-import { KeyTransparency } from './transparency.js';
-
-interface Dev {
-  secure: SecureMessaging;
-  members: MemberCheck;
-  store: MemoryStateStore;
-  got: E2eeMessage[];
-  notices: E2eeNotice[];
-  deviceId: string;
-}
-
-/** A device whose SDK talks to the toy server the test plays; its checks are the real ones. */
-async function device(
-  server: ToyServer,
-  userId: string,
-  deviceId: string,
-  key = DeviceKey.generate(),
-  store = new MemoryStateStore(),
-): Promise<Dev> {
-  const pub = fromBase64Url(key.publicKey);
-  const d = server.devices.get(deviceId) ?? server.addDevice(userId, deviceId, pub);
-  const ports = server.portsFor(deviceId);
-  const members = new MemberCheck(ports.directory, new KeyTransparency(server.org));
-  const adapter = await createTsMlsAdapter({ validate: members.validate });
-  const secure = new SecureMessaging({
-    adapter,
-    delivery: ports.delivery,
-    history: ports.history,
-    send: server.sendFor(deviceId),
-    store,
-    members,
-    me: {
-      userId,
-      deviceId,
-      credential: d.credential,
-      signatureSecret: fromBase64Url(key.export()),
-      signaturePublic: pub,
-    },
-  });
-  const dev: Dev = { secure, members, store, got: [], notices: [], deviceId };
-  secure.on.message = (m) => dev.got.push(m);
-  secure.on.notice = (n) => dev.notices.push(n);
-  d.listener = (m) => void secure.onMessage(m);
-  d.welcome = (w) => void secure.onWelcome(w);
-  await secure.start();
-  return dev;
-}
-
-/** Resolves once every queued step of the device has run (the toy server delivers in microtasks). */
-async function settle(...devs: Dev[]): Promise<void> {
-  for (let i = 0; i < 5; i++) {
-    await new Promise((r) => setImmediate(r));
-    await Promise.all(devs.map((d) => d.secure.sync('c1')));
-  }
-}
-
-const texts = (d: Dev) => d.got.map((m) => m.text);
+import { device, settle, texts } from '../test-support/toy-device.js';
 
 describe('SecureMessaging against a server the test plays', () => {
   it('delivers end to end; a replayed ciphertext and a reordered pair are reported, not shown twice or hidden', async () => {

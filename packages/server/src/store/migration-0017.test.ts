@@ -50,7 +50,7 @@ describe('migration 0017_mls_delivery', () => {
               created_at: 1,
             })
             .execute();
-          expect(await store.migrate()).toEqual(['0017_mls_delivery']);
+          expect((await store.migrate())[0]).toBe('0017_mls_delivery');
           const rows = await store.db.selectFrom('messages').select(['seq', 'kind']).execute();
           expect(rows.map((r) => [Number(r.seq), r.kind])).toEqual([[1, 'legacy']]);
           for (const t of ['key_packages', 'mls_groups', 'mls_group_devices', 'mls_welcomes'] as const)
