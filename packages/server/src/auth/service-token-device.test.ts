@@ -9,6 +9,7 @@ import {
   createServiceAccount,
   issueServiceToken,
   listServiceAccounts,
+  purgeExpired,
   revokeDevice,
   revokeServiceToken,
 } from './index.js';
@@ -111,6 +112,32 @@ withAllStores('device-bound service tokens', (h) => {
     ).rejects.toMatchObject({ code: 'invalid_device_key' });
     // The refused reuse rolled back: only the one bound token was added.
     expect(await count()).toBe(n + 1);
+  });
+
+  it('the expiry sweep revokes the device of an expired bound token, and only that one', async () => {
+    const { deps, admin, svc } = await setup();
+    const req = { scopes, ratePerMinute: 60 };
+    const short = await issueServiceToken(deps.auth, admin, svc.id, {
+      ...req,
+      expiresInDays: 1,
+      devicePublicKey: newDevicePublicKey(),
+    });
+    const long = await issueServiceToken(deps.auth, admin, svc.id, {
+      ...req,
+      expiresInDays: 7,
+      devicePublicKey: newDevicePublicKey(),
+    });
+    const revokedAt = async (id: string) =>
+      (await h.get().db.selectFrom('devices').select('revoked_at').where('id', '=', id).executeTakeFirstOrThrow())
+        .revoked_at;
+    await purgeExpired(h.get().db, deps.clock.now()); // tokens of earlier tests in this store
+    expect(await revokedAt(short.deviceId!)).toBeNull();
+    deps.clock.advance(86_400_000);
+    // At least this one (earlier tests' one-day tokens in the same store expire too).
+    expect((await purgeExpired(h.get().db, deps.clock.now())).expiredBotDevices).toBeGreaterThanOrEqual(1);
+    expect(await revokedAt(short.deviceId!)).not.toBeNull();
+    expect(await revokedAt(long.deviceId!)).toBeNull();
+    expect((await purgeExpired(h.get().db, deps.clock.now())).expiredBotDevices).toBe(0);
   });
 
   it('a bound token whose device was revoked on its own is refused', async () => {
