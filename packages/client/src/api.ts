@@ -11,6 +11,7 @@ import { isErrorCode } from '@palisade/protocol';
 import type { DeviceKey } from './device-key.js';
 import { PalisadeError } from './errors.js';
 import type { HttpTransport } from './transport.js';
+import { toBase64 } from './bytes.js';
 
 /** A message as returned by history. */
 export type HistoryMessage = MessageView;
@@ -264,6 +265,17 @@ export class Api {
         `/v1/conversations/${encodeURIComponent(conversationId)}/messages?after=${after}&limit=${limit}`,
       )
     ).messages;
+  /**
+   * Sends an opaque payload over HTTP (the route a bot without a live connection uses); with
+   * end-to-end encryption required the server takes only an MLS application message. Idempotent on
+   * `clientMsgId`: a retry returns the first send's seq.
+   */
+  sendMessage = (conversationId: string, payload: Uint8Array, clientMsgId: string) =>
+    this.call<{ seq: number; duplicate: boolean }>(
+      'POST',
+      `/v1/conversations/${encodeURIComponent(conversationId)}/messages`,
+      { clientMsgId, payload: toBase64(payload) },
+    );
   /** Admin: an invite token; with org_admin or security_admin in `grants`, it is unusable until a second admin approves `pendingApproval`. */
   invite = (role: InviteBaseRoleName = 'member', ttlHours = 72, grants: string[] = []) =>
     this.call<{ token: string; expiresAt: string; pendingApproval?: string }>('POST', '/v1/invites', {

@@ -248,6 +248,12 @@ export const ServiceTokenRequest = z.strictObject({
     .max(50)
     .optional(),
   ratePerMinute: z.number().int().min(1).max(6000).default(60),
+  /**
+   * Binds the token to a device key (a raw 32-byte Ed25519 key, base64url, as at login): the bot gets a
+   * trusted device of its own, every request must carry an `X-Palisade-Proof` signed by that key, and the
+   * token may then take part in end-to-end encrypted conversations as an MLS member.
+   */
+  devicePublicKey: B64Url(64).optional(),
 });
 export type ServiceTokenRequest = z.infer<typeof ServiceTokenRequest>;
 

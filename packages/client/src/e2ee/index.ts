@@ -17,6 +17,7 @@ export {
   type TextEnvelope,
 } from './envelope.js';
 export { openSecureMessaging, type OpenSecureOptions, type SecureSession } from './open.js';
+export { openBotMessaging, type BotMessagingOptions, type BotSession } from './bot.js';
 export {
   SecureMessaging,
   KEY_PACKAGE_LOW,

@@ -1,7 +1,7 @@
 import { fromBase64, fromBase64Url, toBase64Url } from '../bytes.js';
 import { DirectoryApi } from '../api-directory.js';
 import { MlsApi } from '../api-mls.js';
-import type { PalisadeClient } from '../client.js';
+import { newClientMsgId, type PalisadeClient } from '../client.js';
 import type { MlsAdapter, MlsSuiteName } from '../mls/adapter.js';
 import { createTsMlsAdapter } from '../mls/ts-mls-adapter.js';
 import { json, keys, readJson, type IdentityRecord } from './local-records.js';
@@ -19,6 +19,12 @@ export interface OpenSecureOptions {
   suite?: MlsSuiteName;
   /** Past epochs whose keys are kept for late messages (default 4). */
   keyRetentionEpochs?: number;
+  /**
+   * `websocket` (default): sends over the live connection and follows its frames. `http`: sends over
+   * the HTTP send route and wires no live frames; the caller reads with `secure.sync` (a bot, see
+   * `openBotMessaging`).
+   */
+  transport?: 'websocket' | 'http';
 }
 
 /** The end-to-end layer of a signed-in client, and the parts a caller may want (verification, tests). */
@@ -111,16 +117,28 @@ export async function openSecureMessaging(client: PalisadeClient, o: OpenSecureO
           sentAt: m.sentAt,
         })),
     },
-    send: (conversationId, payload) => client.send(conversationId, payload),
+    send:
+      o.transport === 'http'
+        ? async (conversationId, payload) =>
+            (await client.api.sendMessage(conversationId, payload, newClientMsgId())).seq
+        : (conversationId, payload) => client.send(conversationId, payload),
     store: o.store,
     members,
     me: { userId: me.userId, deviceId: me.deviceId, credential, signatureSecret, signaturePublic },
     ...(o.suite ? { suite: o.suite } : {}),
   });
-  wireRealtime(client, secure);
+  if (o.transport !== 'http') wireRealtime(client, secure);
   const warnings = await gossipHeads(client, dirApi, transparency, members, me.userId);
   return {
-    warnings, secure, members, adapter, transparency, store: o.store, userId: me.userId, deviceId: me.deviceId };
+    warnings,
+    secure,
+    members,
+    adapter,
+    transparency,
+    store: o.store,
+    userId: me.userId,
+    deviceId: me.deviceId,
+  };
 }
 
 /**
@@ -149,12 +167,19 @@ async function gossipHeads(
     await transparency.checkGossip(
       siblings
         .filter((g) => keyOf.has(g.deviceId))
-        .map((g) => ({ deviceId: g.deviceId, head: g.head, signature: g.signature, publicKey: keyOf.get(g.deviceId)! })),
+        .map((g) => ({
+          deviceId: g.deviceId,
+          head: g.head,
+          signature: g.signature,
+          publicKey: keyOf.get(g.deviceId)!,
+        })),
     );
     return [];
   } catch (e) {
     if (e instanceof TransparencyError)
-      return [`the key transparency log does not check out (${e.code}): ${e.message}. Do not trust new devices until an administrator has looked into it.`];
+      return [
+        `the key transparency log does not check out (${e.code}): ${e.message}. Do not trust new devices until an administrator has looked into it.`,
+      ];
     throw e;
   }
 }

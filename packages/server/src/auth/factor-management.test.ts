@@ -339,6 +339,7 @@ withAllStores('factor management (S2, S5, S16, S19, S20)', (h) => {
       loginChallenges: 0,
       ssoLogins: 0,
       pendingEnrolments: 0,
+      expiredBotDevices: 0,
     });
     // Later rows from another moment stay: a second SSO login that is still valid at the purge.
     deps.clock.advance(11 * 60_000);

@@ -27,6 +27,7 @@ export {
   revokeServiceToken,
   listServiceAccounts,
   authenticateServiceToken,
+  authenticateServiceTokenDevice,
   SERVICE_TOKEN_PREFIX,
 } from './service-accounts.js';
 export { decide, networkOf, RISK_POLICY } from './risk.js';

@@ -7,12 +7,17 @@ export interface PurgeReport {
   loginChallenges: number;
   ssoLogins: number;
   pendingEnrolments: number;
+  /** Devices of expired device-bound service tokens, revoked (their MLS leaves become stale). */
+  expiredBotDevices: number;
 }
 
 /**
  * Deletes expired short-lived rows: WebAuthn challenges, MFA login challenges, SSO logins and TOTP
  * enrolments never confirmed. SECURITY (S20): unauthenticated endpoints write some of these rows;
  * with the rate limit, this bounds what an anonymous caller can make the server keep.
+ * Also revokes the device of every expired device-bound service token. SECURITY: a bot whose token
+ * expired can no longer read, so members must stop encrypting to it: with its device revoked, the
+ * next send removes its leaves (`roster_stale`). The token row (its `expires_at`) records why.
  */
 export async function purgeExpired(db: Executor, now: number): Promise<PurgeReport> {
   const n = (r: { numDeletedRows: bigint }) => Number(r.numDeletedRows);
@@ -26,6 +31,23 @@ export async function purgeExpired(db: Executor, now: number): Promise<PurgeRepo
         .where('confirmed_at', 'is', null)
         .where('created_at', '<=', now - PENDING_ENROLMENT_TTL_MS)
         .executeTakeFirst(),
+    ),
+    expiredBotDevices: Number(
+      (
+        await db
+          .updateTable('devices')
+          .set({ revoked_at: now })
+          .where('revoked_at', 'is', null)
+          .where('id', 'in', (eb) =>
+            eb
+              .selectFrom('service_tokens')
+              .select('device_id')
+              .where('device_id', 'is not', null)
+              .where('expires_at', '<=', now)
+              .$narrowType<{ device_id: string }>(),
+          )
+          .executeTakeFirst()
+      ).numUpdatedRows,
     ),
   };
 }

@@ -14,6 +14,7 @@ import type { AuthDeps } from './deps.js';
 import { assertRecentStrongAuth } from './step-up.js';
 import { sealForUser } from './sealed.js';
 import { scopeOf } from '../keys/index.js';
+import { addBotDevice, assertBotDeviceKey, revokeBotDevice } from './service-token-device.js';
 
 /** Prefix that tells service tokens from session tokens. */
 export const SERVICE_TOKEN_PREFIX = 'svc_';
@@ -64,7 +65,8 @@ export async function createServiceAccount(
 /**
  * Issues a token for a service account: explicit scopes, a mandatory expiry, an optional source-address
  * allowlist and its own rate. Several tokens may be valid at once, so rotation needs no downtime.
- * Needs a recent step-up. The token is shown once; only its SHA-256 is stored.
+ * Needs a recent step-up. The token is shown once; only its SHA-256 is stored. With `devicePublicKey` the
+ * token is bound to a new trusted device of the bot (same transaction, audited): see `addBotDevice`.
  */
 export async function issueServiceToken(
   deps: AuthDeps,
@@ -80,11 +82,19 @@ export async function issueServiceToken(
     .executeTakeFirst();
   if (!svc || svc.role !== 'service' || svc.disabled_at !== null)
     throw new AppError('not_found', 'no such service account');
+  if (req.devicePublicKey !== undefined) {
+    assertBotDeviceKey(req.devicePublicKey);
+    await deps.sealer.prepare(scopeOf.user(serviceUserId));
+  }
   const id = randomId();
   const token = `${SERVICE_TOKEN_PREFIX}${randomToken(32)}`;
   const now = deps.clock.now();
   const expiresAt = now + req.expiresInDays * 86_400_000;
-  await deps.db.transaction().execute(async (tx) => {
+  const deviceId = await deps.db.transaction().execute(async (tx) => {
+    const device =
+      req.devicePublicKey === undefined
+        ? null
+        : await addBotDevice(deps, tx, actor.userId, serviceUserId, id, req.devicePublicKey, now);
     await tx
       .insertInto('service_tokens')
       .values({
@@ -99,6 +109,7 @@ export async function issueServiceToken(
         expires_at: expiresAt,
         revoked_at: null,
         last_used_at: null,
+        device_id: device,
       })
       .execute();
     await recordAudit(tx, deps.sealer, {
@@ -107,13 +118,14 @@ export async function issueServiceToken(
       action: 'service_token.issued',
       target: id,
       outcome: 'success',
-      details: { serviceUserId, scopes: req.scopes, expiresInDays: req.expiresInDays },
+      details: { serviceUserId, scopes: req.scopes, expiresInDays: req.expiresInDays, deviceId: device },
     });
+    return device;
   });
-  return { id, token, expiresAt: new Date(expiresAt).toISOString() };
+  return { id, token, expiresAt: new Date(expiresAt).toISOString(), ...(deviceId ? { deviceId } : {}) };
 }
 
-/** Revokes one token of a service account. */
+/** Revokes one token of a service account, and the device it is bound to (same transaction). */
 export async function revokeServiceToken(
   deps: AuthDeps,
   actor: Principal,
@@ -130,6 +142,12 @@ export async function revokeServiceToken(
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw new AppError('not_found', 'no such active token');
+    const bound = await tx
+      .selectFrom('service_tokens')
+      .select('device_id')
+      .where('id', '=', tokenId)
+      .executeTakeFirst();
+    if (bound?.device_id) await revokeBotDevice(deps, tx, actor.userId, bound.device_id, now);
     await recordAudit(tx, deps.sealer, {
       at: now,
       actorId: actor.userId,
@@ -150,7 +168,7 @@ export async function listServiceAccounts(deps: AuthDeps) {
     .execute();
   const tokens = await deps.db
     .selectFrom('service_tokens')
-    .select(['id', 'user_id', 'scopes', 'expires_at', 'revoked_at', 'last_used_at'])
+    .select(['id', 'user_id', 'scopes', 'expires_at', 'revoked_at', 'last_used_at', 'device_id'])
     .execute();
   const now = deps.clock.now();
   return users.map((u) => ({
@@ -165,20 +183,32 @@ export async function listServiceAccounts(deps: AuthDeps) {
         expiresAt: new Date(t.expires_at).toISOString(),
         state: t.revoked_at !== null ? 'revoked' : t.expires_at <= now ? 'expired' : 'active',
         lastUsedAt: t.last_used_at === null ? null : new Date(t.last_used_at).toISOString(),
+        deviceId: t.device_id,
       })),
   }));
 }
 
-/**
- * Resolves a service token. SECURITY: looked up by SHA-256 and compared in constant time; refused when
- * revoked, expired, used from an address not on its allowlist, or its account is disabled; rate-limited
- * per token; every use is audited.
- */
+/** Resolves a service token to its principal (see {@link authenticateServiceTokenDevice}). */
 export async function authenticateServiceToken(deps: AuthDeps, token: string, address: string): Promise<Principal> {
+  return (await authenticateServiceTokenDevice(deps, token, address)).principal;
+}
+
+/**
+ * Resolves a service token, with the public key of the device it is bound to (null when unbound): the
+ * caller must then check the request's device proof against it. SECURITY: looked up by SHA-256 and
+ * compared in constant time; refused when revoked, expired, used from an address not on its allowlist,
+ * its account is disabled or its bound device revoked; rate-limited per token; every use is audited.
+ */
+export async function authenticateServiceTokenDevice(
+  deps: AuthDeps,
+  token: string,
+  address: string,
+): Promise<{ principal: Principal; devicePublicKey: string | null }> {
   const hash = sha256Hex(token);
   const row = await deps.db
     .selectFrom('service_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
+    .leftJoin('devices as d', 'd.id', 't.device_id')
     .select([
       't.id',
       't.token_hash',
@@ -190,6 +220,9 @@ export async function authenticateServiceToken(deps: AuthDeps, token: string, ad
       'u.id as userId',
       'u.username',
       'u.disabled_at',
+      't.device_id',
+      'd.public_key as device_key',
+      'd.revoked_at as device_revoked_at',
     ])
     .where('t.token_hash', '=', hash)
     .executeTakeFirst();
@@ -201,6 +234,7 @@ export async function authenticateServiceToken(deps: AuthDeps, token: string, ad
     row.revoked_at === null &&
     row.expires_at > now &&
     row.disabled_at === null &&
+    (row.device_id === null || (row.device_key !== null && row.device_revoked_at === null)) &&
     (!allowed || allowed.includes(address));
   if (!ok) {
     if (row)
@@ -229,14 +263,16 @@ export async function authenticateServiceToken(deps: AuthDeps, token: string, ad
       outcome: 'success',
     });
   });
-  return {
+  const principal: Principal = {
     userId: row.userId as UserId,
     username: row.username,
     roles: ['service'],
-    deviceId: `token:${row.id}` as DeviceId,
+    deviceId: (row.device_id ?? `token:${row.id}`) as DeviceId,
     sessionId: `token:${row.id}` as SessionId,
     aal: 1,
     strongAuthAt: null,
     scopes: JSON.parse(row.scopes) as ServiceScope[],
   };
+  if (row.device_id !== null) principal.deviceBound = true;
+  return { principal, devicePublicKey: row.device_id !== null ? row.device_key : null };
 }

@@ -16,6 +16,11 @@ export interface Principal {
   strongAuthMethod?: string | null;
   /** Set for service accounts: what the token may do, on which conversations. */
   scopes?: readonly ServiceScope[];
+  /**
+   * Set for a service token bound to a device key: `deviceId` is then the bot's own device, every
+   * request carried a proof signed by it, and the token may use the MLS member routes (http/route.ts).
+   */
+  deviceBound?: true;
 }
 
 /** One scope of a service token: an action on some conversations (or all it is a member of). */

@@ -2,7 +2,7 @@ import { AppError, type Principal } from '../core/index.js';
 import type { Executor } from '../store/index.js';
 
 /**
- * The caller's own device row: active (approved, not revoked) and theirs. Service tokens have no
+ * The caller's own device row: active (approved, not revoked) and theirs. Unbound service tokens have no
  * device, so they cannot take part in MLS through these routes (`forbidden`).
  */
 export async function ownDevice(exec: Executor, principal: Principal): Promise<{ id: string; publicKey: string }> {

@@ -50,28 +50,43 @@ export async function claimKeyPackages(
   return out;
 }
 
+/**
+ * The conversations where the caller may commit: all for a user; for a service token (a bot) only
+ * those of its `message.send` scopes. SECURITY: a bot claims KeyPackages only of co-members of those.
+ */
+function sendScope(principal: Principal): '*' | string[] {
+  if (!principal.scopes) return '*';
+  const send = principal.scopes.filter((s) => s.action === 'message.send');
+  if (send.some((s) => s.conversations === '*')) return '*';
+  return [...new Set(send.flatMap((s) => s.conversations as readonly string[]))];
+}
+
 /** The claimable devices among `ids`, with their owners: active, and the caller's or a co-member's. */
 async function claimable(db: Db, principal: Principal, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
+  const scope = sendScope(principal);
   const rows = await db
     .selectFrom('devices')
     .select(['devices.id', 'devices.user_id'])
     .where('devices.id', 'in', ids)
     .where('devices.revoked_at', 'is', null)
     .where('devices.approved_at', 'is not', null)
-    .where((eb) =>
-      eb.or([
-        eb('devices.user_id', '=', principal.userId),
+    .where((eb) => {
+      const own = eb('devices.user_id', '=', principal.userId);
+      if (scope !== '*' && scope.length === 0) return own;
+      return eb.or([
+        own,
         eb.exists(
           eb
             .selectFrom('members as mine')
             .innerJoin('members as theirs', 'theirs.conversation_id', 'mine.conversation_id')
             .select(sql.lit(1).as('one'))
             .where('mine.user_id', '=', principal.userId)
-            .whereRef('theirs.user_id', '=', 'devices.user_id'),
+            .whereRef('theirs.user_id', '=', 'devices.user_id')
+            .$if(scope !== '*', (q) => q.where('mine.conversation_id', 'in', scope as string[])),
         ),
-      ]),
-    )
+      ]);
+    })
     .execute();
   return new Map(rows.map((r) => [r.id, r.user_id]));
 }

@@ -9,7 +9,8 @@ export interface EntitledDevice {
 
 /**
  * The devices that should be in a conversation's group: every active (approved, not revoked) device
- * of every current member. Service-token principals have no device row and are never entitled.
+ * of every current member. An unbound service token has no device row and is never entitled; a bot
+ * with a device-bound token is entitled through its own device like anyone.
  */
 export async function entitledDevices(exec: Executor, conversationId: string): Promise<EntitledDevice[]> {
   const rows = await exec

@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/index.js';
 import { AppError, type Principal, type WelcomesStored } from '../core/index.js';
 import { randomId } from '../crypto/index.js';
 import { appendMessage, payloadAtRest, takeSeq } from '../messaging/index.js';
+import { assertScope } from '../rbac/index.js';
 import type { Tx } from '../store/index.js';
 import { checkCommitShape, type CheckedCommit } from './commit-check.js';
 import type { E2eeDeps } from './deps.js';
@@ -33,6 +34,9 @@ export async function submitCommit(
 ): Promise<MlsCommitResponse> {
   const m = deps.messaging;
   const c = checkCommitShape(conversationId, body);
+  // SECURITY: a bot (device-bound service token) commits only where its scopes let it send: the
+  // member check in takeSeq knows nothing of scopes.
+  assertScope(principal, 'message.send', conversationId);
   m.limiter.check('message.send', principal.deviceId);
   const clientMsgId = `mls-commit:${c.epoch}`; // ':' never occurs in a client's clientMsgId
   const atRest = await payloadAtRest(m, principal, conversationId, clientMsgId, c.commit);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { authenticateServiceToken, authenticateToken, SERVICE_TOKEN_PREFIX } from '../auth/index.js';
+import { authenticateServiceTokenDevice, authenticateToken, SERVICE_TOKEN_PREFIX } from '../auth/index.js';
 import { AppError, isAppError, type Principal } from '../core/index.js';
 import {
   ACCOUNT_PERMISSIONS,
@@ -69,11 +69,14 @@ async function authenticate(deps: HttpDeps, req: FastifyRequest, replay: ProofRe
   const h = req.headers.authorization;
   // SECURITY: tokens only in the Authorization header, never in the URL.
   if (!h?.startsWith('Bearer ')) throw new AppError('not_authenticated', 'send Authorization: Bearer <token>');
-  // SECURITY: service tokens have no device key; they are bound instead by scopes, expiry, an optional
-  // address allowlist and their own rate limit, and every use is audited.
-  if (h.startsWith(`Bearer ${SERVICE_TOKEN_PREFIX}`)) return authenticateServiceToken(deps.auth, h.slice(7), req.ip);
   const token = h.slice(7);
-  const session = await authenticateToken(deps.auth, token, req.ip);
+  // SECURITY: an unbound service token has no device key; it is bound instead by scopes, expiry, an optional
+  // address allowlist and its own rate limit, and every use is audited. A device-bound one (a bot that is
+  // an MLS member) must in addition prove every request with its device key, exactly as a session does.
+  const session = token.startsWith(SERVICE_TOKEN_PREFIX)
+    ? await authenticateServiceTokenDevice(deps.auth, token, req.ip)
+    : await authenticateToken(deps.auth, token, req.ip);
+  if (session.devicePublicKey === null) return session.principal;
   const proof = req.headers['x-palisade-proof'];
   // SECURITY: req.url is the target exactly as received (Fastify does not rewrite it), as the client signed it.
   const target = { method: req.method, url: req.url, token, bodySha256: bodySha256(req) };
@@ -88,14 +91,40 @@ async function authenticate(deps: HttpDeps, req: FastifyRequest, replay: ProofRe
 }
 
 /**
+ * SECURITY (issue 10, bots): the `authenticated` writes a DEVICE-BOUND service token may use besides the
+ * rules of {@link assertServiceTokenRoute}: exactly what an MLS member needs for its own device (its
+ * credential, its KeyPackages, claiming co-members' KeyPackages to commit, deleting its processed
+ * Welcomes, gossiping its signed tree head). Every one acts on the token's own device, proven per request;
+ * the group and commit routes are conversation-permission routes already, checked against the scopes.
+ * Nothing else: an unbound token gets none of these, and no token may PATCH /v1/me, manage devices, etc.
+ */
+export const BOUND_SERVICE_TOKEN_ROUTES: ReadonlySet<string> = new Set([
+  'POST /v1/e2ee/credential',
+  'POST /v1/e2ee/kt/gossip',
+  'POST /v1/mls/key-packages',
+  'POST /v1/mls/key-packages/claim',
+  'DELETE /v1/mls/welcomes/:id',
+]);
+
+/**
  * SECURITY (S14): the routes a service token may use: those whose permission is a conversation
  * permission (the domain checks it against the token's scopes on each object) and `authenticated`
- * reads. Everything else is refused, in particular `authenticated` writes such as PATCH /v1/me.
+ * reads; a device-bound token also the MLS member routes of {@link BOUND_SERVICE_TOKEN_ROUTES}.
+ * Everything else is refused, in particular `authenticated` writes such as PATCH /v1/me.
  */
-export function assertServiceTokenRoute(spec: Pick<RouteSpec, 'method' | 'access'>, principal: Principal): void {
+export function assertServiceTokenRoute(
+  spec: Pick<RouteSpec, 'method' | 'access' | 'url'>,
+  principal: Principal,
+): void {
   if (principal.scopes === undefined) return;
   const scoped = spec.access !== 'public' && spec.access !== 'authenticated' && !ACCOUNT_PERMS.has(spec.access);
   if (scoped || (spec.access === 'authenticated' && spec.method === 'GET')) return;
+  if (
+    principal.deviceBound &&
+    spec.access === 'authenticated' &&
+    BOUND_SERVICE_TOKEN_ROUTES.has(`${spec.method} ${spec.url}`)
+  )
+    return;
   throw new AppError('forbidden', 'a service token cannot use this route: its scopes say what it may do');
 }
 

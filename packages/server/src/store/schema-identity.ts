@@ -148,6 +148,8 @@ export interface ServiceTokensTable {
   expires_at: Ms;
   revoked_at: Ms | null;
   last_used_at: Ms | null;
+  /** The bot's own device when the token is bound to a device key (migration 0019); null otherwise. */
+  device_id: string | null;
 }
 
 export interface PasskeysTable {

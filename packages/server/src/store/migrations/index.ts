@@ -17,6 +17,7 @@ import { m0015LoginFailuresEmailVerified } from './0015-login-failures-email-ver
 import { m0016SsoLoopback } from './0016-sso-loopback.js';
 import { m0017MlsDelivery } from './0017-mls-delivery.js';
 import { m0018Transparency } from './0018-transparency.js';
+import { m0019ServiceTokenDevice } from './0019-service-token-device.js';
 import type { DialectQuirks } from './quirks.js';
 
 export type { DialectQuirks } from './quirks.js';
@@ -42,5 +43,6 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
     '0016_sso_loopback': m0016SsoLoopback(),
     '0017_mls_delivery': m0017MlsDelivery(q),
     '0018_transparency': m0018Transparency(),
+    '0019_service_token_device': m0019ServiceTokenDevice(),
   };
 }
