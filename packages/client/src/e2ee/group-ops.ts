@@ -76,7 +76,11 @@ export async function reconcile(
   for (const m of result.group.members()) {
     const o = leafOwner(m);
     const own = m.leafIndex === result.group.ownLeafIndex;
-    if (!o || seen.has(o.deviceId) || (!own && (o.deviceId === ctx.me.deviceId || entitled.get(o.deviceId) !== o.userId)))
+    if (
+      !o ||
+      seen.has(o.deviceId) ||
+      (!own && (o.deviceId === ctx.me.deviceId || entitled.get(o.deviceId) !== o.userId))
+    )
       throw new MlsError(
         'credential_refused',
         'after the commit a leaf belongs to a device that may not read this conversation',
@@ -140,7 +144,11 @@ export async function joinByWelcome(ctx: E2eeContext, w: PendingWelcome): Promis
   const stale = old?.welcomes?.includes(w.id) || (old && w.seq <= old.lastSeq && old.e2eeSince !== undefined);
   if (stale || (await loadGroup(ctx, w.conversationId))) {
     if (!old?.welcomes?.includes(w.id))
-      ctx.notice({ kind: 'member_refused', conversationId: w.conversationId, reason: 'a Welcome for a group this device is already in (or an old one) was ignored' });
+      ctx.notice({
+        kind: 'member_refused',
+        conversationId: w.conversationId,
+        reason: 'a Welcome for a group this device is already in (or an old one) was ignored',
+      });
     await ctx.delivery.deleteWelcome(w.id);
     return undefined;
   }
@@ -159,7 +167,11 @@ export async function joinByWelcome(ctx: E2eeContext, w: PendingWelcome): Promis
     return undefined;
   }
   if (!equalBytes(joined.group.groupId, groupIdOf(w.conversationId))) {
-    ctx.notice({ kind: 'member_refused', conversationId: w.conversationId, reason: 'a Welcome into another group was refused' });
+    ctx.notice({
+      kind: 'member_refused',
+      conversationId: w.conversationId,
+      reason: 'a Welcome into another group was refused',
+    });
     await ctx.delivery.deleteWelcome(w.id);
     return undefined;
   }

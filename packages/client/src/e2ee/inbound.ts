@@ -58,7 +58,10 @@ export async function processInbound(ctx: E2eeContext, m: StoredMessage): Promis
     const r = await ctx.adapter.process(group, m.payload);
     if (r.kind === 'commit') {
       for (const n of deviceChanges(m.conversationId, r.added, r.removed, ctx.me.deviceId)) ctx.notice(n);
-      if (r.removed.some((x) => x.leafIndex === group.ownLeafIndex) || !r.group.members().some((x) => x.leafIndex === r.group.ownLeafIndex)) {
+      if (
+        r.removed.some((x) => x.leafIndex === group.ownLeafIndex) ||
+        !r.group.members().some((x) => x.leafIndex === r.group.ownLeafIndex)
+      ) {
         ctx.notice({ kind: 'removed', conversationId: m.conversationId, seq: m.seq });
         await done(null);
         return 'removed';
