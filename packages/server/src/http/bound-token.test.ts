@@ -34,7 +34,7 @@ describe('device-bound service tokens over HTTP', () => {
     strongAuthAt: Date.now(),
   } as unknown as Principal;
   let svcId = '';
-  let bound = { id: '', token: '', deviceId: '' as string | undefined };
+  let bound: { id: string; token: string; deviceId?: string } = { id: '', token: '' };
   let unbound = '';
 
   beforeAll(async () => {
