@@ -11,7 +11,16 @@ import {
   saveEntries,
   type E2eeContext,
 } from './context.js';
-import { json, keys, newConversationRecord, readJson, type IdentityRecord } from './local-records.js';
+import { legacyText } from './inbound.js';
+import {
+  json,
+  keepEntries,
+  keys,
+  newConversationRecord,
+  readJson,
+  type IdentityRecord,
+  type KeptMessage,
+} from './local-records.js';
 
 const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 import type { GroupStatus, PendingWelcome } from './ports.js';
@@ -138,7 +147,7 @@ async function checkKeyPackage(
 
 /** Joins from a Welcome addressed to this device, then removes the Welcome from the server. */
 export async function joinByWelcome(ctx: E2eeContext, w: PendingWelcome): Promise<MlsGroup | undefined> {
-  const old = await loadRecord(ctx, w.conversationId);
+  const old = (await loadRecord(ctx, w.conversationId)) ?? (await keepLegacy(ctx, w.conversationId, w.seq));
   // SECURITY: a Welcome is used once, and never over a group this device still holds, nor one older
   // than what it has processed: a replayed Welcome would roll the group (and its ratchets) back.
   const stale = old?.welcomes?.includes(w.id) || (old && w.seq <= old.lastSeq && old.e2eeSince !== undefined);
@@ -197,6 +206,29 @@ export async function joinByWelcome(ctx: E2eeContext, w: PendingWelcome): Promis
   await ctx.delivery.deleteWelcome(w.id);
   ctx.notice({ kind: 'joined', conversationId: w.conversationId, seq: w.seq, how: 'welcome' });
   return joined.group;
+}
+
+/**
+ * A conversation from before end-to-end encryption keeps its earlier messages readable: before a
+ * device first joins, it keeps (marked) the plaintext messages that precede the first commit.
+ */
+async function keepLegacy(ctx: E2eeContext, conversationId: string, beforeSeq: number) {
+  const rec = newConversationRecord(0);
+  for (let after = 0; ;) {
+    const page = await ctx.history.after(conversationId, after, 100);
+    for (const m of page) {
+      if (m.seq >= beforeSeq || m.kind !== 'legacy') return rec.lastSeq > 0 ? rec : undefined;
+      rec.lastSeq = m.seq;
+      const kept: KeptMessage = { ...m, text: legacyText(m.payload), protection: 'legacy' };
+      await ctx.store.putMany([
+        ...keepEntries(conversationId, rec, kept),
+        ...saveEntries(conversationId, undefined, rec),
+      ]);
+      ctx.message({ ...kept, conversationId });
+    }
+    if (page.length < 100) return rec.lastSeq > 0 ? rec : undefined;
+    after = page.at(-1)!.seq;
+  }
 }
 
 /**

@@ -82,6 +82,33 @@ describe('SecureMessaging against a server the test plays', () => {
     expect(server2.conversations.get('c1')!.inGroup.has('e1')).toBe(false);
   });
 
+  it('a conversation from before end-to-end encryption: its messages stay readable, marked; the next send makes it MLS', async () => {
+    const server = new ToyServer(new ToyOrg());
+    server.conversation('c1', ['alice', 'bob']);
+    const conv = server.conversations.get('c1')!;
+    conv.messages.push({
+      conversationId: 'c1',
+      seq: 1,
+      senderId: 'bob',
+      senderDeviceId: 'old-device',
+      kind: 'legacy',
+      payload: new TextEncoder().encode(JSON.stringify({ text: 'from last year' })),
+      sentAt: '2025-12-01T10:00:00.000Z',
+    });
+    const alice = await device(server, 'alice', 'a1');
+    const bob = await device(server, 'bob', 'b1');
+    await alice.secure.sync('c1');
+    expect(alice.got).toEqual([expect.objectContaining({ seq: 1, text: 'from last year', protection: 'legacy' })]);
+    await alice.secure.sendText('c1', 'now encrypted');
+    await settle(alice, bob);
+    expect(conv.messages.map((m) => m.kind)).toEqual(['legacy', 'commit', 'mls']);
+    expect(bob.got.map((m) => [m.text, m.protection])).toEqual([
+      ['from last year', 'legacy'],
+      ['now encrypted', 'e2ee'],
+    ]);
+    expect((await alice.secure.kept('c1')).map((m) => m.protection)).toEqual(['legacy', 'e2ee']);
+  });
+
   it('a device that lost its state re-joins by external commit, says so, and reads what follows', async () => {
     const server = new ToyServer(new ToyOrg());
     server.conversation('c1', ['alice', 'bob']);

@@ -131,7 +131,7 @@ export class SecureMessaging {
   onMessage(m: StoredMessage): Promise<void> {
     return this.serial(m.conversationId, async () => {
       const rec = await loadRecord(this.ctx, m.conversationId);
-      if (rec && m.seq > rec.lastSeq + 1) return this.syncLocked(m.conversationId);
+      if (m.seq > (rec?.lastSeq ?? 0) + 1) return this.syncLocked(m.conversationId);
       await this.handle(m);
     });
   }
