@@ -60,6 +60,7 @@ export class SecureMessaging {
   private readonly checkedAt = new Map<string, number>();
   /** Conversations this session has moved to a fresh epoch of its own (see `sendText`). */
   private readonly refreshed = new Set<string>();
+  private readonly said = new Set<string>();
 
   constructor(private readonly o: SecureMessagingOptions) {
     this.ctx = {
@@ -71,7 +72,15 @@ export class SecureMessaging {
       members: o.members,
       me: o.me,
       suite: o.suite ?? o.adapter.suite,
-      notice: (n) => this.on.notice?.(n),
+      notice: (n) => {
+        // The same "not set up yet" list is said once per session, not at every send.
+        if (n.kind === 'no_key_packages') {
+          const key = `${n.conversationId}:${n.deviceIds.join(',')}`;
+          if (this.said.has(key)) return;
+          this.said.add(key);
+        }
+        this.on.notice?.(n);
+      },
       message: (m) => this.on.message?.(m),
     };
   }
@@ -167,8 +176,10 @@ export class SecureMessaging {
             group = await ensureGroup(this.ctx, conversationId, () => this.o.delivery.welcomes());
             // SECURITY: this session's first send moves the group to a fresh epoch (a self-update),
             // unless joining just did: keys of an epoch an older copy of this state used are never reused.
-            const refresh = before !== undefined && !this.refreshed.has(conversationId);
-            group = await reconcile(this.ctx, conversationId, group, { refresh });
+            if (before) {
+              const refresh = !this.refreshed.has(conversationId);
+              group = await reconcile(this.ctx, conversationId, group, { refresh });
+            }
             this.refreshed.add(conversationId);
             this.checkedAt.set(conversationId, performance.now());
           }
@@ -197,6 +208,7 @@ export class SecureMessaging {
           const after = (await loadRecord(this.ctx, conversationId)) ?? rec;
           const keptEntries = keepEntries(conversationId, after, kept);
           await this.o.store.putMany([[keys.conversation(conversationId), json.encode(after)], ...keptEntries]);
+          this.on.message?.({ ...kept, conversationId });
           return seq;
         } catch (e) {
           const retry =

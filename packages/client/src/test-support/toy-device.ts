@@ -66,4 +66,5 @@ export async function settle(...devs: Dev[]): Promise<void> {
   }
 }
 
-export const texts = (d: Dev) => d.got.map((m) => m.text);
+/** What a device received from others (its own sends are shown to it too, but not counted here). */
+export const texts = (d: Dev) => d.got.filter((m) => m.senderDeviceId !== d.deviceId).map((m) => m.text);
