@@ -19,6 +19,10 @@ export function noticeText(n: E2eeNotice, name: (userId: string) => string): str
     }
     case 'undecryptable':
       return `(message #${n.seq} could not be decrypted: ${n.reason}; re-joining the conversation)`;
+    case 'joined_late':
+      return n.missed > 0
+        ? `(this device joined the encrypted conversation now: ${n.missed} earlier message(s) were sent before it was set up and cannot be read here; your other devices may have them)`
+        : undefined;
     case 'rejoined':
       return n.toSeq > n.fromSeq + 1
         ? `(re-joined: messages #${n.fromSeq} to #${n.toSeq - 1} could not be decrypted on this device)`

@@ -5,6 +5,7 @@ import { PalisadeError } from '../errors.js';
 import { createNodeClient } from '../node/index.js';
 import { describeError } from './error-text.js';
 import { deviceKey, readProfile, readTrust, saveProfile, saveToken } from './profile.js';
+import { openSecureSession } from './secure-session.js';
 import { ask, askLine, die, EXIT_NEEDS_INPUT } from './prompt.js';
 import { readEnrolToken, type TokenSource } from './secret-input.js';
 import { describeTrust, trustServer, type TlsChoice, type TrustOptions } from './trust.js';
@@ -79,6 +80,24 @@ async function loginAndSave(
     );
   saveProfile({ server, username, userId: res.userId });
   process.stderr.write(`logged in as ${username} (device ${res.deviceId}); session valid until ${res.expiresAt}\n`);
+  await prepareEncryption(client);
+}
+
+/**
+ * Sets this device up for end-to-end encryption right after login (its credential and KeyPackages go
+ * to the server), so others can add it to their conversations before it first opens one. A failure
+ * here is only a note: the next `open` tries again.
+ */
+async function prepareEncryption(client: ReturnType<typeof createNodeClient>): Promise<void> {
+  try {
+    const session = await openSecureSession(client);
+    await session.close();
+    process.stderr.write('end-to-end encryption is set up on this device\n');
+  } catch (e) {
+    process.stderr.write(
+      `note: end-to-end encryption is not set up yet (${(e as Error).message}); \`${invocationName()} open\` tries again\n`,
+    );
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ export type E2eeNotice =
   | { kind: 'devices_changed'; conversationId: string; userId: string; added: string[]; removed: string[] }
   | { kind: 'undecryptable'; conversationId: string; seq: number; reason: string }
   | { kind: 'rejoined'; conversationId: string; fromSeq: number; toSeq: number }
+  | { kind: 'joined_late'; conversationId: string; missed: number }
   | { kind: 'rejoin_failed'; conversationId: string; reason: string }
   | { kind: 'replayed' | 'reordered'; conversationId: string; seq: number; senderDeviceId: string }
   | { kind: 'sender_mismatch'; conversationId: string; seq: number; claimed: string; actual: string }

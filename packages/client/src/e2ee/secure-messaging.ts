@@ -258,9 +258,16 @@ export class SecureMessaging {
       if (outcome === 'needs_welcome') outcome = 'needs_rejoin';
     }
     if (outcome !== 'needs_rejoin') return;
+    const before = await loadRecord(this.ctx, m.conversationId);
     try {
       const { seq } = await joinExternally(this.ctx, m.conversationId);
-      this.ctx.notice({ kind: 'rejoined', conversationId: m.conversationId, fromSeq: m.seq, toSeq: seq });
+      const missed = (await this.o.history.after(m.conversationId, m.seq - 1, 100)).filter(
+        (x) => x.seq < seq && x.kind === 'mls',
+      ).length;
+      // A device's first join (it was not set up when the group was made) is not a failure.
+      if (before?.e2eeSince === undefined)
+        this.ctx.notice({ kind: 'joined_late', conversationId: m.conversationId, missed });
+      else this.ctx.notice({ kind: 'rejoined', conversationId: m.conversationId, fromSeq: m.seq, toSeq: seq });
     } catch (e) {
       this.ctx.notice({ kind: 'rejoin_failed', conversationId: m.conversationId, reason: (e as Error).message });
       // Nothing hangs: the message is passed over (the notice said so) and the next ones are tried.
