@@ -82,7 +82,7 @@ describe('palisade-chat (terminal client) against a real server', () => {
     await bob.connect();
     const open = await chat(home, ['open', 'bob'], 'hello from the terminal ✓\n/quit\n');
     expect(open.code).toBe(0);
-    await waitFor(() => reader.got.length === 1);
+    await waitFor(() => reader.got.length === 1, 30_000, 'the message to be decrypted');
     // End-to-end encrypted: bob's device decrypts it; the server holds only MLS ciphertext.
     expect(reader.got[0]).toMatchObject({ text: 'hello from the terminal ✓', protection: 'e2ee' });
     const stored = await bob.api.history(reader.got[0]!.conversationId);

@@ -75,7 +75,7 @@ describe('palisade-chat live view and commands against a real server', () => {
       /message not sent: payload_too_large: the message is \d+ bytes; at most \d+ bytes fit\. Send it in smaller parts\./,
     );
     p.write('after the big one\n');
-    await waitFor(() => texts().includes('after the big one'), 10_000, 'the next message');
+    await waitFor(() => texts().includes('after the big one'), 30_000, 'the next message');
     const r = await p.end('/quit\n');
     expect(r.code).toBe(0);
     expect(texts().some((t) => t.length > 1000)).toBe(false);
@@ -123,14 +123,14 @@ describe('palisade-chat live view and commands against a real server', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/unknown command \/x; \/help lists them/);
     expect(r.out).toMatch(/\/quit\s+leave/);
-    await waitFor(() => texts().includes('/slash is fine'), 10_000, 'the // message');
+    await waitFor(() => texts().includes('/slash is fine'), 30_000, 'the // message');
     expect(texts().filter((t) => t.startsWith('/'))).toEqual(['/slash is fine']);
   });
 
   it('item 7/8: /quit exits while a send waits for a server that does not answer', async () => {
     const p = spawnChat(carol, ['open', 'bob']);
     p.write('first, while all is well\n');
-    await waitFor(() => texts().includes('first, while all is well'), 10_000, 'the first message');
+    await waitFor(() => texts().includes('first, while all is well'), 30_000, 'the first message');
     server.child.kill('SIGSTOP'); // the socket stays open, but nothing answers
     try {
       p.write('into the void\n/quit\n');

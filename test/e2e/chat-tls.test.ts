@@ -128,7 +128,7 @@ describe('palisade-chat against a server whose certificate a private CA signed',
     await bob.connect();
     const open = await chat(home, ['open', 'bob'], 'over a CA-signed certificate\n/quit\n');
     expect(open.code, open.err).toBe(0);
-    await waitFor(() => reader.got.length === 1);
+    await waitFor(() => reader.got.length === 1, 30_000, 'the message to be decrypted');
     expect(reader.got[0]).toMatchObject({ text: 'over a CA-signed certificate', protection: 'e2ee' });
     expect((await chat(home, ['list'])).out).toMatch(/@bob\s+2 members/);
     expect((await chat(home, ['trust'])).out).toMatch(

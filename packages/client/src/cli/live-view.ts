@@ -159,22 +159,23 @@ export async function liveView(
   });
 
   // Sends go out at once, in order (the server keeps a sender's order); each answer is reported on its own.
-  const inflight = new Set<Promise<void>>();
+  const inflight = new Map<Promise<void>, string>();
+  const notConfirmed = (text: string) =>
+    out(
+      `  message not confirmed: you left before the server answered; it may not have arrived: ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`,
+    );
   const send = (text: string) => {
     const p: Promise<void> = secure
       .sendText(conv.id, text)
       .then(
         () => undefined,
         (e: Error) => {
-          if (view.closing)
-            out(
-              `  message not confirmed: you left before the server answered; it may not have arrived: ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`,
-            );
+          if (view.closing) notConfirmed(text);
           else out(`  message not sent: ${e instanceof PalisadeError ? describeError(e) : e.message}`);
         },
       )
       .finally(() => inflight.delete(p));
-    inflight.add(p);
+    inflight.set(p, text);
   };
   const connected = () => client.realtime.state === 'ready' || client.realtime.state === 'synced';
   /** Waits for the server's answers while connected; stops at once when offline, or after a while without progress. */
@@ -182,7 +183,7 @@ export async function liveView(
     while (inflight.size > 0 && connected()) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const progressed = await Promise.race([
-        Promise.race(inflight).then(() => true),
+        Promise.race(inflight.keys()).then(() => true),
         new Promise<boolean>((r) => (view.offline = () => r(false))),
         new Promise<boolean>((r) => (timer = setTimeout(() => r(false), QUIT_GRACE_MS))),
       ]);
@@ -232,7 +233,11 @@ export async function liveView(
   });
   view.closing = true;
   client.close();
-  await Promise.all(inflight);
+  // A send may still wait on the end-to-end layer (a group check over HTTP to a server that does not
+  // answer): leave after a grace period all the same, saying which messages were not confirmed.
+  await Promise.race([Promise.all(inflight.keys()), delay(1000)]);
+  for (const text of inflight.values()) notConfirmed(text);
+  inflight.clear();
   await client.closed(); // the server sees a clean 1000, not 1006, when the process exits next
   return view.code;
 }

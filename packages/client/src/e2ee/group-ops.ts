@@ -45,7 +45,7 @@ export async function reconcile(
   opts: { status?: GroupStatus; refresh?: boolean } = {},
 ): Promise<MlsGroup> {
   const s = opts.status ?? (await ctx.delivery.groupStatus(conversationId));
-  ctx.members.forget(); // the directory is read afresh: a revoked device's credential no longer passes
+  ctx.members.refreshDirectory(); // current keys: a re-keyed or revoked device shows at once
   const entitled = new Map(s.entitled.map((d) => [d.deviceId, d.userId]));
   const inTree = new Map<string, number>();
   const remove: number[] = [];

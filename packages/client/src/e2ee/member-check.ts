@@ -49,10 +49,13 @@ export class MemberCheck {
     return this.users.get(userId);
   }
 
-  /** Forgets what was accepted, so the next check asks the directory again (after a revocation notice). */
-  forget(): void {
+  /**
+   * Reads the directory afresh at the next look-up. Credentials already proven (signature, log
+   * inclusion) stay proven: whether a device may still READ is decided by the group checks against the
+   * server's entitled list and the directory's current key (reconcile), not by this cache.
+   */
+  refreshDirectory(): void {
     this.users.clear();
-    this.accepted.clear();
   }
 
   private async load(userIds: string[]): Promise<void> {
