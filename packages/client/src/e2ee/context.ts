@@ -38,6 +38,15 @@ export interface E2eeContext {
   suite: MlsSuiteName;
   notice(n: E2eeNotice): void;
   message(m: E2eeMessage): void;
+  /** Tags of this device's sends whose ack has not come yet (their echo is not read as a stranger's). */
+  outgoing: Set<string>;
+}
+
+/** A short tag of a ciphertext (its last 16 bytes: the AEAD tag), to recognise an own message's echo. */
+export function payloadTag(payload: Uint8Array): string {
+  return Array.from(payload.subarray(Math.max(0, payload.length - 16)), (b) => b.toString(16).padStart(2, '0')).join(
+    '',
+  );
 }
 
 /** The MLS group id of a conversation (fixed, so every device and the server agree on it). */

@@ -1,6 +1,14 @@
 import { MlsError, type MlsGroup } from '../mls/adapter.js';
 import { decodeEnvelope } from './envelope.js';
-import { deviceChanges, leafOwner, loadGroup, loadRecord, saveEntries, type E2eeContext } from './context.js';
+import {
+  deviceChanges,
+  leafOwner,
+  loadGroup,
+  loadRecord,
+  payloadTag,
+  saveEntries,
+  type E2eeContext,
+} from './context.js';
 import { keepEntries, newConversationRecord, type ConversationRecord, type KeptMessage } from './local-records.js';
 import type { StoredMessage } from './ports.js';
 
@@ -49,7 +57,12 @@ export async function processInbound(ctx: E2eeContext, m: StoredMessage): Promis
     rec.ownCommits = rec.ownCommits.filter((s) => s !== m.seq);
     return done(undefined); // applied when the server accepted it
   }
-  if (m.kind === 'mls' && m.senderDeviceId === ctx.me.deviceId && rec.kept?.includes(m.seq)) return done(undefined);
+  if (
+    m.kind === 'mls' &&
+    m.senderDeviceId === ctx.me.deviceId &&
+    (rec.kept?.includes(m.seq) || ctx.outgoing.has(payloadTag(m.payload)))
+  )
+    return done(undefined); // own message: kept when its ack comes
   if (!group) return m.seq <= rec.joinedSeq ? done(undefined) : 'needs_welcome';
   const peek = safePeek(ctx, m.payload);
   if (m.kind === 'commit' && peek !== undefined && peek < group.epoch) return done(undefined); // before this device joined

@@ -1,9 +1,9 @@
 import { toBase64Url } from '../bytes.js';
 import { PalisadeError } from '../errors.js';
-import type { MlsAdapter, MlsSuiteName } from '../mls/adapter.js';
+import type { MlsAdapter, MlsGroup, MlsSuiteName } from '../mls/adapter.js';
 import { encodeEnvelope, MAX_TEXT_BYTES } from './envelope.js';
 import type { E2eeContext, E2eeMessage, E2eeNotice, Me } from './context.js';
-import { loadRecord, saveEntries, loadGroup } from './context.js';
+import { loadRecord, saveEntries, loadGroup, payloadTag } from './context.js';
 import { ensureGroup, isEpochConflict, joinByWelcome, joinExternally, reconcile } from './group-ops.js';
 import { processInbound } from './inbound.js';
 import {
@@ -82,6 +82,7 @@ export class SecureMessaging {
         this.on.notice?.(n);
       },
       message: (m) => this.on.message?.(m),
+      outgoing: new Set<string>(),
     };
   }
 
@@ -156,69 +157,87 @@ export class SecureMessaging {
   }
 
   /** Encrypts and sends a text; resolves with its seq once the server has committed it. */
-  sendText(conversationId: string, body: string): Promise<number> {
+  async sendText(conversationId: string, body: string): Promise<number> {
     const size = new TextEncoder().encode(body).byteLength;
     if (size > MAX_TEXT_BYTES)
-      return Promise.reject(
-        new PalisadeError({
-          code: 'payload_too_large',
-          message: `the message is ${size} bytes; at most ${MAX_TEXT_BYTES} bytes fit`,
-        }),
-      );
-    return this.serial(conversationId, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          let group = attempt === 1 ? await loadGroup(this.ctx, conversationId) : undefined;
-          const checked = this.checkedAt.get(conversationId) ?? -Infinity;
-          if (!group || performance.now() - checked > RECONCILE_EVERY_MS) {
-            await this.syncLocked(conversationId);
-            const before = await loadGroup(this.ctx, conversationId);
-            group = await ensureGroup(this.ctx, conversationId, () => this.o.delivery.welcomes());
-            // SECURITY: this session's first send moves the group to a fresh epoch (a self-update),
-            // unless joining just did: keys of an epoch an older copy of this state used are never reused.
-            if (before) {
-              const refresh = !this.refreshed.has(conversationId);
-              group = await reconcile(this.ctx, conversationId, group, { refresh });
-            }
-            this.refreshed.add(conversationId);
-            this.checkedAt.set(conversationId, performance.now());
-          }
-          const sentAt = Date.now();
-          const counter = this.counter++;
-          const id = (await readJson<IdentityRecord>(this.o.store, keys.identity)) as IdentityRecord;
-          const { group: next, message } = await this.o.adapter.encrypt(
-            group,
-            encodeEnvelope({ v: 1, type: 'text', body, sentAt, counter }),
-          );
-          const rec = (await loadRecord(this.ctx, conversationId)) ?? newConversationRecord(0);
-          // SECURITY: the ratchet moves on before the ciphertext leaves (no key or nonce is ever reused).
-          await this.o.store.putMany([
-            ...saveEntries(conversationId, next, rec),
-            [keys.identity, json.encode({ ...id, counter: this.counter })],
-          ]);
-          const seq = await this.o.send(conversationId, message);
-          const kept: KeptMessage = {
-            seq,
-            senderId: this.o.me.userId,
-            senderDeviceId: this.o.me.deviceId,
-            sentAt: new Date(sentAt).toISOString(),
-            text: body,
-            protection: 'e2ee',
-          };
-          const after = (await loadRecord(this.ctx, conversationId)) ?? rec;
-          const keptEntries = keepEntries(conversationId, after, kept);
-          await this.o.store.putMany([[keys.conversation(conversationId), json.encode(after)], ...keptEntries]);
-          this.on.message?.({ ...kept, conversationId });
-          return seq;
-        } catch (e) {
-          const retry =
-            isEpochConflict(e) ||
-            (e instanceof PalisadeError && (e.code === 'roster_stale' || e.code === 'e2ee_required'));
-          if (!retry || attempt >= SEND_ATTEMPTS) throw e;
-          this.checkedAt.delete(conversationId);
-        }
+      throw new PalisadeError({
+        code: 'payload_too_large',
+        message: `the message is ${size} bytes; at most ${MAX_TEXT_BYTES} bytes fit`,
+      });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.sendOnce(conversationId, body, attempt);
+      } catch (e) {
+        const retry =
+          isEpochConflict(e) ||
+          (e instanceof PalisadeError && (e.code === 'roster_stale' || e.code === 'e2ee_required'));
+        if (!retry || attempt >= SEND_ATTEMPTS) throw e;
+        this.checkedAt.delete(conversationId);
       }
+    }
+  }
+
+  /**
+   * One attempt. The group check, the encryption and the saving of the new state run in the
+   * conversation's queue; the queue is released while the server's ack is awaited, so sends pipeline
+   * (their frames go out in order). The ack then keeps the message, in the queue again.
+   */
+  private async sendOnce(conversationId: string, body: string, attempt: number): Promise<number> {
+    const sentAt = Date.now();
+    const { ack, message } = await this.serial(conversationId, async () => {
+      const group = await this.groupForSend(conversationId, attempt);
+      const counter = this.counter++;
+      const id = (await readJson<IdentityRecord>(this.o.store, keys.identity)) as IdentityRecord;
+      const enc = await this.o.adapter.encrypt(group, encodeEnvelope({ v: 1, type: 'text', body, sentAt, counter }));
+      const rec = (await loadRecord(this.ctx, conversationId)) ?? newConversationRecord(0);
+      // SECURITY: the ratchet moves on before the ciphertext leaves (no key or nonce is ever reused).
+      await this.o.store.putMany([
+        ...saveEntries(conversationId, enc.group, rec),
+        [keys.identity, json.encode({ ...id, counter: this.counter })],
+      ]);
+      this.ctx.outgoing.add(payloadTag(enc.message));
+      return { ack: this.o.send(conversationId, enc.message), message: enc.message };
     });
+    let seq: number;
+    try {
+      seq = await ack;
+    } catch (e) {
+      this.ctx.outgoing.delete(payloadTag(message));
+      throw e;
+    }
+    return this.serial(conversationId, async () => {
+      this.ctx.outgoing.delete(payloadTag(message));
+      const kept: KeptMessage = {
+        seq,
+        senderId: this.o.me.userId,
+        senderDeviceId: this.o.me.deviceId,
+        sentAt: new Date(sentAt).toISOString(),
+        text: body,
+        protection: 'e2ee',
+      };
+      const rec = (await loadRecord(this.ctx, conversationId)) ?? newConversationRecord(0);
+      const keptEntries = keepEntries(conversationId, rec, kept);
+      await this.o.store.putMany([[keys.conversation(conversationId), json.encode(rec)], ...keptEntries]);
+      this.on.message?.({ ...kept, conversationId });
+      return seq;
+    });
+  }
+
+  /** The group to encrypt to: the saved one, re-checked against who may read when it is due. */
+  private async groupForSend(conversationId: string, attempt: number): Promise<MlsGroup> {
+    const saved = attempt === 1 ? await loadGroup(this.ctx, conversationId) : undefined;
+    const checked = this.checkedAt.get(conversationId) ?? -Infinity;
+    if (saved && performance.now() - checked <= RECONCILE_EVERY_MS) return saved;
+    await this.syncLocked(conversationId);
+    const before = await loadGroup(this.ctx, conversationId);
+    let group = await ensureGroup(this.ctx, conversationId, () => this.o.delivery.welcomes());
+    // SECURITY: this session's first send moves the group to a fresh epoch (a self-update), unless
+    // joining just did: keys of an epoch an older copy of this state used are never reused.
+    if (before)
+      group = await reconcile(this.ctx, conversationId, group, { refresh: !this.refreshed.has(conversationId) });
+    this.refreshed.add(conversationId);
+    this.checkedAt.set(conversationId, performance.now());
+    return group;
   }
 
   /** The messages this device kept for a conversation (decrypted ones and earlier plaintext), oldest first. */
