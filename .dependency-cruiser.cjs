@@ -118,7 +118,9 @@ module.exports = {
       to: {
         path: [
           '^(node:)?crypto$',
-          ...pkg('argon2|pkcs11js|@peculiar/[^/]+|otpauth|@noble/[^/]+|@simplewebauthn/[^/]+|openid-client|jose'),
+          ...pkg(
+            'argon2|@node-rs/argon2|pkcs11js|@peculiar/[^/]+|otpauth|@noble/[^/]+|@simplewebauthn/[^/]+|openid-client|jose',
+          ),
         ],
       },
     },

@@ -1,6 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import argon2 from 'argon2';
+import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from '@node-rs/argon2';
+
+/** `Algorithm.Argon2id` of @node-rs/argon2 (a const enum, which verbatimModuleSyntax cannot import). */
+const ARGON2ID = 2 as Algorithm;
 import { AppError } from '../core/index.js';
 
 /** argon2id cost parameters. SECURITY-BASELINE: memory >= 47104 KiB, t >= 1, p = 1. */
@@ -154,8 +157,10 @@ export function passwordGateStats(): GateStats {
 /** Hashes a password with argon2id and a fresh 16-byte salt; returns the PHC string. */
 export async function hashPassword(password: string, params: PasswordHashParams): Promise<string> {
   return gate.run(() =>
-    argon2.hash(password, {
-      type: argon2.argon2id,
+    // @node-rs/argon2: a prebuilt Rust binding (SIMD), run on the libuv pool; same PHC format as before,
+    // so hashes stored by the earlier binding still verify.
+    argon2Hash(password, {
+      algorithm: ARGON2ID,
       memoryCost: params.memoryKiB,
       timeCost: params.iterations,
       parallelism: 1,
@@ -171,7 +176,7 @@ export async function hashPassword(password: string, params: PasswordHashParams)
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
   return gate.run(async () => {
     try {
-      return await argon2.verify(hash, password);
+      return await argon2Verify(hash, password);
     } catch {
       return false;
     }

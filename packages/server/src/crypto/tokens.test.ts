@@ -26,16 +26,25 @@ describe('crypto operations', () => {
 
   it('v5.0.0-11.4.2 hashes passwords with argon2id, >= 46 MiB, p = 1, 16-byte salt, and verifies exactly', async () => {
     const h = await hashPassword('Pässwörd with spaces ', { memoryKiB: 47104, iterations: 1 });
-    const m = /^\$argon2id\$v=19\$m=(\d+),p=(\d+),t=(\d+)\$([^$]+)\$/.exec(h);
+    // PHC string: $argon2id$v=19$<m,t,p in any order>$<salt>$<hash>
+    const m = /^\$argon2id\$v=19\$([a-z]=\d+(?:,[a-z]=\d+){2})\$([^$]+)\$/.exec(h);
     expect(m).not.toBeNull();
-    expect(Number(m![1])).toBeGreaterThanOrEqual(47104);
-    expect(Number(m![2])).toBe(1);
-    expect(Number(m![3])).toBeGreaterThanOrEqual(1);
-    expect(Buffer.from(m![4]!, 'base64')).toHaveLength(16);
+    const params = Object.fromEntries(m![1]!.split(',').map((kv) => kv.split('=') as [string, string]));
+    expect(Number(params.m)).toBeGreaterThanOrEqual(47104);
+    expect(Number(params.p)).toBe(1);
+    expect(Number(params.t)).toBeGreaterThanOrEqual(1);
+    expect(Buffer.from(m![2]!, 'base64')).toHaveLength(16);
     expect(await verifyPassword(h, 'Pässwörd with spaces ')).toBe(true);
     expect(await verifyPassword(h, 'Pässwörd with spaces')).toBe(false); // no trimming
     expect(await verifyPassword(h, 'pässwörd with spaces ')).toBe(false); // no case folding
     expect(await verifyPassword('not a hash', 'x')).toBe(false);
+  });
+
+  it('verifies a hash stored by the earlier binding (node-argon2 0.45, parameters in m,p,t order)', async () => {
+    // Made with argon2@0.45.1: hash('old binding pass', { type: argon2id, memoryCost: 47104, timeCost: 1, parallelism: 1 }).
+    const old = '$argon2id$v=19$m=47104,p=1,t=1$tcX/zxJIoeidUDa12tV7mg$To5zMQwDrZmMpwPgfz3oKbFNWjC3t4ryuyDRDp/GVfg';
+    expect(await verifyPassword(old, 'old binding pass')).toBe(true);
+    expect(await verifyPassword(old, 'old binding pasS')).toBe(false);
   });
 
   it('generates a self-signed certificate for localhost with a SHA-256 fingerprint', async () => {

@@ -1,2 +1,2 @@
 // expect: crypto-primitives-only-in-crypto
-export { hash } from 'argon2';
+export { hash } from '@node-rs/argon2';
