@@ -21,8 +21,7 @@ import {
   type IdentityRecord,
   type KeptMessage,
 } from './local-records.js';
-
-const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+import { equalBytes } from './merkle.js';
 import type { GroupStatus, PendingWelcome } from './ports.js';
 
 /** A commit the server refused because another won the epoch: process the winner, then retry. */

@@ -1,9 +1,8 @@
 import { decodeDeviceCredential, type DeviceCredential } from '@palisade/protocol';
 import { toBase64Url } from '../bytes.js';
 import type { CredentialValidator } from '../mls/adapter.js';
+import { equalBytes } from './merkle.js';
 import type { DirectoryPort, DirectoryUser, TransparencyPort } from './ports.js';
-
-const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * Decides whether a leaf may be in a group. SECURITY: a member is accepted only when ALL hold:
@@ -68,7 +67,7 @@ export class MemberCheck {
     for (const refresh of [false, true]) {
       const u = await this.user(c.userId, refresh);
       const d = u?.devices.find((x) => x.deviceId === c.deviceId);
-      if (d && equal(d.credential, bytes)) return d;
+      if (d && equalBytes(d.credential, bytes)) return d;
     }
     return undefined;
   }

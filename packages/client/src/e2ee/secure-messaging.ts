@@ -1,9 +1,16 @@
 import { toBase64Url } from '../bytes.js';
 import { PalisadeError } from '../errors.js';
-import type { MlsAdapter, MlsGroup, MlsSuiteName } from '../mls/adapter.js';
+import type { MlsGroup, MlsSuiteName } from '../mls/adapter.js';
 import { encodeEnvelope, MAX_TEXT_BYTES } from './envelope.js';
-import type { E2eeContext, E2eeMessage, E2eeNotice, Me } from './context.js';
-import { loadRecord, saveEntries, loadGroup, payloadTag } from './context.js';
+import {
+  loadGroup,
+  loadRecord,
+  payloadTag,
+  saveEntries,
+  type E2eeContext,
+  type E2eeMessage,
+  type E2eeNotice,
+} from './context.js';
 import { ensureGroup, isEpochConflict, joinByWelcome, joinExternally, reconcile } from './group-ops.js';
 import { processInbound } from './inbound.js';
 import {
@@ -15,21 +22,16 @@ import {
   type IdentityRecord,
   type KeptMessage,
 } from './local-records.js';
-import type { MemberCheck } from './member-check.js';
-import type { DeliveryPort, HistoryPort, LocalStore, PendingWelcome, SendPort, StoredMessage } from './ports.js';
+import type { PendingWelcome, StoredMessage } from './ports.js';
 
-/** How to build the end-to-end layer of one device. */
-export interface SecureMessagingOptions {
-  adapter: MlsAdapter;
-  delivery: DeliveryPort;
-  history: HistoryPort;
-  send: SendPort;
-  store: LocalStore;
-  members: MemberCheck;
-  me: Me;
-  /** The cipher suite for groups this device creates (the organisation's choice). */
+/** How to build the end-to-end layer of one device: the parts it shares with its helpers. */
+export type SecureMessagingOptions = Pick<
+  E2eeContext,
+  'adapter' | 'delivery' | 'history' | 'send' | 'store' | 'members' | 'me'
+> & {
+  /** The cipher suite for groups this device creates (the organisation's choice; default the adapter's). */
   suite?: MlsSuiteName;
-}
+};
 
 /** KeyPackages a device keeps in the directory, and when it tops them up. */
 export const KEY_PACKAGE_TARGET = 30;
@@ -64,13 +66,7 @@ export class SecureMessaging {
 
   constructor(private readonly o: SecureMessagingOptions) {
     this.ctx = {
-      adapter: o.adapter,
-      delivery: o.delivery,
-      history: o.history,
-      send: o.send,
-      store: o.store,
-      members: o.members,
-      me: o.me,
+      ...o,
       suite: o.suite ?? o.adapter.suite,
       notice: (n) => {
         // The same "not set up yet" list is said once per session, not at every send.

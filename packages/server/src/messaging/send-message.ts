@@ -1,13 +1,11 @@
 import { MAX_PAYLOAD_BYTES } from '@palisade/protocol';
 import { sql } from 'kysely';
 import { AppError, type Principal } from '../core/index.js';
-import { assertConversation, assertScope, rolesWith } from '../rbac/index.js';
+import { assertScope } from '../rbac/index.js';
 import { isUniqueViolation, type Executor, type Tx } from '../store/index.js';
-import { payloadAad, scopeOf } from '../keys/index.js';
 import type { MessagingDeps } from './deps.js';
+import { payloadAtRest, takeSeq } from './append.js';
 import { MESSAGE_SENT, type MessageSent, type StoredMessage } from './events.js';
-
-const SENDER_ROLES = rolesWith('message.send');
 
 /** Input of a send: the conversation, the client's idempotency key and the opaque payload. */
 export interface SendMessageInput {
@@ -42,28 +40,13 @@ export async function sendMessage(
   const now = deps.clock.now();
   // SECURITY: the payload (end-to-end ciphertext already) is sealed again at rest, bound to its row.
   // Sealing starts now but the queue slot is taken now too, so a sender's order is kept.
-  const sealing: Promise<Uint8Array> = deps.sealPayloads
-    ? sealPayload(deps, principal, input)
-    : Promise.resolve(input.payload);
+  const sealing = payloadAtRest(deps, principal, input.conversationId, input.clientMsgId, input.payload);
   sealing.catch(() => undefined); // observed in the transaction below
   let outcome: SendMessageResult & { stored?: StoredMessage; outboxId?: number };
   try {
     outcome = await deps.sends.enqueue(async (tx) => {
-      // SECURITY: authorize in the same statement that takes the next sequence number: the row is
-      // only updated when the sender is a member whose role may send.
-      // Hot path: plain SQL through Kysely's `sql` tag (the same text on SQLite and PostgreSQL) avoids
-      // the query builder's per-call cost; bench/ measures the difference.
-      const next = (
-        await sql<{ last_seq: number }>`UPDATE conversations SET last_seq = last_seq + 1
-          WHERE id = ${input.conversationId}
-            AND EXISTS (SELECT 1 FROM members WHERE conversation_id = ${input.conversationId}
-                        AND user_id = ${principal.userId} AND role IN (${sql.join(SENDER_ROLES)}))
-          RETURNING last_seq`.execute(tx)
-      ).rows[0];
-      if (!next) {
-        await assertConversation(tx, principal, input.conversationId, 'message.send'); // throws the precise error
-        throw new AppError('forbidden');
-      }
+      // SECURITY: authorize in the same statement that takes the next sequence number (takeSeq).
+      const seq = await takeSeq(tx, principal, input.conversationId);
       await checkConversationLimits(deps, tx, input);
       let kind: 'legacy' | 'mls';
       try {
@@ -75,7 +58,6 @@ export async function sendMessage(
         if (first !== undefined) return { seq: first, duplicate: true };
         throw e;
       }
-      const seq = Number(next.last_seq);
       const atRest = await sealing; // settled before the transaction opened
       const inserted = (
         await sql<{ seq: number }>`INSERT INTO messages
@@ -160,21 +142,6 @@ async function giveBack(tx: Tx, input: SendMessageInput): Promise<void> {
     .set((eb) => ({ last_seq: eb('last_seq', '-', 1) }))
     .where('id', '=', input.conversationId)
     .execute();
-}
-
-/**
- * Seals a payload under its conversation's key.
- * SECURITY: authorize before creating anything: with no data key yet for this conversation (its first
- * message, or an id that is no conversation), the sender is authorized first, and only then is the
- * key created. A refused send never adds a data key.
- */
-async function sealPayload(deps: MessagingDeps, principal: Principal, input: SendMessageInput): Promise<Uint8Array> {
-  const aad = payloadAad(input.conversationId, principal.userId, input.clientMsgId);
-  const scope = scopeOf.conversation(input.conversationId);
-  const sealed = await deps.sealer.sealBytesIfKeyed(input.payload, aad, scope);
-  if (sealed) return sealed;
-  await assertConversation(deps.db, principal, input.conversationId, 'message.send');
-  return deps.sealer.sealBytes(input.payload, aad, scope);
 }
 
 async function seqOf(exec: Executor, principal: Principal, input: SendMessageInput): Promise<number> {
