@@ -8,6 +8,8 @@ import type { Logger } from '../../core/index.js';
 import type { DialectQuirks } from '../migrations/index.js';
 import { GuardedDialect } from '../guard.js';
 import { StoreHealth } from '../health.js';
+import { DurableSqliteDialect } from './durable-driver.js';
+import { WalSync } from './wal-sync.js';
 
 /** SQLite's quirks for the shared migrations. */
 export const sqliteQuirks: DialectQuirks = {
@@ -19,24 +21,39 @@ export const sqliteQuirks: DialectQuirks = {
 /**
  * Opens (creating if needed) a SQLite database file in WAL mode.
  * Kysely's SQLite dialect runs every query and transaction on one connection, so there is one writer.
- * SECURITY: synchronous=FULL so a committed (and therefore acknowledged) message survives power loss.
+ * SECURITY: every commit is durable before it resolves (and so before anything is acknowledged): a
+ * file database syncs its WAL on a dedicated thread after each commit ({@link WalSync}, group commit,
+ * the event loop never waits for the disk); `:memory:` has nothing to sync.
  */
 export function openSqlite(path: string, log?: Logger): { db: Kysely<Database>; health: StoreHealth } {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const inMemory = path === ':memory:';
+  if (!inMemory) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const sqlite = new Sqlite(path);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
+  // SECURITY: NORMAL only because WalSync syncs every commit itself; without it, FULL.
+  sqlite.pragma(inMemory ? 'synchronous = FULL' : 'synchronous = NORMAL');
+  // Checkpoints run on the sync thread; this high limit only bounds the WAL should that thread stall.
+  if (!inMemory) sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+  sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   cacheStatements(sqlite);
-  const health = new StoreHealth(path === ':memory:' ? undefined : () => hasRoom(sqlite, dirname(path)), log);
-  const dialect = new GuardedDialect(new SqliteDialect({ database: sqlite }), {
+  const health = new StoreHealth(inMemory ? undefined : () => hasRoom(sqlite, dirname(path)), log);
+  const inner = inMemory
+    ? new SqliteDialect({ database: sqlite })
+    : new DurableSqliteDialect(sqlite, WalSync.start(path, log));
+  const dialect = new GuardedDialect(inner, {
     onFault: (fault, cause) => health.onFault(fault, cause),
     // SQLite may have rolled the transaction back itself (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY).
     inTransaction: () => sqlite.inTransaction,
   });
   return { db: new Kysely<Database>({ dialect }), health };
 }
+
+/** WAL pages after which the connection checkpoints by itself (the sync thread normally does it far sooner). */
+const FALLBACK_CHECKPOINT_PAGES = 16_384;
+/** Size a WAL file is truncated back to after it was reset. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** Room that counts as "the store can write again" after a disk-full failure. */
 const ROOM_BYTES = 1024 * 1024;
