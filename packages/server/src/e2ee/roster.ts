@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from '../store/index.js';
+import { prepared, type Executor } from '../store/index.js';
 
 /** A device entitled to a leaf in a conversation's group. */
 export interface EntitledDevice {
@@ -37,16 +37,21 @@ export async function groupDevices(exec: Executor, conversationId: string): Prom
   return rows.map((r) => r.device_id);
 }
 
+const staleDevice = prepared<[conversationId: string], { one: number }>(
+  1,
+  (conversationId) => sql`SELECT 1 AS one FROM mls_group_devices g
+    WHERE g.conversation_id = ${conversationId}
+      AND NOT EXISTS (SELECT 1 FROM devices d JOIN members m ON m.user_id = d.user_id
+                      WHERE d.id = g.device_id AND m.conversation_id = g.conversation_id
+                        AND d.revoked_at IS NULL AND d.approved_at IS NOT NULL)
+    LIMIT 1`,
+);
+
 /**
  * True when the group holds a device that is no longer entitled (revoked, or its user left).
  * One indexed query on the send path.
  */
 export async function hasStaleDevice(exec: Executor, conversationId: string): Promise<boolean> {
-  const r = await sql<{ one: number }>`SELECT 1 AS one FROM mls_group_devices g
-    WHERE g.conversation_id = ${conversationId}
-      AND NOT EXISTS (SELECT 1 FROM devices d JOIN members m ON m.user_id = d.user_id
-                      WHERE d.id = g.device_id AND m.conversation_id = g.conversation_id
-                        AND d.revoked_at IS NULL AND d.approved_at IS NOT NULL)
-    LIMIT 1`.execute(exec);
+  const r = await staleDevice(exec, conversationId);
   return r.rows.length > 0;
 }

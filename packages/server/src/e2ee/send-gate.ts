@@ -1,6 +1,7 @@
 import { AppError } from '../core/index.js';
 import type { SendGate, SendTicket } from '../messaging/index.js';
-import type { Tx } from '../store/index.js';
+import { sql } from 'kysely';
+import { prepared, type Tx } from '../store/index.js';
 import { peekMls } from './mls-wire.js';
 import { hasStaleDevice } from './roster.js';
 
@@ -11,16 +12,17 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+const groupOf = prepared<[conversationId: string], { group_id: Uint8Array; epoch: number; suite: string }>(
+  1,
+  (conversationId) => sql`SELECT group_id, epoch, suite FROM mls_groups WHERE conversation_id = ${conversationId}`,
+);
+
 /** The group's current epoch, or undefined when the conversation has no group yet. */
 export async function currentGroup(
   tx: Tx,
   conversationId: string,
 ): Promise<{ groupId: Uint8Array; epoch: number; suite: string } | undefined> {
-  const g = await tx
-    .selectFrom('mls_groups')
-    .select(['group_id', 'epoch', 'suite'])
-    .where('conversation_id', '=', conversationId)
-    .executeTakeFirst();
+  const g = (await groupOf(tx, conversationId)).rows[0];
   return g && { groupId: g.group_id, epoch: Number(g.epoch), suite: g.suite };
 }
 

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { AppError, type Principal } from '../core/index.js';
 import { payloadAad, scopeOf } from '../keys/index.js';
 import { assertConversation, rolesWith } from '../rbac/index.js';
-import type { Tx } from '../store/index.js';
+import { prepared, type Tx } from '../store/index.js';
 import type { MessagingDeps } from './deps.js';
 import { MESSAGE_SENT, type MessageSent, type StoredMessage } from './events.js';
 
@@ -39,20 +39,23 @@ export async function payloadAtRest(
   return deps.sealer.sealBytes(payload, aad, scope);
 }
 
+const nextSeq = prepared<[conversationId: string, userId: string], { last_seq: number }>(
+  2,
+  (conversationId, userId) => sql`UPDATE conversations SET last_seq = last_seq + 1
+      WHERE id = ${conversationId}
+        AND EXISTS (SELECT 1 FROM members WHERE conversation_id = ${conversationId}
+                    AND user_id = ${userId} AND role IN (${sql.join(SENDER_ROLES)}))
+      RETURNING last_seq`,
+);
+
 /**
  * Takes the conversation's next sequence number for a member whose role may send, and LOCKS the
  * conversation row until the transaction ends (the serialization point of sends and commits).
- * Throws `not_found`/`forbidden` like a send. Hot path of every send: plain SQL through Kysely's `sql`
- * tag (the same text on SQLite and PostgreSQL) avoids the query builder's per-call cost.
+ * Throws `not_found`/`forbidden` like a send. Hot path of every send: one statement compiled once
+ * ({@link prepared}, the same text on SQLite and PostgreSQL), no query building per call.
  */
 export async function takeSeq(tx: Tx, principal: Principal, conversationId: string): Promise<number> {
-  const next = (
-    await sql<{ last_seq: number }>`UPDATE conversations SET last_seq = last_seq + 1
-      WHERE id = ${conversationId}
-        AND EXISTS (SELECT 1 FROM members WHERE conversation_id = ${conversationId}
-                    AND user_id = ${principal.userId} AND role IN (${sql.join(SENDER_ROLES)}))
-      RETURNING last_seq`.execute(tx)
-  ).rows[0];
+  const next = (await nextSeq(tx, conversationId, principal.userId)).rows[0];
   if (!next) {
     await assertConversation(tx, principal, conversationId, 'message.send');
     throw new AppError('forbidden');

@@ -7,7 +7,13 @@ import {
   type ReliableEvents,
   type ReliableEventType,
 } from '../core/index.js';
-import type { Db, Executor } from '../store/index.js';
+import { prepared, type Db, type Executor } from '../store/index.js';
+
+const insertEvent = prepared<[type: string, data: string, createdAt: number], { id: number }>(
+  3,
+  (type, data, createdAt) =>
+    sql`INSERT INTO outbox (type, data, created_at) VALUES (${type}, ${data}, ${createdAt}) RETURNING id`,
+);
 
 /**
  * Transactional outbox: events are written in the same transaction as the change they describe and
@@ -27,11 +33,7 @@ export class Outbox {
 
   /** Writes a reliable event's row inside the caller's transaction; returns its id. */
   async record<K extends ReliableEventType>(tx: Executor, type: K, data: ReliableEvents[K]): Promise<number> {
-    const res = await sql<{
-      id: number;
-    }>`INSERT INTO outbox (type, data, created_at) VALUES (${type}, ${JSON.stringify(data)}, ${this.now()}) RETURNING id`.execute(
-      tx,
-    );
+    const res = await insertEvent(tx, type, JSON.stringify(data), this.now());
     return Number((res.rows[0] as { id: number }).id);
   }
 

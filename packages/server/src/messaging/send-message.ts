@@ -2,10 +2,31 @@ import { MAX_PAYLOAD_BYTES } from '@palisade/protocol';
 import { sql } from 'kysely';
 import { AppError, type Principal } from '../core/index.js';
 import { assertScope } from '../rbac/index.js';
-import { isUniqueViolation, type Executor, type Tx } from '../store/index.js';
+import { isUniqueViolation, prepared, type Executor, type Tx } from '../store/index.js';
 import type { MessagingDeps } from './deps.js';
 import { payloadAtRest, takeSeq } from './append.js';
 import { MESSAGE_SENT, type MessageSent, type StoredMessage } from './events.js';
+
+type InsertArgs = [
+  conversationId: string,
+  seq: number,
+  senderId: string,
+  deviceId: string,
+  clientMsgId: string,
+  payload: Uint8Array,
+  sealed: number,
+  createdAt: number,
+  kind: string,
+];
+/** The message row of a send; `RETURNING` tells a retry (nothing inserted) from a new message. */
+const insertMessage = prepared<InsertArgs, { seq: number }>(
+  9,
+  (conversationId, seq, senderId, deviceId, clientMsgId, payload, sealed, createdAt, kind) => sql`INSERT INTO messages
+      (conversation_id, seq, sender_id, sender_device_id, client_msg_id, payload, sealed, created_at, kind)
+    VALUES (${conversationId}, ${seq}, ${senderId}, ${deviceId}, ${clientMsgId}, ${payload}, ${sealed}, ${createdAt}, ${kind})
+    ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING
+    RETURNING seq`,
+);
 
 /** Input of a send: the conversation, the client's idempotency key and the opaque payload. */
 export interface SendMessageInput {
@@ -60,11 +81,18 @@ export async function sendMessage(
       }
       const atRest = await sealing; // settled before the transaction opened
       const inserted = (
-        await sql<{ seq: number }>`INSERT INTO messages
-            (conversation_id, seq, sender_id, sender_device_id, client_msg_id, payload, sealed, created_at, kind)
-          VALUES (${input.conversationId}, ${seq}, ${principal.userId}, ${principal.deviceId}, ${input.clientMsgId}, ${atRest}, ${deps.sealPayloads ? 1 : 0}, ${now}, ${kind})
-          ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING
-          RETURNING seq`.execute(tx)
+        await insertMessage(
+          tx,
+          input.conversationId,
+          seq,
+          principal.userId,
+          principal.deviceId,
+          input.clientMsgId,
+          atRest,
+          deps.sealPayloads ? 1 : 0,
+          now,
+          kind,
+        )
       ).rows[0];
       if (!inserted) {
         // A retry: give the number back (the row is locked by this transaction) and answer the first seq.

@@ -60,7 +60,11 @@ class DurableDriver implements Driver {
   ) {
     return this.inner.rollbackToSavepoint!(c, name, compile);
   }
-  releaseSavepoint(c: DatabaseConnection, name: string, compile: Parameters<NonNullable<Driver['releaseSavepoint']>>[2]) {
+  releaseSavepoint(
+    c: DatabaseConnection,
+    name: string,
+    compile: Parameters<NonNullable<Driver['releaseSavepoint']>>[2],
+  ) {
     return this.inner.releaseSavepoint!(c, name, compile);
   }
   releaseConnection(c: DatabaseConnection) {

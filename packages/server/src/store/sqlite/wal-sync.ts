@@ -81,10 +81,7 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
-type Report =
-  | { synced: bigint }
-  | { failed: bigint; code: string; message: string }
-  | { warn: string };
+type Report = { synced: bigint } | { failed: bigint; code: string; message: string } | { warn: string };
 
 /**
  * Makes SQLite commits durable off the event loop. The connection runs with `synchronous = NORMAL`
