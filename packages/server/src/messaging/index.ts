@@ -15,7 +15,7 @@ export {
   type TypingStarted,
 } from './events.js';
 export { Outbox } from './outbox.js';
-export { SendQueue } from './send-queue.js';
+export { SendQueue, sendLanes } from './send-queue.js';
 export { CursorWriter } from './cursor-writer.js';
 export { sendMessage } from './send-message.js';
 export { appendMessage, payloadAtRest, takeSeq } from './append.js';

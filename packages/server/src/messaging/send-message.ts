@@ -65,56 +65,60 @@ export async function sendMessage(
   sealing.catch(() => undefined); // observed in the transaction below
   let outcome: SendMessageResult & { stored?: StoredMessage; outboxId?: number };
   try {
-    outcome = await deps.sends.enqueue(async (tx) => {
-      // SECURITY: authorize in the same statement that takes the next sequence number (takeSeq).
-      const seq = await takeSeq(tx, principal, input.conversationId);
-      await checkConversationLimits(deps, tx, input);
-      let kind: 'legacy' | 'mls';
-      try {
-        kind = await deps.gate.admit(tx, input.conversationId, ticket);
-      } catch (e) {
-        // A retry of a message stored before a commit moved the epoch still answers its first seq.
-        const first = await seqOf(tx, principal, input).catch(() => undefined);
-        await giveBack(tx, input);
-        if (first !== undefined) return { seq: first, duplicate: true };
-        throw e;
-      }
-      const atRest = await sealing; // settled before the transaction opened
-      const inserted = (
-        await insertMessage(
-          tx,
-          input.conversationId,
+    outcome = await deps.sends.enqueue(
+      async (tx) => {
+        // SECURITY: authorize in the same statement that takes the next sequence number (takeSeq).
+        const seq = await takeSeq(tx, principal, input.conversationId);
+        await checkConversationLimits(deps, tx, input);
+        let kind: 'legacy' | 'mls';
+        try {
+          kind = await deps.gate.admit(tx, input.conversationId, ticket);
+        } catch (e) {
+          // A retry of a message stored before a commit moved the epoch still answers its first seq.
+          const first = await seqOf(tx, principal, input).catch(() => undefined);
+          await giveBack(tx, input);
+          if (first !== undefined) return { seq: first, duplicate: true };
+          throw e;
+        }
+        const atRest = await sealing; // settled before the transaction opened
+        const inserted = (
+          await insertMessage(
+            tx,
+            input.conversationId,
+            seq,
+            principal.userId,
+            principal.deviceId,
+            input.clientMsgId,
+            atRest,
+            deps.sealPayloads ? 1 : 0,
+            now,
+            kind,
+          )
+        ).rows[0];
+        if (!inserted) {
+          // A retry: give the number back (the row is locked by this transaction) and answer the first seq.
+          await giveBack(tx, input);
+          return { seq: await seqOf(tx, principal, input), duplicate: true };
+        }
+        const outboxId = await deps.outbox.record(tx, MESSAGE_SENT, {
+          conversationId: input.conversationId,
           seq,
-          principal.userId,
-          principal.deviceId,
-          input.clientMsgId,
-          atRest,
-          deps.sealPayloads ? 1 : 0,
-          now,
+        } satisfies MessageSent);
+        const stored: StoredMessage = {
+          conversationId: input.conversationId,
+          seq,
+          senderId: principal.userId,
+          senderDeviceId: principal.deviceId,
+          clientMsgId: input.clientMsgId,
+          payload: input.payload,
+          sentAt: now,
           kind,
-        )
-      ).rows[0];
-      if (!inserted) {
-        // A retry: give the number back (the row is locked by this transaction) and answer the first seq.
-        await giveBack(tx, input);
-        return { seq: await seqOf(tx, principal, input), duplicate: true };
-      }
-      const outboxId = await deps.outbox.record(tx, MESSAGE_SENT, {
-        conversationId: input.conversationId,
-        seq,
-      } satisfies MessageSent);
-      const stored: StoredMessage = {
-        conversationId: input.conversationId,
-        seq,
-        senderId: principal.userId,
-        senderDeviceId: principal.deviceId,
-        clientMsgId: input.clientMsgId,
-        payload: input.payload,
-        sentAt: now,
-        kind,
-      };
-      return { seq, duplicate: false, stored, outboxId };
-    }, sealing);
+        };
+        return { seq, duplicate: false, stored, outboxId };
+      },
+      sealing,
+      input.conversationId,
+    );
   } catch (e) {
     // Two concurrent sends of the same clientMsgId: the loser reads the winner's seq.
     if (isUniqueViolation(e)) return { seq: await seqOf(deps.db, principal, input), duplicate: true };

@@ -18,22 +18,46 @@ const MAX_BATCH = 256;
  * COMMITTED. An item that fails with an AppError (e.g. not a member) fails alone, before it writes;
  * a store fault (`unavailable`, `storage_full`) fails the whole batch at once; any other failure
  * rolls the batch back and its items are retried one transaction each.
+ *
+ * With `lanes` > 1 (PostgreSQL: a pool of connections), items are spread over that many independent
+ * queues by their key (the conversation), so batches of different conversations commit in parallel
+ * on different connections while one conversation's writes stay in order in one lane. SQLite has a
+ * single writer: one lane.
  */
 export class SendQueue {
+  private readonly lanes: Lane[];
+
+  /** `onBatch` hears the size of each batch as it starts (for `palisade_send_batch_size`). */
+  constructor(db: Db, onBatch: (size: number) => void = () => undefined, lanes = 1) {
+    this.lanes = Array.from({ length: Math.max(1, lanes) }, () => new Lane(db, onBatch));
+  }
+
+  /**
+   * Queues `run` for the next transaction of `key`'s lane. Order of calls with one key is the order of
+   * execution, even when `ready` (preparation that may itself use the database) finishes out of
+   * order: it is awaited before the transaction opens, never inside it.
+   */
+  enqueue<T>(run: (tx: Tx) => Promise<T>, ready?: Promise<unknown>, key = ''): Promise<T> {
+    return (this.lanes[this.lanes.length === 1 ? 0 : laneOf(key, this.lanes.length)] as Lane).enqueue(run, ready);
+  }
+}
+
+/** FNV-1a of the key, modulo the lane count. */
+function laneOf(key: string, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % n;
+}
+
+class Lane {
   private queue: Item<unknown>[] = [];
   private running = false;
 
-  /** `onBatch` hears the size of each batch as it starts (for `palisade_send_batch_size`). */
   constructor(
     private readonly db: Db,
-    private readonly onBatch: (size: number) => void = () => undefined,
+    private readonly onBatch: (size: number) => void,
   ) {}
 
-  /**
-   * Queues `run` for the next transaction. Order of calls is the order of execution, even when
-   * `ready` (preparation that may itself use the database) finishes out of order: it is awaited
-   * before the transaction opens, never inside it.
-   */
   enqueue<T>(run: (tx: Tx) => Promise<T>, ready?: Promise<unknown>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, ready, resolve, reject } as Item<unknown>);
@@ -98,4 +122,12 @@ export class SendQueue {
       else item.reject(o.error);
     });
   }
+}
+
+/**
+ * Lanes for a store: SQLite has one writer (one lane); PostgreSQL commits batches of different
+ * conversations in parallel on up to half of its pool (at most 4), leaving the rest for everything else.
+ */
+export function sendLanes(dialect: 'sqlite' | 'postgres', poolSize: number): number {
+  return dialect === 'sqlite' ? 1 : Math.max(1, Math.min(4, Math.floor(poolSize / 2)));
 }

@@ -22,7 +22,7 @@ import { EnvelopeSealer, instrumentKms, KeyRotation } from '../keys/index.js';
 import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
 import { LIMITS, RateLimiter, StorageReserve, type FreeSpaceProbe } from '../limits/index.js';
 import { PrometheusMetrics, QueryTimingPlugin } from '../metrics/index.js';
-import { CursorWriter, Outbox, SendQueue, type MessagingDeps } from '../messaging/index.js';
+import { CursorWriter, Outbox, SendQueue, sendLanes, type MessagingDeps } from '../messaging/index.js';
 import { sendGate, type E2eeDeps } from '../e2ee/index.js';
 import { openStore, type Store, type StoreOptions } from '../store/index.js';
 import { LogCache, OrgSigner, type TransparencyDeps } from '../transparency/index.js';
@@ -168,7 +168,7 @@ export async function buildCore(
     outbox,
     log,
     metrics,
-    sends: new SendQueue(store.db, (n) => metrics.sendBatch(n)),
+    sends: new SendQueue(store.db, (n) => metrics.sendBatch(n), sendLanes(store.dialect, config.store.poolSize)),
     cursors: new CursorWriter(store.db, log),
     sealer,
     sealPayloads: config.keys.sealMessages,
