@@ -24,7 +24,8 @@ const MAX_FAILURE_COUNTERS = 100_000;
  * forward refilled every bucket and forgot every failure delay at once.
  */
 export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+  /** Buckets per limit, then per subject (no key string built per check: this runs several times per send). */
+  private readonly buckets = new Map<LimitName, Map<string, Bucket>>();
   private readonly failures = new Map<string, Failures>();
   private checks = 0;
 
@@ -89,26 +90,27 @@ export class RateLimiter {
   }
 
   private take(name: LimitName, rule: LimitRule, subject: string, cost: number): void {
-    const key = `${name}\u0000${subject}`;
+    let byName = this.buckets.get(name);
+    if (!byName) this.buckets.set(name, (byName = new Map<string, Bucket>()));
     const now = this.clock.monotonic();
-    const b = this.buckets.get(key) ?? { tokens: rule.burst, at: now };
+    let b = byName.get(subject);
+    if (!b) byName.set(subject, (b = { tokens: rule.burst, at: now }));
     b.tokens = Math.min(rule.burst, b.tokens + ((now - b.at) / 1000) * rule.perSecond);
     b.at = now;
     if (b.tokens < cost) {
-      this.buckets.set(key, b);
       const retryAfterMs = Math.ceil(((cost - b.tokens) / rule.perSecond) * 1000);
       this.onRefused(name);
       throw new AppError('rate_limited', `too many requests (${name})`, { retryAfterMs });
     }
     b.tokens -= cost;
-    this.buckets.set(key, b);
     if (++this.checks % 10_000 === 0) this.sweep(now);
   }
 
   private sweep(now: number): void {
-    for (const [key, b] of this.buckets) {
-      const rule = this.rules[key.slice(0, key.indexOf('\u0000')) as LimitName] ?? { burst: 1, perSecond: 1 };
-      if (b.tokens + ((now - b.at) / 1000) * rule.perSecond >= rule.burst) this.buckets.delete(key);
+    for (const [name, byName] of this.buckets) {
+      const rule = this.rules[name] ?? { burst: 1, perSecond: 1 };
+      for (const [subject, b] of byName)
+        if (b.tokens + ((now - b.at) / 1000) * rule.perSecond >= rule.burst) byName.delete(subject);
     }
   }
 }
