@@ -72,9 +72,25 @@ export async function palisadeTarget(
     }
   };
 
+  // The metrics listener (loopback, no token: the bench's peer address is loopback) prints its URL in the banner.
+  const metricsUrl = () => {
+    const url = /^Metrics \(Prometheus\): (\S+)/m.exec(server.stderr())?.[1];
+    if (url === undefined) throw new Error('palisade printed no metrics URL');
+    return url;
+  };
+
   return {
     name: opts.name ?? 'palisade',
     pid: server.child.pid as number,
+    metrics: { url: metricsUrl },
+    async login(user) {
+      // A fresh client (a new TLS connection), the user's own device: its session replaces the one kept.
+      const u = users[user]!;
+      const c = client(u.key);
+      await c.login(u.name, PASS, 'bench');
+      u.token = c.token as string;
+      c.close();
+    },
     baseUrl,
     stderr: server.stderr,
     stdout: server.stdout,
