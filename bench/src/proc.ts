@@ -14,12 +14,16 @@ export interface CpuTime {
 /** Clock ticks per second of /proc/<pid>/stat (`getconf CLK_TCK`): 100 on Linux for x86 and arm. */
 const CLK_TCK = 100;
 
+/** utime + stime in ms from the text of /proc/<pid>/stat. */
+export function statCpuMs(stat: string): number {
+  // The fields after the command name (which may hold spaces and parentheses): utime is the 14th field.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
 /** The CPU time of process `pid` so far (any process: a node server, the relay, ejabberd's beam). */
 export function cpuOf(pid: number): CpuTime {
-  // The fields after the command name (which may hold spaces and parentheses): utime is the 14th field.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticksMs = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  const ticksMs = statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   let ns = 0;
   let threads = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
