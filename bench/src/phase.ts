@@ -93,9 +93,20 @@ export async function phase<T>(t: Target, name: string, fn: (m: Meter) => Promis
   return r;
 }
 
-/** The table of every phase so far: figure, server CPU per operation, event-loop delay p50/p99. */
+/** The table of every phase so far: figure, server CPU per operation, event-loop delay p50/p99 (and its sample count). */
 export function table(): string {
-  const head = ['phase', 'target', 'figure', 'cpu ms/op', 'cpu ms', 'wall ms', 'eld p50', 'eld p99', 'eld max<='];
+  const head = [
+    'phase',
+    'target',
+    'figure',
+    'cpu ms/op',
+    'cpu ms',
+    'wall ms',
+    'eld p50',
+    'eld p99',
+    'eld max<=',
+    'eld n',
+  ];
   const body = rows.map((r) => [
     r.phase,
     r.target,
@@ -106,6 +117,7 @@ export function table(): string {
     fmt(r.cost.eld?.p50Ms),
     fmt(r.cost.eld?.p99Ms),
     fmt(r.cost.eld?.maxBelowMs, 1),
+    fmt(r.cost.eld?.samples, 0),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
