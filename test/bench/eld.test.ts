@@ -1,12 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bucketDelta, eldBetween, parseBuckets, quantile, type Buckets } from '../../bench/src/eld.js';
+import { relayEventLoopDelay } from '../../bench/src/relay-eld.js';
+import { EVENT_LOOP_DELAY_BUCKETS } from '../../packages/server/src/metrics/event-loop.js';
 
 /** The bounds of palisade_event_loop_delay_seconds (seconds). */
-const BOUNDS = [
-  0.0001, 0.0002, 0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1,
-  0.25, 0.5, 1,
-];
+const BOUNDS = EVENT_LOOP_DELAY_BUCKETS;
 
 /** Cumulative buckets of exact samples (seconds), as the server counts them. */
 const bucketsOf = (samples: number[]): Buckets =>
@@ -88,5 +87,12 @@ describe('event-loop delay of a phase from two scrapes of cumulative buckets', (
       { le: Infinity, count: 4 },
     ]);
     expect(() => bucketDelta([{ le: 0.002, count: 1 }], [{ le: 0.001, count: 1 }])).toThrow(/different buckets/);
+  });
+
+  it("the relay's copy of the series has the server's bounds and counts its own samples", async () => {
+    const render = relayEventLoopDelay();
+    const first = parseBuckets(render());
+    expect(first.map((b) => b.le)).toEqual([...EVENT_LOOP_DELAY_BUCKETS, Infinity]);
+    await expect.poll(() => parseBuckets(render()).at(-1)!.count).toBeGreaterThan(first.at(-1)!.count);
   });
 });
