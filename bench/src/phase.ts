@@ -46,7 +46,8 @@ export function meter(t: Target): Meter {
         ops,
         wallMs: round(wallMs),
         cpuMs: round(cpuMs),
-        serverCpuMsPerOp: round(cpuMs / ops),
+        // Four significant digits: a group delivery costs microseconds.
+        serverCpuMsPerOp: Number((cpuMs / ops).toPrecision(4)),
       };
       if (start.eld && eld) cost.eld = eldBetween(start.eld, eld);
       start = undefined;
@@ -111,7 +112,7 @@ export function table(): string {
     r.phase,
     r.target,
     r.figure,
-    fmt(r.cost.serverCpuMsPerOp, 3),
+    r.cost.serverCpuMsPerOp.toPrecision(3),
     fmt(r.cost.cpuMs, 0),
     fmt(r.cost.wallMs, 0),
     fmt(r.cost.eld?.p50Ms),
