@@ -65,6 +65,7 @@ export async function encryptingTarget(
   return {
     name: `${inner.name}-e2ee`,
     pid: inner.pid,
+    ...(inner.metrics && { metrics: inner.metrics }),
     conversation: (n) => inner.conversation(n),
     stop: () => inner.stop(),
     undecryptable: () => undecryptable,
@@ -121,6 +122,7 @@ export function sdkTarget(
   return {
     name: `${inner.name}-e2ee-sdk`,
     pid: inner.pid,
+    ...(inner.metrics && { metrics: inner.metrics }),
     conversation: (n) => inner.conversation(n),
     stop: () => inner.stop(),
     notices: () => notices,

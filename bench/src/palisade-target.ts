@@ -39,7 +39,10 @@ export async function palisadeTarget(
       "    'message.bytes.conversation': { burst: 70000000000, perSecond: 70000000000 }",
       "    'connect.address': { burst: 1000000, perSecond: 1000000 }",
       "    'login.address': { burst: 1000000, perSecond: 1000000 }",
+      "    'login.network': { burst: 1000000, perSecond: 1000000 }",
+      "    'login.account': { burst: 1000000, perSecond: 1000000 }",
       "    'enrol.address': { burst: 1000000, perSecond: 1000000 }",
+      "    'enrol.network': { burst: 1000000, perSecond: 1000000 }",
       // Connection caps too: every benchmark client comes from 127.0.0.1.
       'http:',
       '  maxConnections: 200000',
@@ -72,9 +75,25 @@ export async function palisadeTarget(
     }
   };
 
+  // The metrics listener (loopback, no token: the bench's peer address is loopback) prints its URL in the banner.
+  const metricsUrl = () => {
+    const url = /^Metrics \(Prometheus\): (\S+)/m.exec(server.stderr())?.[1];
+    if (url === undefined) throw new Error('palisade printed no metrics URL');
+    return url;
+  };
+
   return {
     name: opts.name ?? 'palisade',
     pid: server.child.pid as number,
+    metrics: { url: metricsUrl },
+    async login(user) {
+      // A fresh client (a new TLS connection), the user's own device: its session replaces the one kept.
+      const u = users[user]!;
+      const c = client(u.key);
+      await c.login(u.name, PASS, 'bench');
+      u.token = c.token as string;
+      c.close();
+    },
     baseUrl,
     stderr: server.stderr,
     stdout: server.stdout,

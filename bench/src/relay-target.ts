@@ -11,6 +11,7 @@ export async function relayTarget(dataDir: string, ca: string): Promise<Target> 
   return {
     name: 'ws-relay',
     pid: relay.child.pid as number,
+    metrics: { url: () => `https://127.0.0.1:${relay.port}/metrics`, ca },
     conversation(n) {
       const room = `room${ids++}`;
       for (let u = 0; u < n; u++) roomsOf.set(u, [...(roomsOf.get(u) ?? []), room]);

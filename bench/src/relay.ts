@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { relayEventLoopDelay } from './relay-eld.js';
 
 /**
  * The floor: a bare WebSocket-over-TLS relay written for the benchmark. Same framing as Palisade
@@ -9,6 +10,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
  */
 const [certFile, keyFile] = process.argv.slice(2) as [string, string];
 const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.3' });
+// GET /metrics: its event-loop delay as Palisade exposes it (relay-eld.ts), so the bench reads both alike.
+const eld = relayEventLoopDelay();
+server.on('request', (req, res) => {
+  if (req.method === 'GET' && req.url === '/metrics') res.writeHead(200, { 'content-type': 'text/plain' }).end(eld());
+  else res.writeHead(404).end();
+});
 const wss = new WebSocketServer({ server, perMessageDeflate: false });
 const rooms = new Map<string, Set<WebSocket>>();
 const seqs = new Map<string, number>();

@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { e2eeBench } from './e2ee.js';
 import { encryptingTarget, sdkTarget } from './e2ee-target.js';
 import type { PalisadeClient } from '@palisade/client';
-import { connectLatency, groupFanout, memoryPerConnection, roundTrip, throughput } from './measures.js';
+import { connectLatency, groupFanout, memoryPerConnection, passwordLogin, roundTrip, throughput } from './measures.js';
+import { phase, table } from './phase.js';
 import { palisadeTarget } from './palisade-target.js';
 import { relayTarget } from './relay-target.js';
 import type { Target } from './target.js';
@@ -17,7 +18,7 @@ bench/results/. Both servers run as separate processes on this machine.
 
   --quick            small sizes (a smoke run of a minute or so)
   --connections N    idle connections for the memory measure (default 10000)
-  --only LIST        comma list of: connect,rtt,throughput,group,memory,e2ee
+  --only LIST        comma list of: connect,login,rtt,throughput,group,memory,e2ee
                      (e2ee alone starts no server: MLS costs in this process)
   --skip-sealing     leave out the sealed/unsealed comparison (f)
   -h, --help         this text`;
@@ -38,6 +39,7 @@ if (values.help) {
 const q = values.quick === true;
 const sizes = {
   connectN: q ? 50 : 300,
+  loginN: q ? 10 : 30,
   rttN: q ? 100 : 1000,
   throughputN: q ? 1000 : 5000,
   window: 64,
@@ -47,8 +49,8 @@ const sizes = {
   groupSaturate: q ? 200 : 1000,
   connections: Number(values.connections ?? (q ? 1000 : 10_000)),
 };
-const only = new Set((values.only ?? 'connect,rtt,throughput,group,memory,e2ee').split(','));
-const needServers = ['connect', 'rtt', 'throughput', 'group', 'memory'].some((m) => only.has(m));
+const only = new Set((values.only ?? 'connect,login,rtt,throughput,group,memory,e2ee').split(','));
+const needServers = ['connect', 'login', 'rtt', 'throughput', 'group', 'memory'].some((m) => only.has(m));
 const e2eeSizes = { members: 50, messages: 1000, rounds: q ? 1 : 3 };
 const progress = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -57,31 +59,31 @@ async function measure(t: Target): Promise<Record<string, unknown>> {
   const pair = await t.conversation(2);
   if (only.has('connect')) {
     progress(`${t.name}: (a) connect + authenticate x${sizes.connectN}`);
-    r.connectAuthMs = await connectLatency(t, sizes.connectN);
+    r.connectAuthMs = await phase(t, 'connect', (m) => connectLatency(t, sizes.connectN, m));
+  }
+  if (only.has('login') && t.login) {
+    progress(`${t.name}: (a') password login x${sizes.loginN}`);
+    r.passwordLoginMs = await phase(t, 'login', (m) => passwordLogin(t, sizes.loginN, m));
   }
   if (only.has('rtt')) {
     progress(`${t.name}: (b) 1:1 round trip x${sizes.rttN}`);
-    r.roundTripMs = await roundTrip(t, pair, sizes.rttN);
+    r.roundTripMs = await phase(t, 'rtt', (m) => roundTrip(t, pair, sizes.rttN, m));
   }
   if (only.has('throughput')) {
     progress(`${t.name}: (c) 1:1 throughput, ${sizes.throughputN} messages, window ${sizes.window}`);
     // Throughput is noisy on a shared 2-core machine: three runs, the median reported, all kept.
-    const runs = [];
-    for (let i = 0; i < 3; i++) runs.push(await throughput(t, pair, sizes.throughputN, sizes.window));
-    const median = [...runs].sort((x, y) => x.ackedPerSecond - y.ackedPerSecond)[1] as (typeof runs)[number];
-    r.throughput = { ...median, runs: runs.map((x) => x.ackedPerSecond) };
+    r.throughput = await phase(t, 'throughput', async (m) => {
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(await throughput(t, pair, sizes.throughputN, sizes.window, m));
+      const median = [...runs].sort((x, y) => x.ackedPerSecond - y.ackedPerSecond)[1] as (typeof runs)[number];
+      return { ...median, runs: runs.map((x) => x.ackedPerSecond) };
+    });
   }
   if (only.has('group')) {
     progress(`${t.name}: (d) ${sizes.groupMembers}-member group`);
     const g = await t.conversation(sizes.groupMembers);
-    r.group = await groupFanout(
-      t,
-      g,
-      sizes.groupMembers,
-      sizes.groupRate,
-      sizes.groupSeconds,
-      sizes.groupSaturate,
-      progress,
+    r.group = await phase(t, 'group', (m) =>
+      groupFanout(t, g, sizes.groupMembers, sizes.groupRate, sizes.groupSeconds, sizes.groupSaturate, progress, m),
     );
   }
   if (only.has('memory')) {
@@ -105,14 +107,16 @@ async function measureEncrypted(
   const r: Record<string, unknown> = {};
   if (only.has('rtt')) {
     progress(`${t.name}: (b) 1:1 round trip x${sizes.rttN}, end-to-end encrypted`);
-    r.roundTripMs = await roundTrip(t, pair, sizes.rttN);
+    r.roundTripMs = await phase(t, 'rtt', (m) => roundTrip(t, pair, sizes.rttN, m));
   }
   if (only.has('throughput')) {
     progress(`${t.name}: (c) 1:1 throughput, ${sizes.throughputN} messages, end-to-end encrypted`);
-    const runs = [];
-    for (let i = 0; i < (q ? 1 : 3); i++) runs.push(await throughput(t, pair, sizes.throughputN, sizes.window));
-    const median = [...runs].sort((x, y) => x.ackedPerSecond - y.ackedPerSecond)[Math.floor(runs.length / 2)]!;
-    r.throughput = { ...median, runs: runs.map((x) => x.ackedPerSecond) };
+    r.throughput = await phase(t, 'throughput', async (m) => {
+      const runs = [];
+      for (let i = 0; i < (q ? 1 : 3); i++) runs.push(await throughput(t, pair, sizes.throughputN, sizes.window, m));
+      const median = [...runs].sort((x, y) => x.ackedPerSecond - y.ackedPerSecond)[Math.floor(runs.length / 2)]!;
+      return { ...median, runs: runs.map((x) => x.ackedPerSecond) };
+    });
   }
   if ('undecryptable' in t) {
     r.undecryptable = t.undecryptable();
@@ -175,9 +179,12 @@ if ((only.has('throughput') || only.has('rtt')) && values['skip-sealing'] !== tr
       for (let turn = 0; turn < turns; turn++) {
         for (const [k, t] of targets.entries()) {
           progress(`sealing comparison (${targets[0]?.name} started first), turn ${turn + 1}/${turns}: ${t.name}`);
-          if (only.has('rtt')) rtt[t.name]?.push(await roundTrip(t, pairs[k]!, sizes.rttN));
+          const pair = pairs[k]!;
+          if (only.has('rtt')) rtt[t.name]?.push(await phase(t, 'rtt', (m) => roundTrip(t, pair, sizes.rttN, m)));
           if (only.has('throughput'))
-            tput[t.name]?.push(await throughput(t, pairs[k]!, sizes.throughputN, sizes.window));
+            tput[t.name]?.push(
+              await phase(t, 'throughput', (m) => throughput(t, pair, sizes.throughputN, sizes.window, m)),
+            );
         }
       }
     } finally {
@@ -216,6 +223,14 @@ const e2eeRatio = (path: string, key = 'palisade-e2ee') => {
 const ratios = {
   'connectAuth.p50 (palisade/floor)': ratio('connectAuthMs.p50'),
   'connectAuth.p99': ratio('connectAuthMs.p99'),
+  'connect: server CPU per connect (palisade/floor)': ratio('connectAuthMs.server.serverCpuMsPerOp'),
+  'roundTrip: server CPU per round trip': ratio('roundTripMs.server.serverCpuMsPerOp'),
+  'throughput: server CPU per message': ratio('throughput.server.serverCpuMsPerOp'),
+  'group: server CPU per delivery (saturated)': ratio('group.server.serverCpuMsPerOp'),
+  'login: palisade server CPU ms per password login (a figure, aim <= 25)': get(
+    results.palisade,
+    'passwordLoginMs.server.serverCpuMsPerOp',
+  ),
   'roundTrip.p50 (aim <= 2)': ratio('roundTripMs.p50'),
   'roundTrip.p99': ratio('roundTripMs.p99'),
   'throughput.acked (aim >= 0.25)': ratio('throughput.ackedPerSecond'),
@@ -250,5 +265,7 @@ const file = join(dir, `bench-${report.date.replace(/[:.]/g, '-')}${partial ? '-
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 if (!partial) writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
 console.log(JSON.stringify({ results, ratios }, null, 2));
+// The human summary on stderr (stdout is the JSON that bench:compare parses).
+progress(`\nserver CPU per operation and event-loop delay (ms) per phase; ratios in the JSON\n${table()}`);
 progress(`written ${file}`);
 process.exit(0);

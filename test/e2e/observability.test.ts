@@ -30,6 +30,7 @@ const NAMED_SERIES = [
   'palisade_key_operation_seconds_bucket',
   'palisade_nodejs_eventloop_lag_seconds',
   'palisade_nodejs_eventloop_lag_p99_seconds',
+  'palisade_event_loop_delay_seconds_bucket',
 ];
 
 describe('observability: /metrics and the access log of a running server', () => {
@@ -88,6 +89,11 @@ describe('observability: /metrics and the access log of a running server', () =>
     // The conversation's first message created its data key: one wrap at the KMS.
     expect(grew('palisade_key_operations_total', { op: 'wrap', outcome: 'success' })).toBeGreaterThanOrEqual(1);
     expect(grew('palisade_store_query_seconds_count', { kind: 'insert' })).toBeGreaterThan(0);
+    // The event-loop delay histogram is cumulative across scrapes and sampled all along.
+    expect(grew('palisade_event_loop_delay_seconds_count')).toBeGreaterThan(0);
+    expect(sample(after, 'palisade_event_loop_delay_seconds_bucket', { le: '+Inf' })).toBe(
+      sample(after, 'palisade_event_loop_delay_seconds_count'),
+    );
     expect(sample(after, 'palisade_websocket_connections')).toBeGreaterThanOrEqual(2);
     expect(sample(after, 'palisade_tcp_connections')).toBeGreaterThanOrEqual(2);
     // SECURITY: no label carries a user id.

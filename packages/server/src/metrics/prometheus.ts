@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuthMethod, KeyOperation, Metrics } from '../core/index.js';
+import { eventLoopDelayMetric } from './event-loop.js';
 
 /** Every series of ours starts with this (the Node process series too: `palisade_nodejs_eventloop_lag_seconds`). */
 export const METRIC_PREFIX = 'palisade_';
@@ -12,13 +13,19 @@ const FAST_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
 /**
  * The Node process series (CPU, memory, event-loop delay, GC), registered once per process: they
  * describe the process, not one server, and each set runs its own event-loop monitor, so servers
- * started in one process (tests) share this one instead of adding a monitor each.
+ * started in one process (tests) share this one instead of adding a monitor each. With them, the
+ * cumulative `palisade_event_loop_delay_seconds` histogram (event-loop.ts).
  */
 let processRegistry: Registry | undefined;
 function processSeries(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry, prefix: METRIC_PREFIX });
+    // A metric object of our own (prom-client's Histogram cannot take bucket counts): it has the
+    // `name` and `get()` that a Registry reads.
+    processRegistry.registerMetric(
+      eventLoopDelayMetric(`${METRIC_PREFIX}event_loop_delay_seconds`) as unknown as Histogram,
+    );
   }
   return processRegistry;
 }
