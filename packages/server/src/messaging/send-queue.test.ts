@@ -34,6 +34,32 @@ withAllStores('send queue lanes', (h) => {
     }
   });
 
+  it('lets a large committed batch go in slices with event-loop turns between, in order', async () => {
+    const db = h.get().db;
+    let turn = 0;
+    let ticking = true;
+    const tick = () => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const seen: { i: number; turn: number }[] = [];
+    const batches: number[] = [];
+    const q2 = new SendQueue(db, (n) => batches.push(n));
+    await Promise.all(
+      Array.from({ length: 64 }, (_, i) =>
+        q2
+          .enqueue((tx) => sql`INSERT INTO lane_probe (k, n) VALUES ('slices', ${i})`.execute(tx))
+          .then(() => seen.push({ i, turn })),
+      ),
+    );
+    ticking = false;
+    expect(batches).toEqual([64]); // one transaction
+    expect(seen.map((s) => s.i)).toEqual(Array.from({ length: 64 }, (_, i) => i));
+    // Resolved over several turns (one turn for all 64 would hold the event loop for the whole fan-out).
+    expect(new Set(seen.map((s) => s.turn)).size).toBeGreaterThanOrEqual(4);
+  });
+
   if (h.kind === 'postgres')
     it('on PostgreSQL, a batch of one conversation does not wait for another’s', async () => {
       const db = h.get().db;

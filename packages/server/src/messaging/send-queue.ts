@@ -11,6 +11,8 @@ interface Item<T> {
 
 /** Most writes committed together in one transaction. */
 const MAX_BATCH = 256;
+/** Sends of a committed batch acknowledged (and fanned out) per turn of the event loop. */
+const RESOLVE_SLICE = 16;
 
 /**
  * Group commit: writes queued while a transaction is running are committed together in the next one,
@@ -116,11 +118,20 @@ class Lane {
       for (const item of batch) await this.single(item);
       return;
     }
-    batch.forEach((item, i) => {
-      const o = outcomes[i] as (typeof outcomes)[number];
-      if (o.ok) item.resolve(o.value);
-      else item.reject(o.error);
-    });
+    // Each resolution acknowledges a send and fans its message out (synchronously, in the microtasks
+    // that follow). A batch of 256 sends to a large group is thousands of deliveries: they are let go
+    // in slices with a turn of the event loop between, so sockets, timers and other connections are
+    // served meanwhile (the event-loop delay stays small). Order is kept: the next slice, and the next
+    // batch, start only after the previous slice's continuations ran.
+    for (let start = 0; start < batch.length; start += RESOLVE_SLICE) {
+      if (start > 0) await new Promise((r) => setImmediate(r));
+      for (let i = start; i < Math.min(batch.length, start + RESOLVE_SLICE); i++) {
+        const item = batch[i] as Item<unknown>;
+        const o = outcomes[i] as (typeof outcomes)[number];
+        if (o.ok) item.resolve(o.value);
+        else item.reject(o.error);
+      }
+    }
   }
 }
 
