@@ -21,6 +21,8 @@ bench/results/. Both servers run as separate processes on this machine.
   --only LIST        comma list of: connect,login,rtt,throughput,group,memory,e2ee
                      (e2ee alone starts no server: MLS costs in this process)
   --skip-sealing     leave out the sealed/unsealed comparison (f)
+  --postgres URL     also measure Palisade on PostgreSQL at URL (rtt, throughput, group; a schema of its
+                     own, dropped after), e.g. postgres://postgres@127.0.0.1:5432/test
   -h, --help         this text`;
 
 const { values } = parseArgs({
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     connections: { type: 'string' },
     only: { type: 'string' },
     'skip-sealing': { type: 'boolean' },
+    postgres: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -148,6 +151,27 @@ if (needServers) {
     await relay.stop();
   }
 }
+// Palisade on PostgreSQL (the distributed mode's store), same workloads, a fresh schema.
+if (values.postgres && ['rtt', 'throughput', 'group'].some((m) => only.has(m))) {
+  const schema = `palisade_bench_${process.pid}`;
+  const pg = await palisadeTarget(mkdtempSync(join(tmpdir(), 'palisade-bench-pg-')), progress, {
+    name: 'palisade-pg',
+    env: { PALISADE_STORE_URL: values.postgres, PALISADE_STORE_SCHEMA: schema },
+  });
+  try {
+    const keep = new Set(only);
+    for (const m of ['connect', 'login', 'memory']) only.delete(m);
+    results['palisade-pg'] = await measure(pg);
+    for (const m of keep) only.add(m);
+  } finally {
+    await pg.stop();
+    const { default: pgLib } = await import('pg');
+    const c = new pgLib.Client({ connectionString: values.postgres });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await c.end();
+  }
+}
 // (g) End-to-end encryption in this process, through the SDK's MLS adapter: no server involved.
 if (only.has('e2ee'))
   results.e2ee = await e2eeBench(
@@ -220,6 +244,11 @@ const e2eeRatio = (path: string, key = 'palisade-e2ee') => {
   const off = get(results.palisade, path);
   return on !== undefined && off ? Math.round((on / off) * 100) / 100 : undefined;
 };
+const pgRatio = (path: string) => {
+  const on = get(results['palisade-pg'], path);
+  const off = get(results.palisade, path);
+  return on !== undefined && off ? Math.round((on / off) * 100) / 100 : undefined;
+};
 const ratios = {
   'connectAuth.p50 (palisade/floor)': ratio('connectAuthMs.p50'),
   'connectAuth.p99': ratio('connectAuthMs.p99'),
@@ -247,13 +276,16 @@ const ratios = {
   'e2ee SDK: round trip p50 encrypted/plain': e2eeRatio('roundTripMs.p50', 'palisade-e2ee-sdk'),
   'e2ee SDK: round trip p99 encrypted/plain': e2eeRatio('roundTripMs.p99', 'palisade-e2ee-sdk'),
   'e2ee SDK: throughput acked encrypted/plain': e2eeRatio('throughput.ackedPerSecond', 'palisade-e2ee-sdk'),
+  'postgres: round trip p50 postgres/sqlite': pgRatio('roundTripMs.p50'),
+  'postgres: throughput acked postgres/sqlite': pgRatio('throughput.ackedPerSecond'),
+  'postgres: group deliveries/s postgres/sqlite': pgRatio('group.deliveriesPerSecond'),
 };
 const report = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
   sizes: { ...sizes, e2ee: e2eeSizes },
   notes:
-    'Both servers are separate processes on this machine, driven by this process. Palisade stores every message in SQLite (WAL, synchronous=FULL) before acknowledging; the relay stores nothing.',
+    'Both servers are separate processes on this machine, driven by this process. Palisade stores every message in SQLite (WAL, each commit fdatasynced on its own thread) before acknowledging; the relay stores nothing.',
   results,
   ratios,
 };
