@@ -17,6 +17,9 @@ let dummyHash: Promise<string> | undefined;
 const failureSubject = (username: string, address: string) =>
   `login\u0000${username.toLowerCase()}\u0000${sourceNetwork(address)}`;
 
+/** The facts of a `login.risk_assessed` record (the action is spelt at each write). */
+type RiskRecord = Omit<AuditEntry, 'action'>;
+
 type UserRow = NonNullable<Awaited<ReturnType<typeof findUser>>>;
 
 const findUser = (deps: AuthDeps, username: string) =>
@@ -131,16 +134,15 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
   const risk = await assessLogin(deps, user.id, input.device.publicKey, address, user.password_failures);
   // The assessment's record commits with what the login does next (the session, the MFA challenge or
   // the refusal's record): one COMMIT, so one fsync, per login instead of two.
-  const riskRecord: AuditEntry = {
+  const riskRecord: RiskRecord = {
     at: now,
     actorId: user.id,
-    action: 'login.risk_assessed',
     address,
     outcome: risk.decision === 'deny' ? 'failure' : 'success',
     details: { ...risk },
   };
   if (risk.decision === 'deny') {
-    await recordAudit(deps.db, deps.sealer, riskRecord);
+    await recordAudit(deps.db, deps.sealer, { ...riskRecord, action: 'login.risk_assessed' });
     throw new AppError('risk_denied', undefined, { details: { reasons: risk.reasons } });
   }
 
@@ -204,15 +206,15 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
  * recorded: when the step fails (a revoked device key, say) and rolls the record back with it, the
  * record is written again on its own before the error goes on.
  */
-async function withRiskRecord<T>(deps: AuthDeps, riskRecord: AuditEntry, step: (tx: Tx) => Promise<T>): Promise<T> {
+async function withRiskRecord<T>(deps: AuthDeps, riskRecord: RiskRecord, step: (tx: Tx) => Promise<T>): Promise<T> {
   try {
     return await deps.db.transaction().execute(async (tx) => {
-      await recordAudit(tx, deps.sealer, riskRecord);
+      await recordAudit(tx, deps.sealer, { ...riskRecord, action: 'login.risk_assessed' });
       return step(tx);
     });
   } catch (e) {
     // The step's error is the answer; a store that cannot take the record either already said so.
-    await recordAudit(deps.db, deps.sealer, riskRecord).catch(() => undefined);
+    await recordAudit(deps.db, deps.sealer, { ...riskRecord, action: 'login.risk_assessed' }).catch(() => undefined);
     throw e;
   }
 }
