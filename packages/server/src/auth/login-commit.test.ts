@@ -88,22 +88,22 @@ withAllStores('a login commits its risk record with its session', (h) => {
 });
 
 withAllStores('risk history reads by index', (h) => {
-  it('audit_log has the (actor_id, at) index the login history query searches', async () => {
+  it('audit_log has the (actor_id, action, at) index the login history query searches', async () => {
     const db = h.get().db;
     if (h.kind === 'sqlite') {
       const plan = await sql<{
         detail: string;
-      }>`EXPLAIN QUERY PLAN SELECT id FROM audit_log WHERE actor_id = ${'x'} AND action IN ('login.succeeded', 'login.failed') AND at > ${0} ORDER BY at DESC LIMIT 2000`.execute(
+      }>`EXPLAIN QUERY PLAN SELECT id, uid, at, address, action FROM audit_log WHERE actor_id = ${'x'} AND action IN ('login.succeeded', 'login.failed') AND at > ${0} ORDER BY at DESC LIMIT 2000`.execute(
         db,
       );
-      expect(plan.rows.map((r) => r.detail).join(' ')).toMatch(/USING INDEX audit_log_actor_at/);
+      expect(plan.rows.map((r) => r.detail).join(' ')).toMatch(/USING INDEX audit_log_actor_action_at/);
     } else {
       const r = await sql<{
         indexdef: string;
-      }>`SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_log' AND indexname = 'audit_log_actor_at'`.execute(
+      }>`SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_log' AND indexname = 'audit_log_actor_action_at'`.execute(
         db,
       );
-      expect(r.rows[0]?.indexdef).toMatch(/\(actor_id, at\)/);
+      expect(r.rows[0]?.indexdef).toMatch(/\(actor_id, action, at\)/);
     }
   });
 });

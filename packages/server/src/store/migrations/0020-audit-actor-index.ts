@@ -1,15 +1,21 @@
 import { type Kysely, type Migration } from 'kysely';
 
 /**
- * Migration 0020_audit_actor_index (issue 11, login cost): an index on `audit_log (actor_id, at)`.
+ * Migration 0020_audit_actor_index (issue 11, login cost): an index on `audit_log (actor_id, action, at)`.
  * Risk scoring reads one user's recent logins from the audit log on every password login; without it
  * that was a scan of the whole log (7.9 ms at 200,000 rows on SQLite, growing with the log, on the
- * event loop), with it a range search of that user's rows.
+ * event loop; 64.7 to 72.7 ms of server CPU per login at 1,000,000 rows against 17.7 to 20 ms with it), with it a range
+ * search of that user's login records only (an account with many other audited actions, such as a bot,
+ * does not slow its logins either).
  */
 export function m0020AuditActorIndex(): Migration {
   return {
     async up(db: Kysely<unknown>) {
-      await db.schema.createIndex('audit_log_actor_at').on('audit_log').columns(['actor_id', 'at']).execute();
+      await db.schema
+        .createIndex('audit_log_actor_action_at')
+        .on('audit_log')
+        .columns(['actor_id', 'action', 'at'])
+        .execute();
     },
   };
 }
