@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { sql } from 'kysely';
+import { sql, type KyselyPlugin } from 'kysely';
 import { expect, it } from 'vitest';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { prepared } from './prepared.js';
@@ -32,5 +32,19 @@ withAllStores('prepared statements', (h) => {
       ),
       { numRuns: 50 },
     );
+  });
+
+  it('runs the plugins’ hooks for each call, as for a query compiled then (the query-timing metric sees it)', async () => {
+    const started: unknown[] = [];
+    const finished: unknown[] = [];
+    const plugin: KyselyPlugin = {
+      transformQuery: (a) => (started.push(a.queryId), a.node),
+      transformResult: (a) => (finished.push(a.queryId), Promise.resolve(a.result)),
+    };
+    const db = h.get().db.withPlugin(plugin);
+    await probe(db, 'x', 1);
+    await db.transaction().execute((tx) => probe(tx, 'y', 2));
+    const ours = started.filter((id) => finished.includes(id));
+    expect(ours.length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -44,6 +44,10 @@ export function prepared<A extends readonly unknown[], R>(
   return (exec, ...args) => {
     const c = compile(exec);
     const params = c.slots.map((s, i) => (s < 0 ? c.constants[i] : args[s]));
-    return exec.executeQuery<R>(CompiledQuery.raw(c.sql, params));
+    const q = CompiledQuery.raw(c.sql, params);
+    // Plugins see the query as if it had been compiled now (the query-timing plugin starts its clock
+    // here); a plugin that rewrites queries could not apply to a statement compiled once.
+    for (const plugin of exec.getExecutor().plugins) plugin.transformQuery({ node: q.query, queryId: q.queryId });
+    return exec.executeQuery<R>(q);
   };
 }
