@@ -5,7 +5,7 @@ import { SESSIONS_REVOKED, type AuthDeps, type SessionsRevoked } from './deps.js
 import { openColumn } from '../keys/index.js';
 import { networkOf } from './risk.js';
 import { assertUserExists } from './user-exists.js';
-import type { Executor } from '../store/index.js';
+import { preparedQuery, type Executor } from '../store/index.js';
 
 /** A live session: who, which device key, and when it ends. */
 export interface AuthenticatedSession {
@@ -85,18 +85,9 @@ export async function checkSessions(deps: AuthDeps, sessionIds: string[]): Promi
 /** Touch `last_used_at` at most this often, so reads stay reads. */
 const TOUCH_INTERVAL_MS = 60_000;
 
-/**
- * Resolves a bearer token to its session.
- * SECURITY: looks up by SHA-256 and compares the stored hash in constant time; refuses revoked,
- * expired or idle sessions, disabled users and revoked devices with the same `session_invalid`.
- */
-export async function authenticateToken(
-  deps: AuthDeps,
-  token: string,
-  address?: string,
-): Promise<AuthenticatedSession> {
-  const hash = sha256Hex(token);
-  const row = await deps.db
+/** The session a token hash names, with its user and device (compiled once: every connect runs it). */
+const sessionByHash = preparedQuery(1, (db, hash: string) =>
+  db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .innerJoin('devices as d', 'd.id', 's.device_id')
@@ -119,20 +110,37 @@ export async function authenticateToken(
       'd.revoked_at as deviceRevokedAt',
       'd.approved_at as deviceApprovedAt',
     ])
-    .where('s.token_hash', '=', hash)
-    .executeTakeFirst();
+    .where('s.token_hash', '=', hash),
+);
+
+/** A user's approved, unrevoked, unexpired role grants at `now`. */
+const liveGrants = preparedQuery(2, (db, userId: string, now: number) =>
+  db
+    .selectFrom('role_grants')
+    .select('role')
+    .where('user_id', '=', userId)
+    .where('approved_at', 'is not', null)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])),
+);
+
+/**
+ * Resolves a bearer token to its session.
+ * SECURITY: looks up by SHA-256 and compares the stored hash in constant time; refuses revoked,
+ * expired or idle sessions, disabled users and revoked devices with the same `session_invalid`.
+ */
+export async function authenticateToken(
+  deps: AuthDeps,
+  token: string,
+  address?: string,
+): Promise<AuthenticatedSession> {
+  const hash = sha256Hex(token);
+  const row = (await sessionByHash(deps.db, hash)).rows[0];
   const now = deps.clock.now();
   if (!row || !constantTimeEqual(row.tokenHash, hash) || sessionProblem(deps, row, now) !== undefined) {
     throw new AppError('session_invalid');
   }
-  const grants = await deps.db
-    .selectFrom('role_grants')
-    .select('role')
-    .where('user_id', '=', row.userId)
-    .where('approved_at', 'is not', null)
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .execute();
+  const grants = (await liveGrants(deps.db, row.userId, now)).rows;
   if (now - row.lastUsedAt > TOUCH_INTERVAL_MS) {
     await deps.db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', row.sessionId).execute();
   }

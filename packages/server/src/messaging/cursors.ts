@@ -1,5 +1,6 @@
 import { AppError, type Principal } from '../core/index.js';
 import { assertConversation } from '../rbac/index.js';
+import { preparedQuery } from '../store/index.js';
 import type { MessagingDeps } from './deps.js';
 import { RECEIPT_UPDATED, type ReceiptUpdated } from './events.js';
 
@@ -10,17 +11,21 @@ export interface DeviceCursor {
   lastSeq: number;
 }
 
-/** The device's delivery cursor for every conversation its user belongs to. */
-export async function deviceCursors(deps: MessagingDeps, principal: Principal): Promise<DeviceCursor[]> {
-  const rows = await deps.db
+/** Every conversation of the user with the device's stored cursor (compiled once: every connect runs it). */
+const cursorRows = preparedQuery(2, (db, deviceId: string, userId: string) =>
+  db
     .selectFrom('members as m')
     .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
     .leftJoin('device_cursors as dc', (j) =>
-      j.onRef('dc.conversation_id', '=', 'c.id').on('dc.device_id', '=', principal.deviceId),
+      j.onRef('dc.conversation_id', '=', 'c.id').on('dc.device_id', '=', deviceId),
     )
     .select(['c.id', 'c.last_seq', 'dc.delivered_seq', 'm.joined_seq'])
-    .where('m.user_id', '=', principal.userId)
-    .execute();
+    .where('m.user_id', '=', userId),
+);
+
+/** The device's delivery cursor for every conversation its user belongs to. */
+export async function deviceCursors(deps: MessagingDeps, principal: Principal): Promise<DeviceCursor[]> {
+  const rows = (await cursorRows(deps.db, principal.deviceId, principal.userId)).rows;
   return rows.map((r) => ({
     conversationId: r.id,
     lastSeq: Number(r.last_seq),

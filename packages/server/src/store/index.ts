@@ -14,4 +14,4 @@ export {
 export type { Db, Tx, Executor } from './schema.js';
 export { isStoreFault, isUniqueViolation } from './errors.js';
 export { probeStore } from './probe.js';
-export { prepared } from './prepared.js';
+export { prepared, preparedQuery } from './prepared.js';
