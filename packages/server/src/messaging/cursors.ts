@@ -82,12 +82,12 @@ export async function markRead(
   });
 }
 
+const lastSeqOf = preparedQuery(1, (db, conversationId: string) =>
+  db.selectFrom('conversations').select('last_seq').where('id', '=', conversationId),
+);
+
 async function assertSeqExists(deps: MessagingDeps, conversationId: string, seq: number): Promise<void> {
-  const c = await deps.db
-    .selectFrom('conversations')
-    .select('last_seq')
-    .where('id', '=', conversationId)
-    .executeTakeFirst();
+  const c = (await lastSeqOf(deps.db, conversationId)).rows[0];
   if (!c || seq > Number(c.last_seq)) throw new AppError('bad_request', 'seq is beyond the last message');
 }
 

@@ -1,5 +1,5 @@
 import { AppError, type Principal } from '../core/index.js';
-import type { Executor } from '../store/index.js';
+import { preparedQuery, type Executor } from '../store/index.js';
 import {
   accountCan,
   memberCan,
@@ -13,6 +13,11 @@ export function assertAccount(principal: Principal, perm: AccountPermission): vo
   if (!accountCan(principal.roles, perm)) throw new AppError('forbidden', `missing permission ${perm}`);
 }
 
+/** A member's role (compiled once: nearly every conversation operation runs it). */
+const memberRole = preparedQuery(2, (db, conversationId: string, userId: string) =>
+  db.selectFrom('members').select('role').where('conversation_id', '=', conversationId).where('user_id', '=', userId),
+);
+
 /**
  * Checks object-level access to a conversation and returns the caller's role in it.
  * SECURITY: authorize before read. A non-member gets `not_found`, so conversation ids do not leak.
@@ -24,12 +29,7 @@ export async function assertConversation(
   perm: ConversationPermission,
 ): Promise<MemberRole> {
   assertScope(principal, perm, conversationId);
-  const row = await exec
-    .selectFrom('members')
-    .select('role')
-    .where('conversation_id', '=', conversationId)
-    .where('user_id', '=', principal.userId)
-    .executeTakeFirst();
+  const row = (await memberRole(exec, conversationId, principal.userId)).rows[0];
   if (!row) throw new AppError('not_found', 'no such conversation');
   if (!memberCan(row.role, perm)) throw new AppError('forbidden', `missing permission ${perm}`);
   return row.role;
