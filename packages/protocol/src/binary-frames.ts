@@ -1,0 +1,358 @@
+/**
+ * The binary WebSocket frames that carry payloads (docs/protocol.md, "Binary payload frames"): the
+ * client's `send` and the server's `msg`, plus a server page of several `msg` frames. A length-prefixed
+ * layout, big-endian, no JSON and no base64. Everything else stays a JSON text frame.
+ * Pure Uint8Array code (no Node APIs): the SDK runs it in browsers too.
+ */
+import type { MessageKind } from './frames.js';
+import type { ParseResult } from './json.js';
+import { MAX_ID_LENGTH, MAX_PAYLOAD_BYTES, MAX_SERVER_FRAME_BYTES } from './limits.js';
+
+/** The layout version every binary frame carries in its second byte. */
+export const BINARY_FRAME_VERSION = 1;
+
+/** The first byte of a binary frame. */
+export const BINARY_FRAME_TYPE = { send: 0x01, msg: 0x02, batch: 0x03 } as const;
+
+/** The value of the `frames` field (auth and ready) that turns binary payload frames on. */
+export const BINARY_FRAMES = 'binary';
+
+/** A client `send` as a binary frame: the JSON `send` frame's fields with the payload as bytes. */
+export interface BinarySend {
+  type: 'send';
+  ref?: string;
+  conversationId: string;
+  clientMsgId: string;
+  payload: Uint8Array;
+}
+
+/** A delivered message as a binary frame: the JSON `msg` frame's fields; `sentAt` in ms since the epoch. */
+export interface BinaryMsg {
+  type: 'msg';
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  senderDeviceId: string;
+  clientMsgId: string;
+  /** Milliseconds since the epoch, UTC (the JSON frame's ISO 8601 `sentAt`). */
+  sentAt: number;
+  kind: MessageKind;
+  payload: Uint8Array;
+}
+
+const KINDS: readonly MessageKind[] = ['legacy', 'mls', 'commit'];
+/** The latest instant a Date (and so an ISO 8601 `sentAt`) can hold. */
+const MAX_DATE_MS = 8.64e15;
+/** A `ref` is at most 64 code points, so at most 256 UTF-8 bytes. */
+const MAX_REF_BYTES = 256;
+const FLAG_REF = 0x01;
+const ID = /^[A-Za-z0-9_-]+$/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const TWO_32 = 2 ** 32;
+
+const encoder = new TextEncoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Thrown inside the decoder only; every public function turns it into a ParseResult. */
+class Refusal extends Error {
+  constructor(
+    readonly code: 'bad_request' | 'payload_too_large' | 'unknown_frame',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A bounds-checked big-endian reader over one frame. */
+class Reader {
+  private at = 0;
+  constructor(private readonly b: Uint8Array) {}
+
+  u8(): number {
+    this.need(1);
+    return this.b[this.at++] as number;
+  }
+  u16(): number {
+    this.need(2);
+    const v = ((this.b[this.at] as number) << 8) | (this.b[this.at + 1] as number);
+    this.at += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const b = this.b;
+    const i = this.at;
+    this.at += 4;
+    return (
+      (b[i] as number) * 0x1000000 + (((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number))
+    );
+  }
+  /** A u64 that must be a safe integer (at most 2^53 - 1). */
+  u64(field: string): number {
+    const hi = this.u32();
+    const lo = this.u32();
+    if (hi > 0x1fffff) throw new Refusal('bad_request', `${field} is larger than 2^53 - 1`);
+    return hi * TWO_32 + lo;
+  }
+  bytes(n: number): Uint8Array {
+    this.need(n);
+    // A copy: the frame's buffer (often a slice of a socket read) is not retained by what is decoded.
+    const v = this.b.slice(this.at, this.at + n);
+    this.at += n;
+    return v;
+  }
+  /** A u16-length-prefixed id: 1 to MAX_ID_LENGTH url-safe ASCII characters, as the JSON `Id` schema. */
+  id(field: string): string {
+    const n = this.u16();
+    if (n < 1 || n > MAX_ID_LENGTH) throw new Refusal('bad_request', `${field} is 1 to ${MAX_ID_LENGTH} characters`);
+    this.need(n);
+    let s = '';
+    for (let i = this.at; i < this.at + n; i++) s += String.fromCharCode(this.b[i] as number);
+    this.at += n;
+    if (!ID.test(s)) throw new Refusal('bad_request', `${field}: url-safe characters only`);
+    return s;
+  }
+  /** A u16-length-prefixed `ref`: strict UTF-8, at most 64 code points, no control characters. */
+  ref(): string {
+    const n = this.u16();
+    if (n > MAX_REF_BYTES) throw new Refusal('bad_request', 'ref: at most 64 characters');
+    this.need(n);
+    let s: string;
+    try {
+      s = strictUtf8.decode(this.b.subarray(this.at, this.at + n));
+    } catch {
+      throw new Refusal('bad_request', 'ref is not valid UTF-8');
+    }
+    this.at += n;
+    if ([...s].length > 64) throw new Refusal('bad_request', 'ref: at most 64 characters');
+    if (CONTROL.test(s)) throw new Refusal('bad_request', 'ref: control characters are not allowed');
+    return s;
+  }
+  /** A u32-length-prefixed payload of at most MAX_PAYLOAD_BYTES. */
+  payload(): Uint8Array {
+    const n = this.u32();
+    if (n > MAX_PAYLOAD_BYTES) throw new Refusal('payload_too_large', `the payload is over ${MAX_PAYLOAD_BYTES} bytes`);
+    return this.bytes(n);
+  }
+  end(): void {
+    if (this.at !== this.b.byteLength) throw new Refusal('bad_request', 'trailing bytes after the frame');
+  }
+  private need(n: number): void {
+    if (this.at + n > this.b.byteLength) throw new Refusal('bad_request', 'the frame is truncated');
+  }
+}
+
+/** Checks the two-byte header: the frame type and the layout version. */
+function header(r: Reader, allowed: readonly number[]): number {
+  const type = r.u8();
+  const version = r.u8();
+  if (!allowed.includes(type)) throw new Refusal('unknown_frame', 'unknown binary frame type');
+  if (version !== BINARY_FRAME_VERSION) throw new Refusal('bad_request', 'unsupported binary frame version');
+  return type;
+}
+
+function guarded<T>(f: () => T): ParseResult<T> {
+  try {
+    return { ok: true, value: f() };
+  } catch (e) {
+    if (e instanceof Refusal) return { ok: false, code: e.code, message: e.message };
+    // Not reachable by design (every read is bounds-checked); never let anything else escape.
+    return { ok: false, code: 'bad_request', message: 'malformed binary frame' };
+  }
+}
+
+/**
+ * Decodes a client's binary `send` frame. Never throws: a wrong version, an unknown type, a
+ * truncated frame, trailing bytes, an over-long length, invalid UTF-8 or an id that the JSON `Id`
+ * schema would refuse answer `bad_request` (`unknown_frame` for the type, `payload_too_large` for a
+ * payload over MAX_PAYLOAD_BYTES), with the same limits as the JSON frame.
+ */
+export function decodeSendFrame(bytes: Uint8Array): ParseResult<BinarySend> {
+  return guarded(() => {
+    const r = new Reader(bytes);
+    header(r, [BINARY_FRAME_TYPE.send]);
+    const flags = r.u8();
+    if ((flags & ~FLAG_REF) !== 0) throw new Refusal('bad_request', 'unknown flags');
+    const ref = flags & FLAG_REF ? r.ref() : undefined;
+    const conversationId = r.id('conversationId');
+    const clientMsgId = r.id('clientMsgId');
+    const payload = r.payload();
+    r.end();
+    const f: BinarySend = { type: 'send', conversationId, clientMsgId, payload };
+    if (ref !== undefined) f.ref = ref;
+    return f;
+  });
+}
+
+/**
+ * The `ref` of a binary `send` that failed {@link decodeSendFrame}, when its header and ref are
+ * well-formed (so the error frame names the request it answers); undefined otherwise.
+ */
+export function recoverBinaryRef(bytes: Uint8Array): string | undefined {
+  const r = guarded(() => {
+    const rd = new Reader(bytes);
+    header(rd, [BINARY_FRAME_TYPE.send]);
+    return rd.u8() & FLAG_REF ? rd.ref() : undefined;
+  });
+  return r.ok && r.value !== undefined && /^[\x21-\x7e]{1,64}$/.test(r.value) ? r.value : undefined;
+}
+
+/**
+ * Decodes a server binary message: one `msg` frame or a `batch` of them, in order. Never throws;
+ * refuses what {@link decodeSendFrame} refuses, and a batch that is empty, nests a batch or is
+ * larger than MAX_SERVER_FRAME_BYTES.
+ */
+export function decodeServerFrames(bytes: Uint8Array): ParseResult<BinaryMsg[]> {
+  return guarded(() => {
+    if (bytes.byteLength > MAX_SERVER_FRAME_BYTES) throw new Refusal('bad_request', 'the frame is too large');
+    const r = new Reader(bytes);
+    if (header(r, [BINARY_FRAME_TYPE.msg, BINARY_FRAME_TYPE.batch]) === BINARY_FRAME_TYPE.msg) {
+      const m = readMsg(r);
+      r.end();
+      return [m];
+    }
+    const count = r.u16();
+    if (count === 0) throw new Refusal('bad_request', 'an empty batch');
+    const out: BinaryMsg[] = [];
+    for (let i = 0; i < count; i++) {
+      const inner = new Reader(r.bytes(r.u32()));
+      header(inner, [BINARY_FRAME_TYPE.msg]);
+      out.push(readMsg(inner));
+      inner.end();
+    }
+    r.end();
+    return out;
+  });
+}
+
+function readMsg(r: Reader): BinaryMsg {
+  const conversationId = r.id('conversationId');
+  const seq = r.u64('seq');
+  const senderId = r.id('senderId');
+  const senderDeviceId = r.id('senderDeviceId');
+  const clientMsgId = r.id('clientMsgId');
+  const sentAt = r.u64('sentAt');
+  if (sentAt > MAX_DATE_MS) throw new Refusal('bad_request', 'sentAt is not a date');
+  const kind = KINDS[r.u8()];
+  if (kind === undefined) throw new Refusal('bad_request', 'unknown message kind');
+  const payload = r.payload();
+  return { type: 'msg', conversationId, seq, senderId, senderDeviceId, clientMsgId, sentAt, kind, payload };
+}
+
+/** A bounds-free writer: the caller sizes the buffer exactly first. */
+class Writer {
+  readonly b: Uint8Array;
+  private at = 0;
+  constructor(size: number) {
+    this.b = new Uint8Array(size);
+  }
+  u8(v: number): void {
+    this.b[this.at++] = v;
+  }
+  u16(v: number): void {
+    this.b[this.at++] = v >>> 8;
+    this.b[this.at++] = v & 0xff;
+  }
+  u32(v: number): void {
+    this.b[this.at++] = v >>> 24;
+    this.b[this.at++] = (v >>> 16) & 0xff;
+    this.b[this.at++] = (v >>> 8) & 0xff;
+    this.b[this.at++] = v & 0xff;
+  }
+  u64(v: number): void {
+    this.u32(Math.floor(v / TWO_32));
+    this.u32(v >>> 0);
+  }
+  raw(v: Uint8Array): void {
+    this.b.set(v, this.at);
+    this.at += v.byteLength;
+  }
+  /** A u16-length-prefixed ASCII id (validated by the caller). */
+  ascii(s: string): void {
+    this.u16(s.length);
+    for (let i = 0; i < s.length; i++) this.b[this.at++] = s.charCodeAt(i);
+  }
+  prefixed32(v: Uint8Array): void {
+    this.u32(v.byteLength);
+    this.raw(v);
+  }
+}
+
+/** Refuses (throws) what the decoder would refuse, so an encoder never produces a frame the peer rejects. */
+function checkId(field: string, s: string): void {
+  if (s.length < 1 || s.length > MAX_ID_LENGTH || !ID.test(s)) throw new RangeError(`${field} is not an id`);
+}
+
+function checkPayload(p: Uint8Array): void {
+  if (p.byteLength > MAX_PAYLOAD_BYTES) throw new RangeError('payload_too_large');
+}
+
+/**
+ * Encodes a binary `send` frame. Throws RangeError for fields the decoder refuses (a non-id, a
+ * payload over MAX_PAYLOAD_BYTES, a `ref` over 64 characters or with control characters).
+ */
+export function encodeSendFrame(f: Omit<BinarySend, 'type'>): Uint8Array {
+  checkId('conversationId', f.conversationId);
+  checkId('clientMsgId', f.clientMsgId);
+  checkPayload(f.payload);
+  const ref = f.ref === undefined ? undefined : encoder.encode(f.ref);
+  if (f.ref !== undefined && ([...f.ref].length > 64 || CONTROL.test(f.ref) || strictUtf8.decode(ref) !== f.ref))
+    throw new RangeError('ref is not a valid ref');
+  const size =
+    3 + (ref ? 2 + ref.byteLength : 0) + 4 + f.conversationId.length + f.clientMsgId.length + 4 + f.payload.byteLength;
+  const w = new Writer(size);
+  w.u8(BINARY_FRAME_TYPE.send);
+  w.u8(BINARY_FRAME_VERSION);
+  w.u8(ref ? FLAG_REF : 0);
+  if (ref) {
+    w.u16(ref.byteLength);
+    w.raw(ref);
+  }
+  w.ascii(f.conversationId);
+  w.ascii(f.clientMsgId);
+  w.prefixed32(f.payload);
+  return w.b;
+}
+
+/** Encodes a binary `msg` frame. Throws RangeError for fields the decoder refuses. */
+export function encodeMsgFrame(m: Omit<BinaryMsg, 'type'>): Uint8Array {
+  checkId('conversationId', m.conversationId);
+  checkId('senderId', m.senderId);
+  checkId('senderDeviceId', m.senderDeviceId);
+  checkId('clientMsgId', m.clientMsgId);
+  checkPayload(m.payload);
+  const kind = KINDS.indexOf(m.kind);
+  if (kind < 0) throw new RangeError('unknown message kind');
+  if (!Number.isSafeInteger(m.seq) || m.seq < 0) throw new RangeError('seq is not a u64');
+  if (!Number.isSafeInteger(m.sentAt) || m.sentAt < 0 || m.sentAt > MAX_DATE_MS)
+    throw new RangeError('sentAt is not a date');
+  const ids = m.conversationId.length + m.senderId.length + m.senderDeviceId.length + m.clientMsgId.length;
+  const w = new Writer(2 + 8 + ids + 8 + 8 + 1 + 4 + m.payload.byteLength);
+  w.u8(BINARY_FRAME_TYPE.msg);
+  w.u8(BINARY_FRAME_VERSION);
+  w.ascii(m.conversationId);
+  w.u64(m.seq);
+  w.ascii(m.senderId);
+  w.ascii(m.senderDeviceId);
+  w.ascii(m.clientMsgId);
+  w.u64(m.sentAt);
+  w.u8(kind);
+  w.prefixed32(m.payload);
+  return w.b;
+}
+
+/** Bytes a batch adds to its frames: the 4-byte header, and a 4-byte length per frame. */
+export const BATCH_OVERHEAD = { header: 4, perFrame: 4 } as const;
+
+/** Packs encoded `msg` frames (1 to 65535) into one batch frame, in order. */
+export function encodeBatch(frames: readonly Uint8Array[]): Uint8Array {
+  if (frames.length < 1 || frames.length > 0xffff) throw new RangeError('a batch holds 1 to 65535 frames');
+  let size = BATCH_OVERHEAD.header;
+  for (const f of frames) size += BATCH_OVERHEAD.perFrame + f.byteLength;
+  const w = new Writer(size);
+  w.u8(BINARY_FRAME_TYPE.batch);
+  w.u8(BINARY_FRAME_VERSION);
+  w.u16(frames.length);
+  for (const f of frames) w.prefixed32(f);
+  return w.b;
+}
