@@ -1,10 +1,20 @@
-import { MAX_SERVER_FRAME_BYTES } from '@palisade/protocol';
+import { BATCH_OVERHEAD, encodeBatch, MAX_SERVER_FRAME_BYTES } from '@palisade/protocol';
 
 /** The part of a `ws` WebSocket the send buffer writes to. */
 export interface FrameSink {
-  /** Writes one WebSocket message; `done` runs once the socket has taken the bytes (or failed). */
-  send(data: string, done: (err?: Error) => void): void;
+  /** Writes one WebSocket message (text for a string, binary for bytes); `done` runs once the socket has taken it (or failed). */
+  send(data: string | Uint8Array, done: (err?: Error) => void): void;
 }
+
+/**
+ * What a page costs beyond its frames: a JSON page is `[a,b,c]` (a separator per frame, the brackets
+ * one more); a binary page is a batch frame (a 4-byte length per frame, a 4-byte header). A page of
+ * one frame is that frame alone.
+ */
+const OVERHEAD = {
+  text: { perFrame: 1, page: 1 },
+  binary: { perFrame: BATCH_OVERHEAD.perFrame, page: BATCH_OVERHEAD.header },
+} as const;
 
 /** The bounds of one connection's send buffer, in bytes and milliseconds. */
 export interface SendLimits {
@@ -30,16 +40,18 @@ export const SEND_LIMITS: SendLimits = {
 };
 
 /**
- * One connection's outgoing frames: frames pushed in the same tick are packed into pages (one JSON
- * array under `pageBytes`), and pages are handed to the socket only while less than `highWater`
+ * One connection's outgoing frames: frames pushed in the same tick are packed into pages under
+ * `pageBytes` (consecutive text frames into one JSON array, consecutive binary frames into one binary
+ * batch; a change of kind starts a new page, so the order is kept), and pages are handed to the socket only while less than `highWater`
  * bytes are in the socket's own buffer. The socket's write callbacks are the flow control: catch-up
  * waits for `whenDrained()`, live delivery checks `congested`, and `overflowing` / `stalled(now)` tell
  * the connection when to give up on a device that does not read.
  */
 export class SendBuffer {
-  private page: string[] = [];
+  private page: (string | Uint8Array)[] = [];
+  private pageKind: 'text' | 'binary' = 'text';
   private pageBytes = 0;
-  private readonly pages: { text: string; bytes: number }[] = [];
+  private readonly pages: { data: string | Uint8Array; bytes: number }[] = [];
   private queuedBytes = 0;
   private inSocket = 0;
   private scheduled = false;
@@ -78,18 +90,25 @@ export class SendBuffer {
   }
 
   /**
-   * Queues one serialised frame of `bytes` UTF-8 bytes (at most `pageBytes - 2`, the caller checks).
-   * It goes out in the current page, at the latest on the next turn of the event loop.
+   * Queues one serialised frame: text of `bytes` UTF-8 bytes, or binary (a `msg` frame) of `bytes`
+   * bytes (at most `pageBytes - 8`, the caller checks). The same string or bytes may be pushed to many
+   * buffers: nothing here changes them. It goes out in the current page, at the latest on the next turn
+   * of the event loop.
    */
-  push(text: string, bytes: number): void {
+  push(data: string | Uint8Array, bytes: number): void {
     if (this.closed) return;
-    // A page is `[a,b,c]`: each frame costs its bytes plus one separator, the brackets two more.
-    if (this.page.length > 0 && this.pageBytes + bytes + 2 > this.limits.pageBytes) {
+    const kind = typeof data === 'string' ? 'text' : 'binary';
+    const o = OVERHEAD[kind];
+    if (
+      this.page.length > 0 &&
+      (kind !== this.pageKind || this.pageBytes + bytes + o.perFrame + o.page > this.limits.pageBytes)
+    ) {
       this.seal();
       this.pump();
     }
-    this.page.push(text);
-    this.pageBytes += bytes + 1;
+    this.pageKind = kind;
+    this.page.push(data);
+    this.pageBytes += bytes + o.perFrame;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -122,22 +141,28 @@ export class SendBuffer {
 
   private seal(): void {
     if (this.page.length === 0) return;
-    const text = this.page.length === 1 ? (this.page[0] as string) : `[${this.page.join(',')}]`;
-    const bytes = this.page.length === 1 ? this.pageBytes - 1 : this.pageBytes + 1;
+    const o = OVERHEAD[this.pageKind];
+    const one = this.page.length === 1;
+    const data = one
+      ? (this.page[0] as string | Uint8Array)
+      : this.pageKind === 'text'
+        ? `[${this.page.join(',')}]`
+        : encodeBatch(this.page as Uint8Array[]);
+    const bytes = one ? this.pageBytes - o.perFrame : this.pageBytes + o.page;
     this.page = [];
     this.pageBytes = 0;
-    this.pages.push({ text, bytes });
+    this.pages.push({ data, bytes });
     this.queuedBytes += bytes;
   }
 
   private pump(): void {
     while (!this.closed && this.pages.length > 0 && this.inSocket < this.limits.highWater) {
-      const p = this.pages.shift() as { text: string; bytes: number };
+      const p = this.pages.shift() as { data: string | Uint8Array; bytes: number };
       this.queuedBytes -= p.bytes;
       if (this.inSocket === 0) this.lastProgressAt = this.now();
       this.inSocket += p.bytes;
       this.pagesSent++;
-      this.sink.send(p.text, () => this.taken(p.bytes));
+      this.sink.send(p.data, () => this.taken(p.bytes));
     }
   }
 
