@@ -186,6 +186,16 @@ describe('binary payload frames', () => {
     expect(recoverBinaryRef(new Uint8Array([1, 1, 0]))).toBeUndefined();
   });
 
+  it('decodes payloads into plain copies that do not share the frame buffer', () => {
+    const frame = Buffer.from(
+      encodeSendFrame({ conversationId: 'c', clientMsgId: 'm', payload: new Uint8Array([5, 6]) }),
+    );
+    const r = decodeSendFrame(frame);
+    frame.fill(0);
+    expect(r.ok && r.value.payload).toEqual(new Uint8Array([5, 6]));
+    expect(r.ok && Buffer.isBuffer(r.value.payload)).toBe(false);
+  });
+
   it('refuses to encode what the decoder would refuse', () => {
     expect(() => encodeSendFrame({ conversationId: 'a/b', clientMsgId: 'm', payload: new Uint8Array() })).toThrow();
     expect(() =>

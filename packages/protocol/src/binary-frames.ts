@@ -96,8 +96,10 @@ class Reader {
   }
   bytes(n: number): Uint8Array {
     this.need(n);
-    // A copy: the frame's buffer (often a slice of a socket read) is not retained by what is decoded.
-    const v = this.b.slice(this.at, this.at + n);
+    // A copy into a plain Uint8Array (Buffer#slice would share memory): what is decoded does not
+    // retain the frame's buffer (often a slice of a socket read).
+    const v = new Uint8Array(n);
+    v.set(this.b.subarray(this.at, this.at + n));
     this.at += n;
     return v;
   }
