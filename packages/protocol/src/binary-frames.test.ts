@@ -26,13 +26,21 @@ const sendFrame: fc.Arbitrary<BinarySend> = fc.record(
   { type: fc.constant('send' as const), ref, conversationId: id, clientMsgId: id, payload },
   { requiredKeys: ['type', 'conversationId', 'clientMsgId', 'payload'] },
 );
+// Server-issued names: ids, and clientMsgIds the server makes itself such as `mls-commit:<epoch>`.
+const name = fc.oneof(
+  id,
+  fc.nat().map((n) => `mls-commit:${n}`),
+  fc
+    .string({ unit: 'grapheme', minLength: 1, maxLength: 20 })
+    .filter((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s) && new TextEncoder().encode(s).byteLength <= 128),
+);
 const msgFrame: fc.Arbitrary<BinaryMsg> = fc.record({
   type: fc.constant('msg' as const),
-  conversationId: id,
+  conversationId: name,
   seq: fc.maxSafeNat(),
-  senderId: id,
-  senderDeviceId: id,
-  clientMsgId: id,
+  senderId: name,
+  senderDeviceId: name,
+  clientMsgId: name,
   sentAt: fc.integer({ min: 0, max: 8.64e15 }),
   kind: fc.constantFrom('legacy' as const, 'mls' as const, 'commit' as const),
   payload,

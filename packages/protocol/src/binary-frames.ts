@@ -46,6 +46,8 @@ const MAX_DATE_MS = 8.64e15;
 /** A `ref` is at most 64 code points, so at most 256 UTF-8 bytes. */
 const MAX_REF_BYTES = 256;
 const FLAG_REF = 0x01;
+/** Longest server-issued string of a `msg` frame (ids, and clientMsgIds such as `mls-commit:<epoch>`), in bytes. */
+const MAX_NAME_BYTES = 128;
 const ID = /^[A-Za-z0-9_-]+$/;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const TWO_32 = 2 ** 32;
@@ -116,18 +118,26 @@ class Reader {
   }
   /** A u16-length-prefixed `ref`: strict UTF-8, at most 64 code points, no control characters. */
   ref(): string {
+    const s = this.text('ref', 0, MAX_REF_BYTES);
+    if ([...s].length > 64) throw new Refusal('bad_request', 'ref: at most 64 characters');
+    return s;
+  }
+  /** A u16-length-prefixed server-issued name of a `msg` frame: strict UTF-8, 1 to 128 bytes, no control characters. */
+  name(field: string): string {
+    return this.text(field, 1, MAX_NAME_BYTES);
+  }
+  private text(field: string, min: number, max: number): string {
     const n = this.u16();
-    if (n > MAX_REF_BYTES) throw new Refusal('bad_request', 'ref: at most 64 characters');
+    if (n < min || n > max) throw new Refusal('bad_request', `${field} is ${min} to ${max} bytes`);
     this.need(n);
     let s: string;
     try {
       s = strictUtf8.decode(this.b.subarray(this.at, this.at + n));
     } catch {
-      throw new Refusal('bad_request', 'ref is not valid UTF-8');
+      throw new Refusal('bad_request', `${field} is not valid UTF-8`);
     }
     this.at += n;
-    if ([...s].length > 64) throw new Refusal('bad_request', 'ref: at most 64 characters');
-    if (CONTROL.test(s)) throw new Refusal('bad_request', 'ref: control characters are not allowed');
+    if (CONTROL.test(s)) throw new Refusal('bad_request', `${field}: control characters are not allowed`);
     return s;
   }
   /** A u32-length-prefixed payload of at most MAX_PAYLOAD_BYTES. */
@@ -228,11 +238,11 @@ export function decodeServerFrames(bytes: Uint8Array): ParseResult<BinaryMsg[]> 
 }
 
 function readMsg(r: Reader): BinaryMsg {
-  const conversationId = r.id('conversationId');
+  const conversationId = r.name('conversationId');
   const seq = r.u64('seq');
-  const senderId = r.id('senderId');
-  const senderDeviceId = r.id('senderDeviceId');
-  const clientMsgId = r.id('clientMsgId');
+  const senderId = r.name('senderId');
+  const senderDeviceId = r.name('senderDeviceId');
+  const clientMsgId = r.name('clientMsgId');
   const sentAt = r.u64('sentAt');
   if (sentAt > MAX_DATE_MS) throw new Refusal('bad_request', 'sentAt is not a date');
   const kind = KINDS[r.u8()];
@@ -273,6 +283,12 @@ class Writer {
   ascii(s: string): void {
     this.u16(s.length);
     for (let i = 0; i < s.length; i++) this.b[this.at++] = s.charCodeAt(i);
+  }
+  /** A u16-length-prefixed name: ASCII text (one byte per character) or UTF-8 bytes. */
+  name(v: string | Uint8Array): void {
+    if (typeof v === 'string') return this.ascii(v);
+    this.u16(v.byteLength);
+    this.raw(v);
   }
   prefixed32(v: Uint8Array): void {
     this.u32(v.byteLength);
@@ -318,29 +334,46 @@ export function encodeSendFrame(f: Omit<BinarySend, 'type'>): Uint8Array {
 
 /** Encodes a binary `msg` frame. Throws RangeError for fields the decoder refuses. */
 export function encodeMsgFrame(m: Omit<BinaryMsg, 'type'>): Uint8Array {
-  checkId('conversationId', m.conversationId);
-  checkId('senderId', m.senderId);
-  checkId('senderDeviceId', m.senderDeviceId);
-  checkId('clientMsgId', m.clientMsgId);
+  const conversationId = checkName('conversationId', m.conversationId);
+  const senderId = checkName('senderId', m.senderId);
+  const senderDeviceId = checkName('senderDeviceId', m.senderDeviceId);
+  const clientMsgId = checkName('clientMsgId', m.clientMsgId);
   checkPayload(m.payload);
   const kind = KINDS.indexOf(m.kind);
   if (kind < 0) throw new RangeError('unknown message kind');
   if (!Number.isSafeInteger(m.seq) || m.seq < 0) throw new RangeError('seq is not a u64');
   if (!Number.isSafeInteger(m.sentAt) || m.sentAt < 0 || m.sentAt > MAX_DATE_MS)
     throw new RangeError('sentAt is not a date');
-  const ids = m.conversationId.length + m.senderId.length + m.senderDeviceId.length + m.clientMsgId.length;
-  const w = new Writer(2 + 8 + ids + 8 + 8 + 1 + 4 + m.payload.byteLength);
+  const names = [conversationId, senderId, senderDeviceId, clientMsgId].reduce((n, v) => n + v.length, 0);
+  const w = new Writer(2 + 8 + names + 8 + 8 + 1 + 4 + m.payload.byteLength);
   w.u8(BINARY_FRAME_TYPE.msg);
   w.u8(BINARY_FRAME_VERSION);
-  w.ascii(m.conversationId);
+  w.name(conversationId);
   w.u64(m.seq);
-  w.ascii(m.senderId);
-  w.ascii(m.senderDeviceId);
-  w.ascii(m.clientMsgId);
+  w.name(senderId);
+  w.name(senderDeviceId);
+  w.name(clientMsgId);
   w.u64(m.sentAt);
   w.u8(kind);
   w.prefixed32(m.payload);
   return w.b;
+}
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * A `msg` frame's name as it goes on the wire: the string itself when it is printable ASCII (one byte
+ * per character, written directly), else its UTF-8 bytes. Throws RangeError for what the decoder refuses.
+ */
+function checkName(field: string, s: string): string | Uint8Array {
+  if (PRINTABLE_ASCII.test(s)) {
+    if (s.length < 1 || s.length > MAX_NAME_BYTES) throw new RangeError(`${field} is 1 to ${MAX_NAME_BYTES} bytes`);
+    return s;
+  }
+  const b = encoder.encode(s);
+  if (b.byteLength > MAX_NAME_BYTES || CONTROL.test(s) || strictUtf8.decode(b) !== s)
+    throw new RangeError(`${field} cannot be carried in a binary frame`);
+  return b;
 }
 
 /** Bytes a batch adds to its frames: the 4-byte header, and a 4-byte length per frame. */

@@ -22,15 +22,14 @@ export class MessageFrames {
 
   constructor(readonly message: StoredMessage) {}
 
-  get conversationId(): string {
-    return this.message.conversationId;
-  }
-
-  /** The `msg` frame in the given format (serialised on the first call, then shared). */
+  /**
+   * The `msg` frame in the given format (serialised on the first call, then shared). A message the
+   * binary layout cannot carry (e.g. an MLS commit over 64 KiB) goes as its JSON frame, which every
+   * binary connection also reads: delivery never fails on the format.
+   */
   encoded(format: FrameFormat): Encoded {
-    return format === 'binary'
-      ? (this.binary ??= encodeBinary(this.message))
-      : (this.json ??= encodeJson(this.message));
+    if (format === 'json') return (this.json ??= encodeJson(this.message));
+    return (this.binary ??= encodeBinary(this.message) ?? this.encoded('json'));
   }
 }
 
@@ -39,16 +38,21 @@ function encodeJson(m: StoredMessage): Encoded {
   return { data, bytes: Buffer.byteLength(data) };
 }
 
-function encodeBinary(m: StoredMessage): Encoded {
-  const data = encodeMsgFrame({
-    conversationId: m.conversationId,
-    seq: m.seq,
-    senderId: m.senderId,
-    senderDeviceId: m.senderDeviceId,
-    clientMsgId: m.clientMsgId,
-    sentAt: m.sentAt,
-    kind: m.kind,
-    payload: m.payload,
-  });
+function encodeBinary(m: StoredMessage): Encoded | undefined {
+  let data: Uint8Array;
+  try {
+    data = encodeMsgFrame({
+      conversationId: m.conversationId,
+      seq: m.seq,
+      senderId: m.senderId,
+      senderDeviceId: m.senderDeviceId,
+      clientMsgId: m.clientMsgId,
+      sentAt: m.sentAt,
+      kind: m.kind,
+      payload: m.payload,
+    });
+  } catch {
+    return undefined; // a RangeError: a field outside the binary layout's limits
+  }
   return { data, bytes: data.byteLength };
 }
