@@ -168,6 +168,22 @@ describe('Realtime: binary payload frames', () => {
     });
   });
 
+  it('handles JSON frames inside a batch in their place', async () => {
+    const t = await connected();
+    const typing: string[] = [];
+    t.rt.handlers.typing = (f) => typing.push(`${f.userId}@${t.received.length}`);
+    const conn = t.conns[0] as WebSocket;
+    conn.send(
+      encodeBatch([
+        encodeMsgFrame(msg(1, new Uint8Array([1]))),
+        JSON.stringify({ type: 'typing', conversationId: 'c', userId: 'bob' }),
+        encodeMsgFrame(msg(2, new Uint8Array([2]))),
+      ]),
+    );
+    await expect.poll(() => t.received.length).toBe(2);
+    expect(typing).toEqual(['bob@1']);
+  });
+
   it('stays on JSON when forced, when the socket cannot carry binary, or when the server does not confirm', async () => {
     for (const opts of [{ options: { frames: 'json' as const } }, { socketBinary: false }, { refuseBinary: true }]) {
       const t = await connected(opts);

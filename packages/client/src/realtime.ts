@@ -264,15 +264,7 @@ export class Realtime {
     this.socket = ws;
     this.binary = false;
     ws.onbinary = (data) => this.onBinary(ws, data);
-    ws.onmessage = (text) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        return;
-      }
-      for (const f of Array.isArray(parsed) ? parsed : [parsed]) this.onFrame(f as ServerFrame);
-    };
+    ws.onmessage = (text) => this.onText(text);
     ws.onclose = (code, reason) => {
       if (this.socket !== ws) return;
       this.socket = undefined;
@@ -356,8 +348,20 @@ export class Realtime {
     }
   }
 
+  /** A JSON text message: one server frame, or a page (an array) of them. */
+  private onText(text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return;
+    }
+    for (const f of Array.isArray(parsed) ? parsed : [parsed]) this.onFrame(f as ServerFrame);
+  }
+
   /**
-   * A binary message: `msg` frames (one, or a batch) on a connection that negotiated them. Anything
+   * A binary message: `msg` frames (one, or a batch, with JSON frames between them as text entries)
+   * on a connection that negotiated them. Anything
    * else, or a malformed one, is a broken server: reported, and the socket closed (1007) so the client
    * reconnects and resumes after its last acknowledged seq (nothing is skipped silently).
    */
@@ -371,6 +375,11 @@ export class Realtime {
       return ws.close(1007, 'malformed binary frame');
     }
     for (const m of r.value) {
+      // A JSON frame queued between two messages rides in the batch, in its place.
+      if (m.type === 'text') {
+        this.onText(m.text);
+        continue;
+      }
       const { type: _type, sentAt, ...rest } = m;
       this.onMessage({ ...rest, sentAt: new Date(sentAt).toISOString() });
     }

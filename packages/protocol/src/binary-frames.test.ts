@@ -46,10 +46,16 @@ const msgFrame: fc.Arbitrary<BinaryMsg> = fc.record({
   payload,
 });
 
+// A batch entry: a msg frame, or a JSON server frame (text) queued between messages.
+const entry = fc.oneof(
+  msgFrame,
+  fc.json().map((text) => ({ type: 'text' as const, text })),
+);
+const encodeEntry = (e: BinaryMsg | { type: 'text'; text: string }) => (e.type === 'text' ? e.text : encodeMsgFrame(e));
 const anyFrame = fc.oneof(
   sendFrame.map(encodeSendFrame),
   msgFrame.map(encodeMsgFrame),
-  fc.array(msgFrame, { minLength: 1, maxLength: 4 }).map((ms) => encodeBatch(ms.map(encodeMsgFrame))),
+  fc.array(entry, { minLength: 1, maxLength: 4 }).map((es) => encodeBatch(es.map(encodeEntry))),
 );
 const decodeAny = (b: Uint8Array) => (b[0] === BINARY_FRAME_TYPE.send ? decodeSendFrame(b) : decodeServerFrames(b));
 
@@ -71,6 +77,18 @@ describe('binary payload frames', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('round-trips batches that mix msg frames and JSON text entries, in order', () => {
+    fc.assert(
+      fc.property(fc.array(entry, { minLength: 1, maxLength: 6 }), (es) => {
+        expect(decodeServerFrames(encodeBatch(es.map(encodeEntry)))).toEqual({ ok: true, value: es });
+      }),
+      { numRuns: 500 },
+    );
+    const bad = encodeBatch(['{"type":"synced"}']);
+    bad[bad.byteLength - 1] = 0xff; // not UTF-8
+    expect(decodeServerFrames(bad)).toMatchObject({ ok: false, code: 'bad_request' });
   });
 
   it('refuses every truncation of a valid frame with bad_request', () => {

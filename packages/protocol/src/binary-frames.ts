@@ -12,7 +12,7 @@ import { MAX_ID_LENGTH, MAX_PAYLOAD_BYTES, MAX_SERVER_FRAME_BYTES } from './limi
 export const BINARY_FRAME_VERSION = 1;
 
 /** The first byte of a binary frame. */
-export const BINARY_FRAME_TYPE = { send: 0x01, msg: 0x02, batch: 0x03 } as const;
+export const BINARY_FRAME_TYPE = { send: 0x01, msg: 0x02, batch: 0x03, text: 0x04 } as const;
 
 /** The value of the `frames` field (auth and ready) that turns binary payload frames on. */
 export const BINARY_FRAMES = 'binary';
@@ -38,6 +38,12 @@ export interface BinaryMsg {
   sentAt: number;
   kind: MessageKind;
   payload: Uint8Array;
+}
+
+/** A JSON server frame carried inside a batch (type `text`), so a page keeps its order: the JSON text as sent. */
+export interface BinaryText {
+  type: 'text';
+  text: string;
 }
 
 const KINDS: readonly MessageKind[] = ['legacy', 'mls', 'commit'];
@@ -95,6 +101,21 @@ class Reader {
     const lo = this.u32();
     if (hi > 0x1fffff) throw new Refusal('bad_request', `${field} is larger than 2^53 - 1`);
     return hi * TWO_32 + lo;
+  }
+  /** The next `n` bytes as a view (no copy), for a nested frame. */
+  sub(n: number): Uint8Array {
+    this.need(n);
+    const v = this.b.subarray(this.at, this.at + n);
+    this.at += n;
+    return v;
+  }
+  /** The rest of the frame as strict UTF-8. */
+  restUtf8(): string {
+    try {
+      return strictUtf8.decode(this.sub(this.b.byteLength - this.at));
+    } catch {
+      throw new Refusal('bad_request', 'a text entry is not valid UTF-8');
+    }
   }
   bytes(n: number): Uint8Array {
     this.need(n);
@@ -210,11 +231,12 @@ export function recoverBinaryRef(bytes: Uint8Array): string | undefined {
 }
 
 /**
- * Decodes a server binary message: one `msg` frame or a `batch` of them, in order. Never throws;
- * refuses what {@link decodeSendFrame} refuses, and a batch that is empty, nests a batch or is
- * larger than MAX_SERVER_FRAME_BYTES.
+ * Decodes a server binary message: one `msg` frame or a `batch` of `msg` frames and JSON text
+ * entries, in order. Never throws; refuses what {@link decodeSendFrame} refuses, and a batch that is
+ * empty, nests a batch, holds invalid UTF-8 text or is larger than MAX_SERVER_FRAME_BYTES. The JSON of
+ * a text entry is not parsed here (the receiver parses it as any JSON text frame).
  */
-export function decodeServerFrames(bytes: Uint8Array): ParseResult<BinaryMsg[]> {
+export function decodeServerFrames(bytes: Uint8Array): ParseResult<(BinaryMsg | BinaryText)[]> {
   return guarded(() => {
     if (bytes.byteLength > MAX_SERVER_FRAME_BYTES) throw new Refusal('bad_request', 'the frame is too large');
     const r = new Reader(bytes);
@@ -225,10 +247,13 @@ export function decodeServerFrames(bytes: Uint8Array): ParseResult<BinaryMsg[]> 
     }
     const count = r.u16();
     if (count === 0) throw new Refusal('bad_request', 'an empty batch');
-    const out: BinaryMsg[] = [];
+    const out: (BinaryMsg | BinaryText)[] = [];
     for (let i = 0; i < count; i++) {
-      const inner = new Reader(r.bytes(r.u32()));
-      header(inner, [BINARY_FRAME_TYPE.msg]);
+      const inner = new Reader(r.sub(r.u32()));
+      if (header(inner, [BINARY_FRAME_TYPE.msg, BINARY_FRAME_TYPE.text]) === BINARY_FRAME_TYPE.text) {
+        out.push({ type: 'text', text: inner.restUtf8() });
+        continue;
+      }
       out.push(readMsg(inner));
       inner.end();
     }
@@ -376,18 +401,38 @@ function checkName(field: string, s: string): string | Uint8Array {
   return b;
 }
 
-/** Bytes a batch adds to its frames: the 4-byte header, and a 4-byte length per frame. */
-export const BATCH_OVERHEAD = { header: 4, perFrame: 4 } as const;
+/**
+ * Bytes a batch adds: a 4-byte header, a 4-byte length per entry, and 2 more (type, version) for a
+ * text entry (a string: one JSON server frame, as UTF-8).
+ */
+export const BATCH_OVERHEAD = { header: 4, perFrame: 4, perText: 6 } as const;
 
-/** Packs encoded `msg` frames (1 to 65535) into one batch frame, in order. */
-export function encodeBatch(frames: readonly Uint8Array[]): Uint8Array {
-  if (frames.length < 1 || frames.length > 0xffff) throw new RangeError('a batch holds 1 to 65535 frames');
+/**
+ * Packs entries (1 to 65535) into one batch frame, in order: encoded `msg` frames as they are, and
+ * strings (JSON server frames) as text entries.
+ */
+export function encodeBatch(entries: readonly (Uint8Array | string)[]): Uint8Array {
+  if (entries.length < 1 || entries.length > 0xffff) throw new RangeError('a batch holds 1 to 65535 frames');
+  const parts = entries.map((e) => (typeof e === 'string' ? encoder.encode(e) : e));
   let size = BATCH_OVERHEAD.header;
-  for (const f of frames) size += BATCH_OVERHEAD.perFrame + f.byteLength;
+  for (let i = 0; i < parts.length; i++)
+    size +=
+      (typeof entries[i] === 'string' ? BATCH_OVERHEAD.perText : BATCH_OVERHEAD.perFrame) +
+      (parts[i] as Uint8Array).byteLength;
   const w = new Writer(size);
   w.u8(BINARY_FRAME_TYPE.batch);
   w.u8(BINARY_FRAME_VERSION);
-  w.u16(frames.length);
-  for (const f of frames) w.prefixed32(f);
+  w.u16(entries.length);
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as Uint8Array;
+    if (typeof entries[i] !== 'string') {
+      w.prefixed32(part);
+      continue;
+    }
+    w.u32(part.byteLength + 2);
+    w.u8(BINARY_FRAME_TYPE.text);
+    w.u8(BINARY_FRAME_VERSION);
+    w.raw(part);
+  }
   return w.b;
 }

@@ -24,31 +24,39 @@ function sink() {
 }
 
 describe('SendBuffer with binary frames', () => {
-  it('keeps the order across text and binary frames, batching each run of binary frames', () => {
+  it('keeps the order across text and binary frames in one batch, and accounts its exact bytes', () => {
     const s = sink();
     const b = new SendBuffer(s, () => 0, LIMITS);
-    b.push('{"type":"a"}', 12);
     const [m1, m2, m3] = [msg(1), msg(2), msg(3)];
+    b.push('{"type":"a"}', 12);
     b.push(m1, m1.byteLength);
     b.push(m2, m2.byteLength);
-    b.push('{"type":"b"}', 12);
+    b.push('{"type":"b","x":"é"}', Buffer.byteLength('{"type":"b","x":"é"}'));
     b.push(m3, m3.byteLength);
+    const open = b.buffered;
     b.flush();
-    expect(s.sent.map((d) => (typeof d === 'string' ? d : 'bin'))).toEqual([
-      '{"type":"a"}',
-      'bin',
-      '{"type":"b"}',
-      'bin',
-    ]);
-    const batch = decodeServerFrames(s.sent[1] as Uint8Array);
-    expect(batch.ok && batch.value.map((f) => f.seq)).toEqual([1, 2]);
-    // A page of one binary frame is that frame itself (the same bytes, not a copy).
-    expect(s.sent[3]).toBe(m3);
-    // Accounting: what is in the socket is exactly the bytes handed to it.
-    const total = s.sent.reduce((n, d) => n + (typeof d === 'string' ? Buffer.byteLength(d) : d.byteLength), 0);
-    expect(b.buffered).toBe(total);
+    expect(s.sent).toHaveLength(1);
+    const batch = decodeServerFrames(s.sent[0] as Uint8Array);
+    if (!batch.ok) throw new Error(batch.code);
+    expect(batch.value.map((f) => (f.type === 'text' ? JSON.parse(f.text).type : f.seq))).toEqual(['a', 1, 2, 'b', 3]);
+    expect((s.sent[0] as Uint8Array).byteLength).toBe(open);
+    expect(b.buffered).toBe(open);
     for (const done of s.held) done();
     expect(b.buffered).toBe(0);
+  });
+
+  it('sends a lone binary frame as itself (the very bytes) and text-only pages as JSON arrays', () => {
+    const s = sink();
+    const b = new SendBuffer(s, () => 0, LIMITS);
+    const m = msg(1);
+    b.push(m, m.byteLength);
+    b.flush();
+    b.push('{"type":"a"}', 12);
+    b.push('{"type":"b"}', 12);
+    b.flush();
+    expect(s.sent[0]).toBe(m);
+    expect(s.sent[1]).toBe('[{"type":"a"},{"type":"b"}]');
+    expect(b.buffered).toBe(m.byteLength + 27);
   });
 
   it('splits binary batches under pageBytes', () => {

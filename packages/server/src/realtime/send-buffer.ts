@@ -6,15 +6,33 @@ export interface FrameSink {
   send(data: string | Uint8Array, done: (err?: Error) => void): void;
 }
 
+/** What is in the open page: entries by kind, and their bytes (UTF-8 for text). */
+interface PageCount {
+  text: number;
+  textBytes: number;
+  binary: number;
+  binaryBytes: number;
+}
+
 /**
- * What a page costs beyond its frames: a JSON page is `[a,b,c]` (a separator per frame, the brackets
- * one more); a binary page is a batch frame (a 4-byte length per frame, a 4-byte header). A page of
- * one frame is that frame alone.
+ * The exact size of a page as it goes out. A page of one frame is that frame alone; a page of text
+ * frames only is a JSON array `[a,b,c]` (a separator per frame, the brackets one more); a page with a
+ * binary frame is a binary batch (a 4-byte header, a 4-byte length per entry, 2 more for a text entry).
  */
-const OVERHEAD = {
-  text: { perFrame: 1, page: 1 },
-  binary: { perFrame: BATCH_OVERHEAD.perFrame, page: BATCH_OVERHEAD.header },
-} as const;
+function pageSize(c: PageCount): number {
+  const n = c.text + c.binary;
+  if (n <= 1) return c.textBytes + c.binaryBytes;
+  if (c.binary === 0) return c.textBytes + n + 1;
+  return (
+    BATCH_OVERHEAD.header +
+    c.binaryBytes +
+    c.binary * BATCH_OVERHEAD.perFrame +
+    c.textBytes +
+    c.text * BATCH_OVERHEAD.perText
+  );
+}
+
+const EMPTY: PageCount = { text: 0, textBytes: 0, binary: 0, binaryBytes: 0 };
 
 /** The bounds of one connection's send buffer, in bytes and milliseconds. */
 export interface SendLimits {
@@ -41,16 +59,16 @@ export const SEND_LIMITS: SendLimits = {
 
 /**
  * One connection's outgoing frames: frames pushed in the same tick are packed into pages under
- * `pageBytes` (consecutive text frames into one JSON array, consecutive binary frames into one binary
- * batch; a change of kind starts a new page, so the order is kept), and pages are handed to the socket only while less than `highWater`
+ * `pageBytes`, in order: text frames alone into one JSON array; once a page holds a binary `msg`
+ * frame (a connection that negotiated binary frames) it goes out as one binary batch, its text frames
+ * as text entries. A JSON connection's pages are exactly as before. Pages are handed to the socket only while less than `highWater`
  * bytes are in the socket's own buffer. The socket's write callbacks are the flow control: catch-up
  * waits for `whenDrained()`, live delivery checks `congested`, and `overflowing` / `stalled(now)` tell
  * the connection when to give up on a device that does not read.
  */
 export class SendBuffer {
   private page: (string | Uint8Array)[] = [];
-  private pageKind: 'text' | 'binary' = 'text';
-  private pageBytes = 0;
+  private count: PageCount = { ...EMPTY };
   private readonly pages: { data: string | Uint8Array; bytes: number }[] = [];
   private queuedBytes = 0;
   private inSocket = 0;
@@ -71,7 +89,7 @@ export class SendBuffer {
 
   /** Bytes pushed and not yet taken by the socket. */
   get buffered(): number {
-    return this.pageBytes + this.queuedBytes + this.inSocket;
+    return pageSize(this.count) + this.queuedBytes + this.inSocket;
   }
 
   /** Above the high-water mark: stop pushing live messages, read them from the store later. */
@@ -97,18 +115,18 @@ export class SendBuffer {
    */
   push(data: string | Uint8Array, bytes: number): void {
     if (this.closed) return;
-    const kind = typeof data === 'string' ? 'text' : 'binary';
-    const o = OVERHEAD[kind];
-    if (
-      this.page.length > 0 &&
-      (kind !== this.pageKind || this.pageBytes + bytes + o.perFrame + o.page > this.limits.pageBytes)
-    ) {
+    const c = this.count;
+    const next: PageCount =
+      typeof data === 'string'
+        ? { ...c, text: c.text + 1, textBytes: c.textBytes + bytes }
+        : { ...c, binary: c.binary + 1, binaryBytes: c.binaryBytes + bytes };
+    if (this.page.length > 0 && pageSize(next) > this.limits.pageBytes) {
       this.seal();
       this.pump();
+      return this.push(data, bytes);
     }
-    this.pageKind = kind;
     this.page.push(data);
-    this.pageBytes += bytes + o.perFrame;
+    this.count = next;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -132,7 +150,7 @@ export class SendBuffer {
   close(): void {
     this.closed = true;
     this.page = [];
-    this.pageBytes = 0;
+    this.count = { ...EMPTY };
     this.pages.length = 0;
     this.queuedBytes = 0;
     this.inSocket = 0; // the socket's own buffer goes with the socket
@@ -141,16 +159,16 @@ export class SendBuffer {
 
   private seal(): void {
     if (this.page.length === 0) return;
-    const o = OVERHEAD[this.pageKind];
-    const one = this.page.length === 1;
-    const data = one
-      ? (this.page[0] as string | Uint8Array)
-      : this.pageKind === 'text'
-        ? `[${this.page.join(',')}]`
-        : encodeBatch(this.page as Uint8Array[]);
-    const bytes = one ? this.pageBytes - o.perFrame : this.pageBytes + o.page;
+    const c = this.count;
+    const data =
+      this.page.length === 1
+        ? (this.page[0] as string | Uint8Array)
+        : c.binary === 0
+          ? `[${this.page.join(',')}]`
+          : encodeBatch(this.page);
+    const bytes = pageSize(c);
     this.page = [];
-    this.pageBytes = 0;
+    this.count = { ...EMPTY };
     this.pages.push({ data, bytes });
     this.queuedBytes += bytes;
   }

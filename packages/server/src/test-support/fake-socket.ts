@@ -68,12 +68,16 @@ export class FakeSocket extends EventEmitter {
       if (typeof m !== 'string') {
         const r = decodeServerFrames(m);
         if (!r.ok) throw new Error(`the server sent a malformed binary frame: ${r.code}`);
-        return r.value.map((f) => ({
-          ...f,
-          payload: Buffer.from(f.payload).toString('base64'),
-          sentAt: new Date(f.sentAt).toISOString(),
-          binary: true,
-        }));
+        return r.value.map((f) =>
+          f.type === 'text'
+            ? (JSON.parse(f.text) as Record<string, unknown>)
+            : {
+                ...f,
+                payload: Buffer.from(f.payload).toString('base64'),
+                sentAt: new Date(f.sentAt).toISOString(),
+                binary: true,
+              },
+        );
       }
       const v = JSON.parse(m) as Record<string, unknown> | Record<string, unknown>[];
       return Array.isArray(v) ? v : [v];
