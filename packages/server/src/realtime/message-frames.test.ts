@@ -24,11 +24,12 @@ describe('MessageFrames', () => {
     expect(f.encoded('json')).toBe(json);
     const decoded = decodeServerFrames(bin.data as Uint8Array);
     if (!decoded.ok) throw new Error(decoded.code);
-    const [m] = decoded.value;
+    const m = decoded.value[0];
+    if (m?.type !== 'msg') throw new Error('not a msg frame');
     expect({
       ...m,
-      payload: Buffer.from(m!.payload).toString('base64'),
-      sentAt: new Date(m!.sentAt).toISOString(),
+      payload: Buffer.from(m.payload).toString('base64'),
+      sentAt: new Date(m.sentAt).toISOString(),
     }).toEqual(JSON.parse(json.data as string));
     expect(json.bytes).toBe(Buffer.byteLength(json.data as string));
   });
