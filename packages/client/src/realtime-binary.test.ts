@@ -168,6 +168,42 @@ describe('Realtime: binary payload frames', () => {
     });
   });
 
+  it('reads a first page that holds ready, the catch-up and synced in one batch', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    open.push(wss);
+    wss.on('connection', (ws) => {
+      ws.send(JSON.stringify({ type: 'challenge', nonce: 'n' }));
+      ws.on('message', () =>
+        ws.send(
+          encodeBatch([
+            JSON.stringify({
+              type: 'ready',
+              userId: 'u',
+              deviceId: 'd',
+              expiresAt: new Date().toISOString(),
+              frames: 'binary',
+            }),
+            encodeMsgFrame(msg(1, new Uint8Array([1]))),
+            encodeMsgFrame(msg(2, new Uint8Array([2]))),
+            JSON.stringify({ type: 'synced' }),
+          ]),
+        ),
+      );
+    });
+    const received: number[] = [];
+    const errors: string[] = [];
+    const rt = new Realtime(sockets((wss.address() as { port: number }).port), DeviceKey.generate(), () => 'token', {
+      message: (m) => received.push(m.seq),
+      error: (e) => errors.push(e.code),
+    });
+    open.push(rt);
+    await rt.connect();
+    expect(received).toEqual([1, 2]);
+    expect(errors).toEqual([]);
+    expect(rt.frameFormat).toBe('binary');
+  });
+
   it('handles JSON frames inside a batch in their place', async () => {
     const t = await connected();
     const typing: string[] = [];

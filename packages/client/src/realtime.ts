@@ -97,6 +97,11 @@ export class Realtime {
   private wanted = false;
   /** The server confirmed binary payload frames on the current socket (in `ready`). */
   private binary = false;
+  /**
+   * This client asked for binary frames on the current socket: from then on it reads binary messages
+   * (the server's first page may already be a batch holding `ready` and the catch-up after it).
+   */
+  private askedBinary = false;
   /** Settles when the socket `close()` closed has finished its closing handshake. */
   private socketGone: Promise<void> = Promise.resolve();
 
@@ -263,6 +268,7 @@ export class Realtime {
     const ws = this.sockets.open('/v1/ws');
     this.socket = ws;
     this.binary = false;
+    this.askedBinary = false;
     ws.onbinary = (data) => this.onBinary(ws, data);
     ws.onmessage = (text) => this.onText(text);
     ws.onclose = (code, reason) => {
@@ -292,6 +298,7 @@ export class Realtime {
         if (!token) return this.socket?.close(1000, 'no session');
         const signature = this.key.signChallenge(f.nonce);
         const binary = this.options.frames !== 'json' && this.socket?.sendBinary !== undefined;
+        this.askedBinary = binary;
         this.socket?.send(
           JSON.stringify({ type: 'auth', token, signature, ...(binary ? { frames: BINARY_FRAMES } : {}) }),
         );
@@ -367,7 +374,7 @@ export class Realtime {
    */
   private onBinary(ws: SocketLike, data: Uint8Array): void {
     if (this.socket !== ws) return;
-    const r = this.binary ? decodeServerFrames(data) : undefined;
+    const r = this.askedBinary ? decodeServerFrames(data) : undefined;
     if (!r?.ok) {
       this.handlers.error?.(
         new PalisadeError({ code: 'bad_request', message: r?.message ?? 'unexpected binary frame from the server' }),
