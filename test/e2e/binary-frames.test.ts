@@ -51,6 +51,23 @@ describe('binary payload frames end to end over TLS (real server, real SDK)', ()
       code: 'payload_too_large',
     });
     alice.close();
+    // Catch-up over binary: alice comes back to messages sent while she was away; the server's first
+    // page holds ready, the waiting messages and synced in one binary batch.
+    await alice.closed();
+    for (let i = 0; i < 5; i++) await bobJson.send(conv.id, new TextEncoder().encode(`away ${i}`));
+    const back = createNodeClient({
+      baseUrl: env.server.baseUrl,
+      ca: env.server.ca,
+      deviceKey: alice.deviceKey,
+      token: alice.token,
+    });
+    const later: IncomingMessage[] = [];
+    back.on.message = (m) => later.push(m);
+    await back.connect();
+    expect(back.realtime.frameFormat).toBe('binary');
+    await waitFor(() => later.length >= 5, 15_000, 'the catch-up');
+    expect(later.map((m) => new TextDecoder().decode(m.payload))).toEqual([0, 1, 2, 3, 4].map((i) => `away ${i}`));
+    back.close();
     bobJson.close();
   });
 });
