@@ -118,6 +118,8 @@ export async function palisadeTarget(
       };
       c.on.message = (m) => bc.onMessage?.(m.conversationId, m.payload);
       await c.connect();
+      // The SDK's default: binary payload frames (docs/protocol.md); the bench measures that path.
+      if (c.realtime.frameFormat !== 'binary') throw new Error('the server did not accept binary payload frames');
       return bc;
     },
     /** A logged-in SDK client of an existing user, not connected (for the end-to-end target). */

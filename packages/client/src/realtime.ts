@@ -1,4 +1,12 @@
-import { MAX_FRAME_BYTES, MAX_PAYLOAD_BYTES, type MessageKind, type ServerFrame } from '@palisade/protocol';
+import {
+  BINARY_FRAMES,
+  decodeServerFrames,
+  encodeSendFrame,
+  MAX_FRAME_BYTES,
+  MAX_PAYLOAD_BYTES,
+  type MessageKind,
+  type ServerFrame,
+} from '@palisade/protocol';
 import { fromBase64, toBase64 } from './bytes.js';
 import type { DeviceKey } from './device-key.js';
 import { PalisadeError } from './errors.js';
@@ -34,7 +42,13 @@ export interface RealtimeHandlers {
 }
 
 interface PendingSend {
-  frame: string;
+  conversationId: string;
+  clientMsgId: string;
+  payload: Uint8Array;
+  /** The JSON `send` frame, made on first use (a JSON connection, or fields a binary frame cannot carry). */
+  json?: string;
+  /** The binary `send` frame, made on first use on a binary connection. */
+  binary?: Uint8Array;
   resolve: (seq: number) => void;
   reject: (e: Error) => void;
   /** Armed while the frame is on a live socket: the server must answer within the send timeout. */
@@ -49,11 +63,19 @@ export interface RealtimeOptions {
    * unacknowledged send is written again after a reconnect and its clock starts afresh.
    */
   sendTimeoutMs?: number;
+  /**
+   * Wire format of payload frames: 'binary' (default) asks the server for binary `send` and `msg`
+   * frames when the socket can carry them (SocketLike.sendBinary), and falls back to JSON when the
+   * server does not confirm; 'json' never asks. Control frames are JSON either way.
+   */
+  frames?: 'binary' | 'json';
 }
 
 const ACK_DELAY_MS = 25;
 const SEND_TIMEOUT_MS = 30_000;
 const utf8Length = (s: string) => new TextEncoder().encode(s).byteLength;
+/** An id the binary frame can carry (as the protocol's `Id`); anything else is sent as JSON and refused there. */
+const BINARY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * The live connection: challenge-response authentication with the device key, automatic reconnect
@@ -73,6 +95,13 @@ export class Realtime {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
   private wanted = false;
+  /** The server confirmed binary payload frames on the current socket (in `ready`). */
+  private binary = false;
+  /**
+   * This client asked for binary frames on the current socket: from then on it reads binary messages
+   * (the server's first page may already be a batch holding `ready` and the catch-up after it).
+   */
+  private askedBinary = false;
   /** Settles when the socket `close()` closed has finished its closing handshake. */
   private socketGone: Promise<void> = Promise.resolve();
 
@@ -83,6 +112,11 @@ export class Realtime {
     readonly handlers: RealtimeHandlers = {},
     private readonly options: RealtimeOptions = {},
   ) {}
+
+  /** The payload frame format of the current connection: 'binary' once the server confirmed it, else 'json'. */
+  get frameFormat(): 'binary' | 'json' {
+    return this.binary ? 'binary' : 'json';
+  }
 
   /** Number of sends not yet acknowledged by the server. */
   get pendingSends(): number {
@@ -124,15 +158,10 @@ export class Realtime {
           reject: chainErr(existing.reject, rej),
         }),
       );
-    const frame = JSON.stringify({
-      type: 'send',
-      ref: clientMsgId,
-      conversationId,
-      clientMsgId,
-      payload: toBase64(payload),
-    });
+    const p: PendingSend = { conversationId, clientMsgId, payload, resolve: () => undefined, reject: () => undefined };
     // The server would refuse it (or close the socket, then refuse it again after every reconnect).
-    if (payload.byteLength > MAX_PAYLOAD_BYTES || utf8Length(frame) > MAX_FRAME_BYTES) {
+    const plainIds = BINARY_ID.test(conversationId) && BINARY_ID.test(clientMsgId);
+    if (payload.byteLength > MAX_PAYLOAD_BYTES || (!plainIds && utf8Length(jsonSend(p)) > MAX_FRAME_BYTES)) {
       return Promise.reject(
         new PalisadeError({
           code: 'payload_too_large',
@@ -141,7 +170,7 @@ export class Realtime {
       );
     }
     return new Promise((resolve, reject) => {
-      this.pending.set(clientMsgId, { frame, resolve, reject });
+      this.pending.set(clientMsgId, { ...p, resolve, reject });
       if (this.state === 'ready' || this.state === 'synced') this.write(clientMsgId);
     });
   }
@@ -163,7 +192,15 @@ export class Realtime {
         ),
       ms,
     );
-    this.socket.send(p.frame);
+    if (this.binary && this.socket.sendBinary && BINARY_ID.test(p.conversationId) && BINARY_ID.test(p.clientMsgId)) {
+      p.binary ??= encodeSendFrame({
+        ref: p.clientMsgId,
+        conversationId: p.conversationId,
+        clientMsgId: p.clientMsgId,
+        payload: p.payload,
+      });
+      this.socket.sendBinary(p.binary);
+    } else this.socket.send((p.json ??= jsonSend(p)));
   }
 
   /** Ends a pending send with an error. */
@@ -230,15 +267,10 @@ export class Realtime {
     this.setState('connecting');
     const ws = this.sockets.open('/v1/ws');
     this.socket = ws;
-    ws.onmessage = (text) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        return;
-      }
-      for (const f of Array.isArray(parsed) ? parsed : [parsed]) this.onFrame(f as ServerFrame);
-    };
+    this.binary = false;
+    this.askedBinary = false;
+    ws.onbinary = (data) => this.onBinary(ws, data);
+    ws.onmessage = (text) => this.onText(text);
     ws.onclose = (code, reason) => {
       if (this.socket !== ws) return;
       this.socket = undefined;
@@ -264,11 +296,18 @@ export class Realtime {
       case 'challenge': {
         const token = this.token();
         if (!token) return this.socket?.close(1000, 'no session');
-        this.socket?.send(JSON.stringify({ type: 'auth', token, signature: this.key.signChallenge(f.nonce) }));
+        const signature = this.key.signChallenge(f.nonce);
+        const binary = this.options.frames !== 'json' && this.socket?.sendBinary !== undefined;
+        this.askedBinary = binary;
+        this.socket?.send(
+          JSON.stringify({ type: 'auth', token, signature, ...(binary ? { frames: BINARY_FRAMES } : {}) }),
+        );
         return;
       }
       case 'ready':
         this.attempt = 0;
+        // Binary only when this client asked (it did iff the socket can) and the server confirmed.
+        this.binary = f.frames === BINARY_FRAMES && this.options.frames !== 'json';
         this.setState('ready');
         for (const id of [...this.pending.keys()]) this.write(id);
         this.flushAcks();
@@ -276,7 +315,16 @@ export class Realtime {
       case 'synced':
         return this.setState('synced');
       case 'msg':
-        return this.onMessage(f);
+        return this.onMessage({
+          conversationId: f.conversationId,
+          seq: f.seq,
+          senderId: f.senderId,
+          senderDeviceId: f.senderDeviceId,
+          clientMsgId: f.clientMsgId,
+          payload: fromBase64(f.payload),
+          sentAt: f.sentAt,
+          kind: f.kind ?? 'legacy',
+        });
       case 'sent': {
         const p = this.pending.get(f.clientMsgId);
         if (p) {
@@ -307,20 +355,48 @@ export class Realtime {
     }
   }
 
-  private onMessage(f: Extract<ServerFrame, { type: 'msg' }>): void {
+  /** A JSON text message: one server frame, or a page (an array) of them. */
+  private onText(text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return;
+    }
+    for (const f of Array.isArray(parsed) ? parsed : [parsed]) this.onFrame(f as ServerFrame);
+  }
+
+  /**
+   * A binary message: `msg` frames (one, or a batch, with JSON frames between them as text entries)
+   * on a connection that negotiated them. Anything
+   * else, or a malformed one, is a broken server: reported, and the socket closed (1007) so the client
+   * reconnects and resumes after its last acknowledged seq (nothing is skipped silently).
+   */
+  private onBinary(ws: SocketLike, data: Uint8Array): void {
+    if (this.socket !== ws) return;
+    const r = this.askedBinary ? decodeServerFrames(data) : undefined;
+    if (!r?.ok) {
+      this.handlers.error?.(
+        new PalisadeError({ code: 'bad_request', message: r?.message ?? 'unexpected binary frame from the server' }),
+      );
+      return ws.close(1007, 'malformed binary frame');
+    }
+    for (const m of r.value) {
+      // A JSON frame queued between two messages rides in the batch, in its place.
+      if (m.type === 'text') {
+        this.onText(m.text);
+        continue;
+      }
+      const { type: _type, sentAt, ...rest } = m;
+      this.onMessage({ ...rest, sentAt: new Date(sentAt).toISOString() });
+    }
+  }
+
+  private onMessage(f: IncomingMessage): void {
     const last = this.delivered.get(f.conversationId) ?? 0;
     if (f.seq > last) {
       this.delivered.set(f.conversationId, f.seq);
-      this.handlers.message?.({
-        conversationId: f.conversationId,
-        seq: f.seq,
-        senderId: f.senderId,
-        senderDeviceId: f.senderDeviceId,
-        clientMsgId: f.clientMsgId,
-        payload: fromBase64(f.payload),
-        sentAt: f.sentAt,
-        kind: f.kind ?? 'legacy',
-      });
+      this.handlers.message?.(f);
     }
     // Acknowledge (coalesced) so the server resumes after this point on the next connection.
     this.acks.set(f.conversationId, Math.max(this.acks.get(f.conversationId) ?? 0, f.seq));
@@ -335,6 +411,12 @@ export class Realtime {
       this.socket?.send(JSON.stringify({ type: 'ack', conversationId, seq }));
     this.acks.clear();
   }
+}
+
+/** The JSON `send` frame of a pending send. */
+function jsonSend(p: Pick<PendingSend, 'conversationId' | 'clientMsgId' | 'payload'>): string {
+  const { conversationId, clientMsgId } = p;
+  return JSON.stringify({ type: 'send', ref: clientMsgId, conversationId, clientMsgId, payload: toBase64(p.payload) });
 }
 
 function chain<T>(a: (v: T) => void, b: (v: T) => void) {

@@ -20,12 +20,20 @@ export interface HttpTransport {
   ): Promise<HttpResponse>;
 }
 
-/** A WebSocket as the SDK uses it. */
+/**
+ * A WebSocket as the SDK uses it. A socket that also carries binary messages has `sendBinary` and
+ * calls `onbinary` for each binary message it receives; only then does the SDK ask the server for
+ * binary payload frames (docs/protocol.md, "Binary payload frames"). Without them it speaks JSON only.
+ */
 export interface SocketLike {
   send(text: string): void;
+  /** Sends one binary WebSocket message. */
+  sendBinary?(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
   onopen: (() => void) | null;
   onmessage: ((text: string) => void) | null;
+  /** Set by the SDK: called with each binary WebSocket message received. */
+  onbinary?: ((data: Uint8Array) => void) | null;
   onclose: ((code: number, reason: string) => void) | null;
 }
 

@@ -4,11 +4,15 @@ import type { ErrorBody } from './errors.js';
 import type { WelcomeView } from './mls.js';
 import { parseJsonBounded, type ParseResult } from './json.js';
 
-/** First client frame: the session token and a device signature over the server's challenge. */
+/**
+ * First client frame: the session token and a device signature over the server's challenge.
+ * `frames: 'binary'` asks for binary payload frames (binary-frames.ts); the server confirms it in `ready`.
+ */
 export const AuthFrame = z.strictObject({
   type: z.literal('auth'),
   token: text({ min: 1, max: 128, kind: 'secret' }),
   signature: B64Url(128),
+  frames: z.enum(['json', 'binary']).optional(),
 });
 /** Send one message. `ref` is echoed in the `sent` or `error` reply. */
 export const SendFrame = z.strictObject({
@@ -64,7 +68,7 @@ export type MessageKind = 'legacy' | 'mls' | 'commit';
 /** Frames the server sends. */
 export type ServerFrame =
   | { type: 'challenge'; nonce: string }
-  | { type: 'ready'; userId: string; deviceId: string; expiresAt: string }
+  | { type: 'ready'; userId: string; deviceId: string; expiresAt: string; frames?: 'binary' }
   | ({ type: 'msg'; conversationId: string } & MessageView)
   | { type: 'sent'; ref?: string; conversationId: string; clientMsgId: string; seq: number }
   | { type: 'receipt'; conversationId: string; userId: string; kind: 'delivered' | 'read'; seq: number }

@@ -12,3 +12,4 @@ export * from './frames.js';
 export * from './credential.js';
 export * from './mls.js';
 export * from './transparency.js';
+export * from './binary-frames.js';

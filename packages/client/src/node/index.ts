@@ -19,12 +19,18 @@ export {
 } from './sso-loopback.js';
 import { PalisadeClient } from '../client.js';
 import type { DeviceKey } from '../device-key.js';
-import type { RealtimeHandlers } from '../realtime.js';
+import type { RealtimeHandlers, RealtimeOptions } from '../realtime.js';
 import { nodeHttp, nodeSockets, type NodeTlsOptions } from './transport.js';
 
 /** A client wired with the Node adapters. */
 export function createNodeClient(
-  opts: NodeTlsOptions & { deviceKey: DeviceKey; token?: string; handlers?: RealtimeHandlers },
+  opts: NodeTlsOptions & {
+    deviceKey: DeviceKey;
+    token?: string;
+    handlers?: RealtimeHandlers;
+    /** Live-connection options, e.g. `{ frames: 'json' }` to never use binary payload frames. */
+    realtime?: RealtimeOptions;
+  },
 ): PalisadeClient {
   return new PalisadeClient({
     http: nodeHttp(opts),
@@ -32,5 +38,6 @@ export function createNodeClient(
     deviceKey: opts.deviceKey,
     token: opts.token,
     handlers: opts.handlers,
+    realtime: opts.realtime,
   });
 }

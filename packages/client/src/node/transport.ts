@@ -119,12 +119,14 @@ export function nodeSockets(opts: NodeTlsOptions): SocketFactory {
       let closed = false;
       const s: SocketLike = {
         send: (t) => ws?.send(t),
+        sendBinary: (d) => ws?.send(d),
         close: (code, reason) => {
           closed = true;
           ws?.close(code, reason);
         },
         onopen: null,
         onmessage: null,
+        onbinary: null,
         onclose: null,
       };
       // Resolved per connection, so a reconnect after a renewal (same key) picks up the new certificate.
@@ -142,7 +144,10 @@ export function nodeSockets(opts: NodeTlsOptions): SocketFactory {
           } as WebSocket.ClientOptions);
           ws = w;
           w.on('open', () => s.onopen?.());
-          w.on('message', (d) => s.onmessage?.((d as Buffer).toString())); // binaryType 'nodebuffer': one Buffer per message
+          // binaryType 'nodebuffer': one Buffer per message.
+          w.on('message', (d, isBinary) =>
+            isBinary ? s.onbinary?.(d as Buffer) : s.onmessage?.((d as Buffer).toString()),
+          );
           w.on('close', (code, reason) => s.onclose?.(code, reason.toString()));
           w.on('error', () => undefined);
         },

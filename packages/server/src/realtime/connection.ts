@@ -1,5 +1,13 @@
 import type { ClientFrame, ServerFrame } from '@palisade/protocol';
-import { MAX_PAYLOAD_BYTES, MAX_SERVER_FRAME_BYTES, parseClientFrame, recoverFrameRef } from '@palisade/protocol';
+import {
+  BINARY_FRAMES,
+  decodeSendFrame,
+  MAX_PAYLOAD_BYTES,
+  MAX_SERVER_FRAME_BYTES,
+  parseClientFrame,
+  recoverBinaryRef,
+  recoverFrameRef,
+} from '@palisade/protocol';
 import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
 import { AppError, isAppError, systemTimers, type Principal, type Timers } from '../core/index.js';
@@ -8,7 +16,6 @@ import {
   acknowledgeDelivery,
   deviceCursors,
   markRead,
-  presentMessage,
   readRange,
   sendMessage,
   type StoredMessage,
@@ -16,6 +23,7 @@ import {
 import type { RealtimeDeps } from './deps.js';
 import { CLOSE, toErrorFrame } from './frame-errors.js';
 import type { Hub } from './hub.js';
+import { MessageFrames, type FrameFormat } from './message-frames.js';
 import type { Peer } from './peer.js';
 import { SEND_LIMITS, SendBuffer } from './send-buffer.js';
 
@@ -31,9 +39,12 @@ const TOUCH_EVERY_MS = 60_000;
 /** Frames a person causes (they count as session activity); `ping` and `ack` are automatic and do not. */
 const ACTIVITY_FRAMES = new Set<string>(['send', 'read', 'typing']);
 
-/** Serialises a stored message as a `msg` frame. */
-function msgFrame(m: StoredMessage): string {
-  return JSON.stringify({ type: 'msg', conversationId: m.conversationId, ...presentMessage(m) });
+/** A send from either format: the payload as bytes. */
+interface SendInput {
+  ref?: string;
+  conversationId: string;
+  clientMsgId: string;
+  payload: Uint8Array;
 }
 
 /**
@@ -46,6 +57,8 @@ export class Connection implements Peer {
   readonly cursors = new Map<string, number>();
   private nonce: string = newChallenge();
   private state: 'challenge' | 'syncing' | 'ready' | 'closed' = 'challenge';
+  /** The format of `msg` frames to this device, and whether it may send binary `send` frames (negotiated in `auth`). */
+  private format: FrameFormat = 'json';
   private readonly pending = new Set<string>();
   private active: string | undefined;
   private filling = false;
@@ -70,7 +83,7 @@ export class Connection implements Peer {
     private readonly onAuthenticated: () => void = () => undefined,
   ) {
     this.out = new SendBuffer(
-      { send: (text, done) => ws.send(text, done) },
+      { send: (data, done) => ws.send(data, done) },
       deps.monotonicNow ?? (() => performance.now()),
       deps.sendLimits ?? SEND_LIMITS,
     );
@@ -105,9 +118,21 @@ export class Connection implements Peer {
       });
       bytes = Buffer.byteLength(text);
     }
-    this.out.push(text, bytes);
+    this.pushEncoded(text, bytes);
+  }
+
+  /** Queues a serialised frame (text, or a binary `msg` frame of at most about 64 KiB) of `bytes` bytes. */
+  private pushEncoded(data: string | Uint8Array, bytes: number): void {
+    if (this.state === 'closed') return;
+    this.out.push(data, bytes);
     this.framesOut++;
     if (this.out.overflowing) this.tooSlow('send buffer full');
+  }
+
+  /** Queues a message's `msg` frame in this connection's format (serialised once per fan-out and format). */
+  private pushMessage(m: MessageFrames): void {
+    const e = m.encoded(this.format);
+    this.pushEncoded(e.data, e.bytes);
   }
 
   /** Closes the socket with a code; pending frames are flushed first. */
@@ -172,7 +197,7 @@ export class Connection implements Peer {
   }
 
   /** Hands a committed message (or only its seq) to this connection. */
-  deliver(conversationId: string, seq: number, message?: StoredMessage): void {
+  deliver(conversationId: string, seq: number, message?: MessageFrames): void {
     if (this.state === 'closed' || this.state === 'challenge') return;
     const sent = this.cursors.get(conversationId);
     if (sent !== undefined && seq <= sent) return;
@@ -185,9 +210,9 @@ export class Connection implements Peer {
       this.out.congested;
     if (!busy && sent !== undefined && seq === sent + 1 && message) {
       this.cursors.set(conversationId, seq);
-      this.push(msgFrame(message));
+      this.pushMessage(message);
       this.deps.metrics?.messageDelivered('live');
-      this.deps.metrics?.deliveryLatency((this.deps.auth.clock.now() - message.sentAt) / 1000);
+      this.deps.metrics?.deliveryLatency((this.deps.auth.clock.now() - message.message.sentAt) / 1000);
       return;
     }
     this.pending.add(conversationId);
@@ -237,7 +262,7 @@ export class Connection implements Peer {
           let bytes = 0;
           for (const m of batch) {
             bytes += m.payload.length;
-            this.push(msgFrame(m));
+            this.pushMessage(new MessageFrames(m));
           }
           for (let i = 0; i < batch.length; i++) this.deps.metrics?.messageDelivered('catchup');
           if (batch.length > 0) after = (batch[batch.length - 1] as StoredMessage).seq;
@@ -258,7 +283,7 @@ export class Connection implements Peer {
   private async onFrame(data: Buffer, isBinary: boolean): Promise<void> {
     if (this.state === 'closed') return;
     this.framesIn++;
-    if (isBinary) return this.close(CLOSE.protocolViolation, 'text frames only');
+    if (isBinary) return this.onBinaryFrame(data);
     const text = data.toString('utf8');
     const r = parseClientFrame(text);
     if (this.state === 'challenge') {
@@ -281,9 +306,36 @@ export class Connection implements Peer {
     // Sends are queued in arrival order by the domain's group commit, so a sender's order is kept.
     if (frame.type === 'send') {
       const at = performance.now();
-      return this.run(frame.ref, () => this.handleSend(frame, at));
+      const input: SendInput = {
+        conversationId: frame.conversationId,
+        clientMsgId: frame.clientMsgId,
+        payload: Buffer.from(frame.payload, 'base64'),
+      };
+      if (frame.ref !== undefined) input.ref = frame.ref;
+      return this.run(frame.ref, () => this.handleSend(input, at));
     }
     return this.run(undefined, () => this.handleOther(frame));
+  }
+
+  /**
+   * A binary WebSocket message: only a `send` frame, only from a connection that negotiated binary
+   * frames. SECURITY: before authentication, or on a JSON connection, it is a protocol violation (4400),
+   * as it always was; a malformed one gets the error frame a malformed JSON frame gets, and the
+   * connection goes on.
+   */
+  private onBinaryFrame(data: Buffer): Promise<void> | void {
+    if (this.state === 'challenge' || this.format !== 'binary')
+      return this.close(CLOSE.protocolViolation, 'text frames only');
+    const r = decodeSendFrame(data);
+    if (!r.ok) {
+      const f: ServerFrame = { type: 'error', code: r.code, message: r.message };
+      const ref = recoverBinaryRef(data);
+      if (ref !== undefined) f.ref = ref;
+      return this.push(f);
+    }
+    this.activity();
+    const at = performance.now();
+    return this.run(r.value.ref, () => this.handleSend(r.value, at));
   }
 
   private async run(ref: string | undefined, op: () => Promise<void>): Promise<void> {
@@ -299,14 +351,14 @@ export class Connection implements Peer {
     }
   }
 
-  private async handleSend(f: Extract<ClientFrame, { type: 'send' }>, arrivedAt: number): Promise<void> {
+  private async handleSend(f: SendInput, arrivedAt: number): Promise<void> {
     if (this.state !== 'ready' && this.state !== 'syncing') return;
     if (this.hub.draining) throw new AppError('shutting_down');
     const p = this.principal as Principal;
     const res = await sendMessage(this.deps.messaging, p, {
       conversationId: f.conversationId,
       clientMsgId: f.clientMsgId,
-      payload: Buffer.from(f.payload, 'base64'),
+      payload: f.payload,
     });
     // SECURITY: acknowledged only now, after COMMIT.
     const ack: ServerFrame = {
@@ -397,6 +449,7 @@ export class Connection implements Peer {
       if (this.state === 'closed') return;
       this.principal = session.principal;
       this.state = 'syncing';
+      if (f.frames === BINARY_FRAMES) this.format = 'binary';
       const firstOfUser = this.hub.register(this);
       this.deps.metrics?.webSocketOpen(1);
       this.deps.metrics?.authentication('websocket', 'success');
@@ -409,6 +462,7 @@ export class Connection implements Peer {
         userId: session.principal.userId,
         deviceId: session.principal.deviceId,
         expiresAt: new Date(session.expiresAt).toISOString(),
+        ...(this.format === 'binary' ? { frames: BINARY_FRAMES } : {}),
       });
       const cursors = await deviceCursors(this.deps.messaging, session.principal);
       for (const c of cursors) {

@@ -14,6 +14,7 @@ import {
 } from '../messaging/index.js';
 import type { RealtimeDeps } from './deps.js';
 import { CLOSE } from './frame-errors.js';
+import { MessageFrames } from './message-frames.js';
 import type { Peer } from './peer.js';
 
 interface Members {
@@ -143,9 +144,11 @@ export class Hub {
   private async onMessage(e: MessageSent): Promise<void> {
     const m = await this.membersOf(e.conversationId);
     if (!m) return;
+    // One serialisation per fan-out and format, made lazily by the first receiver that needs it.
+    const frames = e.message ? new MessageFrames(e.message) : undefined;
     for (const u of m.users) {
       const conns = this.byUser.get(u);
-      if (conns) for (const c of conns) c.deliver(e.conversationId, e.seq, e.message);
+      if (conns) for (const c of conns) c.deliver(e.conversationId, e.seq, frames);
     }
   }
 

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { decodeServerFrames } from '@palisade/protocol';
 import type WebSocket from 'ws';
 
 /**
@@ -8,8 +9,8 @@ import type WebSocket from 'ws';
 export class FakeSocket extends EventEmitter {
   readonly OPEN = 1;
   readyState = 1;
-  /** Every WebSocket message the server wrote, in order. */
-  readonly messages: string[] = [];
+  /** Every WebSocket message the server wrote, in order (bytes for a binary message). */
+  readonly messages: (string | Uint8Array)[] = [];
   closed: { code: number; reason: string } | undefined;
   terminated = false;
   private reading = true;
@@ -20,7 +21,7 @@ export class FakeSocket extends EventEmitter {
     return this as unknown as WebSocket;
   }
 
-  send(data: string, done?: (err?: Error) => void): void {
+  send(data: string | Uint8Array, done?: (err?: Error) => void): void {
     this.messages.push(data);
     if (!done) return;
     if (this.reading) setImmediate(() => done());
@@ -58,9 +59,26 @@ export class FakeSocket extends EventEmitter {
       : this.messages.slice(-this.held.length).reduce((n, m) => n + Buffer.byteLength(m), 0);
   }
 
-  /** The frames the server sent, with arrays (pages) unpacked. */
+  /**
+   * The frames the server sent, with arrays (pages) and binary batches unpacked. A binary `msg` frame
+   * reads as its JSON twin (payload base64, sentAt ISO 8601) with `binary: true`.
+   */
   frames(): Record<string, unknown>[] {
     return this.messages.flatMap((m) => {
+      if (typeof m !== 'string') {
+        const r = decodeServerFrames(m);
+        if (!r.ok) throw new Error(`the server sent a malformed binary frame: ${r.code}`);
+        return r.value.map((f) =>
+          f.type === 'text'
+            ? (JSON.parse(f.text) as Record<string, unknown>)
+            : {
+                ...f,
+                payload: Buffer.from(f.payload).toString('base64'),
+                sentAt: new Date(f.sentAt).toISOString(),
+                binary: true,
+              },
+        );
+      }
       const v = JSON.parse(m) as Record<string, unknown> | Record<string, unknown>[];
       return Array.isArray(v) ? v : [v];
     });
@@ -69,5 +87,10 @@ export class FakeSocket extends EventEmitter {
   /** The client sends a frame. */
   clientSends(frame: object): void {
     this.emit('message', Buffer.from(JSON.stringify(frame)), false);
+  }
+
+  /** The client sends a binary WebSocket message. */
+  clientSendsBinary(bytes: Uint8Array): void {
+    this.emit('message', Buffer.from(bytes), true);
   }
 }
