@@ -1,0 +1,187 @@
+import { client, xml, type Element } from '@xmpp/client';
+import Socket from '@xmpp/tls/lib/Socket.js';
+import ConnectionTLS from '@xmpp/tls/lib/Connection.js';
+import { startEjabberd, type Install } from './ejabberd-server.js';
+import type { BenchClient, Target } from './target.js';
+import { registerXmpp } from './xmpp-register.js';
+import { scramMechanism } from './xmpp-scram.js';
+
+const DOMAIN = 'localhost';
+const MUC = 'conference.localhost';
+const SM = 'urn:xmpp:sm:3';
+const PASS = 'benchmark passphrase that is long enough';
+// SCRAM through node's native PBKDF2, SHA-256 first (the server stores SCRAM-SHA-256 keys).
+const MECHS = [
+  { name: 'SCRAM-SHA-256', mech: scramMechanism('sha256') },
+  { name: 'SCRAM-SHA-1', mech: scramMechanism('sha1') },
+];
+
+// @xmpp/tls waits 1 ms after a TLS 1.3 handshake before the stream header (an Openfire workaround):
+// bench only, start at once, and with TCP_NODELAY as the other targets' sockets.
+class PromptSocket extends Socket {
+  override connect(...args: unknown[]): void {
+    super.connect(...args);
+    const s = this.socket;
+    s?.setNoDelay(true);
+    s?.once('secureConnect', () => {
+      if (this.timeout !== null) clearTimeout(this.timeout);
+      this.emit('connect');
+    });
+  }
+}
+ConnectionTLS.prototype.Socket = PromptSocket;
+
+let seq = 0;
+
+/**
+ * ejabberd as a benchmark target, over XMPP with @xmpp/client: `connect` is a full login (direct TLS
+ * 1.3, SASL SCRAM-SHA-256, resource binding, XEP-0198 enable, initial presence echoed back, and a
+ * MUC join for each group room the user has no other open connection in). A 1:1 conversation is a
+ * pair of JIDs (chat messages); a group is a MUC room. `send` resolves on the server's XEP-0198
+ * `<a h='N'/>` counting the message as handled: with mod_mam, after ejabberd committed both archive
+ * rows to SQLite (sender's and receiver's, in the sender's session) and routed it; without MAM, after
+ * routing only. Palisade's ack means COMMIT + fsync of its own store.
+ */
+export async function ejabberdTarget(
+  install: Extract<Install, { ok: true }>,
+  dir: string,
+  opts: { mam: boolean; name: string },
+): Promise<Target> {
+  const server = await startEjabberd(install, dir, opts);
+  const registered = new Set<number>();
+  const roomsOf = new Map<number, string[]>();
+  const occupied = new Map<string, number>();
+  let rooms = 0;
+  const ensureUsers = async (n: number) => {
+    const todo = Array.from({ length: n }, (_, u) => u).filter((u) => !registered.has(u));
+    let next = 0;
+    const lane = async () => {
+      while (next < todo.length) {
+        const u = todo[next++] as number;
+        await registerXmpp({ port: server.port, ca: server.ca, domain: DOMAIN }, `u${u}`, PASS);
+        registered.add(u);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, lane));
+  };
+
+  async function connect(user: number): Promise<BenchClient> {
+    const res = `r${seq++}`;
+    const x = client({
+      service: `xmpps://127.0.0.1:${server.port}`,
+      domain: DOMAIN,
+      resource: res,
+      username: `u${user}`,
+      password: PASS,
+    });
+    x.reconnect.stop();
+    x.saslFactory._mechs = MECHS;
+    x.socketParameters = () => ({
+      host: '127.0.0.1',
+      port: server.port,
+      ca: server.ca,
+      servername: DOMAIN,
+      minVersion: 'TLSv1.3',
+    });
+    x.streamManagement.requestAckInterval = 0; // no periodic <r/> on idle connections
+    const pending = new Map<Element, { ok: () => void; fail: (e: Error) => void }>();
+    const waiters = new Set<{ test: (el: Element) => boolean; done: () => void }>();
+    const waitFor = (test: (el: Element) => boolean) => new Promise<void>((done) => waiters.add({ test, done }));
+    x.streamManagement.on('ack', (el: Element) => {
+      pending.get(el)?.ok();
+      pending.delete(el);
+    });
+    x.streamManagement.on('fail', (el: Element) => {
+      pending.get(el)?.fail(new Error('stanza not acknowledged: stream closed'));
+      pending.delete(el);
+    });
+    x.on('error', () => undefined); // a failed login rejects start(); later errors close the stream
+    const bc: BenchClient = {
+      onMessage: undefined,
+      send: (conv, payload) => send(conv, payload),
+      close: () => {
+        for (const r of joined) occupied.set(r, (occupied.get(r) ?? 1) - 1);
+        x.stop().catch(() => undefined);
+      },
+    };
+    x.on('stanza', (el: Element) => {
+      for (const w of waiters)
+        if (w.test(el)) {
+          waiters.delete(w);
+          w.done();
+        }
+      if (el.name !== 'message') return;
+      const body = el.getChildText('body');
+      const from = el.attrs.from ?? '';
+      if (body === null || bc.onMessage === undefined) return;
+      if (el.attrs.type === 'groupchat') bc.onMessage(`muc:${from.slice(0, from.indexOf('@'))}`, Buffer.from(body));
+      else {
+        const k = Number(/^u(\d+)@/.exec(from)?.[1]);
+        bc.onMessage(`chat:${Math.min(k, user)}:${Math.max(k, user)}`, Buffer.from(body));
+      }
+    });
+    // One <r/> after each burst of messages written in the same turn of the event loop.
+    let rQueued = false;
+    const requestAck = () => {
+      if (rQueued) return;
+      rQueued = true;
+      setImmediate(() => {
+        rQueued = false;
+        x.send(xml('r', { xmlns: SM })).catch(() => undefined);
+      });
+    };
+    function send(conv: string, payload: Uint8Array): Promise<void> {
+      let to: string;
+      let type: string;
+      if (conv.startsWith('muc:')) [to, type] = [`${conv.slice(4)}@${MUC}`, 'groupchat'];
+      else {
+        const [a, b] = conv.slice(5).split(':').map(Number) as [number, number];
+        [to, type] = [`u${user === a ? b : a}@${DOMAIN}`, 'chat'];
+      }
+      const el = xml('message', { to, type, id: `m${seq++}` }, xml('body', {}, Buffer.from(payload).toString()));
+      return new Promise<void>((ok, fail) => {
+        pending.set(el, { ok, fail });
+        x.send(el).then(requestAck, fail);
+      });
+    }
+    await x.start();
+    if (!x.streamManagement.enabled) throw new Error('XEP-0198 stream management not enabled');
+    const me = x.jid?.toString() ?? '';
+    const online = waitFor((el) => el.name === 'presence' && el.attrs.from === me);
+    await x.send(xml('presence'));
+    await online;
+    const joined: string[] = [];
+    for (const room of roomsOf.get(user) ?? []) {
+      if ((occupied.get(room) ?? 0) > 0) continue; // the user is in the room through another connection
+      const nick = `${room}@${MUC}/u${user}.${res}`;
+      const self = waitFor((el) => el.name === 'presence' && el.attrs.from === nick && el.attrs.type !== 'error');
+      const refused = waitFor((el) => el.name === 'presence' && el.attrs.from === nick && el.attrs.type === 'error');
+      await x.send(
+        xml(
+          'presence',
+          { to: nick },
+          xml('x', { xmlns: 'http://jabber.org/protocol/muc' }, xml('history', { maxstanzas: '0' })),
+        ),
+      );
+      const ok = await Promise.race([self.then(() => true), refused.then(() => false)]);
+      if (!ok) throw new Error(`could not join ${room}`);
+      occupied.set(room, (occupied.get(room) ?? 0) + 1);
+      joined.push(room);
+    }
+    return bc;
+  }
+
+  return {
+    name: opts.name,
+    pid: server.child.pid as number,
+    connect,
+    async conversation(n) {
+      await ensureUsers(n);
+      if (n === 2) return 'chat:0:1';
+      const room = `bench${rooms++}`;
+      for (let u = 0; u < n; u++) roomsOf.set(u, [...(roomsOf.get(u) ?? []), room]);
+      return `muc:${room}`;
+    },
+    stop: () => server.stop(),
+  };
+}
