@@ -50,6 +50,7 @@ export async function ejabberdTarget(
   const server = await startEjabberd(install, dir, opts);
   const registered = new Set<number>();
   const roomsOf = new Map<number, string[]>();
+  // Open connections of each user that joined each room, by `user/room`.
   const occupied = new Map<string, number>();
   let rooms = 0;
   const ensureUsers = async (n: number) => {
@@ -144,15 +145,25 @@ export async function ejabberdTarget(
         x.send(el).then(requestAck, fail);
       });
     }
+    // @xmpp/client goes online at resource binding, before the server answered the XEP-0198 <enable/>.
+    const smAnswer = new Promise<boolean>((ok) => {
+      const f = (el: Element) => {
+        if (!el.is('enabled', SM) && !el.is('failed', SM)) return;
+        x.removeListener('element', f);
+        ok(el.is('enabled', SM));
+      };
+      x.on('element', f);
+    });
     await x.start();
-    if (!x.streamManagement.enabled) throw new Error('XEP-0198 stream management not enabled');
+    if (!(await smAnswer)) throw new Error('XEP-0198 stream management refused');
     const me = x.jid?.toString() ?? '';
     const online = waitFor((el) => el.name === 'presence' && el.attrs.from === me);
     await x.send(xml('presence'));
     await online;
     const joined: string[] = [];
     for (const room of roomsOf.get(user) ?? []) {
-      if ((occupied.get(room) ?? 0) > 0) continue; // the user is in the room through another connection
+      const key = `${user}/${room}`;
+      if ((occupied.get(key) ?? 0) > 0) continue; // the user is in the room through another connection
       const nick = `${room}@${MUC}/u${user}.${res}`;
       const self = waitFor((el) => el.name === 'presence' && el.attrs.from === nick && el.attrs.type !== 'error');
       const refused = waitFor((el) => el.name === 'presence' && el.attrs.from === nick && el.attrs.type === 'error');
@@ -165,8 +176,8 @@ export async function ejabberdTarget(
       );
       const ok = await Promise.race([self.then(() => true), refused.then(() => false)]);
       if (!ok) throw new Error(`could not join ${room}`);
-      occupied.set(room, (occupied.get(room) ?? 0) + 1);
-      joined.push(room);
+      occupied.set(key, (occupied.get(key) ?? 0) + 1);
+      joined.push(key);
     }
     return bc;
   }

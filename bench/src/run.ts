@@ -3,6 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { e2eeBench } from './e2ee.js';
+import { ejabberdRatios, ejabberdResults } from './ejabberd-bench.js';
 import { encryptingTarget, sdkTarget } from './e2ee-target.js';
 import type { PalisadeClient } from '@palisade/client';
 import { connectLatency, groupFanout, memoryPerConnection, roundTrip, throughput } from './measures.js';
@@ -20,6 +21,7 @@ bench/results/. Both servers run as separate processes on this machine.
   --only LIST        comma list of: connect,rtt,throughput,group,memory,e2ee
                      (e2ee alone starts no server: MLS costs in this process)
   --skip-sealing     leave out the sealed/unsealed comparison (f)
+  --skip-ejabberd    leave out ejabberd (with and without MAM; "not installed" when absent)
   -h, --help         this text`;
 
 const { values } = parseArgs({
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     connections: { type: 'string' },
     only: { type: 'string' },
     'skip-sealing': { type: 'boolean' },
+    'skip-ejabberd': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -144,6 +147,8 @@ if (needServers) {
     await relay.stop();
   }
 }
+// ejabberd as a peer (issue 11): the same workloads over XMPP, on its own servers, after Palisade's.
+if (needServers && values['skip-ejabberd'] !== true) Object.assign(results, await ejabberdResults(measure, progress));
 // (g) End-to-end encryption in this process, through the SDK's MLS adapter: no server involved.
 if (only.has('e2ee'))
   results.e2ee = await e2eeBench(
@@ -232,6 +237,7 @@ const ratios = {
   'e2ee SDK: round trip p50 encrypted/plain': e2eeRatio('roundTripMs.p50', 'palisade-e2ee-sdk'),
   'e2ee SDK: round trip p99 encrypted/plain': e2eeRatio('roundTripMs.p99', 'palisade-e2ee-sdk'),
   'e2ee SDK: throughput acked encrypted/plain': e2eeRatio('throughput.ackedPerSecond', 'palisade-e2ee-sdk'),
+  ...ejabberdRatios(results),
 };
 const report = {
   date: new Date().toISOString(),
@@ -245,7 +251,7 @@ const report = {
 const dir = resolve(import.meta.dirname, '../results');
 mkdirSync(dir, { recursive: true });
 // Quick and partial runs are for development: kept out of latest.json and of version control.
-const partial = q || values.only !== undefined || values['skip-sealing'] === true;
+const partial = q || values.only !== undefined || values['skip-sealing'] === true || values['skip-ejabberd'] === true;
 const file = join(dir, `bench-${report.date.replace(/[:.]/g, '-')}${partial ? '-partial' : ''}.json`);
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 if (!partial) writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);

@@ -28,6 +28,7 @@ export function registerXmpp(
           `xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`,
       ),
     );
+    // SECURITY: errors quote only the server's <error/> element, never the echoed password.
     s.on('data', (d: Buffer) => {
       buf += d.toString();
       if (!sent && buf.includes('</stream:features>')) {
@@ -42,7 +43,7 @@ export function registerXmpp(
       if (!m) return;
       if (/type=['"]result['"]/.test(m[0]) || buf.includes('<conflict')) done();
       else if (/type=['"]error['"]/.test(m[0]) && buf.includes('</iq>'))
-        done(new Error(`registration of ${username} refused: ${buf.slice(m.index, m.index + 400)}`));
+        done(new Error(`registration of ${username} refused: ${/<error[^]*?<\/error>/.exec(buf)?.[0] ?? ''}`));
     });
     s.once('error', (e) => done(e));
   });
