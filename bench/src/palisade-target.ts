@@ -40,6 +40,9 @@ export async function palisadeTarget(
       "    'connect.address': { burst: 1000000, perSecond: 1000000 }",
       "    'login.address': { burst: 1000000, perSecond: 1000000 }",
       "    'enrol.address': { burst: 1000000, perSecond: 1000000 }",
+      "    'enrol.network': { burst: 1000000, perSecond: 1000000 }",
+      "    'login.network': { burst: 1000000, perSecond: 1000000 }",
+      "    'login.account': { burst: 1000000, perSecond: 1000000 }",
       // Connection caps too: every benchmark client comes from 127.0.0.1.
       'http:',
       '  maxConnections: 200000',

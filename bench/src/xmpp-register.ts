@@ -45,6 +45,6 @@ export function registerXmpp(
       else if (/type=['"]error['"]/.test(m[0]) && buf.includes('</iq>'))
         done(new Error(`registration of ${username} refused: ${/<error[^]*?<\/error>/.exec(buf)?.[0] ?? ''}`));
     });
-    s.once('error', (e) => done(e));
+    s.once('error', (e: Error) => done(e));
   });
 }
