@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { findEjabberd } from './ejabberd-server.js';
 import { ejabberdTarget } from './ejabberd-target.js';
 import type { Target } from './target.js';
@@ -29,12 +30,20 @@ export async function ejabberdResults(
       continue;
     }
     progress(`${v.name}: starting ejabberd (${v.mam ? 'MAM on SQLite' : 'no MAM'})`);
-    const t = await ejabberdTarget(install, mkdtempSync(join(tmpdir(), `${v.name}-`)), v);
+    const dir = mkdtempSync(join(tmpdir(), `${v.name}-`));
+    const t = await ejabberdTarget(install, dir, v);
     try {
       out[v.name] = await measure(t);
     } finally {
       await t.stop();
     }
+    // What the server stored: archive rows (MAM: two per 1:1 message, one per room message).
+    const db = new Database(join(dir, 'ejabberd.db'), { readonly: true });
+    out[v.name] = {
+      ...out[v.name],
+      archivedRows: (db.prepare('SELECT count(*) AS n FROM archive').get() as { n: number }).n,
+    };
+    db.close();
   }
   return out;
 }
