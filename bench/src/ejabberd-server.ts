@@ -136,6 +136,9 @@ export async function startEjabberd(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  // If this process exits before stop() (an exception in a measure), the VM goes with it.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
   let err = '';
   const out = (d: Buffer) => (err = (err + d.toString()).slice(-20_000));
   child.stdout?.on('data', out);
@@ -161,6 +164,7 @@ export async function startEjabberd(
     stderr,
     async stop() {
       // The VM stops cleanly on SIGTERM (init:stop); it writes nothing we keep.
+      process.removeListener('exit', reap);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },

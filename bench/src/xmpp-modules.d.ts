@@ -26,6 +26,8 @@ declare module '@xmpp/client' {
     send(el: Element): Promise<void>;
     socketParameters: (service: string) => ConnectionOptions | undefined;
     reconnect: { stop(): void };
+    parser: unknown;
+    _onData(data: Buffer): void;
     saslFactory: { _mechs: { name: string; mech: MechanismClass }[] };
     streamManagement: EventEmitter & { enabled: boolean; requestAckInterval: number; requestAckDebounce: number };
   }
