@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { findEjabberd } from './ejabberd-server.js';
 import { ejabberdTarget } from './ejabberd-target.js';
 import type { Target } from './target.js';
+import { checkScramVectors } from './xmpp-scram.js';
 
 /** The two ejabberd columns of the bench: with the message archive on SQL, and without it. */
 const VARIANTS = [
@@ -22,6 +23,7 @@ export async function ejabberdResults(
   progress: (s: string) => void,
 ): Promise<Record<string, Record<string, unknown>>> {
   const install = findEjabberd();
+  if (install.ok) checkScramVectors();
   const out: Record<string, Record<string, unknown>> = {};
   for (const v of VARIANTS) {
     if (!install.ok) {

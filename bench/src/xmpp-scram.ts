@@ -71,3 +71,48 @@ export function scramMechanism(hash: Hash, nonce = () => randomBytes(18).toStrin
     }
   };
 }
+
+/**
+ * Checks {@link scramMechanism} against the published exchanges (RFC 5802 section 5 for SHA-1,
+ * RFC 7677 section 3 for SHA-256: user "user", password "pencil"); throws on any difference. Run by
+ * the bench before it logs in to ejabberd, so a broken replacement fails loudly, not as a refused login.
+ */
+export function checkScramVectors(): void {
+  const vectors = [
+    {
+      hash: 'sha1' as const,
+      nonce: 'fyko+d2lbbFgONRv9qkxdawL',
+      serverFirst: 'r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096',
+      clientFinal: 'c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=',
+      serverFinal: 'v=rmF9pqV8S7suAoZWja4dJRkFsKQ=',
+    },
+    {
+      hash: 'sha256' as const,
+      nonce: 'rOprNGfwEbeRWgbNEkqO',
+      serverFirst: 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096',
+      clientFinal:
+        'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
+      serverFinal: 'v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
+    },
+  ];
+  const cred = { username: 'user', password: 'pencil' };
+  for (const v of vectors) {
+    const Mech = scramMechanism(v.hash, () => v.nonce);
+    const m = new Mech();
+    if (m.response(cred) !== `n,,n=user,r=${v.nonce}`) throw new Error(`SCRAM ${v.hash}: client-first differs`);
+    m.challenge(v.serverFirst);
+    if (m.response(cred) !== v.clientFinal) throw new Error(`SCRAM ${v.hash}: client-final differs from the RFC`);
+    m.challenge(v.serverFinal); // throws on a wrong server signature
+    let refused = false;
+    try {
+      const bad = new Mech();
+      void bad.response(cred);
+      bad.challenge(v.serverFirst);
+      void bad.response(cred);
+      bad.challenge('v=AAAA');
+    } catch {
+      refused = true;
+    }
+    if (!refused) throw new Error(`SCRAM ${v.hash}: a wrong server signature was accepted`);
+  }
+}
