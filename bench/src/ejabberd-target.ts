@@ -76,6 +76,7 @@ export async function ejabberdTarget(
       password: PASS,
     });
     x.reconnect.stop();
+    x.timeout = 30_000; // the library's 2 s for each step of the login is too short on a loaded 2-core machine
     // @xmpp/connection throws (uncaught, in a socket handler) on data that arrives after the server
     // closed the stream, which happens when many connections close at once: drop such data.
     const onData = x._onData.bind(x);

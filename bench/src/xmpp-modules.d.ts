@@ -27,6 +27,7 @@ declare module '@xmpp/client' {
     socketParameters: (service: string) => ConnectionOptions | undefined;
     reconnect: { stop(): void };
     parser: unknown;
+    timeout: number;
     _onData(data: Buffer): void;
     saslFactory: { _mechs: { name: string; mech: MechanismClass }[] };
     streamManagement: EventEmitter & { enabled: boolean; requestAckInterval: number; requestAckDebounce: number };
