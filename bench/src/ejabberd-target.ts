@@ -23,6 +23,8 @@ class PromptSocket extends Socket {
     super.connect(...args);
     const s = this.socket;
     s?.setNoDelay(true);
+    // A reset after the library detached its listeners must not be an uncaught 'error' event.
+    s?.on('error', () => undefined);
     s?.once('secureConnect', () => {
       if (this.timeout !== null) clearTimeout(this.timeout);
       this.emit('connect');
