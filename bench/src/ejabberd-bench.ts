@@ -7,13 +7,6 @@ import { ejabberdTarget } from './ejabberd-target.js';
 import type { Target } from './target.js';
 import { checkScramVectors } from './xmpp-scram.js';
 
-/**
- * Idle connections for ejabberd's memory phase at most. The phase opens them all as one account
- * (user 0), and ejabberd binds each further session of an account more slowly: on this machine,
- * under load, a bind took over 30 s past ~6,000 sessions of one account, so 10,000 never completed.
- */
-export const EJABBERD_MAX_CONNECTIONS = 4000;
-
 /** The two ejabberd columns of the bench: with the message archive on SQL, and without it. */
 const VARIANTS = [
   { name: 'ejabberd-mam', mam: true },

@@ -3,7 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { e2eeBench } from './e2ee.js';
-import { EJABBERD_MAX_CONNECTIONS, ejabberdRatios, ejabberdResults } from './ejabberd-bench.js';
+import { ejabberdRatios, ejabberdResults } from './ejabberd-bench.js';
 import { encryptingTarget, sdkTarget } from './e2ee-target.js';
 import type { PalisadeClient } from '@palisade/client';
 import { connectLatency, groupFanout, memoryPerConnection, roundTrip, throughput } from './measures.js';
@@ -148,15 +148,7 @@ if (needServers) {
   }
 }
 // ejabberd as a peer (issue 11): the same workloads over XMPP, on its own servers, after Palisade's.
-if (needServers && values['skip-ejabberd'] !== true) {
-  const connections = sizes.connections;
-  sizes.connections = Math.min(connections, EJABBERD_MAX_CONNECTIONS); // see its comment
-  try {
-    Object.assign(results, await ejabberdResults(measure, progress));
-  } finally {
-    sizes.connections = connections;
-  }
-}
+if (needServers && values['skip-ejabberd'] !== true) Object.assign(results, await ejabberdResults(measure, progress));
 // (g) End-to-end encryption in this process, through the SDK's MLS adapter: no server involved.
 if (only.has('e2ee'))
   results.e2ee = await e2eeBench(
