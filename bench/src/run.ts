@@ -3,6 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { e2eeBench } from './e2ee.js';
+import { ejabberdRatios, ejabberdResults } from './ejabberd-bench.js';
 import { encryptingTarget, sdkTarget } from './e2ee-target.js';
 import type { PalisadeClient } from '@palisade/client';
 import { connectLatency, groupFanout, memoryPerConnection, passwordLogin, roundTrip, throughput } from './measures.js';
@@ -23,6 +24,7 @@ bench/results/. Both servers run as separate processes on this machine.
   --skip-sealing     leave out the sealed/unsealed comparison (f)
   --postgres URL     also measure Palisade on PostgreSQL at URL (rtt, throughput, group; a schema of its
                      own, dropped after), e.g. postgres://postgres@127.0.0.1:5432/test
+  --skip-ejabberd    leave out ejabberd (with and without MAM; "not installed" when absent)
   -h, --help         this text`;
 
 const { values } = parseArgs({
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'skip-sealing': { type: 'boolean' },
     postgres: { type: 'string' },
+    'skip-ejabberd': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -172,6 +175,8 @@ if (values.postgres && ['rtt', 'throughput', 'group'].some((m) => only.has(m))) 
     await c.end();
   }
 }
+// ejabberd as a peer (issue 11): the same workloads over XMPP, on its own servers, after Palisade's.
+if (needServers && values['skip-ejabberd'] !== true) Object.assign(results, await ejabberdResults(measure, progress));
 // (g) End-to-end encryption in this process, through the SDK's MLS adapter: no server involved.
 if (only.has('e2ee'))
   results.e2ee = await e2eeBench(
@@ -279,6 +284,7 @@ const ratios = {
   'postgres: round trip p50 postgres/sqlite': pgRatio('roundTripMs.p50'),
   'postgres: throughput acked postgres/sqlite': pgRatio('throughput.ackedPerSecond'),
   'postgres: group deliveries/s postgres/sqlite': pgRatio('group.deliveriesPerSecond'),
+  ...ejabberdRatios(results),
 };
 const report = {
   date: new Date().toISOString(),
@@ -292,7 +298,7 @@ const report = {
 const dir = resolve(import.meta.dirname, '../results');
 mkdirSync(dir, { recursive: true });
 // Quick and partial runs are for development: kept out of latest.json and of version control.
-const partial = q || values.only !== undefined || values['skip-sealing'] === true;
+const partial = q || values.only !== undefined || values['skip-sealing'] === true || values['skip-ejabberd'] === true;
 const file = join(dir, `bench-${report.date.replace(/[:.]/g, '-')}${partial ? '-partial' : ''}.json`);
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 if (!partial) writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
