@@ -89,8 +89,8 @@ export async function startEjabberd(
   // ejabberd 23.01 does not create its SQL schema: load Debian's SQLite schema into a new database.
   // ejabberd sets no journal or sync pragma (only foreign_keys), so SQLite's build defaults apply:
   // synchronous=FULL and, unless the file says otherwise, journal_mode=DELETE (a rollback journal,
-  // several fsyncs per commit). WAL mode is stored in the file, so it is set here: ejabberd then runs
-  // as Palisade's store does, WAL with synchronous=FULL (the WAL fsynced at every commit).
+  // several fsyncs per commit). WAL mode is stored in the file, so it is set here: ejabberd is then
+  // durable as Palisade's store is: WAL, the WAL fsynced at every commit (ejabberd: synchronous=FULL).
   // BENCH_EJABBERD_SQLITE_JOURNAL=delete keeps ejabberd's out-of-the-box rollback journal instead.
   const dbFile = join(dir, 'ejabberd.db');
   const db = new Database(dbFile);

@@ -138,6 +138,9 @@ export class WalSync {
   durable(): Promise<void> {
     if (this.broken) return Promise.reject(this.broken);
     const target = ++this.requested;
+    // A commit waiting for its sync keeps the process alive (the thread is unref'd while idle: a CLI
+    // whose last act is a write would otherwise exit before the write is acknowledged).
+    if (this.waiters.length === 0) this.worker?.ref();
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ target, resolve, reject });
       Atomics.store(this.shared, REQUESTED, target);
@@ -164,6 +167,7 @@ export class WalSync {
       else w.resolve();
     }
     this.waiters.splice(0, i);
+    if (this.waiters.length === 0) this.worker?.unref();
   }
 
   private fail(e: Error): void {
@@ -182,6 +186,7 @@ export class WalSync {
       await worker.terminate();
       return;
     }
+    worker.ref(); // waiting for the thread to end must keep the process alive
     Atomics.store(this.shared, STOP, 1n);
     Atomics.notify(this.shared, REQUESTED);
     await new Promise<void>((done) => {
