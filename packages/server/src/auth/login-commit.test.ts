@@ -50,6 +50,31 @@ withAllStores('a login commits its risk record with its session', (h) => {
     expect(await count('login.succeeded')).toBe(before.ok);
   });
 
+  it('records the assessment when a step before the record’s transaction fails (the KMS preparing the session)', async () => {
+    const { deps, u, fault, count, sessions } = await setup();
+    await fault.disarm();
+    const before = { risk: await count('login.risk_assessed'), s: await sessions() };
+    const sealer = deps.auth.sealer;
+    const prepare = sealer.prepare.bind(sealer);
+    // A first login counts the key preparations a login makes; the last is the session's (after the
+    // assessment, before the record's transaction).
+    let calls = 0;
+    sealer.prepare = (scope) => (calls++, prepare(scope));
+    await loginAgain(deps.auth, u);
+    const perLogin = calls;
+    expect(await count('login.risk_assessed')).toBe(before.risk + 1);
+    // The second login's last preparation fails, as when the KMS goes away mid-login.
+    calls = 0;
+    sealer.prepare = (scope) => (++calls >= perLogin ? Promise.reject(new Error('kms unavailable')) : prepare(scope));
+    try {
+      await expect(loginAgain(deps.auth, u)).rejects.toThrow(/kms unavailable/);
+    } finally {
+      sealer.prepare = prepare;
+    }
+    expect(await count('login.risk_assessed')).toBe(before.risk + 2);
+    expect(await sessions()).toBe(before.s + 1);
+  });
+
   it('keeps the risk record when the session transaction rolls back', async () => {
     const { deps, u, fault, count, sessions } = await setup();
     const before = { risk: await count('login.risk_assessed'), s: await sessions() };

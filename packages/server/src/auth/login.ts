@@ -146,12 +146,34 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
     throw new AppError('risk_denied', undefined, { details: { reasons: risk.reasons } });
   }
 
+  // SECURITY: every assessment is recorded, also when a step before the record's transaction fails
+  // (a factor lookup, the passkey options, the KMS preparing the session's key).
+  const recorded = { done: false };
+  try {
+    return await afterAssessment(deps, input, address, now, user, riskRecord, recorded);
+  } catch (e) {
+    if (!recorded.done)
+      await recordAudit(deps.db, deps.sealer, { ...riskRecord, action: 'login.risk_assessed' }).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The login once the risk is assessed and not denied: the MFA challenge, the overdue refusal, or the session. */
+async function afterAssessment(
+  deps: AuthDeps,
+  input: LoginRequest,
+  address: string,
+  now: number,
+  user: Awaited<ReturnType<typeof passwordStep>>,
+  riskRecord: RiskRecord,
+  recorded: { done: boolean },
+): Promise<LoginResponse> {
   // With a second factor every login proves it; risk 'step_up' is met by that proof.
   if (await hasActiveFactor(deps.db, user.id)) {
     const challenge = randomToken(32);
     const expiresAt = now + deps.policy.loginChallengeTtlMs;
     const passkey = await passkeySecondFactor(deps, user.id);
-    await withRiskRecord(deps, riskRecord, (tx) =>
+    await withRiskRecord(deps, riskRecord, recorded, (tx) =>
       tx
         .insertInto('login_challenges')
         .values({
@@ -183,7 +205,7 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
   }
   // SECURITY-BASELINE: MFA for every account; a password alone only during the enrolment grace.
   if (now >= user.mfa_grace_from + deps.policy.mfaGraceMs) {
-    await withRiskRecord(deps, riskRecord, (tx) =>
+    await withRiskRecord(deps, riskRecord, recorded, (tx) =>
       recordAudit(tx, deps.sealer, {
         at: now,
         actorId: user.id,
@@ -197,7 +219,7 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
   }
   await prepareSession(deps, user.id);
   return grantOrPending(
-    await withRiskRecord(deps, riskRecord, (tx) => openSession(deps, tx, user, input.device, 1, address)),
+    await withRiskRecord(deps, riskRecord, recorded, (tx) => openSession(deps, tx, user, input.device, 1, address)),
   );
 }
 
@@ -206,7 +228,13 @@ export async function login(deps: AuthDeps, input: LoginRequest, address: string
  * recorded: when the step fails (a revoked device key, say) and rolls the record back with it, the
  * record is written again on its own before the error goes on.
  */
-async function withRiskRecord<T>(deps: AuthDeps, riskRecord: RiskRecord, step: (tx: Tx) => Promise<T>): Promise<T> {
+async function withRiskRecord<T>(
+  deps: AuthDeps,
+  riskRecord: RiskRecord,
+  recorded: { done: boolean },
+  step: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  recorded.done = true; // from here on this function writes the record on every path
   try {
     return await deps.db.transaction().execute(async (tx) => {
       await recordAudit(tx, deps.sealer, { ...riskRecord, action: 'login.risk_assessed' });

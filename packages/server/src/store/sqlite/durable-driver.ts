@@ -89,12 +89,25 @@ class DurableConnection implements DatabaseConnection {
    * visible to another query, nor acknowledged, before it is on disk.
    */
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    // SECURITY: after a failed sync nothing runs (reads included): a commit whose sync failed may be in
+    // the file and must not be delivered or acknowledged as a retry; a restart re-reads what is on disk.
+    const failure = this.sync.failure;
+    if (failure) throw failure;
     const wasInTransaction = this.sqlite.inTransaction;
+    // Asked before the statement runs (a DDL statement cannot be prepared again once it ran); the
+    // statement cache (driver.ts) makes this the very statement Kysely then runs.
+    const readOnly = wasInTransaction || this.readOnly(q.sql);
     const result = await this.inner.executeQuery<R>(q);
-    // The statement cache (driver.ts) makes this prepare a lookup of the statement just run.
-    if (!this.sqlite.inTransaction && (wasInTransaction || !this.sqlite.prepare(q.sql).readonly))
-      await this.sync.durable();
+    if (!this.sqlite.inTransaction && (wasInTransaction || !readOnly)) await this.sync.durable();
     return result;
+  }
+
+  private readOnly(text: string): boolean {
+    try {
+      return this.sqlite.prepare(text).readonly;
+    } catch {
+      return false; // the statement fails when it runs, before any sync
+    }
   }
 
   streamQuery<R>(q: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {

@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../store.js';
+import { DurableSqliteDialect } from './durable-driver.js';
+import { WalSync } from './wal-sync.js';
 
 const dirs: string[] = [];
 const stores: Store[] = [];
@@ -66,7 +68,7 @@ describe('SQLite commits synced off the event loop', () => {
     }
   });
 
-  it('checkpoints the WAL into the database file on the sync thread (the connection itself would wait for 64 MiB)', async () => {
+  it('checkpoints the WAL into the database file on the checkpoint thread (the connection itself would wait for 64 MiB)', async () => {
     const { store, path } = await fileStore();
     const before = statSync(path).size;
     // 600 commits of 2 KiB: over the thread's 256-sync checkpoint interval, far under the fallback.
@@ -87,5 +89,50 @@ describe('SQLite commits synced off the event loop', () => {
     );
     const n = await sql<{ n: number }>`SELECT count(*) AS n FROM t`.execute(store.db);
     expect(Number(n.rows[0]?.n)).toBe(50);
+  });
+
+  it('once the sync thread is gone, every statement is refused (reads too) and nothing waits forever', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-walsync-'));
+    dirs.push(dir);
+    const path = join(dir, 'x.db');
+    const sqlite = new Sqlite(path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    const sync = WalSync.start(path);
+    const db = new Kysely<{ t: { id: number } }>({ dialect: new DurableSqliteDialect(sqlite, sync) });
+    try {
+      await sql`CREATE TABLE t (id INTEGER PRIMARY KEY)`.execute(db);
+      await sql`INSERT INTO t (id) VALUES (1)`.execute(db);
+      // The thread dies (as after a failed fsync, which also ends it).
+      await (sync as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+      await expect(sync.durable()).rejects.toMatchObject({ code: 'SQLITE_IOERR_FSYNC' });
+      expect(sync.failure).toBeDefined();
+      await expect(sql`INSERT INTO t (id) VALUES (2)`.execute(db)).rejects.toMatchObject({
+        code: 'SQLITE_IOERR_FSYNC',
+      });
+      await expect(sql`SELECT id FROM t`.execute(db)).rejects.toMatchObject({ code: 'SQLITE_IOERR_FSYNC' });
+      // Nothing of the refused insert reached the file.
+      const other = new Sqlite(path, { readonly: true });
+      expect(other.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 1 });
+      other.close();
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('close syncs what is pending; a sync asked for after close rejects at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-walsync-'));
+    dirs.push(dir);
+    const path = join(dir, 'y.db');
+    const sqlite = new Sqlite(path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)');
+    const sync = WalSync.start(path);
+    sqlite.exec('INSERT INTO t (id) VALUES (1)');
+    const pending = sync.durable();
+    await sync.close();
+    await expect(pending).resolves.toBeUndefined();
+    await expect(sync.durable()).rejects.toMatchObject({ code: 'SQLITE_IOERR_FSYNC' });
+    sqlite.close();
   });
 });
