@@ -71,11 +71,11 @@ describe('SQLite commits synced off the event loop', () => {
   it('checkpoints the WAL into the database file on the checkpoint thread (the connection itself would wait for 64 MiB)', async () => {
     const { store, path } = await fileStore();
     const before = statSync(path).size;
-    // 600 commits of 2 KiB: over the thread's 256-sync checkpoint interval, far under the fallback.
-    for (let i = 0; i < 600; i++) await sql`INSERT INTO t (body) VALUES (${Buffer.alloc(2048, i)})`.execute(store.db);
+    // 1,600 commits of 2 KiB: past the thread's 1,000-sync checkpoint interval (with time to run it), far under the fallback.
+    for (let i = 0; i < 1600; i++) await sql`INSERT INTO t (body) VALUES (${Buffer.alloc(2048, i)})`.execute(store.db);
     expect(statSync(path).size).toBeGreaterThan(before + 256 * 2048);
     const n = await sql<{ n: number }>`SELECT count(*) AS n FROM t`.execute(store.db);
-    expect(Number(n.rows[0]?.n)).toBe(600);
+    expect(Number(n.rows[0]?.n)).toBe(1600);
   });
 
   it('concurrent writers are all committed, each durable before it resolves, in one consistent order', async () => {

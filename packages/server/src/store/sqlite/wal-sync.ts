@@ -3,9 +3,9 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../core/index.js';
 
 /** Syncs after which the checkpoint thread checkpoints the WAL into the database (PASSIVE: never waits). */
-const CHECKPOINT_EVERY_SYNCS = 256;
-/** Longest a commit waits in the WAL before the checkpoint thread copies it into the database. */
-const IDLE_CHECKPOINT_MS = 1000;
+const CHECKPOINT_EVERY_SYNCS = 1000;
+/** A quiet spell (no commit) after which the checkpoint thread copies what the WAL holds into the database. */
+const IDLE_CHECKPOINT_MS = 250;
 
 /** Slots of the shared counters. */
 const REQUESTED = 0;
@@ -23,7 +23,7 @@ const STOP = 1;
  * restart re-reads the files). At STOP it syncs what is still requested, then exits.
  *
  * `checkpoint`: every 50 ms looks at how many syncs were requested; after CHECKPOINT_EVERY_SYNCS of
- * them, or IDLE_CHECKPOINT_MS after the first one since the last checkpoint, it checkpoints the WAL into the database with a connection of
+ * them, or once no commit came for IDLE_CHECKPOINT_MS, it checkpoints the WAL into the database with a connection of
  * its own (PASSIVE: never waits for the writer). A thread of its own, so a checkpoint's writes and
  * database fsync never delay a commit's sync.
  */
@@ -74,7 +74,7 @@ function syncRole() {
 }
 function checkpointRole() {
   const Sqlite = require(workerData.sqliteModule);
-  let db, done = 0n, quiet = 0;
+  let db, done = 0n, seen = 0n, quiet = 0;
   const checkpoint = () => {
     try {
       db ??= new Sqlite(workerData.dbPath, { fileMustExist: true });
@@ -86,10 +86,10 @@ function checkpointRole() {
   };
   while (Atomics.wait(shared, 1, 0n, 50) !== 'not-equal' && Atomics.load(shared, 1) === 0n) {
     const requested = Atomics.load(shared, 0);
-    quiet = requested === done ? 0 : quiet + 50;
+    if (requested !== seen) [seen, quiet] = [requested, 0];
+    else quiet += 50;
     if (requested - done >= BigInt(workerData.checkpointEvery) || (requested !== done && quiet >= workerData.idleMs)) {
       done = requested;
-      quiet = 0;
       checkpoint();
     }
   }
