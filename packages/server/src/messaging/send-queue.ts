@@ -11,6 +11,8 @@ interface Item<T> {
 
 /** Most writes committed together in one transaction. */
 const MAX_BATCH = 256;
+/** Sends written per turn of the event loop inside one batch's transaction. */
+const WRITE_SLICE = 32;
 /** Sends of a committed batch acknowledged (and fanned out) per turn of the event loop. */
 const RESOLVE_SLICE = 16;
 
@@ -96,7 +98,10 @@ class Lane {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
       await this.db.transaction().execute(async (tx) => {
-        for (const item of batch) {
+        for (const [i, item] of batch.entries()) {
+          // better-sqlite3 runs each statement synchronously: a long batch lets the event loop turn
+          // every WRITE_SLICE sends (the connection stays held), so frames keep being read meanwhile.
+          if (i > 0 && i % WRITE_SLICE === 0) await new Promise((r) => setImmediate(r));
           try {
             outcomes.push({ ok: true, value: await item.run(tx) });
           } catch (e) {
