@@ -89,25 +89,39 @@ export async function appendMessage(
       kind: input.kind,
     })
     .execute();
+  return recordSent(deps, tx, principal, seq, { ...input, sentAt: now });
+}
+
+/**
+ * Writes the outbox event of a message just stored at `seq` (same transaction) and returns the
+ * function that publishes it, to call only after COMMIT. Shared by sends and MLS commits.
+ */
+export async function recordSent(
+  deps: MessagingDeps,
+  tx: Tx,
+  principal: Principal,
+  seq: number,
+  m: { conversationId: string; clientMsgId: string; payload: Uint8Array; kind: StoredMessage['kind']; sentAt: number },
+): Promise<() => void> {
   const outboxId = await deps.outbox.record(tx, MESSAGE_SENT, {
-    conversationId: input.conversationId,
+    conversationId: m.conversationId,
     seq,
   } satisfies MessageSent);
   const message: StoredMessage = {
-    conversationId: input.conversationId,
+    conversationId: m.conversationId,
     seq,
     senderId: principal.userId,
     senderDeviceId: principal.deviceId,
-    clientMsgId: input.clientMsgId,
-    payload: input.payload,
-    sentAt: now,
-    kind: input.kind,
+    clientMsgId: m.clientMsgId,
+    payload: m.payload,
+    sentAt: m.sentAt,
+    kind: m.kind,
   };
   return () => {
     deps.metrics?.messageSent();
     deps.outbox.published(outboxId, {
       type: MESSAGE_SENT,
-      data: { conversationId: input.conversationId, seq, message } satisfies MessageSent,
+      data: { conversationId: m.conversationId, seq, message } satisfies MessageSent,
     });
   };
 }

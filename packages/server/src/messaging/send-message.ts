@@ -4,8 +4,7 @@ import { AppError, type Principal } from '../core/index.js';
 import { assertScope } from '../rbac/index.js';
 import { isUniqueViolation, prepared, type Executor, type Tx } from '../store/index.js';
 import type { MessagingDeps } from './deps.js';
-import { payloadAtRest, takeSeq } from './append.js';
-import { MESSAGE_SENT, type MessageSent, type StoredMessage } from './events.js';
+import { payloadAtRest, recordSent, takeSeq } from './append.js';
 
 type InsertArgs = [
   conversationId: string,
@@ -63,7 +62,7 @@ export async function sendMessage(
   // Sealing starts now but the queue slot is taken now too, so a sender's order is kept.
   const sealing = payloadAtRest(deps, principal, input.conversationId, input.clientMsgId, input.payload);
   sealing.catch(() => undefined); // observed in the transaction below
-  let outcome: SendMessageResult & { stored?: StoredMessage; outboxId?: number };
+  let outcome: SendMessageResult & { publish?: () => void };
   try {
     outcome = await deps.sends.enqueue(
       async (tx) => {
@@ -100,21 +99,14 @@ export async function sendMessage(
           await giveBack(tx, input);
           return { seq: await seqOf(tx, principal, input), duplicate: true };
         }
-        const outboxId = await deps.outbox.record(tx, MESSAGE_SENT, {
+        const publish = await recordSent(deps, tx, principal, seq, {
           conversationId: input.conversationId,
-          seq,
-        } satisfies MessageSent);
-        const stored: StoredMessage = {
-          conversationId: input.conversationId,
-          seq,
-          senderId: principal.userId,
-          senderDeviceId: principal.deviceId,
           clientMsgId: input.clientMsgId,
           payload: input.payload,
-          sentAt: now,
           kind,
-        };
-        return { seq, duplicate: false, stored, outboxId };
+          sentAt: now,
+        });
+        return { seq, duplicate: false, publish };
       },
       sealing,
       input.conversationId,
@@ -125,14 +117,7 @@ export async function sendMessage(
     throw e;
   }
   // Only now, after COMMIT, does anyone hear of the message.
-  const { stored, outboxId } = outcome;
-  if (stored && outboxId !== undefined) {
-    deps.metrics?.messageSent();
-    deps.outbox.published(outboxId, {
-      type: MESSAGE_SENT,
-      data: { conversationId: stored.conversationId, seq: stored.seq, message: stored } satisfies MessageSent,
-    });
-  }
+  outcome.publish?.();
   return { seq: outcome.seq, duplicate: outcome.duplicate };
 }
 
