@@ -1,3 +1,5 @@
+import type { SecurityEvent, SecuritySignal } from './security-events.js';
+
 /**
  * The domain-event catalogue: every event type on the Bus and the data it carries. Publishers and
  * subscribers are checked against this map by the compiler. The split into reliable and ephemeral
@@ -69,6 +71,17 @@ export interface KeyPackagesLow {
   stock: number;
 }
 
+/** `alert.raised`: a new alert (or a grouped one raised again); security admins online hear of it. */
+export interface AlertRaised {
+  alertId: string;
+  ruleId: string;
+  severity: 'low' | 'medium' | 'high' | 'critical';
+  title: string;
+  at: number;
+  /** How many findings the alert groups now. */
+  count: number;
+}
+
 /**
  * Reliable events: written to the outbox in the change's transaction and published after COMMIT;
  * published again at start when the process crashed in between.
@@ -85,6 +98,11 @@ export interface EphemeralEvents {
   'receipt.updated': ReceiptUpdated;
   'typing.started': TypingStarted;
   'mls.key_packages_low': KeyPackagesLow;
+  /** A committed audit record, read back in commit order by the audit feed. */
+  'security.recorded': SecurityEvent;
+  /** A fact that changes nothing stored (reads, connections, throttling). */
+  'security.signal': SecuritySignal;
+  'alert.raised': AlertRaised;
 }
 
 /** Every event type and the type of its data. */
@@ -110,6 +128,9 @@ export const EVENT_KINDS = {
   'typing.started': 'ephemeral',
   'mls.welcomes_stored': 'reliable',
   'mls.key_packages_low': 'ephemeral',
+  'security.recorded': 'ephemeral',
+  'security.signal': 'ephemeral',
+  'alert.raised': 'ephemeral',
 } as const satisfies { [K in EventType]: K extends ReliableEventType ? 'reliable' : 'ephemeral' };
 
 /** True when `type` names a reliable event (an outbox row's type, read back after a crash). */

@@ -20,7 +20,16 @@ export {
   type StoredMessage,
   type WelcomesStored,
   type KeyPackagesLow,
+  type AlertRaised,
 } from './events.js';
+export {
+  securityCategory,
+  type SecurityCategory,
+  type SecurityEvent,
+  type SecuritySignal,
+  type SecuritySignalKind,
+} from './security-events.js';
+export { currentDrill, withRequestContext, type RequestContext } from './request-context.js';
 export { silentLogger, type Logger } from './logger.js';
 export type { Principal, ServiceScope } from './principal.js';
 export { type Metrics, type AuthMethod, type KeyOperation } from './metrics.js';
