@@ -1,5 +1,5 @@
 import type { LoginRequest, LoginResponse } from '@palisade/protocol';
-import { AppError } from '../core/index.js';
+import { AppError, currentDrill } from '../core/index.js';
 import { hashPassword, isValidEd25519PublicKey, randomToken, sha256Hex, verifyPassword } from '../crypto/index.js';
 import { recordAudit, type AuditEntry } from '../audit/index.js';
 import type { Tx } from '../store/index.js';
@@ -41,7 +41,22 @@ async function passwordStep(deps: AuthDeps, input: LoginRequest, address: string
   // SECURITY (S7): a source that keeps guessing waits, before any password work and with no bypass.
   const source = `login\u0000${exactAddress(address)}`;
   const sourceWait = deps.limiter.delayRemaining(LOGIN_SOURCE_DELAY, source);
-  if (sourceWait > 0) throw throttled(sourceWait);
+  if (sourceWait > 0) {
+    // No password work and no record (a guessing source would write one per try), but detection
+    // counts it: an attack of 300 guesses is mostly throttled attempts.
+    const drill = currentDrill();
+    deps.bus.publish({
+      type: 'security.signal',
+      data: {
+        kind: 'login.throttled',
+        at: now,
+        username: input.username.toLowerCase(),
+        address,
+        ...(drill ? { drill } : {}),
+      },
+    });
+    throw throttled(sourceWait);
+  }
   const subject = failureSubject(input.username, address);
   const wait = deps.limiter.delayRemaining(LOGIN_FAILURE_DELAY, subject);
   const user = await findUser(deps, input.username);

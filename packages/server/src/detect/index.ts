@@ -10,3 +10,10 @@ export type {
   Severity,
 } from './types.js';
 export { SEVERITIES } from './types.js';
+export {
+  DetectionService,
+  type DetectInput,
+  type DetectionStats,
+  type EnginePort,
+  type FindingPorts,
+} from './service.js';

@@ -29,11 +29,15 @@ export class RateLimiter {
   private readonly failures = new Map<string, Failures>();
   private checks = 0;
 
-  /** `onRefused` hears the name of every limit that refuses (for the refusal counter; never the subject). */
+  /**
+   * `onRefused` hears every refusal: the limit's name (for the refusal counter, which must never see
+   * the subject) and its subject (an address, account name, user, device or conversation id; never a
+   * secret), for detection.
+   */
   constructor(
     private readonly clock: Clock,
     private readonly rules: Record<LimitName, LimitRule> = LIMITS,
-    private readonly onRefused: (name: LimitName) => void = () => undefined,
+    private readonly onRefused: (name: LimitName, subject: string) => void = () => undefined,
   ) {}
 
   /**
@@ -99,7 +103,7 @@ export class RateLimiter {
     b.at = now;
     if (b.tokens < cost) {
       const retryAfterMs = Math.ceil(((cost - b.tokens) / rule.perSecond) * 1000);
-      this.onRefused(name);
+      this.onRefused(name, subject);
       throw new AppError('rate_limited', `too many requests (${name})`, { retryAfterMs });
     }
     b.tokens -= cost;

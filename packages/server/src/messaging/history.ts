@@ -1,16 +1,21 @@
-import type { Principal } from '../core/index.js';
+import { currentDrill, type Principal } from '../core/index.js';
 import { assertConversation } from '../rbac/index.js';
 import type { MessagingDeps } from './deps.js';
 import type { StoredMessage } from './events.js';
 import { payloadAad } from '../keys/index.js';
 
-/** Messages of a conversation with seq > `after`, oldest first, at most `limit`. Members only. */
+/**
+ * Messages of a conversation with seq > `after`, oldest first, at most `limit`. Members only.
+ * Each read is a `history.read` signal for detection (bulk reads at odd hours); `address` is the
+ * reader's, when the transport knows it. SECURITY: the signal carries a count, never content.
+ */
 export async function listMessages(
   deps: MessagingDeps,
   principal: Principal,
   conversationId: string,
   after: number,
   limit: number,
+  address?: string,
 ): Promise<StoredMessage[]> {
   await assertConversation(deps.db, principal, conversationId, 'conversation.read');
   const m = await deps.db
@@ -20,7 +25,23 @@ export async function listMessages(
     .where('user_id', '=', principal.userId)
     .executeTakeFirstOrThrow();
   // SECURITY: a member sees only messages sent after they joined.
-  return readRange(deps, conversationId, Math.max(after, Number(m.joined_seq)), limit);
+  const messages = await readRange(deps, conversationId, Math.max(after, Number(m.joined_seq)), limit);
+  const drill = currentDrill();
+  deps.bus.publish({
+    type: 'security.signal',
+    data: {
+      kind: 'history.read',
+      at: deps.clock.now(),
+      userId: principal.userId,
+      deviceId: principal.deviceId,
+      conversationId,
+      count: messages.length,
+      ...(principal.scopes ? { service: true } : {}),
+      ...(address ? { address } : {}),
+      ...(drill ? { drill } : {}),
+    },
+  });
+  return messages;
 }
 
 /** Reads a range of messages without an access check; callers must have authorized first. */

@@ -10,7 +10,7 @@ import {
 } from '@palisade/protocol';
 import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
-import { AppError, isAppError, systemTimers, type Principal, type Timers } from '../core/index.js';
+import { AppError, isAppError, systemTimers, withRequestContext, type Principal, type Timers } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import {
   acknowledgeDelivery,
@@ -74,6 +74,8 @@ export class Connection implements Peer {
   private framesIn = 0;
   private framesOut = 0;
   private closeCode: number | undefined;
+  /** The drill this socket's traffic belongs to (set by the gateway after checking the drill's token). */
+  drill: string | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -92,7 +94,12 @@ export class Connection implements Peer {
       () => this.close(CLOSE.authTimeout, 'authenticate in time'),
       deps.authTimeoutMs ?? 10_000,
     );
-    ws.on('message', (data, isBinary) => void this.onFrame(data as Buffer, isBinary));
+    ws.on('message', (data, isBinary) =>
+      // Drill traffic: everything a frame does (audit records, signals) carries the drill's label.
+      this.drill
+        ? void withRequestContext({ drill: this.drill }, () => this.onFrame(data as Buffer, isBinary))
+        : void this.onFrame(data as Buffer, isBinary),
+    );
     ws.on('close', (code: number) => ((this.closeCode ??= code), this.onClosed()));
     ws.on('error', () => undefined);
     this.push({ type: 'challenge', nonce: this.nonce });
@@ -457,6 +464,19 @@ export class Connection implements Peer {
       this.onAuthenticated();
       this.touchedAt = this.deps.auth.clock.monotonic();
       this.armExpiry(session.expiresAt);
+      // For detection (connection spikes, new networks); never the token.
+      this.deps.auth.bus.publish({
+        type: 'security.signal',
+        data: {
+          kind: 'connection.opened',
+          at: this.deps.auth.clock.now(),
+          userId: session.principal.userId,
+          deviceId: session.principal.deviceId,
+          sessionId: session.principal.sessionId,
+          address: this.address,
+          ...(this.drill ? { drill: this.drill } : {}),
+        },
+      });
       this.push({
         type: 'ready',
         userId: session.principal.userId,

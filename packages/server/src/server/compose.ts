@@ -7,7 +7,14 @@ import { assertRecentStrongAuth, releaseInvite, resetFactors, type AuthDeps, typ
 import { completeRoleGrant, INVITE_APPROVAL_ACTION, ROLE_GRANT_ACTION, type RbacDeps } from '../rbac/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { adminSocketPath, resolveSecret, storeTlsDecision, type Config } from '../config/index.js';
-import { systemClock, type Clock, type Logger } from '../core/index.js';
+import {
+  currentDrill,
+  systemClock,
+  type Clock,
+  type LimitName,
+  type Logger,
+  type SecuritySignal,
+} from '../core/index.js';
 import {
   attestationAllowlist,
   configurePasswordGate,
@@ -114,9 +121,10 @@ export async function buildCore(
     sealPayloads: config.keys.sealMessages,
   });
   const bus = new InProcessBus(log);
-  const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides }, (name) =>
-    metrics.rateLimited(name),
-  );
+  const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides }, (name, subject) => {
+    metrics.rateLimited(name);
+    bus.publish({ type: 'security.signal', data: rateLimitedSignal(name, subject, clock.now()) });
+  });
   const gate = defaultGateOptions();
   const concurrency = config.auth.argon2.concurrency ?? gate.concurrency;
   configurePasswordGate({
@@ -226,6 +234,22 @@ export async function buildCore(
     masterSecretGeneratedAt: generatedAt,
     adminSocketPath: adminSocketPath(config),
   };
+}
+
+/**
+ * A refusal as a detection signal: address and network limits name their source; limits of a user
+ * (`message.user`, `mfa.account`) name the user. Other subjects (devices, conversations, account
+ * names) are left out.
+ */
+export function rateLimitedSignal(limit: LimitName, subject: string, at: number): SecuritySignal {
+  const drill = currentDrill();
+  // Address limits key on the canonical exact prefix (`a.b.c.d/32`); the signal names the address.
+  const who = limit.endsWith('.address')
+    ? { address: subject.replace(/\/(32|128)$/, '') }
+    : limit === 'message.user' || limit === 'mfa.account'
+      ? { userId: subject }
+      : {};
+  return { kind: 'rate_limited', at, limit, ...who, ...(drill ? { drill } : {}) };
 }
 
 /** The AAL3 authenticator allowlist: the configured AAGUIDs with their root certificates read from disk. */

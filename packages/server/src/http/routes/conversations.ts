@@ -95,8 +95,8 @@ export const conversationRoutes = [
     summary: 'History paged by sequence',
     params: IdParams,
     query: HistoryQuery,
-    handler: async ({ deps, principal, params, query }) => {
-      const msgs = await listMessages(deps.messaging, principal, params.id, query.after, query.limit);
+    handler: async ({ deps, principal, params, query, address }) => {
+      const msgs = await listMessages(deps.messaging, principal, params.id, query.after, query.limit, address);
       return { messages: msgs.map(presentMessage) };
     },
   }),
