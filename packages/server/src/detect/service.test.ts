@@ -42,8 +42,9 @@ function countingEngine(every: number): EnginePort & { seen: DetectInput[]; save
     setCursor(seq) {
       cursor = seq;
     },
-    async save() {
+    save() {
       this.saves++;
+      return Promise.resolve();
     },
   };
 }
@@ -52,7 +53,7 @@ describe('DetectionService', () => {
   it('queues on publish and ingests on a later turn, so the publisher never runs a rule', async () => {
     const bus = new InProcessBus();
     const engine = countingEngine(1000);
-    const svc = new DetectionService(bus, engine, { save: async () => undefined }, silentLogger);
+    const svc = new DetectionService(bus, engine, { save: () => Promise.resolve() }, silentLogger);
     svc.start();
     bus.publish({ type: 'security.recorded', data: event(1) });
     expect(engine.seen).toHaveLength(0);
@@ -65,7 +66,7 @@ describe('DetectionService', () => {
     const bus = new InProcessBus();
     const engine = countingEngine(1000);
     engine.setCursor(5);
-    const svc = new DetectionService(bus, engine, { save: async () => undefined }, silentLogger);
+    const svc = new DetectionService(bus, engine, { save: () => Promise.resolve() }, silentLogger);
     svc.start();
     for (const s of [4, 5, 6, 6, 7]) bus.publish({ type: 'security.recorded', data: event(s) });
     await svc.settled();
@@ -81,11 +82,11 @@ describe('DetectionService', () => {
       bus,
       countingEngine(2),
       {
-        save: async (f) => void order.push(`save ${f.id}`),
-        respond: async (f) => (order.push(`respond ${f.id}`), []),
-        raise: async (f) => {
+        save: (f) => Promise.resolve(void order.push(`save ${f.id}`)),
+        respond: (f) => Promise.resolve((order.push(`respond ${f.id}`), [])),
+        raise: (f) => {
           order.push(`raise ${f.id}`);
-          return undefined as never;
+          return Promise.resolve(undefined as never);
         },
       },
       silentLogger,
@@ -101,7 +102,7 @@ describe('DetectionService', () => {
   it('a full queue drops new signals and counts them, but keeps every audit record', async () => {
     const bus = new InProcessBus();
     const engine = countingEngine(10_000);
-    const svc = new DetectionService(bus, engine, { save: async () => undefined }, silentLogger, { maxQueue: 3 });
+    const svc = new DetectionService(bus, engine, { save: () => Promise.resolve() }, silentLogger, { maxQueue: 3 });
     svc.start();
     for (let i = 0; i < 5; i++)
       bus.publish({ type: 'security.signal', data: { kind: 'login.throttled', at: i, username: 'a' } });
@@ -120,9 +121,10 @@ describe('DetectionService', () => {
       bus,
       countingEngine(1),
       {
-        save: async (f) => {
-          if (f.id === 'f1') throw new Error('store down');
+        save: (f) => {
+          if (f.id === 'f1') return Promise.reject(new Error('store down'));
           saved++;
+          return Promise.resolve();
         },
       },
       silentLogger,
@@ -139,7 +141,7 @@ describe('DetectionService', () => {
   it('stop saves the engine state', async () => {
     const bus = new InProcessBus();
     const engine = countingEngine(10);
-    const svc = new DetectionService(bus, engine, { save: async () => undefined }, silentLogger);
+    const svc = new DetectionService(bus, engine, { save: () => Promise.resolve() }, silentLogger);
     svc.start();
     await svc.stop();
     expect(engine.saves).toBe(1);
