@@ -82,6 +82,10 @@ export const ERROR_CODES = {
     kind: 'unavailable',
     hint: 'Single sign-on is not configured on this server; use a password or passkey.',
   },
+  detection_disabled: {
+    kind: 'conflict',
+    hint: 'Detection is switched off on this server (detect.enabled: false); switch it on in the config to use the security console.',
+  },
   account_disabled: {
     kind: 'forbidden',
     hint: 'An administrator disabled this account; ask them to enable it again (palisade-chat admin enable USER).',

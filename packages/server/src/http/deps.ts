@@ -1,6 +1,6 @@
 import type { ErrorCode } from '@palisade/protocol';
 import type { AuthDeps } from '../auth/index.js';
-import type { Logger, Metrics } from '../core/index.js';
+import type { Logger, Metrics, Principal } from '../core/index.js';
 import type { E2eeDeps } from '../e2ee/index.js';
 import type { MessagingDeps } from '../messaging/index.js';
 import type { RbacDeps } from '../rbac/index.js';
@@ -21,6 +21,26 @@ export interface HttpDeps {
   ready(): Promise<Readiness>;
   /** True while shutting down; new work is refused with `shutting_down`. */
   draining(): boolean;
+  /** Alerts, findings and containments of the detection engine (absent: detection is off). */
+  security?: SecurityConsole;
+}
+
+/** A stored record of the security console, as JSON. */
+export type ConsoleRecord = Record<string, unknown>;
+
+/**
+ * The security console's operations, implemented by detection (`detect/`, wired by `server/`: the
+ * transport never imports it). Authorization is the route's; each operation audits itself.
+ */
+export interface SecurityConsole {
+  alerts(filter: { state?: 'open' | 'acknowledged' | 'resolved'; limit: number }): Promise<ConsoleRecord[]>;
+  acknowledgeAlert(id: string, actor: Principal): Promise<ConsoleRecord>;
+  resolveAlert(id: string, actor: Principal, note?: string): Promise<ConsoleRecord>;
+  findings(filter: { ruleId?: string; limit: number }): Promise<ConsoleRecord[]>;
+  containments(filter: { state?: string }): Promise<ConsoleRecord[]>;
+  approveContainment(id: string, actor: Principal): Promise<ConsoleRecord>;
+  undoContainment(id: string, actor: Principal): Promise<ConsoleRecord>;
+  status(): Promise<ConsoleRecord>;
 }
 
 /** One component's part of the readiness answer. */

@@ -28,6 +28,7 @@ export const ROLE_PERMISSIONS = {
     'factor.reset_any',
     'policy.manage',
     'elevation.approve',
+    'alert.manage',
   ],
   org_admin: [
     'user.list',

@@ -7,6 +7,7 @@ import { healthRoutes } from './health.js';
 import { mlsRoutes } from './mls.js';
 import { passkeyStepUpRoutes } from './passkey-step-up.js';
 import { passkeyRoutes } from './passkeys.js';
+import { securityRoutes } from './security.js';
 import { serviceAccountRoutes } from './service-accounts.js';
 import { ssoRoutes } from './sso.js';
 import { transparencyRoutes } from './transparency.js';
@@ -25,4 +26,5 @@ export const ROUTES = [
   ...conversationRoutes,
   ...mlsRoutes,
   ...transparencyRoutes,
+  ...securityRoutes,
 ];
