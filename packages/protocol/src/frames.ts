@@ -79,6 +79,16 @@ export type ServerFrame =
   | { type: 'pong'; ref?: string }
   | ({ type: 'welcome' } & WelcomeView)
   | { type: 'key_packages_low'; stock: number }
+  /** To security admins online (`alert.manage`) when an alert is raised; details through the console API. */
+  | {
+      type: 'alert';
+      alertId: string;
+      ruleId: string;
+      severity: 'low' | 'medium' | 'high' | 'critical';
+      title: string;
+      at: string;
+      count: number;
+    }
   | ({ type: 'error'; ref?: string } & ErrorBody);
 
 /** The bytes a device signs to prove possession of its key: a fixed context string and the challenge. */

@@ -1,5 +1,13 @@
 import { checkSessions, SESSIONS_REVOKED, type SessionProblem, type SessionsRevoked } from '../auth/index.js';
-import { AppError, systemTimers, type KeyPackagesLow, type Principal, type WelcomesStored } from '../core/index.js';
+import {
+  AppError,
+  systemTimers,
+  type AlertRaised,
+  type KeyPackagesLow,
+  type Principal,
+  type WelcomesStored,
+} from '../core/index.js';
+import { accountCan } from '../rbac/index.js';
 import { KEY_PACKAGES_LOW, WELCOMES_STORED } from '../e2ee/index.js';
 import {
   conversationMembers,
@@ -64,6 +72,7 @@ export class Hub {
       bus.subscribe(WELCOMES_STORED, (e) => this.onWelcomes(e.data)),
       bus.subscribe(KEY_PACKAGES_LOW, (e) => this.onKeyPackagesLow(e.data)),
       deps.auth.bus.subscribe(SESSIONS_REVOKED, (e) => this.onRevoked(e.data)),
+      deps.auth.bus.subscribe('alert.raised', (e) => this.onAlert(e.data)),
     );
     // SECURITY (S21): an open socket is not activity by itself; every socket's session is re-read
     // periodically and the socket closed once the session is revoked, expired, idle or its device gone.
@@ -191,6 +200,24 @@ export class Hub {
 
   private onKeyPackagesLow(e: KeyPackagesLow): void {
     this.toDevice(e.userId, e.deviceId, { type: 'key_packages_low', stock: e.stock });
+  }
+
+  /**
+   * An alert goes to every socket of a holder of `alert.manage`. SECURITY: the frame names the rule
+   * and a title, nothing of the evidence; the roles are the socket's, re-read with its session.
+   */
+  private onAlert(e: AlertRaised): void {
+    const frame = JSON.stringify({
+      type: 'alert',
+      alertId: e.alertId,
+      ruleId: e.ruleId,
+      severity: e.severity,
+      title: e.title,
+      at: new Date(e.at).toISOString(),
+      count: e.count,
+    });
+    for (const set of this.byUser.values())
+      for (const c of set) if (c.principal && accountCan(c.principal.roles, 'alert.manage')) c.push(frame);
   }
 
   /** SECURITY: a frame for one device goes only to that device's own connections. */

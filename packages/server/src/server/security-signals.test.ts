@@ -34,14 +34,64 @@ describe('security signals from a real server', () => {
     expect(JSON.stringify(read)).not.toContain('secret text');
   });
 
-  it('an authenticated socket is a connection.opened signal', async () => {
+  /** An authenticated socket of `who`, collecting the frames it gets. */
+  function socket(who: Api, whoKey: DeviceKey) {
     const ws = new WebSocket(`wss://127.0.0.1:${server.port}/v1/ws`, { ca: server.ca });
+    const frames: Record<string, unknown>[] = [];
+    ws.on('error', () => undefined);
     ws.on('message', (d) => {
-      for (const f of [JSON.parse((d as Buffer).toString()) as Record<string, unknown>].flat())
+      for (const f of [JSON.parse((d as Buffer).toString()) as Record<string, unknown>].flat()) {
+        frames.push(f);
         if (f.type === 'challenge')
-          ws.send(JSON.stringify({ type: 'auth', token: api.token, signature: key.signChallenge(String(f.nonce)) }));
+          ws.send(JSON.stringify({ type: 'auth', token: who.token, signature: whoKey.signChallenge(String(f.nonce)) }));
+      }
     });
-    await expect.poll(() => signals.some((s) => s.kind === 'connection.opened'), { timeout: 10_000 }).toBe(true);
+    return { ws, frames };
+  }
+
+  it('an alert reaches the sockets of security admins, and not of members', async () => {
+    const memberKey = DeviceKey.generate();
+    const member = new Api(nodeHttp({ baseUrl: server.baseUrl, ca: server.ca }), memberKey);
+    await member.enrol({ token: (await api.invite('member')).token, username: 'mallory', password: PASS });
+    await member.login({ username: 'mallory', password: PASS, deviceName: 'phone' });
+    const admin = socket(api, key);
+    const plain = socket(member, memberKey);
+    const synced = (s: { frames: Record<string, unknown>[] }) => s.frames.some((f) => f.type === 'synced');
+    await expect.poll(() => synced(admin) && synced(plain), { timeout: 10_000 }).toBe(true);
+    server.running.core.auth.bus.publish({
+      type: 'alert.raised',
+      data: {
+        alertId: 'a1',
+        ruleId: 'auth.brute_force.address',
+        severity: 'high',
+        title: 'Brute force',
+        at: 0,
+        count: 1,
+      },
+    });
+    await expect.poll(() => admin.frames.some((f) => f.type === 'alert'), { timeout: 5_000 }).toBe(true);
+    expect(admin.frames.find((f) => f.type === 'alert')).toEqual({
+      type: 'alert',
+      alertId: 'a1',
+      ruleId: 'auth.brute_force.address',
+      severity: 'high',
+      title: 'Brute force',
+      at: new Date(0).toISOString(),
+      count: 1,
+    });
+    // A ping answered after the alert proves the member's socket saw the same moment and got none.
+    plain.ws.send(JSON.stringify({ type: 'ping', ref: 'after' }));
+    await expect.poll(() => plain.frames.some((f) => f.type === 'pong'), { timeout: 5_000 }).toBe(true);
+    expect(plain.frames.some((f) => f.type === 'alert')).toBe(false);
+    admin.ws.close();
+    plain.ws.close();
+  });
+
+  it('an authenticated socket is a connection.opened signal', async () => {
+    const before = signals.filter((s) => s.kind === 'connection.opened').length;
+    const { ws, frames } = socket(api, key);
+    await expect.poll(() => frames.some((f) => f.type === 'synced'), { timeout: 10_000 }).toBe(true);
+    expect(signals.filter((s) => s.kind === 'connection.opened')).toHaveLength(before + 1);
     const s = signals.find((x) => x.kind === 'connection.opened');
     expect(s).toMatchObject({ address: '127.0.0.1' });
     expect(JSON.stringify(s)).not.toContain(String(api.token));
