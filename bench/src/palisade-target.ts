@@ -19,9 +19,17 @@ export async function palisadeTarget(
     launcher?: boolean;
     /** Extra node flags for the server. */
     nodeArgs?: string[];
+    /** Extra top-level YAML lines for the server's config (e.g. a `detect:` section). */
+    extraConfig?: string[];
   } = {},
 ): Promise<
-  Target & { baseUrl: string; stderr: () => string; stdout: () => string; sdkClient: (user: number) => PalisadeClient }
+  Target & {
+    baseUrl: string;
+    ca: string;
+    stderr: () => string;
+    stdout: () => string;
+    sdkClient: (user: number) => PalisadeClient;
+  }
 > {
   // Rate limits are a policy, not a capacity: lift them so the benchmark measures the server.
   const configFile = join(dataDir, 'bench.yaml');
@@ -49,6 +57,7 @@ export async function palisadeTarget(
       '  maxConnectionsPerAddress: 100000',
       'keys:',
       `  sealMessages: ${opts.sealMessages ?? true}`,
+      ...(opts.extraConfig ?? []),
       '',
     ].join('\n'),
   );
@@ -95,6 +104,7 @@ export async function palisadeTarget(
       c.close();
     },
     baseUrl,
+    ca: server.ca,
     stderr: server.stderr,
     stdout: server.stdout,
     async conversation(n) {

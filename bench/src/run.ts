@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { detectionBench } from './detect-bench.js';
 import { e2eeBench } from './e2ee.js';
 import { ejabberdRatios, ejabberdResults } from './ejabberd-bench.js';
 import { encryptingTarget, sdkTarget } from './e2ee-target.js';
@@ -19,12 +20,14 @@ bench/results/. Both servers run as separate processes on this machine.
 
   --quick            small sizes (a smoke run of a minute or so)
   --connections N    idle connections for the memory measure (default 10000)
-  --only LIST        comma list of: connect,login,rtt,throughput,group,memory,e2ee
+  --only LIST        comma list of: connect,login,rtt,throughput,group,memory,e2ee,detect
                      (e2ee alone starts no server: MLS costs in this process)
   --skip-sealing     leave out the sealed/unsealed comparison (f)
   --postgres URL     also measure Palisade on PostgreSQL at URL (rtt, throughput, group; a schema of its
                      own, dropped after), e.g. postgres://postgres@127.0.0.1:5432/test
   --skip-ejabberd    leave out ejabberd (with and without MAM; "not installed" when absent)
+                     detect: throughput with detection on and off, and the alert latency of a
+                     brute force idle and under load (a webhook listener in this process)
   -h, --help         this text`;
 
 const { values } = parseArgs({
@@ -55,7 +58,7 @@ const sizes = {
   groupSaturate: q ? 200 : 1000,
   connections: Number(values.connections ?? (q ? 1000 : 10_000)),
 };
-const only = new Set((values.only ?? 'connect,login,rtt,throughput,group,memory,e2ee').split(','));
+const only = new Set((values.only ?? 'connect,login,rtt,throughput,group,memory,e2ee,detect').split(','));
 const needServers = ['connect', 'login', 'rtt', 'throughput', 'group', 'memory'].some((m) => only.has(m));
 const e2eeSizes = { members: 50, messages: 1000, rounds: q ? 1 : 3 };
 const progress = (s: string) => process.stderr.write(`${s}\n`);
@@ -234,6 +237,18 @@ if ((only.has('throughput') || only.has('rtt')) && values['skip-sealing'] !== tr
     results[name] = r;
   }
 }
+// Detection on and off (issue 12): the cost of detection on the message path, and alert latency.
+let detectRatio: number | undefined;
+if (only.has('detect')) {
+  const d = await detectionBench(
+    { throughputN: sizes.throughputN, window: sizes.window, turns: q ? 1 : 3, alertTrials: q ? 2 : 5 },
+    progress,
+  );
+  detectRatio = d.ratio;
+  results['palisade-detect-on'] = d['palisade-detect-on'];
+  results['palisade-detect-off'] = d['palisade-detect-off'];
+  results['palisade-alert-latency'] = d['palisade-alert-latency'];
+}
 const ratio = (path: string) => {
   const p = get(results.palisade, path);
   const f = get(results['ws-relay'], path);
@@ -275,6 +290,7 @@ const ratios = {
   'memory.bytesPerConnection (aim palisade <= 40960)': ratio('memory.bytesPerConnection'),
   'sealing: throughput sealed/unsealed (aim >= 0.9)': sealRatio('throughput.ackedPerSecond'),
   'sealing: round trip p50 sealed/unsealed': sealRatio('roundTripMs.p50'),
+  'detection: throughput on/off (aim >= 0.95)': detectRatio,
   'e2ee: round trip p50 encrypted/plain': e2eeRatio('roundTripMs.p50'),
   'e2ee: round trip p99 encrypted/plain': e2eeRatio('roundTripMs.p99'),
   'e2ee: throughput acked encrypted/plain': e2eeRatio('throughput.ackedPerSecond'),
