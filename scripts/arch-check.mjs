@@ -43,6 +43,8 @@ export const ROOT_AUDIT_ALLOWED = {
   // (role.granted, factor.reset, naming both people) in its own transaction.
   'rbac/approvals.ts': ["'approval.executed'"],
   'realtime/connection.ts': ["'connect.device_proof_failed'"],
+  // A key operation happens in the KMS, outside any store transaction; its record follows it.
+  'server/compose.ts': ['keyAction'],
 };
 
 /** Files allowed to map error kinds to statuses (docs/architecture.md, rule 1). */

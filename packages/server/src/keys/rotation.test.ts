@@ -148,6 +148,39 @@ for (const [provider, makeKms] of Object.entries(providers)) {
       expect(await keyOf(ids[0]!)).not.toBe(after[0]);
     });
 
+    it('tells its audit hook of every key operation, with versions and counts and no key material', async () => {
+      const { kms: k, sealer, log } = setup();
+      const heard: { action: string; details: Record<string, unknown> }[] = [];
+      const rotation = new KeyRotation(
+        h.get().db,
+        sealer,
+        k,
+        clock,
+        log,
+        { rotateEveryDays: 90, autoRotate: true },
+        (action, details) => Promise.resolve(void heard.push({ action, details })),
+      );
+      await addUser(sealer, 'Ola');
+      await rotation.rotate({ reencrypt: true });
+      clock.advance(31 * DAY);
+      const destroyed = await rotation.prune(30);
+      const version = await k.currentVersion();
+      expect(heard.map((x) => x.action)).toEqual(['keys.kek_rotated', 'keys.reencrypted', 'keys.kek_destroyed']);
+      expect(heard[0]?.details).toMatchObject({ version });
+      expect(heard[2]?.details).toEqual({ versions: destroyed });
+      // A failing hook is logged; the operation stands.
+      const failing = new KeyRotation(
+        h.get().db,
+        sealer,
+        k,
+        clock,
+        log,
+        { rotateEveryDays: 90, autoRotate: true },
+        () => Promise.reject(new Error('audit store down')),
+      );
+      await expect(failing.rotate()).resolves.toMatchObject({ version: version + 1 });
+    });
+
     it('prunes KEK versions replaced long enough ago that no live data key uses', async () => {
       const { kms: k, sealer, rotation } = setup();
       const pia = await addUser(sealer, 'Pia');

@@ -26,6 +26,9 @@ export interface RotationReport {
  * key; re-encryption retires every data key and reseals each value under its scope's new key. Both
  * are resumable: `resume()` at start finishes a rewrap or a re-encryption a crash interrupted.
  */
+/** The audit actions of key operations. */
+export type KeyOperationAction = 'keys.kek_rotated' | 'keys.reencrypted' | 'keys.kek_destroyed';
+
 export class KeyRotation {
   private timer: NodeJS.Timeout | undefined;
   private busy: Promise<unknown> = Promise.resolve();
@@ -40,7 +43,25 @@ export class KeyRotation {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly policy: RotationPolicy,
+    /**
+     * Hears every key operation once it is done, to audit it (keys sits below audit in the domain
+     * order, so the composition root passes the writer). SECURITY: details hold versions and counts,
+     * never key material.
+     */
+    private readonly onKeyOperation: (
+      action: KeyOperationAction,
+      details: Record<string, unknown>,
+    ) => Promise<void> = () => Promise.resolve(),
   ) {}
+
+  /** Tells the audit hook, logging (never throwing) when it fails: the key operation itself is done. */
+  private async told(action: KeyOperationAction, details: Record<string, unknown>): Promise<void> {
+    try {
+      await this.onKeyOperation(action, details);
+    } catch (e) {
+      this.log.error({ err: e, action }, 'auditing a key operation failed');
+    }
+  }
 
   /** Runs key jobs one at a time (a rotation asked for during another waits for it). */
   private serial<T>(job: () => Promise<T>): Promise<T> {
@@ -62,6 +83,7 @@ export class KeyRotation {
     const version = await this.kms.rotate();
     const rewrapped = await this.sealer.rewrapAll();
     this.log.info({ version, rewrapped }, 'key-encryption key rotated');
+    await this.told('keys.kek_rotated', { version, rewrapped });
     return { version, rewrapped };
   }
 
@@ -115,6 +137,7 @@ export class KeyRotation {
       if (!report.complete) return report;
       await this.closeJob(job, report);
       this.log.info({ ...report }, 'data keys re-encrypted');
+      await this.told('keys.reencrypted', { job, ...report });
       return report;
     } finally {
       this.running = undefined;
@@ -186,7 +209,10 @@ export class KeyRotation {
         await this.kms.destroyVersion(v.version);
         destroyed.push(v.version);
       }
-      if (destroyed.length > 0) this.log.info({ destroyed }, 'old key-encryption key versions destroyed');
+      if (destroyed.length > 0) {
+        this.log.info({ destroyed }, 'old key-encryption key versions destroyed');
+        await this.told('keys.kek_destroyed', { versions: destroyed });
+      }
       return destroyed;
     });
   }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { assertRecentStrongAuth, releaseInvite, resetFactors, type AuthDeps, type SsoDeps } from '../auth/index.js';
 import { completeRoleGrant, INVITE_APPROVAL_ACTION, ROLE_GRANT_ACTION, type RbacDeps } from '../rbac/index.js';
+import { recordAudit } from '../audit/index.js';
 import { InProcessBus } from '../cluster/index.js';
 import { adminSocketPath, resolveSecret, storeTlsDecision, type Config } from '../config/index.js';
 import {
@@ -115,11 +116,21 @@ export async function buildCore(
   const sealer = new EnvelopeSealer(store.db, kms, clock);
   // Table scopes are sealed inside transactions: their keys must be loaded before any request.
   await sealer.prepareServerScopes();
-  const rotation = new KeyRotation(store.db, sealer, kms, clock, log, {
-    rotateEveryDays: config.keys.rotateEveryDays,
-    autoRotate: config.keys.autoRotate,
-    sealPayloads: config.keys.sealMessages,
-  });
+  const rotation = new KeyRotation(
+    store.db,
+    sealer,
+    kms,
+    clock,
+    log,
+    {
+      rotateEveryDays: config.keys.rotateEveryDays,
+      autoRotate: config.keys.autoRotate,
+      sealPayloads: config.keys.sealMessages,
+    },
+    // ASVS 16.3.x: key operations are audited (by the system: the admin socket or the schedule).
+    (keyAction, details) =>
+      recordAudit(store.db, sealer, { at: clock.now(), actorId: null, action: keyAction, outcome: 'success', details }),
+  );
   const bus = new InProcessBus(log);
   const limiter = new RateLimiter(clock, { ...LIMITS, ...config.limits.overrides }, (name, subject) => {
     metrics.rateLimited(name);
