@@ -13,3 +13,4 @@ export * from './credential.js';
 export * from './mls.js';
 export * from './transparency.js';
 export * from './binary-frames.js';
+export * from './audit.js';

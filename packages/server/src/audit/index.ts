@@ -15,3 +15,5 @@ export {
   type AuditVerifyResult,
   type VerifyOptions,
 } from './verify.js';
+export { AuditFeed, type AuditFeedOptions } from './feed.js';
+export { exportAudit, queryAudit, type AuditAccess, type AuditFilter } from './query.js';
