@@ -9,8 +9,8 @@ import { openAudit, recordAudit } from './record.js';
  * (rbac `accountCan`: audit cannot import rbac, which records audit itself).
  */
 export interface AuditAccess {
-  /** Who reads (the user id; recorded as the actor of `audit.read` / `audit.exported`). */
-  actorId: string;
+  /** Who reads (the user id, null for the operator on the admin socket); the actor of `audit.read` / `audit.exported`. */
+  actorId: string | null;
   /** Holds `audit.read`: may query, and sealed fields (address, details) are opened. */
   read: boolean;
   /** Holds `audit.export`: may stream the export. */

@@ -1,5 +1,6 @@
 import { accountRoutes } from './accounts.js';
 import { adminRoutes } from './admin.js';
+import { auditRoutes } from './audit.js';
 import { conversationRoutes } from './conversations.js';
 import { deviceRoutes } from './devices.js';
 import { factorRoutes } from './factors.js';
@@ -25,4 +26,5 @@ export const ROUTES = [
   ...conversationRoutes,
   ...mlsRoutes,
   ...transparencyRoutes,
+  ...auditRoutes,
 ];
