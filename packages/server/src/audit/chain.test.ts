@@ -135,7 +135,10 @@ withAllStores('audit hash chain', (h) => {
     await cps.tick();
     expect(seen.length).toBe(n0 + 2); // one record, but T passed
     await cps.stop();
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditCheckpoint);
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditCheckpoint);
     expect(lines).toEqual(seen);
     const cp = lines.at(-1) as AuditCheckpoint;
     const ok = verifyEd25519(
@@ -164,7 +167,12 @@ withAllStores('audit hash chain', (h) => {
     clock.advance(200);
     await feed.poll();
     expect(got.map((e) => e.seq)).toEqual(Array.from({ length: 8 }, (_, i) => start + i + 1));
-    expect(got[0]).toMatchObject({ category: 'admin', address: '192.0.2.0', details: { i: 0 }, action: 'role.granted' });
+    expect(got[0]).toMatchObject({
+      category: 'admin',
+      address: '192.0.2.0',
+      details: { i: 0 },
+      action: 'role.granted',
+    });
     expect(got[1]?.category).toBe('authentication');
     expect(got[7]?.drill).toBe('d1');
     expect(feed.cursor()).toBe(start + 8);
@@ -179,7 +187,11 @@ withAllStores('audit hash chain', (h) => {
     const page = await queryAudit(db, sealer, reader, { actor: 'qa-actor', action: 'login.failed', limit: 2 });
     expect(page.records.map((r) => r.details)).toEqual([{ i: 1 }, { i: 3 }]);
     expect(page.next).toBe(page.records[1]?.seq);
-    const rest = await queryAudit(db, sealer, reader, { actor: 'qa-actor', action: 'login.failed', after: page.next ?? 0 });
+    const rest = await queryAudit(db, sealer, reader, {
+      actor: 'qa-actor',
+      action: 'login.failed',
+      after: page.next ?? 0,
+    });
     expect(rest).toMatchObject({ records: [{ details: { i: 5 }, address: '192.0.2.5' }], next: null });
     await expect(queryAudit(db, sealer, { ...reader, read: false }, {})).rejects.toMatchObject({ code: 'forbidden' });
     const exporter = { actorId: 'co-1', read: false, export: true };

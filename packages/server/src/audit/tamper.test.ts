@@ -36,7 +36,19 @@ const ALLOWED: Record<Kind, AuditProblem[]> = {
   truncate_head: ['truncated'],
   rehash: ['altered', 'bad_checkpoint'],
 };
-const FIELDS = ['at', 'actor_id', 'action', 'target', 'outcome', 'drill', 'uid', 'address', 'details', 'prev_hash', 'hash'];
+const FIELDS = [
+  'at',
+  'actor_id',
+  'action',
+  'target',
+  'outcome',
+  'drill',
+  'uid',
+  'address',
+  'details',
+  'prev_hash',
+  'hash',
+];
 
 async function fill(db: Db, sealer: Sealer, clock: FakeClock, n: number, cpEvery: number): Promise<void> {
   for (let i = 1; i <= n; i++) {
@@ -83,7 +95,11 @@ async function mutate(tx: Executor, sealer: Sealer, kind: Kind, r: () => number,
         hash: 'e'.repeat(64),
       };
       if (field === 'address' && changed.address === row.address) changed.address = other.details;
-      await tx.updateTable('audit_log').set({ [field]: changed[field] }).where('id', '=', row.id).execute();
+      await tx
+        .updateTable('audit_log')
+        .set({ [field]: changed[field] })
+        .where('id', '=', row.id)
+        .execute();
       return k;
     }
     case 'delete': {
@@ -95,7 +111,10 @@ async function mutate(tx: Executor, sealer: Sealer, kind: Kind, r: () => number,
       const k = pick(1, n - 1);
       await tx.deleteFrom('audit_log').where('id', '=', at(k).id).execute();
       for (let s = k + 1; s <= n; s++) await setSeq(tx, at(s).id, s - 1);
-      await tx.updateTable('audit_chain_head').set({ seq: n - 1 }).execute();
+      await tx
+        .updateTable('audit_chain_head')
+        .set({ seq: n - 1 })
+        .execute();
       return k;
     }
     case 'insert': {
@@ -120,7 +139,11 @@ async function mutate(tx: Executor, sealer: Sealer, kind: Kind, r: () => number,
         })
         .execute();
       // A forged record in the middle shifts the rest and moves the head; one at the end lies past the head.
-      if (k <= n) await tx.updateTable('audit_chain_head').set({ seq: n + 1 }).execute();
+      if (k <= n)
+        await tx
+          .updateTable('audit_chain_head')
+          .set({ seq: n + 1 })
+          .execute();
       return k;
     }
     case 'swap': {

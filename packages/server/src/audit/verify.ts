@@ -85,7 +85,11 @@ export async function verifyAuditChain(
   opts: VerifyOptions = {},
 ): Promise<AuditVerifyResult> {
   const batch = opts.batchSize ?? 500;
-  const headRow = await db.selectFrom('audit_chain_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+  const headRow = await db
+    .selectFrom('audit_chain_head')
+    .select(['seq', 'hash'])
+    .where('id', '=', 1)
+    .executeTakeFirst();
   const head = { seq: Number(headRow?.seq ?? 0), hash: headRow?.hash ?? GENESIS_HASH };
   let records = 0;
   let checkedCps = 0;
@@ -103,9 +107,11 @@ export async function verifyAuditChain(
     return done({ seq: null, id: Number(outside.id), problem: 'inserted', detail: 'a record outside the chain' });
 
   const { publicKeys, macKey } = await openAuditKeys(db, sealer);
-  const cps = (await db.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute()).map(
-    (c): Checkpoint => ({ ...c, seq: Number(c.seq), at: Number(c.at) }),
-  );
+  const cps = (await db.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute()).map((c): Checkpoint => ({
+    ...c,
+    seq: Number(c.seq),
+    at: Number(c.at),
+  }));
   let cpAt = 0;
   const hashAt = (f: Omit<ChainFields, 'seq'>, prevHash: string, seq: number) =>
     macKey ? recordHash(prevHash, { ...f, seq }, macKey) : undefined;
@@ -173,7 +179,8 @@ export async function verifyAuditChain(
         pub !== undefined &&
         verifyEd25519(pub, checkpointMessage(cp.seq, cp.hash, cp.at), Buffer.from(cp.signature, 'base64url'));
       if (!sigOk) return bad('bad_checkpoint', 'a checkpoint signature does not verify', cp.seq);
-      if (cp.seq === seq && cp.hash !== r.hash) return bad('bad_checkpoint', 'the signed checkpoint names another hash');
+      if (cp.seq === seq && cp.hash !== r.hash)
+        return bad('bad_checkpoint', 'the signed checkpoint names another hash');
       checkedCps++;
     }
     records++;
@@ -182,7 +189,8 @@ export async function verifyAuditChain(
     expected++;
   }
   const last = expected - 1;
-  if (head.seq > last) return done({ seq: last + 1, id: null, problem: 'truncated', detail: `the head is at ${head.seq}` });
+  if (head.seq > last)
+    return done({ seq: last + 1, id: null, problem: 'truncated', detail: `the head is at ${head.seq}` });
   if (head.hash !== prev)
     return done({
       seq: last,

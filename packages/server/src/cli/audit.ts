@@ -55,7 +55,15 @@ function time(name: string, v: string | undefined): number | undefined {
   return ms;
 }
 
-type ExportOpts = { config?: string; actor?: string; action?: string; target?: string; from?: string; to?: string; out?: string };
+type ExportOpts = {
+  config?: string;
+  actor?: string;
+  action?: string;
+  target?: string;
+  from?: string;
+  to?: string;
+  out?: string;
+};
 
 /** `palisade audit verify|export`: through the running server's admin socket, or offline on the store. */
 export function auditCommands(): Command {
@@ -81,7 +89,9 @@ export function auditCommands(): Command {
         if (!result) fail(`audit verify failed: ${error ?? 'no answer from the server'}`);
         report(result);
       }
-      const core = await buildCore(config, process.env).catch((e: Error) => fail(`cannot open the store: ${e.message}`));
+      const core = await buildCore(config, process.env).catch((e: Error) =>
+        fail(`cannot open the store: ${e.message}`),
+      );
       try {
         const r = await verifyAuditChain(core.store.db, core.sealer, { onProgress: progress });
         await core.store.close();
@@ -131,7 +141,9 @@ export function auditCommands(): Command {
         }).catch((e: Error) => fail(`cannot reach the admin socket ${socket}: ${e.message}`));
         if (status !== 200 || !end) fail(`audit export failed after ${n} records: ${error ?? `status ${status}`}`);
       } else {
-        const core = await buildCore(config, process.env).catch((e: Error) => fail(`cannot open the store: ${e.message}`));
+        const core = await buildCore(config, process.env).catch((e: Error) =>
+          fail(`cannot open the store: ${e.message}`),
+        );
         const access = { actorId: null, read: true, export: true, address: 'cli-offline', now: Date.now() };
         try {
           for await (const r of exportAudit(core.store.db, core.sealer, access, filter)) write(JSON.stringify(r));
