@@ -6,7 +6,8 @@ import { InProcessBus } from '../cluster/index.js';
 import { FakeClock, silentLogger, withRequestContext, type SecurityEvent } from '../core/index.js';
 import { verifyEd25519 } from '../crypto/index.js';
 import { auditAad } from '../keys/index.js';
-import { auditSealer } from '../test-support/audit-chain.js';
+import { KeyRotation } from '../keys/index.js';
+import { auditKms, auditSealer } from '../test-support/audit-chain.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
 import { AUDIT_SCOPE, checkpointMessage, forgetAuditKey, GENESIS_HASH } from './chain.js';
 import {
@@ -34,8 +35,23 @@ const entry = (at: number, i: number) => ({
 withAllStores('audit hash chain', (h) => {
   const clock = new FakeClock(Date.UTC(2026, 0, 5, 10));
   // One KMS and sealer per store (every data key in a store is wrapped by it).
+  const kms = auditKms(clock);
   let shared: Promise<Awaited<ReturnType<typeof auditSealer>>> | undefined;
-  const sealerFor = (db: Parameters<typeof auditSealer>[0]) => (shared ??= auditSealer(db, clock));
+  const sealerFor = (db: Parameters<typeof auditSealer>[0]) => (shared ??= auditSealer(db, clock, kms));
+
+  it('after re-encryption, a restarted server records inside a transaction at once (its seed is resealed too)', async () => {
+    const db = h.get().db;
+    const sealer = await sealerFor(db);
+    await recordAudit(db, sealer, entry(clock.now(), 1));
+    const policy = { rotateEveryDays: 90, autoRotate: false };
+    const report = await new KeyRotation(db, sealer, kms, clock, silentLogger, policy).rotate({ reencrypt: true });
+    expect(report.reencrypt?.resealed).toBeGreaterThan(0);
+    // A restart: a new sealer that has only the current keys of its server scopes in memory.
+    const restarted = await auditSealer(db, clock, kms);
+    // On SQLite a database read from inside the transaction would wait for it forever (the test times out).
+    await db.transaction().execute((tx) => recordAudit(tx, restarted, entry(clock.now(), 2)));
+    expect((await verifyAuditChain(db, restarted)).ok).toBe(true);
+  });
 
   it('chains concurrent records gap-free in commit order, inside callers transactions and alone', async () => {
     const db = h.get().db;
