@@ -14,3 +14,4 @@ export * from './mls.js';
 export * from './transparency.js';
 export * from './binary-frames.js';
 export * from './security.js';
+export * from './audit.js';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { adminCommands, keysCommand } from './admin.js';
+import { auditCommands } from './audit.js';
 import { backupCommands } from './backup.js';
 import { configCommands } from './config-check.js';
 import { serveCommand } from './serve.js';
@@ -17,4 +18,5 @@ program.addCommand(configCommands());
 program.addCommand(adminCommands());
 program.addCommand(keysCommand());
 program.addCommand(backupCommands());
+program.addCommand(auditCommands());
 await program.parseAsync(process.argv);

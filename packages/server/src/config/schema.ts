@@ -326,6 +326,18 @@ const LogSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+const AuditSection = z.strictObject({
+  /** A signed checkpoint every this many records (at the latest; see checkpointEverySeconds). */
+  checkpointEveryRecords: z.number().int().min(1).default(1000),
+  /** A signed checkpoint at least this often when records were added since the last one. */
+  checkpointEverySeconds: z.number().int().min(1).default(300),
+  /**
+   * Optional: each checkpoint appended as a JSON line to this file, which must lie outside the data
+   * directory (so whoever can rewrite the database cannot silently rewrite it too).
+   */
+  checkpointFile: z.string().min(1).optional(),
+});
+
 /** The whole configuration file. Every section has defaults, so an empty file is valid. */
 export const ConfigSchema = z.strictObject({
   dataDir: z.string().default('./data'),
@@ -339,6 +351,7 @@ export const ConfigSchema = z.strictObject({
   metrics: MetricsSection.default(MetricsSection.parse({})),
   org: OrgSection.default(OrgSection.parse({})),
   e2ee: E2eeSection.default(E2eeSection.parse({})),
+  audit: AuditSection.default(AuditSection.parse({})),
 });
 
 /** Validated configuration. */

@@ -134,6 +134,7 @@ export const SEALED_FIELDS: readonly SealedField[] = [
   byId('sessions', 'login_address', userOf, ['user_id']),
   byId('sso_logins', 'secrets_sealed', () => scopeOf.server),
   byId('org_signing_keys', 'private_sealed', () => scopeOf.server),
+  byId('audit_keys', 'seed_sealed', () => scopeOf.table('audit_log')),
   byId('sso_logins', 'device_name', () => scopeOf.table('sso_logins')),
   byId('role_grants', 'reason', () => scopeOf.table('role_grants')),
   byId('approvals', 'reason', () => scopeOf.table('approvals')),

@@ -6,6 +6,7 @@ import { createInvite, revokeSessions } from '../auth/index.js';
 import { toHttpError } from '../http/index.js';
 import { rotateOrgKey } from '../transparency/index.js';
 import type { Core } from './compose.js';
+import { handleAdminAudit } from './admin-audit.js';
 
 const InviteBody = CreateInviteRequest;
 
@@ -66,6 +67,7 @@ async function handle(
   };
   try {
     const url = req.url ?? '';
+    if (await handleAdminAudit(core, req, res)) return;
     if (req.method === 'GET' && url === '/status') return send(200, stats());
     if (req.method === 'GET' && url === '/keys/status') return send(200, await core.rotation.status());
     const prune = /^\/keys\/prune\?days=(\d{1,5})$/.exec(url);

@@ -154,6 +154,14 @@ export interface AuditTable {
   outcome: 'success' | 'failure';
   /** JSON, sealed (table scope). */
   details: ColumnType<string, string | undefined, string>;
+  /** Position in the audit hash chain (migration 0021): commit order, unique, gap-free. */
+  chain_seq: number | null;
+  /** Hash of the previous record in the chain (hex). */
+  prev_hash: string | null;
+  /** SHA-256 of prev_hash and this record's canonical encoding (hex); see audit/chain.ts. */
+  hash: string | null;
+  /** Drill id when drill traffic made the record. */
+  drill: string | null;
 }
 
 /** Journal of long key jobs (re-encryption), so a restart resumes an unfinished one. */
@@ -242,6 +250,9 @@ export interface Database {
   kt_state: KtStateTable;
   kt_leaves: KtLeavesTable;
   kt_gossip: KtGossipTable;
+  audit_chain_head: AuditChainHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_keys: AuditKeysTable;
 }
 
 /** The query builder domain code uses. */
@@ -250,3 +261,28 @@ export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
 /** Either: a use case that accepts `Executor` works inside or outside a transaction. */
 export type Executor = Db | Tx;
+
+/** The audit chain's head (migration 0021): one row, id 1. */
+export interface AuditChainHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+/** A signed audit checkpoint: the audit key's Ed25519 signature over (seq, hash, at). */
+export interface AuditCheckpointsTable {
+  seq: number;
+  hash: string;
+  at: Ms;
+  key_id: string;
+  /** base64url. */
+  signature: string;
+}
+
+/** An Ed25519 audit key; the seed sealed (audit_log scope), the public key clear (base64url). */
+export interface AuditKeysTable {
+  id: string;
+  public_key: string;
+  seed_sealed: string;
+  created_at: Ms;
+}

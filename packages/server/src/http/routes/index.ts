@@ -1,5 +1,6 @@
 import { accountRoutes } from './accounts.js';
 import { adminRoutes } from './admin.js';
+import { auditRoutes } from './audit.js';
 import { conversationRoutes } from './conversations.js';
 import { deviceRoutes } from './devices.js';
 import { factorRoutes } from './factors.js';
@@ -27,4 +28,5 @@ export const ROUTES = [
   ...mlsRoutes,
   ...transparencyRoutes,
   ...securityRoutes,
+  ...auditRoutes,
 ];

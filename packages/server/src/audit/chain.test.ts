@@ -1,0 +1,237 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InProcessBus } from '../cluster/index.js';
+import { FakeClock, silentLogger, withRequestContext, type SecurityEvent } from '../core/index.js';
+import { verifyEd25519 } from '../crypto/index.js';
+import { auditAad } from '../keys/index.js';
+import { KeyRotation } from '../keys/index.js';
+import { auditKms, auditSealer } from '../test-support/audit-chain.js';
+import { withAllStores } from '../test-support/with-all-stores.js';
+import { AUDIT_SCOPE, checkpointMessage, forgetAuditKey, GENESIS_HASH } from './chain.js';
+import {
+  AuditCheckpointer,
+  AuditFeed,
+  checkpointFileSink,
+  exportAudit,
+  prepareAuditChain,
+  queryAudit,
+  recordAudit,
+  verifyAuditChain,
+  type AuditCheckpoint,
+} from './index.js';
+
+const entry = (at: number, i: number) => ({
+  at,
+  actorId: `u${i % 3}`,
+  action: i % 2 ? 'login.failed' : 'role.granted',
+  target: `t${i}`,
+  address: `192.0.2.${i % 200}`,
+  outcome: 'success' as const,
+  details: { i },
+});
+
+withAllStores('audit hash chain', (h) => {
+  const clock = new FakeClock(Date.UTC(2026, 0, 5, 10));
+  // One KMS and sealer per store (every data key in a store is wrapped by it).
+  const kms = auditKms(clock);
+  let shared: Promise<Awaited<ReturnType<typeof auditSealer>>> | undefined;
+  const sealerFor = (db: Parameters<typeof auditSealer>[0]) => (shared ??= auditSealer(db, clock, kms));
+
+  it('after re-encryption, a restarted server records inside a transaction at once (its seed is resealed too)', async () => {
+    const db = h.get().db;
+    const sealer = await sealerFor(db);
+    await recordAudit(db, sealer, entry(clock.now(), 1));
+    const policy = { rotateEveryDays: 90, autoRotate: false };
+    const report = await new KeyRotation(db, sealer, kms, clock, silentLogger, policy).rotate({ reencrypt: true });
+    expect(report.reencrypt?.resealed).toBeGreaterThan(0);
+    // A restart: a new sealer that has only the current keys of its server scopes in memory.
+    const restarted = await auditSealer(db, clock, kms);
+    // On SQLite a database read from inside the transaction would wait for it forever (the test times out).
+    await db.transaction().execute((tx) => recordAudit(tx, restarted, entry(clock.now(), 2)));
+    expect((await verifyAuditChain(db, restarted)).ok).toBe(true);
+  });
+
+  it('chains concurrent records gap-free in commit order, inside callers transactions and alone', async () => {
+    const db = h.get().db;
+    const sealer = await sealerFor(db);
+    await prepareAuditChain(db, sealer, clock.now());
+    const before = (await verifyAuditChain(db, sealer)).head.seq;
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        i % 2
+          ? recordAudit(db, sealer, entry(clock.now(), i))
+          : db.transaction().execute(async (tx) => {
+              await recordAudit(tx, sealer, entry(clock.now(), i));
+              await recordAudit(tx, sealer, entry(clock.now(), i + 100));
+            }),
+      ),
+    );
+    // A transaction that rolls back leaves no hole.
+    await db
+      .transaction()
+      .execute(async (tx) => {
+        await recordAudit(tx, sealer, entry(clock.now(), 999));
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    const seqs = (await db.selectFrom('audit_log').select('chain_seq').orderBy('chain_seq').execute()).map((r) =>
+      Number(r.chain_seq),
+    );
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    const v = await verifyAuditChain(db, sealer, { batchSize: 7 });
+    expect(v).toMatchObject({ ok: true, records: before + 60, head: { seq: before + 60 } });
+  });
+
+  it('labels drill traffic, survives re-sealing, and chains records written before the chain existed', async () => {
+    const db = h.get().db;
+    const sealer = await sealerFor(db);
+    await withRequestContext({ drill: 'drill-7' }, () => recordAudit(db, sealer, entry(clock.now(), 1)));
+    const last = await db.selectFrom('audit_log').selectAll().orderBy('chain_seq', 'desc').executeTakeFirstOrThrow();
+    expect(last.drill).toBe('drill-7');
+    // KEK rotation re-seals: new ciphertext, same plaintext; the chain does not move.
+    const details = await sealer.openText(last.details, auditAad('details', last.uid, 0));
+    const resealed = sealer.sealText(details, auditAad('details', last.uid, 0), AUDIT_SCOPE);
+    expect(resealed).not.toBe(last.details);
+    await db.updateTable('audit_log').set({ details: resealed }).where('id', '=', last.id).execute();
+    expect((await verifyAuditChain(db, sealer)).ok).toBe(true);
+    // A record as written before migration 0021 (no chain position), then a restart.
+    await db
+      .insertInto('audit_log')
+      .values({
+        uid: 'legacy-1',
+        at: clock.now(),
+        actor_id: 'old',
+        action: 'login.succeeded',
+        target: null,
+        address: sealer.sealText('198.51.100.1', auditAad('address', 'legacy-1', 0), AUDIT_SCOPE),
+        outcome: 'success',
+        details: sealer.sealText('{}', auditAad('details', 'legacy-1', 0), AUDIT_SCOPE),
+        chain_seq: null,
+        prev_hash: null,
+        hash: null,
+        drill: null,
+      })
+      .execute();
+    expect((await verifyAuditChain(db, sealer)).firstBad?.problem).toBe('inserted');
+    forgetAuditKey(sealer);
+    const head = await prepareAuditChain(db, sealer, clock.now());
+    expect(await verifyAuditChain(db, sealer)).toMatchObject({ ok: true, head: { seq: head.seq } });
+    const legacy = await db.selectFrom('audit_log').selectAll().where('uid', '=', 'legacy-1').executeTakeFirstOrThrow();
+    expect(legacy.chain_seq).toBe(head.seq);
+    expect(legacy.prev_hash).not.toBe(GENESIS_HASH);
+  });
+
+  it('signs checkpoints every N records or T seconds, exports them and the hook sees each', async () => {
+    const db = h.get().db;
+    const sealer = await sealerFor(db);
+    const out = join(mkdtempSync(join(tmpdir(), 'palisade-cp-')), 'checkpoints.jsonl');
+    const seen: AuditCheckpoint[] = [];
+    const sink = checkpointFileSink(out, join(tmpdir(), 'some-data-dir'));
+    const cps = new AuditCheckpointer(db, sealer, clock, clock, silentLogger, {
+      everyRecords: 5,
+      everyMs: 60_000,
+      pollMs: 1000,
+      onCheckpoint: async (cp) => {
+        seen.push(cp);
+        await sink(cp);
+      },
+    });
+    await cps.start();
+    await cps.tick();
+    const n0 = seen.length;
+    for (let i = 0; i < 5; i++) await recordAudit(db, sealer, entry(clock.now(), i));
+    await cps.tick();
+    expect(seen.length).toBe(n0 + 1);
+    await recordAudit(db, sealer, entry(clock.now(), 9));
+    await cps.tick();
+    expect(seen.length).toBe(n0 + 1); // one record, too soon
+    clock.advance(61_000);
+    await cps.tick();
+    expect(seen.length).toBe(n0 + 2); // one record, but T passed
+    await cps.stop();
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditCheckpoint);
+    expect(lines).toEqual(seen);
+    const cp = lines.at(-1) as AuditCheckpoint;
+    const ok = verifyEd25519(
+      Buffer.from(cp.publicKey, 'base64url'),
+      checkpointMessage(cp.seq, cp.hash, cp.at),
+      Buffer.from(cp.signature, 'base64url'),
+    );
+    expect(ok).toBe(true);
+    const v = await verifyAuditChain(db, sealer);
+    expect(v.ok).toBe(true);
+    expect(v.checkpoints).toBeGreaterThanOrEqual(2);
+    expect(() => checkpointFileSink(join(tmpdir(), 'd', 'x.jsonl'), join(tmpdir(), 'd'))).toThrow(/outside/);
+  });
+
+  it('feeds committed records to the bus in chain order, with sealed fields opened', async () => {
+    const db = h.get().db;
+    const sealer = await sealerFor(db);
+    const bus = new InProcessBus();
+    const got: SecurityEvent[] = [];
+    bus.subscribe('security.recorded', (e) => void got.push(e.data));
+    const feed = new AuditFeed(db, sealer, bus, clock, silentLogger, { pollMs: 200, batchSize: 3 });
+    await feed.start();
+    const start = feed.cursor();
+    for (let i = 0; i < 7; i++) await recordAudit(db, sealer, entry(clock.now(), i));
+    await withRequestContext({ drill: 'd1' }, () => recordAudit(db, sealer, entry(clock.now(), 7)));
+    clock.advance(200);
+    await feed.poll();
+    expect(got.map((e) => e.seq)).toEqual(Array.from({ length: 8 }, (_, i) => start + i + 1));
+    expect(got[0]).toMatchObject({
+      category: 'admin',
+      address: '192.0.2.0',
+      details: { i: 0 },
+      action: 'role.granted',
+    });
+    expect(got[1]?.category).toBe('authentication');
+    expect(got[7]?.drill).toBe('d1');
+    expect(feed.cursor()).toBe(start + 8);
+    await feed.stop();
+  });
+
+  it('reads and exports with filters; sealed fields only for audit.read; every read audited', async () => {
+    const db = h.get().db;
+    const sealer = await sealerFor(db);
+    for (let i = 0; i < 6; i++) await recordAudit(db, sealer, { ...entry(clock.now(), i), actorId: 'qa-actor' });
+    const reader = { actorId: 'auditor-1', read: true, export: false, address: '203.0.113.9', now: clock.now() };
+    const page = await queryAudit(db, sealer, reader, { actor: 'qa-actor', action: 'login.failed', limit: 2 });
+    expect(page.records.map((r) => r.details)).toEqual([{ i: 1 }, { i: 3 }]);
+    expect(page.next).toBe(page.records[1]?.seq);
+    const rest = await queryAudit(db, sealer, reader, {
+      actor: 'qa-actor',
+      action: 'login.failed',
+      after: page.next ?? 0,
+    });
+    expect(rest).toMatchObject({ records: [{ details: { i: 5 }, address: '192.0.2.5' }], next: null });
+    await expect(queryAudit(db, sealer, { ...reader, read: false }, {})).rejects.toMatchObject({ code: 'forbidden' });
+    const exporter = { actorId: 'co-1', read: false, export: true };
+    const exported = [];
+    for await (const r of exportAudit(db, sealer, exporter, { actor: 'qa-actor' })) exported.push(r);
+    expect(exported).toHaveLength(6);
+    expect(exported[0]).not.toHaveProperty('details');
+    expect(exported[0]).not.toHaveProperty('address');
+    await expect(exportAudit(db, sealer, reader, {}).next()).rejects.toMatchObject({ code: 'forbidden' });
+    const reads = await queryAudit(db, sealer, reader, { actor: 'auditor-1', action: 'audit.read' });
+    expect(reads.records[0]).toMatchObject({
+      address: '203.0.113.9',
+      details: { filter: { actor: 'qa-actor', action: 'login.failed', limit: 2 }, count: 2 },
+    });
+    const exports = await queryAudit(db, sealer, reader, { actor: 'co-1', action: 'audit.exported' });
+    expect(exports.records[0]?.details).toEqual({ filter: { actor: 'qa-actor' }, opened: false });
+    expect((await verifyAuditChain(db, sealer)).ok).toBe(true);
+  });
+});
+
+describe('checkpoint message', () => {
+  it('binds seq, hash and time', () => {
+    const a = Buffer.from(checkpointMessage(1, 'ab', 2)).toString();
+    expect(a).not.toBe(Buffer.from(checkpointMessage(1, 'ab', 3)).toString());
+    expect(a).not.toBe(Buffer.from(checkpointMessage(2, 'ab', 2)).toString());
+  });
+});
