@@ -10,3 +10,22 @@ export type {
   Severity,
 } from './types.js';
 export { SEVERITIES } from './types.js';
+export {
+  Alerter,
+  DeliveryWorker,
+  createAlertChannels,
+  syslogCheckpointSink,
+  webhookSignature,
+  SIGNATURE_HEADER,
+  ALERTS_SCOPE,
+  groupKeyOf,
+  type AlerterDeps,
+  type AlertFilter,
+  type AlertDetail,
+  type AlertPayload,
+  type AlertChannel,
+  type AuditCheckpoint,
+  type ChannelRoute,
+  type DeliveryWorkerDeps,
+  type SyslogChannelConfig,
+} from './alerts/index.js';
