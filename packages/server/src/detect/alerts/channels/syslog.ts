@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
 import { SYSLOG_FACILITIES, type AlertChannelConfig } from '../../../config/index.js';
@@ -136,7 +136,8 @@ export function sendSyslogFrame(c: SyslogChannelConfig, message: string, ca?: st
       sock = tlsConnect({
         host: c.host,
         port: c.port,
-        servername: c.serverName ?? c.host,
+        // SNI carries names only; with an IP host the certificate is checked against the IP.
+        ...(c.serverName !== undefined || isIP(c.host) === 0 ? { servername: c.serverName ?? c.host } : {}),
         minVersion: 'TLSv1.2',
         ...(ca !== undefined ? { ca } : {}),
       });
