@@ -57,7 +57,13 @@ withAllStores('alerts: grouping, sealing, deliveries and audit', (h) => {
     const { alerter, deliveries, raised, auth, clock } = await setup();
     const f = finding({}, clock.now());
     const a = await alerter.raise(f);
-    expect(a).toMatchObject({ ruleId: 'bulk_read', severity: 'high', state: 'open', count: 1, groupKey: groupKeyOf(f) });
+    expect(a).toMatchObject({
+      ruleId: 'bulk_read',
+      severity: 'high',
+      state: 'open',
+      count: 1,
+      groupKey: groupKeyOf(f),
+    });
     expect(a.firstAt).toBe(f.firstSeenAt);
     const ds = await deliveries(a.id);
     expect(ds.map((x) => [x.channel, x.state, Number(x.attempts)])).toEqual([['soc-webhook', 'pending', 0]]);

@@ -48,6 +48,7 @@ export function backoffMs(attempts: number, capMs: number, random: () => number)
  */
 export class DeliveryWorker {
   private stopTimer: (() => void) | undefined;
+  private cancelWake: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -71,6 +72,8 @@ export class DeliveryWorker {
   async stop(): Promise<void> {
     this.stopTimer?.();
     this.stopTimer = undefined;
+    this.cancelWake?.();
+    this.cancelWake = undefined;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.again = false;
@@ -129,6 +132,25 @@ export class DeliveryWorker {
         this.deps.log.error({ err: errorText(e) }, 'alert delivery pass failed');
       }
     } while (this.again && this.stopTimer);
+    if (this.stopTimer) await this.wakeAtNextDue();
+  }
+
+  /** Sets a timer for the earliest pending retry, so a backoff ends on time rather than at the next poll. */
+  private async wakeAtNextDue(): Promise<void> {
+    try {
+      const r = await this.deps.db
+        .selectFrom('alert_deliveries')
+        .select((eb) => eb.fn.min('next_at').as('next'))
+        .where('state', '=', 'pending')
+        .executeTakeFirst();
+      this.cancelWake?.();
+      this.cancelWake = undefined;
+      if (r?.next === null || r?.next === undefined || !this.stopTimer) return;
+      const wait = Math.max(0, Number(r.next) - this.deps.clock.now());
+      this.cancelWake = this.deps.timers.setTimeout(() => this.kick(), wait);
+    } catch (e) {
+      this.deps.log.warn({ err: errorText(e) }, 'alert delivery: could not read the next retry time');
+    }
   }
 
   private async attempt(

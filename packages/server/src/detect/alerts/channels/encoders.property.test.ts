@@ -28,7 +28,10 @@ function parseCef(line: string): { header: string[]; ext: Map<string, string> } 
   }
   starts.forEach((s, k) => {
     const raw = rest.slice(s.end, k + 1 < starts.length ? starts[k + 1]!.at : rest.length);
-    ext.set(s.key, raw.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c)));
+    ext.set(
+      s.key,
+      raw.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c)),
+    );
   });
   return { header, ext };
 }
@@ -56,7 +59,15 @@ describe('CEF encoder', () => {
     const value = fc.string({ unit: fc.constantFrom('a', ' ', '=', '\\', '\n', '\r', '|', 'é', 'x=y', '\\n') });
     fc.assert(
       fc.property(fc.uniqueArray(fc.tuple(key, value), { selector: (t) => t[0], maxLength: 6 }), (pairs) => {
-        const line = encodeCef({ vendor: 'V', product: 'P', version: '1', signatureId: 's', name: 'n', severity: 5, extension: pairs });
+        const line = encodeCef({
+          vendor: 'V',
+          product: 'P',
+          version: '1',
+          signatureId: 's',
+          name: 'n',
+          severity: 5,
+          extension: pairs,
+        });
         expect(line).not.toMatch(/[\r\n]/);
         expect(Object.fromEntries(parseCef(line).ext)).toEqual(Object.fromEntries(pairs));
       }),
@@ -67,7 +78,15 @@ describe('CEF encoder', () => {
     expect(cefEscapeHeader('a|b\\c')).toBe('a\\|b\\\\c');
     expect(cefEscapeValue('a=b\\c\nd\re|f')).toBe('a\\=b\\\\c\\nd\\re|f');
     expect(() =>
-      encodeCef({ vendor: 'V', product: 'P', version: '1', signatureId: 's', name: 'n', severity: 1, extension: [['bad key', 'x']] }),
+      encodeCef({
+        vendor: 'V',
+        product: 'P',
+        version: '1',
+        signatureId: 's',
+        name: 'n',
+        severity: 1,
+        extension: [['bad key', 'x']],
+      }),
     ).toThrow(/alphanumeric/);
   });
 });
@@ -109,7 +128,13 @@ describe('RFC 5424 encoder and RFC 6587 framing', () => {
   it('SD-PARAM values round-trip through escaping and never end the element early', () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom('a', '"', '\\', ']', ' ', '=', 'é') }), (v) => {
-        const line = encodeSyslog({ facility: 10, severity: 3, at: 0, structuredData: { 'x@32473': { k: v } }, msg: 'm' });
+        const line = encodeSyslog({
+          facility: 10,
+          severity: 3,
+          at: 0,
+          structuredData: { 'x@32473': { k: v } },
+          msg: 'm',
+        });
         const m = /\[x@32473 k="((?:[^"\\\]]|\\["\\\]])*)"\] m$/.exec(line);
         expect(m).not.toBeNull();
         expect(sdUnescape(m![1]!)).toBe(v);
@@ -120,18 +145,22 @@ describe('RFC 5424 encoder and RFC 6587 framing', () => {
 
   it('octet-counted frames split back into the messages however the stream is cut', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'binary', minLength: 1 }), { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 50 }), (msgs, cut) => {
-        const stream = Buffer.concat(msgs.map(octetFrame));
-        const got: string[] = [];
-        let rest: Buffer = Buffer.alloc(0);
-        for (let i = 0; i < stream.length; i += cut) {
-          const r = parseOctetFrames(Buffer.concat([rest, stream.subarray(i, i + cut)]));
-          got.push(...r.frames);
-          rest = r.rest;
-        }
-        expect(rest.length).toBe(0);
-        expect(got).toEqual(msgs.map((m) => Buffer.from(m, 'utf8').toString('utf8')));
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: 'binary', minLength: 1 }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 50 }),
+        (msgs, cut) => {
+          const stream = Buffer.concat(msgs.map(octetFrame));
+          const got: string[] = [];
+          let rest: Buffer = Buffer.alloc(0);
+          for (let i = 0; i < stream.length; i += cut) {
+            const r = parseOctetFrames(Buffer.concat([rest, stream.subarray(i, i + cut)]));
+            got.push(...r.frames);
+            rest = r.rest;
+          }
+          expect(rest.length).toBe(0);
+          expect(got).toEqual(msgs.map((m) => Buffer.from(m, 'utf8').toString('utf8')));
+        },
+      ),
     );
     expect(() => parseOctetFrames(Buffer.from('07 abc'))).toThrow(/octet count/);
   });
