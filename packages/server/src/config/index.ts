@@ -4,7 +4,6 @@ export { adminSocketPath, loadConfig, ConfigError } from './load.js';
 export { resolveSecret, secretFilePath } from './secret-ref.js';
 export { postgresUrlInfo, storeTlsDecision, isLoopbackHost } from './store-tls.js';
 export {
-  AlertChannelSchema,
   AlertsSection,
   SYSLOG_FACILITIES,
   type AlertChannelConfig,

@@ -16,7 +16,6 @@ export {
   createAlertChannels,
   syslogCheckpointSink,
   webhookSignature,
-  SIGNATURE_HEADER,
   ALERTS_SCOPE,
   groupKeyOf,
   type AlerterDeps,

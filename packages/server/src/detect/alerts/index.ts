@@ -6,7 +6,6 @@ export {
   createAlertChannels,
   syslogCheckpointSink,
   webhookSignature,
-  SIGNATURE_HEADER,
   type AlertChannel,
   type AuditCheckpoint,
   type SyslogChannelConfig,

@@ -29,4 +29,4 @@ export function createAlertChannels(
 
 export type { AlertChannel } from './types.js';
 export { syslogCheckpointSink, type AuditCheckpoint, type SyslogChannelConfig } from './syslog.js';
-export { webhookSignature, SIGNATURE_HEADER } from './webhook.js';
+export { webhookSignature } from './webhook.js';

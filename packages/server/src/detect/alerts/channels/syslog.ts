@@ -21,7 +21,7 @@ export interface AuditCheckpoint {
 }
 
 /** The SD-ID of Palisade's structured data (32473 is the enterprise number RFC 5612 sets aside for examples). */
-export const SD_ID = 'palisade@32473';
+const SD_ID = 'palisade@32473';
 
 const SYSLOG_OF: Record<Severity, number> = {
   low: SYSLOG_SEVERITY.notice,

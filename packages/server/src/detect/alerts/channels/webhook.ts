@@ -11,7 +11,7 @@ import type { AlertChannel } from './types.js';
 export type WebhookChannelConfig = Extract<AlertChannelConfig, { type: 'webhook' }>;
 
 /** The header carrying the signature. */
-export const SIGNATURE_HEADER = 'x-palisade-signature';
+const SIGNATURE_HEADER = 'x-palisade-signature';
 
 /**
  * The signature header value: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. A receiver
