@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/index.js';
 import { auditRecords } from '../../test-support/audit.js';
+import { installAuditFailure } from '../../test-support/audit-failure.js';
 import { testDeps } from '../../test-support/deps.js';
 import { withAllStores } from '../../test-support/with-all-stores.js';
 import type { Finding, Severity } from '../types.js';
@@ -142,6 +143,12 @@ withAllStores('alerts: grouping, sealing, deliveries and audit', (h) => {
     await expect(alerter.resolve(a.id, 'admin-2')).rejects.toMatchObject({ code: 'already_decided' });
     await expect(alerter.acknowledge(a.id, 'admin-2')).rejects.toMatchObject({ code: 'already_decided' });
     await expect(alerter.acknowledge('missing', 'admin-2')).rejects.toMatchObject({ code: 'not_found' });
+    const racing = await alerter.raise(finding({ subject: { ...subject, id: `${subject.id}r` } }, clock.now()));
+    const outcomes = await Promise.allSettled([1, 2, 3].map((i) => alerter.resolve(racing.id, `admin-${i}`)));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect(await auditRecords(h.get().db, auth.sealer, { action: 'alert.resolved', target: racing.id })).toHaveLength(
+      1,
+    );
     const again = await alerter.raise(finding({ subject }, clock.now()));
     expect(again.id).not.toBe(a.id);
     const db = h.get().db;
@@ -170,6 +177,36 @@ withAllStores('alerts: grouping, sealing, deliveries and audit', (h) => {
     expect((await alerter.list({ since: t0, drill: false })).map((a) => a.id)).toEqual([z.id, x.id]);
     expect((await alerter.list({ since: t0, limit: 1 })).map((a) => a.id)).toEqual([z.id]);
     expect(await alerter.list({ state: [] })).toEqual([]);
+  });
+
+  it('the alert, its deliveries and its audit record commit together, or none does', async () => {
+    const { alerter, raised, clock } = await setup();
+    const fault = await installAuditFailure(h);
+    const f = finding({}, clock.now());
+    await fault.arm('alert.raised');
+    try {
+      await expect(alerter.raise(f)).rejects.toThrow(/injected audit failure/);
+    } finally {
+      await fault.disarm();
+    }
+    const db = h.get().db;
+    const rows = await db.selectFrom('alerts').select('id').where('group_key', '=', groupKeyOf(f)).execute();
+    expect(rows).toHaveLength(0);
+    expect(raised()).toHaveLength(0);
+    const a = await alerter.raise(f);
+    expect(a.count).toBe(1);
+    const ds = await db.selectFrom('alert_deliveries').select('id').where('alert_id', '=', a.id).execute();
+    expect(ds).toHaveLength(1);
+  });
+
+  it('findings of one new group raised at once make one alert that counts them all', async () => {
+    const { alerter, deliveries, clock } = await setup();
+    const subject = { kind: 'network' as const, id: `203.0.113.0/24-${Math.random()}` };
+    const all = await Promise.all([1, 2, 3, 4].map(() => alerter.raise(finding({ subject }, clock.now()))));
+    expect(new Set(all.map((a) => a.id)).size).toBe(1);
+    const got = await alerter.get(all[0]!.id);
+    expect(got?.count).toBe(4);
+    expect(await deliveries(all[0]!.id)).toHaveLength(1);
   });
 
   it('severities below every channel store the alert with no delivery', async () => {

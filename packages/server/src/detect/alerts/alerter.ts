@@ -108,11 +108,14 @@ export class Alerter {
       if (row.state === 'resolved') throw new AppError('already_decided', 'The alert is resolved already.');
       if (row.state === 'acknowledged') return row;
       const at = this.deps.clock.now();
-      await tx
+      const r = await tx
         .updateTable('alerts')
         .set({ state: 'acknowledged', acknowledged_by: actor, acknowledged_at: at })
         .where('id', '=', id)
-        .execute();
+        .where('state', '=', 'open')
+        .executeTakeFirst();
+      // Someone else acknowledged or resolved it meanwhile: theirs stands.
+      if (Number(r.numUpdatedRows) !== 1) throw new AppError('already_decided', 'The alert changed meanwhile.');
       await this.audit(tx, actor, 'alert.acknowledged', id, at, { ruleId: row.rule_id, severity: row.severity });
       return { ...row, state: 'acknowledged' as const, acknowledged_by: actor, acknowledged_at: at };
     });
@@ -133,11 +136,13 @@ export class Alerter {
       if (row.state === 'resolved') throw new AppError('already_decided', 'The alert is resolved already.');
       const at = this.deps.clock.now();
       const sealedNote = note === undefined ? null : sealAlertColumn(this.deps.sealer, 'resolution_note', id, note);
-      await tx
+      const r = await tx
         .updateTable('alerts')
         .set({ state: 'resolved', resolved_by: actor, resolved_at: at, resolution_note: sealedNote })
         .where('id', '=', id)
-        .execute();
+        .where('state', '<>', 'resolved')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new AppError('already_decided', 'The alert is resolved already.');
       await this.audit(tx, actor, 'alert.resolved', id, at, {
         ruleId: row.rule_id,
         severity: row.severity,
@@ -180,6 +185,15 @@ export class Alerter {
     const { sealer, clock } = this.deps;
     const now = clock.now();
     const groupKey = groupKeyOf(f);
+    // Locks the group's unresolved alert first (a no-op update: a row lock on PostgreSQL, where the
+    // next statement then reads what a concurrent raise committed; SQLite has one writer anyway), so
+    // concurrent repeats never lose a count.
+    await tx
+      .updateTable('alerts')
+      .set((eb) => ({ count: eb.ref('count') }))
+      .where('group_key', '=', groupKey)
+      .where('state', 'in', NOT_RESOLVED)
+      .execute();
     const found = await tx
       .selectFrom('alerts')
       .selectAll()
