@@ -93,7 +93,11 @@ export class DeliveryWorker {
       this.again = true;
       return;
     }
-    this.running = this.loop().finally(() => (this.running = undefined));
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+      // A kick that came after the loop's last check still gets its pass.
+      if (this.again && this.stopTimer) this.kick();
+    });
   }
 
   /** Resolves when no pass is running. */
@@ -131,8 +135,8 @@ export class DeliveryWorker {
       } catch (e) {
         this.deps.log.error({ err: errorText(e) }, 'alert delivery pass failed');
       }
+      if (!this.again && this.stopTimer) await this.wakeAtNextDue();
     } while (this.again && this.stopTimer);
-    if (this.stopTimer) await this.wakeAtNextDue();
   }
 
   /** Sets a timer for the earliest pending retry, so a backoff ends on time rather than at the next poll. */

@@ -1,5 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,10 +42,10 @@ const listen = <S extends NetServer | HttpServer>(s: S, p = 0) =>
 const close = (s: NetServer | HttpServer) => new Promise<void>((res) => s.close(() => res()));
 
 /** A webhook receiver that checks the signature of every POST and keeps the bodies. */
-async function webhookReceiver(p = 0) {
+async function webhookReceiver(p = 0, https = false) {
   const got: { body: string; t: number; valid: boolean }[] = [];
   const sockets = new Set<Socket>();
-  const server = createHttpServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -55,8 +56,11 @@ async function webhookReceiver(p = 0) {
       got.push({ body, t: Number(m?.[1]), valid });
       res.writeHead(valid ? 204 : 401).end();
     });
-  });
-  server.on('connection', (s) => {
+  };
+  const server = https
+    ? createHttpsServer({ cert: cert.certPem, key: cert.keyPem }, handler)
+    : createHttpServer(handler);
+  server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -401,6 +405,52 @@ describe('alert delivery to real listeners', () => {
     clock.advance(3_600_000);
     await n.worker.idle();
     expect(Number((await n.deliveries())[0]!.attempts)).toBe(attempts);
+  });
+
+  it('an HTTPS webhook verifies the receiver against caFile, and refuses it without', async () => {
+    const hook = await webhookReceiver(0, true);
+    stops.push(hook.stop);
+    const url = `https://localhost:${hook.port}/hook`;
+    const config = AlertsSection.parse({
+      channels: [
+        { type: 'webhook', name: 'trusted', url, caFile, secret: 'secret://env/ALERT_SECRET' },
+        { type: 'webhook', name: 'untrusted', url, secret: 'secret://env/ALERT_SECRET', timeoutSeconds: 2 },
+      ],
+    });
+    const clock = new FakeClock(Date.UTC(2026, 4, 5));
+    const n = await node(mkdtempSync(join(dir, 'https-')), clock, config);
+    stops.push(() => n.shutdown());
+    n.worker.start();
+    await n.alerter.raise(finding(clock));
+    await n.worker.idle();
+    const rows = await n.deliveries();
+    expect(rows.map((r) => [r.channel, r.state])).toEqual([
+      ['trusted', 'delivered'],
+      ['untrusted', 'pending'],
+    ]);
+    expect(rows[1]!.last_error).toMatch(/self-signed|certificate/i);
+    expect(hook.got).toHaveLength(1);
+    expect(hook.got[0]!.valid).toBe(true);
+  });
+
+  it('two workers over one database send a delivery once', async () => {
+    const hook = await webhookReceiver();
+    stops.push(hook.stop);
+    const config = AlertsSection.parse({ channels: [webhookConf(hook.port)] });
+    const clock = new FakeClock(Date.UTC(2026, 4, 6));
+    const dataDir = mkdtempSync(join(dir, 'two-'));
+    const a = await node(dataDir, clock, config);
+    const b = await node(dataDir, clock, config);
+    stops.push(
+      () => a.shutdown(),
+      () => b.shutdown(),
+    );
+    for (let i = 0; i < 5; i++) await a.alerter.raise(finding(clock));
+    const [x, y] = await Promise.all([a.worker.runOnce(), b.worker.runOnce()]);
+    expect(x + y).toBeGreaterThanOrEqual(5);
+    expect(hook.got).toHaveLength(5);
+    expect(new Set(hook.got.map((g) => (JSON.parse(g.body) as { alert: { id: string } }).alert.id)).size).toBe(5);
+    expect((await a.deliveries()).every((r) => r.state === 'delivered' && Number(r.attempts) === 1)).toBe(true);
   });
 
   it('syslogCheckpointSink sends audit checkpoints as RFC 5424 messages (CEF) over TLS', async () => {
