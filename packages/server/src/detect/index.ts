@@ -13,6 +13,8 @@ export { SEVERITIES } from './types.js';
 export {
   Alerter,
   DeliveryWorker,
+  createAlerts,
+  type AlertsWiring,
   createAlertChannels,
   syslogCheckpointSink,
   webhookSignature,

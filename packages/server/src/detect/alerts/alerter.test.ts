@@ -5,7 +5,8 @@ import { installAuditFailure } from '../../test-support/audit-failure.js';
 import { testDeps } from '../../test-support/deps.js';
 import { withAllStores } from '../../test-support/with-all-stores.js';
 import type { Finding, Severity } from '../types.js';
-import { Alerter, groupKeyOf, type ChannelRoute } from './alerter.js';
+import { Alerter, type ChannelRoute } from './alerter.js';
+import { groupKeyOf } from './model.js';
 
 let n = 0;
 /** A finding of rule `ruleId` on a fresh (or the given) account. */

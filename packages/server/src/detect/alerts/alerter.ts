@@ -6,6 +6,8 @@ import { isUniqueViolation, type Db, type Executor } from '../../store/index.js'
 import type { Alert, Finding, Severity } from '../types.js';
 import {
   ALERTS_SCOPE,
+  groupKeyOf,
+  titleOf,
   maxSeverity,
   openAlertRow,
   sealAlertColumn,
@@ -45,17 +47,6 @@ export interface AlertFilter {
   limit?: number;
 }
 
-/** The group key of a finding: rule and subject (and the drill, so rehearsals never merge with real alerts). */
-export function groupKeyOf(f: Pick<Finding, 'ruleId' | 'subject' | 'drill'>): string {
-  const base = `${f.ruleId}|${f.subject.kind}:${f.subject.id}`;
-  return f.drill === undefined ? base : `${base}|drill:${f.drill}`;
-}
-
-function titleOf(f: Finding): string {
-  const t = `${f.ruleId} (${f.severity}) on ${f.subject.kind} ${f.subject.id}`;
-  return f.drill === undefined ? t : `[drill ${f.drill}] ${t}`;
-}
-
 const AUDIT_SCOPE = scopeOf.table('audit_log');
 const NOT_RESOLVED = ['open', 'acknowledged'] as const;
 
@@ -85,7 +76,11 @@ export class Alerter {
     }
     const { notified } = result;
     const alert = await openAlertRow(this.deps.sealer, result.row);
-    if (notified)
+    if (notified) {
+      this.deps.log.info(
+        { alertId: alert.id, ruleId: alert.ruleId, severity: alert.severity, count: alert.count },
+        'alert raised',
+      );
       this.deps.bus.publish({
         type: 'alert.raised',
         data: {
@@ -97,6 +92,7 @@ export class Alerter {
           count: alert.count,
         },
       });
+    }
     return toAlert(alert);
   }
 

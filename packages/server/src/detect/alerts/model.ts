@@ -1,6 +1,6 @@
 import { openColumn, scopeOf, sealInTable } from '../../keys/index.js';
 import type { Sealer } from '../../crypto/index.js';
-import { SEVERITIES, type Alert, type FindingSubject, type Severity } from '../types.js';
+import { SEVERITIES, type Alert, type Finding, type FindingSubject, type Severity } from '../types.js';
 
 /** The data-key scope of the alerts table (explanations, evidence, resolution notes). */
 export const ALERTS_SCOPE = scopeOf.table('alerts');
@@ -125,4 +125,16 @@ export function toPayload(d: AlertDetail): AlertPayload {
     lastAt: d.lastAt,
     ...(d.drill !== undefined ? { drill: d.drill } : {}),
   };
+}
+
+/** The group key of a finding: rule and subject (and the drill, so rehearsals never merge with real alerts). */
+export function groupKeyOf(f: Pick<Finding, 'ruleId' | 'subject' | 'drill'>): string {
+  const base = `${f.ruleId}|${f.subject.kind}:${f.subject.id}`;
+  return f.drill === undefined ? base : `${base}|drill:${f.drill}`;
+}
+
+/** The title of an alert: rule, severity and subject (and the drill). */
+export function titleOf(f: Finding): string {
+  const t = `${f.ruleId} (${f.severity}) on ${f.subject.kind} ${f.subject.id}`;
+  return f.drill === undefined ? t : `[drill ${f.drill}] ${t}`;
 }

@@ -34,7 +34,7 @@ export function m0024Alerts(): Migration {
         .addColumn('resolution_note', 'text')
         .addColumn('drill', 'text')
         .execute();
-      // SECURITY: one unresolved alert per group, so concurrent findings cannot split a group's count.
+      // One unresolved alert per group: concurrent findings of a new group cannot open two.
       await db.schema
         .createIndex('alerts_unresolved_group')
         .on('alerts')
