@@ -1,5 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AlertsSection } from '../../config/index.js';
 import { FakeClock } from '../../core/index.js';
@@ -244,5 +245,13 @@ describe('alerts config', () => {
       'e-mail without TLS (secure false, starttls not required) needs insecureAllowPlaintext: true',
       'SMTP authentication needs both user and password',
     ]);
+  });
+
+  it('the example of docs/operations.md ("Alerts") is valid', () => {
+    const doc = readFileSync(resolve(import.meta.dirname, '../../../../../docs/operations.md'), 'utf8');
+    const block = /## Alerts\n[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(block).toBeDefined();
+    const parsed = AlertsSection.parse((parseYaml(block!) as { alerts: unknown }).alerts);
+    expect(parsed.channels.map((c) => c.type)).toEqual(['webhook', 'syslog', 'email']);
   });
 });
