@@ -165,7 +165,7 @@ export class DeliveryWorker {
     const channel = this.channels.get(d.channel);
     const attempts = Number(d.attempts) + 1;
     // Claim: nobody else sends it while this attempt runs (the lease outlasts a channel timeout).
-    const lease = now + 5 * 60_000;
+    const lease = now + 15 * 60_000;
     const claimed = await db
       .updateTable('alert_deliveries')
       .set({ next_at: lease })
