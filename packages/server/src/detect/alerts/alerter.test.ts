@@ -210,6 +210,19 @@ withAllStores('alerts: grouping, sealing, deliveries and audit', (h) => {
     expect(await deliveries(all[0]!.id)).toHaveLength(1);
   });
 
+  it('bounds what a runaway rule stores, and refuses an unknown severity', async () => {
+    const { alerter, clock } = await setup();
+    const a = await alerter.raise(
+      finding({ explanation: 'x'.repeat(5000), evidence: { big: 'y'.repeat(20_000) } }, clock.now()),
+    );
+    const got = await alerter.get(a.id);
+    expect(got?.explanation).toHaveLength(2000);
+    expect(got?.evidence).toEqual({ truncated: true, bytes: 20_010 });
+    await expect(alerter.raise(finding({ severity: 'severe' as Severity }, clock.now()))).rejects.toMatchObject({
+      code: 'bad_request',
+    });
+  });
+
   it('severities below every channel store the alert with no delivery', async () => {
     const { alerter, deliveries, clock } = await setup();
     const sev: Severity = 'low';
