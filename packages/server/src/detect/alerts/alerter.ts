@@ -6,6 +6,7 @@ import { isUniqueViolation, type Db, type Executor } from '../../store/index.js'
 import type { Alert, Finding, Severity } from '../types.js';
 import {
   ALERTS_SCOPE,
+  boundedFinding,
   groupKeyOf,
   titleOf,
   maxSeverity,
@@ -64,7 +65,7 @@ export class Alerter {
    * rose above the last notified one, and for a repeat after the group window; otherwise none.
    */
   async raise(input: Finding): Promise<Alert> {
-    const finding = bounded(input);
+    const finding = boundedFinding(input);
     await this.deps.sealer.prepare(ALERTS_SCOPE);
     await this.deps.sealer.prepare(AUDIT_SCOPE);
     let result: { row: AlertRow; notified: boolean };
@@ -299,18 +300,4 @@ export class Alerter {
   ): Promise<void> {
     return recordAudit(tx, this.deps.sealer, { at, actorId, action, target, outcome: 'success', details });
   }
-}
-
-/** Longest explanation kept, and the largest evidence (JSON) kept whole. */
-const MAX_EXPLANATION = 2000;
-const MAX_EVIDENCE = 16_384;
-
-/** A finding as stored: known severity, explanation and evidence bounded (a runaway rule cannot bloat rows). */
-function bounded(f: Finding): Finding {
-  if (severityRank(f.severity) < 0) throw new AppError('bad_request', `unknown severity ${String(f.severity)}`);
-  const explanation =
-    f.explanation.length > MAX_EXPLANATION ? `${f.explanation.slice(0, MAX_EXPLANATION - 1)}…` : f.explanation;
-  const size = JSON.stringify(f.evidence).length;
-  const evidence = size > MAX_EVIDENCE ? { truncated: true, bytes: size } : f.evidence;
-  return { ...f, explanation, evidence };
 }

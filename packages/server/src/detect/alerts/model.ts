@@ -1,3 +1,4 @@
+import { AppError } from '../../core/index.js';
 import { openColumn, scopeOf, sealInTable } from '../../keys/index.js';
 import type { Sealer } from '../../crypto/index.js';
 import { SEVERITIES, type Alert, type Finding, type FindingSubject, type Severity } from '../types.js';
@@ -137,4 +138,18 @@ export function groupKeyOf(f: Pick<Finding, 'ruleId' | 'subject' | 'drill'>): st
 export function titleOf(f: Finding): string {
   const t = `${f.ruleId} (${f.severity}) on ${f.subject.kind} ${f.subject.id}`;
   return f.drill === undefined ? t : `[drill ${f.drill}] ${t}`;
+}
+
+/** Longest explanation kept, and the largest evidence (JSON) kept whole. */
+const MAX_EXPLANATION = 2000;
+const MAX_EVIDENCE = 16_384;
+
+/** A finding as stored: known severity, explanation and evidence bounded (a runaway rule cannot bloat rows). */
+export function boundedFinding(f: Finding): Finding {
+  if (severityRank(f.severity) < 0) throw new AppError('bad_request', `unknown severity ${String(f.severity)}`);
+  const explanation =
+    f.explanation.length > MAX_EXPLANATION ? `${f.explanation.slice(0, MAX_EXPLANATION - 1)}…` : f.explanation;
+  const size = JSON.stringify(f.evidence).length;
+  const evidence = size > MAX_EVIDENCE ? { truncated: true, bytes: size } : f.evidence;
+  return { ...f, explanation, evidence };
 }
