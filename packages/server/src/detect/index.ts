@@ -17,3 +17,23 @@ export {
   type EnginePort,
   type FindingPorts,
 } from './service.js';
+export {
+  Alerter,
+  DeliveryWorker,
+  createAlerts,
+  type AlertsWiring,
+  createAlertChannels,
+  syslogCheckpointSink,
+  webhookSignature,
+  ALERTS_SCOPE,
+  groupKeyOf,
+  type AlerterDeps,
+  type AlertFilter,
+  type AlertDetail,
+  type AlertPayload,
+  type AlertChannel,
+  type AuditCheckpoint,
+  type ChannelRoute,
+  type DeliveryWorkerDeps,
+  type SyslogChannelConfig,
+} from './alerts/index.js';

@@ -163,9 +163,12 @@ export const SEALED_FIELDS: readonly SealedField[] = [
     aad: (r) => auditAad('details', r.uid as string | null, Number(r.id)),
     scope: () => scopeOf.table('audit_log'),
   },
+  byId('alerts', 'explanation', () => scopeOf.table('alerts')),
+  byId('alerts', 'evidence', () => scopeOf.table('alerts')),
+  byId('alerts', 'resolution_note', () => scopeOf.table('alerts')),
 ];
 
 /** Table scopes, loaded at start: values in them are sealed inside transactions. */
-export const TABLE_SCOPES = ['audit_log', 'login_challenges', 'sso_logins', 'role_grants', 'approvals'].map(
+export const TABLE_SCOPES = ['audit_log', 'login_challenges', 'sso_logins', 'role_grants', 'approvals', 'alerts'].map(
   scopeOf.table,
 );

@@ -253,6 +253,8 @@ export interface Database {
   audit_chain_head: AuditChainHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_keys: AuditKeysTable;
+  alerts: AlertsTable;
+  alert_deliveries: AlertDeliveriesTable;
 }
 
 /** The query builder domain code uses. */
@@ -285,4 +287,46 @@ export interface AuditKeysTable {
   public_key: string;
   seed_sealed: string;
   created_at: Ms;
+/** An alert (migration 0024): findings grouped by rule and subject; explanation and evidence sealed. */
+export interface AlertsTable {
+  id: string;
+  group_key: string;
+  rule_id: string;
+  severity: 'low' | 'medium' | 'high' | 'critical';
+  title: string;
+  subject_kind: string;
+  subject_id: string;
+  /** Sealed (scope `table:alerts`, AAD `alerts.explanation:<id>`). */
+  explanation: string;
+  /** JSON, sealed (scope `table:alerts`, AAD `alerts.evidence:<id>`). */
+  evidence: string;
+  state: 'open' | 'acknowledged' | 'resolved';
+  first_at: Ms;
+  last_at: Ms;
+  count: number;
+  /** When deliveries were last enqueued, and at which severity (de-duplication window). */
+  notified_at: Ms;
+  notified_severity: 'low' | 'medium' | 'high' | 'critical';
+  acknowledged_by: string | null;
+  acknowledged_at: Ms | null;
+  resolved_by: string | null;
+  resolved_at: Ms | null;
+  /** Sealed (scope `table:alerts`, AAD `alerts.resolution_note:<id>`). */
+  resolution_note: string | null;
+  drill: string | null;
+}
+
+/** One alert to send on one channel (migration 0024): the durable delivery queue. */
+export interface AlertDeliveriesTable {
+  id: string;
+  alert_id: string;
+  /** The configured channel's name. */
+  channel: string;
+  state: 'pending' | 'delivered' | 'dead';
+  attempts: ColumnType<number, number | undefined, number>;
+  created_at: Ms;
+  next_at: Ms;
+  delivered_at: Ms | null;
+  /** The last failure, in words (never a secret). */
+  last_error: string | null;
 }
