@@ -5,3 +5,4 @@ export { AuditCheckpointer, checkpointFileSink, writeCheckpoint, type AuditCheck
 export { verifyAuditChain, type AuditProblem, type AuditVerifyResult } from './verify.js';
 export { AuditFeed } from './feed.js';
 export { exportAudit, queryAudit, type AuditAccess } from './query.js';
+export { startAuditServices, type AuditServiceDeps, type AuditServiceOptions, type AuditServices } from './service.js';
