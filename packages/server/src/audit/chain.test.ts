@@ -20,6 +20,7 @@ import {
   recordAudit,
   startAuditServices,
   verifyAuditChain,
+  writeCheckpoint,
   type AuditCheckpoint,
 } from './index.js';
 
@@ -83,6 +84,21 @@ withAllStores('audit hash chain', (h) => {
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     const v = await verifyAuditChain(db, sealer, { batchSize: 7 });
     expect(v).toMatchObject({ ok: true, records: before + 60, head: { seq: before + 60 } });
+  });
+
+  it('verifies a live chain: records and checkpoints committed during the walk are no tampering', async () => {
+    const db = h.get().db;
+    const sealer = await sealerFor(db);
+    for (let i = 0; i < 20; i++) await recordAudit(db, sealer, entry(clock.now(), i));
+    const writes = (async () => {
+      for (let i = 0; i < 30; i++) {
+        await recordAudit(db, sealer, entry(clock.now(), i));
+        if (i % 10 === 9) await writeCheckpoint(db, sealer, clock.now());
+      }
+    })();
+    const [v] = await Promise.all([verifyAuditChain(db, sealer, { batchSize: 3 }), writes]);
+    expect(v.ok).toBe(true);
+    expect((await verifyAuditChain(db, sealer)).ok).toBe(true);
   });
 
   it('labels drill traffic, survives re-sealing, and chains records written before the chain existed', async () => {
