@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PalisadeClient } from '@palisade/client';
 import { describe, expect, it } from 'vitest';
+import { openStore } from '../../packages/server/src/store/index.js';
 import { useServerWithAdmin } from '../support/harness.js';
 import { palisade } from '../support/cli.js';
 import type { ServerProcess } from '../support/server-process.js';
@@ -95,16 +95,22 @@ describe('the tamper-evident audit log, end to end', () => {
 
     // Offline, after an edit of one stored record: exit code 2 and the first bad record named.
     await ctx.server.stop();
-    const db = join(ctx.server.dataDir, 'palisade.db');
-    const victim = execFileSync(
-      'sqlite3',
-      [db, "SELECT chain_seq FROM audit_log WHERE action = 'login.succeeded' ORDER BY chain_seq LIMIT 1"],
-      { encoding: 'utf8' },
-    ).trim();
-    execFileSync('sqlite3', [db, `UPDATE audit_log SET action = 'login.failed' WHERE chain_seq = ${victim}`]);
+    const store = await openStore({ dataDir: ctx.server.dataDir });
+    const victim = await store.db
+      .selectFrom('audit_log')
+      .select('chain_seq')
+      .where('action', '=', 'login.succeeded')
+      .orderBy('chain_seq')
+      .executeTakeFirstOrThrow();
+    await store.db
+      .updateTable('audit_log')
+      .set({ action: 'login.failed' })
+      .where('chain_seq', '=', victim.chain_seq)
+      .execute();
+    await store.close();
     const tampered = await palisade(['audit', 'verify'], env);
     expect(tampered.code).toBe(2);
-    expect(JSON.parse(tampered.out)).toMatchObject({ seq: Number(victim), problem: 'altered' });
+    expect(JSON.parse(tampered.out)).toMatchObject({ seq: Number(victim.chain_seq), problem: 'altered' });
     expect(tampered.err).toMatch(/audit chain TAMPERED: first bad record/);
   }, 120_000);
 });

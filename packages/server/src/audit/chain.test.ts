@@ -18,7 +18,9 @@ import {
   prepareAuditChain,
   queryAudit,
   recordAudit,
+  startAuditServices,
   verifyAuditChain,
+  writeCheckpoint,
   type AuditCheckpoint,
 } from './index.js';
 
@@ -82,6 +84,21 @@ withAllStores('audit hash chain', (h) => {
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     const v = await verifyAuditChain(db, sealer, { batchSize: 7 });
     expect(v).toMatchObject({ ok: true, records: before + 60, head: { seq: before + 60 } });
+  });
+
+  it('verifies a live chain: records and checkpoints committed during the walk are no tampering', async () => {
+    const db = h.get().db;
+    const sealer = await sealerFor(db);
+    for (let i = 0; i < 20; i++) await recordAudit(db, sealer, entry(clock.now(), i));
+    const writes = (async () => {
+      for (let i = 0; i < 30; i++) {
+        await recordAudit(db, sealer, entry(clock.now(), i));
+        if (i % 10 === 9) await writeCheckpoint(db, sealer, clock.now());
+      }
+    })();
+    const [v] = await Promise.all([verifyAuditChain(db, sealer, { batchSize: 3 }), writes]);
+    expect(v.ok).toBe(true);
+    expect((await verifyAuditChain(db, sealer)).ok).toBe(true);
   });
 
   it('labels drill traffic, survives re-sealing, and chains records written before the chain existed', async () => {
@@ -225,6 +242,44 @@ withAllStores('audit hash chain', (h) => {
     const exports = await queryAudit(db, sealer, reader, { actor: 'co-1', action: 'audit.exported' });
     expect(exports.records[0]?.details).toEqual({ filter: { actor: 'qa-actor' }, opened: false });
     expect((await verifyAuditChain(db, sealer)).ok).toBe(true);
+  });
+});
+
+describe('audit services at start', () => {
+  it('chain old records, checkpoint on schedule and at stop, and feed new records', async () => {
+    const { openStore } = await import('../store/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-audit-svc-'));
+    const store = await openStore({ dataDir: dir });
+    await store.migrate();
+    const clock = new FakeClock(Date.UTC(2026, 0, 5, 10));
+    const sealer = await auditSealer(store.db, clock);
+    const bus = new InProcessBus();
+    const seen: number[] = [];
+    bus.subscribe('security.recorded', (e) => void seen.push(e.data.seq));
+    const hooked: AuditCheckpoint[] = [];
+    const file = join(mkdtempSync(join(tmpdir(), 'palisade-audit-out-')), 'cp.jsonl');
+    const svc = await startAuditServices(
+      { db: store.db, sealer, bus, clock, timers: clock, log: silentLogger },
+      {
+        checkpointEveryRecords: 3,
+        checkpointEverySeconds: 60,
+        checkpointFile: file,
+        dataDir: dir,
+        onCheckpoint: (cp) => void hooked.push(cp),
+      },
+    );
+    for (let i = 0; i < 4; i++) await recordAudit(store.db, sealer, entry(clock.now(), i));
+    clock.advance(1000);
+    await svc.checkpointer.tick();
+    await svc.feed.poll();
+    expect(seen).toEqual([1, 2, 3, 4]);
+    expect(hooked.map((c) => c.seq)).toEqual([4]);
+    await recordAudit(store.db, sealer, entry(clock.now(), 5));
+    await svc.stop();
+    expect(hooked.map((c) => c.seq)).toEqual([4, 5]);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(await verifyAuditChain(store.db, sealer)).toMatchObject({ ok: true, records: 5, checkpoints: 2 });
+    await store.close();
   });
 });
 

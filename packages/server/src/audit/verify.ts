@@ -85,6 +85,12 @@ export async function verifyAuditChain(
   opts: VerifyOptions = {},
 ): Promise<AuditVerifyResult> {
   const batch = opts.batchSize ?? 500;
+  // Checkpoints first, then the head: the head only grows, so a checkpoint past it shows a truncation.
+  const cps = (await db.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute()).map((c): Checkpoint => ({
+    ...c,
+    seq: Number(c.seq),
+    at: Number(c.at),
+  }));
   const headRow = await db
     .selectFrom('audit_chain_head')
     .select(['seq', 'hash'])
@@ -107,11 +113,6 @@ export async function verifyAuditChain(
     return done({ seq: null, id: Number(outside.id), problem: 'inserted', detail: 'a record outside the chain' });
 
   const { publicKeys, macKey } = await openAuditKeys(db, sealer);
-  const cps = (await db.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute()).map((c): Checkpoint => ({
-    ...c,
-    seq: Number(c.seq),
-    at: Number(c.at),
-  }));
   let cpAt = 0;
   const hashAt = (f: Omit<ChainFields, 'seq'>, prevHash: string, seq: number) =>
     macKey ? recordHash(prevHash, { ...f, seq }, macKey) : undefined;
@@ -126,6 +127,7 @@ export async function verifyAuditChain(
       .selectFrom('audit_log')
       .selectAll()
       .where('chain_seq', '>', lastFetched)
+      .where('chain_seq', '<=', head.seq)
       .orderBy('chain_seq')
       .limit(batch)
       .execute()) as Row[];
@@ -148,7 +150,6 @@ export async function verifyAuditChain(
       done({ seq: at, id: rowId, problem, detail });
     if (seq < expected) return bad('inserted', `a second record at position ${seq}`);
     if (seq > expected) return bad('missing', `records ${expected}..${seq - 1} are gone`, expected);
-    if (seq > head.seq) return bad('inserted', `a record after the head (${head.seq})`);
     const f = await fieldsOf(sealer, r);
     if (!f || !r.hash || !r.prev_hash) return bad('altered', 'its sealed fields do not open');
     const selfOk = hashAt(f, r.prev_hash, seq) === r.hash;
@@ -201,6 +202,21 @@ export async function verifyAuditChain(
   const beyond = cps[cpAt];
   if (beyond)
     return done({ seq: last + 1, id: null, problem: 'truncated', detail: `a checkpoint signs position ${beyond.seq}` });
+  // A record past the head as it is now (the server may have added records while this ran).
+  const now = await db.selectFrom('audit_chain_head').select('seq').where('id', '=', 1).executeTakeFirst();
+  const past = await db
+    .selectFrom('audit_log')
+    .select(['id', 'chain_seq'])
+    .where('chain_seq', '>', Math.max(head.seq, Number(now?.seq ?? 0)))
+    .orderBy('chain_seq')
+    .executeTakeFirst();
+  if (past)
+    return done({
+      seq: Number(past.chain_seq),
+      id: Number(past.id),
+      problem: 'inserted',
+      detail: 'a record past the head',
+    });
   opts.onProgress?.(records, head.seq);
   return done();
 }

@@ -134,7 +134,7 @@ export function auditCommands(): Command {
         );
         let end = false;
         let error: string | undefined;
-        const status = await streamSocket(socket, 'GET', `/audit/export?${qs}`, (o) => {
+        const status = await streamSocket(socket, 'GET', `/audit/export?${qs.toString()}`, (o) => {
           if (o.end) end = true;
           else if (o.error || o.code) error = String((o.error as { message?: string })?.message ?? o.message);
           else write(JSON.stringify(o));

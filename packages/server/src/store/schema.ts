@@ -287,6 +287,8 @@ export interface AuditKeysTable {
   public_key: string;
   seed_sealed: string;
   created_at: Ms;
+}
+
 /** An alert (migration 0024): findings grouped by rule and subject; explanation and evidence sealed. */
 export interface AlertsTable {
   id: string;
