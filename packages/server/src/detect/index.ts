@@ -10,3 +10,10 @@ export type {
   Severity,
 } from './types.js';
 export { SEVERITIES } from './types.js';
+export {
+  Responder,
+  DEFAULT_PLAYBOOKS,
+  resolvePlaybooks,
+  type ResponderDeps,
+  type ContainmentFilter,
+} from './response/index.js';
