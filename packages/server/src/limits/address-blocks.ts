@@ -82,7 +82,7 @@ export class AddressBlocks {
       const bits = Number(prefix.split('/')[1]);
       const key = (prefix.includes(':') ? 1000 : 0) + bits;
       let m = next.get(key);
-      if (!m) next.set(key, (m = new Map()));
+      if (!m) next.set(key, (m = new Map<string, number | null>()));
       const old = m.get(prefix);
       m.set(prefix, old === null || b.until === null ? null : Math.max(old ?? 0, b.until));
     }

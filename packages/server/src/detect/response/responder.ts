@@ -5,7 +5,8 @@ import { AppError, isAppError, type Clock, type Logger, type Principal, type Tim
 import { randomId, type Sealer } from '../../crypto/index.js';
 import type { AddressBlocks } from '../../limits/index.js';
 import { assertAccount } from '../../rbac/index.js';
-import type { Db, Tx } from '../../store/index.js';
+import type { Selectable } from 'kysely';
+import type { ContainmentsTable, Db, Tx } from '../../store/index.js';
 import type { Containment, Finding, Playbook, ResponseActionKind, ResponseStep } from '../types.js';
 import { applyAction, liftAction, type AfterCommit, type ContainmentRow } from './actions.js';
 import { resolvePlaybooks, stepsFor } from './playbooks.js';
@@ -33,8 +34,7 @@ export interface ContainmentFilter {
   since?: number;
 }
 
-type Row = Awaited<ReturnType<typeof rowsQuery>>[number];
-const rowsQuery = (db: Db) => db.selectFrom('containments').selectAll().execute();
+type Row = Selectable<ContainmentsTable>;
 
 function toContainment(r: Row): Containment {
   const c: Containment = {
