@@ -28,12 +28,11 @@ async function accounts(db: Db, f: Finding): Promise<string[]> {
   for (const key of ['targetUserIds', 'userIds', 'accounts']) for (const id of strings(f.evidence[key])) ids.add(id);
   if (ids.size === 0) return [];
   // Only accounts that exist (evidence may name user names or unknown ids from failed logins).
-  const rows = await db
-    .selectFrom('users')
-    .select('id')
-    .where('id', 'in', [...ids].slice(0, MAX_TARGETS * 2))
-    .execute();
-  return rows.map((r) => r.id).slice(0, MAX_TARGETS);
+  const asked = [...ids].slice(0, MAX_TARGETS * 2);
+  const found = new Set(
+    (await db.selectFrom('users').select('id').where('id', 'in', asked).execute()).map((r) => r.id),
+  );
+  return asked.filter((id) => found.has(id)).slice(0, MAX_TARGETS);
 }
 
 function address(f: Finding): string | undefined {
