@@ -5,10 +5,10 @@ import { AppError, isAppError, type Clock, type Logger, type Principal, type Tim
 import { randomId, type Sealer } from '../../crypto/index.js';
 import type { AddressBlocks } from '../../limits/index.js';
 import { assertAccount } from '../../rbac/index.js';
-import type { Selectable } from 'kysely';
-import type { ContainmentsTable, Db, Tx } from '../../store/index.js';
-import type { Containment, Finding, Playbook, ResponseActionKind, ResponseStep } from '../types.js';
-import { applyAction, liftAction, type AfterCommit, type ContainmentRow } from './actions.js';
+import type { Db, Tx } from '../../store/index.js';
+import type { Containment, Finding, Playbook, ResponseStep } from '../types.js';
+import { applyAction, liftAction, type AfterCommit } from './actions.js';
+import { asRow, toContainment, type Row } from './rows.js';
 import { resolvePlaybooks, stepsFor } from './playbooks.js';
 import { targetsOf, type Target } from './targets.js';
 
@@ -33,33 +33,6 @@ export interface ContainmentFilter {
   /** Created at or after (UTC ms). */
   since?: number;
 }
-
-type Row = Selectable<ContainmentsTable>;
-
-function toContainment(r: Row): Containment {
-  const c: Containment = {
-    id: r.id,
-    findingId: r.finding_id,
-    action: r.action as ResponseActionKind,
-    subject: { kind: r.subject_kind as Containment['subject']['kind'], id: r.subject_id },
-    state: r.state,
-    createdAt: Number(r.created_at),
-    appliedAt: r.applied_at === null ? null : Number(r.applied_at),
-    expiresAt: r.expires_at === null ? null : Number(r.expires_at),
-    undoneAt: r.undone_at === null ? null : Number(r.undone_at),
-    undoneBy: r.undone_by,
-  };
-  if (r.drill !== null) c.drill = r.drill;
-  return c;
-}
-
-const asRow = (r: Row): ContainmentRow => ({
-  id: r.id,
-  action: r.action as ResponseActionKind,
-  subject_kind: r.subject_kind,
-  subject_id: r.subject_id,
-  expires_at: r.expires_at === null ? null : Number(r.expires_at),
-});
 
 /**
  * Runs playbooks on findings: each step becomes a containment row, applied at once (its change, the row
@@ -107,7 +80,12 @@ export class Responder {
       note: null,
     };
     const facts = { findingId: finding.id, ruleId: finding.ruleId, action: step.action, subject: target };
-    const audit = (tx: Tx, action: string, extra: Record<string, unknown> = {}, outcome = 'success' as const) =>
+    const audit = (
+      tx: Tx,
+      action: string,
+      extra: Record<string, unknown> = {},
+      outcome: 'success' | 'failure' = 'success',
+    ) =>
       recordAudit(tx, sealer, {
         at: now,
         actorId: null,
@@ -163,7 +141,7 @@ export class Responder {
           .insertInto('containments')
           .values({ ...base, state: 'failed', applied_at: null, expires_at: null, note: JSON.stringify({ reason }) })
           .execute();
-        await audit(tx, 'containment.failed', { reason }, 'failure' as never);
+        await audit(tx, 'containment.failed', { reason }, 'failure');
       });
     }
     return this.get(base.id);
