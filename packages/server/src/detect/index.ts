@@ -14,6 +14,7 @@ export {
   Responder,
   DEFAULT_PLAYBOOKS,
   resolvePlaybooks,
+  loadAddressBlocks,
   type ResponderDeps,
   type ContainmentFilter,
 } from './response/index.js';

@@ -1,5 +1,4 @@
 import { AppError, type Clock, type Logger, type Timers } from '../core/index.js';
-import type { Executor } from '../store/index.js';
 import { addressPrefix, parseAddress, type ParsedAddress } from './address.js';
 
 /** One block in force: a canonical prefix (`a.b.c.d/32`, `a.b.c.0/24`, `2001:db8::/48`) and its end. */
@@ -49,7 +48,14 @@ export class AddressBlocks {
   private stopTimer: (() => void) | undefined;
 
   constructor(
-    private readonly opts: { clock: Clock; db?: Executor; timers?: Timers; refreshMs?: number; log?: Logger },
+    private readonly opts: {
+      clock: Clock;
+      /** Reads the blocks in force from the store (detect's `loadAddressBlocks`); absent: `replace` only. */
+      load?: () => Promise<AddressBlock[]>;
+      timers?: Timers;
+      refreshMs?: number;
+      log?: Logger;
+    },
   ) {}
 
   /** True when a block in force covers the address. */
@@ -89,17 +95,9 @@ export class AddressBlocks {
     this.byLength = next;
   }
 
-  /** Reloads the blocks in force from the `address_blocks` table (no store: nothing to do). */
+  /** Reloads the blocks in force through `load` (none given: nothing to do). */
   async refresh(): Promise<void> {
-    const db = this.opts.db;
-    if (!db) return;
-    const now = this.opts.clock.now();
-    const rows = await db
-      .selectFrom('address_blocks')
-      .select(['prefix', 'until'])
-      .where((eb) => eb.or([eb('until', 'is', null), eb('until', '>', now)]))
-      .execute();
-    this.replace(rows.map((r) => ({ prefix: r.prefix, until: r.until === null ? null : Number(r.until) })));
+    if (this.opts.load) this.replace(await this.opts.load());
   }
 
   /** Refreshes now and then every `refreshMs` (default 10 s), for blocks other nodes set. */

@@ -223,8 +223,10 @@ export interface ContainmentsTable {
   /** A `ResponseActionKind` of detect/types.ts. */
   action: string;
   subject_kind: string;
-  /** A user id, a canonical address (`a.b.c.d/32`) or network prefix. */
+  /** A user id, or for an address or network the keyed blind index of its canonical prefix. */
   subject_id: string;
+  /** Sealed (table scope, AAD `containments.subject:<id>`): the canonical prefix of an address or network subject. */
+  subject_sealed: string | null;
   state: 'pending_approval' | 'active' | 'expired' | 'undone' | 'failed';
   /** How long it lasts once applied (null: until undone). */
   for_ms: number | null;
@@ -243,7 +245,7 @@ export interface ContainmentsTable {
 /** An address or network block in force (migration 0023); deleted when its containment ends. */
 export interface AddressBlocksTable {
   containment_id: string;
-  /** Canonical prefix: `a.b.c.d/32`, `a.b.c.0/24`, `2001:db8::/48`. */
+  /** Sealed (table scope, AAD `address_blocks.prefix:<containment_id>`): `a.b.c.d/32`, `a.b.c.0/24`, `2001:db8::/48`. */
   prefix: string;
   until: Ms | null;
   created_at: Ms;

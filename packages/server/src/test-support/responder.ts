@@ -6,12 +6,16 @@ import type { Store } from '../store/index.js';
 import { testDeps } from './deps.js';
 import { makeUsers, uniqueName } from './users.js';
 import type { Finding } from '../detect/index.js';
-import { Responder } from '../detect/index.js';
+import { loadAddressBlocks, Responder } from '../detect/index.js';
 
 /** A responder over a real store with a fake clock, a security admin (stepped up) and a member. */
 export async function responderFixture(store: Store, config: Record<string, unknown> = {}) {
   const deps = await testDeps(store);
-  const blocks = new AddressBlocks({ clock: deps.clock, db: store.db, timers: deps.clock });
+  const blocks = new AddressBlocks({
+    clock: deps.clock,
+    timers: deps.clock,
+    load: () => loadAddressBlocks(store.db, deps.auth.sealer, deps.clock),
+  });
   deps.auth.blocks = blocks;
   const [admin0, victim0, other0] = await makeUsers(
     deps.auth,

@@ -4,6 +4,7 @@ import { AppError } from '../../core/index.js';
 import { addressPrefix, canonicalBlock } from '../../limits/index.js';
 import type { Tx } from '../../store/index.js';
 import type { ResponseActionKind } from '../types.js';
+import { sealPrefix } from './sealed.js';
 
 /** `locked_until` and friends for a containment with no end (year 275760: the largest Date). */
 export const FOREVER = 8_640_000_000_000_000;
@@ -13,7 +14,10 @@ export interface ContainmentRow {
   id: string;
   action: ResponseActionKind;
   subject_kind: string;
+  /** As stored: a user id, or an address's blind index. */
   subject_id: string;
+  /** In clear: the user id, or the canonical address or prefix. */
+  subject: string;
   expires_at: number | null;
 }
 
@@ -89,7 +93,7 @@ export async function applyAction(
   switch (row.action) {
     case 'block_address':
     case 'block_network': {
-      const prefix = canonicalBlock(row.subject_id);
+      const prefix = canonicalBlock(row.subject);
       if (prefix === undefined) throw new AppError('bad_request', 'not a blockable address or network');
       // SECURITY: trusted proxies, offices and other listed networks are never blocked.
       const kept = neverBlock.map((n) => canonicalBlock(n)).filter((n): n is string => n !== undefined);
@@ -97,14 +101,18 @@ export async function applyAction(
         throw new AppError('forbidden', 'the block covers a protected network');
       await tx
         .insertInto('address_blocks')
-        .values({ containment_id: row.id, prefix, until: row.expires_at, created_at: now })
+        .values({
+          containment_id: row.id,
+          prefix: sealPrefix(auth.sealer, row.id, prefix),
+          until: row.expires_at,
+          created_at: now,
+        })
         .execute();
       after.refreshBlocks = true;
-      after.note = { prefix };
-      return after;
+      return after; // no note: the prefix is personal data, kept sealed only
     }
     case 'throttle':
-      after.throttle = { subject: row.subject_id, forMs };
+      after.throttle = { subject: row.subject, forMs };
       return after;
     case 'require_step_up': {
       await recompute(tx, 'require_step_up', row.subject_id, now);
@@ -190,7 +198,7 @@ export async function liftAction(tx: Tx, row: ContainmentRow, now: number): Prom
         .execute();
       const ends = other.map((o) => (o.expires_at === null ? FOREVER : Number(o.expires_at))).filter((e) => e > now);
       after.throttle =
-        ends.length > 0 ? { subject: row.subject_id, forMs: Math.max(...ends) - now } : { lift: row.subject_id };
+        ends.length > 0 ? { subject: row.subject, forMs: Math.max(...ends) - now } : { lift: row.subject };
       return after;
     }
     case 'require_step_up':

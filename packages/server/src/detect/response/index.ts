@@ -2,3 +2,4 @@
 export { Responder, type ResponderDeps, type ContainmentFilter } from './responder.js';
 export { DEFAULT_PLAYBOOKS, resolvePlaybooks, stepsFor } from './playbooks.js';
 export { FOREVER } from './actions.js';
+export { loadAddressBlocks } from './sealed.js';

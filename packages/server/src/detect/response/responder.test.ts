@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { authenticateToken, enrol } from '../../auth/index.js';
-import { exactAddress } from '../../limits/index.js';
+import { AddressBlocks, exactAddress } from '../../limits/index.js';
+import { loadAddressBlocks } from './sealed.js';
 import { auditRecords } from '../../test-support/audit.js';
 import { responderFixture } from '../../test-support/responder.js';
 import { loginAgain, PASS } from '../../test-support/users.js';
@@ -19,6 +20,12 @@ withAllStores('response: blocks, throttles, undo, expiry, audit', (h) => {
     ]);
     for (const c of cs) expect(c.appliedAt! - f.at).toBeLessThan(1000);
     expect(cs[0]!.expiresAt).toBe(f.at + 15 * MIN);
+    // SECURITY: the address is sealed at rest (blocks and containment subjects), found by a blind index.
+    const stored = JSON.stringify([
+      await h.get().db.selectFrom('address_blocks').selectAll().execute(),
+      await h.get().db.selectFrom('containments').selectAll().where('finding_id', '=', f.id).execute(),
+    ]);
+    expect(stored).not.toContain('198.51.100.7');
     // Enforced: login (before any password work), MFA, enrolment; IPv4-mapped form too.
     await expect(loginAgain(fx.deps.auth, fx.victim, '198.51.100.7')).rejects.toMatchObject({
       code: 'address_blocked',
@@ -87,8 +94,12 @@ withAllStores('response: blocks, throttles, undo, expiry, audit', (h) => {
     const fa = await auditRecords(h.get().db, fx.deps.auth.sealer, { target: failed!.id });
     expect(fa.map((a) => [a.action, a.outcome])).toEqual([['containment.failed', 'failure']]);
 
-    const { AddressBlocks } = await import('../../limits/index.js');
-    const node2 = new AddressBlocks({ clock: fx.deps.clock, db: h.get().db, timers: fx.deps.clock, refreshMs: 5000 });
+    const node2 = new AddressBlocks({
+      clock: fx.deps.clock,
+      timers: fx.deps.clock,
+      refreshMs: 5000,
+      load: () => loadAddressBlocks(h.get().db, fx.deps.auth.sealer, fx.deps.clock),
+    });
     await node2.start();
     await fx.responder.respond(
       fx.finding({ ruleId: 'auth.brute_force.address', subject: { kind: 'address', id: '2001:db8::5' } }),

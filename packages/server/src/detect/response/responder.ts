@@ -9,6 +9,7 @@ import type { Db, Tx } from '../../store/index.js';
 import type { Containment, Finding, Playbook, ResponseStep } from '../types.js';
 import { applyAction, liftAction, type AfterCommit } from './actions.js';
 import { asRow, toContainment, type Row } from './rows.js';
+import { openSubject, prepareResponseScopes, storedSubject } from './sealed.js';
 import { resolvePlaybooks, stepsFor } from './playbooks.js';
 import { targetsOf, type Target } from './targets.js';
 
@@ -52,7 +53,7 @@ export class Responder {
     const { config, db } = this.deps;
     if (!config.enabled) return [];
     const seen = await db.selectFrom('containments').selectAll().where('finding_id', '=', finding.id).execute();
-    if (seen.length > 0) return seen.map(toContainment);
+    if (seen.length > 0) return Promise.all(seen.map((r) => toContainment(this.deps.sealer, r)));
     const out: Containment[] = [];
     for (const step of stepsFor(this.playbooks, finding))
       for (const target of await targetsOf(db, step.action, finding))
@@ -64,13 +65,15 @@ export class Responder {
     const { db, sealer, clock, config } = this.deps;
     const now = clock.now();
     const forMs = step.forSeconds === undefined ? null : step.forSeconds * 1000;
+    await prepareResponseScopes(sealer);
+    const id = randomId();
     const base = {
-      id: randomId(),
+      id,
+      ...(await storedSubject(sealer, id, target)),
       finding_id: finding.id,
       rule_id: finding.ruleId,
       action: step.action,
       subject_kind: target.kind,
-      subject_id: target.id,
       for_ms: forMs,
       created_at: now,
       approved_by: null,
@@ -122,7 +125,13 @@ export class Responder {
           .insertInto('containments')
           .values({ ...base, state: 'active', applied_at: now, expires_at: expiresAt })
           .execute();
-        const a = await applyAction(tx, this.deps.auth, { ...base, expires_at: expiresAt }, now, config.neverBlock);
+        const a = await applyAction(
+          tx,
+          this.deps.auth,
+          { ...base, subject: target.id, expires_at: expiresAt },
+          now,
+          config.neverBlock,
+        );
         await tx
           .updateTable('containments')
           .set({ note: JSON.stringify(a.note) })
@@ -153,6 +162,8 @@ export class Responder {
    */
   async approve(id: string, actor: Principal): Promise<Containment> {
     const r = await this.authorize(id, actor);
+    await prepareResponseScopes(this.deps.sealer);
+    const row = await asRow(this.deps.sealer, r);
     const now = this.deps.clock.now();
     const expiresAt = r.for_ms === null ? null : now + Number(r.for_ms);
     const after = await this.deps.db.transaction().execute(async (tx) => {
@@ -166,11 +177,11 @@ export class Responder {
       const a = await applyAction(
         tx,
         this.deps.auth,
-        { ...asRow(r), expires_at: expiresAt },
+        { ...row, expires_at: expiresAt },
         now,
         this.deps.config.neverBlock,
       );
-      await this.auditChange(tx, 'containment.approved', r, actor.userId, now, { expiresAt, ...a.note });
+      await this.auditChange(tx, 'containment.approved', r, row.subject, actor.userId, now, { expiresAt, ...a.note });
       return a;
     });
     await this.afterCommit(after);
@@ -218,7 +229,7 @@ export class Responder {
     if (filter.drill !== undefined) q = q.where('drill', '=', filter.drill);
     if (filter.findingId !== undefined) q = q.where('finding_id', '=', filter.findingId);
     if (filter.since !== undefined) q = q.where('created_at', '>=', filter.since);
-    return (await q.limit(1000).execute()).map(toContainment);
+    return Promise.all((await q.limit(1000).execute()).map((r) => toContainment(this.deps.sealer, r)));
   }
 
   /**
@@ -230,14 +241,14 @@ export class Responder {
     const now = clock.now();
     const throttles = await db
       .selectFrom('containments')
-      .select(['subject_id', 'expires_at'])
+      .select(['id', 'subject_id', 'subject_sealed', 'expires_at'])
       .where('action', '=', 'throttle')
       .where('state', '=', 'active')
       .execute();
     for (const t of throttles)
       if (t.expires_at === null || Number(t.expires_at) > now)
         auth.limiter.penalise(
-          t.subject_id,
+          await openSubject(this.deps.sealer, t),
           t.expires_at === null ? Number.POSITIVE_INFINITY : Number(t.expires_at) - now,
         );
     await blocks.start();
@@ -257,6 +268,7 @@ export class Responder {
 
   private async get(id: string): Promise<Containment> {
     return toContainment(
+      this.deps.sealer,
       await this.deps.db.selectFrom('containments').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
     );
   }
@@ -275,6 +287,7 @@ export class Responder {
   /** Ends a containment (undone by a person, or expired); false when it had ended already. */
   private async lift(r: Row, state: 'undone' | 'expired', actorId: string | null): Promise<boolean> {
     const now = this.deps.clock.now();
+    const row = await asRow(this.deps.sealer, r);
     const after = await this.deps.db.transaction().execute(async (tx) => {
       const u = await tx
         .updateTable('containments')
@@ -286,11 +299,19 @@ export class Responder {
         if (state === 'undone') throw new AppError('already_decided');
         return { lifted: false };
       }
-      const a = r.state === 'active' ? await liftAction(tx, asRow(r), now) : undefined;
-      await this.auditChange(tx, state === 'undone' ? 'containment.undone' : 'containment.expired', r, actorId, now, {
-        was: r.state,
-        ...(a?.note ?? {}),
-      });
+      const a = r.state === 'active' ? await liftAction(tx, row, now) : undefined;
+      await this.auditChange(
+        tx,
+        state === 'undone' ? 'containment.undone' : 'containment.expired',
+        r,
+        row.subject,
+        actorId,
+        now,
+        {
+          was: r.state,
+          ...(a?.note ?? {}),
+        },
+      );
       return { lifted: true, a };
     });
     if (after.a) await this.afterCommit(after.a);
@@ -301,6 +322,7 @@ export class Responder {
     tx: Tx,
     action: string,
     r: Row,
+    subject: string,
     actorId: string | null,
     now: number,
     extra: Record<string, unknown>,
@@ -315,7 +337,7 @@ export class Responder {
         findingId: r.finding_id,
         ruleId: r.rule_id,
         action: r.action,
-        subject: { kind: r.subject_kind, id: r.subject_id },
+        subject: { kind: r.subject_kind, id: subject },
         ...(r.drill !== null ? { drill: r.drill } : {}),
         ...extra,
       },

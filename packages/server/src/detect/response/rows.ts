@@ -1,18 +1,20 @@
 import type { Selectable } from 'kysely';
 import type { ContainmentsTable } from '../../store/index.js';
 import type { Containment, ResponseActionKind } from '../types.js';
+import type { Sealer } from '../../crypto/index.js';
 import type { ContainmentRow } from './actions.js';
+import { openSubject } from './sealed.js';
 
 /** A stored containment row. */
 export type Row = Selectable<ContainmentsTable>;
 
 /** A stored row as the API returns it. */
-export function toContainment(r: Row): Containment {
+export async function toContainment(sealer: Sealer, r: Row): Promise<Containment> {
   const c: Containment = {
     id: r.id,
     findingId: r.finding_id,
     action: r.action as ResponseActionKind,
-    subject: { kind: r.subject_kind as Containment['subject']['kind'], id: r.subject_id },
+    subject: { kind: r.subject_kind as Containment['subject']['kind'], id: await openSubject(sealer, r) },
     state: r.state,
     createdAt: Number(r.created_at),
     appliedAt: r.applied_at === null ? null : Number(r.applied_at),
@@ -25,10 +27,11 @@ export function toContainment(r: Row): Containment {
 }
 
 /** A stored row as the actions see it. */
-export const asRow = (r: Row): ContainmentRow => ({
+export const asRow = async (sealer: Sealer, r: Row): Promise<ContainmentRow> => ({
   id: r.id,
   action: r.action as ResponseActionKind,
   subject_kind: r.subject_kind,
   subject_id: r.subject_id,
+  subject: await openSubject(sealer, r),
   expires_at: r.expires_at === null ? null : Number(r.expires_at),
 });

@@ -4,6 +4,8 @@ import { type Kysely, type Migration } from 'kysely';
  * Migration 0023_containments (issue 12 item 4: automatic response).
  * - containments: one row per response step a playbook ran (or holds for approval): its finding, rule,
  *   action, subject, state and times; the history stays after undo or expiry.
+ *   Address and network subjects are sealed (`subject_sealed`, table scope); `subject_id` then holds
+ *   their keyed blind index, so containments of one subject are still found by equality.
  * - address_blocks: the blocks in force (an address as /32 or /128, or a network prefix), one per
  *   containment; the row is deleted when the containment is undone or expires.
  * - users.locked_until / suspended_until / step_up_until: what the active containments of a user add up
@@ -20,6 +22,7 @@ export function m0023Containments(): Migration {
         .addColumn('action', 'text', (c) => c.notNull())
         .addColumn('subject_kind', 'text', (c) => c.notNull())
         .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('subject_sealed', 'text')
         .addColumn('state', 'text', (c) => c.notNull())
         .addColumn('for_ms', 'bigint')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
