@@ -162,6 +162,15 @@ export const SEALED_FIELDS: readonly SealedField[] = [
     aad: (r) => auditAad('details', r.uid as string | null, Number(r.id)),
     scope: () => scopeOf.table('audit_log'),
   },
+  byId('containments', 'subject_sealed', () => scopeOf.table('containments')),
+  {
+    table: 'address_blocks',
+    column: 'prefix',
+    key: ['containment_id'],
+    with: [],
+    aad: (r) => aadOf('address_blocks', 'prefix', s(r.containment_id)),
+    scope: () => scopeOf.table('address_blocks'),
+  },
 ];
 
 /** Table scopes, loaded at start: values in them are sealed inside transactions. */

@@ -225,7 +225,7 @@ export interface ContainmentsTable {
   subject_kind: string;
   /** A user id, or for an address or network the keyed blind index of its canonical prefix. */
   subject_id: string;
-  /** Sealed (table scope, AAD `containments.subject:<id>`): the canonical prefix of an address or network subject. */
+  /** Sealed (table scope, AAD `containments.subject_sealed:<id>`): the canonical prefix of an address or network subject. */
   subject_sealed: string | null;
   state: 'pending_approval' | 'active' | 'expired' | 'undone' | 'failed';
   /** How long it lasts once applied (null: until undone). */

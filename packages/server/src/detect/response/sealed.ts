@@ -27,7 +27,7 @@ export async function storedSubject(
   if (!isAddress(s.kind)) return { subject_id: s.id, subject_sealed: null };
   return {
     subject_id: await sealer.blindIndex('containment.subject', s.id),
-    subject_sealed: sealInTable(sealer, 'containments', 'subject', containmentId, s.id),
+    subject_sealed: sealInTable(sealer, 'containments', 'subject_sealed', containmentId, s.id),
   };
 }
 
@@ -38,7 +38,7 @@ export function openSubject(
 ): Promise<string> {
   return r.subject_sealed === null
     ? Promise.resolve(r.subject_id)
-    : openColumn(sealer, 'containments', 'subject', r.id, r.subject_sealed);
+    : openColumn(sealer, 'containments', 'subject_sealed', r.id, r.subject_sealed);
 }
 
 /** Seals a block's prefix for `address_blocks`. */
