@@ -43,6 +43,7 @@ export interface ContainmentFilter {
 export class Responder {
   private readonly playbooks: Map<string, Playbook>;
   private stopTimer: (() => void) | undefined;
+  private readonly inflight = new Map<string, Promise<Containment[]>>();
 
   constructor(private readonly deps: ResponderDeps) {
     this.playbooks = resolvePlaybooks(deps.config);
@@ -50,8 +51,17 @@ export class Responder {
 
   /** Applies the finding's playbook; idempotent per finding (a finding seen again returns its containments). */
   async respond(finding: Finding): Promise<Containment[]> {
-    const { config, db } = this.deps;
-    if (!config.enabled) return [];
+    if (!this.deps.config.enabled) return [];
+    // The same finding handed in twice at once runs once (this node); the stored rows answer later calls.
+    const running = this.inflight.get(finding.id);
+    if (running) return running;
+    const p = this.respondOnce(finding).finally(() => this.inflight.delete(finding.id));
+    this.inflight.set(finding.id, p);
+    return p;
+  }
+
+  private async respondOnce(finding: Finding): Promise<Containment[]> {
+    const { db } = this.deps;
     const seen = await db.selectFrom('containments').selectAll().where('finding_id', '=', finding.id).execute();
     if (seen.length > 0) return Promise.all(seen.map((r) => toContainment(this.deps.sealer, r)));
     const out: Containment[] = [];
