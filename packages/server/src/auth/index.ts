@@ -45,4 +45,3 @@ export type { SsoDeps } from './deps.js';
 export { changePassword } from './change-password.js';
 export { purgeExpired, ExpiredRowSweeper } from './purge.js';
 export { revokeSessionsInTx, publishRevoked } from './sessions.js';
-export { assertNotLocked, assertSourceAllowed, stepUpDemanded } from './containment.js';

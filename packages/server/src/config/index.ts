@@ -3,4 +3,4 @@ export { Cidr, ConfigSchema, SecretRef, type Config } from './schema.js';
 export { adminSocketPath, loadConfig, ConfigError } from './load.js';
 export { resolveSecret, secretFilePath } from './secret-ref.js';
 export { postgresUrlInfo, storeTlsDecision, isLoopbackHost } from './store-tls.js';
-export { RESPONSE_ACTIONS, ResponseSection, type ResponseConfig } from './response-section.js';
+export { ResponseSection, type ResponseConfig } from './response-section.js';

@@ -10,11 +10,4 @@ export type {
   Severity,
 } from './types.js';
 export { SEVERITIES } from './types.js';
-export {
-  Responder,
-  DEFAULT_PLAYBOOKS,
-  resolvePlaybooks,
-  loadAddressBlocks,
-  type ResponderDeps,
-  type ContainmentFilter,
-} from './response/index.js';
+export { Responder, loadAddressBlocks, type ResponderDeps, type ContainmentFilter } from './response/index.js';
