@@ -90,6 +90,14 @@ export const ERROR_CODES = {
     kind: 'forbidden',
     hint: 'An administrator disabled this account; ask them to enable it again (palisade-chat admin enable USER).',
   },
+  account_locked: {
+    kind: 'forbidden',
+    hint: 'A security response locked this account for a time; wait, or ask a security administrator to review it.',
+  },
+  address_blocked: {
+    kind: 'forbidden',
+    hint: 'Requests from this address or network are blocked for a time after suspicious activity; ask a security administrator.',
+  },
   step_up_required: {
     kind: 'forbidden',
     hint: 'Confirm with your second factor first (POST /v1/step-up), then retry.',

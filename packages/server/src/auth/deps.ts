@@ -1,6 +1,6 @@
 import type { Bus, Clock, Logger, Metrics } from '../core/index.js';
 import type { OidcRelyingParty, PasswordHashParams, RelyingParty, Sealer } from '../crypto/index.js';
-import type { RateLimiter } from '../limits/index.js';
+import type { AddressBlocks, RateLimiter } from '../limits/index.js';
 import type { Db } from '../store/index.js';
 
 /** Session and enrolment policy, from the `auth` config section. */
@@ -39,6 +39,8 @@ export interface AuthDeps {
   rp: RelyingParty;
   /** Single sign-on, when configured. */
   sso?: SsoDeps;
+  /** Address and network blocks of response containments (absent: nothing is blocked). */
+  blocks?: AddressBlocks;
 }
 
 /** Event published when sessions end (ephemeral); realtime closes their sockets. Data: `SessionsRevoked`. */

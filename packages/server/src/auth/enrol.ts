@@ -9,6 +9,7 @@ import { normaliseEmail, sealForUser } from './sealed.js';
 import { verifiedEmailOwner } from './profile.js';
 import { scopeOf, sealInTable } from '../keys/index.js';
 import { assertUsernameNotReserved } from './reserved-names.js';
+import { assertSourceAllowed } from './containment.js';
 
 /**
  * Issues the one-time bootstrap token for the first admin when no account exists yet.
@@ -166,6 +167,7 @@ export async function enrol(
   input: EnrolInput,
   address: string,
 ): Promise<{ userId: string; role: InviteBaseRoleName; grants: string[] }> {
+  assertSourceAllowed(deps, address);
   deps.limiter.checkSource('enrol', address);
   const now = deps.clock.now();
   const tokenHash = sha256Hex(input.token);

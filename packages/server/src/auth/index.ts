@@ -44,3 +44,4 @@ export { completeSso } from './sso-complete.js';
 export type { SsoDeps } from './deps.js';
 export { changePassword } from './change-password.js';
 export { purgeExpired, ExpiredRowSweeper } from './purge.js';
+export { revokeSessionsInTx, publishRevoked } from './sessions.js';

@@ -10,6 +10,7 @@ import { exactAddress, LOGIN_FAILURE_DELAY, LOGIN_SOURCE_DELAY, sourceNetwork } 
 import { passkeySecondFactor } from './passkeys.js';
 import { grantOrPending, openSession, prepareSession } from './open-session.js';
 import { sealInTable } from '../keys/index.js';
+import { assertNotLocked, assertSourceAllowed, stepUpDemanded } from './containment.js';
 
 let dummyHash: Promise<string> | undefined;
 
@@ -126,6 +127,8 @@ async function passwordStep(deps: AuthDeps, input: LoginRequest, address: string
     });
     throw new AppError('account_disabled');
   }
+  // SECURITY: a containment's lock, like a disable, is told only to someone who gave the right password.
+  assertNotLocked(user, now);
   // A login through the bypass leaves the network's delay alone: it belongs to whoever else is there.
   if (wait === 0) deps.limiter.clearFailures(subject);
   if (user.password_failures > 0)
@@ -139,6 +142,8 @@ async function passwordStep(deps: AuthDeps, input: LoginRequest, address: string
  * Throttles and failure counting: see `passwordStep`.
  */
 export async function login(deps: AuthDeps, input: LoginRequest, address: string): Promise<LoginResponse> {
+  // SECURITY: a blocked source is refused before anything else (containment).
+  assertSourceAllowed(deps, address);
   // SECURITY (S9): source limits (exact address and its /24 or /64) before any argon2 work.
   deps.limiter.checkSource('login', address);
   const publicKey = Buffer.from(input.device.publicKey, 'base64url');
@@ -218,8 +223,9 @@ async function afterAssessment(
       ...(passkey ? { webauthn: passkey.options } : {}),
     };
   }
-  // SECURITY-BASELINE: MFA for every account; a password alone only during the enrolment grace.
-  if (now >= user.mfa_grace_from + deps.policy.mfaGraceMs) {
+  // SECURITY-BASELINE: MFA for every account; a password alone only during the enrolment grace, and
+  // not while a containment demands a second factor (require_step_up).
+  if (now >= user.mfa_grace_from + deps.policy.mfaGraceMs || stepUpDemanded(user, now)) {
     await withRiskRecord(deps, riskRecord, recorded, (tx) =>
       recordAudit(tx, deps.sealer, {
         at: now,
@@ -227,9 +233,11 @@ async function afterAssessment(
         action: 'login.failed',
         address,
         outcome: 'failure',
-        details: { step: 'mfa_enrolment_overdue' },
+        details: { step: stepUpDemanded(user, now) ? 'step_up_demanded' : 'mfa_enrolment_overdue' },
       }),
     );
+    if (stepUpDemanded(user, now))
+      throw new AppError('step_up_required', 'a security response requires a second factor for this account');
     throw new AppError('mfa_enrolment_required');
   }
   await prepareSession(deps, user.id);

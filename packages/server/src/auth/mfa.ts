@@ -8,6 +8,7 @@ import { grantOrPending, openSession, prepareSession } from './open-session.js';
 import { openColumn } from '../keys/index.js';
 import { sealedSessionAddress } from './sealed.js';
 import { verifyPasskeySecondFactor } from './passkeys.js';
+import { assertNotLocked, assertSourceAllowed } from './containment.js';
 
 /** Growing delay after repeated failures: none for the first 5, then 2^(n-5) s, at most 5 minutes. */
 export function failureDelayMs(failures: number): number {
@@ -93,6 +94,7 @@ async function useRecoveryCode(deps: AuthDeps, userId: string, code: string): Pr
 
 /** The second step of a login: the challenge from the password step plus a TOTP or recovery code. */
 export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, address: string): Promise<SessionGrant> {
+  assertSourceAllowed(deps, address);
   deps.limiter.check('login.address', address);
   const now = deps.clock.now();
   const hash = sha256Hex(input.challenge);
@@ -129,10 +131,11 @@ export async function completeMfaLogin(deps: AuthDeps, input: MfaLoginRequest, a
       throw new AppError('code_invalid', 'the login challenge was already used');
     const user = await tx
       .selectFrom('users')
-      .select(['id', 'mfa_grace_from', 'disabled_at'])
+      .select(['id', 'mfa_grace_from', 'disabled_at', 'locked_until'])
       .where('id', '=', ch.user_id)
       .executeTakeFirstOrThrow();
     if (user.disabled_at !== null) throw new AppError('auth_failed');
+    assertNotLocked(user, now);
     if (input.recoveryCode !== undefined)
       await recordAudit(tx, deps.sealer, {
         at: now,

@@ -17,6 +17,7 @@ import { scopeOf } from '../keys/index.js';
 import { sealedSessionAddress, sealForUser } from './sealed.js';
 import { assertRecentStrongAuth } from './step-up.js';
 import { dropPendingEnrolments, endOtherSessions } from './factor-changes.js';
+import { assertNotLocked, assertSourceAllowed } from './containment.js';
 
 /** WebAuthn challenges live five minutes and are used once. */
 const CHALLENGE_TTL_MS = 5 * 60_000;
@@ -251,15 +252,17 @@ export async function finishPasskeyLogin(
   device: DeviceDescription,
   address: string,
 ): Promise<SessionGrant> {
+  assertSourceAllowed(deps, address);
   deps.limiter.check('login.address', address);
   const { challenge } = await takeChallenge(deps, challengeId, 'login');
   const { userId, deviceBound } = await verifyUserPasskey(deps, null, response, challenge, true);
   const user = await deps.db
     .selectFrom('users')
-    .select(['id', 'mfa_grace_from', 'disabled_at'])
+    .select(['id', 'mfa_grace_from', 'disabled_at', 'locked_until'])
     .where('id', '=', userId)
     .executeTakeFirstOrThrow();
   if (user.disabled_at !== null) throw new AppError('auth_failed');
+  assertNotLocked(user, deps.clock.now());
   // A device-bound passkey with user verification is the AAL3-style login; a synced one is AAL2.
   const aal = deviceBound ? 3 : 2;
   await prepareSession(deps, user.id);

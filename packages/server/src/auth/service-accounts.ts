@@ -220,6 +220,7 @@ export async function authenticateServiceTokenDevice(
       'u.id as userId',
       'u.username',
       'u.disabled_at',
+      'u.suspended_until',
       't.device_id',
       'd.public_key as device_key',
       'd.revoked_at as device_revoked_at',
@@ -234,6 +235,8 @@ export async function authenticateServiceTokenDevice(
     row.revoked_at === null &&
     row.expires_at > now &&
     row.disabled_at === null &&
+    // SECURITY: a containment's suspension refuses every token of the account while it lasts.
+    (row.suspended_until === null || Number(row.suspended_until) <= now) &&
     (row.device_id === null || (row.device_key !== null && row.device_revoked_at === null)) &&
     (!allowed || allowed.includes(address));
   if (!ok) {

@@ -23,6 +23,8 @@ interface SessionState {
   revokedAt: number | null;
   aal: number | string;
   disabledAt: number | null;
+  /** A containment's lock (migration 0023): the session does not hold while it lasts. */
+  lockedUntil: number | null;
   deviceRevokedAt: number | null;
   deviceApprovedAt: number | null;
 }
@@ -40,7 +42,7 @@ function sessionProblem(deps: AuthDeps, row: SessionState, now: number): Session
   // above stays strict wall time: a step can only end a session early, never keep it longer.
   const lastUsed = Number(row.lastUsedAt);
   if (lastUsed + idleMs + deps.clock.steppedForwardSince(lastUsed) <= now) return 'idle';
-  if (row.disabledAt !== null) return 'user_disabled';
+  if (row.disabledAt !== null || (row.lockedUntil !== null && Number(row.lockedUntil) > now)) return 'user_disabled';
   if (row.deviceRevokedAt !== null || row.deviceApprovedAt === null) return 'device_revoked';
   return undefined;
 }
@@ -68,6 +70,7 @@ export async function checkSessions(deps: AuthDeps, sessionIds: string[]): Promi
         's.revoked_at as revokedAt',
         's.aal',
         'u.disabled_at as disabledAt',
+        'u.locked_until as lockedUntil',
         'd.revoked_at as deviceRevokedAt',
         'd.approved_at as deviceApprovedAt',
       ])
@@ -105,6 +108,7 @@ const sessionByHash = preparedQuery(1, (db, hash: string) =>
       'u.username',
       'u.role',
       'u.disabled_at as disabledAt',
+      'u.locked_until as lockedUntil',
       'd.id as deviceId',
       'd.public_key as publicKey',
       'd.revoked_at as deviceRevokedAt',

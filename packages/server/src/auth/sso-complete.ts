@@ -5,6 +5,7 @@ import { recordAudit } from '../audit/index.js';
 import { openColumn } from '../keys/index.js';
 import type { AuthDeps } from './deps.js';
 import { grantOrPending, openSession, prepareSession } from './open-session.js';
+import { assertNotLocked, stepUpDemanded } from './containment.js';
 
 /**
  * Ends a sign-on that was tried with the wrong browser or completion secret, while it is still open
@@ -77,10 +78,14 @@ export async function completeSso(
     if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('code_invalid');
     const user = await tx
       .selectFrom('users')
-      .select(['id', 'mfa_grace_from', 'disabled_at'])
+      .select(['id', 'mfa_grace_from', 'disabled_at', 'locked_until', 'step_up_until'])
       .where('id', '=', userId)
       .executeTakeFirstOrThrow();
     if (user.disabled_at !== null) throw new AppError('auth_failed');
+    assertNotLocked(user, now);
+    // SECURITY: while a containment demands a second factor, a sign-on without the IdP's MFA is refused.
+    if (row.aal !== 2 && stepUpDemanded(user, now))
+      throw new AppError('step_up_required', 'a security response requires a second factor for this account');
     return openSession(
       deps,
       tx,

@@ -4,3 +4,4 @@ export { adminSocketPath, loadConfig, ConfigError } from './load.js';
 export { resolveSecret, secretFilePath } from './secret-ref.js';
 export { postgresUrlInfo, storeTlsDecision, isLoopbackHost } from './store-tls.js';
 export { AlertsSection, SYSLOG_FACILITIES, type AlertChannelConfig, type AlertsConfig } from './alerts-section.js';
+export { ResponseSection, type ResponseConfig } from './response-section.js';

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { LIMIT_NAMES } from '../core/index.js';
 import { isLoopbackHost, STORE_TLS_MODES, storeTlsDecision } from './store-tls.js';
 import { AlertsSection } from './alerts-section.js';
+import { ResponseSection } from './response-section.js';
 
 /**
  * A reference to a secret: `secret://env/NAME` or `secret://file/PATH`. Never the secret itself.
@@ -354,6 +355,7 @@ export const ConfigSchema = z.strictObject({
   e2ee: E2eeSection.default(E2eeSection.parse({})),
   audit: AuditSection.default(AuditSection.parse({})),
   alerts: AlertsSection.default(AlertsSection.parse({})),
+  response: ResponseSection.default(ResponseSection.parse({})),
 });
 
 /** Validated configuration. */

@@ -37,3 +37,4 @@ export {
   type DeliveryWorkerDeps,
   type SyslogChannelConfig,
 } from './alerts/index.js';
+export { Responder, loadAddressBlocks, type ResponderDeps, type ContainmentFilter } from './response/index.js';

@@ -166,6 +166,15 @@ export const SEALED_FIELDS: readonly SealedField[] = [
   byId('alerts', 'explanation', () => scopeOf.table('alerts')),
   byId('alerts', 'evidence', () => scopeOf.table('alerts')),
   byId('alerts', 'resolution_note', () => scopeOf.table('alerts')),
+  byId('containments', 'subject_sealed', () => scopeOf.table('containments')),
+  {
+    table: 'address_blocks',
+    column: 'prefix',
+    key: ['containment_id'],
+    with: [],
+    aad: (r) => aadOf('address_blocks', 'prefix', s(r.containment_id)),
+    scope: () => scopeOf.table('address_blocks'),
+  },
 ];
 
 /** Table scopes, loaded at start: values in them are sealed inside transactions. */

@@ -4,3 +4,4 @@ export { RateLimiter } from './limiter.js';
 export { StorageReserve, type FreeSpaceProbe } from './storage-reserve.js';
 export { addressPrefix, exactAddress, parseAddress, sourceNetwork } from './address.js';
 export { TrustedProxies } from './trusted-proxies.js';
+export { AddressBlocks, canonicalBlock, type AddressBlock } from './address-blocks.js';

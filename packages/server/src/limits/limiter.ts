@@ -27,6 +27,8 @@ export class RateLimiter {
   /** Buckets per limit, then per subject (no key string built per check: this runs several times per send). */
   private readonly buckets = new Map<LimitName, Map<string, Bucket>>();
   private readonly failures = new Map<string, Failures>();
+  /** Subjects under a containment's throttle: until (monotonic ms) and the cost factor. */
+  private readonly penalties = new Map<string, { until: number; factor: number }>();
   private checks = 0;
 
   /**
@@ -93,7 +95,36 @@ export class RateLimiter {
     this.failures.delete(subject);
   }
 
-  private take(name: LimitName, rule: LimitRule, subject: string, cost: number): void {
+  /**
+   * Throttles a subject (a canonical address, a network prefix, a user id: the subjects the limits use)
+   * for `forMs`: each of its checks costs `factor` times as much, at most a full bucket, so it slows
+   * to one request per refill instead of being cut off. A response containment; `liftPenalty` ends it.
+   */
+  penalise(subject: string, forMs: number, factor = 10): void {
+    this.penalties.set(subject, { until: this.clock.monotonic() + forMs, factor });
+  }
+
+  /** Ends a subject's throttle. */
+  liftPenalty(subject: string): void {
+    this.penalties.delete(subject);
+  }
+
+  /** The cost factor on the subject now (1: none). */
+  penaltyFactor(subject: string): number {
+    const p = this.penalties.get(subject);
+    if (!p) return 1;
+    if (p.until <= this.clock.monotonic()) {
+      this.penalties.delete(subject);
+      return 1;
+    }
+    return p.factor;
+  }
+
+  private take(name: LimitName, rule: LimitRule, subject: string, baseCost: number): void {
+    const cost =
+      this.penalties.size === 0
+        ? baseCost
+        : Math.min(baseCost * this.penaltyFactor(subject), Math.max(baseCost, rule.burst));
     let byName = this.buckets.get(name);
     if (!byName) this.buckets.set(name, (byName = new Map<string, Bucket>()));
     const now = this.clock.monotonic();

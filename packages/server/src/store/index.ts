@@ -12,6 +12,7 @@ export {
   type StoreOptions,
 } from './store.js';
 export type { Db, Tx, Executor } from './schema.js';
+export type { ContainmentsTable } from './schema.js';
 export { isStoreFault, isUniqueViolation } from './errors.js';
 export { probeStore } from './probe.js';
 export { prepared, preparedQuery } from './prepared.js';

@@ -42,6 +42,12 @@ export interface UsersTable {
   mfa_grace_from: Ms;
   /** Who invited or created the account (a user id), or null (bootstrap, offline CLI, SSO, old rows). */
   created_by: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0023: locked by a containment until then (never by an admin: that is `disabled_at`). */
+  locked_until: ColumnType<Ms | null, Ms | null | undefined, Ms | null>;
+  /** Migration 0023: a service account's tokens are refused until then (containment). */
+  suspended_until: ColumnType<Ms | null, Ms | null | undefined, Ms | null>;
+  /** Migration 0023: logins need a second factor and sessions a new step-up until then (containment). */
+  step_up_until: ColumnType<Ms | null, Ms | null | undefined, Ms | null>;
 }
 
 export interface ConversationsTable {
@@ -217,6 +223,42 @@ export interface KtGossipTable {
   reported_at: Ms;
 }
 
+/** A response step a playbook ran or holds for approval (migration 0023). */
+export interface ContainmentsTable {
+  id: string;
+  finding_id: string;
+  rule_id: string;
+  /** A `ResponseActionKind` of detect/types.ts. */
+  action: string;
+  subject_kind: string;
+  /** A user id, or for an address or network the keyed blind index of its canonical prefix. */
+  subject_id: string;
+  /** Sealed (table scope, AAD `containments.subject_sealed:<id>`): the canonical prefix of an address or network subject. */
+  subject_sealed: string | null;
+  state: 'pending_approval' | 'active' | 'expired' | 'undone' | 'failed';
+  /** How long it lasts once applied (null: until undone). */
+  for_ms: number | null;
+  created_at: Ms;
+  applied_at: Ms | null;
+  expires_at: Ms | null;
+  approved_by: string | null;
+  undone_at: Ms | null;
+  /** A user id, `expiry`, or `dry_run`. */
+  undone_by: string | null;
+  drill: string | null;
+  /** Why it failed or what it did (counts, ids; never secrets). */
+  note: string | null;
+}
+
+/** An address or network block in force (migration 0023); deleted when its containment ends. */
+export interface AddressBlocksTable {
+  containment_id: string;
+  /** Sealed (table scope, AAD `address_blocks.prefix:<containment_id>`): `a.b.c.d/32`, `a.b.c.0/24`, `2001:db8::/48`. */
+  prefix: string;
+  until: Ms | null;
+  created_at: Ms;
+}
+
 /** Every table of the store, as Kysely sees it. */
 export interface Database {
   users: UsersTable;
@@ -255,6 +297,8 @@ export interface Database {
   audit_keys: AuditKeysTable;
   alerts: AlertsTable;
   alert_deliveries: AlertDeliveriesTable;
+  containments: ContainmentsTable;
+  address_blocks: AddressBlocksTable;
 }
 
 /** The query builder domain code uses. */

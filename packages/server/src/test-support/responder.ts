@@ -1,0 +1,55 @@
+import { ResponseSection } from '../config/index.js';
+import { silentLogger, type Principal } from '../core/index.js';
+import { randomId } from '../crypto/index.js';
+import { AddressBlocks } from '../limits/index.js';
+import type { Store } from '../store/index.js';
+import { testDeps } from './deps.js';
+import { makeUsers, uniqueName } from './users.js';
+import type { Finding } from '../detect/index.js';
+import { loadAddressBlocks, Responder } from '../detect/index.js';
+
+/** A responder over a real store with a fake clock, a security admin (stepped up) and a member. */
+export async function responderFixture(store: Store, config: Record<string, unknown> = {}) {
+  const deps = await testDeps(store);
+  const blocks = new AddressBlocks({
+    clock: deps.clock,
+    timers: deps.clock,
+    load: () => loadAddressBlocks(store.db, deps.auth.sealer, deps.clock),
+  });
+  deps.auth.blocks = blocks;
+  const [admin0, victim0, other0] = await makeUsers(
+    deps.auth,
+    [uniqueName('sec'), uniqueName('vic'), uniqueName('oth')],
+    ['security_admin'],
+  );
+  const stepped = (p: Principal): Principal => ({ ...p, strongAuthAt: deps.clock.now() });
+  const responder = new Responder({
+    auth: deps.auth,
+    db: store.db,
+    sealer: deps.auth.sealer,
+    clock: deps.clock,
+    log: silentLogger,
+    config: ResponseSection.parse(config),
+    blocks,
+    timers: deps.clock,
+  });
+  const finding = (f: Partial<Finding> & Pick<Finding, 'ruleId' | 'subject'>): Finding => ({
+    id: randomId(),
+    severity: 'high',
+    at: deps.clock.now(),
+    firstSeenAt: deps.clock.now() - 2000,
+    explanation: 'test',
+    evidence: {},
+    ...f,
+  });
+  return {
+    deps,
+    blocks,
+    responder,
+    finding,
+    admin: () => stepped(admin0!),
+    victim: victim0!,
+    other: () => stepped(other0!),
+    store,
+  };
+}
