@@ -10,7 +10,7 @@ import {
 } from '@palisade/protocol';
 import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
-import { AppError, isAppError, systemTimers, type Principal, type Timers } from '../core/index.js';
+import { AppError, isAppError, systemTimers, withRequestContext, type Principal, type Timers } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import {
   acknowledgeDelivery,
@@ -81,6 +81,8 @@ export class Connection implements Peer {
     private readonly hub: Hub,
     private readonly address: string,
     private readonly onAuthenticated: () => void = () => undefined,
+    /** Set when the upgrade carried a live drill's token: every frame is handled as drill traffic. */
+    private readonly drill?: string,
   ) {
     this.out = new SendBuffer(
       { send: (data, done) => ws.send(data, done) },
@@ -92,7 +94,12 @@ export class Connection implements Peer {
       () => this.close(CLOSE.authTimeout, 'authenticate in time'),
       deps.authTimeoutMs ?? 10_000,
     );
-    ws.on('message', (data, isBinary) => void this.onFrame(data as Buffer, isBinary));
+    // Frames arrive on the socket's own async context: re-enter the drill's for each one.
+    ws.on('message', (data, isBinary) =>
+      drill === undefined
+        ? void this.onFrame(data as Buffer, isBinary)
+        : withRequestContext({ drill }, () => void this.onFrame(data as Buffer, isBinary)),
+    );
     ws.on('close', (code: number) => ((this.closeCode ??= code), this.onClosed()));
     ws.on('error', () => undefined);
     this.push({ type: 'challenge', nonce: this.nonce });

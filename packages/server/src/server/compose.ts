@@ -26,6 +26,8 @@ import { CursorWriter, Outbox, SendQueue, sendLanes, type MessagingDeps } from '
 import { sendGate, type E2eeDeps } from '../e2ee/index.js';
 import { openStore, type Store, type StoreOptions } from '../store/index.js';
 import { LogCache, OrgSigner, type TransparencyDeps } from '../transparency/index.js';
+import type { DrillFixtures } from './admin-drills.js';
+import { DrillRegistry, type SecurityQueries } from './drills.js';
 
 /** Everything the transports need, built once from config (the composition root). */
 export interface Core {
@@ -49,6 +51,12 @@ export interface Core {
   /** Set when this start generated the master secret (the operator must move it off the machine). */
   masterSecretGeneratedAt: string | undefined;
   adminSocketPath: string;
+  /** Live drills (their tokens mark traffic at the HTTP and WebSocket edges). */
+  drills: DrillRegistry;
+  /** Detection's read side for drills and `security status` (wired with detect/). */
+  security?: SecurityQueries;
+  /** Drill set-up only the server can do (service token, disabling synthetic accounts). */
+  drillFixtures?: DrillFixtures;
 }
 
 /**
@@ -225,6 +233,7 @@ export async function buildCore(
     rotation,
     masterSecretGeneratedAt: generatedAt,
     adminSocketPath: adminSocketPath(config),
+    drills: new DrillRegistry(clock),
   };
 }
 
