@@ -13,10 +13,10 @@ const marks = new WeakMap<FastifyRequest, DrillMark>();
 /**
  * Marks drill traffic: a request whose `x-palisade-drill` header holds a live drill's token runs
  * inside `withRequestContext({ drill })`, and with `x-palisade-drill-source` its `req.ip` becomes that
- * TEST-NET address. The context is entered twice: at `onRequest` (for the hooks that follow) and
- * again at `preHandler`, because body parsing resumes on the socket's own async context; the route
- * handler is called synchronously from the last preHandler's `done`, so it and everything it awaits
- * see the drill. SECURITY: without a valid token both headers are ignored; the mark never suppresses
+ * TEST-NET address. The context is entered at `onRequest` (for the hooks that follow) and again at
+ * `preHandler`, in case a body parser or hook resumed on another async context (the socket's); the
+ * route handler is called synchronously from the last preHandler's `done`, so it and everything it
+ * awaits see the drill (drill-marking.test.ts streams a body in two writes to check). SECURITY: without a valid token both headers are ignored; the mark never suppresses
  * detection or response (it only labels).
  */
 export function registerDrillMarking(app: FastifyInstance, drills: DrillCheck | undefined): void {
