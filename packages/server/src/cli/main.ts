@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { adminCommands, keysCommand } from './admin.js';
 import { backupCommands } from './backup.js';
 import { configCommands } from './config-check.js';
+import { drillCommand } from './drill.js';
+import { securityCommands } from './security.js';
 import { serveCommand } from './serve.js';
 
 const program = new Command()
@@ -17,4 +19,6 @@ program.addCommand(configCommands());
 program.addCommand(adminCommands());
 program.addCommand(keysCommand());
 program.addCommand(backupCommands());
+program.addCommand(drillCommand());
+program.addCommand(securityCommands());
 await program.parseAsync(process.argv);

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +28,8 @@ interface Seen {
 function addProbe(app: FastifyInstance): void {
   app.post('/probe', async (req) => {
     const before = currentDrill() ?? null;
-    await new Promise((r) => setTimeout(r, 0));
+    // Real I/O through libuv's thread pool, then a macrotask: both resume on their own async resources.
+    await stat(import.meta.dirname);
     const afterTimer = currentDrill() ?? null;
     await new Promise((r) => setImmediate(r));
     await Promise.resolve();
