@@ -95,7 +95,8 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       undoneNotes.push(
         `${ctx.accounts.length - disabled.length} synthetic accounts still enabled: ${ctx.accounts.filter((a) => !disabled.includes(a)).join(', ')}`,
       );
-    await adminCall(opts.socketPath, 'POST', `/drills/${drillId}/finish`).catch(() => undefined);
+    const fin = await adminCall(opts.socketPath, 'POST', `/drills/${drillId}/finish`).catch(() => undefined);
+    if (Array.isArray(fin?.json.disabled)) disabled.push(...fin.json.disabled.map(String));
     agent.destroy();
   }
   const results = steps.map((s) => stepResult(s, evidence));

@@ -7,14 +7,16 @@ import { securityStatus } from './security-status.js';
 export const DEFAULT_DRILL_TTL_MS = 3_600_000;
 
 /**
- * Set-up a drill needs that only the server can do, behind a PORT the lead wires (auth has no
- * principal-free way to issue a service token or disable an account).
+ * Set-up a drill needs that only the server can do (issue a service token, disable synthetic
+ * accounts); server/drill-fixtures.ts implements it over auth.
  */
 export interface DrillFixtures {
   /** A new service account with a narrowly scoped token (for the misuse scenario). */
   serviceToken(drillId: string): Promise<{ serviceUserId: string; token: string; scopes: unknown[] }>;
   /** Disables a synthetic drill account and ends its sessions (audited); false when there is none. */
   disableAccount(drillId: string, username: string): Promise<boolean>;
+  /** When the drill finishes: disables the service accounts made for it; returns their usernames. */
+  finish(drillId: string): Promise<string[]>;
 }
 
 /** What the drill endpoints of the admin socket need (`Core` carries these). */
@@ -87,7 +89,8 @@ export async function handleDrillAdmin(
   if (!drill) throw new AppError('not_found', 'no such drill');
   if (method === 'POST' && op === 'finish') {
     deps.drills.finish(id);
-    send(200, deps.drills.get(id));
+    const disabled = (await deps.drillFixtures?.finish(id)) ?? [];
+    send(200, { ...deps.drills.get(id), disabled });
   } else if (method === 'GET' && op === 'evidence') {
     const q = port(deps.security, 'detection');
     const filter = { drill: id, since: drill.createdAt };

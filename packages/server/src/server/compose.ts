@@ -27,6 +27,7 @@ import { sendGate, type E2eeDeps } from '../e2ee/index.js';
 import { openStore, type Store, type StoreOptions } from '../store/index.js';
 import { LogCache, OrgSigner, type TransparencyDeps } from '../transparency/index.js';
 import type { DrillFixtures } from './admin-drills.js';
+import { drillFixtures } from './drill-fixtures.js';
 import { DrillRegistry, type SecurityQueries } from './drills.js';
 
 /** Everything the transports need, built once from config (the composition root). */
@@ -234,6 +235,7 @@ export async function buildCore(
     masterSecretGeneratedAt: generatedAt,
     adminSocketPath: adminSocketPath(config),
     drills: new DrillRegistry(clock),
+    drillFixtures: drillFixtures(auth),
   };
 }
 
