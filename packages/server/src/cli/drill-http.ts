@@ -54,6 +54,8 @@ export class DrillDevice {
   readonly key: Ed25519Signer = generateEd25519Key().signer;
   token: string | undefined;
   requests = 0;
+  /** How many answers of each status this device got (a step's report shows them). */
+  readonly statuses: Record<string, number> = {};
   private lastProof = 0;
 
   constructor(
@@ -62,6 +64,12 @@ export class DrillDevice {
     private readonly drillToken: string,
     readonly source: string | undefined,
   ) {}
+
+  /** Forgets the counts so far (set-up), so the step's figures count only the attack. */
+  resetCounts(): void {
+    this.requests = 0;
+    for (const k of Object.keys(this.statuses)) delete this.statuses[k];
+  }
 
   /** The device public key as the login body wants it. */
   get publicKey(): string {
@@ -103,7 +111,11 @@ export class DrillDevice {
         (res) => {
           let t = '';
           res.on('data', (c) => (t += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: parse(t) }));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            this.statuses[status] = (this.statuses[status] ?? 0) + 1;
+            resolve({ status, json: parse(t) });
+          });
         },
       );
       req.on('error', reject);

@@ -13,6 +13,8 @@ export interface StepRun {
   /** Addresses, user ids, usernames and session ids the attack used: a finding about any is this step's. */
   subjects: string[];
   requests: number;
+  /** The attack's answers by HTTP status (`{"401": 12, "429": 288}`). */
+  statuses: Record<string, number>;
   /** Set-up problems (e.g. a port not wired): the step then counts as not detected. */
   notes: string[];
 }
@@ -30,6 +32,7 @@ export interface StepResult {
   description: string;
   startedAt: string;
   requests: number;
+  statuses: Record<string, number>;
   detected: boolean;
   rules: string[];
   findings: { id: string; ruleId: string; severity: string; at: string; explanation: string }[];
@@ -84,6 +87,7 @@ export function stepResult(step: StepRun, evidence: DrillEvidence): StepResult {
     description: step.description,
     startedAt: iso(step.startedAt),
     requests: step.requests,
+    statuses: step.statuses,
     detected: found.length > 0,
     rules: [...new Set(found.map((f) => f.ruleId))],
     findings: found.map((f) => ({
@@ -124,7 +128,15 @@ export function reportMarkdown(r: DrillReport): string {
     '',
   ];
   for (const s of r.steps) {
-    lines.push(`## ${s.scenario}`, '', `${s.description} (${s.requests} requests, from ${s.startedAt}).`, '');
+    const answers = Object.entries(s.statuses)
+      .map(([k, v]) => `${v}x ${k}`)
+      .join(', ');
+    lines.push(
+      `## ${s.scenario}`,
+      '',
+      `${s.description} (${s.requests} requests${answers ? `, answered ${answers}` : ''}, from ${s.startedAt}).`,
+      '',
+    );
     for (const f of s.findings) lines.push(`- ${f.at} ${f.ruleId} (${f.severity}): ${f.explanation}`);
     for (const n of s.notes) lines.push(`- note: ${n}`);
     lines.push('');

@@ -59,7 +59,7 @@ async function burst(n: number, width: number, one: (i: number) => Promise<unkno
 }
 
 function step(scenario: string, description: string, subjects: string[]): StepRun {
-  return { scenario, description, startedAt: Date.now(), endedAt: 0, subjects, requests: 0, notes: [] };
+  return { scenario, description, startedAt: Date.now(), endedAt: 0, subjects, requests: 0, statuses: {}, notes: [] };
 }
 
 const wrong = () => `wrong ${randomId().slice(0, 10)}`;
@@ -76,6 +76,7 @@ async function bruteForce(ctx: DrillContext): Promise<StepRun> {
   const d = device(ctx, src);
   await burst(300, 8, () => d.login(victim.username, wrong()));
   s.requests = d.requests;
+  Object.assign(s.statuses, d.statuses);
   return s;
 }
 
@@ -89,6 +90,7 @@ async function stuffing(ctx: DrillContext): Promise<StepRun> {
   const d = device(ctx, src);
   await burst(names.length, 5, (i) => d.login(names[i] as string, wrong()));
   s.requests = d.requests;
+  Object.assign(s.statuses, d.statuses);
   return s;
 }
 
@@ -103,6 +105,7 @@ async function spraying(ctx: DrillContext): Promise<StepRun> {
   const guess = 'Winter2026!';
   await burst(names.length, 4, (i) => d.login(names[i] as string, guess));
   s.requests = d.requests;
+  Object.assign(s.statuses, d.statuses);
   return s;
 }
 
@@ -148,11 +151,13 @@ async function offhoursExport(ctx: DrillContext): Promise<StepRun> {
     if (r.status < 300) sent++;
   });
   if (sent < 200) s.notes.push(`${sent} of 200 messages stored (a server requiring MLS payloads refuses plain ones)`);
+  d.resetCounts();
   s.startedAt = Date.now();
   await burst(25, 2, () =>
     d.call('GET', `/v1/conversations/${id}/messages?after=0&limit=500`, undefined, { auth: true }),
   );
   s.requests = d.requests;
+  Object.assign(s.statuses, d.statuses);
   return s;
 }
 
@@ -171,6 +176,7 @@ async function stolenToken(ctx: DrillContext): Promise<StepRun> {
   const thief = device(ctx, src);
   await burst(10, 2, () => thief.call('GET', '/v1/me', undefined, { auth: true, token: legit.token }));
   s.requests = thief.requests;
+  Object.assign(s.statuses, thief.statuses);
   return s;
 }
 
@@ -197,6 +203,7 @@ async function serviceMisuse(ctx: DrillContext): Promise<StepRun> {
         : headers(`/v1/conversations/${randomId()}/messages`, { clientMsgId: randomId(), payload: 'AAAA' }),
   );
   s.requests = d.requests;
+  Object.assign(s.statuses, d.statuses);
   return s;
 }
 

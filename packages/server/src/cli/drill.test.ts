@@ -18,6 +18,7 @@ const run = (p: Partial<StepRun> = {}): StepRun => ({
   endedAt: T0 + 3000,
   subjects: ['203.0.113.7', 'u-victim'],
   requests: 300,
+  statuses: { '401': 12, '429': 288 },
   notes: [],
   ...p,
 });
@@ -123,7 +124,7 @@ describe('the drill report files', () => {
       '| brute-force | yes | brute_force.address | 1500 ms | 1700 ms | block_address address:203.0.113.7 (active) |',
     );
     expect(md).toContain('| spraying | **no** | - | - | - | - |');
-    expect(md).toContain('a | pipe (300 requests');
+    expect(md).toContain('a | pipe (300 requests, answered 12x 401, 288x 429');
     expect(md).toContain('synthetic accounts disabled: drill-x-victim');
     expect(md).toContain('containments undone: 1');
   });
