@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Alert, Containment, Finding } from '../detect/index.js';
+import type { Alert, Containment, Finding } from '../server/index.js';
 
 /** What one scripted attack did (filled by the scenario runner). */
 export interface StepRun {

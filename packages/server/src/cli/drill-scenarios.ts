@@ -1,6 +1,6 @@
 import type { Agent } from 'node:https';
 import { randomId, randomToken } from '../crypto/index.js';
-import { DRILL_SCENARIOS, type DrillScenario } from '../server/drills.js';
+import { DRILL_SCENARIOS, type DrillScenario } from '../server/index.js';
 import { adminCall, DrillDevice, type DrillTarget } from './drill-http.js';
 import type { StepRun } from './drill-report.js';
 

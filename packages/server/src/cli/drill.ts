@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { adminSocketPath, type Config } from '../config/index.js';
 import { randomId } from '../crypto/index.js';
-import { DRILL_SCENARIOS, isDrillScenario, type DrillScenario } from '../server/drills.js';
+import { DRILL_SCENARIOS, isDrillScenario, type DrillScenario } from '../server/index.js';
 import { adminCall, drillAgent, type DrillTarget } from './drill-http.js';
 import { stepResult, writeDrillReport, type DrillEvidence, type DrillReport, type StepRun } from './drill-report.js';
 import { runScenarios, type DrillContext } from './drill-scenarios.js';

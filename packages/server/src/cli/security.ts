@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { adminSocketPath } from '../config/index.js';
-import type { Durations, SecurityStatus } from '../server/security-status.js';
+import type { Durations, SecurityStatus } from '../server/index.js';
 import { adminCall } from './drill-http.js';
 import { adminSocketUnreachable, fail, loadOrExit } from './load.js';
 
