@@ -17,6 +17,12 @@ export interface DrillFixtures {
   disableAccount(drillId: string, username: string): Promise<boolean>;
   /** When the drill finishes: disables the service accounts made for it; returns their usernames. */
   finish(drillId: string): Promise<string[]>;
+  /** Records a drill's lifecycle in the audit log (`drill.started`, `drill.finished`, `drill.undone`). */
+  audit(
+    action: 'drill.started' | 'drill.finished' | 'drill.undone',
+    drillId: string,
+    details: Record<string, unknown>,
+  ): Promise<void>;
 }
 
 /** What the drill endpoints of the admin socket need (`Core` carries these). */
@@ -79,6 +85,7 @@ export async function handleDrillAdmin(
     const ttlMs = body.ttlMs === undefined ? DEFAULT_DRILL_TTL_MS : body.ttlMs;
     if (typeof ttlMs !== 'number') throw new AppError('bad_request', 'ttlMs must be a number');
     const d = deps.drills.create({ scenario, ttlMs });
+    await deps.drillFixtures?.audit('drill.started', d.id, { scenario, expiresAt: d.expiresAt });
     send(201, { id: d.id, token: d.token, expiresAt: d.expiresAt });
     return true;
   }
@@ -90,6 +97,7 @@ export async function handleDrillAdmin(
   if (method === 'POST' && op === 'finish') {
     deps.drills.finish(id);
     const disabled = (await deps.drillFixtures?.finish(id)) ?? [];
+    await deps.drillFixtures?.audit('drill.finished', id, { scenario: drill.scenario, disabled: disabled.length });
     send(200, { ...deps.drills.get(id), disabled });
   } else if (method === 'GET' && op === 'evidence') {
     const q = port(deps.security, 'detection');
@@ -101,7 +109,9 @@ export async function handleDrillAdmin(
     ]);
     send(200, { drill, findings, containments, alerts });
   } else if (method === 'POST' && op === 'undo') {
-    send(200, { undone: await port(deps.security, 'detection').undoDrill(id, 'admin-socket') });
+    const undone = await port(deps.security, 'detection').undoDrill(id, 'admin-socket');
+    await deps.drillFixtures?.audit('drill.undone', id, { containments: undone });
+    send(200, { undone });
   } else if (method === 'POST' && op === 'seed-baseline') {
     const { userId } = await readBody(req);
     if (typeof userId !== 'string' || userId.length === 0 || userId.length > 64)

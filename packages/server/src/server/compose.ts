@@ -87,6 +87,8 @@ export function buildLogger(config: Config): Logger {
           'headers.cookie',
           'query.token',
           '*.query.token',
+          'req.headers["x-palisade-drill"]',
+          'headers["x-palisade-drill"]',
         ],
         censor: '[REDACTED]',
       },

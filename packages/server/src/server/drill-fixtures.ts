@@ -73,6 +73,17 @@ export function drillFixtures(deps: AuthDeps): DrillFixtures {
       if (!user || user.role === 'service') return false;
       return disable(drillId, user.id, username);
     },
+    async audit(action, drillId, details) {
+      await recordAudit(deps.db, deps.sealer, {
+        at: deps.clock.now(),
+        actorId: null,
+        action,
+        target: drillId,
+        address: 'admin-socket',
+        outcome: 'success',
+        details,
+      });
+    },
     async finish(drillId) {
       const ids = serviceAccounts.get(drillId) ?? [];
       serviceAccounts.delete(drillId);
