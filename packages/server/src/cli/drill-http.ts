@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
-import { httpProofMessage } from '@palisade/protocol';
+import { deviceProofMessage, httpProofMessage } from '@palisade/protocol';
+import WebSocket from 'ws';
 import { DRILL_HEADER, DRILL_SOURCE_HEADER } from '../core/index.js';
 import { generateEd25519Key, sha256Hex, type Ed25519Signer } from '../crypto/index.js';
 
@@ -120,6 +121,41 @@ export class DrillDevice {
       );
       req.on('error', reject);
       req.end(text);
+    });
+  }
+
+  /**
+   * Opens the WebSocket with the drill headers and answers the challenge with `token` signed by this
+   * device's key; resolves with the close code (or 0 when the server kept the socket open for 2 s).
+   */
+  socketAuth(token: string): Promise<number> {
+    const headers: Record<string, string> = { [DRILL_HEADER]: this.drillToken };
+    if (this.source !== undefined) headers[DRILL_SOURCE_HEADER] = this.source;
+    const url = new URL('/v1/ws', this.target.baseUrl.replace(/^http/, 'ws'));
+    this.requests++;
+    return new Promise((resolve) => {
+      // ws types this hook as returning a boolean; it reaches tls.connect, where undefined means "fine".
+      const checkServerIdentity = (() => undefined) as unknown as WebSocket.ClientOptions['checkServerIdentity'];
+      const ws = new WebSocket(url, { headers, ca: this.target.ca, checkServerIdentity });
+      const done = (code: number) => {
+        clearTimeout(timer);
+        this.statuses[`ws ${code}`] = (this.statuses[`ws ${code}`] ?? 0) + 1;
+        ws.terminate();
+        resolve(code);
+      };
+      const timer = setTimeout(() => done(0), 2_000);
+      ws.on('message', (data: Buffer) => {
+        const frames = ([] as unknown[]).concat(JSON.parse(data.toString('utf8')));
+        const challenge = frames.find(
+          (f): f is { type: 'challenge'; nonce: string } => (f as { type?: string }).type === 'challenge',
+        );
+        if (!challenge) return;
+        const sig = this.key.sign(new TextEncoder().encode(deviceProofMessage(challenge.nonce)));
+        ws.send(JSON.stringify({ type: 'auth', token, signature: Buffer.from(sig).toString('base64url') }));
+      });
+      ws.on('close', (code) => done(code));
+      ws.on('error', () => done(-1));
+      ws.on('unexpected-response', (_req, res) => done(res.statusCode ?? -1));
     });
   }
 

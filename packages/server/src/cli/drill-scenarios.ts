@@ -170,13 +170,16 @@ async function stolenToken(ctx: DrillContext): Promise<StepRun> {
   if ((await legit.login(owner.username, owner.password)).status !== 200)
     throw new Error(`${owner.username} could not log in`);
   const src = '203.0.113.50';
-  const s = step('stolen-token', `${owner.username}'s session token used from another device key at ${src}`, [
-    owner.userId,
-    owner.username,
-    src,
-  ]);
+  const s = step(
+    'stolen-token',
+    `${owner.username}'s session token used with another device key at ${src} (HTTP and WebSocket)`,
+    [owner.userId, owner.username, src],
+  );
   const thief = device(ctx, src);
-  await burst(10, 2, () => thief.call('GET', '/v1/me', undefined, { auth: true, token: legit.token }));
+  const stolen = legit.token as string;
+  await burst(10, 2, () => thief.call('GET', '/v1/me', undefined, { auth: true, token: stolen }));
+  // The same token on the WebSocket: the thief's key cannot sign the challenge for the owner's device.
+  await burst(3, 1, () => thief.socketAuth(stolen));
   s.requests = thief.requests;
   Object.assign(s.statuses, thief.statuses);
   return s;
