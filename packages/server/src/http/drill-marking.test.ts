@@ -12,6 +12,7 @@ import { buildHttpApp } from './app.js';
 import { registerJsonBodyParser } from './body.js';
 import { registerDrillMarking } from './drill-marking.js';
 import { toHttpError } from './error-map.js';
+import { auditRecords } from '../test-support/audit.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,7 +204,27 @@ describe('buildHttpApp wires the marking from deps.drills', () => {
     expect(refused.statusCode).toBe(400);
     expect(refused.json<{ code: string }>().code).toBe('bad_request');
     // A real route on the same app still answers (the hooks do not break the pipeline).
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBeLessThan(500);
     const health = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-palisade-drill': d.token } });
     expect(health.statusCode).toBeLessThan(500);
+  });
+
+  it('a drill acting from TEST-NET is limited and audited at that address, and loopback is not blocked', async () => {
+    const login = (username: string, headers: Record<string, string>) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/login',
+        headers,
+        payload: { username, password: 'wrong', device: { publicKey: 'A'.repeat(43), name: 'd', platform: 'p' } },
+      });
+    const drill = { 'x-palisade-drill': d.token, 'x-palisade-drill-source': '203.0.113.9' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 25; i++) statuses.push((await login(`ghost${i}`, drill)).statusCode);
+    expect(statuses).toContain(429);
+    expect((await login('ghost-loopback', {})).statusCode).toBe(401);
+    const failed = await auditRecords(core.store.db, core.sealer, { action: 'login.failed' });
+    const addresses = new Set(failed.map((r) => r.address));
+    expect(addresses.has('203.0.113.9')).toBe(true);
+    expect(addresses.has('127.0.0.1')).toBe(true);
   });
 });
