@@ -59,14 +59,35 @@ export interface DrillReport {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** True when a finding concerns one of a step's subjects and came after the step started. */
+const ipv4 = (ip: string): number | undefined => {
+  const p = ip.split('.').map(Number);
+  return p.length === 4 && p.every((o) => Number.isInteger(o) && o >= 0 && o <= 255)
+    ? (((p[0] as number) << 24) | ((p[1] as number) << 16) | ((p[2] as number) << 8) | (p[3] as number)) >>> 0
+    : undefined;
+};
+
+/** True when IPv4 `ip` lies in `cidr` (`203.0.113.0/24`); false for anything else. */
+export function inNetwork(ip: string, cidr: string): boolean {
+  const [net, bits] = cidr.split('/');
+  const a = ipv4(ip);
+  const n = ipv4(net ?? '');
+  const b = Number(bits);
+  if (a === undefined || n === undefined || !Number.isInteger(b) || b < 0 || b > 32) return false;
+  const mask = b === 0 ? 0 : (~0 << (32 - b)) >>> 0;
+  return (a & mask) >>> 0 === (n & mask) >>> 0;
+}
+
+/**
+ * True when a finding concerns one of a step's subjects (its address, account or session, or a
+ * network holding its address when the finding names no other address) and came after it started.
+ */
 export function findingMatches(f: Finding, step: StepRun): boolean {
   if (f.at < step.startedAt - 1_000) return false;
   const ids = new Set(step.subjects);
+  if (ids.has(f.subject.id) || (f.address !== undefined && ids.has(f.address))) return true;
+  if (f.userId !== undefined && ids.has(f.userId)) return true;
   return (
-    ids.has(f.subject.id) ||
-    (f.address !== undefined && ids.has(f.address)) ||
-    (f.userId !== undefined && ids.has(f.userId))
+    f.subject.kind === 'network' && f.address === undefined && step.subjects.some((s) => inNetwork(s, f.subject.id))
   );
 }
 

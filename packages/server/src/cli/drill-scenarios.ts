@@ -25,9 +25,12 @@ export interface DrillAccount {
   userId: string;
 }
 
-let setupHost = 10;
-/** A fresh TEST-NET-1 address for set-up traffic (so per-address limits of set-up never meet the attacks). */
-const setupSource = () => `192.0.2.${(setupHost = (setupHost % 250) + 1)}`;
+let setupHost = 0;
+/**
+ * A fresh address in 192.0.2.100-199 for set-up traffic (enrolments, the owner's own login), so set-up
+ * meets no per-address limit and no attack address (192.0.2.30 sprays, 192.0.2.200 reads).
+ */
+const setupSource = () => `192.0.2.${100 + (setupHost++ % 100)}`;
 
 /** A new drill device acting from `source`. */
 export function device(ctx: DrillContext, source: string | undefined): DrillDevice {
@@ -84,7 +87,7 @@ async function bruteForce(ctx: DrillContext): Promise<StepRun> {
 async function stuffing(ctx: DrillContext): Promise<StepRun> {
   const real = [];
   for (let i = 0; i < 5; i++) real.push(await createAccount(ctx, `stuffed${i}`));
-  const src = '203.0.113.20';
+  const src = '198.51.100.20';
   const names = [...real.map((a) => a.username), ...Array.from({ length: 45 }, (_, i) => `drill-${ctx.tag}-ghost${i}`)];
   const s = step('stuffing', `50 accounts tried from ${src}, one leaked password each`, [src]);
   const d = device(ctx, src);
@@ -98,7 +101,7 @@ async function stuffing(ctx: DrillContext): Promise<StepRun> {
 async function spraying(ctx: DrillContext): Promise<StepRun> {
   const real = [];
   for (let i = 0; i < 3; i++) real.push(await createAccount(ctx, `sprayed${i}`));
-  const src = '198.51.100.30';
+  const src = '192.0.2.30';
   const names = [...real.map((a) => a.username), ...Array.from({ length: 37 }, (_, i) => `drill-${ctx.tag}-spray${i}`)];
   const s = step('spraying', `one password across 40 accounts from ${src}`, [src]);
   const d = device(ctx, src);
@@ -187,7 +190,7 @@ async function stolenToken(ctx: DrillContext): Promise<StepRun> {
 
 /** A service token used outside its scope (other conversations, admin routes), from 198.51.100.60. */
 async function serviceMisuse(ctx: DrillContext): Promise<StepRun> {
-  const src = '198.51.100.60';
+  const src = '203.0.113.60';
   const s = step('service-account-misuse', `a scoped service token used out of scope from ${src}`, [src]);
   const issued = await adminCall(ctx.socketPath, 'POST', `/drills/${ctx.drillId}/service-token`, {});
   if (issued.status !== 201 || typeof issued.json.token !== 'string') {

@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import type { Containment, Finding } from '../server/index.js';
 import type { SecurityStatus } from '../server/index.js';
 import { drillCommand } from './drill.js';
-import { reportMarkdown, stepResult, writeDrillReport, type DrillReport, type StepRun } from './drill-report.js';
+import {
+  inNetwork,
+  reportMarkdown,
+  stepResult,
+  writeDrillReport,
+  type DrillReport,
+  type StepRun,
+} from './drill-report.js';
 import { formatSecurityStatus, securityCommands } from './security.js';
 
 const T0 = Date.UTC(2026, 11, 1, 3, 10);
@@ -72,6 +79,27 @@ describe('a drill step result', () => {
     expect(r.mttdMs).toBe(1200);
     expect(r.mttrMs).toBe(1900);
     expect(r.actions.map((a) => a.action).sort()).toEqual(['block_address', 'lock_account']);
+  });
+
+  it('a network finding counts for the step whose address it holds, unless it names another address', () => {
+    const net = { kind: 'network' as const, id: '203.0.113.0/24' };
+    const ev = (f: Finding) => ({ findings: [f], containments: [], alerts: [] });
+    expect(stepResult(run(), ev(finding({ id: 'n', at: T0 + 5, subject: net, address: undefined }))).detected).toBe(
+      true,
+    );
+    expect(
+      stepResult(run(), ev(finding({ id: 'n', at: T0 + 5, subject: net, address: '203.0.113.99' }))).detected,
+    ).toBe(false);
+    const elsewhere = { kind: 'network' as const, id: '198.51.100.0/24' };
+    expect(
+      stepResult(run(), ev(finding({ id: 'n', at: T0 + 5, subject: elsewhere, address: undefined }))).detected,
+    ).toBe(false);
+    expect(inNetwork('203.0.113.7', '203.0.113.0/24')).toBe(true);
+    expect(inNetwork('203.0.114.7', '203.0.113.0/23')).toBe(false);
+    expect(inNetwork('203.0.112.7', '203.0.112.0/23')).toBe(true);
+    expect(inNetwork('10.0.0.1', '0.0.0.0/0')).toBe(true);
+    expect(inNetwork('2001:db8::1', '203.0.113.0/24')).toBe(false);
+    expect(inNetwork('203.0.113.7', '203.0.113.0/33')).toBe(false);
   });
 
   it('not detected without a matching finding; notes are kept', () => {
