@@ -40,8 +40,3 @@ export function registerDrillMarking(app: FastifyInstance, drills: DrillCheck | 
     withRequestContext({ drill: mark.drill }, () => done());
   });
 }
-
-/** The drill mark of a request, if it is drill traffic. */
-export function drillMarkOf(req: FastifyRequest): DrillMark | undefined {
-  return marks.get(req);
-}

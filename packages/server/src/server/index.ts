@@ -5,23 +5,7 @@ export { dataDirInUse, DataDirLockedError } from './data-dir-lock.js';
 export { buildCore, type Core } from './compose.js';
 export { createBackup, restoreBackup } from './backup.js';
 export { changeMasterSecret } from './master-change.js';
-export {
-  DRILL_SCENARIOS,
-  DrillRegistry,
-  isDrillScenario,
-  type DrillInfo,
-  type DrillScenario,
-  type SecurityFilter,
-  type SecurityQueries,
-} from './drills.js';
-export { handleDrillAdmin, type DrillAdminDeps, type DrillFixtures } from './admin-drills.js';
-export {
-  durations,
-  responseTimesByRule,
-  securityStatus,
-  type Durations,
-  type RuleResponseTimes,
-  type SecurityStatus,
-} from './security-status.js';
-/** detect's shared types, for the CLI (which may not import detect/ itself). */
+/** For the drill and security CLI commands (detect's types: the CLI may not import detect/ itself). */
+export { DRILL_SCENARIOS, isDrillScenario, type DrillScenario } from './drills.js';
+export type { Durations, SecurityStatus } from './security-status.js';
 export type { Alert, Containment, Finding } from '../detect/index.js';
