@@ -4,6 +4,8 @@ import { adminCommands, keysCommand } from './admin.js';
 import { auditCommands } from './audit.js';
 import { backupCommands } from './backup.js';
 import { configCommands } from './config-check.js';
+import { drillCommand } from './drill.js';
+import { securityCommands } from './security.js';
 import { serveCommand } from './serve.js';
 
 const program = new Command()
@@ -19,4 +21,6 @@ program.addCommand(adminCommands());
 program.addCommand(keysCommand());
 program.addCommand(backupCommands());
 program.addCommand(auditCommands());
+program.addCommand(drillCommand());
+program.addCommand(securityCommands());
 await program.parseAsync(process.argv);

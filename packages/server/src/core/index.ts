@@ -30,6 +30,14 @@ export {
   type SecuritySignalKind,
 } from './security-events.js';
 export { currentDrill, withRequestContext, type RequestContext } from './request-context.js';
+export {
+  DRILL_HEADER,
+  DRILL_SOURCE_HEADER,
+  isTestNetAddress,
+  readDrillMark,
+  type DrillCheck,
+  type DrillMark,
+} from './drill-check.js';
 export { silentLogger, type Logger } from './logger.js';
 export type { Principal, ServiceScope } from './principal.js';
 export { type Metrics, type AuthMethod, type KeyOperation } from './metrics.js';

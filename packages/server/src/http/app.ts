@@ -9,6 +9,7 @@ import { registerAccessLog } from './access-log.js';
 import { registerJsonBodyParser } from './body.js';
 import { AddressConnectionCap } from './connection-cap.js';
 import type { HttpDeps } from './deps.js';
+import { registerDrillMarking } from './drill-marking.js';
 import { clientErrorToHttp, toHttpError } from './error-map.js';
 import { ProofReplayCache } from './proof.js';
 import { registerRoutes } from './route.js';
@@ -137,6 +138,7 @@ export function buildHttpApp(deps: HttpDeps, tls: HttpsMaterial, opts: HttpAppOp
   (opts.cap ?? new AddressConnectionCap(limits.maxConnectionsPerAddress)).attach(app.server);
   // SECURITY: every body goes through the strict UTF-8 decoder and the bounded parser.
   registerJsonBodyParser(app);
+  registerDrillMarking(app, deps.drills);
   registerAccessLog(app, deps.log, deps.metrics);
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-request-id', req.id);

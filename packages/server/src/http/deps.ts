@@ -1,6 +1,6 @@
 import type { ErrorCode } from '@palisade/protocol';
 import type { AuthDeps } from '../auth/index.js';
-import type { Logger, Metrics, Principal } from '../core/index.js';
+import type { DrillCheck, Logger, Metrics, Principal } from '../core/index.js';
 import type { E2eeDeps } from '../e2ee/index.js';
 import type { MessagingDeps } from '../messaging/index.js';
 import type { RbacDeps } from '../rbac/index.js';
@@ -21,6 +21,8 @@ export interface HttpDeps {
   ready(): Promise<Readiness>;
   /** True while shutting down; new work is refused with `shutting_down`. */
   draining(): boolean;
+  /** Live drills: requests carrying a drill's token are marked as drill traffic (absent: none are). */
+  drills?: DrillCheck;
   /** Alerts, findings and containments of the detection engine (absent: detection is off). */
   security?: SecurityConsole;
 }

@@ -74,8 +74,6 @@ export class Connection implements Peer {
   private framesIn = 0;
   private framesOut = 0;
   private closeCode: number | undefined;
-  /** The drill this socket's traffic belongs to (set by the gateway after checking the drill's token). */
-  drill: string | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -83,6 +81,8 @@ export class Connection implements Peer {
     private readonly hub: Hub,
     private readonly address: string,
     private readonly onAuthenticated: () => void = () => undefined,
+    /** Set when the upgrade carried a live drill's token: every frame is handled as drill traffic. */
+    private readonly drill?: string,
   ) {
     this.out = new SendBuffer(
       { send: (data, done) => ws.send(data, done) },
@@ -94,11 +94,11 @@ export class Connection implements Peer {
       () => this.close(CLOSE.authTimeout, 'authenticate in time'),
       deps.authTimeoutMs ?? 10_000,
     );
+    // Frames arrive on the socket's own async context: re-enter the drill's for each one.
     ws.on('message', (data, isBinary) =>
-      // Drill traffic: everything a frame does (audit records, signals) carries the drill's label.
-      this.drill
-        ? void withRequestContext({ drill: this.drill }, () => this.onFrame(data as Buffer, isBinary))
-        : void this.onFrame(data as Buffer, isBinary),
+      drill === undefined
+        ? void this.onFrame(data as Buffer, isBinary)
+        : withRequestContext({ drill }, () => void this.onFrame(data as Buffer, isBinary)),
     );
     ws.on('close', (code: number) => ((this.closeCode ??= code), this.onClosed()));
     ws.on('error', () => undefined);

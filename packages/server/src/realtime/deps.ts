@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { AuthDeps } from '../auth/index.js';
-import type { Logger, Metrics, Timers } from '../core/index.js';
+import type { DrillCheck, Logger, Metrics, Timers } from '../core/index.js';
 import type { MessagingDeps } from '../messaging/index.js';
 import type { SendLimits } from './send-buffer.js';
 
@@ -13,6 +13,8 @@ export interface RealtimeDeps {
   metrics?: Metrics;
   /** The client address of an upgrade request (trusted proxies applied); default: the socket's peer. */
   clientAddress?: (req: IncomingMessage) => string;
+  /** Live drills: an upgrade carrying a drill's token is marked as drill traffic (absent: none are). */
+  drills?: DrillCheck;
   /** Origins allowed to connect; a request without Origin (a native client) is allowed. */
   allowedOrigins: string[];
   /** How long a new socket may take to authenticate. */

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MAX_FRAME_BYTES } from '@palisade/protocol';
 import { WebSocketServer } from 'ws';
+import { DRILL_HEADER, DRILL_SOURCE_HEADER, readDrillMark, type DrillMark } from '../core/index.js';
 import { Connection } from './connection.js';
 import type { RealtimeDeps } from './deps.js';
 import { CLOSE, toUpgradeRefusal } from './frame-errors.js';
@@ -30,10 +31,18 @@ export class Gateway {
   /** Handles an HTTP upgrade request. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // SECURITY: X-Forwarded-For counts only from a configured trusted proxy (server.trustProxy).
-    const address = this.deps.clientAddress?.(req) ?? req.socket.remoteAddress ?? 'unknown';
+    let address = this.deps.clientAddress?.(req) ?? req.socket.remoteAddress ?? 'unknown';
     const reject = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
+    // SECURITY: drill headers count only with a live drill's token; a drill source must be TEST-NET.
+    let mark: DrillMark | undefined;
+    try {
+      mark = readDrillMark(this.deps.drills, req.headers[DRILL_HEADER], req.headers[DRILL_SOURCE_HEADER]);
+    } catch {
+      return reject(400, 'Bad Request');
+    }
+    if (mark?.address !== undefined) address = mark.address;
     if (this.hub.draining) return reject(503, 'Service Unavailable');
     const path = (req.url ?? '').split('?')[0];
     if (path !== WS_PATH) return reject(404, 'Not Found');
@@ -51,7 +60,8 @@ export class Gateway {
       req,
       socket,
       head,
-      (ws) => new Connection(ws, this.deps, this.hub, address, () => this.deps.connectionSlots?.release(socket)),
+      (ws) =>
+        new Connection(ws, this.deps, this.hub, address, () => this.deps.connectionSlots?.release(socket), mark?.drill),
     );
   }
 

@@ -5,6 +5,7 @@ import { CreateInviteRequest } from '@palisade/protocol';
 import { createInvite, revokeSessions } from '../auth/index.js';
 import { toHttpError } from '../http/index.js';
 import { rotateOrgKey } from '../transparency/index.js';
+import { handleDrillAdmin } from './admin-drills.js';
 import type { Core } from './compose.js';
 import { handleAdminAudit } from './admin-audit.js';
 
@@ -96,6 +97,7 @@ async function handle(
       if (!user) return send(404, { code: 'not_found', message: 'no such user' });
       return send(200, { revoked: await revokeSessions(core.auth, null, { userId: user.id }, 'admin-socket') });
     }
+    if (await handleDrillAdmin(core, req, url, send)) return;
     send(404, { code: 'not_found', message: 'unknown admin operation' });
   } catch (e) {
     // Error kinds become statuses in http/error-map.ts only (not_found stays 404 here too).

@@ -34,6 +34,9 @@ import { CursorWriter, Outbox, SendQueue, sendLanes, type MessagingDeps } from '
 import { sendGate, type E2eeDeps } from '../e2ee/index.js';
 import { openStore, type Store, type StoreOptions } from '../store/index.js';
 import { LogCache, OrgSigner, type TransparencyDeps } from '../transparency/index.js';
+import type { DrillFixtures } from './admin-drills.js';
+import { drillFixtures } from './drill-fixtures.js';
+import { DrillRegistry, type SecurityQueries } from './drills.js';
 
 /** Everything the transports need, built once from config (the composition root). */
 export interface Core {
@@ -57,6 +60,12 @@ export interface Core {
   /** Set when this start generated the master secret (the operator must move it off the machine). */
   masterSecretGeneratedAt: string | undefined;
   adminSocketPath: string;
+  /** Live drills (their tokens mark traffic at the HTTP and WebSocket edges). */
+  drills: DrillRegistry;
+  /** Detection's read side for drills and `security status` (wired with detect/). */
+  security?: SecurityQueries;
+  /** Drill set-up only the server can do (service token, disabling synthetic accounts). */
+  drillFixtures?: DrillFixtures;
 }
 
 /**
@@ -86,6 +95,8 @@ export function buildLogger(config: Config): Logger {
           'headers.cookie',
           'query.token',
           '*.query.token',
+          'req.headers["x-palisade-drill"]',
+          'headers["x-palisade-drill"]',
         ],
         censor: '[REDACTED]',
       },
@@ -244,6 +255,8 @@ export async function buildCore(
     rotation,
     masterSecretGeneratedAt: generatedAt,
     adminSocketPath: adminSocketPath(config),
+    drills: new DrillRegistry(clock),
+    drillFixtures: drillFixtures(auth),
   };
 }
 

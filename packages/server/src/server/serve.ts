@@ -136,6 +136,7 @@ async function listen(
     clientAddress: (req) =>
       proxies.clientAddress(req.socket.remoteAddress ?? 'unknown', req.headers['x-forwarded-for']),
     allowedOrigins: config.server.allowedOrigins,
+    drills: core.drills,
     connectionSlots: cap,
     recheckEveryMs: config.server.sessionRecheckSeconds * 1000,
     ...(opts.timers ? { timers: opts.timers } : {}),
@@ -150,6 +151,7 @@ async function listen(
       log: core.log,
       metrics: core.metrics,
       draining: () => draining,
+      drills: core.drills,
       ready: readinessProbe(core.store, core.kms, core.messaging.storage),
     },
     { certPem: tls.certPem, keyPem: tls.keyPem, minVersion: config.server.tls.minVersion },
