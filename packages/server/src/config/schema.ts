@@ -3,6 +3,7 @@ import { GRANTABLE_ROLES } from '@palisade/protocol';
 import { z } from 'zod';
 import { LIMIT_NAMES } from '../core/index.js';
 import { isLoopbackHost, STORE_TLS_MODES, storeTlsDecision } from './store-tls.js';
+import { DetectSection } from './detect-section.js';
 
 /**
  * A reference to a secret: `secret://env/NAME` or `secret://file/PATH`. Never the secret itself.
@@ -339,6 +340,7 @@ export const ConfigSchema = z.strictObject({
   metrics: MetricsSection.default(MetricsSection.parse({})),
   org: OrgSection.default(OrgSection.parse({})),
   e2ee: E2eeSection.default(E2eeSection.parse({})),
+  detect: DetectSection.default(DetectSection.parse({})),
 });
 
 /** Validated configuration. */

@@ -19,6 +19,7 @@ import { m0017MlsDelivery } from './0017-mls-delivery.js';
 import { m0018Transparency } from './0018-transparency.js';
 import { m0019ServiceTokenDevice } from './0019-service-token-device.js';
 import { m0020AuditActorIndex } from './0020-audit-actor-index.js';
+import { m0022Detect } from './0022-detect.js';
 import type { DialectQuirks } from './quirks.js';
 
 export type { DialectQuirks } from './quirks.js';
@@ -46,5 +47,6 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
     '0018_transparency': m0018Transparency(),
     '0019_service_token_device': m0019ServiceTokenDevice(),
     '0020_audit_actor_index': m0020AuditActorIndex(),
+    '0022_detect': m0022Detect(),
   };
 }

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/** One rule's overrides: any field left out keeps the rule's built-in value (detect/engine/rules.ts). */
+export const DetectRuleOverride = z.strictObject({
+  enabled: z.boolean().optional(),
+  /** The count, distinct-value count or volume at which the rule fires. */
+  threshold: z.number().positive().optional(),
+  /** The sliding window the rule counts over. */
+  windowSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .optional(),
+  severity: z.enum(['low', 'medium', 'high', 'critical']).optional(),
+});
+
+/** The detection engine: on/off, the baselines' learning period and per-rule overrides keyed by rule id. */
+export const DetectSection = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Days of history a user's (or the organisation's) baseline needs before its rules may fire. */
+  learningDays: z.number().min(0).max(365).default(14),
+  /** Seconds between periodic saves of the baselines (the engine also saves at stop). */
+  saveEverySeconds: z.number().int().min(5).max(3600).default(60),
+  rules: z.record(z.string(), DetectRuleOverride).default({}),
+});
+
+/** Validated detection settings. */
+export type DetectConfig = z.infer<typeof DetectSection>;
+/** One rule's overrides. */
+export type DetectRuleOverrideConfig = z.infer<typeof DetectRuleOverride>;
