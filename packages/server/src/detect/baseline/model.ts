@@ -15,7 +15,7 @@ export const hourOfDay = (at: number): number => Math.floor(at / HOUR_MS) % 24;
 
 /**
  * A streaming behaviour model of one subject (a user, a service account, or the organisation). Its
- * state is plain JSON (persisted in detect_baselines): activity by hour of week (decayed weekly),
+ * state is plain JSON (persisted in detect_baselines): activity by hour of week (closed hours only, decayed weekly),
  * read volume of active hours and connection counts (robust statistics over the last 128 values),
  * connections per hour of week (EWMA, organisation only), and the networks seen.
  */
@@ -30,6 +30,8 @@ export interface BaselineState {
   /** Messages read and connections opened in the current hour. */
   curReads: number;
   curConns: number;
+  /** Observations in the current hour (added to `how` when the hour closes, so an hour never vouches for itself). */
+  curObs: number;
   /** First observation of the current hour (a finding's firstSeenAt). */
   curFirstAt: number;
   /** Read volume of past hours with reads. */
@@ -53,6 +55,7 @@ export function newBaseline(at: number, org = false): BaselineState {
     hourStart,
     curReads: 0,
     curConns: 0,
+    curObs: 0,
     curFirstAt: at,
     reads: emptyHistory(),
     conns: emptyHistory(),
@@ -65,6 +68,8 @@ export function newBaseline(at: number, org = false): BaselineState {
 export function rollTo(s: BaselineState, at: number): void {
   const hour = Math.floor(at / HOUR_MS) * HOUR_MS;
   if (hour <= s.hourStart) return;
+  const closed = hourOfWeek(s.hourStart);
+  s.how[closed] = (s.how[closed] ?? 0) + s.curObs;
   if (s.curReads > 0) pushHistory(s.reads, s.curReads);
   if (s.curConns > 0) pushHistory(s.conns, s.curConns);
   if (s.howConns.length === 168) {
@@ -83,6 +88,7 @@ export function rollTo(s: BaselineState, at: number): void {
   s.hourStart = hour;
   s.curReads = 0;
   s.curConns = 0;
+  s.curObs = 0;
   s.curFirstAt = at;
 }
 
@@ -98,8 +104,7 @@ export interface Activity {
 export function observeActivity(s: BaselineState, a: Activity): void {
   rollTo(s, a.at);
   s.lastAt = Math.max(s.lastAt, a.at);
-  const h = hourOfWeek(a.at);
-  s.how[h] = (s.how[h] ?? 0) + 1;
+  s.curObs += 1;
   s.curReads += a.reads ?? 0;
   s.curConns += a.connections ?? 0;
   if (a.network) {
@@ -154,5 +159,6 @@ export function parseBaseline(json: string): BaselineState | null {
   if (s.v !== 1 || !Array.isArray(s.how) || s.how.length !== 168 || typeof s.firstAt !== 'number') return null;
   if (!s.reads || !s.conns || !Array.isArray(s.howConns) || typeof s.nets !== 'object') return null;
   if (typeof s.curFirstAt !== 'number') s.curFirstAt = s.hourStart ?? s.firstAt;
+  if (typeof s.curObs !== 'number') s.curObs = 0;
   return s as BaselineState;
 }
