@@ -44,7 +44,8 @@ function people(o: WorkloadOptions, r: () => number): Person[] {
       readRate: 5 + Math.floor(r() * r() * 60),
       office,
       home: `${20 + Math.floor(r() * 180)}.${Math.floor(r() * 250)}.${Math.floor(r() * 250)}.${1 + Math.floor(r() * 250)}`,
-      mobile: r() < 0.3 ? `100.${64 + Math.floor(r() * 60)}.${Math.floor(r() * 250)}.${1 + Math.floor(r() * 250)}` : null,
+      mobile:
+        r() < 0.3 ? `100.${64 + Math.floor(r() * 60)}.${Math.floor(r() * 250)}.${1 + Math.floor(r() * 250)}` : null,
       saturday: r() < 0.1,
       burstDay: Math.floor(r() * 5),
       admin: i < 6,
@@ -86,10 +87,19 @@ export function* benignDays(o: WorkloadOptions): Generator<DetectInput[]> {
       // Login: a typo now and then, rarely a forgotten password.
       const fails = r() < 0.05 ? 1 + Math.floor(r() * 2) : r() < 0.004 ? 4 + Math.floor(r() * 5) : 0;
       for (let k = 0; k < fails; k++)
-        out.push(ev('login.failed', t(from) + k * 20_000, { actorId: p.id, address: addr, details: { step: 'password' } }));
+        out.push(
+          ev('login.failed', t(from) + k * 20_000, { actorId: p.id, address: addr, details: { step: 'password' } }),
+        );
       const session = `s${++sessionN}`;
       const loginAt = t(from) + fails * 20_000 + 5_000;
-      out.push(ev('login.succeeded', loginAt, { actorId: p.id, target: session, address: addr, details: { deviceId: `${p.id}-d${p.devices}` } }));
+      out.push(
+        ev('login.succeeded', loginAt, {
+          actorId: p.id,
+          target: session,
+          address: addr,
+          details: { deviceId: `${p.id}-d${p.devices}` },
+        }),
+      );
       if (r() < 0.01) {
         p.devices += 1;
         out.push(ev('device.added', loginAt + 1000, { actorId: p.id, target: `${p.id}-d${p.devices}` }));
@@ -99,7 +109,16 @@ export function* benignDays(o: WorkloadOptions): Generator<DetectInput[]> {
       for (let k = 0; k < conns; k++) {
         const at = loginAt + 2000 + Math.floor(r() * (until - from) * HOUR);
         const a = p.mobile && r() < 0.3 ? p.mobile : addr;
-        out.push(sig({ kind: 'connection.opened', at, address: a, userId: p.id, deviceId: `${p.id}-d${p.devices}`, sessionId: session }));
+        out.push(
+          sig({
+            kind: 'connection.opened',
+            at,
+            address: a,
+            userId: p.id,
+            deviceId: `${p.id}-d${p.devices}`,
+            sessionId: session,
+          }),
+        );
       }
       // History reads: a few per active hour; one catch-up burst a week.
       for (let h = Math.floor(from); h < until; h++) {
@@ -122,21 +141,40 @@ export function* benignDays(o: WorkloadOptions): Generator<DetectInput[]> {
       if (r() < 0.01) {
         const n = 1 + Math.floor(r() * 3);
         for (let k = 0; k < n; k++)
-          out.push(ev('authz.refused', t(from + 1 + r()), { actorId: p.id, details: { code: 'forbidden', operation: 'PATCH /conversations/:id' } }));
+          out.push(
+            ev('authz.refused', t(from + 1 + r()), {
+              actorId: p.id,
+              details: { code: 'forbidden', operation: 'PATCH /conversations/:id' },
+            }),
+          );
       }
       if (p.admin && works && weekday < 5) {
         if (r() < 0.15) {
           const who = ps[Math.floor(r() * ps.length)] as Person;
-          out.push(ev('role.granted', t(10 + r() * 6), { actorId: p.id, target: `${who.id}/moderator`, details: { kind: 'standing' } }));
+          out.push(
+            ev('role.granted', t(10 + r() * 6), {
+              actorId: p.id,
+              target: `${who.id}/moderator`,
+              details: { kind: 'standing' },
+            }),
+          );
         }
         if (r() < 0.2) {
           const conv = `conv${++convN}`;
           const at = t(9.5 + r() * 7);
           const n = 5 + Math.floor(r() * 80);
-          for (let k = 0; k < n; k++) out.push(ev('member.added', at + k, { actorId: p.id, target: `${conv}/u${Math.floor(r() * o.users)}` }));
+          for (let k = 0; k < n; k++)
+            out.push(ev('member.added', at + k, { actorId: p.id, target: `${conv}/u${Math.floor(r() * o.users)}` }));
         }
-        if (r() < 0.1) out.push(ev('conversation.deleted', t(11 + r() * 5), { actorId: p.id, target: `old${day}-${p.id}` }));
-        if (r() < 0.1) out.push(ev('member.removed', t(11 + r() * 5), { actorId: p.id, target: `conv${Math.max(1, convN - 3)}/u${Math.floor(r() * o.users)}` }));
+        if (r() < 0.1)
+          out.push(ev('conversation.deleted', t(11 + r() * 5), { actorId: p.id, target: `old${day}-${p.id}` }));
+        if (r() < 0.1)
+          out.push(
+            ev('member.removed', t(11 + r() * 5), {
+              actorId: p.id,
+              target: `conv${Math.max(1, convN - 3)}/u${Math.floor(r() * o.users)}`,
+            }),
+          );
         if (r() < 0.02) out.push(ev('user.deleted', t(14 + r() * 2), { actorId: p.id, target: `gone${day}` }));
       }
     }
@@ -157,7 +195,10 @@ export function* benignDays(o: WorkloadOptions): Generator<DetectInput[]> {
           }),
         );
       }
-      if (r() < 0.15) out.push(ev('service_token.refused', t(r() * 24), { actorId: b.id, target: `${b.token}-old`, address: b.address }));
+      if (r() < 0.15)
+        out.push(
+          ev('service_token.refused', t(r() * 24), { actorId: b.id, target: `${b.token}-old`, address: b.address }),
+        );
     }
     out.sort((a, b) => atOf(a) - atOf(b));
     yield out;

@@ -1,13 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  FakeClock,
-  securityCategory,
-  silentLogger,
-  type SecurityEvent,
-  type SecuritySignal,
-} from '../core/index.js';
+import { FakeClock, securityCategory, silentLogger, type SecurityEvent, type SecuritySignal } from '../core/index.js';
 import { LocalKms, randomKey } from '../crypto/index.js';
 import { DetectionEngine, type DetectEngineConfig, type DetectInput, type Finding } from '../detect/index.js';
 import { EnvelopeSealer } from '../keys/index.js';

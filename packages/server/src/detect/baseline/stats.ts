@@ -37,10 +37,12 @@ export function quantile(values: readonly number[], q: number): number {
 /** Median and median absolute deviation (scaled by 1.4826, a standard deviation for normal data). */
 export function robust(values: readonly number[]): { median: number; mad: number } {
   const median = quantile(values, 0.5);
-  const mad = 1.4826 * quantile(
-    values.map((x) => Math.abs(x - median)),
-    0.5,
-  );
+  const mad =
+    1.4826 *
+    quantile(
+      values.map((x) => Math.abs(x - median)),
+      0.5,
+    );
   return { median, mad };
 }
 

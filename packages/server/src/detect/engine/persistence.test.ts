@@ -42,9 +42,21 @@ withAllStores('detect persistence', (h) => {
       evidence: { count: 50, seqs: [1, 2, 3] },
     };
     await store.save(base);
-    await store.save({ ...base, id: 'f2', at: MONDAY + 5000, drill: 'd1', userId: 'alice', ruleId: 'auth.brute_force.account' });
+    await store.save({
+      ...base,
+      id: 'f2',
+      at: MONDAY + 5000,
+      drill: 'd1',
+      userId: 'alice',
+      ruleId: 'auth.brute_force.account',
+    });
     expect(await store.get('f1')).toEqual(base);
-    const raw = await h.get().db.selectFrom('detect_findings').selectAll().where('id', '=', 'f1').executeTakeFirstOrThrow();
+    const raw = await h
+      .get()
+      .db.selectFrom('detect_findings')
+      .selectAll()
+      .where('id', '=', 'f1')
+      .executeTakeFirstOrThrow();
     expect(raw.explanation).not.toContain('203.0.113.9');
     expect(raw.evidence).not.toContain('seqs');
     expect((await store.list()).map((f) => f.id)).toEqual(['f2', 'f1']);
@@ -63,7 +75,16 @@ withAllStores('detect persistence', (h) => {
     await a.load();
     for (let d = 0; d < 21; d++)
       for (let hr = 9; hr < 17; hr++)
-        a.ingest(sig({ kind: 'history.read', at: MONDAY + d * 24 * HOUR + hr * HOUR, userId: 'eve', deviceId: 'd', conversationId: 'c', count: 20 }));
+        a.ingest(
+          sig({
+            kind: 'history.read',
+            at: MONDAY + d * 24 * HOUR + hr * HOUR,
+            userId: 'eve',
+            deviceId: 'd',
+            conversationId: 'c',
+            count: 20,
+          }),
+        );
     const last = ev('login.succeeded', MONDAY + 21 * 24 * HOUR, { actorId: 'eve', target: 's' });
     a.ingest(last);
     await a.stop();
@@ -73,9 +94,18 @@ withAllStores('detect persistence', (h) => {
     const t = MONDAY + 21 * 24 * HOUR + 3 * HOUR;
     const found = [];
     for (let i = 0; i < 10; i++)
-      found.push(...b.ingest(sig({ kind: 'history.read', at: t + i, userId: 'eve', deviceId: 'd', conversationId: 'c', count: 100 })));
+      found.push(
+        ...b.ingest(
+          sig({ kind: 'history.read', at: t + i, userId: 'eve', deviceId: 'd', conversationId: 'c', count: 100 }),
+        ),
+      );
     expect(found.map((f) => f.ruleId)).toEqual(['data.offhours_bulk_read']);
-    const raw = await h.get().db.selectFrom('detect_baselines').select('state').where('subject', '=', 'user:eve').executeTakeFirstOrThrow();
+    const raw = await h
+      .get()
+      .db.selectFrom('detect_baselines')
+      .select('state')
+      .where('subject', '=', 'user:eve')
+      .executeTakeFirstOrThrow();
     expect(raw.state).not.toContain('firstAt');
     b.setCursor(42);
     await b.save();
@@ -90,25 +120,38 @@ describe('baseline model persistence (property)', () => {
     dt: fc.integer({ min: 0, max: 6 * HOUR }),
     reads: fc.integer({ min: 0, max: 5000 }),
     connections: fc.integer({ min: 0, max: 3 }),
-    network: fc.option(fc.constantFrom('198.51.100.0/24', '203.0.113.0/24', '2001:db8::/64', '192.0.2.0/24'), { nil: null }),
+    network: fc.option(fc.constantFrom('198.51.100.0/24', '203.0.113.0/24', '2001:db8::/64', '192.0.2.0/24'), {
+      nil: null,
+    }),
   });
 
   it('a model saved as JSON and read back is the same and judges the same', () => {
     fc.assert(
-      fc.property(fc.array(activity, { maxLength: 300 }), fc.boolean(), fc.integer({ min: 1, max: 5000 }), (acts, org, probe) => {
-        let at = MONDAY;
-        const s: BaselineState = newBaseline(at, org);
-        for (const a of acts) {
-          at += a.dt;
-          observeActivity(s, { at, reads: a.reads, connections: a.connections, network: a.network });
-        }
-        const back = parseBaseline(JSON.stringify(s));
-        expect(back).toEqual(s);
-        if (!back) return;
-        const p = { at: at + HOUR, weight: probe, network: '10.9.9.0/24', threshold: 1, learningDays: 0 };
-        for (const m of ['offhours_read', 'service_volume', 'service_network', 'org_connections', 'offhours_org'] as const)
-          expect(deviation(m, back, { ...p })).toEqual(deviation(m, structuredClone(s), { ...p }));
-      }),
+      fc.property(
+        fc.array(activity, { maxLength: 300 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 5000 }),
+        (acts, org, probe) => {
+          let at = MONDAY;
+          const s: BaselineState = newBaseline(at, org);
+          for (const a of acts) {
+            at += a.dt;
+            observeActivity(s, { at, reads: a.reads, connections: a.connections, network: a.network });
+          }
+          const back = parseBaseline(JSON.stringify(s));
+          expect(back).toEqual(s);
+          if (!back) return;
+          const p = { at: at + HOUR, weight: probe, network: '10.9.9.0/24', threshold: 1, learningDays: 0 };
+          for (const m of [
+            'offhours_read',
+            'service_volume',
+            'service_network',
+            'org_connections',
+            'offhours_org',
+          ] as const)
+            expect(deviation(m, back, { ...p })).toEqual(deviation(m, structuredClone(s), { ...p }));
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -16,7 +16,16 @@ function trainOrg(feed: Feed, users: number, weeks: number): number {
     for (let h = 9; h < 17; h++)
       for (let u = 0; u < users; u++) {
         const at = MONDAY + d * DAY + h * HOUR + u * 1000;
-        feed(sig({ kind: 'connection.opened', at, userId: `u${u}`, deviceId: `d${u}`, sessionId: `s${u}-${d}`, address: '198.51.100.7' }));
+        feed(
+          sig({
+            kind: 'connection.opened',
+            at,
+            userId: `u${u}`,
+            deviceId: `d${u}`,
+            sessionId: `s${u}-${d}`,
+            address: '198.51.100.7',
+          }),
+        );
       }
   }
   return MONDAY + weeks * 7 * DAY;
@@ -27,7 +36,18 @@ function trainBot(feed: Feed, weeks: number): number {
   for (let h = 0; h < weeks * 7 * 24; h++) {
     const at = MONDAY + h * HOUR + 60_000;
     feed(ev('service_token.used', at, { actorId: 'bot', target: 'tok', address: '192.0.2.5' }));
-    feed(sig({ kind: 'history.read', at: at + 1000, userId: 'bot', deviceId: 'bd', conversationId: 'c', count: 90 + (h % 20), service: true, address: '192.0.2.5' }));
+    feed(
+      sig({
+        kind: 'history.read',
+        at: at + 1000,
+        userId: 'bot',
+        deviceId: 'bd',
+        conversationId: 'c',
+        count: 90 + (h % 20),
+        service: true,
+        address: '192.0.2.5',
+      }),
+    );
   }
   return MONDAY + weeks * 7 * DAY;
 }
@@ -35,9 +55,23 @@ function trainBot(feed: Feed, weeks: number): number {
 describe('session, privilege, service and organisation rules', () => {
   it('a device proof failure, or a service token refused for its device: device mismatch', async () => {
     const { feed, findings } = await engineFixture();
-    feed(ev('connect.device_proof_failed', MONDAY + 9 * HOUR, { actorId: 'alice', target: 'sess1', address: ATTACKER }));
-    feed(ev('service_token.refused', MONDAY + 9 * HOUR + 5, { actorId: 'bot', target: 'tok', details: { reason: 'device_mismatch' } }));
-    feed(ev('service_token.refused', MONDAY + 9 * HOUR + 9, { actorId: 'bot2', target: 'tok2', details: { reason: 'expired' } }));
+    feed(
+      ev('connect.device_proof_failed', MONDAY + 9 * HOUR, { actorId: 'alice', target: 'sess1', address: ATTACKER }),
+    );
+    feed(
+      ev('service_token.refused', MONDAY + 9 * HOUR + 5, {
+        actorId: 'bot',
+        target: 'tok',
+        details: { reason: 'device_mismatch' },
+      }),
+    );
+    feed(
+      ev('service_token.refused', MONDAY + 9 * HOUR + 9, {
+        actorId: 'bot2',
+        target: 'tok2',
+        details: { reason: 'expired' },
+      }),
+    );
     const f = of(findings, 'session.device_mismatch');
     expect(f.map((x) => x.subject)).toEqual([
       { kind: 'account', id: 'alice' },
@@ -50,7 +84,16 @@ describe('session, privilege, service and organisation rules', () => {
     const { feed, findings } = await engineFixture();
     const nets = ['198.51.100.7', '100.70.1.2', '203.0.113.50'];
     nets.forEach((address, i) =>
-      feed(sig({ kind: 'connection.opened', at: MONDAY + 9 * HOUR + i * 30_000, userId: 'carol', deviceId: 'cd', sessionId: 'S1', address })),
+      feed(
+        sig({
+          kind: 'connection.opened',
+          at: MONDAY + 9 * HOUR + i * 30_000,
+          userId: 'carol',
+          deviceId: 'cd',
+          sessionId: 'S1',
+          address,
+        }),
+      ),
     );
     const f = of(findings, 'session.token_replay');
     expect(f).toHaveLength(1);
@@ -61,9 +104,20 @@ describe('session, privilege, service and organisation rules', () => {
   it('a burst of refusals and role requests: privilege escalation attempts', async () => {
     const { feed, findings } = await engineFixture();
     for (let i = 0; i < 10; i++)
-      feed(ev('authz.refused', MONDAY + 9 * HOUR + i * 1000, { actorId: 'mallory', details: { code: 'forbidden', operation: 'POST /admin/roles', ...(i === 9 ? { suppressed: 3 } : {}) } }));
+      feed(
+        ev('authz.refused', MONDAY + 9 * HOUR + i * 1000, {
+          actorId: 'mallory',
+          details: { code: 'forbidden', operation: 'POST /admin/roles', ...(i === 9 ? { suppressed: 3 } : {}) },
+        }),
+      );
     expect(of(findings, 'privilege.escalation_attempts')).toEqual([]);
-    feed(ev('elevation.requested', MONDAY + 9 * HOUR + 20_000, { actorId: 'mallory', target: 'e1', details: { role: 'admin' } }));
+    feed(
+      ev('elevation.requested', MONDAY + 9 * HOUR + 20_000, {
+        actorId: 'mallory',
+        target: 'e1',
+        details: { role: 'admin' },
+      }),
+    );
     feed(ev('approval.requested', MONDAY + 9 * HOUR + 21_000, { actorId: 'mallory', target: 'a1' }));
     const f = of(findings, 'privilege.escalation_attempts');
     expect(f).toHaveLength(1);
@@ -78,7 +132,9 @@ describe('session, privilege, service and organisation rules', () => {
     feed(ev('role.granted', after + 6 * DAY + 2 * HOUR, { actorId: 'admin', target: 'x/admin' })); // Sunday 02:00
     const f = of(findings, 'privilege.offhours_grant');
     expect(f).toHaveLength(1);
-    expect(f[0]?.explanation).toMatch(/^granted at Sun 02:00 UTC; the organisation's activity at this hour of the week is 0\.0 %/);
+    expect(f[0]?.explanation).toMatch(
+      /^granted at Sun 02:00 UTC; the organisation's activity at this hour of the week is 0\.0 %/,
+    );
   });
 
   it('service account: repeated refusals, a volume far above its baseline, a new network', async () => {
@@ -86,13 +142,28 @@ describe('session, privilege, service and organisation rules', () => {
     const after = trainBot(feed, 3);
     expect(findings).toEqual([]);
     for (let i = 0; i < 10; i++)
-      feed(ev('authz.refused', after + i * 1000, { actorId: 'bot', details: { code: 'scope', operation: 'DELETE /users/:id' } }));
+      feed(
+        ev('authz.refused', after + i * 1000, {
+          actorId: 'bot',
+          details: { code: 'scope', operation: 'DELETE /users/:id' },
+        }),
+      );
     expect(of(findings, 'service_account.misuse').map((f) => f.evidence.variant)).toEqual(['refusals']);
     expect(of(findings, 'privilege.escalation_attempts')).toEqual([]);
     const { feed: feed2, findings: f2 } = await engineFixture({}, MONDAY);
     const after2 = trainBot(feed2, 3);
     for (let i = 0; i < 50; i++)
-      feed2(sig({ kind: 'history.read', at: after2 + 10 * 60_000 + i * 100, userId: 'bot', deviceId: 'bd', conversationId: `c${i}`, count: 100, service: true }));
+      feed2(
+        sig({
+          kind: 'history.read',
+          at: after2 + 10 * 60_000 + i * 100,
+          userId: 'bot',
+          deviceId: 'bd',
+          conversationId: `c${i}`,
+          count: 100,
+          service: true,
+        }),
+      );
     feed2(ev('service_token.used', after2 + 20 * 60_000, { actorId: 'bot', target: 'tok', address: ATTACKER }));
     const m = of(f2, 'service_account.misuse');
     expect(m.map((f) => f.evidence.variant)).toEqual(['volume']);
@@ -107,7 +178,8 @@ describe('session, privilege, service and organisation rules', () => {
 
   it('ten conversations deleted in a minute: mass deletion', async () => {
     const { feed, findings } = await engineFixture();
-    for (let i = 0; i < 12; i++) feed(ev('conversation.deleted', MONDAY + 9 * HOUR + i * 5000, { actorId: 'rogue', target: `c${i}` }));
+    for (let i = 0; i < 12; i++)
+      feed(ev('conversation.deleted', MONDAY + 9 * HOUR + i * 5000, { actorId: 'rogue', target: `c${i}` }));
     const f = of(findings, 'org.mass_deletion');
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ subject: { kind: 'account', id: 'rogue' }, userId: 'rogue', severity: 'critical' });
@@ -115,9 +187,11 @@ describe('session, privilege, service and organisation rules', () => {
 
   it('one account removed from 15 conversations: mass membership change; a big new conversation is not', async () => {
     const { feed, findings } = await engineFixture();
-    for (let i = 0; i < 300; i++) feed(ev('member.added', MONDAY + 9 * HOUR + i, { actorId: 'admin', target: `allhands/u${i}` }));
+    for (let i = 0; i < 300; i++)
+      feed(ev('member.added', MONDAY + 9 * HOUR + i, { actorId: 'admin', target: `allhands/u${i}` }));
     expect(findings).toEqual([]);
-    for (let i = 0; i < 15; i++) feed(ev('member.removed', MONDAY + 10 * HOUR + i * 1000, { actorId: 'rogue', target: `c${i}/victim` }));
+    for (let i = 0; i < 15; i++)
+      feed(ev('member.removed', MONDAY + 10 * HOUR + i * 1000, { actorId: 'rogue', target: `c${i}/victim` }));
     expect(of(findings, 'org.mass_membership_change')).toHaveLength(1);
   });
 
@@ -126,7 +200,16 @@ describe('session, privilege, service and organisation rules', () => {
     const after = trainOrg(feed, 20, 3);
     expect(findings).toEqual([]);
     for (let i = 0; i < 400; i++)
-      feed(sig({ kind: 'connection.opened', at: after + 14 * HOUR + i * 1000, userId: `x${i}`, deviceId: `xd${i}`, sessionId: `xs${i}`, address: ATTACKER }));
+      feed(
+        sig({
+          kind: 'connection.opened',
+          at: after + 14 * HOUR + i * 1000,
+          userId: `x${i}`,
+          deviceId: `xd${i}`,
+          sessionId: `xs${i}`,
+          address: ATTACKER,
+        }),
+      );
     const f = of(findings, 'org.connection_spike');
     expect(f).toHaveLength(1);
     expect(f[0]?.subject).toEqual({ kind: 'organisation', id: 'org' });
@@ -135,7 +218,8 @@ describe('session, privilege, service and organisation rules', () => {
 
   it('twenty new devices in an hour: new device spike', async () => {
     const { feed, findings } = await engineFixture();
-    for (let i = 0; i < 19; i++) feed(ev('device.added', MONDAY + 9 * HOUR + i * 60_000, { actorId: `u${i}`, target: `d${i}` }));
+    for (let i = 0; i < 19; i++)
+      feed(ev('device.added', MONDAY + 9 * HOUR + i * 60_000, { actorId: `u${i}`, target: `d${i}` }));
     expect(findings).toEqual([]);
     feed(ev('device.added', MONDAY + 9 * HOUR + 19 * 60_000, { actorId: 'u19', target: 'd19' }));
     expect(of(findings, 'org.new_device_spike')).toHaveLength(1);
@@ -144,7 +228,12 @@ describe('session, privilege, service and organisation rules', () => {
 
 describe('engine behaviour', () => {
   const guess = (at: number, drill?: string) =>
-    ev('login.failed', at, { actorId: 'alice', address: ATTACKER, details: { step: 'password' }, ...(drill ? { drill } : {}) });
+    ev('login.failed', at, {
+      actorId: 'alice',
+      address: ATTACKER,
+      details: { step: 'password' },
+      ...(drill ? { drill } : {}),
+    });
 
   it('one finding per rule and subject per cool-down; another after it', async () => {
     const { feed, findings } = await engineFixture();
@@ -178,11 +267,16 @@ describe('engine behaviour', () => {
 
   it('applies configured overrides: threshold, severity, disabled rules', async () => {
     const { feed, findings, engine } = await engineFixture({
-      rules: { 'auth.brute_force.account': { threshold: 5, severity: 'critical' }, 'auth.brute_force.address': { enabled: false } },
+      rules: {
+        'auth.brute_force.account': { threshold: 5, severity: 'critical' },
+        'auth.brute_force.address': { enabled: false },
+      },
     });
     expect(engine.activeRules().some((r) => r.id === 'auth.brute_force.address')).toBe(false);
     for (let i = 0; i < 60; i++) feed(guess(MONDAY + i * 100));
-    expect(findings.map((f) => [f.ruleId, f.severity, f.evidence.count])).toEqual([['auth.brute_force.account', 'critical', 5]]);
+    expect(findings.map((f) => [f.ruleId, f.severity, f.evidence.count])).toEqual([
+      ['auth.brute_force.account', 'critical', 5],
+    ]);
   });
 
   it('a window forgets what left it', async () => {

@@ -20,8 +20,27 @@ function trainDaytime(feed: Feed, users: string[], weeks = 4, start = MONDAY, re
       for (let h = 9; h < 17; h++)
         for (const u of users) {
           t = start + d * DAY + h * HOUR + 60_000;
-          feed(sig({ kind: 'connection.opened', at: t, userId: u, deviceId: `${u}-d`, sessionId: `${u}-s`, address: '198.51.100.7' }));
-          feed(sig({ kind: 'history.read', at: t + 1000, userId: u, deviceId: `${u}-d`, conversationId: 'c1', count: reads + (h % 3) * 5, address: '198.51.100.7' }));
+          feed(
+            sig({
+              kind: 'connection.opened',
+              at: t,
+              userId: u,
+              deviceId: `${u}-d`,
+              sessionId: `${u}-s`,
+              address: '198.51.100.7',
+            }),
+          );
+          feed(
+            sig({
+              kind: 'history.read',
+              at: t + 1000,
+              userId: u,
+              deviceId: `${u}-d`,
+              conversationId: 'c1',
+              count: reads + (h % 3) * 5,
+              address: '198.51.100.7',
+            }),
+          );
         }
   }
   return start + weeks * 7 * DAY;
@@ -54,8 +73,15 @@ describe('detection rules fire on scripted attacks', () => {
     const t0 = MONDAY + 10 * HOUR;
     // The server throttles after ~10 failures: the rest show as throttled attempts (signals).
     for (let i = 0; i < 10; i++)
-      feed(ev('login.failed', t0 + i * 10, { actorId: 'alice-id', address: ATTACKER, details: { step: 'password', username: 'alice' } }));
-    for (let i = 10; i < 300; i++) feed(sig({ kind: 'login.throttled', at: t0 + i * 10, username: 'alice', address: ATTACKER }));
+      feed(
+        ev('login.failed', t0 + i * 10, {
+          actorId: 'alice-id',
+          address: ATTACKER,
+          details: { step: 'password', username: 'alice' },
+        }),
+      );
+    for (let i = 10; i < 300; i++)
+      feed(sig({ kind: 'login.throttled', at: t0 + i * 10, username: 'alice', address: ATTACKER }));
     const acct = of(findings, 'auth.brute_force.account');
     expect(acct).toHaveLength(1);
     expect(acct[0]?.subject).toEqual({ kind: 'account', id: 'alice-id' });
@@ -70,7 +96,8 @@ describe('detection rules fire on scripted attacks', () => {
 
   it('throttled attempts on an unknown name still count (keyed by the name)', async () => {
     const { feed, findings } = await engineFixture();
-    for (let i = 0; i < 25; i++) feed(sig({ kind: 'login.throttled', at: MONDAY + 8 * HOUR + i * 1000, username: 'Root', address: ATTACKER }));
+    for (let i = 0; i < 25; i++)
+      feed(sig({ kind: 'login.throttled', at: MONDAY + 8 * HOUR + i * 1000, username: 'Root', address: ATTACKER }));
     expect(of(findings, 'auth.brute_force.account')[0]?.subject).toEqual({ kind: 'account', id: 'name:root' });
     expect(of(findings, 'auth.brute_force.account')[0]?.userId).toBeUndefined();
   });
@@ -94,7 +121,10 @@ describe('detection rules fire on scripted attacks', () => {
     const { feed, findings } = await engineFixture();
     for (let i = 0; i < 100; i++) {
       const at = MONDAY + 9 * HOUR + i * 3000;
-      if (i % 3 === 0) feed(ev('login.failed', at, { actorId: `w${i}`, address: `198.51.100.${i % 8}`, details: { step: 'password' } }));
+      if (i % 3 === 0)
+        feed(
+          ev('login.failed', at, { actorId: `w${i}`, address: `198.51.100.${i % 8}`, details: { step: 'password' } }),
+        );
       feed(ev('login.succeeded', at + 500, { actorId: `w${i}`, address: `198.51.100.${i % 8}`, target: `s${i}` }));
     }
     expect(findings).toEqual([]);
@@ -104,7 +134,13 @@ describe('detection rules fire on scripted attacks', () => {
     const { feed, findings } = await engineFixture();
     const t0 = MONDAY + 14 * HOUR;
     for (let i = 0; i < 40; i++)
-      feed(ev('login.failed', t0 + i * 45_000, { actorId: `p${i}`, address: `203.0.113.${i % 5}`, details: { step: 'password' } }));
+      feed(
+        ev('login.failed', t0 + i * 45_000, {
+          actorId: `p${i}`,
+          address: `203.0.113.${i % 5}`,
+          details: { step: 'password' },
+        }),
+      );
     const f = of(findings, 'auth.password_spraying');
     expect(f).toHaveLength(1);
     expect(f[0]?.subject).toEqual({ kind: 'network', id: '203.0.113.0/24' });
@@ -121,7 +157,17 @@ describe('detection rules fire on scripted attacks', () => {
     for (let i = 0; read < 4812; i++) {
       const count = Math.min(100, 4812 - read);
       read += count;
-      feed(sig({ kind: 'history.read', at: t + i * 500, userId: 'eve', deviceId: 'eve-d', conversationId: `c${i}`, count, address: ATTACKER }));
+      feed(
+        sig({
+          kind: 'history.read',
+          at: t + i * 500,
+          userId: 'eve',
+          deviceId: 'eve-d',
+          conversationId: `c${i}`,
+          count,
+          address: ATTACKER,
+        }),
+      );
     }
     const f = of(findings, 'data.offhours_bulk_read');
     expect(f).toHaveLength(1);
@@ -132,7 +178,16 @@ describe('detection rules fire on scripted attacks', () => {
     const { feed: feed2, findings: f2 } = await engineFixture({}, MONDAY);
     const after2 = trainDaytime(feed2, ['eve']);
     for (let i = 0; i < 48; i++)
-      feed2(sig({ kind: 'history.read', at: after2 + 10 * HOUR + i * 500, userId: 'eve', deviceId: 'd', conversationId: 'c', count: 100 }));
+      feed2(
+        sig({
+          kind: 'history.read',
+          at: after2 + 10 * HOUR + i * 500,
+          userId: 'eve',
+          deviceId: 'd',
+          conversationId: 'c',
+          count: 100,
+        }),
+      );
     expect(of(f2, 'data.offhours_bulk_read')).toEqual([]);
   });
 
@@ -140,7 +195,16 @@ describe('detection rules fire on scripted attacks', () => {
     const { feed, findings } = await engineFixture({}, MONDAY);
     const after = trainDaytime(feed, ['eve'], 1);
     for (let i = 0; i < 48; i++)
-      feed(sig({ kind: 'history.read', at: after + 3 * HOUR + i * 500, userId: 'eve', deviceId: 'd', conversationId: 'c', count: 100 }));
+      feed(
+        sig({
+          kind: 'history.read',
+          at: after + 3 * HOUR + i * 500,
+          userId: 'eve',
+          deviceId: 'd',
+          conversationId: 'c',
+          count: 100,
+        }),
+      );
     expect(findings).toEqual([]);
   });
 });

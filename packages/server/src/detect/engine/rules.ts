@@ -20,7 +20,8 @@ export interface Matcher {
 export type KeyField = 'account' | 'actor' | 'address' | 'network' | 'session' | 'target' | 'targetHead' | 'org';
 
 /** The baseline models' tests (detect/baseline/). */
-export type BaselineMetric = 'offhours_read' | 'offhours_org' | 'service_volume' | 'service_network' | 'org_connections';
+export type BaselineMetric =
+  'offhours_read' | 'offhours_org' | 'service_volume' | 'service_network' | 'org_connections';
 
 interface RuleBase {
   id: string;
@@ -185,7 +186,11 @@ export const RULES: readonly Rule[] = [
     kind: 'count',
     severity: 'high',
     title: 'A burst of refused actions and role requests',
-    select: [{ name: 'authz.refused', service: false }, { name: 'elevation.requested' }, { name: 'approval.requested' }],
+    select: [
+      { name: 'authz.refused', service: false },
+      { name: 'elevation.requested' },
+      { name: 'approval.requested' },
+    ],
     key: 'actor',
     threshold: 15,
     windowSeconds: 600,
@@ -314,7 +319,10 @@ export function configuredRules(overrides: Record<string, RuleOverride> = {}, ru
 }
 
 /** True when `o` matches `m`. */
-export function matches(m: Matcher, o: { name: string; outcome: string; service: boolean; details: Record<string, unknown> }): boolean {
+export function matches(
+  m: Matcher,
+  o: { name: string; outcome: string; service: boolean; details: Record<string, unknown> },
+): boolean {
   if (m.name !== o.name) return false;
   if (m.outcome !== undefined && m.outcome !== o.outcome) return false;
   if (m.service !== undefined && m.service !== o.service) return false;
