@@ -175,7 +175,7 @@ export class DetectionEngine {
       ...s,
       ...(o.address ? { address: o.address } : {}),
       explanation: d.explanation,
-      evidence: { ...d.evidence, seqs: o.seq !== null ? [o.seq] : [] },
+      evidence: { ...d.evidence, firstAt: d.firstSeenAt, lastAt: o.at, seqs: o.seq !== null ? [o.seq] : [] },
       firstSeenAt: d.firstSeenAt,
       ...(o.drill !== undefined ? { drill: o.drill } : {}),
     });
