@@ -19,6 +19,8 @@ interface Person {
   burstDay: number;
   admin: boolean;
   devices: number;
+  /** Week of a holiday (none: -1); the first day back starts with a big catch-up. */
+  holiday: number;
 }
 
 /** Options of the benign workload. */
@@ -36,11 +38,13 @@ const officeAddress = (r: () => number) => `198.51.100.${10 + Math.floor(r() * 8
 function people(o: WorkloadOptions, r: () => number): Person[] {
   return Array.from({ length: o.users }, (_, i) => {
     const office = r() < 0.6;
+    // Most work local office hours; some sit in another time zone, a few work nights.
+    const shift = r() < 0.1 ? 5 + Math.floor(r() * 4) : r() < 0.04 ? 13 : 0;
     return {
       id: `u${i}`,
       name: `user${i}`,
-      start: 7 + Math.floor(r() * 4),
-      end: 16 + Math.floor(r() * 4),
+      start: 7 + Math.floor(r() * 4) + shift,
+      end: 16 + Math.floor(r() * 4) + shift,
       readRate: 5 + Math.floor(r() * r() * 60),
       office,
       home: `${20 + Math.floor(r() * 180)}.${Math.floor(r() * 250)}.${Math.floor(r() * 250)}.${1 + Math.floor(r() * 250)}`,
@@ -50,15 +54,21 @@ function people(o: WorkloadOptions, r: () => number): Person[] {
       burstDay: Math.floor(r() * 5),
       admin: i < 6,
       devices: 1,
+      holiday: r() < 0.25 ? 1 + Math.floor(r() * (o.weeks - 1)) : -1,
     };
   });
+}
+
+/** The people of a workload (the same ones `benignDays` simulates for the same options). */
+export function benignPeople(o: WorkloadOptions): { id: string; start: number; end: number }[] {
+  return people(o, rng(o.seed)).map((p) => ({ id: p.id, start: p.start, end: p.end }));
 }
 
 /**
  * A generated benign workload, one day at a time (events sorted by time): weekday office hours with
  * per-person start and end, read volumes that vary by person, typos and forgotten passwords at login,
- * reconnects (mobile users switch networks), a weekly catch-up burst per person, occasional late nights
- * and Saturdays, new devices now and then, admins granting roles and creating or cleaning up
+ * reconnects (mobile users switch networks), a weekly catch-up burst per person, a bigger one after a
+ * holiday week, occasional late nights and Saturdays, people in other time zones and on night shifts, new devices now and then, admins granting roles and creating or cleaning up
  * conversations in office hours, the odd refused action, and service bots reading around the clock.
  */
 export function* benignDays(o: WorkloadOptions): Generator<DetectInput[]> {
@@ -78,7 +88,10 @@ export function* benignDays(o: WorkloadOptions): Generator<DetectInput[]> {
     const out: DetectInput[] = [];
     const t = (h: number) => base + Math.floor(h * HOUR);
     for (const p of ps) {
-      const works = weekday < 5 ? r() < 0.93 : weekday === 5 && p.saturday && r() < 0.5;
+      const week = Math.floor(day / 7);
+      const away = week === p.holiday;
+      const back = week === p.holiday + 1 && weekday === 0;
+      const works = !away && (weekday < 5 ? r() < 0.93 : weekday === 5 && p.saturday && r() < 0.5);
       const late = r() < 0.04;
       if (!works && !late) continue;
       const from = works ? p.start + r() * 1.5 : 21 + r() * 1.5;
@@ -122,7 +135,8 @@ export function* benignDays(o: WorkloadOptions): Generator<DetectInput[]> {
       }
       // History reads: a few per active hour; one catch-up burst a week.
       for (let h = Math.floor(from); h < until; h++) {
-        const burst = works && weekday === p.burstDay && h === Math.floor(from) ? 3 + r() * 5 : 1;
+        const first = h === Math.floor(from);
+        const burst = works && first && back ? 8 + r() * 6 : works && weekday === p.burstDay && first ? 3 + r() * 5 : 1;
         const total = Math.round(p.readRate * (0.3 + r() * 1.4) * burst * (works ? 1 : 0.6));
         const reads = 1 + Math.floor(r() * 4);
         for (let k = 0; k < reads; k++)
