@@ -6,6 +6,8 @@ import { type BaselineState, newBaseline, parseBaseline } from './model.js';
 /** The metric name of the activity model (one per subject). */
 export const ACTIVITY = 'activity';
 const TABLE = 'detect_baselines';
+/** Models written per transaction. */
+const SAVE_BATCH = 200;
 const rowId = (subject: string, metric: string): string => `${subject}/${metric}`;
 
 /**
@@ -46,19 +48,34 @@ export class Baselines {
     const rows = await this.db.selectFrom('detect_baselines').selectAll().where('metric', '=', ACTIVITY).execute();
     let skipped = 0;
     for (const r of rows) {
-      const state = parseBaseline(await openColumn(this.sealer, TABLE, 'state', rowId(r.subject, r.metric), r.state));
+      let state: BaselineState | null = null;
+      try {
+        state = parseBaseline(await openColumn(this.sealer, TABLE, 'state', rowId(r.subject, r.metric), r.state));
+      } catch {
+        state = null; // altered, moved or shredded: that subject learns again
+      }
       if (state) this.models.set(r.subject, state);
       else skipped++;
     }
     return { loaded: rows.length - skipped, skipped };
   }
 
-  /** Writes the models changed since the last save (upsert, in one transaction). */
+  /** Writes the models changed since the last save (upserts, SAVE_BATCH to a transaction, so the writer is never held long). */
   async save(now: number): Promise<number> {
     if (this.dirty.size === 0) return 0;
     await this.sealer.prepare(`table:${TABLE}`);
     const subjects = [...this.dirty];
     this.dirty.clear();
+    try {
+      for (let i = 0; i < subjects.length; i += SAVE_BATCH) await this.write(subjects.slice(i, i + SAVE_BATCH), now);
+    } catch (err) {
+      for (const x of subjects) this.dirty.add(x); // saved next time
+      throw err;
+    }
+    return subjects.length;
+  }
+
+  private async write(subjects: string[], now: number): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       for (const subject of subjects) {
         const m = this.models.get(subject);
@@ -71,6 +88,5 @@ export class Baselines {
           .execute();
       }
     });
-    return subjects.length;
   }
 }

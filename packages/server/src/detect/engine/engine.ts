@@ -53,6 +53,7 @@ export class DetectionEngine {
   private cursorDirty = false;
   private lastSweep = 0;
   private stopTimer: (() => void) | undefined;
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: DetectEngineOptions) {
     this.rules = configuredRules(opts.config.rules).filter((r) => r.enabled !== false);
@@ -112,18 +113,29 @@ export class DetectionEngine {
     return out;
   }
 
-  /** Saves the changed baselines and the cursor. */
-  async save(): Promise<void> {
+  /** Saves the changed baselines and the cursor (saves never overlap: each waits for the one before). */
+  save(): Promise<void> {
+    const next = this.saving.catch(() => undefined).then(() => this.saveNow());
+    this.saving = next;
+    return next;
+  }
+
+  private async saveNow(): Promise<void> {
     const now = this.opts.clock.now();
     const saved = await this.baselines.save(now);
     if (this.cursorDirty) {
       this.cursorDirty = false;
       const value = String(this.seq);
-      await this.opts.db
-        .insertInto('detect_state')
-        .values({ key: CURSOR_KEY, value })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
-        .execute();
+      try {
+        await this.opts.db
+          .insertInto('detect_state')
+          .values({ key: CURSOR_KEY, value })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+          .execute();
+      } catch (err) {
+        this.cursorDirty = true;
+        throw err;
+      }
     }
     if (saved) this.opts.log.debug({ baselines: saved }, 'detection baselines saved');
   }

@@ -113,6 +113,31 @@ withAllStores('detect persistence', (h) => {
     await c.load();
     expect(c.cursor()).toBe(42);
   });
+
+  it('saves periodically once started, and at stop', async () => {
+    const clock = new FakeClock(MONDAY);
+    const opts = {
+      db: h.get().db,
+      sealer: await sealerFor(clock),
+      clock,
+      log: silentLogger,
+      config: { learningDays: 14, saveEverySeconds: 30 },
+    };
+    const a = new DetectionEngine(opts);
+    await a.load();
+    a.start(clock);
+    a.ingest(sig({ kind: 'connection.opened', at: MONDAY, userId: 'periodic', deviceId: 'd', sessionId: 's' }));
+    const stored = () =>
+      h.get().db.selectFrom('detect_baselines').select('subject').where('subject', '=', 'user:periodic').execute();
+    expect(await stored()).toHaveLength(0);
+    clock.advance(30_000);
+    await expect.poll(stored).toHaveLength(1);
+    a.setCursor(7);
+    await a.stop();
+    const b = new DetectionEngine(opts);
+    await b.load();
+    expect(b.cursor()).toBe(7);
+  });
 });
 
 describe('baseline model persistence (property)', () => {
