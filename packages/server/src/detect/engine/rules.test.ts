@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { engineFixture, ev, sig } from '../../test-support/detect.js';
 import type { DetectInput, Finding } from '../index.js';
+import { ConfigSchema, DETECT_RULE_IDS, DetectSection } from '../../config/index.js';
 import { RULE_IDS } from './rules.js';
 
 const HOUR = 3_600_000;
@@ -206,5 +207,20 @@ describe('detection rules fire on scripted attacks', () => {
         }),
       );
     expect(findings).toEqual([]);
+  });
+});
+
+describe('the detect configuration section', () => {
+  it('lists the same rule ids as the engine and refuses unknown ones', () => {
+    expect([...DETECT_RULE_IDS].sort()).toEqual([...RULE_IDS].sort());
+    const parsed = DetectSection.parse({ rules: { 'auth.brute_force.account': { threshold: 5 } } });
+    expect(parsed).toMatchObject({
+      enabled: true,
+      learningDays: 14,
+      rules: { 'auth.brute_force.account': { threshold: 5 } },
+    });
+    expect(() => DetectSection.parse({ rules: { 'auth.brute_force.acount': { threshold: 5 } } })).toThrow();
+    expect(() => DetectSection.parse({ rules: { 'org.mass_deletion': { windowSeconds: 0 } } })).toThrow();
+    expect(ConfigSchema.parse({}).detect).toEqual(DetectSection.parse({}));
   });
 });
