@@ -22,7 +22,7 @@ export const DETECT_RULE_IDS = [
 ] as const;
 
 /** One rule's overrides: any field left out keeps the rule's built-in value (detect/engine/rules.ts). */
-export const DetectRuleOverride = z.strictObject({
+const DetectRuleOverride = z.strictObject({
   enabled: z.boolean().optional(),
   /** The count, distinct-value count or volume at which the rule fires. */
   threshold: z.number().positive().optional(),
@@ -45,8 +45,3 @@ export const DetectSection = z.strictObject({
   saveEverySeconds: z.number().int().min(5).max(3600).default(60),
   rules: z.partialRecord(z.enum(DETECT_RULE_IDS), DetectRuleOverride).default({}),
 });
-
-/** Validated detection settings. */
-export type DetectConfig = z.infer<typeof DetectSection>;
-/** One rule's overrides. */
-export type DetectRuleOverrideConfig = z.infer<typeof DetectRuleOverride>;

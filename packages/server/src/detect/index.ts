@@ -13,4 +13,4 @@ export { SEVERITIES } from './types.js';
 export { DetectionEngine, type DetectEngineConfig, type DetectEngineOptions } from './engine/engine.js';
 export { FindingStore, type FindingFilter } from './engine/findings.js';
 export type { DetectInput } from './engine/observe.js';
-export { RULES, RULE_IDS, configuredRules, type Rule, type RuleOverride } from './engine/rules.js';
+export { RULE_IDS } from './engine/rules.js';
