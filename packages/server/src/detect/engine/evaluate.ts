@@ -14,8 +14,11 @@ export interface Verdict {
   drill?: string;
 }
 
-/** The value of a key field for an observation (null: the rule does not apply to it). */
-export function keyOf(o: Observation, field: KeyField): string | null {
+/**
+ * The value of a key field for an observation (null: the rule does not apply to it). As a window's key
+ * a failed login on an unknown name has no account; as a distinct value (`asValue`) it is one of its own.
+ */
+export function keyOf(o: Observation, field: KeyField, asValue = false): string | null {
   switch (field) {
     case 'org':
       return 'org';
@@ -23,7 +26,7 @@ export function keyOf(o: Observation, field: KeyField): string | null {
       return o.target ? (o.target.split('/')[0] ?? o.target) : null;
     case 'account':
       // A failed login on an unknown name without the name in its details: an account of its own.
-      return o.account ?? (o.name === 'login.failed' ? `unknown:${o.seq ?? o.at}` : null);
+      return o.account ?? (asValue && o.name === 'login.failed' ? `unknown:${o.seq ?? o.at}` : null);
     default:
       return o[field];
   }
@@ -71,6 +74,9 @@ const where = (field: KeyField, key: string): string =>
         ? `on session ${key}`
         : `by ${key}`;
 
+/** Keys (windows) one rule holds at most. */
+export const MAX_KEYS = 100_000;
+
 /** Per-rule state: one sliding window per key. */
 export class RuleWindows {
   readonly windows = new Map<string, SlidingWindow>();
@@ -84,6 +90,8 @@ export class RuleWindows {
     if (r.kind === 'match') return this.matchVerdict(o, key);
     let w = this.windows.get(key);
     if (!w) {
+      // SECURITY: bounded memory under a flood of distinct keys (addresses, names): the oldest key goes.
+      if (this.windows.size >= MAX_KEYS) this.windows.delete(this.windows.keys().next().value as string);
       w = new SlidingWindow(r.windowSeconds * 1000, r.kind === 'distinct' ? (r.maxPerValue ?? Infinity) : Infinity);
       this.windows.set(key, w);
     }
@@ -100,7 +108,7 @@ export class RuleWindows {
       };
     }
     if (r.kind !== 'distinct') return null;
-    const value = keyOf(o, r.value);
+    const value = keyOf(o, r.value, true);
     if (value === null) return null;
     const success = (r.successes ?? []).some((m) => matches(m, o));
     w.add({ at: o.at, weight: 1, seq: o.seq, drill: o.drill, value, success, address: o.address });

@@ -118,6 +118,15 @@ describe('detection rules fire on scripted attacks', () => {
     expect(f[0]?.explanation).toContain('20 distinct accounts');
   });
 
+  it('failed logins on names that do not exist: each a distinct account for stuffing, no per-account window', async () => {
+    const { feed, findings, engine } = await engineFixture();
+    for (let i = 0; i < 30; i++)
+      feed(ev('login.failed', MONDAY + 12 * HOUR + i * 100, { address: ATTACKER, details: { step: 'password' } }));
+    expect(of(findings, 'auth.credential_stuffing')).toHaveLength(1);
+    expect(of(findings, 'auth.brute_force.account')).toEqual([]);
+    expect(engine.activeRules().length).toBeGreaterThan(14);
+  });
+
   it('stuffing with a high success ratio (an office logging in) does not fire', async () => {
     const { feed, findings } = await engineFixture();
     for (let i = 0; i < 100; i++) {
