@@ -4,6 +4,8 @@ import {
   hourOfDay,
   hourOfWeek,
   hourShare,
+  isNewNetwork,
+  knownNetworks,
   learned,
   rollTo,
   usualHours,
@@ -62,9 +64,17 @@ function offhoursRead(s: BaselineState, p: BaselineProbe): Deviation | null {
       : hod > span[1]
         ? `never after ${hh(span[1] + 1)}`
         : `${(share * 100).toFixed(1)} % of activity at this hour`;
+  const newNetwork = p.network !== null && knownNetworks(s) > 0 && isNewNetwork(s, p.network);
   return {
-    explanation: `read ${fmt(volume)} messages at ${hhmm(p.at)}; usual is under ${fmt(Math.max(1, Math.ceil(usual)))} an hour, ${when}`,
-    evidence: { volume, usualPerHour: Math.ceil(usual), medianPerHour: median, hourShare: share, usualHours: span },
+    explanation: `read ${fmt(volume)} messages at ${hhmm(p.at)}; usual is under ${fmt(Math.max(1, Math.ceil(usual)))} an hour, ${when}${newNetwork ? `; from ${p.network}, a network never seen for this user` : ''}`,
+    evidence: {
+      volume,
+      usualPerHour: Math.ceil(usual),
+      medianPerHour: median,
+      hourShare: share,
+      usualHours: span,
+      newNetwork,
+    },
     firstSeenAt: s.curFirstAt,
   };
 }
@@ -94,11 +104,11 @@ function serviceVolume(s: BaselineState, p: BaselineProbe): Deviation | null {
 
 function serviceNetwork(s: BaselineState, p: BaselineProbe): Deviation | null {
   if (!p.network || !learned(s, p.at, p.learningDays)) return null;
-  const known = Object.keys(s.nets);
-  if (known.length === 0 || p.network in s.nets) return null;
+  const known = knownNetworks(s);
+  if (known === 0 || !isNewNetwork(s, p.network)) return null;
   return {
-    explanation: `used from ${p.network}, a network it never used in ${Math.floor((p.at - s.firstAt) / 86_400_000)} days (${known.length} known)`,
-    evidence: { network: p.network, knownNetworks: known.length },
+    explanation: `used from ${p.network}, a network it never used in ${Math.floor((p.at - s.firstAt) / 86_400_000)} days (${known} known)`,
+    evidence: { network: p.network, knownNetworks: known },
     firstSeenAt: p.at,
   };
 }

@@ -40,8 +40,8 @@ export interface BaselineState {
   conns: History;
   /** EWMA of connections per hour of week, every hour counted (organisation only; empty for others). */
   howConns: number[];
-  /** Network prefix -> last seen. */
-  nets: Record<string, number>;
+  /** Network prefix -> [first seen, last seen]. */
+  nets: Record<string, [number, number]>;
 }
 
 /** A fresh model whose history starts at `at`. */
@@ -108,15 +108,26 @@ export function observeActivity(s: BaselineState, a: Activity): void {
   s.curReads += a.reads ?? 0;
   s.curConns += a.connections ?? 0;
   if (a.network) {
-    s.nets[a.network] = a.at;
+    const seen = s.nets[a.network];
+    s.nets[a.network] = [seen?.[0] ?? a.at, a.at];
     const keys = Object.keys(s.nets);
     if (keys.length > MAX_NETWORKS) {
       let oldest = keys[0] as string;
-      for (const k of keys) if ((s.nets[k] ?? 0) < (s.nets[oldest] ?? 0)) oldest = k;
+      for (const k of keys) if ((s.nets[k]?.[1] ?? 0) < (s.nets[oldest]?.[1] ?? 0)) oldest = k;
       delete s.nets[oldest];
     }
   }
 }
+
+/** True when `network` was not seen before the current hour (networks first seen in it count as new). */
+export function isNewNetwork(s: BaselineState, network: string): boolean {
+  const seen = s.nets[network];
+  return seen === undefined || seen[0] >= s.hourStart;
+}
+
+/** Networks seen before the current hour. */
+export const knownNetworks = (s: BaselineState): number =>
+  Object.values(s.nets).filter(([first]) => first < s.hourStart).length;
 
 /** True once the model has `days` of history at `at`. */
 export const learned = (s: BaselineState, at: number, days: number): boolean => at - s.firstAt >= days * 86_400_000;

@@ -4,7 +4,7 @@ import type { Db } from '../../store/index.js';
 import { deviation } from '../baseline/detectors.js';
 import { observeActivity } from '../baseline/model.js';
 import { Baselines } from '../baseline/store.js';
-import type { Finding } from '../types.js';
+import type { Finding, FindingSubject } from '../types.js';
 import { keyOf, RuleWindows, subjectOf } from './evaluate.js';
 import { AccountNames, type DetectInput, type Observation, observe } from './observe.js';
 import { configuredRules, type Matcher, matches, type Rule, type RuleOverride } from './rules.js';
@@ -58,7 +58,7 @@ export class DetectionEngine {
   constructor(private readonly opts: DetectEngineOptions) {
     this.rules = configuredRules(opts.config.rules).filter((r) => r.enabled !== false);
     for (const r of this.rules) {
-      const w = new RuleWindows(r);
+      const w = new RuleWindows(r, (rule, subject, at) => this.cooling(rule, subject, at));
       for (const name of new Set(selectors(r).map((m) => m.name)))
         this.byName.set(name, [...(this.byName.get(name) ?? []), w]);
     }
@@ -193,13 +193,16 @@ export class DetectionEngine {
     });
   }
 
+  /** True while a finding of `rule` on `subject` would repeat one made less than a cool-down ago. */
+  private cooling(rule: Rule, subject: FindingSubject, at: number): boolean {
+    const last = this.lastFired.get(`${rule.id}|${subject.kind}|${subject.id}`);
+    return last !== undefined && at - last < (rule.cooldownSeconds ?? Math.max(rule.windowSeconds, 3600)) * 1000;
+  }
+
   /** De-duplicates (one finding per rule and subject per cool-down) and builds the finding. */
   private fire(rule: Rule, at: number, v: Omit<Finding, 'id' | 'ruleId' | 'severity' | 'at'>): Finding | null {
-    const dedup = `${rule.id}|${v.subject.kind}|${v.subject.id}`;
-    const cooldown = (rule.cooldownSeconds ?? Math.max(rule.windowSeconds, 3600)) * 1000;
-    const last = this.lastFired.get(dedup);
-    if (last !== undefined && at - last < cooldown) return null;
-    this.lastFired.set(dedup, at);
+    if (this.cooling(rule, v.subject, at)) return null;
+    this.lastFired.set(`${rule.id}|${v.subject.kind}|${v.subject.id}`, at);
     const variant = rule.variant ? { variant: rule.variant } : {};
     return {
       id: randomId(),

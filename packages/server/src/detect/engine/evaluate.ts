@@ -74,13 +74,30 @@ const where = (field: KeyField, key: string): string =>
         ? `on session ${key}`
         : `by ${key}`;
 
+/** The first `n` items of an iterator. */
+function first(it: Iterable<string>, n: number): string[] {
+  const out: string[] = [];
+  for (const v of it) {
+    if (out.length >= n) break;
+    out.push(v);
+  }
+  return out;
+}
+
 /** Keys (windows) one rule holds at most. */
 export const MAX_KEYS = 100_000;
 
 /** Per-rule state: one sliding window per key. */
 export class RuleWindows {
   readonly windows = new Map<string, SlidingWindow>();
-  constructor(readonly rule: Rule) {}
+  /**
+   * `cooling` says whether a finding for this rule and subject would be de-duplicated: asked before a
+   * verdict is built, so an attack that goes on costs O(1) per input after its finding.
+   */
+  constructor(
+    readonly rule: Rule,
+    private readonly cooling: (rule: Rule, subject: FindingSubject, at: number) => boolean = () => false,
+  ) {}
 
   /** Adds `o` to its key's window and returns a verdict when the rule's test passes. */
   observe(o: Observation): Verdict | null {
@@ -98,8 +115,10 @@ export class RuleWindows {
     if (r.kind === 'count') {
       w.add({ at: o.at, weight: o.weight, seq: o.seq, drill: o.drill, address: o.address });
       if (w.sum < r.threshold) return null;
+      const s = subjectOf(r.key, key, o, w);
+      if (this.cooling(r, s.subject, o.at)) return null;
       return {
-        ...subjectOf(r.key, key, o, w),
+        ...s,
         ...(o.address ? { address: o.address } : {}),
         explanation: `${r.title}: ${fmt(w.sum)} ${where(r.key, key)} in ${duration(w.lastAt() - w.firstAt())} (threshold ${fmt(r.threshold)} in ${duration(r.windowSeconds * 1000)})`,
         evidence: this.evidence(w, { count: w.sum }),
@@ -116,27 +135,31 @@ export class RuleWindows {
     if (distinct < r.threshold) return null;
     const ratio = w.sum > 0 ? w.successes / w.sum : 0;
     if (r.maxSuccessRatio !== undefined && ratio > r.maxSuccessRatio) return null;
+    const s = subjectOf(r.key, key, o, w);
+    if (this.cooling(r, s.subject, o.at)) return null;
     const each = r.maxPerValue !== undefined ? ` tried at most ${r.maxPerValue} times each` : '';
     return {
-      ...subjectOf(r.key, key, o, w),
+      ...s,
       ...(o.address ? { address: o.address } : {}),
       explanation: `${r.title}: ${fmt(distinct)} distinct ${r.value}s${each} ${where(r.key, key)} in ${duration(w.lastAt() - w.firstAt())}, ${fmt(w.sum)} attempts, ${(ratio * 100).toFixed(0)} % succeeded (threshold ${fmt(r.threshold)} in ${duration(r.windowSeconds * 1000)})`,
       evidence: this.evidence(w, {
         attempts: w.sum,
         distinct,
         successRatio: ratio,
-        values: [...w.values.keys()].slice(0, 20),
-        addresses: [...w.addresses.keys()].slice(0, 10),
+        values: first(w.values.keys(), 20),
+        addresses: first(w.addresses.keys(), 10),
       }),
       firstSeenAt: w.firstAt(),
       ...(w.drill() !== undefined ? { drill: w.drill() } : {}),
     };
   }
 
-  private matchVerdict(o: Observation, key: string): Verdict {
+  private matchVerdict(o: Observation, key: string): Verdict | null {
     const r = this.rule;
+    const s = subjectOf(r.key, key, o);
+    if (this.cooling(r, s.subject, o.at)) return null;
     return {
-      ...subjectOf(r.key, key, o),
+      ...s,
       ...(o.address ? { address: o.address } : {}),
       explanation: `${r.title}: ${o.name} ${where(r.key, key)}${o.address ? ` from ${o.address}` : ''}`,
       evidence: { action: o.name, seqs: o.seq !== null ? [o.seq] : [], firstAt: o.at, lastAt: o.at, key },

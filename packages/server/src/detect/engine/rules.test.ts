@@ -183,7 +183,9 @@ describe('detection rules fire on scripted attacks', () => {
     expect(f).toHaveLength(1);
     expect(f[0]?.subject).toEqual({ kind: 'account', id: 'eve' });
     expect(f[0]?.firstSeenAt).toBe(t);
-    expect(f[0]?.explanation).toMatch(/^read 500 messages at 03:1\d; usual is under \d+ an hour, never before 09:00$/);
+    expect(f[0]?.explanation).toMatch(
+      /^read 500 messages at 03:1\d; usual is under \d+ an hour, never before 09:00; from 203\.0\.113\.0\/24, a network never seen for this user$/,
+    );
     // The same reads in office hours are a catch-up, not an alarm.
     const { feed: feed2, findings: f2 } = await engineFixture({}, MONDAY);
     const after2 = trainDaytime(feed2, ['eve']);
@@ -216,6 +218,32 @@ describe('detection rules fire on scripted attacks', () => {
         }),
       );
     expect(findings).toEqual([]);
+  });
+});
+
+describe('ingest cost', () => {
+  it('measures the cost per input of an attack burst (printed, not asserted)', async () => {
+    const { engine } = await engineFixture();
+    const n = 100_000;
+    const inputs = Array.from({ length: n }, (_, i) =>
+      i % 2
+        ? sig({
+            kind: 'login.throttled',
+            at: MONDAY + i * 5,
+            username: `n${i % 5000}`,
+            address: `203.0.113.${i % 250}`,
+          })
+        : ev('login.failed', MONDAY + i * 5, {
+            actorId: `a${i % 5000}`,
+            address: `198.51.${i % 200}.7`,
+            details: { step: 'password' },
+          }),
+    );
+    const t0 = process.hrtime.bigint();
+    for (const x of inputs) engine.ingest(x);
+    const us = Number(process.hrtime.bigint() - t0) / 1000 / n;
+    console.log(`ingest cost, attack burst of ${n.toLocaleString('en-US')} inputs: ${us.toFixed(2)} µs per input`);
+    expect(us).toBeGreaterThan(0);
   });
 });
 
