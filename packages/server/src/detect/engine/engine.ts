@@ -92,9 +92,21 @@ export class DetectionEngine {
     this.cursorDirty = true;
   }
 
-  /** Feeds one event or signal; returns the findings it caused (not stored: see FindingStore). */
+  /**
+   * Feeds one event or signal; returns the findings it caused (not stored: see FindingStore). Never
+   * throws: it runs inside the publisher of every signal; a fault is logged and the input skipped.
+   */
   ingest(input: DetectInput): Finding[] {
     if (this.opts.config.enabled === false) return [];
+    try {
+      return this.ingestOne(input);
+    } catch (err) {
+      this.opts.log.error({ err, kind: input.kind }, 'detection skipped an input');
+      return [];
+    }
+  }
+
+  private ingestOne(input: DetectInput): Finding[] {
     if (input.kind === 'event') {
       if (input.event.seq > this.seq) this.setCursor(input.event.seq);
       // SECURITY: the engine's own containment and alert records never feed back into detection.

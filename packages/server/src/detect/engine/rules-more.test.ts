@@ -285,3 +285,12 @@ describe('engine behaviour', () => {
     expect(of(findings, 'auth.brute_force.account')).toEqual([]);
   });
 });
+
+describe('robustness', () => {
+  it('a fault in one input is logged and skipped, never thrown', async () => {
+    const { engine } = await engineFixture();
+    const bad = { kind: 'event', event: { seq: 1, at: MONDAY, action: 'login.failed', category: 'authentication' } };
+    expect(engine.ingest(bad as unknown as DetectInput)).toEqual([]);
+    expect(engine.ingest(ev('device.added', MONDAY, { actorId: 'a', target: 'd' }))).toEqual([]);
+  });
+});
