@@ -105,6 +105,11 @@ export function* benignDays(o: WorkloadOptions): Generator<DetectInput[]> {
         );
       const session = `s${++sessionN}`;
       const loginAt = t(from) + fails * 20_000 + 5_000;
+      // Now and then a new device (a new phone, a reinstalled laptop): the day's session is opened on it.
+      if (r() < 0.01) {
+        p.devices += 1;
+        out.push(ev('device.added', loginAt - 1000, { actorId: p.id, target: `${p.id}-d${p.devices}` }));
+      }
       out.push(
         ev('login.succeeded', loginAt, {
           actorId: p.id,
@@ -113,10 +118,6 @@ export function* benignDays(o: WorkloadOptions): Generator<DetectInput[]> {
           details: { deviceId: `${p.id}-d${p.devices}` },
         }),
       );
-      if (r() < 0.01) {
-        p.devices += 1;
-        out.push(ev('device.added', loginAt + 1000, { actorId: p.id, target: `${p.id}-d${p.devices}` }));
-      }
       // Reconnects through the day (mobile users sometimes from their phone network).
       const conns = 2 + Math.floor(r() * 5);
       for (let k = 0; k < conns; k++) {

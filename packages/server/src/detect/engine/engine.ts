@@ -6,7 +6,7 @@ import { observeActivity } from '../baseline/model.js';
 import { Baselines } from '../baseline/store.js';
 import type { Finding, FindingSubject } from '../types.js';
 import { keyOf, RuleWindows, subjectOf } from './evaluate.js';
-import { AccountNames, type DetectInput, type Observation, observe } from './observe.js';
+import { AccountNames, type DetectInput, type Observation, observe, SessionDevices } from './observe.js';
 import { configuredRules, type Matcher, matches, type Rule, type RuleOverride } from './rules.js';
 
 /** The engine's settings (the `detect` configuration section has this shape). */
@@ -48,6 +48,7 @@ export class DetectionEngine {
   private readonly lastFired = new Map<string, number>();
   private readonly names = new AccountNames();
   private readonly services = new Set<string>();
+  private readonly sessions = new SessionDevices();
   private readonly baselines: Baselines;
   private seq = 0;
   private cursorDirty = false;
@@ -114,6 +115,7 @@ export class DetectionEngine {
     }
     const o = observe(input, this.names, (id) => this.services.has(id));
     this.learnService(o);
+    this.sessions.note(o);
     const out: Finding[] = [];
     for (const rw of this.byName.get(o.name) ?? []) {
       if (!selectors(rw.rule).some((m) => matches(m, o))) continue;

@@ -66,6 +66,25 @@ export class AccountNames {
   }
 }
 
+/**
+ * The device each session was opened on, from `login.succeeded` (target: the session, details.deviceId),
+ * bounded (the oldest sessions go first). A connection on a session from another device is a mismatch.
+ */
+export class SessionDevices {
+  private readonly bySession = new Map<string, string>();
+  constructor(private readonly max = 200_000) {}
+  /** Learns bindings from a login, and marks a connection `details.sessionDevice`: match, mismatch or unknown. */
+  note(o: Observation): void {
+    if (o.name === 'login.succeeded' && o.target && o.device) {
+      if (this.bySession.size >= this.max) this.bySession.delete(this.bySession.keys().next().value as string);
+      this.bySession.set(o.target, o.device);
+    } else if (o.name === 'signal:connection.opened' && o.session && o.device) {
+      const bound = this.bySession.get(o.session);
+      o.details = { sessionDevice: bound === undefined ? 'unknown' : bound === o.device ? 'match' : 'mismatch' };
+    }
+  }
+}
+
 /** Normalises an event or a signal. `isService` says whether a user id is a known service account. */
 export function observe(input: DetectInput, names: AccountNames, isService: (id: string) => boolean): Observation {
   if (input.kind === 'event') {

@@ -80,6 +80,23 @@ describe('session, privilege, service and organisation rules', () => {
     expect(f[0]?.evidence.seqs).toHaveLength(1);
   });
 
+  it('a connection on a session from a device other than the one it was opened on: device mismatch', async () => {
+    const { feed, findings } = await engineFixture();
+    const at = MONDAY + 9 * HOUR;
+    feed(ev('login.succeeded', at, { actorId: 'dan', target: 'S9', details: { deviceId: 'laptop' } }));
+    const conn = (deviceId: string, dt: number) =>
+      feed(
+        sig({ kind: 'connection.opened', at: at + dt, userId: 'dan', deviceId, sessionId: 'S9', address: ATTACKER }),
+      );
+    conn('laptop', 1000);
+    feed(sig({ kind: 'connection.opened', at: at + 1500, userId: 'erin', deviceId: 'x', sessionId: 'never-seen' }));
+    expect(findings).toEqual([]);
+    conn('stolen', 2000);
+    const f = of(findings, 'session.device_mismatch');
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ subject: { kind: 'account', id: 'dan' }, address: ATTACKER, firstSeenAt: at + 2000 });
+  });
+
   it('one session from three networks within minutes: token replay', async () => {
     const { feed, findings } = await engineFixture();
     const nets = ['198.51.100.7', '100.70.1.2', '203.0.113.50'];

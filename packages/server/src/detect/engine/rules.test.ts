@@ -95,6 +95,33 @@ describe('detection rules fire on scripted attacks', () => {
     expect(addr[0]?.subject).toEqual({ kind: 'address', id: ATTACKER });
   });
 
+  it('rate-limited login attempts count for the account and the address', async () => {
+    const { feed, findings } = await engineFixture();
+    for (let i = 0; i < 60; i++)
+      feed(
+        sig({
+          kind: 'rate_limited',
+          at: MONDAY + 8 * HOUR + i * 100,
+          limit: 'login.account',
+          userId: 'zed',
+          address: ATTACKER,
+        }),
+      );
+    feed(
+      sig({
+        kind: 'rate_limited',
+        at: MONDAY + 8 * HOUR + 7000,
+        limit: 'message.send',
+        userId: 'zed',
+        address: ATTACKER,
+      }),
+    );
+    expect(findings.map((f) => [f.ruleId, f.subject.id, f.evidence.count])).toEqual([
+      ['auth.brute_force.account', 'zed', 20],
+      ['auth.brute_force.address', ATTACKER, 50],
+    ]);
+  });
+
   it('throttled attempts on an unknown name still count (keyed by the name)', async () => {
     const { feed, findings } = await engineFixture();
     for (let i = 0; i < 25; i++)

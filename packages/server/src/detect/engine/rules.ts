@@ -87,7 +87,7 @@ export const RULES: readonly Rule[] = [
     kind: 'count',
     severity: 'high',
     title: 'Password guessing against one account',
-    select: [LOGIN_FAILED, THROTTLED],
+    select: [LOGIN_FAILED, THROTTLED, LOGIN_LIMITED],
     key: 'account',
     threshold: 20,
     windowSeconds: 600,
@@ -149,6 +149,8 @@ export const RULES: readonly Rule[] = [
       { name: 'connect.device_proof_failed' },
       { name: 'service_token.refused', detail: { field: 'reason', contains: 'device' } },
       { name: 'authz.refused', detail: { field: 'code', oneOf: ['device_mismatch', 'device_proof_failed'] } },
+      // A connection on a session from a device other than the one the session was opened on.
+      { name: 'signal:connection.opened', detail: { field: 'sessionDevice', oneOf: ['mismatch'] } },
     ],
     key: 'account',
     threshold: 1,
