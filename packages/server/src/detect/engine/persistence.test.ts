@@ -6,10 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock, silentLogger } from '../../core/index.js';
 import { LocalKms, randomKey } from '../../crypto/index.js';
 import { EnvelopeSealer } from '../../keys/index.js';
-import { ev, sig } from '../../test-support/detect.js';
+import { detectStore, ev, sig } from '../../test-support/detect.js';
 import { withAllStores } from '../../test-support/with-all-stores.js';
 import { deviation } from '../baseline/detectors.js';
 import { type BaselineState, newBaseline, observeActivity, parseBaseline } from '../baseline/model.js';
+import { Baselines } from '../baseline/store.js';
 import { DetectionEngine, FindingStore, type Finding } from '../index.js';
 
 const HOUR = 3_600_000;
@@ -179,6 +180,36 @@ describe('baseline model persistence (property)', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('models saved to the store (sealed) and loaded back are the same', async () => {
+    const { store, sealer } = await detectStore();
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(activity, { maxLength: 60 }), { minLength: 1, maxLength: 4 }),
+        async (subjects) => {
+          run++;
+          const a = new Baselines(store.db, sealer);
+          const names = subjects.map((_, i) => (i === 0 ? 'org' : `user:r${run}-${i}`));
+          subjects.forEach((acts, i) => {
+            let at = MONDAY;
+            const m = a.get(names[i] as string, at);
+            for (const x of acts) {
+              at += x.dt;
+              observeActivity(m, { at, reads: x.reads, connections: x.connections, network: x.network });
+            }
+            a.touch(names[i] as string);
+          });
+          await a.save(MONDAY);
+          const b = new Baselines(store.db, sealer);
+          await b.load();
+          for (const n of names) expect(b.peek(n)).toEqual(a.peek(n));
+        },
+      ),
+      { numRuns: 25 },
+    );
+    await store.close();
   });
 
   it('refuses what is not a baseline', () => {
