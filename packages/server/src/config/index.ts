@@ -1,5 +1,6 @@
 /** Configuration: one zod schema per section, YAML file plus environment overrides, secret references. */
 export { Cidr, ConfigSchema, SecretRef, type Config } from './schema.js';
+export { DETECT_RULE_IDS, DetectSection } from './detect-section.js';
 export { adminSocketPath, loadConfig, ConfigError } from './load.js';
 export { resolveSecret, secretFilePath } from './secret-ref.js';
 export { postgresUrlInfo, storeTlsDecision, isLoopbackHost } from './store-tls.js';

@@ -5,6 +5,7 @@ import { LIMIT_NAMES } from '../core/index.js';
 import { isLoopbackHost, STORE_TLS_MODES, storeTlsDecision } from './store-tls.js';
 import { AlertsSection } from './alerts-section.js';
 import { ResponseSection } from './response-section.js';
+import { DetectSection } from './detect-section.js';
 
 /**
  * A reference to a secret: `secret://env/NAME` or `secret://file/PATH`. Never the secret itself.
@@ -356,6 +357,7 @@ export const ConfigSchema = z.strictObject({
   audit: AuditSection.default(AuditSection.parse({})),
   alerts: AlertsSection.default(AlertsSection.parse({})),
   response: ResponseSection.default(ResponseSection.parse({})),
+  detect: DetectSection.default(DetectSection.parse({})),
 });
 
 /** Validated configuration. */

@@ -12,7 +12,6 @@ export type {
 export { SEVERITIES } from './types.js';
 export {
   DetectionService,
-  type DetectInput,
   type DetectionStats,
   type EnginePort,
   type FindingPorts,
@@ -38,3 +37,7 @@ export {
   type SyslogChannelConfig,
 } from './alerts/index.js';
 export { Responder, loadAddressBlocks, type ResponderDeps, type ContainmentFilter } from './response/index.js';
+export { DetectionEngine, type DetectEngineConfig, type DetectEngineOptions } from './engine/engine.js';
+export { FindingStore, type FindingFilter } from './engine/findings.js';
+export type { DetectInput } from './engine/observe.js';
+export { RULE_IDS } from './engine/rules.js';

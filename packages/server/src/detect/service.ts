@@ -1,8 +1,7 @@
-import type { Bus, Logger, SecurityEvent, SecuritySignal } from '../core/index.js';
+import type { Bus, Logger } from '../core/index.js';
+import type { DetectInput } from './engine/observe.js';
 import type { Alert, Containment, Finding } from './types.js';
 
-/** One input of the engine: a committed audit record or an ephemeral signal. */
-export type DetectInput = { kind: 'event'; event: SecurityEvent } | { kind: 'signal'; signal: SecuritySignal };
 
 /** What the service needs of the engine (detect/engine). */
 export interface EnginePort {

@@ -175,9 +175,26 @@ export const SEALED_FIELDS: readonly SealedField[] = [
     aad: (r) => aadOf('address_blocks', 'prefix', s(r.containment_id)),
     scope: () => scopeOf.table('address_blocks'),
   },
+  byId('detect_findings', 'explanation', () => scopeOf.table('detect_findings')),
+  byId('detect_findings', 'evidence', () => scopeOf.table('detect_findings')),
+  {
+    table: 'detect_baselines',
+    column: 'state',
+    key: ['subject', 'metric'],
+    with: [],
+    aad: (r) => aadOf('detect_baselines', 'state', `${s(r.subject)}/${s(r.metric)}`),
+    scope: () => scopeOf.table('detect_baselines'),
+  },
 ];
 
 /** Table scopes, loaded at start: values in them are sealed inside transactions. */
-export const TABLE_SCOPES = ['audit_log', 'login_challenges', 'sso_logins', 'role_grants', 'approvals', 'alerts'].map(
-  scopeOf.table,
-);
+export const TABLE_SCOPES = [
+  'audit_log',
+  'login_challenges',
+  'sso_logins',
+  'role_grants',
+  'approvals',
+  'alerts',
+  'detect_findings',
+  'detect_baselines',
+].map(scopeOf.table);

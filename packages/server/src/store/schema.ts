@@ -259,6 +259,39 @@ export interface AddressBlocksTable {
   created_at: Ms;
 }
 
+/** A detection baseline (migration 0022): one streaming model per subject and metric, as JSON. */
+export interface DetectBaselinesTable {
+  /** `user:<id>`, `service:<id>` or `org`. */
+  subject: string;
+  metric: string;
+  /** Sealed JSON (table scope `table:detect_baselines`). */
+  state: string;
+  updated_at: Ms;
+}
+
+/** A detection finding; explanation and evidence sealed (table scope `table:detect_findings`). */
+export interface DetectFindingsTable {
+  id: string;
+  rule_id: string;
+  severity: string;
+  at: Ms;
+  first_seen_at: Ms;
+  subject_kind: string;
+  subject_id: string;
+  user_id: string | null;
+  drill: string | null;
+  /** Sealed. */
+  explanation: string;
+  /** Sealed JSON. */
+  evidence: string;
+}
+
+/** Detection's small persisted facts (the audit feed cursor). */
+export interface DetectStateTable {
+  key: string;
+  value: string;
+}
+
 /** Every table of the store, as Kysely sees it. */
 export interface Database {
   users: UsersTable;
@@ -299,6 +332,9 @@ export interface Database {
   alert_deliveries: AlertDeliveriesTable;
   containments: ContainmentsTable;
   address_blocks: AddressBlocksTable;
+  detect_baselines: DetectBaselinesTable;
+  detect_findings: DetectFindingsTable;
+  detect_state: DetectStateTable;
 }
 
 /** The query builder domain code uses. */

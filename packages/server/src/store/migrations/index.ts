@@ -22,6 +22,7 @@ import { m0020AuditActorIndex } from './0020-audit-actor-index.js';
 import { m0021AuditChain } from './0021-audit-chain.js';
 import { m0024Alerts } from './0024-alerts.js';
 import { m0023Containments } from './0023-containments.js';
+import { m0022Detect } from './0022-detect.js';
 import type { DialectQuirks } from './quirks.js';
 
 export type { DialectQuirks } from './quirks.js';
@@ -50,6 +51,7 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
     '0019_service_token_device': m0019ServiceTokenDevice(),
     '0020_audit_actor_index': m0020AuditActorIndex(),
     '0021_audit_chain': m0021AuditChain(),
+    '0022_detect': m0022Detect(),
     '0023_containments': m0023Containments(),
     '0024_alerts': m0024Alerts(),
   };
