@@ -339,6 +339,8 @@ const AuditSection = z.strictObject({
    * directory (so whoever can rewrite the database cannot silently rewrite it too).
    */
   checkpointFile: z.string().min(1).optional(),
+  /** Optional: the name of a syslog channel in `alerts.channels` that also receives each checkpoint. */
+  checkpointSyslogChannel: z.string().min(1).optional(),
 });
 
 /** The whole configuration file. Every section has defaults, so an empty file is valid. */

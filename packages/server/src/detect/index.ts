@@ -10,12 +10,7 @@ export type {
   Severity,
 } from './types.js';
 export { SEVERITIES } from './types.js';
-export {
-  DetectionService,
-  type DetectionStats,
-  type EnginePort,
-  type FindingPorts,
-} from './service.js';
+export { DetectionService, type DetectionStats, type EnginePort, type FindingPorts } from './service.js';
 export {
   Alerter,
   DeliveryWorker,

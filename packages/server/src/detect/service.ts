@@ -1,7 +1,6 @@
 import type { Bus, Logger } from '../core/index.js';
 import type { DetectInput } from './engine/observe.js';
-import type { Alert, Containment, Finding } from './types.js';
-
+import type { Finding } from './types.js';
 
 /** What the service needs of the engine (detect/engine). */
 export interface EnginePort {
@@ -15,8 +14,8 @@ export interface EnginePort {
 /** Where findings go: stored, contained, alerted. */
 export interface FindingPorts {
   save(finding: Finding): Promise<void>;
-  respond?(finding: Finding): Promise<Containment[]>;
-  raise?(finding: Finding): Promise<Alert>;
+  respond?(finding: Finding): Promise<unknown>;
+  raise?(finding: Finding): Promise<unknown>;
 }
 
 /** Counters of the service, for metrics and `security status`. */

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ErrorBody } from '@palisade/protocol';
 import { MAX_FRAME_BYTES } from '@palisade/protocol';
+import { AppError } from '../core/index.js';
 import { randomId } from '../crypto/index.js';
 import { TrustedProxies } from '../limits/index.js';
 import { registerAccessLog } from './access-log.js';
@@ -139,6 +140,12 @@ export function buildHttpApp(deps: HttpDeps, tls: HttpsMaterial, opts: HttpAppOp
   // SECURITY: every body goes through the strict UTF-8 decoder and the bounded parser.
   registerJsonBodyParser(app);
   registerDrillMarking(app, deps.drills);
+  // SECURITY: an address or network that automatic response blocked is refused before any route
+  // (after drill marking, so a drill's TEST-NET source is what is checked).
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (deps.auth.blocks?.isBlocked(req.ip)) return done(new AppError('address_blocked'));
+    done();
+  });
   registerAccessLog(app, deps.log, deps.metrics);
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-request-id', req.id);

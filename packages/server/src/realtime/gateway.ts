@@ -44,6 +44,8 @@ export class Gateway {
     }
     if (mark?.address !== undefined) address = mark.address;
     if (this.hub.draining) return reject(503, 'Service Unavailable');
+    // SECURITY: an address or network that automatic response blocked gets no socket.
+    if (this.deps.auth.blocks?.isBlocked(address)) return reject(403, 'Forbidden');
     const path = (req.url ?? '').split('?')[0];
     if (path !== WS_PATH) return reject(404, 'Not Found');
     // SECURITY (ASVS 4.4.2): browsers send Origin; it must be on the allowlist. Native clients send none.

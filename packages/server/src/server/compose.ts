@@ -11,6 +11,7 @@ import { adminSocketPath, resolveSecret, storeTlsDecision, type Config } from '.
 import {
   currentDrill,
   systemClock,
+  systemTimers,
   type Clock,
   type LimitName,
   type Logger,
@@ -28,7 +29,8 @@ import {
 } from '../crypto/index.js';
 import { EnvelopeSealer, instrumentKms, KeyRotation } from '../keys/index.js';
 import { defaultMasterSecretPath, loadOrCreateMasterSecret } from './master-secret.js';
-import { LIMITS, RateLimiter, StorageReserve, type FreeSpaceProbe } from '../limits/index.js';
+import { AddressBlocks, LIMITS, RateLimiter, StorageReserve, type FreeSpaceProbe } from '../limits/index.js';
+import { loadAddressBlocks } from '../detect/index.js';
 import { PrometheusMetrics, QueryTimingPlugin } from '../metrics/index.js';
 import { CursorWriter, Outbox, SendQueue, sendLanes, type MessagingDeps } from '../messaging/index.js';
 import { sendGate, type E2eeDeps } from '../e2ee/index.js';
@@ -161,11 +163,20 @@ export async function buildCore(
     clock,
   );
   await storage.refresh();
+  // Address and network blocks of automatic response: checked at login, MFA, enrolment and the edges.
+  const blocks = new AddressBlocks({
+    clock,
+    load: () => loadAddressBlocks(store.db, sealer, clock),
+    timers: systemTimers,
+    refreshMs: config.response.blockRefreshSeconds * 1000,
+    log,
+  });
   const auth: AuthDeps = {
     db: store.db,
     clock,
     bus,
     limiter,
+    blocks,
     log,
     metrics,
     policy: {

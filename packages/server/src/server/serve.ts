@@ -2,7 +2,7 @@ import type { Server as NetServer } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { ExpiredRowSweeper, issueBootstrapToken } from '../auth/index.js';
 import { isLoopbackHost, resolveSecret, type Config } from '../config/index.js';
-import { systemClock, type Clock, type Logger, type Timers } from '../core/index.js';
+import { systemClock, systemTimers, type Clock, type Logger, type Timers } from '../core/index.js';
 import { AddressConnectionCap, buildHttpApp, type HttpLimits } from '../http/index.js';
 import { TrustedProxies } from '../limits/index.js';
 import { Gateway } from '../realtime/index.js';
@@ -11,6 +11,7 @@ import { startAdminSocket } from './admin-socket.js';
 import { startHeapReclaim } from './heap-reclaim.js';
 import { bootstrapTokenPath, writeBootstrapFile } from './bootstrap-file.js';
 import { buildCore, type Core } from './compose.js';
+import { startSecurity } from './detection.js';
 import { startMetricsListener, type MetricsListener } from './metrics-listener.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import { defaultMasterSecretPath } from './master-secret.js';
@@ -114,6 +115,9 @@ async function listen(
           `the wall clock was set ${d > 0 ? 'forward' : 'back'}; rate limits are not affected, keep the clock synchronised (NTP)`,
         ),
       );
+  // The audit chain's checkpoints and feed, and detection listening on the bus (before any request).
+  const security = await startSecurity(core, env, opts.timers ?? systemTimers);
+  core.security = security.queries;
   const recovered = await core.messaging.outbox.recover();
   if (recovered > 0) core.log.info({ recovered }, 'outbox events replayed after restart');
   let draining = false;
@@ -152,6 +156,7 @@ async function listen(
       metrics: core.metrics,
       draining: () => draining,
       drills: core.drills,
+      ...(security.console ? { security: security.console } : {}),
       ready: readinessProbe(core.store, core.kms, core.messaging.storage),
     },
     { certPem: tls.certPem, keyPem: tls.keyPem, minVersion: config.server.tls.minVersion },
@@ -210,6 +215,7 @@ async function listen(
       await metrics?.close();
       await new Promise<void>((r) => (admin ? (admin as NetServer).close(() => r()) : r()));
       await core.rotation.stop();
+      await security.stop();
       sweeper.stop();
       await core.messaging.cursors.flush();
       await core.messaging.outbox.flush();

@@ -228,6 +228,37 @@ export class DetectionEngine {
     };
   }
 
+  /**
+   * Gives an account a learned activity history (for drills, which run in real time): on every
+   * weekday of the `days` before `now`, `readsPerHour` messages read and one connection in each of
+   * `hours` (UTC), from `network`. SECURITY: only the admin socket's drill set-up calls this, for the
+   * drill's own synthetic accounts; it changes what the off-hours rules expect of that account only.
+   */
+  seedBaseline(
+    userId: string,
+    opts: { now: number; days: number; hours: readonly number[]; readsPerHour: number; network: string },
+  ): void {
+    const day = 86_400_000;
+    const start = Math.floor((opts.now - opts.days * day) / day) * day;
+    const user = `user:${userId}`;
+    for (let d = 0; d < opts.days; d++) {
+      const midnight = start + d * day;
+      const weekday = new Date(midnight).getUTCDay();
+      if (weekday === 0 || weekday === 6) continue;
+      for (const h of [...opts.hours].sort((a, b) => a - b)) {
+        const at = midnight + h * 3_600_000 + 60_000;
+        if (at >= opts.now) continue;
+        observeActivity(this.baselines.get(user, at), {
+          at,
+          reads: opts.readsPerHour,
+          connections: 1,
+          network: opts.network,
+        });
+      }
+    }
+    this.baselines.touch(user);
+  }
+
   private updateBaselines(o: Observation): void {
     if (o.outcome !== 'success' || !o.actor) return;
     const reads = o.name === 'signal:history.read' ? o.weight : 0;
