@@ -34,7 +34,7 @@ export class RateLimiter {
   /**
    * `onRefused` hears every refusal: the limit's name (for the refusal counter, which must never see
    * the subject) and its subject (an address, account name, user, device or conversation id; never a
-   * secret), for detection.
+   * secret), for detection. A `*.network` refusal names the address that asked, not the prefix.
    */
   constructor(
     private readonly clock: Clock,
@@ -62,7 +62,8 @@ export class RateLimiter {
    * attacker with a /24 or a /64 a fresh bucket per address; IPv4-mapped IPv6 counts as its IPv4 address.
    */
   checkSource(kind: 'login' | 'enrol', address: string): void {
-    this.check(`${kind}.network`, sourceNetwork(address));
+    // A refusal by the network's bucket is reported with the address that asked (for detection).
+    this.take(`${kind}.network`, this.rules[`${kind}.network`], sourceNetwork(address), 1, address);
     this.check(`${kind}.address`, address);
   }
 
@@ -120,7 +121,7 @@ export class RateLimiter {
     return p.factor;
   }
 
-  private take(name: LimitName, rule: LimitRule, subject: string, baseCost: number): void {
+  private take(name: LimitName, rule: LimitRule, subject: string, baseCost: number, reported = subject): void {
     const cost =
       this.penalties.size === 0
         ? baseCost
@@ -134,7 +135,7 @@ export class RateLimiter {
     b.at = now;
     if (b.tokens < cost) {
       const retryAfterMs = Math.ceil(((cost - b.tokens) / rule.perSecond) * 1000);
-      this.onRefused(name, subject);
+      this.onRefused(name, reported);
       throw new AppError('rate_limited', `too many requests (${name})`, { retryAfterMs });
     }
     b.tokens -= cost;

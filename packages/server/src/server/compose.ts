@@ -272,7 +272,7 @@ export async function buildCore(
 }
 
 /**
- * A refusal as a detection signal: address and network limits name their source; limits of a user
+ * A refusal as a detection signal: address and network limits name their source address; limits of a user
  * (`message.user`, `mfa.account`) name the user. Other subjects (devices, conversations, account
  * names) are left out.
  */
@@ -281,9 +281,11 @@ export function rateLimitedSignal(limit: LimitName, subject: string, at: number)
   // Address limits key on the canonical exact prefix (`a.b.c.d/32`); the signal names the address.
   const who = limit.endsWith('.address')
     ? { address: subject.replace(/\/(32|128)$/, '') }
-    : limit === 'message.user' || limit === 'mfa.account'
-      ? { userId: subject }
-      : {};
+    : limit.endsWith('.network')
+      ? { address: subject }
+      : limit === 'message.user' || limit === 'mfa.account'
+        ? { userId: subject }
+        : {};
   return { kind: 'rate_limited', at, limit, ...who, ...(drill ? { drill } : {}) };
 }
 

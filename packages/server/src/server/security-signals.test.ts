@@ -119,6 +119,8 @@ describe('rateLimitedSignal', () => {
       limit: 'login.address',
       address: '203.0.113.9',
     });
+    // The limiter reports a network refusal with the address that asked (limits/limiter.ts checkSource).
+    expect(rateLimitedSignal('login.network', '203.0.113.9', 5)).toMatchObject({ address: '203.0.113.9' });
     expect(rateLimitedSignal('message.user', 'u1', 5)).toMatchObject({ userId: 'u1' });
     expect(rateLimitedSignal('message.send', 'device-1', 5)).toEqual({
       kind: 'rate_limited',
