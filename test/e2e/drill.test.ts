@@ -1,9 +1,6 @@
 /**
  * `palisade drill all` against a real `palisade serve` process: every scenario's attack over HTTPS,
  * detection within 5 s, a containment within 1 s of the finding, then undo and clean-up.
- * NEEDS THE LEAD'S WIRING: `core.security` (detect/ engine, response, alerts; audit/ chain) in
- * server/compose.ts, and `seedBaseline` for the off-hours scenario. Until then the drill runs, cleans
- * up and exits 1 with "evidence unavailable (503)": the first test checks that part already.
  */
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,7 +63,7 @@ describe('palisade drill', () => {
     expect(md).toContain(`# Drill ${report.drillId} (all)`);
   });
 
-  it('detects every step within 5 s and contains it within 1 s of the finding (needs detect wired)', () => {
+  it('detects every step within 5 s and contains it within 1 s of the finding', () => {
     for (const s of report.steps) {
       expect({ scenario: s.scenario, detected: s.detected }).toEqual({ scenario: s.scenario, detected: true });
       expect(s.mttdMs).toBeLessThanOrEqual(5_000);
@@ -78,7 +75,7 @@ describe('palisade drill', () => {
     expect(code).toBe(0);
   });
 
-  it('security status answers after the drill (needs detect wired)', async () => {
+  it('security status answers after the drill', async () => {
     const r = await palisade(['security', 'status', '--json'], { PALISADE_DATA_DIR: server.dataDir });
     expect(r.code).toBe(0);
     const s = JSON.parse(r.out) as { chain: { ok: boolean; records: number } };
