@@ -105,6 +105,7 @@ export async function detectionBench(sizes: DetectSizes, progress: (s: string) =
           `      url: ${sink.url}`,
           '      secret: secret://env/BENCH_WEBHOOK_SECRET',
           '      minSeverity: low',
+          '      insecureAllowPlaintext: true',
         ]
       : ['detect:', '  enabled: false'];
   const env = { BENCH_WEBHOOK_SECRET: 'bench-webhook-secret-not-a-real-one' };

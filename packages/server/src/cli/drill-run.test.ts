@@ -59,6 +59,7 @@ class AuditBackedFake implements SecurityQueries {
   }
   chainState = () => Promise.resolve({ ok: true, records: 1, lastCheckpointAt: null });
   seedBaseline = () => Promise.resolve();
+  decideContainment = () => Promise.reject(new Error('not in this stand-in'));
 }
 
 describe('runDrill against a running server, with a stand-in for detection', () => {

@@ -34,7 +34,7 @@ export function formatSecurityStatus(s: SecurityStatus): string {
   out.push('', `containments in force (${s.containmentsInForce.length}):`);
   for (const c of s.containmentsInForce)
     out.push(
-      `  ${c.action} ${c.subject.kind}:${c.subject.id} (${c.state}, until ${c.expiresAt === null ? 'undone' : when(c.expiresAt)})`,
+      `  ${c.id} ${c.action} ${c.subject.kind}:${c.subject.id} (${c.state}, until ${c.expiresAt === null ? 'undone' : when(c.expiresAt)})`,
     );
   return `${out.join('\n')}\n`;
 }
@@ -61,5 +61,26 @@ export function securityCommands(): Command {
       const status = r.json as unknown as SecurityStatus;
       process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : formatSecurityStatus(status));
     });
+  for (const decision of ['undo', 'approve'] as const)
+    security
+      .command(`${decision} <containment-id>`)
+      .description(
+        decision === 'undo'
+          ? 'lift a containment (unblock, unlock, resume, lift a throttle): the ids are in `security status`'
+          : 'run a containment that waits for approval',
+      )
+      .option('-c, --config <file>', 'configuration file (YAML)')
+      .action(async (id: string, o: { config?: string }) => {
+        const path = adminSocketPath(loadOrExit(o.config));
+        let r;
+        try {
+          r = await adminCall(path, 'POST', `/security/containments/${encodeURIComponent(id)}/${decision}`);
+        } catch (e) {
+          fail(adminSocketUnreachable(path, (e as NodeJS.ErrnoException).code ?? 'error', o.config));
+        }
+        if (r.status !== 200) fail(`${decision} failed (${r.status}): ${String(r.json.message)}`);
+        const c = r.json as { id: string; action: string; state: string };
+        process.stdout.write(`${c.id}: ${c.action} is now ${c.state}\n`);
+      });
   return security;
 }

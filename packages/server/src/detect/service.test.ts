@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InProcessBus } from '../cluster/index.js';
 import { silentLogger, type SecurityEvent } from '../core/index.js';
-import { DetectionService, type DetectInput, type EnginePort } from './service.js';
+import type { DetectInput } from './engine/observe.js';
+import { DetectionService, type EnginePort } from './service.js';
 import type { Finding } from './types.js';
 
 const event = (seq: number, action = 'login.failed'): SecurityEvent => ({

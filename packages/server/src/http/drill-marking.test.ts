@@ -109,7 +109,7 @@ describe('drill marking at the HTTP edge (a real listener, a JSON body streamed 
       { 'x-palisade-drill': forged, 'x-palisade-drill-source': '203.0.113.7' },
       { 'x-palisade-drill-source': '203.0.113.7' },
       { 'x-palisade-drill': '', 'x-palisade-drill-source': '10.0.0.1' },
-    ]) {
+    ] as Record<string, string>[]) {
       const r = await post(port, h);
       expect(r.status).toBe(200);
       expect(r.json).toMatchObject({ before: null, afterTimer: null, afterIo: null, ip: '127.0.0.1' });

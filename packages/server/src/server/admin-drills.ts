@@ -77,6 +77,13 @@ export async function handleDrillAdmin(
     send(200, await securityStatus(port(deps.security, 'detection'), deps.drills.now()));
     return true;
   }
+  const decide = /^\/security\/containments\/([A-Za-z0-9_-]{1,64})\/(undo|approve)$/.exec(url);
+  if (method === 'POST' && decide) {
+    // SECURITY: the admin socket is the operator's (file permissions); audited as `admin-socket`.
+    const [, id, decision] = decide as unknown as [string, string, 'undo' | 'approve'];
+    send(200, await port(deps.security, 'detection').decideContainment(id, decision, 'admin-socket'));
+    return true;
+  }
   if (method === 'POST' && url === '/drills') {
     const body = await readBody(req);
     const scenario = body.scenario;

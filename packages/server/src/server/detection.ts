@@ -92,6 +92,7 @@ export async function startSecurity(core: Core, env: NodeJS.ProcessEnv, timers: 
         undoDrill: () => Promise.resolve(0),
         chainState,
         seedBaseline: off,
+        decideContainment: off,
       },
       stop: () => audit.stop(),
     };
@@ -137,6 +138,10 @@ export async function startSecurity(core: Core, env: NodeJS.ProcessEnv, timers: 
     alerts: (f) => alerter.list({ limit: 1000, ...f }),
     undoDrill: (drillId, actor) => responder.undoDrill(drillId, operatorPrincipal(actor, clock.now())),
     chainState,
+    decideContainment: (id, decision, actor) => {
+      const operator = operatorPrincipal(actor, clock.now());
+      return decision === 'undo' ? responder.undo(id, operator) : responder.approve(id, operator);
+    },
     seedBaseline: (userId) => {
       const now = clock.now();
       engine.seedBaseline(userId, {

@@ -18,7 +18,11 @@ function status(s: LiveServer, headers: Record<string, string>): Promise<number>
 /** How a WebSocket upgrade with extra headers ends: `open` or the refusal's status. */
 function upgrade(s: LiveServer, headers: Record<string, string>): Promise<string> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`wss://127.0.0.1:${s.port}/v1/ws`, { ca: s.ca, servername: 'localhost', headers });
+    const ws = new WebSocket(`wss://127.0.0.1:${s.port}/v1/ws`, {
+      ca: s.ca,
+      servername: 'localhost',
+      headers,
+    } as WebSocket.ClientOptions);
     ws.on('open', () => (ws.close(), resolve('open')));
     ws.on('unexpected-response', (_q, res) => resolve(String(res.statusCode)));
     ws.on('error', () => resolve('error'));

@@ -123,6 +123,7 @@ class FakeQueries implements SecurityQueries {
   undoDrill = (id: string, actor: string) => Promise.resolve((this.undone.push([id, actor]), 2));
   chainState = () => Promise.resolve({ ok: true, records: 42, lastCheckpointAt: T0 - 1000 });
   seedBaseline = (userId: string) => Promise.resolve(void this.seeded.push(userId));
+  decideContainment = () => Promise.reject(new Error('not in this fake'));
 }
 
 function alert(p: Partial<Alert> & { id: string; state: Alert['state'] }): Alert {

@@ -139,4 +139,6 @@ export interface SecurityQueries {
   chainState(): Promise<{ ok: boolean; records: number; lastCheckpointAt: number | null }>;
   /** Gives a (synthetic drill) account a learned baseline, so off-hours rules can judge it at once. */
   seedBaseline(userId: string, profile: 'daytime'): Promise<void>;
+  /** The operator lifts a containment (`palisade security undo`), or runs one held for approval. */
+  decideContainment(id: string, decision: 'undo' | 'approve', actor: string): Promise<Containment>;
 }
