@@ -124,8 +124,10 @@ describe('transport and session security (real server, real TLS)', () => {
     expect(b.text).toBe(a.text);
   });
 
-  it('refuses a stolen token without the device key, over HTTP and WebSocket', async () => {
-    const token = alice.token as string;
+  it('refuses a stolen token without the device key, over HTTP and WebSocket; detection then ends the session', async () => {
+    // Its own user: automatic response revokes the sessions of a token used from the wrong device.
+    const [erin] = (await createUsers(server, admin, ['erin'])) as [PalisadeClient];
+    const token = erin.token as string;
     const noProof = await httpRaw(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${token}` });
     expect([noProof.status, (JSON.parse(noProof.text) as { code?: string }).code]).toEqual([
       401,
@@ -139,9 +141,9 @@ describe('transport and session security (real server, real TLS)', () => {
     expect((JSON.parse(forged.text) as { code?: string }).code).toBe('device_proof_failed');
     const ok = await httpRaw(server, 'GET', '/v1/me', undefined, {
       authorization: `Bearer ${token}`,
-      'x-palisade-proof': alice.deviceKey.httpProof('GET', '/v1/me', Date.now(), token),
+      'x-palisade-proof': erin.deviceKey.httpProof('GET', '/v1/me', Date.now(), token),
     });
-    expect((JSON.parse(ok.text) as { username?: string }).username).toBe('alice');
+    expect((JSON.parse(ok.text) as { username?: string }).username).toBe('erin');
 
     const s = rawSocket(server);
     await waitFor(() => s.frames.length > 0);
@@ -150,6 +152,14 @@ describe('transport and session security (real server, real TLS)', () => {
     expect(s.closed()?.code).toBe(4401);
     expect(s.frames.some((f) => f.type === 'ready')).toBe(false);
     expect(s.frames.find((f) => f.type === 'error')?.code).toBe('device_proof_failed');
+    // session.device_mismatch: the playbook revokes the session the thief holds (the owner logs in again).
+    const withProof = () =>
+      httpRaw(server, 'GET', '/v1/me', undefined, {
+        authorization: `Bearer ${token}`,
+        'x-palisade-proof': erin.deviceKey.httpProof('GET', '/v1/me', Date.now(), token),
+      }).then((r) => r.status);
+    await expect.poll(withProof, { timeout: 5_000, interval: 100 }).toBe(401);
+    erin.close();
   });
 
   it('v5.0.0-4.4.2 refuses WebSocket upgrades from origins not on the allowlist', async () => {

@@ -17,6 +17,7 @@ import {
   exportAudit,
   prepareAuditChain,
   queryAudit,
+  readExportedCheckpoints,
   recordAudit,
   startAuditServices,
   verifyAuditChain,
@@ -132,12 +133,30 @@ withAllStores('audit hash chain', (h) => {
       })
       .execute();
     expect((await verifyAuditChain(db, sealer)).firstBad?.problem).toBe('inserted');
+    // Security review: a row outside the chain is never chained later (checkpoint, restart): it
+    // stays an inserted record. Only an upgrade from before 0021 (migration 0025 leaves legacy_done 0
+    // while such rows exist) chains them, once, at start.
+    await writeCheckpoint(db, sealer, clock.now());
+    forgetAuditKey(sealer);
+    await prepareAuditChain(db, sealer, clock.now());
+    expect((await verifyAuditChain(db, sealer)).firstBad?.problem).toBe('inserted');
+    await db.updateTable('audit_chain_head').set({ legacy_done: 0 }).where('id', '=', 1).execute();
     forgetAuditKey(sealer);
     const head = await prepareAuditChain(db, sealer, clock.now());
     expect(await verifyAuditChain(db, sealer)).toMatchObject({ ok: true, head: { seq: head.seq } });
     const legacy = await db.selectFrom('audit_log').selectAll().where('uid', '=', 'legacy-1').executeTakeFirstOrThrow();
     expect(legacy.chain_seq).toBe(head.seq);
     expect(legacy.prev_hash).not.toBe(GENESIS_HASH);
+    expect((await db.selectFrom('audit_chain_head').select('legacy_done').executeTakeFirstOrThrow()).legacy_done).toBe(
+      1,
+    );
+    // A copy borrowing a record's uid (and so its sealed fields) is refused by the store.
+    await expect(
+      db
+        .insertInto('audit_log')
+        .values({ ...legacy, id: undefined as never, chain_seq: null, prev_hash: null, hash: null, action: 'forged' })
+        .execute(),
+    ).rejects.toThrow();
   });
 
   it('signs checkpoints every N records or T seconds, exports them and the hook sees each', async () => {
@@ -279,6 +298,29 @@ describe('audit services at start', () => {
     expect(hooked.map((c) => c.seq)).toEqual([4, 5]);
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
     expect(await verifyAuditChain(store.db, sealer)).toMatchObject({ ok: true, records: 5, checkpoints: 2 });
+    // Security review: a tail cut with the head moved back and the checkpoints deleted fools the
+    // database alone, not the exported checkpoints.
+    const exported = await readExportedCheckpoints(file);
+    const r3 = await store.db
+      .selectFrom('audit_log')
+      .select('hash')
+      .where('chain_seq', '=', 3)
+      .executeTakeFirstOrThrow();
+    await store.db.deleteFrom('audit_log').where('chain_seq', '>', 3).execute();
+    await store.db.deleteFrom('audit_checkpoints').execute();
+    await store.db
+      .updateTable('audit_chain_head')
+      .set({ seq: 3, hash: r3.hash as string })
+      .execute();
+    expect((await verifyAuditChain(store.db, sealer)).ok).toBe(true);
+    expect((await verifyAuditChain(store.db, sealer, { exported })).firstBad).toMatchObject({
+      problem: 'truncated',
+      seq: 4,
+    });
+    // And a record rewritten at an exported position is named.
+    expect(
+      (await verifyAuditChain(store.db, sealer, { exported: [{ seq: 3, hash: 'f'.repeat(64) }] })).firstBad,
+    ).toMatchObject({ problem: 'bad_checkpoint', seq: 3 });
     await store.close();
   });
 });

@@ -139,13 +139,25 @@ export function cachedAuditKey(sealer: Sealer): AuditKey | undefined {
 }
 
 /**
- * Inside `tx` (head already locked): makes sure the key is open and chains any record without a
- * chain position (written before migration 0021), in id order. Returns the key.
+ * Inside `tx` (head already locked): makes sure the key is open; with `chainLegacy` (start only),
+ * chains the records written before migration 0021, in id order, once. Returns the key.
  */
-export async function readyInTx(tx: Executor, sealer: Sealer, now: number): Promise<AuditKey> {
+export async function readyInTx(
+  tx: Executor,
+  sealer: Sealer,
+  now: number,
+  opts: { chainLegacy?: boolean } = {},
+): Promise<AuditKey> {
   const key = keys.get(sealer) ?? (await loadKey(tx, sealer, now));
-  const pending = await tx.selectFrom('audit_log').select('id').where('chain_seq', 'is', null).limit(1).execute();
-  if (pending.length > 0) await chainLegacy(tx, sealer, key);
+  // SECURITY (review): only at start, and only until done once. A row found outside the chain later
+  // was not written by recordAudit: it stays outside, and verify reports it as inserted.
+  if (opts.chainLegacy) {
+    const head = await tx.selectFrom('audit_chain_head').select('legacy_done').where('id', '=', 1).executeTakeFirst();
+    if (head && Number(head.legacy_done) === 0) {
+      await chainLegacy(tx, sealer, key);
+      await tx.updateTable('audit_chain_head').set({ legacy_done: 1 }).where('id', '=', 1).execute();
+    }
+  }
   keys.set(sealer, key);
   return key;
 }
@@ -200,7 +212,7 @@ export async function prepareAuditChain(
 ): Promise<{ seq: number; hash: string; keyId: string }> {
   const run = async (tx: Executor) => {
     await lockHead(tx);
-    const key = await readyInTx(tx, sealer, now);
+    const key = await readyInTx(tx, sealer, now, { chainLegacy: true });
     return { ...(await lockHead(tx)), keyId: key.keyId };
   };
   return db.isTransaction ? run(db) : db.transaction().execute(run);

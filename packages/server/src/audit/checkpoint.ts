@@ -1,4 +1,4 @@
-import { appendFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Clock, Logger, Timers } from '../core/index.js';
 import type { Sealer } from '../crypto/index.js';
@@ -56,6 +56,41 @@ export function checkpointFileSink(file: string, dataDir: string): (cp: AuditChe
   if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)))
     throw new Error(`audit.checkpointFile must lie outside the data directory (${file})`);
   return (cp) => appendFile(file, `${JSON.stringify(cp)}\n`, { mode: 0o600 });
+}
+
+/**
+ * The checkpoints exported to `file` (JSON lines written by `checkpointFileSink`), for
+ * `verifyAuditChain({ exported })`. A missing file is none; a line that is not a checkpoint is an
+ * error naming its line (the file is evidence: it must not be read loosely).
+ */
+export async function readExportedCheckpoints(file: string): Promise<{ seq: number; hash: string }[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const out: { seq: number; hash: string }[] = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw new Error(`${file}:${i + 1} is not a JSON checkpoint line`);
+    }
+    const c = v as { seq?: unknown; hash?: unknown };
+    if (
+      typeof c.seq !== 'number' ||
+      !Number.isSafeInteger(c.seq) ||
+      typeof c.hash !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(c.hash)
+    )
+      throw new Error(`${file}:${i + 1} is not a checkpoint (seq and a hex hash)`);
+    out.push({ seq: c.seq, hash: c.hash });
+  }
+  return out;
 }
 
 /** Options of the checkpointer. */

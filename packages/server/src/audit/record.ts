@@ -36,7 +36,7 @@ export async function recordAudit(exec: Executor, sealer: Sealer, entry: AuditEn
   let prev = await lockHead(exec);
   let key = cachedAuditKey(sealer);
   if (!key) {
-    // First record of this process without prepareAuditChain: open the key (and chain old records).
+    // First record of this process without prepareAuditChain: open the key.
     key = await readyInTx(exec, sealer, entry.at);
     prev = await lockHead(exec);
   }

@@ -119,6 +119,8 @@ async function mutate(tx: Executor, sealer: Sealer, kind: Kind, r: () => number,
     }
     case 'insert': {
       const k = pick(1, n + 1);
+      // An attacker with write access drops the uid's unique index first (verify checks uids itself).
+      await sql`DROP INDEX audit_log_uid`.execute(tx);
       for (let s = n; s >= k; s--) await setSeq(tx, at(s).id, s + 1);
       const copy = at(pick(1, n));
       await tx

@@ -30,6 +30,12 @@ export interface AuditVerifyResult {
 export interface VerifyOptions {
   /** Rows per query (default 500). */
   batchSize?: number;
+  /**
+   * Checkpoints exported outside the server (the `audit.checkpointFile` lines): each must name the
+   * hash the chain has at its position. SECURITY: they catch what the database alone cannot (a tail
+   * cut with the head and checkpoints rewritten, a chain rebuilt and signed again).
+   */
+  exported?: readonly { seq: number; hash: string }[];
   /** Called after each batch with records walked and the head's seq. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -139,6 +145,8 @@ export async function verifyAuditChain(
   };
   const peek = async () => (await fill(), buf[0]);
 
+  const exported = new Map((opts.exported ?? []).map((c) => [c.seq, c.hash]));
+  const uids = new Set<string>();
   let expected = 1;
   let prev = GENESIS_HASH;
   let prevRow: Row | undefined;
@@ -172,6 +180,14 @@ export async function verifyAuditChain(
       }
       return bad('altered', 'its hash does not match its fields');
     }
+    // SECURITY (review): one uid, one record (a copy could borrow another record's sealed fields).
+    if (r.uid !== null) {
+      if (uids.has(r.uid)) return bad('inserted', 'a copy of another record (same uid)');
+      uids.add(r.uid);
+    }
+    const outsideHash = exported.get(seq);
+    if (outsideHash !== undefined && outsideHash !== r.hash)
+      return bad('bad_checkpoint', 'an exported checkpoint names another hash at this position');
     // Checkpoints at this position: signed by an audit key, over this very hash.
     while (cps[cpAt] && (cps[cpAt] as Checkpoint).seq <= seq) {
       const cp = cps[cpAt++] as Checkpoint;
@@ -190,6 +206,14 @@ export async function verifyAuditChain(
     expected++;
   }
   const last = expected - 1;
+  const furthest = Math.max(0, ...exported.keys());
+  if (furthest > last)
+    return done({
+      seq: last + 1,
+      id: null,
+      problem: 'truncated',
+      detail: `an exported checkpoint signs position ${furthest}`,
+    });
   if (head.seq > last)
     return done({ seq: last + 1, id: null, problem: 'truncated', detail: `the head is at ${head.seq}` });
   if (head.hash !== prev)

@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
-import { exportAudit, verifyAuditChain, type AuditVerifyResult } from '../audit/index.js';
+import { exportAudit, readExportedCheckpoints, verifyAuditChain, type AuditVerifyResult } from '../audit/index.js';
 import { adminSocketPath } from '../config/index.js';
 import { buildCore } from '../server/index.js';
 import { fail, loadOrExit } from './load.js';
@@ -72,13 +72,19 @@ export function auditCommands(): Command {
     .command('verify')
     .description('check the whole hash chain, its signed checkpoints and its head; exit 0 intact, 2 tampered')
     .option('-c, --config <file>', 'configuration file (YAML)')
-    .action(async (opts: { config?: string }) => {
+    .option(
+      '--checkpoints <file>',
+      'checkpoints exported outside the server (JSON lines) to hold the chain to; default audit.checkpointFile',
+    )
+    .action(async (opts: { config?: string; checkpoints?: string }) => {
       const config = loadOrExit(opts.config);
       const socket = adminSocketPath(config);
+      const file = opts.checkpoints ?? config.audit.checkpointFile;
       if (await serverRunning(socket)) {
         let result: AuditVerifyResult | undefined;
         let error: string | undefined;
-        await streamSocket(socket, 'POST', '/audit/verify', (o) => {
+        const path = `/audit/verify${opts.checkpoints ? `?checkpoints=${encodeURIComponent(opts.checkpoints)}` : ''}`;
+        await streamSocket(socket, 'POST', path, (o) => {
           if (o.progress) {
             const p = o.progress as { done: number; total: number };
             progress(p.done, p.total);
@@ -93,7 +99,8 @@ export function auditCommands(): Command {
         fail(`cannot open the store: ${e.message}`),
       );
       try {
-        const r = await verifyAuditChain(core.store.db, core.sealer, { onProgress: progress });
+        const exported = file ? await readExportedCheckpoints(file) : [];
+        const r = await verifyAuditChain(core.store.db, core.sealer, { exported, onProgress: progress });
         await core.store.close();
         report(r);
       } catch (e) {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuditQuery } from '@palisade/protocol';
-import { exportAudit, verifyAuditChain } from '../audit/index.js';
+import { exportAudit, readExportedCheckpoints, verifyAuditChain } from '../audit/index.js';
 import type { Core } from './compose.js';
 
 /**
@@ -15,13 +15,20 @@ export async function handleAdminAudit(core: Core, req: IncomingMessage, res: Se
   if (req.method === 'POST' && url.pathname === '/audit/verify') {
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     try {
+      // The checkpoints exported outside the data directory: `?checkpoints=FILE`, or audit.checkpointFile.
+      const file = url.searchParams.get('checkpoints') ?? core.config.audit.checkpointFile;
+      const exported = file ? await readExportedCheckpoints(file) : [];
       const result = await verifyAuditChain(core.store.db, core.sealer, {
+        exported,
         onProgress: (done, total) => void res.write(`${JSON.stringify({ progress: { done, total } })}\n`),
       });
       res.end(`${JSON.stringify({ result })}\n`);
     } catch (e) {
       core.log.error({ err: e }, 'audit verify failed');
-      res.end(`${JSON.stringify({ error: { message: 'the verification could not run; see the server log' } })}\n`);
+      const message = /checkpoint/.test((e as Error).message)
+        ? (e as Error).message
+        : 'the verification could not run; see the server log';
+      res.end(`${JSON.stringify({ error: { message } })}\n`);
     }
     return true;
   }

@@ -123,7 +123,11 @@ class FakeQueries implements SecurityQueries {
   undoDrill = (id: string, actor: string) => Promise.resolve((this.undone.push([id, actor]), 2));
   chainState = () => Promise.resolve({ ok: true, records: 42, lastCheckpointAt: T0 - 1000 });
   seedBaseline = (userId: string) => Promise.resolve(void this.seeded.push(userId));
-  decideContainment = () => Promise.reject(new Error('not in this fake'));
+  decided: [string, string, string][] = [];
+  decideContainment = (id: string, decision: 'undo' | 'approve', actor: string) => {
+    this.decided.push([id, decision, actor]);
+    return Promise.resolve({ id, state: decision === 'undo' ? 'undone' : 'active' } as Containment);
+  };
 }
 
 function alert(p: Partial<Alert> & { id: string; state: Alert['state'] }): Alert {
@@ -207,6 +211,14 @@ describe('admin socket drill endpoints', () => {
     expect((await call(deps, 'POST', `/drills/${id}/finish`)).status).toBe(200);
     expect(deps.drills.check(token)).toBeUndefined();
     expect((await call(deps, 'GET', '/security/status')).status).toBe(200);
+    // The operator lifts or approves one containment by id (palisade security undo|approve).
+    expect((await call(deps, 'POST', '/security/containments/c_1/undo')).body).toEqual({ id: 'c_1', state: 'undone' });
+    expect((await call(deps, 'POST', '/security/containments/c_2/approve')).status).toBe(200);
+    expect((await call(deps, 'POST', '/security/containments/c_3/delete')).handled).toBe(false);
+    expect(q.decided).toEqual([
+      ['c_1', 'undo', 'admin-socket'],
+      ['c_2', 'approve', 'admin-socket'],
+    ]);
   });
 
   it('bad input is refused; unknown urls are left to the caller; no port: unavailable', async () => {

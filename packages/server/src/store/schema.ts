@@ -349,6 +349,8 @@ export interface AuditChainHeadTable {
   id: number;
   seq: number;
   hash: string;
+  /** 1 once records from before migration 0021 are chained (migration 0025). */
+  legacy_done: number;
 }
 
 /** A signed audit checkpoint: the audit key's Ed25519 signature over (seq, hash, at). */

@@ -21,6 +21,7 @@ import { m0019ServiceTokenDevice } from './0019-service-token-device.js';
 import { m0020AuditActorIndex } from './0020-audit-actor-index.js';
 import { m0021AuditChain } from './0021-audit-chain.js';
 import { m0024Alerts } from './0024-alerts.js';
+import { m0025AuditLegacyFlag } from './0025-audit-legacy-flag.js';
 import { m0023Containments } from './0023-containments.js';
 import { m0022Detect } from './0022-detect.js';
 import type { DialectQuirks } from './quirks.js';
@@ -54,5 +55,6 @@ export function migrations(q: DialectQuirks): Record<string, Migration> {
     '0022_detect': m0022Detect(),
     '0023_containments': m0023Containments(),
     '0024_alerts': m0024Alerts(),
+    '0025_audit_legacy_flag': m0025AuditLegacyFlag(),
   };
 }
