@@ -45,6 +45,8 @@ export const ROOT_AUDIT_ALLOWED = {
   'realtime/connection.ts': ["'connect.device_proof_failed'"],
   // A key operation happens in the KMS, outside any store transaction; its record follows it.
   'server/compose.ts': ['keyAction'],
+  // A drill's start, finish and undo: facts of the operator's rehearsal, no change of their own.
+  'server/drill-fixtures.ts': ['drillAction'],
 };
 
 /** Files allowed to map error kinds to statuses (docs/architecture.md, rule 1). */

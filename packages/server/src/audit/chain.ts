@@ -210,6 +210,13 @@ export async function prepareAuditChain(
   sealer: Sealer,
   now: number = Date.now(),
 ): Promise<{ seq: number; hash: string; keyId: string }> {
+  // Open an existing key outside any transaction first: its seed may be sealed under a data key this
+  // process has not loaded (a re-encryption cut short), and on SQLite loading one inside the
+  // transaction would wait for the transaction's own connection (the start hung).
+  if (!db.isTransaction && !keys.has(sealer)) {
+    const existing = await db.selectFrom('audit_keys').select('id').executeTakeFirst();
+    if (existing) keys.set(sealer, await loadKey(db, sealer, now));
+  }
   const run = async (tx: Executor) => {
     await lockHead(tx);
     const key = await readyInTx(tx, sealer, now, { chainLegacy: true });

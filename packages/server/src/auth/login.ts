@@ -82,6 +82,9 @@ async function passwordStep(deps: AuthDeps, input: LoginRequest, address: string
         outcome: 'failure',
         details: {
           step: 'password',
+          // The name tried, so detection counts distinct accounts (stuffing) and not one per try.
+          // SECURITY: in the sealed details, opened only for audit.read.
+          ...(user ? {} : { username: input.username.toLowerCase() }),
           ...(user ? { consecutiveFailures: user.password_failures + 1 } : {}),
           ...(wait > 0 ? { throttled: true } : {}),
         },

@@ -240,7 +240,20 @@ export async function authenticateServiceTokenDevice(
     (row.device_id === null || (row.device_key !== null && row.device_revoked_at === null)) &&
     (!allowed || allowed.includes(address));
   if (!ok) {
-    if (row)
+    if (row) {
+      // Why, for detection: a dead token (revoked, expired, suspended) is no misuse of the account.
+      const reason =
+        row.revoked_at !== null
+          ? 'revoked'
+          : row.expires_at <= now
+            ? 'expired'
+            : row.disabled_at !== null
+              ? 'disabled'
+              : row.suspended_until !== null && Number(row.suspended_until) > now
+                ? 'suspended'
+                : row.device_id !== null && (row.device_key === null || row.device_revoked_at !== null)
+                  ? 'device_revoked'
+                  : 'address';
       await recordAudit(deps.db, deps.sealer, {
         at: now,
         actorId: row.userId,
@@ -248,7 +261,9 @@ export async function authenticateServiceTokenDevice(
         target: row.id,
         address,
         outcome: 'failure',
+        details: { reason },
       });
+    }
     throw new AppError(
       'session_invalid',
       'the service token is unknown, expired, revoked or not allowed from this address',

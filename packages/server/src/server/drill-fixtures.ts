@@ -73,11 +73,11 @@ export function drillFixtures(deps: AuthDeps): DrillFixtures {
       if (!user || user.role === 'service') return false;
       return disable(drillId, user.id, username);
     },
-    async audit(action, drillId, details) {
+    async audit(drillAction, drillId, details) {
       await recordAudit(deps.db, deps.sealer, {
         at: deps.clock.now(),
         actorId: null,
-        action,
+        action: drillAction,
         target: drillId,
         address: 'admin-socket',
         outcome: 'success',

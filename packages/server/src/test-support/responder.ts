@@ -8,6 +8,28 @@ import { makeUsers, uniqueName } from './users.js';
 import type { Finding } from '../detect/index.js';
 import { loadAddressBlocks, Responder } from '../detect/index.js';
 
+/**
+ * Playbooks that exercise every action on an account, a network and a service account (the tests
+ * of the actions use them; the built-in defaults are milder since the security review and have their
+ * own test in playbooks.test.ts).
+ */
+export const ACTION_TEST_PLAYBOOKS = {
+  'auth.brute_force.account': {
+    steps: [
+      { action: 'throttle', forSeconds: 900 },
+      { action: 'require_step_up', forSeconds: 3600 },
+    ],
+  },
+  'auth.credential_stuffing': { steps: [{ action: 'block_network', forSeconds: 3600 }] },
+  'auth.password_spraying': {
+    steps: [
+      { action: 'block_address', forSeconds: 3600 },
+      { action: 'require_step_up', forSeconds: 86_400 },
+    ],
+  },
+  'service_account.misuse': { steps: [{ action: 'suspend_service_account' }] },
+};
+
 /** A responder over a real store with a fake clock, a security admin (stepped up) and a member. */
 export async function responderFixture(store: Store, config: Record<string, unknown> = {}) {
   const deps = await testDeps(store);
@@ -29,7 +51,10 @@ export async function responderFixture(store: Store, config: Record<string, unkn
     sealer: deps.auth.sealer,
     clock: deps.clock,
     log: silentLogger,
-    config: ResponseSection.parse(config),
+    config: ResponseSection.parse({
+      ...config,
+      playbooks: { ...ACTION_TEST_PLAYBOOKS, ...((config.playbooks as object | undefined) ?? {}) },
+    }),
     blocks,
     timers: deps.clock,
   });

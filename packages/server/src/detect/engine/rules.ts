@@ -219,7 +219,9 @@ export const RULES: readonly Rule[] = [
     title: 'A service account refused repeatedly (out of scope, address or expired token)',
     select: [
       { name: 'authz.refused', service: true },
-      { name: 'service_token.refused' },
+      // Security review: only a live token used from an address it is not allowed from; a revoked,
+      // expired or suspended token is dead (counting it let anyone holding an old token suspend the bot).
+      { name: 'service_token.refused', detail: { field: 'reason', oneOf: ['address'] } },
       { name: 'signal:rate_limited', service: true },
     ],
     key: 'actor',

@@ -65,3 +65,28 @@ describe('response playbooks', () => {
     expect(() => ResponseSection.parse({ requireApprovalFor: ['wipe_everything'] })).toThrow();
   });
 });
+
+describe('built-in playbooks after the security review', () => {
+  const actions = (ruleId: string) => DEFAULT_PLAYBOOKS.find((p) => p.ruleId === ruleId)?.steps.map((s) => s.action);
+  it('a password attack on an account acts on its source, never on the account anyone can name', () => {
+    expect(actions('auth.brute_force.account')).toEqual(['block_address']);
+    expect(actions('auth.password_spraying')).toEqual(['block_address']);
+  });
+  it('one address never gets its whole network blocked; organisation-wide findings throttle no one', () => {
+    expect(DEFAULT_PLAYBOOKS.flatMap((p) => p.steps.map((s) => s.action))).not.toContain('block_network');
+    expect(actions('org.connection_spike')).toEqual([]);
+    expect(actions('org.new_device_spike')).toEqual([]);
+  });
+  it('every containment of a person or a bot ends by itself or waits for approval', () => {
+    for (const p of DEFAULT_PLAYBOOKS)
+      for (const s of p.steps)
+        if (
+          ['lock_account', 'suspend_service_account', 'require_step_up', 'block_address', 'throttle'].includes(s.action)
+        )
+          expect({ rule: p.ruleId, action: s.action, ends: s.forSeconds !== undefined }).toEqual({
+            rule: p.ruleId,
+            action: s.action,
+            ends: true,
+          });
+  });
+});

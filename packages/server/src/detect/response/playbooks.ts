@@ -10,14 +10,9 @@ const DAY = 86_400;
  * replaces any of them. Destructive steps that hit one person hard (a lock) wait for approval.
  */
 export const DEFAULT_PLAYBOOKS: readonly Playbook[] = [
-  // The attacker does not know the password: slow the account's factor checks, demand a second factor.
-  {
-    ruleId: 'auth.brute_force.account',
-    steps: [
-      { action: 'throttle', forSeconds: 15 * MIN },
-      { action: 'require_step_up', forSeconds: HOUR },
-    ],
-  },
+  // Security review: the account is the victim. Nothing is done to it (anyone can name it); the
+  // source is blocked, and auth's per-(account, network) delay already slows the guessing.
+  { ruleId: 'auth.brute_force.account', steps: [{ action: 'block_address', forSeconds: 15 * MIN }] },
   {
     ruleId: 'auth.brute_force.address',
     steps: [
@@ -25,14 +20,9 @@ export const DEFAULT_PLAYBOOKS: readonly Playbook[] = [
       { action: 'throttle', forSeconds: 15 * MIN },
     ],
   },
-  { ruleId: 'auth.credential_stuffing', steps: [{ action: 'block_network', forSeconds: HOUR }] },
-  {
-    ruleId: 'auth.password_spraying',
-    steps: [
-      { action: 'block_address', forSeconds: HOUR },
-      { action: 'require_step_up', forSeconds: DAY },
-    ],
-  },
+  // The address, not its /24: one address must not get a shared network (an office NAT) blocked.
+  { ruleId: 'auth.credential_stuffing', steps: [{ action: 'block_address', forSeconds: HOUR }] },
+  { ruleId: 'auth.password_spraying', steps: [{ action: 'block_address', forSeconds: HOUR }] },
   {
     ruleId: 'data.offhours_bulk_read',
     steps: [{ action: 'require_step_up', forSeconds: DAY }, { action: 'revoke_sessions' }],
@@ -53,12 +43,13 @@ export const DEFAULT_PLAYBOOKS: readonly Playbook[] = [
     ],
   },
   { ruleId: 'privilege.offhours_grant', steps: [{ action: 'require_step_up', forSeconds: DAY }] },
-  // A misused bot is a stolen token until someone looks: suspended until a security admin resumes it.
-  { ruleId: 'service_account.misuse', steps: [{ action: 'suspend_service_account' }] },
+  // A misused bot is a stolen token until someone looks: suspended for an hour (a security admin can resume it).
+  { ruleId: 'service_account.misuse', steps: [{ action: 'suspend_service_account', forSeconds: HOUR }] },
   { ruleId: 'org.mass_deletion', steps: [{ action: 'lock_account', forSeconds: DAY, requiresApproval: true }] },
   { ruleId: 'org.mass_membership_change', steps: [{ action: 'require_step_up', forSeconds: DAY }] },
-  { ruleId: 'org.connection_spike', steps: [{ action: 'throttle', forSeconds: 15 * MIN }] },
-  { ruleId: 'org.new_device_spike', steps: [{ action: 'require_step_up', forSeconds: HOUR }] },
+  // Organisation-wide findings name no attacker: an alert, and no one is throttled by chance.
+  { ruleId: 'org.connection_spike', steps: [] },
+  { ruleId: 'org.new_device_spike', steps: [] },
 ];
 
 /** Playbooks indexed by rule id: the built-in ones with the config's overrides and approval rules applied. */
