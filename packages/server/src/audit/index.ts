@@ -11,4 +11,4 @@ export {
 export { verifyAuditChain, type AuditProblem, type AuditVerifyResult } from './verify.js';
 export { AuditFeed } from './feed.js';
 export { exportAudit, queryAudit, type AuditAccess } from './query.js';
-export { startAuditServices, type AuditServiceDeps, type AuditServiceOptions, type AuditServices } from './service.js';
+export { startAuditServices, type AuditServices } from './service.js';

@@ -46,6 +46,7 @@ export function readDrillMark(
   drills: DrillCheck | undefined,
   tokenHeader: unknown,
   sourceHeader: unknown,
+  peer?: string,
 ): DrillMark | undefined {
   const token = single(tokenHeader);
   if (!drills || token === undefined) return undefined;
@@ -58,5 +59,15 @@ export function readDrillMark(
       'bad_request',
       'a drill source address must be in 192.0.2.0/24, 198.51.100.0/24 or 203.0.113.0/24',
     );
+  // SECURITY (review): a chosen source address only from the server's own machine (where the drill
+  // runs, with the admin socket); a token that leaked elsewhere cannot pick its address.
+  if (peer !== undefined && !isLoopbackPeer(peer))
+    throw new AppError('bad_request', 'a drill source address is honoured only from the server machine itself');
   return { drill, address: source };
+}
+
+/** True for 127.0.0.0/8, ::1 and their IPv4-mapped form. */
+function isLoopbackPeer(a: string): boolean {
+  const v4 = a.startsWith('::ffff:') ? a.slice(7) : a;
+  return v4 === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
 }

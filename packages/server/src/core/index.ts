@@ -22,14 +22,8 @@ export {
   type KeyPackagesLow,
   type AlertRaised,
 } from './events.js';
-export {
-  securityCategory,
-  type SecurityCategory,
-  type SecurityEvent,
-  type SecuritySignal,
-  type SecuritySignalKind,
-} from './security-events.js';
-export { currentDrill, withRequestContext, type RequestContext } from './request-context.js';
+export { securityCategory, type SecurityEvent, type SecuritySignal } from './security-events.js';
+export { currentDrill, withRequestContext } from './request-context.js';
 export {
   DRILL_HEADER,
   DRILL_SOURCE_HEADER,

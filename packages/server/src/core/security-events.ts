@@ -74,9 +74,6 @@ export type SecuritySignal =
       userId?: string;
     });
 
-/** Kind of a signal. */
-export type SecuritySignalKind = SecuritySignal['kind'];
-
 const PREFIX_CATEGORY: [string, SecurityCategory][] = [
   ['login.', 'authentication'],
   ['mfa.', 'authentication'],

@@ -24,7 +24,12 @@ export function registerDrillMarking(app: FastifyInstance, drills: DrillCheck | 
   app.addHook('onRequest', (req, _reply, done) => {
     let mark: DrillMark | undefined;
     try {
-      mark = readDrillMark(drills, req.headers[DRILL_HEADER], req.headers[DRILL_SOURCE_HEADER]);
+      mark = readDrillMark(
+        drills,
+        req.headers[DRILL_HEADER],
+        req.headers[DRILL_SOURCE_HEADER],
+        req.socket.remoteAddress ?? '',
+      );
     } catch (e) {
       return done(e as Error);
     }

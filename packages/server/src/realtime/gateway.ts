@@ -38,7 +38,12 @@ export class Gateway {
     // SECURITY: drill headers count only with a live drill's token; a drill source must be TEST-NET.
     let mark: DrillMark | undefined;
     try {
-      mark = readDrillMark(this.deps.drills, req.headers[DRILL_HEADER], req.headers[DRILL_SOURCE_HEADER]);
+      mark = readDrillMark(
+        this.deps.drills,
+        req.headers[DRILL_HEADER],
+        req.headers[DRILL_SOURCE_HEADER],
+        req.socket.remoteAddress ?? '',
+      );
     } catch {
       return reject(400, 'Bad Request');
     }

@@ -75,10 +75,21 @@ export async function startSecurity(core: Core, env: NodeJS.ProcessEnv, timers: 
     dataDir: config.dataDir,
     ...(checkpointSink ? { onCheckpoint: checkpointSink } : {}),
   };
-  const chainState = async () => {
+  // A whole-chain walk opens every record: at most one a minute, whoever asks (security review).
+  let chainCache: { at: number; value: Promise<{ ok: boolean; records: number; lastCheckpointAt: number | null }> };
+  const walk = async () => {
     const v = await verifyAuditChain(db, sealer);
     const last = await db.selectFrom('audit_checkpoints').select('at').orderBy('seq', 'desc').executeTakeFirst();
     return { ok: v.ok, records: v.records, lastCheckpointAt: last ? Number(last.at) : null };
+  };
+  const chainState = () => {
+    const now = clock.now();
+    if (!chainCache || now - chainCache.at > 60_000) {
+      const value = walk();
+      chainCache = { at: now, value };
+      value.catch(() => (chainCache = { at: 0, value }));
+    }
+    return chainCache.value;
   };
   if (!config.detect.enabled) {
     const audit = await startAuditServices(auditDeps, auditOpts);

@@ -28,5 +28,4 @@ export function createAlertChannels(
 }
 
 export type { AlertChannel } from './types.js';
-export { syslogCheckpointSink, type AuditCheckpoint, type SyslogChannelConfig } from './syslog.js';
-export { webhookSignature } from './webhook.js';
+export { syslogCheckpointSink, type SyslogChannelConfig } from './syslog.js';
