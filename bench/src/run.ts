@@ -248,6 +248,7 @@ if (only.has('detect')) {
   results['palisade-detect-on'] = d['palisade-detect-on'];
   results['palisade-detect-off'] = d['palisade-detect-off'];
   results['palisade-alert-latency'] = d['palisade-alert-latency'];
+  results['palisade-detect-ratio'] = { paired: d.pairedRatios, ofMedians: d.ratioOfMedians };
 }
 const ratio = (path: string) => {
   const p = get(results.palisade, path);
