@@ -88,6 +88,8 @@ const SyslogChannel = z.strictObject({
     .optional(),
   /** TLS server name to verify; default: `host`. */
   serverName: z.string().min(1).optional(),
+  /** `transport: tcp` sends alerts in the clear: allowed only with this set (a relay on this machine). */
+  insecureAllowPlaintext: z.boolean().default(false),
 });
 
 const EmailChannel = z.strictObject({
@@ -147,6 +149,12 @@ export const AlertsSection = z
           code: 'custom',
           path: ['channels', i, 'url'],
           message: 'a webhook over plain http:// needs insecureAllowPlaintext: true (use https://)',
+        });
+      if (c.type === 'syslog' && c.transport === 'tcp' && !c.insecureAllowPlaintext)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channels', i, 'transport'],
+          message: 'syslog over plain tcp needs insecureAllowPlaintext: true (use transport: tls)',
         });
       if (c.type === 'email' && !c.secure && c.starttls !== 'required' && !c.insecureAllowPlaintext)
         ctx.addIssue({

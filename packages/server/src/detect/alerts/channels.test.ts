@@ -39,6 +39,7 @@ describe('alert channels against real listeners', () => {
           host: '127.0.0.1',
           port: tcp.port,
           transport: 'tcp',
+          insecureAllowPlaintext: true,
           format: 'json',
           hostname: 'pal1',
         },
@@ -223,9 +224,11 @@ describe('alerts config', () => {
       channels: [
         { type: 'webhook', name: 'a', url: 'http://x.example/h', secret: 'secret://env/S' },
         { type: 'webhook', name: 'a', url: 'https://x.example/h', secret: 'secret://env/S' },
+        { type: 'syslog', name: 's', host: 'siem.example', transport: 'tcp' },
       ],
     });
     const msgs = http.error?.issues.map((i) => i.message) ?? [];
+    expect(msgs).toContain('syslog over plain tcp needs insecureAllowPlaintext: true (use transport: tls)');
     expect(msgs).toContain('a webhook over plain http:// needs insecureAllowPlaintext: true (use https://)');
     expect(msgs).toContain('channel name a is used twice');
     const mail = AlertsSection.safeParse({
