@@ -79,8 +79,15 @@ describe('S15 refused authorization is audited through the route pipeline, rate-
   });
 
   it(`S15: a flood of refusals writes at most ${REFUSALS_PER_WINDOW} records a minute per principal and counts the rest`, async () => {
+    const heard: string[] = [];
+    const stop = core.auth.bus.subscribe('security.signal', (e) => {
+      if (e.data.kind === 'rate_limited' && e.data.limit === 'authz.refused') heard.push(String(e.data.userId));
+    });
     for (let i = 0; i < 30; i++) expect((await call('dave', 'GET', '/v1/admin/users')).statusCode).toBe(403);
+    stop();
     expect(await refusals('dave')).toHaveLength(REFUSALS_PER_WINDOW);
+    // Detection hears every refusal that was not written, at once (not only in the next record).
+    expect(heard).toEqual(Array(30 - REFUSALS_PER_WINDOW).fill(users.dave!.userId));
     // Another principal is not silenced by dave's flood.
     await call('carol', 'GET', '/v1/admin/users');
     expect(await refusals('carol')).toHaveLength(6);

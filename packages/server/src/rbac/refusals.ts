@@ -1,4 +1,4 @@
-import type { Principal } from '../core/index.js';
+import { currentDrill, type Principal } from '../core/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { RbacDeps } from './deps.js';
 
@@ -60,6 +60,20 @@ export async function auditRefusal(
   const w = windowFor(deps, principal.userId, now);
   if (w.recorded >= REFUSALS_PER_WINDOW) {
     w.suppressed += 1;
+    // Not written, but detection hears each one at once (security review: a burst followed by
+    // silence carried its count into no later record, and stayed under the escalation threshold).
+    const drill = currentDrill();
+    deps.bus.publish({
+      type: 'security.signal',
+      data: {
+        kind: 'rate_limited',
+        at: now,
+        limit: AUTHZ_REFUSED,
+        userId: principal.userId,
+        ...(address ? { address } : {}),
+        ...(drill ? { drill } : {}),
+      },
+    });
     return false;
   }
   w.recorded += 1;

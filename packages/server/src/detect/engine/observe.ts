@@ -24,7 +24,7 @@ export interface Observation {
   /** The audit chain position (events only). */
   seq: number | null;
   drill: string | undefined;
-  /** How much it counts: 1, a history read's message count, or 1 + refusals the audit log suppressed. */
+  /** How much it counts: 1, or a history read's message count. */
   weight: number;
   details: Record<string, unknown>;
   /** True when the actor is a service account (a service token's owner). */
@@ -91,7 +91,6 @@ export function observe(input: DetectInput, names: AccountNames, isService: (id:
     const e = input.event;
     const username = str(e.details.username);
     if (username && e.actorId) names.learn(username, e.actorId);
-    const suppressed = typeof e.details.suppressed === 'number' ? e.details.suppressed : 0;
     const account = e.actorId ?? (username ? names.account(username) : null);
     return {
       at: e.at,
@@ -108,7 +107,8 @@ export function observe(input: DetectInput, names: AccountNames, isService: (id:
       target: e.target,
       seq: e.seq,
       drill: e.drill,
-      weight: 1 + Math.max(0, suppressed),
+      // Suppressed refusals reached detection one by one as signals (rbac/refusals.ts).
+      weight: 1,
       details: e.details,
       // Service tokens belong to service accounts only.
       service: e.action.startsWith('service_token.') || (e.actorId !== null && isService(e.actorId)),

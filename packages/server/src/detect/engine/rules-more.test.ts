@@ -124,9 +124,15 @@ describe('session, privilege, service and organisation rules', () => {
       feed(
         ev('authz.refused', MONDAY + 9 * HOUR + i * 1000, {
           actorId: 'mallory',
-          details: { code: 'forbidden', operation: 'POST /admin/roles', ...(i === 9 ? { suppressed: 3 } : {}) },
+          details: { code: 'forbidden', operation: 'POST /admin/roles' },
         }),
       );
+    // Refusals past the audit log's per-principal budget arrive as signals, one by one.
+    for (let i = 0; i < 3; i++)
+      feed({
+        kind: 'signal',
+        signal: { kind: 'rate_limited', at: MONDAY + 9 * HOUR + 11_000 + i, limit: 'authz.refused', userId: 'mallory' },
+      });
     expect(of(findings, 'privilege.escalation_attempts')).toEqual([]);
     feed(
       ev('elevation.requested', MONDAY + 9 * HOUR + 20_000, {

@@ -190,6 +190,7 @@ export const RULES: readonly Rule[] = [
     title: 'A burst of refused actions and role requests',
     select: [
       { name: 'authz.refused', service: false },
+      { name: 'signal:rate_limited', detail: { field: 'limit', oneOf: ['authz.refused'] }, service: false },
       { name: 'elevation.requested' },
       { name: 'approval.requested' },
     ],
