@@ -46,7 +46,8 @@ export const ROOT_AUDIT_ALLOWED = {
   // A key operation happens in the KMS, outside any store transaction; its record follows it.
   'server/compose.ts': ['keyAction'],
   // A drill's start, finish and undo: facts of the operator's rehearsal, no change of their own.
-  'server/drill-fixtures.ts': ['drillAction'],
+  // ... and the summary of a drill's synthetic messages, after their own transactions.
+  'server/drill-fixtures.ts': ['drillAction', "'drill.filled'"],
 };
 
 /** Files allowed to map error kinds to statuses (docs/architecture.md, rule 1). */

@@ -13,13 +13,19 @@ export const DEFAULT_DRILL_TTL_MS = 3_600_000;
 export interface DrillFixtures {
   /** A new service account with a narrowly scoped token (for the misuse scenario). */
   serviceToken(drillId: string): Promise<{ serviceUserId: string; token: string; scopes: unknown[] }>;
+  /**
+   * Stores `count` opaque messages from a synthetic drill account in a conversation it owns (the
+   * off-hours export step on a server that requires MLS payloads, which refuses the drill's plain
+   * sends). Returns how many were stored.
+   */
+  fillConversation(drillId: string, username: string, conversationId: string, count: number): Promise<number>;
   /** Disables a synthetic drill account and ends its sessions (audited); false when there is none. */
   disableAccount(drillId: string, username: string): Promise<boolean>;
   /** When the drill finishes: disables the service accounts made for it; returns their usernames. */
   finish(drillId: string): Promise<string[]>;
   /** Records a drill's lifecycle in the audit log (`drill.started`, `drill.finished`, `drill.undone`). */
   audit(
-    action: 'drill.started' | 'drill.finished' | 'drill.undone',
+    action: 'drill.started' | 'drill.finished' | 'drill.undone' | 'drill.filled',
     drillId: string,
     details: Record<string, unknown>,
   ): Promise<void>;
@@ -57,7 +63,8 @@ function port<T>(value: T | undefined, what: string): T {
   return value;
 }
 
-const DRILL_OP = /^\/drills\/(drill_[0-9a-f]{32})\/(finish|evidence|undo|seed-baseline|service-token|disable-account)$/;
+const DRILL_OP =
+  /^\/drills\/(drill_[0-9a-f]{32})\/(finish|evidence|undo|seed-baseline|service-token|disable-account|fill)$/;
 const USERNAME = /^drill-[a-z0-9._-]{1,26}$/;
 
 /**
@@ -128,6 +135,17 @@ export async function handleDrillAdmin(
   } else if (method === 'POST' && op === 'service-token') {
     if (drill.finishedAt !== null) throw new AppError('bad_request', 'the drill is finished');
     send(201, await port(deps.drillFixtures, 'drill set-up').serviceToken(id));
+  } else if (method === 'POST' && op === 'fill') {
+    if (drill.finishedAt !== null) throw new AppError('bad_request', 'the drill is finished');
+    const { username, conversationId, count } = await readBody(req);
+    if (typeof username !== 'string' || !USERNAME.test(username))
+      throw new AppError('bad_request', 'only conversations of synthetic drill accounts (drill-*) can be filled');
+    if (typeof conversationId !== 'string' || conversationId.length === 0 || conversationId.length > 64)
+      throw new AppError('bad_request', 'conversationId is required');
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 500)
+      throw new AppError('bad_request', 'count must be a whole number from 1 to 500');
+    const filled = await port(deps.drillFixtures, 'drill set-up').fillConversation(id, username, conversationId, count);
+    send(200, { filled });
   } else if (method === 'POST' && op === 'disable-account') {
     const { username } = await readBody(req);
     if (typeof username !== 'string' || !USERNAME.test(username))

@@ -267,7 +267,7 @@ export async function buildCore(
     masterSecretGeneratedAt: generatedAt,
     adminSocketPath: adminSocketPath(config),
     drills: new DrillRegistry(clock),
-    drillFixtures: drillFixtures(auth),
+    drillFixtures: drillFixtures(auth, messaging),
   };
 }
 

@@ -4,6 +4,7 @@ import { auditRecords } from '../test-support/audit.js';
 import { testDeps } from '../test-support/deps.js';
 import { makeUsers, uniqueName } from '../test-support/users.js';
 import { withAllStores } from '../test-support/with-all-stores.js';
+import { createGroup, listMessages } from '../messaging/index.js';
 import { drillFixtures } from './drill-fixtures.js';
 
 withAllStores('drill fixtures', (h) => {
@@ -24,6 +25,23 @@ withAllStores('drill fixtures', (h) => {
     });
     expect(rec).toHaveLength(1);
     expect(rec[0]?.details).toMatchObject({ drill: 'drill_1', reason: 'drill clean-up' });
+  });
+
+  it('fills only a conversation a drill account owns alone, with opaque messages it can read back', async () => {
+    const deps = await testDeps(h.get());
+    const fx = drillFixtures(deps.auth, deps.messaging);
+    const name = `drill-${uniqueName('f').slice(-8)}`;
+    const [reader, other] = await makeUsers(deps.auth, [name, uniqueName('real')]);
+    const own = await createGroup(deps.messaging, reader!, 'drill export', []);
+    expect(await fx.fillConversation('drill_4', name, own, 30)).toBe(30);
+    const read = await listMessages(deps.messaging, reader!, own, 0, 100);
+    expect(read).toHaveLength(30);
+    expect(read.every((m) => m.kind === 'mls' && m.payload.length === 64)).toBe(true);
+    // A conversation with someone else in it, or another account's: refused.
+    const shared = await createGroup(deps.messaging, reader!, 'shared', [other!.username]);
+    await expect(fx.fillConversation('drill_4', name, shared, 1)).rejects.toMatchObject({ code: 'not_found' });
+    const theirs = await createGroup(deps.messaging, other!, 'theirs', []);
+    await expect(fx.fillConversation('drill_4', name, theirs, 1)).rejects.toMatchObject({ code: 'not_found' });
   });
 
   it('disables only synthetic drill-* member accounts, once, ending their sessions', async () => {

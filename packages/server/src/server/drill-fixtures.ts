@@ -1,7 +1,8 @@
 import { recordAudit } from '../audit/index.js';
 import { createServiceAccount, issueServiceToken, revokeSessions, type AuthDeps } from '../auth/index.js';
-import type { DeviceId, Principal, SessionId, UserId } from '../core/index.js';
-import { randomId } from '../crypto/index.js';
+import { AppError, type DeviceId, type Principal, type SessionId, type UserId } from '../core/index.js';
+import { randomId, randomKey } from '../crypto/index.js';
+import { appendMessage, payloadAtRest, takeSeq, type MessagingDeps } from '../messaging/index.js';
 import type { DrillFixtures } from './admin-drills.js';
 
 /**
@@ -27,7 +28,7 @@ function operator(deps: AuthDeps): Principal {
  * the disabling of synthetic accounts (`drill-*` users, and the drill's `bot.drill-*` service accounts
  * when the drill finishes). Every change is audited.
  */
-export function drillFixtures(deps: AuthDeps): DrillFixtures {
+export function drillFixtures(deps: AuthDeps, messaging?: MessagingDeps): DrillFixtures {
   const serviceAccounts = new Map<string, string[]>();
   const disable = async (drillId: string, userId: string, username: string): Promise<boolean> => {
     const now = deps.clock.now();
@@ -54,6 +55,55 @@ export function drillFixtures(deps: AuthDeps): DrillFixtures {
     return done;
   };
   return {
+    async fillConversation(drillId, username, conversationId, count) {
+      if (!messaging) throw new AppError('unavailable', 'messaging is not wired into the drill set-up');
+      const owner = await deps.db
+        .selectFrom('users as u')
+        .innerJoin('members as m', 'm.user_id', 'u.id')
+        .select(['u.id', 'u.role'])
+        .where('u.username', '=', username)
+        .where('m.conversation_id', '=', conversationId)
+        .where('m.role', '=', 'owner')
+        .where('u.disabled_at', 'is', null)
+        .executeTakeFirst();
+      // SECURITY: only a conversation a synthetic drill account owns, and no other member in it.
+      const others = await deps.db
+        .selectFrom('members')
+        .select('user_id')
+        .where('conversation_id', '=', conversationId)
+        .where('user_id', '!=', owner?.id ?? '')
+        .executeTakeFirst();
+      if (!owner || owner.role === 'service' || others)
+        throw new AppError('not_found', "no conversation of this drill account's own");
+      const author: Principal = { ...operator(deps), userId: owner.id as UserId, username, roles: ['member'] };
+      for (let i = 0; i < count; i++) {
+        const clientMsgId = `drill-fill-${randomId()}`;
+        // Opaque bytes, as the server sees every MLS application message; nobody can read them.
+        const payload = randomKey(64);
+        const atRest = await payloadAtRest(messaging, author, conversationId, clientMsgId, payload);
+        const publish = await deps.db.transaction().execute(async (tx) => {
+          const seq = await takeSeq(tx, author, conversationId);
+          return appendMessage(messaging, tx, author, seq, {
+            conversationId,
+            clientMsgId,
+            payload,
+            atRest,
+            kind: 'mls',
+          });
+        });
+        publish();
+      }
+      await recordAudit(deps.db, deps.sealer, {
+        at: deps.clock.now(),
+        actorId: null,
+        action: 'drill.filled',
+        target: conversationId,
+        address: 'admin-socket',
+        outcome: 'success',
+        details: { drill: drillId, username, count },
+      });
+      return count;
+    },
     async serviceToken(drillId) {
       const actor = operator(deps);
       const account = await createServiceAccount(deps, actor, `drill-${randomId().slice(0, 10)}`);
