@@ -197,4 +197,6 @@ export const TABLE_SCOPES = [
   'alerts',
   'detect_findings',
   'detect_baselines',
+  'containments',
+  'address_blocks',
 ].map(scopeOf.table);
