@@ -162,6 +162,36 @@ export async function readyInTx(
   return key;
 }
 
+/** The columns of a stored audit row that its chain hash covers. */
+interface ChainRow {
+  id: number | string;
+  uid: string | null;
+  at: number | string;
+  actor_id: string | null;
+  action: string;
+  target: string | null;
+  outcome: string;
+  drill: string | null;
+  address: string | null;
+  details: string;
+}
+
+/** A stored row's hashed fields, its sealed address and details opened (throws when they do not open). */
+export async function openChainFields(sealer: Sealer, r: ChainRow): Promise<Omit<ChainFields, 'seq'>> {
+  const id = Number(r.id);
+  return {
+    ref: r.uid ?? `#${id}`,
+    at: Number(r.at),
+    actorId: r.actor_id,
+    action: r.action,
+    target: r.target,
+    outcome: r.outcome,
+    drill: r.drill,
+    address: r.address === null ? null : await sealer.openText(r.address, auditAad('address', r.uid, id)),
+    details: await sealer.openText(r.details, auditAad('details', r.uid, id)),
+  };
+}
+
 async function chainLegacy(tx: Executor, sealer: Sealer, key: AuditKey): Promise<void> {
   let head = await lockHead(tx);
   for (;;) {
@@ -176,18 +206,7 @@ async function chainLegacy(tx: Executor, sealer: Sealer, key: AuditKey): Promise
     for (const r of rows) {
       const id = Number(r.id);
       const seq = head.seq + 1;
-      const fields: ChainFields = {
-        seq,
-        ref: r.uid ?? `#${id}`,
-        at: Number(r.at),
-        actorId: r.actor_id,
-        action: r.action,
-        target: r.target,
-        outcome: r.outcome,
-        drill: r.drill,
-        address: r.address === null ? null : await sealer.openText(r.address, auditAad('address', r.uid, id)),
-        details: await sealer.openText(r.details, auditAad('details', r.uid, id)),
-      };
+      const fields: ChainFields = { seq, ...(await openChainFields(sealer, r)) };
       const hash = recordHash(head.hash, fields, key.macKey);
       await tx
         .updateTable('audit_log')

@@ -1,7 +1,13 @@
 import { verifyEd25519, type Sealer } from '../crypto/index.js';
-import { auditAad } from '../keys/index.js';
 import type { Executor } from '../store/index.js';
-import { checkpointMessage, GENESIS_HASH, openAuditKeys, recordHash, type ChainFields } from './chain.js';
+import {
+  checkpointMessage,
+  GENESIS_HASH,
+  openAuditKeys,
+  openChainFields,
+  recordHash,
+  type ChainFields,
+} from './chain.js';
 
 /** What is wrong with the first bad record. */
 export type AuditProblem = 'altered' | 'inserted' | 'missing' | 'reordered' | 'truncated' | 'bad_checkpoint';
@@ -60,19 +66,8 @@ type Checkpoint = { seq: number; hash: string; at: number; key_id: string; signa
 
 /** A row's hash recomputed at `seq` from its stored prev_hash; undefined when its sealed fields do not open. */
 async function fieldsOf(sealer: Sealer, r: Row): Promise<Omit<ChainFields, 'seq'> | undefined> {
-  const id = Number(r.id);
   try {
-    return {
-      ref: r.uid ?? `#${id}`,
-      at: Number(r.at),
-      actorId: r.actor_id,
-      action: r.action,
-      target: r.target,
-      outcome: r.outcome,
-      drill: r.drill,
-      address: r.address === null ? null : await sealer.openText(r.address, auditAad('address', r.uid, id)),
-      details: await sealer.openText(r.details, auditAad('details', r.uid, id)),
-    };
+    return await openChainFields(sealer, r);
   } catch {
     return undefined;
   }
