@@ -42,7 +42,7 @@ export const ROOT_AUDIT_ALLOWED = {
   // Closes a request whose status was claimed before the run; the approved action audited itself
   // (role.granted, factor.reset, naming both people) in its own transaction.
   'rbac/approvals.ts': ["'approval.executed'"],
-  'realtime/connection.ts': ["'connect.device_proof_failed'"],
+  'realtime/connect-records.ts': ["'connect.device_proof_failed'"],
   // A key operation happens in the KMS, outside any store transaction; its record follows it.
   'server/compose.ts': ['keyAction'],
   // A drill's start, finish and undo: facts of the operator's rehearsal, no change of their own.

@@ -11,7 +11,6 @@ import {
 import type WebSocket from 'ws';
 import { authenticateToken, newChallenge, touchSession, verifyDeviceProof } from '../auth/index.js';
 import { AppError, isAppError, systemTimers, withRequestContext, type Principal, type Timers } from '../core/index.js';
-import { recordAudit } from '../audit/index.js';
 import {
   acknowledgeDelivery,
   deviceCursors,
@@ -20,6 +19,7 @@ import {
   sendMessage,
   type StoredMessage,
 } from '../messaging/index.js';
+import { recordProofFailure, signalConnectionOpened } from './connect-records.js';
 import type { RealtimeDeps } from './deps.js';
 import { CLOSE, toErrorFrame } from './frame-errors.js';
 import type { Hub } from './hub.js';
@@ -443,14 +443,7 @@ export class Connection implements Peer {
       const session = await authenticateToken(this.deps.auth, f.token);
       // SECURITY: the token alone is not enough: the device key must sign this connection's challenge.
       if (!verifyDeviceProof(session.devicePublicKey, nonce, f.signature)) {
-        await recordAudit(this.deps.auth.db, this.deps.auth.sealer, {
-          at: this.deps.auth.clock.now(),
-          actorId: session.principal.userId,
-          action: 'connect.device_proof_failed',
-          target: session.principal.sessionId,
-          address: this.address,
-          outcome: 'failure',
-        });
+        await recordProofFailure(this.deps, session.principal, this.address);
         throw new AppError('device_proof_failed');
       }
       if (this.state === 'closed') return;
@@ -464,19 +457,7 @@ export class Connection implements Peer {
       this.onAuthenticated();
       this.touchedAt = this.deps.auth.clock.monotonic();
       this.armExpiry(session.expiresAt);
-      // For detection (connection spikes, new networks); never the token.
-      this.deps.auth.bus.publish({
-        type: 'security.signal',
-        data: {
-          kind: 'connection.opened',
-          at: this.deps.auth.clock.now(),
-          userId: session.principal.userId,
-          deviceId: session.principal.deviceId,
-          sessionId: session.principal.sessionId,
-          address: this.address,
-          ...(this.drill ? { drill: this.drill } : {}),
-        },
-      });
+      signalConnectionOpened(this.deps, session.principal, this.address, this.drill);
       this.push({
         type: 'ready',
         userId: session.principal.userId,
